@@ -1,0 +1,124 @@
+//! The streaming encryptor.
+
+use super::chunk::ChunkCipher;
+use super::error::BackupError;
+use super::header::{BackupParams, Header};
+use super::TAG_LEN;
+use crate::key::BackupKey;
+use std::io::{self, Write};
+use zeroize::Zeroize;
+
+/// Encrypts a backup as it is written: a `Write` adapter over any sink.
+///
+/// The header is written at once; each chunk is sealed and written as soon
+/// as it is full and more data follows, so memory stays at one chunk. Call
+/// [`Encryptor::finish`] to seal the final chunk: a stream dropped without
+/// it is missing its final chunk, and every reader rejects it as truncated.
+/// The plaintext buffer is wiped on drop.
+pub struct Encryptor<W: Write> {
+    inner: Option<W>,
+    cipher: ChunkCipher,
+    header: Header,
+    /// Plaintext of the chunk being filled, then `ciphertext || tag` while it is written.
+    buf: Vec<u8>,
+    chunk_size: usize,
+    next_index: u32,
+    failed: bool,
+}
+
+impl<W: Write> Encryptor<W> {
+    /// Starts a backup made with `key` and `params`, writing its header to `inner`.
+    ///
+    /// # Errors
+    /// Any error from writing the header.
+    pub fn new(key: &BackupKey, params: &BackupParams, mut inner: W) -> io::Result<Self> {
+        let header = Header::seal(key, params);
+        let cipher = ChunkCipher::new(key, &header, params.flaws);
+        inner.write_all(&header.to_bytes())?;
+        let chunk_size = params.chunk_size.bytes();
+        Ok(Encryptor {
+            inner: Some(inner),
+            cipher,
+            header,
+            buf: Vec::with_capacity(chunk_size + TAG_LEN),
+            chunk_size,
+            next_index: 0,
+            failed: false,
+        })
+    }
+
+    /// The header written at the start of the file.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    fn write_chunk(&mut self, last: bool) -> Result<(), BackupError> {
+        let index = self.next_index;
+        if !last && index == u32::MAX {
+            // A non-final chunk here would leave no counter for the next one.
+            return Err(BackupError::TooManyChunks);
+        }
+        let tag = self.cipher.seal(index, last, &mut self.buf);
+        self.buf.extend_from_slice(&tag);
+        let inner = self.inner.as_mut().expect("present until finish");
+        inner.write_all(&self.buf)?;
+        self.buf.clear();
+        self.next_index = index.wrapping_add(1);
+        Ok(())
+    }
+
+    fn poisoned() -> io::Error {
+        io::Error::other("the backup encryptor failed earlier; the output is incomplete")
+    }
+
+    /// Seals the final chunk, flushes, and returns the sink.
+    ///
+    /// # Errors
+    /// Any error from writing or flushing, or an earlier failure.
+    pub fn finish(mut self) -> io::Result<W> {
+        if self.failed {
+            return Err(Self::poisoned());
+        }
+        self.write_chunk(true).map_err(BackupError::into_io)?;
+        let mut inner = self.inner.take().expect("present until finish");
+        inner.flush()?;
+        Ok(inner)
+    }
+}
+
+impl<W: Write> Write for Encryptor<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.failed {
+            return Err(Self::poisoned());
+        }
+        let mut written = 0;
+        while written < data.len() {
+            if self.buf.len() == self.chunk_size {
+                // More data follows, so the buffered chunk is not the final one.
+                if let Err(err) = self.write_chunk(false) {
+                    self.failed = true;
+                    return Err(err.into_io());
+                }
+            }
+            let take = (self.chunk_size - self.buf.len()).min(data.len() - written);
+            self.buf.extend_from_slice(&data[written..written + take]);
+            written += take;
+        }
+        Ok(written)
+    }
+
+    /// Flushes the sink. A partly filled chunk stays buffered: only the final
+    /// chunk may be short, and it is written by [`Encryptor::finish`].
+    fn flush(&mut self) -> io::Result<()> {
+        match self.inner.as_mut() {
+            Some(inner) => inner.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<W: Write> Drop for Encryptor<W> {
+    fn drop(&mut self) {
+        self.buf.zeroize();
+    }
+}

@@ -1,0 +1,21 @@
+//! Reference implementation of end-to-end encrypted chat backups.
+//!
+//! What is here today:
+//! - [`key`]: the 256-bit backup key K, its 64-digit text form, its
+//!   fingerprint and the HKDF-SHA256 subkeys derived from it, one label per purpose.
+//! - [`format`]: the backup file format v1, a versioned header followed by a
+//!   STREAM construction over AES-256-GCM, with streaming and multi-threaded
+//!   encryptors and decryptors. The byte-level specification is `docs/format.md`.
+//!
+//! The library never draws randomness of its own: every function that needs
+//! randomness takes a `CryptoRng`, so the simulator can replay a run from a seed.
+#![forbid(unsafe_code)]
+
+pub mod format;
+pub mod key;
+
+#[cfg(feature = "flaws")]
+pub mod flaws;
+
+pub use format::{BackupError, BackupParams, Decryptor, Encryptor, Header};
+pub use key::{BackupKey, KeyFingerprint, KeyTextError, Purpose};
