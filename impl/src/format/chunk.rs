@@ -56,35 +56,27 @@ impl ChunkCipher {
             last || plaintext.len() == self.chunk_size,
             "non-final chunks are full"
         );
-        self.seal_unchecked(index, last, plaintext)
+        let nonce = self.nonce(index, last);
+        self.aead
+            .encrypt_in_place_detached(Nonce::from_slice(&nonce), &self.aad, plaintext)
+            .expect("a chunk is far below AES-GCM's per-message limit")
+            .into()
     }
 
+    /// Verifies and decrypts in place. On failure the buffer is untouched:
+    /// aes-gcm >= 0.10.3 (the fix for CVE-2023-42811) checks the tag before
+    /// decrypting, so the other flag can be tried on the same bytes.
+    /// `failed_open_leaves_ciphertext_intact` pins this.
     fn open(&self, index: u32, last: bool, ciphertext: &mut [u8], tag: &[u8; TAG_LEN]) -> bool {
         let nonce = self.nonce(index, last);
-        let ok = self
-            .aead
+        self.aead
             .decrypt_in_place_detached(
                 Nonce::from_slice(&nonce),
                 &self.aad,
                 ciphertext,
                 Tag::from_slice(tag),
             )
-            .is_ok();
-        if !ok {
-            // aes-gcm 0.10 applies the keystream even when the tag fails.
-            // CTR is its own inverse, so sealing again under the same nonce
-            // restores the ciphertext for a second attempt.
-            let _ = self.seal_unchecked(index, last, ciphertext);
-        }
-        ok
-    }
-
-    fn seal_unchecked(&self, index: u32, last: bool, buf: &mut [u8]) -> [u8; TAG_LEN] {
-        let nonce = self.nonce(index, last);
-        self.aead
-            .encrypt_in_place_detached(Nonce::from_slice(&nonce), &self.aad, buf)
-            .expect("a chunk is far below AES-GCM's per-message limit")
-            .into()
+            .is_ok()
     }
 
     /// Verifies and decrypts chunk `index` in place; returns its plaintext
@@ -159,5 +151,30 @@ impl ChunkCipher {
             }
         }
         Err(corrupt)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{BackupParams, ChunkSize, Generation};
+
+    #[test]
+    fn failed_open_leaves_ciphertext_intact() {
+        let key = BackupKey::from_bytes(&[5; 32]);
+        let params = BackupParams::from_parts(
+            Generation(1),
+            ChunkSize::new(8).unwrap(),
+            crate::format::BackupId([1; 16]),
+            crate::format::NoncePrefix([2; 7]),
+        );
+        let cipher = ChunkCipher::new(&key, &Header::seal(&key, &params), Flaws::default());
+        let mut buf = *b"8 bytes!";
+        let tag = cipher.seal(3, false, &mut buf);
+        let sealed = buf;
+        assert!(!cipher.open(3, true, &mut buf, &tag));
+        assert_eq!(buf, sealed, "a failed open must not touch the buffer");
+        assert!(cipher.open(3, false, &mut buf, &tag));
+        assert_eq!(&buf, b"8 bytes!");
     }
 }

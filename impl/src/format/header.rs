@@ -158,6 +158,24 @@ impl BackupParams {
         }
     }
 
+    /// Params from explicit values, for test vectors and for replaying a
+    /// recorded backup. Reusing a backup id and nonce prefix with the same key
+    /// for different plaintext reuses nonces: use [`BackupParams::new`] otherwise.
+    pub fn from_parts(
+        generation: Generation,
+        chunk_size: ChunkSize,
+        backup_id: BackupId,
+        nonce_prefix: NoncePrefix,
+    ) -> Self {
+        BackupParams {
+            generation,
+            chunk_size,
+            backup_id,
+            nonce_prefix,
+            flaws: Flaws::default(),
+        }
+    }
+
     /// Switches on a deliberate defect, for tests that show a check bites.
     #[cfg(feature = "flaws")]
     pub fn with_flaw(mut self, flaw: crate::flaws::FormatFlaw) -> Self {
