@@ -1,1 +1,31 @@
+//! Fuzz targets for every parser of untrusted bytes in `backup-vault`.
+//!
+//! The logic of each target lives in [`targets`], one function per target
+//! taking the raw fuzzer input, so that it builds and is tested on stable.
+//! The binaries in `fuzz_targets/` are thin wrappers: under `cargo fuzz`
+//! (which sets `--cfg fuzzing`) they are libFuzzer targets; otherwise they
+//! replay files through [`replay::main`]. [`seeds`] regenerates the committed
+//! seed corpora in `fuzz/seeds/`, and [`prng`] is the small deterministic
+//! generator the seeds and smoke tests are drawn from.
+//!
+//! `fuzz/README.md` says how to run the fuzzers and replay a crash.
 #![forbid(unsafe_code)]
+
+pub mod prng;
+pub mod replay;
+pub mod seeds;
+pub mod targets;
+
+/// Every target, by name, with its function. The names are the `[[bin]]`
+/// names in `fuzz/Cargo.toml` and the directory names under `fuzz/seeds/`.
+pub const TARGETS: [(&str, fn(&[u8])); 4] = [
+    ("header", targets::header),
+    ("decrypt", targets::decrypt),
+    ("roundtrip", targets::roundtrip),
+    ("key_text", targets::key_text),
+];
+
+/// Looks a target up by name.
+pub fn target(name: &str) -> Option<fn(&[u8])> {
+    TARGETS.iter().find(|(n, _)| *n == name).map(|&(_, f)| f)
+}

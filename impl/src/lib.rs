@@ -11,6 +11,7 @@
 //! randomness takes a `CryptoRng`, so the simulator can replay a run from a seed.
 #![forbid(unsafe_code)]
 
+pub mod cpu;
 pub mod format;
 pub mod key;
 

@@ -1,1 +1,44 @@
-fn main() {}
+//! `bvault`: the command-line tool of the backup-vault suite.
+//!
+//! Today it creates backup keys and encrypts, decrypts and inspects backup
+//! files in the v1 format of the `backup-vault` library. Every command is a
+//! thin shell over that library: the syntax is in [`cli`], each command group
+//! in [`commands`], and the mapping from errors to exit codes in [`exit`].
+//!
+//! # Exit codes
+//!
+//! | code | meaning |
+//! |---:|---|
+//! | 0 | success |
+//! | 1 | I/O or other runtime error |
+//! | 2 | usage error or bad input: bad arguments, bad key text, a missing input file, refusing to overwrite |
+//! | 3 | wrong key: the backup was made with another key |
+//! | 4 | damaged data: truncated file, corrupt chunk, bad header, trailing data |
+//! | 5 | unsupported format version or algorithm |
+//!
+//! Errors are printed on standard error as `bvault: error: <message>`,
+//! sometimes followed by `bvault: note: <note>` lines. No message ever
+//! contains key material.
+#![forbid(unsafe_code)]
+
+mod cli;
+mod commands;
+mod exit;
+mod io_util;
+mod json;
+mod keyfile;
+mod progress;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match commands::run(cli.command) {
+        Ok(()) => exit::Exit::Success.into(),
+        Err(err) => {
+            err.report();
+            err.exit().into()
+        }
+    }
+}

@@ -19,8 +19,40 @@ use zeroize::Zeroize;
 /// Target plaintext bytes per batch; a batch holds at least two chunks per thread.
 pub const BATCH_BYTES: usize = 8 * 1024 * 1024;
 
-fn batch_chunks(chunk_size: usize, threads: NonZeroUsize) -> usize {
-    (BATCH_BYTES / chunk_size).max(2 * threads.get())
+/// The batch buffer: starts at two chunks per thread and doubles after each
+/// batch up to about [`BATCH_BYTES`], so a small input never pays for a large
+/// allocation. Wiped on drop.
+struct Batch {
+    buf: Vec<u8>,
+    slot_len: usize,
+    max_slots: usize,
+}
+
+impl Batch {
+    fn new(chunk_size: usize, threads: NonZeroUsize) -> Self {
+        let slot_len = chunk_size + TAG_LEN;
+        let first = 2 * threads.get();
+        let max_slots = (BATCH_BYTES / chunk_size).max(first);
+        Batch {
+            buf: vec![0u8; first * slot_len],
+            slot_len,
+            max_slots,
+        }
+    }
+
+    fn grow(&mut self) {
+        let slots = self.buf.len() / self.slot_len;
+        if slots < self.max_slots {
+            let next = (2 * slots).min(self.max_slots);
+            self.buf.resize(next * self.slot_len, 0);
+        }
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        self.buf.zeroize();
+    }
 }
 
 /// Runs `work(first_index, slots)` over `slots` split into `threads` contiguous runs.
@@ -59,7 +91,7 @@ pub fn encrypt_parallel<R: Read, W: Write>(
     writer.write_all(&header.to_bytes())?;
     let cs = params.chunk_size.bytes();
     let slot_len = cs + TAG_LEN;
-    let mut buf = vec![0u8; batch_chunks(cs, threads) * slot_len];
+    let mut batch = Batch::new(cs, threads);
     let mut carry: Option<u8> = None;
     let mut next_index = 0u64;
     let mut total = 0u64;
@@ -67,6 +99,7 @@ pub fn encrypt_parallel<R: Read, W: Write>(
         // Fill each slot's plaintext area straight from the reader.
         let mut lens = Vec::new();
         let mut at_end = false;
+        let buf = &mut batch.buf;
         for slot in buf.chunks_mut(slot_len) {
             let area = &mut slot[..cs];
             let mut filled = 0;
@@ -118,8 +151,8 @@ pub fn encrypt_parallel<R: Read, W: Write>(
         if at_end {
             break Ok(total);
         }
+        batch.grow();
     };
-    buf.zeroize();
     writer.flush()?;
     result
 }
@@ -142,11 +175,12 @@ pub fn decrypt_parallel<R: Read, W: Write>(
     let (header, cipher) = open_header(key, &mut reader, options)?;
     let cs = header.chunk_size.bytes();
     let slot_len = cs + TAG_LEN;
-    let mut buf = vec![0u8; batch_chunks(cs, threads) * slot_len];
+    let mut batch = Batch::new(cs, threads);
     let mut carry: Option<u8> = None;
     let mut next_index = 0u64;
     let mut total = 0u64;
     let result = loop {
+        let buf = &mut batch.buf;
         let mut filled = 0;
         if let Some(b) = carry.take() {
             buf[0] = b;
@@ -202,8 +236,8 @@ pub fn decrypt_parallel<R: Read, W: Write>(
         if at_end {
             break Ok(total);
         }
+        batch.grow();
     };
-    buf.zeroize();
     let total = result?;
     writer.flush()?;
     Ok((header, total))

@@ -1,0 +1,264 @@
+//! The generator of the committed seed corpora in `fuzz/seeds/TARGET/`.
+//!
+//! Everything here is deterministic, so the committed files can be checked
+//! against it (`tests/replay_corpora.rs`) and rewritten with
+//! `cargo run -p backup-vault-fuzz --bin decrypt -- --write-seeds` whenever
+//! the format changes. Extra files added to a seed directory by hand (for
+//! example a minimised crash kept as a regression) are left alone.
+
+use crate::prng::SplitMix64;
+use crate::targets::{self, fuzz_key, RoundtripInput};
+use arbitrary::{Arbitrary, Unstructured};
+use backup_vault::format::header::HEADER_LEN;
+use backup_vault::format::{self, BackupParams, ChunkSize, Generation, TAG_LEN};
+use backup_vault::key::BackupKey;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use std::fs;
+use std::path::Path;
+
+/// One seed file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Seed {
+    /// The target it belongs to (its directory under `fuzz/seeds/`).
+    pub target: &'static str,
+    /// Its file name.
+    pub name: String,
+    /// Its contents.
+    pub bytes: Vec<u8>,
+}
+
+fn seed(target: &'static str, name: &str, bytes: impl Into<Vec<u8>>) -> Seed {
+    Seed {
+        target,
+        name: name.to_string(),
+        bytes: bytes.into(),
+    }
+}
+
+/// A backup of `plaintext` made with `key`, its id and nonce prefix drawn from `seed`.
+fn backup(key: &BackupKey, seed: u64, chunk_size: u32, plaintext: &[u8]) -> Vec<u8> {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let chunk_size = ChunkSize::new(chunk_size).expect("valid chunk size");
+    let params = BackupParams::new(&mut rng, Generation(seed), chunk_size);
+    format::encrypt(key, &params, plaintext)
+}
+
+fn text(len: usize) -> Vec<u8> {
+    b"the quick brown fox jumps over the lazy dog. "
+        .iter()
+        .copied()
+        .cycle()
+        .take(len)
+        .collect()
+}
+
+/// Seeds of the `decrypt` target: genuine backups made with the fixed key,
+/// and damaged ones.
+pub fn decrypt_seeds() -> Vec<Seed> {
+    let key = fuzz_key();
+    let t = "decrypt";
+    let multi = backup(&key, 3, 16, &text(100)); // 7 chunks, the last one short
+    let exact = backup(&key, 4, 16, &text(64)); // 4 full chunks
+    let slot = 16 + TAG_LEN;
+    let mut corrupted = multi.clone();
+    corrupted[HEADER_LEN + slot + 5] ^= 0x01;
+    let mut swapped = multi.clone();
+    let (a, b) = (HEADER_LEN, HEADER_LEN + slot);
+    let first: Vec<u8> = swapped[a..b].to_vec();
+    swapped.copy_within(b..b + slot, a);
+    swapped[b..b + slot].copy_from_slice(&first);
+    let mut trailing = exact.clone();
+    trailing.extend_from_slice(b"junk");
+    let mut not_a_backup = b"PK\x03\x04".to_vec();
+    not_a_backup.extend_from_slice(&[0u8; 40]);
+    vec![
+        seed(t, "empty.bvlt", backup(&key, 1, 16, b"")),
+        seed(t, "one-byte.bvlt", backup(&key, 2, 16, b"x")),
+        seed(t, "multi-chunk.bvlt", multi.clone()),
+        seed(t, "exact-multiple.bvlt", exact.clone()),
+        seed(t, "chunk-size-1.bvlt", backup(&key, 5, 1, b"hello")),
+        seed(
+            t,
+            "default-chunk.bvlt",
+            backup(&key, 6, 64 * 1024, &text(300)),
+        ),
+        seed(
+            t,
+            "truncated-at-chunk.bvlt",
+            &multi[..HEADER_LEN + 2 * slot],
+        ),
+        seed(
+            t,
+            "truncated-mid-chunk.bvlt",
+            &multi[..HEADER_LEN + 2 * slot + 20],
+        ),
+        seed(t, "header-only.bvlt", &multi[..HEADER_LEN]),
+        seed(t, "corrupted.bvlt", corrupted),
+        seed(t, "swapped-chunks.bvlt", swapped),
+        seed(t, "trailing-data.bvlt", trailing),
+        seed(
+            t,
+            "wrong-key.bvlt",
+            backup(&BackupKey::from_bytes(&[0x24; 32]), 7, 16, b"other key"),
+        ),
+        seed(
+            t,
+            "chunk-size-over-limit.bvlt",
+            backup(&key, 8, 128 * 1024, b"small file, big chunks"),
+        ),
+        seed(t, "not-a-backup.bin", not_a_backup),
+    ]
+}
+
+/// Seeds of the `header` target: genuine headers and near misses.
+pub fn header_seeds() -> Vec<Seed> {
+    let key = fuzz_key();
+    let t = "header";
+    let file = backup(&key, 3, 16, &text(100));
+    let header = &file[..HEADER_LEN];
+    let mut v2 = header.to_vec();
+    v2[9] = 2;
+    let mut bad_magic = header.to_vec();
+    bad_magic[1] = b'b';
+    let big_chunks = backup(&key, 9, 16 * 1024 * 1024, b"")[..HEADER_LEN].to_vec();
+    vec![
+        seed(t, "header.bin", header),
+        seed(t, "header-and-chunks.bin", &file[..HEADER_LEN + 40]),
+        seed(t, "header-max-chunk-size.bin", big_chunks),
+        seed(t, "prefix.bin", &header[..60]),
+        seed(t, "magic-only.bin", &header[..8]),
+        seed(t, "version-2.bin", v2),
+        seed(t, "bad-magic.bin", bad_magic),
+    ]
+}
+
+/// Seeds of the `key_text` target: one key in every accepted layout, and
+/// texts each rejected for a different reason.
+pub fn key_text_seeds() -> Vec<Seed> {
+    let t = "key_text";
+    let key = BackupKey::from_bytes(&[
+        0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32,
+        0x10, 0x0f, 0x1e, 0x2d, 0x3c, 0x4b, 0x5a, 0x69, 0x78, 0x87, 0x96, 0xa5, 0xb4, 0xc3, 0xd2,
+        0xe1, 0xf0,
+    ]);
+    let grouped = key.to_text().to_string();
+    let grid = key.to_text_grid().to_string();
+    let bare = grouped.replace(' ', "");
+    let mut with_x = grouped.clone();
+    with_x.replace_range(30..31, "x");
+    vec![
+        seed(t, "grouped.txt", grouped.clone()),
+        seed(t, "grid.txt", grid.clone()),
+        seed(
+            t,
+            "grid-crlf-trailing.txt",
+            format!("{}\r\n", grid.replace('\n', "\r\n")),
+        ),
+        seed(
+            t,
+            "upper-dashes.txt",
+            grouped.to_uppercase().replace(' ', "-"),
+        ),
+        seed(t, "bare.txt", bare.clone()),
+        seed(t, "bad-char.txt", with_x),
+        seed(t, "tab.txt", grouped.replacen(' ', "\t", 3)),
+        seed(t, "unicode.txt", format!("\u{00e9}{}\u{00a0}", &bare[1..])),
+        seed(t, "grid-bad-line-3.txt", grid.replacen("2d3c", "2d3g", 1)),
+        seed(t, "63-digits.txt", &bare[..63]),
+        seed(t, "65-digits.txt", format!("{bare}0")),
+        seed(t, "empty.txt", ""),
+    ]
+}
+
+/// Seeds of the `roundtrip` target: raw inputs whose decoding as a
+/// [`RoundtripInput`] exercises each kind of mutation. They are found by a
+/// deterministic search over random byte strings, since `arbitrary` has no
+/// encoder.
+pub fn roundtrip_seeds() -> Vec<Seed> {
+    type Want = fn(&RoundtripInput<'_>, usize) -> bool;
+    use targets::Mutation as M;
+    let wants: [(&str, Want); 6] = [
+        ("unmodified", |i, n| i.mutations.is_empty() && n >= 16),
+        ("flip-bit", |i, n| {
+            n >= 64 && matches!(i.mutations[..], [M::FlipBit { .. }])
+        }),
+        ("truncate", |i, n| {
+            n >= 64 && i.mutations.iter().any(|m| matches!(m, M::Truncate { .. }))
+        }),
+        ("swap-chunks", |i, n| {
+            n >= 64
+                && i.mutations
+                    .iter()
+                    .any(|m| matches!(m, M::SwapChunks { .. }))
+        }),
+        ("duplicate-chunk", |i, n| {
+            n >= 64
+                && i.mutations
+                    .iter()
+                    .any(|m| matches!(m, M::DuplicateChunk { .. }))
+        }),
+        ("splice-same-shape", |i, n| {
+            n >= 64
+                && i.other.same_shape
+                && i.other.plaintext.len() >= 8
+                && i.mutations
+                    .iter()
+                    .any(|m| matches!(m, M::SpliceChunk { .. } | M::SpliceHeader))
+        }),
+    ];
+    let mut found: Vec<Option<Vec<u8>>> = vec![None; wants.len()];
+    let mut rng = SplitMix64::new(0x5eed);
+    for _ in 0..2_000_000 {
+        if found.iter().all(Option::is_some) {
+            break;
+        }
+        let len = 48 + rng.below(160);
+        let bytes = rng.bytes(len);
+        let Ok(input) = RoundtripInput::arbitrary_take_rest(Unstructured::new(&bytes)) else {
+            continue;
+        };
+        let n = targets::roundtrip_plaintext(&input).len();
+        if n > 2048 || input.mutations.len() > 4 {
+            continue;
+        }
+        for (slot, (_, want)) in found.iter_mut().zip(wants.iter()) {
+            if slot.is_none() && want(&input, n) {
+                *slot = Some(bytes.clone());
+                break;
+            }
+        }
+    }
+    wants
+        .iter()
+        .zip(found)
+        .map(|((name, _), bytes)| {
+            let bytes = bytes.unwrap_or_else(|| panic!("no roundtrip seed found for {name}"));
+            seed("roundtrip", &format!("{name}.bin"), bytes)
+        })
+        .collect()
+}
+
+/// Every seed of every target.
+pub fn all() -> Vec<Seed> {
+    let mut seeds = header_seeds();
+    seeds.extend(decrypt_seeds());
+    seeds.extend(roundtrip_seeds());
+    seeds.extend(key_text_seeds());
+    seeds
+}
+
+/// Writes [`all`] under `root` (normally `fuzz/seeds`), one directory per
+/// target; returns how many files it wrote. Other files are left alone.
+///
+/// # Errors
+/// Any I/O error.
+pub fn write_all(root: &Path) -> std::io::Result<usize> {
+    let seeds = all();
+    for s in &seeds {
+        let dir = root.join(s.target);
+        fs::create_dir_all(&dir)?;
+        fs::write(dir.join(&s.name), &s.bytes)?;
+    }
+    Ok(seeds.len())
+}

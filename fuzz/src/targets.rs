@@ -1,0 +1,687 @@
+//! The fuzz targets: one function per target, taking the raw fuzzer input.
+//!
+//! Every function must return normally on every input; a panic is a finding.
+//! Besides "does not panic", each asserts properties of the library that
+//! hold for all inputs (round trips, agreement between the one-shot and the
+//! streaming decryptor, and FMT-1: decryption never returns wrong plaintext).
+
+use crate::prng::SplitMix64;
+use arbitrary::{Arbitrary, Unstructured};
+use backup_vault::format::chunk::chunk_count;
+use backup_vault::format::header::HEADER_LEN;
+use backup_vault::format::{
+    self, BackupError, BackupParams, ChunkSize, DecryptOptions, Decryptor, ErrorClass, Generation,
+    Header, TruncatedAt, TAG_LEN,
+};
+use backup_vault::key::{BackupKey, KeyTextError, MAX_KEY_TEXT_BYTES};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use sha2::{Digest, Sha256};
+use std::io::{self, Read};
+
+/// The raw bytes of the fixed key every backup-decrypting target uses. The
+/// seed corpora in `fuzz/seeds/` are made with it.
+pub const FUZZ_KEY_BYTES: [u8; 32] = [0x42; 32];
+
+/// The largest chunk size the fuzzed decryptors accept (64 KiB), so that one
+/// input cannot make them allocate the format maximum of 16 MiB.
+pub const MAX_FUZZ_CHUNK_SIZE: u32 = 64 * 1024;
+
+/// The longest plaintext `roundtrip` encrypts.
+pub const MAX_ROUNDTRIP_PLAINTEXT: usize = 8 * 1024;
+
+/// The largest chunk size `roundtrip` uses, so that short plaintexts span many chunks.
+pub const MAX_ROUNDTRIP_CHUNK_SIZE: u32 = 512;
+
+/// The most mutations `roundtrip` applies to one backup.
+pub const MAX_ROUNDTRIP_MUTATIONS: usize = 16;
+
+/// Where the header checksum starts (`docs/format.md`): it is the first 16
+/// bytes of SHA-256 over everything before it.
+const CHECKSUM_START: usize = 96;
+
+/// The fixed fuzzing key.
+pub fn fuzz_key() -> BackupKey {
+    BackupKey::from_bytes(&FUZZ_KEY_BYTES)
+}
+
+/// Decrypt options whose chunk-size limit is [`MAX_FUZZ_CHUNK_SIZE`].
+pub fn decrypt_options() -> DecryptOptions {
+    let mut options = DecryptOptions::default();
+    options.max_chunk_size =
+        ChunkSize::new(MAX_FUZZ_CHUNK_SIZE).expect("64 KiB is a valid chunk size");
+    options
+}
+
+// ---------------------------------------------------------------------------
+// header
+
+/// Target `header`: [`Header::parse`] on arbitrary bytes.
+///
+/// Checks: no panic; an input shorter than the header never parses; bytes
+/// after the header do not change the outcome; a parsed header encodes back
+/// to exactly the bytes it was parsed from. The same again on a copy whose
+/// checksum is recomputed, which lets the fuzzer reach the field checks that
+/// follow the checksum (algorithm, reserved byte, chunk size), and
+/// [`Header::authenticate`] with the fixed key must not panic either.
+pub fn header(data: &[u8]) {
+    let parsed = Header::parse(data);
+    if data.len() < HEADER_LEN {
+        assert!(
+            parsed.is_err(),
+            "a {}-byte input parsed as a header",
+            data.len()
+        );
+    } else if data.len() > HEADER_LEN {
+        let head_only = Header::parse(&data[..HEADER_LEN]);
+        assert_eq!(
+            format!("{parsed:?}"),
+            format!("{head_only:?}"),
+            "bytes after the header changed the outcome of Header::parse"
+        );
+    }
+    if let Ok(h) = &parsed {
+        assert_header_round_trips(h, data);
+        let _ = h.authenticate(&fuzz_key());
+    }
+
+    if data.len() >= HEADER_LEN {
+        let mut fixed = [0u8; HEADER_LEN];
+        fixed.copy_from_slice(&data[..HEADER_LEN]);
+        let sum = Sha256::digest(&fixed[..CHECKSUM_START]);
+        fixed[CHECKSUM_START..].copy_from_slice(&sum[..HEADER_LEN - CHECKSUM_START]);
+        let reparsed = Header::parse(&fixed);
+        if fixed[..] == data[..HEADER_LEN] {
+            assert_eq!(format!("{parsed:?}"), format!("{reparsed:?}"));
+        }
+        if let Ok(h) = &reparsed {
+            assert_header_round_trips(h, &fixed);
+            let _ = h.authenticate(&fuzz_key());
+            let _ = h.digest();
+        }
+    }
+}
+
+fn assert_header_round_trips(h: &Header, data: &[u8]) {
+    assert!(
+        data.len() >= HEADER_LEN,
+        "parsed a header from a short input"
+    );
+    assert_eq!(
+        h.to_bytes()[..],
+        data[..HEADER_LEN],
+        "Header::parse then to_bytes does not round-trip: {h:?}"
+    );
+    assert_eq!(Header::parse(&h.to_bytes()).ok().as_ref(), Some(h));
+}
+
+// ---------------------------------------------------------------------------
+// decrypt
+
+/// Target `decrypt`: arbitrary bytes as a backup file under the fixed key.
+///
+/// Checks: no panic, no allocation beyond [`MAX_FUZZ_CHUNK_SIZE`] per
+/// chunk; the streaming [`Decryptor`], fed in small irregular pieces (with
+/// `Interrupted` errors sprinkled in) and read through `std::io::Read` in
+/// irregular amounts, reaches the same outcome as [`format::decrypt_with`];
+/// and any file that decrypts is the one canonical encoding of its plaintext
+/// under its header.
+pub fn decrypt(data: &[u8]) {
+    let key = fuzz_key();
+    let options = decrypt_options();
+    let one_shot = format::decrypt_with(&key, data, &options);
+    let streamed = decrypt_streaming(&key, data, &options, SplitMix64::from_bytes(data));
+    assert_same_outcome(&one_shot, &streamed);
+    if let Ok((header, plaintext)) = &one_shot {
+        assert_canonical(&key, header, plaintext, data);
+    }
+}
+
+/// Decrypts `file` with a [`Decryptor`] over a reader that hands out the
+/// bytes in irregular pieces chosen by `rng`, reading the plaintext through
+/// `std::io::Read` in irregular amounts.
+pub fn decrypt_streaming(
+    key: &BackupKey,
+    file: &[u8],
+    options: &DecryptOptions,
+    mut rng: SplitMix64,
+) -> Result<(Header, Vec<u8>), BackupError> {
+    const MAX_PIECES: [usize; 8] = [1, 2, 3, 16, 17, 64, 257, 4096];
+    let max_piece = MAX_PIECES[rng.below(MAX_PIECES.len())];
+    let max_read = MAX_PIECES[rng.below(MAX_PIECES.len())];
+    let reader = IrregularReader {
+        data: file,
+        rng: rng.clone(),
+        max_piece,
+        interrupted: false,
+    };
+    let mut dec = Decryptor::with_options(key, reader, options)?;
+    let mut plaintext = Vec::new();
+    let mut buf = vec![0u8; max_read];
+    loop {
+        let want = 1 + rng.below(max_read);
+        match dec.read(&mut buf[..want]) {
+            Ok(0) => break,
+            Ok(n) => {
+                assert!(n <= want, "read returned more than asked for");
+                plaintext.extend_from_slice(&buf[..n]);
+            }
+            Err(e) => return Err(BackupError::from_io(e)),
+        }
+    }
+    assert!(
+        dec.is_done(),
+        "Decryptor reported end of stream before it was done"
+    );
+    assert_eq!(
+        dec.chunks_verified(),
+        chunk_count(plaintext.len() as u64, dec.header().chunk_size),
+        "chunks verified does not match the plaintext length"
+    );
+    // Once done, reads keep reporting end of stream.
+    assert_eq!(dec.read(&mut [0u8; 8]).ok(), Some(0));
+    Ok((dec.header().clone(), plaintext))
+}
+
+/// A reader that returns its data in pieces of 1 to `max_piece` bytes and
+/// sometimes fails with `Interrupted` (never twice in a row), which every
+/// well-behaved consumer must retry.
+struct IrregularReader<'a> {
+    data: &'a [u8],
+    rng: SplitMix64,
+    max_piece: usize,
+    interrupted: bool,
+}
+
+impl Read for IrregularReader<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.data.is_empty() || out.is_empty() {
+            return Ok(0);
+        }
+        if !self.interrupted && self.rng.one_in(8) {
+            self.interrupted = true;
+            return Err(io::ErrorKind::Interrupted.into());
+        }
+        self.interrupted = false;
+        let n = (1 + self.rng.below(self.max_piece))
+            .min(out.len())
+            .min(self.data.len());
+        out[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+/// Asserts that two decryptions of the same bytes agree: the same header and
+/// plaintext, or the same error.
+fn assert_same_outcome(
+    one_shot: &Result<(Header, Vec<u8>), BackupError>,
+    streamed: &Result<(Header, Vec<u8>), BackupError>,
+) {
+    match (one_shot, streamed) {
+        (Ok((h1, p1)), Ok((h2, p2))) => {
+            assert_eq!(h1, h2, "one-shot and streaming headers differ");
+            assert!(p1 == p2, "one-shot and streaming plaintexts differ");
+        }
+        (Err(e1), Err(e2)) => assert_eq!(
+            format!("{e1:?}"),
+            format!("{e2:?}"),
+            "one-shot and streaming decryption fail differently"
+        ),
+        (Ok(_), Err(e)) => panic!("one-shot decryption succeeded, streaming failed: {e:?}"),
+        (Err(e), Ok(_)) => panic!("streaming decryption succeeded, one-shot failed: {e:?}"),
+    }
+}
+
+/// Asserts that `file` is exactly what encrypting `plaintext` under `header`'s
+/// parameters produces: a decryptable file has one encoding only.
+fn assert_canonical(key: &BackupKey, header: &Header, plaintext: &[u8], file: &[u8]) {
+    assert_eq!(header.to_bytes()[..], file[..HEADER_LEN]);
+    let chunks = chunk_count(plaintext.len() as u64, header.chunk_size) as usize;
+    assert_eq!(
+        file.len(),
+        HEADER_LEN + plaintext.len() + chunks * TAG_LEN,
+        "decrypted file has the wrong length for its plaintext"
+    );
+    // The rng only fills the id and prefix, which are then overwritten.
+    let mut params = BackupParams::new(
+        &mut ChaCha20Rng::from_seed([0; 32]),
+        header.generation,
+        header.chunk_size,
+    );
+    params.backup_id = header.backup_id;
+    params.nonce_prefix = header.nonce_prefix;
+    assert!(
+        format::encrypt(key, &params, plaintext) == file,
+        "a file that decrypts is not the canonical encoding of its plaintext"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// roundtrip
+
+/// The structured input of target `roundtrip`.
+#[derive(Arbitrary, Debug, Clone)]
+pub struct RoundtripInput<'a> {
+    /// The plaintext (cut to [`MAX_ROUNDTRIP_PLAINTEXT`] bytes)...
+    pub plaintext: &'a [u8],
+    /// ...padded with a pattern up to this length, so that long multi-chunk
+    /// plaintexts are cheap to express.
+    pub pad_to: u16,
+    /// Chunk size, mapped to `1..=`[`MAX_ROUNDTRIP_CHUNK_SIZE`].
+    pub chunk_size: u16,
+    /// The backup generation.
+    pub generation: u64,
+    /// Seed of the `CryptoRng` that draws both backups' ids and nonce prefixes.
+    pub rng_seed: [u8; 32],
+    /// A second backup, made with the same key, to splice from.
+    pub other: OtherBackup<'a>,
+    /// What is done to the first backup's bytes before decrypting them.
+    pub mutations: Vec<Mutation<'a>>,
+}
+
+/// The second backup of a [`RoundtripInput`].
+#[derive(Arbitrary, Debug, Clone)]
+pub struct OtherBackup<'a> {
+    /// Its plaintext (cut to [`MAX_ROUNDTRIP_PLAINTEXT`] bytes).
+    pub plaintext: &'a [u8],
+    /// Whether it has the first backup's chunk size and generation (and so
+    /// chunks of the same length, which makes splices line up).
+    pub same_shape: bool,
+    /// Its chunk size if not `same_shape`.
+    pub chunk_size: u16,
+    /// Its generation if not `same_shape`.
+    pub generation: u64,
+}
+
+/// One edit of a backup file. Positions and indexes are reduced modulo the
+/// current length (or chunk count), so every value means something.
+#[derive(Arbitrary, Debug, Clone)]
+pub enum Mutation<'a> {
+    /// Flip one bit.
+    FlipBit {
+        /// Bit position in the file.
+        bit: u32,
+    },
+    /// Cut the file at a position.
+    Truncate {
+        /// Byte position, `0..=len`.
+        at: u32,
+    },
+    /// Insert bytes at a position.
+    Insert {
+        /// Byte position, `0..=len`.
+        at: u32,
+        /// The bytes inserted.
+        bytes: &'a [u8],
+    },
+    /// Delete a range.
+    Delete {
+        /// First byte deleted.
+        start: u32,
+        /// Number of bytes deleted (clipped at the end).
+        len: u16,
+    },
+    /// Swap two chunk slots (`chunk_size + 16` bytes each, the last one possibly short).
+    SwapChunks {
+        /// First slot.
+        a: u16,
+        /// Second slot.
+        b: u16,
+    },
+    /// Insert a copy of a chunk slot before another slot (or at the end).
+    DuplicateChunk {
+        /// The slot copied.
+        chunk: u16,
+        /// Where the copy goes, `0..=slots`.
+        before: u16,
+    },
+    /// Replace a range of the file with a range of the second backup.
+    Splice {
+        /// Start of the range in the second backup.
+        from: u32,
+        /// Start of the range in this file.
+        to: u32,
+        /// Length of the range (clipped at either end).
+        len: u16,
+        /// Insert instead of overwrite.
+        insert: bool,
+    },
+    /// Replace a chunk slot with a chunk slot of the second backup.
+    SpliceChunk {
+        /// Slot in the second backup.
+        from: u16,
+        /// Slot in this file, `0..=slots` (`slots` appends).
+        to: u16,
+    },
+    /// Replace the header with the second backup's header.
+    SpliceHeader,
+}
+
+/// Target `roundtrip`: encrypt, mutate, decrypt.
+///
+/// The input is a [`RoundtripInput`]. Two backups are made with the fixed key
+/// and parameters drawn from a seeded ChaCha20 `CryptoRng`; the mutations
+/// are applied to the first; the result is decrypted. Checks: if the bytes
+/// are one of the two genuine backups, decryption succeeds with that
+/// backup's plaintext; otherwise it fails (never wrong plaintext: FMT-1, and
+/// never the right plaintext from other bytes: the encoding is canonical),
+/// with a "damaged" or "unsupported" error, never "wrong key"; a file cut
+/// short is reported as truncated or as a corrupt last chunk; and the
+/// streaming decryptor agrees.
+pub fn roundtrip(data: &[u8]) {
+    let Ok(input) = RoundtripInput::arbitrary_take_rest(Unstructured::new(data)) else {
+        return;
+    };
+    check_roundtrip(&input);
+}
+
+/// The plaintext a [`RoundtripInput`] describes.
+pub fn roundtrip_plaintext(input: &RoundtripInput<'_>) -> Vec<u8> {
+    let mut plaintext =
+        input.plaintext[..input.plaintext.len().min(MAX_ROUNDTRIP_PLAINTEXT)].to_vec();
+    let target = usize::from(input.pad_to).min(MAX_ROUNDTRIP_PLAINTEXT);
+    let mut i = plaintext.len();
+    while plaintext.len() < target {
+        plaintext.push((i as u8).wrapping_mul(31) ^ (i >> 8) as u8);
+        i += 1;
+    }
+    plaintext
+}
+
+fn roundtrip_chunk_size(raw: u16) -> ChunkSize {
+    let bytes = u32::from(raw) % MAX_ROUNDTRIP_CHUNK_SIZE + 1;
+    ChunkSize::new(bytes).expect("1..=512 is a valid chunk size")
+}
+
+/// Runs the `roundtrip` checks on a parsed input.
+pub fn check_roundtrip(input: &RoundtripInput<'_>) {
+    let key = fuzz_key();
+    let options = decrypt_options();
+    let mut rng = ChaCha20Rng::from_seed(input.rng_seed);
+
+    let plaintext = roundtrip_plaintext(input);
+    let chunk_size = roundtrip_chunk_size(input.chunk_size);
+    let params = BackupParams::new(&mut rng, Generation(input.generation), chunk_size);
+    let original = format::encrypt(&key, &params, &plaintext);
+    let chunks = chunk_count(plaintext.len() as u64, chunk_size) as usize;
+    assert_eq!(
+        original.len(),
+        HEADER_LEN + plaintext.len() + chunks * TAG_LEN
+    );
+
+    let other_plaintext =
+        &input.other.plaintext[..input.other.plaintext.len().min(MAX_ROUNDTRIP_PLAINTEXT)];
+    let (other_chunk_size, other_generation) = if input.other.same_shape {
+        (chunk_size, Generation(input.generation))
+    } else {
+        (
+            roundtrip_chunk_size(input.other.chunk_size),
+            Generation(input.other.generation),
+        )
+    };
+    let other_params = BackupParams::new(&mut rng, other_generation, other_chunk_size);
+    let other = format::encrypt(&key, &other_params, other_plaintext);
+
+    let slot = chunk_size.bytes() + TAG_LEN;
+    let other_slot = other_chunk_size.bytes() + TAG_LEN;
+    let mut file = original.clone();
+    for m in input.mutations.iter().take(MAX_ROUNDTRIP_MUTATIONS) {
+        apply(m, &mut file, slot, &other, other_slot);
+    }
+
+    let result = format::decrypt_with(&key, &file, &options);
+    let streamed = decrypt_streaming(&key, &file, &options, SplitMix64::from_bytes(&file));
+    assert_same_outcome(&result, &streamed);
+
+    match &result {
+        Ok((header, decrypted)) => {
+            if file == original {
+                assert_eq!(header, &params_header(&key, &params));
+                assert!(
+                    *decrypted == plaintext,
+                    "FMT-1: the unmodified backup decrypted to different plaintext"
+                );
+            } else if file == other {
+                assert!(
+                    decrypted == other_plaintext,
+                    "FMT-1: the second backup decrypted to different plaintext"
+                );
+            } else if *decrypted == plaintext || decrypted == other_plaintext {
+                panic!(
+                    "a modified backup ({} bytes, not either genuine file) decrypted to a genuine \
+                     plaintext: the encoding is not canonical; mutations: {:?}",
+                    file.len(),
+                    input.mutations
+                );
+            } else {
+                panic!(
+                    "FMT-1 violated: a modified backup decrypted to WRONG plaintext ({} bytes); \
+                     mutations: {:?}",
+                    decrypted.len(),
+                    input.mutations
+                );
+            }
+        }
+        Err(err) => {
+            assert!(
+                file != original,
+                "the unmodified backup failed to decrypt: {err}"
+            );
+            assert!(
+                file != other,
+                "the second genuine backup failed to decrypt: {err}"
+            );
+            match err.class() {
+                ErrorClass::Damaged | ErrorClass::Unsupported => {}
+                ErrorClass::WrongKey | ErrorClass::Io => {
+                    panic!("a damaged backup was reported as {:?}: {err}", err.class())
+                }
+            }
+            if original.starts_with(&file) {
+                assert!(
+                    matches!(
+                        err,
+                        BackupError::Truncated { .. }
+                            | BackupError::CorruptChunk {
+                                last_in_file: true,
+                                ..
+                            }
+                    ),
+                    "a backup cut at byte {} of {} was reported as {err:?}",
+                    file.len(),
+                    original.len()
+                );
+                if file.len() < HEADER_LEN {
+                    assert!(matches!(
+                        err,
+                        BackupError::Truncated {
+                            at: TruncatedAt::Header
+                        }
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn params_header(key: &BackupKey, params: &BackupParams) -> Header {
+    Header::seal(key, params)
+}
+
+/// The byte range of chunk slot `index` in a file of `len` bytes.
+fn slot_range(index: usize, slot: usize, len: usize) -> std::ops::Range<usize> {
+    let start = (HEADER_LEN + index * slot).min(len);
+    let end = (start + slot).min(len);
+    start..end
+}
+
+/// Number of (possibly partial) chunk slots after the header.
+fn slot_count(slot: usize, len: usize) -> usize {
+    len.saturating_sub(HEADER_LEN).div_ceil(slot)
+}
+
+fn apply(m: &Mutation<'_>, file: &mut Vec<u8>, slot: usize, other: &[u8], other_slot: usize) {
+    let len = file.len();
+    match *m {
+        Mutation::FlipBit { bit } => {
+            if len > 0 {
+                let bit = bit as usize % (len * 8);
+                file[bit / 8] ^= 1 << (bit % 8);
+            }
+        }
+        Mutation::Truncate { at } => file.truncate(at as usize % (len + 1)),
+        Mutation::Insert { at, bytes } => {
+            let at = at as usize % (len + 1);
+            file.splice(at..at, bytes.iter().copied());
+        }
+        Mutation::Delete { start, len: n } => {
+            let start = start as usize % (len + 1);
+            let end = (start + usize::from(n)).min(len);
+            file.drain(start..end);
+        }
+        Mutation::SwapChunks { a, b } => {
+            let slots = slot_count(slot, len);
+            if slots < 2 {
+                return;
+            }
+            let (a, b) = (usize::from(a) % slots, usize::from(b) % slots);
+            let (lo, hi) = (a.min(b), a.max(b));
+            if lo == hi {
+                return;
+            }
+            let lo = slot_range(lo, slot, len);
+            let hi = slot_range(hi, slot, len);
+            let mut out = Vec::with_capacity(len);
+            out.extend_from_slice(&file[..lo.start]);
+            out.extend_from_slice(&file[hi.clone()]);
+            out.extend_from_slice(&file[lo.end..hi.start]);
+            out.extend_from_slice(&file[lo.clone()]);
+            out.extend_from_slice(&file[hi.end..]);
+            *file = out;
+        }
+        Mutation::DuplicateChunk { chunk, before } => {
+            let slots = slot_count(slot, len);
+            if slots == 0 {
+                return;
+            }
+            let copy = file[slot_range(usize::from(chunk) % slots, slot, len)].to_vec();
+            let at = slot_range(usize::from(before) % (slots + 1), slot, len).start;
+            file.splice(at..at, copy);
+        }
+        Mutation::Splice {
+            from,
+            to,
+            len: n,
+            insert,
+        } => {
+            let from = from as usize % (other.len() + 1);
+            let to = to as usize % (len + 1);
+            let mut n = usize::from(n).min(other.len() - from);
+            if !insert {
+                n = n.min(len - to);
+            }
+            let bytes = other[from..from + n].iter().copied();
+            if insert {
+                file.splice(to..to, bytes);
+            } else {
+                file.splice(to..to + n, bytes);
+            }
+        }
+        Mutation::SpliceChunk { from, to } => {
+            let other_slots = slot_count(other_slot, other.len());
+            if other_slots == 0 {
+                return;
+            }
+            let src = &other[slot_range(usize::from(from) % other_slots, other_slot, other.len())];
+            let slots = slot_count(slot, len);
+            let dst = slot_range(usize::from(to) % (slots + 1), slot, len);
+            file.splice(dst, src.iter().copied());
+        }
+        Mutation::SpliceHeader => {
+            let n = HEADER_LEN.min(len).min(other.len());
+            file[..n].copy_from_slice(&other[..n]);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// key_text
+
+/// Target `key_text`: [`BackupKey::parse`] on arbitrary UTF-8 (other inputs
+/// are skipped).
+///
+/// Checks: no panic; a parsed key's text form (grouped and grid) parses back
+/// to it, and its digits are the input's digits, lowercased; each error
+/// describes the input truthfully: `InvalidCharacter` names the first
+/// character that is neither a hex digit nor a separator, at its character
+/// position, line and column; `WrongLength` counts the digits; `TooLong`
+/// only for inputs over [`MAX_KEY_TEXT_BYTES`].
+pub fn key_text(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let result = BackupKey::parse(text);
+    if text.len() > MAX_KEY_TEXT_BYTES {
+        assert_eq!(
+            result.err(),
+            Some(KeyTextError::TooLong { len: text.len() })
+        );
+        return;
+    }
+    let is_separator = |c: char| matches!(c, ' ' | '-' | '\n' | '\r');
+    let is_digit = |c: char| c.is_ascii_hexdigit();
+    let first_bad = text
+        .chars()
+        .enumerate()
+        .find(|&(_, c)| !is_digit(c) && !is_separator(c));
+    match result {
+        Ok(key) => {
+            assert!(first_bad.is_none(), "accepted a text with {first_bad:?}");
+            let digits: String = text
+                .chars()
+                .filter(|&c| is_digit(c))
+                .map(|c| c.to_ascii_lowercase())
+                .collect();
+            let shown = key.to_text();
+            assert_eq!(digits, shown.replace(' ', ""), "parsed digits differ");
+            assert_eq!(BackupKey::parse(&shown).as_ref(), Ok(&key));
+            assert_eq!(BackupKey::parse(&key.to_text_grid()).as_ref(), Ok(&key));
+        }
+        Err(err) => {
+            // Display must not panic either.
+            let _ = err.to_string();
+            match err {
+                KeyTextError::InvalidCharacter {
+                    character,
+                    position,
+                    line,
+                    column,
+                } => {
+                    assert_eq!(
+                        first_bad,
+                        Some((position, character)),
+                        "InvalidCharacter does not name the first bad character"
+                    );
+                    let before: Vec<char> = text.chars().take(position).collect();
+                    let newlines = before.iter().filter(|&&c| c == '\n').count();
+                    assert_eq!(line, 1 + newlines, "wrong line for {character:?}");
+                    let line_start = before.iter().rposition(|&c| c == '\n').map_or(0, |i| i + 1);
+                    assert_eq!(
+                        column,
+                        position - line_start + 1,
+                        "wrong column for {character:?}"
+                    );
+                }
+                KeyTextError::WrongLength { found } => {
+                    assert!(first_bad.is_none(), "missed {first_bad:?}");
+                    assert_eq!(found, text.chars().filter(|&c| is_digit(c)).count());
+                    assert_ne!(found, 64);
+                }
+                KeyTextError::TooLong { len } => {
+                    panic!("TooLong {{ len: {len} }} for a {}-byte text", text.len())
+                }
+            }
+        }
+    }
+}
