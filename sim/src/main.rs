@@ -33,6 +33,12 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // First, before any AES instruction can run: a build with AES-NI enabled
+    // at compile time must refuse a CPU without it instead of dying of SIGILL.
+    if let Err(err) = backup_vault::cpu::check() {
+        eprintln!("bvault: error: {err}");
+        return exit::Exit::Failure.into();
+    }
     let cli = cli::Cli::parse();
     match commands::run(cli.command) {
         Ok(()) => exit::Exit::Success.into(),

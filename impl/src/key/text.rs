@@ -85,7 +85,7 @@ pub(super) fn parse(text: &str) -> Result<[u8; 32], KeyTextError> {
         if digits < KEY_TEXT_DIGITS {
             let nibble = value as u8;
             let byte = &mut key[digits / 2];
-            *byte = if digits % 2 == 0 {
+            *byte = if digits.is_multiple_of(2) {
                 nibble << 4
             } else {
                 *byte | nibble
