@@ -6,7 +6,7 @@
 #![cfg_attr(fuzzing, no_main)]
 
 #[cfg(fuzzing)]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| { backup_vault_fuzz::targets::key_text(data) });
+libfuzzer_sys::fuzz_target!(|data: &[u8]| backup_vault_fuzz::targets::key_text(data));
 
 #[cfg(not(fuzzing))]
 fn main() {

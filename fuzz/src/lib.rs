@@ -16,9 +16,12 @@ pub mod replay;
 pub mod seeds;
 pub mod targets;
 
+/// The signature of every target: the raw fuzzer input, no result; a panic is a finding.
+pub type Target = fn(&[u8]);
+
 /// Every target, by name, with its function. The names are the `[[bin]]`
 /// names in `fuzz/Cargo.toml` and the directory names under `fuzz/seeds/`.
-pub const TARGETS: [(&str, fn(&[u8])); 4] = [
+pub const TARGETS: [(&str, Target); 4] = [
     ("header", targets::header),
     ("decrypt", targets::decrypt),
     ("roundtrip", targets::roundtrip),
@@ -26,6 +29,6 @@ pub const TARGETS: [(&str, fn(&[u8])); 4] = [
 ];
 
 /// Looks a target up by name.
-pub fn target(name: &str) -> Option<fn(&[u8])> {
+pub fn target(name: &str) -> Option<Target> {
     TARGETS.iter().find(|(n, _)| *n == name).map(|&(_, f)| f)
 }

@@ -265,8 +265,10 @@ fn assert_canonical(key: &BackupKey, header: &Header, plaintext: &[u8], file: &[
 pub struct RoundtripInput<'a> {
     /// The plaintext (cut to [`MAX_ROUNDTRIP_PLAINTEXT`] bytes)...
     pub plaintext: &'a [u8],
-    /// ...padded with a pattern up to this length, so that long multi-chunk
-    /// plaintexts are cheap to express.
+    /// ...padded with a pattern up to a length given by this, so that long
+    /// multi-chunk plaintexts are cheap to express: values below `0xf000`
+    /// pad to at most 1 KiB (`pad_to % 1025`), the rest (1 in 16) to
+    /// `2 * (pad_to - 0xf000)`, up to 8 KiB. Most runs stay short and fast.
     pub pad_to: u16,
     /// Chunk size, mapped to `1..=`[`MAX_ROUNDTRIP_CHUNK_SIZE`].
     pub chunk_size: u16,
@@ -380,7 +382,12 @@ pub fn roundtrip(data: &[u8]) {
 pub fn roundtrip_plaintext(input: &RoundtripInput<'_>) -> Vec<u8> {
     let mut plaintext =
         input.plaintext[..input.plaintext.len().min(MAX_ROUNDTRIP_PLAINTEXT)].to_vec();
-    let target = usize::from(input.pad_to).min(MAX_ROUNDTRIP_PLAINTEXT);
+    let target = if input.pad_to < 0xf000 {
+        usize::from(input.pad_to) % 1025
+    } else {
+        2 * usize::from(input.pad_to - 0xf000)
+    }
+    .min(MAX_ROUNDTRIP_PLAINTEXT);
     let mut i = plaintext.len();
     while plaintext.len() < target {
         plaintext.push((i as u8).wrapping_mul(31) ^ (i >> 8) as u8);
@@ -396,13 +403,27 @@ fn roundtrip_chunk_size(raw: u16) -> ChunkSize {
 
 /// Runs the `roundtrip` checks on a parsed input.
 pub fn check_roundtrip(input: &RoundtripInput<'_>) {
+    check_roundtrip_with(input, |params| params, &decrypt_options());
+}
+
+/// [`check_roundtrip`] with the backups' params passed through `adjust` and
+/// decrypted with `options`: lets tests switch on a deliberate flaw of the
+/// library (its `flaws` feature) to show that the checks catch it.
+pub fn check_roundtrip_with(
+    input: &RoundtripInput<'_>,
+    adjust: impl Fn(BackupParams) -> BackupParams,
+    options: &DecryptOptions,
+) {
     let key = fuzz_key();
-    let options = decrypt_options();
     let mut rng = ChaCha20Rng::from_seed(input.rng_seed);
 
     let plaintext = roundtrip_plaintext(input);
     let chunk_size = roundtrip_chunk_size(input.chunk_size);
-    let params = BackupParams::new(&mut rng, Generation(input.generation), chunk_size);
+    let params = adjust(BackupParams::new(
+        &mut rng,
+        Generation(input.generation),
+        chunk_size,
+    ));
     let original = format::encrypt(&key, &params, &plaintext);
     let chunks = chunk_count(plaintext.len() as u64, chunk_size) as usize;
     assert_eq!(
@@ -420,7 +441,11 @@ pub fn check_roundtrip(input: &RoundtripInput<'_>) {
             Generation(input.other.generation),
         )
     };
-    let other_params = BackupParams::new(&mut rng, other_generation, other_chunk_size);
+    let other_params = adjust(BackupParams::new(
+        &mut rng,
+        other_generation,
+        other_chunk_size,
+    ));
     let other = format::encrypt(&key, &other_params, other_plaintext);
 
     let slot = chunk_size.bytes() + TAG_LEN;
@@ -430,8 +455,8 @@ pub fn check_roundtrip(input: &RoundtripInput<'_>) {
         apply(m, &mut file, slot, &other, other_slot);
     }
 
-    let result = format::decrypt_with(&key, &file, &options);
-    let streamed = decrypt_streaming(&key, &file, &options, SplitMix64::from_bytes(&file));
+    let result = format::decrypt_with(&key, &file, options);
+    let streamed = decrypt_streaming(&key, &file, options, SplitMix64::from_bytes(&file));
     assert_same_outcome(&result, &streamed);
 
     match &result {

@@ -15,7 +15,7 @@ use std::fs;
 use std::path::PathBuf;
 
 fn replay_dir(target: &str, f: fn(&[u8]), dir: PathBuf, failures: &mut Vec<String>) -> usize {
-    let files = collect_inputs(&[dir.clone()])
+    let files = collect_inputs(std::slice::from_ref(&dir))
         .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
     for file in &files {
         match replay_file(f, file) {
@@ -119,4 +119,73 @@ fn decrypt_seeds_include_genuine_backups() {
             "one-byte.bvlt",
         ]
     );
+}
+
+/// Parses a libFuzzer dictionary: `name="value"` lines with `\xNN`, `\\` and
+/// `\"` escapes, comments and blank lines. Panics on anything else.
+fn parse_dict(path: &str) -> Vec<(String, Vec<u8>)> {
+    let text = fs::read_to_string(fuzz_dir().join(path)).expect("dictionary exists");
+    let mut entries = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (name, rest) = line
+            .split_once('=')
+            .unwrap_or_else(|| panic!("{path}:{}: no `=`", n + 1));
+        let body = rest
+            .strip_prefix('"')
+            .and_then(|r| r.strip_suffix('"'))
+            .unwrap_or_else(|| panic!("{path}:{}: value not quoted", n + 1));
+        let mut value = Vec::new();
+        let mut bytes = body.bytes();
+        while let Some(b) = bytes.next() {
+            if b != b'\\' {
+                assert!(b != b'"', "{path}:{}: unescaped quote", n + 1);
+                value.push(b);
+                continue;
+            }
+            match bytes.next() {
+                Some(b'x') => {
+                    let hex: Vec<u8> = bytes.by_ref().take(2).collect();
+                    let hex = std::str::from_utf8(&hex).unwrap();
+                    value.push(u8::from_str_radix(hex, 16).expect("two hex digits"));
+                }
+                Some(c @ (b'\\' | b'"')) => value.push(c),
+                other => panic!("{path}:{}: bad escape {other:?}", n + 1),
+            }
+        }
+        assert!(!value.is_empty(), "{path}:{}: empty value", n + 1);
+        entries.push((name.to_string(), value));
+    }
+    assert!(
+        entries.len() >= 10,
+        "{path} has only {} entries",
+        entries.len()
+    );
+    entries
+}
+
+#[test]
+fn dictionaries_parse_and_match_the_format() {
+    let backup = parse_dict("dict/backup.dict");
+    let get = |name: &str| {
+        backup
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("backup.dict has no {name}"))
+            .1
+            .clone()
+    };
+    assert_eq!(get("magic"), backup_vault::format::header::MAGIC);
+    let key = backup_vault_fuzz::targets::fuzz_key();
+    assert_eq!(get("fingerprint_fixed_key"), key.fingerprint().as_bytes());
+    let key_dict = parse_dict("dict/key.dict");
+    let full = &key_dict
+        .iter()
+        .find(|(n, _)| n == "key")
+        .expect("key entry")
+        .1;
+    assert!(backup_vault::BackupKey::parse(std::str::from_utf8(full).unwrap()).is_ok());
 }
