@@ -23,7 +23,9 @@ fn unhex(s: &str) -> Vec<u8> {
 /// The `name value` lines of the vector block, and the file hex after `file`.
 fn read_vector() -> (BTreeMap<String, String>, Vec<u8>) {
     let doc = include_str!("../../docs/format.md");
-    let begin = doc.find("<!-- test-vector:begin -->").expect("begin marker");
+    let begin = doc
+        .find("<!-- test-vector:begin -->")
+        .expect("begin marker");
     let end = doc.find("<!-- test-vector:end -->").expect("end marker");
     let block = &doc[begin..end];
     let mut fields = BTreeMap::new();
@@ -63,10 +65,19 @@ fn the_documented_vector_matches_byte_for_byte() {
     );
 
     assert_eq!(key.fingerprint().to_string(), v["fingerprint"]);
-    assert_eq!(hex(&*key.derive(Purpose::BackupPayload, &backup_id.0)), v["payload_key"]);
-    assert_eq!(hex(&*key.derive(Purpose::BackupHeaderMac, &backup_id.0)), v["header_mac_key"]);
+    assert_eq!(
+        hex(&*key.derive(Purpose::BackupPayload, &backup_id.0)),
+        v["payload_key"]
+    );
+    assert_eq!(
+        hex(&*key.derive(Purpose::BackupHeaderMac, &backup_id.0)),
+        v["header_mac_key"]
+    );
     for i in 0..3u32 {
-        assert_eq!(hex(&chunk_nonce(&prefix, i, i == 2)), v[&format!("nonce_{i}")]);
+        assert_eq!(
+            hex(&chunk_nonce(&prefix, i, i == 2)),
+            v[&format!("nonce_{i}")]
+        );
     }
 
     let ours = format::encrypt(&key, &params, &plaintext);

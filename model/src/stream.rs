@@ -15,10 +15,10 @@
 //! chunks either verify or do not: a forged tag is out of the model, as it is
 //! out of any attacker's reach.
 
+use backup_vault::format::header::HEADER_LEN;
 use backup_vault::format::{
     self, BackupError, BackupParams, ChunkSize, DecryptOptions, Generation, TruncatedAt, TAG_LEN,
 };
-use backup_vault::format::header::HEADER_LEN;
 use backup_vault::BackupKey;
 use stateright::{Model, Property};
 
@@ -128,9 +128,11 @@ impl StreamModel {
         let o = usize::from(state.header);
         let n = self.originals[o].chunks.len();
         state.pieces.len() == n
-            && state.pieces.iter().enumerate().all(|(i, p)| {
-                usize::from(p.backup) == o && usize::from(p.chunk) == i && !p.cut
-            })
+            && state
+                .pieces
+                .iter()
+                .enumerate()
+                .all(|(i, p)| usize::from(p.backup) == o && usize::from(p.chunk) == i && !p.cut)
     }
 }
 
@@ -173,25 +175,31 @@ impl Model for StreamModel {
     fn properties(&self) -> Vec<Property<Self>> {
         vec![
             // FMT-1: accepted means original, and then the plaintext is exact.
-            Property::always("FMT-1 only an original file decrypts", |m: &Self, s: &FileState| {
-                match m.decode(s) {
+            Property::always(
+                "FMT-1 only an original file decrypts",
+                |m: &Self, s: &FileState| match m.decode(s) {
                     Ok(plain) => {
                         m.is_original(s) && plain == m.originals[usize::from(s.header)].plaintext
                     }
                     Err(_) => !m.is_original(s),
-                }
-            }),
+                },
+            ),
             // Non-vacuity: the originals are reachable and accepted ...
             Property::sometimes("an original file decrypts", |m: &Self, s: &FileState| {
                 m.decode(s).is_ok()
             }),
             // ... and the interesting rejections happen.
-            Property::sometimes("a file cut at a chunk boundary is rejected", |m: &Self, s: &FileState| {
-                matches!(
-                    m.decode(s),
-                    Err(BackupError::Truncated { at: TruncatedAt::AfterChunk { .. } })
-                )
-            }),
+            Property::sometimes(
+                "a file cut at a chunk boundary is rejected",
+                |m: &Self, s: &FileState| {
+                    matches!(
+                        m.decode(s),
+                        Err(BackupError::Truncated {
+                            at: TruncatedAt::AfterChunk { .. }
+                        })
+                    )
+                },
+            ),
             Property::sometimes("a spliced chunk is rejected", |m: &Self, s: &FileState| {
                 s.pieces.iter().any(|p| p.backup != s.header)
                     && matches!(m.decode(s), Err(BackupError::CorruptChunk { .. }))
@@ -211,7 +219,10 @@ mod tests {
         let checker = StreamModel::new(4).checker().spawn_bfs().join();
         checker.assert_properties();
         // 2 headers x (1 + 12 + 12^2 + 12^3 + 12^4) files.
-        assert_eq!(checker.unique_state_count(), 2 * (1 + 12 + 144 + 1728 + 20736));
+        assert_eq!(
+            checker.unique_state_count(),
+            2 * (1 + 12 + 144 + 1728 + 20736)
+        );
     }
 
     #[test]
