@@ -3,7 +3,12 @@
 //! Groups `format_1MiB` and `format_256MiB` each hold:
 //! - `raw_aes256gcm`: one `encrypt_in_place_detached` over the whole buffer,
 //!   the ceiling the format is compared with;
-//! - `encrypt` / `decrypt`: the streaming [`Encryptor`] / [`Decryptor`], single core;
+//! - `encrypt` / `decrypt`: the in-memory API (`format::encrypt` / `decrypt`:
+//!   one copy, each chunk sealed in cache), single core;
+//! - `encrypt_in_place` / `decrypt_in_place`: the in-place API (no second
+//!   buffer), single core;
+//! - `encrypt_stream` / `decrypt_stream`: the streaming [`Encryptor`] /
+//!   [`Decryptor`] writing into a `Vec`, single core (two copies);
 //! - `encrypt_parallel` / `decrypt_parallel`: the multi-threaded mode on every core.
 //!
 //! `cargo run -p backup-vault-benches --release --bin bench-report` prints
@@ -18,7 +23,7 @@ use backup_vault::format::{
     parallel, BackupParams, ChunkSize, DecryptOptions, Decryptor, Encryptor, Generation,
 };
 use backup_vault::BackupKey;
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use std::io::Write;
@@ -59,13 +64,40 @@ fn bench_size(c: &mut Criterion, name: &str, len: usize, samples: usize) {
     group.bench_function("encrypt", |b| {
         b.iter(|| {
             out.clear();
+            backup_vault::format::encrypt_into(&key, &params, &data, &mut out);
+        })
+    });
+    let mut plain = Vec::with_capacity(len);
+    let options = DecryptOptions::default();
+    group.bench_function("decrypt", |b| {
+        b.iter(|| {
+            plain.clear();
+            backup_vault::format::decrypt_into(&key, &file, &options, &mut plain).unwrap();
+        })
+    });
+    group.bench_function("encrypt_in_place", |b| {
+        b.iter_batched_ref(
+            || data.clone(),
+            |buf| backup_vault::format::encrypt_in_place(&key, &params, buf),
+            BatchSize::LargeInput,
+        )
+    });
+    group.bench_function("decrypt_in_place", |b| {
+        b.iter_batched_ref(
+            || file.clone(),
+            |buf| backup_vault::format::decrypt_in_place(&key, buf, &options).unwrap(),
+            BatchSize::LargeInput,
+        )
+    });
+    group.bench_function("encrypt_stream", |b| {
+        b.iter(|| {
+            out.clear();
             let mut enc = Encryptor::new(&key, &params, &mut out).unwrap();
             enc.write_all(&data).unwrap();
             enc.finish().unwrap();
         })
     });
-    let mut plain = Vec::with_capacity(len);
-    group.bench_function("decrypt", |b| {
+    group.bench_function("decrypt_stream", |b| {
         b.iter(|| {
             plain.clear();
             let mut dec = Decryptor::new(&key, &file[..]).unwrap();

@@ -89,6 +89,14 @@ fn decrypt_all_ways(
         d.read_to_end(&mut out).map_err(BackupError::from_io)?;
         Ok(out)
     });
+    let mut in_place = file.to_vec();
+    let in_place =
+        format::decrypt_in_place(k, &mut in_place, &DecryptOptions::default()).map(|_| in_place);
+    match (&one_shot, &in_place) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b),
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+        _ => panic!("in-place decoder disagrees: {one_shot:?} / {in_place:?}"),
+    }
     let mut par_out = Vec::new();
     let par = parallel::decrypt_parallel(
         k,
@@ -351,6 +359,10 @@ proptest! {
             turn += 1;
         }
         prop_assert_eq!(&enc.finish().unwrap(), &reference);
+        // So does encryption in place.
+        let mut in_place = pt.clone();
+        format::encrypt_in_place(&k, &p, &mut in_place);
+        prop_assert_eq!(&in_place, &reference);
         // The multi-threaded encryptor is byte-identical.
         let mut par = Vec::new();
         parallel::encrypt_parallel(&k, &p, &pt[..], &mut par, threads(n_threads)).unwrap();

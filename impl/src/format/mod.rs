@@ -14,12 +14,16 @@
 //!   chunk is final.
 //! - [`Encryptor`] / [`Decryptor`]: streaming `Write` / `Read` adapters whose
 //!   memory is bounded by about two chunks, whatever the file size.
+//! - [`encrypt`] / [`decrypt`] and their `_into` and `_in_place` variants:
+//!   whole files held in memory, each chunk sealed or opened while it is in
+//!   cache; the in-place variants need no second buffer at all.
 //! - [`parallel`]: multi-threaded encryption and decryption whose output is
 //!   byte-identical to the streaming adapters.
 
 pub mod chunk;
 mod error;
 pub mod header;
+mod memory;
 pub mod nonce;
 pub mod parallel;
 mod reader;
@@ -27,50 +31,14 @@ mod writer;
 
 pub use error::{BackupError, ErrorClass, HeaderField, TruncatedAt};
 pub use header::{BackupId, BackupParams, ChunkSize, Generation, Header, NoncePrefix};
+pub use memory::{
+    decrypt, decrypt_in_place, decrypt_into, decrypt_with, encrypt, encrypt_in_place, encrypt_into,
+};
 pub use reader::{DecryptOptions, Decryptor};
 pub use writer::Encryptor;
 
-use crate::key::BackupKey;
-
 /// Bytes of authentication tag appended to every chunk.
 pub const TAG_LEN: usize = 16;
-
-/// Encrypts `plaintext` into a complete backup file held in memory.
-///
-/// For files that do not fit in memory, use [`Encryptor`].
-pub fn encrypt(key: &BackupKey, params: &BackupParams, plaintext: &[u8]) -> Vec<u8> {
-    let chunks = chunk::chunk_count(plaintext.len() as u64, params.chunk_size);
-    let capacity = header::HEADER_LEN + plaintext.len() + chunks as usize * TAG_LEN;
-    let mut enc = Encryptor::new(key, params, Vec::with_capacity(capacity))
-        .expect("writing to a Vec cannot fail");
-    std::io::Write::write_all(&mut enc, plaintext).expect("writing to a Vec cannot fail");
-    enc.finish().expect("writing to a Vec cannot fail")
-}
-
-/// Decrypts a complete backup file held in memory, returning its header and plaintext.
-///
-/// # Errors
-/// Any [`BackupError`] except `Io`. No plaintext is returned unless every
-/// chunk verified and the stream ended exactly after its final chunk.
-pub fn decrypt(key: &BackupKey, file: &[u8]) -> Result<(Header, Vec<u8>), BackupError> {
-    decrypt_with(key, file, &DecryptOptions::default())
-}
-
-/// [`decrypt`] with explicit options.
-///
-/// # Errors
-/// As [`decrypt`].
-pub fn decrypt_with(
-    key: &BackupKey,
-    file: &[u8],
-    options: &DecryptOptions,
-) -> Result<(Header, Vec<u8>), BackupError> {
-    let mut dec = Decryptor::with_options(key, file, options)?;
-    // The plaintext is never longer than the ciphertext, so this is bounded by the input.
-    let mut out = Vec::with_capacity(file.len().saturating_sub(header::HEADER_LEN));
-    dec.decrypt_to(&mut out)?;
-    Ok((dec.header().clone(), out))
-}
 
 /// Per-instance switches for deliberate defects (see `crate::flaws`). All
 /// off by default; they can only be switched on with the `flaws` feature.
