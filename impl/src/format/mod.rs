@@ -34,7 +34,7 @@ pub use header::{BackupId, BackupParams, ChunkSize, Generation, Header, NoncePre
 pub use memory::{
     decrypt, decrypt_in_place, decrypt_into, decrypt_with, encrypt, encrypt_in_place, encrypt_into,
 };
-pub use reader::{DecryptOptions, Decryptor};
+pub use reader::{read_full, DecryptOptions, Decryptor};
 pub use writer::Encryptor;
 
 /// Bytes of authentication tag appended to every chunk.

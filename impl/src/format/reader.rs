@@ -36,7 +36,11 @@ impl DecryptOptions {
 }
 
 /// Reads until `buf` is full or the stream ends; returns the bytes read.
-pub(crate) fn read_full<R: Read>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+/// Retries on `Interrupted`. A short count means the stream ended.
+///
+/// # Errors
+/// Any other error from `reader`.
+pub fn read_full<R: Read>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match reader.read(&mut buf[filled..]) {

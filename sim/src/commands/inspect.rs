@@ -8,7 +8,7 @@ use crate::json::Object;
 use crate::keyfile;
 use backup_vault::format::chunk::chunk_count;
 use backup_vault::format::header::HEADER_LEN;
-use backup_vault::format::{BackupError, ChunkSize, Decryptor, Header, TAG_LEN};
+use backup_vault::format::{read_full, BackupError, ChunkSize, Decryptor, Header, TAG_LEN};
 use backup_vault::key::BackupKey;
 use std::fmt::Write as _;
 use std::io::{self, Read};
@@ -306,19 +306,6 @@ impl<R: Read> Read for CountBytes<R> {
         self.n += n as u64;
         Ok(n)
     }
-}
-
-fn read_full<R: Read>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 #[cfg(test)]
