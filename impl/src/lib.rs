@@ -11,9 +11,12 @@
 //! randomness takes a `CryptoRng`, so the simulator can replay a run from a seed.
 #![forbid(unsafe_code)]
 
+pub mod archive;
+pub mod cloud;
 pub mod cpu;
 pub mod format;
 pub mod key;
+pub mod opaque;
 
 #[cfg(feature = "flaws")]
 pub mod flaws;

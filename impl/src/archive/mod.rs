@@ -1,0 +1,1 @@
+//! The chat archive: the plaintext inside a backup (being written).

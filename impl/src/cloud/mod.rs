@@ -1,0 +1,1 @@
+//! The cloud object store (being written).

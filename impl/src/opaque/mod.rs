@@ -1,0 +1,1 @@
+//! OPAQUE (being written).
