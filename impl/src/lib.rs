@@ -17,6 +17,7 @@ pub mod cpu;
 pub mod format;
 pub mod key;
 pub mod opaque;
+pub mod vault;
 
 #[cfg(feature = "flaws")]
 pub mod flaws;

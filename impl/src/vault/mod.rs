@@ -1,0 +1,16 @@
+//! The vault: a cluster of HSM nodes that keep users' wrapped backup keys
+//! behind a password with a guess limit, replicated by consensus.
+//!
+//! - [`ids`] holds node, user, term and index newtypes.
+//! - [`quorum`] holds the quorum rule with rollback tolerance R.
+//! - [`lockout`] holds the lockout rule (guess counting).
+//! - [`crypto`] holds the cryptography a node needs, real or symbolic.
+//! - [`raft`] holds consensus.
+//! - [`records`] holds the replicated record store and its commands.
+
+pub mod crypto;
+pub mod ids;
+pub mod lockout;
+pub mod quorum;
+pub mod raft;
+pub mod records;

@@ -1,0 +1,967 @@
+//! Consensus: a replicated log in the style of Raft, with pre-vote, check-quorum,
+//! snapshots, persistence before every reply that depends on it, and quorums
+//! sized for a rollback tolerance R (see [`crate::vault::quorum`]).
+//!
+//! [`Raft`] is a sans-IO state machine. Its inputs are [`Raft::step`] (a peer
+//! message), [`Raft::tick`] (the driver's clock reached a deadline),
+//! [`Raft::propose`] (a command from the node), [`Raft::persisted`] (the
+//! driver made writes durable) and [`Raft::compact`]. Its outputs wait in an
+//! [`Outbox`] that the driver drains: writes to make durable, and messages to
+//! send. A message that depends on a write (a vote, an append acknowledgement)
+//! is held inside the outbox until that write is reported durable, so a
+//! driver cannot send it early by mistake.
+//!
+//! The commit rule ([`Raft::advance_commit`]): an entry is committed when a
+//! quorum of nodes hold it durably *and* it is from the leader's current term;
+//! earlier entries are committed with it.
+
+pub mod durable;
+pub mod log;
+pub mod message;
+#[cfg(test)]
+mod tests;
+
+use self::durable::{DiskWrite, Durable, WriteId};
+use self::log::{Entry, Log};
+use self::message::PeerMessage;
+use super::crypto::Value;
+use super::ids::{LogIndex, Millis, NodeId, Term};
+use super::quorum::ClusterConfig;
+use rand_core::RngCore;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Consensus timing, in the driver's milliseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Timing {
+    /// Shortest election timeout.
+    pub election_min_ms: u64,
+    /// Longest election timeout; also how long a leader waits without hearing
+    /// from a quorum before it steps down.
+    pub election_max_ms: u64,
+    /// Interval between a leader's heartbeats.
+    pub heartbeat_ms: u64,
+    /// Most entries in one append message.
+    pub max_entries_per_append: usize,
+}
+
+impl Timing {
+    /// Defaults for data centers a few tens of milliseconds apart.
+    pub const DEFAULT: Timing = Timing {
+        election_min_ms: 300,
+        election_max_ms: 600,
+        heartbeat_ms: 50,
+        max_entries_per_append: 64,
+    };
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing::DEFAULT
+    }
+}
+
+/// A node's role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Role {
+    /// Follows a leader (or waits for one).
+    Follower,
+    /// Asking whether it could win an election, without raising its term.
+    PreCandidate,
+    /// Asking for votes in a new term.
+    Candidate,
+    /// Leads its term.
+    Leader,
+}
+
+/// What the leader knows of one follower.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Progress {
+    /// Next index to send.
+    next: LogIndex,
+    /// Highest index known to be durable on the follower.
+    matched: LogIndex,
+    /// When the follower last answered this leader.
+    last_ack: Millis,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum RoleState {
+    Follower,
+    PreCandidate {
+        granted: BTreeSet<NodeId>,
+    },
+    Candidate {
+        granted: BTreeSet<NodeId>,
+    },
+    Leader {
+        progress: BTreeMap<NodeId, Progress>,
+    },
+}
+
+/// Outputs waiting for the driver.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Outbox<E, S> {
+    /// Writes to make durable, in order.
+    pub writes: Vec<(WriteId, DiskWrite<E, S>)>,
+    /// Messages ready to send.
+    pub messages: Vec<(NodeId, PeerMessage<E, S>)>,
+    /// Messages waiting for a write to become durable.
+    held: Vec<(WriteId, NodeId, PeerMessage<E, S>)>,
+}
+
+impl<E, S> Default for Outbox<E, S> {
+    fn default() -> Self {
+        Outbox {
+            writes: Vec::new(),
+            messages: Vec::new(),
+            held: Vec::new(),
+        }
+    }
+}
+
+/// Outputs taken from a [`Raft`] by [`Raft::take_outbox`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Drained<E, S> {
+    /// Writes to make durable, in order; report them with [`Raft::persisted`].
+    pub writes: Vec<(WriteId, DiskWrite<E, S>)>,
+    /// Messages to send now.
+    pub messages: Vec<(NodeId, PeerMessage<E, S>)>,
+}
+
+/// An event for the node above consensus.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum RaftEvent<S> {
+    /// The state machine must be replaced by this snapshot (taken at `index`).
+    Restore {
+        /// The last index the snapshot covers.
+        index: LogIndex,
+        /// The state machine.
+        state: S,
+    },
+    /// This node stopped being leader; pending client work must be dropped.
+    SteppedDown,
+    /// This node became leader of its term.
+    BecameLeader,
+}
+
+/// The consensus state of one node. See the module documentation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Raft<E, S> {
+    id: NodeId,
+    config: ClusterConfig,
+    timing: Timing,
+    term: Term,
+    voted_for: Option<NodeId>,
+    log: Log<E>,
+    snapshot: Option<(LogIndex, Term, S)>,
+    role: RoleState,
+    commit: LogIndex,
+    leader: Option<NodeId>,
+    /// When the election timer fires (followers and candidates).
+    election_deadline: Millis,
+    /// When the leader next sends heartbeats.
+    heartbeat_deadline: Millis,
+    /// When this node last heard from a leader of its term.
+    leader_contact: Option<Millis>,
+    last_write: WriteId,
+    durable_write: WriteId,
+    /// The log's last index as of each write not yet durable.
+    write_marks: Vec<(WriteId, LogIndex)>,
+    /// The last log index known durable on this node.
+    durable_index: LogIndex,
+    outbox: Outbox<E, S>,
+    events: Vec<RaftEvent<S>>,
+}
+
+/// A proposal was refused: this node is not the leader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NotLeader {
+    /// The leader this node knows of, if any.
+    pub leader: Option<NodeId>,
+}
+
+fn random_between<R: RngCore>(rng: &mut R, min: u64, max: u64) -> u64 {
+    min + rng.next_u64() % (max.saturating_sub(min) + 1)
+}
+
+impl<E: Value, S: Value> Raft<E, S> {
+    /// Starts (or restarts after a crash) node `id` from what its disk holds.
+    pub fn new<R: RngCore>(
+        id: NodeId,
+        config: ClusterConfig,
+        timing: Timing,
+        durable: Durable<E, S>,
+        now: Millis,
+        rng: &mut R,
+    ) -> Self {
+        let commit = durable.snapshot.as_ref().map_or(LogIndex(0), |s| s.0);
+        let durable_index = durable.log.last_index();
+        let mut raft = Raft {
+            id,
+            config,
+            timing,
+            term: durable.term,
+            voted_for: durable.voted_for,
+            log: durable.log,
+            snapshot: durable.snapshot,
+            role: RoleState::Follower,
+            commit,
+            leader: None,
+            election_deadline: now,
+            heartbeat_deadline: now,
+            leader_contact: None,
+            last_write: WriteId(0),
+            durable_write: WriteId(0),
+            write_marks: Vec::new(),
+            durable_index,
+            outbox: Outbox::default(),
+            events: Vec::new(),
+        };
+        raft.reset_election_timer(now, rng);
+        raft
+    }
+
+    // ----- accessors -------------------------------------------------------
+
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// The current term.
+    pub fn term(&self) -> Term {
+        self.term
+    }
+
+    /// The vote cast in the current term.
+    pub fn voted_for(&self) -> Option<NodeId> {
+        self.voted_for
+    }
+
+    /// The current role.
+    pub fn role(&self) -> Role {
+        match self.role {
+            RoleState::Follower => Role::Follower,
+            RoleState::PreCandidate { .. } => Role::PreCandidate,
+            RoleState::Candidate { .. } => Role::Candidate,
+            RoleState::Leader { .. } => Role::Leader,
+        }
+    }
+
+    /// The leader this node follows (itself if leader).
+    pub fn leader(&self) -> Option<NodeId> {
+        self.leader
+    }
+
+    /// The highest index known committed.
+    pub fn commit_index(&self) -> LogIndex {
+        self.commit
+    }
+
+    /// The log (after the snapshot point).
+    pub fn log(&self) -> &Log<E> {
+        &self.log
+    }
+
+    /// The latest snapshot.
+    pub fn snapshot(&self) -> Option<&(LogIndex, Term, S)> {
+        self.snapshot.as_ref()
+    }
+
+    /// The cluster configuration.
+    pub fn config(&self) -> ClusterConfig {
+        self.config
+    }
+
+    /// The next time [`Raft::tick`] has work to do.
+    pub fn next_deadline(&self) -> Millis {
+        match self.role {
+            RoleState::Leader { .. } => self.heartbeat_deadline,
+            _ => self.election_deadline,
+        }
+    }
+
+    /// Takes the outputs produced so far: writes to make durable (in order)
+    /// and messages ready to send. Held messages stay until their write is durable.
+    pub fn take_outbox(&mut self) -> Drained<E, S> {
+        Drained {
+            writes: std::mem::take(&mut self.outbox.writes),
+            messages: std::mem::take(&mut self.outbox.messages),
+        }
+    }
+
+    /// Takes the events produced so far.
+    pub fn take_events(&mut self) -> Vec<RaftEvent<S>> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Committed entries after `applied`, in order, up to the commit index.
+    pub fn committed_after(&self, applied: LogIndex) -> Vec<(LogIndex, Entry<E>)> {
+        let mut out = Vec::new();
+        let mut i = applied.next();
+        while i <= self.commit {
+            match self.log.get(i) {
+                Some(e) => out.push((i, e.clone())),
+                None => break,
+            }
+            i = i.next();
+        }
+        out
+    }
+
+    // ----- outputs ---------------------------------------------------------
+
+    fn write(&mut self, write: DiskWrite<E, S>) {
+        self.last_write = WriteId(self.last_write.0 + 1);
+        self.write_marks
+            .push((self.last_write, self.log.last_index()));
+        self.outbox.writes.push((self.last_write, write));
+    }
+
+    fn persist_hard_state(&mut self) {
+        self.write(DiskWrite::HardState {
+            term: self.term,
+            voted_for: self.voted_for,
+        });
+    }
+
+    /// Sends `msg` once every write issued so far is durable.
+    fn send(&mut self, to: NodeId, msg: PeerMessage<E, S>) {
+        if self.durable_write >= self.last_write {
+            self.outbox.messages.push((to, msg));
+        } else {
+            self.outbox.held.push((self.last_write, to, msg));
+        }
+    }
+
+    /// The driver made every write up to `up_to` durable.
+    pub fn persisted(&mut self, up_to: WriteId, now: Millis) {
+        if up_to <= self.durable_write {
+            return;
+        }
+        self.durable_write = up_to.min(self.last_write);
+        let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.outbox.held)
+            .into_iter()
+            .partition(|(id, _, _)| *id <= self.durable_write);
+        self.outbox.held = waiting;
+        for (_, to, msg) in ready {
+            self.outbox.messages.push((to, msg));
+        }
+        let marks = std::mem::take(&mut self.write_marks);
+        for (id, index) in marks {
+            if id <= self.durable_write {
+                self.durable_index = index;
+            } else {
+                self.write_marks.push((id, index));
+            }
+        }
+        if matches!(self.role, RoleState::Leader { .. }) {
+            self.advance_commit(now);
+        }
+    }
+
+    // ----- time ------------------------------------------------------------
+
+    fn reset_election_timer<R: RngCore>(&mut self, now: Millis, rng: &mut R) {
+        let t = random_between(
+            rng,
+            self.timing.election_min_ms,
+            self.timing.election_max_ms,
+        );
+        self.election_deadline = now.plus(t);
+    }
+
+    /// The clock reached `now`: start an election or send heartbeats if due.
+    pub fn tick<R: RngCore>(&mut self, now: Millis, rng: &mut R) {
+        match self.role {
+            RoleState::Leader { .. } => {
+                if now >= self.heartbeat_deadline {
+                    if !self.leader_has_quorum_contact(now) {
+                        self.step_down(self.term, None, now, rng);
+                        return;
+                    }
+                    self.broadcast_append();
+                    self.heartbeat_deadline = now.plus(self.timing.heartbeat_ms);
+                }
+            }
+            _ => {
+                if now >= self.election_deadline {
+                    self.start_pre_vote(now, rng);
+                }
+            }
+        }
+    }
+
+    /// Check-quorum: a leader that has not heard from a quorum within the
+    /// longest election timeout may have been replaced; it must not go on
+    /// answering clients.
+    fn leader_has_quorum_contact(&self, now: Millis) -> bool {
+        let RoleState::Leader { progress } = &self.role else {
+            return false;
+        };
+        let horizon = now.0.saturating_sub(self.timing.election_max_ms);
+        let fresh = progress
+            .values()
+            .filter(|p| p.last_ack.0 >= horizon)
+            .count();
+        self.config.is_quorum(fresh + 1)
+    }
+
+    fn heard_from_leader_recently(&self, now: Millis) -> bool {
+        if matches!(self.role, RoleState::Leader { .. }) {
+            return true;
+        }
+        self.leader_contact
+            .is_some_and(|t| now.0 < t.0 + self.timing.election_min_ms)
+    }
+
+    // ----- elections -------------------------------------------------------
+
+    fn peers(&self) -> Vec<NodeId> {
+        self.config.members().filter(|n| *n != self.id).collect()
+    }
+
+    fn start_pre_vote<R: RngCore>(&mut self, now: Millis, rng: &mut R) {
+        self.reset_election_timer(now, rng);
+        self.leader = None;
+        let mut granted = BTreeSet::new();
+        granted.insert(self.id);
+        self.role = RoleState::PreCandidate { granted };
+        if self.config.is_quorum(1) {
+            self.start_election(now, rng);
+            return;
+        }
+        let msg = PeerMessage::PreVote {
+            term: self.term.next(),
+            last_index: self.log.last_index(),
+            last_term: self.log.last_term(),
+        };
+        for p in self.peers() {
+            // A pre-vote depends on nothing durable.
+            self.outbox.messages.push((p, msg.clone()));
+        }
+    }
+
+    fn start_election<R: RngCore>(&mut self, now: Millis, rng: &mut R) {
+        self.reset_election_timer(now, rng);
+        self.term = self.term.next();
+        self.voted_for = Some(self.id);
+        self.leader = None;
+        self.persist_hard_state();
+        let mut granted = BTreeSet::new();
+        granted.insert(self.id);
+        self.role = RoleState::Candidate { granted };
+        if self.config.is_quorum(1) {
+            self.become_leader(now);
+            return;
+        }
+        let msg = PeerMessage::RequestVote {
+            term: self.term,
+            last_index: self.log.last_index(),
+            last_term: self.log.last_term(),
+        };
+        for p in self.peers() {
+            self.send(p, msg.clone());
+        }
+    }
+
+    fn become_leader(&mut self, now: Millis) {
+        let next = self.log.last_index().next();
+        let progress = self
+            .peers()
+            .into_iter()
+            .map(|p| {
+                (
+                    p,
+                    Progress {
+                        next,
+                        matched: LogIndex(0),
+                        last_ack: now,
+                    },
+                )
+            })
+            .collect();
+        self.role = RoleState::Leader { progress };
+        self.leader = Some(self.id);
+        self.events.push(RaftEvent::BecameLeader);
+        // A no-op of the new term lets earlier terms' entries commit with it.
+        self.append_local(None);
+        self.broadcast_append();
+        self.heartbeat_deadline = now.plus(self.timing.heartbeat_ms);
+    }
+
+    fn step_down<R: RngCore>(
+        &mut self,
+        term: Term,
+        leader: Option<NodeId>,
+        now: Millis,
+        rng: &mut R,
+    ) {
+        let was_leader = matches!(self.role, RoleState::Leader { .. });
+        if term > self.term {
+            self.term = term;
+            self.voted_for = None;
+            self.persist_hard_state();
+        }
+        self.role = RoleState::Follower;
+        self.leader = leader;
+        if was_leader {
+            self.events.push(RaftEvent::SteppedDown);
+        }
+        self.reset_election_timer(now, rng);
+    }
+
+    // ----- proposals and replication ---------------------------------------
+
+    fn append_local(&mut self, command: Option<E>) -> LogIndex {
+        let index = self.log.last_index().next();
+        let entry = Entry {
+            term: self.term,
+            command,
+        };
+        self.log.push(entry.clone());
+        self.write(DiskWrite::Entries {
+            first: index,
+            entries: vec![entry],
+        });
+        index
+    }
+
+    /// Appends `command` to the log if this node leads; returns its index.
+    /// The command is committed, and may be applied, only once a quorum holds it.
+    ///
+    /// # Errors
+    /// [`NotLeader`] naming the known leader.
+    pub fn propose(&mut self, command: E) -> Result<LogIndex, NotLeader> {
+        if !matches!(self.role, RoleState::Leader { .. }) {
+            return Err(NotLeader {
+                leader: self.leader,
+            });
+        }
+        let index = self.append_local(Some(command));
+        self.broadcast_append();
+        Ok(index)
+    }
+
+    fn broadcast_append(&mut self) {
+        for p in self.peers() {
+            self.send_append(p);
+        }
+    }
+
+    fn send_append(&mut self, to: NodeId) {
+        let RoleState::Leader { progress } = &self.role else {
+            return;
+        };
+        let Some(pr) = progress.get(&to).copied() else {
+            return;
+        };
+        let msg = if pr.next <= self.log.base_index() {
+            match &self.snapshot {
+                Some((index, index_term, state)) => PeerMessage::InstallSnapshot {
+                    term: self.term,
+                    index: *index,
+                    index_term: *index_term,
+                    snapshot: state.clone(),
+                },
+                None => return,
+            }
+        } else {
+            let prev_index = pr.next.prev();
+            let prev_term = self
+                .log
+                .term_at(prev_index)
+                .expect("prev_index is at or after the snapshot point");
+            PeerMessage::Append {
+                term: self.term,
+                prev_index,
+                prev_term,
+                entries: self
+                    .log
+                    .slice_from(pr.next, self.timing.max_entries_per_append),
+                commit: self.commit,
+            }
+        };
+        // Entries the leader sends need not be durable on the leader first;
+        // it counts itself towards a quorum only once they are.
+        self.outbox.messages.push((to, msg));
+    }
+
+    /// The commit rule: the highest index held durably by a quorum, if it is
+    /// from the current term, becomes the commit index.
+    fn advance_commit(&mut self, _now: Millis) {
+        let RoleState::Leader { progress } = &self.role else {
+            return;
+        };
+        let mut matched: Vec<LogIndex> = progress.values().map(|p| p.matched).collect();
+        matched.push(self.durable_index);
+        matched.sort_unstable_by(|a, b| b.cmp(a));
+        let candidate = matched[self.config.quorum() - 1];
+        if candidate > self.commit && self.log.term_at(candidate) == Some(self.term) {
+            self.commit = candidate;
+        }
+    }
+
+    // ----- messages --------------------------------------------------------
+
+    /// Handles a message from `from`.
+    pub fn step<R: RngCore>(
+        &mut self,
+        from: NodeId,
+        msg: PeerMessage<E, S>,
+        now: Millis,
+        rng: &mut R,
+    ) {
+        if from == self.id || !self.config.members().any(|m| m == from) {
+            return;
+        }
+        match msg {
+            PeerMessage::PreVote {
+                term,
+                last_index,
+                last_term,
+            } => {
+                let granted = term > self.term
+                    && !self.heard_from_leader_recently(now)
+                    && self.log.is_behind_or_equal(last_index, last_term);
+                self.outbox
+                    .messages
+                    .push((from, PeerMessage::PreVoteReply { term, granted }));
+            }
+            PeerMessage::PreVoteReply { term, granted } => {
+                let quorum = {
+                    let RoleState::PreCandidate { granted: votes } = &mut self.role else {
+                        return;
+                    };
+                    if term != self.term.next() || !granted {
+                        return;
+                    }
+                    votes.insert(from);
+                    votes.len()
+                };
+                if self.config.is_quorum(quorum) {
+                    self.start_election(now, rng);
+                }
+            }
+            PeerMessage::RequestVote {
+                term,
+                last_index,
+                last_term,
+            } => {
+                if term > self.term {
+                    // Leader stickiness: while a live leader is heard from,
+                    // a disruptive candidate does not even raise our term.
+                    if self.heard_from_leader_recently(now) {
+                        return;
+                    }
+                    self.step_down(term, None, now, rng);
+                }
+                let granted = term == self.term
+                    && self.voted_for.is_none_or(|v| v == from)
+                    && self.log.is_behind_or_equal(last_index, last_term);
+                if granted && self.voted_for.is_none() {
+                    self.voted_for = Some(from);
+                    self.persist_hard_state();
+                    self.reset_election_timer(now, rng);
+                }
+                // Held until the vote is durable (CONS-1 across crashes).
+                self.send(
+                    from,
+                    PeerMessage::Vote {
+                        term: self.term,
+                        granted,
+                    },
+                );
+            }
+            PeerMessage::Vote { term, granted } => {
+                if term > self.term {
+                    self.step_down(term, None, now, rng);
+                    return;
+                }
+                let quorum = {
+                    let RoleState::Candidate { granted: votes } = &mut self.role else {
+                        return;
+                    };
+                    if term != self.term || !granted {
+                        return;
+                    }
+                    votes.insert(from);
+                    votes.len()
+                };
+                if self.config.is_quorum(quorum) {
+                    self.become_leader(now);
+                }
+            }
+            PeerMessage::Append {
+                term,
+                prev_index,
+                prev_term,
+                entries,
+                commit,
+            } => self.on_append(from, term, prev_index, prev_term, entries, commit, now, rng),
+            PeerMessage::AppendReply {
+                term,
+                index,
+                success,
+            } => self.on_append_reply(from, term, index, success, now, rng),
+            PeerMessage::InstallSnapshot {
+                term,
+                index,
+                index_term,
+                snapshot,
+            } => self.on_snapshot(from, term, index, index_term, snapshot, now, rng),
+            PeerMessage::SnapshotReply { term, index } => {
+                if term > self.term {
+                    self.step_down(term, None, now, rng);
+                    return;
+                }
+                if term == self.term {
+                    if let RoleState::Leader { progress } = &mut self.role {
+                        if let Some(p) = progress.get_mut(&from) {
+                            p.matched = p.matched.max(index);
+                            p.next = p.matched.next();
+                            p.last_ack = now;
+                        }
+                    }
+                    self.advance_commit(now);
+                }
+            }
+        }
+    }
+
+    /// Accepts `from` as the leader of `term` (which is at least ours).
+    fn follow<R: RngCore>(&mut self, from: NodeId, term: Term, now: Millis, rng: &mut R) {
+        if term > self.term || !matches!(self.role, RoleState::Follower) {
+            self.step_down(term, Some(from), now, rng);
+        }
+        self.leader = Some(from);
+        self.leader_contact = Some(now);
+        self.reset_election_timer(now, rng);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_append<R: RngCore>(
+        &mut self,
+        from: NodeId,
+        term: Term,
+        prev_index: LogIndex,
+        prev_term: Term,
+        mut entries: Vec<Entry<E>>,
+        leader_commit: LogIndex,
+        now: Millis,
+        rng: &mut R,
+    ) {
+        if term < self.term {
+            let reply = PeerMessage::AppendReply {
+                term: self.term,
+                index: self.log.last_index(),
+                success: false,
+            };
+            self.outbox.messages.push((from, reply));
+            return;
+        }
+        self.follow(from, term, now, rng);
+        let mut prev_index = prev_index;
+        let mut prev_term = prev_term;
+        let base = self.log.base_index();
+        if prev_index < base {
+            // The snapshot already covers (committed) entries up to `base`.
+            let skip = (base.0 - prev_index.0) as usize;
+            if skip > entries.len() {
+                entries.clear();
+                prev_index = base;
+                prev_term = self.log.base_term();
+            } else {
+                prev_term = if skip == 0 {
+                    prev_term
+                } else {
+                    entries[skip - 1].term
+                };
+                entries.drain(..skip);
+                prev_index = base;
+                if prev_term != self.log.base_term() {
+                    debug_assert!(false, "CONS-2: committed prefix differs");
+                    return;
+                }
+            }
+        }
+        if self.log.term_at(prev_index) != Some(prev_term) {
+            let hint = if prev_index > self.log.last_index() {
+                self.log.last_index()
+            } else {
+                prev_index.prev()
+            };
+            let reply = PeerMessage::AppendReply {
+                term: self.term,
+                index: hint,
+                success: false,
+            };
+            self.send(from, reply);
+            return;
+        }
+        let mut first_new = None;
+        for (k, entry) in entries.iter().enumerate() {
+            let index = LogIndex(prev_index.0 + 1 + k as u64);
+            match self.log.term_at(index) {
+                Some(t) if t == entry.term => continue,
+                Some(_) => {
+                    // CONS-3: a committed entry is never replaced.
+                    assert!(
+                        index > self.commit,
+                        "CONS-3: n{} told to truncate committed entry {index:?}",
+                        self.id.0
+                    );
+                    self.log.truncate_from(index);
+                    first_new = Some(k);
+                    break;
+                }
+                None => {
+                    first_new = Some(k);
+                    break;
+                }
+            }
+        }
+        if let Some(k) = first_new {
+            let first = LogIndex(prev_index.0 + 1 + k as u64);
+            let new: Vec<Entry<E>> = entries[k..].to_vec();
+            for e in &new {
+                self.log.push(e.clone());
+            }
+            self.write(DiskWrite::Entries {
+                first,
+                entries: new,
+            });
+        }
+        let matched = LogIndex(prev_index.0 + entries.len() as u64);
+        let new_commit = leader_commit.min(matched);
+        if new_commit > self.commit {
+            self.commit = new_commit;
+        }
+        // Held until the entries are durable: the leader counts this reply
+        // towards a quorum.
+        self.send(
+            from,
+            PeerMessage::AppendReply {
+                term: self.term,
+                index: matched,
+                success: true,
+            },
+        );
+    }
+
+    fn on_append_reply<R: RngCore>(
+        &mut self,
+        from: NodeId,
+        term: Term,
+        index: LogIndex,
+        success: bool,
+        now: Millis,
+        rng: &mut R,
+    ) {
+        if term > self.term {
+            self.step_down(term, None, now, rng);
+            return;
+        }
+        if term < self.term {
+            return;
+        }
+        let last = self.log.last_index();
+        let resend = {
+            let RoleState::Leader { progress } = &mut self.role else {
+                return;
+            };
+            let Some(p) = progress.get_mut(&from) else {
+                return;
+            };
+            p.last_ack = now;
+            if success {
+                p.matched = p.matched.max(index.min(last));
+                p.next = p.next.max(p.matched.next());
+                p.next <= last
+            } else {
+                p.next = LogIndex((index.0 + 1).min(p.next.0.saturating_sub(1)).max(1));
+                true
+            }
+        };
+        if success {
+            self.advance_commit(now);
+        }
+        if resend {
+            self.send_append(from);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_snapshot<R: RngCore>(
+        &mut self,
+        from: NodeId,
+        term: Term,
+        index: LogIndex,
+        index_term: Term,
+        snapshot: S,
+        now: Millis,
+        rng: &mut R,
+    ) {
+        if term < self.term {
+            let reply = PeerMessage::SnapshotReply {
+                term: self.term,
+                index: self.log.last_index(),
+            };
+            self.outbox.messages.push((from, reply));
+            return;
+        }
+        self.follow(from, term, now, rng);
+        if index <= self.commit {
+            self.send(
+                from,
+                PeerMessage::SnapshotReply {
+                    term: self.term,
+                    index: self.commit,
+                },
+            );
+            return;
+        }
+        if self.log.term_at(index) == Some(index_term) && index <= self.log.last_index() {
+            self.log.compact_to(index);
+        } else {
+            self.log.reset_to(index, index_term);
+        }
+        self.snapshot = Some((index, index_term, snapshot.clone()));
+        self.commit = index;
+        self.write(DiskWrite::Snapshot {
+            index,
+            index_term,
+            state: snapshot.clone(),
+        });
+        self.events.push(RaftEvent::Restore {
+            index,
+            state: snapshot,
+        });
+        self.send(
+            from,
+            PeerMessage::SnapshotReply {
+                term: self.term,
+                index,
+            },
+        );
+    }
+
+    /// Records a snapshot of the state machine after applying up to `index`
+    /// (which must be committed and applied), and drops the log up to it.
+    pub fn compact(&mut self, index: LogIndex, state: S) {
+        if index > self.commit || index <= self.log.base_index() {
+            return;
+        }
+        let Some(index_term) = self.log.term_at(index) else {
+            return;
+        };
+        self.log.compact_to(index);
+        self.snapshot = Some((index, index_term, state.clone()));
+        self.write(DiskWrite::Snapshot {
+            index,
+            index_term,
+            state,
+        });
+    }
+}
