@@ -102,7 +102,11 @@ pub struct OpenedRegistration<C: VaultCrypto> {
 }
 
 /// The cryptography of a vault node. See the module documentation.
-pub trait VaultCrypto: Clone + Debug + Send + Sync + 'static {
+///
+/// `Eq` and `Hash` are required because node states are compared and
+/// hashed by the model checker; an implementation holding secrets should
+/// compare and hash only public configuration (such as the fleet's public key).
+pub trait VaultCrypto: Clone + Debug + PartialEq + Eq + Hash + Send + Sync + 'static {
     /// OPAQUE registration request (client to vault).
     type RegistrationRequest: Value;
     /// OPAQUE registration response (vault to client).

@@ -7,10 +7,14 @@
 //! - [`crypto`] holds the cryptography a node needs, real or symbolic.
 //! - [`raft`] holds consensus.
 //! - [`records`] holds the replicated record store and its commands.
+//! - [`protocol`] holds client requests and replies.
+//! - [`node`] holds the vault node: all of the above as one sans-IO state machine.
 
 pub mod crypto;
 pub mod ids;
 pub mod lockout;
+pub mod node;
+pub mod protocol;
 pub mod quorum;
 pub mod raft;
 pub mod records;
