@@ -1,0 +1,13 @@
+//! The deterministic simulator of the backup-vault suite.
+//!
+//! It drives the reference implementation's own state machines (vault
+//! nodes today; clients and the cloud store with the simulator issue) in a
+//! simulated world: one thread, one seeded ChaCha RNG, a virtual clock, a
+//! network that delays, drops and duplicates, and disks that lose unsynced
+//! writes on a crash. One seed gives exactly one run.
+//!
+//! - [`cluster`]: the kernel: an event queue ordered by virtual time, and a
+//!   vault cluster living in it.
+#![forbid(unsafe_code)]
+
+pub mod cluster;

@@ -1,0 +1,363 @@
+//! The vault's rules end to end on a simulated 5-node cluster, with the
+//! symbolic password check (the real OPAQUE flows are tested in
+//! `impl/tests/opaque_*` and, wired into the node, with the simulator issue).
+
+use backup_vault::vault::crypto::{
+    ProofPurpose, ProofStatement, RegistrationId, SymKey, SymPassword, SymProof, SymRegistration,
+    SymbolicCrypto,
+};
+use backup_vault::vault::ids::{NodeId, UserId};
+use backup_vault::vault::node::ClientId;
+use backup_vault::vault::protocol::{ClientRequest, ClientResponse, Refusal};
+use backup_vault_sim::cluster::{Cluster, SimConfig};
+
+type Req = ClientRequest<SymbolicCrypto>;
+type Resp = ClientResponse<SymbolicCrypto>;
+
+const ALICE: UserId = UserId(1);
+const KEY: SymKey = SymKey(42);
+const PW: SymPassword = SymPassword(7);
+const CLIENT: ClientId = ClientId(1);
+const T: u64 = 5_000;
+
+fn cluster(seed: u64) -> Cluster<SymbolicCrypto> {
+    let mut c = Cluster::new(SimConfig::default(), SymbolicCrypto, seed);
+    c.run_for(2_000);
+    assert!(c.leader().is_some(), "a leader within 2 s");
+    c
+}
+
+fn proof(purpose: ProofPurpose, registration: RegistrationId) -> SymProof {
+    SymProof {
+        key: KEY,
+        statement: ProofStatement {
+            purpose,
+            user: ALICE,
+            registration,
+        },
+    }
+}
+
+fn stage(password: SymPassword, replacing: Option<RegistrationId>) -> Req {
+    Req::Stage {
+        user: ALICE,
+        sealed: SymRegistration {
+            user: ALICE,
+            password,
+            key: KEY,
+        },
+        replacing: replacing.map(|r| (r, proof(ProofPurpose::Replace, r))),
+    }
+}
+
+fn activate(registration: RegistrationId) -> Req {
+    Req::Activate {
+        user: ALICE,
+        registration,
+        proof: proof(ProofPurpose::Activate, registration),
+    }
+}
+
+/// Registers ALICE with `PW`; returns the registration and the requests
+/// used (which the chat server could capture and replay).
+fn register(c: &mut Cluster<SymbolicCrypto>) -> (RegistrationId, Req, Req) {
+    let s = stage(PW, None);
+    let Some(Resp::Staged { registration, .. }) = c.call(CLIENT, s.clone(), T) else {
+        panic!("stage failed");
+    };
+    let a = activate(registration);
+    assert_eq!(
+        c.call(CLIENT, a.clone(), T),
+        Some(Resp::Activated { remaining: 10 })
+    );
+    (registration, s, a)
+}
+
+/// One login attempt; returns the final answer.
+fn login(c: &mut Cluster<SymbolicCrypto>, guess: SymPassword) -> Resp {
+    let r = c
+        .call(
+            CLIENT,
+            Req::LoginStart {
+                user: ALICE,
+                ke1: guess,
+            },
+            T,
+        )
+        .expect("answer");
+    let Resp::Ke2 { login, .. } = r else { return r };
+    c.call(
+        CLIENT,
+        Req::LoginFinish {
+            user: ALICE,
+            login,
+            ke3: (),
+        },
+        T,
+    )
+    .expect("answer")
+}
+
+#[test]
+fn the_right_password_releases_the_key() {
+    let mut c = cluster(1);
+    let (registration, _, _) = register(&mut c);
+    assert_eq!(
+        login(&mut c, PW),
+        Resp::LoginOk {
+            sealed_key: KEY,
+            registration,
+            remaining: 10
+        }
+    );
+}
+
+#[test]
+fn ten_wrong_guesses_destroy_the_record_on_every_node() {
+    let mut c = cluster(2);
+    register(&mut c);
+    for k in 1..=10u8 {
+        assert_eq!(
+            login(&mut c, SymPassword(100)),
+            Resp::WrongPassword { remaining: 10 - k }
+        );
+    }
+    // The eleventh login, even with the right password, finds the budget spent.
+    assert_eq!(login(&mut c, PW), Resp::KeyDestroyed);
+    c.run_for(1_000);
+    for id in c.ids().collect::<Vec<_>>() {
+        let rec = c.node(id).unwrap().store().get(ALICE).unwrap();
+        assert!(
+            rec.active.is_none() && rec.staged.is_none(),
+            "LOCK-4 on {id:?}"
+        );
+    }
+}
+
+#[test]
+fn a_right_guess_resets_the_budget() {
+    let mut c = cluster(3);
+    register(&mut c);
+    for _ in 0..9 {
+        login(&mut c, SymPassword(100));
+    }
+    assert!(matches!(
+        login(&mut c, PW),
+        Resp::LoginOk { remaining: 10, .. }
+    ));
+    assert_eq!(
+        login(&mut c, SymPassword(100)),
+        Resp::WrongPassword { remaining: 9 }
+    );
+}
+
+#[test]
+fn a_leader_crash_between_ke2_and_ke3_costs_the_attempt() {
+    let mut c = cluster(4);
+    register(&mut c);
+    let Some(Resp::Ke2 {
+        login, remaining, ..
+    }) = c.call(
+        CLIENT,
+        Req::LoginStart {
+            user: ALICE,
+            ke1: PW,
+        },
+        T,
+    )
+    else {
+        panic!("no KE2");
+    };
+    assert_eq!(remaining, 9);
+    let old = c.leader().unwrap();
+    c.crash(old);
+    c.run_for(3_000);
+    let finish = Req::LoginFinish {
+        user: ALICE,
+        login,
+        ke3: (),
+    };
+    assert_eq!(c.call(CLIENT, finish, T), Some(Resp::LoginExpired));
+    c.restart(old);
+    // The attempt was committed before KE2 left: it is not given back.
+    let Some(Resp::Ke2 { remaining, .. }) = c.call(
+        CLIENT,
+        Req::LoginStart {
+            user: ALICE,
+            ke1: PW,
+        },
+        T,
+    ) else {
+        panic!("no KE2");
+    };
+    assert_eq!(remaining, 8);
+}
+
+#[test]
+fn replayed_registration_never_grants_fresh_guesses() {
+    // The extra-guess attack class (Davies et al., CRYPTO 2023): the chat
+    // server spends guesses, then replays the user's own registration to
+    // get a fresh budget against the same password.
+    let mut c = cluster(5);
+    let (_, stage_msg, activate_msg) = register(&mut c);
+    for _ in 0..9 {
+        login(&mut c, SymPassword(100));
+    }
+    let replayed = c.call(CLIENT, stage_msg, T);
+    assert!(
+        matches!(
+            replayed,
+            Some(Resp::Staged {
+                displaced: true,
+                ..
+            })
+        ),
+        "{replayed:?}"
+    );
+    // The old activation names the old registration: refused.
+    assert_eq!(
+        c.call(CLIENT, activate_msg, T),
+        Some(Resp::Refused(Refusal::UnknownRegistration))
+    );
+    // Nothing can be guessed against: the replay only destroyed the record.
+    assert_eq!(
+        c.call(
+            CLIENT,
+            Req::LoginStart {
+                user: ALICE,
+                ke1: PW
+            },
+            T
+        ),
+        Some(Resp::NotRegistered)
+    );
+}
+
+#[test]
+fn an_activation_without_proof_of_key_is_refused() {
+    let mut c = cluster(6);
+    let Some(Resp::Staged { registration, .. }) = c.call(CLIENT, stage(PW, None), T) else {
+        panic!()
+    };
+    let forged = Req::Activate {
+        user: ALICE,
+        registration,
+        proof: SymProof {
+            key: SymKey(0),
+            statement: ProofStatement {
+                purpose: ProofPurpose::Activate,
+                user: ALICE,
+                registration,
+            },
+        },
+    };
+    assert_eq!(
+        c.call(CLIENT, forged, T),
+        Some(Resp::Refused(Refusal::BadProof))
+    );
+    // Staged but not active: not guessable (REG-2).
+    assert_eq!(
+        c.call(
+            CLIENT,
+            Req::LoginStart {
+                user: ALICE,
+                ke1: PW
+            },
+            T
+        ),
+        Some(Resp::NotRegistered)
+    );
+}
+
+#[test]
+fn password_change_with_proof_keeps_the_old_record_until_activation() {
+    let mut c = cluster(7);
+    let (old, _, _) = register(&mut c);
+    let new_pw = SymPassword(8);
+    let Some(Resp::Staged {
+        registration,
+        displaced,
+    }) = c.call(CLIENT, stage(new_pw, Some(old)), T)
+    else {
+        panic!()
+    };
+    assert!(!displaced);
+    assert!(
+        matches!(login(&mut c, PW), Resp::LoginOk { .. }),
+        "old password until activation"
+    );
+    assert_eq!(
+        c.call(CLIENT, activate(registration), T),
+        Some(Resp::Activated { remaining: 10 })
+    );
+    assert!(matches!(login(&mut c, new_pw), Resp::LoginOk { .. }));
+    assert_eq!(login(&mut c, PW), Resp::WrongPassword { remaining: 9 });
+}
+
+#[test]
+fn delete_needs_proof_and_erases_the_record() {
+    let mut c = cluster(8);
+    let (registration, _, _) = register(&mut c);
+    let bad = Req::Delete {
+        user: ALICE,
+        registration,
+        proof: proof(ProofPurpose::Activate, registration),
+    };
+    assert_eq!(
+        c.call(CLIENT, bad, T),
+        Some(Resp::Refused(Refusal::BadProof))
+    );
+    let good = Req::Delete {
+        user: ALICE,
+        registration,
+        proof: proof(ProofPurpose::Delete, registration),
+    };
+    assert_eq!(c.call(CLIENT, good.clone(), T), Some(Resp::Deleted));
+    assert_eq!(login(&mut c, PW), Resp::NotRegistered);
+    // A replayed delete finds nothing to delete.
+    assert_eq!(
+        c.call(CLIENT, good, T),
+        Some(Resp::Refused(Refusal::UnknownRegistration))
+    );
+}
+
+#[test]
+fn a_follower_redirects_and_the_cluster_survives_a_minority_down() {
+    let mut c = cluster(9);
+    register(&mut c);
+    let leader = c.leader().unwrap();
+    let others: Vec<NodeId> = c.ids().filter(|i| *i != leader).take(2).collect();
+    for o in &others {
+        c.crash(*o);
+    }
+    assert!(matches!(login(&mut c, PW), Resp::LoginOk { .. }));
+    c.crash(leader);
+    c.run_for(3_000);
+    // Two of five are up: no quorum, no answers.
+    assert_eq!(
+        c.call(
+            CLIENT,
+            Req::LoginStart {
+                user: ALICE,
+                ke1: PW
+            },
+            3_000
+        ),
+        None
+    );
+    c.restart(others[0]);
+    c.run_for(3_000);
+    assert!(matches!(login(&mut c, PW), Resp::LoginOk { .. }));
+}
+
+#[test]
+fn the_same_seed_replays_identically() {
+    let run = |seed| {
+        let mut c = cluster(seed);
+        register(&mut c);
+        login(&mut c, SymPassword(3));
+        (c.now(), c.events_processed(), c.leader())
+    };
+    assert_eq!(run(10), run(10));
+    assert_ne!(run(10).1, run(11).1);
+}
