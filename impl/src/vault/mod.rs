@@ -4,7 +4,8 @@
 //! - [`ids`] holds node, user, term and index newtypes.
 //! - [`quorum`] holds the quorum rule with rollback tolerance R.
 //! - [`lockout`] holds the lockout rule (guess counting).
-//! - [`crypto`] holds the cryptography a node needs, real or symbolic.
+//! - [`crypto`] holds the cryptography a node needs, real or symbolic;
+//!   [`opaque_crypto`] the real one.
 //! - [`raft`] holds consensus.
 //! - [`records`] holds the replicated record store and its commands.
 //! - [`protocol`] holds client requests and replies.
@@ -14,6 +15,7 @@ pub mod crypto;
 pub mod ids;
 pub mod lockout;
 pub mod node;
+pub mod opaque_crypto;
 pub mod protocol;
 pub mod quorum;
 pub mod raft;

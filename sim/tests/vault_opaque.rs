@@ -1,0 +1,259 @@
+//! The vault with real cryptography: OPAQUE (cheap Argon2 parameters),
+//! K wrapped under the export key, proofs of key, registrations sealed to
+//! the fleet key, on a simulated 5-node cluster.
+
+use backup_vault::key::BackupKey;
+use backup_vault::opaque::client::{self, ClientConfig};
+use backup_vault::opaque::{
+    open_from_session, unwrap_backup_key, Direction, FleetSecrets, Ke3, KsfParams,
+};
+use backup_vault::vault::crypto::{ProofPurpose, ProofStatement, RegistrationId};
+use backup_vault::vault::ids::UserId;
+use backup_vault::vault::node::ClientId;
+use backup_vault::vault::opaque_crypto::{
+    prove, seal_registration, user_bytes, verifier, OpaqueCrypto,
+};
+use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
+use backup_vault_sim::cluster::{Cluster, SimConfig};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+type Req = ClientRequest<OpaqueCrypto>;
+type Resp = ClientResponse<OpaqueCrypto>;
+
+const U: UserId = UserId(77);
+const C: ClientId = ClientId(1);
+const T: u64 = 5_000;
+
+struct World {
+    cluster: Cluster<OpaqueCrypto>,
+    config: ClientConfig,
+    rng: ChaCha20Rng,
+    key: BackupKey,
+}
+
+fn world(seed: u64) -> World {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let crypto = OpaqueCrypto::new(FleetSecrets::generate(&mut rng));
+    let config = ClientConfig {
+        fleet_key: crypto.public_key(),
+        ksf: KsfParams::CHEAP,
+    };
+    let mut cluster = Cluster::new(SimConfig::default(), crypto, seed);
+    cluster.run_for(2_000);
+    let key = BackupKey::generate(&mut rng);
+    World {
+        cluster,
+        config,
+        rng,
+        key,
+    }
+}
+
+fn statement(purpose: ProofPurpose, registration: RegistrationId) -> ProofStatement {
+    ProofStatement {
+        purpose,
+        user: U,
+        registration,
+    }
+}
+
+impl World {
+    fn call(&mut self, req: Req) -> Resp {
+        self.cluster.call(C, req, T).expect("an answer")
+    }
+
+    /// Registers `password` for U; returns the Stage and Activate requests.
+    fn register(
+        &mut self,
+        password: &[u8],
+        replacing: Option<RegistrationId>,
+    ) -> (RegistrationId, Req, Req) {
+        let start = client::registration_start(&mut self.rng, &user_bytes(U), password).unwrap();
+        let Resp::RegistrationResponse(response) = self.call(Req::RegistrationStart {
+            user: U,
+            request: start.request,
+        }) else {
+            panic!("no registration response")
+        };
+        let fin = client::registration_finish(
+            &mut self.rng,
+            start.state,
+            password,
+            &response,
+            &self.config,
+        )
+        .unwrap();
+        let wrapped = backup_vault::opaque::wrap_backup_key(
+            &fin.export_key,
+            &user_bytes(U),
+            &self.key,
+            &mut self.rng,
+        );
+        let sealed = seal_registration(
+            &mut self.rng,
+            &self.config.fleet_key,
+            U,
+            fin.upload,
+            wrapped,
+            verifier(&self.key, U),
+        );
+        let stage = Req::Stage {
+            user: U,
+            sealed,
+            replacing: replacing
+                .map(|r| (r, prove(&self.key, &statement(ProofPurpose::Replace, r)))),
+        };
+        let Resp::Staged { registration, .. } = self.call(stage.clone()) else {
+            panic!("not staged")
+        };
+        let activate = Req::Activate {
+            user: U,
+            registration,
+            proof: prove(&self.key, &statement(ProofPurpose::Activate, registration)),
+        };
+        assert_eq!(
+            self.call(activate.clone()),
+            Resp::Activated { remaining: 10 }
+        );
+        (registration, stage, activate)
+    }
+
+    /// A full login; on success returns the unwrapped K and the KE3 used.
+    fn login(&mut self, password: &[u8]) -> (Resp, Option<(BackupKey, Ke3)>) {
+        let start = client::login_start(&mut self.rng, &user_bytes(U), password).unwrap();
+        let r = self.call(Req::LoginStart {
+            user: U,
+            ke1: start.ke1,
+        });
+        let Resp::Ke2 { login, ke2, .. } = r.clone() else {
+            return (r, None);
+        };
+        match client::login_finish(&mut self.rng, start.state, password, &ke2, &self.config) {
+            Ok(fin) => {
+                let r = self.call(Req::LoginFinish {
+                    user: U,
+                    login,
+                    ke3: fin.ke3.clone(),
+                });
+                let Resp::LoginOk { sealed_key, .. } = &r else {
+                    return (r, None);
+                };
+                let wrapped = open_from_session(
+                    &fin.session_key,
+                    Direction::VaultToClient,
+                    &user_bytes(U),
+                    sealed_key,
+                )
+                .unwrap();
+                let k = unwrap_backup_key(&fin.export_key, &wrapped, &user_bytes(U)).unwrap();
+                (r, Some((k, fin.ke3)))
+            }
+            // A wrong password: the client cannot even make KE3. The guess
+            // is spent already, when KE2 was released.
+            Err(_) => (r, None),
+        }
+    }
+}
+
+#[test]
+fn the_right_password_releases_k_and_only_the_client_can_unwrap_it() {
+    let mut w = world(1);
+    w.register(b"correct horse", None);
+    let (resp, got) = w.login(b"correct horse");
+    assert!(
+        matches!(resp, Resp::LoginOk { remaining: 10, .. }),
+        "{resp:?}"
+    );
+    assert_eq!(got.unwrap().0, w.key);
+}
+
+#[test]
+fn ten_wrong_passwords_destroy_the_record_and_erase_its_secrets() {
+    let mut w = world(2);
+    w.register(b"correct horse", None);
+    for k in 1..=10u8 {
+        let (resp, _) = w.login(b"wrong guess");
+        assert!(
+            matches!(resp, Resp::Ke2 { remaining, .. } if remaining == 10 - k),
+            "{resp:?}"
+        );
+    }
+    let (resp, _) = w.login(b"correct horse");
+    assert_eq!(resp, Resp::KeyDestroyed);
+    w.cluster.run_for(1_000);
+    for id in w.cluster.ids().collect::<Vec<_>>() {
+        let rec = w.cluster.node(id).unwrap().store().get(U).unwrap();
+        assert!(
+            rec.active.is_none() && rec.staged.is_none(),
+            "LOCK-4 on {id:?}"
+        );
+    }
+}
+
+#[test]
+fn replayed_ke1_and_ke3_gain_nothing() {
+    let mut w = world(3);
+    w.register(b"pw", None);
+    let (_, got) = w.login(b"pw");
+    let (_, old_ke3) = got.unwrap();
+    // A fresh login by the chat server (it cannot finish it), answered with
+    // the KE3 captured from the user's last login.
+    let start = client::login_start(&mut w.rng, &user_bytes(U), b"anything").unwrap();
+    let Resp::Ke2 {
+        login, remaining, ..
+    } = w.call(Req::LoginStart {
+        user: U,
+        ke1: start.ke1.clone(),
+    })
+    else {
+        panic!()
+    };
+    assert_eq!(remaining, 9);
+    let replay = w.call(Req::LoginFinish {
+        user: U,
+        login,
+        ke3: old_ke3,
+    });
+    assert_eq!(replay, Resp::WrongPassword { remaining: 9 });
+    // Replaying KE1 costs a guess, like any login start, and gives no KE3.
+    let again = w.call(Req::LoginStart {
+        user: U,
+        ke1: start.ke1,
+    });
+    assert!(matches!(again, Resp::Ke2 { remaining: 8, .. }), "{again:?}");
+}
+
+#[test]
+fn password_change_and_delete_work_with_real_proofs() {
+    let mut w = world(4);
+    let (old, _, _) = w.register(b"old password", None);
+    let (new, _, _) = w.register(b"new password", Some(old));
+    assert!(w.login(b"new password").1.is_some());
+    assert!(w.login(b"old password").1.is_none());
+    let delete = Req::Delete {
+        user: U,
+        registration: new,
+        proof: prove(&w.key, &statement(ProofPurpose::Delete, new)),
+    };
+    assert_eq!(w.call(delete), Resp::Deleted);
+    assert_eq!(w.login(b"new password").0, Resp::NotRegistered);
+}
+
+#[test]
+fn a_replayed_registration_gives_no_new_budget() {
+    let mut w = world(5);
+    let (_, stage, activate) = w.register(b"pw", None);
+    for _ in 0..9 {
+        w.login(b"guess");
+    }
+    assert!(matches!(
+        w.call(stage),
+        Resp::Staged {
+            displaced: true,
+            ..
+        }
+    ));
+    assert!(matches!(w.call(activate), Resp::Refused(_)));
+    assert_eq!(w.login(b"pw").0, Resp::NotRegistered);
+}
