@@ -1,0 +1,273 @@
+//! Model-based tests: random sequences of registrations, activations,
+//! logins with right and wrong passwords, password changes, deletes and an
+//! attacker's re-registrations, run against a 1-node and a 5-node cluster
+//! (the implementation) and against a plain reference model of the record
+//! rules. Every answer must match.
+
+use backup_vault::vault::crypto::{
+    ProofPurpose, ProofStatement, RegistrationId, SymKey, SymPassword, SymProof, SymRegistration,
+    SymbolicCrypto,
+};
+use backup_vault::vault::ids::UserId;
+use backup_vault::vault::node::{ClientId, NodeConfig};
+use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
+use backup_vault::vault::quorum::ClusterConfig;
+use backup_vault_sim::cluster::{Cluster, SimConfig};
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+
+type Req = ClientRequest<SymbolicCrypto>;
+type Resp = ClientResponse<SymbolicCrypto>;
+
+const LIMIT: u8 = 3;
+
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    /// The owner (who knows K) registers a password, with no proof: a fresh registration.
+    Register { user: u8, pw: u8 },
+    /// The owner changes the password with a proof of K.
+    Change { user: u8, pw: u8 },
+    /// Anyone logs in with a guess.
+    Login { user: u8, guess: u8 },
+    /// The owner disables backups.
+    Delete { user: u8 },
+    /// The chat server stages a registration of its own (no proof of K).
+    AttackerStage { user: u8, pw: u8 },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let user = 0u8..2;
+    let pw = 0u8..3;
+    prop_oneof![
+        2 => (user.clone(), pw.clone()).prop_map(|(user, pw)| Op::Register { user, pw }),
+        1 => (user.clone(), pw.clone()).prop_map(|(user, pw)| Op::Change { user, pw }),
+        6 => (user.clone(), pw.clone()).prop_map(|(user, guess)| Op::Login { user, guess }),
+        1 => user.clone().prop_map(|user| Op::Delete { user }),
+        1 => (user, pw).prop_map(|(user, pw)| Op::AttackerStage { user, pw }),
+    ]
+}
+
+/// What the reference model says a client sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Seen {
+    Done,
+    LoginOk,
+    Wrong(u8),
+    Destroyed,
+    NotRegistered,
+    Refused,
+}
+
+/// The reference model: the record rules, written as plainly as possible.
+#[derive(Default)]
+struct Model {
+    /// user -> (password, attempts used)
+    active: BTreeMap<u8, (u8, u8)>,
+    destroyed: BTreeMap<u8, bool>,
+}
+
+impl Model {
+    fn apply(&mut self, op: Op) -> Seen {
+        match op {
+            Op::Register { user, pw } => {
+                self.active.insert(user, (pw, 0));
+                Seen::Done
+            }
+            Op::Change { user, pw } => match self.active.get_mut(&user) {
+                Some(rec) => {
+                    *rec = (pw, 0);
+                    Seen::Done
+                }
+                None => Seen::Refused,
+            },
+            Op::Login { user, guess } => {
+                let Some((pw, used)) = self.active.get(&user).copied() else {
+                    return if self.destroyed.get(&user) == Some(&true) {
+                        Seen::Destroyed
+                    } else {
+                        Seen::NotRegistered
+                    };
+                };
+                if used == LIMIT {
+                    self.active.remove(&user);
+                    self.destroyed.insert(user, true);
+                    return Seen::Destroyed;
+                }
+                if guess == pw {
+                    self.active.insert(user, (pw, 0));
+                    Seen::LoginOk
+                } else {
+                    self.active.insert(user, (pw, used + 1));
+                    Seen::Wrong(LIMIT - used - 1)
+                }
+            }
+            Op::Delete { user } => match self.active.remove(&user) {
+                Some(_) => {
+                    self.destroyed.insert(user, false);
+                    Seen::Done
+                }
+                None => Seen::Refused,
+            },
+            Op::AttackerStage { user, .. } => {
+                if self.active.remove(&user).is_some() {
+                    self.destroyed.insert(user, false);
+                }
+                Seen::Done
+            }
+        }
+    }
+}
+
+/// The owner's device: knows K and the current registration of each user.
+struct Harness {
+    cluster: Cluster<SymbolicCrypto>,
+    registration: BTreeMap<u8, RegistrationId>,
+}
+
+const KEY: SymKey = SymKey(9);
+
+fn proof(user: u8, purpose: ProofPurpose, registration: RegistrationId) -> SymProof {
+    SymProof {
+        key: KEY,
+        statement: ProofStatement {
+            purpose,
+            user: UserId(u64::from(user)),
+            registration,
+        },
+    }
+}
+
+impl Harness {
+    fn new(nodes: u8, seed: u64) -> Self {
+        let config = SimConfig {
+            node: NodeConfig {
+                cluster: ClusterConfig::new(nodes, 0).unwrap(),
+                guess_limit: LIMIT,
+                snapshot_every: 5,
+                ..NodeConfig::default()
+            },
+            ..SimConfig::default()
+        };
+        let mut cluster = Cluster::new(config, SymbolicCrypto, seed);
+        cluster.run_for(2_000);
+        Harness {
+            cluster,
+            registration: BTreeMap::new(),
+        }
+    }
+
+    fn call(&mut self, req: Req) -> Resp {
+        self.cluster
+            .call(ClientId(1), req, 5_000)
+            .expect("the cluster answers")
+    }
+
+    fn stage(&mut self, user: u8, pw: u8, key: SymKey, replacing: Option<RegistrationId>) -> Resp {
+        self.call(Req::Stage {
+            user: UserId(u64::from(user)),
+            sealed: SymRegistration {
+                user: UserId(u64::from(user)),
+                password: SymPassword(pw),
+                key,
+            },
+            replacing: replacing.map(|r| (r, proof(user, ProofPurpose::Replace, r))),
+        })
+    }
+
+    fn register(&mut self, user: u8, pw: u8, replacing: Option<RegistrationId>) -> Seen {
+        let Resp::Staged { registration, .. } = self.stage(user, pw, KEY, replacing) else {
+            return Seen::Refused;
+        };
+        let r = self.call(Req::Activate {
+            user: UserId(u64::from(user)),
+            registration,
+            proof: proof(user, ProofPurpose::Activate, registration),
+        });
+        assert_eq!(r, Resp::Activated { remaining: LIMIT });
+        self.registration.insert(user, registration);
+        Seen::Done
+    }
+
+    fn apply(&mut self, op: Op) -> Seen {
+        match op {
+            Op::Register { user, pw } => self.register(user, pw, None),
+            Op::Change { user, pw } => match self.registration.get(&user).copied() {
+                Some(r) => self.register(user, pw, Some(r)),
+                None => Seen::Refused,
+            },
+            Op::Login { user, guess } => {
+                let r = self.call(Req::LoginStart {
+                    user: UserId(u64::from(user)),
+                    ke1: SymPassword(guess),
+                });
+                let login = match r {
+                    Resp::Ke2 { login, .. } => login,
+                    Resp::KeyDestroyed => return Seen::Destroyed,
+                    Resp::NotRegistered => return Seen::NotRegistered,
+                    other => panic!("login start: {other:?}"),
+                };
+                match self.call(Req::LoginFinish {
+                    user: UserId(u64::from(user)),
+                    login,
+                    ke3: (),
+                }) {
+                    Resp::LoginOk { .. } => Seen::LoginOk,
+                    Resp::WrongPassword { remaining } => Seen::Wrong(remaining),
+                    other => panic!("login finish: {other:?}"),
+                }
+            }
+            Op::Delete { user } => {
+                let Some(r) = self.registration.get(&user).copied() else {
+                    return Seen::Refused;
+                };
+                match self.call(Req::Delete {
+                    user: UserId(u64::from(user)),
+                    registration: r,
+                    proof: proof(user, ProofPurpose::Delete, r),
+                }) {
+                    Resp::Deleted => {
+                        self.registration.remove(&user);
+                        Seen::Done
+                    }
+                    _ => Seen::Refused,
+                }
+            }
+            Op::AttackerStage { user, pw } => {
+                // The attacker's registration has its own key; the owner's
+                // registration is gone (displaced), so forget it.
+                match self.stage(user, pw, SymKey(200), None) {
+                    Resp::Staged { .. } => {
+                        self.registration.remove(&user);
+                        Seen::Done
+                    }
+                    other => panic!("attacker stage: {other:?}"),
+                }
+            }
+        }
+    }
+}
+
+fn run(nodes: u8, seed: u64, ops: &[Op]) -> Result<(), TestCaseError> {
+    let mut model = Model::default();
+    let mut sut = Harness::new(nodes, seed);
+    for (step, op) in ops.iter().enumerate() {
+        let want = model.apply(*op);
+        let got = sut.apply(*op);
+        prop_assert_eq!(got, want, "step {} {:?}", step, op);
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_single_node_follows_the_record_rules(seed in any::<u64>(), ops in prop::collection::vec(op(), 1..30)) {
+        run(1, seed, &ops)?;
+    }
+
+    #[test]
+    fn a_five_node_cluster_follows_the_record_rules(seed in any::<u64>(), ops in prop::collection::vec(op(), 1..30)) {
+        run(5, seed, &ops)?;
+    }
+}
