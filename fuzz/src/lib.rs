@@ -1,4 +1,5 @@
-//! Fuzz targets for every parser of untrusted bytes in `backup-vault`.
+//! Fuzz targets for every parser of untrusted bytes in `backup-vault`: the
+//! backup header and file, the key text, and the chat archive.
 //!
 //! The logic of each target lives in [`targets`], one function per target
 //! taking the raw fuzzer input, so that it builds and is tested on stable.
@@ -21,11 +22,12 @@ pub type Target = fn(&[u8]);
 
 /// Every target, by name, with its function. The names are the `[[bin]]`
 /// names in `fuzz/Cargo.toml` and the directory names under `fuzz/seeds/`.
-pub const TARGETS: [(&str, Target); 4] = [
+pub const TARGETS: [(&str, Target); 5] = [
     ("header", targets::header),
     ("decrypt", targets::decrypt),
     ("roundtrip", targets::roundtrip),
     ("key_text", targets::key_text),
+    ("archive", targets::archive),
 ];
 
 /// Looks a target up by name.

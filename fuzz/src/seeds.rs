@@ -9,11 +9,16 @@
 use crate::prng::SplitMix64;
 use crate::targets::{self, fuzz_key, RoundtripInput};
 use arbitrary::{Arbitrary, Unstructured};
+use backup_vault::archive::{
+    self, Archive, ArchiveSpec, Bytes, Chat, ChatId, Media, MediaId, Message, MessageBody,
+    MessageId, ParticipantId,
+};
 use backup_vault::format::header::HEADER_LEN;
 use backup_vault::format::{self, BackupParams, ChunkSize, Generation, TAG_LEN};
 use backup_vault::key::BackupKey;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
@@ -239,12 +244,128 @@ pub fn roundtrip_seeds() -> Vec<Seed> {
         .collect()
 }
 
+/// The archive of the worked example in `docs/archive.md` section 10: one
+/// chat, one message of each kind, a photo sent twice. In its 426-byte
+/// encoding the chat title is at bytes 26..29, the members at 33 and 41, the
+/// first message's kind at 77, the second message's id at 89, and the last
+/// media id at 387.
+pub fn every_kind_archive() -> Archive {
+    let message = |id, sender, sent_at_ms, body| Message {
+        id: MessageId(id),
+        sender: ParticipantId(sender),
+        sent_at_ms,
+        body,
+    };
+    let media = |mime: &str, bytes: &'static [u8]| Media {
+        mime: mime.to_string(),
+        bytes: Bytes::from_static(bytes),
+    };
+    let (photo, voice, video, pdf) = (MediaId(7), MediaId(8), MediaId(9), MediaId(10));
+    Archive {
+        chats: vec![Chat {
+            id: ChatId(1),
+            title: "Ana".to_string(),
+            members: vec![ParticipantId(1), ParticipantId(2)],
+            messages: vec![
+                message(1, 2, 1_700_000_000_000, MessageBody::Text("Hi 👋".into())),
+                message(2, 1, 1_700_000_005_000, MessageBody::Photo { media: photo }),
+                message(
+                    3,
+                    2,
+                    1_700_000_060_000,
+                    MessageBody::VoiceNote {
+                        media: voice,
+                        duration_ms: 2000,
+                    },
+                ),
+                message(
+                    5,
+                    1,
+                    1_700_000_120_000,
+                    MessageBody::Video {
+                        media: video,
+                        duration_ms: 1500,
+                    },
+                ),
+                message(
+                    6,
+                    2,
+                    1_700_003_600_000,
+                    MessageBody::Document {
+                        media: pdf,
+                        file_name: "notes.pdf".into(),
+                    },
+                ),
+                message(7, 1, 1_700_003_660_000, MessageBody::Photo { media: photo }),
+            ],
+        }],
+        media: BTreeMap::from([
+            (photo, media("image/jpeg", b"\xff\xd8\xff\xd9")),
+            (voice, media("audio/ogg", b"OggS")),
+            (video, media("video/mp4", b"\x00\x00\x00\x20")),
+            (pdf, media("application/pdf", b"%PDF")),
+        ]),
+    }
+}
+
+/// Seeds of the `archive` target: generated archives of several sizes, the
+/// documented example, and damaged encodings each rejected for a different
+/// reason.
+pub fn archive_seeds() -> Vec<Seed> {
+    let t = "archive";
+    let generated = |seed: u64, target_bytes: u64| {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let a = archive::generate(&mut rng, &ArchiveSpec::with_target(target_bytes));
+        archive::encode(&a).expect("generated archives encode")
+    };
+    let example = archive::encode(&every_kind_archive()).expect("the example encodes");
+    assert_eq!(example.len(), 426, "docs/archive.md section 10");
+    let patched = |at: usize, bytes: &[u8]| {
+        let mut v = example.clone();
+        v[at..at + bytes.len()].copy_from_slice(bytes);
+        v
+    };
+    let mut trailing = example.clone();
+    trailing.extend_from_slice(b"junk");
+    let mut huge_chat_count = example[..10].to_vec();
+    huge_chat_count.extend_from_slice(&[0xff; 4]);
+    huge_chat_count.extend_from_slice(&example[14..60]);
+    let mut huge_media = example[..309].to_vec();
+    huge_media.extend_from_slice(&(4u64 << 30).to_be_bytes());
+    huge_media.extend_from_slice(&example[317..]);
+    vec![
+        seed(t, "empty.bvarc", generated(1, 0)),
+        seed(t, "tiny.bvarc", generated(2, 200)),
+        seed(t, "texts.bvarc", generated(3, 1_500)),
+        seed(t, "with-media.bvarc", generated(4, 6_000)),
+        seed(t, "every-kind.bvarc", example.clone()),
+        seed(t, "truncated-in-message.bvarc", &example[..100]),
+        seed(t, "truncated-in-media.bvarc", &example[..320]),
+        seed(t, "trailing-bytes.bvarc", trailing),
+        seed(t, "version-2.bvarc", patched(8, &[0, 2])),
+        seed(t, "unknown-kind.bvarc", patched(77, &[5])),
+        seed(t, "invalid-utf8.bvarc", patched(27, &[0xff])),
+        seed(t, "members-out-of-order.bvarc", patched(48, &[1])),
+        seed(t, "message-ids-out-of-order.bvarc", patched(96, &[1])),
+        seed(t, "dangling-media.bvarc", patched(394, &[11])),
+        seed(t, "huge-chat-count.bvarc", huge_chat_count),
+        seed(
+            t,
+            "huge-title.bvarc",
+            patched(22, &[0x7f, 0xff, 0xff, 0xff]),
+        ),
+        seed(t, "huge-media.bvarc", huge_media),
+        seed(t, "not-an-archive.bin", b"PK\x03\x04 not a chat archive"),
+    ]
+}
+
 /// Every seed of every target.
 pub fn all() -> Vec<Seed> {
     let mut seeds = header_seeds();
     seeds.extend(decrypt_seeds());
     seeds.extend(roundtrip_seeds());
     seeds.extend(key_text_seeds());
+    seeds.extend(archive_seeds());
     seeds
 }
 

@@ -3,10 +3,12 @@
 //! Every function must return normally on every input; a panic is a finding.
 //! Besides "does not panic", each asserts properties of the library that
 //! hold for all inputs (round trips, agreement between the one-shot and the
-//! streaming decryptor, and FMT-1: decryption never returns wrong plaintext).
+//! streaming decryptor, FMT-1: decryption never returns wrong plaintext, and
+//! one encoding only per chat archive).
 
 use crate::prng::SplitMix64;
 use arbitrary::{Arbitrary, Unstructured};
+use backup_vault::archive::{self, Archive, ArchiveError, DecodeLimits};
 use backup_vault::format::chunk::chunk_count;
 use backup_vault::format::header::HEADER_LEN;
 use backup_vault::format::{
@@ -709,4 +711,93 @@ pub fn key_text(data: &[u8]) {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// archive
+
+/// The decoder limits of the `archive` target: modest, so that one input
+/// cannot make the decoder allocate much, and small enough that inputs of a
+/// few KB can reach every limit.
+pub fn archive_limits() -> DecodeLimits {
+    DecodeLimits {
+        max_total_bytes: 1 << 20,
+        max_chats: 64,
+        max_messages: 4096,
+        max_media_bytes: 256 * 1024,
+        max_string_bytes: 4096,
+    }
+}
+
+/// Target `archive`: [`archive::decode_with`] on arbitrary bytes, with
+/// [`archive_limits`].
+///
+/// Checks: no panic; the copying and the buffer-sharing decoders agree
+/// exactly, same error included; an accepted input is canonical (it is
+/// exactly the encoding of what it decodes to, one byte less is `Truncated`
+/// and one byte more is `TrailingBytes`) and within the limits; an error's
+/// offset lies within the input, and any error other than a limit is the
+/// same with the (larger) default limits, since limits only ever stop a
+/// decoder earlier.
+pub fn archive(data: &[u8]) {
+    let limits = archive_limits();
+    let result = archive::decode_with(data, &limits);
+    let shared = archive::Bytes::copy_from_slice(data);
+    assert_eq!(
+        result,
+        archive::decode_bytes(&shared, &limits),
+        "decode_with and decode_bytes disagree"
+    );
+    match result {
+        Ok(decoded) => assert_archive_canonical(&decoded, data, &limits),
+        Err(err) => {
+            let _ = err.to_string();
+            if let Some(offset) = err.offset() {
+                assert!(offset <= data.len() as u64, "{err:?} is past the end");
+            }
+            if let ArchiveError::Truncated {
+                offset,
+                needed,
+                remaining,
+                ..
+            } = err
+            {
+                assert_eq!(remaining, data.len() as u64 - offset, "{err:?}");
+                assert!(needed > remaining, "{err:?}");
+            }
+            if !matches!(
+                err,
+                ArchiveError::LimitExceeded { .. } | ArchiveError::InputTooLarge { .. }
+            ) {
+                assert_eq!(
+                    archive::decode(data),
+                    Err(err),
+                    "the default limits change a non-limit error"
+                );
+            }
+        }
+    }
+}
+
+fn assert_archive_canonical(decoded: &Archive, data: &[u8], limits: &DecodeLimits) {
+    let encoded = archive::encode(decoded).expect("a decoded archive encodes");
+    assert!(encoded == data, "accepted a non-canonical encoding");
+    assert_eq!(archive::encoded_len(decoded), Ok(data.len()));
+    assert_eq!(archive::decode(data).as_ref(), Ok(decoded));
+    assert!(decoded.chats.len() <= limits.max_chats as usize);
+    assert!(decoded.message_count() as u64 <= limits.max_messages);
+    assert!(decoded.media_bytes() <= limits.max_media_bytes);
+    assert!(matches!(
+        archive::decode_with(&data[..data.len() - 1], limits),
+        Err(ArchiveError::Truncated { .. })
+    ));
+    let mut longer = data.to_vec();
+    longer.push(0);
+    assert_eq!(
+        archive::decode_with(&longer, limits),
+        Err(ArchiveError::TrailingBytes {
+            offset: data.len() as u64,
+            count: 1
+        })
+    );
 }

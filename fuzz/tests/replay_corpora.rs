@@ -189,3 +189,91 @@ fn dictionaries_parse_and_match_the_format() {
         .1;
     assert!(backup_vault::BackupKey::parse(std::str::from_utf8(full).unwrap()).is_ok());
 }
+
+#[test]
+fn archive_seeds_are_what_their_names_say() {
+    use backup_vault::archive::{self, ArchiveError, Field, Limit};
+    let limits = backup_vault_fuzz::targets::archive_limits();
+    let mut ok = Vec::new();
+    for s in seeds::archive_seeds() {
+        let result = archive::decode_with(&s.bytes, &limits);
+        let expected = match s.name.as_str() {
+            "truncated-in-message.bvarc" | "truncated-in-media.bvarc" => {
+                matches!(result, Err(ArchiveError::Truncated { .. }))
+            }
+            "trailing-bytes.bvarc" => matches!(result, Err(ArchiveError::TrailingBytes { .. })),
+            "version-2.bvarc" => result == Err(ArchiveError::UnsupportedVersion { version: 2 }),
+            "unknown-kind.bvarc" => matches!(
+                result,
+                Err(ArchiveError::UnknownMessageKind { kind: 5, .. })
+            ),
+            "invalid-utf8.bvarc" => matches!(
+                result,
+                Err(ArchiveError::InvalidUtf8 {
+                    field: Field::ChatTitle,
+                    ..
+                })
+            ),
+            "members-out-of-order.bvarc" => matches!(
+                result,
+                Err(ArchiveError::OutOfOrder {
+                    field: Field::Member,
+                    ..
+                })
+            ),
+            "message-ids-out-of-order.bvarc" => matches!(
+                result,
+                Err(ArchiveError::OutOfOrder {
+                    field: Field::MessageId,
+                    ..
+                })
+            ),
+            "dangling-media.bvarc" => matches!(
+                result,
+                Err(ArchiveError::MediaMismatch {
+                    expected: 10,
+                    found: 11,
+                    ..
+                })
+            ),
+            "huge-chat-count.bvarc" => matches!(
+                result,
+                Err(ArchiveError::LimitExceeded {
+                    limit: Limit::Chats,
+                    ..
+                })
+            ),
+            "huge-title.bvarc" => matches!(
+                result,
+                Err(ArchiveError::LimitExceeded {
+                    limit: Limit::StringBytes,
+                    ..
+                })
+            ),
+            "huge-media.bvarc" => matches!(
+                result,
+                Err(ArchiveError::LimitExceeded {
+                    limit: Limit::MediaBytes,
+                    ..
+                })
+            ),
+            "not-an-archive.bin" => result == Err(ArchiveError::BadMagic),
+            _ => {
+                ok.push(s.name.clone());
+                result.is_ok()
+            }
+        };
+        assert!(expected, "{}: {result:?}", s.name);
+    }
+    ok.sort();
+    assert_eq!(
+        ok,
+        [
+            "empty.bvarc",
+            "every-kind.bvarc",
+            "texts.bvarc",
+            "tiny.bvarc",
+            "with-media.bvarc"
+        ]
+    );
+}

@@ -233,3 +233,40 @@ fn key_text_smoke() {
     // Invalid UTF-8 is skipped, not a panic.
     targets::key_text(&[0xff, 0xfe, b'0']);
 }
+
+#[test]
+fn archive_smoke() {
+    use backup_vault::archive;
+    let bases: Vec<Vec<u8>> = seeds::archive_seeds()
+        .into_iter()
+        .map(|s| s.bytes)
+        .collect();
+    let limits = targets::archive_limits();
+    let mut rng = SplitMix64::new(6);
+    let (mut ok, mut changed_ok) = (0, 0);
+    for i in 0..4000 {
+        let base = &bases[i % bases.len()];
+        let mut input = base.clone();
+        if i % 4 != 0 {
+            if rng.one_in(2) {
+                // A single bit flip: often a different, still valid archive.
+                if !input.is_empty() {
+                    let bit = rng.below(input.len() * 8);
+                    input[bit / 8] ^= 1 << (bit % 8);
+                }
+            } else {
+                mutate(&mut rng, &mut input);
+            }
+        }
+        if archive::decode_with(&input, &limits).is_ok() {
+            ok += 1;
+            changed_ok += usize::from(&input != base);
+        }
+        targets::archive(&input);
+    }
+    assert!(ok >= 400, "only {ok} inputs decoded");
+    assert!(
+        changed_ok >= 200,
+        "only {changed_ok} damaged inputs decoded"
+    );
+}
