@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod archive;
+pub mod client;
 pub mod cloud;
 pub mod cpu;
 pub mod format;

@@ -1,0 +1,276 @@
+//! A tiny in-process world for the client tests: one real vault node (a
+//! 1-node cluster with real OPAQUE), a real `MemoryStore` with a scriptable
+//! fault hook, and a driver loop that carries the client's outputs.
+
+#![allow(dead_code)]
+
+use backup_vault::client::{
+    CallId, Client, ClientConfig, ClientError, CloudOp, CloudReply, Completed, Operation, Output,
+};
+use backup_vault::cloud::{
+    DeleteFault, FaultHook, GetFault, ListFault, MemoryStore, ObjectInfo, ObjectKey, ObjectStore,
+    PutFault, StoreError, Version, VersionInfo,
+};
+use backup_vault::opaque::{FleetSecrets, KsfParams};
+use backup_vault::vault::ids::{Millis, NodeId, UserId};
+use backup_vault::vault::node::{ClientId, NodeConfig, RequestId, VaultDisk, VaultNode};
+use backup_vault::vault::opaque_crypto::OpaqueCrypto;
+use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
+use backup_vault::vault::quorum::ClusterConfig;
+use backup_vault::vault::raft::Role;
+use bytes::Bytes;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use std::collections::VecDeque;
+
+pub type Req = ClientRequest<OpaqueCrypto>;
+pub type Resp = ClientResponse<OpaqueCrypto>;
+
+type PutFn = Box<dyn FnMut(&ObjectKey) -> PutFault>;
+type GetFn = Box<dyn FnMut(&ObjectKey, &[VersionInfo]) -> GetFault>;
+type ListFn = Box<dyn FnMut(&[ObjectInfo]) -> ListFault>;
+
+/// A fault hook driven by closures the test sets; no fault by default.
+#[derive(Default)]
+pub struct Script {
+    pub put: Option<PutFn>,
+    pub get: Option<GetFn>,
+    pub get_version: Option<GetFn>,
+    pub list: Option<ListFn>,
+}
+
+impl FaultHook for Script {
+    fn on_put(&mut self, key: &ObjectKey, _: &Bytes, _: Option<Version>) -> PutFault {
+        self.put.as_mut().map_or(PutFault::None, |f| f(key))
+    }
+    fn on_get(&mut self, key: &ObjectKey, _: Option<Version>, v: &[VersionInfo]) -> GetFault {
+        self.get.as_mut().map_or(GetFault::None, |f| f(key, v))
+    }
+    fn on_get_version(&mut self, key: &ObjectKey, _: Version, v: &[VersionInfo]) -> GetFault {
+        self.get_version
+            .as_mut()
+            .map_or(GetFault::None, |f| f(key, v))
+    }
+    fn on_list(&mut self, _: &str, listing: &[ObjectInfo]) -> ListFault {
+        self.list.as_mut().map_or(ListFault::None, |f| f(listing))
+    }
+    fn on_delete(&mut self, _: &ObjectKey, _: Option<Version>) -> DeleteFault {
+        DeleteFault::None
+    }
+}
+
+/// What happens to one vault exchange.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VaultFault {
+    /// The request never arrives.
+    DropRequest,
+    /// The request is processed; the reply is lost.
+    DropReply,
+}
+
+pub struct World {
+    pub node: VaultNode<OpaqueCrypto>,
+    pub now: Millis,
+    pub cloud: MemoryStore<Script>,
+    pub rng: ChaCha20Rng,
+    pub config: ClientConfig,
+    /// Faults for the next vault exchanges, in order.
+    pub vault_faults: VecDeque<Option<VaultFault>>,
+    /// Every vault request the client sent, in order.
+    pub vault_log: Vec<Req>,
+    /// Every cloud op the client sent, in order.
+    pub cloud_log: Vec<CloudOp>,
+    request_seq: u64,
+}
+
+pub const ALICE: UserId = UserId(7);
+
+impl World {
+    pub fn new(seed: u64) -> World {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let crypto = OpaqueCrypto::new(FleetSecrets::generate(&mut rng));
+        let config = ClientConfig::new(crypto.public_key(), KsfParams::CHEAP);
+        let node_config = NodeConfig {
+            cluster: ClusterConfig::new(1, 0).unwrap(),
+            ..NodeConfig::default()
+        };
+        let node = VaultNode::new(
+            NodeId(0),
+            node_config,
+            crypto,
+            VaultDisk::default(),
+            Millis(0),
+            &mut rng,
+        );
+        let mut world = World {
+            node,
+            now: Millis(0),
+            cloud: MemoryStore::with_hook(Script::default()),
+            rng,
+            config,
+            vault_faults: VecDeque::new(),
+            vault_log: Vec::new(),
+            cloud_log: Vec::new(),
+            request_seq: 0,
+        };
+        world.elect();
+        world
+    }
+
+    pub fn client(&self, user: UserId) -> Client {
+        Client::new(user, self.config)
+    }
+
+    /// Ticks the node until it leads.
+    fn elect(&mut self) {
+        for _ in 0..100 {
+            if self.node.raft().role() == Role::Leader {
+                return;
+            }
+            self.now = self.node.next_deadline().max(self.now);
+            self.node.on_tick(self.now, &mut self.rng);
+            self.pump();
+        }
+        panic!("a 1-node cluster elects itself");
+    }
+
+    /// Makes every write durable until the node is quiet; returns the replies.
+    fn pump(&mut self) -> Vec<(RequestId, Resp)> {
+        let mut replies = Vec::new();
+        loop {
+            let out = self.node.take_output();
+            replies.extend(out.replies.into_iter().map(|r| (r.request, r.response)));
+            match out.writes.last() {
+                Some((last, _)) => {
+                    let last = *last;
+                    self.node.on_persisted(last, self.now, &mut self.rng);
+                }
+                None => return replies,
+            }
+        }
+    }
+
+    /// One vault exchange; `None` if a fault swallowed it.
+    pub fn vault(&mut self, req: Req) -> Option<Resp> {
+        self.vault_log.push(req.clone());
+        let fault = self.vault_faults.pop_front().flatten();
+        if fault == Some(VaultFault::DropRequest) {
+            return None;
+        }
+        self.now = self.now.plus(1);
+        self.request_seq += 1;
+        let id = RequestId(self.request_seq);
+        self.node
+            .on_client(ClientId(1), id, req, self.now, &mut self.rng);
+        let replies = self.pump();
+        let reply = replies
+            .into_iter()
+            .find(|(r, _)| *r == id)
+            .map(|(_, resp)| resp)
+            .expect("a 1-node leader answers at once");
+        if fault == Some(VaultFault::DropReply) {
+            return None;
+        }
+        Some(reply)
+    }
+
+    pub fn cloud_op(&mut self, op: CloudOp) -> Result<CloudReply, StoreError> {
+        self.cloud_log.push(op.clone());
+        match op {
+            CloudOp::Put { key, data, cond } => {
+                self.cloud.put(&key, data, cond).map(CloudReply::Put)
+            }
+            CloudOp::Get { key } => self.cloud.get(&key).map(CloudReply::Got),
+            CloudOp::GetVersion { key, version } => {
+                self.cloud.get_version(&key, version).map(CloudReply::Got)
+            }
+            CloudOp::List { prefix } => self.cloud.list(&prefix).map(CloudReply::Listed),
+            CloudOp::Delete { key, cond } => {
+                self.cloud.delete(&key, cond).map(|()| CloudReply::Deleted)
+            }
+        }
+    }
+
+    /// Drives `client` until its operation ends.
+    pub fn drive(&mut self, client: &mut Client) -> Result<Completed, ClientError> {
+        for _ in 0..10_000 {
+            let Some(out) = client.poll() else {
+                panic!("the client stalled: {client:?}");
+            };
+            match out {
+                Output::Vault { call, request } => match self.vault(request) {
+                    Some(resp) => client.on_vault(call, resp, &mut self.rng),
+                    None => client.on_timeout(&mut self.rng),
+                },
+                Output::Cloud { call, op } => {
+                    let result = self.cloud_op(op);
+                    client.on_cloud(call, result, &mut self.rng);
+                }
+                Output::Done(done) => return Ok(done),
+                Output::Failed(err) => return Err(err),
+            }
+        }
+        panic!("the operation did not end");
+    }
+
+    /// Starts `op` on `client` and drives it to its end.
+    pub fn run(&mut self, client: &mut Client, op: Operation) -> Result<Completed, ClientError> {
+        client.start(op, &mut self.rng);
+        self.drive(client)
+    }
+
+    pub fn feed_vault(&mut self, client: &mut Client, call: CallId, resp: Resp) {
+        client.on_vault(call, resp, &mut self.rng);
+    }
+}
+
+pub fn backup(plaintext: &[u8]) -> Operation {
+    Operation::Backup {
+        plaintext: Bytes::copy_from_slice(plaintext),
+    }
+}
+
+pub fn enable_password(password: &str) -> Operation {
+    Operation::EnablePasswordMode {
+        password: password.into(),
+    }
+}
+
+pub fn restore_password(password: &str) -> Operation {
+    Operation::RestoreWithPassword {
+        password: password.into(),
+    }
+}
+
+pub fn restore_key(text: &str) -> Operation {
+    Operation::RestoreWithKey {
+        key_text: zeroize::Zeroizing::new(text.to_owned()),
+    }
+}
+
+/// Unwraps a `Restored`.
+pub fn restored(result: Result<Completed, ClientError>) -> (Bytes, u64) {
+    match result {
+        Ok(Completed::Restored {
+            plaintext,
+            generation,
+        }) => (plaintext, generation.0),
+        other => panic!("expected a restore, got {other:?}"),
+    }
+}
+
+/// Unwraps a `BackedUp`.
+pub fn backed_up(result: Result<Completed, ClientError>) -> u64 {
+    match result {
+        Ok(Completed::BackedUp { generation }) => generation.0,
+        other => panic!("expected a backup, got {other:?}"),
+    }
+}
+
+/// Enables key mode and returns the key text.
+pub fn key_text(world: &mut World, client: &mut Client) -> String {
+    match world.run(client, Operation::EnableKeyMode) {
+        Ok(Completed::KeyShown { text }) => text.to_string(),
+        other => panic!("expected a key, got {other:?}"),
+    }
+}

@@ -1,0 +1,265 @@
+//! The client's flows against a real vault node and a real in-memory cloud.
+
+mod client_common;
+
+use backup_vault::client::{ClientError, Completed, Mode, Operation};
+use backup_vault::cloud::ObjectKey;
+use backup_vault::vault::ids::UserId;
+use client_common::*;
+
+#[test]
+fn key_mode_backup_and_restore_round_trip() {
+    let mut w = World::new(1);
+    let mut phone = w.client(ALICE);
+    let text = key_text(&mut w, &mut phone);
+    assert_eq!(text.lines().count(), 4, "grid form");
+    assert_eq!(text.chars().filter(char::is_ascii_hexdigit).count(), 64);
+    assert_eq!(phone.state().mode, Mode::Key);
+    assert_eq!(backed_up(w.run(&mut phone, backup(b"first chats"))), 1);
+    assert_eq!(backed_up(w.run(&mut phone, backup(b"more chats"))), 2);
+    assert!(w.vault_log.is_empty(), "key mode never talks to the vault");
+
+    // A new device with the written-down digits gets the newest backup.
+    let mut new_phone = w.client(ALICE);
+    let (plain, generation) = restored(w.run(&mut new_phone, restore_key(&text)));
+    assert_eq!((&plain[..], generation), (&b"more chats"[..], 2));
+    assert_eq!(new_phone.state().key, phone.state().key);
+    // ...and continues the generations.
+    assert_eq!(backed_up(w.run(&mut new_phone, backup(b"third"))), 3);
+    let (plain, generation) = restored(w.run(&mut phone, restore_key(&text)));
+    assert_eq!((&plain[..], generation), (&b"third"[..], 3));
+}
+
+#[test]
+fn password_mode_restores_on_a_new_device() {
+    let mut w = World::new(2);
+    let mut phone = w.client(ALICE);
+    assert_eq!(
+        w.run(&mut phone, enable_password("correct horse")),
+        Ok(Completed::Registered { remaining: 10 })
+    );
+    assert_eq!(phone.state().mode, Mode::Password);
+    assert!(phone.state().registration.is_some());
+    assert_eq!(backed_up(w.run(&mut phone, backup(b"my chats"))), 1);
+
+    let mut new_phone = w.client(ALICE);
+    let (plain, generation) = restored(w.run(&mut new_phone, restore_password("correct horse")));
+    assert_eq!((&plain[..], generation), (&b"my chats"[..], 1));
+    assert_eq!(new_phone.state().key, phone.state().key);
+    assert_eq!(new_phone.state().mode, Mode::Password);
+}
+
+#[test]
+fn a_wrong_password_reports_the_guesses_left_and_sends_no_ke3() {
+    let mut w = World::new(3);
+    let mut phone = w.client(ALICE);
+    w.run(&mut phone, enable_password("pw")).unwrap();
+    w.run(&mut phone, backup(b"x")).unwrap();
+    let mut thief = w.client(ALICE);
+    let before = w.vault_log.len();
+    assert_eq!(
+        w.run(&mut thief, restore_password("guess")),
+        Err(ClientError::WrongPassword { remaining: 9 })
+    );
+    assert!(
+        !w.vault_log[before..]
+            .iter()
+            .any(|r| matches!(r, Req::LoginFinish { .. })),
+        "a wrong password is detected by the client, which sends no KE3"
+    );
+    assert_eq!(
+        w.run(&mut thief, restore_password("guess 2")),
+        Err(ClientError::WrongPassword { remaining: 8 })
+    );
+    // The right password resets the count.
+    restored(w.run(&mut thief, restore_password("pw")));
+    assert_eq!(
+        w.run(&mut thief, restore_password("guess 3")),
+        Err(ClientError::WrongPassword { remaining: 9 })
+    );
+}
+
+#[test]
+fn ten_wrong_passwords_destroy_the_key() {
+    let mut w = World::new(4);
+    let mut phone = w.client(ALICE);
+    w.run(&mut phone, enable_password("pw")).unwrap();
+    let mut thief = w.client(ALICE);
+    for k in 1..=10u8 {
+        assert_eq!(
+            w.run(&mut thief, restore_password("nope")),
+            Err(ClientError::WrongPassword { remaining: 10 - k })
+        );
+    }
+    assert_eq!(
+        w.run(&mut thief, restore_password("pw")),
+        Err(ClientError::KeyDestroyed)
+    );
+    assert_eq!(
+        w.run(&mut w.client(ALICE), restore_password("pw")),
+        Err(ClientError::KeyDestroyed)
+    );
+}
+
+#[test]
+fn a_password_change_needs_only_k_and_retires_the_old_password() {
+    let mut w = World::new(5);
+    let mut phone = w.client(ALICE);
+    w.run(&mut phone, enable_password("old")).unwrap();
+    w.run(&mut phone, backup(b"chats")).unwrap();
+    let old_registration = phone.state().registration;
+    assert_eq!(
+        w.run(
+            &mut phone,
+            Operation::ChangePassword {
+                new_password: "new".into()
+            }
+        ),
+        Ok(Completed::PasswordChanged)
+    );
+    assert_ne!(phone.state().registration, old_registration);
+    let (plain, _) = restored(w.run(&mut w.client(ALICE), restore_password("new")));
+    assert_eq!(&plain[..], b"chats");
+    assert_eq!(
+        w.run(&mut w.client(ALICE), restore_password("old")),
+        Err(ClientError::WrongPassword { remaining: 9 })
+    );
+    // The changed registration keeps working for the next change.
+    w.run(
+        &mut phone,
+        Operation::ChangePassword {
+            new_password: "newer".into(),
+        },
+    )
+    .unwrap();
+    restored(w.run(&mut w.client(ALICE), restore_password("newer")));
+}
+
+#[test]
+fn a_device_that_restored_with_the_password_can_change_it() {
+    let mut w = World::new(6);
+    let mut phone = w.client(ALICE);
+    w.run(&mut phone, enable_password("old")).unwrap();
+    w.run(&mut phone, backup(b"chats")).unwrap();
+    let mut new_phone = w.client(ALICE);
+    restored(w.run(&mut new_phone, restore_password("old")));
+    w.run(
+        &mut new_phone,
+        Operation::ChangePassword {
+            new_password: "new".into(),
+        },
+    )
+    .unwrap();
+    restored(w.run(&mut w.client(ALICE), restore_password("new")));
+}
+
+#[test]
+fn disable_deletes_the_record_and_the_backups() {
+    let mut w = World::new(7);
+    let mut phone = w.client(ALICE);
+    w.run(&mut phone, enable_password("pw")).unwrap();
+    w.run(&mut phone, backup(b"one")).unwrap();
+    w.run(&mut phone, backup(b"two")).unwrap();
+    assert_eq!(
+        w.run(&mut phone, Operation::Disable),
+        Ok(Completed::Disabled {
+            not_deleted: vec![],
+            listing_failed: false
+        })
+    );
+    assert_eq!(phone.state().mode, Mode::Off);
+    assert!(phone.state().key.is_none());
+    for name in [
+        "users/7/latest",
+        "users/7/backups/00000000000000000001",
+        "users/7/backups/00000000000000000002",
+    ] {
+        assert!(
+            w.cloud.peek(&ObjectKey::new(name).unwrap()).is_none(),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        w.run(&mut w.client(ALICE), restore_password("pw")),
+        Err(ClientError::NotRegistered)
+    );
+    assert_eq!(
+        w.run(&mut phone, backup(b"three")),
+        Err(ClientError::NotEnabled)
+    );
+}
+
+#[test]
+fn operations_that_need_a_key_say_so_and_one_runs_at_a_time() {
+    let mut w = World::new(8);
+    let mut phone = w.client(ALICE);
+    assert_eq!(
+        w.run(&mut phone, backup(b"x")),
+        Err(ClientError::NotEnabled)
+    );
+    assert_eq!(
+        w.run(
+            &mut phone,
+            Operation::ChangePassword {
+                new_password: "p".into()
+            }
+        ),
+        Err(ClientError::NotEnabled)
+    );
+    assert_eq!(
+        w.run(&mut phone, restore_password("pw")),
+        Err(ClientError::NotRegistered)
+    );
+    assert_eq!(
+        w.run(&mut phone, restore_key("0000")),
+        Err(ClientError::BadKeyText(
+            backup_vault::KeyTextError::WrongLength { found: 4 }
+        ))
+    );
+    key_text(&mut w, &mut phone);
+    phone.start(backup(b"a"), &mut w.rng);
+    phone.start(backup(b"b"), &mut w.rng);
+    let mut outputs = Vec::new();
+    while let Some(o) = phone.poll() {
+        outputs.push(o);
+    }
+    assert!(
+        outputs
+            .iter()
+            .any(|o| matches!(o, backup_vault::client::Output::Failed(ClientError::Busy))),
+        "{outputs:?}"
+    );
+    assert!(phone.is_busy(), "the first backup still runs");
+}
+
+#[test]
+fn users_do_not_see_each_others_backups() {
+    let mut w = World::new(9);
+    let mut alice = w.client(ALICE);
+    let mut bob = w.client(UserId(8));
+    w.run(&mut alice, enable_password("a")).unwrap();
+    w.run(&mut bob, enable_password("b")).unwrap();
+    w.run(&mut alice, backup(b"alice's")).unwrap();
+    w.run(&mut bob, backup(b"bob's")).unwrap();
+    let (plain, _) = restored(w.run(&mut w.client(UserId(8)), restore_password("b")));
+    assert_eq!(&plain[..], b"bob's");
+    assert_eq!(
+        w.run(&mut w.client(UserId(8)), restore_password("a")),
+        Err(ClientError::WrongPassword { remaining: 9 })
+    );
+}
+
+#[test]
+fn the_same_seed_gives_the_same_cloud() {
+    let run = || {
+        let mut w = World::new(10);
+        let mut phone = w.client(ALICE);
+        w.run(&mut phone, enable_password("pw")).unwrap();
+        w.run(&mut phone, backup(b"chats")).unwrap();
+        w.cloud
+            .objects()
+            .map(|o| (o.key.clone(), o.version, o.data.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run(), run());
+}
