@@ -1,5 +1,6 @@
 //! Fuzz targets for every parser of untrusted bytes in `backup-vault`: the
-//! backup header and file, the key text, and the chat archive.
+//! backup header and file, the key text, the chat archive, the wire frames
+//! between clients and vault nodes, and a vault node's disk log.
 //!
 //! The logic of each target lives in [`targets`], one function per target
 //! taking the raw fuzzer input, so that it builds and is tested on stable.
@@ -22,12 +23,15 @@ pub type Target = fn(&[u8]);
 
 /// Every target, by name, with its function. The names are the `[[bin]]`
 /// names in `fuzz/Cargo.toml` and the directory names under `fuzz/seeds/`.
-pub const TARGETS: [(&str, Target); 5] = [
+pub const TARGETS: [(&str, Target); 8] = [
     ("header", targets::header),
     ("decrypt", targets::decrypt),
     ("roundtrip", targets::roundtrip),
     ("key_text", targets::key_text),
     ("archive", targets::archive),
+    ("wire_client", targets::wire_client),
+    ("wire_peer", targets::wire_peer),
+    ("disk_log", targets::disk_log),
 ];
 
 /// Looks a target up by name.

@@ -16,6 +16,18 @@ use backup_vault::archive::{
 use backup_vault::format::header::HEADER_LEN;
 use backup_vault::format::{self, BackupParams, ChunkSize, Generation, TAG_LEN};
 use backup_vault::key::BackupKey;
+use backup_vault::vault::crypto::{
+    ProofPurpose, ProofStatement, RegistrationId, SymKey, SymPassword, SymProof, SymRegistration,
+    SymbolicCrypto,
+};
+use backup_vault::vault::ids::{LogIndex, NodeId, Term, UserId};
+use backup_vault::vault::node::{VaultPeerMessage, VaultWrite};
+use backup_vault::vault::protocol::{ClientRequest, ClientResponse, LoginId};
+use backup_vault::vault::raft::durable::DiskWrite;
+use backup_vault::vault::raft::log::Entry;
+use backup_vault::vault::raft::message::PeerMessage;
+use backup_vault::vault::records::{Command, RecordStore};
+use backup_vault::wire;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use std::collections::BTreeMap;
@@ -366,7 +378,354 @@ pub fn all() -> Vec<Seed> {
     seeds.extend(roundtrip_seeds());
     seeds.extend(key_text_seeds());
     seeds.extend(archive_seeds());
+    seeds.extend(wire_client_seeds());
+    seeds.extend(wire_peer_seeds());
+    seeds.extend(disk_log_seeds());
     seeds
+}
+
+// ---------------------------------------------------------------------------
+// wire
+
+type Sym = SymbolicCrypto;
+
+fn sym_proof(purpose: ProofPurpose, user: u64, registration: u64) -> SymProof {
+    SymProof {
+        key: SymKey(42),
+        statement: ProofStatement {
+            purpose,
+            user: UserId(user),
+            registration: RegistrationId(registration),
+        },
+    }
+}
+
+/// One command of each kind, as a login flow for users 1 and 2 would make them.
+fn sym_commands() -> Vec<Command<Sym>> {
+    let (u, r) = (UserId(1), RegistrationId(9));
+    vec![
+        Command::Stage {
+            user: u,
+            registration: r,
+            password_file: SymPassword(4),
+            wrapped_key: SymKey(5),
+            verifier: SymKey(5),
+            keep_active: None,
+        },
+        Command::Activate {
+            user: u,
+            registration: r,
+        },
+        Command::ConsumeAttempt {
+            user: u,
+            registration: r,
+        },
+        Command::Reset {
+            user: u,
+            registration: r,
+        },
+        Command::Stage {
+            user: UserId(2),
+            registration: RegistrationId(3),
+            password_file: SymPassword(1),
+            wrapped_key: SymKey(2),
+            verifier: SymKey(2),
+            keep_active: Some(RegistrationId(1)),
+        },
+        Command::Delete {
+            user: u,
+            registration: r,
+        },
+    ]
+}
+
+/// A record store with an active record (one attempt used) and a staged one.
+fn sym_store() -> RecordStore<Sym> {
+    let mut store = RecordStore::new(10);
+    for c in &sym_commands()[..5] {
+        store.apply(c);
+    }
+    store
+}
+
+/// `frame` with its body length field set to `len`.
+fn with_body_len(frame: &[u8], len: u32) -> Vec<u8> {
+    let mut v = frame.to_vec();
+    v[4..8].copy_from_slice(&len.to_be_bytes());
+    v
+}
+
+/// `frame` with byte `at` set to `value`.
+fn with_byte(frame: &[u8], at: usize, value: u8) -> Vec<u8> {
+    let mut v = frame.to_vec();
+    v[at] = value;
+    v
+}
+
+/// Damaged variants of a valid frame, each rejected for a different reason.
+fn damaged_frames(t: &'static str, good: &[u8]) -> Vec<Seed> {
+    let mut trailing = with_body_len(good, (good.len() - wire::HEADER_LEN + 1) as u32);
+    trailing.push(0);
+    vec![
+        seed(t, "truncated-header.bin", &good[..5]),
+        seed(t, "truncated-body.bin", &good[..good.len() - 1]),
+        seed(t, "bad-magic.bin", with_byte(good, 0, b'G')),
+        seed(t, "version-2.bin", with_byte(good, 2, 2)),
+        seed(t, "unknown-kind.bin", with_byte(good, 3, 9)),
+        seed(t, "claims-4-gib.bin", with_body_len(good, u32::MAX)),
+        seed(t, "trailing-in-body.bin", trailing),
+    ]
+}
+
+/// Seeds of the `wire_client` target: one request of each kind, some
+/// responses, all of them as one stream, and damaged frames.
+pub fn wire_client_seeds() -> Vec<Seed> {
+    let t = "wire_client";
+    let limits = wire::FrameLimits::DEFAULT;
+    let requests: Vec<(&str, ClientRequest<Sym>)> = vec![
+        (
+            "registration-start",
+            ClientRequest::RegistrationStart {
+                user: UserId(1),
+                request: (),
+            },
+        ),
+        (
+            "stage-replacing",
+            ClientRequest::Stage {
+                user: UserId(1),
+                sealed: SymRegistration {
+                    user: UserId(1),
+                    password: SymPassword(7),
+                    key: SymKey(42),
+                },
+                replacing: Some((RegistrationId(3), sym_proof(ProofPurpose::Replace, 1, 3))),
+            },
+        ),
+        (
+            "activate",
+            ClientRequest::Activate {
+                user: UserId(1),
+                registration: RegistrationId(4),
+                proof: sym_proof(ProofPurpose::Activate, 1, 4),
+            },
+        ),
+        (
+            "login-start",
+            ClientRequest::LoginStart {
+                user: UserId(300),
+                ke1: SymPassword(7),
+            },
+        ),
+        (
+            "login-finish",
+            ClientRequest::LoginFinish {
+                user: UserId(300),
+                login: LoginId(u64::MAX),
+                ke3: (),
+            },
+        ),
+        (
+            "delete",
+            ClientRequest::Delete {
+                user: UserId(1),
+                registration: RegistrationId(4),
+                proof: sym_proof(ProofPurpose::Delete, 1, 4),
+            },
+        ),
+    ];
+    let responses: Vec<(&str, ClientResponse<Sym>)> = vec![
+        (
+            "ke2",
+            ClientResponse::Ke2 {
+                login: LoginId(5),
+                ke2: (),
+                remaining: 9,
+            },
+        ),
+        (
+            "login-ok",
+            ClientResponse::LoginOk {
+                sealed_key: SymKey(42),
+                registration: RegistrationId(4),
+                remaining: 10,
+            },
+        ),
+        (
+            "not-leader",
+            ClientResponse::NotLeader {
+                leader: Some(NodeId(2)),
+            },
+        ),
+        ("retry", ClientResponse::Retry),
+    ];
+    let mut out = Vec::new();
+    let mut stream = Vec::new();
+    for (name, r) in &requests {
+        let b = wire::encode_client_request(r, &limits).expect("encodes");
+        stream.extend_from_slice(&b);
+        out.push(seed(t, &format!("request-{name}.bin"), b));
+    }
+    for (name, r) in &responses {
+        let b = wire::encode_client_response(r, &limits).expect("encodes");
+        stream.extend_from_slice(&b);
+        out.push(seed(t, &format!("response-{name}.bin"), b));
+    }
+    out.push(seed(t, "stream.bin", stream));
+    let good = wire::encode_client_request(&requests[2].1, &limits).expect("encodes");
+    out.extend(damaged_frames(t, &good));
+    out
+}
+
+/// Seeds of the `wire_peer` target: one consensus message of each kind
+/// (an append of every command, a snapshot), all as one stream, and
+/// damaged frames.
+pub fn wire_peer_seeds() -> Vec<Seed> {
+    let t = "wire_peer";
+    let limits = wire::FrameLimits::DEFAULT;
+    let entries = sym_commands()
+        .into_iter()
+        .map(|c| Entry {
+            term: Term(2),
+            command: Some(c),
+        })
+        .chain([Entry {
+            term: Term(2),
+            command: None,
+        }])
+        .collect();
+    let messages: Vec<(&str, VaultPeerMessage<Sym>)> = vec![
+        (
+            "pre-vote",
+            PeerMessage::PreVote {
+                term: Term(2),
+                last_index: LogIndex(5),
+                last_term: Term(1),
+            },
+        ),
+        (
+            "pre-vote-reply",
+            PeerMessage::PreVoteReply {
+                term: Term(2),
+                granted: true,
+            },
+        ),
+        (
+            "request-vote",
+            PeerMessage::RequestVote {
+                term: Term(2),
+                last_index: LogIndex(5),
+                last_term: Term(1),
+            },
+        ),
+        (
+            "vote",
+            PeerMessage::Vote {
+                term: Term(2),
+                granted: false,
+            },
+        ),
+        (
+            "append",
+            PeerMessage::Append {
+                term: Term(2),
+                prev_index: LogIndex(1),
+                prev_term: Term(1),
+                entries,
+                commit: LogIndex(3),
+            },
+        ),
+        (
+            "append-reply",
+            PeerMessage::AppendReply {
+                term: Term(2),
+                index: LogIndex(7),
+                success: true,
+            },
+        ),
+        (
+            "install-snapshot",
+            PeerMessage::InstallSnapshot {
+                term: Term(3),
+                index: LogIndex(5),
+                index_term: Term(2),
+                snapshot: sym_store(),
+            },
+        ),
+        (
+            "snapshot-reply",
+            PeerMessage::SnapshotReply {
+                term: Term(3),
+                index: LogIndex(5),
+            },
+        ),
+    ];
+    let mut out = Vec::new();
+    let mut stream = Vec::new();
+    for (name, m) in &messages {
+        let b = wire::encode_peer_message(m, &limits).expect("encodes");
+        stream.extend_from_slice(&b);
+        out.push(seed(t, &format!("{name}.bin"), b));
+    }
+    out.push(seed(t, "stream.bin", stream));
+    let good = wire::encode_peer_message(&messages[4].1, &limits).expect("encodes");
+    out.extend(damaged_frames(t, &good));
+    out
+}
+
+/// Seeds of the `disk_log` target: a clean log of each kind of write, and
+/// logs with a torn tail (cut short, zeroed, garbled last record) or
+/// corruption in the middle (body, length field).
+pub fn disk_log_seeds() -> Vec<Seed> {
+    let t = "disk_log";
+    let limits = wire::DiskLimits::DEFAULT;
+    let writes: Vec<VaultWrite<Sym>> = vec![
+        DiskWrite::HardState {
+            term: Term(2),
+            voted_for: Some(NodeId(1)),
+        },
+        DiskWrite::Entries {
+            first: LogIndex(1),
+            entries: sym_commands()
+                .into_iter()
+                .map(|c| Entry {
+                    term: Term(2),
+                    command: Some(c),
+                })
+                .collect(),
+        },
+        DiskWrite::Snapshot {
+            index: LogIndex(5),
+            index_term: Term(2),
+            state: sym_store(),
+        },
+    ];
+    let records: Vec<Vec<u8>> = writes
+        .iter()
+        .map(|w| wire::encode_disk_record(w, &limits).expect("encodes"))
+        .collect();
+    let log = records.concat();
+    let last = log.len() - records[2].len();
+    let middle = records[0].len();
+    let mut zeroed = log[..last].to_vec();
+    zeroed.extend_from_slice(&[0; 40]);
+    let mut garbled_last = log.clone();
+    garbled_last[log.len() - 3] ^= 0xff;
+    let mut garbled_middle = log.clone();
+    garbled_middle[last - 3] ^= 0xff;
+    let mut bad_length = log.clone();
+    bad_length[middle + 8] = 0x7f;
+    vec![
+        seed(t, "hard-state.log", records[0].clone()),
+        seed(t, "entries.log", records[1].clone()),
+        seed(t, "snapshot.log", records[2].clone()),
+        seed(t, "three.log", log.clone()),
+        seed(t, "torn-cut-short.log", &log[..log.len() - 5]),
+        seed(t, "torn-zeroed.log", zeroed),
+        seed(t, "torn-garbled-last.log", garbled_last),
+        seed(t, "corrupt-middle-body.log", garbled_middle),
+        seed(t, "corrupt-middle-length.log", bad_length),
+    ]
 }
 
 /// Writes [`all`] under `root` (normally `fuzz/seeds`), one directory per

@@ -270,3 +270,76 @@ fn archive_smoke() {
         "only {changed_ok} damaged inputs decoded"
     );
 }
+
+/// Runs `target` on its seeds and on 3000 mutations of them; returns how
+/// many inputs `accepts` and how many of those differ from their seed.
+fn wire_smoke(
+    seed: u64,
+    bases: Vec<Vec<u8>>,
+    target: fn(&[u8]),
+    accepts: impl Fn(&[u8]) -> bool,
+) -> (usize, usize) {
+    let mut rng = SplitMix64::new(seed);
+    let (mut ok, mut changed_ok) = (0, 0);
+    for i in 0..3000 {
+        let base = &bases[i % bases.len()];
+        let mut input = base.clone();
+        if i % 4 != 0 {
+            if rng.one_in(2) && !input.is_empty() {
+                let bit = rng.below(input.len() * 8);
+                input[bit / 8] ^= 1 << (bit % 8);
+            } else {
+                mutate(&mut rng, &mut input);
+            }
+        }
+        if accepts(&input) {
+            ok += 1;
+            changed_ok += usize::from(&input != base);
+        }
+        target(&input);
+    }
+    (ok, changed_ok)
+}
+
+#[test]
+fn wire_client_smoke() {
+    use backup_vault::vault::crypto::SymbolicCrypto as S;
+    use backup_vault::wire;
+    let bases = seeds::wire_client_seeds()
+        .into_iter()
+        .map(|s| s.bytes)
+        .collect();
+    let (ok, changed) = wire_smoke(7, bases, targets::wire_client, |b| {
+        wire::decode_client_request::<S>(b, &targets::WIRE_LIMITS).is_ok()
+            || wire::decode_client_response::<S>(b, &targets::WIRE_LIMITS).is_ok()
+    });
+    assert!(ok >= 500 && changed >= 100, "{ok} {changed}");
+}
+
+#[test]
+fn wire_peer_smoke() {
+    use backup_vault::vault::crypto::SymbolicCrypto as S;
+    use backup_vault::wire;
+    let bases = seeds::wire_peer_seeds()
+        .into_iter()
+        .map(|s| s.bytes)
+        .collect();
+    let (ok, changed) = wire_smoke(8, bases, targets::wire_peer, |b| {
+        wire::decode_peer_message::<S>(b, &targets::WIRE_LIMITS).is_ok()
+    });
+    assert!(ok >= 400 && changed >= 100, "{ok} {changed}");
+}
+
+#[test]
+fn disk_log_smoke() {
+    use backup_vault::vault::crypto::SymbolicCrypto as S;
+    use backup_vault::wire::{self, Tail};
+    let bases = seeds::disk_log_seeds()
+        .into_iter()
+        .map(|s| s.bytes)
+        .collect();
+    let (clean, _) = wire_smoke(9, bases, targets::disk_log, |b| {
+        wire::decode_disk_log::<S>(b, &targets::DISK_LIMITS).1 == Tail::Clean
+    });
+    assert!(clean >= 300, "{clean}");
+}

@@ -19,6 +19,7 @@ pub mod format;
 pub mod key;
 pub mod opaque;
 pub mod vault;
+pub mod wire;
 
 #[cfg(feature = "flaws")]
 pub mod flaws;

@@ -16,11 +16,34 @@ use serde::{Deserialize, Serialize};
 /// The default guess limit, as in WhatsApp, iCloud Keychain escrow and SVR2.
 pub const DEFAULT_GUESS_LIMIT: u8 = 10;
 
-/// A record's guess budget.
+/// A record's guess budget. Always `1 <= limit` and `used <= limit`; a
+/// decoded value that breaks this (a corrupt snapshot) is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "RawAttempts")]
 pub struct Attempts {
     used: u8,
     limit: u8,
+}
+
+/// [`Attempts`] as it is encoded, before validation.
+#[derive(Deserialize)]
+struct RawAttempts {
+    used: u8,
+    limit: u8,
+}
+
+impl TryFrom<RawAttempts> for Attempts {
+    type Error = &'static str;
+
+    fn try_from(raw: RawAttempts) -> Result<Self, Self::Error> {
+        if raw.limit == 0 || raw.used > raw.limit {
+            return Err("attempts: need 1 <= limit and used <= limit");
+        }
+        Ok(Attempts {
+            used: raw.used,
+            limit: raw.limit,
+        })
+    }
 }
 
 /// What starting a login does to the budget.
@@ -92,6 +115,23 @@ mod tests {
         assert_eq!(a.start_login(), LoginStart::Exhausted);
         a.reset_on_proof();
         assert_eq!(a.remaining(), 3);
+    }
+
+    #[test]
+    fn impossible_budgets_do_not_decode() {
+        let ok = postcard::to_allocvec(&Attempts::new(3)).unwrap();
+        assert_eq!(
+            postcard::from_bytes::<Attempts>(&ok).unwrap(),
+            Attempts::new(3)
+        );
+        assert!(
+            postcard::from_bytes::<Attempts>(&[4, 3]).is_err(),
+            "used > limit"
+        );
+        assert!(
+            postcard::from_bytes::<Attempts>(&[0, 0]).is_err(),
+            "limit 0"
+        );
     }
 
     #[test]
