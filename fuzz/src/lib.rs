@@ -17,13 +17,14 @@ pub mod prng;
 pub mod replay;
 pub mod seeds;
 pub mod targets;
+pub mod vault_node;
 
 /// The signature of every target: the raw fuzzer input, no result; a panic is a finding.
 pub type Target = fn(&[u8]);
 
 /// Every target, by name, with its function. The names are the `[[bin]]`
 /// names in `fuzz/Cargo.toml` and the directory names under `fuzz/seeds/`.
-pub const TARGETS: [(&str, Target); 8] = [
+pub const TARGETS: [(&str, Target); 9] = [
     ("header", targets::header),
     ("decrypt", targets::decrypt),
     ("roundtrip", targets::roundtrip),
@@ -31,6 +32,7 @@ pub const TARGETS: [(&str, Target); 8] = [
     ("archive", targets::archive),
     ("wire_client", targets::wire_client),
     ("wire_peer", targets::wire_peer),
+    ("vault_node", vault_node::vault_node),
     ("disk_log", targets::disk_log),
 ];
 

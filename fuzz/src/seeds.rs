@@ -381,7 +381,54 @@ pub fn all() -> Vec<Seed> {
     seeds.extend(wire_client_seeds());
     seeds.extend(wire_peer_seeds());
     seeds.extend(disk_log_seeds());
+    seeds.extend(vault_node_seeds());
     seeds
+}
+
+/// Seeds of the `vault_node` target (format: `Script::decode`): scripted
+/// sessions that register, activate and log in, so the fuzzer starts from
+/// inputs that reach the lockout code.
+pub fn vault_node_seeds() -> Vec<Seed> {
+    // [op, a, b]: op & 7 = 0 stage, 2 activate, 3 login start, 4 finish,
+    // 5 delete, 6 advance, 7 sync (a even) / crash (a odd); user = op >> 3.
+    const SYNC: [u8; 3] = [7, 0, 0];
+    let register = [[0, 1, 0], SYNC, [2, 0, 0], SYNC].concat();
+    let wrong = [[3, 2, 0], SYNC].concat();
+    let right_login = [[3, 1, 0], SYNC, [4, 0, 0], SYNC].concat();
+    let mut lockout = vec![7, 2];
+    lockout.extend(&register);
+    for _ in 0..5 {
+        lockout.extend(&wrong);
+    }
+    let mut reset = vec![8, 9];
+    reset.extend(&register);
+    for _ in 0..3 {
+        reset.extend(&wrong);
+    }
+    reset.extend(&right_login);
+    reset.extend(&wrong);
+    let mut crashy = vec![3, 4];
+    crashy.extend(&register);
+    crashy.extend([3, 2, 0]); // login start, not synced
+    crashy.extend([7, 1, 0]); // crash: the attempt was not durable
+    crashy.extend([6, 80, 0]);
+    crashy.extend(&wrong);
+    crashy.extend(&right_login);
+    let mut two_users = vec![5, 3];
+    two_users.extend(&register);
+    two_users.extend(
+        register
+            .iter()
+            .enumerate()
+            .map(|(i, b)| if i % 3 == 0 { b | 8 } else { *b }),
+    );
+    two_users.extend([[11, 2, 0], SYNC, [5, 0, 0], SYNC, [3, 1, 0], SYNC].concat());
+    vec![
+        seed("vault_node", "lockout.bin", lockout),
+        seed("vault_node", "reset-by-login.bin", reset),
+        seed("vault_node", "crash-mid-login.bin", crashy),
+        seed("vault_node", "two-users-delete.bin", two_users),
+    ]
 }
 
 // ---------------------------------------------------------------------------
