@@ -24,7 +24,7 @@ pub type Target = fn(&[u8]);
 
 /// Every target, by name, with its function. The names are the `[[bin]]`
 /// names in `fuzz/Cargo.toml` and the directory names under `fuzz/seeds/`.
-pub const TARGETS: [(&str, Target); 9] = [
+pub const TARGETS: [(&str, Target); 10] = [
     ("header", targets::header),
     ("decrypt", targets::decrypt),
     ("roundtrip", targets::roundtrip),
@@ -33,6 +33,7 @@ pub const TARGETS: [(&str, Target); 9] = [
     ("wire_client", targets::wire_client),
     ("wire_peer", targets::wire_peer),
     ("vault_node", vault_node::vault_node),
+    ("wire_opaque", targets::wire_opaque),
     ("disk_log", targets::disk_log),
 ];
 

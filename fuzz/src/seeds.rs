@@ -382,6 +382,7 @@ pub fn all() -> Vec<Seed> {
     seeds.extend(wire_peer_seeds());
     seeds.extend(disk_log_seeds());
     seeds.extend(vault_node_seeds());
+    seeds.extend(wire_opaque_seeds());
     seeds
 }
 
@@ -788,4 +789,95 @@ pub fn write_all(root: &Path) -> std::io::Result<usize> {
         fs::write(dir.join(&s.name), &s.bytes)?;
     }
     Ok(seeds.len())
+}
+
+/// Seeds of the `wire_opaque` target: real messages of a registration and a
+/// login (cheap Argon2 parameters), framed as they travel.
+pub fn wire_opaque_seeds() -> Vec<Seed> {
+    use backup_vault::opaque::client::{self, ClientConfig};
+    use backup_vault::opaque::{wrap_backup_key, FleetSecrets, KsfParams};
+    use backup_vault::vault::crypto::VaultCrypto;
+    use backup_vault::vault::opaque_crypto::{
+        seal_registration, user_bytes, verifier, OpaqueCrypto,
+    };
+    let t = "wire_opaque";
+    let limits = wire::FrameLimits::CLIENT;
+    let mut rng = ChaCha20Rng::seed_from_u64(0x0009_a90e);
+    let crypto = OpaqueCrypto::new(FleetSecrets::generate(&mut rng));
+    let config = ClientConfig {
+        fleet_key: crypto.public_key(),
+        ksf: KsfParams::CHEAP,
+    };
+    let user = UserId(7);
+    let key = BackupKey::generate(&mut rng);
+    let reg = client::registration_start(&mut rng, &user_bytes(user), b"pw").expect("starts");
+    let response = crypto
+        .registration_response(user, &reg.request)
+        .expect("responds");
+    let fin = client::registration_finish(&mut rng, reg.state, b"pw", &response, &config)
+        .expect("finishes");
+    let wrapped = wrap_backup_key(&fin.export_key, &user_bytes(user), &key, &mut rng);
+    let sealed = seal_registration(
+        &mut rng,
+        &config.fleet_key,
+        user,
+        fin.upload.clone(),
+        wrapped.clone(),
+        verifier(&key, user),
+    );
+    let opened = crypto.open_registration(user, &sealed).expect("opens");
+    let login = client::login_start(&mut rng, &user_bytes(user), b"pw").expect("starts");
+    let (_, ke2) = crypto
+        .login_start(&mut rng, user, &opened.password_file, &login.ke1)
+        .expect("KE2");
+    let requests: Vec<(&str, ClientRequest<OpaqueCrypto>)> = vec![
+        (
+            "registration-start",
+            ClientRequest::RegistrationStart {
+                user,
+                request: reg.request,
+            },
+        ),
+        (
+            "stage",
+            ClientRequest::Stage {
+                user,
+                sealed,
+                replacing: None,
+            },
+        ),
+        (
+            "login-start",
+            ClientRequest::LoginStart {
+                user,
+                ke1: login.ke1,
+            },
+        ),
+    ];
+    let responses: Vec<(&str, ClientResponse<OpaqueCrypto>)> = vec![
+        (
+            "registration-response",
+            ClientResponse::RegistrationResponse(response),
+        ),
+        (
+            "ke2",
+            ClientResponse::Ke2 {
+                login: LoginId(3),
+                ke2,
+                remaining: 9,
+            },
+        ),
+    ];
+    let mut out: Vec<Seed> = requests
+        .iter()
+        .map(|(name, r)| {
+            let b = wire::encode_client_request(r, &limits).expect("encodes");
+            seed(t, &format!("{name}.bin"), b)
+        })
+        .collect();
+    out.extend(responses.iter().map(|(name, r)| {
+        let b = wire::encode_client_response(r, &limits).expect("encodes");
+        seed(t, &format!("{name}.bin"), b)
+    }));
+    out
 }
