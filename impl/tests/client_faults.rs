@@ -387,3 +387,21 @@ fn answers_to_requests_the_client_moved_past_are_ignored() {
     w.feed_vault(&mut tablet, second, b);
     assert!(tablet.poll().is_none(), "the late KE2 is ignored");
 }
+
+#[test]
+fn a_forged_manifest_cannot_push_generations_up() {
+    let (mut w, mut phone, text) = key_mode_with(1, 31);
+    // The cloud rewrites the manifest to name a huge generation (it knows
+    // the layout, but not K, so it cannot authenticate it).
+    let manifest = ObjectKey::new("users/7/latest").unwrap();
+    w.cloud
+        .tamper(&manifest, |bytes| {
+            bytes[8..16].copy_from_slice(&u64::MAX.to_be_bytes());
+        })
+        .unwrap();
+    // A new device ignores the forged manifest and restores generation 1.
+    let (plain, generation) = restored(w.run(&mut w.client(ALICE), restore_key(&text)));
+    assert_eq!((&plain[..], generation), (&b"gen 1"[..], 1));
+    // The next backup is generation 2, not u64::MAX + 1.
+    assert_eq!(backed_up(w.run(&mut phone, backup(b"after"))), 2);
+}

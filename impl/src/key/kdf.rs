@@ -24,16 +24,20 @@ pub enum Purpose {
     /// The key behind the proof-of-key that authorises replacing or deleting a
     /// vault record (vault issue).
     ProofOfKey,
+    /// The HMAC-SHA256 key that authenticates a user's cloud manifest (the
+    /// pointer to the newest backup; salt: the user id).
+    CloudManifest,
 }
 
 impl Purpose {
     /// Every purpose, for tests that check the labels are distinct.
-    pub const ALL: [Purpose; 5] = [
+    pub const ALL: [Purpose; 6] = [
         Purpose::KeyFingerprint,
         Purpose::BackupPayload,
         Purpose::BackupHeaderMac,
         Purpose::VaultWrap,
         Purpose::ProofOfKey,
+        Purpose::CloudManifest,
     ];
 
     /// The HKDF `info` label, ASCII, as specified in `docs/format.md`.
@@ -44,6 +48,7 @@ impl Purpose {
             Purpose::BackupHeaderMac => b"bvault v1 backup header mac key",
             Purpose::VaultWrap => b"bvault v1 vault wrapping key",
             Purpose::ProofOfKey => b"bvault v1 proof of key",
+            Purpose::CloudManifest => b"bvault v1 cloud manifest mac key",
         }
     }
 }

@@ -115,7 +115,11 @@ impl Backup {
         self.phase = Phase::PutManifest;
         Step::cloud(CloudOp::Put {
             key: manifest_key(ctx.device.user),
-            data: Bytes::copy_from_slice(&encode_manifest(self.generation)),
+            data: Bytes::copy_from_slice(&encode_manifest(
+                &self.key,
+                ctx.device.user,
+                self.generation,
+            )),
             cond: ctx
                 .device
                 .manifest_version
@@ -137,7 +141,7 @@ impl Backup {
         let user = ctx.device.user;
         match (self.phase, result) {
             (Phase::Discover, Ok(CloudReply::Got(object))) => {
-                let newest = decode_manifest(&object.data).unwrap_or_default();
+                let newest = decode_manifest(&self.key, user, &object.data).unwrap_or_default();
                 ctx.device.manifest_version = Some(object.version);
                 self.encrypt_as(newest.max(ctx.device.acknowledged), ctx)
             }
@@ -188,7 +192,7 @@ impl Backup {
                 })
             }
             (Phase::ReadManifest, Ok(CloudReply::Got(object))) => {
-                let found = decode_manifest(&object.data);
+                let found = decode_manifest(&self.key, user, &object.data);
                 if found == Some(self.generation) {
                     // An earlier send of our manifest put succeeded.
                     return self.acknowledge(object.version, ctx);

@@ -82,7 +82,8 @@ impl Restore {
         let user = ctx.device.user;
         match (self.phase, result) {
             (Phase::Manifest, Ok(CloudReply::Got(object))) => {
-                self.manifest = decode_manifest(&object.data).map(|g| (g, object.version));
+                self.manifest =
+                    decode_manifest(&self.key, user, &object.data).map(|g| (g, object.version));
                 self.list(ctx)
             }
             (Phase::Manifest, Err(StoreError::NotFound | StoreError::Corrupt { .. })) => {
