@@ -383,6 +383,7 @@ pub fn all() -> Vec<Seed> {
     seeds.extend(disk_log_seeds());
     seeds.extend(vault_node_seeds());
     seeds.extend(wire_opaque_seeds());
+    seeds.extend(cloud_object_seeds());
     seeds
 }
 
@@ -880,4 +881,30 @@ pub fn wire_opaque_seeds() -> Vec<Seed> {
         seed(t, &format!("{name}.bin"), b)
     }));
     out
+}
+
+/// Seeds of the `cloud_object` target: a valid version file, and damaged ones.
+pub fn cloud_object_seeds() -> Vec<Seed> {
+    use backup_vault::cloud::encode_object_file;
+    let t = "cloud_object";
+    let (key, version) = targets::cloud_object_name();
+    let good = encode_object_file(&key, version, b"an encrypted backup would be here");
+    let mut flipped = good.clone();
+    flipped[40] ^= 0x10;
+    let other = backup_vault::cloud::ObjectKey::new("users/8/latest").expect("valid key");
+    vec![
+        seed(t, "good.bin", good.clone()),
+        seed(
+            t,
+            "empty-object.bin",
+            encode_object_file(&key, version, b""),
+        ),
+        seed(t, "truncated.bin", good[..good.len() - 3].to_vec()),
+        seed(t, "flipped.bin", flipped),
+        seed(
+            t,
+            "other-name.bin",
+            encode_object_file(&other, version, b"x"),
+        ),
+    ]
 }

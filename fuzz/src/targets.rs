@@ -1016,3 +1016,24 @@ pub fn wire_opaque(data: &[u8]) {
         );
     }
 }
+
+/// The object name and version the `cloud_object` target decodes as.
+pub fn cloud_object_name() -> (backup_vault::cloud::ObjectKey, backup_vault::cloud::Version) {
+    let key = backup_vault::cloud::ObjectKey::new("users/7/backups/00000000000000000001")
+        .expect("a valid object key");
+    (key, backup_vault::cloud::Version(1))
+}
+
+/// Target `cloud_object`: a version file of the local-directory cloud store
+/// (`cloud::decode_object_file`), as read back from a disk that may have
+/// damaged it.
+///
+/// Checks: no panic; an accepted file is exactly the encoding of the data it
+/// yields (so no damaged file is ever accepted as different data).
+pub fn cloud_object(data: &[u8]) {
+    use backup_vault::cloud::{decode_object_file, encode_object_file};
+    let (key, version) = cloud_object_name();
+    if let Ok(object) = decode_object_file(&key, version, data.to_vec()) {
+        assert_eq!(encode_object_file(&key, version, &object), data);
+    }
+}

@@ -296,26 +296,50 @@ impl DirectoryStore {
         }
         let mut buf = Vec::new();
         file.read_to_end(&mut buf)?;
-        let header = parse_header(&buf).ok_or_else(|| corrupt("malformed header"))?;
-        if header.version != version || !header.is_put || header.key != *key {
-            return Err(corrupt("the header does not match the file name"));
-        }
-        let data_start = FIXED_LEN + key.as_str().len();
-        if (buf.len() - data_start) as u64 != header.data_len {
-            return Err(corrupt("the file length does not match the header"));
-        }
-        let mut hasher = Sha256::new();
-        hasher.update(&buf[..CHECKSUM_START]);
-        hasher.update(&buf[FIXED_LEN..]);
-        if hasher.finalize()[..] != buf[CHECKSUM_START..FIXED_LEN] {
-            return Err(corrupt("checksum mismatch"));
-        }
+        let data = decode_object_file(key, version, buf).map_err(corrupt)?;
         Ok(Object {
             key: key.clone(),
             version,
-            data: Bytes::from(buf).slice(data_start..),
+            data,
         })
     }
+}
+
+/// The bytes of a version file holding `data` as `version` of `key` (the
+/// layout in the module documentation).
+pub fn encode_object_file(key: &ObjectKey, version: Version, data: &[u8]) -> Vec<u8> {
+    let mut out = encode_header(true, version, key, data);
+    out.extend_from_slice(data);
+    out
+}
+
+/// Parses and verifies a version file read from disk: it must hold a put of
+/// `version` of `key` whose checksum matches. Returns the object's data, or
+/// why the file is corrupt. Never panics, whatever the bytes.
+///
+/// # Errors
+/// A short reason: malformed header, header not matching the file name,
+/// length mismatch, checksum mismatch.
+pub fn decode_object_file(
+    key: &ObjectKey,
+    version: Version,
+    buf: Vec<u8>,
+) -> Result<Bytes, &'static str> {
+    let header = parse_header(&buf).ok_or("malformed header")?;
+    if header.version != version || !header.is_put || header.key != *key {
+        return Err("the header does not match the file name");
+    }
+    let data_start = FIXED_LEN + key.as_str().len();
+    if (buf.len() - data_start) as u64 != header.data_len {
+        return Err("the file length does not match the header");
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(&buf[..CHECKSUM_START]);
+    hasher.update(&buf[FIXED_LEN..]);
+    if hasher.finalize()[..] != buf[CHECKSUM_START..FIXED_LEN] {
+        return Err("checksum mismatch");
+    }
+    Ok(Bytes::from(buf).slice(data_start..))
 }
 
 impl ObjectStore for DirectoryStore {

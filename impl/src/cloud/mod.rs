@@ -38,7 +38,7 @@
 mod directory;
 mod memory;
 
-pub use directory::DirectoryStore;
+pub use directory::{decode_object_file, encode_object_file, DirectoryStore};
 pub use memory::{
     DeleteFault, FaultHook, GetFault, ListFault, MemoryStore, NoFaults, PutFault, StoredObject,
     VersionInfo,
