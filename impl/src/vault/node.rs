@@ -300,7 +300,12 @@ impl<C: VaultCrypto> VaultNode<C> {
         rng: &mut R,
     ) -> Result<(Command<C>, Then<C>), ClientResponse<C>> {
         let user = req.user();
-        let record = self.store.get(user).cloned().unwrap_or_default();
+        // Borrowed, not cloned: this runs for every request. `self.store` and
+        // `self.logins` are distinct fields, so both can be used below.
+        let record = self.store.get(user);
+        let active = record.and_then(|r| r.active.as_ref());
+        let staged = record.and_then(|r| r.staged.as_ref());
+        let tombstone = record.and_then(|r| r.tombstone);
         match req {
             ClientRequest::RegistrationStart { request, .. } => {
                 Err(match self.crypto.registration_response(user, &request) {
@@ -318,9 +323,7 @@ impl<C: VaultCrypto> VaultNode<C> {
                 let keep_active = match replacing {
                     None => None,
                     Some((registration, proof)) => {
-                        let active = record
-                            .active
-                            .as_ref()
+                        let active = active
                             .filter(|a| a.registration == registration)
                             .ok_or(ClientResponse::Refused(Refusal::UnknownRegistration))?;
                         let statement = ProofStatement {
@@ -352,9 +355,7 @@ impl<C: VaultCrypto> VaultNode<C> {
                 proof,
                 ..
             } => {
-                let staged = record
-                    .staged
-                    .as_ref()
+                let staged = staged
                     .filter(|s| s.registration == registration)
                     .ok_or(ClientResponse::Refused(Refusal::UnknownRegistration))?;
                 let statement = ProofStatement {
@@ -375,7 +376,7 @@ impl<C: VaultCrypto> VaultNode<C> {
                 proof,
                 ..
             } => {
-                let verifier = match (&record.active, &record.staged) {
+                let verifier = match (active, staged) {
                     (Some(a), _) if a.registration == registration => &a.verifier,
                     (_, Some(s)) if s.registration == registration => &s.verifier,
                     _ => return Err(ClientResponse::Refused(Refusal::UnknownRegistration)),
@@ -390,7 +391,7 @@ impl<C: VaultCrypto> VaultNode<C> {
                 }
                 Ok((Command::Delete { user, registration }, Then::Report))
             }
-            ClientRequest::LoginStart { ke1, .. } => match &record.active {
+            ClientRequest::LoginStart { ke1, .. } => match active {
                 Some(active) => Ok((
                     Command::ConsumeAttempt {
                         user,
@@ -398,7 +399,7 @@ impl<C: VaultCrypto> VaultNode<C> {
                     },
                     Then::SendKe2 { ke1 },
                 )),
-                None => Err(Self::no_active_record(&record.tombstone)),
+                None => Err(Self::no_active_record(tombstone)),
             },
             ClientRequest::LoginFinish { login, ke3, .. } => {
                 let Some(pending) = self.logins.remove(&(user, login)) else {
@@ -407,12 +408,8 @@ impl<C: VaultCrypto> VaultNode<C> {
                 if pending.expires <= now {
                     return Err(ClientResponse::LoginExpired);
                 }
-                let Some(active) = record
-                    .active
-                    .as_ref()
-                    .filter(|a| a.registration == pending.registration)
-                else {
-                    return Err(Self::no_active_record(&record.tombstone));
+                let Some(active) = active.filter(|a| a.registration == pending.registration) else {
+                    return Err(Self::no_active_record(tombstone));
                 };
                 match self
                     .crypto
@@ -436,7 +433,7 @@ impl<C: VaultCrypto> VaultNode<C> {
         }
     }
 
-    fn no_active_record(tombstone: &Option<Tombstone>) -> ClientResponse<C> {
+    fn no_active_record(tombstone: Option<Tombstone>) -> ClientResponse<C> {
         match tombstone {
             Some(Tombstone::Destroyed(_)) => ClientResponse::KeyDestroyed,
             _ => ClientResponse::NotRegistered,
