@@ -73,6 +73,16 @@ pub struct UserRecord<C: VaultCrypto> {
     pub tombstone: Option<Tombstone>,
 }
 
+impl<C: VaultCrypto> UserRecord<C> {
+    /// The active record, if it is registration `registration`: the check
+    /// every command about an active record makes before it applies.
+    fn active_for(&mut self, registration: RegistrationId) -> Option<&mut ActiveRecord<C>> {
+        self.active
+            .as_mut()
+            .filter(|a| a.registration == registration)
+    }
+}
+
 impl<C: VaultCrypto> Default for UserRecord<C> {
     fn default() -> Self {
         UserRecord {
@@ -279,11 +289,7 @@ impl<C: VaultCrypto> RecordStore<C> {
                 }
             }
             Command::ConsumeAttempt { registration, .. } => {
-                let Some(active) = rec
-                    .active
-                    .as_mut()
-                    .filter(|a| a.registration == *registration)
-                else {
+                let Some(active) = rec.active_for(*registration) else {
                     return Outcome::Stale;
                 };
                 match active.attempts.start_login() {
@@ -297,11 +303,7 @@ impl<C: VaultCrypto> RecordStore<C> {
                 }
             }
             Command::Reset { registration, .. } => {
-                let Some(active) = rec
-                    .active
-                    .as_mut()
-                    .filter(|a| a.registration == *registration)
-                else {
+                let Some(active) = rec.active_for(*registration) else {
                     return Outcome::Stale;
                 };
                 active.attempts.reset_on_proof();
