@@ -172,6 +172,10 @@ pub struct Raft<E, S> {
     durable_index: LogIndex,
     outbox: Outbox<E, S>,
     events: Vec<RaftEvent<S>>,
+    /// Test-only broken variant: grant every vote request of the current
+    /// term, even after voting for someone else (breaks CONS-1).
+    #[cfg(test)]
+    pub(crate) flaw_double_vote: bool,
 }
 
 /// A proposal was refused: this node is not the leader.
@@ -217,6 +221,8 @@ impl<E: Value, S: Value> Raft<E, S> {
             durable_index,
             outbox: Outbox::default(),
             events: Vec::new(),
+            #[cfg(test)]
+            flaw_double_vote: false,
         };
         raft.reset_election_timer(now, rng);
         raft
@@ -657,8 +663,12 @@ impl<E: Value, S: Value> Raft<E, S> {
                     }
                     self.step_down(term, None, now, rng);
                 }
+                #[cfg(test)]
+                let double_vote = self.flaw_double_vote;
+                #[cfg(not(test))]
+                let double_vote = false;
                 let granted = term == self.term
-                    && self.voted_for.is_none_or(|v| v == from)
+                    && (self.voted_for.is_none_or(|v| v == from) || double_vote)
                     && self.log.is_behind_or_equal(last_index, last_term);
                 if granted && self.voted_for.is_none() {
                     self.voted_for = Some(from);

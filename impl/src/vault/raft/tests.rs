@@ -42,6 +42,8 @@ struct Cluster {
     /// Every entry seen committed: index -> (term, command) (CONS-3).
     committed: BTreeMap<LogIndex, (Term, Option<Cmd>)>,
     compact_every: u64,
+    /// Switch on the double-vote broken variant on every node (and restart).
+    double_vote: bool,
 }
 
 impl Cluster {
@@ -76,6 +78,7 @@ impl Cluster {
             leaders: BTreeMap::new(),
             committed: BTreeMap::new(),
             compact_every: 0,
+            double_vote: false,
         }
     }
 
@@ -218,14 +221,16 @@ impl Cluster {
             node.applied = *index;
             node.state = state.clone();
         }
-        node.raft = Some(Raft::new(
+        let mut raft = Raft::new(
             NodeId(i as u8),
             self.config,
             Timing::DEFAULT,
             disk,
             self.now,
             &mut self.rng,
-        ));
+        );
+        raft.flaw_double_vote = self.double_vote;
+        node.raft = Some(raft);
         self.flush(i);
     }
 
@@ -404,6 +409,55 @@ fn pre_vote_keeps_a_rejoining_node_from_disrupting_the_leader() {
     assert_eq!(c.raft(l).term(), term);
 }
 
+/// `steps` random steps: delivery in any order, drops, duplicates, disk
+/// syncs, clock ticks, proposals, crashes losing unsynced writes, restarts.
+/// The cluster checks the invariants after every step.
+fn chaos(c: &mut Cluster, steps: usize) {
+    let mut next_cmd = 1;
+    for _ in 0..steps {
+        let roll = c.rng.next_u32() % 100;
+        let n = c.nodes.len();
+        let i = (c.rng.next_u32() as usize) % n;
+        match roll {
+            0..=39 if !c.net.is_empty() => {
+                let k = (c.rng.next_u32() as usize) % c.net.len();
+                c.deliver(k);
+            }
+            40..=44 if !c.net.is_empty() => {
+                let k = (c.rng.next_u32() as usize) % c.net.len();
+                c.net.remove(k);
+            }
+            45..=47 if !c.net.is_empty() => {
+                let k = (c.rng.next_u32() as usize) % c.net.len();
+                let dup = c.net[k].clone();
+                c.net.push(dup);
+            }
+            48..=69 => c.sync(i),
+            70..=84 => c.advance(10),
+            85..=91 if c.propose(next_cmd) => next_cmd += 1,
+            92 if c.nodes[i].raft.is_some() => c.crash(i),
+            94..=97 if c.nodes[i].raft.is_none() => c.restart(i),
+            _ => {}
+        }
+    }
+}
+
+/// The CONS-1 check bites: with the broken variant that votes twice in a
+/// term, the same random schedules elect two leaders in one term.
+#[test]
+#[should_panic(expected = "CONS-1")]
+fn double_voting_is_caught_as_two_leaders_in_a_term() {
+    for seed in 0..40 {
+        let mut c = Cluster::new(5, 0, seed);
+        c.lazy_disk = true;
+        c.double_vote = true;
+        for node in &mut c.nodes {
+            node.raft.as_mut().unwrap().flaw_double_vote = true;
+        }
+        chaos(&mut c, 4000);
+    }
+}
+
 /// Randomised schedules: drops, duplicates, reordering, crashes with
 /// unsynced writes lost. The invariants are checked after every step.
 #[test]
@@ -413,33 +467,7 @@ fn random_schedules_keep_cons_1_2_3() {
         let mut c = Cluster::new(5, 0, seed);
         c.lazy_disk = true;
         c.compact_every = 7;
-        let mut next_cmd = 1;
-        for _ in 0..4000 {
-            let roll = c.rng.next_u32() % 100;
-            let n = c.nodes.len();
-            let i = (c.rng.next_u32() as usize) % n;
-            match roll {
-                0..=39 if !c.net.is_empty() => {
-                    let k = (c.rng.next_u32() as usize) % c.net.len();
-                    c.deliver(k);
-                }
-                40..=44 if !c.net.is_empty() => {
-                    let k = (c.rng.next_u32() as usize) % c.net.len();
-                    c.net.remove(k);
-                }
-                45..=47 if !c.net.is_empty() => {
-                    let k = (c.rng.next_u32() as usize) % c.net.len();
-                    let dup = c.net[k].clone();
-                    c.net.push(dup);
-                }
-                48..=69 => c.sync(i),
-                70..=84 => c.advance(10),
-                85..=91 if c.propose(next_cmd) => next_cmd += 1,
-                92 if c.nodes[i].raft.is_some() => c.crash(i),
-                94..=97 if c.nodes[i].raft.is_none() => c.restart(i),
-                _ => {}
-            }
-        }
+        chaos(&mut c, 4000);
         // Heal: everyone up, disks synced, run until a leader commits.
         for i in 0..c.nodes.len() {
             if c.nodes[i].raft.is_none() {
