@@ -22,6 +22,9 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// How many earlier durable states a disk remembers for rollbacks.
+pub const DISK_HISTORY: usize = 64;
+
 /// Network behaviour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NetConfig {
@@ -95,8 +98,9 @@ struct SimNode<C: VaultCrypto> {
     node: Option<VaultNode<C>>,
     incarnation: u32,
     disk: VaultDisk<C>,
-    /// Earlier durable states, for rollback faults (one per sync).
-    history: Vec<VaultDisk<C>>,
+    /// The last [`DISK_HISTORY`] durable states, for rollback faults (one per
+    /// sync). Bounded: a full copy per sync would make long runs quadratic.
+    history: std::collections::VecDeque<VaultDisk<C>>,
     unsynced: Vec<(WriteId, VaultWrite<C>)>,
     timer_at: Option<Millis>,
 }
@@ -148,7 +152,7 @@ impl<C: VaultCrypto> Cluster<C> {
                 )),
                 incarnation: 0,
                 disk: VaultDisk::default(),
-                history: vec![VaultDisk::default()],
+                history: std::collections::VecDeque::from([VaultDisk::default()]),
                 unsynced: Vec::new(),
                 timer_at: None,
             })
@@ -379,7 +383,10 @@ impl<C: VaultCrypto> Cluster<C> {
                     for (_, w) in &done {
                         sim.disk.apply(w);
                     }
-                    sim.history.push(sim.disk.clone());
+                    if sim.history.len() == DISK_HISTORY {
+                        sim.history.pop_front();
+                    }
+                    sim.history.push_back(sim.disk.clone());
                     if let Some(n) = sim.node.as_mut() {
                         n.on_persisted(up_to, now, &mut self.rng);
                     }
@@ -432,7 +439,8 @@ impl<C: VaultCrypto> Cluster<C> {
         self.collect(i);
     }
 
-    /// Node `id`'s disk goes back `syncs_back` syncs (it must be down).
+    /// Node `id`'s disk goes back `syncs_back` syncs (it must be down), or
+    /// to the oldest state it remembers ([`DISK_HISTORY`] syncs back).
     pub fn roll_back(&mut self, id: NodeId, syncs_back: usize) {
         let sim = &mut self.nodes[usize::from(id.0)];
         assert!(
