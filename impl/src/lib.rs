@@ -21,7 +21,6 @@ pub mod opaque;
 pub mod vault;
 pub mod wire;
 
-#[cfg(feature = "flaws")]
 pub mod flaws;
 
 pub use format::{BackupError, BackupParams, Decryptor, Encryptor, Header};

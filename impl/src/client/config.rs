@@ -1,5 +1,6 @@
 //! What a client is configured with before it talks to anyone.
 
+use crate::flaws::ClientFlaw;
 use crate::format::ChunkSize;
 use crate::opaque::{FleetPublicKey, KsfParams};
 
@@ -18,6 +19,9 @@ pub struct ClientConfig {
     /// the operation fails with `VaultUnavailable` or `CloudUnavailable`.
     /// Counts timeouts, `NotLeader`, `Retry` and cloud `Unavailable` answers.
     pub max_attempts: u32,
+    /// A deliberately broken variant to run instead of the correct code;
+    /// always `None` unless built with the `flaws` feature (see [`crate::flaws`]).
+    pub flaw: Option<ClientFlaw>,
 }
 
 impl ClientConfig {
@@ -31,6 +35,7 @@ impl ClientConfig {
             ksf,
             chunk_size: ChunkSize::DEFAULT,
             max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
+            flaw: None,
         }
     }
 

@@ -28,6 +28,7 @@ use super::raft::durable::{DiskWrite, Durable, WriteId};
 use super::raft::message::PeerMessage;
 use super::raft::{Drained, Raft, RaftEvent, Role, Timing};
 use super::records::{Command, Outcome, RecordStore, Tombstone};
+use crate::flaws::{flaw_on, VaultFlaw};
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -62,6 +63,9 @@ pub struct NodeConfig {
     pub login_ttl_ms: u64,
     /// Take a snapshot and compact the log every this many applied entries.
     pub snapshot_every: u64,
+    /// A deliberately broken variant to run instead of the correct code;
+    /// always `None` unless built with the `flaws` feature (see [`crate::flaws`]).
+    pub flaw: Option<VaultFlaw>,
 }
 
 impl Default for NodeConfig {
@@ -72,6 +76,7 @@ impl Default for NodeConfig {
             guess_limit: DEFAULT_GUESS_LIMIT,
             login_ttl_ms: 30_000,
             snapshot_every: 1000,
+            flaw: None,
         }
     }
 }
@@ -85,6 +90,11 @@ pub struct Reply<C: VaultCrypto> {
     pub request: RequestId,
     /// The answer.
     pub response: ClientResponse<C>,
+    /// The log index of the committed command whose outcome this reply
+    /// reports; `None` for answers given without a state change. Drivers
+    /// log it; the simulator's checkers use it to tie a reply (a KE2, say)
+    /// to the entry it depends on.
+    pub index: Option<LogIndex>,
 }
 
 /// Everything a node asks of its driver since the last call.
@@ -156,7 +166,8 @@ impl<C: VaultCrypto> VaultNode<C> {
             Some((index, _, state)) => (state.clone(), *index),
             None => (RecordStore::new(config.guess_limit), LogIndex(0)),
         };
-        let raft = Raft::new(id, config.cluster, config.timing, disk, now, rng);
+        let raft =
+            Raft::new(id, config.cluster, config.timing, disk, now, rng).with_flaw(config.flaw);
         VaultNode {
             config,
             crypto,
@@ -254,8 +265,14 @@ impl<C: VaultCrypto> VaultNode<C> {
             self.reply(client, request, ClientResponse::NotLeader { leader });
             return;
         }
+        if flaw_on!(self.config.flaw, VaultFlaw::ResetOnReregistration) {
+            self.flaw_reset_on_reregistration(&req);
+        }
         match self.validate(req, now, rng) {
             Ok((command, then)) => match self.raft.propose(command) {
+                Ok(index) if flaw_on!(self.config.flaw, VaultFlaw::Ke2BeforeCommit) => {
+                    self.flaw_ke2_before_commit(client, request, index, then, now, rng);
+                }
                 Ok(index) => {
                     let term = self.raft.term();
                     self.waiting.insert(
@@ -282,11 +299,87 @@ impl<C: VaultCrypto> VaultNode<C> {
     }
 
     fn reply(&mut self, to: ClientId, request: RequestId, response: ClientResponse<C>) {
+        self.reply_at(to, request, response, None);
+    }
+
+    fn reply_at(
+        &mut self,
+        to: ClientId,
+        request: RequestId,
+        response: ClientResponse<C>,
+        index: Option<LogIndex>,
+    ) {
         self.replies.push(Reply {
             to,
             request,
             response,
+            index,
         });
+    }
+
+    // ----- deliberately broken variants (see `crate::flaws`) ---------------
+
+    /// Broken: a registration without proof of K first resets the active
+    /// record's budget (as if a proof had been given) and then keeps it.
+    fn flaw_reset_on_reregistration(&mut self, req: &ClientRequest<C>) {
+        let ClientRequest::Stage {
+            user,
+            replacing: None,
+            ..
+        } = req
+        else {
+            return;
+        };
+        let Some(active) = self.store.get(*user).and_then(|r| r.active.as_ref()) else {
+            return;
+        };
+        let registration = active.registration;
+        // Ignoring a refusal is fine: this is the broken variant.
+        let _ = self.raft.propose(Command::Reset {
+            user: *user,
+            registration,
+        });
+    }
+
+    /// Broken: KE2 leaves as soon as the attempt is proposed.
+    fn flaw_ke2_before_commit<R: RngCore + CryptoRng>(
+        &mut self,
+        client: ClientId,
+        request: RequestId,
+        index: LogIndex,
+        then: Then<C>,
+        now: Millis,
+        rng: &mut R,
+    ) {
+        let Then::SendKe2 { ke1 } = then else {
+            let term = self.raft.term();
+            self.waiting.insert(
+                index,
+                Waiting {
+                    client,
+                    request,
+                    term,
+                    then,
+                },
+            );
+            return;
+        };
+        let Some(user) = self
+            .raft
+            .log()
+            .get(index)
+            .and_then(|e| e.command.as_ref())
+            .map(Command::user)
+        else {
+            return;
+        };
+        let remaining = self
+            .store
+            .get(user)
+            .and_then(|r| r.active.as_ref())
+            .map_or(0, |a| a.attempts.remaining().saturating_sub(1));
+        let response = self.ke2(user, &ke1, remaining, now, rng);
+        self.reply_at(client, request, response, Some(index));
     }
 
     // ----- validation: the leader decides what to propose -------------------
@@ -321,6 +414,9 @@ impl<C: VaultCrypto> VaultNode<C> {
                     .open_registration(user, &sealed)
                     .map_err(|_| ClientResponse::Refused(Refusal::Malformed))?;
                 let keep_active = match replacing {
+                    None if flaw_on!(self.config.flaw, VaultFlaw::ResetOnReregistration) => {
+                        active.map(|a| a.registration)
+                    }
                     None => None,
                     Some((registration, proof)) => {
                         let active = active
@@ -402,13 +498,22 @@ impl<C: VaultCrypto> VaultNode<C> {
                 None => Err(Self::no_active_record(tombstone)),
             },
             ClientRequest::LoginFinish { login, ke3, .. } => {
-                let Some(pending) = self.logins.remove(&(user, login)) else {
+                let by_id_only = flaw_on!(self.config.flaw, VaultFlaw::LoginsKeyedByIdOnly);
+                let found = if by_id_only {
+                    let key = self.logins.keys().find(|(_, l)| *l == login).copied();
+                    key.and_then(|k| self.logins.remove(&k))
+                } else {
+                    self.logins.remove(&(user, login))
+                };
+                let Some(pending) = found else {
                     return Err(ClientResponse::LoginExpired);
                 };
                 if pending.expires <= now {
                     return Err(ClientResponse::LoginExpired);
                 }
-                let Some(active) = active.filter(|a| a.registration == pending.registration) else {
+                let Some(active) =
+                    active.filter(|a| by_id_only || a.registration == pending.registration)
+                else {
                     return Err(Self::no_active_record(tombstone));
                 };
                 match self
@@ -454,15 +559,12 @@ impl<C: VaultCrypto> VaultNode<C> {
             }
         }
         for (index, entry) in self.raft.committed_after(self.applied) {
-            let outcome = entry
-                .command
-                .as_ref()
-                .map(|c| (c.user(), self.store.apply(c)));
+            let outcome = entry.command.as_ref().map(|c| (c.user(), self.apply(c)));
             self.applied = index;
             if let Some(waiting) = self.waiting.remove(&index) {
                 if waiting.term == entry.term {
                     if let Some((user, outcome)) = outcome {
-                        self.answer(waiting, user, outcome, now, rng);
+                        self.answer(waiting, index, user, outcome, now, rng);
                     }
                 } else {
                     // Another leader's entry took this index: ours was lost.
@@ -474,6 +576,33 @@ impl<C: VaultCrypto> VaultNode<C> {
         if self.applied.0 >= base.0 + self.config.snapshot_every.max(1) {
             self.raft.compact(self.applied, self.store.clone());
         }
+    }
+
+    /// Applies one committed command to the record store.
+    fn apply(&mut self, command: &Command<C>) -> Outcome {
+        let keep_key = flaw_on!(self.config.flaw, VaultFlaw::KeepKeyOnDestroy);
+        let before = if keep_key {
+            self.store
+                .get(command.user())
+                .and_then(|r| r.active.clone())
+        } else {
+            None
+        };
+        let outcome = self.store.apply(command);
+        if keep_key && outcome == Outcome::Destroyed {
+            // Broken: the tombstone is written but the secrets stay.
+            self.store.flaw_restore_active(command.user(), before);
+        }
+        if flaw_on!(self.config.flaw, VaultFlaw::StageIsGuessable) {
+            if let Outcome::Staged { registration, .. } = outcome {
+                // Broken: guessable before the owner's activation proof.
+                self.store.apply(&Command::Activate {
+                    user: command.user(),
+                    registration,
+                });
+            }
+        }
+        outcome
     }
 
     /// Leadership is lost: pending logins and unanswered requests go.
@@ -489,6 +618,7 @@ impl<C: VaultCrypto> VaultNode<C> {
     fn answer<R: RngCore + CryptoRng>(
         &mut self,
         waiting: Waiting<C>,
+        index: LogIndex,
         user: UserId,
         outcome: Outcome,
         now: Millis,
@@ -529,7 +659,7 @@ impl<C: VaultCrypto> VaultNode<C> {
             (Then::Report, Outcome::Deleted) => ClientResponse::Deleted,
             (_, _) => ClientResponse::Retry,
         };
-        self.reply(waiting.client, waiting.request, response);
+        self.reply_at(waiting.client, waiting.request, response, Some(index));
     }
 
     fn ke2<R: RngCore + CryptoRng>(
@@ -554,7 +684,11 @@ impl<C: VaultCrypto> VaultNode<C> {
                     PendingLogin {
                         registration: active.registration,
                         state,
-                        expires: now.plus(self.config.login_ttl_ms),
+                        expires: if flaw_on!(self.config.flaw, VaultFlaw::LoginExpiresAtOnce) {
+                            now
+                        } else {
+                            now.plus(self.config.login_ttl_ms)
+                        },
                     },
                 );
                 ClientResponse::Ke2 {

@@ -224,6 +224,14 @@ impl<C: VaultCrypto> RecordStore<C> {
         self.users.iter()
     }
 
+    /// Broken variant `KeepKeyOnDestroy` (see [`crate::flaws`]): puts a
+    /// destroyed record's secrets back next to its tombstone.
+    pub(crate) fn flaw_restore_active(&mut self, user: UserId, active: Option<ActiveRecord<C>>) {
+        if let Some(active) = active {
+            self.users.entry(user).or_default().active = Some(active);
+        }
+    }
+
     /// Applies one committed command. Deterministic.
     pub fn apply(&mut self, command: &Command<C>) -> Outcome {
         let limit = self.guess_limit;

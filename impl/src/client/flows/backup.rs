@@ -98,6 +98,12 @@ impl Backup {
         };
         self.generation = Generation(next);
         let params = BackupParams::new(&mut ctx.rng, self.generation, ctx.config.chunk_size);
+        #[cfg(feature = "flaws")]
+        let params = if ctx.config.flaw == Some(crate::flaws::ClientFlaw::SkipLastChunkFlag) {
+            params.with_flaw(crate::flaws::FormatFlaw::SkipLastChunkFlag)
+        } else {
+            params
+        };
         self.file = Bytes::from(format::encrypt(&self.key, &params, &self.plaintext));
         self.put_backup(ctx)
     }
@@ -113,13 +119,16 @@ impl Backup {
 
     fn put_manifest(&mut self, ctx: &mut Ctx<'_>) -> Step {
         self.phase = Phase::PutManifest;
+        #[allow(unused_mut)]
+        let mut manifest = encode_manifest(&self.key, ctx.device.user, self.generation).to_vec();
+        #[cfg(feature = "flaws")]
+        if ctx.config.flaw == Some(crate::flaws::ClientFlaw::KeyInManifest) {
+            // Broken: "for recovery", K rides along in the clear.
+            manifest.extend_from_slice(self.key.expose_secret());
+        }
         Step::cloud(CloudOp::Put {
             key: manifest_key(ctx.device.user),
-            data: Bytes::copy_from_slice(&encode_manifest(
-                &self.key,
-                ctx.device.user,
-                self.generation,
-            )),
+            data: Bytes::from(manifest),
             cond: ctx
                 .device
                 .manifest_version

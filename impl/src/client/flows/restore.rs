@@ -128,7 +128,7 @@ impl Restore {
     fn next(&mut self, ctx: &mut Ctx<'_>) -> Step {
         let acknowledged = ctx.device.acknowledged;
         match self.candidates.pop() {
-            Some(generation) if generation >= acknowledged => {
+            Some(generation) if generation >= acknowledged || accept_older(ctx) => {
                 self.phase = Phase::Fetch(generation);
                 Step::cloud(CloudOp::Get {
                     key: backup_key(ctx.device.user, generation),
@@ -153,9 +153,15 @@ impl Restore {
 
     fn open(&mut self, generation: Generation, file: &[u8], ctx: &mut Ctx<'_>) -> Step {
         let acknowledged = ctx.device.acknowledged;
-        match format::decrypt(&self.key, file) {
+        #[allow(unused_mut)]
+        let mut options = format::DecryptOptions::default();
+        #[cfg(feature = "flaws")]
+        if ctx.config.flaw == Some(crate::flaws::ClientFlaw::SkipLastChunkFlag) {
+            options = options.with_flaw(crate::flaws::FormatFlaw::SkipLastChunkFlag);
+        }
+        match format::decrypt_with(&self.key, file, &options) {
             Ok((header, plaintext)) => {
-                if header.generation < acknowledged {
+                if header.generation < acknowledged && !accept_older(ctx) {
                     return Step::Failed(ClientError::StaleBackup {
                         found: header.generation,
                         expected_at_least: acknowledged,
@@ -192,4 +198,9 @@ impl Restore {
             }
         }
     }
+}
+
+/// Broken variant `AcceptOlderGeneration` (see [`crate::flaws`]).
+fn accept_older(ctx: &Ctx<'_>) -> bool {
+    crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::AcceptOlderGeneration)
 }

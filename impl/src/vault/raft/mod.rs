@@ -27,6 +27,7 @@ use self::message::PeerMessage;
 use super::crypto::Value;
 use super::ids::{LogIndex, Millis, NodeId, Term};
 use super::quorum::ClusterConfig;
+use crate::flaws::{flaw_on, VaultFlaw};
 use rand_core::RngCore;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -176,6 +177,8 @@ pub struct Raft<E, S> {
     /// term, even after voting for someone else (breaks CONS-1).
     #[cfg(test)]
     pub(crate) flaw_double_vote: bool,
+    /// A deliberately broken variant (see [`crate::flaws`]); `None` in production.
+    flaw: Option<VaultFlaw>,
 }
 
 /// A proposal was refused: this node is not the leader.
@@ -223,9 +226,30 @@ impl<E: Value, S: Value> Raft<E, S> {
             events: Vec::new(),
             #[cfg(test)]
             flaw_double_vote: false,
+            flaw: None,
         };
         raft.reset_election_timer(now, rng);
         raft
+    }
+
+    /// Runs the deliberately broken variant `flaw` (test builds only; see
+    /// [`crate::flaws`]).
+    pub fn with_flaw(mut self, flaw: Option<VaultFlaw>) -> Self {
+        self.flaw = flaw;
+        self
+    }
+
+    /// The quorum size. The one call site of the quorum rule inside
+    /// consensus, so the broken variant that ignores R lives here too.
+    fn quorum(&self) -> usize {
+        if flaw_on!(self.flaw, VaultFlaw::IgnoreRollbackTolerance) {
+            return usize::from(self.config.nodes()) / 2 + 1;
+        }
+        self.config.quorum()
+    }
+
+    fn is_quorum(&self, count: usize) -> bool {
+        count >= self.quorum()
     }
 
     // ----- accessors -------------------------------------------------------
@@ -411,7 +435,7 @@ impl<E: Value, S: Value> Raft<E, S> {
             .values()
             .filter(|p| p.last_ack.0 >= horizon)
             .count();
-        self.config.is_quorum(fresh + 1)
+        self.is_quorum(fresh + 1)
     }
 
     fn heard_from_leader_recently(&self, now: Millis) -> bool {
@@ -434,7 +458,7 @@ impl<E: Value, S: Value> Raft<E, S> {
         let mut granted = BTreeSet::new();
         granted.insert(self.id);
         self.role = RoleState::PreCandidate { granted };
-        if self.config.is_quorum(1) {
+        if self.is_quorum(1) {
             self.start_election(now, rng);
             return;
         }
@@ -458,7 +482,7 @@ impl<E: Value, S: Value> Raft<E, S> {
         let mut granted = BTreeSet::new();
         granted.insert(self.id);
         self.role = RoleState::Candidate { granted };
-        if self.config.is_quorum(1) {
+        if self.is_quorum(1) {
             self.become_leader(now);
             return;
         }
@@ -603,7 +627,11 @@ impl<E: Value, S: Value> Raft<E, S> {
         let mut matched: Vec<LogIndex> = progress.values().map(|p| p.matched).collect();
         matched.push(self.durable_index);
         matched.sort_unstable_by(|a, b| b.cmp(a));
-        let candidate = matched[self.config.quorum() - 1];
+        let candidate = if flaw_on!(self.flaw, VaultFlaw::CommitOnMinority) {
+            self.durable_index
+        } else {
+            matched[self.quorum() - 1]
+        };
         if candidate > self.commit && self.log.term_at(candidate) == Some(self.term) {
             self.commit = candidate;
         }
@@ -646,7 +674,7 @@ impl<E: Value, S: Value> Raft<E, S> {
                     votes.insert(from);
                     votes.len()
                 };
-                if self.config.is_quorum(quorum) {
+                if self.is_quorum(quorum) {
                     self.start_election(now, rng);
                 }
             }
@@ -670,6 +698,19 @@ impl<E: Value, S: Value> Raft<E, S> {
                 let granted = term == self.term
                     && (self.voted_for.is_none_or(|v| v == from) || double_vote)
                     && self.log.is_behind_or_equal(last_index, last_term);
+                if granted
+                    && self.voted_for.is_none()
+                    && flaw_on!(self.flaw, VaultFlaw::VoteWithoutPersisting)
+                {
+                    self.voted_for = Some(from);
+                    self.reset_election_timer(now, rng);
+                    let vote = PeerMessage::Vote {
+                        term: self.term,
+                        granted,
+                    };
+                    self.outbox.messages.push((from, vote));
+                    return;
+                }
                 if granted && self.voted_for.is_none() {
                     self.voted_for = Some(from);
                     self.persist_hard_state();
@@ -699,7 +740,7 @@ impl<E: Value, S: Value> Raft<E, S> {
                     votes.insert(from);
                     votes.len()
                 };
-                if self.config.is_quorum(quorum) {
+                if self.is_quorum(quorum) {
                     self.become_leader(now);
                 }
             }
@@ -796,7 +837,9 @@ impl<E: Value, S: Value> Raft<E, S> {
                 }
             }
         }
-        if self.log.term_at(prev_index) != Some(prev_term) {
+        let skip_check = flaw_on!(self.flaw, VaultFlaw::SkipPrevTermCheck)
+            && prev_index <= self.log.last_index();
+        if self.log.term_at(prev_index) != Some(prev_term) && !skip_check {
             let hint = if prev_index > self.log.last_index() {
                 self.log.last_index()
             } else {
