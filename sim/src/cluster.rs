@@ -7,13 +7,23 @@
 //! faithfully: a write is durable only after its sync event, a crash loses
 //! what was not synced, and a restarted node recovers from what was.
 //!
-//! Faults available today: message loss, delay and duplication; partitions;
-//! crash and restart; disk rollback to an earlier durable state.
+//! Disks hold real bytes in the real record format ([`crate::disk`]).
+//!
+//! Faults: message loss, delay and duplication (between nodes, and between
+//! clients and nodes); partitions; clock drift and timer jitter; crash and
+//! restart (unsynced writes lost, the write in flight possibly torn); bit
+//! rot in a synced record; disk rollback to an earlier durable state.
+//!
+//! The kernel is shared by scripted tests ([`Cluster::call`]) and by the
+//! whole-system simulator ([`crate::world`]), which adds its own events
+//! (`X`: clients, cloud, adversaries, faults) to the same queue and reads
+//! what each step did from [`Cluster::effects`].
 
+use crate::disk::{Recovery, SimDisk};
 use backup_vault::vault::crypto::VaultCrypto;
-use backup_vault::vault::ids::{Millis, NodeId};
+use backup_vault::vault::ids::{LogIndex, Millis, NodeId, UserId};
 use backup_vault::vault::node::{
-    ClientId, NodeConfig, RequestId, VaultDisk, VaultNode, VaultPeerMessage, VaultWrite,
+    ClientId, NodeConfig, Reply, RequestId, VaultDisk, VaultNode, VaultPeerMessage, VaultWrite,
 };
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
 use backup_vault::vault::raft::durable::WriteId;
@@ -36,6 +46,10 @@ pub struct NetConfig {
     pub drop_per_mille: u32,
     /// Messages delivered twice, per thousand.
     pub duplicate_per_mille: u32,
+    /// Client requests and replies dropped, per thousand.
+    pub client_drop_per_mille: u32,
+    /// Client requests and replies delivered twice, per thousand.
+    pub client_duplicate_per_mille: u32,
 }
 
 impl Default for NetConfig {
@@ -45,6 +59,8 @@ impl Default for NetConfig {
             max_delay_ms: 30,
             drop_per_mille: 0,
             duplicate_per_mille: 0,
+            client_drop_per_mille: 0,
+            client_duplicate_per_mille: 0,
         }
     }
 }
@@ -58,6 +74,11 @@ pub struct SimConfig {
     pub net: NetConfig,
     /// Time from a write to its sync.
     pub sync_delay_ms: u64,
+    /// Largest clock drift of a node, in parts per million (each node draws
+    /// its own rate; 0 means every clock is exact).
+    pub max_drift_ppm: u32,
+    /// Largest extra delay of a timer firing, in milliseconds.
+    pub max_timer_jitter_ms: u64,
 }
 
 impl Default for SimConfig {
@@ -66,12 +87,14 @@ impl Default for SimConfig {
             node: NodeConfig::default(),
             net: NetConfig::default(),
             sync_delay_ms: 2,
+            max_drift_ppm: 0,
+            max_timer_jitter_ms: 0,
         }
     }
 }
 
 #[derive(Clone, Debug)]
-enum Event<C: VaultCrypto> {
+enum Event<C: VaultCrypto, X> {
     Deliver {
         from: NodeId,
         to: NodeId,
@@ -92,12 +115,59 @@ enum Event<C: VaultCrypto> {
         incarnation: u32,
         up_to: WriteId,
     },
+    Reply(Delivered<C>),
+    External(X),
+}
+
+/// What one [`Cluster::step`] did.
+#[derive(Clone, Debug)]
+pub enum Stepped<C: VaultCrypto, X> {
+    /// A node handled a message, request, timer or sync (its output is in
+    /// [`Cluster::effects`]), or the event was for a node that is down.
+    Node(NodeId),
+    /// A node's reply reached its client.
+    Reply(Delivered<C>),
+    /// An event of the driver's own came due.
+    External(X),
+}
+
+/// What the last step produced, for checkers. Messages and writes are
+/// recorded only while [`Cluster::set_observe`] is on.
+#[derive(Clone, Debug)]
+pub struct Effects<C: VaultCrypto> {
+    /// The node that ran, if any.
+    pub node: Option<NodeId>,
+    /// If the step was a client request: its user and kind.
+    pub request: Option<(UserId, &'static str)>,
+    /// Messages sent: (from, to, message), before any loss.
+    pub messages: Vec<(NodeId, NodeId, VaultPeerMessage<C>)>,
+    /// Writes issued (not yet durable).
+    pub writes: Vec<(NodeId, VaultWrite<C>)>,
+    /// Records that became durable: (node, byte range of its disk).
+    pub synced: Vec<(NodeId, std::ops::Range<usize>)>,
+    /// Replies issued to clients, before any loss.
+    pub replies: Vec<(NodeId, Reply<C>)>,
+}
+
+impl<C: VaultCrypto> Default for Effects<C> {
+    fn default() -> Self {
+        Effects {
+            node: None,
+            request: None,
+            messages: Vec::new(),
+            writes: Vec::new(),
+            synced: Vec::new(),
+            replies: Vec::new(),
+        }
+    }
 }
 
 struct SimNode<C: VaultCrypto> {
     node: Option<VaultNode<C>>,
     incarnation: u32,
-    disk: VaultDisk<C>,
+    disk: SimDisk<C>,
+    /// Clock rate: local time = global time * (1e6 + drift) / 1e6.
+    drift_ppm: i64,
     /// The last [`DISK_HISTORY`] durable states, for rollback faults (one per
     /// sync). Bounded: a full copy per sync would make long runs quadratic.
     history: std::collections::VecDeque<VaultDisk<C>>,
@@ -106,7 +176,7 @@ struct SimNode<C: VaultCrypto> {
 }
 
 /// A reply a client received.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Delivered<C: VaultCrypto> {
     /// When it arrived.
     pub at: Millis,
@@ -116,27 +186,41 @@ pub struct Delivered<C: VaultCrypto> {
     pub request: RequestId,
     /// The answer.
     pub response: ClientResponse<C>,
+    /// The node that sent it.
+    pub from: NodeId,
+    /// The log index the answer reports, if any (see [`Reply::index`]).
+    pub index: Option<LogIndex>,
 }
 
 /// A vault cluster in virtual time. See the module documentation.
-pub struct Cluster<C: VaultCrypto> {
+pub struct Cluster<C: VaultCrypto, X = ()> {
     config: SimConfig,
     crypto: C,
     rng: ChaCha8Rng,
     now: Millis,
     seq: u64,
-    queue: BTreeMap<(Millis, u64), Event<C>>,
+    queue: BTreeMap<(Millis, u64), Event<C, X>>,
     nodes: Vec<SimNode<C>>,
     /// Directed links that drop everything.
     cut: BTreeSet<(NodeId, NodeId)>,
+    /// Nodes that clients cannot reach.
+    unreachable: BTreeSet<NodeId>,
     replies: Vec<Delivered<C>>,
     events_processed: u64,
+    observe: bool,
+    effects: Effects<C>,
 }
 
-impl<C: VaultCrypto> Cluster<C> {
+impl<C: VaultCrypto> Cluster<C, ()> {
     /// A fresh cluster: every node up with an empty disk.
     pub fn new(config: SimConfig, crypto: C, seed: u64) -> Self {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        Cluster::with_rng(config, crypto, ChaCha8Rng::seed_from_u64(seed))
+    }
+}
+
+impl<C: VaultCrypto, X> Cluster<C, X> {
+    /// A fresh cluster drawing all its randomness from `rng`.
+    pub fn with_rng(config: SimConfig, crypto: C, mut rng: ChaCha8Rng) -> Self {
         let nodes = config
             .node
             .cluster
@@ -151,7 +235,8 @@ impl<C: VaultCrypto> Cluster<C> {
                     &mut rng,
                 )),
                 incarnation: 0,
-                disk: VaultDisk::default(),
+                disk: SimDisk::default(),
+                drift_ppm: 0,
                 history: std::collections::VecDeque::from([VaultDisk::default()]),
                 unsynced: Vec::new(),
                 timer_at: None,
@@ -166,13 +251,85 @@ impl<C: VaultCrypto> Cluster<C> {
             queue: BTreeMap::new(),
             nodes,
             cut: BTreeSet::new(),
+            unreachable: BTreeSet::new(),
             replies: Vec::new(),
             events_processed: 0,
+            observe: false,
+            effects: Effects::default(),
         };
+        let max_drift = i64::from(config.max_drift_ppm);
         for i in 0..cluster.nodes.len() {
+            if max_drift > 0 {
+                let span = (2 * max_drift + 1) as u64;
+                cluster.nodes[i].drift_ppm = (cluster.rng.next_u64() % span) as i64 - max_drift;
+            }
             cluster.schedule_timer(i);
         }
         cluster
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &SimConfig {
+        &self.config
+    }
+
+    /// The kernel's RNG: drivers draw from it so one seed fixes everything.
+    pub fn rng(&mut self) -> &mut ChaCha8Rng {
+        &mut self.rng
+    }
+
+    /// Records messages and writes in [`Cluster::effects`] from now on.
+    pub fn set_observe(&mut self, on: bool) {
+        self.observe = on;
+    }
+
+    /// What the last [`Cluster::step`] produced.
+    pub fn effects(&self) -> &Effects<C> {
+        &self.effects
+    }
+
+    /// Changes the network's behaviour from now on.
+    pub fn set_net(&mut self, net: NetConfig) {
+        self.config.net = net;
+    }
+
+    /// Events waiting in the queue.
+    pub fn pending_events(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Schedules a driver event at `at` (not before now).
+    pub fn schedule(&mut self, at: Millis, event: X) {
+        let at = at.max(self.now);
+        self.push(at, Event::External(event));
+    }
+
+    /// Node `id`'s clock: drifts from the virtual clock by its rate.
+    fn local(&self, i: usize, global: Millis) -> Millis {
+        let d = self.nodes[i].drift_ppm;
+        Millis((i128::from(global.0) * i128::from(1_000_000 + d) / 1_000_000) as u64)
+    }
+
+    /// The virtual time at which node `i`'s clock shows `local`.
+    fn global_at(&self, i: usize, local: Millis) -> Millis {
+        let d = self.nodes[i].drift_ppm;
+        let rate = i128::from(1_000_000 + d);
+        Millis(((i128::from(local.0) * 1_000_000 + rate - 1) / rate) as u64)
+    }
+
+    /// Whether node `id` is up.
+    pub fn is_up(&self, id: NodeId) -> bool {
+        self.nodes[usize::from(id.0)].node.is_some()
+    }
+
+    /// Node `id`'s disk as bytes and as typed state.
+    pub fn sim_disk(&self, id: NodeId) -> &SimDisk<C> {
+        &self.nodes[usize::from(id.0)].disk
+    }
+
+    /// Whether a link is cut.
+    pub fn is_cut(&self, from: NodeId, to: NodeId) -> bool {
+        self.cut.contains(&(from, to))
     }
 
     /// The virtual time.
@@ -192,7 +349,7 @@ impl<C: VaultCrypto> Cluster<C> {
 
     /// Node `id`'s durable disk.
     pub fn disk(&self, id: NodeId) -> &VaultDisk<C> {
-        &self.nodes[usize::from(id.0)].disk
+        self.nodes[usize::from(id.0)].disk.state()
     }
 
     /// Every node id.
@@ -214,7 +371,7 @@ impl<C: VaultCrypto> Cluster<C> {
         std::mem::take(&mut self.replies)
     }
 
-    fn push(&mut self, at: Millis, event: Event<C>) {
+    fn push(&mut self, at: Millis, event: Event<C, X>) {
         self.seq += 1;
         self.queue.insert((at, self.seq), event);
     }
@@ -229,8 +386,14 @@ impl<C: VaultCrypto> Cluster<C> {
         let Some(node) = sim.node.as_ref() else {
             return;
         };
-        let at = node.next_deadline().max(self.now);
-        if sim.timer_at == Some(at) {
+        let deadline = node.next_deadline();
+        let mut at = self.global_at(i, deadline).max(self.now);
+        if self.config.max_timer_jitter_ms > 0 {
+            at = at.plus(self.rng.next_u64() % (self.config.max_timer_jitter_ms + 1));
+        }
+        let sim = &self.nodes[i];
+        if sim.timer_at.is_some_and(|t| t <= at) {
+            // An earlier wake-up is already queued; it will re-arm.
             return;
         }
         let incarnation = sim.incarnation;
@@ -252,6 +415,11 @@ impl<C: VaultCrypto> Cluster<C> {
         };
         let out = node.take_output();
         let from = NodeId(i as u8);
+        if self.observe {
+            for (_, w) in &out.writes {
+                self.effects.writes.push((from, w.clone()));
+            }
+        }
         if let Some(last) = out.writes.last().map(|w| w.0) {
             self.nodes[i].unsynced.extend(out.writes);
             let at = self.now.plus(self.config.sync_delay_ms);
@@ -266,20 +434,45 @@ impl<C: VaultCrypto> Cluster<C> {
             );
         }
         for (to, msg) in out.messages {
+            if self.observe {
+                self.effects.messages.push((from, to, msg.clone()));
+            }
             self.send(from, to, msg);
         }
         for r in out.replies {
-            // Replies travel over the network too, but clients are not yet
-            // simulated: they arrive after one network delay.
-            let at = self.now.plus(self.random_delay());
-            self.replies.push(Delivered {
-                at,
-                client: r.to,
-                request: r.request,
-                response: r.response,
-            });
+            self.effects.replies.push((from, r.clone()));
+            if self.unreachable.contains(&from) {
+                continue;
+            }
+            for _ in 0..self.client_copies() {
+                let at = self.now.plus(self.random_delay());
+                let d = Delivered {
+                    at,
+                    client: r.to,
+                    request: r.request,
+                    response: r.response.clone(),
+                    from,
+                    index: r.index,
+                };
+                self.push(at, Event::Reply(d));
+            }
         }
         self.schedule_timer(i);
+    }
+
+    /// How many copies of a client request or reply the network delivers.
+    fn client_copies(&mut self) -> u32 {
+        let net = self.config.net;
+        if net.client_drop_per_mille > 0 && (self.rng.next_u32() % 1000) < net.client_drop_per_mille
+        {
+            return 0;
+        }
+        if net.client_duplicate_per_mille > 0
+            && (self.rng.next_u32() % 1000) < net.client_duplicate_per_mille
+        {
+            return 2;
+        }
+        1
     }
 
     fn send(&mut self, from: NodeId, to: NodeId, msg: VaultPeerMessage<C>) {
@@ -287,10 +480,12 @@ impl<C: VaultCrypto> Cluster<C> {
             return;
         }
         let net = self.config.net;
-        if (self.rng.next_u32() % 1000) < net.drop_per_mille {
+        if net.drop_per_mille > 0 && (self.rng.next_u32() % 1000) < net.drop_per_mille {
             return;
         }
-        let copies = if (self.rng.next_u32() % 1000) < net.duplicate_per_mille {
+        let copies = if net.duplicate_per_mille > 0
+            && (self.rng.next_u32() % 1000) < net.duplicate_per_mille
+        {
             2
         } else {
             1
@@ -316,27 +511,56 @@ impl<C: VaultCrypto> Cluster<C> {
         request: RequestId,
         req: ClientRequest<C>,
     ) {
-        let at = self.now.plus(self.random_delay());
-        self.push(
-            at,
-            Event::Request {
-                to,
-                client,
-                request,
-                req,
-            },
-        );
+        if self.unreachable.contains(&to) {
+            return;
+        }
+        for _ in 0..self.client_copies() {
+            let at = self.now.plus(self.random_delay());
+            self.push(
+                at,
+                Event::Request {
+                    to,
+                    client,
+                    request,
+                    req: req.clone(),
+                },
+            );
+        }
     }
 
-    /// Processes the next event; returns false if none is left.
-    pub fn step(&mut self) -> bool {
-        let Some(((at, _), event)) = self.queue.pop_first() else {
-            return false;
-        };
+    /// Processes the next event; `None` if the queue is empty.
+    pub fn step(&mut self) -> Option<Stepped<C, X>> {
+        let ((at, _), event) = self.queue.pop_first()?;
         self.now = self.now.max(at);
         self.events_processed += 1;
-        let now = self.now;
+        self.effects.node = None;
+        self.effects.request = None;
+        self.effects.messages.clear();
+        self.effects.writes.clear();
+        self.effects.synced.clear();
+        self.effects.replies.clear();
+        let node_id = match &event {
+            Event::Deliver { to, .. } | Event::Request { to, .. } => *to,
+            Event::Timer { node, .. } | Event::Sync { node, .. } => *node,
+            Event::Reply(d) => {
+                let d = d.clone();
+                return Some(Stepped::Reply(d));
+            }
+            Event::External(_) => {
+                let Event::External(x) = event else {
+                    unreachable!("matched above")
+                };
+                return Some(Stepped::External(x));
+            }
+        };
+        self.effects.node = Some(node_id);
+        if let Event::Request { req, .. } = &event {
+            self.effects.request = Some((req.user(), request_kind(req)));
+        }
+        let i = usize::from(node_id.0);
+        let now = self.local(i, self.now);
         match event {
+            Event::Reply(_) | Event::External(_) => {}
             Event::Deliver { from, to, msg } => {
                 let i = usize::from(to.0);
                 if let Some(node) = self.nodes[i].node.as_mut() {
@@ -376,17 +600,18 @@ impl<C: VaultCrypto> Cluster<C> {
                 let i = usize::from(node.0);
                 let sim = &mut self.nodes[i];
                 if sim.incarnation == incarnation && sim.node.is_some() {
-                    let (done, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut sim.unsynced)
-                        .into_iter()
-                        .partition(|(id, _)| *id <= up_to);
-                    sim.unsynced = rest;
+                    let split = sim.unsynced.partition_point(|(id, _)| *id <= up_to);
+                    let done: Vec<_> = sim.unsynced.drain(..split).collect();
                     for (_, w) in &done {
-                        sim.disk.apply(w);
+                        let range = sim.disk.append(w);
+                        if self.observe {
+                            self.effects.synced.push((node, range));
+                        }
                     }
                     if sim.history.len() == DISK_HISTORY {
                         sim.history.pop_front();
                     }
-                    sim.history.push_back(sim.disk.clone());
+                    sim.history.push_back(sim.disk.state().clone());
                     if let Some(n) = sim.node.as_mut() {
                         n.on_persisted(up_to, now, &mut self.rng);
                     }
@@ -394,18 +619,27 @@ impl<C: VaultCrypto> Cluster<C> {
                 }
             }
         }
-        true
+        Some(Stepped::Node(node_id))
     }
 
-    /// Runs until virtual time `until` (or the queue empties).
-    pub fn run_until(&mut self, until: Millis) {
+    /// Processes events until `until`, keeping replies for [`Cluster::take_replies`]
+    /// and dropping driver events (for scripted tests without a driver).
+    fn run_kernel_until(&mut self, until: Millis) {
         while let Some((&(at, _), _)) = self.queue.first_key_value() {
             if at > until {
                 break;
             }
-            self.step();
+            if let Some(Stepped::Reply(d)) = self.step() {
+                self.replies.push(d);
+            }
         }
         self.now = self.now.max(until);
+    }
+
+    /// Runs until virtual time `until` (or the queue empties). Replies are
+    /// kept for [`Cluster::take_replies`]; driver events are dropped.
+    pub fn run_until(&mut self, until: Millis) {
+        self.run_kernel_until(until);
     }
 
     /// Runs for `ms` more milliseconds of virtual time.
@@ -416,27 +650,51 @@ impl<C: VaultCrypto> Cluster<C> {
 
     /// Node `id` crashes: its memory and unsynced writes are lost.
     pub fn crash(&mut self, id: NodeId) {
+        self.crash_tearing(id, None);
+    }
+
+    /// Node `id` crashes while its first unsynced write is being written:
+    /// `Some(keep)` puts the first `keep` bytes of that write's record on
+    /// disk (a torn write, which recovery must detect and drop).
+    pub fn crash_tearing(&mut self, id: NodeId, keep: Option<usize>) {
         let sim = &mut self.nodes[usize::from(id.0)];
+        if let (Some(keep), Some((_, w))) = (keep, sim.unsynced.first()) {
+            let w = w.clone();
+            sim.disk.tear(&w, keep);
+        }
         sim.node = None;
         sim.unsynced.clear();
         sim.incarnation += 1;
         sim.timer_at = None;
     }
 
-    /// Node `id` restarts from its disk.
-    pub fn restart(&mut self, id: NodeId) {
+    /// Flips one bit of node `id`'s synced records (bit rot); recovery will
+    /// find the record corrupt and start from the valid prefix before it.
+    pub fn rot(&mut self, id: NodeId, offset: usize, bit: u8) {
+        self.nodes[usize::from(id.0)].disk.flip_bit(offset, bit);
+    }
+
+    /// Node `id` restarts from its disk, recovering it from its bytes.
+    /// Returns what recovery found.
+    pub fn restart(&mut self, id: NodeId) -> Recovery {
         let i = usize::from(id.0);
-        let disk = self.nodes[i].disk.clone();
+        let (disk, recovery) = self.nodes[i].disk.recover();
+        if let Recovery::Corrupt { .. } = recovery {
+            // The restarted node holds an older state: remember it as such.
+            self.nodes[i].history.push_back(disk.clone());
+        }
+        let local = self.local(i, self.now);
         let node = VaultNode::new(
             id,
             self.config.node,
             self.crypto.clone(),
             disk,
-            self.now,
+            local,
             &mut self.rng,
         );
         self.nodes[i].node = Some(node);
         self.collect(i);
+        recovery
     }
 
     /// Node `id`'s disk goes back `syncs_back` syncs (it must be down), or
@@ -448,8 +706,17 @@ impl<C: VaultCrypto> Cluster<C> {
             "roll back a node's disk only while it is down"
         );
         let k = sim.history.len().saturating_sub(1 + syncs_back);
-        sim.disk = sim.history[k].clone();
+        sim.disk = SimDisk::from_state(sim.history[k].clone());
         sim.history.truncate(k + 1);
+    }
+
+    /// Clients cannot reach node `id` (or, with `false`, can again).
+    pub fn set_unreachable(&mut self, id: NodeId, unreachable: bool) {
+        if unreachable {
+            self.unreachable.insert(id);
+        } else {
+            self.unreachable.remove(&id);
+        }
     }
 
     /// Cuts both directions between `a` and `b`.
@@ -469,6 +736,7 @@ impl<C: VaultCrypto> Cluster<C> {
     /// Removes every partition.
     pub fn heal(&mut self) {
         self.cut.clear();
+        self.unreachable.clear();
     }
 
     /// Sends `req` to the leader and runs until a final answer arrives,
@@ -516,5 +784,36 @@ impl<C: VaultCrypto> Cluster<C> {
             }
         }
         None
+    }
+}
+
+/// A client request's kind, as the checkers and traces name it.
+pub fn request_kind<C: VaultCrypto>(req: &ClientRequest<C>) -> &'static str {
+    match req {
+        ClientRequest::RegistrationStart { .. } => "registration-start",
+        ClientRequest::Stage { .. } => "stage",
+        ClientRequest::Activate { .. } => "activate",
+        ClientRequest::LoginStart { .. } => "login-start",
+        ClientRequest::LoginFinish { .. } => "login-finish",
+        ClientRequest::Delete { .. } => "delete",
+    }
+}
+
+/// A client response's kind, for traces.
+pub fn response_kind<C: VaultCrypto>(resp: &ClientResponse<C>) -> &'static str {
+    match resp {
+        ClientResponse::RegistrationResponse(_) => "registration-response",
+        ClientResponse::Staged { .. } => "staged",
+        ClientResponse::Activated { .. } => "activated",
+        ClientResponse::Ke2 { .. } => "ke2",
+        ClientResponse::LoginOk { .. } => "login-ok",
+        ClientResponse::WrongPassword { .. } => "wrong-password",
+        ClientResponse::KeyDestroyed => "key-destroyed",
+        ClientResponse::NotRegistered => "not-registered",
+        ClientResponse::LoginExpired => "login-expired",
+        ClientResponse::Deleted => "deleted",
+        ClientResponse::Refused(_) => "refused",
+        ClientResponse::NotLeader { .. } => "not-leader",
+        ClientResponse::Retry => "retry",
     }
 }

@@ -11,3 +11,5 @@
 #![forbid(unsafe_code)]
 
 pub mod cluster;
+pub mod disk;
+pub mod world;

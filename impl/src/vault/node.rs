@@ -269,11 +269,24 @@ impl<C: VaultCrypto> VaultNode<C> {
             self.flaw_reset_on_reregistration(&req);
         }
         match self.validate(req, now, rng) {
-            Ok((command, then)) => match self.raft.propose(command) {
+            Ok((command, then)) => match self.raft.propose(command.clone()) {
                 Ok(index) if flaw_on!(self.config.flaw, VaultFlaw::Ke2BeforeCommit) => {
                     self.flaw_ke2_before_commit(client, request, index, then, now, rng);
                 }
                 Ok(index) => {
+                    if flaw_on!(self.config.flaw, VaultFlaw::StageIsGuessable) {
+                        if let Command::Stage {
+                            user, registration, ..
+                        } = &command
+                        {
+                            // Broken: activated along with staging, before
+                            // (and without) the owner's proof of K.
+                            let _ = self.raft.propose(Command::Activate {
+                                user: *user,
+                                registration: *registration,
+                            });
+                        }
+                    }
                     let term = self.raft.term();
                     self.waiting.insert(
                         index,
@@ -592,15 +605,6 @@ impl<C: VaultCrypto> VaultNode<C> {
         if keep_key && outcome == Outcome::Destroyed {
             // Broken: the tombstone is written but the secrets stay.
             self.store.flaw_restore_active(command.user(), before);
-        }
-        if flaw_on!(self.config.flaw, VaultFlaw::StageIsGuessable) {
-            if let Outcome::Staged { registration, .. } = outcome {
-                // Broken: guessable before the owner's activation proof.
-                self.store.apply(&Command::Activate {
-                    user: command.user(),
-                    registration,
-                });
-            }
         }
         outcome
     }

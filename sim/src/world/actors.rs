@@ -1,0 +1,889 @@
+//! The world's actors: each honest user's device, and three adversaries,
+//! all driving the implementation's own sans-IO [`Client`] where they act
+//! as a client.
+//!
+//! - An honest device enables key or password mode, backs up generated
+//!   chat archives, restores, changes its password and disables, at random
+//!   times; it may crash mid-flow and resume from its saved state.
+//! - The guesser acts as a user's account (the chat server): it runs logins
+//!   with wrong passwords, and now and then with the right one.
+//! - The replayer captures honest devices' vault requests and sends them
+//!   again later, sometimes under another user's name (and races captured
+//!   KE3s straight away).
+//! - The re-registrar enables password mode for a user from a fresh device,
+//!   with its own key and password (which must never buy guesses against
+//!   the user's real key).
+
+use super::check::secrets::SecretKind;
+use super::history::{EventType, HistoryEvent};
+use super::scenario::FaultKind;
+use super::trace::Party;
+use super::{Ev, Phase, World, FINAL_MS, SIM_CHUNK};
+use crate::cluster::Delivered;
+use backup_vault::archive::{self, ArchiveSpec};
+use backup_vault::client::{
+    CallId, Client, ClientError, CloudOp, CloudReply, Completed, DeviceState, Mode, Operation,
+    Output, Password,
+};
+use backup_vault::cloud::{ObjectStore, StoreError};
+use backup_vault::format::header::HEADER_LEN;
+use backup_vault::format::{Generation, TAG_LEN};
+use backup_vault::key::BackupKey;
+use backup_vault::vault::ids::{NodeId, UserId};
+use backup_vault::vault::node::ClientId;
+use backup_vault::vault::opaque_crypto::OpaqueCrypto;
+use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
+use bytes::Bytes;
+use rand_chacha::rand_core::RngCore;
+use zeroize::Zeroizing;
+
+/// What an actor is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Role {
+    Honest,
+    Guesser,
+    Replayer,
+    Reregistrar,
+}
+
+/// What the final phase checks with an actor's restore.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FinalCheck {
+    /// LIVE-1 (login with the right password) and DUR-1.
+    Login,
+    /// DUR-1 with the 64-digit key.
+    Key,
+}
+
+/// The operation an actor is running.
+struct Op {
+    name: &'static str,
+    f: Option<&'static str>,
+    acknowledged: Generation,
+    plaintext: Option<Bytes>,
+    final_check: Option<FinalCheck>,
+}
+
+/// One actor. See the module documentation.
+pub(super) struct Actor {
+    pub(super) role: Role,
+    pub(super) user: UserId,
+    pub(super) index: usize,
+    pub(super) epoch: u32,
+    pub(super) leader: NodeId,
+    client: Option<Client>,
+    saved: DeviceState,
+    password: Option<Password>,
+    next_password: Option<Password>,
+    calls: u64,
+    op: Option<Op>,
+    process: u64,
+    reenable: bool,
+    passwords_made: u32,
+}
+
+impl Actor {
+    /// The device of honest user `user`, with a key the world generated
+    /// (so the secret scanner knows K before the device uses it).
+    pub(super) fn honest(world: &mut World, user: u64) -> Actor {
+        let user = UserId(user);
+        let key = BackupKey::generate(world.rng());
+        world.add_secret(user, SecretKind::Key, key.expose_secret());
+        world.add_secret(user, SecretKind::Key, key.to_text().as_bytes());
+        world.add_secret(user, SecretKind::Key, key.to_text_grid().as_bytes());
+        let mut saved = DeviceState::new(user);
+        saved.key = Some(key);
+        let index = world.actors.len();
+        let client = Client::from_state(saved.clone(), world.client_config);
+        Actor {
+            role: Role::Honest,
+            user,
+            index,
+            epoch: 0,
+            leader: NodeId(0),
+            client: Some(client),
+            saved,
+            password: None,
+            next_password: None,
+            calls: 0,
+            op: None,
+            process: index as u64,
+            reenable: false,
+            passwords_made: 0,
+        }
+    }
+
+    /// An adversary.
+    pub(super) fn adversary(world: &mut World, role: Role) -> Actor {
+        let index = world.actors.len();
+        Actor {
+            role,
+            user: UserId(1),
+            index,
+            epoch: 0,
+            leader: NodeId(0),
+            client: None,
+            saved: DeviceState::new(UserId(1)),
+            password: None,
+            next_password: None,
+            calls: 0,
+            op: None,
+            process: index as u64,
+            reenable: false,
+            passwords_made: 0,
+        }
+    }
+
+    /// The connection id of this actor's current incarnation.
+    pub(super) fn client_id(&self) -> ClientId {
+        ClientId(((self.index as u64) << 20) | u64::from(self.epoch & 0xf_ffff))
+    }
+}
+
+fn busy(world: &World, a: usize) -> bool {
+    world.actors[a].client.as_ref().is_some_and(Client::is_busy)
+}
+
+fn schedule_wake(world: &mut World, a: usize, min: u64, spread: u64) {
+    if world.phase != Phase::Faults {
+        return;
+    }
+    let at = world.now().plus(min + world.below(spread));
+    let epoch = world.actors[a].epoch;
+    world.cluster.schedule(at, Ev::Wake { actor: a, epoch });
+}
+
+fn new_password(world: &mut World, a: usize) -> Password {
+    let user = world.actors[a].user;
+    world.actors[a].passwords_made += 1;
+    let n = world.actors[a].passwords_made;
+    let text = format!("pw-{}-{}-{:016x}", user.0, n, world.rng().next_u64());
+    world.add_secret(user, SecretKind::Password, text.as_bytes());
+    Password::new(text.into_bytes())
+}
+
+/// Actor `a` may start something.
+pub(super) fn wake(world: &mut World, a: usize) {
+    if world.phase != Phase::Faults || busy(world, a) {
+        return;
+    }
+    match world.actors[a].role {
+        Role::Honest => wake_honest(world, a),
+        Role::Guesser => wake_guesser(world, a),
+        Role::Replayer => {
+            replay_one(world, a);
+            schedule_wake(world, a, 300, 2_000);
+        }
+        Role::Reregistrar => {
+            if world.below(100) < 25 && world.scenario.users > 0 {
+                let user = UserId(1 + world.below(u64::from(world.scenario.users)));
+                world.actors[a].user = user;
+                world.actors[a].client = Some(Client::new(user, world.client_config));
+                let password =
+                    Password::new(format!("attacker-{}", world.below(1 << 30)).into_bytes());
+                start(
+                    world,
+                    a,
+                    Operation::EnablePasswordMode { password },
+                    Some("register"),
+                    None,
+                );
+            } else {
+                schedule_wake(world, a, 3_000, 10_000);
+            }
+        }
+    }
+}
+
+fn wake_honest(world: &mut World, a: usize) {
+    if world.actors[a].saved.key.is_none() {
+        // The device makes a new K (after a disable); the world makes it,
+        // so that the secret scanner knows it before any message is sent.
+        let user = world.actors[a].user;
+        let key = BackupKey::generate(world.rng());
+        world.add_secret(user, SecretKind::Key, key.expose_secret());
+        world.add_secret(user, SecretKind::Key, key.to_text().as_bytes());
+        world.add_secret(user, SecretKind::Key, key.to_text_grid().as_bytes());
+        world.actors[a].saved.key = Some(key);
+        let saved = world.actors[a].saved.clone();
+        world.actors[a].client = Some(Client::from_state(saved, world.client_config));
+    }
+    let mode = world.actors[a].saved.mode;
+    let roll = world.below(100);
+    let reenable = std::mem::take(&mut world.actors[a].reenable);
+    let op = match mode {
+        Mode::Off => {
+            if roll < 70 {
+                let password = new_password(world, a);
+                world.actors[a].next_password = Some(password.clone());
+                (Operation::EnablePasswordMode { password }, Some("register"))
+            } else {
+                (Operation::EnableKeyMode, None)
+            }
+        }
+        Mode::Password if reenable => {
+            let password = new_password(world, a);
+            world.actors[a].next_password = Some(password.clone());
+            (Operation::EnablePasswordMode { password }, Some("register"))
+        }
+        _ if roll < 50 => {
+            let spec = ArchiveSpec::with_target(world.scenario.archive_bytes);
+            let archive = archive::generate(world.rng(), &spec);
+            let bytes = archive::encode(&archive).expect("generated archives encode");
+            let plaintext = Bytes::from(bytes);
+            let user = world.actors[a].user;
+            world.backups.started(user, &plaintext);
+            world.actors[a].op = Some(Op {
+                name: "backup",
+                f: None,
+                acknowledged: world.actors[a].saved.acknowledged,
+                plaintext: Some(plaintext.clone()),
+                final_check: None,
+            });
+            return start_prepared(world, a, Operation::Backup { plaintext });
+        }
+        Mode::Password if roll < 75 => match world.actors[a].password.clone() {
+            Some(password) => (Operation::RestoreWithPassword { password }, Some("login")),
+            None => (restore_with_key(world, a), None),
+        },
+        Mode::Password if roll < 88 => {
+            let password = new_password(world, a);
+            world.actors[a].next_password = Some(password.clone());
+            (
+                Operation::ChangePassword {
+                    new_password: password,
+                },
+                Some("change-password"),
+            )
+        }
+        _ if roll < 96 => (restore_with_key(world, a), None),
+        _ => (Operation::Disable, Some("delete")),
+    };
+    start(world, a, op.0, op.1, None);
+}
+
+fn restore_with_key(world: &World, a: usize) -> Operation {
+    let text = world.actors[a]
+        .saved
+        .key
+        .as_ref()
+        .map(|k| k.to_text())
+        .unwrap_or_else(|| Zeroizing::new(String::new()));
+    Operation::RestoreWithKey { key_text: text }
+}
+
+fn wake_guesser(world: &mut World, a: usize) {
+    let users = world.scenario.users.max(1);
+    // Mostly one victim, so that records get destroyed.
+    let user = if world.below(100) < 70 {
+        UserId(1)
+    } else {
+        UserId(1 + world.below(u64::from(users)))
+    };
+    let victim = (user.0 - 1) as usize;
+    let right = world.below(100) < 5;
+    let password = match (
+        right,
+        world.actors.get(victim).and_then(|v| v.password.clone()),
+    ) {
+        (true, Some(p)) => p,
+        _ => Password::new(format!("guess-{}", world.below(1 << 40)).into_bytes()),
+    };
+    world.actors[a].user = user;
+    world.actors[a].client = Some(Client::new(user, world.client_config));
+    start(
+        world,
+        a,
+        Operation::RestoreWithPassword { password },
+        Some("login"),
+        None,
+    );
+}
+
+fn start(
+    world: &mut World,
+    a: usize,
+    op: Operation,
+    f: Option<&'static str>,
+    final_check: Option<FinalCheck>,
+) {
+    world.actors[a].op = Some(Op {
+        name: op.name(),
+        f,
+        acknowledged: world.actors[a].saved.acknowledged,
+        plaintext: None,
+        final_check,
+    });
+    start_prepared(world, a, op);
+}
+
+fn start_prepared(world: &mut World, a: usize, op: Operation) {
+    let name = op.name();
+    let user = world.actors[a].user;
+    world.record("start", Party::Actor(a as u32), None, name, Some(user.0), 0);
+    if let Some(f) = world.actors[a].op.as_ref().and_then(|o| o.f) {
+        let process = world.actors[a].process;
+        let arg = (f == "login").then_some(if world.actors[a].role == Role::Honest {
+            "right"
+        } else {
+            "guess"
+        });
+        let time_ms = world.now().0;
+        if let Some(h) = world.history.as_mut() {
+            h.events.push(HistoryEvent {
+                process,
+                kind: EventType::Invoke,
+                f,
+                user: user.0,
+                arg,
+                result: None,
+                remaining: None,
+                time_ms,
+            });
+        }
+    }
+    // A device may crash somewhere in this flow.
+    if world.actors[a].role == Role::Honest && world.mix.has(FaultKind::ClientCrash) {
+        let level = u64::from(world.mix.level(FaultKind::ClientCrash));
+        if world.below(1000) < level {
+            let at = world.now().plus(1 + world.below(1_500));
+            let epoch = world.actors[a].epoch;
+            world
+                .cluster
+                .schedule(at, Ev::ClientCrash { actor: a, epoch });
+        }
+    }
+    let mut client = world.actors[a]
+        .client
+        .take()
+        .expect("an actor that starts has a client");
+    client.start(op, world.cluster.rng());
+    world.actors[a].client = Some(client);
+    pump(world, a);
+}
+
+/// Carries out everything the actor's client asks for.
+fn pump(world: &mut World, a: usize) {
+    loop {
+        if world.phase == Phase::Done {
+            return;
+        }
+        let Some(out) = world.actors[a].client.as_mut().and_then(Client::poll) else {
+            return;
+        };
+        match out {
+            Output::Vault { call, request } => {
+                if world.actors[a].role == Role::Honest {
+                    capture(world, &request);
+                }
+                world.actors[a].calls += 1;
+                let calls = world.actors[a].calls;
+                world.submit(a, call.0, request);
+                let epoch = world.actors[a].epoch;
+                let at = world.now().plus(1_000);
+                world.cluster.schedule(
+                    at,
+                    Ev::Timeout {
+                        actor: a,
+                        epoch,
+                        calls,
+                    },
+                );
+            }
+            Output::Cloud { call, op } => {
+                world.actors[a].calls += 1;
+                let result = cloud_exec(world, a, op);
+                let epoch = world.actors[a].epoch;
+                let at = world.now().plus(5 + world.below(40));
+                world.cluster.schedule(
+                    at,
+                    Ev::CloudDone {
+                        actor: a,
+                        epoch,
+                        call,
+                        result,
+                    },
+                );
+            }
+            Output::Done(done) => finish(world, a, Ok(done)),
+            Output::Failed(error) => finish(world, a, Err(error)),
+        }
+    }
+}
+
+fn cloud_exec(world: &mut World, a: usize, op: CloudOp) -> Result<CloudReply, StoreError> {
+    let user = world.actors[a].user.0;
+    let (what, result) = match op {
+        CloudOp::Put { key, data, cond } => {
+            if let Some(found) = world.secrets.scan(&data) {
+                world.fail(super::leak(found, "a cloud object", None));
+            }
+            (
+                "put",
+                world.cloud.put(&key, data, cond).map(CloudReply::Put),
+            )
+        }
+        CloudOp::Get { key } => {
+            let got = world.cloud.get(&key);
+            (
+                "get",
+                got.map(|o| CloudReply::Got(maybe_truncate(world, o))),
+            )
+        }
+        CloudOp::GetVersion { key, version } => {
+            let got = world.cloud.get_version(&key, version);
+            (
+                "get-version",
+                got.map(|o| CloudReply::Got(maybe_truncate(world, o))),
+            )
+        }
+        CloudOp::List { prefix } => ("list", world.cloud.list(&prefix).map(CloudReply::Listed)),
+        CloudOp::Delete { key, cond } => (
+            "delete",
+            world.cloud.delete(&key, cond).map(|()| CloudReply::Deleted),
+        ),
+    };
+    world.record(
+        "cloud",
+        Party::Actor(a as u32),
+        Some(Party::Cloud),
+        what,
+        Some(user),
+        u64::from(result.is_ok()),
+    );
+    result
+}
+
+/// A cloud that serves a backup cut short at a chunk boundary (the cut a
+/// format without a last-chunk flag cannot see).
+fn maybe_truncate(
+    world: &mut World,
+    mut object: backup_vault::cloud::Object,
+) -> backup_vault::cloud::Object {
+    let record = SIM_CHUNK as usize + TAG_LEN;
+    let len = object.data.len();
+    if len > HEADER_LEN + 2 * record && world.cloud.hook_mut().truncate() {
+        let chunks = (len - HEADER_LEN) / record;
+        let keep = 1 + (world.cloud.hook_mut().draw() as usize) % chunks.max(1);
+        let cut = HEADER_LEN + keep.min(chunks.saturating_sub(1)).max(1) * record;
+        if cut < len {
+            object.data = object.data.slice(..cut);
+            world.record(
+                "fault",
+                Party::Cloud,
+                None,
+                "serve-truncated-backup",
+                None,
+                cut as u64,
+            );
+        }
+    }
+    object
+}
+
+fn capture(world: &mut World, request: &ClientRequest<OpaqueCrypto>) {
+    if world.captured.len() == 64 {
+        world.captured.pop_front();
+    }
+    world.captured.push_back(request.clone());
+    // The replayer races captured KE3s under another user's name at once.
+    if matches!(request, ClientRequest::LoginFinish { .. }) && world.below(100) < 30 {
+        if let Some(r) = world.actors.iter().position(|x| x.role == Role::Replayer) {
+            let mut copy = request.clone();
+            rewrite_user(world, &mut copy);
+            send_replay(world, r, copy);
+        }
+    }
+}
+
+fn rewrite_user(world: &mut World, request: &mut ClientRequest<OpaqueCrypto>) {
+    let users = u64::from(world.scenario.users.max(1));
+    let other = UserId(1 + world.below(users));
+    match request {
+        ClientRequest::RegistrationStart { user, .. }
+        | ClientRequest::Stage { user, .. }
+        | ClientRequest::Activate { user, .. }
+        | ClientRequest::LoginStart { user, .. }
+        | ClientRequest::LoginFinish { user, .. }
+        | ClientRequest::Delete { user, .. } => *user = other,
+    }
+}
+
+fn replay_one(world: &mut World, a: usize) {
+    if world.captured.is_empty() {
+        return;
+    }
+    let i = world.below(world.captured.len() as u64) as usize;
+    let mut request = world.captured[i].clone();
+    if world.below(100) < 30 {
+        rewrite_user(world, &mut request);
+    }
+    send_replay(world, a, request);
+}
+
+fn send_replay(world: &mut World, a: usize, request: ClientRequest<OpaqueCrypto>) {
+    let n = u64::from(world.scenario.nodes);
+    world.actors[a].leader = NodeId(world.below(n) as u8);
+    world.actors[a].calls += 1;
+    let call = world.actors[a].calls;
+    world.submit(a, call, request);
+}
+
+/// A reply reached actor `a`.
+pub(super) fn on_vault_reply(world: &mut World, a: usize, d: Delivered<OpaqueCrypto>) {
+    let n = world.scenario.nodes;
+    match &d.response {
+        ClientResponse::NotLeader { leader: Some(l) } => world.actors[a].leader = *l,
+        ClientResponse::NotLeader { leader: None } => {
+            world.actors[a].leader = NodeId((world.actors[a].leader.0 + 1) % n);
+        }
+        _ => {}
+    }
+    let Some(mut client) = world.actors[a].client.take() else {
+        return;
+    };
+    client.on_vault(CallId(d.request.0), d.response, world.cluster.rng());
+    world.actors[a].client = Some(client);
+    pump(world, a);
+}
+
+/// Actor `a`'s request `calls` went unanswered.
+pub(super) fn timeout(world: &mut World, a: usize, calls: u64) {
+    if world.actors[a].calls != calls || !busy(world, a) {
+        return;
+    }
+    let n = world.scenario.nodes;
+    world.actors[a].leader = NodeId((world.actors[a].leader.0 + 1) % n);
+    let Some(mut client) = world.actors[a].client.take() else {
+        return;
+    };
+    client.on_timeout(world.cluster.rng());
+    world.actors[a].client = Some(client);
+    pump(world, a);
+}
+
+/// A cloud result reached actor `a`.
+pub(super) fn cloud_done(
+    world: &mut World,
+    a: usize,
+    call: CallId,
+    result: Result<CloudReply, StoreError>,
+) {
+    let Some(mut client) = world.actors[a].client.take() else {
+        return;
+    };
+    client.on_cloud(call, result, world.cluster.rng());
+    world.actors[a].client = Some(client);
+    pump(world, a);
+}
+
+/// Device `a` crashes mid-flow and comes back from its saved state.
+pub(super) fn crash(world: &mut World, a: usize) {
+    if !busy(world, a) {
+        return;
+    }
+    let user = world.actors[a].user;
+    world.record(
+        "fault",
+        Party::World,
+        Some(Party::Actor(a as u32)),
+        "device-crash",
+        Some(user.0),
+        0,
+    );
+    if let Some(op) = world.actors[a].op.take() {
+        history_end(world, a, &op, EventType::Info, "crashed".to_string(), None);
+    }
+    let actor = &mut world.actors[a];
+    actor.epoch += 1;
+    actor.calls = 0;
+    actor.next_password = None;
+    // A resumed app is a new process for a linearizability checker.
+    actor.process += 1 << 20;
+    actor.client = Some(Client::from_state(actor.saved.clone(), world.client_config));
+    schedule_wake(world, a, 500, 1_000);
+}
+
+fn history_end(
+    world: &mut World,
+    a: usize,
+    op: &Op,
+    kind: EventType,
+    result: String,
+    remaining: Option<u8>,
+) {
+    let Some(f) = op.f else {
+        return;
+    };
+    let process = world.actors[a].process;
+    let user = world.actors[a].user.0;
+    let time_ms = world.now().0;
+    if let Some(h) = world.history.as_mut() {
+        h.events.push(HistoryEvent {
+            process,
+            kind,
+            f,
+            user,
+            arg: None,
+            result: Some(result),
+            remaining,
+            time_ms,
+        });
+    }
+}
+
+fn error_name(e: &ClientError) -> &'static str {
+    match e {
+        ClientError::WrongPassword { .. } => "wrong-password",
+        ClientError::KeyDestroyed => "destroyed",
+        ClientError::NotRegistered => "not-registered",
+        ClientError::VaultUnavailable => "vault-unavailable",
+        ClientError::CloudUnavailable => "cloud-unavailable",
+        ClientError::BackupDamaged { .. } => "backup-damaged",
+        ClientError::WrongKey => "wrong-key",
+        ClientError::StaleBackup { .. } => "stale-backup",
+        ClientError::NoBackup => "no-backup",
+        ClientError::BadKeyText(_) => "bad-key-text",
+        ClientError::Busy => "busy",
+        ClientError::NotEnabled => "not-enabled",
+        _ => "error",
+    }
+}
+
+/// Actor `a`'s operation ended.
+fn finish(world: &mut World, a: usize, result: Result<Completed, ClientError>) {
+    let Some(op) = world.actors[a].op.take() else {
+        return;
+    };
+    let user = world.actors[a].user;
+    let role = world.actors[a].role;
+    if role == Role::Honest {
+        if let Some(client) = world.actors[a].client.as_ref() {
+            world.actors[a].saved = client.state().clone();
+        }
+    }
+    let what = match &result {
+        Ok(_) => "done",
+        Err(e) => error_name(e),
+    };
+    world.record("done", Party::Actor(a as u32), None, what, Some(user.0), 0);
+    // History: vault operations only.
+    let (kind, name, remaining) = match &result {
+        Ok(Completed::Registered { remaining }) => (EventType::Ok, "ok", Some(*remaining)),
+        Ok(_) => (EventType::Ok, "ok", None),
+        // After a successful login, a restore can still fail in the cloud.
+        Err(
+            ClientError::NoBackup
+            | ClientError::BackupDamaged { .. }
+            | ClientError::CloudUnavailable
+            | ClientError::StaleBackup { .. },
+        ) if op.f == Some("login") => (EventType::Ok, "ok", None),
+        Err(ClientError::WrongPassword { remaining }) => {
+            (EventType::Ok, "wrong-password", Some(*remaining))
+        }
+        Err(ClientError::KeyDestroyed) => (EventType::Ok, "destroyed", None),
+        Err(ClientError::NotRegistered) => (EventType::Ok, "not-registered", None),
+        Err(ClientError::VaultUnavailable) => (EventType::Info, "unavailable", None),
+        Err(e) => (EventType::Fail, error_name(e), None),
+    };
+    history_end(world, a, &op, kind, name.to_string(), remaining);
+    let outcome = match result {
+        Ok(done) => on_completed(world, a, &op, done),
+        Err(e) => on_failed(world, a, &op, e),
+    };
+    if let Err(v) = outcome {
+        world.fail(v);
+        return;
+    }
+    if let Some(check) = op.final_check {
+        let _ = check;
+        world.finals_pending = world.finals_pending.saturating_sub(1);
+        if world.finals_pending == 0 {
+            world.phase = Phase::Done;
+        }
+        return;
+    }
+    let (min, spread) = match role {
+        Role::Honest => (300, 3_000),
+        Role::Guesser => (500, 2_500),
+        _ => (3_000, 10_000),
+    };
+    schedule_wake(world, a, min, spread);
+}
+
+fn on_completed(
+    world: &mut World,
+    a: usize,
+    op: &Op,
+    done: Completed,
+) -> Result<(), super::Violation> {
+    let user = world.actors[a].user;
+    let honest = world.actors[a].role == Role::Honest;
+    match done {
+        Completed::Registered { .. } | Completed::PasswordChanged if honest => {
+            world.actors[a].password = world.actors[a].next_password.take();
+        }
+        Completed::BackedUp { generation } if honest => {
+            if let Some(p) = &op.plaintext {
+                world.backups.backed_up(user, generation, p);
+            }
+            world.stats.backups += 1;
+        }
+        Completed::Restored {
+            plaintext,
+            generation,
+        } => {
+            world.stats.restores += 1;
+            world
+                .backups
+                .restored(user, generation, &plaintext, op.acknowledged)?;
+            if op.final_check.is_some() {
+                if let Some((g, _)) = world.backups.latest(user) {
+                    if generation < *g {
+                        return Err(super::Violation::user(
+                            "DUR-1",
+                            user,
+                            None,
+                            format!(
+                                "after healing, user {}'s restore returned generation {} instead of the acknowledged {}",
+                                user.0, generation.0, g.0
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        Completed::Disabled { .. } if honest => {
+            world.backups.disabled(user);
+            world.actors[a].password = None;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn on_failed(world: &mut World, a: usize, op: &Op, e: ClientError) -> Result<(), super::Violation> {
+    let user = world.actors[a].user;
+    world.stats.ops_failed += 1;
+    if world.actors[a].role == Role::Honest {
+        if matches!(e, ClientError::KeyDestroyed | ClientError::NotRegistered) {
+            world.actors[a].reenable = true;
+        }
+        world.actors[a].next_password = None;
+    }
+    let Some(check) = op.final_check else {
+        return Ok(());
+    };
+    let login_failed = matches!(
+        e,
+        ClientError::VaultUnavailable
+            | ClientError::WrongPassword { .. }
+            | ClientError::KeyDestroyed
+            | ClientError::NotRegistered
+            | ClientError::Protocol(_)
+    );
+    match (check, login_failed, world.backups.latest(user)) {
+        (FinalCheck::Login, true, _) | (_, false, Some(_)) => {
+            let invariant = if check == FinalCheck::Login && login_failed {
+                "LIVE-1"
+            } else {
+                "DUR-1"
+            };
+            Err(super::Violation::user(
+                invariant,
+                user,
+                None,
+                format!(
+                    "after every fault healed, user {}'s {} failed: {e}",
+                    user.0, op.name
+                ),
+            ))
+        }
+        // Nothing was promised: a leftover backup of an earlier key, or
+        // none at all, is not a broken promise.
+        (FinalCheck::Key, true, _) | (_, false, None) => Ok(()),
+    }
+}
+
+/// The settle time is over: every honest device restores, to check LIVE-1
+/// and DUR-1.
+pub(super) fn start_finals(world: &mut World) {
+    if world.phase == Phase::Done {
+        return;
+    }
+    world.phase = Phase::Final;
+    world.finals_pending = 0;
+    for a in 0..world.actors.len() {
+        if world.actors[a].role != Role::Honest || busy(world, a) {
+            continue;
+        }
+        let user = world.actors[a].user;
+        let saved = &world.actors[a].saved;
+        let active = world
+            .consensus
+            .reference()
+            .get(user)
+            .and_then(|r| r.active.as_ref())
+            .map(|r| (r.registration, r.attempts.remaining()));
+        let login_possible = saved.mode == Mode::Password
+            && active.is_some_and(|(reg, left)| Some(reg) == saved.registration && left > 0)
+            && world.actors[a].password.is_some();
+        let check = if login_possible {
+            FinalCheck::Login
+        } else if saved.key.is_some() && world.backups.latest(user).is_some() {
+            FinalCheck::Key
+        } else {
+            continue;
+        };
+        let op = match check {
+            FinalCheck::Login => Operation::RestoreWithPassword {
+                password: world.actors[a].password.clone().expect("checked above"),
+            },
+            FinalCheck::Key => restore_with_key(world, a),
+        };
+        // Each final restore runs on a fresh app process with the saved state.
+        world.actors[a].epoch += 1;
+        world.actors[a].calls = 0;
+        world.actors[a].client = Some(Client::from_state(
+            world.actors[a].saved.clone(),
+            world.client_config,
+        ));
+        world.finals_pending += 1;
+        let f = (check == FinalCheck::Login).then_some("login");
+        start(world, a, op, f, Some(check));
+        if world.phase == Phase::Done {
+            return;
+        }
+    }
+    if world.finals_pending == 0 {
+        world.phase = Phase::Done;
+        return;
+    }
+    let at = world.now().plus(FINAL_MS);
+    world.cluster.schedule(at, Ev::End);
+}
+
+/// The final restores ran out of time.
+pub(super) fn end_finals(world: &mut World) {
+    if world.phase != Phase::Final {
+        return;
+    }
+    let stuck = world
+        .actors
+        .iter()
+        .find(|x| x.op.as_ref().is_some_and(|o| o.final_check.is_some()))
+        .map(|x| (x.user, x.op.as_ref().map_or("", |o| o.name)));
+    if let Some((user, name)) = stuck {
+        world.fail(super::Violation::user(
+            "LIVE-1",
+            user,
+            None,
+            format!(
+                "after every fault healed, user {}'s {name} did not finish within {} s",
+                user.0,
+                FINAL_MS / 1000
+            ),
+        ));
+    }
+    world.phase = Phase::Done;
+}

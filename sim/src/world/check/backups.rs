@@ -1,0 +1,95 @@
+//! FMT-1 and DUR-1, checked on what clients restore.
+//!
+//! - FMT-1: a restore returns a plaintext that its user really backed up,
+//!   and for an acknowledged generation exactly the acknowledged bytes.
+//! - DUR-1 (during the run): a restore never returns a generation older
+//!   than the newest one that device was told is stored.
+//! - DUR-1 (at the end, after healing): every user's newest acknowledged
+//!   backup restores byte for byte; see `World::final_checks`.
+
+use super::{hash_of, Violation};
+use backup_vault::format::Generation;
+use backup_vault::vault::ids::UserId;
+use bytes::Bytes;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What the backup checks remember per user.
+#[derive(Default)]
+pub struct Backups {
+    written: BTreeMap<UserId, BTreeSet<u64>>,
+    acked: BTreeMap<(UserId, Generation), Bytes>,
+    latest: BTreeMap<UserId, (Generation, Bytes)>,
+}
+
+impl Backups {
+    /// A device started backing up `plaintext`.
+    pub fn started(&mut self, user: UserId, plaintext: &Bytes) {
+        self.written
+            .entry(user)
+            .or_default()
+            .insert(hash_of(&plaintext[..]));
+    }
+
+    /// A device was told `generation` holding `plaintext` is stored.
+    pub fn backed_up(&mut self, user: UserId, generation: Generation, plaintext: &Bytes) {
+        self.acked.insert((user, generation), plaintext.clone());
+        let newer = self.latest.get(&user).is_none_or(|(g, _)| *g <= generation);
+        if newer {
+            self.latest.insert(user, (generation, plaintext.clone()));
+        }
+    }
+
+    /// The user turned backups off: nothing is promised any more.
+    pub fn disabled(&mut self, user: UserId) {
+        self.latest.remove(&user);
+    }
+
+    /// The newest backup the user was told is stored, if any is promised.
+    pub fn latest(&self, user: UserId) -> Option<&(Generation, Bytes)> {
+        self.latest.get(&user)
+    }
+
+    /// A restore of `user` returned `plaintext` as `generation`, on a
+    /// device that had acknowledged `acknowledged` when it started.
+    pub fn restored(
+        &self,
+        user: UserId,
+        generation: Generation,
+        plaintext: &Bytes,
+        acknowledged: Generation,
+    ) -> Result<(), Violation> {
+        let known = self
+            .written
+            .get(&user)
+            .is_some_and(|w| w.contains(&hash_of(&plaintext[..])));
+        let exact = self
+            .acked
+            .get(&(user, generation))
+            .is_none_or(|p| p == plaintext);
+        if !known || !exact {
+            return Err(Violation::user(
+                "FMT-1",
+                user,
+                None,
+                format!(
+                    "a restore of user {} returned {} bytes as generation {} that the user never backed up (a changed or cut backup decrypted)",
+                    user.0,
+                    plaintext.len(),
+                    generation.0
+                ),
+            ));
+        }
+        if generation < acknowledged {
+            return Err(Violation::user(
+                "DUR-1",
+                user,
+                None,
+                format!(
+                    "a restore of user {} returned generation {} although the device had been told generation {} was stored",
+                    user.0, generation.0, acknowledged.0
+                ),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,281 @@
+//! CONS-1 to CONS-4, checked on the nodes' own state after every step.
+//!
+//! - CONS-1: a map term → leader; a second leader in a term is a violation.
+//! - CONS-2: every (index, term) pair seen in any log maps to one command
+//!   and one previous term. By induction this is the log-matching property.
+//! - CONS-3: the *ledger* holds every entry any node ever reported
+//!   committed; a node committing a different entry at a ledger index is a
+//!   committed entry lost or changed.
+//! - CONS-4: a reference record store applies the ledger in order; every
+//!   node's store must equal the reference at the node's applied index.
+//!
+//! The ledger also tells the lockout checks which command a reply reports.
+
+use super::{hash_of, Violation};
+use backup_vault::vault::crypto::{RegistrationId, VaultCrypto};
+use backup_vault::vault::ids::{LogIndex, NodeId, Term, UserId};
+use backup_vault::vault::node::VaultNode;
+use backup_vault::vault::raft::Role;
+use backup_vault::vault::records::{Command, RecordStore};
+use std::collections::BTreeMap;
+
+/// What kind of command an entry holds, without its secrets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A leader's no-op.
+    Noop,
+    /// Stage.
+    Stage,
+    /// Activate.
+    Activate,
+    /// ConsumeAttempt.
+    Consume,
+    /// Reset.
+    Reset,
+    /// Delete.
+    Delete,
+}
+
+/// A committed entry, as the checks need it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Committed {
+    /// Its term.
+    pub term: Term,
+    /// Hash of the whole entry.
+    pub hash: u64,
+    /// Its kind.
+    pub kind: Kind,
+    /// Its user, if a command.
+    pub user: Option<UserId>,
+    /// The registration it names, if any.
+    pub registration: Option<RegistrationId>,
+}
+
+/// Summarises a command.
+pub fn summarize<C: VaultCrypto>(
+    command: Option<&Command<C>>,
+) -> (Kind, Option<UserId>, Option<RegistrationId>) {
+    match command {
+        None => (Kind::Noop, None, None),
+        Some(c) => {
+            let (kind, registration) = match c {
+                Command::Stage { registration, .. } => (Kind::Stage, *registration),
+                Command::Activate { registration, .. } => (Kind::Activate, *registration),
+                Command::ConsumeAttempt { registration, .. } => (Kind::Consume, *registration),
+                Command::Reset { registration, .. } => (Kind::Reset, *registration),
+                Command::Delete { registration, .. } => (Kind::Delete, *registration),
+            };
+            (kind, Some(c.user()), Some(registration))
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+struct NodeSeen {
+    commit: LogIndex,
+    applied: LogIndex,
+    /// (last index, its term) when the uncommitted tail was last checked.
+    tail: (LogIndex, Option<Term>),
+}
+
+/// The consensus checks' memory.
+pub struct Consensus<C: VaultCrypto> {
+    leaders: BTreeMap<Term, NodeId>,
+    pairs: BTreeMap<(LogIndex, Term), (u64, Option<Term>)>,
+    ledger: BTreeMap<LogIndex, Committed>,
+    commands: BTreeMap<LogIndex, Option<Command<C>>>,
+    reference: RecordStore<C>,
+    ref_applied: LogIndex,
+    ref_hashes: BTreeMap<LogIndex, u64>,
+    nodes: Vec<NodeSeen>,
+    /// Indices the reference skipped because every node had compacted them
+    /// (the reference then continued from a node's snapshot).
+    pub skipped: u64,
+}
+
+impl<C: VaultCrypto> Consensus<C> {
+    /// Checks for `nodes` nodes with guess limit `limit`.
+    pub fn new(nodes: u8, limit: u8) -> Self {
+        let reference = RecordStore::new(limit);
+        let mut ref_hashes = BTreeMap::new();
+        ref_hashes.insert(LogIndex(0), hash_of(&reference));
+        Consensus {
+            leaders: BTreeMap::new(),
+            pairs: BTreeMap::new(),
+            ledger: BTreeMap::new(),
+            commands: BTreeMap::new(),
+            reference,
+            ref_applied: LogIndex(0),
+            ref_hashes,
+            nodes: vec![NodeSeen::default(); usize::from(nodes)],
+            skipped: 0,
+        }
+    }
+
+    /// The committed entry at `index`, if known.
+    pub fn committed(&self, index: LogIndex) -> Option<&Committed> {
+        self.ledger.get(&index)
+    }
+
+    /// The reference store (the ledger applied in order).
+    pub fn reference(&self) -> &RecordStore<C> {
+        &self.reference
+    }
+
+    /// A node restarted: its commit and applied indices start over.
+    pub fn restarted(&mut self, id: NodeId) {
+        self.nodes[usize::from(id.0)] = NodeSeen::default();
+    }
+
+    /// Checks node `id` after it ran. Returns the ledger entries that this
+    /// step added (new commits), for the lockout checks.
+    pub fn after_step(
+        &mut self,
+        id: NodeId,
+        node: &VaultNode<C>,
+    ) -> Result<Vec<(LogIndex, Committed)>, Violation> {
+        let raft = node.raft();
+        let i = usize::from(id.0);
+        // CONS-1
+        if raft.role() == Role::Leader {
+            let term = raft.term();
+            match self.leaders.get(&term) {
+                Some(other) if *other != id => {
+                    return Err(Violation::node(
+                        "CONS-1",
+                        id,
+                        format!("two leaders in term {}: n{} and n{}", term.0, other.0, id.0),
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    self.leaders.insert(term, id);
+                }
+            }
+        }
+        let log = raft.log();
+        let base = log.base_index();
+        let commit = raft.commit_index();
+        // CONS-2 on the uncommitted tail (committed entries are checked
+        // against the ledger below).
+        let last = log.last_index();
+        let tail_key = (last, log.term_at(last));
+        let seen = &mut self.nodes[i];
+        if seen.tail != tail_key || seen.commit != commit {
+            seen.tail = tail_key;
+            let from = commit.max(base).0 + 1;
+            for k in from..=last.0 {
+                let index = LogIndex(k);
+                let Some(entry) = log.get(index) else {
+                    continue;
+                };
+                let prev = log.term_at(LogIndex(k - 1));
+                let hash = hash_of(entry);
+                match self.pairs.get(&(index, entry.term)) {
+                    Some(&(h, p)) if h != hash || (p.is_some() && prev.is_some() && p != prev) => {
+                        return Err(Violation::node(
+                            "CONS-2",
+                            id,
+                            format!(
+                                "n{} holds a different entry (or a different prefix) at index {} term {} than another log",
+                                id.0, k, entry.term.0
+                            ),
+                        ));
+                    }
+                    Some(_) => {}
+                    None => {
+                        self.pairs.insert((index, entry.term), (hash, prev));
+                    }
+                }
+            }
+        }
+        // CONS-3: newly committed entries against the ledger.
+        let mut added = Vec::new();
+        let seen_commit = self.nodes[i].commit;
+        if commit > seen_commit {
+            for k in (seen_commit.0 + 1)..=commit.0 {
+                let index = LogIndex(k);
+                let Some(entry) = log.get(index) else {
+                    continue; // compacted into this node's snapshot
+                };
+                let hash = hash_of(entry);
+                let (kind, user, registration) = summarize(entry.command.as_ref());
+                match self.ledger.get(&index) {
+                    Some(c) if c.hash != hash => {
+                        return Err(Violation::node(
+                            "CONS-3",
+                            id,
+                            format!(
+                                "committed entry {} changed: n{} commits term {} ({:?}) where term {} ({:?}) was committed before",
+                                k, id.0, entry.term.0, kind, c.term.0, c.kind
+                            ),
+                        ));
+                    }
+                    Some(_) => {}
+                    None => {
+                        let c = Committed {
+                            term: entry.term,
+                            hash,
+                            kind,
+                            user,
+                            registration,
+                        };
+                        self.ledger.insert(index, c);
+                        self.commands.insert(index, entry.command.clone());
+                        added.push((index, c));
+                    }
+                }
+            }
+            self.nodes[i].commit = commit;
+        } else if commit < seen_commit {
+            // Only a restart lowers a commit index, and restarts reset this.
+            self.nodes[i].commit = commit;
+        }
+        self.advance_reference(node);
+        // CONS-4: the node's store equals the reference at its applied index.
+        let applied = node.applied();
+        if applied != self.nodes[i].applied {
+            self.nodes[i].applied = applied;
+            if let Some(expected) = self.ref_hashes.get(&applied) {
+                if *expected != hash_of(node.store()) {
+                    return Err(Violation::node(
+                        "CONS-4",
+                        id,
+                        format!(
+                            "n{}'s record store at applied index {} differs from the committed commands applied in order",
+                            id.0, applied.0
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(added)
+    }
+
+    /// Applies ledger entries to the reference store while they are contiguous.
+    fn advance_reference(&mut self, node: &VaultNode<C>) {
+        loop {
+            let next = self.ref_applied.next();
+            if let Some(command) = self.commands.remove(&next) {
+                if let Some(c) = command.as_ref() {
+                    self.reference.apply(c);
+                }
+                self.ref_applied = next;
+                self.ref_hashes.insert(next, hash_of(&self.reference));
+                continue;
+            }
+            // A gap: entries committed and compacted within one step. Jump
+            // to this node's snapshot if it covers the gap.
+            if let Some((index, _, state)) = node.raft().snapshot() {
+                if *index > self.ref_applied && self.ledger.range(next..*index).next().is_none() {
+                    self.skipped += index.0 - self.ref_applied.0;
+                    self.reference = state.clone();
+                    self.ref_applied = *index;
+                    self.ref_hashes.insert(*index, hash_of(&self.reference));
+                    continue;
+                }
+            }
+            break;
+        }
+    }
+}

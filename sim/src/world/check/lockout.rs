@@ -1,0 +1,301 @@
+//! LOCK-1 to LOCK-4, REG-1 and REG-2, checked on what nodes release and
+//! propose, and on their record stores.
+//!
+//! - LOCK-1: every KE2 a node releases is tied (by its reply's log index)
+//!   to the `ConsumeAttempt` entry it reports. Per registration, between two
+//!   proofs of knowledge (a `LoginOk` or the activation), at most `limit`
+//!   KE2s may be released; counting by log index keeps this exact when
+//!   replies from old leaders arrive late.
+//! - LOCK-2: when a KE2 leaves a node, its entry is on the *disks* (synced)
+//!   of at least a quorum of nodes.
+//! - LOCK-3: a leader proposes `Reset` only while handling a `LoginFinish`
+//!   of that user (whose KE3 it then verified).
+//! - LOCK-4: no `LoginOk` for a destroyed registration; no node keeps the
+//!   key material of a registration next to its `Destroyed` tombstone.
+//! - REG-1: the command a reply reports is about the requesting user, and a
+//!   `LoginFinish` only finishes a login whose KE2 went to that same user.
+//! - REG-2: a KE2 is only ever released for a registration whose activation
+//!   was committed, and proposed by a leader while handling the owner's
+//!   `Activate` request (which carries a proof of K): a registration the
+//!   client has not finished is never guessable.
+
+use super::consensus::{Committed, Consensus, Kind};
+use super::{RequestInfo, Violation};
+use backup_vault::vault::crypto::{RegistrationId, VaultCrypto};
+use backup_vault::vault::ids::{LogIndex, NodeId, UserId};
+use backup_vault::vault::node::{ClientId, Reply, RequestId, VaultDisk, VaultNode};
+use backup_vault::vault::protocol::{ClientResponse, LoginId};
+use backup_vault::vault::raft::Role;
+use backup_vault::vault::records::{Command, Tombstone};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The lockout checks' memory.
+#[derive(Default)]
+pub struct Lockout {
+    limit: u8,
+    quorum: usize,
+    ke2s: BTreeMap<RegistrationId, BTreeSet<LogIndex>>,
+    proofs: BTreeMap<RegistrationId, BTreeSet<LogIndex>>,
+    activated: BTreeSet<RegistrationId>,
+    activation_requested: BTreeSet<RegistrationId>,
+    destroyed: BTreeSet<RegistrationId>,
+    logins: BTreeMap<LoginId, UserId>,
+    last_index: BTreeMap<NodeId, LogIndex>,
+    applied: BTreeMap<NodeId, LogIndex>,
+    /// KE2s released (a figure for the run report).
+    pub ke2_released: u64,
+}
+
+impl Lockout {
+    /// Checks for guess limit `limit` and quorum size `quorum`.
+    pub fn new(limit: u8, quorum: usize) -> Self {
+        Lockout {
+            limit,
+            quorum,
+            ..Lockout::default()
+        }
+    }
+
+    /// Learns from newly committed entries.
+    pub fn on_commits(&mut self, added: &[(LogIndex, Committed)]) {
+        for (index, c) in added {
+            if let (Kind::Activate, Some(reg)) = (c.kind, c.registration) {
+                self.activated.insert(reg);
+                self.proofs.entry(reg).or_default().insert(*index);
+            }
+        }
+    }
+
+    /// LOCK-3 and LOCK-4 on node `id` after a step whose input was `input`
+    /// (a client request's kind and user, if the step handled one).
+    pub fn after_step<C: VaultCrypto>(
+        &mut self,
+        id: NodeId,
+        node: &VaultNode<C>,
+        input: Option<(UserId, &'static str)>,
+    ) -> Result<(), Violation> {
+        let raft = node.raft();
+        let last = raft.log().last_index();
+        let before = self.last_index.insert(id, last).unwrap_or(LogIndex(0));
+        if raft.role() == Role::Leader && last > before {
+            for k in (before.0 + 1)..=last.0 {
+                let Some(entry) = raft.log().get(LogIndex(k)) else {
+                    continue;
+                };
+                if entry.term != raft.term() {
+                    continue;
+                }
+                if let Some(Command::Activate { user, registration }) = &entry.command {
+                    // REG-2 bookkeeping: activations the owner asked for.
+                    if input == Some((*user, "activate")) {
+                        self.activation_requested.insert(*registration);
+                    }
+                }
+                let needed = match &entry.command {
+                    Some(Command::Reset { user, .. }) => Some((*user, "login-finish", "Reset")),
+                    _ => None,
+                };
+                if let Some((user, request, command)) = needed {
+                    if input != Some((user, request)) {
+                        return Err(Violation::user(
+                            "LOCK-3",
+                            user,
+                            Some(id),
+                            format!(
+                                "leader n{} proposed {command} for user {} at index {k} while handling {} instead of a verified {request}",
+                                id.0,
+                                user.0,
+                                input.map_or("no request".to_string(), |(u, r)| format!("{r} of user {}", u.0))
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        let applied = node.applied();
+        if self.applied.insert(id, applied) != Some(applied) {
+            for (user, rec) in node.store().iter() {
+                if let (Some(Tombstone::Destroyed(reg)), Some(active)) =
+                    (rec.tombstone, &rec.active)
+                {
+                    if active.registration == reg {
+                        return Err(Violation::user(
+                            "LOCK-4",
+                            *user,
+                            Some(id),
+                            format!(
+                                "n{} keeps the wrapped key of user {}'s registration {:x} after destroying it",
+                                id.0, user.0, reg.0
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks one reply node `from` released.
+    #[allow(clippy::too_many_arguments)]
+    pub fn on_reply<C: VaultCrypto>(
+        &mut self,
+        from: NodeId,
+        node: &VaultNode<C>,
+        reply: &Reply<C>,
+        request: Option<&RequestInfo>,
+        disks: &[&VaultDisk<C>],
+        consensus: &Consensus<C>,
+    ) -> Result<(), Violation> {
+        let Some(index) = reply.index else {
+            return Ok(());
+        };
+        let entry = node.raft().log().get(index);
+        let term = entry.map(|e| e.term);
+        let command = entry.and_then(|e| e.command.as_ref());
+        let (user, registration) = match command {
+            Some(c) => (Some(c.user()), registration_of(c)),
+            None => match consensus.committed(index) {
+                Some(c) => (c.user, c.registration),
+                None => (None, None),
+            },
+        };
+        // REG-1: the reply's command is about the requester's user.
+        if let (Some(req), Some(user)) = (request, user) {
+            if req.user != user {
+                return Err(Violation::user(
+                    "REG-1",
+                    user,
+                    Some(from),
+                    format!(
+                        "a {} request of user {} changed user {}'s record (index {})",
+                        req.kind, req.user.0, user.0, index.0
+                    ),
+                ));
+            }
+        }
+        match &reply.response {
+            ClientResponse::Ke2 { login, .. } => {
+                self.ke2_released += 1;
+                let user = user.unwrap_or(UserId(u64::MAX));
+                // LOCK-2: durable on a quorum of disks.
+                let durable = disks
+                    .iter()
+                    .filter(|d| {
+                        d.snapshot.as_ref().is_some_and(|s| s.0 >= index)
+                            || (term.is_some() && d.log.term_at(index) == term)
+                    })
+                    .count();
+                if durable < self.quorum {
+                    return Err(Violation::user(
+                        "LOCK-2",
+                        user,
+                        Some(from),
+                        format!(
+                            "n{} released KE2 for user {} when the attempt (index {}) was durable on {} disks, fewer than a quorum of {}",
+                            from.0, user.0, index.0, durable, self.quorum
+                        ),
+                    ));
+                }
+                let Some(reg) = registration else {
+                    return Ok(());
+                };
+                // REG-2: only activated registrations are guessable.
+                if !self.activated.contains(&reg) || !self.activation_requested.contains(&reg) {
+                    return Err(Violation::user(
+                        "REG-2",
+                        user,
+                        Some(from),
+                        format!(
+                            "n{} released KE2 against user {}'s registration {:x}, which was never activated with the owner's proof",
+                            from.0, user.0, reg.0
+                        ),
+                    ));
+                }
+                if let Some(req) = request {
+                    self.logins.insert(*login, req.user);
+                }
+                // LOCK-1: KE2s between two proofs.
+                let ke2s = self.ke2s.entry(reg).or_default();
+                ke2s.insert(index);
+                let proofs = self.proofs.entry(reg).or_default();
+                let after = proofs
+                    .range(..index)
+                    .next_back()
+                    .copied()
+                    .unwrap_or(LogIndex(0));
+                let before = proofs
+                    .range(index..)
+                    .next()
+                    .copied()
+                    .unwrap_or(LogIndex(u64::MAX));
+                let count = ke2s.range(after..before).count();
+                if count > usize::from(self.limit) {
+                    return Err(Violation::user(
+                        "LOCK-1",
+                        user,
+                        Some(from),
+                        format!(
+                            "{count} KE2 messages released for user {}'s registration {:x} between two proofs of knowledge; the limit is {}",
+                            user.0, reg.0, self.limit
+                        ),
+                    ));
+                }
+            }
+            ClientResponse::LoginOk { registration, .. } => {
+                let user = user.unwrap_or(UserId(u64::MAX));
+                if self.destroyed.contains(registration) {
+                    return Err(Violation::user(
+                        "LOCK-4",
+                        user,
+                        Some(from),
+                        format!(
+                            "n{} released the key of user {}'s registration {:x} after it was destroyed",
+                            from.0, user.0, registration.0
+                        ),
+                    ));
+                }
+                if let Some(req) = request {
+                    if let Some(owner) = req.login.and_then(|l| self.logins.get(&l)) {
+                        if *owner != req.user {
+                            return Err(Violation::user(
+                                "REG-1",
+                                req.user,
+                                Some(from),
+                                format!(
+                                    "a KE3 sent for user {} finished a login that user {} started, and reset user {}'s record",
+                                    req.user.0, owner.0, user.0
+                                ),
+                            ));
+                        }
+                    }
+                }
+                self.proofs.entry(*registration).or_default().insert(index);
+            }
+            ClientResponse::KeyDestroyed => {
+                if let Some(reg) = registration {
+                    self.destroyed.insert(reg);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Registrations destroyed by the guess limit so far.
+    pub fn destroyed(&self) -> &BTreeSet<RegistrationId> {
+        &self.destroyed
+    }
+}
+
+fn registration_of<C: VaultCrypto>(c: &Command<C>) -> Option<RegistrationId> {
+    Some(match c {
+        Command::Stage { registration, .. }
+        | Command::Activate { registration, .. }
+        | Command::ConsumeAttempt { registration, .. }
+        | Command::Reset { registration, .. }
+        | Command::Delete { registration, .. } => *registration,
+    })
+}
+
+/// Identifies a request: the sender and its number.
+pub type RequestKey = (ClientId, RequestId);

@@ -1,0 +1,94 @@
+//! The invariant checkers the simulator runs after every step. Each module
+//! holds the checks of one group of invariants (DESIGN.md section 3); the
+//! world calls them and stops at the first [`Violation`].
+
+pub mod backups;
+pub mod consensus;
+pub mod lockout;
+pub mod secrets;
+
+use backup_vault::vault::ids::{NodeId, UserId};
+use backup_vault::vault::protocol::LoginId;
+use std::hash::{Hash, Hasher};
+
+/// A broken invariant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// The invariant's ID (`LOCK-2`, `CONS-1`, ...), or `PANIC` for an
+    /// assertion inside the implementation.
+    pub invariant: &'static str,
+    /// The step at which it was seen.
+    pub step: u64,
+    /// The virtual time, ms.
+    pub at_ms: u64,
+    /// What was seen.
+    pub message: String,
+    /// The user concerned, if any.
+    pub user: Option<u64>,
+    /// The node concerned, if any.
+    pub node: Option<u8>,
+    /// The events that led to it, oldest first, one readable line each.
+    pub leading: Vec<String>,
+}
+
+impl Violation {
+    /// A violation about node `node`.
+    pub fn node(invariant: &'static str, node: NodeId, message: String) -> Self {
+        Violation {
+            invariant,
+            step: 0,
+            at_ms: 0,
+            message,
+            user: None,
+            node: Some(node.0),
+            leading: Vec::new(),
+        }
+    }
+
+    /// A violation about user `user` (and node `node`, if one).
+    pub fn user(
+        invariant: &'static str,
+        user: UserId,
+        node: Option<NodeId>,
+        message: String,
+    ) -> Self {
+        Violation {
+            invariant,
+            step: 0,
+            at_ms: 0,
+            message,
+            user: Some(user.0),
+            node: node.map(|n| n.0),
+            leading: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} violated at step {} ({} ms): {}",
+            self.invariant, self.step, self.at_ms, self.message
+        )
+    }
+}
+
+/// What the world knows about a request it sent to the vault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestInfo {
+    /// The user the request names.
+    pub user: UserId,
+    /// Its kind (`login-start`, `login-finish`, `stage`, ...).
+    pub kind: &'static str,
+    /// For a `LoginFinish`, the login it names.
+    pub login: Option<LoginId>,
+}
+
+/// A deterministic 64-bit hash (SipHash with fixed keys).
+pub fn hash_of<T: Hash + ?Sized>(value: &T) -> u64 {
+    #[allow(deprecated)]
+    let mut h = std::hash::SipHasher::new();
+    value.hash(&mut h);
+    h.finish()
+}

@@ -1,0 +1,644 @@
+//! The whole system in one simulated world: vault nodes, users' devices,
+//! adversaries and the cloud, under faults, checked after every step.
+//!
+//! The world grows the kernel of [`crate::cluster`]: its own events
+//! (devices waking, timeouts, cloud replies, faults) go into the kernel's
+//! queue, so one queue orders everything and one seeded RNG decides
+//! everything. A seed is a complete bug report.
+//!
+//! | module | job |
+//! |---|---|
+//! | [`scenario`] | the knobs, the fault kinds and the swarm rule |
+//! | `actors` | users' devices and adversaries, driving the real client |
+//! | [`cloud`] | the cloud store's fault hook |
+//! | `faults` | node, network and clock faults, and the final heal |
+//! | [`check`] | the invariant checkers |
+//! | [`trace`] | the event trace and its hash (SIM-1) |
+//! | [`history`] | the client-visible history for linearizability checkers |
+
+mod actors;
+pub mod check;
+pub mod cloud;
+mod faults;
+pub mod history;
+pub mod scenario;
+pub mod trace;
+
+pub use check::Violation;
+pub use scenario::{parse_flaw, AnyFlaw, FaultKind, FaultMix, FaultSelection, Scenario};
+
+use crate::cluster::{request_kind, response_kind, Cluster, SimConfig, Stepped};
+use actors::Actor;
+use backup_vault::client::ClientConfig;
+use backup_vault::cloud::MemoryStore;
+use backup_vault::format::ChunkSize;
+use backup_vault::opaque::{FleetSecrets, KsfParams};
+use backup_vault::vault::ids::{Millis, NodeId};
+use backup_vault::vault::node::{ClientId, NodeConfig, RequestId};
+use backup_vault::vault::opaque_crypto::OpaqueCrypto;
+use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
+use backup_vault::vault::quorum::ClusterConfig;
+use check::backups::Backups;
+use check::consensus::Consensus;
+use check::lockout::Lockout;
+use check::secrets::{SecretKind, Secrets};
+use check::RequestInfo;
+use cloud::SwarmHook;
+use history::History;
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+use trace::{Party, Record, Trace};
+
+/// How long the world settles after the heal before the final checks.
+const SETTLE_MS: u64 = 8_000;
+/// How long the final restores may take.
+const FINAL_MS: u64 = 30_000;
+/// Plaintext bytes per chunk of the simulated devices' backups: small, so
+/// that every backup has several chunks to cut, swap and truncate.
+const SIM_CHUNK: u32 = 1024;
+
+/// What to keep besides the verdict.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Keep every trace record (for `--trace`).
+    pub keep_trace: bool,
+    /// Keep the client-visible history (for `--history`).
+    pub keep_history: bool,
+}
+
+/// Figures of one run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Logins that released K.
+    pub logins_ok: u64,
+    /// Logins refused for a wrong password.
+    pub wrong_passwords: u64,
+    /// Records destroyed by the guess limit.
+    pub destroyed: u64,
+    /// Backups acknowledged.
+    pub backups: u64,
+    /// Restores that returned a backup.
+    pub restores: u64,
+    /// Operations that failed (under faults, most do so correctly).
+    pub ops_failed: u64,
+    /// Node crashes.
+    pub crashes: u64,
+    /// Disk rollbacks (including restarts from a corrupt disk's prefix).
+    pub rollbacks: u64,
+    /// Partitions made.
+    pub partitions: u64,
+    /// Cloud faults injected.
+    pub cloud_faults: u64,
+    /// KE2 messages released by the vault.
+    pub ke2_released: u64,
+    /// Bytes scanned for secrets (KEY-1).
+    pub bytes_scanned: u64,
+}
+
+/// The result of one run.
+#[derive(Debug)]
+pub struct RunReport {
+    /// The seed.
+    pub seed: u64,
+    /// The faults the seed switched on.
+    pub mix: FaultMix,
+    /// Events processed.
+    pub events: u64,
+    /// Virtual time simulated, ms.
+    pub virtual_ms: u64,
+    /// Wall time taken.
+    pub wall: Duration,
+    /// The trace hash (SIM-1).
+    pub trace_hash: u64,
+    /// The first invariant broken, if any.
+    pub violation: Option<Violation>,
+    /// Figures.
+    pub stats: Stats,
+    /// The trace (every record only with `keep_trace`; trimmed to the
+    /// events that matter when the run failed).
+    pub trace: Trace,
+    /// The history, with `keep_history`.
+    pub history: Option<History>,
+}
+
+/// The world's own events in the kernel queue.
+#[derive(Debug)]
+enum Ev {
+    /// Actor `actor` may start its next operation.
+    Wake { actor: usize, epoch: u32 },
+    /// Actor `actor` waited `calls` for an answer long enough.
+    Timeout {
+        actor: usize,
+        epoch: u32,
+        calls: u64,
+    },
+    /// A cloud operation's result reaches actor `actor`.
+    CloudDone {
+        actor: usize,
+        epoch: u32,
+        call: backup_vault::client::CallId,
+        result: Result<backup_vault::client::CloudReply, backup_vault::cloud::StoreError>,
+    },
+    /// A device crashes in the middle of whatever it does.
+    ClientCrash { actor: usize, epoch: u32 },
+    /// The fault injector's clock.
+    FaultTick,
+    /// A crashed node restarts.
+    Restart(NodeId),
+    /// A partition heals.
+    HealPartition(u64),
+    /// Faults end: heal everything and let the world settle.
+    Heal,
+    /// The settle time is over: start the final restores.
+    Final,
+    /// The final restores ran out of time.
+    End,
+}
+
+/// Which phase the run is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Faults,
+    Settling,
+    Final,
+    Done,
+}
+
+/// One simulated world. See the module documentation.
+pub(crate) struct World {
+    scenario: Scenario,
+    mix: FaultMix,
+    cluster: Cluster<OpaqueCrypto, Ev>,
+    cloud: MemoryStore<SwarmHook>,
+    actors: Vec<Actor>,
+    client_config: ClientConfig,
+    consensus: Consensus<OpaqueCrypto>,
+    lockout: Lockout,
+    secrets: Secrets,
+    backups: Backups,
+    requests: BTreeMap<(ClientId, RequestId), RequestInfo>,
+    trace: Trace,
+    history: Option<History>,
+    stats: Stats,
+    phase: Phase,
+    violation: Option<Violation>,
+    /// Nodes whose disks may come back older (at most R).
+    rollback_nodes: BTreeSet<NodeId>,
+    /// The partition in force, by id, for healing.
+    partition_id: u64,
+    /// Final restores still running.
+    finals_pending: usize,
+    /// Messages captured from honest devices, for the replaying adversary.
+    captured: std::collections::VecDeque<ClientRequest<OpaqueCrypto>>,
+}
+
+/// Runs `scenario` with `seed`. Never panics on a violation: it is returned
+/// in the report (a panic inside the implementation still unwinds; the
+/// sweep catches it).
+pub fn run(scenario: &Scenario, seed: u64, options: &RunOptions) -> RunReport {
+    let started = Instant::now();
+    let mut world = World::new(scenario, seed, options);
+    world.run();
+    let virtual_ms = world.cluster.now().0;
+    let events = world.cluster.events_processed();
+    let mut stats = world.stats.clone();
+    stats.ke2_released = world.lockout.ke2_released;
+    stats.bytes_scanned = world.secrets.scanned;
+    stats.cloud_faults = world.cloud.hook().injected;
+    let mut trace = world.trace;
+    if let Some(v) = &world.violation {
+        trace.trim(v.user, v.node);
+    }
+    RunReport {
+        seed,
+        mix: world.mix,
+        events,
+        virtual_ms,
+        wall: started.elapsed(),
+        trace_hash: trace.hash(),
+        violation: world.violation,
+        stats,
+        trace,
+        history: world.history,
+    }
+}
+
+impl World {
+    fn new(scenario: &Scenario, seed: u64, options: &RunOptions) -> World {
+        let mix = FaultMix::draw(&scenario.faults, seed);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let crypto = OpaqueCrypto::new(FleetSecrets::generate(&mut rng));
+        let cluster_config = ClusterConfig::new(scenario.nodes, scenario.rollback_tolerance)
+            .expect("the scenario's cluster size and R are validated by the caller");
+        let node = NodeConfig {
+            cluster: cluster_config,
+            guess_limit: scenario.guess_limit,
+            // Snapshots are exercised: a long run compacts several times.
+            snapshot_every: 200,
+            flaw: scenario.vault_flaw,
+            ..NodeConfig::default()
+        };
+        let config = SimConfig {
+            node,
+            net: faults::net_config(&mix),
+            sync_delay_ms: 2,
+            max_drift_ppm: mix.level(FaultKind::Clock) * 50,
+            max_timer_jitter_ms: u64::from(mix.level(FaultKind::Clock) / 10),
+        };
+        let mut client_config = ClientConfig::new(crypto.public_key(), KsfParams::CHEAP);
+        client_config.chunk_size = ChunkSize::new(SIM_CHUNK).expect("a valid chunk size");
+        client_config.flaw = scenario.client_flaw;
+        let mut cluster = Cluster::with_rng(config, crypto, rng);
+        cluster.set_observe(true);
+        let cloud = MemoryStore::with_hook(SwarmHook::new(&mix, seed));
+        let mut world = World {
+            scenario: scenario.clone(),
+            mix,
+            consensus: Consensus::new(scenario.nodes, scenario.guess_limit),
+            lockout: Lockout::new(scenario.guess_limit, cluster_config.quorum()),
+            cluster,
+            cloud,
+            actors: Vec::new(),
+            client_config,
+            secrets: Secrets::default(),
+            backups: Backups::default(),
+            requests: BTreeMap::new(),
+            trace: Trace::new(options.keep_trace),
+            history: options.keep_history.then(History::default),
+            stats: Stats::default(),
+            phase: Phase::Faults,
+            violation: None,
+            rollback_nodes: BTreeSet::new(),
+            partition_id: 0,
+            finals_pending: 0,
+            captured: std::collections::VecDeque::new(),
+        };
+        world.populate();
+        faults::choose_rollback_nodes(&mut world);
+        world.cluster.schedule(Millis(200), Ev::FaultTick);
+        world
+            .cluster
+            .schedule(Millis(scenario.duration_ms), Ev::Heal);
+        world
+    }
+
+    fn rng(&mut self) -> &mut ChaCha8Rng {
+        self.cluster.rng()
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.rng().next_u64() % n.max(1)
+    }
+
+    fn now(&self) -> Millis {
+        self.cluster.now()
+    }
+
+    fn record(
+        &mut self,
+        kind: &'static str,
+        from: Party,
+        to: Option<Party>,
+        what: &'static str,
+        user: Option<u64>,
+        arg: u64,
+    ) {
+        let r = Record {
+            step: self.cluster.events_processed(),
+            at: self.cluster.now().0,
+            kind,
+            from,
+            to,
+            what,
+            user,
+            arg,
+        };
+        self.trace.push(r);
+    }
+
+    /// Stops the run with `v`, filling in where and what led to it.
+    fn fail(&mut self, mut v: Violation) {
+        if self.violation.is_some() {
+            return;
+        }
+        v.step = self.cluster.events_processed();
+        v.at_ms = self.cluster.now().0;
+        v.leading = self
+            .trace
+            .leading_to(v.user, v.node, 40)
+            .iter()
+            .map(trace::describe)
+            .collect();
+        self.record("check", Party::World, None, v.invariant, v.user, 0);
+        self.violation = Some(v);
+        self.phase = Phase::Done;
+    }
+
+    fn run(&mut self) {
+        // A bound on events, so a livelock in the code under test ends the
+        // run with a report instead of hanging a sweep.
+        let max_events = 200_000 + self.scenario.duration_ms * 400;
+        while self.phase != Phase::Done {
+            if self.cluster.events_processed() > max_events {
+                let v = Violation {
+                    invariant: "LIVE-1",
+                    step: 0,
+                    at_ms: 0,
+                    message: format!(
+                        "the run did not finish within {max_events} events (a livelock?)"
+                    ),
+                    user: None,
+                    node: None,
+                    leading: Vec::new(),
+                };
+                self.fail(v);
+                break;
+            }
+            let Some(stepped) = self.cluster.step() else {
+                break;
+            };
+            match stepped {
+                Stepped::Node(id) => self.after_node(id),
+                Stepped::Reply(d) => self.on_reply(d),
+                Stepped::External(ev) => self.on_event(ev),
+            }
+        }
+    }
+
+    /// After a node ran: trace it, scan what it produced, check it.
+    fn after_node(&mut self, id: NodeId) {
+        let effects = self.cluster.effects();
+        let request = effects.request;
+        let n = Party::Node(id.0);
+        // Trace: one record per message and reply, else one for the step.
+        let mut records: Vec<Record> = Vec::new();
+        let step = self.cluster.events_processed();
+        let at = self.cluster.now().0;
+        for (from, to, msg) in &effects.messages {
+            records.push(Record {
+                step,
+                at,
+                kind: "send",
+                from: Party::Node(from.0),
+                to: Some(Party::Node(to.0)),
+                what: message_kind(msg),
+                user: None,
+                arg: message_term(msg),
+            });
+        }
+        for (from, r) in &effects.replies {
+            records.push(Record {
+                step,
+                at,
+                kind: "reply",
+                from: Party::Node(from.0),
+                to: Some(Party::Actor((r.to.0 >> 20) as u32)),
+                what: response_kind(&r.response),
+                user: self.requests.get(&(r.to, r.request)).map(|i| i.user.0),
+                arg: r.index.map_or(0, |i| i.0),
+            });
+        }
+        if records.is_empty() {
+            records.push(Record {
+                step,
+                at,
+                kind: "node",
+                from: n,
+                to: None,
+                what: request.map_or("step", |r| r.1),
+                user: request.map(|r| r.0 .0),
+                arg: 0,
+            });
+        }
+        for r in records {
+            self.trace.push(r);
+        }
+        if let Err(v) = self.check_node(id) {
+            self.fail(v);
+        }
+    }
+
+    fn check_node(&mut self, id: NodeId) -> Result<(), Violation> {
+        // KEY-1: every message, write and synced disk byte.
+        let effects = self.cluster.effects();
+        for (_, _, msg) in &effects.messages {
+            if carries_data(msg) {
+                let bytes = postcard::to_allocvec(msg).unwrap_or_default();
+                if let Some(found) = self.secrets.scan(&bytes) {
+                    return Err(leak(found, "a message between nodes", Some(id)));
+                }
+            }
+        }
+        for (_, r) in &effects.replies {
+            let bytes = postcard::to_allocvec(&r.response).unwrap_or_default();
+            if let Some(found) = self.secrets.scan(&bytes) {
+                return Err(leak(found, "a vault reply", Some(id)));
+            }
+        }
+        for (node, range) in &effects.synced {
+            let disk = self.cluster.sim_disk(*node).bytes();
+            let bytes = &disk[range.start.min(disk.len())..range.end.min(disk.len())];
+            if let Some(found) = self.secrets.scan(bytes) {
+                return Err(leak(found, "a node's disk", Some(*node)));
+            }
+        }
+        let Some(node) = self.cluster.node(id) else {
+            return Ok(());
+        };
+        // Lockout first: a broken lockout rule also makes a node's store
+        // differ from the reference (CONS-4), but LOCK-n names the cause.
+        self.lockout
+            .after_step(id, node, self.cluster.effects().request)?;
+        let added = self.consensus.after_step(id, node)?;
+        self.lockout.on_commits(&added);
+        let disks: Vec<_> = self.cluster.ids().map(|i| self.cluster.disk(i)).collect();
+        for (from, reply) in &self.cluster.effects().replies {
+            match reply.response {
+                ClientResponse::LoginOk { .. } => self.stats.logins_ok += 1,
+                ClientResponse::WrongPassword { .. } => self.stats.wrong_passwords += 1,
+                ClientResponse::KeyDestroyed if reply.index.is_some() => self.stats.destroyed += 1,
+                _ => {}
+            }
+            let request = self.requests.get(&(reply.to, reply.request));
+            self.lockout
+                .on_reply(*from, node, reply, request, &disks, &self.consensus)?;
+        }
+        Ok(())
+    }
+
+    /// Sends a vault request for actor `a`.
+    fn submit(&mut self, a: usize, call: u64, request: ClientRequest<OpaqueCrypto>) {
+        let client = self.actors[a].client_id();
+        let to = self.actors[a].leader;
+        let info = RequestInfo {
+            user: request.user(),
+            kind: request_kind(&request),
+            login: match &request {
+                ClientRequest::LoginFinish { login, .. } => Some(*login),
+                _ => None,
+            },
+        };
+        let bytes = postcard::to_allocvec(&request).unwrap_or_default();
+        if let Some(found) = self.secrets.scan(&bytes) {
+            self.fail(leak(found, "a client request", None));
+            return;
+        }
+        self.record(
+            "request",
+            Party::Actor(a as u32),
+            Some(Party::Node(to.0)),
+            info.kind,
+            Some(info.user.0),
+            call,
+        );
+        self.requests.insert((client, RequestId(call)), info);
+        self.cluster.submit(to, client, RequestId(call), request);
+    }
+
+    fn on_reply(&mut self, d: crate::cluster::Delivered<OpaqueCrypto>) {
+        let a = (d.client.0 >> 20) as usize;
+        let epoch = (d.client.0 & 0xf_ffff) as u32;
+        if a >= self.actors.len() || self.actors[a].epoch != epoch {
+            return;
+        }
+        self.record(
+            "deliver",
+            Party::Node(d.from.0),
+            Some(Party::Actor(a as u32)),
+            response_kind(&d.response),
+            Some(self.actors[a].user.0),
+            d.request.0,
+        );
+        actors::on_vault_reply(self, a, d);
+    }
+
+    fn on_event(&mut self, ev: Ev) {
+        match ev {
+            Ev::Wake { actor, epoch } => {
+                if self.actors[actor].epoch == epoch {
+                    actors::wake(self, actor);
+                }
+            }
+            Ev::Timeout {
+                actor,
+                epoch,
+                calls,
+            } => {
+                if self.actors[actor].epoch == epoch {
+                    actors::timeout(self, actor, calls);
+                }
+            }
+            Ev::CloudDone {
+                actor,
+                epoch,
+                call,
+                result,
+            } => {
+                if self.actors[actor].epoch == epoch {
+                    actors::cloud_done(self, actor, call, result);
+                }
+            }
+            Ev::ClientCrash { actor, epoch } => {
+                if self.actors[actor].epoch == epoch && self.phase == Phase::Faults {
+                    actors::crash(self, actor);
+                }
+            }
+            Ev::FaultTick => faults::tick(self),
+            Ev::Restart(id) => faults::restart(self, id),
+            Ev::HealPartition(id) => faults::heal_partition(self, id),
+            Ev::Heal => faults::heal_all(self),
+            Ev::Final => actors::start_finals(self),
+            Ev::End => actors::end_finals(self),
+        }
+    }
+
+    /// Adds actors: one device per honest user, and the adversaries.
+    fn populate(&mut self) {
+        for u in 0..self.scenario.users {
+            let actor = Actor::honest(self, u64::from(u) + 1);
+            self.actors.push(actor);
+        }
+        for role in [
+            actors::Role::Guesser,
+            actors::Role::Replayer,
+            actors::Role::Reregistrar,
+        ] {
+            let actor = Actor::adversary(self, role);
+            self.actors.push(actor);
+        }
+        for a in 0..self.actors.len() {
+            let at = Millis(1_000 + self.below(2_000));
+            let epoch = self.actors[a].epoch;
+            self.cluster.schedule(at, Ev::Wake { actor: a, epoch });
+        }
+    }
+
+    fn add_secret(
+        &mut self,
+        user: backup_vault::vault::ids::UserId,
+        kind: SecretKind,
+        bytes: &[u8],
+    ) {
+        self.secrets.add(user, kind, bytes);
+    }
+}
+
+fn leak(
+    found: (backup_vault::vault::ids::UserId, SecretKind),
+    place: &str,
+    node: Option<NodeId>,
+) -> Violation {
+    let what = match found.1 {
+        SecretKind::Key => "backup key K",
+        SecretKind::Password => "password",
+    };
+    Violation::user(
+        "KEY-1",
+        found.0,
+        node,
+        format!(
+            "user {}'s {what} appeared in the clear in {place}",
+            found.0 .0
+        ),
+    )
+}
+
+/// Whether a peer message can carry record data (others hold only ids and
+/// terms, so scanning them could find nothing).
+fn carries_data(msg: &backup_vault::vault::node::VaultPeerMessage<OpaqueCrypto>) -> bool {
+    use backup_vault::vault::raft::message::PeerMessage;
+    match msg {
+        PeerMessage::Append { entries, .. } => entries.iter().any(|e| e.command.is_some()),
+        PeerMessage::InstallSnapshot { .. } => true,
+        _ => false,
+    }
+}
+
+fn message_kind(msg: &backup_vault::vault::node::VaultPeerMessage<OpaqueCrypto>) -> &'static str {
+    use backup_vault::vault::raft::message::PeerMessage;
+    match msg {
+        PeerMessage::PreVote { .. } => "pre-vote",
+        PeerMessage::PreVoteReply { .. } => "pre-vote-reply",
+        PeerMessage::RequestVote { .. } => "request-vote",
+        PeerMessage::Vote { .. } => "vote",
+        PeerMessage::Append { entries, .. } if entries.is_empty() => "heartbeat",
+        PeerMessage::Append { .. } => "append",
+        PeerMessage::AppendReply { .. } => "append-reply",
+        _ => "snapshot",
+    }
+}
+
+fn message_term(msg: &backup_vault::vault::node::VaultPeerMessage<OpaqueCrypto>) -> u64 {
+    use backup_vault::vault::raft::message::PeerMessage;
+    match msg {
+        PeerMessage::PreVote { term, .. }
+        | PeerMessage::PreVoteReply { term, .. }
+        | PeerMessage::RequestVote { term, .. }
+        | PeerMessage::Vote { term, .. }
+        | PeerMessage::Append { term, .. }
+        | PeerMessage::AppendReply { term, .. } => term.0,
+        _ => 0,
+    }
+}

@@ -1,0 +1,344 @@
+//! What a simulation run looks like: the knobs, the fault kinds, and the
+//! swarm rule that picks, per seed, which faults are on and how hard.
+
+use backup_vault::flaws::{ClientFlaw, VaultFlaw, CLIENT_FLAWS, VAULT_FLAWS};
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// One kind of fault the world can inject (DESIGN.md section 4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FaultKind {
+    /// Messages between nodes are lost.
+    Drop,
+    /// Messages take up to several hundred milliseconds (so they reorder).
+    Delay,
+    /// Messages between nodes arrive twice.
+    Duplicate,
+    /// Partitions: one node, one data center, or an arbitrary split; healed later.
+    Partition,
+    /// Nodes crash and restart, losing unsynced writes.
+    Crash,
+    /// A crash tears the write in flight (recovery must detect it).
+    TornWrite,
+    /// A synced record rots (recovery finds it corrupt: a rollback).
+    CorruptWrite,
+    /// A down node's disk goes back to an older state (at most R nodes).
+    Rollback,
+    /// Node clocks drift and timers fire late.
+    Clock,
+    /// Client requests and vault replies are lost or duplicated.
+    ClientNetwork,
+    /// Clients crash in the middle of a flow and resume from saved state.
+    ClientCrash,
+    /// The cloud is unavailable, or loses an acknowledgement.
+    CloudUnavailable,
+    /// The cloud acknowledges a put but loses the data.
+    CloudLostWrite,
+    /// The cloud serves an older version.
+    CloudStale,
+    /// The cloud serves flipped bits, or a file cut short.
+    CloudCorrupt,
+    /// The cloud says an object is missing, or leaves it out of a listing.
+    CloudMissing,
+}
+
+impl FaultKind {
+    /// Every fault kind.
+    pub const ALL: [FaultKind; 16] = [
+        FaultKind::Drop,
+        FaultKind::Delay,
+        FaultKind::Duplicate,
+        FaultKind::Partition,
+        FaultKind::Crash,
+        FaultKind::TornWrite,
+        FaultKind::CorruptWrite,
+        FaultKind::Rollback,
+        FaultKind::Clock,
+        FaultKind::ClientNetwork,
+        FaultKind::ClientCrash,
+        FaultKind::CloudUnavailable,
+        FaultKind::CloudLostWrite,
+        FaultKind::CloudStale,
+        FaultKind::CloudCorrupt,
+        FaultKind::CloudMissing,
+    ];
+
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::Drop => "drop",
+            FaultKind::Delay => "delay",
+            FaultKind::Duplicate => "duplicate",
+            FaultKind::Partition => "partition",
+            FaultKind::Crash => "crash",
+            FaultKind::TornWrite => "torn-write",
+            FaultKind::CorruptWrite => "corrupt-write",
+            FaultKind::Rollback => "rollback",
+            FaultKind::Clock => "clock",
+            FaultKind::ClientNetwork => "client-network",
+            FaultKind::ClientCrash => "client-crash",
+            FaultKind::CloudUnavailable => "cloud-unavailable",
+            FaultKind::CloudLostWrite => "cloud-lost-write",
+            FaultKind::CloudStale => "cloud-stale",
+            FaultKind::CloudCorrupt => "cloud-corrupt",
+            FaultKind::CloudMissing => "cloud-missing",
+        }
+    }
+
+    /// Parses a name from [`FaultKind::name`].
+    pub fn parse(name: &str) -> Option<FaultKind> {
+        FaultKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// Whether this kind damages disks so that a node comes back older
+    /// (allowed on at most R nodes).
+    pub fn rolls_back(self) -> bool {
+        matches!(self, FaultKind::Rollback | FaultKind::CorruptWrite)
+    }
+}
+
+impl fmt::Display for FaultKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which faults a run may use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FaultSelection {
+    /// No faults at all: the same world, behaving.
+    None,
+    /// Swarm testing: each seed switches each kind on with probability 1/2
+    /// and picks its intensity.
+    Swarm,
+    /// Every kind on, each at an intensity the seed picks.
+    All,
+    /// Exactly these kinds, each at an intensity the seed picks.
+    Only(Vec<FaultKind>),
+}
+
+impl FaultSelection {
+    /// Parses `none`, `swarm`, `all`, or a comma-separated list of kinds.
+    ///
+    /// # Errors
+    /// A message naming the unknown kind and listing the known ones.
+    pub fn parse(text: &str) -> Result<FaultSelection, String> {
+        match text {
+            "none" => Ok(FaultSelection::None),
+            "swarm" => Ok(FaultSelection::Swarm),
+            "all" => Ok(FaultSelection::All),
+            list => {
+                let mut kinds = Vec::new();
+                for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                    let kind = FaultKind::parse(name).ok_or_else(|| {
+                        let known: Vec<_> = FaultKind::ALL.iter().map(|k| k.name()).collect();
+                        format!(
+                            "unknown fault kind '{name}'; use none, swarm, all, or a comma-separated list of: {}",
+                            known.join(", ")
+                        )
+                    })?;
+                    kinds.push(kind);
+                }
+                Ok(FaultSelection::Only(kinds))
+            }
+        }
+    }
+}
+
+impl fmt::Display for FaultSelection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FaultSelection::None => f.write_str("none"),
+            FaultSelection::Swarm => f.write_str("swarm"),
+            FaultSelection::All => f.write_str("all"),
+            FaultSelection::Only(kinds) => {
+                let names: Vec<_> = kinds.iter().map(|k| k.name()).collect();
+                f.write_str(&names.join(","))
+            }
+        }
+    }
+}
+
+/// The faults one seed runs with: each kind that is on, and its intensity
+/// (1..=1000; how often it strikes).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FaultMix {
+    /// Kind → intensity per mille.
+    pub on: BTreeMap<FaultKind, u32>,
+}
+
+impl FaultMix {
+    /// The intensity of `kind`, 0 when off.
+    pub fn level(&self, kind: FaultKind) -> u32 {
+        self.on.get(&kind).copied().unwrap_or(0)
+    }
+
+    /// Whether `kind` is on.
+    pub fn has(&self, kind: FaultKind) -> bool {
+        self.level(kind) > 0
+    }
+
+    /// Draws the mix for `seed`. The draw uses its own RNG stream, so the
+    /// mix of a seed does not depend on anything else in the scenario.
+    pub fn draw(selection: &FaultSelection, seed: u64) -> FaultMix {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5377_6172_6d00_0000);
+        let mut on = BTreeMap::new();
+        let candidates: Vec<FaultKind> = match selection {
+            FaultSelection::None => Vec::new(),
+            FaultSelection::Swarm => FaultKind::ALL
+                .into_iter()
+                .filter(|_| rng.next_u32() % 2 == 0)
+                .collect(),
+            FaultSelection::All => FaultKind::ALL.to_vec(),
+            FaultSelection::Only(kinds) => kinds.clone(),
+        };
+        for kind in candidates {
+            // Intensities spread over two orders of magnitude: rare faults
+            // and storms both get explored.
+            let level = [20, 50, 100, 200, 400][(rng.next_u32() % 5) as usize];
+            on.insert(kind, level);
+        }
+        FaultMix { on }
+    }
+}
+
+impl fmt::Display for FaultMix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.on.is_empty() {
+            return f.write_str("none");
+        }
+        let parts: Vec<String> = self
+            .on
+            .iter()
+            .map(|(k, v)| format!("{}={}", k.name(), v))
+            .collect();
+        f.write_str(&parts.join(","))
+    }
+}
+
+/// Everything that defines a run except the seed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scenario {
+    /// Vault nodes (one per data center).
+    pub nodes: u8,
+    /// Rollback tolerance R: how many nodes may come back with an older disk.
+    pub rollback_tolerance: u8,
+    /// Honest users.
+    pub users: u32,
+    /// Guesses per record.
+    pub guess_limit: u8,
+    /// Virtual time the world runs with faults, before healing and settling.
+    pub duration_ms: u64,
+    /// Which faults.
+    pub faults: FaultSelection,
+    /// Size of each generated chat archive, in bytes.
+    pub archive_bytes: u64,
+    /// A deliberately broken vault, to show the checks bite.
+    pub vault_flaw: Option<VaultFlaw>,
+    /// A deliberately broken client, to show the checks bite.
+    pub client_flaw: Option<ClientFlaw>,
+}
+
+impl Default for Scenario {
+    /// The default sweep: 5 nodes (R = 1), 6 users, limit 10, 60 s of
+    /// virtual time, swarm faults.
+    fn default() -> Self {
+        Scenario {
+            nodes: 5,
+            rollback_tolerance: 1,
+            users: 6,
+            guess_limit: 10,
+            duration_ms: 60_000,
+            faults: FaultSelection::Swarm,
+            archive_bytes: 4096,
+            vault_flaw: None,
+            client_flaw: None,
+        }
+    }
+}
+
+impl Scenario {
+    /// The command-line flags that reproduce this scenario (only those that
+    /// differ from the defaults).
+    pub fn flags(&self) -> String {
+        let d = Scenario::default();
+        let mut out = String::new();
+        if self.nodes != d.nodes {
+            out.push_str(&format!(" --nodes {}", self.nodes));
+        }
+        if self.rollback_tolerance != d.rollback_tolerance {
+            out.push_str(&format!(
+                " --rollback-tolerance {}",
+                self.rollback_tolerance
+            ));
+        }
+        if self.users != d.users {
+            out.push_str(&format!(" --users {}", self.users));
+        }
+        if self.guess_limit != d.guess_limit {
+            out.push_str(&format!(" --guess-limit {}", self.guess_limit));
+        }
+        if self.duration_ms != d.duration_ms {
+            out.push_str(&format!(" --duration-ms {}", self.duration_ms));
+        }
+        if self.faults != d.faults {
+            out.push_str(&format!(" --faults {}", self.faults));
+        }
+        if self.archive_bytes != d.archive_bytes {
+            out.push_str(&format!(" --archive-bytes {}", self.archive_bytes));
+        }
+        if let Some(f) = self.vault_flaw {
+            out.push_str(&format!(" --flaw {}", f.name()));
+        }
+        if let Some(f) = self.client_flaw {
+            out.push_str(&format!(" --flaw {}", f.name()));
+        }
+        out
+    }
+
+    /// The exact command that replays `seed` of this scenario.
+    pub fn replay_command(&self, seed: u64) -> String {
+        format!(
+            "cargo run --release -- sim run --seed {seed}{}",
+            self.flags()
+        )
+    }
+}
+
+/// A flaw by command-line name: vault or client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnyFlaw {
+    /// A vault flaw.
+    Vault(VaultFlaw),
+    /// A client flaw.
+    Client(ClientFlaw),
+}
+
+/// Parses a flaw name.
+///
+/// # Errors
+/// A message listing the known names (none in a build without flaws).
+pub fn parse_flaw(name: &str) -> Result<AnyFlaw, String> {
+    if let Some(f) = VAULT_FLAWS.iter().find(|f| f.name() == name) {
+        return Ok(AnyFlaw::Vault(*f));
+    }
+    if let Some(f) = CLIENT_FLAWS.iter().find(|f| f.name() == name) {
+        return Ok(AnyFlaw::Client(*f));
+    }
+    let known: Vec<&str> = VAULT_FLAWS
+        .iter()
+        .map(|f| f.name())
+        .chain(CLIENT_FLAWS.iter().map(|f| f.name()))
+        .collect();
+    if known.is_empty() {
+        return Err(format!(
+            "unknown flaw '{name}': this build has no deliberately broken variants (build with the `flaws` feature)"
+        ));
+    }
+    Err(format!(
+        "unknown flaw '{name}'; known flaws: {}",
+        known.join(", ")
+    ))
+}

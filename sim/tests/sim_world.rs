@@ -1,0 +1,248 @@
+//! The whole-system simulator: determinism (SIM-1), a slice of the default
+//! sweep, and every deliberately broken variant caught within a bound of
+//! seeds, each with the replay command of its failing seed.
+//!
+//! The nightly sweep is `bvault sim sweep --seeds 0..1000000`; CI runs the
+//! slice below. Bounds are listed in docs/invariants.md.
+
+use backup_vault_sim::world::{
+    parse_flaw, run, AnyFlaw, FaultKind, FaultSelection, RunOptions, Scenario,
+};
+
+fn with_flaw(mut scenario: Scenario, name: &str) -> Scenario {
+    match parse_flaw(name).expect("a known flaw") {
+        AnyFlaw::Vault(f) => scenario.vault_flaw = Some(f),
+        AnyFlaw::Client(f) => scenario.client_flaw = Some(f),
+    }
+    scenario
+}
+
+/// Runs seeds `0..bound` until one violates `expected`; returns the seed.
+/// Fails if no seed does, or if another invariant fires first (a checker
+/// that fires for the wrong reason is itself a bug).
+fn caught_within(scenario: &Scenario, expected: &[&str], bound: u64) -> u64 {
+    for seed in 0..bound {
+        let report = run(scenario, seed, &RunOptions::default());
+        if let Some(v) = report.violation {
+            assert!(
+                expected.contains(&v.invariant),
+                "seed {seed}: expected {expected:?}, got {v}\nreplay: {}",
+                scenario.replay_command(seed)
+            );
+            assert!(!v.leading.is_empty(), "a violation shows what led to it");
+            eprintln!(
+                "caught {} at seed {seed} (step {}): {}\n  replay: {}",
+                v.invariant,
+                v.step,
+                v.message,
+                scenario.replay_command(seed)
+            );
+            return seed;
+        }
+    }
+    panic!(
+        "{expected:?} not caught within {bound} seeds of {}",
+        scenario.flags()
+    );
+}
+
+fn short() -> Scenario {
+    Scenario {
+        duration_ms: 30_000,
+        ..Scenario::default()
+    }
+}
+
+#[test]
+fn one_seed_replays_to_the_same_trace_and_another_seed_does_not() {
+    let scenario = short();
+    let a = run(&scenario, 7, &RunOptions::default());
+    let b = run(&scenario, 7, &RunOptions::default());
+    let c = run(&scenario, 8, &RunOptions::default());
+    assert_eq!(a.trace_hash, b.trace_hash, "SIM-1: same seed, same trace");
+    assert_eq!(a.events, b.events);
+    assert_eq!(a.stats, b.stats);
+    assert_ne!(
+        a.trace_hash, c.trace_hash,
+        "a different seed gives another run"
+    );
+    assert!(a.events > 1_000);
+}
+
+#[test]
+fn the_world_without_faults_passes_and_does_real_work() {
+    let scenario = Scenario {
+        faults: FaultSelection::None,
+        ..short()
+    };
+    for seed in 0..3 {
+        let r = run(&scenario, seed, &RunOptions::default());
+        assert!(r.violation.is_none(), "seed {seed}: {:?}", r.violation);
+        assert!(r.stats.backups > 5, "{:?}", r.stats);
+        assert!(r.stats.restores > 2, "{:?}", r.stats);
+        assert!(r.stats.logins_ok > 0, "{:?}", r.stats);
+        assert!(r.stats.ke2_released > 0, "{:?}", r.stats);
+        assert!(r.stats.bytes_scanned > 0, "KEY-1 scanned something");
+    }
+}
+
+#[test]
+fn a_slice_of_the_default_swarm_sweep_passes() {
+    let scenario = Scenario::default();
+    let mut faults_seen = std::collections::BTreeSet::new();
+    let seeds = 40;
+    for seed in 0..seeds {
+        let r = run(&scenario, seed, &RunOptions::default());
+        if let Some(v) = &r.violation {
+            panic!("{v}\nreplay: {}", scenario.replay_command(seed));
+        }
+        faults_seen.extend(r.mix.on.keys().copied());
+    }
+    assert_eq!(
+        faults_seen.len(),
+        FaultKind::ALL.len(),
+        "the slice exercises every fault kind"
+    );
+}
+
+#[test]
+fn every_fault_on_at_once_passes() {
+    let scenario = Scenario {
+        faults: FaultSelection::All,
+        ..short()
+    };
+    for seed in 0..8 {
+        let r = run(&scenario, seed, &RunOptions::default());
+        if let Some(v) = &r.violation {
+            panic!("{v}\nreplay: {}", scenario.replay_command(seed));
+        }
+    }
+}
+
+#[test]
+fn a_failing_run_keeps_a_trimmed_trace_and_a_history() {
+    let scenario = with_flaw(short(), "key-in-manifest");
+    let options = RunOptions {
+        keep_trace: true,
+        keep_history: true,
+    };
+    let r = run(&scenario, 0, &options);
+    let v = r.violation.expect("the leak is found");
+    assert_eq!(v.invariant, "KEY-1");
+    let records = r.trace.records().expect("kept");
+    assert!(!records.is_empty());
+    assert!(records.iter().all(|rec| rec.kind == "fault"
+        || rec.kind == "check"
+        || rec.user == v.user
+        || v.node.is_some()));
+    let mut out = Vec::new();
+    backup_vault_sim::world::trace::write_jsonl(records, &mut out).expect("writes");
+    for line in String::from_utf8(out).expect("utf-8").lines() {
+        let _: serde_json::Value = serde_json::from_str(line).expect("JSON lines");
+    }
+    let mut out = Vec::new();
+    r.history
+        .expect("kept")
+        .write_jsonl(&mut out)
+        .expect("writes");
+    assert!(!out.is_empty());
+}
+
+// ----- every broken variant is caught ---------------------------------------
+
+#[test]
+fn ke2_before_commit_is_caught_by_lock_2() {
+    caught_within(&with_flaw(short(), "ke2-before-commit"), &["LOCK-2"], 10);
+}
+
+#[test]
+fn reset_on_reregistration_is_caught_by_lock_3() {
+    caught_within(
+        &with_flaw(short(), "reset-on-reregistration"),
+        &["LOCK-3"],
+        20,
+    );
+}
+
+#[test]
+fn keep_key_on_destroy_is_caught_by_lock_4() {
+    let scenario = Scenario {
+        guess_limit: 3,
+        faults: FaultSelection::None,
+        ..with_flaw(short(), "keep-key-on-destroy")
+    };
+    caught_within(&scenario, &["LOCK-4"], 20);
+}
+
+#[test]
+fn stage_is_guessable_is_caught_by_reg_2() {
+    caught_within(&with_flaw(short(), "stage-is-guessable"), &["REG-2"], 20);
+}
+
+#[test]
+fn logins_keyed_by_id_only_is_caught_by_reg_1() {
+    let scenario = Scenario {
+        faults: FaultSelection::None,
+        ..with_flaw(Scenario::default(), "logins-keyed-by-id-only")
+    };
+    caught_within(&scenario, &["REG-1"], 30);
+}
+
+#[test]
+fn login_expires_at_once_is_caught_by_live_1() {
+    caught_within(
+        &with_flaw(short(), "login-expires-at-once"),
+        &["LIVE-1"],
+        10,
+    );
+}
+
+#[test]
+fn commit_on_minority_is_caught_by_consensus_and_lockout_checks() {
+    caught_within(
+        &with_flaw(short(), "commit-on-minority"),
+        &["LOCK-2", "CONS-3", "CONS-4"],
+        10,
+    );
+}
+
+#[test]
+fn ignore_rollback_tolerance_is_caught() {
+    let scenario = Scenario {
+        faults: FaultSelection::Only(vec![FaultKind::Crash, FaultKind::Rollback]),
+        ..with_flaw(short(), "ignore-rollback-tolerance")
+    };
+    caught_within(&scenario, &["LOCK-2", "CONS-3", "CONS-4"], 20);
+}
+
+#[test]
+fn skip_prev_term_check_is_caught_by_cons_2() {
+    let scenario = Scenario {
+        faults: FaultSelection::All,
+        ..with_flaw(short(), "skip-prev-term-check")
+    };
+    caught_within(&scenario, &["CONS-2", "CONS-3", "CONS-4"], 30);
+}
+
+#[test]
+fn skip_last_chunk_flag_is_caught_by_fmt_1() {
+    let scenario = Scenario {
+        faults: FaultSelection::Only(vec![FaultKind::CloudCorrupt]),
+        ..with_flaw(short(), "skip-last-chunk-flag")
+    };
+    caught_within(&scenario, &["FMT-1"], 20);
+}
+
+#[test]
+fn key_in_manifest_is_caught_by_key_1() {
+    caught_within(&with_flaw(short(), "key-in-manifest"), &["KEY-1"], 5);
+}
+
+#[test]
+fn accept_older_generation_is_caught_by_dur_1() {
+    let scenario = Scenario {
+        faults: FaultSelection::Only(vec![FaultKind::CloudStale, FaultKind::CloudMissing]),
+        ..with_flaw(short(), "accept-older-generation")
+    };
+    caught_within(&scenario, &["DUR-1"], 20);
+}
