@@ -59,6 +59,10 @@ pub enum VaultFlaw {
     /// restarted node can vote twice in a term (breaks CONS-1).
     #[cfg(feature = "flaws")]
     VoteWithoutPersisting,
+    /// A node grants every vote request of its current term, even after
+    /// voting for another candidate (breaks CONS-1 on a split vote).
+    #[cfg(feature = "flaws")]
+    DoubleVote,
     /// Quorums are plain majorities whatever R is, so a rolled-back minority
     /// can undo a commit (breaks CONS-3).
     #[cfg(feature = "flaws")]
@@ -103,6 +107,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     VaultFlaw::CommitOnMinority,
     #[cfg(feature = "flaws")]
     VaultFlaw::VoteWithoutPersisting,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::DoubleVote,
     #[cfg(feature = "flaws")]
     VaultFlaw::IgnoreRollbackTolerance,
     #[cfg(feature = "flaws")]
@@ -156,6 +162,8 @@ impl VaultFlaw {
             VaultFlaw::CommitOnMinority => "commit-on-minority",
             #[cfg(feature = "flaws")]
             VaultFlaw::VoteWithoutPersisting => "vote-without-persisting",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::DoubleVote => "double-vote",
             #[cfg(feature = "flaws")]
             VaultFlaw::IgnoreRollbackTolerance => "ignore-rollback-tolerance",
             #[cfg(feature = "flaws")]

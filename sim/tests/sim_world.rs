@@ -246,3 +246,16 @@ fn accept_older_generation_is_caught_by_dur_1() {
     };
     caught_within(&scenario, &["DUR-1"], 20);
 }
+
+#[test]
+fn double_vote_is_caught_by_cons_1() {
+    let scenario = Scenario {
+        faults: FaultSelection::Only(vec![
+            FaultKind::Crash,
+            FaultKind::Partition,
+            FaultKind::Drop,
+        ]),
+        ..with_flaw(short(), "double-vote")
+    };
+    caught_within(&scenario, &["CONS-1"], 10);
+}

@@ -692,9 +692,10 @@ impl<E: Value, S: Value> Raft<E, S> {
                     self.step_down(term, None, now, rng);
                 }
                 #[cfg(test)]
-                let double_vote = self.flaw_double_vote;
+                let double_vote =
+                    self.flaw_double_vote || flaw_on!(self.flaw, VaultFlaw::DoubleVote);
                 #[cfg(not(test))]
-                let double_vote = false;
+                let double_vote = flaw_on!(self.flaw, VaultFlaw::DoubleVote);
                 let granted = term == self.term
                     && (self.voted_for.is_none_or(|v| v == from) || double_vote)
                     && self.log.is_behind_or_equal(last_index, last_term);
