@@ -150,14 +150,24 @@ impl Lockout {
             return Ok(());
         };
         let entry = node.raft().log().get(index);
-        let term = entry.map(|e| e.term);
+        // A node answers only for entries of the term it still leads, so
+        // that is the entry's term even when the node compacted it away in
+        // the very step it applied it.
+        let term = entry.map_or(Some(node.raft().term()), |e| Some(e.term));
         let command = entry.and_then(|e| e.command.as_ref());
-        let (user, registration) = match command {
-            Some(c) => (Some(c.user()), registration_of(c)),
-            None => match consensus.committed(index) {
-                Some(c) => (c.user, c.registration),
-                None => (None, None),
-            },
+        let (user, registration) = match (command, consensus.committed(index)) {
+            (Some(c), _) => (Some(c.user()), registration_of(c)),
+            (None, Some(c)) => (c.user, c.registration),
+            // Compacted in the same step: the command was applied just now,
+            // so the requester's active record is the one it concerned.
+            (None, None) => {
+                let user = request.map(|r| r.user);
+                let registration = user
+                    .and_then(|u| node.store().get(u))
+                    .and_then(|r| r.active.as_ref())
+                    .map(|a| a.registration);
+                (user, registration)
+            }
         };
         // REG-1: the reply's command is about the requester's user.
         if let (Some(req), Some(user)) = (request, user) {
