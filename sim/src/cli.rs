@@ -36,6 +36,7 @@ Exit codes:
   3  wrong key: the backup was made with another key
   4  damaged data: truncated file, corrupt chunk, bad header, trailing data
   5  unsupported format version or algorithm
+  6  bvault sim: a seed failed (an invariant was violated, or the simulation panicked)
 
 Errors are printed on stderr as 'bvault: error: <message>'.";
 
@@ -65,6 +66,9 @@ pub enum Command {
     /// Encrypt, decrypt and inspect backup files.
     #[command(subcommand)]
     Backup(BackupCommand),
+    /// Run the deterministic simulator: one seed, or a sweep over many.
+    #[command(subcommand)]
+    Sim(crate::commands::sim::SimCommand),
 }
 
 /// `bvault key ...`

@@ -8,6 +8,7 @@
 //! | 3 | `WrongKey` | the backup was made with another key |
 //! | 4 | `Damaged` | truncated file, corrupt chunk, bad header, trailing data |
 //! | 5 | `Unsupported` | unsupported format version or algorithm |
+//! | 6 | `Violation` | `bvault sim`: a seed failed (an invariant was violated, or the run panicked) |
 
 use backup_vault::format::{BackupError, ErrorClass};
 use std::io;
@@ -29,6 +30,10 @@ pub enum Exit {
     Damaged = 4,
     /// 5: the backup uses a format version or algorithm this build does not read.
     Unsupported = 5,
+    /// 6: a simulated seed failed: an invariant was violated, or the
+    /// implementation panicked. Its own code, so that a sweep's failure is
+    /// never mistaken for a broken command line or a full disk.
+    Violation = 6,
 }
 
 impl Exit {
@@ -46,6 +51,7 @@ impl Exit {
             Exit::WrongKey => "wrong_key",
             Exit::Damaged => "damaged",
             Exit::Unsupported => "unsupported",
+            Exit::Violation => "violation",
         }
     }
 }

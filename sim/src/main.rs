@@ -5,6 +5,9 @@
 //! thin shell over that library: the syntax is in [`cli`], each command group
 //! in [`commands`], and the mapping from errors to exit codes in [`exit`].
 //!
+//! `bvault sim run` and `bvault sim sweep` run the deterministic simulator
+//! of the `backup-vault-sim` library (one seed, or many on every core).
+//!
 //! # Exit codes
 //!
 //! | code | meaning |
@@ -15,6 +18,7 @@
 //! | 3 | wrong key: the backup was made with another key |
 //! | 4 | damaged data: truncated file, corrupt chunk, bad header, trailing data |
 //! | 5 | unsupported format version or algorithm |
+//! | 6 | `bvault sim`: a seed failed (an invariant was violated, or the simulation panicked) |
 //!
 //! Errors are printed on standard error as `bvault: error: <message>`,
 //! sometimes followed by `bvault: note: <note>` lines. No message ever

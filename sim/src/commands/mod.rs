@@ -4,6 +4,7 @@
 mod backup;
 mod inspect;
 mod key;
+pub mod sim;
 
 use crate::cli::{BackupCommand, Command};
 use crate::exit::CliError;
@@ -15,5 +16,6 @@ pub fn run(command: Command) -> Result<(), CliError> {
         Command::Backup(BackupCommand::Encrypt(args)) => backup::encrypt(&args),
         Command::Backup(BackupCommand::Decrypt(args)) => backup::decrypt(&args),
         Command::Backup(BackupCommand::Inspect(args)) => inspect::run(&args),
+        Command::Sim(cmd) => sim::run(cmd),
     }
 }
