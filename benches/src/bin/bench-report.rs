@@ -1,6 +1,8 @@
-//! Prints throughput and format/raw ratios from criterion's saved results.
+//! Prints throughput and format/raw ratios from criterion's saved results,
+//! and the simulator's events/s, compression and seeds/s.
 //!
-//! Run after `cargo bench -p backup-vault-benches --bench format`:
+//! Run after `cargo bench -p backup-vault-benches --bench format` (or
+//! `--bench sim`):
 //! `cargo run -p backup-vault-benches --release --bin bench-report [CRITERION_DIR]`.
 #![forbid(unsafe_code)]
 
@@ -21,12 +23,57 @@ fn bytes(dir: &Path) -> Option<f64> {
     json["throughput"]["Bytes"].as_f64()
 }
 
+/// Events per iteration, from `<dir>/new/benchmark.json`.
+fn elements(dir: &Path) -> Option<f64> {
+    let text = fs::read_to_string(dir.join("new").join("benchmark.json")).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    json["throughput"]["Elements"].as_f64()
+}
+
+/// The simulator groups (see `benches/benches/sim.rs`): each holds one
+/// benchmark, `batch`, and the bench's own `batch.json` with the seeds and
+/// virtual time of one iteration. Returns whether any was found.
+fn sim_report(root: &Path) -> bool {
+    let mut found = false;
+    for group in ["sim_default", "sim_default_no_faults", "sim_short"] {
+        let leaf = root.join(group).join("batch");
+        let Some(ns) = mean_ns(&leaf) else {
+            continue;
+        };
+        let Some(events) = elements(&leaf) else {
+            continue;
+        };
+        let batch: Option<serde_json::Value> = fs::read_to_string(leaf.join("batch.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
+        let secs = ns / 1e9;
+        if !found {
+            println!("simulator, one core (per iteration: a fixed batch of seeds)");
+            found = true;
+        }
+        let mut line = format!("  {group:<24} {:>12.0} events/s", events / secs);
+        if let Some(batch) = batch {
+            if let (Some(virtual_ms), Some(seeds)) =
+                (batch["virtual_ms"].as_f64(), batch["seeds"].as_f64())
+            {
+                line.push_str(&format!(
+                    "  {:>9.0}x compression  {:>7.2} seeds/s",
+                    virtual_ms / 1000.0 / secs,
+                    seeds / secs
+                ));
+            }
+        }
+        println!("{line}");
+    }
+    found
+}
+
 fn main() {
     let root = std::env::args()
         .nth(1)
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("target/criterion"));
-    let mut found = false;
+    let mut found = sim_report(&root);
     for group in ["format_1MiB", "format_256MiB"] {
         let gdir = root.join(group);
         let Ok(entries) = fs::read_dir(&gdir) else {
@@ -80,7 +127,7 @@ fn main() {
     }
     if !found {
         eprintln!(
-            "no results under {}; run `cargo bench -p backup-vault-benches --bench format` first",
+            "no results under {}; run `cargo bench -p backup-vault-benches --bench format` (or `--bench sim`) first",
             root.display()
         );
         std::process::exit(1);
