@@ -109,6 +109,7 @@ enum Event<C: VaultCrypto, X> {
     Timer {
         node: NodeId,
         incarnation: u32,
+        at: Millis,
     },
     Sync {
         node: NodeId,
@@ -173,6 +174,8 @@ struct SimNode<C: VaultCrypto> {
     history: std::collections::VecDeque<VaultDisk<C>>,
     unsynced: Vec<(WriteId, VaultWrite<C>)>,
     timer_at: Option<Millis>,
+    /// The node deadline (its own clock) that timer is for.
+    timer_for: Option<Millis>,
 }
 
 /// A reply a client received.
@@ -240,6 +243,7 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
                 history: std::collections::VecDeque::from([VaultDisk::default()]),
                 unsynced: Vec::new(),
                 timer_at: None,
+                timer_for: None,
             })
             .collect();
         let mut cluster = Cluster {
@@ -387,22 +391,29 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
             return;
         };
         let deadline = node.next_deadline();
-        let mut at = self.global_at(i, deadline).max(self.now);
-        if self.config.max_timer_jitter_ms > 0 {
-            at = at.plus(self.rng.next_u64() % (self.config.max_timer_jitter_ms + 1));
+        if sim.timer_at.is_some() && sim.timer_for == Some(deadline) {
+            // Already queued for this very deadline (jitter drawn once).
+            return;
         }
-        let sim = &self.nodes[i];
+        let mut at = self.global_at(i, deadline).max(self.now);
         if sim.timer_at.is_some_and(|t| t <= at) {
             // An earlier wake-up is already queued; it will re-arm.
             return;
         }
+        if self.config.max_timer_jitter_ms > 0 {
+            at = at.plus(self.rng.next_u64() % (self.config.max_timer_jitter_ms + 1));
+        }
         let incarnation = sim.incarnation;
+        // Only this timer counts from now on: an earlier-queued one for a
+        // later deadline is stale and is ignored when it comes due.
         self.nodes[i].timer_at = Some(at);
+        self.nodes[i].timer_for = Some(deadline);
         self.push(
             at,
             Event::Timer {
                 node: NodeId(i as u8),
                 incarnation,
+                at,
             },
         );
     }
@@ -580,10 +591,15 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
                     self.collect(i);
                 }
             }
-            Event::Timer { node, incarnation } => {
+            Event::Timer {
+                node,
+                incarnation,
+                at,
+            } => {
                 let i = usize::from(node.0);
-                if self.nodes[i].incarnation == incarnation {
+                if self.nodes[i].incarnation == incarnation && self.nodes[i].timer_at == Some(at) {
                     self.nodes[i].timer_at = None;
+                    self.nodes[i].timer_for = None;
                     if let Some(n) = self.nodes[i].node.as_mut() {
                         if n.next_deadline() <= now {
                             n.on_tick(now, &mut self.rng);
@@ -666,6 +682,7 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
         sim.unsynced.clear();
         sim.incarnation += 1;
         sim.timer_at = None;
+        sim.timer_for = None;
     }
 
     /// Flips one bit of node `id`'s synced records (bit rot); recovery will

@@ -131,6 +131,7 @@ pub(super) fn restart(world: &mut World, id: NodeId) {
     }
     let recovery = world.cluster.restart(id);
     world.consensus.restarted(id);
+    world.lockout.restarted(id);
     let what = match recovery {
         Recovery::Clean => "restart",
         Recovery::TornTail => "restart-dropping-torn-write",

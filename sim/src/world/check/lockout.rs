@@ -66,6 +66,14 @@ impl Lockout {
         }
     }
 
+    /// Node `id` restarted: its log is what its disk held, possibly shorter
+    /// than before, so the entries it proposes next may sit at indices it
+    /// had already reached.
+    pub fn restarted(&mut self, id: NodeId) {
+        self.last_index.remove(&id);
+        self.applied.remove(&id);
+    }
+
     /// LOCK-3 and LOCK-4 on node `id` after a step whose input was `input`
     /// (a client request's kind and user, if the step handled one).
     pub fn after_step<C: VaultCrypto>(
