@@ -1,0 +1,244 @@
+//! Running a checker with bounds and budgets, and reporting what it found:
+//! the one place the command line and the tests start searches from.
+
+use stateright::{Checker, Expectation, HasDiscoveries, Model};
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::time::{Duration, Instant};
+
+/// Breadth-first or depth-first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    /// Breadth-first: shortest counterexamples; keeps whole states (memory).
+    Bfs,
+    /// Depth-first: keeps fingerprints only; goes further per GB.
+    Dfs,
+}
+
+/// How far and how long to search.
+#[derive(Clone, Debug)]
+pub struct Budget {
+    /// Breadth- or depth-first.
+    pub strategy: Strategy,
+    /// Worker threads.
+    pub threads: usize,
+    /// Longest path checked, in actions (`None`: unbounded).
+    pub depth: Option<usize>,
+    /// Stop after about this many generated states.
+    pub max_states: Option<usize>,
+    /// Stop after this long.
+    pub time: Option<Duration>,
+    /// Stop as soon as one of these properties has a discovery (`None`:
+    /// search until every property has one or the space is exhausted).
+    pub stop_on: Option<Vec<&'static str>>,
+}
+
+impl Budget {
+    /// Breadth-first, one thread, paths of up to `depth` actions.
+    pub fn bfs(depth: usize) -> Self {
+        Budget {
+            strategy: Strategy::Bfs,
+            threads: 1,
+            depth: Some(depth),
+            max_states: None,
+            time: None,
+            stop_on: None,
+        }
+    }
+
+    /// Stop once `property` has a discovery.
+    pub fn stop_on(mut self, property: &'static str) -> Self {
+        self.stop_on = Some(vec![property]);
+        self
+    }
+}
+
+/// A property and what the search found for it.
+#[derive(Clone, Debug)]
+pub struct Verdict<A> {
+    /// The property's name.
+    pub name: &'static str,
+    /// `always` or `sometimes`.
+    pub expectation: Expectation,
+    /// The path to the counterexample (always) or example (sometimes).
+    pub path: Option<Vec<A>>,
+}
+
+impl<A> Verdict<A> {
+    /// Whether this verdict is a failure: an `always` property with a
+    /// counterexample.
+    pub fn is_violation(&self) -> bool {
+        self.path.is_some() && self.expectation != Expectation::Sometimes
+    }
+
+    /// A one-line verdict.
+    pub fn summary(&self, complete: bool) -> String {
+        let scope = if complete {
+            "in every state within the bound"
+        } else {
+            "in every state explored (search stopped early)"
+        };
+        match (&self.expectation, &self.path) {
+            (Expectation::Sometimes, Some(p)) => format!("example found ({} steps)", p.len()),
+            (Expectation::Sometimes, None) => "NO EXAMPLE: never happens within the bound".into(),
+            (_, Some(p)) => format!("VIOLATED (counterexample of {} steps)", p.len()),
+            (_, None) => format!("holds {scope}"),
+        }
+    }
+}
+
+/// What a search did and found.
+#[derive(Clone, Debug)]
+pub struct Report<A> {
+    /// States generated, repeats included.
+    pub states: usize,
+    /// Distinct states.
+    pub unique: usize,
+    /// Deepest path explored, in actions.
+    pub max_depth: usize,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// Whether the search stopped because of a budget (time or states) or a
+    /// discovery rather than by exhausting the bounded space.
+    pub stopped_early: bool,
+    /// One verdict per property, in the model's order.
+    pub verdicts: Vec<Verdict<A>>,
+}
+
+impl<A> Report<A> {
+    /// States generated per second.
+    pub fn states_per_second(&self) -> f64 {
+        self.states as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// The verdict for `name`.
+    ///
+    /// # Panics
+    /// If the model has no such property.
+    pub fn verdict(&self, name: &str) -> &Verdict<A> {
+        self.verdicts
+            .iter()
+            .find(|v| v.name == name)
+            .unwrap_or_else(|| panic!("no property {name:?}"))
+    }
+
+    /// The counterexample or example path for `name`, if found.
+    pub fn path(&self, name: &str) -> Option<&Vec<A>> {
+        self.verdict(name).path.as_ref()
+    }
+
+    /// Whether any `always` property was violated.
+    pub fn has_violation(&self) -> bool {
+        self.verdicts.iter().any(Verdict::is_violation)
+    }
+}
+
+/// Runs `model` within `budget`.
+pub fn check<M>(model: M, budget: &Budget) -> Report<M::Action>
+where
+    M: Model + Send + Sync + 'static,
+    M::State: Hash + Send + Sync + Clone + PartialEq + Debug + 'static,
+    M::Action: Clone + PartialEq + Debug,
+{
+    let properties: Vec<_> = model
+        .properties()
+        .iter()
+        .map(|p| (p.name, p.expectation.clone()))
+        .collect();
+    let mut builder = model.checker().threads(budget.threads.max(1));
+    if let Some(depth) = budget.depth {
+        // Stateright counts the initial state as depth 1 and neither checks
+        // nor expands states at the target depth: paths of `depth` actions
+        // end at depth `depth + 1`, which must still be checked.
+        builder = builder.target_max_depth(depth + 2);
+    }
+    if let Some(n) = budget.max_states {
+        builder = builder.target_state_count(n);
+    }
+    if let Some(t) = budget.time {
+        builder = builder.timeout(t);
+    }
+    if let Some(names) = &budget.stop_on {
+        builder = builder.finish_when(HasDiscoveries::AnyOf(names.iter().copied().collect()));
+    }
+    let start = Instant::now();
+    let (states, unique, depth, discoveries) = match budget.strategy {
+        Strategy::Bfs => collect(builder.spawn_bfs().join()),
+        Strategy::Dfs => collect(builder.spawn_dfs().join()),
+    };
+    let elapsed = start.elapsed();
+    let found_stop = budget.stop_on.as_ref().is_some_and(|names| {
+        names
+            .iter()
+            .any(|n| discoveries.iter().any(|(d, _)| d == n))
+    });
+    let stopped_early = found_stop
+        || budget.time.is_some_and(|t| elapsed >= t)
+        || budget.max_states.is_some_and(|n| states >= n);
+    let verdicts = properties
+        .into_iter()
+        .map(|(name, expectation)| Verdict {
+            name,
+            expectation,
+            path: discoveries
+                .iter()
+                .find(|(d, _)| *d == name)
+                .map(|(_, p)| p.clone()),
+        })
+        .collect();
+    Report {
+        states,
+        unique,
+        // Stateright's depth counts states from 1; ours counts actions, and
+        // states at the cap are generated but not checked.
+        max_depth: budget
+            .depth
+            .map_or(depth.saturating_sub(1), |d| depth.saturating_sub(1).min(d)),
+        elapsed,
+        stopped_early,
+        verdicts,
+    }
+}
+
+type Found<A> = Vec<(&'static str, Vec<A>)>;
+
+fn collect<M, K>(checker: K) -> (usize, usize, usize, Found<M::Action>)
+where
+    M: Model,
+    M::State: Clone + PartialEq,
+    M::Action: Clone + PartialEq,
+    K: Checker<M>,
+{
+    let model = checker.model();
+    let properties = model.properties();
+    let discoveries = checker
+        .discoveries()
+        .into_iter()
+        .map(|(name, path)| {
+            // Several threads, or later states that still violate, may
+            // have replaced the first discovery: cut the path at the first
+            // state where the property is decided.
+            let property = properties.iter().find(|p| p.name == name);
+            let steps = path.into_vec();
+            let cut = property.and_then(|p| {
+                steps.iter().position(|(state, _)| {
+                    let holds = (p.condition)(model, state);
+                    if p.expectation == Expectation::Sometimes {
+                        holds
+                    } else {
+                        !holds
+                    }
+                })
+            });
+            let actions: Vec<M::Action> = steps.into_iter().filter_map(|(_, a)| a).collect();
+            let len = cut.unwrap_or(actions.len()).min(actions.len());
+            (name, actions[..len].to_vec())
+        })
+        .collect();
+    (
+        checker.state_count(),
+        checker.unique_state_count(),
+        checker.max_depth(),
+        discoveries,
+    )
+}

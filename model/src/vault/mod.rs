@@ -1,0 +1,1545 @@
+//! The implementation in the loop: exhaustive search over the vault node's
+//! own code (`backup_vault::vault::node::VaultNode`), with the symbolic
+//! password check.
+//!
+//! # What a state is
+//! A [`VaultState`] holds, per node, the implementation's `VaultNode` (or
+//! nothing while it is down), the node's clock, its durable disk, the writes
+//! it asked for that are not yet synced, and (while a rollback may still
+//! happen) the disks it had at its last few syncs. Next to the nodes: the
+//! messages in flight, what the two clients know, fault budgets, and
+//! *ghost* variables, which observe the run for the properties (KE2s
+//! released per registration, every entry ever committed, the leader of
+//! each term, the client-visible history for the linearizability tester).
+//!
+//! # What an action is
+//! Every step is one input to one node, exactly as a driver would give it
+//! (see [`Action`]): deliver a message (or deliver a copy and keep it in
+//! flight: a duplicate), fire a node's timer, sync a node's disk, crash a
+//! node (unsynced writes are lost), restart it from its disk, roll a down
+//! node's disk back to an earlier synced state, or a client request to a
+//! node that believes it leads. Loss is a message that is never delivered;
+//! reordering is choosing which message to deliver.
+//!
+//! # Why a custom `Model` and not stateright's actor model
+//! The actor model (`stateright::actor`) offers crash and recovery with a
+//! `Storage` that survives, but no sync boundary and no rollback of storage
+//! to an older version (DESIGN.md §7). Both matter here: LOCK-2 and CONS-1
+//! depend on *what reached the disk* when a message left, and R=1 quorums
+//! exist because of rollbacks. So this model drives `VaultNode` itself, the
+//! way the simulator does, with every driver choice made an action.
+//!
+//! # Determinism
+//! Stateright replays paths by re-running actions, so a transition must be
+//! a pure function of the state. The node draws randomness (registration
+//! ids, login ids) from an RNG seeded with a hash of the node's state and
+//! the input, and time is a per-node clock stored in the state (see
+//! [`VaultModel::tick`]).
+
+mod props;
+pub mod spec;
+#[cfg(test)]
+mod tests;
+
+use backup_vault::flaws::VaultFlaw;
+use backup_vault::vault::crypto::{
+    ProofPurpose, ProofStatement, RegistrationId, SymKey, SymPassword, SymProof, SymRegistration,
+    SymbolicCrypto,
+};
+use backup_vault::vault::ids::{LogIndex, Millis, NodeId, Term, UserId};
+use backup_vault::vault::node::{
+    ClientId, NodeConfig, Reply, RequestId, VaultDisk, VaultNode, VaultPeerMessage, VaultWrite,
+};
+use backup_vault::vault::protocol::{ClientRequest, ClientResponse, LoginId};
+use backup_vault::vault::quorum::ClusterConfig;
+use backup_vault::vault::raft::durable::WriteId;
+use backup_vault::vault::raft::log::Entry;
+use backup_vault::vault::raft::{Role, Timing};
+use backup_vault::vault::records::{Command, Tombstone};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
+use stateright::{Model, Property};
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+pub use spec::{RecordOp, RecordRet, RecordSpec};
+
+type C = SymbolicCrypto;
+/// The implementation's vault node, with symbolic cryptography.
+pub type Node = VaultNode<C>;
+/// A consensus message.
+pub type Msg = VaultPeerMessage<C>;
+type Disk = VaultDisk<C>;
+type Write = VaultWrite<C>;
+type Req = ClientRequest<C>;
+type Resp = ClientResponse<C>;
+
+/// The user whose record is attacked.
+pub const ALICE: UserId = UserId(1);
+/// A second registered user, whose record the attacker tries to reach with
+/// Alice's messages (REG-1).
+pub const BOB: UserId = UserId(2);
+/// The honest client: Alice's own device, which holds K.
+pub const OWNER: ClientId = ClientId(1);
+/// The attacker: the chat server acting as Alice's account. It sees every
+/// request and reply, guesses without limit and re-registers.
+pub const ATTACKER: ClientId = ClientId(2);
+/// Alice's key K.
+pub const OWNER_KEY: SymKey = SymKey(1);
+/// The key in the attacker's own registrations.
+pub const ATTACKER_KEY: SymKey = SymKey(2);
+/// Alice's first password.
+pub const PASSWORD: SymPassword = SymPassword(1);
+/// Alice's password after a change.
+pub const NEW_PASSWORD: SymPassword = SymPassword(2);
+/// What the attacker guesses (never right).
+pub const WRONG_GUESS: SymPassword = SymPassword(9);
+/// The password of the attacker's own registrations.
+pub const ATTACKER_PASSWORD: SymPassword = SymPassword(8);
+
+/// How the search starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Start {
+    /// Every node up with an empty disk, no leader, no records.
+    Fresh,
+    /// After a fixed, fault-free bootstrap run through the same transitions:
+    /// node 0 elected, Alice and Bob registered and active, every write
+    /// synced, no message in flight. Faults start from there.
+    Registered,
+}
+
+/// The bounds of a search: cluster shape and budgets of faults and client
+/// actions. Depth is the checker's bound, not the model's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct VaultBounds {
+    /// N.
+    pub nodes: u8,
+    /// R.
+    pub rollback_tolerance: u8,
+    /// Guesses per record.
+    pub guess_limit: u8,
+    /// Crashes (each needs a restart to matter).
+    pub crashes: u8,
+    /// Disk rollbacks of a down node to an earlier synced state, on at
+    /// most R distinct nodes (none if R = 0: quorums tolerate no rollback).
+    pub rollbacks: u8,
+    /// How many synced states back a rollback may go.
+    pub rollback_depth: u8,
+    /// Duplicate deliveries.
+    pub duplicates: u8,
+    /// Attacker logins with a wrong guess.
+    pub guesses: u8,
+    /// Owner logins with the right password.
+    pub logins: u8,
+    /// Owner password changes (stage with proof of K, then activate).
+    pub changes: u8,
+    /// Attacker registrations of Alice without proof of K.
+    pub reregistrations: u8,
+    /// Attacker KE3s naming Bob for one of Alice's logins (REG-1).
+    pub forgeries: u8,
+    /// Attacker replays of requests the owner sent.
+    pub replays: u8,
+    /// Whether timers fire (elections, heartbeats, login expiry).
+    pub timers: bool,
+    /// The initial state.
+    pub start: Start,
+}
+
+impl Default for VaultBounds {
+    /// The bounds the issue asks for: 3 nodes, guess limit 3, two crashes,
+    /// one rollback with R = 1, and every kind of client action.
+    fn default() -> Self {
+        VaultBounds {
+            nodes: 3,
+            rollback_tolerance: 1,
+            guess_limit: 3,
+            crashes: 2,
+            rollbacks: 1,
+            rollback_depth: 2,
+            duplicates: 1,
+            guesses: 4,
+            logins: 1,
+            changes: 1,
+            reregistrations: 1,
+            forgeries: 1,
+            replays: 1,
+            timers: true,
+            start: Start::Registered,
+        }
+    }
+}
+
+impl VaultBounds {
+    /// No faults and no client actions: a base for tests that switch on
+    /// only what a scenario needs (swarm style).
+    pub fn quiet() -> Self {
+        VaultBounds {
+            crashes: 0,
+            rollbacks: 0,
+            duplicates: 0,
+            guesses: 0,
+            logins: 0,
+            changes: 0,
+            reregistrations: 0,
+            forgeries: 0,
+            replays: 0,
+            timers: false,
+            ..VaultBounds::default()
+        }
+    }
+}
+
+/// The implementation-in-the-loop model. See the module documentation.
+#[derive(Clone, Debug)]
+pub struct VaultModel {
+    /// The bounds.
+    pub bounds: VaultBounds,
+    /// The broken variant every node runs, if any.
+    pub flaw: Option<VaultFlaw>,
+    node_config: NodeConfig,
+    init: VaultState,
+    /// Steps taken before the search starts (see [`VaultModel::after`]).
+    prefix: Vec<Action>,
+    /// The state before the prefix.
+    origin: VaultState,
+}
+
+/// A message in flight.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Envelope {
+    /// Sender.
+    pub from: NodeId,
+    /// Receiver.
+    pub to: NodeId,
+    /// A hash of `msg`, so the network can be kept sorted (canonical).
+    key: u64,
+    /// The message.
+    pub msg: Msg,
+}
+
+impl Envelope {
+    fn new(from: NodeId, to: NodeId, msg: Msg) -> Self {
+        let key = hash_of(&msg);
+        Envelope { from, to, key, msg }
+    }
+
+    fn order(&self) -> (NodeId, NodeId, u64) {
+        (self.to, self.from, self.key)
+    }
+}
+
+impl fmt::Debug for Envelope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}->{:?} {}", self.from, self.to, show_msg(&self.msg))
+    }
+}
+
+/// One node's slot: the node if up, its clock, its disk.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Slot {
+    /// The node, `None` while it is down.
+    pub node: Option<Node>,
+    /// The node's clock (it restarts at 0 with the node: clocks are per
+    /// incarnation, and the node only compares times it read itself).
+    pub clock: Millis,
+    /// What is durable.
+    pub disk: Disk,
+    /// Writes asked for and not yet synced; lost in a crash.
+    pub unsynced: Vec<(WriteId, Write)>,
+    /// Earlier synced disks, oldest first, while a rollback may happen.
+    pub history: Vec<Disk>,
+}
+
+/// What the owner's device knows.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct OwnerView {
+    /// The active registration and its password, as far as the owner knows.
+    pub known: Option<(RegistrationId, SymPassword)>,
+    /// A registration staged by a password change, awaiting activation.
+    pub staged: Option<(RegistrationId, SymPassword)>,
+    /// Logins answered with KE2, not yet finished.
+    pub logins: Vec<LoginId>,
+    /// Requests the owner sent (the attacker sees and may replay them).
+    pub sent: Vec<Req>,
+}
+
+/// What the attacker knows.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct AttackerView {
+    /// Its own registrations of Alice, staged and not yet activated.
+    pub staged: Vec<RegistrationId>,
+    /// Login ids of Alice's logins it saw in KE2 replies.
+    pub seen_logins: Vec<LoginId>,
+}
+
+/// What remains of each budget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Budgets {
+    /// Crashes left.
+    pub crashes: u8,
+    /// Rollbacks left.
+    pub rollbacks: u8,
+    /// Nodes whose disk was rolled back (a bit per node): at most R.
+    pub rolled_back: u16,
+    /// Duplicate deliveries left.
+    pub duplicates: u8,
+    /// Attacker guesses left.
+    pub guesses: u8,
+    /// Owner logins left.
+    pub logins: u8,
+    /// Owner changes left.
+    pub changes: u8,
+    /// Attacker re-registrations left.
+    pub reregistrations: u8,
+    /// Attacker forgeries left.
+    pub forgeries: u8,
+    /// Attacker replays left.
+    pub replays: u8,
+}
+
+/// A request waiting for its final answer, for the ghost observers.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Outstanding {
+    client: ClientId,
+    req: Req,
+    /// The operation recorded in the linearizability tester, if any.
+    op: Option<RecordOp>,
+}
+
+/// Violations observed during a transition (rather than visible in a state).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Flags {
+    /// A KE2 left while its attempt was durable on fewer than a quorum.
+    pub ke2_before_quorum: bool,
+    /// A key was released for a destroyed registration.
+    pub destroyed_key_released: bool,
+    /// Two nodes led the same term.
+    pub two_leaders: bool,
+    /// Two different entries were committed at one index.
+    pub commit_conflict: bool,
+    /// A KE3 naming one user finished another user's login.
+    pub cross_user_login: bool,
+    /// The client-visible history stopped being linearizable.
+    pub not_linearizable: bool,
+}
+
+/// The observers' memory. See the module documentation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Ghost {
+    /// KE2s released per registration since its last successful login.
+    pub ke2_since_proof: BTreeMap<RegistrationId, u8>,
+    /// KE3s delivered to a node, per user: the only thing that may reset a count.
+    pub ke3_delivered: BTreeMap<UserId, u8>,
+    /// Registrations for which an activation with a proof of K was sent.
+    pub activations: BTreeSet<RegistrationId>,
+    /// Every entry ever committed, with the lowest term it was known
+    /// committed in.
+    pub committed: BTreeMap<LogIndex, (Entry<Command<C>>, Term)>,
+    /// The leader of each term.
+    pub leaders: BTreeMap<Term, NodeId>,
+    /// Registrations destroyed by the guess limit.
+    pub destroyed: BTreeSet<RegistrationId>,
+    /// The user, registration and rightness of each login answered with KE2.
+    pub logins: BTreeMap<LoginId, (UserId, RegistrationId, bool)>,
+    /// Successful logins.
+    pub logins_ok: u8,
+    /// Transition-time violations.
+    pub flags: Flags,
+    /// An assertion inside the implementation failed: its message.
+    pub panic: Option<String>,
+    requests: BTreeMap<RequestId, Outstanding>,
+    next_request: u64,
+    history: LinearizabilityTester<u64, RecordSpec>,
+}
+
+/// A state of the model. See the module documentation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct VaultState {
+    /// The nodes.
+    pub slots: Vec<Slot>,
+    /// Messages in flight, sorted, without repeats.
+    pub net: Vec<Envelope>,
+    /// The owner's device.
+    pub owner: OwnerView,
+    /// The attacker.
+    pub attacker: AttackerView,
+    /// Budgets left.
+    pub budgets: Budgets,
+    /// Observers.
+    pub ghost: Ghost,
+}
+
+/// A client's request, as an action.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ClientOp {
+    /// The attacker guesses (KE1 with a wrong password).
+    Guess,
+    /// The owner logs in with its password (KE1).
+    Login,
+    /// The owner finishes a login (KE3).
+    Finish(LoginId),
+    /// The owner changes the password: stage with a proof of K.
+    Change,
+    /// The owner activates its staged registration.
+    ActivateOwn(RegistrationId),
+    /// The attacker registers Alice anew without proof of K.
+    Reregister,
+    /// The attacker activates its own registration (it knows its key).
+    ActivateAttacker(RegistrationId),
+    /// The attacker sends KE3 for one of Alice's logins under Bob's name.
+    Forge(LoginId),
+    /// The attacker replays the owner's k-th request.
+    Replay(u8),
+}
+
+/// One step. See the module documentation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Deliver a message and remove it from the network.
+    Deliver(Envelope),
+    /// Deliver a copy of a message and leave it in flight.
+    Duplicate(Envelope),
+    /// A node's timer fires.
+    Tick(NodeId),
+    /// A node's disk completes every pending write.
+    Sync(NodeId),
+    /// A node crashes.
+    Crash(NodeId),
+    /// A down node restarts from its disk.
+    Restart(NodeId),
+    /// A down node's disk goes back to the state `back` syncs ago.
+    Rollback {
+        /// The node.
+        node: NodeId,
+        /// How many syncs back.
+        back: u8,
+    },
+    /// A client request to a node that believes it leads.
+    Client {
+        /// The node.
+        to: NodeId,
+        /// The request.
+        op: ClientOp,
+    },
+}
+
+fn hash_of<T: Hash + ?Sized>(value: &T) -> u64 {
+    // SipHash with fixed keys: the same on every run.
+    let mut h = DefaultHasher::new();
+    value.hash(&mut h);
+    h.finish()
+}
+
+fn rng_for<T: Hash + ?Sized>(seed: &T) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(hash_of(seed))
+}
+
+/// Consensus timing in the model: fixed timeouts (no random spread, so
+/// states depend only on the order of events) and short ones (so a leader
+/// that hears nothing steps down after a few heartbeats).
+pub const MODEL_TIMING: Timing = Timing {
+    election_min_ms: 4,
+    election_max_ms: 4,
+    heartbeat_ms: 1,
+    max_entries_per_append: 64,
+};
+
+impl VaultModel {
+    /// A model with `bounds`, every node running `flaw` (or the correct code).
+    ///
+    /// # Panics
+    /// If the bounds name an impossible cluster (N, R).
+    pub fn new(bounds: VaultBounds, flaw: Option<VaultFlaw>) -> Self {
+        let cluster = ClusterConfig::new(bounds.nodes, bounds.rollback_tolerance)
+            .expect("a valid cluster size and rollback tolerance");
+        let node_config = NodeConfig {
+            cluster,
+            timing: MODEL_TIMING,
+            guess_limit: bounds.guess_limit,
+            login_ttl_ms: 8,
+            // No compaction within the bounds explored: snapshots are
+            // covered by the simulator and the raft unit tests.
+            snapshot_every: 1_000,
+            flaw,
+        };
+        let mut model = VaultModel {
+            bounds,
+            flaw,
+            node_config,
+            init: VaultState::placeholder(),
+            prefix: Vec::new(),
+            origin: VaultState::placeholder(),
+        };
+        model.init = model.initial_state();
+        model.origin = model.init.clone();
+        model
+    }
+
+    /// Starts the search after `prefix` instead of at the initial state:
+    /// for tests that steer to a suspicious state and let the checker
+    /// explore exhaustively from there. Each step is the first enabled
+    /// action whose description ([`show_action`]) contains the pattern.
+    ///
+    /// # Panics
+    /// If a pattern matches no enabled action.
+    pub fn after(mut self, patterns: &[&str]) -> Self {
+        let mut s = self.init.clone();
+        for pattern in patterns {
+            let mut actions = Vec::new();
+            self.enabled(&s, &mut actions);
+            let action = actions
+                .into_iter()
+                .find(|a| show_action(a).contains(pattern))
+                .unwrap_or_else(|| {
+                    panic!(
+                        "no enabled action matches {pattern:?} in {}",
+                        self.describe_state(&s)
+                    )
+                });
+            s = self.step(&s, &action, None);
+            self.prefix.push(action);
+        }
+        self.init = s;
+        self
+    }
+
+    /// The cluster configuration.
+    pub fn cluster(&self) -> ClusterConfig {
+        self.node_config.cluster
+    }
+
+    fn ids(&self) -> impl Iterator<Item = NodeId> {
+        self.node_config.cluster.members()
+    }
+
+    fn budgets(&self) -> Budgets {
+        let b = &self.bounds;
+        Budgets {
+            crashes: b.crashes,
+            // Quorums of size floor((N+R)/2)+1 tolerate rollbacks on at
+            // most R nodes; more would be a fault the design excludes.
+            rollbacks: if b.rollback_tolerance == 0 {
+                0
+            } else {
+                b.rollbacks
+            },
+            rolled_back: 0,
+            duplicates: b.duplicates,
+            guesses: b.guesses,
+            logins: b.logins,
+            changes: b.changes,
+            reregistrations: b.reregistrations,
+            forgeries: b.forgeries,
+            replays: b.replays,
+        }
+    }
+
+    fn fresh_state(&self) -> VaultState {
+        let slots = self
+            .ids()
+            .map(|id| {
+                let disk = Disk::default();
+                let node = Node::new(
+                    id,
+                    self.node_config,
+                    SymbolicCrypto,
+                    disk.clone(),
+                    Millis(0),
+                    &mut rng_for(&(id, "start")),
+                );
+                Slot {
+                    node: Some(node),
+                    clock: Millis(0),
+                    disk,
+                    unsynced: Vec::new(),
+                    history: Vec::new(),
+                }
+            })
+            .collect();
+        VaultState {
+            slots,
+            net: Vec::new(),
+            owner: OwnerView::default(),
+            attacker: AttackerView::default(),
+            budgets: self.budgets(),
+            ghost: Ghost {
+                ke2_since_proof: BTreeMap::new(),
+                ke3_delivered: BTreeMap::new(),
+                activations: BTreeSet::new(),
+                committed: BTreeMap::new(),
+                leaders: BTreeMap::new(),
+                destroyed: BTreeSet::new(),
+                logins: BTreeMap::new(),
+                logins_ok: 0,
+                flags: Flags::default(),
+                panic: None,
+                requests: BTreeMap::new(),
+                next_request: 0,
+                history: LinearizabilityTester::new(self.record_spec(&VaultState::placeholder())),
+            },
+        }
+    }
+
+    /// The spec's view of Alice's record in `state`, as node 0 applied it.
+    fn record_spec(&self, state: &VaultState) -> RecordSpec {
+        let rec = state
+            .slots
+            .first()
+            .and_then(|s| s.node.as_ref())
+            .and_then(|n| n.store().get(ALICE).cloned());
+        RecordSpec {
+            limit: self.bounds.guess_limit,
+            active: rec
+                .as_ref()
+                .and_then(|r| r.active.as_ref())
+                .map(|a| spec::SpecActive {
+                    registration: a.registration,
+                    password: a.password_file,
+                    used: a.attempts.used(),
+                }),
+            staged: rec
+                .as_ref()
+                .and_then(|r| r.staged.as_ref())
+                .map(|s| (s.registration, s.password_file)),
+            destroyed: matches!(rec.and_then(|r| r.tombstone), Some(Tombstone::Destroyed(_))),
+        }
+    }
+
+    fn initial_state(&self) -> VaultState {
+        let mut s = self.fresh_state();
+        if self.bounds.start == Start::Fresh {
+            return s;
+        }
+        // Bootstrap, fault-free: node 0 is elected, then Alice and Bob
+        // register. Every step goes through `step`, so the ghost observers
+        // see the bootstrap like any other run.
+        s = self.step(&s, &Action::Tick(NodeId(0)), None);
+        self.quiesce(&mut s);
+        for user in [ALICE, BOB] {
+            let (key, client) = if user == ALICE {
+                (OWNER_KEY, OWNER)
+            } else {
+                (SymKey(3), ClientId(3))
+            };
+            let stage = Req::Stage {
+                user,
+                sealed: SymRegistration {
+                    user,
+                    password: PASSWORD,
+                    key,
+                },
+                replacing: None,
+            };
+            self.request(&mut s, NodeId(0), client, stage, None);
+            self.quiesce(&mut s);
+            let registration = s
+                .slots
+                .first()
+                .and_then(|sl| sl.node.as_ref())
+                .and_then(|n| n.store().get(user))
+                .and_then(|r| {
+                    // Staged, or already active under `StageIsGuessable`.
+                    r.staged
+                        .as_ref()
+                        .map(|st| st.registration)
+                        .or(r.active.as_ref().map(|a| a.registration))
+                })
+                .expect("bootstrap: the registration is staged");
+            let activate = Req::Activate {
+                user,
+                registration,
+                proof: proof(key, ProofPurpose::Activate, user, registration),
+            };
+            self.request(&mut s, NodeId(0), client, activate, None);
+            self.quiesce(&mut s);
+            if user == ALICE {
+                s.owner.known = Some((registration, PASSWORD));
+            }
+        }
+        assert!(
+            s.ghost.panic.is_none(),
+            "bootstrap failed: {:?}",
+            s.ghost.panic
+        );
+        // The bootstrap is not part of what the clients did: the owner's
+        // sent requests and the history start empty, from the record as it
+        // now stands.
+        s.owner.sent.clear();
+        s.ghost.requests.clear();
+        s.ghost.history = LinearizabilityTester::new(self.record_spec(&s));
+        // The bootstrap ran against a placeholder spec; the history starts here.
+        s.ghost.flags.not_linearizable = false;
+        for slot in &mut s.slots {
+            slot.history.clear();
+        }
+        s
+    }
+
+    /// Syncs and delivers until nothing is pending (bootstrap only).
+    fn quiesce(&self, s: &mut VaultState) {
+        for _ in 0..1_000 {
+            let next = if let Some(i) = s.slots.iter().position(|sl| !sl.unsynced.is_empty()) {
+                Action::Sync(NodeId(i as u8))
+            } else if let Some(env) = s.net.first() {
+                Action::Deliver(env.clone())
+            } else {
+                return;
+            };
+            *s = self.step(s, &next, None);
+        }
+        panic!("bootstrap did not quiesce");
+    }
+
+    /// Takes a step, optionally describing what happened in `trace`.
+    pub fn step(
+        &self,
+        state: &VaultState,
+        action: &Action,
+        mut trace: Option<&mut Vec<String>>,
+    ) -> VaultState {
+        let mut s = state.clone();
+        match action {
+            Action::Deliver(env) | Action::Duplicate(env) => {
+                let Ok(k) = s.net.binary_search_by(|e| e.order().cmp(&env.order())) else {
+                    return s;
+                };
+                let env = if matches!(action, Action::Duplicate(_)) {
+                    s.budgets.duplicates -= 1;
+                    s.net[k].clone()
+                } else {
+                    s.net.remove(k)
+                };
+                let Envelope { from, to, msg, .. } = env;
+                self.on_node(&mut s, to, &mut trace, |node, now, rng| {
+                    node.on_peer(from, msg, now, rng)
+                });
+            }
+            Action::Tick(id) => self.tick(&mut s, *id, &mut trace),
+            Action::Sync(id) => self.sync(&mut s, *id, &mut trace),
+            Action::Crash(id) => {
+                let slot = &mut s.slots[usize::from(id.0)];
+                slot.node = None;
+                slot.unsynced.clear();
+                s.budgets.crashes -= 1;
+            }
+            Action::Restart(id) => {
+                let slot = &mut s.slots[usize::from(id.0)];
+                let mut rng = rng_for(&(*id, &slot.disk, "restart"));
+                slot.node = Some(Node::new(
+                    *id,
+                    self.node_config,
+                    SymbolicCrypto,
+                    slot.disk.clone(),
+                    Millis(0),
+                    &mut rng,
+                ));
+                slot.clock = Millis(0);
+                self.collect(&mut s, *id, &mut trace);
+            }
+            Action::Rollback { node, back } => {
+                let slot = &mut s.slots[usize::from(node.0)];
+                let k = slot.history.len() - usize::from(*back);
+                slot.disk = slot.history[k].clone();
+                slot.history.truncate(k);
+                s.budgets.rollbacks -= 1;
+                s.budgets.rolled_back |= 1 << node.0;
+                if s.budgets.rollbacks == 0 {
+                    // No rollback can follow: the histories no longer
+                    // matter, and dropping them merges equal states.
+                    for slot in &mut s.slots {
+                        slot.history.clear();
+                    }
+                }
+            }
+            Action::Client { to, op } => self.client(&mut s, *to, op, &mut trace),
+        }
+        self.observe(&mut s);
+        s
+    }
+
+    /// Fires node `id`'s timer: its clock jumps to its next deadline.
+    ///
+    /// Clocks are per node and only move forward to the node's own next
+    /// deadline; any interleaving of timer firings is an action order, so
+    /// every relative timing of the nodes' timers is explored. Durations do
+    /// not matter beyond the order of one node's own deadlines.
+    fn tick(&self, s: &mut VaultState, id: NodeId, trace: &mut Option<&mut Vec<String>>) {
+        let slot = &mut s.slots[usize::from(id.0)];
+        let Some(node) = slot.node.as_ref() else {
+            return;
+        };
+        slot.clock = slot.clock.max(node.next_deadline());
+        self.on_node(s, id, trace, |node, now, rng| node.on_tick(now, rng));
+    }
+
+    fn sync(&self, s: &mut VaultState, id: NodeId, trace: &mut Option<&mut Vec<String>>) {
+        let keep_history = s.budgets.rollbacks > 0;
+        let depth = usize::from(self.bounds.rollback_depth);
+        let slot = &mut s.slots[usize::from(id.0)];
+        let Some(up_to) = slot.unsynced.last().map(|(w, _)| *w) else {
+            return;
+        };
+        if keep_history && depth > 0 {
+            if slot.history.len() == depth {
+                slot.history.remove(0);
+            }
+            slot.history.push(slot.disk.clone());
+        }
+        for (_, write) in std::mem::take(&mut slot.unsynced) {
+            slot.disk.apply(&write);
+        }
+        self.on_node(s, id, trace, |node, now, rng| {
+            node.on_persisted(up_to, now, rng)
+        });
+    }
+
+    /// Runs one input on node `id` (if up), catching an assertion failure
+    /// inside the implementation, then collects its output.
+    fn on_node<F>(
+        &self,
+        s: &mut VaultState,
+        id: NodeId,
+        trace: &mut Option<&mut Vec<String>>,
+        input: F,
+    ) where
+        F: FnOnce(&mut Node, Millis, &mut ChaCha8Rng),
+    {
+        let slot = &mut s.slots[usize::from(id.0)];
+        let now = slot.clock;
+        let Some(node) = slot.node.as_mut() else {
+            return;
+        };
+        let mut rng = rng_for(&(&*node, now));
+        let mut copy = node.clone();
+        match catch_unwind(AssertUnwindSafe(|| {
+            input(&mut copy, now, &mut rng);
+            copy
+        })) {
+            Ok(after) => *node = after,
+            Err(payload) => {
+                let message = payload
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| payload.downcast_ref::<&str>().map(|m| (*m).to_string()))
+                    .unwrap_or_else(|| "a panic without a message".to_string());
+                if let Some(t) = trace.as_deref_mut() {
+                    t.push(format!("   {id:?} PANICS: {message}"));
+                }
+                s.ghost.panic = Some(message);
+                return;
+            }
+        }
+        self.collect(s, id, trace);
+    }
+
+    /// Moves a node's output into the world: writes to its disk queue,
+    /// messages into the network, replies to the clients and observers.
+    fn collect(&self, s: &mut VaultState, id: NodeId, trace: &mut Option<&mut Vec<String>>) {
+        let slot = &mut s.slots[usize::from(id.0)];
+        let Some(node) = slot.node.as_mut() else {
+            return;
+        };
+        let out = node.take_output();
+        if let Some(t) = trace.as_deref_mut() {
+            for (_, w) in &out.writes {
+                t.push(format!("   {id:?} writes {}", show_write(w)));
+            }
+        }
+        slot.unsynced.extend(out.writes);
+        for (to, msg) in out.messages {
+            let env = Envelope::new(id, to, msg);
+            if let Some(t) = trace.as_deref_mut() {
+                t.push(format!("   sends {env:?}"));
+            }
+            if let Err(k) = s.net.binary_search_by(|e| e.order().cmp(&env.order())) {
+                s.net.insert(k, env);
+            }
+        }
+        for reply in out.replies {
+            if let Some(t) = trace.as_deref_mut() {
+                t.push(format!(
+                    "   {id:?} replies to {:?}: {}",
+                    reply.to,
+                    show_response(&reply.response)
+                ));
+            }
+            self.on_reply(s, id, reply);
+        }
+    }
+
+    /// A client request, delivered to node `to` at once (the client-side
+    /// network is the attacker's, so any order of requests is an action order).
+    fn client(
+        &self,
+        s: &mut VaultState,
+        to: NodeId,
+        op: &ClientOp,
+        trace: &mut Option<&mut Vec<String>>,
+    ) {
+        let b = &mut s.budgets;
+        let (client, req) = match op {
+            ClientOp::Guess => {
+                b.guesses -= 1;
+                (
+                    ATTACKER,
+                    Req::LoginStart {
+                        user: ALICE,
+                        ke1: WRONG_GUESS,
+                    },
+                )
+            }
+            ClientOp::Login => {
+                b.logins -= 1;
+                let password = s.owner.known.map_or(PASSWORD, |(_, p)| p);
+                (
+                    OWNER,
+                    Req::LoginStart {
+                        user: ALICE,
+                        ke1: password,
+                    },
+                )
+            }
+            ClientOp::Finish(login) => {
+                s.owner.logins.retain(|l| l != login);
+                (
+                    OWNER,
+                    Req::LoginFinish {
+                        user: ALICE,
+                        login: *login,
+                        ke3: (),
+                    },
+                )
+            }
+            ClientOp::Change => {
+                b.changes -= 1;
+                let (registration, _) = s.owner.known.expect("a change needs a known record");
+                (
+                    OWNER,
+                    Req::Stage {
+                        user: ALICE,
+                        sealed: SymRegistration {
+                            user: ALICE,
+                            password: NEW_PASSWORD,
+                            key: OWNER_KEY,
+                        },
+                        replacing: Some((
+                            registration,
+                            proof(OWNER_KEY, ProofPurpose::Replace, ALICE, registration),
+                        )),
+                    },
+                )
+            }
+            ClientOp::ActivateOwn(registration) => (
+                OWNER,
+                Req::Activate {
+                    user: ALICE,
+                    registration: *registration,
+                    proof: proof(OWNER_KEY, ProofPurpose::Activate, ALICE, *registration),
+                },
+            ),
+            ClientOp::Reregister => {
+                b.reregistrations -= 1;
+                (
+                    ATTACKER,
+                    Req::Stage {
+                        user: ALICE,
+                        sealed: SymRegistration {
+                            user: ALICE,
+                            password: ATTACKER_PASSWORD,
+                            key: ATTACKER_KEY,
+                        },
+                        replacing: None,
+                    },
+                )
+            }
+            ClientOp::ActivateAttacker(registration) => {
+                s.attacker.staged.retain(|r| r != registration);
+                (
+                    ATTACKER,
+                    Req::Activate {
+                        user: ALICE,
+                        registration: *registration,
+                        proof: proof(ATTACKER_KEY, ProofPurpose::Activate, ALICE, *registration),
+                    },
+                )
+            }
+            ClientOp::Forge(login) => {
+                b.forgeries -= 1;
+                (
+                    ATTACKER,
+                    Req::LoginFinish {
+                        user: BOB,
+                        login: *login,
+                        ke3: (),
+                    },
+                )
+            }
+            ClientOp::Replay(k) => {
+                b.replays -= 1;
+                (ATTACKER, s.owner.sent[usize::from(*k)].clone())
+            }
+        };
+        if let Some(t) = trace.as_deref_mut() {
+            t.push(format!("   {client:?} -> {to:?}: {}", show_request(&req)));
+        }
+        if client == OWNER {
+            s.owner.sent.push(req.clone());
+        }
+        self.request(s, to, client, req, trace.as_deref_mut());
+    }
+
+    fn request(
+        &self,
+        s: &mut VaultState,
+        to: NodeId,
+        client: ClientId,
+        req: Req,
+        mut trace: Option<&mut Vec<String>>,
+    ) {
+        let request = RequestId(s.ghost.next_request);
+        s.ghost.next_request += 1;
+        match &req {
+            Req::LoginFinish { user, .. } => {
+                *s.ghost.ke3_delivered.entry(*user).or_default() += 1;
+            }
+            Req::Activate { registration, .. } => {
+                s.ghost.activations.insert(*registration);
+            }
+            _ => {}
+        }
+        let op = self.record_op(s, &req);
+        if let Some(op) = op {
+            // Each request is its own "thread": real-time order between
+            // requests is what the tester checks.
+            let _ = s.ghost.history.on_invoke(request.0, op);
+        }
+        s.ghost.requests.insert(
+            request,
+            Outstanding {
+                client,
+                req: req.clone(),
+                op,
+            },
+        );
+        self.on_node(s, to, &mut trace, |node, now, rng| {
+            node.on_client(client, request, req, now, rng)
+        });
+    }
+
+    /// The spec operation a request of Alice's is, if the spec covers it.
+    fn record_op(&self, s: &VaultState, req: &Req) -> Option<RecordOp> {
+        match req {
+            Req::LoginStart { user, ke1 } if *user == ALICE => {
+                Some(RecordOp::LoginStart { guess: *ke1 })
+            }
+            Req::LoginFinish { user, login, .. } if *user == ALICE => {
+                let (_, registration, right) = *s.ghost.logins.get(login)?;
+                Some(RecordOp::LoginFinish {
+                    registration,
+                    right,
+                })
+            }
+            Req::Stage {
+                user,
+                sealed,
+                replacing,
+            } if *user == ALICE => Some(RecordOp::Stage {
+                password: sealed.password,
+                replacing: replacing.map(|(r, _)| r),
+            }),
+            Req::Activate {
+                user, registration, ..
+            } if *user == ALICE => Some(RecordOp::Activate {
+                registration: *registration,
+            }),
+            _ => None,
+        }
+    }
+
+    /// A reply reaches its client: update what the clients know and the
+    /// observers (LOCK-1, LOCK-2, LOCK-4, REG-1, linearizability).
+    fn on_reply(&self, s: &mut VaultState, from: NodeId, reply: Reply<C>) {
+        let Some(out) = s.ghost.requests.get(&reply.request).cloned() else {
+            return;
+        };
+        let fin = RecordRet::from_response(&reply.response);
+        if fin.is_some() {
+            s.ghost.requests.remove(&reply.request);
+        }
+        if let (Some(_), Some(ret)) = (out.op, fin) {
+            let consistent = s
+                .ghost
+                .history
+                .on_return(reply.request.0, ret)
+                .map(|t| t.is_consistent())
+                .unwrap_or(false);
+            if !consistent {
+                s.ghost.flags.not_linearizable = true;
+            }
+        }
+        match reply.response {
+            Resp::Ke2 { login, .. } => {
+                let entry = reply.index.and_then(|i| {
+                    s.slots[usize::from(from.0)]
+                        .node
+                        .as_ref()
+                        .and_then(|n| n.raft().log().get(i).cloned())
+                        .map(|e| (i, e))
+                });
+                let Some((index, entry)) = entry else {
+                    return;
+                };
+                let Some(Command::ConsumeAttempt { registration, user }) = entry.command else {
+                    return;
+                };
+                // LOCK-2: the attempt must already be on a quorum's disks.
+                let durable = s
+                    .slots
+                    .iter()
+                    .filter(|sl| sl.disk.log.term_at(index) == Some(entry.term))
+                    .count();
+                if !self.cluster().is_quorum(durable) {
+                    s.ghost.flags.ke2_before_quorum = true;
+                }
+                *s.ghost.ke2_since_proof.entry(registration).or_default() += 1;
+                // Whether the guess was right, as the answering node judged it.
+                let right = match &out.req {
+                    Req::LoginStart { ke1, .. } => s.slots[usize::from(from.0)]
+                        .node
+                        .as_ref()
+                        .and_then(|n| n.store().get(user))
+                        .and_then(|r| r.active.as_ref())
+                        .is_some_and(|a| a.registration == registration && a.password_file == *ke1),
+                    _ => false,
+                };
+                s.ghost.logins.insert(login, (user, registration, right));
+                if user == ALICE {
+                    s.attacker.seen_logins.push(login);
+                    if out.client == OWNER && right {
+                        s.owner.logins.push(login);
+                    }
+                }
+            }
+            Resp::LoginOk { registration, .. } => {
+                s.ghost.logins_ok = s.ghost.logins_ok.saturating_add(1);
+                s.ghost.ke2_since_proof.remove(&registration);
+                if s.ghost.destroyed.contains(&registration) {
+                    s.ghost.flags.destroyed_key_released = true;
+                }
+                if let Req::LoginFinish { user, login, .. } = &out.req {
+                    if s.ghost.logins.get(login).map(|l| l.0) != Some(*user) {
+                        s.ghost.flags.cross_user_login = true;
+                    }
+                }
+            }
+            Resp::Staged { registration, .. } => {
+                if let Req::Stage { sealed, .. } = &out.req {
+                    if out.client == OWNER {
+                        s.owner.staged = Some((registration, sealed.password));
+                    } else if out.client == ATTACKER {
+                        s.attacker.staged.push(registration);
+                    }
+                }
+            }
+            Resp::Activated { .. } => {
+                if let (Req::Activate { registration, .. }, Some((staged, pw))) =
+                    (&out.req, s.owner.staged)
+                {
+                    if out.client == OWNER && *registration == staged {
+                        s.owner.known = Some((staged, pw));
+                        s.owner.staged = None;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// After every step: who leads which term, what is committed, what is
+    /// destroyed.
+    fn observe(&self, s: &mut VaultState) {
+        for (i, slot) in s.slots.iter().enumerate() {
+            let Some(node) = slot.node.as_ref() else {
+                continue;
+            };
+            let raft = node.raft();
+            let id = NodeId(i as u8);
+            if raft.role() == Role::Leader {
+                match s.ghost.leaders.get(&raft.term()) {
+                    Some(other) if *other != id => s.ghost.flags.two_leaders = true,
+                    Some(_) => {}
+                    None => {
+                        s.ghost.leaders.insert(raft.term(), id);
+                    }
+                }
+            }
+            let commit = raft.commit_index();
+            let mut index = raft.log().base_index().next();
+            while index <= commit {
+                if let Some(entry) = raft.log().get(index) {
+                    match s.ghost.committed.get_mut(&index) {
+                        Some((known, term)) => {
+                            if known != entry {
+                                s.ghost.flags.commit_conflict = true;
+                            }
+                            *term = (*term).min(raft.term());
+                        }
+                        None => {
+                            s.ghost
+                                .committed
+                                .insert(index, (entry.clone(), raft.term()));
+                        }
+                    }
+                }
+                index = index.next();
+            }
+            for (_, rec) in node.store().iter() {
+                if let Some(Tombstone::Destroyed(r)) = rec.tombstone {
+                    s.ghost.destroyed.insert(r);
+                }
+            }
+        }
+    }
+
+    /// Every action enabled in `s`, in a fixed order.
+    fn enabled(&self, s: &VaultState, actions: &mut Vec<Action>) {
+        // A state where a violation was observed is terminal: the path to
+        // it is the counterexample, and nothing after it adds evidence.
+        if s.ghost.panic.is_some() || s.ghost.flags != Flags::default() {
+            return;
+        }
+        let b = s.budgets;
+        for env in &s.net {
+            if s.slots[usize::from(env.to.0)].node.is_some() {
+                actions.push(Action::Deliver(env.clone()));
+                if b.duplicates > 0 {
+                    actions.push(Action::Duplicate(env.clone()));
+                }
+            }
+        }
+        for (i, slot) in s.slots.iter().enumerate() {
+            let id = NodeId(i as u8);
+            match &slot.node {
+                Some(node) => {
+                    if !slot.unsynced.is_empty() {
+                        actions.push(Action::Sync(id));
+                    }
+                    if self.bounds.timers {
+                        actions.push(Action::Tick(id));
+                    }
+                    if b.crashes > 0 {
+                        actions.push(Action::Crash(id));
+                    }
+                    if node.raft().role() == Role::Leader {
+                        self.client_actions(s, id, actions);
+                    }
+                }
+                None => {
+                    actions.push(Action::Restart(id));
+                    let rolled = b.rolled_back.count_ones() as u8;
+                    let may_roll =
+                        b.rolled_back & (1 << i) != 0 || rolled < self.bounds.rollback_tolerance;
+                    if b.rollbacks > 0 && may_roll {
+                        for back in 1..=slot.history.len() {
+                            actions.push(Action::Rollback {
+                                node: id,
+                                back: back as u8,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn client_actions(&self, s: &VaultState, to: NodeId, actions: &mut Vec<Action>) {
+        let b = s.budgets;
+        let mut push = |op| actions.push(Action::Client { to, op });
+        if b.guesses > 0 {
+            push(ClientOp::Guess);
+        }
+        if b.logins > 0 {
+            push(ClientOp::Login);
+        }
+        for login in &s.owner.logins {
+            push(ClientOp::Finish(*login));
+        }
+        if b.changes > 0 && s.owner.known.is_some() && s.owner.staged.is_none() {
+            push(ClientOp::Change);
+        }
+        if let Some((r, _)) = s.owner.staged {
+            push(ClientOp::ActivateOwn(r));
+        }
+        if b.reregistrations > 0 {
+            push(ClientOp::Reregister);
+        }
+        for r in &s.attacker.staged {
+            push(ClientOp::ActivateAttacker(*r));
+        }
+        if b.forgeries > 0 {
+            for login in &s.attacker.seen_logins {
+                push(ClientOp::Forge(*login));
+            }
+        }
+        if b.replays > 0 {
+            for k in 0..s.owner.sent.len().min(usize::from(u8::MAX)) {
+                push(ClientOp::Replay(k as u8));
+            }
+        }
+    }
+
+    /// The path as lines a person can read: each action, then what the
+    /// node did (writes, messages, replies).
+    pub fn describe_path(&self, actions: &[Action]) -> Vec<String> {
+        let mut lines = vec!["start: ".to_string() + &self.describe_state(&self.origin)];
+        let mut s = self.origin.clone();
+        if !self.prefix.is_empty() {
+            lines.push(format!(
+                "(the first {} steps are the test's steering prefix)",
+                self.prefix.len()
+            ));
+        }
+        for (k, action) in self.prefix.iter().chain(actions).enumerate() {
+            lines.push(format!("{:>3}. {}", k + 1, show_action(action)));
+            let mut trace = Vec::new();
+            s = self.step(&s, action, Some(&mut trace));
+            lines.extend(trace);
+        }
+        lines.push("end: ".to_string() + &self.describe_state(&s));
+        lines
+    }
+
+    /// One line per node: role, term, log length, commit, Alice's record.
+    pub fn describe_state(&self, s: &VaultState) -> String {
+        let mut parts = Vec::new();
+        for (i, slot) in s.slots.iter().enumerate() {
+            let part = match &slot.node {
+                None => format!("n{i} down (disk: {} entries)", slot.disk.log.last_index().0),
+                Some(n) => {
+                    let r = n.raft();
+                    let alice = n
+                        .store()
+                        .get(ALICE)
+                        .and_then(|rec| rec.active.as_ref())
+                        .map_or("no record".to_string(), |a| {
+                            format!("{:?} used {}", a.registration, a.attempts.used())
+                        });
+                    format!(
+                        "n{i} {:?} {:?} log {} commit {} ({alice})",
+                        r.role(),
+                        r.term(),
+                        r.log().last_index().0,
+                        r.commit_index().0
+                    )
+                }
+            };
+            parts.push(part);
+        }
+        parts.join("; ")
+    }
+}
+
+impl VaultState {
+    fn placeholder() -> Self {
+        VaultState {
+            slots: Vec::new(),
+            net: Vec::new(),
+            owner: OwnerView::default(),
+            attacker: AttackerView::default(),
+            budgets: Budgets {
+                crashes: 0,
+                rollbacks: 0,
+                rolled_back: 0,
+                duplicates: 0,
+                guesses: 0,
+                logins: 0,
+                changes: 0,
+                reregistrations: 0,
+                forgeries: 0,
+                replays: 0,
+            },
+            ghost: Ghost {
+                ke2_since_proof: BTreeMap::new(),
+                ke3_delivered: BTreeMap::new(),
+                activations: BTreeSet::new(),
+                committed: BTreeMap::new(),
+                leaders: BTreeMap::new(),
+                destroyed: BTreeSet::new(),
+                logins: BTreeMap::new(),
+                logins_ok: 0,
+                flags: Flags::default(),
+                panic: None,
+                requests: BTreeMap::new(),
+                next_request: 0,
+                history: LinearizabilityTester::new(RecordSpec {
+                    limit: 1,
+                    active: None,
+                    staged: None,
+                    destroyed: false,
+                }),
+            },
+        }
+    }
+}
+
+fn proof(
+    key: SymKey,
+    purpose: ProofPurpose,
+    user: UserId,
+    registration: RegistrationId,
+) -> SymProof {
+    SymProof {
+        key,
+        statement: ProofStatement {
+            purpose,
+            user,
+            registration,
+        },
+    }
+}
+
+impl Model for VaultModel {
+    type State = VaultState;
+    type Action = Action;
+
+    fn init_states(&self) -> Vec<VaultState> {
+        vec![self.init.clone()]
+    }
+
+    fn actions(&self, state: &VaultState, actions: &mut Vec<Action>) {
+        self.enabled(state, actions);
+    }
+
+    fn next_state(&self, last: &VaultState, action: Action) -> Option<VaultState> {
+        Some(self.step(last, &action, None))
+    }
+
+    fn format_action(&self, action: &Action) -> String {
+        show_action(action)
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        props::properties()
+    }
+}
+
+// ----- readable output ------------------------------------------------------
+
+/// An action as one line.
+pub fn show_action(action: &Action) -> String {
+    match action {
+        Action::Deliver(env) => format!("deliver {env:?}"),
+        Action::Duplicate(env) => format!("deliver a duplicate of {env:?}"),
+        Action::Tick(id) => format!("{id:?} timer fires"),
+        Action::Sync(id) => format!("{id:?} disk syncs"),
+        Action::Crash(id) => format!("{id:?} crashes (unsynced writes lost)"),
+        Action::Restart(id) => format!("{id:?} restarts from its disk"),
+        Action::Rollback { node, back } => {
+            format!("{node:?} disk rolled back {back} sync(s)")
+        }
+        Action::Client { to, op } => format!("client -> {to:?}: {op:?}"),
+    }
+}
+
+fn show_entries(entries: &[Entry<Command<C>>]) -> String {
+    let parts: Vec<String> = entries
+        .iter()
+        .map(|e| match &e.command {
+            None => format!("{:?}:noop", e.term),
+            Some(c) => format!("{:?}:{}", e.term, show_command(c)),
+        })
+        .collect();
+    format!("[{}]", parts.join(", "))
+}
+
+fn show_command(c: &Command<C>) -> String {
+    match c {
+        Command::Stage {
+            user,
+            registration,
+            keep_active,
+            ..
+        } => format!("Stage({user:?} {registration:?} keep {keep_active:?})"),
+        Command::Activate { user, registration } => format!("Activate({user:?} {registration:?})"),
+        Command::ConsumeAttempt { user, registration } => {
+            format!("ConsumeAttempt({user:?} {registration:?})")
+        }
+        Command::Reset { user, registration } => format!("Reset({user:?} {registration:?})"),
+        Command::Delete { user, registration } => format!("Delete({user:?} {registration:?})"),
+    }
+}
+
+/// A consensus message as one line.
+pub fn show_msg(msg: &Msg) -> String {
+    use backup_vault::vault::raft::message::PeerMessage as P;
+    match msg {
+        P::Append {
+            term,
+            prev_index,
+            prev_term,
+            entries,
+            commit,
+        } => format!(
+            "Append {term:?} prev {prev_index:?}/{prev_term:?} {} commit {commit:?}",
+            show_entries(entries)
+        ),
+        P::InstallSnapshot {
+            term,
+            index,
+            index_term,
+            ..
+        } => format!("InstallSnapshot {term:?} at {index:?}/{index_term:?}"),
+        other => format!("{other:?}"),
+    }
+}
+
+fn show_write(w: &Write) -> String {
+    use backup_vault::vault::raft::durable::DiskWrite as W;
+    match w {
+        W::HardState { term, voted_for } => format!("HardState {term:?} vote {voted_for:?}"),
+        W::Entries { first, entries } => format!("Entries at {first:?} {}", show_entries(entries)),
+        W::Snapshot { index, .. } => format!("Snapshot at {index:?}"),
+    }
+}
+
+fn show_request(req: &Req) -> String {
+    match req {
+        Req::Stage {
+            user,
+            sealed,
+            replacing,
+        } => format!(
+            "Stage {user:?} password {} {}",
+            sealed.password.0,
+            if replacing.is_some() {
+                "with proof of K"
+            } else {
+                "without proof of K"
+            }
+        ),
+        Req::Activate {
+            user, registration, ..
+        } => format!("Activate {user:?} {registration:?}"),
+        Req::LoginStart { user, ke1 } => format!("KE1 {user:?} guess {}", ke1.0),
+        Req::LoginFinish { user, login, .. } => format!("KE3 {user:?} login {}", login.0),
+        other => format!("{other:?}"),
+    }
+}
+
+fn show_response(r: &Resp) -> String {
+    match r {
+        Resp::Ke2 {
+            login, remaining, ..
+        } => format!("KE2 login {} ({remaining} left)", login.0),
+        Resp::LoginOk {
+            registration,
+            remaining,
+            ..
+        } => format!("LoginOk, key released ({registration:?}, {remaining} left)"),
+        other => format!("{other:?}"),
+    }
+}

@@ -1,0 +1,227 @@
+//! The properties of the implementation-in-the-loop model: the invariants of
+//! DESIGN.md §3 as predicates over a [`VaultState`] (its nodes, disks and
+//! ghost observers).
+
+use super::{VaultModel, VaultState, ALICE, BOB};
+use backup_vault::vault::ids::{LogIndex, Term};
+use backup_vault::vault::raft::log::Log;
+use backup_vault::vault::raft::Role;
+use backup_vault::vault::records::{Command, Tombstone};
+use stateright::Property;
+use std::collections::BTreeSet;
+
+/// LOCK-1.
+pub const LOCK_1: &str = "LOCK-1 at most limit KE2s between two proofs";
+/// LOCK-2.
+pub const LOCK_2: &str = "LOCK-2 the attempt is durable at a quorum before KE2";
+/// LOCK-3.
+pub const LOCK_3: &str = "LOCK-3 only a KE3 resets the count";
+/// LOCK-4.
+pub const LOCK_4: &str = "LOCK-4 a destroyed key is erased and never released";
+/// CONS-1.
+pub const CONS_1: &str = "CONS-1 at most one leader per term";
+/// CONS-2.
+pub const CONS_2: &str = "CONS-2 logs agreeing on an entry agree before it";
+/// CONS-3.
+pub const CONS_3: &str = "CONS-3 a committed entry is never lost or changed";
+/// CONS-4, order of application.
+pub const CONS_4: &str = "CONS-4 every node applies the committed commands in order";
+/// CONS-4, linearizability.
+pub const CONS_4_LIN: &str = "CONS-4 the record store is linearizable";
+/// REG-1.
+pub const REG_1: &str = "REG-1 a KE3 never finishes another user's login";
+/// REG-2.
+pub const REG_2: &str = "REG-2 only an activated registration can be guessed";
+/// Any `assert!` inside the implementation.
+pub const NO_PANIC: &str = "no assertion in the implementation fails";
+/// Non-vacuity.
+pub const SOME_LOGIN: &str = "sometimes a login succeeds";
+/// Non-vacuity.
+pub const SOME_DESTROYED: &str = "sometimes a record is destroyed";
+/// Non-vacuity.
+pub const SOME_LEADER_CHANGE: &str = "sometimes the leader changes";
+/// Non-vacuity.
+pub const SOME_ROLLBACK: &str = "sometimes a disk is rolled back";
+
+pub(super) fn properties() -> Vec<Property<VaultModel>> {
+    vec![
+        Property::always(LOCK_1, lock_1),
+        Property::always(LOCK_2, |_, s: &VaultState| !s.ghost.flags.ke2_before_quorum),
+        Property::always(LOCK_3, lock_3),
+        Property::always(LOCK_4, lock_4),
+        Property::always(CONS_1, |_, s: &VaultState| !s.ghost.flags.two_leaders),
+        Property::always(CONS_2, cons_2),
+        Property::always(CONS_3, cons_3),
+        Property::always(CONS_4, cons_4),
+        Property::always(CONS_4_LIN, |_, s: &VaultState| {
+            !s.ghost.flags.not_linearizable
+        }),
+        Property::always(REG_1, |_, s: &VaultState| !s.ghost.flags.cross_user_login),
+        Property::always(REG_2, reg_2),
+        Property::always(NO_PANIC, |_, s: &VaultState| s.ghost.panic.is_none()),
+        Property::sometimes(SOME_LOGIN, |_, s: &VaultState| s.ghost.logins_ok > 0),
+        Property::sometimes(SOME_DESTROYED, |_, s: &VaultState| {
+            !s.ghost.destroyed.is_empty()
+        }),
+        Property::sometimes(SOME_LEADER_CHANGE, |_, s: &VaultState| {
+            s.ghost.leaders.len() >= 2
+        }),
+        Property::sometimes(SOME_ROLLBACK, |_, s: &VaultState| {
+            s.budgets.rolled_back != 0
+        }),
+    ]
+}
+
+fn panicked_with(s: &VaultState, tag: &str) -> bool {
+    s.ghost.panic.as_deref().is_some_and(|m| m.contains(tag))
+}
+
+fn lock_1(m: &VaultModel, s: &VaultState) -> bool {
+    s.ghost
+        .ke2_since_proof
+        .values()
+        .all(|n| *n <= m.bounds.guess_limit)
+}
+
+/// Every distinct `Reset` entry (by index and term) in any log or on any
+/// disk must be matched by a KE3 delivered for that user: nothing else
+/// (a replay, a leader change, a restart, a re-registration) may reset.
+fn lock_3(_: &VaultModel, s: &VaultState) -> bool {
+    let mut resets: BTreeSet<(u64, LogIndex, Term)> = BTreeSet::new();
+    for slot in &s.slots {
+        let logs = slot.node.as_ref().map(|n| n.raft().log());
+        for log in logs.into_iter().chain([&slot.disk.log]) {
+            let mut i = log.base_index().next();
+            while i <= log.last_index() {
+                if let Some(e) = log.get(i) {
+                    if let Some(Command::Reset { user, .. }) = &e.command {
+                        resets.insert((user.0, i, e.term));
+                    }
+                }
+                i = i.next();
+            }
+        }
+    }
+    [ALICE, BOB].iter().all(|u| {
+        let n = resets.iter().filter(|(user, _, _)| *user == u.0).count();
+        n <= usize::from(s.ghost.ke3_delivered.get(u).copied().unwrap_or(0))
+    })
+}
+
+fn lock_4(_: &VaultModel, s: &VaultState) -> bool {
+    if s.ghost.flags.destroyed_key_released {
+        return false;
+    }
+    s.slots.iter().filter_map(|sl| sl.node.as_ref()).all(|n| {
+        n.store().iter().all(|(_, rec)| match rec.tombstone {
+            Some(Tombstone::Destroyed(r)) => {
+                rec.active.as_ref().is_none_or(|a| a.registration != r)
+                    && rec.staged.as_ref().is_none_or(|st| st.registration != r)
+            }
+            _ => true,
+        })
+    })
+}
+
+/// Log matching between two logs, over the indexes both hold: below the
+/// highest index where their terms agree, every entry is equal.
+fn logs_match<E: Clone + PartialEq>(a: &Log<E>, b: &Log<E>) -> bool {
+    let lo = a.base_index().max(b.base_index()).next();
+    let hi = a.last_index().min(b.last_index());
+    let mut agree = None;
+    let mut i = hi;
+    while i >= lo && i.0 > 0 {
+        if a.term_at(i) == b.term_at(i) {
+            agree = Some(i);
+            break;
+        }
+        i = i.prev();
+    }
+    let Some(top) = agree else {
+        return true;
+    };
+    let mut j = lo;
+    while j <= top {
+        if a.get(j) != b.get(j) {
+            return false;
+        }
+        j = j.next();
+    }
+    true
+}
+
+fn cons_2(_: &VaultModel, s: &VaultState) -> bool {
+    if panicked_with(s, "CONS-2") {
+        return false;
+    }
+    let logs: Vec<_> = s
+        .slots
+        .iter()
+        .map(|sl| sl.node.as_ref().map_or(&sl.disk.log, |n| n.raft().log()))
+        .collect();
+    for (k, a) in logs.iter().enumerate() {
+        for b in &logs[k + 1..] {
+            if !logs_match(a, b) {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// No index ever had two different committed entries, the implementation
+/// never asserted a lost commit, and every leader holds every entry
+/// committed in an earlier term (so nothing committed can be lost).
+fn cons_3(_: &VaultModel, s: &VaultState) -> bool {
+    if s.ghost.flags.commit_conflict || panicked_with(s, "CONS-3") {
+        return false;
+    }
+    s.slots.iter().filter_map(|sl| sl.node.as_ref()).all(|n| {
+        let raft = n.raft();
+        if raft.role() != Role::Leader {
+            return true;
+        }
+        s.ghost
+            .committed
+            .iter()
+            .filter(|(_, (_, term))| *term < raft.term())
+            .all(|(index, (entry, _))| {
+                *index <= raft.log().base_index() || raft.log().get(*index) == Some(entry)
+            })
+    })
+}
+
+fn cons_4(_: &VaultModel, s: &VaultState) -> bool {
+    let up: Vec<_> = s.slots.iter().filter_map(|sl| sl.node.as_ref()).collect();
+    let in_order = up.iter().all(|n| {
+        let log = n.raft().log();
+        let mut i = log.base_index().next();
+        while i <= n.applied() {
+            let committed = s.ghost.committed.get(&i).map(|(e, _)| e);
+            if log.get(i).is_some() && log.get(i) != committed {
+                return false;
+            }
+            i = i.next();
+        }
+        true
+    });
+    // Same commands in the same order give the same records.
+    let same_store = up.iter().enumerate().all(|(k, a)| {
+        up[k + 1..]
+            .iter()
+            .all(|b| a.applied() != b.applied() || a.store() == b.store())
+    });
+    in_order && same_store
+}
+
+/// Every active record on every node was activated by a request carrying a
+/// proof of K (or, with `StageIsGuessable`, was not: the violation).
+fn reg_2(_: &VaultModel, s: &VaultState) -> bool {
+    s.slots.iter().filter_map(|sl| sl.node.as_ref()).all(|n| {
+        n.store().iter().all(|(_, rec)| {
+            rec.active
+                .as_ref()
+                .is_none_or(|a| s.ghost.activations.contains(&a.registration))
+        })
+    })
+}

@@ -1,0 +1,389 @@
+//! The model passes at small bounds, and every broken variant is caught.
+
+use super::props::*;
+use super::*;
+use crate::run::{check, Budget, Report};
+
+#[test]
+fn bootstrap_registers_both_users_with_node_0_leading() {
+    let m = VaultModel::new(VaultBounds::default(), None);
+    let s = &m.init;
+    let n0 = s.slots[0].node.as_ref().unwrap();
+    assert_eq!(n0.raft().role(), Role::Leader);
+    assert!(n0.store().get(ALICE).unwrap().active.is_some());
+    assert!(n0.store().get(BOB).unwrap().active.is_some());
+    assert!(s.net.is_empty());
+    println!("{}", m.describe_state(s));
+}
+
+fn report(m: &VaultModel, r: &Report<Action>) {
+    println!(
+        "states {} unique {} depth {} {:.0}/s {:?}",
+        r.states,
+        r.unique,
+        r.max_depth,
+        r.states_per_second(),
+        r.elapsed
+    );
+    for v in &r.verdicts {
+        println!("  {}: {}", v.name, v.summary(!r.stopped_early));
+        if v.is_violation() {
+            for line in m.describe_path(v.path.as_ref().unwrap()) {
+                println!("      {line}");
+            }
+        }
+    }
+}
+
+#[test]
+#[ignore]
+fn explore_depths() {
+    let depth: usize = std::env::var("D").map_or(6, |d| d.parse().unwrap());
+    let m = VaultModel::new(VaultBounds::default(), None);
+    let r = check(m.clone(), &Budget::bfs(depth));
+    report(&m, &r);
+}
+
+/// Checks `flaw` under `bounds` breadth-first to `depth`, stopping at the
+/// first counterexample to `property`; prints the path and returns it.
+fn caught(
+    flaw: VaultFlaw,
+    bounds: VaultBounds,
+    depth: usize,
+    property: &'static str,
+) -> Vec<Action> {
+    let m = VaultModel::new(bounds, Some(flaw));
+    let r = check(m.clone(), &Budget::bfs(depth).stop_on(property));
+    println!("{} under {bounds:?}:", flaw.name());
+    report(&m, &r);
+    let path = r
+        .path(property)
+        .unwrap_or_else(|| panic!("{property} not violated by {} within {depth}", flaw.name()))
+        .clone();
+    println!("counterexample to {property}:");
+    for line in m.describe_path(&path) {
+        println!("    {line}");
+    }
+    path
+}
+
+#[test]
+fn ke2_before_commit_breaks_lock_2() {
+    let bounds = VaultBounds {
+        guesses: 1,
+        ..VaultBounds::quiet()
+    };
+    let path = caught(VaultFlaw::Ke2BeforeCommit, bounds, 3, LOCK_2);
+    assert_eq!(path.len(), 1, "KE2 leaves with the very request");
+}
+
+#[test]
+fn reset_on_reregistration_breaks_lock_3() {
+    let bounds = VaultBounds {
+        reregistrations: 1,
+        ..VaultBounds::quiet()
+    };
+    caught(VaultFlaw::ResetOnReregistration, bounds, 3, LOCK_3);
+}
+
+#[test]
+fn keep_key_on_destroy_breaks_lock_4() {
+    let bounds = VaultBounds {
+        guess_limit: 1,
+        guesses: 2,
+        rollback_tolerance: 0,
+        ..VaultBounds::quiet()
+    };
+    caught(VaultFlaw::KeepKeyOnDestroy, bounds, 14, LOCK_4);
+}
+
+#[test]
+fn stage_is_guessable_breaks_reg_2() {
+    let bounds = VaultBounds {
+        reregistrations: 1,
+        rollback_tolerance: 0,
+        ..VaultBounds::quiet()
+    };
+    caught(VaultFlaw::StageIsGuessable, bounds, 8, REG_2);
+}
+
+#[test]
+fn logins_keyed_by_id_only_break_reg_1() {
+    let bounds = VaultBounds {
+        logins: 1,
+        forgeries: 1,
+        rollback_tolerance: 0,
+        ..VaultBounds::quiet()
+    };
+    caught(VaultFlaw::LoginsKeyedByIdOnly, bounds, 14, REG_1);
+}
+
+/// Like [`caught`], but from the state `prefix` steers to: for violations
+/// deeper than breadth-first search reaches within a CI budget. Returns the
+/// model (so the caller can also run the correct code from the same prefix).
+fn caught_after(
+    flaw: VaultFlaw,
+    bounds: VaultBounds,
+    prefix: &[&str],
+    depth: usize,
+    property: &'static str,
+) -> Vec<Action> {
+    let m = VaultModel::new(bounds, Some(flaw)).after(prefix);
+    let r = check(m.clone(), &Budget::bfs(depth).stop_on(property));
+    println!("{} under {bounds:?}, after {prefix:?}:", flaw.name());
+    report(&m, &r);
+    let path = r
+        .path(property)
+        .unwrap_or_else(|| panic!("{property} not violated by {} within {depth}", flaw.name()))
+        .clone();
+    println!("counterexample to {property}:");
+    for line in m.describe_path(&path) {
+        println!("    {line}");
+    }
+    path
+}
+
+/// The correct code, from the same prefix and to the same depth, keeps
+/// `property`: the prefix is harmless, the flaw is what breaks it.
+fn correct_code_holds(bounds: VaultBounds, prefix: &[&str], depth: usize, property: &'static str) {
+    let m = VaultModel::new(bounds, None).after(prefix);
+    let r = check(m, &Budget::bfs(depth));
+    assert!(
+        r.path(property).is_none(),
+        "the correct code violates {property}"
+    );
+    assert!(!r.has_violation(), "{:?}", r.verdicts);
+}
+
+#[test]
+fn commit_on_minority_breaks_cons_3() {
+    // A re-registration (its reply is not a KE2, so LOCK-2 does not fire
+    // first) is committed by the leader alone; two followers then elect one
+    // of them, which lacks the committed entry.
+    let bounds = VaultBounds {
+        reregistrations: 1,
+        timers: true,
+        rollback_tolerance: 0,
+        ..VaultBounds::quiet()
+    };
+    let prefix = [
+        "client -> n0: Reregister",
+        "n0 disk syncs",
+        "n2 timer fires",
+        "n1 timer fires",
+    ];
+    caught_after(VaultFlaw::CommitOnMinority, bounds, &prefix, 6, CONS_3);
+    correct_code_holds(bounds, &prefix, 6, CONS_3);
+}
+
+#[test]
+fn commit_on_minority_breaks_lock_2_at_once() {
+    let bounds = VaultBounds {
+        guesses: 1,
+        rollback_tolerance: 0,
+        ..VaultBounds::quiet()
+    };
+    let path = caught(VaultFlaw::CommitOnMinority, bounds, 4, LOCK_2);
+    // Shortest: the guess, then the leader's own sync. The checker may
+    // report another path of the same search, cut at its first violation.
+    assert!(path.len() <= 4, "{path:?}");
+}
+
+#[test]
+fn vote_without_persisting_breaks_cons_1() {
+    // A first election in a fresh cluster, up to the vote request.
+    let bounds = VaultBounds {
+        crashes: 1,
+        timers: true,
+        rollback_tolerance: 0,
+        start: Start::Fresh,
+        ..VaultBounds::quiet()
+    };
+    let prefix = [
+        "n0 timer fires",
+        "deliver n0->n1 PreVote",
+        "deliver n1->n0 PreVoteReply",
+        "n0 disk syncs",
+        "deliver n0->n1 RequestVote",
+    ];
+    // The correct code holds the vote until it is durable, so the next
+    // steps exist only under the flaw: the vote arrives, and the voter
+    // crashes and forgets it.
+    let mut flawed = prefix.to_vec();
+    flawed.extend(["deliver n1->n0 Vote", "n1 crashes", "n1 restarts"]);
+    let path = caught_after(VaultFlaw::VoteWithoutPersisting, bounds, &flawed, 7, CONS_1);
+    assert!(path.len() <= 7);
+    correct_code_holds(bounds, &prefix, 7, CONS_1);
+}
+
+#[test]
+fn ignore_rollback_tolerance_breaks_cons_3() {
+    // R = 1, so a commit needs all three nodes; the flawed leader commits
+    // with two. The second one's disk is then rolled back.
+    let bounds = VaultBounds {
+        reregistrations: 1,
+        crashes: 1,
+        rollbacks: 1,
+        timers: true,
+        ..VaultBounds::quiet()
+    };
+    let prefix = [
+        "client -> n0: Reregister",
+        "deliver n0->n1 Append",
+        "n1 disk syncs",
+        "deliver n1->n0 AppendReply",
+        "n0 disk syncs",
+        "n1 crashes",
+        "n1 disk rolled back 1",
+        "n1 restarts",
+        "n2 timer fires",
+        "n1 timer fires",
+    ];
+    caught_after(
+        VaultFlaw::IgnoreRollbackTolerance,
+        bounds,
+        &prefix,
+        6,
+        CONS_3,
+    );
+    correct_code_holds(bounds, &prefix, 6, CONS_3);
+}
+
+#[test]
+fn skip_prev_term_check_breaks_cons_2() {
+    // Three terms: n1 keeps an entry of term 1 at index 6 that n0 lost in a
+    // crash; n2 leads term 2 (its no-op at index 6) and, after a restart,
+    // term 3, and then tells n1 to append after (6, t2).
+    let bounds = VaultBounds {
+        reregistrations: 1,
+        crashes: 2,
+        timers: true,
+        rollback_tolerance: 0,
+        ..VaultBounds::quiet()
+    };
+    let prefix = [
+        "client -> n0: Reregister",
+        "deliver n0->n1 Append",
+        "n0 crashes",
+        "n0 restarts",
+        "n2 timer fires",
+        "deliver n2->n0 PreVote",
+        "deliver n0->n2 PreVoteReply",
+        "n2 disk syncs",
+        "deliver n2->n0 RequestVote",
+        "n0 disk syncs",
+        "deliver n0->n2 Vote",
+        "n2 disk syncs",
+        "n2 crashes",
+        "n2 restarts",
+        "n2 timer fires",
+        "deliver n2->n0 PreVote",
+        "deliver n0->n2 PreVoteReply",
+        "n2 disk syncs",
+        "deliver n2->n0 RequestVote",
+        "n0 disk syncs",
+    ];
+    caught_after(VaultFlaw::SkipPrevTermCheck, bounds, &prefix, 4, CONS_2);
+    correct_code_holds(bounds, &prefix, 4, CONS_2);
+}
+
+#[test]
+fn login_expires_at_once_makes_logins_impossible() {
+    // LIVE-1 in bounded form: the correct code lets the owner log in within
+    // the bound, the flawed code never does (exhaustively).
+    let bounds = VaultBounds {
+        logins: 1,
+        rollback_tolerance: 0,
+        ..VaultBounds::quiet()
+    };
+    let depth = 12;
+    let ok = check(VaultModel::new(bounds, None), &Budget::bfs(depth));
+    let example = ok
+        .path(SOME_LOGIN)
+        .expect("the correct code lets the owner in");
+    println!("correct code, a login in {} steps", example.len());
+    let m = VaultModel::new(bounds, Some(VaultFlaw::LoginExpiresAtOnce));
+    let r = check(m.clone(), &Budget::bfs(depth));
+    report(&m, &r);
+    assert!(!r.stopped_early);
+    assert!(
+        r.path(SOME_LOGIN).is_none(),
+        "a login succeeded despite the flaw"
+    );
+}
+
+#[test]
+fn reset_on_reregistration_breaks_lock_1() {
+    // Limit 1. A re-registration without proof of K resets the budget of
+    // the record it should have destroyed, so a second KE2 follows the first.
+    let bounds = VaultBounds {
+        guess_limit: 1,
+        guesses: 2,
+        reregistrations: 1,
+        rollback_tolerance: 0,
+        ..VaultBounds::quiet()
+    };
+    let prefix = [
+        "client -> n0: Guess",
+        "n0 disk syncs",
+        "deliver n0->n1 Append",
+        "n1 disk syncs",
+        "deliver n1->n0 AppendReply",
+        "client -> n0: Reregister",
+    ];
+    caught_after(VaultFlaw::ResetOnReregistration, bounds, &prefix, 9, LOCK_1);
+    correct_code_holds(bounds, &prefix, 9, LOCK_1);
+}
+
+/// Runs the correct code within `bounds` to `depth`: no property may be
+/// violated, and each of `examples` must happen.
+fn passes(bounds: VaultBounds, depth: usize, examples: &[&'static str]) {
+    let m = VaultModel::new(bounds, None);
+    let r = check(m.clone(), &Budget::bfs(depth));
+    report(&m, &r);
+    assert!(!r.stopped_early);
+    assert!(!r.has_violation());
+    for name in examples {
+        assert!(r.path(name).is_some(), "{name} never happens");
+    }
+}
+
+#[test]
+fn the_correct_code_passes_at_the_full_bounds_to_depth_4() {
+    passes(VaultBounds::default(), 4, &[SOME_ROLLBACK]);
+}
+
+#[test]
+fn the_correct_code_passes_logins() {
+    let bounds = VaultBounds {
+        logins: 1,
+        rollback_tolerance: 0,
+        ..VaultBounds::quiet()
+    };
+    passes(bounds, 12, &[SOME_LOGIN]);
+}
+
+#[test]
+fn the_correct_code_passes_destruction() {
+    let bounds = VaultBounds {
+        guess_limit: 1,
+        guesses: 2,
+        rollback_tolerance: 0,
+        ..VaultBounds::quiet()
+    };
+    passes(bounds, 11, &[SOME_DESTROYED]);
+}
+
+#[test]
+fn the_correct_code_passes_elections_and_crashes() {
+    // R = 0: with R = 1 every election needs all three nodes, and the
+    // leader must first step down, which is deeper than a CI bound.
+    let bounds = VaultBounds {
+        timers: true,
+        crashes: 1,
+        guesses: 1,
+        rollback_tolerance: 0,
+        ..VaultBounds::quiet()
+    };
+    passes(bounds, 8, &[SOME_LEADER_CHANGE]);
+}
