@@ -14,6 +14,7 @@
 //! each is explored.
 #![forbid(unsafe_code)]
 
+pub mod protocol;
 pub mod run;
 pub mod stream;
 pub mod vault;

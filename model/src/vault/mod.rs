@@ -1102,7 +1102,10 @@ impl VaultModel {
                     .iter()
                     .filter(|sl| sl.disk.log.term_at(index) == Some(entry.term))
                     .count();
-                if !self.cluster().is_quorum(durable) {
+                // A rollback after the acknowledgement is a fault R
+                // tolerates: rolled-back nodes (at most R) count as holders.
+                let rolled = s.budgets.rolled_back.count_ones() as usize;
+                if !self.cluster().is_quorum(durable + rolled) {
                     s.ghost.flags.ke2_before_quorum = true;
                 }
                 *s.ghost.ke2_since_proof.entry(registration).or_default() += 1;
