@@ -69,6 +69,9 @@ pub enum Command {
     /// Run the deterministic simulator: one seed, or a sweep over many.
     #[command(subcommand)]
     Sim(crate::commands::sim::SimCommand),
+    /// Model checking: the abstract protocol and the vault node's own code.
+    #[command(subcommand)]
+    Check(crate::commands::check::CheckCommand),
 }
 
 /// `bvault key ...`

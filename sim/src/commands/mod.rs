@@ -2,6 +2,7 @@
 //! `backup-vault` library.
 
 mod backup;
+pub mod check;
 mod inspect;
 mod key;
 pub mod sim;
@@ -17,5 +18,6 @@ pub fn run(command: Command) -> Result<(), CliError> {
         Command::Backup(BackupCommand::Decrypt(args)) => backup::decrypt(&args),
         Command::Backup(BackupCommand::Inspect(args)) => inspect::run(&args),
         Command::Sim(cmd) => sim::run(cmd),
+        Command::Check(cmd) => check::run(cmd),
     }
 }

@@ -1,0 +1,429 @@
+//! `bvault check ...`: the stateright models of `backup-vault-model`, from
+//! the command line (list them, check one within bounds and budgets, or
+//! serve the Explorer to step through its states in a browser).
+
+use crate::exit::{CliError, Exit};
+use backup_vault::flaws::{VaultFlaw, VAULT_FLAWS};
+use backup_vault_model::protocol::{Broken, ProtocolBounds, ProtocolModel};
+use backup_vault_model::run::{check, Budget, Report, Strategy};
+use backup_vault_model::vault::{Start, VaultBounds, VaultModel};
+use clap::{Args, Subcommand, ValueEnum};
+use stateright::{Expectation, Model};
+use std::fmt::Debug;
+use std::time::Duration;
+
+const AFTER_HELP: &str = "\
+Models:
+  protocol  the abstract protocol: replicated attempt counters at quorums
+  vault     the vault node's own code (implementation in the loop)
+
+Examples:
+  bvault check list
+  bvault check run vault --depth 5
+  bvault check run vault --flaw ke2-before-commit --depth 3
+  bvault check run vault --dfs --threads 2 --depth 12 --time-budget 10m
+  bvault check run protocol --depth 9 --threads 2
+  bvault check explore vault --addr localhost:3000
+
+Exit codes:
+  0  every property holds within the bound (and every example was found)
+  2  usage error (unknown model or flaw, impossible cluster)
+  6  a property is violated: the counterexample is printed";
+
+/// `bvault check ...`
+#[derive(Debug, Subcommand)]
+pub enum CheckCommand {
+    /// List the models, their properties and their broken variants.
+    List,
+    /// Check a model exhaustively within bounds and a budget.
+    #[command(
+        long_about = "\
+Check a model: explore every state reachable within the bounds (cluster
+size, guess limit, fault and client budgets, path length) and evaluate every
+property in each. Prints states generated, unique states, the depth reached,
+states per second, each property's verdict and, for a violation, the path
+that leads to it as a readable sequence of steps and messages.
+
+Depth is the number of steps (actions) on a path. Breadth-first search keeps
+whole states (memory is the limit; counterexamples are shortest);
+depth-first keeps fingerprints and goes further per GB.",
+        after_help = AFTER_HELP
+    )]
+    Run(RunArgs),
+    /// Serve stateright's Explorer for a model on localhost.
+    #[command(after_help = AFTER_HELP)]
+    Explore(ExploreArgs),
+}
+
+/// Which model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModelName {
+    /// The abstract protocol model.
+    Protocol,
+    /// The implementation in the loop.
+    Vault,
+}
+
+/// Bounds shared by `run` and `explore`.
+#[derive(Debug, Args)]
+pub struct BoundArgs {
+    /// The model.
+    #[arg(value_enum)]
+    pub model: ModelName,
+    /// Nodes (N).
+    #[arg(long, default_value_t = 3)]
+    pub nodes: u8,
+    /// Rollback tolerance (R); quorums are floor((N+R)/2)+1.
+    #[arg(long, default_value_t = 1)]
+    pub rollback_tolerance: u8,
+    /// Guesses per record (default: 3 for vault, 2 for protocol).
+    #[arg(long)]
+    pub limit: Option<u8>,
+    /// Crashes.
+    #[arg(long, default_value_t = 2)]
+    pub crashes: u8,
+    /// Disk rollbacks (on at most R nodes).
+    #[arg(long, default_value_t = 1)]
+    pub rollbacks: u8,
+    /// Duplicate deliveries.
+    #[arg(long, default_value_t = 1)]
+    pub duplicates: u8,
+    /// Attacker guesses (default: limit + 1).
+    #[arg(long)]
+    pub guesses: Option<u8>,
+    /// Start the vault model from a fresh cluster (no leader, no records)
+    /// instead of after the bootstrap.
+    #[arg(long)]
+    pub fresh: bool,
+    /// Run a deliberately broken variant (see `bvault check list`).
+    #[arg(long, value_name = "NAME")]
+    pub flaw: Option<String>,
+}
+
+/// Arguments of `bvault check run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Model and bounds.
+    #[command(flatten)]
+    pub bounds: BoundArgs,
+    /// Longest path, in steps.
+    #[arg(long, default_value_t = 4)]
+    pub depth: usize,
+    /// Breadth-first search (the default).
+    #[arg(long, conflicts_with = "dfs")]
+    pub bfs: bool,
+    /// Depth-first search.
+    #[arg(long)]
+    pub dfs: bool,
+    /// Checker threads; 0 means one per CPU core.
+    #[arg(long, short = 'j', default_value_t = 1)]
+    pub threads: usize,
+    /// Stop after about this many generated states.
+    #[arg(long, value_name = "N")]
+    pub max_states: Option<usize>,
+    /// Stop after this long: seconds, or a number with s, m or h.
+    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    pub time_budget: Option<Duration>,
+}
+
+/// Arguments of `bvault check explore`.
+#[derive(Debug, Args)]
+pub struct ExploreArgs {
+    /// Model and bounds.
+    #[command(flatten)]
+    pub bounds: BoundArgs,
+    /// Address to serve on.
+    #[arg(long, default_value = "localhost:3000")]
+    pub addr: String,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (digits, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 90, 90s, 10m or 2h"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("unknown unit {unit:?}: use s, m or h")),
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+/// Runs one `bvault check` command.
+pub fn run(cmd: CheckCommand) -> Result<(), CliError> {
+    match cmd {
+        CheckCommand::List => {
+            list();
+            Ok(())
+        }
+        CheckCommand::Run(args) => run_check(&args),
+        CheckCommand::Explore(args) => explore(&args),
+    }
+}
+
+fn list() {
+    let vault = VaultModel::new(VaultBounds::quiet(), None);
+    println!("vault: the vault node's own code (VaultNode<SymbolicCrypto>) in the loop");
+    print_properties(&vault);
+    let flaws: Vec<_> = VAULT_FLAWS.iter().map(|f| f.name()).collect();
+    println!("  flaws: {}", flaws.join(", "));
+    println!();
+    let protocol = ProtocolModel::new(ProtocolBounds::default(), None);
+    println!("protocol: the abstract protocol (replicated attempt counters at quorums)");
+    print_properties(&protocol);
+    let broken: Vec<_> = Broken::ALL.iter().map(|b| b.name()).collect();
+    println!("  flaws: {}", broken.join(", "));
+}
+
+fn print_properties<M: Model>(m: &M) {
+    for p in m.properties() {
+        let kind = match p.expectation {
+            Expectation::Sometimes => "sometimes",
+            Expectation::Always => "always",
+            Expectation::Eventually => "eventually",
+        };
+        println!("  {kind:<9} {}", p.name);
+    }
+}
+
+fn vault_model(b: &BoundArgs) -> Result<VaultModel, CliError> {
+    let flaw = match &b.flaw {
+        None => None,
+        Some(name) => Some(
+            VAULT_FLAWS
+                .iter()
+                .copied()
+                .find(|f: &VaultFlaw| f.name() == name)
+                .ok_or_else(|| unknown_flaw(name, VAULT_FLAWS.iter().map(|f| f.name())))?,
+        ),
+    };
+    backup_vault::vault::quorum::ClusterConfig::new(b.nodes, b.rollback_tolerance)
+        .map_err(|e| CliError::usage(format!("--nodes/--rollback-tolerance: {e}")))?;
+    let limit = b.limit.unwrap_or(3).max(1);
+    let bounds = VaultBounds {
+        nodes: b.nodes,
+        rollback_tolerance: b.rollback_tolerance,
+        guess_limit: limit,
+        crashes: b.crashes,
+        rollbacks: b.rollbacks,
+        duplicates: b.duplicates,
+        guesses: b.guesses.unwrap_or(limit + 1),
+        start: if b.fresh {
+            Start::Fresh
+        } else {
+            Start::Registered
+        },
+        ..VaultBounds::default()
+    };
+    Ok(VaultModel::new(bounds, flaw))
+}
+
+fn protocol_model(b: &BoundArgs) -> Result<ProtocolModel, CliError> {
+    let broken = match &b.flaw {
+        None => None,
+        Some(name) => Some(
+            Broken::ALL
+                .iter()
+                .copied()
+                .find(|f| f.name() == name)
+                .ok_or_else(|| unknown_flaw(name, Broken::ALL.iter().map(|f| f.name())))?,
+        ),
+    };
+    if b.nodes == 0 || b.rollback_tolerance >= b.nodes {
+        return Err(CliError::usage("need 1 <= N and R < N"));
+    }
+    let limit = b.limit.unwrap_or(2).max(1);
+    let bounds = ProtocolBounds {
+        nodes: b.nodes,
+        rollback_tolerance: b.rollback_tolerance,
+        guess_limit: limit,
+        crashes: b.crashes,
+        rollbacks: b.rollbacks,
+        duplicates: b.duplicates,
+        guesses: b.guesses.unwrap_or(limit + 1),
+        ..ProtocolBounds::default()
+    };
+    Ok(ProtocolModel::new(bounds, broken))
+}
+
+fn unknown_flaw<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> CliError {
+    let known: Vec<_> = known.collect();
+    CliError::usage(format!(
+        "unknown flaw {name:?} for this model; known: {}",
+        known.join(", ")
+    ))
+}
+
+fn budget(args: &RunArgs) -> Budget {
+    let threads = if args.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        args.threads
+    };
+    Budget {
+        strategy: if args.dfs {
+            Strategy::Dfs
+        } else {
+            Strategy::Bfs
+        },
+        threads,
+        depth: Some(args.depth),
+        max_states: args.max_states,
+        time: args.time_budget,
+        stop_on: None,
+    }
+}
+
+fn run_check(args: &RunArgs) -> Result<(), CliError> {
+    let budget = budget(args);
+    let search = format!(
+        "{}, {} thread(s), paths of up to {} steps{}{}",
+        if budget.strategy == Strategy::Dfs {
+            "depth-first"
+        } else {
+            "breadth-first"
+        },
+        budget.threads,
+        args.depth,
+        args.max_states
+            .map_or(String::new(), |n| format!(", at most ~{n} states")),
+        args.time_budget
+            .map_or(String::new(), |t| format!(", at most {}s", t.as_secs())),
+    );
+    match args.bounds.model {
+        ModelName::Vault => {
+            let m = vault_model(&args.bounds)?;
+            println!("model: vault (implementation in the loop), {:?}", m.bounds);
+            println!("flaw: {}", m.flaw.map_or("none", |f| f.name()));
+            println!("search: {search}");
+            let r = check(m.clone(), &budget);
+            print_report(&r, |path| m.describe_path(path))
+        }
+        ModelName::Protocol => {
+            let m = protocol_model(&args.bounds)?;
+            println!("model: protocol (abstract), {:?}", m.bounds);
+            println!("flaw: {}", m.broken.map_or("none", |f| f.name()));
+            println!("search: {search}");
+            let r = check(m, &budget);
+            print_report(&r, |path| {
+                path.iter()
+                    .enumerate()
+                    .map(|(k, a)| format!("{:>3}. {a:?}", k + 1))
+                    .collect()
+            })
+        }
+    }
+}
+
+fn print_report<A: Debug>(
+    r: &Report<A>,
+    describe: impl Fn(&[A]) -> Vec<String>,
+) -> Result<(), CliError> {
+    println!(
+        "states generated: {}, unique: {}, depth reached: {}, time: {:.1}s, {:.0} states/s",
+        r.states,
+        r.unique,
+        r.max_depth,
+        r.elapsed.as_secs_f64(),
+        r.states_per_second()
+    );
+    println!(
+        "exhaustive within the bound: {}",
+        if r.stopped_early {
+            "no (a budget stopped the search)"
+        } else {
+            "yes"
+        }
+    );
+    println!("properties:");
+    for v in &r.verdicts {
+        let tag = match (v.is_violation(), &v.expectation, v.path.is_some()) {
+            (true, _, _) => "FAIL",
+            (_, Expectation::Sometimes, false) => "none",
+            _ => "ok",
+        };
+        println!("  {tag:<4} {}: {}", v.name, v.summary(!r.stopped_early));
+    }
+    let violated: Vec<_> = r.verdicts.iter().filter(|v| v.is_violation()).collect();
+    for v in &violated {
+        println!();
+        println!("counterexample to \"{}\":", v.name);
+        for line in describe(v.path.as_deref().unwrap_or_default()) {
+            println!("  {line}");
+        }
+    }
+    if violated.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::with_exit(
+            Exit::Violation,
+            format!("{} propert(ies) violated", violated.len()),
+        ))
+    }
+}
+
+fn explore(args: &ExploreArgs) -> Result<(), CliError> {
+    // Check the address first, for a clean error instead of a panic inside
+    // the Explorer's server.
+    std::net::TcpListener::bind(&args.addr).map_err(|e| {
+        CliError::with_exit(
+            Exit::Failure,
+            format!("cannot listen on {}: {e}", args.addr),
+        )
+    })?;
+    println!("Explorer: http://{}/ (Ctrl-C to stop)", args.addr);
+    match args.bounds.model {
+        ModelName::Vault => {
+            let m = vault_model(&args.bounds)?;
+            let _checker = m.checker().serve(args.addr.as_str());
+        }
+        ModelName::Protocol => {
+            let m = protocol_model(&args.bounds)?;
+            let _checker = m.checker().serve(args.addr.as_str());
+        }
+    }
+    // The Explorer's server runs on its own threads until the process is
+    // stopped.
+    loop {
+        std::thread::park();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
+        assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
+        assert!(parse_duration("1d").is_err());
+        assert!(parse_duration("m").is_err());
+    }
+
+    #[test]
+    fn every_flaw_name_resolves() {
+        for f in VAULT_FLAWS {
+            let b = BoundArgs {
+                model: ModelName::Vault,
+                nodes: 3,
+                rollback_tolerance: 1,
+                limit: None,
+                crashes: 0,
+                rollbacks: 0,
+                duplicates: 0,
+                guesses: None,
+                fresh: false,
+                flaw: Some(f.name().to_string()),
+            };
+            assert_eq!(vault_model(&b).unwrap().flaw, Some(*f));
+        }
+    }
+}
