@@ -451,7 +451,19 @@ impl World {
         // differ from the reference (CONS-4), but LOCK-n names the cause.
         self.lockout
             .after_step(id, node, self.cluster.effects().request)?;
-        let added = self.consensus.after_step(id, node)?;
+        let cluster = &self.cluster;
+        let elsewhere = |index| {
+            // Any node that has committed the index and not yet compacted
+            // it holds the committed entry (a wrong copy is CONS-3's to find
+            // when that node's own commits are checked).
+            cluster.ids().filter(|o| *o != id).find_map(|other| {
+                let raft = cluster.node(other)?.raft();
+                (raft.commit_index() >= index)
+                    .then(|| raft.log().get(index))
+                    .flatten()
+            })
+        };
+        let added = self.consensus.after_step(id, node, elsewhere)?;
         self.lockout.on_commits(&added);
         let disks: Vec<_> = self.cluster.ids().map(|i| self.cluster.disk(i)).collect();
         for (from, reply) in &self.cluster.effects().replies {

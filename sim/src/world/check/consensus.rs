@@ -15,6 +15,7 @@ use super::{hash_of, Violation};
 use backup_vault::vault::crypto::{RegistrationId, VaultCrypto};
 use backup_vault::vault::ids::{LogIndex, NodeId, Term, UserId};
 use backup_vault::vault::node::VaultNode;
+use backup_vault::vault::raft::log::Entry;
 use backup_vault::vault::raft::Role;
 use backup_vault::vault::records::{Command, RecordStore};
 use std::collections::BTreeMap;
@@ -129,11 +130,19 @@ impl<C: VaultCrypto> Consensus<C> {
 
     /// Checks node `id` after it ran. Returns the ledger entries that this
     /// step added (new commits), for the lockout checks.
-    pub fn after_step(
+    ///
+    /// `elsewhere` finds an entry another node (or a disk) still holds: a
+    /// leader may apply and compact an entry in the very step that commits
+    /// it, and the ledger must not miss it.
+    pub fn after_step<'a>(
         &mut self,
         id: NodeId,
         node: &VaultNode<C>,
-    ) -> Result<Vec<(LogIndex, Committed)>, Violation> {
+        elsewhere: impl Fn(LogIndex) -> Option<&'a Entry<Command<C>>>,
+    ) -> Result<Vec<(LogIndex, Committed)>, Violation>
+    where
+        C: 'a,
+    {
         let raft = node.raft();
         let i = usize::from(id.0);
         // CONS-1
@@ -195,8 +204,12 @@ impl<C: VaultCrypto> Consensus<C> {
         if commit > seen_commit {
             for k in (seen_commit.0 + 1)..=commit.0 {
                 let index = LogIndex(k);
-                let Some(entry) = log.get(index) else {
-                    continue; // compacted into this node's snapshot
+                let Some(entry) = log.get(index).or_else(|| {
+                    // Compacted here; another copy is the same entry if it
+                    // has the term this node's snapshot or log implies.
+                    elsewhere(index)
+                }) else {
+                    continue; // compacted everywhere: the reference jumps
                 };
                 let hash = hash_of(entry);
                 let (kind, user, registration) = summarize(entry.command.as_ref());

@@ -59,9 +59,18 @@ impl Lockout {
     /// Learns from newly committed entries.
     pub fn on_commits(&mut self, added: &[(LogIndex, Committed)]) {
         for (index, c) in added {
-            if let (Kind::Activate, Some(reg)) = (c.kind, c.registration) {
-                self.activated.insert(reg);
-                self.proofs.entry(reg).or_default().insert(*index);
+            match (c.kind, c.registration) {
+                (Kind::Activate, Some(reg)) => {
+                    self.activated.insert(reg);
+                    self.proofs.entry(reg).or_default().insert(*index);
+                }
+                // A committed Reset is a proof even when its LoginOk never
+                // left (the leader lost office first); LOCK-3 checks that
+                // every Reset came from a verified KE3.
+                (Kind::Reset, Some(reg)) => {
+                    self.proofs.entry(reg).or_default().insert(*index);
+                }
+                _ => {}
             }
         }
     }
