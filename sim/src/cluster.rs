@@ -104,7 +104,9 @@ enum Event<C: VaultCrypto, X> {
         to: NodeId,
         client: ClientId,
         request: RequestId,
-        req: ClientRequest<C>,
+        // Boxed, like replies: the queue moves its values on every insert
+        // and pop, and these are the large ones.
+        req: Box<ClientRequest<C>>,
     },
     Timer {
         node: NodeId,
@@ -116,7 +118,7 @@ enum Event<C: VaultCrypto, X> {
         incarnation: u32,
         up_to: WriteId,
     },
-    Reply(Delivered<C>),
+    Reply(Box<Delivered<C>>),
     External(X),
 }
 
@@ -465,7 +467,7 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
                     from,
                     index: r.index,
                 };
-                self.push(at, Event::Reply(d));
+                self.push(at, Event::Reply(Box::new(d)));
             }
         }
         self.schedule_timer(i);
@@ -533,7 +535,7 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
                     to,
                     client,
                     request,
-                    req: req.clone(),
+                    req: Box::new(req.clone()),
                 },
             );
         }
@@ -550,19 +552,11 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
         self.effects.writes.clear();
         self.effects.synced.clear();
         self.effects.replies.clear();
-        let node_id = match &event {
-            Event::Deliver { to, .. } | Event::Request { to, .. } => *to,
-            Event::Timer { node, .. } | Event::Sync { node, .. } => *node,
-            Event::Reply(d) => {
-                let d = d.clone();
-                return Some(Stepped::Reply(d));
-            }
-            Event::External(_) => {
-                let Event::External(x) = event else {
-                    unreachable!("matched above")
-                };
-                return Some(Stepped::External(x));
-            }
+        let node_id = match event {
+            Event::Deliver { to, .. } | Event::Request { to, .. } => to,
+            Event::Timer { node, .. } | Event::Sync { node, .. } => node,
+            Event::Reply(d) => return Some(Stepped::Reply(*d)),
+            Event::External(x) => return Some(Stepped::External(x)),
         };
         self.effects.node = Some(node_id);
         if let Event::Request { req, .. } = &event {
@@ -587,7 +581,7 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
             } => {
                 let i = usize::from(to.0);
                 if let Some(node) = self.nodes[i].node.as_mut() {
-                    node.on_client(client, request, req, now, &mut self.rng);
+                    node.on_client(client, request, *req, now, &mut self.rng);
                     self.collect(i);
                 }
             }

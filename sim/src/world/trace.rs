@@ -54,12 +54,19 @@ pub struct Record {
 
 impl Record {
     fn fold(&self, h: &mut u64) {
+        // A word-at-a-time multiply-xorshift mix: cheap, and stable across
+        // builds and platforms (no pointer values, no std hasher).
         fn mix(h: &mut u64, v: u64) {
-            // FNV-1a over the 8 bytes: cheap, and stable across builds.
-            for b in v.to_le_bytes() {
-                *h ^= u64::from(b);
-                *h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            *h = (*h ^ v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            *h ^= *h >> 29;
+        }
+        fn text(h: &mut u64, s: &str) {
+            for chunk in s.as_bytes().chunks(8) {
+                let mut word = [0u8; 8];
+                word[..chunk.len()].copy_from_slice(chunk);
+                mix(h, u64::from_le_bytes(word));
             }
+            mix(h, s.len() as u64);
         }
         fn party(p: Party) -> u64 {
             match p {
@@ -71,13 +78,11 @@ impl Record {
         }
         mix(h, self.step);
         mix(h, self.at);
-        for b in self.kind.bytes().chain(self.what.bytes()) {
-            *h ^= u64::from(b);
-            *h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
+        text(h, self.kind);
+        text(h, self.what);
         mix(h, party(self.from));
         mix(h, self.to.map_or(0, party));
-        mix(h, self.user.map_or(u64::MAX, |u| u));
+        mix(h, self.user.unwrap_or(u64::MAX));
         mix(h, self.arg);
     }
 }
