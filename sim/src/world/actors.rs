@@ -535,7 +535,11 @@ pub(super) fn on_vault_reply(world: &mut World, a: usize, d: Delivered<OpaqueCry
     match &d.response {
         ClientResponse::NotLeader { leader: Some(l) } => world.actors[a].leader = *l,
         ClientResponse::NotLeader { leader: None } => {
+            // No leader known (an election is on): try the next node, but
+            // only when the request times out, as an app backs off, rather
+            // than spending the whole retry budget within milliseconds.
             world.actors[a].leader = NodeId((world.actors[a].leader.0 + 1) % n);
+            return;
         }
         _ => {}
     }
@@ -687,6 +691,9 @@ fn finish(world: &mut World, a: usize, result: Result<Completed, ClientError>) {
         Err(e) => (EventType::Fail, error_name(e), None),
     };
     history_end(world, a, &op, kind, name.to_string(), remaining);
+    if matches!(result, Err(ClientError::WrongPassword { .. })) {
+        world.stats.wrong_passwords += 1;
+    }
     let outcome = match result {
         Ok(done) => on_completed(world, a, &op, done),
         Err(e) => on_failed(world, a, &op, e),

@@ -73,7 +73,8 @@ pub struct RunOptions {
 pub struct Stats {
     /// Logins that released K.
     pub logins_ok: u64,
-    /// Logins refused for a wrong password.
+    /// Logins that failed for a wrong password (OPAQUE: the client finds
+    /// out from KE2 and never sends KE3).
     pub wrong_passwords: u64,
     /// Records destroyed by the guess limit.
     pub destroyed: u64,
@@ -469,7 +470,6 @@ impl World {
         for (from, reply) in &self.cluster.effects().replies {
             match reply.response {
                 ClientResponse::LoginOk { .. } => self.stats.logins_ok += 1,
-                ClientResponse::WrongPassword { .. } => self.stats.wrong_passwords += 1,
                 ClientResponse::KeyDestroyed if reply.index.is_some() => self.stats.destroyed += 1,
                 _ => {}
             }
