@@ -8,7 +8,7 @@
 //! | 3 | `WrongKey` | the backup was made with another key |
 //! | 4 | `Damaged` | truncated file, corrupt chunk, bad header, trailing data |
 //! | 5 | `Unsupported` | unsupported format version or algorithm |
-//! | 6 | `Violation` | `bvault sim`: a seed failed (an invariant was violated, or the run panicked) |
+//! | 6 | `Violation` | `bvault sim`: a seed failed (an invariant was violated, or an assertion in the simulated code failed) |
 
 use backup_vault::format::{BackupError, ErrorClass};
 use std::io;

@@ -18,7 +18,7 @@
 //! | 3 | wrong key: the backup was made with another key |
 //! | 4 | damaged data: truncated file, corrupt chunk, bad header, trailing data |
 //! | 5 | unsupported format version or algorithm |
-//! | 6 | `bvault sim`: a seed failed (an invariant was violated, or the simulation panicked) |
+//! | 6 | `bvault sim`: a seed failed (an invariant was violated, or an assertion in the simulated code failed) |
 //!
 //! Errors are printed on standard error as `bvault: error: <message>`,
 //! sometimes followed by `bvault: note: <note>` lines. No message ever

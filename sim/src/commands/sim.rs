@@ -39,7 +39,7 @@ Examples:
 Exit codes:
   0  every seed passed
   2  usage error (bad flags, bad seed range or shard, unknown fault kind or flaw)
-  6  a seed failed: an invariant was violated, or the simulation panicked
+  6  a seed failed: an invariant was violated, or an assertion in the simulated code failed
   1  I/O error (cannot write a trace, a history or stdout)";
 
 /// `bvault sim ...`
