@@ -257,7 +257,14 @@ fn wake_honest(world: &mut World, a: usize) {
             )
         }
         _ if roll < 96 => (restore_with_key(world, a), None),
-        _ => (Operation::Disable, Some("delete")),
+        _ => {
+            // From the moment the user asks to turn backups off, their
+            // backups may go (a crash can stop the flow half way through
+            // the deletions): nothing is promised any more.
+            let user = world.actors[a].user;
+            world.backups.disabled(user);
+            (Operation::Disable, Some("delete"))
+        }
     };
     start(world, a, op.0, op.1, None);
 }

@@ -108,6 +108,8 @@ pub(super) fn restart(world: &mut World, id: NodeId) {
         let back = world.below(8) as usize;
         world.cluster.roll_back(id, back);
         world.stats.rollbacks += 1;
+        let step = world.cluster.events_processed();
+        world.lockout.rolled_back(id, step);
         world.record(
             "fault",
             Party::World,
@@ -137,6 +139,8 @@ pub(super) fn restart(world: &mut World, id: NodeId) {
         Recovery::TornTail => "restart-dropping-torn-write",
         Recovery::Corrupt { .. } => {
             world.stats.rollbacks += 1;
+            let step = world.cluster.events_processed();
+            world.lockout.rolled_back(id, step);
             "restart-from-corrupt-disk-prefix"
         }
     };

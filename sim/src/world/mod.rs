@@ -450,8 +450,9 @@ impl World {
         };
         // Lockout first: a broken lockout rule also makes a node's store
         // differ from the reference (CONS-4), but LOCK-n names the cause.
+        let step = self.cluster.events_processed();
         self.lockout
-            .after_step(id, node, self.cluster.effects().request)?;
+            .after_step(id, node, self.cluster.effects().request, step)?;
         let cluster = &self.cluster;
         let elsewhere = |index| {
             // Any node that has committed the index and not yet compacted

@@ -83,6 +83,9 @@ struct NodeSeen {
 pub struct Consensus<C: VaultCrypto> {
     leaders: BTreeMap<Term, NodeId>,
     pairs: BTreeMap<(LogIndex, Term), (u64, Option<Term>)>,
+    /// Every entry seen in an uncommitted tail, so that an entry a leader
+    /// commits, applies and compacts within one step is still known.
+    seen_entries: BTreeMap<(LogIndex, Term), Entry<Command<C>>>,
     ledger: BTreeMap<LogIndex, Committed>,
     commands: BTreeMap<LogIndex, Option<Command<C>>>,
     reference: RecordStore<C>,
@@ -103,6 +106,7 @@ impl<C: VaultCrypto> Consensus<C> {
         Consensus {
             leaders: BTreeMap::new(),
             pairs: BTreeMap::new(),
+            seen_entries: BTreeMap::new(),
             ledger: BTreeMap::new(),
             commands: BTreeMap::new(),
             reference,
@@ -194,6 +198,7 @@ impl<C: VaultCrypto> Consensus<C> {
                     Some(_) => {}
                     None => {
                         self.pairs.insert((index, entry.term), (hash, prev));
+                        self.seen_entries.insert((index, entry.term), entry.clone());
                     }
                 }
             }
@@ -204,11 +209,21 @@ impl<C: VaultCrypto> Consensus<C> {
         if commit > seen_commit {
             for k in (seen_commit.0 + 1)..=commit.0 {
                 let index = LogIndex(k);
-                let Some(entry) = log.get(index).or_else(|| {
-                    // Compacted here; another copy is the same entry if it
-                    // has the term this node's snapshot or log implies.
-                    elsewhere(index)
-                }) else {
+                let seen = &self.seen_entries;
+                let only_seen = || {
+                    // The one entry ever seen at this index (if there were
+                    // rival terms, the copy is ambiguous and not used).
+                    let mut at = seen.range((index, Term(0))..=(index, Term(u64::MAX)));
+                    match (at.next(), at.next()) {
+                        (Some((_, e)), None) => Some(e),
+                        _ => None,
+                    }
+                };
+                let Some(entry) = log
+                    .get(index)
+                    .or_else(|| elsewhere(index))
+                    .or_else(only_seen)
+                else {
                     continue; // compacted everywhere: the reference jumps
                 };
                 let hash = hash_of(entry);

