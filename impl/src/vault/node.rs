@@ -269,43 +269,46 @@ impl<C: VaultCrypto> VaultNode<C> {
             self.flaw_reset_on_reregistration(&req);
         }
         match self.validate(req, now, rng) {
-            Ok((command, then)) => match self.raft.propose(command.clone()) {
-                Ok(index) if flaw_on!(self.config.flaw, VaultFlaw::Ke2BeforeCommit) => {
-                    self.flaw_ke2_before_commit(client, request, index, then, now, rng);
-                }
-                Ok(index) => {
-                    if flaw_on!(self.config.flaw, VaultFlaw::StageIsGuessable) {
-                        if let Command::Stage {
-                            user, registration, ..
-                        } = &command
-                        {
-                            // Broken: activated along with staging, before
-                            // (and without) the owner's proof of K.
-                            let _ = self.raft.propose(Command::Activate {
-                                user: *user,
-                                registration: *registration,
-                            });
-                        }
+            Ok((command, then)) => {
+                // Only the StageIsGuessable flaw needs these, after the move.
+                let staged = match &command {
+                    Command::Stage {
+                        user, registration, ..
+                    } => Some((*user, *registration)),
+                    _ => None,
+                };
+                match self.raft.propose(command) {
+                    Ok(index) if flaw_on!(self.config.flaw, VaultFlaw::Ke2BeforeCommit) => {
+                        self.flaw_ke2_before_commit(client, request, index, then, now, rng);
                     }
-                    let term = self.raft.term();
-                    self.waiting.insert(
-                        index,
-                        Waiting {
-                            client,
-                            request,
-                            term,
-                            then,
+                    Ok(index) => {
+                        if flaw_on!(self.config.flaw, VaultFlaw::StageIsGuessable) {
+                            if let Some((user, registration)) = staged {
+                                // Broken: activated along with staging, before
+                                // (and without) the owner's proof of K.
+                                let _ = self.raft.propose(Command::Activate { user, registration });
+                            }
+                        }
+                        let term = self.raft.term();
+                        self.waiting.insert(
+                            index,
+                            Waiting {
+                                client,
+                                request,
+                                term,
+                                then,
+                            },
+                        );
+                    }
+                    Err(not_leader) => self.reply(
+                        client,
+                        request,
+                        ClientResponse::NotLeader {
+                            leader: not_leader.leader,
                         },
-                    );
+                    ),
                 }
-                Err(not_leader) => self.reply(
-                    client,
-                    request,
-                    ClientResponse::NotLeader {
-                        leader: not_leader.leader,
-                    },
-                ),
-            },
+            }
             Err(response) => self.reply(client, request, response),
         }
         self.after_raft(now, rng);

@@ -35,15 +35,6 @@ fn report(m: &VaultModel, r: &Report<Action>) {
     }
 }
 
-#[test]
-#[ignore]
-fn explore_depths() {
-    let depth: usize = std::env::var("D").map_or(6, |d| d.parse().unwrap());
-    let m = VaultModel::new(VaultBounds::default(), None);
-    let r = check(m.clone(), &Budget::bfs(depth));
-    report(&m, &r);
-}
-
 /// Checks `flaw` under `bounds` breadth-first to `depth`, stopping at the
 /// first counterexample to `property`; prints the path and returns it.
 fn caught(

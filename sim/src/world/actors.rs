@@ -87,10 +87,7 @@ impl Actor {
     /// (so the secret scanner knows K before the device uses it).
     pub(super) fn honest(world: &mut World, user: u64) -> Actor {
         let user = UserId(user);
-        let key = BackupKey::generate(world.rng());
-        world.add_secret(user, SecretKind::Key, key.expose_secret());
-        world.add_secret(user, SecretKind::Key, key.to_text().as_bytes());
-        world.add_secret(user, SecretKind::Key, key.to_text_grid().as_bytes());
+        let key = new_key(world, user);
         let mut saved = DeviceState::new(user);
         saved.key = Some(key);
         let index = world.actors.len();
@@ -153,6 +150,16 @@ fn schedule_wake(world: &mut World, a: usize, min: u64, spread: u64) {
     world.cluster.schedule(at, Ev::Wake { actor: a, epoch });
 }
 
+/// A device's new K, made by the world so that the secret scanner knows
+/// it (raw and in both text forms) before the device sends anything.
+fn new_key(world: &mut World, user: UserId) -> BackupKey {
+    let key = BackupKey::generate(world.rng());
+    world.add_secret(user, SecretKind::Key, key.expose_secret());
+    world.add_secret(user, SecretKind::Key, key.to_text().as_bytes());
+    world.add_secret(user, SecretKind::Key, key.to_text_grid().as_bytes());
+    key
+}
+
 fn new_password(world: &mut World, a: usize) -> Password {
     let user = world.actors[a].user;
     world.actors[a].passwords_made += 1;
@@ -200,10 +207,7 @@ fn wake_honest(world: &mut World, a: usize) {
         // The device makes a new K (after a disable); the world makes it,
         // so that the secret scanner knows it before any message is sent.
         let user = world.actors[a].user;
-        let key = BackupKey::generate(world.rng());
-        world.add_secret(user, SecretKind::Key, key.expose_secret());
-        world.add_secret(user, SecretKind::Key, key.to_text().as_bytes());
-        world.add_secret(user, SecretKind::Key, key.to_text_grid().as_bytes());
+        let key = new_key(world, user);
         world.actors[a].saved.key = Some(key);
         let saved = world.actors[a].saved.clone();
         world.actors[a].client = Some(Client::from_state(saved, world.client_config));

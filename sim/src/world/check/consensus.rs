@@ -280,8 +280,21 @@ impl<C: VaultCrypto> Consensus<C> {
         Ok(added)
     }
 
-    /// Applies ledger entries to the reference store while they are contiguous.
+    /// Applies ledger entries to the reference store while they are
+    /// contiguous, then forgets the entry copies it no longer needs.
     fn advance_reference(&mut self, node: &VaultNode<C>) {
+        self.advance_reference_inner(node);
+        let keep_from = (self.ref_applied.next(), Term(0));
+        if self
+            .seen_entries
+            .first_key_value()
+            .is_some_and(|(k, _)| *k < keep_from)
+        {
+            self.seen_entries = self.seen_entries.split_off(&keep_from);
+        }
+    }
+
+    fn advance_reference_inner(&mut self, node: &VaultNode<C>) {
         loop {
             let next = self.ref_applied.next();
             if let Some(command) = self.commands.remove(&next) {

@@ -36,7 +36,6 @@ pub struct Lockout {
     quorum: usize,
     ke2s: BTreeMap<RegistrationId, BTreeSet<LogIndex>>,
     proofs: BTreeMap<RegistrationId, BTreeSet<LogIndex>>,
-    activated: BTreeSet<RegistrationId>,
     activation_requested: BTreeSet<RegistrationId>,
     /// The step at which a leader proposed each `ConsumeAttempt`.
     proposed_at: BTreeMap<LogIndex, u64>,
@@ -62,19 +61,12 @@ impl Lockout {
 
     /// Learns from newly committed entries.
     pub fn on_commits(&mut self, added: &[(LogIndex, Committed)]) {
+        // An activation starts a fresh budget. A committed Reset is a proof
+        // even when its LoginOk never left (the leader lost office first);
+        // LOCK-3 checks that every Reset came from a verified KE3.
         for (index, c) in added {
-            match (c.kind, c.registration) {
-                (Kind::Activate, Some(reg)) => {
-                    self.activated.insert(reg);
-                    self.proofs.entry(reg).or_default().insert(*index);
-                }
-                // A committed Reset is a proof even when its LoginOk never
-                // left (the leader lost office first); LOCK-3 checks that
-                // every Reset came from a verified KE3.
-                (Kind::Reset, Some(reg)) => {
-                    self.proofs.entry(reg).or_default().insert(*index);
-                }
-                _ => {}
+            if let (Kind::Activate | Kind::Reset, Some(reg)) = (c.kind, c.registration) {
+                self.proofs.entry(reg).or_default().insert(*index);
             }
         }
     }
