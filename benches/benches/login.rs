@@ -60,7 +60,8 @@ fn timed_login(s: &mut Setup) -> (Duration, Duration) {
     let mut client_time = t.elapsed();
 
     let t = Instant::now();
-    let vault = server::login_start(&mut s.rng, &s.fleet, USER, &s.record, &start.ke1).unwrap();
+    let vault =
+        server::login_start(&mut s.rng, &s.fleet, USER, USER, &s.record, &start.ke1).unwrap();
     let mut server_time = t.elapsed();
 
     let t = Instant::now();

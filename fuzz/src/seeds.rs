@@ -17,12 +17,12 @@ use backup_vault::format::header::HEADER_LEN;
 use backup_vault::format::{self, BackupParams, ChunkSize, Generation, TAG_LEN};
 use backup_vault::key::BackupKey;
 use backup_vault::vault::crypto::{
-    ProofPurpose, ProofStatement, RegistrationId, SymKey, SymPassword, SymProof, SymRegistration,
-    SymbolicCrypto,
+    ContentDigest, Ke1Digest, OprfKeyId, ProofStatement, RegistrationId, SymBlinded, SymEval,
+    SymKey, SymPassword, SymProof, SymRegistration, SymRelease, SymbolicCrypto, TicketClaims,
 };
 use backup_vault::vault::ids::{LogIndex, NodeId, Term, UserId};
 use backup_vault::vault::node::{VaultPeerMessage, VaultWrite};
-use backup_vault::vault::protocol::{ClientRequest, ClientResponse, LoginId};
+use backup_vault::vault::protocol::{ClientRequest, ClientResponse, LoginId, Replacing};
 use backup_vault::vault::raft::durable::DiskWrite;
 use backup_vault::vault::raft::log::Entry;
 use backup_vault::vault::raft::message::PeerMessage;
@@ -391,30 +391,32 @@ pub fn all() -> Vec<Seed> {
 /// sessions that register, activate and log in, so the fuzzer starts from
 /// inputs that reach the lockout code.
 pub fn vault_node_seeds() -> Vec<Seed> {
-    // [op, a, b]: op & 7 = 0 stage, 2 activate, 3 login start, 4 finish,
-    // 5 delete, 6 advance, 7 sync (a even) / crash (a odd); user = op >> 3.
+    // [op, a, b]: op & 7 = 0 stage, 2 activate, 3 login start (guess a,
+    // blind b), 4 finish, 5 delete (b < 128) or probe, 6 advance, 7 sync
+    // (a even) / crash (a odd); user = op >> 3. Each wrong login uses a new
+    // blind: a new KE1, so a new test.
     const SYNC: [u8; 3] = [7, 0, 0];
     let register = [[0, 1, 0], SYNC, [2, 0, 0], SYNC].concat();
-    let wrong = [[3, 2, 0], SYNC].concat();
+    let wrong = |blind: u8| [[3, 2, blind], SYNC].concat();
     let right_login = [[3, 1, 0], SYNC, [4, 0, 0], SYNC].concat();
     let mut lockout = vec![7, 2];
     lockout.extend(&register);
-    for _ in 0..5 {
-        lockout.extend(&wrong);
+    for blind in 0..5 {
+        lockout.extend(wrong(blind));
     }
     let mut reset = vec![8, 9];
     reset.extend(&register);
-    for _ in 0..3 {
-        reset.extend(&wrong);
+    for blind in 0..3 {
+        reset.extend(wrong(blind));
     }
     reset.extend(&right_login);
-    reset.extend(&wrong);
+    reset.extend(wrong(3));
     let mut crashy = vec![3, 4];
     crashy.extend(&register);
     crashy.extend([3, 2, 0]); // login start, not synced
     crashy.extend([7, 1, 0]); // crash: the attempt was not durable
     crashy.extend([6, 80, 0]);
-    crashy.extend(&wrong);
+    crashy.extend(wrong(1));
     crashy.extend(&right_login);
     let mut two_users = vec![5, 3];
     two_users.extend(&register);
@@ -425,11 +427,22 @@ pub fn vault_node_seeds() -> Vec<Seed> {
             .map(|(i, b)| if i % 3 == 0 { b | 8 } else { *b }),
     );
     two_users.extend([[11, 2, 0], SYNC, [5, 0, 0], SYNC, [3, 1, 0], SYNC].concat());
+    // Registration requests with guesses, between logins: OPRF evaluations
+    // outside a login, which must test nothing.
+    let mut probes = vec![2, 2];
+    probes.extend(&register);
+    probes.extend(wrong(0));
+    for guess in 0..4 {
+        probes.extend([5, guess, 128 + guess]);
+    }
+    probes.extend(wrong(1));
+    probes.extend(&right_login);
     vec![
         seed("vault_node", "lockout.bin", lockout),
         seed("vault_node", "reset-by-login.bin", reset),
         seed("vault_node", "crash-mid-login.bin", crashy),
         seed("vault_node", "two-users-delete.bin", two_users),
+        seed("vault_node", "registration-probes.bin", probes),
     ]
 }
 
@@ -438,47 +451,58 @@ pub fn vault_node_seeds() -> Vec<Seed> {
 
 type Sym = SymbolicCrypto;
 
-fn sym_proof(purpose: ProofPurpose, user: u64, registration: u64) -> SymProof {
+fn sym_proof(statement: ProofStatement) -> SymProof {
     SymProof {
         key: SymKey(42),
-        statement: ProofStatement {
-            purpose,
-            user: UserId(user),
-            registration: RegistrationId(registration),
-        },
+        statement,
     }
 }
+
+/// The content digest the seeds' commands name.
+const SEED_CONTENT: ContentDigest = ContentDigest([0x5e; 32]);
 
 /// One command of each kind, as a login flow for users 1 and 2 would make them.
 fn sym_commands() -> Vec<Command<Sym>> {
     let (u, r) = (UserId(1), RegistrationId(9));
+    let ke1 = Ke1Digest([7; 32]);
     vec![
         Command::Stage {
             user: u,
             registration: r,
+            oprf_key: OprfKeyId([1; 16]),
+            ticket_seq: 0,
+            content: SEED_CONTENT,
             password_file: SymPassword(4),
             wrapped_key: SymKey(5),
             verifier: SymKey(5),
+            reply_key: SymKey(5),
             keep_active: None,
         },
         Command::Activate {
             user: u,
             registration: r,
+            content: SEED_CONTENT,
         },
         Command::ConsumeAttempt {
             user: u,
             registration: r,
+            ke1,
         },
         Command::Reset {
             user: u,
             registration: r,
+            ke1,
         },
         Command::Stage {
             user: UserId(2),
             registration: RegistrationId(3),
+            oprf_key: OprfKeyId([2; 16]),
+            ticket_seq: 0,
+            content: ContentDigest([0x33; 32]),
             password_file: SymPassword(1),
             wrapped_key: SymKey(2),
             verifier: SymKey(2),
+            reply_key: SymKey(2),
             keep_active: Some(RegistrationId(1)),
         },
         Command::Delete {
@@ -491,8 +515,8 @@ fn sym_commands() -> Vec<Command<Sym>> {
 /// A record store with an active record (one attempt used) and a staged one.
 fn sym_store() -> RecordStore<Sym> {
     let mut store = RecordStore::new(10);
-    for c in &sym_commands()[..5] {
-        store.apply(c);
+    for (i, c) in sym_commands()[..5].iter().enumerate() {
+        store.apply(LogIndex(i as u64 + 1), c);
     }
     store
 }
@@ -519,7 +543,11 @@ fn damaged_frames(t: &'static str, good: &[u8]) -> Vec<Seed> {
         seed(t, "truncated-header.bin", &good[..5]),
         seed(t, "truncated-body.bin", &good[..good.len() - 1]),
         seed(t, "bad-magic.bin", with_byte(good, 0, b'G')),
-        seed(t, "version-2.bin", with_byte(good, 2, 2)),
+        seed(
+            t,
+            "version-unsupported.bin",
+            with_byte(good, 2, wire::VERSION + 1),
+        ),
         seed(t, "unknown-kind.bin", with_byte(good, 3, 9)),
         seed(t, "claims-4-gib.bin", with_body_len(good, u32::MAX)),
         seed(t, "trailing-in-body.bin", trailing),
@@ -536,7 +564,10 @@ pub fn wire_client_seeds() -> Vec<Seed> {
             "registration-start",
             ClientRequest::RegistrationStart {
                 user: UserId(1),
-                request: (),
+                request: SymBlinded {
+                    password: SymPassword(7),
+                    blind: 1,
+                },
             },
         ),
         (
@@ -547,8 +578,21 @@ pub fn wire_client_seeds() -> Vec<Seed> {
                     user: UserId(1),
                     password: SymPassword(7),
                     key: SymKey(42),
+                    ticket: TicketClaims {
+                        user: UserId(1),
+                        key: OprfKeyId([9; 16]),
+                        seq: 1,
+                    },
                 },
-                replacing: Some((RegistrationId(3), sym_proof(ProofPurpose::Replace, 1, 3))),
+                content: SEED_CONTENT,
+                replacing: Some(Replacing {
+                    registration: RegistrationId(3),
+                    proof: sym_proof(ProofStatement::Replace {
+                        user: UserId(1),
+                        active: RegistrationId(3),
+                        content: SEED_CONTENT,
+                    }),
+                }),
             },
         ),
         (
@@ -556,14 +600,22 @@ pub fn wire_client_seeds() -> Vec<Seed> {
             ClientRequest::Activate {
                 user: UserId(1),
                 registration: RegistrationId(4),
-                proof: sym_proof(ProofPurpose::Activate, 1, 4),
+                content: SEED_CONTENT,
+                proof: sym_proof(ProofStatement::Activate {
+                    user: UserId(1),
+                    registration: RegistrationId(4),
+                    content: SEED_CONTENT,
+                }),
             },
         ),
         (
             "login-start",
             ClientRequest::LoginStart {
                 user: UserId(300),
-                ke1: SymPassword(7),
+                ke1: SymBlinded {
+                    password: SymPassword(7),
+                    blind: 3,
+                },
             },
         ),
         (
@@ -579,7 +631,10 @@ pub fn wire_client_seeds() -> Vec<Seed> {
             ClientRequest::Delete {
                 user: UserId(1),
                 registration: RegistrationId(4),
-                proof: sym_proof(ProofPurpose::Delete, 1, 4),
+                proof: sym_proof(ProofStatement::Delete {
+                    user: UserId(1),
+                    registration: RegistrationId(4),
+                }),
             },
         ),
     ];
@@ -588,16 +643,24 @@ pub fn wire_client_seeds() -> Vec<Seed> {
             "ke2",
             ClientResponse::Ke2 {
                 login: LoginId(5),
-                ke2: (),
+                ke2: SymEval {
+                    key: OprfKeyId([9; 16]),
+                    input: SymBlinded {
+                        password: SymPassword(7),
+                        blind: 3,
+                    },
+                },
                 remaining: 9,
             },
         ),
         (
             "login-ok",
             ClientResponse::LoginOk {
-                sealed_key: SymKey(42),
-                registration: RegistrationId(4),
-                remaining: 10,
+                sealed_key: SymRelease {
+                    key: SymKey(42),
+                    registration: RegistrationId(4),
+                    remaining: 10,
+                },
             },
         ),
         (
@@ -797,9 +860,9 @@ pub fn write_all(root: &Path) -> std::io::Result<usize> {
 pub fn wire_opaque_seeds() -> Vec<Seed> {
     use backup_vault::opaque::client::{self, ClientConfig};
     use backup_vault::opaque::{wrap_backup_key, FleetSecrets, KsfParams};
-    use backup_vault::vault::crypto::VaultCrypto;
+    use backup_vault::vault::crypto::{OprfKeyId, TicketClaims, VaultCrypto};
     use backup_vault::vault::opaque_crypto::{
-        seal_registration, user_bytes, verifier, OpaqueCrypto,
+        content_digest, seal_registration, user_bytes, verifier, OpaqueCrypto,
     };
     let t = "wire_opaque";
     let limits = wire::FrameLimits::CLIENT;
@@ -812,10 +875,15 @@ pub fn wire_opaque_seeds() -> Vec<Seed> {
     let user = UserId(7);
     let key = BackupKey::generate(&mut rng);
     let reg = client::registration_start(&mut rng, &user_bytes(user), b"pw").expect("starts");
+    let claims = TicketClaims {
+        user,
+        key: OprfKeyId([5; 16]),
+        seq: 0,
+    };
     let response = crypto
-        .registration_response(user, &reg.request)
+        .registration_response(&claims, &reg.request)
         .expect("responds");
-    let fin = client::registration_finish(&mut rng, reg.state, b"pw", &response, &config)
+    let fin = client::registration_finish(&mut rng, reg.state, b"pw", &response.response, &config)
         .expect("finishes");
     let wrapped = wrap_backup_key(&fin.export_key, &user_bytes(user), &key, &mut rng);
     let sealed = seal_registration(
@@ -825,11 +893,18 @@ pub fn wire_opaque_seeds() -> Vec<Seed> {
         fin.upload.clone(),
         wrapped.clone(),
         verifier(&key, user),
+        response.ticket.clone(),
     );
     let opened = crypto.open_registration(user, &sealed).expect("opens");
     let login = client::login_start(&mut rng, &user_bytes(user), b"pw").expect("starts");
     let (_, ke2) = crypto
-        .login_start(&mut rng, user, &opened.password_file, &login.ke1)
+        .login_start(
+            &mut rng,
+            user,
+            &claims.key,
+            &opened.password_file,
+            &login.ke1,
+        )
         .expect("KE2");
     let requests: Vec<(&str, ClientRequest<OpaqueCrypto>)> = vec![
         (
@@ -843,6 +918,7 @@ pub fn wire_opaque_seeds() -> Vec<Seed> {
             "stage",
             ClientRequest::Stage {
                 user,
+                content: content_digest(&sealed),
                 sealed,
                 replacing: None,
             },

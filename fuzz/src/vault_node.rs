@@ -1,30 +1,35 @@
 //! Fuzz target `vault_node`: a vault node fed arbitrary input sequences.
 //!
 //! The input is a script (3 bytes a step, see [`Script::decode`]): client requests from
-//! three users (registrations, activations with right or wrong proofs,
-//! logins with any guess, login finishes naming any login, deletes), clock
+//! three users (registrations, each preceded by the registration request
+//! that gets its ticket; registration requests alone, as an attacker's
+//! probes; activations with right or wrong proofs; logins with any guess,
+//! resent or not; login finishes naming any login; deletes), clock
 //! advances, disk syncs, and crashes that lose unsynced writes. The node is
-//! a single-node cluster (so it leads by itself) with the symbolic password
-//! check. The target checks:
+//! a single-node cluster (so it leads by itself) with the symbolic
+//! cryptography, whose OPRF evaluations name the key they were made under.
+//! The target checks:
 //! - nothing panics (including the node's own invariant assertions);
-//! - LOCK-1: per user, the number of KE2 replies since the last proof of
-//!   knowledge (a successful login or an activation) never exceeds the limit;
+//! - LOCK-1: per OPRF key, the distinct inputs evaluated (in registration
+//!   responses and KE2s alike) between two proofs of knowledge about the
+//!   record of that key (an activation or a successful login) never exceed
+//!   the limit; an input counts in the interval where it was first evaluated;
 //! - LOCK-4: after `KeyDestroyed`, no KE2 for that user until a new activation.
 
 use backup_vault::vault::crypto::{
-    ProofPurpose, ProofStatement, RegistrationId, SymKey, SymPassword, SymProof, SymRegistration,
-    SymbolicCrypto,
+    ContentDigest, OprfKeyId, ProofStatement, RegistrationId, SymBlinded, SymKey, SymPassword,
+    SymProof, SymRegistration, SymbolicCrypto, TicketClaims,
 };
 use backup_vault::vault::ids::{Millis, NodeId, UserId};
 use backup_vault::vault::node::{
     ClientId, NodeConfig, RequestId, VaultDisk, VaultNode, VaultWrite,
 };
-use backup_vault::vault::protocol::{ClientRequest, ClientResponse, LoginId};
+use backup_vault::vault::protocol::{ClientRequest, ClientResponse, LoginId, Replacing};
 use backup_vault::vault::quorum::ClusterConfig;
 use backup_vault::vault::raft::durable::WriteId;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 type Sym = SymbolicCrypto;
 
@@ -67,10 +72,20 @@ pub enum Request {
         /// Whether the proof names the right purpose.
         right_purpose: bool,
     },
-    /// Start a login with a guess.
+    /// Start a login with a guess, hidden by a blind (the same guess and
+    /// blind again is a resend of the same KE1).
     LoginStart {
         /// The guess.
         guess: u8,
+        /// The blind.
+        blind: u8,
+    },
+    /// A registration request alone: an OPRF evaluation of a guess.
+    Probe {
+        /// The guess.
+        guess: u8,
+        /// The blind.
+        blind: u8,
     },
     /// Finish a seen login.
     LoginFinish {
@@ -102,9 +117,11 @@ impl Script {
     /// 3 bytes per step `[op, a, b]`, where the user is `op >> 3` (mod 3) and
     /// `op & 7` picks the step: 0 stage (password a, key b), 1 stage
     /// replacing registration b with a proof, 2 activate (registration a,
-    /// key b & 1, right purpose unless b & 2), 3 login start (guess a),
-    /// 4 login finish (login a), 5 delete (registration a, key b), 6 advance
-    /// the clock by `a * 16 + b % 16` ms, 7 sync the disk (a even) or crash.
+    /// key b & 1, right purpose unless b & 2), 3 login start (guess a % 4,
+    /// blind b % 4), 4 login finish (login a), 5 delete (registration a,
+    /// key b) when b < 128, else a registration probe (guess a % 4, blind
+    /// b % 4), 6 advance the clock by `a * 16 + b % 16` ms, 7 sync the
+    /// disk (a even) or crash.
     /// Every byte string is a script; a trailing partial step is ignored.
     pub fn decode(data: &[u8]) -> Script {
         let (seed, limit) = (
@@ -143,11 +160,18 @@ impl Script {
                 key: b & 1,
                 right_purpose: b & 2 == 0,
             }),
-            3 => request(Request::LoginStart { guess: a }),
+            3 => request(Request::LoginStart {
+                guess: a % 4,
+                blind: b % 4,
+            }),
             4 => request(Request::LoginFinish { login: a }),
-            5 => request(Request::Delete {
+            5 if b < 128 => request(Request::Delete {
                 registration: a,
                 key: b,
+            }),
+            5 => request(Request::Probe {
+                guess: a % 4,
+                blind: b % 4,
             }),
             6 => Step::Advance(u16::from(a) * 16 + u16::from(b % 16)),
             _ if a.is_multiple_of(2) => Step::Sync,
@@ -159,12 +183,13 @@ impl Script {
 /// What the checker saw go wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Violation {
-    /// More KE2 replies than the limit between two proofs.
+    /// More distinct inputs evaluated under one OPRF key than the limit
+    /// between two proofs about its record.
     Lock1 {
         /// The user.
         user: UserId,
-        /// KE2 replies counted.
-        ke2: u32,
+        /// Distinct inputs counted.
+        tests: u32,
         /// The limit.
         limit: u8,
     },
@@ -186,44 +211,76 @@ pub struct Outcome {
     pub destroyed: u32,
 }
 
-/// Counts KE2 replies per user between proofs of knowledge.
+/// Counts password tests per OPRF key between proofs of knowledge.
 #[derive(Debug, Default)]
 pub struct Lock1Checker {
     /// KE2 replies seen in total.
     pub ke2_total: u32,
     /// `KeyDestroyed` replies seen in total.
     pub destroyed_total: u32,
-    ke2_since_proof: BTreeMap<UserId, u32>,
+    /// Every input ever evaluated under each key.
+    evaluated: BTreeMap<OprfKeyId, BTreeSet<SymBlinded>>,
+    /// Inputs first evaluated since the last proof, per key.
+    since_proof: BTreeMap<OprfKeyId, u32>,
     destroyed: BTreeMap<UserId, bool>,
 }
 
 impl Lock1Checker {
-    /// Feeds one reply about `user`; returns a violation if the rules broke.
+    /// An OPRF evaluation of `input` under `key` for `user` left the node.
+    pub fn evaluated(
+        &mut self,
+        user: UserId,
+        key: OprfKeyId,
+        input: SymBlinded,
+        limit: u8,
+    ) -> Option<Violation> {
+        if !self.evaluated.entry(key).or_default().insert(input) {
+            return None; // the same input again: the same test
+        }
+        let n = self.since_proof.entry(key).or_insert(0);
+        *n += 1;
+        (*n > u32::from(limit)).then_some(Violation::Lock1 {
+            user,
+            tests: *n,
+            limit,
+        })
+    }
+
+    /// A proof of knowledge about the record of `key`.
+    pub fn proved(&mut self, user: UserId, key: OprfKeyId) {
+        self.since_proof.insert(key, 0);
+        self.destroyed.insert(user, false);
+    }
+
+    /// Feeds one reply about `user`, whose registrations have the keys in
+    /// `keys`; returns a violation if the rules broke.
     pub fn observe(
         &mut self,
         user: UserId,
         response: &ClientResponse<Sym>,
+        keys: &BTreeMap<RegistrationId, OprfKeyId>,
         limit: u8,
     ) -> Option<Violation> {
         match response {
-            ClientResponse::Ke2 { .. } => {
+            ClientResponse::RegistrationResponse(r) => {
+                return self.evaluated(user, r.eval.key, r.eval.input, limit);
+            }
+            ClientResponse::Ke2 { ke2, .. } => {
                 self.ke2_total += 1;
                 if self.destroyed.get(&user) == Some(&true) {
                     return Some(Violation::Lock4 { user });
                 }
-                let n = self.ke2_since_proof.entry(user).or_insert(0);
-                *n += 1;
-                if *n > u32::from(limit) {
-                    return Some(Violation::Lock1 {
-                        user,
-                        ke2: *n,
-                        limit,
-                    });
+                return self.evaluated(user, ke2.key, ke2.input, limit);
+            }
+            ClientResponse::LoginOk { sealed_key } => {
+                if let Some(key) = keys.get(&sealed_key.registration) {
+                    self.proved(user, *key);
                 }
             }
-            ClientResponse::LoginOk { .. } | ClientResponse::Activated { .. } => {
-                self.ke2_since_proof.insert(user, 0);
-                self.destroyed.insert(user, false);
+            ClientResponse::Activated { registration, .. } => {
+                if let Some(key) = keys.get(registration) {
+                    self.proved(user, *key);
+                }
             }
             ClientResponse::KeyDestroyed => {
                 self.destroyed_total += 1;
@@ -246,6 +303,12 @@ struct Driver {
     asked: BTreeMap<RequestId, UserId>,
     next_request: u64,
     registrations: Vec<(UserId, RegistrationId)>,
+    /// What each staged registration was: its key and content.
+    staged: BTreeMap<RegistrationId, (OprfKeyId, ContentDigest)>,
+    /// The Stage requests sent, by request id: their key and content.
+    stages_sent: BTreeMap<RequestId, (OprfKeyId, ContentDigest)>,
+    /// The ticket of the last registration response.
+    ticket: Option<TicketClaims>,
     logins: Vec<(UserId, LoginId)>,
 }
 
@@ -260,26 +323,48 @@ impl Driver {
             match &reply.response {
                 ClientResponse::Staged { registration, .. } => {
                     self.registrations.push((user, *registration));
+                    if let Some(sent) = self.stages_sent.get(&reply.request) {
+                        self.staged.insert(*registration, *sent);
+                    }
                 }
                 ClientResponse::Ke2 { login, .. } => self.logins.push((user, *login)),
+                ClientResponse::RegistrationResponse(r) => self.ticket = Some(r.ticket),
                 _ => {}
             }
-            if let Some(v) = checker.observe(user, &reply.response, self.config.guess_limit) {
+            let keys: BTreeMap<RegistrationId, OprfKeyId> =
+                self.staged.iter().map(|(r, (k, _))| (*r, *k)).collect();
+            if let Some(v) = checker.observe(user, &reply.response, &keys, self.config.guess_limit)
+            {
                 return Some(v);
             }
         }
         None
     }
+
+    /// Makes every write so far durable and tells the node.
+    fn sync(&mut self) {
+        if let Some(last) = self.unsynced.last().map(|w| w.0) {
+            for (_, w) in self.unsynced.drain(..) {
+                self.disk.apply(&w);
+            }
+            self.node.on_persisted(last, self.now, &mut self.rng);
+        }
+    }
+
+    fn send(&mut self, user: UserId, req: ClientRequest<Sym>) -> RequestId {
+        self.next_request += 1;
+        let id = RequestId(self.next_request);
+        self.asked.insert(id, user);
+        self.node
+            .on_client(ClientId(1), id, req, self.now, &mut self.rng);
+        id
+    }
 }
 
-fn proof(user: UserId, key: u8, purpose: ProofPurpose, registration: RegistrationId) -> SymProof {
+fn proof(key: u8, statement: ProofStatement) -> SymProof {
     SymProof {
         key: SymKey(key),
-        statement: ProofStatement {
-            purpose,
-            user,
-            registration,
-        },
+        statement,
     }
 }
 
@@ -289,10 +374,16 @@ fn pick<T: Copy>(items: &[T], i: u8) -> Option<T> {
 
 /// Runs a script; returns what happened, stopping at the first violation.
 pub fn run(script: &Script) -> Outcome {
+    run_with(script, None)
+}
+
+/// Runs a script on a node running `flaw` (tests show the checks bite).
+pub fn run_with(script: &Script, flaw: Option<backup_vault::flaws::VaultFlaw>) -> Outcome {
     let config = NodeConfig {
         cluster: ClusterConfig::new(1, 0).expect("1 node"),
         guess_limit: script.limit % 5 + 1,
         snapshot_every: 4,
+        flaw,
         ..NodeConfig::default()
     };
     let mut rng = ChaCha20Rng::seed_from_u64(script.seed);
@@ -314,26 +405,25 @@ pub fn run(script: &Script) -> Outcome {
         asked: BTreeMap::new(),
         next_request: 0,
         registrations: Vec::new(),
+        staged: BTreeMap::new(),
+        stages_sent: BTreeMap::new(),
+        ticket: None,
         logins: Vec::new(),
     };
     let mut checker = Lock1Checker::default();
-    // Let the node elect itself.
+    // Let the node elect itself, and make its term's no-op durable so that
+    // it serves requests from the first step.
     d.now = d.now.plus(1_000);
     d.node.on_tick(d.now, &mut d.rng);
+    let _ = d.collect(&mut checker);
+    d.sync();
     for step in script.steps.iter().take(400) {
         match step {
             Step::Advance(ms) => {
                 d.now = d.now.plus(u64::from(*ms));
                 d.node.on_tick(d.now, &mut d.rng);
             }
-            Step::Sync => {
-                if let Some(last) = d.unsynced.last().map(|w| w.0) {
-                    for (_, w) in d.unsynced.drain(..) {
-                        d.disk.apply(&w);
-                    }
-                    d.node.on_persisted(last, d.now, &mut d.rng);
-                }
-            }
+            Step::Sync => d.sync(),
             Step::Crash => {
                 d.unsynced.clear();
                 d.node = VaultNode::new(
@@ -346,16 +436,53 @@ pub fn run(script: &Script) -> Outcome {
                 );
                 d.now = d.now.plus(1_000);
                 d.node.on_tick(d.now, &mut d.rng);
+                if let Some(v) = d.collect(&mut checker) {
+                    return Outcome {
+                        violation: Some(v),
+                        ke2: checker.ke2_total,
+                        destroyed: checker.destroyed_total,
+                    };
+                }
+                d.sync();
             }
             Step::Request { user, request } => {
                 let user = UserId(u64::from(user % 3));
+                if let Request::Stage { password, .. } = request {
+                    // A registration starts with its registration request,
+                    // which the node answers at once with a ticket.
+                    d.ticket = None;
+                    let input = SymBlinded {
+                        password: SymPassword(password % 4),
+                        blind: 0,
+                    };
+                    d.send(
+                        user,
+                        ClientRequest::RegistrationStart {
+                            user,
+                            request: input,
+                        },
+                    );
+                    if let Some(v) = d.collect(&mut checker) {
+                        return Outcome {
+                            violation: Some(v),
+                            ke2: checker.ke2_total,
+                            destroyed: checker.destroyed_total,
+                        };
+                    }
+                }
                 let Some(req) = build(&d, user, request) else {
                     continue;
                 };
-                d.next_request += 1;
-                let id = RequestId(d.next_request);
-                d.asked.insert(id, user);
-                d.node.on_client(ClientId(1), id, req, d.now, &mut d.rng);
+                let stage = match &req {
+                    ClientRequest::Stage {
+                        sealed, content, ..
+                    } => Some((sealed.ticket.key, *content)),
+                    _ => None,
+                };
+                let id = d.send(user, req);
+                if let Some(sent) = stage {
+                    d.stages_sent.insert(id, sent);
+                }
             }
         }
         if let Some(v) = d.collect(&mut checker) {
@@ -380,42 +507,82 @@ fn build(d: &Driver, user: UserId, request: &Request) -> Option<ClientRequest<Sy
         .filter(|(u, _)| *u == user)
         .map(|(_, r)| *r)
         .collect();
+    let content_of =
+        |r: RegistrationId| d.staged.get(&r).map_or(ContentDigest([0; 32]), |(_, c)| *c);
     Some(match request {
         Request::Stage {
             password,
             key,
             replacing,
-        } => ClientRequest::Stage {
-            user,
-            sealed: SymRegistration {
+        } => {
+            // Without an answered registration request there is no ticket
+            // (symbolic tickets cannot be forged), so nothing to stage.
+            let ticket = d.ticket?;
+            let sealed = SymRegistration {
                 user,
                 password: SymPassword(password % 4),
                 key: SymKey(key % 2),
-            },
-            replacing: replacing.and_then(|(i, k)| {
-                pick(&mine, i).map(|r| (r, proof(user, k % 2, ProofPurpose::Replace, r)))
-            }),
-        },
+                ticket,
+            };
+            let content = sealed.content();
+            ClientRequest::Stage {
+                user,
+                sealed,
+                content,
+                replacing: replacing.and_then(|(i, k)| {
+                    pick(&mine, i).map(|r| Replacing {
+                        registration: r,
+                        proof: proof(
+                            k % 2,
+                            ProofStatement::Replace {
+                                user,
+                                active: r,
+                                content,
+                            },
+                        ),
+                    })
+                }),
+            }
+        }
         Request::Activate {
             registration,
             key,
             right_purpose,
         } => {
             let r = pick(&mine, *registration)?;
-            let purpose = if *right_purpose {
-                ProofPurpose::Activate
+            let content = content_of(r);
+            let statement = if *right_purpose {
+                ProofStatement::Activate {
+                    user,
+                    registration: r,
+                    content,
+                }
             } else {
-                ProofPurpose::Delete
+                ProofStatement::Delete {
+                    user,
+                    registration: r,
+                }
             };
             ClientRequest::Activate {
                 user,
                 registration: r,
-                proof: proof(user, key % 2, purpose, r),
+                content,
+                proof: proof(key % 2, statement),
             }
         }
-        Request::LoginStart { guess } => ClientRequest::LoginStart {
+        Request::LoginStart { guess, blind } => ClientRequest::LoginStart {
             user,
-            ke1: SymPassword(guess % 4),
+            ke1: SymBlinded {
+                password: SymPassword(*guess),
+                blind: *blind,
+            },
+        },
+        Request::Probe { guess, blind } => ClientRequest::RegistrationStart {
+            user,
+            request: SymBlinded {
+                password: SymPassword(*guess),
+                blind: 10 + *blind,
+            },
         },
         Request::LoginFinish { login } => {
             let logins: Vec<LoginId> = d
@@ -435,7 +602,13 @@ fn build(d: &Driver, user: UserId, request: &Request) -> Option<ClientRequest<Sy
             ClientRequest::Delete {
                 user,
                 registration: r,
-                proof: proof(user, key % 2, ProofPurpose::Delete, r),
+                proof: proof(
+                    key % 2,
+                    ProofStatement::Delete {
+                        user,
+                        registration: r,
+                    },
+                ),
             }
         }
     })

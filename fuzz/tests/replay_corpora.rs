@@ -293,7 +293,12 @@ fn wire_seeds_are_what_their_names_say() {
                 matches!(result, Err(WireError::Incomplete { .. }))
             }
             "bad-magic.bin" => matches!(result, Err(WireError::BadMagic { offset: 0, .. })),
-            "version-2.bin" => result == Err(WireError::UnsupportedVersion { version: 2 }),
+            "version-unsupported.bin" => {
+                result
+                    == Err(WireError::UnsupportedVersion {
+                        version: wire::VERSION + 1,
+                    })
+            }
             "unknown-kind.bin" => result == Err(WireError::UnknownKind { kind: 9 }),
             "claims-4-gib.bin" => matches!(result, Err(WireError::Oversize { .. })),
             "trailing-in-body.bin" => {

@@ -1,10 +1,16 @@
 //! The `vault_node` target's own checks, shown to work and to bite.
 
-use backup_vault::vault::crypto::{RegistrationId, SymKey, SymbolicCrypto};
+use backup_vault::flaws::VaultFlaw;
+use backup_vault::vault::crypto::{
+    OprfKeyId, RegistrationId, SymBlinded, SymEval, SymKey, SymPassword, SymRelease, SymbolicCrypto,
+};
 use backup_vault::vault::ids::UserId;
 use backup_vault::vault::protocol::{ClientResponse, LoginId};
 use backup_vault_fuzz::prng::SplitMix64;
-use backup_vault_fuzz::vault_node::{run, Lock1Checker, Request, Script, Step, Violation};
+use backup_vault_fuzz::vault_node::{
+    run, run_with, Lock1Checker, Request, Script, Step, Violation,
+};
+use std::collections::BTreeMap;
 
 type Resp = ClientResponse<SymbolicCrypto>;
 
@@ -12,8 +18,9 @@ fn request(request: Request) -> Step {
     Step::Request { user: 0, request }
 }
 
-/// Register (and sync so it commits), then `n` wrong logins, each synced.
-fn script(limit: u8, n: usize) -> Script {
+/// Register (and sync so it commits), then `logins` (guess, blind) logins,
+/// each synced.
+fn script(limit: u8, logins: &[(u8, u8)]) -> Script {
     let mut steps = vec![
         request(Request::Stage {
             password: 1,
@@ -28,8 +35,11 @@ fn script(limit: u8, n: usize) -> Script {
         }),
         Step::Sync,
     ];
-    for _ in 0..n {
-        steps.push(request(Request::LoginStart { guess: 2 }));
+    for (guess, blind) in logins {
+        steps.push(request(Request::LoginStart {
+            guess: *guess,
+            blind: *blind,
+        }));
         steps.push(Step::Sync);
     }
     Script {
@@ -41,51 +51,99 @@ fn script(limit: u8, n: usize) -> Script {
 
 #[test]
 fn a_real_node_stops_at_the_limit() {
-    // limit 3: three KE2, then the record is destroyed; nothing violates.
-    let out = run(&script(3, 6));
+    // limit 3: three new KE1s get KE2, the fourth destroys the record, the
+    // fifth and sixth find it destroyed.
+    let logins = [(2, 0), (2, 1), (2, 2), (2, 3), (3, 0), (3, 1)];
+    let out = run(&script(3, &logins));
     assert_eq!(out.violation, None);
     assert_eq!(out.ke2, 3, "{out:?}");
-    assert_eq!(
-        out.destroyed, 3,
-        "the 4th login destroys, the 5th and 6th find it destroyed"
+    assert_eq!(out.destroyed, 3, "{out:?}");
+}
+
+#[test]
+fn a_resent_ke1_is_answered_and_costs_nothing() {
+    // limit 3: the same KE1 six times is one test: six KE2, no destruction.
+    let out = run(&script(3, &[(2, 0); 6]));
+    assert_eq!(out.violation, None);
+    assert_eq!((out.ke2, out.destroyed), (6, 0), "{out:?}");
+}
+
+#[test]
+fn registration_probes_are_caught_when_they_evaluate_under_the_record_key() {
+    // Two logins, then registration requests with new guesses: under the
+    // record's key (the broken variant) they are tests, and the third
+    // overshoots the limit of 3; under fresh keys they test nothing.
+    let mut s = script(3, &[(2, 0), (2, 1)]);
+    for guess in 0..3 {
+        s.steps.push(request(Request::Probe { guess, blind: 1 }));
+    }
+    assert_eq!(run(&s).violation, None, "fresh keys: no test");
+    let caught = run_with(&s, Some(VaultFlaw::RegistrationOracle));
+    assert!(
+        matches!(
+            caught.violation,
+            Some(Violation::Lock1 {
+                tests: 4,
+                limit: 3,
+                ..
+            })
+        ),
+        "{caught:?}"
     );
+}
+
+fn ke2(blind: u8) -> Resp {
+    Resp::Ke2 {
+        login: LoginId(1),
+        ke2: SymEval {
+            key: OprfKeyId([1; 16]),
+            input: SymBlinded {
+                password: SymPassword(9),
+                blind,
+            },
+        },
+        remaining: 0,
+    }
 }
 
 #[test]
 fn the_lock1_checker_bites() {
     let mut c = Lock1Checker::default();
     let u = UserId(1);
-    let ke2 = Resp::Ke2 {
-        login: LoginId(1),
-        ke2: (),
-        remaining: 0,
-    };
-    for _ in 0..3 {
-        assert_eq!(c.observe(u, &ke2, 3), None);
+    let keys = BTreeMap::from([(RegistrationId(1), OprfKeyId([1; 16]))]);
+    for blind in 0..3 {
+        assert_eq!(c.observe(u, &ke2(blind), &keys, 3), None);
     }
+    // The same input again is the same test.
+    assert_eq!(c.observe(u, &ke2(0), &keys, 3), None);
     assert_eq!(
-        c.observe(u, &ke2, 3),
+        c.observe(u, &ke2(3), &keys, 3),
         Some(Violation::Lock1 {
             user: u,
-            ke2: 4,
+            tests: 4,
             limit: 3
         })
     );
-    // A proof resets the count.
+    // A proof about the record of that key resets the count.
     let mut c = Lock1Checker::default();
-    for _ in 0..3 {
-        c.observe(u, &ke2, 3);
+    for blind in 0..3 {
+        c.observe(u, &ke2(blind), &keys, 3);
     }
     let ok = Resp::LoginOk {
-        sealed_key: SymKey(1),
-        registration: RegistrationId(1),
-        remaining: 3,
+        sealed_key: SymRelease {
+            key: SymKey(1),
+            registration: RegistrationId(1),
+            remaining: 3,
+        },
     };
-    assert_eq!(c.observe(u, &ok, 3), None);
-    assert_eq!(c.observe(u, &ke2, 3), None);
+    assert_eq!(c.observe(u, &ok, &keys, 3), None);
+    assert_eq!(c.observe(u, &ke2(3), &keys, 3), None);
     // After destruction, a KE2 is a LOCK-4 violation.
-    c.observe(u, &Resp::KeyDestroyed, 3);
-    assert_eq!(c.observe(u, &ke2, 3), Some(Violation::Lock4 { user: u }));
+    c.observe(u, &Resp::KeyDestroyed, &keys, 3);
+    assert_eq!(
+        c.observe(u, &ke2(4), &keys, 3),
+        Some(Violation::Lock4 { user: u })
+    );
 }
 
 #[test]

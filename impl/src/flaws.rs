@@ -71,6 +71,28 @@ pub enum VaultFlaw {
     /// term (breaks CONS-2).
     #[cfg(feature = "flaws")]
     SkipPrevTermCheck,
+    /// A registration request is evaluated under the user's active record's
+    /// OPRF key, as when that key depended on the user alone: a free
+    /// password test per request, an offline dictionary attack after one
+    /// login (breaks LOCK-1).
+    #[cfg(feature = "flaws")]
+    RegistrationOracle,
+    /// The content digest a proof of K names is taken from the request
+    /// instead of computed from the sealed registration, so a proof made for
+    /// one registration stages another: a password change can be reverted
+    /// to an old password with a fresh budget (breaks LOCK-3).
+    #[cfg(feature = "flaws")]
+    ContentFreeProofs,
+    /// Each login request gets a fresh name for its KE1, so a resent or
+    /// duplicated KE1 is a new test: faults spend an honest user's guesses
+    /// (breaks LOCK-5).
+    #[cfg(feature = "flaws")]
+    RetriedLoginCostsAttempt,
+    /// A leader answers from its record store at once: before it has applied
+    /// the entries of earlier terms, and without a read barrier (breaks
+    /// CONS-4: answers from a stale state).
+    #[cfg(feature = "flaws")]
+    StaleAnswers,
 }
 
 /// A deliberate defect in the client.
@@ -87,6 +109,12 @@ pub enum ClientFlaw {
     /// told is stored (breaks DUR-1).
     #[cfg(feature = "flaws")]
     AcceptOlderGeneration,
+    /// Disable forgets K on any answer that says the record is gone,
+    /// authenticated or not, so a forged "not registered" leaves a guessable
+    /// record behind a key nobody holds any more (breaks REG-2: the client
+    /// believes it is unregistered while its record can be guessed against).
+    #[cfg(feature = "flaws")]
+    UnauthenticatedDelete,
 }
 
 /// Every vault flaw, for command lines and sweeps.
@@ -113,6 +141,14 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     VaultFlaw::IgnoreRollbackTolerance,
     #[cfg(feature = "flaws")]
     VaultFlaw::SkipPrevTermCheck,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::RegistrationOracle,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::ContentFreeProofs,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::RetriedLoginCostsAttempt,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::StaleAnswers,
 ];
 
 /// Every client flaw, for command lines and sweeps.
@@ -123,6 +159,8 @@ pub const CLIENT_FLAWS: &[ClientFlaw] = &[
     ClientFlaw::KeyInManifest,
     #[cfg(feature = "flaws")]
     ClientFlaw::AcceptOlderGeneration,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::UnauthenticatedDelete,
 ];
 
 /// Whether `flaw` (an `Option<VaultFlaw>` or `Option<ClientFlaw>`) is the
@@ -168,6 +206,14 @@ impl VaultFlaw {
             VaultFlaw::IgnoreRollbackTolerance => "ignore-rollback-tolerance",
             #[cfg(feature = "flaws")]
             VaultFlaw::SkipPrevTermCheck => "skip-prev-term-check",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::RegistrationOracle => "registration-oracle",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::ContentFreeProofs => "content-free-proofs",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::RetriedLoginCostsAttempt => "retried-login-costs-attempt",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::StaleAnswers => "stale-answers",
         }
     }
 }
@@ -182,6 +228,8 @@ impl ClientFlaw {
             ClientFlaw::KeyInManifest => "key-in-manifest",
             #[cfg(feature = "flaws")]
             ClientFlaw::AcceptOlderGeneration => "accept-older-generation",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::UnauthenticatedDelete => "unauthenticated-delete",
         }
     }
 }

@@ -42,13 +42,17 @@ mod opaque {
             let wrapped = wrap_backup_key(&done.export_key, b"u", &BackupKey::generate(rng), rng);
             let record = server::registration_finish(done.upload.clone());
             let login = client::login_start(rng, b"u", b"pw").unwrap();
-            let vault = server::login_start(rng, &fleet, b"u", &record, &login.ke1).unwrap();
+            let vault = server::login_start(rng, &fleet, b"u", b"u", &record, &login.ke1).unwrap();
             let fin = client::login_finish(rng, login.state, b"pw", &vault.ke2, &config).unwrap();
             let sealed = backup_vault::opaque::seal_for_session(
                 &fin.session_key,
                 backup_vault::opaque::Direction::VaultToClient,
                 b"u",
-                &wrapped,
+                &backup_vault::opaque::SessionRelease {
+                    wrapped: wrapped.clone(),
+                    registration: 7,
+                    remaining: 10,
+                },
                 rng,
             );
             let verifier = ProofOfKeyVerifier::derive(&BackupKey::generate(rng), b"u");
@@ -294,7 +298,7 @@ mod opaque {
             } else {
                 start.ke1.clone()
             };
-            let vault = server::login_start(rng, fleet, b"u", record, &ke1).unwrap();
+            let vault = server::login_start(rng, fleet, b"u", b"u", record, &ke1).unwrap();
             let ke2 = if which == 1 {
                 match Ke2::from_bytes(&flip(vault.ke2.as_bytes())) {
                     Ok(m) => m,

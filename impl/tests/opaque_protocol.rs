@@ -7,7 +7,7 @@ mod opaque {
     use backup_vault::opaque::client::{self, ClientConfig};
     use backup_vault::opaque::{
         open_from_session, seal_for_session, server, unwrap_backup_key, wrap_backup_key, Direction,
-        ExportKey, FleetSecrets, Ke3, KsfParams, OpaqueError, PasswordFile,
+        ExportKey, FleetSecrets, Ke3, KsfParams, OpaqueError, PasswordFile, SessionRelease,
     };
     use backup_vault::BackupKey;
     use rand_chacha::rand_core::SeedableRng;
@@ -49,7 +49,8 @@ mod opaque {
         let wrapped = wrap_backup_key(&reg_export, ALICE, &k, &mut w.rng);
 
         let start = client::login_start(&mut w.rng, ALICE, b"correct horse").unwrap();
-        let vault = server::login_start(&mut w.rng, &w.fleet, ALICE, &record, &start.ke1).unwrap();
+        let vault =
+            server::login_start(&mut w.rng, &w.fleet, ALICE, ALICE, &record, &start.ke1).unwrap();
         let done = client::login_finish(
             &mut w.rng,
             start.state,
@@ -67,17 +68,23 @@ mod opaque {
         );
 
         // The vault releases the wrapped K under the session key; the client opens it.
+        let release = SessionRelease {
+            wrapped,
+            registration: 3,
+            remaining: 10,
+        };
         let sealed = seal_for_session(
             &vault_session,
             Direction::VaultToClient,
             ALICE,
-            &wrapped,
+            &release,
             &mut w.rng,
         );
         let received =
             open_from_session(&done.session_key, Direction::VaultToClient, ALICE, &sealed).unwrap();
+        assert_eq!(received, release);
         assert_eq!(
-            unwrap_backup_key(&done.export_key, &received, ALICE).unwrap(),
+            unwrap_backup_key(&done.export_key, &received.wrapped, ALICE).unwrap(),
             k
         );
     }
@@ -90,7 +97,8 @@ mod opaque {
         for _ in 0..2 {
             let start = client::login_start(&mut w.rng, ALICE, b"pw").unwrap();
             let vault =
-                server::login_start(&mut w.rng, &w.fleet, ALICE, &record, &start.ke1).unwrap();
+                server::login_start(&mut w.rng, &w.fleet, ALICE, ALICE, &record, &start.ke1)
+                    .unwrap();
             let done = client::login_finish(&mut w.rng, start.state, b"pw", &vault.ke2, &w.config)
                 .unwrap();
             assert_eq!(done.export_key, reg_export);
@@ -108,7 +116,8 @@ mod opaque {
         let mut w = world(3);
         let (record, _) = register(&mut w, ALICE, b"right");
         let start = client::login_start(&mut w.rng, ALICE, b"wrong").unwrap();
-        let vault = server::login_start(&mut w.rng, &w.fleet, ALICE, &record, &start.ke1).unwrap();
+        let vault =
+            server::login_start(&mut w.rng, &w.fleet, ALICE, ALICE, &record, &start.ke1).unwrap();
         let err = client::login_finish(&mut w.rng, start.state, b"wrong", &vault.ke2, &w.config)
             .unwrap_err();
         assert_eq!(err, OpaqueError::InvalidLogin);
@@ -134,7 +143,8 @@ mod opaque {
             ..w.config
         };
         let start = client::login_start(&mut w.rng, ALICE, b"pw").unwrap();
-        let vault = server::login_start(&mut w.rng, &w.fleet, ALICE, &record, &start.ke1).unwrap();
+        let vault =
+            server::login_start(&mut w.rng, &w.fleet, ALICE, ALICE, &record, &start.ke1).unwrap();
         assert_eq!(
             client::login_finish(&mut w.rng, start.state, b"pw", &vault.ke2, &other).unwrap_err(),
             OpaqueError::InvalidLogin
@@ -154,8 +164,10 @@ mod opaque {
         ];
         for (served_as, record) in cases {
             let start = client::login_start(&mut w.rng, ALICE, b"same password").unwrap();
-            let vault =
-                server::login_start(&mut w.rng, &w.fleet, served_as, record, &start.ke1).unwrap();
+            let vault = server::login_start(
+                &mut w.rng, &w.fleet, served_as, served_as, record, &start.ke1,
+            )
+            .unwrap();
             let result = client::login_finish(
                 &mut w.rng,
                 start.state,
@@ -185,7 +197,8 @@ mod opaque {
         for claimed in [BOB, ALICE] {
             let login = client::login_start(&mut w.rng, claimed, b"pw").unwrap();
             let vault =
-                server::login_start(&mut w.rng, &w.fleet, BOB, &stored_as_bob, &login.ke1).unwrap();
+                server::login_start(&mut w.rng, &w.fleet, BOB, BOB, &stored_as_bob, &login.ke1)
+                    .unwrap();
             assert_eq!(
                 client::login_finish(&mut w.rng, login.state, b"pw", &vault.ke2, &w.config)
                     .unwrap_err(),
@@ -249,7 +262,8 @@ mod opaque {
             ..w.config
         };
         let start = client::login_start(&mut w.rng, ALICE, b"pw").unwrap();
-        let vault = server::login_start(&mut w.rng, &w.fleet, ALICE, &record, &start.ke1).unwrap();
+        let vault =
+            server::login_start(&mut w.rng, &w.fleet, ALICE, ALICE, &record, &start.ke1).unwrap();
         let err = client::login_finish(&mut w.rng, start.state, b"pw", &vault.ke2, &other_pin)
             .unwrap_err();
         assert!(
@@ -261,7 +275,8 @@ mod opaque {
         // so the envelope does not even open.
         let impostor = FleetSecrets::generate(&mut w.rng);
         let start = client::login_start(&mut w.rng, ALICE, b"pw").unwrap();
-        let vault = server::login_start(&mut w.rng, &impostor, ALICE, &record, &start.ke1).unwrap();
+        let vault =
+            server::login_start(&mut w.rng, &impostor, ALICE, ALICE, &record, &start.ke1).unwrap();
         assert_eq!(
             client::login_finish(&mut w.rng, start.state, b"pw", &vault.ke2, &w.config)
                 .unwrap_err(),
@@ -277,9 +292,10 @@ mod opaque {
         let mut w = world(11);
         let (record, _) = register(&mut w, ALICE, b"pw");
         let start = client::login_start(&mut w.rng, ALICE, b"pw").unwrap();
-        let first = server::login_start(&mut w.rng, &w.fleet, ALICE, &record, &start.ke1).unwrap();
+        let first =
+            server::login_start(&mut w.rng, &w.fleet, ALICE, ALICE, &record, &start.ke1).unwrap();
         let replayed =
-            server::login_start(&mut w.rng, &w.fleet, ALICE, &record, &start.ke1).unwrap();
+            server::login_start(&mut w.rng, &w.fleet, ALICE, ALICE, &record, &start.ke1).unwrap();
         assert_ne!(first.ke2, replayed.ke2);
         assert_ne!(first.state, replayed.state);
 
@@ -298,7 +314,8 @@ mod opaque {
 
         // A KE3 from a finished session fails against any later session.
         let later = client::login_start(&mut w.rng, ALICE, b"pw").unwrap();
-        let vault = server::login_start(&mut w.rng, &w.fleet, ALICE, &record, &later.ke1).unwrap();
+        let vault =
+            server::login_start(&mut w.rng, &w.fleet, ALICE, ALICE, &record, &later.ke1).unwrap();
         assert_eq!(
             server::login_finish(vault.state, &done.ke3),
             Err(OpaqueError::InvalidLogin)
@@ -310,7 +327,8 @@ mod opaque {
         let mut w = world(12);
         let (record, _) = register(&mut w, ALICE, b"pw");
         let start = client::login_start(&mut w.rng, ALICE, b"pw").unwrap();
-        let vault = server::login_start(&mut w.rng, &w.fleet, ALICE, &record, &start.ke1).unwrap();
+        let vault =
+            server::login_start(&mut w.rng, &w.fleet, ALICE, ALICE, &record, &start.ke1).unwrap();
         let stored = postcard::to_allocvec(&vault.state).unwrap();
         let state = postcard::from_bytes(&stored).unwrap();
         let done =
@@ -349,7 +367,8 @@ mod opaque {
         };
         let (record, reg_export) = register(&mut w, ALICE, b"pw");
         let start = client::login_start(&mut w.rng, ALICE, b"pw").unwrap();
-        let vault = server::login_start(&mut w.rng, &w.fleet, ALICE, &record, &start.ke1).unwrap();
+        let vault =
+            server::login_start(&mut w.rng, &w.fleet, ALICE, ALICE, &record, &start.ke1).unwrap();
         let done =
             client::login_finish(&mut w.rng, start.state, b"pw", &vault.ke2, &w.config).unwrap();
         assert_eq!(

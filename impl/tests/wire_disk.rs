@@ -256,7 +256,8 @@ mod wire {
         let w = &three()[0];
         let rec = encode_record(w, &LIMITS).unwrap();
         let body_len = rec.len() - RECORD_HEADER_LEN - RECORD_CHECK_LEN;
-        assert_eq!(&rec[..5], b"BVDR\x01");
+        assert_eq!(&rec[..4], b"BVDR");
+        assert_eq!(rec[4], backup_vault::wire::DISK_VERSION);
         assert_eq!(&rec[8..12], &(body_len as u32).to_be_bytes());
 
         // A reader with a smaller limit refuses the record as corrupt.

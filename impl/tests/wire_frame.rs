@@ -278,8 +278,8 @@ mod wire {
             })
         );
         assert_eq!(
-            decode_frame::<Msg>(&with(2, 2)[..3], &LIMITS),
-            Err(WireError::UnsupportedVersion { version: 2 })
+            decode_frame::<Msg>(&with(2, 1)[..3], &LIMITS),
+            Err(WireError::UnsupportedVersion { version: 1 })
         );
         assert_eq!(
             decode_frame::<Msg>(&with(3, 0)[..4], &LIMITS),

@@ -8,12 +8,15 @@
 /// Everything under `wire::` so that `cargo test wire` selects it.
 mod wire {
     use backup_vault::vault::crypto::{
-        ProofPurpose, ProofStatement, RegistrationId, SymKey, SymPassword, SymProof,
-        SymRegistration, SymbolicCrypto,
+        ContentDigest, Ke1Digest, OprfKeyId, ProofStatement, RegistrationId, ReplyStatement,
+        SymBlinded, SymEval, SymKey, SymPassword, SymProof, SymRegistration,
+        SymRegistrationResponse, SymRelease, SymTag, SymbolicCrypto, TicketClaims,
     };
     use backup_vault::vault::ids::{LogIndex, NodeId, Term, UserId};
     use backup_vault::vault::node::{VaultPeerMessage, VaultWrite};
-    use backup_vault::vault::protocol::{ClientRequest, ClientResponse, LoginId, Refusal};
+    use backup_vault::vault::protocol::{
+        ClientRequest, ClientResponse, LoginId, Refusal, Replacing,
+    };
     use backup_vault::vault::raft::durable::DiskWrite;
     use backup_vault::vault::raft::log::Entry;
     use backup_vault::vault::raft::message::PeerMessage;
@@ -44,50 +47,101 @@ mod wire {
         any::<u8>().prop_map(SymPassword)
     }
 
-    fn proof() -> impl Strategy<Value = SymProof> {
-        (key(), 0..3usize, user(), reg()).prop_map(|(key, p, user, registration)| SymProof {
+    fn content() -> impl Strategy<Value = ContentDigest> {
+        prop_oneof![Just([0u8; 32]), any::<[u8; 32]>()].prop_map(ContentDigest)
+    }
+
+    fn blinded() -> impl Strategy<Value = SymBlinded> {
+        (password(), any::<u8>()).prop_map(|(password, blind)| SymBlinded { password, blind })
+    }
+
+    fn oprf_key() -> impl Strategy<Value = OprfKeyId> {
+        any::<[u8; 16]>().prop_map(OprfKeyId)
+    }
+
+    fn ticket() -> impl Strategy<Value = TicketClaims> {
+        (user(), oprf_key(), any::<u64>()).prop_map(|(user, key, seq)| TicketClaims {
+            user,
             key,
-            statement: ProofStatement {
-                purpose: [
-                    ProofPurpose::Replace,
-                    ProofPurpose::Activate,
-                    ProofPurpose::Delete,
-                ][p],
-                user,
-                registration,
-            },
+            seq,
         })
+    }
+
+    fn statement() -> impl Strategy<Value = ProofStatement> {
+        prop_oneof![
+            (user(), reg(), content()).prop_map(|(user, active, content)| {
+                ProofStatement::Replace {
+                    user,
+                    active,
+                    content,
+                }
+            }),
+            (user(), reg(), content()).prop_map(|(user, registration, content)| {
+                ProofStatement::Activate {
+                    user,
+                    registration,
+                    content,
+                }
+            }),
+            (user(), reg())
+                .prop_map(|(user, registration)| ProofStatement::Delete { user, registration }),
+        ]
+    }
+
+    fn proof() -> impl Strategy<Value = SymProof> {
+        (key(), statement()).prop_map(|(key, statement)| SymProof { key, statement })
+    }
+
+    fn tag() -> impl Strategy<Value = SymTag> {
+        (key(), user(), reg(), content(), any::<u8>()).prop_map(
+            |(key, user, registration, content, remaining)| SymTag {
+                key,
+                statement: ReplyStatement::Activated {
+                    user,
+                    registration,
+                    content,
+                    remaining,
+                },
+            },
+        )
     }
 
     fn request() -> impl Strategy<Value = ClientRequest<S>> {
         prop_oneof![
-            user().prop_map(|user| ClientRequest::RegistrationStart { user, request: () }),
+            (user(), blinded())
+                .prop_map(|(user, request)| ClientRequest::RegistrationStart { user, request }),
             (
-                user(),
-                user(),
-                password(),
-                key(),
+                (user(), user(), password(), key(), ticket()),
+                content(),
                 proptest::option::of((reg(), proof()))
             )
-                .prop_map(|(user, for_user, password, key, replacing)| {
-                    ClientRequest::Stage {
-                        user,
-                        sealed: SymRegistration {
-                            user: for_user,
-                            password,
-                            key,
-                        },
-                        replacing,
+                .prop_map(
+                    |((user, for_user, password, key, ticket), content, replacing)| {
+                        ClientRequest::Stage {
+                            user,
+                            sealed: SymRegistration {
+                                user: for_user,
+                                password,
+                                key,
+                                ticket,
+                            },
+                            content,
+                            replacing: replacing.map(|(registration, proof)| Replacing {
+                                registration,
+                                proof,
+                            }),
+                        }
                     }
-                }),
-            (user(), reg(), proof()).prop_map(|(user, registration, proof)| {
+                ),
+            (user(), reg(), content(), proof()).prop_map(|(user, registration, content, proof)| {
                 ClientRequest::Activate {
                     user,
                     registration,
+                    content,
                     proof,
                 }
             }),
-            (user(), password()).prop_map(|(user, ke1)| ClientRequest::LoginStart { user, ke1 }),
+            (user(), blinded()).prop_map(|(user, ke1)| ClientRequest::LoginStart { user, ke1 }),
             (user(), any::<u64>()).prop_map(|(user, l)| ClientRequest::LoginFinish {
                 user,
                 login: LoginId(l),
@@ -105,33 +159,53 @@ mod wire {
 
     fn response() -> impl Strategy<Value = ClientResponse<S>> {
         prop_oneof![
-            Just(ClientResponse::RegistrationResponse(())),
-            (reg(), any::<bool>()).prop_map(|(registration, displaced)| ClientResponse::Staged {
-                registration,
-                displaced
+            (oprf_key(), blinded(), ticket()).prop_map(|(key, input, ticket)| {
+                ClientResponse::RegistrationResponse(SymRegistrationResponse {
+                    eval: SymEval { key, input },
+                    ticket,
+                })
             }),
-            any::<u8>().prop_map(|remaining| ClientResponse::Activated { remaining }),
-            (any::<u64>(), any::<u8>()).prop_map(|(l, remaining)| ClientResponse::Ke2 {
-                login: LoginId(l),
-                ke2: (),
-                remaining
+            (reg(), any::<bool>(), tag()).prop_map(|(registration, displaced, tag)| {
+                ClientResponse::Staged {
+                    registration,
+                    displaced,
+                    tag,
+                }
             }),
-            (key(), reg(), any::<u8>()).prop_map(|(sealed_key, registration, remaining)| {
-                ClientResponse::LoginOk {
-                    sealed_key,
+            (reg(), any::<u8>(), tag()).prop_map(|(registration, remaining, tag)| {
+                ClientResponse::Activated {
                     registration,
                     remaining,
+                    tag,
+                }
+            }),
+            (any::<u64>(), oprf_key(), blinded(), any::<u8>()).prop_map(
+                |(l, key, input, remaining)| ClientResponse::Ke2 {
+                    login: LoginId(l),
+                    ke2: SymEval { key, input },
+                    remaining
+                }
+            ),
+            (key(), reg(), any::<u8>()).prop_map(|(key, registration, remaining)| {
+                ClientResponse::LoginOk {
+                    sealed_key: SymRelease {
+                        key,
+                        registration,
+                        remaining,
+                    },
                 }
             }),
             any::<u8>().prop_map(|remaining| ClientResponse::WrongPassword { remaining }),
             Just(ClientResponse::KeyDestroyed),
             Just(ClientResponse::NotRegistered),
             Just(ClientResponse::LoginExpired),
-            Just(ClientResponse::Deleted),
+            (reg(), tag())
+                .prop_map(|(registration, tag)| ClientResponse::Deleted { registration, tag }),
             prop_oneof![
                 Just(Refusal::BadProof),
                 Just(Refusal::Malformed),
-                Just(Refusal::UnknownRegistration)
+                Just(Refusal::UnknownRegistration),
+                Just(Refusal::StaleTicket)
             ]
             .prop_map(ClientResponse::Refused),
             proptest::option::of(any::<u8>()).prop_map(|l| ClientResponse::NotLeader {
@@ -144,33 +218,40 @@ mod wire {
     fn command() -> impl Strategy<Value = Command<S>> {
         let u = 0..3u64;
         let r = 0..3u64;
+        // Few distinct contents and KE1s, so stages meet, activations find
+        // their staging and logins repeat.
+        let small = |n: u8| (0..n).prop_map(|b| [b; 32]);
         prop_oneof![
             (
-                u.clone(),
-                r.clone(),
-                password(),
-                key(),
-                proptest::option::of(r.clone())
+                (u.clone(), r.clone(), password(), key()),
+                (0..3u64, small(3), proptest::option::of(r.clone()))
             )
-                .prop_map(|(u, r, pw, k, keep)| Command::Stage {
+                .prop_map(|((u, r, pw, k), (seq, c, keep))| Command::Stage {
                     user: UserId(u),
                     registration: RegistrationId(r),
+                    oprf_key: OprfKeyId([r as u8; 16]),
+                    ticket_seq: seq,
+                    content: ContentDigest(c),
                     password_file: pw,
                     wrapped_key: k,
                     verifier: k,
+                    reply_key: k,
                     keep_active: keep.map(RegistrationId),
                 }),
-            (u.clone(), r.clone()).prop_map(|(u, r)| Command::Activate {
+            (u.clone(), r.clone(), small(3)).prop_map(|(u, r, c)| Command::Activate {
                 user: UserId(u),
-                registration: RegistrationId(r)
+                registration: RegistrationId(r),
+                content: ContentDigest(c),
             }),
-            (u.clone(), r.clone()).prop_map(|(u, r)| Command::ConsumeAttempt {
+            (u.clone(), r.clone(), small(4)).prop_map(|(u, r, k)| Command::ConsumeAttempt {
                 user: UserId(u),
-                registration: RegistrationId(r)
+                registration: RegistrationId(r),
+                ke1: Ke1Digest(k),
             }),
-            (u.clone(), r.clone()).prop_map(|(u, r)| Command::Reset {
+            (u.clone(), r.clone(), small(4)).prop_map(|(u, r, k)| Command::Reset {
                 user: UserId(u),
-                registration: RegistrationId(r)
+                registration: RegistrationId(r),
+                ke1: Ke1Digest(k),
             }),
             (u, r).prop_map(|(u, r)| Command::Delete {
                 user: UserId(u),
@@ -183,8 +264,8 @@ mod wire {
     /// staged and tombstoned records.
     fn store(commands: &[Command<S>]) -> RecordStore<S> {
         let mut s = RecordStore::new(3);
-        for c in commands {
-            s.apply(c);
+        for (i, c) in commands.iter().enumerate() {
+            s.apply(LogIndex(i as u64 + 1), c);
         }
         s
     }
@@ -298,13 +379,12 @@ mod wire {
     // ----- pinned bytes ---------------------------------------------------------
 
     fn pinned_request() -> ClientRequest<S> {
-        ClientRequest::Activate {
+        ClientRequest::Delete {
             user: UserId(300),
             registration: RegistrationId(5),
             proof: SymProof {
                 key: SymKey(0xAB),
-                statement: ProofStatement {
-                    purpose: ProofPurpose::Activate,
+                statement: ProofStatement::Delete {
                     user: UserId(300),
                     registration: RegistrationId(5),
                 },
@@ -315,7 +395,13 @@ mod wire {
     fn pinned_response() -> ClientResponse<S> {
         ClientResponse::Ke2 {
             login: LoginId(0x1_0000),
-            ke2: (),
+            ke2: SymEval {
+                key: OprfKeyId([0x11; 16]),
+                input: SymBlinded {
+                    password: SymPassword(7),
+                    blind: 2,
+                },
+            },
             remaining: 9,
         }
     }
@@ -335,6 +421,7 @@ mod wire {
                     command: Some(Command::ConsumeAttempt {
                         user: UserId(7),
                         registration: RegistrationId(1),
+                        ke1: Ke1Digest([0xCC; 32]),
                     }),
                 },
             ],
@@ -351,18 +438,24 @@ mod wire {
                 Command::Stage {
                     user: UserId(1),
                     registration: RegistrationId(9),
+                    oprf_key: OprfKeyId([0x0F; 16]),
+                    ticket_seq: 0,
+                    content: ContentDigest([0xC0; 32]),
                     password_file: SymPassword(4),
                     wrapped_key: SymKey(5),
                     verifier: SymKey(5),
+                    reply_key: SymKey(5),
                     keep_active: None,
                 },
                 Command::Activate {
                     user: UserId(1),
                     registration: RegistrationId(9),
+                    content: ContentDigest([0xC0; 32]),
                 },
                 Command::ConsumeAttempt {
                     user: UserId(1),
                     registration: RegistrationId(9),
+                    ke1: Ke1Digest([0xCC; 32]),
                 },
             ]),
         }
@@ -385,12 +478,12 @@ mod wire {
         assert_eq!(
             hex(&bytes),
             [
-                "8956 01 01 00000009", // magic, version 1, ClientRequest, 9 bytes
-                "02",                  // variant 2: Activate
+                "8956 02 01 00000009", // magic, version 2, ClientRequest, 9 bytes
+                "05",                  // variant 5: Delete
                 "ac02",                // user 300 (varint)
                 "05",                  // registration 5
                 "ab",                  // proof.key
-                "01",                  // proof.statement.purpose: variant 1, Activate
+                "02",                  // proof.statement: variant 2, Delete
                 "ac02 05",             // proof.statement.user, .registration
             ]
             .concat()
@@ -404,9 +497,11 @@ mod wire {
         assert_eq!(
             hex(&bytes),
             [
-                "8956 01 02 00000005", // magic, version 1, ClientResponse, 5 bytes
+                "8956 02 02 00000017", // magic, version 2, ClientResponse, 23 bytes
                 "03",                  // variant 3: Ke2
-                "808004",              // login 0x10000 (varint); ke2 is () (no bytes)
+                "808004",              // login 0x10000 (varint)
+                "11111111111111111111111111111111", // ke2.key: 16 bytes, no length
+                "07 02",               // ke2.input: password 7, blind 2
                 "09",                  // remaining 9
             ]
             .concat()
@@ -417,15 +512,17 @@ mod wire {
     #[test]
     fn pinned_peer_append() {
         let bytes = encode_peer_message(&pinned_peer(), &LIMITS).unwrap();
+        let digest = "cc".repeat(32);
         assert_eq!(
             hex(&bytes),
             [
-                "8956 01 03 0000000d", // magic, version 1, PeerMessage, 13 bytes
+                "8956 02 03 0000002d", // magic, version 2, PeerMessage, 45 bytes
                 "04",                  // variant 4: Append
                 "02 01 01",            // term 2, prev_index 1, prev_term 1
                 "02",                  // 2 entries
                 "02 00",               // term 2, no command
-                "02 01 02 07 01", // term 2, Some(ConsumeAttempt (variant 2) { user 7, registration 1 })
+                "02 01 02 07 01", // term 2, Some(ConsumeAttempt (variant 2) { user 7, registration 1,
+                &digest,          //   ke1: 32 bytes, no length })
                 "01",             // commit 1
             ]
             .concat()
@@ -436,17 +533,24 @@ mod wire {
     #[test]
     fn pinned_peer_snapshot() {
         let bytes = encode_peer_message(&pinned_snapshot(), &LIMITS).unwrap();
+        let (key, content, ke1) = ("0f".repeat(16), "c0".repeat(32), "cc".repeat(32));
         assert_eq!(
             hex(&bytes),
             [
-                "8956 01 03 00000010", // magic, version 1, PeerMessage, 16 bytes
+                "8956 02 03 00000064", // magic, version 2, PeerMessage, 100 bytes
                 "06",                  // variant 6: InstallSnapshot
                 "03 04 03",            // term 3, index 4, index_term 3
                 "01 01",               // store: 1 user; user 1
-                "01 09 04 05 05", // active: Some { registration 9, password 4, wrapped 5, verifier 5,
-                "01 03",          //   attempts { used 1, limit 3 } }
-                "00 00",          // staged: None, tombstone: None
-                "03",             // guess_limit 3
+                "01 09",               // active: Some { registration 9,
+                &key,                  //   oprf_key (16 bytes),
+                &content,              //   content (32 bytes),
+                "04 05 05 05",         //   password 4, wrapped 5, verifier 5, reply key 5,
+                "03 01",               //   attempts { limit 3, tested: 1 entry:
+                &ke1,                  //     the KE1 digest (32 bytes)
+                "03 00",               //     consumed at index 3; proven: None } }
+                "00 00",               // staged: None, gone: None
+                "01",                  // stages 1
+                "03",                  // guess_limit 3
             ]
             .concat()
             .replace(' ', "")
@@ -459,11 +563,11 @@ mod wire {
         assert_eq!(
             hex(&bytes),
             [
-                "42564452 01 000000", // "BVDR", version 1, reserved
+                "42564452 02 000000", // "BVDR", version 2, reserved
                 "00000004",           // body: 4 bytes
-                "ca6965a5",           // SHA-256(bytes 0..12)[0..4]
+                "2cf90ddb",           // SHA-256(bytes 0..12)[0..4]
                 "00 05 01 01",        // variant 0: HardState { term 5, voted_for Some(1) }
-                "9de44a917c4eaa62",   // SHA-256(bytes 0..20)[0..8]
+                "4ee66da10215ee20",   // SHA-256(bytes 0..20)[0..8]
             ]
             .concat()
             .replace(' ', "")

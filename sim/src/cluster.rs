@@ -800,31 +800,10 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
 
 /// A client request's kind, as the checkers and traces name it.
 pub fn request_kind<C: VaultCrypto>(req: &ClientRequest<C>) -> &'static str {
-    match req {
-        ClientRequest::RegistrationStart { .. } => "registration-start",
-        ClientRequest::Stage { .. } => "stage",
-        ClientRequest::Activate { .. } => "activate",
-        ClientRequest::LoginStart { .. } => "login-start",
-        ClientRequest::LoginFinish { .. } => "login-finish",
-        ClientRequest::Delete { .. } => "delete",
-    }
+    req.kind()
 }
 
 /// A client response's kind, for traces.
 pub fn response_kind<C: VaultCrypto>(resp: &ClientResponse<C>) -> &'static str {
-    match resp {
-        ClientResponse::RegistrationResponse(_) => "registration-response",
-        ClientResponse::Staged { .. } => "staged",
-        ClientResponse::Activated { .. } => "activated",
-        ClientResponse::Ke2 { .. } => "ke2",
-        ClientResponse::LoginOk { .. } => "login-ok",
-        ClientResponse::WrongPassword { .. } => "wrong-password",
-        ClientResponse::KeyDestroyed => "key-destroyed",
-        ClientResponse::NotRegistered => "not-registered",
-        ClientResponse::LoginExpired => "login-expired",
-        ClientResponse::Deleted => "deleted",
-        ClientResponse::Refused(_) => "refused",
-        ClientResponse::NotLeader { .. } => "not-leader",
-        ClientResponse::Retry => "retry",
-    }
+    resp.kind()
 }

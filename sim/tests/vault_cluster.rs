@@ -1,14 +1,13 @@
 //! The vault's rules end to end on a simulated 5-node cluster, with the
-//! symbolic password check (the real OPAQUE flows are tested in
-//! `impl/tests/opaque_*` and, wired into the node, with the simulator issue).
+//! symbolic cryptography (the real OPAQUE flows are in `vault_opaque.rs`).
 
 use backup_vault::vault::crypto::{
-    ProofPurpose, ProofStatement, RegistrationId, SymKey, SymPassword, SymProof, SymRegistration,
-    SymbolicCrypto,
+    ContentDigest, ProofStatement, RegistrationId, SymBlinded, SymKey, SymPassword, SymProof,
+    SymRegistration, SymRelease, SymbolicCrypto,
 };
 use backup_vault::vault::ids::{NodeId, UserId};
 use backup_vault::vault::node::ClientId;
-use backup_vault::vault::protocol::{ClientRequest, ClientResponse, Refusal};
+use backup_vault::vault::protocol::{ClientRequest, ClientResponse, Refusal, Replacing};
 use backup_vault_sim::cluster::{Cluster, SimConfig};
 
 type Req = ClientRequest<SymbolicCrypto>;
@@ -27,64 +26,91 @@ fn cluster(seed: u64) -> Cluster<SymbolicCrypto> {
     c
 }
 
-fn proof(purpose: ProofPurpose, registration: RegistrationId) -> SymProof {
+fn proof(statement: ProofStatement) -> SymProof {
     SymProof {
         key: KEY,
-        statement: ProofStatement {
-            purpose,
-            user: ALICE,
-            registration,
-        },
+        statement,
     }
 }
 
-fn stage(password: SymPassword, replacing: Option<RegistrationId>) -> Req {
+/// A registration of `password` for ALICE, with the ticket of a fresh
+/// registration request.
+fn sealed(c: &mut Cluster<SymbolicCrypto>, password: SymPassword) -> SymRegistration {
+    let request = SymBlinded { password, blind: 0 };
+    let Some(Resp::RegistrationResponse(answer)) = c.call(
+        CLIENT,
+        Req::RegistrationStart {
+            user: ALICE,
+            request,
+        },
+        T,
+    ) else {
+        panic!("no registration response");
+    };
+    SymRegistration {
+        user: ALICE,
+        password,
+        key: KEY,
+        ticket: answer.ticket,
+    }
+}
+
+fn stage(sealed: SymRegistration, replacing: Option<RegistrationId>) -> Req {
+    let content = sealed.content();
     Req::Stage {
         user: ALICE,
-        sealed: SymRegistration {
-            user: ALICE,
-            password,
-            key: KEY,
-        },
-        replacing: replacing.map(|r| (r, proof(ProofPurpose::Replace, r))),
+        sealed,
+        content,
+        replacing: replacing.map(|r| Replacing {
+            registration: r,
+            proof: proof(ProofStatement::Replace {
+                user: ALICE,
+                active: r,
+                content,
+            }),
+        }),
     }
 }
 
-fn activate(registration: RegistrationId) -> Req {
+fn activate(registration: RegistrationId, content: ContentDigest) -> Req {
     Req::Activate {
         user: ALICE,
         registration,
-        proof: proof(ProofPurpose::Activate, registration),
+        content,
+        proof: proof(ProofStatement::Activate {
+            user: ALICE,
+            registration,
+            content,
+        }),
     }
 }
 
 /// Registers ALICE with `PW`; returns the registration and the requests
 /// used (which the chat server could capture and replay).
 fn register(c: &mut Cluster<SymbolicCrypto>) -> (RegistrationId, Req, Req) {
-    let s = stage(PW, None);
+    let sealed = sealed(c, PW);
+    let s = stage(sealed, None);
     let Some(Resp::Staged { registration, .. }) = c.call(CLIENT, s.clone(), T) else {
         panic!("stage failed");
     };
-    let a = activate(registration);
-    assert_eq!(
+    let a = activate(registration, sealed.content());
+    assert!(matches!(
         c.call(CLIENT, a.clone(), T),
-        Some(Resp::Activated { remaining: 10 })
-    );
+        Some(Resp::Activated { remaining: 10, .. })
+    ));
     (registration, s, a)
 }
 
-/// One login attempt; returns the final answer.
-fn login(c: &mut Cluster<SymbolicCrypto>, guess: SymPassword) -> Resp {
-    let r = c
-        .call(
-            CLIENT,
-            Req::LoginStart {
-                user: ALICE,
-                ke1: guess,
-            },
-            T,
-        )
-        .expect("answer");
+fn ke1(password: SymPassword, blind: u8) -> Req {
+    Req::LoginStart {
+        user: ALICE,
+        ke1: SymBlinded { password, blind },
+    }
+}
+
+/// One login attempt with a fresh KE1 (`blind`); returns the final answer.
+fn login(c: &mut Cluster<SymbolicCrypto>, guess: SymPassword, blind: u8) -> Resp {
+    let r = c.call(CLIENT, ke1(guess, blind), T).expect("answer");
     let Resp::Ke2 { login, .. } = r else { return r };
     c.call(
         CLIENT,
@@ -103,11 +129,13 @@ fn the_right_password_releases_the_key() {
     let mut c = cluster(1);
     let (registration, _, _) = register(&mut c);
     assert_eq!(
-        login(&mut c, PW),
+        login(&mut c, PW, 1),
         Resp::LoginOk {
-            sealed_key: KEY,
-            registration,
-            remaining: 10
+            sealed_key: SymRelease {
+                key: KEY,
+                registration,
+                remaining: 10
+            }
         }
     );
 }
@@ -118,12 +146,12 @@ fn ten_wrong_guesses_destroy_the_record_on_every_node() {
     register(&mut c);
     for k in 1..=10u8 {
         assert_eq!(
-            login(&mut c, SymPassword(100)),
+            login(&mut c, SymPassword(100), k),
             Resp::WrongPassword { remaining: 10 - k }
         );
     }
     // The eleventh login, even with the right password, finds the budget spent.
-    assert_eq!(login(&mut c, PW), Resp::KeyDestroyed);
+    assert_eq!(login(&mut c, PW, 11), Resp::KeyDestroyed);
     c.run_for(1_000);
     for id in c.ids().collect::<Vec<_>>() {
         let rec = c.node(id).unwrap().store().get(ALICE).unwrap();
@@ -138,15 +166,17 @@ fn ten_wrong_guesses_destroy_the_record_on_every_node() {
 fn a_right_guess_resets_the_budget() {
     let mut c = cluster(3);
     register(&mut c);
-    for _ in 0..9 {
-        login(&mut c, SymPassword(100));
+    for k in 0..9 {
+        login(&mut c, SymPassword(100), k);
     }
     assert!(matches!(
-        login(&mut c, PW),
-        Resp::LoginOk { remaining: 10, .. }
+        login(&mut c, PW, 20),
+        Resp::LoginOk {
+            sealed_key: SymRelease { remaining: 10, .. }
+        }
     ));
     assert_eq!(
-        login(&mut c, SymPassword(100)),
+        login(&mut c, SymPassword(100), 21),
         Resp::WrongPassword { remaining: 9 }
     );
 }
@@ -157,14 +187,7 @@ fn a_leader_crash_between_ke2_and_ke3_costs_the_attempt() {
     register(&mut c);
     let Some(Resp::Ke2 {
         login, remaining, ..
-    }) = c.call(
-        CLIENT,
-        Req::LoginStart {
-            user: ALICE,
-            ke1: PW,
-        },
-        T,
-    )
+    }) = c.call(CLIENT, ke1(PW, 1), T)
     else {
         panic!("no KE2");
     };
@@ -179,15 +202,14 @@ fn a_leader_crash_between_ke2_and_ke3_costs_the_attempt() {
     };
     assert_eq!(c.call(CLIENT, finish, T), Some(Resp::LoginExpired));
     c.restart(old);
-    // The attempt was committed before KE2 left: it is not given back.
-    let Some(Resp::Ke2 { remaining, .. }) = c.call(
-        CLIENT,
-        Req::LoginStart {
-            user: ALICE,
-            ke1: PW,
-        },
-        T,
-    ) else {
+    // The attempt was committed before KE2 left: it is not given back. The
+    // same KE1 again is the same test: answered, at no further cost (LOCK-5).
+    let Some(Resp::Ke2 { remaining, .. }) = c.call(CLIENT, ke1(PW, 1), T) else {
+        panic!("no KE2");
+    };
+    assert_eq!(remaining, 9);
+    // A new KE1 is a new test.
+    let Some(Resp::Ke2 { remaining, .. }) = c.call(CLIENT, ke1(PW, 2), T) else {
         panic!("no KE2");
     };
     assert_eq!(remaining, 8);
@@ -200,73 +222,59 @@ fn replayed_registration_never_grants_fresh_guesses() {
     // get a fresh budget against the same password.
     let mut c = cluster(5);
     let (_, stage_msg, activate_msg) = register(&mut c);
-    for _ in 0..9 {
-        login(&mut c, SymPassword(100));
+    for k in 0..9 {
+        login(&mut c, SymPassword(100), k);
     }
-    let replayed = c.call(CLIENT, stage_msg, T);
-    assert!(
-        matches!(
-            replayed,
-            Some(Resp::Staged {
-                displaced: true,
-                ..
-            })
-        ),
-        "{replayed:?}"
-    );
-    // The old activation names the old registration: refused.
+    // The registration's ticket is used up: the replay stages nothing.
     assert_eq!(
+        c.call(CLIENT, stage_msg, T),
+        Some(Resp::Refused(Refusal::StaleTicket))
+    );
+    // The activation is done already: the same answer, and no refill.
+    assert!(matches!(
         c.call(CLIENT, activate_msg, T),
-        Some(Resp::Refused(Refusal::UnknownRegistration))
-    );
-    // Nothing can be guessed against: the replay only destroyed the record.
-    assert_eq!(
-        c.call(
-            CLIENT,
-            Req::LoginStart {
-                user: ALICE,
-                ke1: PW
-            },
-            T
-        ),
-        Some(Resp::NotRegistered)
-    );
+        Some(Resp::Activated { remaining: 1, .. })
+    ));
+    assert!(matches!(
+        c.call(CLIENT, ke1(SymPassword(100), 30), T),
+        Some(Resp::Ke2 { remaining: 0, .. })
+    ));
 }
 
 #[test]
 fn an_activation_without_proof_of_key_is_refused() {
     let mut c = cluster(6);
-    let Some(Resp::Staged { registration, .. }) = c.call(CLIENT, stage(PW, None), T) else {
+    let sealed = sealed(&mut c, PW);
+    let content = sealed.content();
+    let Some(Resp::Staged { registration, .. }) = c.call(CLIENT, stage(sealed, None), T) else {
         panic!()
+    };
+    let statement = ProofStatement::Activate {
+        user: ALICE,
+        registration,
+        content,
     };
     let forged = Req::Activate {
         user: ALICE,
         registration,
+        content,
         proof: SymProof {
             key: SymKey(0),
-            statement: ProofStatement {
-                purpose: ProofPurpose::Activate,
-                user: ALICE,
-                registration,
-            },
+            statement,
         },
     };
     assert_eq!(
         c.call(CLIENT, forged, T),
         Some(Resp::Refused(Refusal::BadProof))
     );
-    // Staged but not active: not guessable (REG-2).
+    // A proof naming other content does not activate this one either.
+    let other = ContentDigest([1; 32]);
     assert_eq!(
-        c.call(
-            CLIENT,
-            Req::LoginStart {
-                user: ALICE,
-                ke1: PW
-            },
-            T
-        ),
-        Some(Resp::NotRegistered)
+        c.call(CLIENT, activate(registration, other), T),
+        Some(Resp::Refused(Refusal::BadProof))
     );
+    // Staged but not active: not guessable (REG-2).
+    assert_eq!(c.call(CLIENT, ke1(PW, 1), T), Some(Resp::NotRegistered));
 }
 
 #[test]
@@ -274,24 +282,26 @@ fn password_change_with_proof_keeps_the_old_record_until_activation() {
     let mut c = cluster(7);
     let (old, _, _) = register(&mut c);
     let new_pw = SymPassword(8);
+    let new = sealed(&mut c, new_pw);
     let Some(Resp::Staged {
         registration,
         displaced,
-    }) = c.call(CLIENT, stage(new_pw, Some(old)), T)
+        ..
+    }) = c.call(CLIENT, stage(new, Some(old)), T)
     else {
         panic!()
     };
     assert!(!displaced);
     assert!(
-        matches!(login(&mut c, PW), Resp::LoginOk { .. }),
+        matches!(login(&mut c, PW, 1), Resp::LoginOk { .. }),
         "old password until activation"
     );
-    assert_eq!(
-        c.call(CLIENT, activate(registration), T),
-        Some(Resp::Activated { remaining: 10 })
-    );
-    assert!(matches!(login(&mut c, new_pw), Resp::LoginOk { .. }));
-    assert_eq!(login(&mut c, PW), Resp::WrongPassword { remaining: 9 });
+    assert!(matches!(
+        c.call(CLIENT, activate(registration, new.content()), T),
+        Some(Resp::Activated { remaining: 10, .. })
+    ));
+    assert!(matches!(login(&mut c, new_pw, 2), Resp::LoginOk { .. }));
+    assert_eq!(login(&mut c, PW, 3), Resp::WrongPassword { remaining: 9 });
 }
 
 #[test]
@@ -301,7 +311,11 @@ fn delete_needs_proof_and_erases_the_record() {
     let bad = Req::Delete {
         user: ALICE,
         registration,
-        proof: proof(ProofPurpose::Activate, registration),
+        proof: proof(ProofStatement::Activate {
+            user: ALICE,
+            registration,
+            content: ContentDigest([0; 32]),
+        }),
     };
     assert_eq!(
         c.call(CLIENT, bad, T),
@@ -310,15 +324,21 @@ fn delete_needs_proof_and_erases_the_record() {
     let good = Req::Delete {
         user: ALICE,
         registration,
-        proof: proof(ProofPurpose::Delete, registration),
+        proof: proof(ProofStatement::Delete {
+            user: ALICE,
+            registration,
+        }),
     };
-    assert_eq!(c.call(CLIENT, good.clone(), T), Some(Resp::Deleted));
-    assert_eq!(login(&mut c, PW), Resp::NotRegistered);
-    // A replayed delete finds nothing to delete.
-    assert_eq!(
+    assert!(matches!(
+        c.call(CLIENT, good.clone(), T),
+        Some(Resp::Deleted { registration: r, .. }) if r == registration
+    ));
+    assert_eq!(login(&mut c, PW, 1), Resp::NotRegistered);
+    // A replayed delete finds the registration gone, and says so again.
+    assert!(matches!(
         c.call(CLIENT, good, T),
-        Some(Resp::Refused(Refusal::UnknownRegistration))
-    );
+        Some(Resp::Deleted { registration: r, .. }) if r == registration
+    ));
 }
 
 #[test]
@@ -330,24 +350,14 @@ fn a_follower_redirects_and_the_cluster_survives_a_minority_down() {
     for o in &others {
         c.crash(*o);
     }
-    assert!(matches!(login(&mut c, PW), Resp::LoginOk { .. }));
+    assert!(matches!(login(&mut c, PW, 1), Resp::LoginOk { .. }));
     c.crash(leader);
     c.run_for(3_000);
     // Two of five are up: no quorum, no answers.
-    assert_eq!(
-        c.call(
-            CLIENT,
-            Req::LoginStart {
-                user: ALICE,
-                ke1: PW
-            },
-            3_000
-        ),
-        None
-    );
+    assert_eq!(c.call(CLIENT, ke1(PW, 2), 3_000), None);
     c.restart(others[0]);
     c.run_for(3_000);
-    assert!(matches!(login(&mut c, PW), Resp::LoginOk { .. }));
+    assert!(matches!(login(&mut c, PW, 3), Resp::LoginOk { .. }));
 }
 
 #[test]
@@ -355,7 +365,7 @@ fn the_same_seed_replays_identically() {
     let run = |seed| {
         let mut c = cluster(seed);
         register(&mut c);
-        login(&mut c, SymPassword(3));
+        login(&mut c, SymPassword(3), 1);
         (c.now(), c.events_processed(), c.leader())
     };
     assert_eq!(run(10), run(10));

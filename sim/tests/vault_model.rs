@@ -5,12 +5,12 @@
 //! rules. Every answer must match.
 
 use backup_vault::vault::crypto::{
-    ProofPurpose, ProofStatement, RegistrationId, SymKey, SymPassword, SymProof, SymRegistration,
-    SymbolicCrypto,
+    ContentDigest, ProofStatement, RegistrationId, SymBlinded, SymKey, SymPassword, SymProof,
+    SymRegistration, SymbolicCrypto,
 };
 use backup_vault::vault::ids::UserId;
 use backup_vault::vault::node::{ClientId, NodeConfig};
-use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
+use backup_vault::vault::protocol::{ClientRequest, ClientResponse, Replacing};
 use backup_vault::vault::quorum::ClusterConfig;
 use backup_vault_sim::cluster::{Cluster, SimConfig};
 use proptest::prelude::*;
@@ -122,18 +122,16 @@ impl Model {
 struct Harness {
     cluster: Cluster<SymbolicCrypto>,
     registration: BTreeMap<u8, RegistrationId>,
+    /// Each login draws a new blind: a new KE1.
+    blinds: u8,
 }
 
 const KEY: SymKey = SymKey(9);
 
-fn proof(user: u8, purpose: ProofPurpose, registration: RegistrationId) -> SymProof {
+fn proof(statement: ProofStatement) -> SymProof {
     SymProof {
         key: KEY,
-        statement: ProofStatement {
-            purpose,
-            user: UserId(u64::from(user)),
-            registration,
-        },
+        statement,
     }
 }
 
@@ -153,6 +151,7 @@ impl Harness {
         Harness {
             cluster,
             registration: BTreeMap::new(),
+            blinds: 0,
         }
     }
 
@@ -162,28 +161,74 @@ impl Harness {
             .expect("the cluster answers")
     }
 
-    fn stage(&mut self, user: u8, pw: u8, key: SymKey, replacing: Option<RegistrationId>) -> Resp {
-        self.call(Req::Stage {
-            user: UserId(u64::from(user)),
-            sealed: SymRegistration {
-                user: UserId(u64::from(user)),
-                password: SymPassword(pw),
-                key,
-            },
-            replacing: replacing.map(|r| (r, proof(user, ProofPurpose::Replace, r))),
-        })
+    /// Stages `pw` for `user` (after the registration request that gets
+    /// its ticket); returns the answer and the content staged.
+    fn stage(
+        &mut self,
+        user: u8,
+        pw: u8,
+        key: SymKey,
+        replacing: Option<RegistrationId>,
+    ) -> (Resp, ContentDigest) {
+        let id = UserId(u64::from(user));
+        let request = SymBlinded {
+            password: SymPassword(pw),
+            blind: 0,
+        };
+        let Resp::RegistrationResponse(answer) =
+            self.call(Req::RegistrationStart { user: id, request })
+        else {
+            panic!("no registration response");
+        };
+        let sealed = SymRegistration {
+            user: id,
+            password: SymPassword(pw),
+            key,
+            ticket: answer.ticket,
+        };
+        let content = sealed.content();
+        let resp = self.call(Req::Stage {
+            user: id,
+            sealed,
+            content,
+            replacing: replacing.map(|r| Replacing {
+                registration: r,
+                proof: proof(ProofStatement::Replace {
+                    user: id,
+                    active: r,
+                    content,
+                }),
+            }),
+        });
+        (resp, content)
     }
 
     fn register(&mut self, user: u8, pw: u8, replacing: Option<RegistrationId>) -> Seen {
-        let Resp::Staged { registration, .. } = self.stage(user, pw, KEY, replacing) else {
+        let (Resp::Staged { registration, .. }, content) = self.stage(user, pw, KEY, replacing)
+        else {
             return Seen::Refused;
         };
+        let id = UserId(u64::from(user));
         let r = self.call(Req::Activate {
-            user: UserId(u64::from(user)),
+            user: id,
             registration,
-            proof: proof(user, ProofPurpose::Activate, registration),
+            content,
+            proof: proof(ProofStatement::Activate {
+                user: id,
+                registration,
+                content,
+            }),
         });
-        assert_eq!(r, Resp::Activated { remaining: LIMIT });
+        assert!(
+            matches!(
+                r,
+                Resp::Activated {
+                    remaining: LIMIT,
+                    ..
+                }
+            ),
+            "{r:?}"
+        );
         self.registration.insert(user, registration);
         Seen::Done
     }
@@ -196,9 +241,13 @@ impl Harness {
                 None => Seen::Refused,
             },
             Op::Login { user, guess } => {
+                self.blinds = self.blinds.wrapping_add(1);
                 let r = self.call(Req::LoginStart {
                     user: UserId(u64::from(user)),
-                    ke1: SymPassword(guess),
+                    ke1: SymBlinded {
+                        password: SymPassword(guess),
+                        blind: self.blinds,
+                    },
                 });
                 let login = match r {
                     Resp::Ke2 { login, .. } => login,
@@ -223,9 +272,12 @@ impl Harness {
                 match self.call(Req::Delete {
                     user: UserId(u64::from(user)),
                     registration: r,
-                    proof: proof(user, ProofPurpose::Delete, r),
+                    proof: proof(ProofStatement::Delete {
+                        user: UserId(u64::from(user)),
+                        registration: r,
+                    }),
                 }) {
-                    Resp::Deleted => {
+                    Resp::Deleted { .. } => {
                         self.registration.remove(&user);
                         Seen::Done
                     }
@@ -235,7 +287,7 @@ impl Harness {
             Op::AttackerStage { user, pw } => {
                 // The attacker's registration has its own key; the owner's
                 // registration is gone (displaced), so forget it.
-                match self.stage(user, pw, SymKey(200), None) {
+                match self.stage(user, pw, SymKey(200), None).0 {
                     Resp::Staged { .. } => {
                         self.registration.remove(&user);
                         Seen::Done

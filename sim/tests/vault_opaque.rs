@@ -7,13 +7,13 @@ use backup_vault::opaque::client::{self, ClientConfig};
 use backup_vault::opaque::{
     open_from_session, unwrap_backup_key, Direction, FleetSecrets, Ke3, KsfParams,
 };
-use backup_vault::vault::crypto::{ProofPurpose, ProofStatement, RegistrationId};
+use backup_vault::vault::crypto::{ProofStatement, RegistrationId};
 use backup_vault::vault::ids::UserId;
 use backup_vault::vault::node::ClientId;
 use backup_vault::vault::opaque_crypto::{
-    prove, seal_registration, user_bytes, verifier, OpaqueCrypto,
+    content_digest, prove, seal_registration, user_bytes, verifier, OpaqueCrypto,
 };
-use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
+use backup_vault::vault::protocol::{ClientRequest, ClientResponse, Refusal, Replacing};
 use backup_vault_sim::cluster::{Cluster, SimConfig};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -50,14 +50,6 @@ fn world(seed: u64) -> World {
     }
 }
 
-fn statement(purpose: ProofPurpose, registration: RegistrationId) -> ProofStatement {
-    ProofStatement {
-        purpose,
-        user: U,
-        registration,
-    }
-}
-
 impl World {
     fn call(&mut self, req: Req) -> Resp {
         self.cluster.call(C, req, T).expect("an answer")
@@ -80,7 +72,7 @@ impl World {
             &mut self.rng,
             start.state,
             password,
-            &response,
+            &response.response,
             &self.config,
         )
         .unwrap();
@@ -97,12 +89,24 @@ impl World {
             fin.upload,
             wrapped,
             verifier(&self.key, U),
+            response.ticket,
         );
+        let content = content_digest(&sealed);
         let stage = Req::Stage {
             user: U,
             sealed,
-            replacing: replacing
-                .map(|r| (r, prove(&self.key, &statement(ProofPurpose::Replace, r)))),
+            content,
+            replacing: replacing.map(|r| Replacing {
+                registration: r,
+                proof: prove(
+                    &self.key,
+                    &ProofStatement::Replace {
+                        user: U,
+                        active: r,
+                        content,
+                    },
+                ),
+            }),
         };
         let Resp::Staged { registration, .. } = self.call(stage.clone()) else {
             panic!("not staged")
@@ -110,12 +114,20 @@ impl World {
         let activate = Req::Activate {
             user: U,
             registration,
-            proof: prove(&self.key, &statement(ProofPurpose::Activate, registration)),
+            content,
+            proof: prove(
+                &self.key,
+                &ProofStatement::Activate {
+                    user: U,
+                    registration,
+                    content,
+                },
+            ),
         };
-        assert_eq!(
+        assert!(matches!(
             self.call(activate.clone()),
-            Resp::Activated { remaining: 10 }
-        );
+            Resp::Activated { remaining: 10, .. }
+        ));
         (registration, stage, activate)
     }
 
@@ -136,17 +148,19 @@ impl World {
                     login,
                     ke3: fin.ke3.clone(),
                 });
-                let Resp::LoginOk { sealed_key, .. } = &r else {
+                let Resp::LoginOk { sealed_key } = &r else {
                     return (r, None);
                 };
-                let wrapped = open_from_session(
+                let release = open_from_session(
                     &fin.session_key,
                     Direction::VaultToClient,
                     &user_bytes(U),
                     sealed_key,
                 )
                 .unwrap();
-                let k = unwrap_backup_key(&fin.export_key, &wrapped, &user_bytes(U)).unwrap();
+                assert_eq!(release.remaining, 10, "a login restores the full budget");
+                let k =
+                    unwrap_backup_key(&fin.export_key, &release.wrapped, &user_bytes(U)).unwrap();
                 (r, Some((k, fin.ke3)))
             }
             // A wrong password: the client cannot even make KE3. The guess
@@ -161,10 +175,7 @@ fn the_right_password_releases_k_and_only_the_client_can_unwrap_it() {
     let mut w = world(1);
     w.register(b"correct horse", None);
     let (resp, got) = w.login(b"correct horse");
-    assert!(
-        matches!(resp, Resp::LoginOk { remaining: 10, .. }),
-        "{resp:?}"
-    );
+    assert!(matches!(resp, Resp::LoginOk { .. }), "{resp:?}");
     assert_eq!(got.unwrap().0, w.key);
 }
 
@@ -216,12 +227,13 @@ fn replayed_ke1_and_ke3_gain_nothing() {
         ke3: old_ke3,
     });
     assert_eq!(replay, Resp::WrongPassword { remaining: 9 });
-    // Replaying KE1 costs a guess, like any login start, and gives no KE3.
+    // Replaying the same KE1 is the same password test: it costs nothing
+    // more, and still gives no KE3.
     let again = w.call(Req::LoginStart {
         user: U,
         ke1: start.ke1,
     });
-    assert!(matches!(again, Resp::Ke2 { remaining: 8, .. }), "{again:?}");
+    assert!(matches!(again, Resp::Ke2 { remaining: 9, .. }), "{again:?}");
 }
 
 #[test]
@@ -234,9 +246,18 @@ fn password_change_and_delete_work_with_real_proofs() {
     let delete = Req::Delete {
         user: U,
         registration: new,
-        proof: prove(&w.key, &statement(ProofPurpose::Delete, new)),
+        proof: prove(
+            &w.key,
+            &ProofStatement::Delete {
+                user: U,
+                registration: new,
+            },
+        ),
     };
-    assert_eq!(w.call(delete), Resp::Deleted);
+    assert!(matches!(
+        w.call(delete),
+        Resp::Deleted { registration, .. } if registration == new
+    ));
     assert_eq!(w.login(b"new password").0, Resp::NotRegistered);
 }
 
@@ -247,13 +268,15 @@ fn a_replayed_registration_gives_no_new_budget() {
     for _ in 0..9 {
         w.login(b"guess");
     }
+    // Its ticket is used up: the replay stages nothing and displaces nothing.
+    assert_eq!(w.call(stage), Resp::Refused(Refusal::StaleTicket));
+    // The activation is already done: the same answer, the same budget.
+    assert!(
+        matches!(w.call(activate), Resp::Activated { remaining: 1, .. }),
+        "no refill"
+    );
     assert!(matches!(
-        w.call(stage),
-        Resp::Staged {
-            displaced: true,
-            ..
-        }
+        w.login(b"guess").0,
+        Resp::Ke2 { remaining: 0, .. }
     ));
-    assert!(matches!(w.call(activate), Resp::Refused(_)));
-    assert_eq!(w.login(b"pw").0, Resp::NotRegistered);
 }

@@ -59,6 +59,11 @@ pub enum ClientError {
     /// The 64-digit key text does not parse.
     #[error("the key text is not valid: {0}")]
     BadKeyText(KeyTextError),
+    /// Disabling could not confirm that the vault no longer holds a
+    /// guessable record of this device's key, so nothing was deleted and
+    /// the key stays on the device.
+    #[error("the key vault did not confirm that the password-protected key is deleted; the key stays on this device; try again later")]
+    DeleteUnconfirmed,
     /// Another operation is running; wait for its result.
     #[error("another backup operation is still running; wait for it to finish")]
     Busy,

@@ -39,11 +39,20 @@
 //! the operation fails with `VaultUnavailable` or `CloudUnavailable` (except
 //! disable, whose cloud deletions are best effort). What a resend costs or
 //! risks is documented per flow: each `LoginStart` that reaches the vault
-//! costs a guess (`flows/login.rs`); a resent `Stage` stages a harmless extra
-//! registration and a resent `Activate` is recovered by staging again
-//! (`flows/register.rs`); puts are conditional, so a resent put is idempotent,
-//! and a `PreconditionFailed` caused by our own earlier send is recognised by
-//! reading the object back (`flows/backup.rs`).
+//! costs a guess *once*: the vault counts each KE1 once, and every resend
+//! of a login, even after `LoginExpired`, carries the same KE1
+//! (`flows/login.rs`); a resent `Stage` or `Activate` gets the same answer
+//! again (`flows/register.rs`); puts are conditional, so a resent put is
+//! idempotent, and a `PreconditionFailed` caused by our own earlier send is
+//! recognised by reading the object back (`flows/backup.rs`).
+//!
+//! # What the client trusts
+//! Everything between the client and the vault is the chat server's. The
+//! client acts only on answers it can check: `Staged`, `Activated` and
+//! `Deleted` carry a tag under a key derived from K, and `LoginOk` a seal
+//! under the login's session key. An answer that does not check out is
+//! ignored (the flow keeps waiting, and resends on the timeout), so a forged
+//! answer can delay an operation, never change what the device believes.
 //!
 //! # Secrets
 //! K, passwords, the OPAQUE export and session keys and the client's OPAQUE
@@ -319,6 +328,7 @@ impl Client {
             }
             Step::Done(completed) => self.finish(Output::Done(completed)),
             Step::Failed(error) => self.finish(Output::Failed(error)),
+            Step::Wait => {}
         }
     }
 

@@ -30,10 +30,7 @@ pub(crate) fn fixed<const N: usize>(
 
 /// Lowercase hex, for `Display` of public values.
 pub(crate) fn hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
-    for b in bytes {
-        write!(f, "{b:02x}")?;
-    }
-    Ok(())
+    f.write_str(&::hex::encode(bytes))
 }
 
 /// Serde support: every newtype is serialized as one byte string and

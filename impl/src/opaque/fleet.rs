@@ -3,9 +3,10 @@
 //! One opaque-ke `ServerSetup` per fleet: the server's static ristretto255
 //! key pair (whose public half every client pins, [`FleetPublicKey`]), the
 //! 64-byte OPRF seed, and a dummy public key opaque-ke uses for fake records.
-//! Per-user OPRF keys are derived by opaque-ke from the seed and the
-//! *credential identifier*, which here is always the user id: the same user
-//! always gets the same OPRF key, and two users get independent ones.
+//! OPRF keys are derived by opaque-ke from the seed and the *credential
+//! identifier*, which the vault makes from the user id and a per-registration
+//! [`crate::vault::crypto::OprfKeyId`]: two users, and two registrations of
+//! one user, get independent keys.
 //!
 //! The secrets live only inside the HSMs. They are wiped on drop, compared in
 //! constant time, and `Debug` shows only the public key.
@@ -76,6 +77,18 @@ impl FleetSecrets {
 
     pub(crate) fn setup(&self) -> &ServerSetup<Suite> {
         &self.setup
+    }
+
+    /// A 32-byte key for one purpose, derived from the fleet's secrets
+    /// (HKDF-SHA256, `info = label`): keys that only HSMs hold, such as the
+    /// one that authenticates registration tickets. Wiped on drop.
+    pub fn derive_key(&self, label: &[u8]) -> Zeroizing<[u8; 32]> {
+        let secrets = self.to_bytes();
+        let mut okm = Zeroizing::new([0u8; 32]);
+        hkdf::Hkdf::<sha2::Sha256>::new(Some(b"bvault v1 fleet subkey"), &secrets)
+            .expand(label, okm.as_mut())
+            .expect("HKDF-SHA256 can always expand 32 bytes");
+        okm
     }
 }
 

@@ -29,9 +29,11 @@
 //! ```
 //!
 //! # Binding to the user (REG-1)
-//! - The user id is opaque-ke's **credential identifier**: the server derives
-//!   the user's OPRF key from the fleet seed and the user id, so the same user
-//!   always gets the same OPRF key and different users independent ones.
+//! - opaque-ke's **credential identifier** names the OPRF key: the server
+//!   derives it from the fleet seed and the identifier. The vault makes the
+//!   identifier from the user id and a per-registration key id
+//!   (`vault::opaque_crypto::credential_id`), so different users, and
+//!   different registrations of one user, get independent OPRF keys.
 //! - The user id is the OPAQUE **client identity** and [`FLEET_SERVER_IDENTITY`]
 //!   the **server identity**. The client seals both into the envelope at
 //!   registration and both sides put them in the login transcript, together
@@ -64,13 +66,13 @@ pub use messages::{
     Ke1, Ke2, Ke3, PasswordFile, RegistrationRequest, RegistrationResponse, RegistrationUpload,
     ServerLoginState,
 };
-pub use proof::{prove_key, KeyProof, ProofOfKeyVerifier};
+pub use proof::{prove_key, KeyProof, ProofOfKeyVerifier, ReplyKey, ReplyTag};
 pub use secrets::{ExportKey, SessionKey};
 pub use suite::{KsfError, KsfParams};
 pub use to_fleet::{open_at_fleet, seal_to_fleet, PlaintextTooLong, SealedToFleet};
 pub use wrap::{
     open_from_session, seal_for_session, unwrap_backup_key, wrap_backup_key, Direction,
-    SessionSealedKey, WrappedKey,
+    SessionRelease, SessionSealedKey, WrappedKey,
 };
 
 use opaque_ke::Identifiers;

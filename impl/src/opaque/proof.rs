@@ -1,6 +1,7 @@
 //! Proof of knowledge of K, which authorises replacing or deleting a vault
 //! record without the password (DESIGN.md s2: "replacing an existing record
-//! needs proof of K").
+//! needs proof of K"); and, the other way, the vault's authenticated answers
+//! to K's holder ([`ReplyKey`]).
 //!
 //! # Scheme (symmetric)
 //! ```text
@@ -41,6 +42,18 @@
 //! - The verifier does not change with the password (it depends on K and the
 //!   user id only), so "set a new password on the device that holds K, having
 //!   forgotten the old one" works.
+//!
+//! # Answers to the key holder
+//! ```text
+//! reply_key = HMAC-SHA256(verifier, REPLY_KEY_LABEL)                              (32 B)
+//! tag       = HMAC-SHA256(reply_key, REPLY_LABEL || statement)                    (32 B)
+//! ```
+//! The vault derives the reply key when it opens a registration and keeps it
+//! with the record, and, once the record is gone, with its tombstone; the
+//! client derives it from K. A tag lets the client trust what the vault says
+//! about *its* registration (staged, activated, gone) whatever relays the
+//! answer. The reply key is one-way from the verifier: it cannot prove K,
+//! and a tombstone that keeps it can vouch only for statements the vault makes.
 
 use super::bytes::{self, Encoded};
 use super::error::{DecodeError, ProofError};
@@ -58,6 +71,12 @@ pub const PROOF_LABEL: &[u8] = b"bvault v1 proof of key for request";
 pub const VERIFIER_LEN: usize = 32;
 /// Length of a [`KeyProof`].
 pub const PROOF_LEN: usize = 32;
+/// HMAC input that derives the [`ReplyKey`] from the verifier.
+pub const REPLY_KEY_LABEL: &[u8] = b"bvault v1 vault reply key";
+/// Domain-separation prefix of every reply tag's HMAC input.
+pub const REPLY_LABEL: &[u8] = b"bvault v1 vault reply";
+/// Length of a [`ReplyTag`].
+pub const REPLY_TAG_LEN: usize = 32;
 
 /// What the vault stores per user to check proofs of K. Secret: see the module
 /// documentation. Wiped on drop, compared in constant time, redacted in `Debug`.
@@ -119,6 +138,120 @@ impl ProofOfKeyVerifier {
         } else {
             Err(ProofError)
         }
+    }
+}
+
+impl ProofOfKeyVerifier {
+    /// The reply key of this verifier (vault side, when a registration is
+    /// opened; the client derives the same with [`ReplyKey::derive`]).
+    pub fn reply_key(&self) -> ReplyKey {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0)
+            .expect("HMAC-SHA256 accepts a 32-byte key");
+        mac.update(REPLY_KEY_LABEL);
+        ReplyKey(mac.finalize().into_bytes().into())
+    }
+}
+
+/// The key that authenticates the vault's answers to K's holder. Secret to
+/// the vault (HSM) and the client: wiped on drop, compared in constant time,
+/// redacted in `Debug`.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct ReplyKey([u8; VERIFIER_LEN]);
+
+/// An authenticated statement of the vault's, checked with [`ReplyKey::verify`].
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ReplyTag([u8; REPLY_TAG_LEN]);
+
+impl ReplyKey {
+    /// Derives the reply key from K (client side).
+    pub fn derive(key: &BackupKey, user_id: &[u8]) -> Self {
+        ProofOfKeyVerifier::derive(key, user_id).reply_key()
+    }
+
+    /// Tags `statement` (vault side).
+    pub fn tag(&self, statement: &[u8]) -> ReplyTag {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0)
+            .expect("HMAC-SHA256 accepts a 32-byte key");
+        mac.update(REPLY_LABEL);
+        mac.update(statement);
+        ReplyTag(mac.finalize().into_bytes().into())
+    }
+
+    /// Whether `tag` is this key's tag of `statement` (client side), in
+    /// constant time.
+    pub fn verify(&self, statement: &[u8], tag: &ReplyTag) -> bool {
+        self.tag(statement).0.ct_eq(&tag.0).into()
+    }
+}
+
+impl PartialEq for ReplyKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl Eq for ReplyKey {}
+
+impl Hash for ReplyKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl fmt::Debug for ReplyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReplyKey(<redacted>)")
+    }
+}
+
+impl Encoded for ReplyKey {
+    const WHAT: &'static str = "reply key";
+
+    fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        bytes::fixed::<VERIFIER_LEN>(Self::WHAT, bytes).map(ReplyKey)
+    }
+
+    fn encoding(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+bytes::serde_as_bytes!(ReplyKey);
+
+impl ReplyTag {
+    /// Decodes a tag received from the network.
+    ///
+    /// # Errors
+    /// [`DecodeError::WrongLength`] unless [`REPLY_TAG_LEN`] bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        <Self as Encoded>::decode(bytes)
+    }
+
+    /// The encoding.
+    pub fn as_bytes(&self) -> &[u8; REPLY_TAG_LEN] {
+        &self.0
+    }
+}
+
+impl Encoded for ReplyTag {
+    const WHAT: &'static str = "reply tag";
+
+    fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        bytes::fixed::<REPLY_TAG_LEN>(Self::WHAT, bytes).map(ReplyTag)
+    }
+
+    fn encoding(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+bytes::serde_as_bytes!(ReplyTag);
+
+impl fmt::Debug for ReplyTag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReplyTag(")?;
+        bytes::hex(f, &self.0[..8])?;
+        f.write_str("..)")
     }
 }
 

@@ -3,13 +3,20 @@
 //! Sans-IO: pure functions of the fleet secrets, the stored record and the
 //! client's message; randomness comes from the caller's `CryptoRng`.
 //!
-//! The user id is used twice: as opaque-ke's *credential identifier*, which
-//! selects the user's OPRF key (derived from the fleet's OPRF seed), and as the
-//! OPAQUE client identity in the login transcript (with
-//! [`FLEET_SERVER_IDENTITY`] as the server identity and [`LOGIN_CONTEXT`] as the
-//! context). A record, KE1 or KE3 made for one user therefore cannot complete a
-//! login under another user id (REG-1). The lockout is not here: the vault
-//! commits the consumed attempt before it releases the KE2 this module returns.
+//! Two names go in: the *credential identifier*, which selects the OPRF key
+//! (derived from the fleet's OPRF seed; the vault makes it from the user id
+//! and a per-registration key id, so that no two registrations share a key),
+//! and the user id as the OPAQUE client identity in the login transcript
+//! (with [`FLEET_SERVER_IDENTITY`] as the server identity and
+//! [`LOGIN_CONTEXT`] as the context). A record, KE1 or KE3 made for one user
+//! therefore cannot complete a login under another user id (REG-1).
+//!
+//! **Every OPRF evaluation is a password test** against whatever password
+//! file was made under the same credential identifier: both functions below
+//! evaluate, and the caller decides under which identifier. The lockout is
+//! not here: the vault commits the consumed attempt before it releases the
+//! KE2 this module returns, and never answers a registration request under
+//! a record's identifier.
 
 use super::error::OpaqueError;
 use super::fleet::FleetSecrets;
@@ -33,20 +40,22 @@ pub struct ServerLoginStart {
     pub ke2: Ke2,
 }
 
-/// Answers a registration request: evaluates the OPRF under `user_id`'s key
-/// and attaches the fleet's public key. Deterministic: the same request for
-/// the same user always gets the same response.
+/// Answers a registration request: evaluates the OPRF under the key of
+/// `credential_id` and attaches the fleet's public key. Deterministic: the
+/// same request under the same identifier always gets the same response.
 ///
 /// # Errors
-/// [`OpaqueError::InvalidUserId`]; [`OpaqueError::Protocol`] if opaque-ke
-/// refuses the request (cannot happen for a decoded [`RegistrationRequest`]).
+/// [`OpaqueError::InvalidUserId`] for an empty or over-long identifier;
+/// [`OpaqueError::Protocol`] if opaque-ke refuses the request (cannot happen
+/// for a decoded [`RegistrationRequest`]).
 pub fn registration_start(
     fleet: &FleetSecrets,
-    user_id: &[u8],
+    credential_id: &[u8],
     request: &RegistrationRequest,
 ) -> Result<RegistrationResponse, OpaqueError> {
-    check_user_id(user_id)?;
-    let started = ServerRegistration::<Suite>::start(fleet.setup(), request.to_opaque()?, user_id)?;
+    check_user_id(credential_id)?;
+    let started =
+        ServerRegistration::<Suite>::start(fleet.setup(), request.to_opaque()?, credential_id)?;
     Ok(RegistrationResponse::from_opaque(&started.message))
 }
 
@@ -57,7 +66,8 @@ pub fn registration_finish(upload: RegistrationUpload) -> PasswordFile {
     PasswordFile::from_upload(&upload)
 }
 
-/// Answers KE1 with KE2 for `user_id`, whose stored record is `record`.
+/// Answers KE1 with KE2 for `user_id`, whose stored record is `record`, made
+/// under the OPRF key of `credential_id`.
 ///
 /// Every call draws a fresh server nonce and key share, so answering the same
 /// KE1 twice gives two unrelated KE2 and two states: a KE3 fits only the one
@@ -70,10 +80,12 @@ pub fn login_start(
     rng: &mut (impl RngCore + CryptoRng),
     fleet: &FleetSecrets,
     user_id: &[u8],
+    credential_id: &[u8],
     record: &PasswordFile,
     ke1: &Ke1,
 ) -> Result<ServerLoginStart, OpaqueError> {
     check_user_id(user_id)?;
+    check_user_id(credential_id)?;
     let params = ServerLoginParameters {
         context: Some(LOGIN_CONTEXT),
         identifiers: identifiers(user_id, FLEET_SERVER_IDENTITY),
@@ -83,7 +95,7 @@ pub fn login_start(
         fleet.setup(),
         Some(record.to_opaque()?),
         ke1.to_opaque()?,
-        user_id,
+        credential_id,
         params,
     )?;
     Ok(ServerLoginStart {

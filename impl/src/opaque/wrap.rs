@@ -11,14 +11,16 @@
 //! right password, so only such a client can unwrap; the user id in the
 //! associated data stops a wrapped key from being served to another user.
 //!
-//! **Session seal** (vault to client on a successful login, or client to vault
-//! in an authenticated change):
+//! **Session seal** (vault to client on a successful login):
 //! ```text
 //! seal_key  = HKDF-SHA256(salt = empty, IKM = session_key (64 B), info = SESSION_LABEL || direction)
-//! Sealed    = 0x01 || nonce (12 B, random) || AES-256-GCM(seal_key, nonce, WrappedKey, aad)   (94 B)
+//! release   = WrappedKey (61 B) || registration (8 B, big-endian) || remaining (1 B)
+//! Sealed    = 0x01 || nonce (12 B, random) || AES-256-GCM(seal_key, nonce, release, aad)   (99 B)
 //! aad       = SESSION_LABEL || direction || 0x01 || user_id
 //! direction = "vault->client" or "client->vault"
 //! ```
+//! The registration and the guesses available travel inside the seal, so
+//! the client takes them from the vault, not from whoever relays the reply.
 //! Each direction has its own key, so a sealed value cannot be reflected back
 //! to its sender, and the session key is fresh per login, so a sealed value
 //! from one login opens in no other.
@@ -50,8 +52,10 @@ const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 /// Length of a [`WrappedKey`].
 pub const WRAPPED_KEY_LEN: usize = 1 + NONCE_LEN + KEY_LEN + TAG_LEN;
+/// Length of a [`SessionRelease`] in the clear.
+pub const SESSION_RELEASE_LEN: usize = WRAPPED_KEY_LEN + 8 + 1;
 /// Length of a [`SessionSealedKey`].
-pub const SESSION_SEALED_KEY_LEN: usize = 1 + NONCE_LEN + WRAPPED_KEY_LEN + TAG_LEN;
+pub const SESSION_SEALED_KEY_LEN: usize = 1 + NONCE_LEN + SESSION_RELEASE_LEN + TAG_LEN;
 
 /// Which way a session-sealed value travels. Each way has its own key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -80,9 +84,45 @@ impl Direction {
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct WrappedKey([u8; WRAPPED_KEY_LEN]);
 
-/// A [`WrappedKey`] encrypted under a login's session key, for one direction.
+/// A [`SessionRelease`] encrypted under a login's session key, for one direction.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct SessionSealedKey([u8; SESSION_SEALED_KEY_LEN]);
+
+/// What a vault releases after a successful login: K wrapped, which
+/// registration the login was against, and the guesses available.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SessionRelease {
+    /// K, wrapped under the export key.
+    pub wrapped: WrappedKey,
+    /// The registration id (the vault's number for the record).
+    pub registration: u64,
+    /// Guesses available after the login.
+    pub remaining: u8,
+}
+
+impl SessionRelease {
+    fn to_bytes(&self) -> Zeroizing<[u8; SESSION_RELEASE_LEN]> {
+        let mut b = Zeroizing::new([0u8; SESSION_RELEASE_LEN]);
+        b[..WRAPPED_KEY_LEN].copy_from_slice(&self.wrapped.0);
+        b[WRAPPED_KEY_LEN..WRAPPED_KEY_LEN + 8].copy_from_slice(&self.registration.to_be_bytes());
+        b[SESSION_RELEASE_LEN - 1] = self.remaining;
+        b
+    }
+
+    fn from_bytes(b: &[u8]) -> Option<Self> {
+        if b.len() != SESSION_RELEASE_LEN {
+            return None;
+        }
+        let wrapped = WrappedKey::from_bytes(&b[..WRAPPED_KEY_LEN]).ok()?;
+        let registration =
+            u64::from_be_bytes(b[WRAPPED_KEY_LEN..WRAPPED_KEY_LEN + 8].try_into().ok()?);
+        Some(SessionRelease {
+            wrapped,
+            registration,
+            remaining: b[SESSION_RELEASE_LEN - 1],
+        })
+    }
+}
 
 /// Wraps K for storage in the vault (client side, after registration or a
 /// password change).
@@ -117,12 +157,12 @@ pub fn unwrap_backup_key(
     Ok(BackupKey::from_bytes(bytes))
 }
 
-/// Seals a wrapped key under a session key for one direction.
+/// Seals a release under a session key for one direction.
 pub fn seal_for_session(
     session_key: &SessionKey,
     direction: Direction,
     user_id: &[u8],
-    wrapped: &WrappedKey,
+    release: &SessionRelease,
     rng: &mut (impl RngCore + CryptoRng),
 ) -> SessionSealedKey {
     let cipher = cipher(
@@ -132,7 +172,10 @@ pub fn seal_for_session(
     );
     let aad = aad(SESSION_LABEL, direction.label(), user_id);
     SessionSealedKey(seal::<SESSION_SEALED_KEY_LEN>(
-        &cipher, &aad, &wrapped.0, rng,
+        &cipher,
+        &aad,
+        release.to_bytes().as_ref(),
+        rng,
     ))
 }
 
@@ -140,13 +183,13 @@ pub fn seal_for_session(
 ///
 /// # Errors
 /// [`UnwrapError`] for another session's key, the other direction, another
-/// user id, or tampered bytes; also if the content is not a valid wrapped key.
+/// user id, or tampered bytes; also if the content is not a valid release.
 pub fn open_from_session(
     session_key: &SessionKey,
     direction: Direction,
     user_id: &[u8],
     sealed: &SessionSealedKey,
-) -> Result<WrappedKey, UnwrapError> {
+) -> Result<SessionRelease, UnwrapError> {
     let cipher = cipher(
         session_key.expose_secret(),
         SESSION_LABEL,
@@ -154,7 +197,7 @@ pub fn open_from_session(
     );
     let aad = aad(SESSION_LABEL, direction.label(), user_id);
     let plain = open(&cipher, &aad, &sealed.0)?;
-    WrappedKey::from_bytes(&plain).map_err(|_| UnwrapError)
+    SessionRelease::from_bytes(&plain).ok_or(UnwrapError)
 }
 
 fn cipher(ikm: &[u8], label: &[u8], direction: &[u8]) -> Aes256Gcm {
@@ -307,10 +350,15 @@ mod tests {
         let k = BackupKey::generate(rng);
         let wrapped = wrap_backup_key(&ExportKey::from_bytes(&[3; 64]), b"alice", &k, rng);
         let session = SessionKey::from_bytes(&[5; 64]);
-        let sealed = seal_for_session(&session, Direction::VaultToClient, b"alice", &wrapped, rng);
+        let release = SessionRelease {
+            wrapped,
+            registration: 0x0102_0304_0506_0708,
+            remaining: 7,
+        };
+        let sealed = seal_for_session(&session, Direction::VaultToClient, b"alice", &release, rng);
         assert_eq!(
             open_from_session(&session, Direction::VaultToClient, b"alice", &sealed).unwrap(),
-            wrapped
+            release
         );
         assert!(open_from_session(&session, Direction::ClientToVault, b"alice", &sealed).is_err());
         assert!(open_from_session(&session, Direction::VaultToClient, b"bob", &sealed).is_err());

@@ -2,22 +2,42 @@
 //!
 //! The node is generic over [`VaultCrypto`], with two implementations:
 //! real OPAQUE and AES-GCM in the simulator and the real runtime
-//! (`OpaqueCrypto`, vault issue), and [`SymbolicCrypto`] in the model
-//! checker, where a password is a small number, a guess is right when it is
-//! equal, and a proof is right when it names the right key. Model checking
-//! then explores the node's real consensus and lockout code, at the cost of
-//! trusting the cryptography, which the property tests and fuzzers cover.
+//! ([`super::opaque_crypto::OpaqueCrypto`]), and [`SymbolicCrypto`] in the
+//! model checker, where passwords, keys and proofs are small values and
+//! every cryptographic output is a *term* that names what it was made from.
+//! Model checking then explores the node's real consensus and lockout code,
+//! at the cost of trusting the cryptography, which the property tests and
+//! fuzzers cover.
 //!
-//! The trait is deliberately narrow: it decides "is this guess right?" and
-//! "does this request prove knowledge of K?", and carries opaque values; all
+//! The trait is deliberately narrow: it evaluates the OPRF under a key the
+//! node names, checks passwords and proofs, and authenticates answers; all
 //! counting, committing and state changes stay in the node.
+//!
+//! # The oracles, and why the symbolic stand-in counts each of them
+//! An OPRF evaluation is a password test: whoever holds the evaluation of
+//! their own blinded guess under the key a record's password file was made
+//! with can check that guess against anything masked under that record
+//! (KE2's `masked_response`) offline. Real OPAQUE offers an evaluation at
+//! two entry points, and the symbolic stand-in returns the same thing at
+//! both, as a term naming the key and the input ([`SymEval`]):
+//! - [`VaultCrypto::registration_response`] evaluates under the key the node
+//!   passes in [`TicketClaims::key`];
+//! - [`VaultCrypto::login_start`] evaluates under the record's key, in KE2.
+//!
+//! Checkers count distinct inputs evaluated under each record's key, from
+//! any entry point (LOCK-1). The stand-in is sound for this because it
+//! cannot evaluate under a key other than the one the node names, exactly
+//! like the real code, and because it gives the attacker no oracle the real
+//! primitives lack: a symbolic guess is tested only through an evaluation
+//! term or a login finish, each of which the checkers see.
 
 use super::ids::UserId;
-use core::fmt::Debug;
+use core::fmt::{self, Debug};
 use core::hash::Hash;
 use rand_core::{CryptoRng, RngCore};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 use thiserror::Error;
 
 /// A value that can live in the node's state and on the wire: cloned,
@@ -38,40 +58,228 @@ impl<T> Value for T where
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct RegistrationId(pub u64);
 
-/// What a proof of knowledge of K is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum ProofPurpose {
-    /// Keep the active record while a replacement is staged (password change).
-    Replace,
-    /// Activate a staged registration.
-    Activate,
-    /// Delete the record (disable backups).
-    Delete,
+/// Length of an [`OprfKeyId`].
+pub const OPRF_KEY_ID_LEN: usize = 16;
+
+/// Names the OPRF key one registration's password file is made under.
+///
+/// The leader draws 128 fresh random bits for every `RegistrationStart`, so
+/// a registration request is never evaluated under the key of a record that
+/// already exists: asking for it is not a password test against anything.
+/// The real key is derived inside the HSM from the fleet's OPRF seed, the
+/// user id and this id (`opaque_crypto::credential_id`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct OprfKeyId(pub [u8; OPRF_KEY_ID_LEN]);
+
+impl OprfKeyId {
+    /// A fresh key id from `rng`.
+    pub fn random<R: RngCore>(rng: &mut R) -> Self {
+        let mut id = [0u8; OPRF_KEY_ID_LEN];
+        rng.fill_bytes(&mut id);
+        OprfKeyId(id)
+    }
 }
 
-/// The statement a proof of key is about: purpose, user and registration.
+macro_rules! digest_type {
+    ($(#[$doc:meta])* $name:ident, $show:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub struct $name(pub [u8; 32]);
+
+        impl $name {
+            /// SHA-256 of `label` then `bytes`.
+            pub fn of(label: &[u8], bytes: &[u8]) -> Self {
+                let mut h = Sha256::new();
+                h.update((label.len() as u64).to_be_bytes());
+                h.update(label);
+                h.update(bytes);
+                $name(h.finalize().into())
+            }
+        }
+
+        impl Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!($show, "({})"), hex::encode(&self.0[..6]))
+            }
+        }
+    };
+}
+
+digest_type! {
+    /// Names one login's KE1: SHA-256 of its bytes. Two sends of the same
+    /// KE1 are the same password test, so they cost one attempt (LOCK-5).
+    Ke1Digest, "Ke1Digest"
+}
+
+digest_type! {
+    /// Names the content of one sealed registration: SHA-256 of its bytes.
+    /// Proofs of K about a registration name its content, so a proof made
+    /// for one registration authorises nothing else.
+    ContentDigest, "ContentDigest"
+}
+
+impl Debug for OprfKeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "OprfKeyId({})", hex::encode(&self.0[..6]))
+    }
+}
+
+/// What a registration ticket vouches for: the vault evaluated this user's
+/// registration request under `key`, when the user had staged `seq`
+/// registrations. A ticket without a proof of K stages at most one
+/// registration: the one at `seq` (see `records.rs`, the stage rule).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct ProofStatement {
-    /// What the proof authorises.
-    pub purpose: ProofPurpose,
-    /// Whose record.
+pub struct TicketClaims {
+    /// The user.
     pub user: UserId,
-    /// Which registration of that record.
-    pub registration: RegistrationId,
+    /// The OPRF key the request was evaluated under.
+    pub key: OprfKeyId,
+    /// How many registrations the user had staged when it was issued.
+    pub seq: u64,
+}
+
+/// A statement a proof of knowledge of K is about: what it authorises, for
+/// whom, about which registration, and (for changes) which content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ProofStatement {
+    /// Keep active registration `active` while `content` is staged to
+    /// replace it (a password change).
+    Replace {
+        /// The user.
+        user: UserId,
+        /// The active registration being replaced.
+        active: RegistrationId,
+        /// The content of the new sealed registration.
+        content: ContentDigest,
+    },
+    /// Activate staged registration `registration`, whose content is `content`.
+    Activate {
+        /// The user.
+        user: UserId,
+        /// The staged registration.
+        registration: RegistrationId,
+        /// Its content.
+        content: ContentDigest,
+    },
+    /// Delete registration `registration` (disable backups).
+    Delete {
+        /// The user.
+        user: UserId,
+        /// The registration.
+        registration: RegistrationId,
+    },
 }
 
 impl ProofStatement {
-    /// The canonical bytes a real proof signs or MACs.
-    pub fn to_bytes(&self) -> [u8; 24] {
-        let mut b = [0u8; 24];
-        b[..7].copy_from_slice(b"bvproof");
-        b[7] = match self.purpose {
-            ProofPurpose::Replace => 1,
-            ProofPurpose::Activate => 2,
-            ProofPurpose::Delete => 3,
+    /// The user the statement is about.
+    pub fn user(&self) -> UserId {
+        match self {
+            ProofStatement::Replace { user, .. }
+            | ProofStatement::Activate { user, .. }
+            | ProofStatement::Delete { user, .. } => *user,
+        }
+    }
+
+    /// The registration the statement names (the proof's challenge).
+    pub fn registration(&self) -> RegistrationId {
+        match self {
+            ProofStatement::Replace { active, .. } => *active,
+            ProofStatement::Activate { registration, .. }
+            | ProofStatement::Delete { registration, .. } => *registration,
+        }
+    }
+
+    /// The canonical bytes a real proof MACs: `"bvproof"`, a purpose byte,
+    /// the user and the registration (8 bytes big-endian each), then the
+    /// content digest where there is one.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let (purpose, content) = match self {
+            ProofStatement::Replace { content, .. } => (1u8, Some(content)),
+            ProofStatement::Activate { content, .. } => (2, Some(content)),
+            ProofStatement::Delete { .. } => (3, None),
         };
-        b[8..16].copy_from_slice(&self.user.0.to_be_bytes());
-        b[16..24].copy_from_slice(&self.registration.0.to_be_bytes());
+        let mut b = Vec::with_capacity(56);
+        b.extend_from_slice(b"bvproof");
+        b.push(purpose);
+        b.extend_from_slice(&self.user().0.to_be_bytes());
+        b.extend_from_slice(&self.registration().0.to_be_bytes());
+        if let Some(c) = content {
+            b.extend_from_slice(&c.0);
+        }
+        b
+    }
+}
+
+/// A statement the vault makes to the key holder about a registration,
+/// authenticated with a key derived from K ([`VaultCrypto::reply_tag`]), so
+/// that nobody between the client and the vault can forge it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ReplyStatement {
+    /// `content` is staged as `registration`.
+    Staged {
+        /// The user.
+        user: UserId,
+        /// The new registration.
+        registration: RegistrationId,
+        /// Its content.
+        content: ContentDigest,
+    },
+    /// `registration`, of content `content`, is active with `remaining` guesses.
+    Activated {
+        /// The user.
+        user: UserId,
+        /// The registration.
+        registration: RegistrationId,
+        /// Its content.
+        content: ContentDigest,
+        /// Guesses available.
+        remaining: u8,
+    },
+    /// No guessable record of `registration` exists any more (deleted,
+    /// destroyed by the guess limit, or displaced by a registration without
+    /// proof of K). Only this lets a client forget K.
+    Gone {
+        /// The user.
+        user: UserId,
+        /// The registration.
+        registration: RegistrationId,
+    },
+}
+
+impl ReplyStatement {
+    /// The canonical bytes a real reply tag MACs.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(64);
+        b.extend_from_slice(b"bvreply");
+        match self {
+            ReplyStatement::Staged {
+                user,
+                registration,
+                content,
+            } => {
+                b.push(1);
+                b.extend_from_slice(&user.0.to_be_bytes());
+                b.extend_from_slice(&registration.0.to_be_bytes());
+                b.extend_from_slice(&content.0);
+            }
+            ReplyStatement::Activated {
+                user,
+                registration,
+                content,
+                remaining,
+            } => {
+                b.push(2);
+                b.extend_from_slice(&user.0.to_be_bytes());
+                b.extend_from_slice(&registration.0.to_be_bytes());
+                b.extend_from_slice(&content.0);
+                b.push(*remaining);
+            }
+            ReplyStatement::Gone { user, registration } => {
+                b.push(3);
+                b.extend_from_slice(&user.0.to_be_bytes());
+                b.extend_from_slice(&registration.0.to_be_bytes());
+            }
+        }
         b
     }
 }
@@ -85,12 +293,13 @@ pub enum CryptoError {
     /// The password check failed at KE3: a wrong guess.
     #[error("wrong password")]
     WrongPassword,
-    /// A sealed registration did not open under the fleet key.
+    /// A sealed registration did not open under the fleet key, or its
+    /// ticket was not issued by this fleet for this user.
     #[error("registration envelope did not open")]
     Envelope,
 }
 
-/// What a sealed registration carries.
+/// What a sealed registration carries, once opened and checked.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct OpenedRegistration<C: VaultCrypto> {
     /// What will check passwords.
@@ -99,6 +308,23 @@ pub struct OpenedRegistration<C: VaultCrypto> {
     pub wrapped_key: C::WrappedKey,
     /// What checks proofs of K.
     pub verifier: C::KeyVerifier,
+    /// What authenticates the vault's answers to the key holder.
+    pub reply_key: C::ReplyKey,
+    /// The ticket the registration was made with (checked authentic).
+    pub ticket: TicketClaims,
+    /// The digest of the sealed bytes.
+    pub content: ContentDigest,
+}
+
+/// What a successful login releases, sealed under the session key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Release<C: VaultCrypto> {
+    /// K, wrapped.
+    pub wrapped_key: C::WrappedKey,
+    /// The registration logged into.
+    pub registration: RegistrationId,
+    /// Guesses available after the login (the full budget).
+    pub remaining: u8,
 }
 
 /// The cryptography of a vault node. See the module documentation.
@@ -107,9 +333,9 @@ pub struct OpenedRegistration<C: VaultCrypto> {
 /// hashed by the model checker; an implementation holding secrets should
 /// compare and hash only public configuration (such as the fleet's public key).
 pub trait VaultCrypto: Clone + Debug + PartialEq + Eq + Hash + Send + Sync + 'static {
-    /// OPAQUE registration request (client to vault).
+    /// OPAQUE registration request (client to vault): a blinded password.
     type RegistrationRequest: Value;
-    /// OPAQUE registration response (vault to client).
+    /// OPAQUE registration response (vault to client), with its ticket.
     type RegistrationResponse: Value;
     /// A registration as it travels: sealed to the fleet key.
     type SealedRegistration: Value;
@@ -121,6 +347,10 @@ pub trait VaultCrypto: Clone + Debug + PartialEq + Eq + Hash + Send + Sync + 'st
     type KeyVerifier: Value;
     /// A proof of knowledge of K about a [`ProofStatement`].
     type KeyProof: Value;
+    /// What the vault stores to authenticate answers to the key holder.
+    type ReplyKey: Value;
+    /// An authenticated [`ReplyStatement`].
+    type ReplyTag: Value;
     /// KE1.
     type Ke1: Value;
     /// KE2.
@@ -129,32 +359,43 @@ pub trait VaultCrypto: Clone + Debug + PartialEq + Eq + Hash + Send + Sync + 'st
     type Ke3: Value;
     /// The leader's memory of a login between KE2 and KE3.
     type LoginState: Value;
-    /// The wrapped key as released to the client, under the session key.
+    /// A [`Release`], sealed under the session key.
     type SealedKey: Value;
 
-    /// Answers a registration request for `user` (stateless: OPRF evaluation).
+    /// Answers a registration request: evaluates the OPRF under
+    /// `claims.key` for `claims.user`, and attaches a ticket for `claims`
+    /// that only this fleet can issue. Stateless. **An OPRF evaluation:**
+    /// the node must never name a key that protects a record.
     ///
     /// # Errors
     /// `Malformed` if the request does not decode.
     fn registration_response(
         &self,
-        user: UserId,
+        claims: &TicketClaims,
         request: &Self::RegistrationRequest,
     ) -> Result<Self::RegistrationResponse, CryptoError>;
 
-    /// Opens a sealed registration for `user`: the password file, the wrapped
-    /// key and the key verifier it carries.
+    /// Opens a sealed registration for `user` and checks the ticket inside
+    /// it was issued by this fleet for `user`.
     ///
     /// # Errors
-    /// `Envelope` if it was not sealed to this fleet for this user, or was altered.
+    /// `Envelope` if it was not sealed to this fleet for this user, was
+    /// altered, or carries a ticket this fleet did not issue for `user`.
     fn open_registration(
         &self,
         user: UserId,
         sealed: &Self::SealedRegistration,
     ) -> Result<OpenedRegistration<Self>, CryptoError>;
 
+    /// The digest of a sealed registration (what proofs about it name).
+    fn content_digest(&self, sealed: &Self::SealedRegistration) -> ContentDigest;
+
+    /// The digest of a KE1: which password test it is.
+    fn ke1_digest(&self, ke1: &Self::Ke1) -> Ke1Digest;
+
     /// Starts a login: answers KE1 with KE2 and the state to keep until KE3.
-    /// The node calls this only after the attempt is committed (LOCK-2).
+    /// **An OPRF evaluation under `key`**: the node calls this only after the
+    /// attempt for this KE1 is committed (LOCK-2).
     ///
     /// # Errors
     /// `Malformed` if KE1 does not decode.
@@ -162,12 +403,13 @@ pub trait VaultCrypto: Clone + Debug + PartialEq + Eq + Hash + Send + Sync + 'st
         &self,
         rng: &mut R,
         user: UserId,
+        key: &OprfKeyId,
         file: &Self::PasswordFile,
         ke1: &Self::Ke1,
     ) -> Result<(Self::LoginState, Self::Ke2), CryptoError>;
 
     /// Finishes a login: checks KE3 and, if the password was right, seals
-    /// `wrapped` for the client under the session key.
+    /// `release` for the client under the session key.
     ///
     /// # Errors
     /// `WrongPassword` if KE3 does not verify.
@@ -176,7 +418,7 @@ pub trait VaultCrypto: Clone + Debug + PartialEq + Eq + Hash + Send + Sync + 'st
         rng: &mut R,
         state: &Self::LoginState,
         ke3: &Self::Ke3,
-        wrapped: &Self::WrappedKey,
+        release: &Release<Self>,
     ) -> Result<Self::SealedKey, CryptoError>;
 
     /// Checks a proof of knowledge of K about `statement`.
@@ -186,10 +428,16 @@ pub trait VaultCrypto: Clone + Debug + PartialEq + Eq + Hash + Send + Sync + 'st
         statement: &ProofStatement,
         proof: &Self::KeyProof,
     ) -> bool;
+
+    /// Authenticates `statement` for the key holder.
+    fn reply_tag(&self, key: &Self::ReplyKey, statement: &ReplyStatement) -> Self::ReplyTag;
 }
 
+// ----- the symbolic stand-in ------------------------------------------------
+
 /// Symbolic cryptography for the model checker: passwords, keys and proofs
-/// are small numbers. See the module documentation.
+/// are small values, and every output is a term naming what it was made
+/// from. See the module documentation for why it is sound.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct SymbolicCrypto;
 
@@ -201,7 +449,38 @@ pub struct SymPassword(pub u8);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SymKey(pub u8);
 
-/// A symbolic registration: who it is for, the password and the key.
+/// A symbolic blinded password: a guess, and which blind hides it. KE1 and
+/// registration requests carry one. Two different blinds of one password are
+/// two evaluations, and two tests, exactly as in the real OPRF.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SymBlinded {
+    /// The password guessed.
+    pub password: SymPassword,
+    /// The blind.
+    pub blind: u8,
+}
+
+/// The symbolic OPRF evaluation term `Eval(key, input)`: what a
+/// registration response and KE2 hand the requester.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SymEval {
+    /// The key evaluated under.
+    pub key: OprfKeyId,
+    /// The blinded input.
+    pub input: SymBlinded,
+}
+
+/// A symbolic registration response: the evaluation and the ticket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SymRegistrationResponse {
+    /// The evaluation.
+    pub eval: SymEval,
+    /// The ticket (symbolically unforgeable: only the node makes one).
+    pub ticket: TicketClaims,
+}
+
+/// A symbolic sealed registration: who it is for, the password, the key,
+/// and the ticket it was made with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SymRegistration {
     /// The user it was sealed for.
@@ -210,6 +489,8 @@ pub struct SymRegistration {
     pub password: SymPassword,
     /// The key it wraps.
     pub key: SymKey,
+    /// The ticket it was made with.
+    pub ticket: TicketClaims,
 }
 
 /// A symbolic proof: the key the prover claims to know, and what it proves.
@@ -221,23 +502,65 @@ pub struct SymProof {
     pub statement: ProofStatement,
 }
 
+/// A symbolic reply tag: made with `key`, about `statement`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SymTag {
+    /// The key holder's key the tag was made with.
+    pub key: SymKey,
+    /// The statement.
+    pub statement: ReplyStatement,
+}
+
+/// A symbolic release: the key and what the login was against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SymRelease {
+    /// The (wrapped) key.
+    pub key: SymKey,
+    /// The registration.
+    pub registration: RegistrationId,
+    /// Guesses available.
+    pub remaining: u8,
+}
+
+impl SymRegistration {
+    /// The content digest of this sealed registration.
+    pub fn content(&self) -> ContentDigest {
+        ContentDigest::of(
+            b"bvault sym registration",
+            &postcard::to_allocvec(self).expect("a symbolic registration serializes"),
+        )
+    }
+}
+
 impl VaultCrypto for SymbolicCrypto {
-    type RegistrationRequest = ();
-    type RegistrationResponse = ();
+    type RegistrationRequest = SymBlinded;
+    type RegistrationResponse = SymRegistrationResponse;
     type SealedRegistration = SymRegistration;
     type PasswordFile = SymPassword;
     type WrappedKey = SymKey;
     type KeyVerifier = SymKey;
     type KeyProof = SymProof;
-    type Ke1 = SymPassword;
-    type Ke2 = ();
+    type ReplyKey = SymKey;
+    type ReplyTag = SymTag;
+    type Ke1 = SymBlinded;
+    type Ke2 = SymEval;
     type Ke3 = ();
     /// Whether the guess in KE1 was right.
     type LoginState = bool;
-    type SealedKey = SymKey;
+    type SealedKey = SymRelease;
 
-    fn registration_response(&self, _: UserId, _: &()) -> Result<(), CryptoError> {
-        Ok(())
+    fn registration_response(
+        &self,
+        claims: &TicketClaims,
+        request: &SymBlinded,
+    ) -> Result<SymRegistrationResponse, CryptoError> {
+        Ok(SymRegistrationResponse {
+            eval: SymEval {
+                key: claims.key,
+                input: *request,
+            },
+            ticket: *claims,
+        })
     }
 
     fn open_registration(
@@ -245,24 +568,42 @@ impl VaultCrypto for SymbolicCrypto {
         user: UserId,
         sealed: &SymRegistration,
     ) -> Result<OpenedRegistration<Self>, CryptoError> {
-        if sealed.user != user {
+        if sealed.user != user || sealed.ticket.user != user {
             return Err(CryptoError::Envelope);
         }
         Ok(OpenedRegistration {
             password_file: sealed.password,
             wrapped_key: sealed.key,
             verifier: sealed.key,
+            reply_key: sealed.key,
+            ticket: sealed.ticket,
+            content: sealed.content(),
         })
+    }
+
+    fn content_digest(&self, sealed: &SymRegistration) -> ContentDigest {
+        sealed.content()
+    }
+
+    fn ke1_digest(&self, ke1: &SymBlinded) -> Ke1Digest {
+        Ke1Digest::of(b"bvault sym ke1", &[ke1.password.0, ke1.blind])
     }
 
     fn login_start<R: RngCore + CryptoRng>(
         &self,
         _: &mut R,
         _: UserId,
+        key: &OprfKeyId,
         file: &SymPassword,
-        guess: &SymPassword,
-    ) -> Result<(bool, ()), CryptoError> {
-        Ok((file == guess, ()))
+        guess: &SymBlinded,
+    ) -> Result<(bool, SymEval), CryptoError> {
+        Ok((
+            *file == guess.password,
+            SymEval {
+                key: *key,
+                input: *guess,
+            },
+        ))
     }
 
     fn login_finish<R: RngCore + CryptoRng>(
@@ -270,10 +611,14 @@ impl VaultCrypto for SymbolicCrypto {
         _: &mut R,
         right: &bool,
         _: &(),
-        wrapped: &SymKey,
-    ) -> Result<SymKey, CryptoError> {
+        release: &Release<Self>,
+    ) -> Result<SymRelease, CryptoError> {
         if *right {
-            Ok(*wrapped)
+            Ok(SymRelease {
+                key: release.wrapped_key,
+                registration: release.registration,
+                remaining: release.remaining,
+            })
         } else {
             Err(CryptoError::WrongPassword)
         }
@@ -286,5 +631,61 @@ impl VaultCrypto for SymbolicCrypto {
         proof: &SymProof,
     ) -> bool {
         proof.key == *verifier && proof.statement == *statement
+    }
+
+    fn reply_tag(&self, key: &SymKey, statement: &ReplyStatement) -> SymTag {
+        SymTag {
+            key: *key,
+            statement: *statement,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_differ_in_every_field() {
+        let user = UserId(7);
+        let r = RegistrationId(9);
+        let c = ContentDigest([1; 32]);
+        let all = [
+            ProofStatement::Replace {
+                user,
+                active: r,
+                content: c,
+            },
+            ProofStatement::Activate {
+                user,
+                registration: r,
+                content: c,
+            },
+            ProofStatement::Delete {
+                user,
+                registration: r,
+            },
+            ProofStatement::Activate {
+                user,
+                registration: r,
+                content: ContentDigest([2; 32]),
+            },
+            ProofStatement::Activate {
+                user: UserId(8),
+                registration: r,
+                content: c,
+            },
+        ];
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
+                assert_ne!(a.to_bytes(), b.to_bytes(), "{a:?} vs {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn digests_are_domain_separated() {
+        assert_ne!(Ke1Digest::of(b"a", b"bc").0, Ke1Digest::of(b"ab", b"c").0);
+        assert_ne!(Ke1Digest::of(b"x", b"y").0, ContentDigest::of(b"z", b"y").0);
     }
 }

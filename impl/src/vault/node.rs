@@ -11,36 +11,51 @@
 //! replies to clients.
 //!
 //! The rules that matter, each in one place:
-//! - A request is validated by the leader against its applied state (proofs
-//!   of key, password checks), proposed as a [`Command`], and answered only
-//!   once that command is committed and applied.
+//! - **Answers only from current state** ([`VaultNode::on_client`]). A new
+//!   leader serves nothing until it has applied the no-op that opened its
+//!   term (so its state holds every earlier commit); requests wait in a
+//!   bounded queue. Then a request is validated against the applied state
+//!   (proofs of key, password checks) and either proposed as a
+//!   [`Command`], answered once that command is committed and applied, or
+//!   refused; a refusal read from the state is held back until an entry of
+//!   this term proposed after it commits (a read barrier), which proves the
+//!   node still led when it answered. Only answers that read no record
+//!   (a registration response, a malformed message, an unknown login) leave at once.
+//! - **No entry point is an oracle** ([`VaultNode::validate`]): a
+//!   registration request is evaluated under a fresh OPRF key, never a
+//!   record's; the only evaluations under a record's key are KE2s.
 //! - LOCK-2: KE2 is computed only when the `ConsumeAttempt` it depends on has
 //!   been applied, i.e. committed at a quorum ([`VaultNode::answer`]).
 //! - Logins between KE2 and KE3 live in the leader's memory with an expiry;
 //!   losing leadership drops them all.
 
-use super::crypto::{ProofPurpose, ProofStatement, RegistrationId, VaultCrypto};
+use super::crypto::{
+    ContentDigest, Ke1Digest, OprfKeyId, ProofStatement, RegistrationId, Release, ReplyStatement,
+    TicketClaims, VaultCrypto,
+};
 use super::ids::{LogIndex, Millis, NodeId, Term, UserId};
 use super::lockout::DEFAULT_GUESS_LIMIT;
-use super::protocol::{ClientRequest, ClientResponse, LoginId, Refusal};
+use super::protocol::{ClientRequest, ClientResponse, LoginId, Refusal, Replacing};
 use super::quorum::ClusterConfig;
 use super::raft::durable::{DiskWrite, Durable, WriteId};
 use super::raft::message::PeerMessage;
 use super::raft::{Drained, Raft, RaftEvent, Role, Timing};
-use super::records::{Command, Outcome, RecordStore, Tombstone};
+use super::records::{Command, Outcome, RecordStore, Tombstone, UserRecord};
 use crate::flaws::{flaw_on, VaultFlaw};
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
-/// The log entry type of a vault cluster.
-pub type VaultCommand<C> = Command<C>;
 /// A consensus message of a vault cluster.
 pub type VaultPeerMessage<C> = PeerMessage<Command<C>, RecordStore<C>>;
 /// A durable write of a vault node.
 pub type VaultWrite<C> = DiskWrite<Command<C>, RecordStore<C>>;
 /// What a vault node keeps on disk.
 pub type VaultDisk<C> = Durable<Command<C>, RecordStore<C>>;
+
+/// How many requests a new leader holds while it catches up, before it
+/// answers `Retry` to more.
+pub const MAX_QUEUED_REQUESTS: usize = 256;
 
 /// Who sent a client request, as the driver names the connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -91,14 +106,15 @@ pub struct Reply<C: VaultCrypto> {
     /// The answer.
     pub response: ClientResponse<C>,
     /// The log index of the committed command whose outcome this reply
-    /// reports; `None` for answers given without a state change. Drivers
-    /// log it; the simulator's checkers use it to tie a reply (a KE2, say)
-    /// to the entry it depends on.
+    /// reports (for a KE2, the entry that consumed its attempt); `None` for
+    /// answers given without a state change. Drivers log it; the
+    /// simulator's checkers use it to tie a reply to the entry it depends on.
     pub index: Option<LogIndex>,
 }
 
 /// Everything a node asks of its driver since the last call.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[must_use]
 pub struct NodeOutput<C: VaultCrypto> {
     /// Writes to make durable, in order; report with [`VaultNode::on_persisted`].
     pub writes: Vec<(WriteId, VaultWrite<C>)>,
@@ -123,18 +139,33 @@ enum Then<C: VaultCrypto> {
     /// Report the outcome (stage, activate, delete).
     Report,
     /// LoginStart: compute KE2 from this KE1 if the attempt was consumed.
-    SendKe2 { ke1: C::Ke1 },
+    SendKe2 { ke1: C::Ke1, digest: Ke1Digest },
     /// LoginFinish: release the sealed key if the reset applied.
-    ReleaseKey {
-        sealed_key: C::SealedKey,
-        registration: RegistrationId,
-    },
+    ReleaseKey { sealed_key: C::SealedKey },
+}
+
+/// An answer read from the leader's state, held until an entry proposed
+/// after it commits (the read barrier; see the module documentation).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Deferred<C: VaultCrypto> {
+    /// The log's last index when the answer was read.
+    after: LogIndex,
+    reply: Reply<C>,
+}
+
+/// How a request is answered without a command of its own.
+enum Answer<C: VaultCrypto> {
+    /// At once: the answer reads no record.
+    Now(ClientResponse<C>),
+    /// Read from the record store: after the read barrier.
+    FromState(ClientResponse<C>),
 }
 
 /// A login between KE2 and KE3, in the leader's memory.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct PendingLogin<C: VaultCrypto> {
     registration: RegistrationId,
+    ke1: Ke1Digest,
     state: C::LoginState,
     expires: Millis,
 }
@@ -148,6 +179,8 @@ pub struct VaultNode<C: VaultCrypto> {
     store: RecordStore<C>,
     applied: LogIndex,
     waiting: BTreeMap<LogIndex, Waiting<C>>,
+    queued: VecDeque<(ClientId, RequestId, ClientRequest<C>)>,
+    deferred: Vec<Deferred<C>>,
     logins: BTreeMap<(UserId, LoginId), PendingLogin<C>>,
     replies: Vec<Reply<C>>,
 }
@@ -175,6 +208,8 @@ impl<C: VaultCrypto> VaultNode<C> {
             store,
             applied,
             waiting: BTreeMap::new(),
+            queued: VecDeque::new(),
+            deferred: Vec::new(),
             logins: BTreeMap::new(),
             replies: Vec::new(),
         }
@@ -219,6 +254,16 @@ impl<C: VaultCrypto> VaultNode<C> {
         }
     }
 
+    /// Whether this node may answer from its record store: it leads, and
+    /// it has applied the no-op that opened its term. Requests that arrive
+    /// before then wait.
+    pub fn serving(&self) -> bool {
+        if flaw_on!(self.config.flaw, VaultFlaw::StaleAnswers) {
+            return self.raft.role() == Role::Leader;
+        }
+        self.raft.term_start().is_some_and(|s| self.applied >= s)
+    }
+
     // ----- inputs ----------------------------------------------------------
 
     /// A consensus message from another node.
@@ -251,7 +296,8 @@ impl<C: VaultCrypto> VaultNode<C> {
         self.after_raft(now, rng);
     }
 
-    /// A client request.
+    /// A client request. Followers answer `NotLeader`; a leader that cannot
+    /// answer from its state yet holds the request until it can.
     pub fn on_client<R: RngCore + CryptoRng>(
         &mut self,
         client: ClientId,
@@ -265,53 +311,103 @@ impl<C: VaultCrypto> VaultNode<C> {
             self.reply(client, request, ClientResponse::NotLeader { leader });
             return;
         }
+        if self.serving() {
+            self.serve(client, request, req, now, rng);
+        } else if self.queued.len() < MAX_QUEUED_REQUESTS {
+            self.queued.push_back((client, request, req));
+        } else {
+            self.reply(client, request, ClientResponse::Retry);
+        }
+        self.after_raft(now, rng);
+    }
+
+    /// Handles one request at a leader that is serving.
+    fn serve<R: RngCore + CryptoRng>(
+        &mut self,
+        client: ClientId,
+        request: RequestId,
+        req: ClientRequest<C>,
+        now: Millis,
+        rng: &mut R,
+    ) {
+        debug_assert!(self.serving(), "serve() before the term's no-op applied");
         if flaw_on!(self.config.flaw, VaultFlaw::ResetOnReregistration) {
             self.flaw_reset_on_reregistration(&req);
         }
         match self.validate(req, now, rng) {
-            Ok((command, then)) => {
-                // Only the StageIsGuessable flaw needs these, after the move.
-                let staged = match &command {
-                    Command::Stage {
-                        user, registration, ..
-                    } => Some((*user, *registration)),
-                    _ => None,
+            Ok((command, then)) => self.propose(client, request, command, then, now, rng),
+            Err(Answer::Now(response)) => self.reply(client, request, response),
+            Err(Answer::FromState(response)) => {
+                let reply = Reply {
+                    to: client,
+                    request,
+                    response,
+                    index: None,
                 };
-                match self.raft.propose(command) {
-                    Ok(index) if flaw_on!(self.config.flaw, VaultFlaw::Ke2BeforeCommit) => {
-                        self.flaw_ke2_before_commit(client, request, index, then, now, rng);
+                if flaw_on!(self.config.flaw, VaultFlaw::StaleAnswers) {
+                    self.replies.push(reply);
+                    return;
+                }
+                let after = self.raft.log().last_index();
+                self.deferred.push(Deferred { after, reply });
+            }
+        }
+    }
+
+    fn propose<R: RngCore + CryptoRng>(
+        &mut self,
+        client: ClientId,
+        request: RequestId,
+        command: Command<C>,
+        then: Then<C>,
+        now: Millis,
+        rng: &mut R,
+    ) {
+        // Only the StageIsGuessable flaw needs these, after the move.
+        let staged = match &command {
+            Command::Stage {
+                user,
+                registration,
+                content,
+                ..
+            } => Some((*user, *registration, *content)),
+            _ => None,
+        };
+        match self.raft.propose(command) {
+            Ok(index) if flaw_on!(self.config.flaw, VaultFlaw::Ke2BeforeCommit) => {
+                self.flaw_ke2_before_commit(client, request, index, then, now, rng);
+            }
+            Ok(index) => {
+                if flaw_on!(self.config.flaw, VaultFlaw::StageIsGuessable) {
+                    if let Some((user, registration, content)) = staged {
+                        // Broken: activated along with staging, before
+                        // (and without) the owner's proof of K.
+                        let _ = self.raft.propose(Command::Activate {
+                            user,
+                            registration,
+                            content,
+                        });
                     }
-                    Ok(index) => {
-                        if flaw_on!(self.config.flaw, VaultFlaw::StageIsGuessable) {
-                            if let Some((user, registration)) = staged {
-                                // Broken: activated along with staging, before
-                                // (and without) the owner's proof of K.
-                                let _ = self.raft.propose(Command::Activate { user, registration });
-                            }
-                        }
-                        let term = self.raft.term();
-                        self.waiting.insert(
-                            index,
-                            Waiting {
-                                client,
-                                request,
-                                term,
-                                then,
-                            },
-                        );
-                    }
-                    Err(not_leader) => self.reply(
+                }
+                let term = self.raft.term();
+                self.waiting.insert(
+                    index,
+                    Waiting {
                         client,
                         request,
-                        ClientResponse::NotLeader {
-                            leader: not_leader.leader,
-                        },
-                    ),
-                }
+                        term,
+                        then,
+                    },
+                );
             }
-            Err(response) => self.reply(client, request, response),
+            Err(not_leader) => self.reply(
+                client,
+                request,
+                ClientResponse::NotLeader {
+                    leader: not_leader.leader,
+                },
+            ),
         }
-        self.after_raft(now, rng);
     }
 
     fn reply(&mut self, to: ClientId, request: RequestId, response: ClientResponse<C>) {
@@ -354,6 +450,7 @@ impl<C: VaultCrypto> VaultNode<C> {
         let _ = self.raft.propose(Command::Reset {
             user: *user,
             registration,
+            ke1: Ke1Digest([0; 32]),
         });
     }
 
@@ -367,7 +464,7 @@ impl<C: VaultCrypto> VaultNode<C> {
         now: Millis,
         rng: &mut R,
     ) {
-        let Then::SendKe2 { ke1 } = then else {
+        let Then::SendKe2 { ke1, digest } = then else {
             let term = self.raft.term();
             self.waiting.insert(
                 index,
@@ -394,168 +491,335 @@ impl<C: VaultCrypto> VaultNode<C> {
             .get(user)
             .and_then(|r| r.active.as_ref())
             .map_or(0, |a| a.attempts.remaining().saturating_sub(1));
-        let response = self.ke2(user, &ke1, remaining, now, rng);
+        let response = self.ke2(user, &ke1, digest, remaining, now, rng);
         self.reply_at(client, request, response, Some(index));
     }
 
     // ----- validation: the leader decides what to propose -------------------
 
     /// Checks a request against the applied state; returns the command to
-    /// propose, or the immediate answer.
+    /// propose, or the answer.
     fn validate<R: RngCore + CryptoRng>(
         &mut self,
         req: ClientRequest<C>,
         now: Millis,
         rng: &mut R,
-    ) -> Result<(Command<C>, Then<C>), ClientResponse<C>> {
+    ) -> Result<(Command<C>, Then<C>), Answer<C>> {
         let user = req.user();
-        // Borrowed, not cloned: this runs for every request. `self.store` and
-        // `self.logins` are distinct fields, so both can be used below.
-        let record = self.store.get(user);
-        let active = record.and_then(|r| r.active.as_ref());
-        let staged = record.and_then(|r| r.staged.as_ref());
-        let tombstone = record.and_then(|r| r.tombstone);
         match req {
             ClientRequest::RegistrationStart { request, .. } => {
-                Err(match self.crypto.registration_response(user, &request) {
-                    Ok(r) => ClientResponse::RegistrationResponse(r),
-                    Err(_) => ClientResponse::Refused(Refusal::Malformed),
-                })
+                let claims = self.ticket_for(user, rng);
+                Err(Answer::Now(
+                    match self.crypto.registration_response(&claims, &request) {
+                        Ok(r) => ClientResponse::RegistrationResponse(r),
+                        Err(_) => ClientResponse::Refused(Refusal::Malformed),
+                    },
+                ))
             }
             ClientRequest::Stage {
-                sealed, replacing, ..
-            } => {
-                let opened = self
-                    .crypto
-                    .open_registration(user, &sealed)
-                    .map_err(|_| ClientResponse::Refused(Refusal::Malformed))?;
-                let keep_active = match replacing {
-                    None if flaw_on!(self.config.flaw, VaultFlaw::ResetOnReregistration) => {
-                        active.map(|a| a.registration)
-                    }
-                    None => None,
-                    Some((registration, proof)) => {
-                        let active = active
-                            .filter(|a| a.registration == registration)
-                            .ok_or(ClientResponse::Refused(Refusal::UnknownRegistration))?;
-                        let statement = ProofStatement {
-                            purpose: ProofPurpose::Replace,
-                            user,
-                            registration,
-                        };
-                        if !self
-                            .crypto
-                            .verify_proof(&active.verifier, &statement, &proof)
-                        {
-                            return Err(ClientResponse::Refused(Refusal::BadProof));
-                        }
-                        Some(registration)
-                    }
-                };
-                let command = Command::Stage {
-                    user,
-                    registration: RegistrationId(rng.next_u64()),
-                    password_file: opened.password_file,
-                    wrapped_key: opened.wrapped_key,
-                    verifier: opened.verifier,
-                    keep_active,
-                };
-                Ok((command, Then::Report))
-            }
+                sealed,
+                content,
+                replacing,
+                ..
+            } => self.validate_stage(user, &sealed, content, replacing, rng),
             ClientRequest::Activate {
                 registration,
+                content,
                 proof,
                 ..
-            } => {
-                let staged = staged
-                    .filter(|s| s.registration == registration)
-                    .ok_or(ClientResponse::Refused(Refusal::UnknownRegistration))?;
-                let statement = ProofStatement {
-                    purpose: ProofPurpose::Activate,
-                    user,
-                    registration,
-                };
-                if !self
-                    .crypto
-                    .verify_proof(&staged.verifier, &statement, &proof)
-                {
-                    return Err(ClientResponse::Refused(Refusal::BadProof));
-                }
-                Ok((Command::Activate { user, registration }, Then::Report))
-            }
+            } => self.validate_activate(user, registration, content, &proof),
             ClientRequest::Delete {
                 registration,
                 proof,
                 ..
-            } => {
-                let verifier = match (active, staged) {
-                    (Some(a), _) if a.registration == registration => &a.verifier,
-                    (_, Some(s)) if s.registration == registration => &s.verifier,
-                    _ => return Err(ClientResponse::Refused(Refusal::UnknownRegistration)),
+            } => self.validate_delete(user, registration, &proof),
+            ClientRequest::LoginStart { ke1, .. } => {
+                let record = self.store.get(user);
+                let Some(active) = record.and_then(|r| r.active.as_ref()) else {
+                    return Err(Answer::FromState(Self::no_active_record(record)));
                 };
-                let statement = ProofStatement {
-                    purpose: ProofPurpose::Delete,
-                    user,
-                    registration,
+                let digest = if flaw_on!(self.config.flaw, VaultFlaw::RetriedLoginCostsAttempt) {
+                    // Broken: a fresh name per request, so a resend is a new test.
+                    let mut salt = [0u8; 8];
+                    rng.fill_bytes(&mut salt);
+                    let mut d = self.crypto.ke1_digest(&ke1).0;
+                    d[..8].copy_from_slice(&salt);
+                    Ke1Digest(d)
+                } else {
+                    self.crypto.ke1_digest(&ke1)
                 };
-                if !self.crypto.verify_proof(verifier, &statement, &proof) {
-                    return Err(ClientResponse::Refused(Refusal::BadProof));
-                }
-                Ok((Command::Delete { user, registration }, Then::Report))
-            }
-            ClientRequest::LoginStart { ke1, .. } => match active {
-                Some(active) => Ok((
+                Ok((
                     Command::ConsumeAttempt {
                         user,
                         registration: active.registration,
+                        ke1: digest,
                     },
-                    Then::SendKe2 { ke1 },
-                )),
-                None => Err(Self::no_active_record(tombstone)),
-            },
+                    Then::SendKe2 { ke1, digest },
+                ))
+            }
             ClientRequest::LoginFinish { login, ke3, .. } => {
-                let by_id_only = flaw_on!(self.config.flaw, VaultFlaw::LoginsKeyedByIdOnly);
-                let found = if by_id_only {
-                    let key = self.logins.keys().find(|(_, l)| *l == login).copied();
-                    key.and_then(|k| self.logins.remove(&k))
-                } else {
-                    self.logins.remove(&(user, login))
-                };
-                let Some(pending) = found else {
-                    return Err(ClientResponse::LoginExpired);
-                };
-                if pending.expires <= now {
-                    return Err(ClientResponse::LoginExpired);
-                }
-                let Some(active) =
-                    active.filter(|a| by_id_only || a.registration == pending.registration)
-                else {
-                    return Err(Self::no_active_record(tombstone));
-                };
-                match self
-                    .crypto
-                    .login_finish(rng, &pending.state, &ke3, &active.wrapped_key)
-                {
-                    Ok(sealed_key) => Ok((
-                        Command::Reset {
-                            user,
-                            registration: active.registration,
-                        },
-                        Then::ReleaseKey {
-                            sealed_key,
-                            registration: active.registration,
-                        },
-                    )),
-                    Err(_) => Err(ClientResponse::WrongPassword {
-                        remaining: active.attempts.remaining(),
-                    }),
-                }
+                self.validate_login_finish(user, login, &ke3, now, rng)
             }
         }
     }
 
-    fn no_active_record(tombstone: Option<Tombstone>) -> ClientResponse<C> {
-        match tombstone {
+    /// The ticket a registration request gets: a fresh OPRF key, at the
+    /// user's current stage count. A fresh key is what keeps registration
+    /// from being a free password test against the active record.
+    fn ticket_for<R: RngCore>(&self, user: UserId, rng: &mut R) -> TicketClaims {
+        let record = self.store.get(user);
+        let key = match record.and_then(|r| r.active.as_ref()) {
+            // Broken: evaluated under the active record's own key, as when
+            // the OPRF key depended on the user alone.
+            Some(active) if flaw_on!(self.config.flaw, VaultFlaw::RegistrationOracle) => {
+                active.oprf_key
+            }
+            _ => OprfKeyId::random(rng),
+        };
+        TicketClaims {
+            user,
+            key,
+            seq: record.map_or(0, |r| r.stages),
+        }
+    }
+
+    fn validate_stage<R: RngCore>(
+        &self,
+        user: UserId,
+        sealed: &C::SealedRegistration,
+        claimed: ContentDigest,
+        replacing: Option<Replacing<C>>,
+        rng: &mut R,
+    ) -> Result<(Command<C>, Then<C>), Answer<C>> {
+        let opened = self
+            .crypto
+            .open_registration(user, sealed)
+            .map_err(|_| Answer::Now(ClientResponse::Refused(Refusal::Malformed)))?;
+        // Proofs name the content they authorise: it must be what arrived.
+        let content = if flaw_on!(self.config.flaw, VaultFlaw::ContentFreeProofs) {
+            // Broken: the digest is taken from the request, unchecked.
+            claimed
+        } else if claimed == opened.content {
+            opened.content
+        } else {
+            return Err(Answer::Now(ClientResponse::Refused(Refusal::Malformed)));
+        };
+        let record = self.store.get(user);
+        let active = record.and_then(|r| r.active.as_ref());
+        if let Some(s) = record
+            .and_then(|r| r.staged.as_ref())
+            .filter(|s| s.content == content)
+        {
+            // Already staged (a resent Stage): the same answer again.
+            let tag = self.crypto.reply_tag(
+                &s.reply_key,
+                &ReplyStatement::Staged {
+                    user,
+                    registration: s.registration,
+                    content,
+                },
+            );
+            return Err(Answer::FromState(ClientResponse::Staged {
+                registration: s.registration,
+                displaced: s.displaced,
+                tag,
+            }));
+        }
+        let keep_active = match replacing {
+            None if flaw_on!(self.config.flaw, VaultFlaw::ResetOnReregistration) => {
+                active.map(|a| a.registration)
+            }
+            None => {
+                if opened.ticket.seq != record.map_or(0, |r| r.stages) {
+                    return Err(Answer::FromState(ClientResponse::Refused(
+                        Refusal::StaleTicket,
+                    )));
+                }
+                None
+            }
+            Some(Replacing {
+                registration,
+                proof,
+            }) => {
+                let Some(active) = active.filter(|a| a.registration == registration) else {
+                    return Err(Answer::FromState(ClientResponse::Refused(
+                        Refusal::UnknownRegistration,
+                    )));
+                };
+                let statement = ProofStatement::Replace {
+                    user,
+                    active: registration,
+                    content,
+                };
+                if !self
+                    .crypto
+                    .verify_proof(&active.verifier, &statement, &proof)
+                {
+                    return Err(Answer::FromState(ClientResponse::Refused(
+                        Refusal::BadProof,
+                    )));
+                }
+                Some(registration)
+            }
+        };
+        let command = Command::Stage {
+            user,
+            registration: RegistrationId(rng.next_u64()),
+            oprf_key: opened.ticket.key,
+            ticket_seq: opened.ticket.seq,
+            content,
+            password_file: opened.password_file,
+            wrapped_key: opened.wrapped_key,
+            verifier: opened.verifier,
+            reply_key: opened.reply_key,
+            keep_active,
+        };
+        Ok((command, Then::Report))
+    }
+
+    fn validate_activate(
+        &self,
+        user: UserId,
+        registration: RegistrationId,
+        content: ContentDigest,
+        proof: &C::KeyProof,
+    ) -> Result<(Command<C>, Then<C>), Answer<C>> {
+        let record = self.store.get(user);
+        let statement = ProofStatement::Activate {
+            user,
+            registration,
+            content,
+        };
+        let refuse = |r| Err(Answer::FromState(ClientResponse::Refused(r)));
+        if let Some(s) = record
+            .and_then(|r| r.staged.as_ref())
+            .filter(|s| s.registration == registration)
+        {
+            if s.content != content || !self.crypto.verify_proof(&s.verifier, &statement, proof) {
+                return refuse(Refusal::BadProof);
+            }
+            return Ok((
+                Command::Activate {
+                    user,
+                    registration,
+                    content,
+                },
+                Then::Report,
+            ));
+        }
+        match record.and_then(|r| r.active.as_ref()) {
+            Some(a) if a.registration == registration && a.content == content => {
+                if !self.crypto.verify_proof(&a.verifier, &statement, proof) {
+                    return refuse(Refusal::BadProof);
+                }
+                // Activated already (a resent Activate): the same answer.
+                let remaining = a.attempts.remaining();
+                let tag = self.crypto.reply_tag(
+                    &a.reply_key,
+                    &ReplyStatement::Activated {
+                        user,
+                        registration,
+                        content,
+                        remaining,
+                    },
+                );
+                Err(Answer::FromState(ClientResponse::Activated {
+                    registration,
+                    remaining,
+                    tag,
+                }))
+            }
+            _ => refuse(Refusal::UnknownRegistration),
+        }
+    }
+
+    fn validate_delete(
+        &self,
+        user: UserId,
+        registration: RegistrationId,
+        proof: &C::KeyProof,
+    ) -> Result<(Command<C>, Then<C>), Answer<C>> {
+        let record = self.store.get(user);
+        let active = record.and_then(|r| r.active.as_ref());
+        let staged = record.and_then(|r| r.staged.as_ref());
+        let verifier = match (active, staged) {
+            (Some(a), _) if a.registration == registration => &a.verifier,
+            (_, Some(s)) if s.registration == registration => &s.verifier,
+            _ => {
+                return Err(Answer::FromState(
+                    match record.and_then(|r| r.gone.as_ref()) {
+                        // Gone already: say so, authenticated (it is true and
+                        // stays true; registration ids are never reused).
+                        Some(g) if g.why.registration() == registration => {
+                            ClientResponse::Deleted {
+                                registration,
+                                tag: self.crypto.reply_tag(
+                                    &g.reply_key,
+                                    &ReplyStatement::Gone { user, registration },
+                                ),
+                            }
+                        }
+                        _ => ClientResponse::Refused(Refusal::UnknownRegistration),
+                    },
+                ));
+            }
+        };
+        let statement = ProofStatement::Delete { user, registration };
+        if !self.crypto.verify_proof(verifier, &statement, proof) {
+            return Err(Answer::FromState(ClientResponse::Refused(
+                Refusal::BadProof,
+            )));
+        }
+        Ok((Command::Delete { user, registration }, Then::Report))
+    }
+
+    fn validate_login_finish<R: RngCore + CryptoRng>(
+        &mut self,
+        user: UserId,
+        login: LoginId,
+        ke3: &C::Ke3,
+        now: Millis,
+        rng: &mut R,
+    ) -> Result<(Command<C>, Then<C>), Answer<C>> {
+        let by_id_only = flaw_on!(self.config.flaw, VaultFlaw::LoginsKeyedByIdOnly);
+        let found = if by_id_only {
+            let key = self.logins.keys().find(|(_, l)| *l == login).copied();
+            key.and_then(|k| self.logins.remove(&k))
+        } else {
+            self.logins.remove(&(user, login))
+        };
+        let Some(pending) = found.filter(|p| p.expires > now) else {
+            return Err(Answer::Now(ClientResponse::LoginExpired));
+        };
+        let record = self.store.get(user);
+        let Some(active) = record
+            .and_then(|r| r.active.as_ref())
+            .filter(|a| by_id_only || a.registration == pending.registration)
+        else {
+            return Err(Answer::FromState(Self::no_active_record(record)));
+        };
+        let release = Release {
+            wrapped_key: active.wrapped_key.clone(),
+            registration: active.registration,
+            remaining: active.attempts.limit(),
+        };
+        match self.crypto.login_finish(rng, &pending.state, ke3, &release) {
+            Ok(sealed_key) => Ok((
+                Command::Reset {
+                    user,
+                    registration: active.registration,
+                    ke1: pending.ke1,
+                },
+                Then::ReleaseKey { sealed_key },
+            )),
+            Err(_) => Err(Answer::FromState(ClientResponse::WrongPassword {
+                remaining: active.attempts.remaining(),
+            })),
+        }
+    }
+
+    fn no_active_record(record: Option<&UserRecord<C>>) -> ClientResponse<C> {
+        match record.and_then(UserRecord::tombstone) {
             Some(Tombstone::Destroyed(_)) => ClientResponse::KeyDestroyed,
             _ => ClientResponse::NotRegistered,
         }
@@ -575,7 +839,11 @@ impl<C: VaultCrypto> VaultNode<C> {
             }
         }
         for (index, entry) in self.raft.committed_after(self.applied) {
-            let outcome = entry.command.as_ref().map(|c| (c.user(), self.apply(c)));
+            assert_eq!(index, self.applied.next(), "CONS-4: applied in order");
+            let outcome = entry
+                .command
+                .as_ref()
+                .map(|c| (c.user(), self.apply(index, c)));
             self.applied = index;
             if let Some(waiting) = self.waiting.remove(&index) {
                 if waiting.term == entry.term {
@@ -588,14 +856,41 @@ impl<C: VaultCrypto> VaultNode<C> {
                 }
             }
         }
+        self.release_deferred();
+        if self.serving() {
+            while let Some((client, request, req)) = self.queued.pop_front() {
+                self.serve(client, request, req, now, rng);
+            }
+        }
+        self.ensure_read_barrier();
         let base = self.raft.log().base_index();
         if self.applied.0 >= base.0 + self.config.snapshot_every.max(1) {
             self.raft.compact(self.applied, self.store.clone());
         }
     }
 
+    /// Releases the answers read from the state before an entry of this
+    /// term that has now committed.
+    fn release_deferred(&mut self) {
+        let commit = self.raft.commit_index();
+        let (ready, held): (Vec<_>, Vec<_>) = std::mem::take(&mut self.deferred)
+            .into_iter()
+            .partition(|d| d.after < commit);
+        self.deferred = held;
+        self.replies.extend(ready.into_iter().map(|d| d.reply));
+    }
+
+    /// Proposes a no-op if an answer waits for a commit that nothing
+    /// proposed yet would bring.
+    fn ensure_read_barrier(&mut self) {
+        let last = self.raft.log().last_index();
+        if self.deferred.iter().any(|d| d.after >= last) {
+            let _ = self.raft.propose_noop();
+        }
+    }
+
     /// Applies one committed command to the record store.
-    fn apply(&mut self, command: &Command<C>) -> Outcome {
+    fn apply(&mut self, index: LogIndex, command: &Command<C>) -> Outcome {
         let keep_key = flaw_on!(self.config.flaw, VaultFlaw::KeepKeyOnDestroy);
         let before = if keep_key {
             self.store
@@ -604,7 +899,7 @@ impl<C: VaultCrypto> VaultNode<C> {
         } else {
             None
         };
-        let outcome = self.store.apply(command);
+        let outcome = self.store.apply(index, command);
         if keep_key && outcome == Outcome::Destroyed {
             // Broken: the tombstone is written but the secrets stay.
             self.store.flaw_restore_active(command.user(), before);
@@ -612,12 +907,23 @@ impl<C: VaultCrypto> VaultNode<C> {
         outcome
     }
 
-    /// Leadership is lost: pending logins and unanswered requests go.
+    /// Leadership is lost: pending logins, held requests and answers, and
+    /// unanswered requests go.
     fn drop_leader_memory(&mut self) {
         self.logins.clear();
         let leader = self.raft.leader();
-        for (_, w) in std::mem::take(&mut self.waiting) {
-            self.reply(w.client, w.request, ClientResponse::NotLeader { leader });
+        let waiting = std::mem::take(&mut self.waiting)
+            .into_values()
+            .map(|w| (w.client, w.request));
+        let queued = std::mem::take(&mut self.queued)
+            .into_iter()
+            .map(|(c, r, _)| (c, r));
+        let deferred = std::mem::take(&mut self.deferred)
+            .into_iter()
+            .map(|d| (d.reply.to, d.reply.request));
+        let dropped: Vec<_> = waiting.chain(queued).chain(deferred).collect();
+        for (client, request) in dropped {
+            self.reply(client, request, ClientResponse::NotLeader { leader });
         }
     }
 
@@ -631,48 +937,99 @@ impl<C: VaultCrypto> VaultNode<C> {
         now: Millis,
         rng: &mut R,
     ) {
+        let mut at = index;
         let response = match (waiting.then, outcome) {
             (_, Outcome::Stale) => ClientResponse::Retry,
+            (_, Outcome::StaleTicket) => ClientResponse::Refused(Refusal::StaleTicket),
             (_, Outcome::Destroyed) => ClientResponse::KeyDestroyed,
-            (Then::SendKe2 { ke1 }, Outcome::AttemptConsumed { remaining }) => {
+            (Then::SendKe2 { ke1, digest }, Outcome::AttemptConsumed { remaining }) => {
                 // LOCK-2: the attempt is committed at a quorum; only now may
                 // the vault produce KE2.
-                self.ke2(user, &ke1, remaining, now, rng)
+                self.ke2(user, &ke1, digest, remaining, now, rng)
             }
             (
-                Then::ReleaseKey {
-                    sealed_key,
-                    registration,
+                Then::SendKe2 { ke1, digest },
+                Outcome::AlreadyTested {
+                    remaining,
+                    at: consumed,
                 },
-                Outcome::Reset { remaining },
-            ) => ClientResponse::LoginOk {
-                sealed_key,
-                registration,
-                remaining,
-            },
-            (
-                Then::Report,
-                Outcome::Staged {
-                    registration,
-                    displaced,
-                },
-            ) => ClientResponse::Staged {
-                registration,
-                displaced,
-            },
-            (Then::Report, Outcome::Activated { remaining }) => {
-                ClientResponse::Activated { remaining }
+            ) => {
+                // The same KE1 again: its attempt was committed at `consumed`,
+                // and the same input evaluates to the same value.
+                at = consumed;
+                self.ke2(user, &ke1, digest, remaining, now, rng)
             }
-            (Then::Report, Outcome::Deleted) => ClientResponse::Deleted,
+            (Then::ReleaseKey { sealed_key }, Outcome::Reset { .. }) => {
+                ClientResponse::LoginOk { sealed_key }
+            }
+            (Then::Report, outcome) => self.report(user, outcome),
             (_, _) => ClientResponse::Retry,
         };
-        self.reply_at(waiting.client, waiting.request, response, Some(index));
+        self.reply_at(waiting.client, waiting.request, response, Some(at));
+    }
+
+    /// The authenticated answer to a stage, activate or delete.
+    fn report(&self, user: UserId, outcome: Outcome) -> ClientResponse<C> {
+        let record = self.store.get(user);
+        match outcome {
+            Outcome::Staged {
+                registration,
+                displaced,
+            } => match record
+                .and_then(|r| r.staged.as_ref())
+                .filter(|s| s.registration == registration)
+            {
+                Some(s) => ClientResponse::Staged {
+                    registration,
+                    displaced,
+                    tag: self.crypto.reply_tag(
+                        &s.reply_key,
+                        &ReplyStatement::Staged {
+                            user,
+                            registration,
+                            content: s.content,
+                        },
+                    ),
+                },
+                None => ClientResponse::Retry,
+            },
+            Outcome::Activated { remaining } => match record.and_then(|r| r.active.as_ref()) {
+                Some(a) => ClientResponse::Activated {
+                    registration: a.registration,
+                    remaining,
+                    tag: self.crypto.reply_tag(
+                        &a.reply_key,
+                        &ReplyStatement::Activated {
+                            user,
+                            registration: a.registration,
+                            content: a.content,
+                            remaining,
+                        },
+                    ),
+                },
+                None => ClientResponse::Retry,
+            },
+            Outcome::Deleted => match record.and_then(|r| r.gone.as_ref()) {
+                Some(g) => {
+                    let registration = g.why.registration();
+                    ClientResponse::Deleted {
+                        registration,
+                        tag: self
+                            .crypto
+                            .reply_tag(&g.reply_key, &ReplyStatement::Gone { user, registration }),
+                    }
+                }
+                None => ClientResponse::Retry,
+            },
+            _ => ClientResponse::Retry,
+        }
     }
 
     fn ke2<R: RngCore + CryptoRng>(
         &mut self,
         user: UserId,
         ke1: &C::Ke1,
+        digest: Ke1Digest,
         remaining: u8,
         now: Millis,
         rng: &mut R,
@@ -682,7 +1039,7 @@ impl<C: VaultCrypto> VaultNode<C> {
         };
         match self
             .crypto
-            .login_start(rng, user, &active.password_file, ke1)
+            .login_start(rng, user, &active.oprf_key, &active.password_file, ke1)
         {
             Ok((state, ke2)) => {
                 let login = LoginId(rng.next_u64());
@@ -690,6 +1047,7 @@ impl<C: VaultCrypto> VaultNode<C> {
                     (user, login),
                     PendingLogin {
                         registration: active.registration,
+                        ke1: digest,
                         state,
                         expires: if flaw_on!(self.config.flaw, VaultFlaw::LoginExpiresAtOnce) {
                             now

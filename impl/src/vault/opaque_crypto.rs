@@ -1,35 +1,102 @@
 //! The real cryptography of a vault node: OPAQUE and AES-GCM from
-//! [`crate::opaque`], behind [`VaultCrypto`].
+//! [`crate::opaque`], behind [`VaultCrypto`]; and the client's half of the
+//! same primitives (sealing a registration, proving K, checking answers).
 //!
 //! What the vault sees of a user, and what it can do with it:
-//! - the password file (OPAQUE registration record): it can run logins, it
-//!   cannot learn the password or test guesses without a client;
+//! - the password file (OPAQUE registration record), made under the OPRF
+//!   key of [`credential_id`]`(user, key id)`: it can run logins, it cannot
+//!   learn the password or test guesses without a client;
 //! - K wrapped under a key derived from the client's OPAQUE export key: it
 //!   cannot unwrap it; after a verified KE3 it sends it to the client sealed
-//!   under the session key;
-//! - the proof-of-key verifier, which arrives sealed to the fleet key.
+//!   under the session key, with the registration and the guesses left;
+//! - the proof-of-key verifier and the reply key derived from it, which
+//!   arrive sealed to the fleet key.
+//!
+//! # Registration tickets
+//! A registration request is evaluated under a fresh [`OprfKeyId`] the node
+//! draws; the answer carries a [`RegistrationTicket`]: the [`TicketClaims`]
+//! and an HMAC-SHA256 over them under a key derived from the fleet secrets
+//! ([`TICKET_KEY_LABEL`]), which only HSMs hold. The client seals the ticket
+//! into its registration; the vault checks it when it opens the seal, so a
+//! registration's password file is always stored under the key it was made
+//! with, and under no key the client chose.
 //!
 //! User ids become OPAQUE identities as 8 big-endian bytes ([`user_bytes`]).
 //! A proof of key is an HMAC under the verifier over the user, the
 //! registration id (the challenge) and the [`ProofStatement`] bytes.
 
-use super::crypto::{CryptoError, OpenedRegistration, ProofStatement, VaultCrypto};
+use super::crypto::{
+    ContentDigest, CryptoError, Ke1Digest, OpenedRegistration, OprfKeyId, ProofStatement, Release,
+    ReplyStatement, TicketClaims, VaultCrypto, OPRF_KEY_ID_LEN,
+};
 use super::ids::UserId;
 use crate::key::BackupKey;
-use crate::opaque::wrap::{seal_for_session, Direction, SessionSealedKey, WrappedKey};
+use crate::opaque::wrap::{
+    seal_for_session, Direction, SessionRelease, SessionSealedKey, WrappedKey,
+};
 use crate::opaque::{
     open_at_fleet, prove_key, seal_to_fleet, server, FleetPublicKey, FleetSecrets, Ke1, Ke2, Ke3,
     KeyProof, PasswordFile, ProofOfKeyVerifier, RegistrationRequest, RegistrationResponse,
-    RegistrationUpload, SealedToFleet, ServerLoginState,
+    RegistrationUpload, ReplyKey, ReplyTag, SealedToFleet, ServerLoginState,
 };
 use core::hash::{Hash, Hasher};
+use hmac::{Hmac, Mac};
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 use std::sync::Arc;
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+/// The fleet subkey that authenticates registration tickets.
+pub const TICKET_KEY_LABEL: &[u8] = b"bvault v1 registration ticket key";
+/// Label of a content digest (of the sealed registration's bytes).
+pub const CONTENT_LABEL: &[u8] = b"bvault v1 sealed registration";
+/// Label of a KE1 digest.
+pub const KE1_LABEL: &[u8] = b"bvault v1 ke1";
 
 /// A user id as an OPAQUE identity and proof input: 8 bytes, big-endian.
 pub fn user_bytes(user: UserId) -> [u8; 8] {
     user.0.to_be_bytes()
+}
+
+/// The OPAQUE credential identifier of one registration: the user id, then
+/// the registration's OPRF key id. It selects the OPRF key (derived from the
+/// fleet's OPRF seed), so each registration has a key of its own.
+pub fn credential_id(user: UserId, key: &OprfKeyId) -> [u8; 8 + OPRF_KEY_ID_LEN] {
+    let mut id = [0u8; 8 + OPRF_KEY_ID_LEN];
+    id[..8].copy_from_slice(&user_bytes(user));
+    id[8..].copy_from_slice(&key.0);
+    id
+}
+
+/// A vault-issued ticket: the claims, and the fleet's MAC over them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RegistrationTicket {
+    /// What the ticket vouches for.
+    pub claims: TicketClaims,
+    /// HMAC-SHA256 of [`ticket_bytes`] under the ticket key.
+    pub mac: [u8; 32],
+}
+
+/// The bytes a ticket's MAC covers.
+pub fn ticket_bytes(claims: &TicketClaims) -> Vec<u8> {
+    let mut b = Vec::with_capacity(48);
+    b.extend_from_slice(b"bvticket");
+    b.extend_from_slice(&claims.user.0.to_be_bytes());
+    b.extend_from_slice(&claims.key.0);
+    b.extend_from_slice(&claims.seq.to_be_bytes());
+    b
+}
+
+/// The vault's answer to a registration request: the OPAQUE response and
+/// the ticket to seal into the registration.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct VaultRegistrationResponse {
+    /// The OPAQUE registration response.
+    pub response: RegistrationResponse,
+    /// The ticket.
+    pub ticket: RegistrationTicket,
 }
 
 /// What a client seals to the fleet key when it registers.
@@ -38,9 +105,11 @@ struct RegistrationPayload {
     upload: RegistrationUpload,
     wrapped_key: WrappedKey,
     verifier: ProofOfKeyVerifier,
+    ticket: RegistrationTicket,
 }
 
-/// Seals a registration for `user` to the fleet (client side).
+/// Seals a registration for `user` to the fleet (client side), with the
+/// ticket of the registration response it was made from.
 ///
 /// # Panics
 /// Never in practice: the payload is a few hundred bytes, far below the
@@ -52,26 +121,33 @@ pub fn seal_registration<R: RngCore + CryptoRng>(
     upload: RegistrationUpload,
     wrapped_key: WrappedKey,
     verifier: ProofOfKeyVerifier,
+    ticket: RegistrationTicket,
 ) -> SealedToFleet {
     let payload = RegistrationPayload {
         upload,
         wrapped_key,
         verifier,
+        ticket,
     };
-    let bytes = zeroize::Zeroizing::new(
+    let bytes = Zeroizing::new(
         postcard::to_allocvec(&payload).expect("a registration payload always serializes"),
     );
     seal_to_fleet(rng, fleet_key, &user_bytes(user), &bytes)
         .expect("a registration payload is far below the sealing limit")
 }
 
+/// The digest of a sealed registration: what proofs and answers about it name.
+pub fn content_digest(sealed: &SealedToFleet) -> ContentDigest {
+    ContentDigest::of(CONTENT_LABEL, sealed.as_bytes())
+}
+
 /// A proof of knowledge of `key` about `statement` (client side).
 pub fn prove(key: &BackupKey, statement: &ProofStatement) -> KeyProof {
-    let user = user_bytes(statement.user);
+    let user = user_bytes(statement.user());
     prove_key(
         key,
         &user,
-        &statement.registration.0.to_be_bytes(),
+        &statement.registration().0.to_be_bytes(),
         &statement.to_bytes(),
     )
 }
@@ -79,6 +155,17 @@ pub fn prove(key: &BackupKey, statement: &ProofStatement) -> KeyProof {
 /// The verifier the vault stores for `key` and `user` (client side).
 pub fn verifier(key: &BackupKey, user: UserId) -> ProofOfKeyVerifier {
     ProofOfKeyVerifier::derive(key, &user_bytes(user))
+}
+
+/// Whether `tag` is the vault's authentic answer `statement` to the holder
+/// of `key` (client side).
+pub fn verify_reply(key: &BackupKey, statement: &ReplyStatement, tag: &ReplyTag) -> bool {
+    let user = match statement {
+        ReplyStatement::Staged { user, .. }
+        | ReplyStatement::Activated { user, .. }
+        | ReplyStatement::Gone { user, .. } => *user,
+    };
+    ReplyKey::derive(key, &user_bytes(user)).verify(&statement.to_bytes(), tag)
 }
 
 /// The leader's memory of one login between KE2 and KE3.
@@ -91,22 +178,53 @@ pub struct OpaqueLoginState {
 /// Real OPAQUE cryptography for a vault node holding the fleet's secrets.
 ///
 /// Equality and hashing look only at the fleet's public key.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct OpaqueCrypto {
     fleet: Arc<FleetSecrets>,
+    ticket_key: Arc<Zeroizing<[u8; 32]>>,
+}
+
+impl core::fmt::Debug for OpaqueCrypto {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("OpaqueCrypto")
+            .field("fleet", &self.fleet)
+            .finish_non_exhaustive()
+    }
 }
 
 impl OpaqueCrypto {
     /// A node's cryptography with the fleet's secrets.
     pub fn new(fleet: FleetSecrets) -> Self {
+        let ticket_key = fleet.derive_key(TICKET_KEY_LABEL);
         OpaqueCrypto {
             fleet: Arc::new(fleet),
+            ticket_key: Arc::new(ticket_key),
         }
     }
 
     /// The fleet's public key, which clients pin.
     pub fn public_key(&self) -> FleetPublicKey {
         self.fleet.public_key()
+    }
+
+    fn ticket_mac(&self, claims: &TicketClaims) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.ticket_key[..])
+            .expect("HMAC-SHA256 accepts a 32-byte key");
+        mac.update(&ticket_bytes(claims));
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Evaluates `request` under the OPRF key of `credential` (for checkers
+    /// that recompute which key an evaluation was made under). Deterministic.
+    ///
+    /// # Errors
+    /// As [`server::registration_start`].
+    pub fn evaluate(
+        &self,
+        credential: &[u8],
+        request: &RegistrationRequest,
+    ) -> Result<RegistrationResponse, crate::opaque::OpaqueError> {
+        server::registration_start(&self.fleet, credential, request)
     }
 }
 
@@ -126,12 +244,14 @@ impl Hash for OpaqueCrypto {
 
 impl VaultCrypto for OpaqueCrypto {
     type RegistrationRequest = RegistrationRequest;
-    type RegistrationResponse = RegistrationResponse;
+    type RegistrationResponse = VaultRegistrationResponse;
     type SealedRegistration = SealedToFleet;
     type PasswordFile = PasswordFile;
     type WrappedKey = WrappedKey;
     type KeyVerifier = ProofOfKeyVerifier;
     type KeyProof = KeyProof;
+    type ReplyKey = ReplyKey;
+    type ReplyTag = ReplyTag;
     type Ke1 = Ke1;
     type Ke2 = Ke2;
     type Ke3 = Ke3;
@@ -140,11 +260,19 @@ impl VaultCrypto for OpaqueCrypto {
 
     fn registration_response(
         &self,
-        user: UserId,
+        claims: &TicketClaims,
         request: &RegistrationRequest,
-    ) -> Result<RegistrationResponse, CryptoError> {
-        server::registration_start(&self.fleet, &user_bytes(user), request)
-            .map_err(|_| CryptoError::Malformed("registration request"))
+    ) -> Result<VaultRegistrationResponse, CryptoError> {
+        let credential = credential_id(claims.user, &claims.key);
+        let response = server::registration_start(&self.fleet, &credential, request)
+            .map_err(|_| CryptoError::Malformed("registration request"))?;
+        Ok(VaultRegistrationResponse {
+            response,
+            ticket: RegistrationTicket {
+                claims: *claims,
+                mac: self.ticket_mac(claims),
+            },
+        })
     }
 
     fn open_registration(
@@ -156,22 +284,41 @@ impl VaultCrypto for OpaqueCrypto {
             .map_err(|_| CryptoError::Envelope)?;
         let payload: RegistrationPayload =
             postcard::from_bytes(&plain).map_err(|_| CryptoError::Envelope)?;
+        let ticket = payload.ticket;
+        let authentic: bool = self.ticket_mac(&ticket.claims).ct_eq(&ticket.mac).into();
+        if !authentic || ticket.claims.user != user {
+            return Err(CryptoError::Envelope);
+        }
         Ok(OpenedRegistration {
             password_file: server::registration_finish(payload.upload),
             wrapped_key: payload.wrapped_key,
+            reply_key: payload.verifier.reply_key(),
             verifier: payload.verifier,
+            ticket: ticket.claims,
+            content: content_digest(sealed),
         })
+    }
+
+    fn content_digest(&self, sealed: &SealedToFleet) -> ContentDigest {
+        content_digest(sealed)
+    }
+
+    fn ke1_digest(&self, ke1: &Ke1) -> Ke1Digest {
+        Ke1Digest::of(KE1_LABEL, ke1.as_bytes())
     }
 
     fn login_start<R: RngCore + CryptoRng>(
         &self,
         rng: &mut R,
         user: UserId,
+        key: &OprfKeyId,
         file: &PasswordFile,
         ke1: &Ke1,
     ) -> Result<(OpaqueLoginState, Ke2), CryptoError> {
-        let started = server::login_start(rng, &self.fleet, &user_bytes(user), file, ke1)
-            .map_err(|_| CryptoError::Malformed("KE1"))?;
+        let credential = credential_id(user, key);
+        let started =
+            server::login_start(rng, &self.fleet, &user_bytes(user), &credential, file, ke1)
+                .map_err(|_| CryptoError::Malformed("KE1"))?;
         Ok((
             OpaqueLoginState {
                 user,
@@ -186,15 +333,20 @@ impl VaultCrypto for OpaqueCrypto {
         rng: &mut R,
         state: &OpaqueLoginState,
         ke3: &Ke3,
-        wrapped: &WrappedKey,
+        release: &Release<Self>,
     ) -> Result<SessionSealedKey, CryptoError> {
         let session = server::login_finish(state.state.clone(), ke3)
             .map_err(|_| CryptoError::WrongPassword)?;
+        let release = SessionRelease {
+            wrapped: release.wrapped_key.clone(),
+            registration: release.registration.0,
+            remaining: release.remaining,
+        };
         Ok(seal_for_session(
             &session,
             Direction::VaultToClient,
             &user_bytes(state.user),
-            wrapped,
+            &release,
             rng,
         ))
     }
@@ -207,11 +359,15 @@ impl VaultCrypto for OpaqueCrypto {
     ) -> bool {
         verifier
             .verify(
-                &user_bytes(statement.user),
-                &statement.registration.0.to_be_bytes(),
+                &user_bytes(statement.user()),
+                &statement.registration().0.to_be_bytes(),
                 &statement.to_bytes(),
                 proof,
             )
             .is_ok()
+    }
+
+    fn reply_tag(&self, key: &ReplyKey, statement: &ReplyStatement) -> ReplyTag {
+        key.tag(&statement.to_bytes())
     }
 }

@@ -1,9 +1,13 @@
 //! Client requests to the vault, and the vault's replies.
 //!
-//! Every request names its user (REG-1); every reply about a record tells
-//! the client its guesses remaining where that is known.
+//! Every request names its user (REG-1). Every reply a client acts on is
+//! authenticated to it: `Staged`, `Activated` and `Deleted` carry a tag made
+//! with a key derived from K ([`crate::vault::crypto::ReplyStatement`]), and
+//! `LoginOk` carries everything inside the session seal. The other replies
+//! (remaining guesses, refusals, `NotLeader`) are advice: nothing a client
+//! does on them can lose its key or grant anyone a guess.
 
-use super::crypto::{RegistrationId, VaultCrypto};
+use super::crypto::{ContentDigest, RegistrationId, VaultCrypto};
 use super::ids::{NodeId, UserId};
 use serde::{Deserialize, Serialize};
 
@@ -11,11 +15,23 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct LoginId(pub u64);
 
+/// The active registration a password change replaces, with the key
+/// holder's proof of K for replacing it with the content staged.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(bound = "")]
+pub struct Replacing<C: VaultCrypto> {
+    /// The active registration.
+    pub registration: RegistrationId,
+    /// Proof of K for `Replace { user, registration, content }`.
+    pub proof: C::KeyProof,
+}
+
 /// A request from a client (through the untrusted chat server).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub enum ClientRequest<C: VaultCrypto> {
-    /// OPAQUE registration, first message. Answered without any state change.
+    /// OPAQUE registration, first message. Evaluated under a fresh OPRF key
+    /// of its own, never a record's, and answered with a ticket for it.
     RegistrationStart {
         /// The user.
         user: UserId,
@@ -23,15 +39,17 @@ pub enum ClientRequest<C: VaultCrypto> {
         request: C::RegistrationRequest,
     },
     /// Stage a registration (sealed to the fleet key). With `replacing`, a
-    /// proof of K against the active registration keeps it until activation;
-    /// without, the active record is destroyed first (LOCK-3).
+    /// proof of K naming this content keeps the active registration until
+    /// activation; without, the active record is destroyed first (LOCK-3).
     Stage {
         /// The user.
         user: UserId,
-        /// The registration, sealed to the fleet key.
+        /// The registration, sealed to the fleet key (it carries its ticket).
         sealed: C::SealedRegistration,
-        /// The active registration being replaced, and a proof of K about it.
-        replacing: Option<(RegistrationId, C::KeyProof)>,
+        /// The digest of `sealed`, as the proofs name it; the vault checks it.
+        content: ContentDigest,
+        /// The active registration being replaced, and a proof of K.
+        replacing: Option<Replacing<C>>,
     },
     /// Activate a staged registration with a proof of K about it.
     Activate {
@@ -39,10 +57,13 @@ pub enum ClientRequest<C: VaultCrypto> {
         user: UserId,
         /// The staged registration.
         registration: RegistrationId,
-        /// Proof of K for `(Activate, user, registration)`.
+        /// Its content, as the client sealed it.
+        content: ContentDigest,
+        /// Proof of K for `Activate { user, registration, content }`.
         proof: C::KeyProof,
     },
-    /// Start a login: KE1. Costs one guess, committed before KE2 is sent.
+    /// Start a login: KE1. A KE1 not seen since the last proof costs one
+    /// guess, committed before KE2 is sent; the same KE1 again costs nothing.
     LoginStart {
         /// The user.
         user: UserId,
@@ -64,7 +85,7 @@ pub enum ClientRequest<C: VaultCrypto> {
         user: UserId,
         /// The registration the proof is about.
         registration: RegistrationId,
-        /// Proof of K for `(Delete, user, registration)`.
+        /// Proof of K for `Delete { user, registration }`.
         proof: C::KeyProof,
     },
 }
@@ -81,6 +102,18 @@ impl<C: VaultCrypto> ClientRequest<C> {
             | ClientRequest::Delete { user, .. } => *user,
         }
     }
+
+    /// A short name of the request kind, for traces and histories.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientRequest::RegistrationStart { .. } => "registration-start",
+            ClientRequest::Stage { .. } => "stage",
+            ClientRequest::Activate { .. } => "activate",
+            ClientRequest::LoginStart { .. } => "login-start",
+            ClientRequest::LoginFinish { .. } => "login-finish",
+            ClientRequest::Delete { .. } => "delete",
+        }
+    }
 }
 
 /// Why a request was refused without any state change.
@@ -88,17 +121,22 @@ impl<C: VaultCrypto> ClientRequest<C> {
 pub enum Refusal {
     /// A proof of K did not verify, or named a registration that is not current.
     BadProof,
-    /// A message did not decode or did not open.
+    /// A message did not decode or did not open, or its content digest is
+    /// not the digest of what it carries.
     Malformed,
     /// The registration named is not the staged or active one (any more).
     UnknownRegistration,
+    /// A registration without proof of K carried a ticket that is used up
+    /// (another registration was staged since it was issued): start again
+    /// from `RegistrationStart`.
+    StaleTicket,
 }
 
 /// The vault's reply to a [`ClientRequest`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub enum ClientResponse<C: VaultCrypto> {
-    /// OPAQUE registration response.
+    /// OPAQUE registration response, with its ticket.
     RegistrationResponse(C::RegistrationResponse),
     /// The registration is staged; activate it with a proof about `registration`.
     Staged {
@@ -106,11 +144,17 @@ pub enum ClientResponse<C: VaultCrypto> {
         registration: RegistrationId,
         /// Whether an active record was destroyed (no proof of K was given).
         displaced: bool,
+        /// Authenticates `Staged { user, registration, content }`.
+        tag: C::ReplyTag,
     },
     /// The registration is active.
     Activated {
+        /// The registration.
+        registration: RegistrationId,
         /// Guesses available.
         remaining: u8,
+        /// Authenticates `Activated { user, registration, content, remaining }`.
+        tag: C::ReplyTag,
     },
     /// KE2: the attempt is committed.
     Ke2 {
@@ -121,14 +165,11 @@ pub enum ClientResponse<C: VaultCrypto> {
         /// Guesses left after this one.
         remaining: u8,
     },
-    /// The password was right: K, wrapped, sealed under the session key.
+    /// The password was right: K, wrapped, with the registration and the
+    /// guesses available, all sealed under the session key.
     LoginOk {
-        /// The wrapped key, sealed under the session key.
+        /// The sealed release.
         sealed_key: C::SealedKey,
-        /// The registration logged into (for later proofs of K).
-        registration: RegistrationId,
-        /// Guesses available (the full budget).
-        remaining: u8,
     },
     /// The password was wrong.
     WrongPassword {
@@ -139,10 +180,17 @@ pub enum ClientResponse<C: VaultCrypto> {
     KeyDestroyed,
     /// There is no active record for this user.
     NotRegistered,
-    /// The login is unknown here: expired, or the leader changed. Start again.
+    /// The login is unknown here: expired, or the leader changed. Start
+    /// again (with the same KE1: it costs nothing).
     LoginExpired,
-    /// The records are deleted.
-    Deleted,
+    /// The registration is gone: deleted now, or already (deleted,
+    /// destroyed or displaced).
+    Deleted {
+        /// The registration.
+        registration: RegistrationId,
+        /// Authenticates `Gone { user, registration }`.
+        tag: C::ReplyTag,
+    },
     /// Refused; nothing changed.
     Refused(Refusal),
     /// This node does not lead; try `leader` if known.
@@ -151,6 +199,30 @@ pub enum ClientResponse<C: VaultCrypto> {
         leader: Option<NodeId>,
     },
     /// The vault changed under the request (a concurrent change, or a leader
-    /// change before it committed). Retrying is safe.
+    /// change before it committed), or is busy. Retrying is safe.
     Retry,
+}
+
+impl<C: VaultCrypto> ClientResponse<C> {
+    /// A short name of the response kind, for traces and histories.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientResponse::RegistrationResponse(_) => "registration-response",
+            ClientResponse::Staged { .. } => "staged",
+            ClientResponse::Activated { .. } => "activated",
+            ClientResponse::Ke2 { .. } => "ke2",
+            ClientResponse::LoginOk { .. } => "login-ok",
+            ClientResponse::WrongPassword { .. } => "wrong-password",
+            ClientResponse::KeyDestroyed => "key-destroyed",
+            ClientResponse::NotRegistered => "not-registered",
+            ClientResponse::LoginExpired => "login-expired",
+            ClientResponse::Deleted { .. } => "deleted",
+            ClientResponse::Refused(Refusal::BadProof) => "refused-bad-proof",
+            ClientResponse::Refused(Refusal::Malformed) => "refused-malformed",
+            ClientResponse::Refused(Refusal::UnknownRegistration) => "refused-unknown",
+            ClientResponse::Refused(Refusal::StaleTicket) => "refused-stale-ticket",
+            ClientResponse::NotLeader { .. } => "not-leader",
+            ClientResponse::Retry => "retry",
+        }
+    }
 }

@@ -5,17 +5,33 @@
 //! which is deterministic (ordered maps only, no randomness, no clock), so
 //! all nodes hold the same records (CONS-4). The leader validates requests
 //! (proofs of key, password checks) *before* proposing; `apply` re-checks
-//! only what can have changed since: that the registration a command was
-//! validated against is still the current one.
+//! what can have changed since: that the registration a command was
+//! validated against is still the current one, that a ticket is still
+//! good, that a KE1 was not tested already.
 //!
 //! Per user there is at most one *active* record (the one logins guess
 //! against) and at most one *staged* registration (not guessable until it
 //! is activated with a proof of K; REG-2). Destroying or deleting a record
-//! drops its secrets from the state (LOCK-4); a tombstone keeps only the
-//! registration id, so a client can be told its key was destroyed.
+//! drops its secrets from the state (LOCK-4); what stays is a [`Gone`]
+//! record: the registration id, why it went, and the key that lets the
+//! vault tell the key holder so (a MAC key for that statement only).
+//!
+//! # The stage rule (one place)
+//! A `Stage` command either carries `keep_active`, the active registration
+//! a proof of K named together with the staged content (a password change
+//! by the key holder), or it does not, and then:
+//! - its ticket must have been issued at the user's current stage count
+//!   ([`UserRecord::stages`]), so that each ticket, and so each OPRF key,
+//!   serves at most one registration ever: nobody can build a second record
+//!   under the key of a record that was destroyed and test guesses against
+//!   it through logins of their own;
+//! - the active record, if any, is destroyed first (LOCK-3): without a
+//!   proof of K, a new registration never inherits a guess budget.
+//!
+//! Staging content that is already staged changes nothing (a resent Stage).
 
-use super::crypto::{RegistrationId, VaultCrypto};
-use super::ids::UserId;
+use super::crypto::{ContentDigest, Ke1Digest, OprfKeyId, RegistrationId, VaultCrypto};
+use super::ids::{LogIndex, UserId};
 use super::lockout::{Attempts, LoginStart};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -26,12 +42,18 @@ use std::collections::BTreeMap;
 pub struct ActiveRecord<C: VaultCrypto> {
     /// Which registration this is.
     pub registration: RegistrationId,
+    /// The OPRF key its password file was made under.
+    pub oprf_key: OprfKeyId,
+    /// The digest of the sealed registration it came from.
+    pub content: ContentDigest,
     /// What checks passwords.
     pub password_file: C::PasswordFile,
     /// K, wrapped so that only a logged-in client can unwrap it.
     pub wrapped_key: C::WrappedKey,
     /// What checks proofs of K.
     pub verifier: C::KeyVerifier,
+    /// What authenticates answers to the key holder.
+    pub reply_key: C::ReplyKey,
     /// The guess budget.
     pub attempts: Attempts,
 }
@@ -42,15 +64,23 @@ pub struct ActiveRecord<C: VaultCrypto> {
 pub struct StagedRecord<C: VaultCrypto> {
     /// Which registration this is.
     pub registration: RegistrationId,
+    /// The OPRF key its password file was made under.
+    pub oprf_key: OprfKeyId,
+    /// The digest of the sealed registration.
+    pub content: ContentDigest,
+    /// Whether staging it destroyed an active record (no proof of K).
+    pub displaced: bool,
     /// What will check passwords.
     pub password_file: C::PasswordFile,
     /// K, wrapped.
     pub wrapped_key: C::WrappedKey,
     /// What checks proofs of K (the activation proof among them).
     pub verifier: C::KeyVerifier,
+    /// What authenticates answers to the key holder.
+    pub reply_key: C::ReplyKey,
 }
 
-/// Why a record went away; kept without any secret.
+/// Why a record went away.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Tombstone {
     /// The guess limit was reached (LOCK-4).
@@ -59,6 +89,28 @@ pub enum Tombstone {
     Displaced(RegistrationId),
     /// The user disabled backups.
     Deleted(RegistrationId),
+}
+
+impl Tombstone {
+    /// The registration that went away.
+    pub fn registration(self) -> RegistrationId {
+        match self {
+            Tombstone::Destroyed(r) | Tombstone::Displaced(r) | Tombstone::Deleted(r) => r,
+        }
+    }
+}
+
+/// What stays of the last record that went away: no password file, no
+/// wrapped key, no verifier (LOCK-4); only why it went and the reply key,
+/// which can vouch "this registration is gone" to the key holder and
+/// nothing else of use (it cannot unwrap K, prove K or check a password).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(bound = "")]
+pub struct Gone<C: VaultCrypto> {
+    /// Why, and which registration.
+    pub why: Tombstone,
+    /// The gone registration's reply key.
+    pub reply_key: C::ReplyKey,
 }
 
 /// Everything the vault holds for one user.
@@ -70,10 +122,18 @@ pub struct UserRecord<C: VaultCrypto> {
     /// A registration waiting for activation.
     pub staged: Option<StagedRecord<C>>,
     /// What happened to the last record that went away.
-    pub tombstone: Option<Tombstone>,
+    pub gone: Option<Gone<C>>,
+    /// How many registrations were ever staged for the user: the sequence
+    /// number a ticket without proof of K must carry (the stage rule).
+    pub stages: u64,
 }
 
 impl<C: VaultCrypto> UserRecord<C> {
+    /// Why the last record went away, if one did.
+    pub fn tombstone(&self) -> Option<Tombstone> {
+        self.gone.as_ref().map(|g| g.why)
+    }
+
     /// The active record, if it is registration `registration`: the check
     /// every command about an active record makes before it applies.
     fn active_for(&mut self, registration: RegistrationId) -> Option<&mut ActiveRecord<C>> {
@@ -88,7 +148,8 @@ impl<C: VaultCrypto> Default for UserRecord<C> {
         UserRecord {
             active: None,
             staged: None,
-            tombstone: None,
+            gone: None,
+            stages: 0,
         }
     }
 }
@@ -97,37 +158,49 @@ impl<C: VaultCrypto> Default for UserRecord<C> {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub enum Command<C: VaultCrypto> {
-    /// Stage a registration. `keep_active` names the active registration a
-    /// proof of K was checked against; without it the active record, if
-    /// any, is destroyed first.
+    /// Stage a registration (the stage rule, above).
     Stage {
         /// The user.
         user: UserId,
         /// The new registration's id (chosen by the leader).
         registration: RegistrationId,
+        /// The OPRF key its password file was made under (from its ticket).
+        oprf_key: OprfKeyId,
+        /// The sequence number its ticket was issued at.
+        ticket_seq: u64,
+        /// The digest of the sealed registration.
+        content: ContentDigest,
         /// Its password file.
         password_file: C::PasswordFile,
         /// Its wrapped key.
         wrapped_key: C::WrappedKey,
         /// Its proof-of-key verifier.
         verifier: C::KeyVerifier,
-        /// The active registration proved to be replaced by the owner of K.
+        /// Its reply key.
+        reply_key: C::ReplyKey,
+        /// The active registration a proof of K (naming `content`) was
+        /// checked against: it stays until this one is activated.
         keep_active: Option<RegistrationId>,
     },
     /// Make a staged registration active, with a fresh guess budget (the
-    /// leader checked a proof of K for it).
+    /// leader checked a proof of K naming it and its content).
     Activate {
         /// The user.
         user: UserId,
         /// The staged registration.
         registration: RegistrationId,
+        /// Its content, as the proof named it.
+        content: ContentDigest,
     },
-    /// A login started: consume one attempt, or destroy an exhausted record.
+    /// A login started with KE1 `ke1`: a new test consumes one attempt (or
+    /// destroys an exhausted record); a known one consumes nothing.
     ConsumeAttempt {
         /// The user.
         user: UserId,
         /// The active registration the login is against.
         registration: RegistrationId,
+        /// Which KE1.
+        ke1: Ke1Digest,
     },
     /// A login finished with a verified KE3: the full budget again.
     Reset {
@@ -135,6 +208,8 @@ pub enum Command<C: VaultCrypto> {
         user: UserId,
         /// The active registration the login was against.
         registration: RegistrationId,
+        /// The KE1 of the login.
+        ke1: Ke1Digest,
     },
     /// Delete the user's records (the leader checked a proof of K).
     Delete {
@@ -156,27 +231,46 @@ impl<C: VaultCrypto> Command<C> {
             | Command::Delete { user, .. } => *user,
         }
     }
+
+    /// The registration the command names.
+    pub fn registration(&self) -> RegistrationId {
+        match self {
+            Command::Stage { registration, .. }
+            | Command::Activate { registration, .. }
+            | Command::ConsumeAttempt { registration, .. }
+            | Command::Reset { registration, .. }
+            | Command::Delete { registration, .. } => *registration,
+        }
+    }
 }
 
 /// What applying a command did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Outcome {
-    /// The registration is staged.
+    /// The registration is staged (or was already: a resent Stage).
     Staged {
         /// Its id.
         registration: RegistrationId,
         /// Whether an active record was destroyed to make room (no proof of K).
         displaced: bool,
     },
-    /// The registration is active with this many guesses.
+    /// The registration is active with this many guesses (or already was).
     Activated {
         /// Guesses available.
         remaining: u8,
     },
-    /// One attempt consumed; KE2 may now be released.
+    /// A new test: one attempt consumed; KE2 may now be released.
     AttemptConsumed {
         /// Guesses left after this one.
         remaining: u8,
+    },
+    /// This KE1 was tested already: nothing consumed; KE2 may be released
+    /// again (the attempt was consumed by the entry at `at`).
+    AlreadyTested {
+        /// Guesses left.
+        remaining: u8,
+        /// The entry that consumed the attempt.
+        at: LogIndex,
     },
     /// The budget was spent: the record is destroyed and its secrets erased.
     Destroyed,
@@ -185,8 +279,11 @@ pub enum Outcome {
         /// Guesses available.
         remaining: u8,
     },
-    /// The records are deleted.
+    /// The records are deleted (or the registration was already gone).
     Deleted,
+    /// A registration without proof of K carried a ticket issued at another
+    /// stage count (reused, or overtaken by another registration).
+    StaleTicket,
     /// The command no longer applies: the registration it was validated
     /// against is gone or was replaced since.
     Stale,
@@ -232,107 +329,173 @@ impl<C: VaultCrypto> RecordStore<C> {
         }
     }
 
-    /// Applies one committed command. Deterministic.
-    pub fn apply(&mut self, command: &Command<C>) -> Outcome {
+    /// Applies the committed command at log index `index`. Deterministic.
+    pub fn apply(&mut self, index: LogIndex, command: &Command<C>) -> Outcome {
         let limit = self.guess_limit;
         let rec = self.users.entry(command.user()).or_default();
-        let outcome = Self::apply_to(rec, command, limit);
-        if rec.active.is_none() && rec.staged.is_none() && rec.tombstone.is_none() {
+        let outcome = Self::apply_to(rec, index, command, limit);
+        if rec.active.is_none() && rec.staged.is_none() && rec.gone.is_none() && rec.stages == 0 {
             self.users.remove(&command.user());
         }
         outcome
     }
 
-    fn apply_to(rec: &mut UserRecord<C>, command: &Command<C>, limit: u8) -> Outcome {
-        let active_is = |rec: &UserRecord<C>, id: RegistrationId| {
-            rec.active.as_ref().is_some_and(|a| a.registration == id)
-        };
+    fn apply_to(
+        rec: &mut UserRecord<C>,
+        index: LogIndex,
+        command: &Command<C>,
+        limit: u8,
+    ) -> Outcome {
         match command {
-            Command::Stage {
+            Command::Stage { .. } => Self::stage(rec, command),
+            Command::Activate {
                 registration,
-                password_file,
-                wrapped_key,
-                verifier,
-                keep_active,
+                content,
                 ..
             } => {
-                let mut displaced = false;
-                match keep_active {
-                    Some(id) if !active_is(rec, *id) => return Outcome::Stale,
-                    Some(_) => {}
-                    None => {
-                        // LOCK-3: no proof of K, so the old record is
-                        // destroyed before anything new can be guessed at.
-                        if let Some(old) = rec.active.take() {
-                            rec.tombstone = Some(Tombstone::Displaced(old.registration));
-                            displaced = true;
-                        }
-                    }
+                if let Some(a) = rec
+                    .active
+                    .as_ref()
+                    .filter(|a| a.registration == *registration && a.content == *content)
+                {
+                    // Activated already (a resent Activate): nothing changes.
+                    return Outcome::Activated {
+                        remaining: a.attempts.remaining(),
+                    };
                 }
-                rec.staged = Some(StagedRecord {
-                    registration: *registration,
-                    password_file: password_file.clone(),
-                    wrapped_key: wrapped_key.clone(),
-                    verifier: verifier.clone(),
-                });
-                Outcome::Staged {
-                    registration: *registration,
-                    displaced,
-                }
-            }
-            Command::Activate { registration, .. } => {
-                let Some(staged) = rec.staged.take_if(|s| s.registration == *registration) else {
+                let Some(staged) = rec
+                    .staged
+                    .take_if(|s| s.registration == *registration && s.content == *content)
+                else {
                     return Outcome::Stale;
                 };
                 let attempts = Attempts::new(limit);
+                let remaining = attempts.remaining();
                 rec.active = Some(ActiveRecord {
                     registration: staged.registration,
+                    oprf_key: staged.oprf_key,
+                    content: staged.content,
                     password_file: staged.password_file,
                     wrapped_key: staged.wrapped_key,
                     verifier: staged.verifier,
+                    reply_key: staged.reply_key,
                     attempts,
                 });
-                Outcome::Activated {
-                    remaining: attempts.remaining(),
-                }
+                Outcome::Activated { remaining }
             }
-            Command::ConsumeAttempt { registration, .. } => {
+            Command::ConsumeAttempt {
+                registration, ke1, ..
+            } => {
                 let Some(active) = rec.active_for(*registration) else {
                     return Outcome::Stale;
                 };
-                match active.attempts.start_login() {
+                match active.attempts.start_login(*ke1, index) {
                     LoginStart::Consumed { remaining } => Outcome::AttemptConsumed { remaining },
+                    LoginStart::AlreadyTested { remaining, at } => {
+                        Outcome::AlreadyTested { remaining, at }
+                    }
                     LoginStart::Exhausted => {
                         // LOCK-4: the secrets go with the record.
-                        rec.active = None;
-                        rec.tombstone = Some(Tombstone::Destroyed(*registration));
+                        let Some(old) = rec.active.take() else {
+                            unreachable!("active_for found it")
+                        };
+                        rec.gone = Some(Gone {
+                            why: Tombstone::Destroyed(*registration),
+                            reply_key: old.reply_key,
+                        });
                         Outcome::Destroyed
                     }
                 }
             }
-            Command::Reset { registration, .. } => {
+            Command::Reset {
+                registration, ke1, ..
+            } => {
                 let Some(active) = rec.active_for(*registration) else {
                     return Outcome::Stale;
                 };
-                active.attempts.reset_on_proof();
+                active.attempts.reset_on_proof(*ke1);
                 Outcome::Reset {
                     remaining: active.attempts.remaining(),
                 }
             }
             Command::Delete { registration, .. } => {
-                let matches_active = active_is(rec, *registration);
-                let matches_staged = rec
-                    .staged
-                    .as_ref()
-                    .is_some_and(|s| s.registration == *registration);
-                if !matches_active && !matches_staged {
-                    return Outcome::Stale;
+                if rec.tombstone().map(Tombstone::registration) == Some(*registration) {
+                    return Outcome::Deleted;
                 }
+                let reply_key = match (&rec.active, &rec.staged) {
+                    (Some(a), _) if a.registration == *registration => a.reply_key.clone(),
+                    (_, Some(s)) if s.registration == *registration => s.reply_key.clone(),
+                    _ => return Outcome::Stale,
+                };
                 rec.active = None;
                 rec.staged = None;
-                rec.tombstone = Some(Tombstone::Deleted(*registration));
+                rec.gone = Some(Gone {
+                    why: Tombstone::Deleted(*registration),
+                    reply_key,
+                });
                 Outcome::Deleted
             }
+        }
+    }
+
+    /// The stage rule; see the module documentation.
+    fn stage(rec: &mut UserRecord<C>, command: &Command<C>) -> Outcome {
+        let Command::Stage {
+            registration,
+            oprf_key,
+            ticket_seq,
+            content,
+            password_file,
+            wrapped_key,
+            verifier,
+            reply_key,
+            keep_active,
+            ..
+        } = command
+        else {
+            unreachable!("stage() is called for Stage commands only")
+        };
+        if let Some(s) = rec.staged.as_ref().filter(|s| s.content == *content) {
+            return Outcome::Staged {
+                registration: s.registration,
+                displaced: s.displaced,
+            };
+        }
+        let mut displaced = false;
+        match keep_active {
+            Some(id) if rec.active.as_ref().map(|a| a.registration) != Some(*id) => {
+                return Outcome::Stale
+            }
+            Some(_) => {}
+            None => {
+                if *ticket_seq != rec.stages {
+                    return Outcome::StaleTicket;
+                }
+                // LOCK-3: no proof of K, so the old record is destroyed
+                // before anything new can be guessed at.
+                if let Some(old) = rec.active.take() {
+                    rec.gone = Some(Gone {
+                        why: Tombstone::Displaced(old.registration),
+                        reply_key: old.reply_key,
+                    });
+                    displaced = true;
+                }
+            }
+        }
+        rec.stages += 1;
+        rec.staged = Some(StagedRecord {
+            registration: *registration,
+            oprf_key: *oprf_key,
+            content: *content,
+            displaced,
+            password_file: password_file.clone(),
+            wrapped_key: wrapped_key.clone(),
+            verifier: verifier.clone(),
+            reply_key: reply_key.clone(),
+        });
+        Outcome::Staged {
+            registration: *registration,
+            displaced,
         }
     }
 }
@@ -345,79 +508,117 @@ mod tests {
     type Store = RecordStore<SymbolicCrypto>;
     const U: UserId = UserId(7);
 
-    fn stage(reg: u64, pw: u8, keep: Option<u64>) -> Command<SymbolicCrypto> {
+    fn content(n: u8) -> ContentDigest {
+        ContentDigest([n; 32])
+    }
+
+    fn stage(reg: u64, pw: u8, seq: u64, keep: Option<u64>) -> Command<SymbolicCrypto> {
         Command::Stage {
             user: U,
             registration: RegistrationId(reg),
+            oprf_key: OprfKeyId([reg as u8; 16]),
+            ticket_seq: seq,
+            content: content(reg as u8),
             password_file: SymPassword(pw),
             wrapped_key: SymKey(1),
             verifier: SymKey(1),
+            reply_key: SymKey(1),
             keep_active: keep.map(RegistrationId),
         }
     }
 
-    fn consume(reg: u64) -> Command<SymbolicCrypto> {
+    fn activate(reg: u64) -> Command<SymbolicCrypto> {
+        Command::Activate {
+            user: U,
+            registration: RegistrationId(reg),
+            content: content(reg as u8),
+        }
+    }
+
+    fn consume(reg: u64, ke1: u8) -> Command<SymbolicCrypto> {
         Command::ConsumeAttempt {
             user: U,
             registration: RegistrationId(reg),
+            ke1: Ke1Digest([ke1; 32]),
         }
+    }
+
+    fn remaining(s: &Store) -> u8 {
+        s.get(U)
+            .unwrap()
+            .active
+            .as_ref()
+            .unwrap()
+            .attempts
+            .remaining()
     }
 
     #[test]
     fn staged_is_not_guessable_until_activated() {
         let mut s = Store::new(3);
-        s.apply(&stage(1, 5, None));
-        assert_eq!(s.apply(&consume(1)), Outcome::Stale);
-        let activate = Command::Activate {
-            user: U,
-            registration: RegistrationId(1),
-        };
-        assert_eq!(s.apply(&activate), Outcome::Activated { remaining: 3 });
+        s.apply(LogIndex(1), &stage(1, 5, 0, None));
+        assert_eq!(s.apply(LogIndex(2), &consume(1, 1)), Outcome::Stale);
         assert_eq!(
-            s.apply(&consume(1)),
+            s.apply(LogIndex(3), &activate(1)),
+            Outcome::Activated { remaining: 3 }
+        );
+        assert_eq!(
+            s.apply(LogIndex(4), &consume(1, 1)),
             Outcome::AttemptConsumed { remaining: 2 }
         );
         // A replayed activation does not refill the budget (REG-2, LOCK-3).
-        assert_eq!(s.apply(&activate), Outcome::Stale);
         assert_eq!(
-            s.get(U)
-                .unwrap()
-                .active
-                .as_ref()
-                .unwrap()
-                .attempts
-                .remaining(),
-            2
+            s.apply(LogIndex(5), &activate(1)),
+            Outcome::Activated { remaining: 2 }
         );
+        assert_eq!(remaining(&s), 2);
+    }
+
+    #[test]
+    fn activation_names_the_content() {
+        let mut s = Store::new(3);
+        s.apply(LogIndex(1), &stage(1, 5, 0, None));
+        let other = Command::Activate {
+            user: U,
+            registration: RegistrationId(1),
+            content: content(9),
+        };
+        assert_eq!(s.apply(LogIndex(2), &other), Outcome::Stale);
+        assert!(s.get(U).unwrap().active.is_none());
     }
 
     #[test]
     fn exhausting_the_budget_destroys_the_record() {
         let mut s = Store::new(2);
-        s.apply(&stage(1, 5, None));
-        s.apply(&Command::Activate {
-            user: U,
-            registration: RegistrationId(1),
-        });
-        s.apply(&consume(1));
-        s.apply(&consume(1));
-        assert_eq!(s.apply(&consume(1)), Outcome::Destroyed);
+        s.apply(LogIndex(1), &stage(1, 5, 0, None));
+        s.apply(LogIndex(2), &activate(1));
+        s.apply(LogIndex(3), &consume(1, 1));
+        s.apply(LogIndex(4), &consume(1, 2));
+        // A retried KE1 is still answered, and costs nothing.
+        assert_eq!(
+            s.apply(LogIndex(5), &consume(1, 2)),
+            Outcome::AlreadyTested {
+                remaining: 0,
+                at: LogIndex(4)
+            }
+        );
+        assert_eq!(s.apply(LogIndex(6), &consume(1, 3)), Outcome::Destroyed);
         let rec = s.get(U).unwrap();
         assert!(rec.active.is_none());
-        assert_eq!(rec.tombstone, Some(Tombstone::Destroyed(RegistrationId(1))));
-        assert_eq!(s.apply(&consume(1)), Outcome::Stale);
+        assert_eq!(
+            rec.tombstone(),
+            Some(Tombstone::Destroyed(RegistrationId(1)))
+        );
+        assert_eq!(s.apply(LogIndex(7), &consume(1, 4)), Outcome::Stale);
     }
 
     #[test]
     fn staging_without_proof_displaces_the_active_record() {
         let mut s = Store::new(3);
-        s.apply(&stage(1, 5, None));
-        s.apply(&Command::Activate {
-            user: U,
-            registration: RegistrationId(1),
-        });
+        s.apply(LogIndex(1), &stage(1, 5, 0, None));
+        s.apply(LogIndex(2), &activate(1));
         assert_eq!(
-            s.apply(&stage(2, 6, None)),
+            s.apply(LogIndex(3), &stage(2, 6, 1, None)),
             Outcome::Staged {
                 registration: RegistrationId(2),
                 displaced: true
@@ -426,13 +627,10 @@ mod tests {
         assert!(s.get(U).unwrap().active.is_none());
         // With a proof against the active registration, it stays.
         let mut s = Store::new(3);
-        s.apply(&stage(1, 5, None));
-        s.apply(&Command::Activate {
-            user: U,
-            registration: RegistrationId(1),
-        });
+        s.apply(LogIndex(1), &stage(1, 5, 0, None));
+        s.apply(LogIndex(2), &activate(1));
         assert_eq!(
-            s.apply(&stage(2, 6, Some(1))),
+            s.apply(LogIndex(3), &stage(2, 6, 0, Some(1))),
             Outcome::Staged {
                 registration: RegistrationId(2),
                 displaced: false
@@ -440,6 +638,62 @@ mod tests {
         );
         assert!(s.get(U).unwrap().active.is_some());
         // A proof about a registration that is no longer active is stale.
-        assert_eq!(s.apply(&stage(3, 6, Some(9))), Outcome::Stale);
+        assert_eq!(
+            s.apply(LogIndex(4), &stage(3, 6, 2, Some(9))),
+            Outcome::Stale
+        );
+    }
+
+    #[test]
+    fn a_ticket_without_proof_stages_one_registration_ever() {
+        let mut s = Store::new(3);
+        assert!(matches!(
+            s.apply(LogIndex(1), &stage(1, 5, 0, None)),
+            Outcome::Staged { .. }
+        ));
+        // The same content again: the same staging, nothing new.
+        assert_eq!(
+            s.apply(LogIndex(2), &stage(1, 5, 0, None)),
+            Outcome::Staged {
+                registration: RegistrationId(1),
+                displaced: false
+            }
+        );
+        s.apply(LogIndex(3), &activate(1));
+        // Another registration with the ticket of seq 0 (its OPRF key is
+        // registration 1's): refused, however many records come and go.
+        assert_eq!(
+            s.apply(LogIndex(4), &stage(2, 6, 0, None)),
+            Outcome::StaleTicket
+        );
+        assert!(matches!(
+            s.apply(LogIndex(5), &stage(3, 6, 1, None)),
+            Outcome::Staged {
+                displaced: true,
+                ..
+            }
+        ));
+        assert_eq!(
+            s.apply(LogIndex(6), &stage(4, 6, 1, None)),
+            Outcome::StaleTicket
+        );
+        assert_eq!(s.get(U).unwrap().stages, 2);
+    }
+
+    #[test]
+    fn delete_leaves_only_what_vouches_for_it() {
+        let mut s = Store::new(3);
+        s.apply(LogIndex(1), &stage(1, 5, 0, None));
+        s.apply(LogIndex(2), &activate(1));
+        let delete = Command::Delete {
+            user: U,
+            registration: RegistrationId(1),
+        };
+        assert_eq!(s.apply(LogIndex(3), &delete), Outcome::Deleted);
+        let rec = s.get(U).unwrap();
+        assert!(rec.active.is_none() && rec.staged.is_none());
+        assert_eq!(rec.tombstone(), Some(Tombstone::Deleted(RegistrationId(1))));
+        // A resent delete finds it gone: the same outcome.
+        assert_eq!(s.apply(LogIndex(4), &delete), Outcome::Deleted);
     }
 }

@@ -65,7 +65,7 @@ use thiserror::Error;
 /// The four magic bytes that open every disk record.
 pub const DISK_MAGIC: [u8; 4] = *b"BVDR";
 /// The only disk record version this build reads and writes.
-pub const DISK_VERSION: u8 = 1;
+pub const DISK_VERSION: u8 = 2;
 /// Length of a record header in bytes.
 pub const RECORD_HEADER_LEN: usize = 16;
 /// Length of the trailing record check in bytes.

@@ -29,7 +29,7 @@ use serde::Serialize;
 /// The two magic bytes that open every frame.
 pub const MAGIC: [u8; 2] = [0x89, b'V'];
 /// The only wire version this build reads and writes.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 /// Length of the frame header in bytes.
 pub const HEADER_LEN: usize = 8;
 /// Default body limit for client frames: 4 MiB.
@@ -325,7 +325,7 @@ mod tests {
             body_len: 0x0102_0304,
         };
         let b = h.to_bytes();
-        assert_eq!(b, [0x89, b'V', 1, 3, 1, 2, 3, 4]);
+        assert_eq!(b, [0x89, b'V', VERSION, 3, 1, 2, 3, 4]);
         let limits = FrameLimits {
             max_body: 0,
             max_peer_body: u32::MAX,

@@ -43,14 +43,14 @@ mod tests;
 
 use backup_vault::flaws::VaultFlaw;
 use backup_vault::vault::crypto::{
-    ProofPurpose, ProofStatement, RegistrationId, SymKey, SymPassword, SymProof, SymRegistration,
-    SymbolicCrypto,
+    ContentDigest, OprfKeyId, ProofStatement, RegistrationId, ReplyStatement, SymBlinded, SymKey,
+    SymPassword, SymProof, SymRegistration, SymTag, SymbolicCrypto, TicketClaims,
 };
 use backup_vault::vault::ids::{LogIndex, Millis, NodeId, Term, UserId};
 use backup_vault::vault::node::{
     ClientId, NodeConfig, Reply, RequestId, VaultDisk, VaultNode, VaultPeerMessage, VaultWrite,
 };
-use backup_vault::vault::protocol::{ClientRequest, ClientResponse, LoginId};
+use backup_vault::vault::protocol::{ClientRequest, ClientResponse, LoginId, Replacing};
 use backup_vault::vault::quorum::ClusterConfig;
 use backup_vault::vault::raft::durable::WriteId;
 use backup_vault::vault::raft::log::Entry;
@@ -86,7 +86,8 @@ pub const BOB: UserId = UserId(2);
 /// The honest client: Alice's own device, which holds K.
 pub const OWNER: ClientId = ClientId(1);
 /// The attacker: the chat server acting as Alice's account. It sees every
-/// request and reply, guesses without limit and re-registers.
+/// request and reply, guesses (by logins and by registration requests, the
+/// two OPRF entry points), re-registers, replays and splices requests.
 pub const ATTACKER: ClientId = ClientId(2);
 /// Alice's key K.
 pub const OWNER_KEY: SymKey = SymKey(1);
@@ -143,6 +144,15 @@ pub struct VaultBounds {
     pub forgeries: u8,
     /// Attacker replays of requests the owner sent.
     pub replays: u8,
+    /// Attacker registration requests for Alice with a guess: OPRF
+    /// evaluations it asks for outside a login (LOCK-1).
+    pub probes: u8,
+    /// Attacker stages that put the owner's older sealed registration under
+    /// the proof of K of the owner's password change (LOCK-3).
+    pub splices: u8,
+    /// Owner resends of its pending KE1, as a client does after a timeout
+    /// (LOCK-5).
+    pub resends: u8,
     /// Whether timers fire (elections, heartbeats, login expiry).
     pub timers: bool,
     /// The initial state.
@@ -167,6 +177,9 @@ impl Default for VaultBounds {
             reregistrations: 1,
             forgeries: 1,
             replays: 1,
+            probes: 1,
+            splices: 1,
+            resends: 1,
             timers: true,
             start: Start::Registered,
         }
@@ -187,6 +200,9 @@ impl VaultBounds {
             reregistrations: 0,
             forgeries: 0,
             replays: 0,
+            probes: 0,
+            splices: 0,
+            resends: 0,
             timers: false,
             ..VaultBounds::default()
         }
@@ -206,6 +222,10 @@ pub struct VaultModel {
     prefix: Vec<Action>,
     /// The state before the prefix.
     origin: VaultState,
+    /// Whether the linearizability observer runs (it ends a path at the
+    /// first non-linearizable answer, before other observers may see the
+    /// harm that answer leads to).
+    history: bool,
 }
 
 /// A message in flight.
@@ -259,10 +279,17 @@ pub struct Slot {
 pub struct OwnerView {
     /// The active registration and its password, as far as the owner knows.
     pub known: Option<(RegistrationId, SymPassword)>,
-    /// A registration staged by a password change, awaiting activation.
-    pub staged: Option<(RegistrationId, SymPassword)>,
+    /// The registration a password change is making: its sealed form, and
+    /// the id it was staged under once an authentic `Staged` said so.
+    pub changing: Option<(SymRegistration, Option<RegistrationId>)>,
+    /// Every registration the owner sealed, oldest first.
+    pub sealed: Vec<SymRegistration>,
+    /// The KE1 of the owner's current login.
+    pub login: Option<SymBlinded>,
     /// Logins answered with KE2, not yet finished.
     pub logins: Vec<LoginId>,
+    /// The ticket of the last registration response the owner got.
+    pub ticket: Option<TicketClaims>,
     /// Requests the owner sent (the attacker sees and may replay them).
     pub sent: Vec<Req>,
 }
@@ -271,9 +298,11 @@ pub struct OwnerView {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct AttackerView {
     /// Its own registrations of Alice, staged and not yet activated.
-    pub staged: Vec<RegistrationId>,
+    pub staged: Vec<(RegistrationId, ContentDigest)>,
     /// Login ids of Alice's logins it saw in KE2 replies.
     pub seen_logins: Vec<LoginId>,
+    /// The ticket of the last registration response it got.
+    pub ticket: Option<TicketClaims>,
 }
 
 /// What remains of each budget.
@@ -299,6 +328,12 @@ pub struct Budgets {
     pub forgeries: u8,
     /// Attacker replays left.
     pub replays: u8,
+    /// Attacker registration probes left.
+    pub probes: u8,
+    /// Attacker splices left.
+    pub splices: u8,
+    /// Owner resends left.
+    pub resends: u8,
 }
 
 /// A request waiting for its final answer, for the ghost observers.
@@ -325,13 +360,44 @@ pub struct Flags {
     pub cross_user_login: bool,
     /// The client-visible history stopped being linearizable.
     pub not_linearizable: bool,
+    /// The owner was told, authentically, that its password change is
+    /// active, while the record holds another registration's password.
+    pub change_reverted: bool,
+}
+
+/// A login answered with KE2, as the observers saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SeenLogin {
+    /// The user.
+    pub user: UserId,
+    /// The registration it was against.
+    pub registration: RegistrationId,
+    /// Whether its guess was the password.
+    pub right: bool,
+    /// Its KE1.
+    pub ke1: SymBlinded,
 }
 
 /// The observers' memory. See the module documentation.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Ghost {
-    /// KE2s released per registration since its last successful login.
-    pub ke2_since_proof: BTreeMap<RegistrationId, u8>,
+    /// Every OPRF evaluation the vault handed out, per key: where it stands
+    /// in the log (a KE2 at the index that consumed its attempt; a
+    /// registration response just after the answering node's applied
+    /// index) and the input.
+    pub evals: BTreeMap<OprfKeyId, BTreeSet<(LogIndex, bool, SymBlinded)>>,
+    /// The OPRF key of each registration, from committed stages.
+    pub record_keys: BTreeMap<RegistrationId, OprfKeyId>,
+    /// Indices of committed proofs of knowledge (activations, and resets of
+    /// registrations a right KE3 was sent for), per OPRF key: each starts a
+    /// fresh budget. A reset nobody proved for is no proof (LOCK-3's to
+    /// flag), and LOCK-1 keeps counting across it.
+    pub proofs: BTreeMap<OprfKeyId, BTreeSet<LogIndex>>,
+    /// Registrations for which a KE3 of a right login was sent.
+    pub proved_for: BTreeSet<RegistrationId>,
+    /// For each KE1 of the owner and record, the entries that consumed an
+    /// attempt for it, as KE2s reported them (LOCK-5: at most one).
+    pub owner_attempts: BTreeMap<(SymBlinded, RegistrationId), BTreeSet<LogIndex>>,
     /// KE3s delivered to a node, per user: the only thing that may reset a count.
     pub ke3_delivered: BTreeMap<UserId, u8>,
     /// Registrations for which an activation with a proof of K was sent.
@@ -343,8 +409,8 @@ pub struct Ghost {
     pub leaders: BTreeMap<Term, NodeId>,
     /// Registrations destroyed by the guess limit.
     pub destroyed: BTreeSet<RegistrationId>,
-    /// The user, registration and rightness of each login answered with KE2.
-    pub logins: BTreeMap<LoginId, (UserId, RegistrationId, bool)>,
+    /// What each login answered with KE2 was.
+    pub logins: BTreeMap<LoginId, SeenLogin>,
     /// Successful logins.
     pub logins_ok: u8,
     /// Transition-time violations.
@@ -369,6 +435,9 @@ pub struct VaultState {
     pub attacker: AttackerView,
     /// Budgets left.
     pub budgets: Budgets,
+    /// The ticket of the registration response answered in this step, for
+    /// the client that asked (always `None` between steps).
+    pub last_ticket: Option<TicketClaims>,
     /// Observers.
     pub ghost: Ghost,
 }
@@ -378,12 +447,23 @@ pub struct VaultState {
 pub enum ClientOp {
     /// The attacker guesses (KE1 with a wrong password).
     Guess,
+    /// The attacker asks for an OPRF evaluation outside a login: a
+    /// registration request for Alice with a guess.
+    Probe,
     /// The owner logs in with its password (KE1).
     Login,
+    /// The owner sends its login's KE1 again (a timeout, a retry).
+    Resend,
     /// The owner finishes a login (KE3).
     Finish(LoginId),
-    /// The owner changes the password: stage with a proof of K.
-    Change,
+    /// The owner changes the password: a registration request, then a stage
+    /// with a proof of K naming the new content. With `spliced`, the chat
+    /// server forwards the owner's oldest registration under that proof
+    /// instead (the change-revert attack).
+    Change {
+        /// Whether the stage is spliced.
+        spliced: bool,
+    },
     /// The owner activates its staged registration.
     ActivateOwn(RegistrationId),
     /// The attacker registers Alice anew without proof of K.
@@ -473,6 +553,7 @@ impl VaultModel {
             init: VaultState::placeholder(),
             prefix: Vec::new(),
             origin: VaultState::placeholder(),
+            history: true,
         };
         model.init = model.initial_state();
         model.origin = model.init.clone();
@@ -507,6 +588,14 @@ impl VaultModel {
         self
     }
 
+    /// Switches the linearizability observer off, so that a search can
+    /// follow a broken variant past its first wrong answer to the harm it
+    /// does (the other properties still end a path).
+    pub fn without_history(mut self) -> Self {
+        self.history = false;
+        self
+    }
+
     /// The cluster configuration.
     pub fn cluster(&self) -> ClusterConfig {
         self.node_config.cluster
@@ -535,6 +624,9 @@ impl VaultModel {
             reregistrations: b.reregistrations,
             forgeries: b.forgeries,
             replays: b.replays,
+            probes: b.probes,
+            splices: b.splices,
+            resends: b.resends,
         }
     }
 
@@ -566,8 +658,13 @@ impl VaultModel {
             owner: OwnerView::default(),
             attacker: AttackerView::default(),
             budgets: self.budgets(),
+            last_ticket: None,
             ghost: Ghost {
-                ke2_since_proof: BTreeMap::new(),
+                evals: BTreeMap::new(),
+                record_keys: BTreeMap::new(),
+                proofs: BTreeMap::new(),
+                proved_for: BTreeSet::new(),
+                owner_attempts: BTreeMap::new(),
                 ke3_delivered: BTreeMap::new(),
                 activations: BTreeSet::new(),
                 committed: BTreeMap::new(),
@@ -591,21 +688,33 @@ impl VaultModel {
             .first()
             .and_then(|s| s.node.as_ref())
             .and_then(|n| n.store().get(ALICE).cloned());
+        let reg = |registration, password, key, content| spec::SpecRegistration {
+            registration,
+            password,
+            key,
+            content,
+        };
         RecordSpec {
             limit: self.bounds.guess_limit,
-            active: rec
-                .as_ref()
-                .and_then(|r| r.active.as_ref())
-                .map(|a| spec::SpecActive {
-                    registration: a.registration,
-                    password: a.password_file,
-                    used: a.attempts.used(),
-                }),
-            staged: rec
-                .as_ref()
-                .and_then(|r| r.staged.as_ref())
-                .map(|s| (s.registration, s.password_file)),
-            destroyed: matches!(rec.and_then(|r| r.tombstone), Some(Tombstone::Destroyed(_))),
+            active: rec.as_ref().and_then(|r| r.active.as_ref()).map(|a| {
+                spec::SpecActive {
+                    reg: reg(a.registration, a.password_file, a.verifier, a.content),
+                    // The bootstrap leaves no tests behind.
+                    tested: BTreeSet::new(),
+                    proven: None,
+                }
+            }),
+            staged: rec.as_ref().and_then(|r| r.staged.as_ref()).map(|st| {
+                (
+                    reg(st.registration, st.password_file, st.verifier, st.content),
+                    st.displaced,
+                )
+            }),
+            stages: rec.as_ref().map_or(0, |r| r.stages),
+            destroyed: matches!(
+                rec.as_ref().and_then(|r| r.tombstone()),
+                Some(Tombstone::Destroyed(_))
+            ),
         }
     }
 
@@ -625,13 +734,24 @@ impl VaultModel {
             } else {
                 (SymKey(3), ClientId(3))
             };
+            let input = SymBlinded {
+                password: PASSWORD,
+                blind: 0,
+            };
+            let ticket = self
+                .registration_start(&mut s, NodeId(0), client, user, input, &mut None)
+                .expect("bootstrap: node 0 answers the registration request");
+            let sealed = SymRegistration {
+                user,
+                password: PASSWORD,
+                key,
+                ticket,
+            };
+            let content = sealed.content();
             let stage = Req::Stage {
                 user,
-                sealed: SymRegistration {
-                    user,
-                    password: PASSWORD,
-                    key,
-                },
+                sealed,
+                content,
                 replacing: None,
             };
             self.request(&mut s, NodeId(0), client, stage, None);
@@ -652,12 +772,21 @@ impl VaultModel {
             let activate = Req::Activate {
                 user,
                 registration,
-                proof: proof(key, ProofPurpose::Activate, user, registration),
+                content,
+                proof: proof(
+                    key,
+                    ProofStatement::Activate {
+                        user,
+                        registration,
+                        content,
+                    },
+                ),
             };
             self.request(&mut s, NodeId(0), client, activate, None);
             self.quiesce(&mut s);
             if user == ALICE {
                 s.owner.known = Some((registration, PASSWORD));
+                s.owner.sealed.push(sealed);
             }
         }
         assert!(
@@ -714,7 +843,7 @@ impl VaultModel {
                     s.net.remove(k)
                 };
                 let Envelope { from, to, msg, .. } = env;
-                self.on_node(&mut s, to, &mut trace, |node, now, rng| {
+                self.on_node(&mut s, to, 0, &mut trace, |node, now, rng| {
                     node.on_peer(from, msg, now, rng)
                 });
             }
@@ -757,6 +886,7 @@ impl VaultModel {
             }
             Action::Client { to, op } => self.client(&mut s, *to, op, &mut trace),
         }
+        s.last_ticket = None;
         self.observe(&mut s);
         s
     }
@@ -773,7 +903,7 @@ impl VaultModel {
             return;
         };
         slot.clock = slot.clock.max(node.next_deadline());
-        self.on_node(s, id, trace, |node, now, rng| node.on_tick(now, rng));
+        self.on_node(s, id, 0, trace, |node, now, rng| node.on_tick(now, rng));
     }
 
     fn sync(&self, s: &mut VaultState, id: NodeId, trace: &mut Option<&mut Vec<String>>) {
@@ -792,17 +922,20 @@ impl VaultModel {
         for (_, write) in std::mem::take(&mut slot.unsynced) {
             slot.disk.apply(&write);
         }
-        self.on_node(s, id, trace, |node, now, rng| {
+        self.on_node(s, id, 0, trace, |node, now, rng| {
             node.on_persisted(up_to, now, rng)
         });
     }
 
     /// Runs one input on node `id` (if up), catching an assertion failure
     /// inside the implementation, then collects its output.
+    /// `salt` tells apart inputs that leave a node's state as it was (a
+    /// registration request), so that each draws its own randomness.
     fn on_node<F>(
         &self,
         s: &mut VaultState,
         id: NodeId,
+        salt: u64,
         trace: &mut Option<&mut Vec<String>>,
         input: F,
     ) where
@@ -813,7 +946,7 @@ impl VaultModel {
         let Some(node) = slot.node.as_mut() else {
             return;
         };
-        let mut rng = rng_for(&(&*node, now));
+        let mut rng = rng_for(&(&*node, now, salt));
         let mut copy = node.clone();
         match catch_unwind(AssertUnwindSafe(|| {
             input(&mut copy, now, &mut rng);
@@ -881,89 +1014,181 @@ impl VaultModel {
         trace: &mut Option<&mut Vec<String>>,
     ) {
         let b = &mut s.budgets;
-        let (client, req) = match op {
+        let (client, req) = match *op {
             ClientOp::Guess => {
                 b.guesses -= 1;
+                let ke1 = SymBlinded {
+                    password: WRONG_GUESS,
+                    blind: 100 + b.guesses,
+                };
+                (ATTACKER, Req::LoginStart { user: ALICE, ke1 })
+            }
+            ClientOp::Probe => {
+                b.probes -= 1;
+                let request = SymBlinded {
+                    password: WRONG_GUESS,
+                    blind: 150 + b.probes,
+                };
                 (
                     ATTACKER,
-                    Req::LoginStart {
+                    Req::RegistrationStart {
                         user: ALICE,
-                        ke1: WRONG_GUESS,
+                        request,
                     },
                 )
             }
             ClientOp::Login => {
                 b.logins -= 1;
                 let password = s.owner.known.map_or(PASSWORD, |(_, p)| p);
-                (
-                    OWNER,
-                    Req::LoginStart {
-                        user: ALICE,
-                        ke1: password,
-                    },
-                )
+                let ke1 = SymBlinded {
+                    password,
+                    blind: 200 + b.logins,
+                };
+                s.owner.login = Some(ke1);
+                (OWNER, Req::LoginStart { user: ALICE, ke1 })
+            }
+            ClientOp::Resend => {
+                b.resends -= 1;
+                let ke1 = s.owner.login.expect("a resend needs a login");
+                (OWNER, Req::LoginStart { user: ALICE, ke1 })
             }
             ClientOp::Finish(login) => {
-                s.owner.logins.retain(|l| l != login);
+                s.owner.logins.retain(|l| *l != login);
                 (
                     OWNER,
                     Req::LoginFinish {
                         user: ALICE,
-                        login: *login,
+                        login,
                         ke3: (),
                     },
                 )
             }
-            ClientOp::Change => {
+            ClientOp::Change { spliced } => {
                 b.changes -= 1;
+                if spliced {
+                    b.splices -= 1;
+                }
                 let (registration, _) = s.owner.known.expect("a change needs a known record");
+                let input = SymBlinded {
+                    password: NEW_PASSWORD,
+                    blind: 1,
+                };
+                let Some(ticket) = self.registration_start(s, to, OWNER, ALICE, input, trace)
+                else {
+                    return;
+                };
+                let sealed = SymRegistration {
+                    user: ALICE,
+                    password: NEW_PASSWORD,
+                    key: OWNER_KEY,
+                    ticket,
+                };
+                let content = sealed.content();
+                let replacing = Some(Replacing {
+                    registration,
+                    proof: proof(
+                        OWNER_KEY,
+                        ProofStatement::Replace {
+                            user: ALICE,
+                            active: registration,
+                            content,
+                        },
+                    ),
+                });
+                let stage = Req::Stage {
+                    user: ALICE,
+                    sealed,
+                    content,
+                    replacing: replacing.clone(),
+                };
+                let oldest = s.owner.sealed.first().copied();
+                s.owner.changing = Some((sealed, None));
+                s.owner.sealed.push(sealed);
+                s.owner.sent.push(stage.clone());
+                match oldest.filter(|_| spliced) {
+                    // The chat server forwards the owner's oldest registration
+                    // under the proof of K made for the new one.
+                    Some(old) => (
+                        OWNER,
+                        Req::Stage {
+                            user: ALICE,
+                            sealed: old,
+                            content,
+                            replacing,
+                        },
+                    ),
+                    None => (OWNER, stage),
+                }
+            }
+            ClientOp::ActivateOwn(registration) => {
+                let (sealed, _) = s.owner.changing.expect("an activation needs a change");
+                let content = sealed.content();
                 (
                     OWNER,
-                    Req::Stage {
+                    Req::Activate {
                         user: ALICE,
-                        sealed: SymRegistration {
-                            user: ALICE,
-                            password: NEW_PASSWORD,
-                            key: OWNER_KEY,
-                        },
-                        replacing: Some((
-                            registration,
-                            proof(OWNER_KEY, ProofPurpose::Replace, ALICE, registration),
-                        )),
+                        registration,
+                        content,
+                        proof: proof(
+                            OWNER_KEY,
+                            ProofStatement::Activate {
+                                user: ALICE,
+                                registration,
+                                content,
+                            },
+                        ),
                     },
                 )
             }
-            ClientOp::ActivateOwn(registration) => (
-                OWNER,
-                Req::Activate {
-                    user: ALICE,
-                    registration: *registration,
-                    proof: proof(OWNER_KEY, ProofPurpose::Activate, ALICE, *registration),
-                },
-            ),
             ClientOp::Reregister => {
                 b.reregistrations -= 1;
+                let input = SymBlinded {
+                    password: ATTACKER_PASSWORD,
+                    blind: 2,
+                };
+                let Some(ticket) = self.registration_start(s, to, ATTACKER, ALICE, input, trace)
+                else {
+                    return;
+                };
+                let sealed = SymRegistration {
+                    user: ALICE,
+                    password: ATTACKER_PASSWORD,
+                    key: ATTACKER_KEY,
+                    ticket,
+                };
                 (
                     ATTACKER,
                     Req::Stage {
                         user: ALICE,
-                        sealed: SymRegistration {
-                            user: ALICE,
-                            password: ATTACKER_PASSWORD,
-                            key: ATTACKER_KEY,
-                        },
+                        sealed,
+                        content: sealed.content(),
                         replacing: None,
                     },
                 )
             }
             ClientOp::ActivateAttacker(registration) => {
-                s.attacker.staged.retain(|r| r != registration);
+                let content = s
+                    .attacker
+                    .staged
+                    .iter()
+                    .find(|(r, _)| *r == registration)
+                    .map(|(_, c)| *c)
+                    .expect("the attacker activates what it staged");
+                s.attacker.staged.retain(|(r, _)| *r != registration);
                 (
                     ATTACKER,
                     Req::Activate {
                         user: ALICE,
-                        registration: *registration,
-                        proof: proof(ATTACKER_KEY, ProofPurpose::Activate, ALICE, *registration),
+                        registration,
+                        content,
+                        proof: proof(
+                            ATTACKER_KEY,
+                            ProofStatement::Activate {
+                                user: ALICE,
+                                registration,
+                                content,
+                            },
+                        ),
                     },
                 )
             }
@@ -973,23 +1198,43 @@ impl VaultModel {
                     ATTACKER,
                     Req::LoginFinish {
                         user: BOB,
-                        login: *login,
+                        login,
                         ke3: (),
                     },
                 )
             }
             ClientOp::Replay(k) => {
                 b.replays -= 1;
-                (ATTACKER, s.owner.sent[usize::from(*k)].clone())
+                (ATTACKER, s.owner.sent[usize::from(k)].clone())
             }
         };
         if let Some(t) = trace.as_deref_mut() {
             t.push(format!("   {client:?} -> {to:?}: {}", show_request(&req)));
         }
-        if client == OWNER {
+        if client == OWNER && !matches!(op, ClientOp::Change { .. }) {
             s.owner.sent.push(req.clone());
         }
         self.request(s, to, client, req, trace.as_deref_mut());
+    }
+
+    /// Sends a registration request and returns the ticket of its answer
+    /// (registration requests are answered at once by a serving leader).
+    fn registration_start(
+        &self,
+        s: &mut VaultState,
+        to: NodeId,
+        client: ClientId,
+        user: UserId,
+        request: SymBlinded,
+        trace: &mut Option<&mut Vec<String>>,
+    ) -> Option<TicketClaims> {
+        let req = Req::RegistrationStart { user, request };
+        if let Some(t) = trace.as_deref_mut() {
+            t.push(format!("   {client:?} -> {to:?}: {}", show_request(&req)));
+        }
+        s.last_ticket = None;
+        self.request(s, to, client, req, trace.as_deref_mut());
+        s.last_ticket.take()
     }
 
     fn request(
@@ -1003,15 +1248,18 @@ impl VaultModel {
         let request = RequestId(s.ghost.next_request);
         s.ghost.next_request += 1;
         match &req {
-            Req::LoginFinish { user, .. } => {
+            Req::LoginFinish { user, login, .. } => {
                 *s.ghost.ke3_delivered.entry(*user).or_default() += 1;
+                if let Some(seen) = s.ghost.logins.get(login).filter(|l| l.right) {
+                    s.ghost.proved_for.insert(seen.registration);
+                }
             }
             Req::Activate { registration, .. } => {
                 s.ghost.activations.insert(*registration);
             }
             _ => {}
         }
-        let op = self.record_op(s, &req);
+        let op = self.record_op(s, &req).filter(|_| self.history);
         if let Some(op) = op {
             // Each request is its own "thread": real-time order between
             // requests is what the tester checks.
@@ -1025,7 +1273,7 @@ impl VaultModel {
                 op,
             },
         );
-        self.on_node(s, to, &mut trace, |node, now, rng| {
+        self.on_node(s, to, request.0, &mut trace, |node, now, rng| {
             node.on_client(client, request, req, now, rng)
         });
     }
@@ -1037,37 +1285,55 @@ impl VaultModel {
                 Some(RecordOp::LoginStart { guess: *ke1 })
             }
             Req::LoginFinish { user, login, .. } if *user == ALICE => {
-                let (_, registration, right) = *s.ghost.logins.get(login)?;
+                let seen = s.ghost.logins.get(login)?;
                 Some(RecordOp::LoginFinish {
-                    registration,
-                    right,
+                    registration: seen.registration,
+                    right: seen.right,
+                    ke1: seen.ke1,
                 })
             }
             Req::Stage {
                 user,
                 sealed,
+                content,
                 replacing,
             } if *user == ALICE => Some(RecordOp::Stage {
                 password: sealed.password,
-                replacing: replacing.map(|(r, _)| r),
+                key: sealed.key,
+                claimed: *content,
+                actual: sealed.content(),
+                seq: sealed.ticket.seq,
+                replacing: replacing.as_ref().map(|r| {
+                    let named = match r.proof.statement {
+                        ProofStatement::Replace { content, .. } => content,
+                        _ => ContentDigest([0; 32]),
+                    };
+                    (r.registration, r.proof.key, named)
+                }),
             }),
             Req::Activate {
-                user, registration, ..
+                user,
+                registration,
+                content,
+                proof,
             } if *user == ALICE => Some(RecordOp::Activate {
                 registration: *registration,
+                content: *content,
+                proof_key: proof.key,
             }),
             _ => None,
         }
     }
 
     /// A reply reaches its client: update what the clients know and the
-    /// observers (LOCK-1, LOCK-2, LOCK-4, REG-1, linearizability).
+    /// observers (LOCK-1, LOCK-2, LOCK-3, LOCK-4, LOCK-5, REG-1,
+    /// linearizability).
     fn on_reply(&self, s: &mut VaultState, from: NodeId, reply: Reply<C>) {
         let Some(out) = s.ghost.requests.get(&reply.request).cloned() else {
             return;
         };
         let fin = RecordRet::from_response(&reply.response);
-        if fin.is_some() {
+        if fin.is_some() || matches!(reply.response, Resp::RegistrationResponse(_)) {
             s.ghost.requests.remove(&reply.request);
         }
         if let (Some(_), Some(ret)) = (out.op, fin) {
@@ -1081,19 +1347,31 @@ impl VaultModel {
                 s.ghost.flags.not_linearizable = true;
             }
         }
+        let node = s.slots[usize::from(from.0)].node.as_ref();
         match reply.response {
-            Resp::Ke2 { login, .. } => {
+            Resp::RegistrationResponse(answer) => {
+                // LOCK-1: an evaluation, placed just after what the answering
+                // node had applied.
+                let applied = node.map_or(LogIndex(0), |n| n.applied());
+                s.ghost.evals.entry(answer.eval.key).or_default().insert((
+                    applied,
+                    true,
+                    answer.eval.input,
+                ));
+                s.last_ticket = Some(answer.ticket);
+            }
+            Resp::Ke2 { login, ke2, .. } => {
                 let entry = reply.index.and_then(|i| {
-                    s.slots[usize::from(from.0)]
-                        .node
-                        .as_ref()
-                        .and_then(|n| n.raft().log().get(i).cloned())
+                    node.and_then(|n| n.raft().log().get(i).cloned())
                         .map(|e| (i, e))
                 });
                 let Some((index, entry)) = entry else {
                     return;
                 };
-                let Some(Command::ConsumeAttempt { registration, user }) = entry.command else {
+                let Some(Command::ConsumeAttempt {
+                    registration, user, ..
+                }) = entry.command
+                else {
                     return;
                 };
                 // LOCK-2: the attempt must already be on a quorum's disks.
@@ -1108,18 +1386,40 @@ impl VaultModel {
                 if !self.cluster().is_quorum(durable + rolled) {
                     s.ghost.flags.ke2_before_quorum = true;
                 }
-                *s.ghost.ke2_since_proof.entry(registration).or_default() += 1;
-                // Whether the guess was right, as the answering node judged it.
-                let right = match &out.req {
-                    Req::LoginStart { ke1, .. } => s.slots[usize::from(from.0)]
-                        .node
-                        .as_ref()
-                        .and_then(|n| n.store().get(user))
-                        .and_then(|r| r.active.as_ref())
-                        .is_some_and(|a| a.registration == registration && a.password_file == *ke1),
-                    _ => false,
+                // LOCK-1: an evaluation under the key the KE2 term names,
+                // at the entry that consumed its attempt.
+                s.ghost
+                    .evals
+                    .entry(ke2.key)
+                    .or_default()
+                    .insert((index, false, ke2.input));
+                let Req::LoginStart { ke1, .. } = out.req else {
+                    return;
                 };
-                s.ghost.logins.insert(login, (user, registration, right));
+                // LOCK-5: the owner's KE1 costs one attempt per record.
+                if out.client == OWNER {
+                    s.ghost
+                        .owner_attempts
+                        .entry((ke1, registration))
+                        .or_default()
+                        .insert(index);
+                }
+                // Whether the guess was right, as the answering node judged it.
+                let right = node
+                    .and_then(|n| n.store().get(user))
+                    .and_then(|r| r.active.as_ref())
+                    .is_some_and(|a| {
+                        a.registration == registration && a.password_file == ke1.password
+                    });
+                s.ghost.logins.insert(
+                    login,
+                    SeenLogin {
+                        user,
+                        registration,
+                        right,
+                        ke1,
+                    },
+                );
                 if user == ALICE {
                     s.attacker.seen_logins.push(login);
                     if out.client == OWNER && right {
@@ -1127,35 +1427,73 @@ impl VaultModel {
                     }
                 }
             }
-            Resp::LoginOk { registration, .. } => {
+            Resp::LoginOk { sealed_key } => {
                 s.ghost.logins_ok = s.ghost.logins_ok.saturating_add(1);
-                s.ghost.ke2_since_proof.remove(&registration);
-                if s.ghost.destroyed.contains(&registration) {
+                if s.ghost.destroyed.contains(&sealed_key.registration) {
                     s.ghost.flags.destroyed_key_released = true;
                 }
                 if let Req::LoginFinish { user, login, .. } = &out.req {
-                    if s.ghost.logins.get(login).map(|l| l.0) != Some(*user) {
+                    if s.ghost.logins.get(login).map(|l| l.user) != Some(*user) {
                         s.ghost.flags.cross_user_login = true;
                     }
                 }
             }
-            Resp::Staged { registration, .. } => {
-                if let Req::Stage { sealed, .. } = &out.req {
-                    if out.client == OWNER {
-                        s.owner.staged = Some((registration, sealed.password));
-                    } else if out.client == ATTACKER {
-                        s.attacker.staged.push(registration);
+            Resp::Staged {
+                registration, tag, ..
+            } => match out.client {
+                OWNER => {
+                    if let Some((sealed, None)) = s.owner.changing {
+                        let expected = SymTag {
+                            key: OWNER_KEY,
+                            statement: ReplyStatement::Staged {
+                                user: ALICE,
+                                registration,
+                                content: sealed.content(),
+                            },
+                        };
+                        if tag == expected {
+                            s.owner.changing = Some((sealed, Some(registration)));
+                        }
                     }
                 }
-            }
-            Resp::Activated { .. } => {
-                if let (Req::Activate { registration, .. }, Some((staged, pw))) =
-                    (&out.req, s.owner.staged)
-                {
-                    if out.client == OWNER && *registration == staged {
-                        s.owner.known = Some((staged, pw));
-                        s.owner.staged = None;
+                ATTACKER => {
+                    if let Req::Stage { content, .. } = &out.req {
+                        s.attacker.staged.push((registration, *content));
                     }
+                }
+                _ => {}
+            },
+            Resp::Activated {
+                registration,
+                remaining,
+                tag,
+            } => {
+                let Some((sealed, Some(staged))) = s.owner.changing else {
+                    return;
+                };
+                let expected = SymTag {
+                    key: OWNER_KEY,
+                    statement: ReplyStatement::Activated {
+                        user: ALICE,
+                        registration,
+                        content: sealed.content(),
+                        remaining,
+                    },
+                };
+                if out.client != OWNER || staged != registration || tag != expected {
+                    return;
+                }
+                s.owner.known = Some((registration, sealed.password));
+                s.owner.changing = None;
+                // LOCK-3: what the owner was told is active must be what it
+                // sealed, with the budget that came with it.
+                let active_password = node
+                    .and_then(|n| n.store().get(ALICE))
+                    .and_then(|r| r.active.as_ref())
+                    .filter(|a| a.registration == registration)
+                    .map(|a| a.password_file);
+                if active_password != Some(sealed.password) {
+                    s.ghost.flags.change_reverted = true;
                 }
             }
             _ => {}
@@ -1163,7 +1501,7 @@ impl VaultModel {
     }
 
     /// After every step: who leads which term, what is committed, what is
-    /// destroyed.
+    /// destroyed, which registration has which OPRF key, where proofs are.
     fn observe(&self, s: &mut VaultState) {
         for (i, slot) in s.slots.iter().enumerate() {
             let Some(node) = slot.node.as_ref() else {
@@ -1195,13 +1533,35 @@ impl VaultModel {
                             s.ghost
                                 .committed
                                 .insert(index, (entry.clone(), raft.term()));
+                            match &entry.command {
+                                Some(Command::Stage {
+                                    registration,
+                                    oprf_key,
+                                    ..
+                                }) => {
+                                    s.ghost.record_keys.insert(*registration, *oprf_key);
+                                }
+                                Some(Command::Activate { registration, .. }) => {
+                                    if let Some(key) = s.ghost.record_keys.get(registration) {
+                                        s.ghost.proofs.entry(*key).or_default().insert(index);
+                                    }
+                                }
+                                Some(Command::Reset { registration, .. })
+                                    if s.ghost.proved_for.contains(registration) =>
+                                {
+                                    if let Some(key) = s.ghost.record_keys.get(registration) {
+                                        s.ghost.proofs.entry(*key).or_default().insert(index);
+                                    }
+                                }
+                                _ => {}
+                            }
                         }
                     }
                 }
                 index = index.next();
             }
             for (_, rec) in node.store().iter() {
-                if let Some(Tombstone::Destroyed(r)) = rec.tombstone {
+                if let Some(Tombstone::Destroyed(r)) = rec.tombstone() {
                     s.ghost.destroyed.insert(r);
                 }
             }
@@ -1238,7 +1598,7 @@ impl VaultModel {
                         actions.push(Action::Crash(id));
                     }
                     if node.raft().role() == Role::Leader {
-                        self.client_actions(s, id, actions);
+                        self.client_actions(s, id, node.serving(), actions);
                     }
                 }
                 None => {
@@ -1259,28 +1619,39 @@ impl VaultModel {
         }
     }
 
-    fn client_actions(&self, s: &VaultState, to: NodeId, actions: &mut Vec<Action>) {
+    /// Client requests to leader `to`. Those that need a registration
+    /// response first are offered only where it comes at once (`serving`).
+    fn client_actions(&self, s: &VaultState, to: NodeId, serving: bool, actions: &mut Vec<Action>) {
         let b = s.budgets;
         let mut push = |op| actions.push(Action::Client { to, op });
         if b.guesses > 0 {
             push(ClientOp::Guess);
         }
+        if b.probes > 0 {
+            push(ClientOp::Probe);
+        }
         if b.logins > 0 {
             push(ClientOp::Login);
+        }
+        if b.resends > 0 && s.owner.login.is_some() {
+            push(ClientOp::Resend);
         }
         for login in &s.owner.logins {
             push(ClientOp::Finish(*login));
         }
-        if b.changes > 0 && s.owner.known.is_some() && s.owner.staged.is_none() {
-            push(ClientOp::Change);
+        if serving && b.changes > 0 && s.owner.known.is_some() && s.owner.changing.is_none() {
+            push(ClientOp::Change { spliced: false });
+            if b.splices > 0 {
+                push(ClientOp::Change { spliced: true });
+            }
         }
-        if let Some((r, _)) = s.owner.staged {
+        if let Some((_, Some(r))) = s.owner.changing {
             push(ClientOp::ActivateOwn(r));
         }
-        if b.reregistrations > 0 {
+        if serving && b.reregistrations > 0 {
             push(ClientOp::Reregister);
         }
-        for r in &s.attacker.staged {
+        for (r, _) in &s.attacker.staged {
             push(ClientOp::ActivateAttacker(*r));
         }
         if b.forgeries > 0 {
@@ -1364,9 +1735,17 @@ impl VaultState {
                 reregistrations: 0,
                 forgeries: 0,
                 replays: 0,
+                probes: 0,
+                splices: 0,
+                resends: 0,
             },
+            last_ticket: None,
             ghost: Ghost {
-                ke2_since_proof: BTreeMap::new(),
+                evals: BTreeMap::new(),
+                record_keys: BTreeMap::new(),
+                proofs: BTreeMap::new(),
+                proved_for: BTreeSet::new(),
+                owner_attempts: BTreeMap::new(),
                 ke3_delivered: BTreeMap::new(),
                 activations: BTreeSet::new(),
                 committed: BTreeMap::new(),
@@ -1382,6 +1761,7 @@ impl VaultState {
                     limit: 1,
                     active: None,
                     staged: None,
+                    stages: 0,
                     destroyed: false,
                 }),
             },
@@ -1389,20 +1769,8 @@ impl VaultState {
     }
 }
 
-fn proof(
-    key: SymKey,
-    purpose: ProofPurpose,
-    user: UserId,
-    registration: RegistrationId,
-) -> SymProof {
-    SymProof {
-        key,
-        statement: ProofStatement {
-            purpose,
-            user,
-            registration,
-        },
-    }
+fn proof(key: SymKey, statement: ProofStatement) -> SymProof {
+    SymProof { key, statement }
 }
 
 impl Model for VaultModel {
@@ -1467,11 +1835,15 @@ fn show_command(c: &Command<C>) -> String {
             keep_active,
             ..
         } => format!("Stage({user:?} {registration:?} keep {keep_active:?})"),
-        Command::Activate { user, registration } => format!("Activate({user:?} {registration:?})"),
-        Command::ConsumeAttempt { user, registration } => {
-            format!("ConsumeAttempt({user:?} {registration:?})")
-        }
-        Command::Reset { user, registration } => format!("Reset({user:?} {registration:?})"),
+        Command::Activate {
+            user, registration, ..
+        } => format!("Activate({user:?} {registration:?})"),
+        Command::ConsumeAttempt {
+            user, registration, ..
+        } => format!("ConsumeAttempt({user:?} {registration:?})"),
+        Command::Reset {
+            user, registration, ..
+        } => format!("Reset({user:?} {registration:?})"),
         Command::Delete { user, registration } => format!("Delete({user:?} {registration:?})"),
     }
 }
@@ -1511,13 +1883,24 @@ fn show_write(w: &Write) -> String {
 
 fn show_request(req: &Req) -> String {
     match req {
+        Req::RegistrationStart { user, request } => format!(
+            "RegistrationStart {user:?} guess {} blind {}",
+            request.password.0, request.blind
+        ),
         Req::Stage {
             user,
             sealed,
+            content,
             replacing,
         } => format!(
-            "Stage {user:?} password {} {}",
+            "Stage {user:?} password {} (ticket seq {}){} {}",
             sealed.password.0,
+            sealed.ticket.seq,
+            if *content == sealed.content() {
+                ""
+            } else {
+                " claiming another content"
+            },
             if replacing.is_some() {
                 "with proof of K"
             } else {
@@ -1527,7 +1910,9 @@ fn show_request(req: &Req) -> String {
         Req::Activate {
             user, registration, ..
         } => format!("Activate {user:?} {registration:?}"),
-        Req::LoginStart { user, ke1 } => format!("KE1 {user:?} guess {}", ke1.0),
+        Req::LoginStart { user, ke1 } => {
+            format!("KE1 {user:?} guess {} blind {}", ke1.password.0, ke1.blind)
+        }
         Req::LoginFinish { user, login, .. } => format!("KE3 {user:?} login {}", login.0),
         other => format!("{other:?}"),
     }
@@ -1535,14 +1920,27 @@ fn show_request(req: &Req) -> String {
 
 fn show_response(r: &Resp) -> String {
     match r {
+        Resp::RegistrationResponse(answer) => format!(
+            "RegistrationResponse under {:?} (ticket seq {})",
+            answer.eval.key, answer.ticket.seq
+        ),
         Resp::Ke2 {
             login, remaining, ..
         } => format!("KE2 login {} ({remaining} left)", login.0),
-        Resp::LoginOk {
+        Resp::LoginOk { sealed_key } => format!(
+            "LoginOk, key released ({:?}, {} left)",
+            sealed_key.registration, sealed_key.remaining
+        ),
+        Resp::Staged {
+            registration,
+            displaced,
+            ..
+        } => format!("Staged {registration:?} (displaced: {displaced})"),
+        Resp::Activated {
             registration,
             remaining,
             ..
-        } => format!("LoginOk, key released ({registration:?}, {remaining} left)"),
+        } => format!("Activated {registration:?} ({remaining} left)"),
         other => format!("{other:?}"),
     }
 }

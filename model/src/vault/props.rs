@@ -8,16 +8,20 @@ use backup_vault::vault::raft::log::Log;
 use backup_vault::vault::raft::Role;
 use backup_vault::vault::records::{Command, Tombstone};
 use stateright::Property;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// LOCK-1.
-pub const LOCK_1: &str = "LOCK-1 at most limit KE2s between two proofs";
+pub const LOCK_1: &str = "LOCK-1 at most limit password tests per key between two proofs";
 /// LOCK-2.
 pub const LOCK_2: &str = "LOCK-2 the attempt is durable at a quorum before KE2";
 /// LOCK-3.
 pub const LOCK_3: &str = "LOCK-3 only a KE3 resets the count";
+/// LOCK-3, content: a change the owner is told is active is what it sealed.
+pub const LOCK_3_CONTENT: &str = "LOCK-3 an authenticated change activates what the owner sealed";
 /// LOCK-4.
 pub const LOCK_4: &str = "LOCK-4 a destroyed key is erased and never released";
+/// LOCK-5.
+pub const LOCK_5: &str = "LOCK-5 resends of the owner's KE1 cost one attempt";
 /// CONS-1.
 pub const CONS_1: &str = "CONS-1 at most one leader per term";
 /// CONS-2.
@@ -48,7 +52,11 @@ pub(super) fn properties() -> Vec<Property<VaultModel>> {
         Property::always(LOCK_1, lock_1),
         Property::always(LOCK_2, |_, s: &VaultState| !s.ghost.flags.ke2_before_quorum),
         Property::always(LOCK_3, lock_3),
+        Property::always(LOCK_3_CONTENT, |_, s: &VaultState| {
+            !s.ghost.flags.change_reverted
+        }),
         Property::always(LOCK_4, lock_4),
+        Property::always(LOCK_5, lock_5),
         Property::always(CONS_1, |_, s: &VaultState| !s.ghost.flags.two_leaders),
         Property::always(CONS_2, cons_2),
         Property::always(CONS_3, cons_3),
@@ -76,11 +84,36 @@ fn panicked_with(s: &VaultState, tag: &str) -> bool {
     s.ghost.panic.as_deref().is_some_and(|m| m.contains(tag))
 }
 
+/// Per OPRF key, the distinct inputs evaluated between two proofs of
+/// knowledge about the record of that key. An evaluation at position
+/// `(index, after)` falls after every proof at an index below it (or, for a
+/// registration response read from applied state, at or below it).
 fn lock_1(m: &VaultModel, s: &VaultState) -> bool {
-    s.ghost
-        .ke2_since_proof
-        .values()
-        .all(|n| *n <= m.bounds.guess_limit)
+    let none = BTreeSet::new();
+    s.ghost.evals.iter().all(|(key, evals)| {
+        let proofs = s.ghost.proofs.get(key).unwrap_or(&none);
+        let mut per_interval: BTreeMap<LogIndex, BTreeSet<_>> = BTreeMap::new();
+        for (index, after, input) in evals {
+            let last_proof = if *after {
+                proofs.range(..=*index).next_back()
+            } else {
+                proofs.range(..*index).next_back()
+            };
+            per_interval
+                .entry(last_proof.copied().unwrap_or(LogIndex(0)))
+                .or_default()
+                .insert(*input);
+        }
+        per_interval
+            .values()
+            .all(|inputs| inputs.len() <= usize::from(m.bounds.guess_limit))
+    })
+}
+
+/// Every KE1 the owner sent cost at most one attempt on each record, however
+/// often it was sent.
+fn lock_5(_: &VaultModel, s: &VaultState) -> bool {
+    s.ghost.owner_attempts.values().all(|at| at.len() <= 1)
 }
 
 /// Every distinct `Reset` entry (by index and term) in any log or on any
@@ -113,7 +146,7 @@ fn lock_4(_: &VaultModel, s: &VaultState) -> bool {
         return false;
     }
     s.slots.iter().filter_map(|sl| sl.node.as_ref()).all(|n| {
-        n.store().iter().all(|(_, rec)| match rec.tombstone {
+        n.store().iter().all(|(_, rec)| match rec.tombstone() {
             Some(Tombstone::Destroyed(r)) => {
                 rec.active.as_ref().is_none_or(|a| a.registration != r)
                     && rec.staged.as_ref().is_none_or(|st| st.registration != r)

@@ -3,50 +3,72 @@
 //!
 //! The spec covers one user's record. An operation is a client request and
 //! its return the vault's final answer, with the values a client cannot
-//! predict (login ids, KE2 bytes, sealed keys) left out. Answers that say
-//! "the outcome is unknown" (`NotLeader`, `Retry`) are not returns: such an
+//! predict (login ids, KE2 terms, tags) left out. Answers that say "the
+//! outcome is unknown" (`NotLeader`, `Retry`) are not returns: such an
 //! operation stays in flight forever, and the tester may place it anywhere
 //! after its invocation, or nowhere.
+//!
+//! It is written from the protocol (docs/protocol.md), not from the node's
+//! code: a proof counts only if it was made with the key of the record it
+//! is about, and names that record's content; a KE1 is one password test
+//! however often it is sent; a ticket without proof stages once.
 
-use backup_vault::vault::crypto::{RegistrationId, SymPassword, SymbolicCrypto};
+use backup_vault::vault::crypto::{
+    ContentDigest, RegistrationId, SymBlinded, SymKey, SymPassword, SymbolicCrypto,
+};
 use backup_vault::vault::protocol::{ClientResponse, Refusal};
 use stateright::semantics::SequentialSpec;
+use std::collections::BTreeSet;
 
 /// An operation on one user's record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RecordOp {
-    /// KE1 with this guess.
+    /// KE1 with this blinded guess.
     LoginStart {
-        /// The guessed password.
-        guess: SymPassword,
+        /// The guess, blinded.
+        guess: SymBlinded,
     },
-    /// KE3 for a login that KE2 started against `registration`; `right`
-    /// says whether that login's guess was the password.
+    /// KE3 for a login that KE2 started against `registration` with `ke1`;
+    /// `right` says whether that login's guess was the password.
     LoginFinish {
         /// The registration the login was against.
         registration: RegistrationId,
         /// Whether the guess was right.
         right: bool,
+        /// The login's KE1.
+        ke1: SymBlinded,
     },
-    /// Stage a registration with `password`, replacing `replacing` with a
-    /// proof of K, or without proof.
+    /// Stage a registration.
     Stage {
-        /// The new password.
+        /// Its password.
         password: SymPassword,
-        /// The active registration replaced with a proof of K.
-        replacing: Option<RegistrationId>,
+        /// The key it wraps (and proves with).
+        key: SymKey,
+        /// The content digest the request claims.
+        claimed: ContentDigest,
+        /// The digest of what it carries.
+        actual: ContentDigest,
+        /// The stage count its ticket was issued at.
+        seq: u64,
+        /// The active registration replaced with a proof of K, the key that
+        /// proof was made with, and the content it names.
+        replacing: Option<(RegistrationId, SymKey, ContentDigest)>,
     },
-    /// Activate a staged registration (with a proof of K).
+    /// Activate a staged registration.
     Activate {
         /// The staged registration.
         registration: RegistrationId,
+        /// The content the request names.
+        content: ContentDigest,
+        /// The key the proof was made with.
+        proof_key: SymKey,
     },
 }
 
 /// A final answer, without unpredictable values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RecordRet {
-    /// KE2: the attempt was consumed.
+    /// KE2: the attempt was consumed (or this KE1 already was).
     Ke2 {
         /// Guesses left.
         remaining: u8,
@@ -76,6 +98,8 @@ pub enum RecordRet {
     },
     /// Activated.
     Activated {
+        /// The registration.
+        registration: RegistrationId,
         /// Guesses available.
         remaining: u8,
     },
@@ -85,14 +109,14 @@ pub enum RecordRet {
 
 impl RecordRet {
     /// The final answer a response gives, or `None` if the outcome is
-    /// unknown to the client (`NotLeader`, `Retry`).
+    /// unknown to the client (`NotLeader`, `Retry`) or outside the spec.
     pub fn from_response(response: &ClientResponse<SymbolicCrypto>) -> Option<RecordRet> {
         Some(match response {
             ClientResponse::Ke2 { remaining, .. } => RecordRet::Ke2 {
                 remaining: *remaining,
             },
-            ClientResponse::LoginOk { remaining, .. } => RecordRet::LoginOk {
-                remaining: *remaining,
+            ClientResponse::LoginOk { sealed_key } => RecordRet::LoginOk {
+                remaining: sealed_key.remaining,
             },
             ClientResponse::WrongPassword { remaining } => RecordRet::WrongPassword {
                 remaining: *remaining,
@@ -103,31 +127,50 @@ impl RecordRet {
             ClientResponse::Staged {
                 registration,
                 displaced,
+                ..
             } => RecordRet::Staged {
                 registration: *registration,
                 displaced: *displaced,
             },
-            ClientResponse::Activated { remaining } => RecordRet::Activated {
+            ClientResponse::Activated {
+                registration,
+                remaining,
+                ..
+            } => RecordRet::Activated {
+                registration: *registration,
                 remaining: *remaining,
             },
             ClientResponse::Refused(r) => RecordRet::Refused(*r),
             ClientResponse::NotLeader { .. }
             | ClientResponse::Retry
             | ClientResponse::RegistrationResponse(_)
-            | ClientResponse::Deleted => return None,
+            | ClientResponse::Deleted { .. } => return None,
         })
     }
 }
 
-/// An active record in the spec.
+/// A registration in the spec.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct SpecActive {
-    /// Its registration.
+pub struct SpecRegistration {
+    /// Its id.
     pub registration: RegistrationId,
     /// Its password.
     pub password: SymPassword,
-    /// Attempts used since the last proof.
-    pub used: u8,
+    /// The key it wraps (proofs about it must be made with it).
+    pub key: SymKey,
+    /// Its content.
+    pub content: ContentDigest,
+}
+
+/// An active record in the spec.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SpecActive {
+    /// The registration.
+    pub reg: SpecRegistration,
+    /// The KE1s tested since the last proof.
+    pub tested: BTreeSet<SymBlinded>,
+    /// The KE1 of the login that made the last proof.
+    pub proven: Option<SymBlinded>,
 }
 
 /// One user's record, sequentially.
@@ -137,8 +180,11 @@ pub struct RecordSpec {
     pub limit: u8,
     /// The record logins guess against.
     pub active: Option<SpecActive>,
-    /// A registration waiting for activation.
-    pub staged: Option<(RegistrationId, SymPassword)>,
+    /// A registration waiting for activation, and whether staging it
+    /// displaced an active record.
+    pub staged: Option<(SpecRegistration, bool)>,
+    /// Registrations staged so far.
+    pub stages: u64,
     /// Whether the last record went away by the guess limit.
     pub destroyed: bool,
 }
@@ -152,37 +198,51 @@ impl RecordSpec {
         }
     }
 
+    fn remaining(&self, a: &SpecActive) -> u8 {
+        self.limit - a.tested.len() as u8
+    }
+
     /// Applies `op`; a `Stage` takes its id from `chosen` (the vault picks
     /// it at random, so the spec accepts whatever the vault answered).
     fn apply(&mut self, op: &RecordOp, chosen: RegistrationId) -> RecordRet {
         match *op {
-            RecordOp::LoginStart { .. } => match &mut self.active {
-                Some(a) if a.used < self.limit => {
-                    a.used += 1;
-                    RecordRet::Ke2 {
-                        remaining: self.limit - a.used,
-                    }
+            RecordOp::LoginStart { guess } => {
+                let limit = self.limit;
+                let Some(a) = self.active.as_mut() else {
+                    return self.no_active();
+                };
+                if a.tested.contains(&guess) || a.proven == Some(guess) {
+                    return RecordRet::Ke2 {
+                        remaining: limit - a.tested.len() as u8,
+                    };
                 }
-                Some(_) => {
-                    self.active = None;
-                    self.destroyed = true;
-                    RecordRet::KeyDestroyed
+                if a.tested.len() < usize::from(limit) {
+                    a.tested.insert(guess);
+                    return RecordRet::Ke2 {
+                        remaining: limit - a.tested.len() as u8,
+                    };
                 }
-                None => self.no_active(),
-            },
+                self.active = None;
+                self.destroyed = true;
+                RecordRet::KeyDestroyed
+            }
             RecordOp::LoginFinish {
                 registration,
                 right,
-            } => match &mut self.active {
-                Some(a) if a.registration == registration => {
+                ke1,
+            } => match self.active.clone() {
+                Some(mut a) if a.reg.registration == registration => {
                     if right {
-                        a.used = 0;
+                        let known = a.tested.contains(&ke1) || a.proven == Some(ke1);
+                        a.tested.clear();
+                        a.proven = known.then_some(ke1);
+                        self.active = Some(a);
                         RecordRet::LoginOk {
                             remaining: self.limit,
                         }
                     } else {
                         RecordRet::WrongPassword {
-                            remaining: self.limit - a.used,
+                            remaining: self.remaining(&a),
                         }
                     }
                 }
@@ -190,42 +250,102 @@ impl RecordSpec {
             },
             RecordOp::Stage {
                 password,
+                key,
+                claimed,
+                actual,
+                seq,
                 replacing,
+            } => self.stage(password, key, claimed, actual, seq, replacing, chosen),
+            RecordOp::Activate {
+                registration,
+                content,
+                proof_key,
             } => {
-                let mut displaced = false;
-                match replacing {
-                    Some(r) if self.active.map(|a| a.registration) != Some(r) => {
-                        return RecordRet::Refused(Refusal::UnknownRegistration)
+                if let Some((s, _)) = self.staged.filter(|(s, _)| s.registration == registration) {
+                    if s.content != content || s.key != proof_key {
+                        return RecordRet::Refused(Refusal::BadProof);
                     }
-                    Some(_) => {}
-                    None => {
-                        if self.active.take().is_some() {
-                            displaced = true;
-                            self.destroyed = false;
-                        }
-                    }
-                }
-                self.staged = Some((chosen, password));
-                RecordRet::Staged {
-                    registration: chosen,
-                    displaced,
-                }
-            }
-            RecordOp::Activate { registration } => match self.staged {
-                Some((r, password)) if r == registration => {
                     self.staged = None;
                     self.active = Some(SpecActive {
-                        registration,
-                        password,
-                        used: 0,
+                        reg: s,
+                        tested: BTreeSet::new(),
+                        proven: None,
                     });
                     self.destroyed = false;
-                    RecordRet::Activated {
+                    return RecordRet::Activated {
+                        registration,
                         remaining: self.limit,
+                    };
+                }
+                match &self.active {
+                    Some(a) if a.reg.registration == registration && a.reg.content == content => {
+                        if a.reg.key != proof_key {
+                            return RecordRet::Refused(Refusal::BadProof);
+                        }
+                        RecordRet::Activated {
+                            registration,
+                            remaining: self.remaining(a),
+                        }
+                    }
+                    _ => RecordRet::Refused(Refusal::UnknownRegistration),
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn stage(
+        &mut self,
+        password: SymPassword,
+        key: SymKey,
+        claimed: ContentDigest,
+        actual: ContentDigest,
+        seq: u64,
+        replacing: Option<(RegistrationId, SymKey, ContentDigest)>,
+        chosen: RegistrationId,
+    ) -> RecordRet {
+        if claimed != actual {
+            return RecordRet::Refused(Refusal::Malformed);
+        }
+        if let Some((s, displaced)) = self.staged.filter(|(s, _)| s.content == actual) {
+            return RecordRet::Staged {
+                registration: s.registration,
+                displaced,
+            };
+        }
+        let mut displaced = false;
+        match replacing {
+            Some((r, proof_key, proof_content)) => match &self.active {
+                Some(a) if a.reg.registration == r => {
+                    if a.reg.key != proof_key || proof_content != actual {
+                        return RecordRet::Refused(Refusal::BadProof);
                     }
                 }
-                _ => RecordRet::Refused(Refusal::UnknownRegistration),
+                _ => return RecordRet::Refused(Refusal::UnknownRegistration),
             },
+            None => {
+                if seq != self.stages {
+                    return RecordRet::Refused(Refusal::StaleTicket);
+                }
+                if self.active.take().is_some() {
+                    displaced = true;
+                    self.destroyed = false;
+                }
+            }
+        }
+        self.stages += 1;
+        self.staged = Some((
+            SpecRegistration {
+                registration: chosen,
+                password,
+                key,
+                content: actual,
+            },
+            displaced,
+        ));
+        RecordRet::Staged {
+            registration: chosen,
+            displaced,
         }
     }
 }
@@ -262,45 +382,88 @@ mod tests {
         RecordSpec {
             limit: 2,
             active: Some(SpecActive {
-                registration: RegistrationId(5),
-                password: SymPassword(1),
-                used: 0,
+                reg: SpecRegistration {
+                    registration: RegistrationId(5),
+                    password: SymPassword(1),
+                    key: SymKey(1),
+                    content: ContentDigest([5; 32]),
+                },
+                tested: BTreeSet::new(),
+                proven: None,
             }),
             staged: None,
+            stages: 1,
             destroyed: false,
+        }
+    }
+
+    fn guess(blind: u8) -> RecordOp {
+        RecordOp::LoginStart {
+            guess: SymBlinded {
+                password: SymPassword(9),
+                blind,
+            },
         }
     }
 
     #[test]
     fn sequential_guesses_count_down_then_destroy() {
         let mut s = spec();
-        let guess = RecordOp::LoginStart {
-            guess: SymPassword(9),
-        };
-        assert!(s.is_valid_step(&guess, &RecordRet::Ke2 { remaining: 1 }));
-        assert!(s.is_valid_step(&guess, &RecordRet::Ke2 { remaining: 0 }));
-        assert!(s.is_valid_step(&guess, &RecordRet::KeyDestroyed));
-        assert!(s.is_valid_step(&guess, &RecordRet::KeyDestroyed));
+        assert!(s.is_valid_step(&guess(1), &RecordRet::Ke2 { remaining: 1 }));
+        assert!(s.is_valid_step(&guess(2), &RecordRet::Ke2 { remaining: 0 }));
+        // The same KE1 again: answered, not counted, not destroyed.
+        assert!(s.is_valid_step(&guess(2), &RecordRet::Ke2 { remaining: 0 }));
+        assert!(s.is_valid_step(&guess(3), &RecordRet::KeyDestroyed));
+        assert!(s.is_valid_step(&guess(4), &RecordRet::KeyDestroyed));
     }
 
     #[test]
     fn a_stale_count_after_a_completed_guess_is_not_linearizable() {
-        let guess = RecordOp::LoginStart {
-            guess: SymPassword(9),
-        };
         let mut t = LinearizabilityTester::new(spec());
-        t.on_invret(1u64, guess, RecordRet::Ke2 { remaining: 1 })
+        t.on_invret(1u64, guess(1), RecordRet::Ke2 { remaining: 1 })
             .unwrap();
-        // A later guess that reports the full budget again is impossible.
-        t.on_invret(2u64, guess, RecordRet::Ke2 { remaining: 1 })
+        // A later new guess that reports the full budget again is impossible.
+        t.on_invret(2u64, guess(2), RecordRet::Ke2 { remaining: 1 })
             .unwrap();
         assert!(!t.is_consistent());
         // Concurrent guesses may come back in either order.
         let mut t = LinearizabilityTester::new(spec());
-        t.on_invoke(1u64, guess).unwrap();
-        t.on_invoke(2u64, guess).unwrap();
+        t.on_invoke(1u64, guess(1)).unwrap();
+        t.on_invoke(2u64, guess(2)).unwrap();
         t.on_return(2u64, RecordRet::Ke2 { remaining: 1 }).unwrap();
         t.on_return(1u64, RecordRet::Ke2 { remaining: 0 }).unwrap();
         assert!(t.is_consistent());
+    }
+
+    #[test]
+    fn an_activation_needs_the_staged_key_and_content() {
+        let mut s = spec();
+        let staged = RecordOp::Stage {
+            password: SymPassword(2),
+            key: SymKey(1),
+            claimed: ContentDigest([6; 32]),
+            actual: ContentDigest([6; 32]),
+            seq: 1,
+            replacing: Some((RegistrationId(5), SymKey(1), ContentDigest([6; 32]))),
+        };
+        assert!(s.is_valid_step(
+            &staged,
+            &RecordRet::Staged {
+                registration: RegistrationId(6),
+                displaced: false
+            }
+        ));
+        let by_other_key = RecordOp::Activate {
+            registration: RegistrationId(6),
+            content: ContentDigest([6; 32]),
+            proof_key: SymKey(2),
+        };
+        assert!(s.is_valid_step(&by_other_key, &RecordRet::Refused(Refusal::BadProof)));
+        let other_content = RecordOp::Activate {
+            registration: RegistrationId(6),
+            content: ContentDigest([7; 32]),
+            proof_key: SymKey(1),
+        };
+        assert!(s.is_valid_step(&other_content, &RecordRet::Refused(Refusal::BadProof)));
     }
 }

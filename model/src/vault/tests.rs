@@ -326,6 +326,115 @@ fn reset_on_reregistration_breaks_lock_1() {
     correct_code_holds(bounds, &prefix, 9, LOCK_1);
 }
 
+#[test]
+fn registration_oracle_breaks_lock_1() {
+    // Limit 1: two registration requests with guesses, evaluated under the
+    // active record's key, are two password tests without a proof between.
+    let bounds = VaultBounds {
+        guess_limit: 1,
+        probes: 2,
+        rollback_tolerance: 0,
+        ..VaultBounds::quiet()
+    };
+    let path = caught(VaultFlaw::RegistrationOracle, bounds, 3, LOCK_1);
+    assert_eq!(path.len(), 2, "two probes, nothing else");
+    let r = check(VaultModel::new(bounds, None), &Budget::bfs(3));
+    assert!(
+        !r.has_violation(),
+        "fresh keys test nothing: {:?}",
+        r.verdicts
+    );
+}
+
+#[test]
+fn content_free_proofs_break_lock_3_by_a_spliced_change() {
+    // The owner changes its password; the chat server forwards the owner's
+    // old registration under the proof made for the new one. A vault that
+    // takes the content digest from the request stages the old one, the
+    // owner activates it, and is told its change is active.
+    let bounds = VaultBounds {
+        changes: 1,
+        splices: 1,
+        rollback_tolerance: 0,
+        ..VaultBounds::quiet()
+    };
+    // The vault's answer to the spliced stage is already wrong (it should
+    // refuse it): the linearizability check ends the path there.
+    let path = caught(VaultFlaw::ContentFreeProofs, bounds, 11, CONS_4_LIN);
+    assert!(path.contains(&Action::Client {
+        to: NodeId(0),
+        op: ClientOp::Change { spliced: true }
+    }));
+    // Followed past that answer: the owner activates the old registration
+    // and is told, authentically, that its new password is active.
+    let m = VaultModel::new(bounds, Some(VaultFlaw::ContentFreeProofs)).without_history();
+    let r = check(m.clone(), &Budget::bfs(11).stop_on(LOCK_3_CONTENT));
+    report(&m, &r);
+    assert!(r.path(LOCK_3_CONTENT).is_some(), "LOCK-3 content bites");
+    let r = check(VaultModel::new(bounds, None), &Budget::bfs(11));
+    assert!(!r.has_violation(), "{:?}", r.verdicts);
+}
+
+#[test]
+fn retried_login_costs_attempt_breaks_lock_5() {
+    // The owner's KE1, sent twice: two attempts for one test.
+    let bounds = VaultBounds {
+        logins: 1,
+        resends: 1,
+        rollback_tolerance: 0,
+        ..VaultBounds::quiet()
+    };
+    caught(VaultFlaw::RetriedLoginCostsAttempt, bounds, 10, LOCK_5);
+    let r = check(VaultModel::new(bounds, None), &Budget::bfs(10));
+    assert!(!r.has_violation(), "{:?}", r.verdicts);
+}
+
+#[test]
+fn stale_answers_break_linearizability() {
+    // A password change is committed on n0 and n1, then n0 crashes. n1 wins
+    // the election before it has learnt that the staging committed. Asked
+    // to activate it, a new leader that answers at once says "unknown
+    // registration" about a registration the owner was told is staged.
+    let bounds = VaultBounds {
+        changes: 1,
+        crashes: 1,
+        timers: true,
+        rollback_tolerance: 0,
+        ..VaultBounds::quiet()
+    };
+    let prefix = [
+        "client -> n0: Change { spliced: false }",
+        "n0 disk syncs",
+        "deliver n0->n1 Append",
+        "n1 disk syncs",
+        "deliver n1->n0 AppendReply",
+        "n0 crashes",
+        "n0 restarts",
+        "n1 timer fires",
+        "deliver n1->n0 PreVote",
+        "deliver n0->n1 PreVoteReply",
+        "n1 disk syncs",
+        "deliver n1->n0 RequestVote",
+        "n0 disk syncs",
+        "deliver n0->n1 Vote",
+    ];
+    // n1 now leads, with the staging in its log but not yet known committed.
+    let path = caught_after(VaultFlaw::StaleAnswers, bounds, &prefix, 3, CONS_4_LIN);
+    assert!(
+        matches!(
+            path.last(),
+            Some(Action::Client {
+                op: ClientOp::ActivateOwn(_),
+                ..
+            })
+        ),
+        "the activation gets a stale answer"
+    );
+    // The correct leader holds the request until its term's no-op applies,
+    // and then answers from the state that includes the staging.
+    correct_code_holds(bounds, &prefix, 7, CONS_4_LIN);
+}
+
 /// Runs the correct code within `bounds` to `depth`: no property may be
 /// violated, and each of `examples` must happen.
 fn passes(bounds: VaultBounds, depth: usize, examples: &[&'static str]) {

@@ -7,23 +7,28 @@
 //! Delete <each key>, Delete latest -> Deleted | NotFound
 //! ```
 //!
-//! The vault step must succeed (or find the registration already gone) for
-//! the operation to go on: a vault error fails the operation and leaves the
-//! device as it was. Cloud deletions are best effort: what could not be
-//! deleted after the retry budget is reported in `Completed::Disabled`. A
-//! resent `Delete` whose first send succeeded is refused as naming an unknown
-//! registration, which is the outcome wanted, so that refusal counts as done.
-//! Afterwards the device forgets K and its registration; it keeps its
-//! acknowledged generation, so generations stay increasing if backups are
-//! turned on again.
+//! The vault step must succeed for the operation to go on: the device
+//! forgets K only on a `Deleted` whose tag, under the reply key derived from
+//! K, says that its registration is gone (deleted now, or already deleted,
+//! destroyed or displaced; a resent `Delete` gets the same answer). Any
+//! other answer, "not registered" included, is unauthenticated and may be
+//! forged or stale: the operation fails with `DeleteUnconfirmed` and the
+//! device keeps K and its registration, so a client never forgets its key
+//! while the vault may still hold a guessable record of it (REG-2). Cloud
+//! deletions are best effort: what could not be deleted after the retry
+//! budget is reported in `Completed::Disabled`. Afterwards the device
+//! forgets K and its registration; it keeps its acknowledged generation, so
+//! generations stay increasing if backups are turned on again.
 
 use super::backup::reply_name;
-use super::{prove, vault_error, CloudResult, Ctx, Step, VaultResponse};
+use super::{vault_error, CloudResult, Ctx, Step, VaultResponse};
 use crate::client::api::{CloudOp, CloudReply, Completed};
+use crate::client::error::ClientError;
 use crate::client::layout::{backups_prefix, manifest_key};
 use crate::client::state::Mode;
 use crate::cloud::{ObjectKey, Precondition, StoreError};
-use crate::vault::crypto::ProofPurpose;
+use crate::vault::crypto::{ProofStatement, ReplyStatement};
+use crate::vault::opaque_crypto::{prove, verify_reply};
 use crate::vault::protocol::{ClientRequest, ClientResponse, Refusal};
 
 #[derive(Clone, Copy, Debug)]
@@ -55,7 +60,13 @@ impl Disable {
             (Some(registration), Some(key)) => Step::vault(ClientRequest::Delete {
                 user: ctx.device.user,
                 registration,
-                proof: prove(key, ctx.device.user, ProofPurpose::Delete, registration),
+                proof: prove(
+                    key,
+                    &ProofStatement::Delete {
+                        user: ctx.device.user,
+                        registration,
+                    },
+                ),
             }),
             _ => flow.list(ctx),
         };
@@ -70,14 +81,31 @@ impl Disable {
     }
 
     pub(crate) fn on_vault(&mut self, response: VaultResponse, ctx: &mut Ctx<'_>) -> Step {
+        let (Some(expected), Some(key)) = (ctx.device.registration, ctx.device.key.as_ref()) else {
+            return Step::Wait;
+        };
+        let user = ctx.device.user;
         match response {
-            ClientResponse::Deleted
-            | ClientResponse::Refused(Refusal::UnknownRegistration)
-            | ClientResponse::NotRegistered
-            | ClientResponse::KeyDestroyed => {
+            ClientResponse::Deleted { registration, tag } => {
+                let gone = ReplyStatement::Gone { user, registration };
+                if registration != expected || !verify_reply(key, &gone, &tag) {
+                    return Step::Wait;
+                }
                 ctx.device.registration = None;
                 self.list(ctx)
             }
+            ClientResponse::Refused(Refusal::UnknownRegistration)
+            | ClientResponse::NotRegistered
+            | ClientResponse::KeyDestroyed
+                if unauthenticated_delete(ctx) =>
+            {
+                // Broken: forgets K on the vault's unauthenticated word.
+                ctx.device.registration = None;
+                self.list(ctx)
+            }
+            ClientResponse::Refused(Refusal::UnknownRegistration)
+            | ClientResponse::NotRegistered
+            | ClientResponse::KeyDestroyed => Step::Failed(ClientError::DeleteUnconfirmed),
             other => Step::Failed(vault_error(&other)),
         }
     }
@@ -140,4 +168,9 @@ impl Disable {
             }
         }
     }
+}
+
+/// Broken variant `UnauthenticatedDelete` (see [`crate::flaws`]).
+fn unauthenticated_delete(ctx: &Ctx<'_>) -> bool {
+    crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::UnauthenticatedDelete)
 }

@@ -2,24 +2,22 @@
 //! cloud half ([`super::restore`]) runs with it.
 //!
 //! ```text
-//! LoginStart{KE1}  -> Ke2{login, KE2, remaining}      (the guess is spent here)
+//! LoginStart{KE1}  -> Ke2{login, KE2, remaining}      (the guess is spent here, once)
 //!   login_finish: a wrong password fails here; no KE3 is sent, and the
 //!   error carries the KE2's `remaining`
-//! LoginFinish{KE3} -> LoginOk{sealed K, r}
+//! LoginFinish{KE3} -> LoginOk{Seal_session(wrapped K, r, remaining)}
 //!   open the seal with the session key, unwrap K with the export key
 //! ```
 //!
 //! # Resends and their cost
-//! - `LoginStart` is resent (after a timeout, `NotLeader` or `Retry`) only
-//!   while no KE2 has been accepted: once one is, the flow has moved on and
-//!   answers to the other sends are ignored. **Each `LoginStart` that reaches
-//!   the leader costs one guess**, even if its KE2 is lost: a resend after a
-//!   timeout may spend a guess the user never sees. `NotLeader` and `Retry`
-//!   mean nothing was spent.
-//! - `LoginFinish` is resent as is; if the leader forgot the login (a leader
-//!   change, expiry, or the first send was consumed), the answer is
-//!   `LoginExpired` and the login restarts once, from a new KE1, which costs
-//!   another guess.
+//! The flow makes **one** KE1 and sends it for every attempt of this
+//! restore. The vault counts a KE1 once (`vault::lockout`): resends after a
+//! timeout, `NotLeader` or `Retry`, duplicates, and the restart after
+//! `LoginExpired` (a leader change, an expiry, or a lost `LoginOk`) all cost
+//! nothing beyond the first. So faults alone spend at most one guess per
+//! restore (LOCK-5), and a restore whose password is right never loses its
+//! record to faults. The client login state is kept for the restarts; each
+//! KE2 is finished on its own.
 
 use super::restore::Restore;
 use super::{vault_error, CloudResult, Ctx, Step, VaultResponse};
@@ -28,14 +26,18 @@ use crate::client::error::ClientError;
 use crate::client::state::Mode;
 use crate::opaque::client::{login_finish, login_start, ClientLoginState};
 use crate::opaque::{
-    open_from_session, unwrap_backup_key, Direction, ExportKey, OpaqueError, SessionKey,
+    open_from_session, unwrap_backup_key, Direction, ExportKey, Ke1, OpaqueError, SessionKey,
 };
+use crate::vault::crypto::RegistrationId;
 use crate::vault::opaque_crypto::user_bytes;
 use crate::vault::protocol::{ClientRequest, ClientResponse};
 
+/// How many times a login restarts after `LoginExpired` (free: same KE1).
+pub(crate) const MAX_LOGIN_RESTARTS: u32 = 3;
+
 enum Phase {
     /// `LoginStart` sent.
-    Started(ClientLoginState),
+    Started,
     /// `LoginFinish` sent.
     Finishing {
         session_key: SessionKey,
@@ -48,44 +50,41 @@ enum Phase {
 /// A password restore.
 pub(crate) struct Login {
     password: Password,
+    /// The one KE1 of this restore, and the state that finishes it.
+    ke1: Ke1,
+    state: ClientLoginState,
     phase: Phase,
-    restarted: bool,
+    restarts: u32,
 }
 
 impl Login {
     /// Starts a login with `password`.
     pub(crate) fn start(password: Password, ctx: &mut Ctx<'_>) -> (Option<Login>, Step) {
-        match Self::ke1(&password, ctx) {
-            Ok((state, step)) => (
-                Some(Login {
-                    password,
-                    phase: Phase::Started(state),
-                    restarted: false,
-                }),
-                step,
-            ),
-            Err(step) => (None, step),
-        }
-    }
-
-    fn ke1(password: &Password, ctx: &mut Ctx<'_>) -> Result<(ClientLoginState, Step), Step> {
         let user = ctx.device.user;
-        let started = login_start(&mut ctx.rng, &user_bytes(user), password.expose_secret())
-            .map_err(|e| Step::protocol(format!("login start: {e}")))?;
-        Ok((
-            started.state,
-            Step::vault(ClientRequest::LoginStart {
-                user,
-                ke1: started.ke1,
-            }),
-        ))
+        match login_start(&mut ctx.rng, &user_bytes(user), password.expose_secret()) {
+            Ok(started) => {
+                let step = Step::vault(ClientRequest::LoginStart {
+                    user,
+                    ke1: started.ke1.clone(),
+                });
+                let flow = Login {
+                    password,
+                    ke1: started.ke1,
+                    state: started.state,
+                    phase: Phase::Started,
+                    restarts: 0,
+                };
+                (Some(flow), step)
+            }
+            Err(e) => (None, Step::protocol(format!("login start: {e}"))),
+        }
     }
 
     pub(crate) fn on_vault(&mut self, response: VaultResponse, ctx: &mut Ctx<'_>) -> Step {
         let user = ctx.device.user;
         match (&mut self.phase, response) {
             (
-                Phase::Started(state),
+                Phase::Started,
                 ClientResponse::Ke2 {
                     login,
                     ke2,
@@ -93,7 +92,7 @@ impl Login {
                 },
             ) => match login_finish(
                 &mut ctx.rng,
-                state.clone(),
+                self.state.clone(),
                 self.password.expose_secret(),
                 &ke2,
                 &ctx.config.opaque(),
@@ -119,38 +118,41 @@ impl Login {
                     session_key,
                     export_key,
                 },
-                ClientResponse::LoginOk {
-                    sealed_key,
-                    registration,
-                    ..
-                },
+                ClientResponse::LoginOk { sealed_key },
             ) => {
                 let user_id = user_bytes(user);
-                let key =
+                let opened =
                     open_from_session(session_key, Direction::VaultToClient, &user_id, &sealed_key)
                         .ok()
-                        .and_then(|wrapped| unwrap_backup_key(export_key, &wrapped, &user_id).ok());
-                let Some(key) = key else {
-                    return Step::protocol("the vault released a key that does not open");
+                        .and_then(|release| {
+                            unwrap_backup_key(export_key, &release.wrapped, &user_id)
+                                .ok()
+                                .map(|key| (key, release.registration))
+                        });
+                // Not sealed under this login's session: not ours to act on.
+                let Some((key, registration)) = opened else {
+                    return Step::Wait;
                 };
                 let device = &mut *ctx.device;
                 device.key = Some(key.clone());
-                device.registration = Some(registration);
+                device.registration = Some(RegistrationId(registration));
                 device.mode = Mode::Password;
                 let (restore, step) = Restore::start(key, Mode::Password, ctx);
                 self.phase = Phase::Restoring(restore);
                 step
             }
-            (Phase::Finishing { .. }, ClientResponse::LoginExpired) if !self.restarted => {
-                self.restarted = true;
-                match Self::ke1(&self.password, ctx) {
-                    Ok((state, step)) => {
-                        self.phase = Phase::Started(state);
-                        step
-                    }
-                    Err(step) => step,
-                }
+            (Phase::Finishing { .. }, ClientResponse::LoginExpired)
+                if self.restarts < MAX_LOGIN_RESTARTS =>
+            {
+                // The same KE1 again: the vault already counted it.
+                self.restarts += 1;
+                self.phase = Phase::Started;
+                Step::vault(ClientRequest::LoginStart {
+                    user,
+                    ke1: self.ke1.clone(),
+                })
             }
+            (_, ClientResponse::Ke2 { .. } | ClientResponse::LoginOk { .. }) => Step::Wait,
             (_, other) => Step::Failed(vault_error(&other)),
         }
     }

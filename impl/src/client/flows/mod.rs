@@ -21,9 +21,6 @@ use super::config::ClientConfig;
 use super::error::ClientError;
 use super::state::DeviceState;
 use crate::cloud::StoreError;
-use crate::key::BackupKey;
-use crate::vault::crypto::{ProofPurpose, ProofStatement, RegistrationId};
-use crate::vault::ids::UserId;
 use crate::vault::opaque_crypto::OpaqueCrypto;
 use crate::vault::protocol::{ClientRequest, ClientResponse, Refusal};
 use rand_core::CryptoRngCore;
@@ -51,6 +48,11 @@ pub(crate) enum Step {
     Done(Completed),
     /// The operation failed.
     Failed(ClientError),
+    /// The answer is not one to act on (it did not authenticate, or it
+    /// answers something else): keep waiting for the awaited answer; the
+    /// timeout resends as usual. A forged answer then costs the client
+    /// nothing but time.
+    Wait,
 }
 
 impl Step {
@@ -74,23 +76,6 @@ pub(crate) struct Ctx<'a> {
     pub(crate) rng: &'a mut dyn CryptoRngCore,
 }
 
-/// A proof of `key` about `registration` of `user` for `purpose`.
-pub(crate) fn prove(
-    key: &BackupKey,
-    user: UserId,
-    purpose: ProofPurpose,
-    registration: RegistrationId,
-) -> crate::opaque::KeyProof {
-    crate::vault::opaque_crypto::prove(
-        key,
-        &ProofStatement {
-            purpose,
-            user,
-            registration,
-        },
-    )
-}
-
 /// The error for a vault answer that ends a flow, where the flow has no more
 /// specific meaning for it.
 pub(crate) fn vault_error(response: &VaultResponse) -> ClientError {
@@ -108,27 +93,16 @@ pub(crate) fn vault_error(response: &VaultResponse) -> ClientError {
         ClientResponse::Refused(Refusal::Malformed) => {
             ClientError::Protocol("the vault could not read the request".into())
         }
+        ClientResponse::Refused(Refusal::StaleTicket) => ClientError::Protocol(
+            "another registration for this account overtook this one; try again".into(),
+        ),
         other => ClientError::Protocol(format!("unexpected vault answer {}", answer_name(other))),
     }
 }
 
 /// A short name of a vault answer, without its (possibly large) contents.
 pub(crate) fn answer_name(response: &VaultResponse) -> &'static str {
-    match response {
-        ClientResponse::RegistrationResponse(_) => "RegistrationResponse",
-        ClientResponse::Staged { .. } => "Staged",
-        ClientResponse::Activated { .. } => "Activated",
-        ClientResponse::Ke2 { .. } => "Ke2",
-        ClientResponse::LoginOk { .. } => "LoginOk",
-        ClientResponse::WrongPassword { .. } => "WrongPassword",
-        ClientResponse::KeyDestroyed => "KeyDestroyed",
-        ClientResponse::NotRegistered => "NotRegistered",
-        ClientResponse::LoginExpired => "LoginExpired",
-        ClientResponse::Deleted => "Deleted",
-        ClientResponse::Refused(_) => "Refused",
-        ClientResponse::NotLeader { .. } => "NotLeader",
-        ClientResponse::Retry => "Retry",
-    }
+    response.kind()
 }
 
 /// The error for a cloud answer that ends a flow.

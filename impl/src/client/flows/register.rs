@@ -2,46 +2,53 @@
 //! then activated (docs/protocol.md s4.2, s4.4).
 //!
 //! ```text
-//! RegistrationStart -> RegistrationResponse
+//! RegistrationStart -> RegistrationResponse{OPAQUE response, ticket}
 //!   (finish OPAQUE with the pinned fleet key; wrap K under the export key;
-//!    seal {upload, wrapped K, verifier(K, user)} to the fleet)
-//! Stage{sealed, replacing}  -> Staged{r}
-//! Activate{r, proof_K(Activate, r)} -> Activated{remaining}
+//!    seal {upload, wrapped K, verifier(K, user), ticket} to the fleet;
+//!    content = digest of the sealed bytes)
+//! Stage{sealed, content, replacing}  -> Staged{r, tag}       (tag checked with K)
+//! Activate{r, content, proof_K(Activate, r, content)} -> Activated{r, remaining, tag}
 //! ```
 //!
 //! `replacing` names the registration to keep until activation, with a proof
-//! of K about it: for a password change the device's registration (required),
-//! for enabling the device's registration if it has one, else nothing (which
-//! destroys any active record first, docs/protocol.md s5).
+//! of K about it *and the content staged*: for a password change the
+//! device's registration (required), for enabling the device's registration
+//! if it has one, else nothing (which destroys any active record first,
+//! docs/protocol.md s5).
+//!
+//! # What the client checks
+//! `Staged` and `Activated` must carry a tag under the reply key derived
+//! from K, over this user, the registration and the *content this device
+//! sealed*. So a relay that swaps in another registration (an old one of
+//! this user, or its own) is noticed before the device activates anything,
+//! and the device reports "registered" or "password changed" only when the
+//! vault says, authentically, that this content is active. An answer that
+//! does not check out is ignored.
 //!
 //! # Resends
 //! - `RegistrationStart` is stateless at the vault: resending is free.
-//! - `Stage`: each resend that arrives stages another registration, which
-//!   replaces the previous staged one; none is guessable before activation
-//!   (REG-2), so this is harmless. The client activates the one whose
-//!   `Staged` answer it accepted; if a later one displaced it, `Activate` is
-//!   refused and the client stages again (below).
-//! - `Activate` of a registration already activated (the first send's answer
-//!   was lost) is refused as unknown, since nothing is staged any more. The
-//!   client cannot tell that from a displaced staging, so on that refusal it
-//!   stages again, at most [`MAX_RESTAGES`] times, first with
-//!   `replacing = r` (which succeeds exactly when `r` did become active),
-//!   then with the original choice. Either way it ends with one active
-//!   registration of its own, with a full budget, or an error.
+//! - `Stage` and `Activate` resent after their first send took effect get the
+//!   same answer again (the vault recognises the content).
+//! - `StaleTicket` (another registration of this account was staged since
+//!   the ticket was issued) and an `Activate` refused because the staging
+//!   was displaced restart the registration from `RegistrationStart`, at
+//!   most [`MAX_RESTARTS`] times.
 
-use super::{prove, vault_error, Ctx, Step, VaultResponse};
+use super::{vault_error, Ctx, Step, VaultResponse};
 use crate::client::api::{Completed, Password};
 use crate::client::error::ClientError;
 use crate::client::state::Mode;
 use crate::key::BackupKey;
 use crate::opaque::client::{registration_finish, registration_start, ClientRegistrationState};
 use crate::opaque::{wrap_backup_key, SealedToFleet};
-use crate::vault::crypto::{ProofPurpose, RegistrationId};
-use crate::vault::opaque_crypto::{seal_registration, user_bytes, verifier};
-use crate::vault::protocol::{ClientRequest, ClientResponse, Refusal};
+use crate::vault::crypto::{ContentDigest, ProofStatement, RegistrationId, ReplyStatement};
+use crate::vault::opaque_crypto::{
+    content_digest, prove, seal_registration, user_bytes, verifier, verify_reply,
+};
+use crate::vault::protocol::{ClientRequest, ClientResponse, Refusal, Replacing};
 
-/// How many times a refused activation leads to staging again.
-pub(crate) const MAX_RESTAGES: u32 = 2;
+/// How many times a registration starts over from `RegistrationStart`.
+pub(crate) const MAX_RESTARTS: u32 = 2;
 
 /// Which operation this registration serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,12 +72,12 @@ pub(crate) struct Register {
     password: Password,
     key: BackupKey,
     phase: Phase,
-    sealed: Option<SealedToFleet>,
+    sealed: Option<(SealedToFleet, ContentDigest)>,
     /// Registrations to name in `replacing`, tried in order.
     candidates: Vec<RegistrationId>,
     /// Whether staging without `replacing` is allowed once candidates run out.
     allow_fresh: bool,
-    restages: u32,
+    restarts: u32,
 }
 
 impl Register {
@@ -90,24 +97,29 @@ impl Register {
             sealed: None,
             candidates,
             allow_fresh: purpose == Purpose::Enable,
-            restages: 0,
+            restarts: 0,
         };
+        let step = flow.registration_start(ctx);
+        (flow, step)
+    }
+
+    fn registration_start(&mut self, ctx: &mut Ctx<'_>) -> Step {
         let user = ctx.device.user;
-        let step = match registration_start(
+        self.sealed = None;
+        match registration_start(
             &mut ctx.rng,
             &user_bytes(user),
-            flow.password.expose_secret(),
+            self.password.expose_secret(),
         ) {
             Ok(started) => {
-                flow.phase = Phase::Started(Some(started.state));
+                self.phase = Phase::Started(Some(started.state));
                 Step::vault(ClientRequest::RegistrationStart {
                     user,
                     request: started.request,
                 })
             }
             Err(e) => Step::protocol(format!("registration start: {e}")),
-        };
-        (flow, step)
+        }
     }
 
     pub(crate) fn name(&self) -> &'static str {
@@ -117,49 +129,78 @@ impl Register {
         }
     }
 
+    fn content(&self) -> Option<ContentDigest> {
+        self.sealed.as_ref().map(|(_, c)| *c)
+    }
+
     pub(crate) fn on_vault(&mut self, response: VaultResponse, ctx: &mut Ctx<'_>) -> Step {
+        let user = ctx.device.user;
         match (&mut self.phase, response) {
-            (Phase::Started(state), ClientResponse::RegistrationResponse(response)) => {
+            (Phase::Started(state), ClientResponse::RegistrationResponse(answer)) => {
+                if answer.ticket.claims.user != user {
+                    return Step::Wait;
+                }
                 let Some(state) = state.take() else {
-                    return Step::protocol("second registration response");
+                    return Step::Wait;
                 };
                 let finished = match registration_finish(
                     &mut ctx.rng,
                     state,
                     self.password.expose_secret(),
-                    &response,
+                    &answer.response,
                     &ctx.config.opaque(),
                 ) {
                     Ok(f) => f,
                     Err(e) => return Step::protocol(format!("registration: {e}")),
                 };
-                let user = ctx.device.user;
                 let wrapped = wrap_backup_key(
                     &finished.export_key,
                     &user_bytes(user),
                     &self.key,
                     &mut ctx.rng,
                 );
-                self.sealed = Some(seal_registration(
+                let sealed = seal_registration(
                     &mut ctx.rng,
                     &ctx.config.fleet_key,
                     user,
                     finished.upload,
                     wrapped,
                     verifier(&self.key, user),
-                ));
+                    answer.ticket,
+                );
+                let content = content_digest(&sealed);
+                self.sealed = Some((sealed, content));
                 self.stage(ctx)
             }
-            (Phase::Staging, ClientResponse::Staged { registration, .. }) => {
+            (
+                Phase::Staging,
+                ClientResponse::Staged {
+                    registration, tag, ..
+                },
+            ) => {
+                let Some(content) = self.content() else {
+                    return Step::Wait;
+                };
+                let statement = ReplyStatement::Staged {
+                    user,
+                    registration,
+                    content,
+                };
+                if !self.trusts(&statement, &tag) {
+                    return Step::Wait;
+                }
                 self.phase = Phase::Activating(registration);
                 Step::vault(ClientRequest::Activate {
-                    user: ctx.device.user,
+                    user,
                     registration,
+                    content,
                     proof: prove(
                         &self.key,
-                        ctx.device.user,
-                        ProofPurpose::Activate,
-                        registration,
+                        &ProofStatement::Activate {
+                            user,
+                            registration,
+                            content,
+                        },
                     ),
                 })
             }
@@ -175,8 +216,37 @@ impl Register {
                 }
                 self.stage(ctx)
             }
-            (Phase::Activating(registration), ClientResponse::Activated { remaining }) => {
-                let registration = *registration;
+            (Phase::Staging, ClientResponse::Refused(Refusal::StaleTicket))
+            | (
+                Phase::Activating(_),
+                ClientResponse::Refused(Refusal::UnknownRegistration | Refusal::BadProof),
+            ) if self.restarts < MAX_RESTARTS => {
+                // Another registration of this account overtook ours (our
+                // ticket is used up, or our staging was displaced): start over.
+                self.restarts += 1;
+                self.registration_start(ctx)
+            }
+            (
+                Phase::Activating(expected),
+                ClientResponse::Activated {
+                    registration,
+                    remaining,
+                    tag,
+                },
+            ) => {
+                let expected = *expected;
+                let Some(content) = self.content() else {
+                    return Step::Wait;
+                };
+                let statement = ReplyStatement::Activated {
+                    user,
+                    registration,
+                    content,
+                    remaining,
+                };
+                if registration != expected || !self.trusts(&statement, &tag) {
+                    return Step::Wait;
+                }
                 let device = &mut *ctx.device;
                 device.key = Some(self.key.clone());
                 device.registration = Some(registration);
@@ -186,35 +256,44 @@ impl Register {
                     Purpose::Change => Completed::PasswordChanged,
                 })
             }
+            // Answers for another phase, or without a tag that checks out:
+            // not ours to act on.
             (
-                Phase::Activating(registration),
-                ClientResponse::Refused(Refusal::UnknownRegistration),
-            ) if self.restages < MAX_RESTAGES => {
-                // Either an earlier send of this Activate succeeded, or a
-                // later Stage displaced ours: see the module documentation.
-                self.restages += 1;
-                let registration = *registration;
-                self.candidates.retain(|r| *r != registration);
-                self.candidates.insert(0, registration);
-                self.stage(ctx)
-            }
+                _,
+                ClientResponse::RegistrationResponse(_)
+                | ClientResponse::Staged { .. }
+                | ClientResponse::Activated { .. },
+            ) => Step::Wait,
             (_, other) => Step::Failed(vault_error(&other)),
         }
     }
 
+    /// Whether `tag` authenticates `statement` under this flow's K.
+    fn trusts(&self, statement: &ReplyStatement, tag: &crate::opaque::ReplyTag) -> bool {
+        verify_reply(&self.key, statement, tag)
+    }
+
     fn stage(&mut self, ctx: &mut Ctx<'_>) -> Step {
-        let Some(sealed) = self.sealed.clone() else {
+        let Some((sealed, content)) = self.sealed.clone() else {
             return Step::protocol("staging before the registration was sealed");
         };
         let user = ctx.device.user;
         self.phase = Phase::Staging;
-        let replacing = self
-            .candidates
-            .first()
-            .map(|r| (*r, prove(&self.key, user, ProofPurpose::Replace, *r)));
+        let replacing = self.candidates.first().map(|r| Replacing {
+            registration: *r,
+            proof: prove(
+                &self.key,
+                &ProofStatement::Replace {
+                    user,
+                    active: *r,
+                    content,
+                },
+            ),
+        });
         Step::vault(ClientRequest::Stage {
             user,
             sealed,
+            content,
             replacing,
         })
     }

@@ -97,6 +97,8 @@ enum RoleState {
     },
     Leader {
         progress: BTreeMap<NodeId, Progress>,
+        /// The index of the no-op this leader appended when it took office.
+        term_start: LogIndex,
     },
 }
 
@@ -294,6 +296,16 @@ impl<E: Value, S: Value> Raft<E, S> {
         &self.log
     }
 
+    /// While leading: the index of the no-op that opened this term. Once
+    /// it is applied, the leader's state holds every entry committed
+    /// before its term, and it may answer from that state.
+    pub fn term_start(&self) -> Option<LogIndex> {
+        match self.role {
+            RoleState::Leader { term_start, .. } => Some(term_start),
+            _ => None,
+        }
+    }
+
     /// The latest snapshot.
     pub fn snapshot(&self) -> Option<&(LogIndex, Term, S)> {
         self.snapshot.as_ref()
@@ -427,7 +439,7 @@ impl<E: Value, S: Value> Raft<E, S> {
     /// longest election timeout may have been replaced; it must not go on
     /// answering clients.
     fn leader_has_quorum_contact(&self, now: Millis) -> bool {
-        let RoleState::Leader { progress } = &self.role else {
+        let RoleState::Leader { progress, .. } = &self.role else {
             return false;
         };
         let horizon = now.0.saturating_sub(self.timing.election_max_ms);
@@ -512,11 +524,16 @@ impl<E: Value, S: Value> Raft<E, S> {
                 )
             })
             .collect();
-        self.role = RoleState::Leader { progress };
+        // A no-op of the new term lets earlier terms' entries commit with it.
+        let term_start = self.log.last_index().next();
+        self.role = RoleState::Leader {
+            progress,
+            term_start,
+        };
         self.leader = Some(self.id);
         self.events.push(RaftEvent::BecameLeader);
-        // A no-op of the new term lets earlier terms' entries commit with it.
-        self.append_local(None);
+        let appended = self.append_local(None);
+        assert_eq!(appended, term_start, "the no-op opens the leader's term");
         self.broadcast_append();
         self.heartbeat_deadline = now.plus(self.timing.heartbeat_ms);
     }
@@ -574,6 +591,23 @@ impl<E: Value, S: Value> Raft<E, S> {
         Ok(index)
     }
 
+    /// Appends a no-op if this node leads: a barrier whose commit shows the
+    /// node still led after everything before it (the node releases
+    /// answers it gave from its state only then). Returns its index.
+    ///
+    /// # Errors
+    /// [`NotLeader`] naming the known leader.
+    pub fn propose_noop(&mut self) -> Result<LogIndex, NotLeader> {
+        if !matches!(self.role, RoleState::Leader { .. }) {
+            return Err(NotLeader {
+                leader: self.leader,
+            });
+        }
+        let index = self.append_local(None);
+        self.broadcast_append();
+        Ok(index)
+    }
+
     fn broadcast_append(&mut self) {
         for p in self.peers() {
             self.send_append(p);
@@ -581,7 +615,7 @@ impl<E: Value, S: Value> Raft<E, S> {
     }
 
     fn send_append(&mut self, to: NodeId) {
-        let RoleState::Leader { progress } = &self.role else {
+        let RoleState::Leader { progress, .. } = &self.role else {
             return;
         };
         let Some(pr) = progress.get(&to).copied() else {
@@ -621,7 +655,7 @@ impl<E: Value, S: Value> Raft<E, S> {
     /// The commit rule: the highest index held durably by a quorum, if it is
     /// from the current term, becomes the commit index.
     fn advance_commit(&mut self, _now: Millis) {
-        let RoleState::Leader { progress } = &self.role else {
+        let RoleState::Leader { progress, .. } = &self.role else {
             return;
         };
         let mut matched: Vec<LogIndex> = progress.values().map(|p| p.matched).collect();
@@ -769,7 +803,7 @@ impl<E: Value, S: Value> Raft<E, S> {
                     return;
                 }
                 if term == self.term {
-                    if let RoleState::Leader { progress } = &mut self.role {
+                    if let RoleState::Leader { progress, .. } = &mut self.role {
                         if let Some(p) = progress.get_mut(&from) {
                             p.matched = p.matched.max(index);
                             p.next = p.matched.next();
@@ -922,7 +956,7 @@ impl<E: Value, S: Value> Raft<E, S> {
         }
         let last = self.log.last_index();
         let resend = {
-            let RoleState::Leader { progress } = &mut self.role else {
+            let RoleState::Leader { progress, .. } = &mut self.role else {
                 return;
             };
             let Some(p) = progress.get_mut(&from) else {

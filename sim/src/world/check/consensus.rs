@@ -299,7 +299,7 @@ impl<C: VaultCrypto> Consensus<C> {
             let next = self.ref_applied.next();
             if let Some(command) = self.commands.remove(&next) {
                 if let Some(c) = command.as_ref() {
-                    self.reference.apply(c);
+                    self.reference.apply(next, c);
                 }
                 self.ref_applied = next;
                 self.ref_hashes.insert(next, hash_of(&self.reference));

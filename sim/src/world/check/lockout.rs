@@ -110,7 +110,10 @@ impl Lockout {
                 if let Some(Command::ConsumeAttempt { .. }) = &entry.command {
                     self.proposed_at.insert(LogIndex(k), step);
                 }
-                if let Some(Command::Activate { user, registration }) = &entry.command {
+                if let Some(Command::Activate {
+                    user, registration, ..
+                }) = &entry.command
+                {
                     // REG-2 bookkeeping: activations the owner asked for.
                     if input == Some((*user, "activate")) {
                         self.activation_requested.insert(*registration);
@@ -141,7 +144,7 @@ impl Lockout {
         if self.applied.insert(id, applied) != Some(applied) {
             for (user, rec) in node.store().iter() {
                 if let (Some(Tombstone::Destroyed(reg)), Some(active)) =
-                    (rec.tombstone, &rec.active)
+                    (rec.tombstone(), &rec.active)
                 {
                     if active.registration == reg {
                         return Err(Violation::user(
@@ -282,9 +285,12 @@ impl Lockout {
                     ));
                 }
             }
-            ClientResponse::LoginOk { registration, .. } => {
+            ClientResponse::LoginOk { .. } => {
                 let user = user.unwrap_or(UserId(u64::MAX));
-                if self.destroyed.contains(registration) {
+                let Some(registration) = registration else {
+                    return Ok(());
+                };
+                if self.destroyed.contains(&registration) {
                     return Err(Violation::user(
                         "LOCK-4",
                         user,
@@ -310,7 +316,7 @@ impl Lockout {
                         }
                     }
                 }
-                self.proofs.entry(*registration).or_default().insert(index);
+                self.proofs.entry(registration).or_default().insert(index);
             }
             ClientResponse::KeyDestroyed => {
                 if let Some(reg) = registration {
