@@ -20,7 +20,8 @@ pub enum PeerMessage<E, S> {
     },
     /// Answer to a pre-vote.
     PreVoteReply {
-        /// The term asked about.
+        /// If granted, the term asked about; if refused, the receiver's
+        /// current term (a pre-candidate behind it moves up to it).
         term: Term,
         /// Whether the receiver would vote.
         granted: bool,

@@ -693,11 +693,28 @@ impl<E: Value, S: Value> Raft<E, S> {
                 let granted = term > self.term
                     && !self.heard_from_leader_recently(now)
                     && self.log.is_behind_or_equal(last_index, last_term);
+                // A refusal carries our own term (as etcd's raft does).
+                // Pre-votes never raise a term, so without it a node left
+                // in an older term with a newer log (it missed a failed
+                // election whose candidate was then rolled back) keeps
+                // asking for a term we are already in, while it refuses us
+                // for our older log: if neither side is a quorum without
+                // the other, no leader is ever elected.
+                let term = if granted { term } else { self.term };
                 self.outbox
                     .messages
                     .push((from, PeerMessage::PreVoteReply { term, granted }));
             }
             PeerMessage::PreVoteReply { term, granted } => {
+                if !granted
+                    && term > self.term
+                    && matches!(self.role, RoleState::PreCandidate { .. })
+                {
+                    // Refused by a node in a later term: move to that term,
+                    // so our next pre-vote asks for one it can grant.
+                    self.step_down(term, None, now, rng);
+                    return;
+                }
                 let quorum = {
                     let RoleState::PreCandidate { granted: votes } = &mut self.role else {
                         return;

@@ -561,3 +561,96 @@ fn minority_rollback_with_r0_breaks_a_commit() {
     c.propose(8);
     c.run(1000);
 }
+
+/// Delivers messages (and the messages they cause) until the network is
+/// empty, dropping every message `cut(from, to, msg)` selects.
+fn deliver_all_except(c: &mut Cluster, cut: &dyn Fn(usize, usize, &Msg) -> bool) {
+    loop {
+        c.net
+            .retain(|(f, t, m)| !cut(usize::from(f.0), usize::from(t.0), m));
+        if c.net.is_empty() {
+            return;
+        }
+        c.deliver(0);
+    }
+}
+
+fn run_except(c: &mut Cluster, ms: u64, cut: &dyn Fn(usize, usize, &Msg) -> bool) {
+    for _ in 0..ms / 10 {
+        c.advance(10);
+        deliver_all_except(c, cut);
+    }
+}
+
+/// LIVE-1 after a rollback. Five nodes, R = 1 (quorum 4). The leader L
+/// appends entries that only B = {b0, b1} receive (A = {a0, a1} are cut
+/// off). Then B is cut off except for pre-votes: L loses its quorum, wins a
+/// pre-vote (A and B grant), and asks for votes in term t+1, which only A
+/// receive, so A move to t+1 and vote for L, but the election fails. L
+/// crashes and its disk comes back as it was before the entries (term t).
+///
+/// Now no node has both the highest term and the longest log: A are at t+1
+/// with the short log, B at t with the long one, L at t with the short one.
+/// A's pre-votes (for t+2) are refused by B (log behind); B's pre-votes (for
+/// t+1) are refused by A (not above A's term), and pre-votes never raise a
+/// term, so neither side reaches 4 grants, forever. A refusal must carry the
+/// refuser's higher term so B can move up to it (as etcd's raft does).
+#[test]
+fn a_rolled_back_candidate_does_not_leave_the_cluster_leaderless() {
+    let mut c = Cluster::new(5, 1, 21);
+    c.run(2000);
+    let l = c.leader().expect("a leader within 2 s");
+    let t = c.raft(l).term();
+    let a = [(l + 1) % 5, (l + 2) % 5];
+    let b = [(l + 3) % 5, (l + 4) % 5];
+    let before = c.nodes[l].disk_history.len() - 1;
+    // L and B hold entries 1..=3; A never see them.
+    let cut_a = |f: usize, t: usize, _: &Msg| a.contains(&f) || a.contains(&t);
+    for cmd in 1..=3 {
+        assert!(c.propose(cmd));
+        run_except(&mut c, 20, &cut_a);
+    }
+    // B are cut off, except for L's pre-vote and their answers; A hear
+    // L's election messages, but no entries.
+    let cut_b = |f: usize, t: usize, m: &Msg| {
+        let with_b = b.contains(&f) || b.contains(&t);
+        let pre_vote = matches!(m, PeerMessage::PreVote { .. }) && f == l
+            || matches!(m, PeerMessage::PreVoteReply { .. }) && t == l;
+        let with_a = a.contains(&f) || a.contains(&t);
+        let election = matches!(
+            m,
+            PeerMessage::PreVote { .. }
+                | PeerMessage::PreVoteReply { .. }
+                | PeerMessage::RequestVote { .. }
+                | PeerMessage::Vote { .. }
+        );
+        (with_b && !pre_vote) || (with_a && !election)
+    };
+    for _ in 0..300 {
+        run_except(&mut c, 10, &cut_b);
+        if c.raft(l).role() == Role::Candidate {
+            break;
+        }
+    }
+    assert_eq!(c.raft(l).role(), Role::Candidate, "L asks for votes");
+    run_except(&mut c, 20, &cut_b);
+    for i in a {
+        assert_eq!(c.raft(i).term(), t.next(), "n{i} moved to L's term");
+        assert_eq!(c.raft(i).voted_for(), Some(NodeId(l as u8)));
+    }
+    for i in b {
+        assert_eq!(c.raft(i).term(), t, "n{i} never heard of term t+1");
+        assert!(c.raft(i).log().last_index() > c.raft(a[0]).log().last_index());
+    }
+    // L comes back from an older disk: term t, without entries 1..=3.
+    c.crash(l);
+    c.roll_back(l, before);
+    c.restart(l);
+    assert_eq!(c.raft(l).term(), t);
+    // Every fault healed: a leader must be elected.
+    c.run(10_000);
+    assert!(c.leader().is_some(), "no leader 10 s after the heal");
+    assert!(c.propose(4));
+    c.run(500);
+    assert_eq!(c.committed_commands(), vec![1, 2, 3, 4]);
+}
