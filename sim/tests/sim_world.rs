@@ -221,7 +221,7 @@ fn skip_prev_term_check_is_caught_by_cons_2() {
         faults: FaultSelection::All,
         ..with_flaw(short(), "skip-prev-term-check")
     };
-    caught_within(&scenario, &["CONS-2", "CONS-3", "CONS-4"], 30);
+    caught_within(&scenario, &["CONS-2", "CONS-3", "CONS-4"], 150);
 }
 
 #[test]
@@ -258,4 +258,49 @@ fn double_vote_is_caught_by_cons_1() {
         ..with_flaw(short(), "double-vote")
     };
     caught_within(&scenario, &["CONS-1"], 10);
+}
+
+#[test]
+fn registration_oracle_is_caught_by_lock_1() {
+    // The guesser's registration requests, evaluated under the record's
+    // key, are password tests the checker finds by recomputing them.
+    caught_within(&with_flaw(short(), "registration-oracle"), &["LOCK-1"], 20);
+}
+
+#[test]
+fn content_free_proofs_are_caught_by_lock_3() {
+    // The chat server splices an older registration under the proof of a
+    // password change; the vault stages it.
+    let scenario = Scenario {
+        faults: FaultSelection::Only(vec![FaultKind::Intercept]),
+        ..with_flaw(short(), "content-free-proofs")
+    };
+    caught_within(&scenario, &["LOCK-3"], 20);
+}
+
+#[test]
+fn retried_login_costs_attempt_is_caught_by_lock_5() {
+    let scenario = Scenario {
+        faults: FaultSelection::Only(vec![FaultKind::ClientNetwork, FaultKind::Crash]),
+        ..with_flaw(short(), "retried-login-costs-attempt")
+    };
+    caught_within(&scenario, &["LOCK-5"], 20);
+}
+
+#[test]
+fn stale_answers_are_caught_by_cons_4() {
+    let scenario = Scenario {
+        faults: FaultSelection::All,
+        ..with_flaw(short(), "stale-answers")
+    };
+    caught_within(&scenario, &["CONS-4"], 100);
+}
+
+#[test]
+fn an_unauthenticated_delete_is_caught_by_reg_2() {
+    let scenario = Scenario {
+        faults: FaultSelection::Only(vec![FaultKind::Intercept]),
+        ..with_flaw(short(), "unauthenticated-delete")
+    };
+    caught_within(&scenario, &["REG-2"], 30);
 }

@@ -792,12 +792,14 @@ impl<C: VaultCrypto> VaultNode<C> {
             return Err(Answer::Now(ClientResponse::LoginExpired));
         };
         let record = self.store.get(user);
-        let Some(active) = record
-            .and_then(|r| r.active.as_ref())
-            .filter(|a| by_id_only || a.registration == pending.registration)
-        else {
+        let Some(active) = record.and_then(|r| r.active.as_ref()) else {
             return Err(Answer::FromState(Self::no_active_record(record)));
         };
+        if !by_id_only && active.registration != pending.registration {
+            // The login was against a registration that has been replaced
+            // since: it cannot finish; a new login can.
+            return Err(Answer::FromState(ClientResponse::LoginExpired));
+        }
         let release = Release {
             wrapped_key: active.wrapped_key.clone(),
             registration: active.registration,

@@ -29,9 +29,12 @@ use backup_vault::cloud::{ObjectStore, StoreError};
 use backup_vault::format::header::HEADER_LEN;
 use backup_vault::format::{Generation, TAG_LEN};
 use backup_vault::key::BackupKey;
+use backup_vault::opaque::wrap::{SEAL_VERSION, SESSION_SEALED_KEY_LEN};
+use backup_vault::opaque::{ReplyTag, SessionSealedKey};
+use backup_vault::vault::crypto::RegistrationId;
 use backup_vault::vault::ids::{NodeId, UserId};
 use backup_vault::vault::node::ClientId;
-use backup_vault::vault::opaque_crypto::OpaqueCrypto;
+use backup_vault::vault::opaque_crypto::{user_bytes, OpaqueCrypto};
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
 use bytes::Bytes;
 use rand_chacha::rand_core::RngCore;
@@ -60,6 +63,8 @@ struct Op {
     name: &'static str,
     f: Option<&'static str>,
     acknowledged: Generation,
+    /// The vault registration the device held when the operation started.
+    registration: Option<RegistrationId>,
     plaintext: Option<Bytes>,
     final_check: Option<FinalCheck>,
 }
@@ -80,6 +85,8 @@ pub(super) struct Actor {
     process: u64,
     reenable: bool,
     passwords_made: u32,
+    /// Operations started, for naming each (LOCK-5 counts per restore).
+    ops: u64,
 }
 
 impl Actor {
@@ -107,6 +114,7 @@ impl Actor {
             process: index as u64,
             reenable: false,
             passwords_made: 0,
+            ops: 0,
         }
     }
 
@@ -128,7 +136,14 @@ impl Actor {
             process: index as u64,
             reenable: false,
             passwords_made: 0,
+            ops: 0,
         }
+    }
+
+    /// The honest restore (password login) this actor is running, if any.
+    pub(super) fn restore(&self) -> Option<super::check::oracle::RestoreId> {
+        let login = self.op.as_ref().is_some_and(|o| o.f == Some("login"));
+        (self.role == Role::Honest && login).then_some((self.index, self.ops))
     }
 
     /// The connection id of this actor's current incarnation.
@@ -241,6 +256,7 @@ fn wake_honest(world: &mut World, a: usize) {
                 name: "backup",
                 f: None,
                 acknowledged: world.actors[a].saved.acknowledged,
+                registration: world.actors[a].saved.registration,
                 plaintext: Some(plaintext.clone()),
                 final_check: None,
             });
@@ -292,14 +308,28 @@ fn wake_guesser(world: &mut World, a: usize) {
         UserId(1 + world.below(u64::from(users)))
     };
     let victim = (user.0 - 1) as usize;
-    let right = world.below(100) < 5;
-    let password = match (
-        right,
-        world.actors.get(victim).and_then(|v| v.password.clone()),
-    ) {
-        (true, Some(p)) => p,
-        _ => Password::new(format!("guess-{}", world.below(1 << 40)).into_bytes()),
+    let guess = |world: &mut World| {
+        let right = world.below(100) < 5;
+        match (
+            right,
+            world.actors.get(victim).and_then(|v| v.password.clone()),
+        ) {
+            (true, Some(p)) => p,
+            _ => Password::new(format!("guess-{}", world.below(1 << 40)).into_bytes()),
+        }
     };
+    if world.below(100) < 40 {
+        // The other OPRF entry point: registration requests with guesses,
+        // as the account may send them, free of any lockout if the vault
+        // evaluated them under the record's key (LOCK-1 decides).
+        for _ in 0..1 + world.below(4) {
+            let password = guess(world);
+            probe(world, a, user, &password);
+        }
+        schedule_wake(world, a, 500, 2_500);
+        return;
+    }
+    let password = guess(world);
     world.actors[a].user = user;
     world.actors[a].client = Some(Client::new(user, world.client_config));
     start(
@@ -308,6 +338,28 @@ fn wake_guesser(world: &mut World, a: usize) {
         Operation::RestoreWithPassword { password },
         Some("login"),
         None,
+    );
+}
+
+/// One registration request for `user` with `password`, sent by adversary
+/// `a` straight to a node (its answer is of no use to the client it holds).
+fn probe(world: &mut World, a: usize, user: UserId, password: &Password) {
+    let Ok(started) = backup_vault::opaque::client::registration_start(
+        world.cluster.rng(),
+        &user_bytes(user),
+        password.expose_secret(),
+    ) else {
+        return;
+    };
+    world.actors[a].calls += 1;
+    let call = world.actors[a].calls;
+    world.submit(
+        a,
+        call,
+        ClientRequest::RegistrationStart {
+            user,
+            request: started.request,
+        },
     );
 }
 
@@ -322,6 +374,7 @@ fn start(
         name: op.name(),
         f,
         acknowledged: world.actors[a].saved.acknowledged,
+        registration: world.actors[a].saved.registration,
         plaintext: None,
         final_check,
     });
@@ -329,6 +382,7 @@ fn start(
 }
 
 fn start_prepared(world: &mut World, a: usize, op: Operation) {
+    world.actors[a].ops += 1;
     let name = op.name();
     let user = world.actors[a].user;
     world.record("start", Party::Actor(a as u32), None, name, Some(user.0), 0);
@@ -384,12 +438,20 @@ fn pump(world: &mut World, a: usize) {
         };
         match out {
             Output::Vault { call, request } => {
-                if world.actors[a].role == Role::Honest {
+                let honest = world.actors[a].role == Role::Honest;
+                if honest {
                     capture(world, &request);
                 }
                 world.actors[a].calls += 1;
                 let calls = world.actors[a].calls;
-                world.submit(a, call.0, request);
+                let request = if honest {
+                    intercept(world, a, call, request)
+                } else {
+                    Some(request)
+                };
+                if let Some(request) = request {
+                    world.submit(a, call.0, request);
+                }
                 let epoch = world.actors[a].epoch;
                 let at = world.now().plus(1_000);
                 world.cluster.schedule(
@@ -497,14 +559,159 @@ fn capture(world: &mut World, request: &ClientRequest<OpaqueCrypto>) {
         world.captured.pop_front();
     }
     world.captured.push_back(request.clone());
-    // The replayer races captured KE3s under another user's name at once.
-    if matches!(request, ClientRequest::LoginFinish { .. }) && world.below(100) < 30 {
+    // The replayer races captured KE3s under another user's name at once
+    // (while faults last: after the heal, the adversaries are quiet too).
+    if world.phase == Phase::Faults
+        && matches!(request, ClientRequest::LoginFinish { .. })
+        && world.below(100) < 30
+    {
         if let Some(r) = world.actors.iter().position(|x| x.role == Role::Replayer) {
             let mut copy = request.clone();
             rewrite_user(world, &mut copy);
             send_replay(world, r, copy);
         }
     }
+}
+
+/// The chat server between device `a` and the vault (fault kind
+/// `intercept`): it may splice an older captured registration of the user
+/// under the proof of K the device made for a new one (the change-revert
+/// attack), forge the answer the device waits for (a staging, an
+/// activation, a released key, or "not registered" to a delete), and drop
+/// the real request. Returns what reaches the vault, if anything.
+fn intercept(
+    world: &mut World,
+    a: usize,
+    call: CallId,
+    request: ClientRequest<OpaqueCrypto>,
+) -> Option<ClientRequest<OpaqueCrypto>> {
+    let level = u64::from(world.mix.level(FaultKind::Intercept));
+    if level == 0 || world.below(1000) >= level {
+        return Some(request);
+    }
+    let user = request.user();
+    match request {
+        ClientRequest::Stage {
+            user,
+            sealed,
+            content,
+            replacing: Some(replacing),
+        } => {
+            let old = world.captured.iter().find_map(|r| match r {
+                ClientRequest::Stage {
+                    user: u,
+                    sealed: old,
+                    content: c,
+                    ..
+                } if *u == user && *c != content => Some(old.clone()),
+                _ => None,
+            });
+            let sealed = match old {
+                Some(old) => {
+                    world.record(
+                        "fault",
+                        Party::World,
+                        None,
+                        "splice-stage",
+                        Some(user.0),
+                        call.0,
+                    );
+                    old
+                }
+                None => sealed,
+            };
+            Some(ClientRequest::Stage {
+                user,
+                sealed,
+                content,
+                replacing: Some(replacing),
+            })
+        }
+        ClientRequest::Stage { .. } => {
+            let forged = ClientResponse::Staged {
+                registration: RegistrationId(world.rng().next_u64()),
+                displaced: false,
+                tag: random_tag(world),
+            };
+            forge(world, a, call, forged);
+            Some(request)
+        }
+        ClientRequest::Activate { registration, .. } => {
+            let forged = ClientResponse::Activated {
+                registration,
+                remaining: world.scenario.guess_limit,
+                tag: random_tag(world),
+            };
+            forge(world, a, call, forged);
+            Some(request)
+        }
+        ClientRequest::LoginFinish { .. } => {
+            let mut bytes = [0u8; SESSION_SEALED_KEY_LEN];
+            world.rng().fill_bytes(&mut bytes);
+            bytes[0] = SEAL_VERSION;
+            if let Ok(sealed_key) = SessionSealedKey::from_bytes(&bytes) {
+                forge(world, a, call, ClientResponse::LoginOk { sealed_key });
+            }
+            Some(request)
+        }
+        ClientRequest::Delete { .. } => {
+            forge(world, a, call, ClientResponse::NotRegistered);
+            // Half the time the real delete never reaches the vault.
+            (world.below(2) == 0).then_some(request)
+        }
+        other => {
+            let _ = user;
+            Some(other)
+        }
+    }
+}
+
+fn random_tag(world: &mut World) -> ReplyTag {
+    let mut bytes = [0u8; 32];
+    world.rng().fill_bytes(&mut bytes);
+    ReplyTag::from_bytes(&bytes).expect("32 bytes make a tag")
+}
+
+/// Delivers `response` to actor `a` as if the vault had answered `call`.
+fn forge(world: &mut World, a: usize, call: CallId, response: ClientResponse<OpaqueCrypto>) {
+    let user = world.actors[a].user;
+    world.record(
+        "fault",
+        Party::World,
+        Some(Party::Actor(a as u32)),
+        "forged-reply",
+        Some(user.0),
+        call.0,
+    );
+    let epoch = world.actors[a].epoch;
+    let at = world.now().plus(1 + world.below(20));
+    world.cluster.schedule(
+        at,
+        Ev::Forged {
+            actor: a,
+            epoch,
+            call,
+            response: Box::new(response),
+        },
+    );
+}
+
+/// A forged answer reaches actor `a`.
+pub(super) fn forged(
+    world: &mut World,
+    a: usize,
+    call: CallId,
+    response: ClientResponse<OpaqueCrypto>,
+) {
+    let d = Delivered {
+        at: world.now(),
+        client: world.actors[a].client_id(),
+        request: backup_vault::vault::node::RequestId(call.0),
+        response,
+        from: world.actors[a].leader,
+        index: None,
+    };
+    on_vault_reply(world, a, d);
 }
 
 fn rewrite_user(world: &mut World, request: &mut ClientRequest<OpaqueCrypto>) {
@@ -774,6 +981,26 @@ fn on_completed(
         Completed::Disabled { .. } if honest => {
             world.backups.disabled(user);
             world.actors[a].password = None;
+            // REG-2, the delete path: the device has forgotten K, so no
+            // guessable record of its registration may remain.
+            if let Some(r) = op.registration {
+                let rec = world.consensus.reference().get(user);
+                let live = rec.is_some_and(|rec| {
+                    rec.active.as_ref().is_some_and(|x| x.registration == r)
+                        || rec.staged.as_ref().is_some_and(|x| x.registration == r)
+                });
+                if live {
+                    return Err(super::Violation::user(
+                        "REG-2",
+                        user,
+                        None,
+                        format!(
+                            "user {}'s device turned backups off and forgot its key while the vault still holds its registration {:x}",
+                            user.0, r.0
+                        ),
+                    ));
+                }
+            }
         }
         _ => {}
     }

@@ -33,16 +33,20 @@ use backup_vault::client::ClientConfig;
 use backup_vault::cloud::MemoryStore;
 use backup_vault::format::ChunkSize;
 use backup_vault::opaque::{FleetSecrets, KsfParams};
+use backup_vault::vault::crypto::VaultCrypto;
 use backup_vault::vault::ids::{Millis, NodeId};
-use backup_vault::vault::node::{ClientId, NodeConfig, RequestId};
+use backup_vault::vault::node::{ClientId, NodeConfig, Reply, RequestId, VaultNode};
 use backup_vault::vault::opaque_crypto::OpaqueCrypto;
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
 use backup_vault::vault::quorum::ClusterConfig;
+use backup_vault::vault::records::Command;
+use check::answers::Asked;
 use check::backups::Backups;
 use check::consensus::Consensus;
 use check::lockout::Lockout;
+use check::oracle::Oracle;
 use check::secrets::{SecretKind, Secrets};
-use check::RequestInfo;
+use check::{OprfInput, RequestInfo};
 use cloud::SwarmHook;
 use history::History;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
@@ -144,6 +148,13 @@ enum Ev {
     },
     /// A device crashes in the middle of whatever it does.
     ClientCrash { actor: usize, epoch: u32 },
+    /// An answer the chat server forged reaches actor `actor`.
+    Forged {
+        actor: usize,
+        epoch: u32,
+        call: backup_vault::client::CallId,
+        response: Box<ClientResponse<OpaqueCrypto>>,
+    },
     /// The fault injector's clock.
     FaultTick,
     /// A crashed node restarts.
@@ -175,8 +186,12 @@ pub(crate) struct World {
     cloud: MemoryStore<SwarmHook>,
     actors: Vec<Actor>,
     client_config: ClientConfig,
+    /// The fleet's cryptography, which the checks use to recompute what
+    /// nodes did (`check::oracle`) and to open what clients sent.
+    crypto: OpaqueCrypto,
     consensus: Consensus<OpaqueCrypto>,
     lockout: Lockout,
+    oracle: Oracle,
     secrets: Secrets,
     backups: Backups,
     requests: BTreeMap<(ClientId, RequestId), RequestInfo>,
@@ -251,14 +266,16 @@ impl World {
         let mut client_config = ClientConfig::new(crypto.public_key(), KsfParams::CHEAP);
         client_config.chunk_size = ChunkSize::new(SIM_CHUNK).expect("a valid chunk size");
         client_config.flaw = scenario.client_flaw;
-        let mut cluster = Cluster::with_rng(config, crypto, rng);
+        let mut cluster = Cluster::with_rng(config, crypto.clone(), rng);
         cluster.set_observe(true);
         let cloud = MemoryStore::with_hook(SwarmHook::new(&mix, seed));
         let mut world = World {
             scenario: scenario.clone(),
             mix,
             consensus: Consensus::new(scenario.nodes, scenario.guess_limit),
-            lockout: Lockout::new(scenario.guess_limit, cluster_config.quorum()),
+            lockout: Lockout::new(scenario.nodes, scenario.rollback_tolerance),
+            oracle: Oracle::new(crypto.clone(), scenario.guess_limit),
+            crypto: crypto.clone(),
             cluster,
             cloud,
             actors: Vec::new(),
@@ -465,8 +482,9 @@ impl World {
                     .flatten()
             })
         };
-        let added = self.consensus.after_step(id, node, elsewhere)?;
-        self.lockout.on_commits(&added);
+        let added = self.consensus.after_step(id, node, step, elsewhere)?;
+        self.lockout.on_commits(&added)?;
+        self.oracle.on_commits(&added);
         let disks: Vec<_> = self.cluster.ids().map(|i| self.cluster.disk(i)).collect();
         for (from, reply) in &self.cluster.effects().replies {
             match reply.response {
@@ -477,22 +495,111 @@ impl World {
             let request = self.requests.get(&(reply.to, reply.request));
             self.lockout
                 .on_reply(*from, node, reply, request, &disks, &self.consensus)?;
+            let Some(request) = request else {
+                continue;
+            };
+            oracle_check(
+                &mut self.oracle,
+                &self.consensus,
+                *from,
+                node,
+                reply,
+                request,
+            )?;
+            if reply.index.is_none() {
+                check::answers::check(
+                    &self.consensus,
+                    *from,
+                    request.user,
+                    &request.asked,
+                    &reply.response,
+                    request.sent,
+                    step,
+                )?;
+            }
         }
         Ok(())
+    }
+
+    /// What the checks need to know of a request.
+    fn request_info(
+        &mut self,
+        request: &ClientRequest<OpaqueCrypto>,
+        restore: Option<check::oracle::RestoreId>,
+    ) -> RequestInfo {
+        let user = request.user();
+        let (asked, input) = match request {
+            ClientRequest::RegistrationStart { request, .. } => (
+                Asked::RegistrationStart,
+                Some(OprfInput::Registration(request.clone())),
+            ),
+            ClientRequest::Stage {
+                sealed,
+                content,
+                replacing,
+                ..
+            } => {
+                // The checks hold the fleet's secrets: they open what was
+                // sent, to know what a stage of this content must hold.
+                let opened = self.crypto.open_registration(user, sealed).ok();
+                if let Some(o) = &opened {
+                    self.lockout
+                        .sealed(o.content, o.password_file.as_bytes().to_vec());
+                }
+                (
+                    Asked::Stage {
+                        replacing: replacing.as_ref().map(|r| r.registration),
+                        seq: opened.map(|o| o.ticket.seq),
+                        content: *content,
+                    },
+                    None,
+                )
+            }
+            ClientRequest::Activate {
+                registration,
+                content,
+                ..
+            } => {
+                self.lockout.activation_requested(*registration);
+                (
+                    Asked::Activate {
+                        registration: *registration,
+                        content: *content,
+                    },
+                    None,
+                )
+            }
+            ClientRequest::LoginStart { ke1, .. } => {
+                (Asked::LoginStart, Some(OprfInput::Login(ke1.clone())))
+            }
+            ClientRequest::LoginFinish { .. } => (Asked::LoginFinish, None),
+            ClientRequest::Delete { registration, .. } => (
+                Asked::Delete {
+                    registration: *registration,
+                },
+                None,
+            ),
+        };
+        RequestInfo {
+            user,
+            kind: request_kind(request),
+            login: match request {
+                ClientRequest::LoginFinish { login, .. } => Some(*login),
+                _ => None,
+            },
+            sent: self.cluster.events_processed(),
+            asked,
+            input,
+            restore,
+        }
     }
 
     /// Sends a vault request for actor `a`.
     fn submit(&mut self, a: usize, call: u64, request: ClientRequest<OpaqueCrypto>) {
         let client = self.actors[a].client_id();
         let to = self.actors[a].leader;
-        let info = RequestInfo {
-            user: request.user(),
-            kind: request_kind(&request),
-            login: match &request {
-                ClientRequest::LoginFinish { login, .. } => Some(*login),
-                _ => None,
-            },
-        };
+        let restore = self.actors[a].restore();
+        let info = self.request_info(&request, restore);
         let bytes = postcard::to_allocvec(&request).unwrap_or_default();
         if let Some(found) = self.secrets.scan(&bytes) {
             self.fail(leak(found, "a client request", None));
@@ -556,6 +663,16 @@ impl World {
             Ev::ClientCrash { actor, epoch } => {
                 if self.actors[actor].epoch == epoch && self.phase == Phase::Faults {
                     actors::crash(self, actor);
+                }
+            }
+            Ev::Forged {
+                actor,
+                epoch,
+                call,
+                response,
+            } => {
+                if self.actors[actor].epoch == epoch {
+                    actors::forged(self, actor, call, *response);
                 }
             }
             Ev::FaultTick => faults::tick(self),
@@ -653,5 +770,41 @@ fn message_term(msg: &backup_vault::vault::node::VaultPeerMessage<OpaqueCrypto>)
         | PeerMessage::Append { term, .. }
         | PeerMessage::AppendReply { term, .. } => term.0,
         _ => 0,
+    }
+}
+
+/// LOCK-1 and LOCK-5 on one reply (see `check::oracle`).
+fn oracle_check(
+    oracle: &mut Oracle,
+    consensus: &Consensus<OpaqueCrypto>,
+    from: NodeId,
+    node: &VaultNode<OpaqueCrypto>,
+    reply: &Reply<OpaqueCrypto>,
+    request: &RequestInfo,
+) -> Result<(), Violation> {
+    match (&reply.response, &request.input) {
+        (ClientResponse::RegistrationResponse(answer), Some(OprfInput::Registration(input))) => {
+            oracle.on_registration_response(from, request.user, input, answer, node.applied())
+        }
+        (ClientResponse::Ke2 { ke2, .. }, Some(OprfInput::Login(ke1))) => {
+            let Some(index) = reply.index else {
+                return Ok(());
+            };
+            let registration = node
+                .raft()
+                .log()
+                .get(index)
+                .and_then(|e| e.command.as_ref())
+                .map(Command::registration)
+                .or_else(|| consensus.committed(index).and_then(|c| c.registration));
+            oracle.on_ke2(from, request.user, ke1, ke2.as_bytes(), index, registration)?;
+            match (request.restore, registration) {
+                (Some(restore), Some(registration)) => {
+                    oracle.on_restore_ke2(from, request.user, restore, registration, index)
+                }
+                _ => Ok(()),
+            }
+        }
+        _ => Ok(()),
     }
 }

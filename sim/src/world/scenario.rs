@@ -42,11 +42,14 @@ pub enum FaultKind {
     CloudCorrupt,
     /// The cloud says an object is missing, or leaves it out of a listing.
     CloudMissing,
+    /// The chat server, between devices and the vault, splices fields of
+    /// captured requests into a device's request and forges vault answers.
+    Intercept,
 }
 
 impl FaultKind {
     /// Every fault kind.
-    pub const ALL: [FaultKind; 16] = [
+    pub const ALL: [FaultKind; 17] = [
         FaultKind::Drop,
         FaultKind::Delay,
         FaultKind::Duplicate,
@@ -63,6 +66,7 @@ impl FaultKind {
         FaultKind::CloudStale,
         FaultKind::CloudCorrupt,
         FaultKind::CloudMissing,
+        FaultKind::Intercept,
     ];
 
     /// Its name on the command line.
@@ -84,6 +88,7 @@ impl FaultKind {
             FaultKind::CloudStale => "cloud-stale",
             FaultKind::CloudCorrupt => "cloud-corrupt",
             FaultKind::CloudMissing => "cloud-missing",
+            FaultKind::Intercept => "intercept",
         }
     }
 

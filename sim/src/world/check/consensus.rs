@@ -9,15 +9,19 @@
 //! - CONS-4: a reference record store applies the ledger in order; every
 //!   node's store must equal the reference at the node's applied index.
 //!
-//! The ledger also tells the lockout checks which command a reply reports.
+//! The ledger also tells the lockout checks which command a reply reports,
+//! and the reference keeps, per user, the record as it stood after each
+//! committed command and the step at which the checks learnt of it (the
+//! timeline that `answers.rs` judges answers against).
 
 use super::{hash_of, Violation};
+use backup_vault::vault::crypto::ContentDigest;
 use backup_vault::vault::crypto::{RegistrationId, VaultCrypto};
 use backup_vault::vault::ids::{LogIndex, NodeId, Term, UserId};
 use backup_vault::vault::node::VaultNode;
 use backup_vault::vault::raft::log::Entry;
 use backup_vault::vault::raft::Role;
-use backup_vault::vault::records::{Command, RecordStore};
+use backup_vault::vault::records::{Command, RecordStore, Tombstone, UserRecord};
 use std::collections::BTreeMap;
 
 /// What kind of command an entry holds, without its secrets.
@@ -52,6 +56,39 @@ pub struct Committed {
     pub registration: Option<RegistrationId>,
 }
 
+/// One user's record, as an answer can reveal it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UserView {
+    /// The active registration, its guesses left and its content.
+    pub active: Option<(RegistrationId, u8, ContentDigest)>,
+    /// The staged registration and its content.
+    pub staged: Option<(RegistrationId, ContentDigest)>,
+    /// Why the last record went.
+    pub gone: Option<Tombstone>,
+    /// Registrations staged so far.
+    pub stages: u64,
+}
+
+impl UserView {
+    fn of<C: VaultCrypto>(rec: Option<&UserRecord<C>>) -> Self {
+        let Some(rec) = rec else {
+            return UserView::default();
+        };
+        UserView {
+            active: rec
+                .active
+                .as_ref()
+                .map(|a| (a.registration, a.attempts.remaining(), a.content)),
+            staged: rec.staged.as_ref().map(|s| (s.registration, s.content)),
+            gone: rec.tombstone(),
+            stages: rec.stages,
+        }
+    }
+}
+
+/// A newly committed entry: its index, its summary and its command.
+pub type Added<C> = (LogIndex, Committed, Option<Command<C>>);
+
 /// Summarises a command.
 pub fn summarize<C: VaultCrypto>(
     command: Option<&Command<C>>,
@@ -59,14 +96,14 @@ pub fn summarize<C: VaultCrypto>(
     match command {
         None => (Kind::Noop, None, None),
         Some(c) => {
-            let (kind, registration) = match c {
-                Command::Stage { registration, .. } => (Kind::Stage, *registration),
-                Command::Activate { registration, .. } => (Kind::Activate, *registration),
-                Command::ConsumeAttempt { registration, .. } => (Kind::Consume, *registration),
-                Command::Reset { registration, .. } => (Kind::Reset, *registration),
-                Command::Delete { registration, .. } => (Kind::Delete, *registration),
+            let kind = match c {
+                Command::Stage { .. } => Kind::Stage,
+                Command::Activate { .. } => Kind::Activate,
+                Command::ConsumeAttempt { .. } => Kind::Consume,
+                Command::Reset { .. } => Kind::Reset,
+                Command::Delete { .. } => Kind::Delete,
             };
-            (kind, Some(c.user()), Some(registration))
+            (kind, Some(c.user()), Some(c.registration()))
         }
     }
 }
@@ -95,6 +132,11 @@ pub struct Consensus<C: VaultCrypto> {
     /// Indices the reference skipped because every node had compacted them
     /// (the reference then continued from a node's snapshot).
     pub skipped: u64,
+    /// Per user, the record after each committed command, with the step at
+    /// which the reference applied it.
+    timeline: BTreeMap<UserId, Vec<(u64, UserView)>>,
+    /// The step being checked.
+    step: u64,
 }
 
 impl<C: VaultCrypto> Consensus<C> {
@@ -114,6 +156,38 @@ impl<C: VaultCrypto> Consensus<C> {
             ref_hashes,
             nodes: vec![NodeSeen::default(); usize::from(nodes)],
             skipped: 0,
+            timeline: BTreeMap::new(),
+            step: 0,
+        }
+    }
+
+    /// The views of `user`'s record that held at some moment of steps
+    /// `from..=to`: the one in force at `from`, and every later one.
+    pub fn views_between(&self, user: UserId, from: u64, to: u64) -> Vec<UserView> {
+        let Some(line) = self.timeline.get(&user) else {
+            return vec![UserView::default()];
+        };
+        let start = line.partition_point(|(s, _)| *s <= from);
+        let at_from = if start == 0 {
+            UserView::default()
+        } else {
+            line[start - 1].1
+        };
+        std::iter::once(at_from)
+            .chain(
+                line[start..]
+                    .iter()
+                    .take_while(|(s, _)| *s <= to)
+                    .map(|(_, v)| *v),
+            )
+            .collect()
+    }
+
+    fn note(&mut self, user: UserId) {
+        let view = UserView::of(self.reference.get(user));
+        let line = self.timeline.entry(user).or_default();
+        if line.last().map(|(_, v)| *v) != Some(view) {
+            line.push((self.step, view));
         }
     }
 
@@ -142,11 +216,13 @@ impl<C: VaultCrypto> Consensus<C> {
         &mut self,
         id: NodeId,
         node: &VaultNode<C>,
+        step: u64,
         elsewhere: impl Fn(LogIndex) -> Option<&'a Entry<Command<C>>>,
-    ) -> Result<Vec<(LogIndex, Committed)>, Violation>
+    ) -> Result<Vec<Added<C>>, Violation>
     where
         C: 'a,
     {
+        self.step = step;
         let raft = node.raft();
         let i = usize::from(id.0);
         // CONS-1
@@ -250,7 +326,7 @@ impl<C: VaultCrypto> Consensus<C> {
                         };
                         self.ledger.insert(index, c);
                         self.commands.insert(index, entry.command.clone());
-                        added.push((index, c));
+                        added.push((index, c, entry.command.clone()));
                     }
                 }
             }
@@ -300,6 +376,7 @@ impl<C: VaultCrypto> Consensus<C> {
             if let Some(command) = self.commands.remove(&next) {
                 if let Some(c) = command.as_ref() {
                     self.reference.apply(next, c);
+                    self.note(c.user());
                 }
                 self.ref_applied = next;
                 self.ref_hashes.insert(next, hash_of(&self.reference));
@@ -311,6 +388,15 @@ impl<C: VaultCrypto> Consensus<C> {
                 if *index > self.ref_applied && self.ledger.range(next..*index).next().is_none() {
                     self.skipped += index.0 - self.ref_applied.0;
                     self.reference = state.clone();
+                    let users: Vec<UserId> = self
+                        .reference
+                        .iter()
+                        .map(|(u, _)| *u)
+                        .chain(self.timeline.keys().copied())
+                        .collect();
+                    for user in users {
+                        self.note(user);
+                    }
                     self.ref_applied = *index;
                     self.ref_hashes.insert(*index, hash_of(&self.reference));
                     continue;

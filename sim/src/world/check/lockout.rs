@@ -1,29 +1,28 @@
-//! LOCK-1 to LOCK-4, REG-1 and REG-2, checked on what nodes release and
-//! propose, and on their record stores.
+//! LOCK-2 to LOCK-4, REG-1 and REG-2, checked on what nodes release and
+//! propose, and on their record stores (LOCK-1 and LOCK-5: `oracle.rs`).
 //!
-//! - LOCK-1: every KE2 a node releases is tied (by its reply's log index)
-//!   to the `ConsumeAttempt` entry it reports. Per registration, between two
-//!   proofs of knowledge (a `LoginOk` or the activation), at most `limit`
-//!   KE2s may be released; counting by log index keeps this exact when
-//!   replies from old leaders arrive late.
 //! - LOCK-2: when a KE2 leaves a node, its entry is on the *disks* (synced)
-//!   of at least a quorum of nodes.
+//!   of at least a quorum of nodes. The quorum size is computed here, from
+//!   N and R, not taken from the code under test.
 //! - LOCK-3: a leader proposes `Reset` only while handling a `LoginFinish`
-//!   of that user (whose KE3 it then verified).
+//!   of that user (whose KE3 it then verified); and a committed `Stage`
+//!   names the content it stages (the digest of a sealed registration whose
+//!   password file it holds), so a proof of K made for one registration
+//!   never stages another (`content`).
 //! - LOCK-4: no `LoginOk` for a destroyed registration; no node keeps the
 //!   key material of a registration next to its `Destroyed` tombstone.
 //! - REG-1: the command a reply reports is about the requesting user, and a
 //!   `LoginFinish` only finishes a login whose KE2 went to that same user.
-//! - REG-2: a KE2 is only ever released for a registration whose activation
-//!   was committed, and proposed by a leader while handling the owner's
-//!   `Activate` request (which carries a proof of K): a registration the
-//!   client has not finished is never guessable.
+//! - REG-2: a KE2 is only ever released for a registration that some
+//!   client asked to activate (an `Activate` request carries a proof of K):
+//!   a registration the client has not finished is never guessable.
 
-use super::consensus::{Committed, Consensus, Kind};
+use super::consensus::{Added, Consensus};
 use super::{RequestInfo, Violation};
-use backup_vault::vault::crypto::{RegistrationId, VaultCrypto};
+use backup_vault::vault::crypto::{ContentDigest, RegistrationId, VaultCrypto};
 use backup_vault::vault::ids::{LogIndex, NodeId, UserId};
 use backup_vault::vault::node::{ClientId, Reply, RequestId, VaultDisk, VaultNode};
+use backup_vault::vault::opaque_crypto::OpaqueCrypto;
 use backup_vault::vault::protocol::{ClientResponse, LoginId};
 use backup_vault::vault::raft::Role;
 use backup_vault::vault::records::{Command, Tombstone};
@@ -32,11 +31,11 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The lockout checks' memory.
 #[derive(Default)]
 pub struct Lockout {
-    limit: u8,
     quorum: usize,
-    ke2s: BTreeMap<RegistrationId, BTreeSet<LogIndex>>,
-    proofs: BTreeMap<RegistrationId, BTreeSet<LogIndex>>,
     activation_requested: BTreeSet<RegistrationId>,
+    /// The password file each submitted sealed registration carries, by its
+    /// content digest.
+    contents: BTreeMap<ContentDigest, Vec<u8>>,
     /// The step at which a leader proposed each `ConsumeAttempt`.
     proposed_at: BTreeMap<LogIndex, u64>,
     /// The last step at which each node came back with an older disk.
@@ -50,25 +49,63 @@ pub struct Lockout {
 }
 
 impl Lockout {
-    /// Checks for guess limit `limit` and quorum size `quorum`.
-    pub fn new(limit: u8, quorum: usize) -> Self {
+    /// Checks for a cluster of `nodes` nodes of which up to `rollback`
+    /// may come back with an older disk: a quorum is the smallest k with
+    /// 2k - N > R (any two quorums share more than R nodes), computed here
+    /// independently of `backup_vault::vault::quorum`.
+    pub fn new(nodes: u8, rollback: u8) -> Self {
+        let n = usize::from(nodes);
+        let r = usize::from(rollback);
+        let quorum = (1..=n).find(|k| 2 * k > n + r).unwrap_or(n + 1);
         Lockout {
-            limit,
             quorum,
             ..Lockout::default()
         }
     }
 
-    /// Learns from newly committed entries.
-    pub fn on_commits(&mut self, added: &[(LogIndex, Committed)]) {
-        // An activation starts a fresh budget. A committed Reset is a proof
-        // even when its LoginOk never left (the leader lost office first);
-        // LOCK-3 checks that every Reset came from a verified KE3.
-        for (index, c) in added {
-            if let (Kind::Activate | Kind::Reset, Some(reg)) = (c.kind, c.registration) {
-                self.proofs.entry(reg).or_default().insert(*index);
+    /// A client asked to activate `registration` (with a proof of K).
+    pub fn activation_requested(&mut self, registration: RegistrationId) {
+        self.activation_requested.insert(registration);
+    }
+
+    /// A sealed registration with digest `content`, carrying
+    /// `password_file`, was submitted (or made by a device).
+    pub fn sealed(&mut self, content: ContentDigest, password_file: Vec<u8>) {
+        self.contents.insert(content, password_file);
+    }
+
+    /// LOCK-3 on newly committed entries: a `Stage` names its own content.
+    pub fn on_commits(&mut self, added: &[Added<OpaqueCrypto>]) -> Result<(), Violation> {
+        for (index, _, command) in added {
+            let Some(&Command::Stage {
+                user,
+                registration,
+                content,
+                ref password_file,
+                keep_active,
+                ..
+            }) = command.as_ref()
+            else {
+                continue;
+            };
+            let named = self.contents.get(&content);
+            if named.map(Vec::as_slice) != Some(&password_file.as_bytes()[..]) {
+                return Err(Violation::user(
+                    "LOCK-3",
+                    user,
+                    None,
+                    format!(
+                        "committed stage {} of user {} (index {}, {}) names content {:?}, which is not the registration it stages: a proof of K for one registration staged another",
+                        format_args!("{:x}", registration.0),
+                        user.0,
+                        index.0,
+                        if keep_active.is_some() { "a change with proof of K" } else { "without proof of K" },
+                        content
+                    ),
+                ));
             }
         }
+        Ok(())
     }
 
     /// Node `id` came back with an older disk at `step` (a rollback, or a
@@ -109,15 +146,6 @@ impl Lockout {
                 }
                 if let Some(Command::ConsumeAttempt { .. }) = &entry.command {
                     self.proposed_at.insert(LogIndex(k), step);
-                }
-                if let Some(Command::Activate {
-                    user, registration, ..
-                }) = &entry.command
-                {
-                    // REG-2 bookkeeping: activations the owner asked for.
-                    if input == Some((*user, "activate")) {
-                        self.activation_requested.insert(*registration);
-                    }
                 }
                 let needed = match &entry.command {
                     Some(Command::Reset { user, .. }) => Some((*user, "login-finish", "Reset")),
@@ -258,32 +286,6 @@ impl Lockout {
                 if let Some(req) = request {
                     self.logins.insert(*login, req.user);
                 }
-                // LOCK-1: KE2s between two proofs.
-                let ke2s = self.ke2s.entry(reg).or_default();
-                ke2s.insert(index);
-                let proofs = self.proofs.entry(reg).or_default();
-                let after = proofs
-                    .range(..index)
-                    .next_back()
-                    .copied()
-                    .unwrap_or(LogIndex(0));
-                let before = proofs
-                    .range(index..)
-                    .next()
-                    .copied()
-                    .unwrap_or(LogIndex(u64::MAX));
-                let count = ke2s.range(after..before).count();
-                if count > usize::from(self.limit) {
-                    return Err(Violation::user(
-                        "LOCK-1",
-                        user,
-                        Some(from),
-                        format!(
-                            "{count} KE2 messages released for user {}'s registration {:x} between two proofs of knowledge; the limit is {}",
-                            user.0, reg.0, self.limit
-                        ),
-                    ));
-                }
             }
             ClientResponse::LoginOk { .. } => {
                 let user = user.unwrap_or(UserId(u64::MAX));
@@ -316,7 +318,6 @@ impl Lockout {
                         }
                     }
                 }
-                self.proofs.entry(registration).or_default().insert(index);
             }
             ClientResponse::KeyDestroyed => {
                 if let Some(reg) = registration {

@@ -2,9 +2,11 @@
 //! holds the checks of one group of invariants (DESIGN.md section 3); the
 //! world calls them and stops at the first [`Violation`].
 
+pub mod answers;
 pub mod backups;
 pub mod consensus;
 pub mod lockout;
+pub mod oracle;
 pub mod secrets;
 
 use backup_vault::vault::ids::{NodeId, UserId};
@@ -75,7 +77,7 @@ impl std::fmt::Display for Violation {
 }
 
 /// What the world knows about a request it sent to the vault.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestInfo {
     /// The user the request names.
     pub user: UserId,
@@ -83,6 +85,24 @@ pub struct RequestInfo {
     pub kind: &'static str,
     /// For a `LoginFinish`, the login it names.
     pub login: Option<LoginId>,
+    /// The step at which it was sent.
+    pub sent: u64,
+    /// What the answer may depend on.
+    pub asked: answers::Asked,
+    /// For a `RegistrationStart`, its blinded element; for a `LoginStart`,
+    /// its KE1 (the OPRF inputs `oracle.rs` recomputes).
+    pub input: Option<OprfInput>,
+    /// The honest restore it belongs to, if any (LOCK-5).
+    pub restore: Option<oracle::RestoreId>,
+}
+
+/// The OPRF input of a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OprfInput {
+    /// A registration request's blinded element.
+    Registration(backup_vault::opaque::RegistrationRequest),
+    /// A KE1.
+    Login(backup_vault::opaque::Ke1),
 }
 
 /// A deterministic 64-bit hash (SipHash with fixed keys).

@@ -1,0 +1,145 @@
+//! CONS-4 on the answers themselves: no answer from a stale state.
+//!
+//! An answer that reports a committed command (it carries the command's log
+//! index) is tied to that command and checked by the consensus and lockout
+//! checks. Every other answer that depends on the record store (a refusal,
+//! "not registered", "key destroyed", a repeated `Staged`, `Activated` or
+//! `Deleted`, a wrong password with its count) was read from some node's
+//! state. For the store to be linearizable as clients see it, that state
+//! must have been the committed one at some moment between the request
+//! leaving the client and the answer leaving the node. The checker keeps,
+//! per user, every state of the record the committed log went through
+//! (the consensus reference's timeline), and requires the answer to agree
+//! with at least one of those in the request's window.
+
+use super::consensus::{Consensus, UserView};
+use super::Violation;
+use backup_vault::vault::crypto::{ContentDigest, RegistrationId, VaultCrypto};
+use backup_vault::vault::ids::{NodeId, UserId};
+use backup_vault::vault::protocol::{ClientResponse, Refusal};
+use backup_vault::vault::records::Tombstone;
+
+/// What an answer was about: the parts of the request it depends on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Asked {
+    /// A registration request.
+    RegistrationStart,
+    /// A stage: the registration it would replace (with a proof of K), or
+    /// the stage count its ticket was issued at (without).
+    Stage {
+        /// The active registration named in `replacing`.
+        replacing: Option<RegistrationId>,
+        /// The ticket's stage count (`None` if the seal did not open).
+        seq: Option<u64>,
+        /// The content.
+        content: ContentDigest,
+    },
+    /// An activation.
+    Activate {
+        /// The registration.
+        registration: RegistrationId,
+        /// The content named.
+        content: ContentDigest,
+    },
+    /// A login start.
+    LoginStart,
+    /// A login finish.
+    LoginFinish,
+    /// A delete.
+    Delete {
+        /// The registration.
+        registration: RegistrationId,
+    },
+}
+
+/// Whether `answer` to `asked` could have been read from `v`; `None` if
+/// the answer does not depend on the record store.
+fn agrees<C: VaultCrypto>(asked: &Asked, answer: &ClientResponse<C>, v: &UserView) -> Option<bool> {
+    let active_is = |r: RegistrationId| v.active.is_some_and(|(a, _, _)| a == r);
+    let staged_is = |r: RegistrationId| v.staged.is_some_and(|(s, _)| s == r);
+    let destroyed = matches!(v.gone, Some(Tombstone::Destroyed(_)));
+    Some(match (asked, answer) {
+        (_, ClientResponse::NotRegistered) => v.active.is_none() && !destroyed,
+        (_, ClientResponse::KeyDestroyed) => v.active.is_none() && destroyed,
+        (_, ClientResponse::WrongPassword { remaining }) => {
+            v.active.is_some_and(|(_, left, _)| left == *remaining)
+        }
+        (
+            Asked::Stage {
+                replacing: Some(r), ..
+            },
+            ClientResponse::Refused(Refusal::UnknownRegistration),
+        ) => !active_is(*r),
+        (
+            Asked::Stage {
+                replacing: None,
+                seq: Some(seq),
+                ..
+            },
+            ClientResponse::Refused(Refusal::StaleTicket),
+        ) => v.stages != *seq,
+        (Asked::Stage { content, .. }, ClientResponse::Staged { registration, .. }) => {
+            v.staged == Some((*registration, *content))
+        }
+        (
+            Asked::Activate { registration, .. },
+            ClientResponse::Refused(Refusal::UnknownRegistration),
+        ) => !staged_is(*registration) && !active_is(*registration),
+        (
+            Asked::Activate {
+                registration,
+                content,
+            },
+            ClientResponse::Activated {
+                registration: r,
+                remaining,
+                ..
+            },
+        ) => r == registration && v.active == Some((*registration, *remaining, *content)),
+        (Asked::Delete { registration }, ClientResponse::Refused(Refusal::UnknownRegistration)) => {
+            !active_is(*registration)
+                && !staged_is(*registration)
+                && v.gone.map(Tombstone::registration) != Some(*registration)
+        }
+        (
+            Asked::Delete { registration },
+            ClientResponse::Deleted {
+                registration: r, ..
+            },
+        ) => r == registration && v.gone.map(Tombstone::registration) == Some(*registration),
+        _ => return None,
+    })
+}
+
+/// Checks one answer without a log index, given by node `from` at `step`,
+/// to a request of `user` sent at `sent`.
+#[allow(clippy::too_many_arguments)]
+pub fn check<C: VaultCrypto>(
+    consensus: &Consensus<C>,
+    from: NodeId,
+    user: UserId,
+    asked: &Asked,
+    answer: &ClientResponse<C>,
+    sent: u64,
+    step: u64,
+) -> Result<(), Violation> {
+    let views = consensus.views_between(user, sent, step);
+    let mut verdicts = views.iter().filter_map(|v| agrees(asked, answer, v));
+    let Some(first) = verdicts.next() else {
+        return Ok(());
+    };
+    if first || verdicts.any(|ok| ok) {
+        return Ok(());
+    }
+    Err(Violation::user(
+        "CONS-4",
+        user,
+        Some(from),
+        format!(
+            "n{} answered {} to a {asked:?} of user {}, which no committed state of the record between the request (step {sent}) and the answer (step {step}) gives: an answer from a stale state",
+            from.0,
+            answer.kind(),
+            user.0
+        ),
+    ))
+}
