@@ -517,17 +517,19 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
     }
 
     /// Sends a client request to node `to`, arriving after a network delay.
+    /// Returns how many copies the network delivers (0: lost, 2: duplicated).
     pub fn submit(
         &mut self,
         to: NodeId,
         client: ClientId,
         request: RequestId,
         req: ClientRequest<C>,
-    ) {
+    ) -> u32 {
         if self.unreachable.contains(&to) {
-            return;
+            return 0;
         }
-        for _ in 0..self.client_copies() {
+        let copies = self.client_copies();
+        for _ in 0..copies {
             let at = self.now.plus(self.random_delay());
             self.push(
                 at,
@@ -539,6 +541,7 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
                 },
             );
         }
+        copies
     }
 
     /// Processes the next event; `None` if the queue is empty.
@@ -762,7 +765,7 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
         let deadline = self.now.plus(timeout_ms);
         let mut request = RequestId(self.rng.next_u64());
         let mut target = self.leader().unwrap_or(NodeId(0));
-        self.submit(target, client, request, req.clone());
+        let _ = self.submit(target, client, request, req.clone());
         let mut asked_at = self.now;
         while self.now < deadline {
             self.run_for(5);
@@ -790,7 +793,7 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
                     target = NodeId((target.0 + 1) % self.config.node.cluster.nodes());
                 }
                 request = RequestId(self.rng.next_u64());
-                self.submit(target, client, request, req.clone());
+                let _ = self.submit(target, client, request, req.clone());
                 asked_at = self.now;
             }
         }

@@ -105,7 +105,7 @@ pub struct ScenarioArgs {
     /// comma-separated list of kinds (drop, delay, duplicate, partition, crash,
     /// torn-write, corrupt-write, rollback, clock, client-network, client-crash,
     /// cloud-unavailable, cloud-lost-write, cloud-stale, cloud-corrupt,
-    /// cloud-missing).
+    /// cloud-missing, intercept).
     #[arg(long, value_name = "KINDS", default_value_t = Scenario::default().faults,
           value_parser = FaultSelection::parse)]
     pub faults: FaultSelection,
@@ -116,6 +116,11 @@ pub struct ScenarioArgs {
     /// bite; at most one vault flaw and one client flaw.
     #[arg(long = "flaw", value_name = "NAME", value_parser = parse_flaw)]
     pub flaws: Vec<AnyFlaw>,
+    /// Also check, when each run ends, that its vault history (every
+    /// request and answer) linearizes against the sequential model of
+    /// docs/history.md; a failure is a CONS-4 violation.
+    #[arg(long)]
+    pub check_history: bool,
 }
 
 impl ScenarioArgs {
@@ -140,6 +145,7 @@ impl ScenarioArgs {
             duration_ms: self.duration_ms,
             faults: self.faults.clone(),
             archive_bytes: self.archive_bytes,
+            check_history: self.check_history,
             ..Scenario::default()
         };
         for flaw in &self.flaws {
@@ -171,8 +177,8 @@ pub struct SimRunArgs {
     /// files are replaced.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
-    /// Write the client-visible history of vault operations (invoke and
-    /// completion events) to FILE as JSON lines (see docs/history.md).
+    /// Write the vault history (every request any party sent, and the first
+    /// answer that reached it) to FILE as JSON lines (see docs/history.md).
     /// An existing file is replaced.
     #[arg(long, value_name = "FILE")]
     pub history: Option<PathBuf>,

@@ -15,7 +15,6 @@
 //!   the user's real key).
 
 use super::check::secrets::SecretKind;
-use super::history::{EventType, HistoryEvent};
 use super::scenario::FaultKind;
 use super::trace::Party;
 use super::{Ev, Phase, World, FINAL_MS, SIM_CHUNK};
@@ -386,27 +385,6 @@ fn start_prepared(world: &mut World, a: usize, op: Operation) {
     let name = op.name();
     let user = world.actors[a].user;
     world.record("start", Party::Actor(a as u32), None, name, Some(user.0), 0);
-    if let Some(f) = world.actors[a].op.as_ref().and_then(|o| o.f) {
-        let process = world.actors[a].process;
-        let arg = (f == "login").then_some(if world.actors[a].role == Role::Honest {
-            "right"
-        } else {
-            "guess"
-        });
-        let time_ms = world.now().0;
-        if let Some(h) = world.history.as_mut() {
-            h.events.push(HistoryEvent {
-                process,
-                kind: EventType::Invoke,
-                f,
-                user: user.0,
-                arg,
-                result: None,
-                remaining: None,
-                time_ms,
-            });
-        }
-    }
     // A device may crash somewhere in this flow.
     if world.actors[a].role == Role::Honest && world.mix.has(FaultKind::ClientCrash) {
         let level = u64::from(world.mix.level(FaultKind::ClientCrash));
@@ -439,6 +417,7 @@ fn pump(world: &mut World, a: usize) {
         match out {
             Output::Vault { call, request } => {
                 let honest = world.actors[a].role == Role::Honest;
+                world.ke3_made(&request);
                 if honest {
                     capture(world, &request);
                 }
@@ -813,9 +792,7 @@ pub(super) fn crash(world: &mut World, a: usize) {
         Some(user.0),
         0,
     );
-    if let Some(op) = world.actors[a].op.take() {
-        history_end(world, a, &op, EventType::Info, "crashed".to_string(), None);
-    }
+    world.actors[a].op = None;
     let actor = &mut world.actors[a];
     actor.epoch += 1;
     actor.calls = 0;
@@ -824,34 +801,6 @@ pub(super) fn crash(world: &mut World, a: usize) {
     actor.process += 1 << 20;
     actor.client = Some(Client::from_state(actor.saved.clone(), world.client_config));
     schedule_wake(world, a, 500, 1_000);
-}
-
-fn history_end(
-    world: &mut World,
-    a: usize,
-    op: &Op,
-    kind: EventType,
-    result: String,
-    remaining: Option<u8>,
-) {
-    let Some(f) = op.f else {
-        return;
-    };
-    let process = world.actors[a].process;
-    let user = world.actors[a].user.0;
-    let time_ms = world.now().0;
-    if let Some(h) = world.history.as_mut() {
-        h.events.push(HistoryEvent {
-            process,
-            kind,
-            f,
-            user,
-            arg: None,
-            result: Some(result),
-            remaining,
-            time_ms,
-        });
-    }
 }
 
 fn error_name(e: &ClientError) -> &'static str {
@@ -889,26 +838,6 @@ fn finish(world: &mut World, a: usize, result: Result<Completed, ClientError>) {
         Err(e) => error_name(e),
     };
     world.record("done", Party::Actor(a as u32), None, what, Some(user.0), 0);
-    // History: vault operations only.
-    let (kind, name, remaining) = match &result {
-        Ok(Completed::Registered { remaining }) => (EventType::Ok, "ok", Some(*remaining)),
-        Ok(_) => (EventType::Ok, "ok", None),
-        // After a successful login, a restore can still fail in the cloud.
-        Err(
-            ClientError::NoBackup
-            | ClientError::BackupDamaged { .. }
-            | ClientError::CloudUnavailable
-            | ClientError::StaleBackup { .. },
-        ) if op.f == Some("login") => (EventType::Ok, "ok", None),
-        Err(ClientError::WrongPassword { remaining }) => {
-            (EventType::Ok, "wrong-password", Some(*remaining))
-        }
-        Err(ClientError::KeyDestroyed) => (EventType::Ok, "destroyed", None),
-        Err(ClientError::NotRegistered) => (EventType::Ok, "not-registered", None),
-        Err(ClientError::VaultUnavailable) => (EventType::Info, "unavailable", None),
-        Err(e) => (EventType::Fail, error_name(e), None),
-    };
-    history_end(world, a, &op, kind, name.to_string(), remaining);
     if matches!(result, Err(ClientError::WrongPassword { .. })) {
         world.stats.wrong_passwords += 1;
     }

@@ -34,7 +34,7 @@ use backup_vault::cloud::MemoryStore;
 use backup_vault::format::ChunkSize;
 use backup_vault::opaque::{FleetSecrets, KsfParams};
 use backup_vault::vault::crypto::VaultCrypto;
-use backup_vault::vault::ids::{Millis, NodeId};
+use backup_vault::vault::ids::{Millis, NodeId, UserId};
 use backup_vault::vault::node::{ClientId, NodeConfig, Reply, RequestId, VaultNode};
 use backup_vault::vault::opaque_crypto::OpaqueCrypto;
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
@@ -68,7 +68,7 @@ const SIM_CHUNK: u32 = 1024;
 pub struct RunOptions {
     /// Keep every trace record (for `--trace`).
     pub keep_trace: bool,
-    /// Keep the client-visible history (for `--history`).
+    /// Keep the vault history (for `--history`).
     pub keep_history: bool,
 }
 
@@ -169,6 +169,16 @@ enum Ev {
     End,
 }
 
+/// A kind of change the committed log made (for the history).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Effect {
+    Staged(backup_vault::vault::crypto::ContentDigest),
+    Activated(backup_vault::vault::crypto::RegistrationId),
+    Consumed(backup_vault::vault::crypto::Ke1Digest),
+    Reset,
+    Deleted(backup_vault::vault::crypto::RegistrationId),
+}
+
 /// Which phase the run is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
@@ -208,6 +218,14 @@ pub(crate) struct World {
     finals_pending: usize,
     /// Messages captured from honest devices, for the replaying adversary.
     captured: std::collections::VecDeque<ClientRequest<OpaqueCrypto>>,
+    /// Whether to check the history when the run ends.
+    check_history: bool,
+    /// What the committed log did, for telling `info` operations that
+    /// certainly had no effect (kept with the history only).
+    committed_effects: BTreeSet<Effect>,
+    /// Every KE3 a client made, with its user and login: a KE3 the history
+    /// calls valid (replays of it included).
+    ke3_made: BTreeSet<(u64, u64, Vec<u8>)>,
 }
 
 /// Runs `scenario` with `seed`. Never panics on a violation: it is returned
@@ -284,7 +302,10 @@ impl World {
             backups: Backups::default(),
             requests: BTreeMap::new(),
             trace: Trace::new(options.keep_trace),
-            history: options.keep_history.then(History::default),
+            history: (options.keep_history || scenario.check_history).then(History::default),
+            check_history: scenario.check_history,
+            committed_effects: BTreeSet::new(),
+            ke3_made: BTreeSet::new(),
             stats: Stats::default(),
             phase: Phase::Faults,
             violation: None,
@@ -382,6 +403,108 @@ impl World {
                 Stepped::Reply(d) => self.on_reply(d),
                 Stepped::External(ev) => self.on_event(ev),
             }
+        }
+        let now = self.now().0;
+        let effects = &self.committed_effects;
+        if let Some(history) = self.history.as_mut() {
+            history.close(now, |call| {
+                use history::Call;
+                match call {
+                    Call::RegistrationStart => false,
+                    Call::Stage { content, .. } => effects.contains(&Effect::Staged(*content)),
+                    Call::Activate { registration, .. } => {
+                        effects.contains(&Effect::Activated(*registration))
+                    }
+                    Call::LoginStart { ke1 } => effects.contains(&Effect::Consumed(*ke1)),
+                    // A finish resets with its login's KE1; any reset may be it.
+                    Call::LoginFinish { .. } => effects.iter().any(|e| matches!(e, Effect::Reset)),
+                    Call::Delete { registration } => {
+                        effects.contains(&Effect::Deleted(*registration))
+                    }
+                }
+            });
+        }
+        if self.check_history && self.violation.is_none() {
+            self.check_history_now();
+        }
+    }
+
+    /// CONS-4 on the whole history: it must linearize.
+    fn check_history_now(&mut self) {
+        let Some(history) = self.history.as_ref() else {
+            return;
+        };
+        let verdict = history::linearizable::check(history, self.scenario.guess_limit);
+        let v = match verdict {
+            history::linearizable::Verdict::Linearizable => return,
+            history::linearizable::Verdict::NotLinearizable { user, stuck_at } => Violation::user(
+                "CONS-4",
+                UserId(user),
+                None,
+                format!(
+                    "the vault history of user {user} does not linearize against the model of docs/history.md; no order places: {stuck_at}"
+                ),
+            ),
+            history::linearizable::Verdict::Undecided { user } => Violation::user(
+                "CONS-4",
+                UserId(user),
+                None,
+                format!(
+                    "the history check of user {user} gave up after {} states: no verdict (not a pass)",
+                    history::linearizable::MAX_STATES_PER_USER
+                ),
+            ),
+        };
+        self.fail(v);
+    }
+
+    /// The history's view of a request.
+    fn history_call(&self, request: &ClientRequest<OpaqueCrypto>) -> history::Call {
+        use history::Call;
+        match request {
+            ClientRequest::RegistrationStart { .. } => Call::RegistrationStart,
+            ClientRequest::Stage {
+                user,
+                sealed,
+                content,
+                replacing,
+            } => {
+                let opened = self.crypto.open_registration(*user, sealed).ok();
+                Call::Stage {
+                    content: *content,
+                    genuine: opened.as_ref().is_some_and(|o| o.content == *content),
+                    replacing: replacing.as_ref().map(|r| r.registration),
+                    seq: opened.map(|o| o.ticket.seq),
+                }
+            }
+            ClientRequest::Activate {
+                registration,
+                content,
+                ..
+            } => Call::Activate {
+                registration: *registration,
+                content: *content,
+            },
+            ClientRequest::LoginStart { ke1, .. } => Call::LoginStart {
+                ke1: self.crypto.ke1_digest(ke1),
+            },
+            ClientRequest::LoginFinish { user, login, ke3 } => Call::LoginFinish {
+                login: *login,
+                valid: self
+                    .ke3_made
+                    .contains(&(user.0, login.0, ke3.as_bytes().to_vec())),
+            },
+            ClientRequest::Delete { registration, .. } => Call::Delete {
+                registration: *registration,
+            },
+        }
+    }
+
+    /// A client made this KE3 for its own login (see `ke3_made`).
+    fn ke3_made(&mut self, request: &ClientRequest<OpaqueCrypto>) {
+        if let ClientRequest::LoginFinish { user, login, ke3 } = request {
+            self.ke3_made
+                .insert((user.0, login.0, ke3.as_bytes().to_vec()));
         }
     }
 
@@ -483,6 +606,21 @@ impl World {
             })
         };
         let added = self.consensus.after_step(id, node, step, elsewhere)?;
+        if self.history.is_some() {
+            for (_, _, command) in &added {
+                let effect = match command {
+                    Some(Command::Stage { content, .. }) => Effect::Staged(*content),
+                    Some(Command::Activate { registration, .. }) => {
+                        Effect::Activated(*registration)
+                    }
+                    Some(Command::ConsumeAttempt { ke1, .. }) => Effect::Consumed(*ke1),
+                    Some(Command::Reset { .. }) => Effect::Reset,
+                    Some(Command::Delete { registration, .. }) => Effect::Deleted(*registration),
+                    None => continue,
+                };
+                self.committed_effects.insert(effect);
+            }
+        }
         self.lockout.on_commits(&added)?;
         self.oracle.on_commits(&added);
         let disks: Vec<_> = self.cluster.ids().map(|i| self.cluster.disk(i)).collect();
@@ -591,6 +729,8 @@ impl World {
             asked,
             input,
             restore,
+            process: None,
+            copies: 0,
         }
     }
 
@@ -599,7 +739,14 @@ impl World {
         let client = self.actors[a].client_id();
         let to = self.actors[a].leader;
         let restore = self.actors[a].restore();
-        let info = self.request_info(&request, restore);
+        let mut info = self.request_info(&request, restore);
+        if self.history.is_some() {
+            let call = self.history_call(&request);
+            let now = self.now().0;
+            if let Some(h) = self.history.as_mut() {
+                info.process = Some(h.invoke(request.user().0, a as u32, call, now));
+            }
+        }
         let bytes = postcard::to_allocvec(&request).unwrap_or_default();
         if let Some(found) = self.secrets.scan(&bytes) {
             self.fail(leak(found, "a client request", None));
@@ -613,8 +760,11 @@ impl World {
             Some(info.user.0),
             call,
         );
+        info.copies = self.cluster.submit(to, client, RequestId(call), request);
+        if let (Some(process), Some(h)) = (info.process, self.history.as_mut()) {
+            h.delivered(process, info.copies);
+        }
         self.requests.insert((client, RequestId(call)), info);
-        self.cluster.submit(to, client, RequestId(call), request);
     }
 
     fn on_reply(&mut self, d: crate::cluster::Delivered<OpaqueCrypto>) {
@@ -622,6 +772,17 @@ impl World {
         let epoch = (d.client.0 & 0xf_ffff) as u32;
         if a >= self.actors.len() || self.actors[a].epoch != epoch {
             return;
+        }
+        let sent = self
+            .requests
+            .get(&(d.client, d.request))
+            .and_then(|i| Some((i.process?, i.copies)));
+        if let (Some((process, copies)), Some(history)) = (sent, self.history.as_mut()) {
+            let registration = d
+                .index
+                .and_then(|index| self.consensus.committed(index).and_then(|c| c.registration));
+            let answer = history::Answer::of(&d.response, registration);
+            history.complete(process, answer, copies == 1, d.at.0);
         }
         self.record(
             "deliver",

@@ -244,6 +244,9 @@ pub struct Scenario {
     pub vault_flaw: Option<VaultFlaw>,
     /// A deliberately broken client, to show the checks bite.
     pub client_flaw: Option<ClientFlaw>,
+    /// Also check, when the run ends, that its vault history linearizes
+    /// against the sequential model of `docs/history.md` (CONS-4).
+    pub check_history: bool,
 }
 
 impl Default for Scenario {
@@ -260,6 +263,7 @@ impl Default for Scenario {
             archive_bytes: 4096,
             vault_flaw: None,
             client_flaw: None,
+            check_history: false,
         }
     }
 }
@@ -290,6 +294,9 @@ impl Scenario {
         }
         if self.faults != d.faults {
             out.push_str(&format!(" --faults {}", self.faults));
+        }
+        if self.check_history {
+            out.push_str(" --check-history");
         }
         if self.archive_bytes != d.archive_bytes {
             out.push_str(&format!(" --archive-bytes {}", self.archive_bytes));

@@ -206,10 +206,15 @@ impl Lockout {
             return Ok(());
         };
         let entry = node.raft().log().get(index);
-        // A node answers only for entries of the term it still leads, so
-        // that is the entry's term even when the node compacted it away in
-        // the very step it applied it.
-        let term = entry.map_or(Some(node.raft().term()), |e| Some(e.term));
+        // The entry's term: from the node's log, else from the ledger (a KE2
+        // for a KE1 tested before reports the entry that consumed it, which
+        // may be long compacted), else the node's own term (it answers only
+        // for entries of the term it still leads, even one it compacted in
+        // the very step it applied it).
+        let term = entry
+            .map(|e| e.term)
+            .or_else(|| consensus.committed(index).map(|c| c.term))
+            .or(Some(node.raft().term()));
         let command = entry.and_then(|e| e.command.as_ref());
         let (user, registration) = match (command, consensus.committed(index)) {
             (Some(c), _) => (Some(c.user()), registration_of(c)),

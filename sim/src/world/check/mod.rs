@@ -94,6 +94,10 @@ pub struct RequestInfo {
     pub input: Option<OprfInput>,
     /// The honest restore it belongs to, if any (LOCK-5).
     pub restore: Option<oracle::RestoreId>,
+    /// Its process in the history, if one is kept.
+    pub process: Option<u64>,
+    /// How many copies of it the network delivered.
+    pub copies: u32,
 }
 
 /// The OPRF input of a request.

@@ -1,0 +1,454 @@
+//! A small linearizability checker for the vault history, against the
+//! sequential model of `docs/history.md`.
+//!
+//! Linearizability is local: operations on different users' records never
+//! interact, so each user's operations are checked on their own. The
+//! search is Wing and Gong's, with Lowe's memo: it linearizes, one at a
+//! time, an operation invoked before the earliest return among those not
+//! linearized yet, keeps it if the model accepts its answer there, and
+//! backtracks otherwise; a (set of linearized operations, model state) pair
+//! is explored once. `fail` operations had no effect and are left out, and
+//! so are `info` operations the network lost or the committed log shows
+//! had none; other `info` operations may take effect at any point after
+//! their invocation, or never, and of several with the same request only
+//! the earliest is tried (they are interchangeable); a duplicated request
+//! is its answered operation plus an unanswered twin. Registration
+//! requests change no record and are left out.
+//!
+//! The model does not know whether a proof of K was valid (the simulator
+//! cannot tell an adversary's from a replay's without the key), so it
+//! accepts a refusal for bad proof anywhere, and assumes a proof valid when
+//! an answer shows the operation took effect.
+
+use super::{Answer, Call, EventType, History};
+use backup_vault::vault::crypto::{ContentDigest, Ke1Digest, RegistrationId};
+use backup_vault::vault::protocol::LoginId;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+/// Why a history is not (known to be) linearizable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every user's operations linearize.
+    Linearizable,
+    /// No order of this user's operations fits the model.
+    NotLinearizable {
+        /// The user.
+        user: u64,
+        /// Operations the search could not get past, described.
+        stuck_at: String,
+    },
+    /// The search for this user gave up (too many states): no verdict.
+    Undecided {
+        /// The user.
+        user: u64,
+    },
+}
+
+/// States the search may visit per user before it gives up.
+pub const MAX_STATES_PER_USER: usize = 2_000_000;
+
+/// One operation of one user.
+#[derive(Clone, Debug)]
+struct Op {
+    invoke: usize,
+    /// `None` for `info` (returns at infinity, may never take effect).
+    ret: Option<usize>,
+    call: Call,
+    answer: Option<Answer>,
+}
+
+/// The model's registration: its id, which an `info` stage leaves unknown
+/// until an answer names it.
+type Reg = Option<RegistrationId>;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Active {
+    reg: RegistrationId,
+    content: ContentDigest,
+    tested: BTreeSet<Ke1Digest>,
+    proven: Option<Ke1Digest>,
+}
+
+/// One user's record, sequentially (docs/history.md).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+struct Model {
+    active: Option<Active>,
+    staged: Option<(Reg, ContentDigest, bool)>,
+    /// The last registration that went away, and whether by the guess limit.
+    gone: Option<(RegistrationId, bool)>,
+    stages: u64,
+    /// Logins answered with KE2: their registration and KE1.
+    logins: BTreeMap<LoginId, (RegistrationId, Ke1Digest)>,
+}
+
+fn same(reg: Reg, r: RegistrationId) -> bool {
+    reg.is_none_or(|x| x == r)
+}
+
+impl Model {
+    fn remaining(&self, limit: u8, a: &Active) -> u8 {
+        limit.saturating_sub(a.tested.len() as u8)
+    }
+
+    fn destroyed(&self) -> bool {
+        self.gone.is_some_and(|(_, d)| d)
+    }
+
+    /// The state after `call` answered `answer` (`None`: an `info`
+    /// operation taking effect, with valid proofs), if the model allows it.
+    fn step(&self, call: &Call, answer: Option<&Answer>, limit: u8) -> Option<Model> {
+        let mut m = self.clone();
+        match (*call, answer) {
+            (Call::RegistrationStart, _) => Some(m),
+            (
+                Call::Stage { content, .. },
+                Some(Answer::Staged {
+                    registration,
+                    displaced,
+                }),
+            ) if m.staged.is_some_and(|(_, c, _)| c == content) => {
+                let (reg, _, was_displaced) = m.staged.expect("checked");
+                (same(reg, *registration) && *displaced == was_displaced).then(|| {
+                    m.staged = Some((Some(*registration), content, was_displaced));
+                    m
+                })
+            }
+            (Call::Stage { content, .. }, None)
+                if m.staged.is_some_and(|(_, c, _)| c == content) =>
+            {
+                Some(m)
+            }
+            (
+                Call::Stage {
+                    content,
+                    genuine,
+                    replacing,
+                    seq,
+                },
+                answer,
+            ) => {
+                let (registration, displaced) = match answer {
+                    Some(Answer::Staged {
+                        registration,
+                        displaced,
+                    }) => (Some(*registration), Some(*displaced)),
+                    None => (None, None),
+                    Some(_) => return None,
+                };
+                if !genuine {
+                    return None;
+                }
+                let mut was_displaced = false;
+                match replacing {
+                    Some(r) => {
+                        if m.active.as_ref().map(|a| a.reg) != Some(r) {
+                            return None;
+                        }
+                    }
+                    None => {
+                        if seq != Some(m.stages) {
+                            return None;
+                        }
+                        if let Some(old) = m.active.take() {
+                            m.gone = Some((old.reg, false));
+                            was_displaced = true;
+                        }
+                    }
+                }
+                if displaced.is_some_and(|d| d != was_displaced) {
+                    return None;
+                }
+                m.stages += 1;
+                m.staged = Some((registration, content, was_displaced));
+                Some(m)
+            }
+            (
+                Call::Activate {
+                    registration,
+                    content,
+                },
+                answer,
+            ) => {
+                let remaining = match answer {
+                    Some(Answer::Activated {
+                        registration: r,
+                        remaining,
+                    }) if *r == registration => Some(*remaining),
+                    None => None,
+                    Some(_) => return None,
+                };
+                if let Some((reg, c, _)) = m.staged {
+                    if same(reg, registration) && c == content {
+                        m.staged = None;
+                        m.active = Some(Active {
+                            reg: registration,
+                            content,
+                            tested: BTreeSet::new(),
+                            proven: None,
+                        });
+                        return remaining.is_none_or(|r| r == limit).then_some(m);
+                    }
+                }
+                match &m.active {
+                    Some(a) if a.reg == registration && a.content == content => remaining
+                        .is_none_or(|r| r == m.remaining(limit, a))
+                        .then_some(m.clone()),
+                    _ => answer.is_none().then_some(m),
+                }
+            }
+            (Call::LoginStart { ke1 }, answer) => m.login_start(ke1, answer, limit),
+            (Call::LoginFinish { login, valid }, answer) => {
+                m.login_finish(login, valid, answer, limit)
+            }
+            (Call::Delete { registration }, answer) => {
+                let matches = m.active.as_ref().is_some_and(|a| a.reg == registration)
+                    || m.staged.is_some_and(|(r, _, _)| same(r, registration));
+                match answer {
+                    Some(Answer::Deleted { registration: r }) if *r == registration => {
+                        if matches {
+                            m.active = None;
+                            m.staged = None;
+                            m.gone = Some((registration, false));
+                            Some(m)
+                        } else {
+                            m.gone.is_some_and(|(g, _)| g == registration).then_some(m)
+                        }
+                    }
+                    None => {
+                        if matches {
+                            m.active = None;
+                            m.staged = None;
+                            m.gone = Some((registration, false));
+                        }
+                        Some(m)
+                    }
+                    Some(_) => None,
+                }
+            }
+        }
+    }
+
+    fn login_start(mut self, ke1: Ke1Digest, answer: Option<&Answer>, limit: u8) -> Option<Model> {
+        let Some(mut a) = self.active.take() else {
+            return match answer {
+                None => Some(self),
+                Some(Answer::NotRegistered) => (!self.destroyed()).then_some(self),
+                Some(Answer::KeyDestroyed) => self.destroyed().then_some(self),
+                Some(_) => None,
+            };
+        };
+        let known = a.tested.contains(&ke1) || a.proven == Some(ke1);
+        if !known && a.tested.len() >= usize::from(limit) {
+            // A new test with the budget spent: the record is destroyed.
+            let gone = matches!(answer, None | Some(Answer::KeyDestroyed));
+            self.gone = Some((a.reg, true));
+            return gone.then_some(self);
+        }
+        if !known {
+            a.tested.insert(ke1);
+        }
+        let left = limit.saturating_sub(a.tested.len() as u8);
+        let ok = match answer {
+            None => true,
+            Some(Answer::Ke2 {
+                login,
+                registration,
+                remaining,
+            }) => {
+                self.logins.insert(*login, (a.reg, ke1));
+                registration.is_none_or(|r| r == a.reg) && *remaining == left
+            }
+            Some(_) => false,
+        };
+        self.active = Some(a);
+        ok.then_some(self)
+    }
+
+    fn login_finish(
+        mut self,
+        login: LoginId,
+        valid: bool,
+        answer: Option<&Answer>,
+        limit: u8,
+    ) -> Option<Model> {
+        let issued = self.logins.get(&login).copied();
+        let Some(a) = self.active.as_mut() else {
+            return match answer {
+                None => Some(self),
+                Some(Answer::NotRegistered) => (!self.destroyed()).then_some(self),
+                Some(Answer::KeyDestroyed) => self.destroyed().then_some(self),
+                Some(_) => None,
+            };
+        };
+        let mine = issued.filter(|(reg, _)| *reg == a.reg);
+        match answer {
+            Some(Answer::LoginOk { registration }) => {
+                let (_, ke1) = mine.filter(|_| valid)?;
+                if registration.is_some_and(|r| r != a.reg) {
+                    return None;
+                }
+                let known = a.tested.contains(&ke1) || a.proven == Some(ke1);
+                a.tested.clear();
+                a.proven = known.then_some(ke1);
+                Some(self)
+            }
+            Some(Answer::WrongPassword { remaining }) => {
+                let left = limit.saturating_sub(a.tested.len() as u8);
+                (!valid && mine.is_some() && *remaining == left).then_some(self)
+            }
+            None => {
+                if let (true, Some((_, ke1))) = (valid, mine) {
+                    let known = a.tested.contains(&ke1) || a.proven == Some(ke1);
+                    a.tested.clear();
+                    a.proven = known.then_some(ke1);
+                }
+                Some(self)
+            }
+            Some(_) => None,
+        }
+    }
+}
+
+/// Checks `history` against the model, for guess limit `limit`.
+pub fn check(history: &History, limit: u8) -> Verdict {
+    let mut per_user: BTreeMap<u64, Vec<Op>> = BTreeMap::new();
+    let mut open: BTreeMap<u64, (usize, u64)> = BTreeMap::new();
+    for (i, e) in history.events.iter().enumerate() {
+        match e.kind {
+            EventType::Invoke => {
+                open.insert(e.process, (i, e.user));
+            }
+            kind => {
+                let Some((invoke, user)) = open.remove(&e.process) else {
+                    continue;
+                };
+                if kind == EventType::Fail
+                    || (kind == EventType::Info && (!e.possible || e.copies == 0))
+                    || matches!(e.call, Call::RegistrationStart)
+                {
+                    continue;
+                }
+                let ops = per_user.entry(user).or_default();
+                ops.push(Op {
+                    invoke,
+                    ret: (kind == EventType::Ok).then_some(i),
+                    call: e.call,
+                    answer: if kind == EventType::Ok {
+                        e.answer
+                    } else {
+                        None
+                    },
+                });
+                // A duplicated request is two operations: the copy whose
+                // answer was seen, and one whose answer was not.
+                if e.copies > 1 && kind == EventType::Ok {
+                    ops.push(Op {
+                        invoke,
+                        ret: None,
+                        call: e.call,
+                        answer: None,
+                    });
+                }
+            }
+        }
+    }
+    for (user, ops) in per_user {
+        match Search::new(ops, limit).run() {
+            Some(Ok(())) => {}
+            Some(Err(stuck_at)) => return Verdict::NotLinearizable { user, stuck_at },
+            None => return Verdict::Undecided { user },
+        }
+    }
+    Verdict::Linearizable
+}
+
+struct Search {
+    ops: Vec<Op>,
+    limit: u8,
+    seen: HashSet<(Vec<u64>, Model)>,
+}
+
+impl Search {
+    fn new(mut ops: Vec<Op>, limit: u8) -> Self {
+        ops.sort_by_key(|o| o.invoke);
+        Search {
+            ops,
+            limit,
+            seen: HashSet::new(),
+        }
+    }
+
+    /// `Some(Ok(()))` if the operations linearize, `Some(Err(what))` if
+    /// they cannot (with the operations the longest attempt could not
+    /// place), or `None` if the search gave up.
+    fn run(mut self) -> Option<Result<(), String>> {
+        let words = self.ops.len().div_ceil(64);
+        let mut stack = vec![(vec![0u64; words], Model::default(), 0usize)];
+        let mut best = (0usize, vec![0u64; words]);
+        while let Some((done, model, linearized)) = stack.pop() {
+            if self.seen.len() > MAX_STATES_PER_USER {
+                return None;
+            }
+            let is_done = |k: usize| done[k / 64] & (1 << (k % 64)) != 0;
+            let min_ret = self
+                .ops
+                .iter()
+                .enumerate()
+                .filter(|(k, o)| !is_done(*k) && o.ret.is_some())
+                .filter_map(|(_, o)| o.ret)
+                .min();
+            // Every `ok` operation is linearized: this order works.
+            let Some(min_ret) = min_ret else {
+                return Some(Ok(()));
+            };
+            if linearized >= best.0 {
+                best = (linearized, done.clone());
+            }
+            // Candidates in invocation order; pushed in reverse, so the
+            // earliest is tried first.
+            let mut next_states = Vec::new();
+            // `info` operations with the same request are interchangeable:
+            // only the earliest invoked of them is a candidate.
+            let mut info_calls: Vec<&Call> = Vec::new();
+            for (k, op) in self.ops.iter().enumerate() {
+                if op.invoke > min_ret {
+                    break;
+                }
+                if is_done(k) {
+                    continue;
+                }
+                if op.ret.is_none() {
+                    if info_calls.contains(&&op.call) {
+                        continue;
+                    }
+                    info_calls.push(&op.call);
+                }
+                let Some(next) = model.step(&op.call, op.answer.as_ref(), self.limit) else {
+                    continue;
+                };
+                // An `info` operation that changes nothing here need not be
+                // placed here (placing it later, or never, is the same).
+                if op.ret.is_none() && next == model {
+                    continue;
+                }
+                let mut d = done.clone();
+                d[k / 64] |= 1 << (k % 64);
+                if self.seen.insert((d.clone(), next.clone())) {
+                    next_states.push((d, next, linearized + 1));
+                }
+            }
+            stack.extend(next_states.into_iter().rev());
+        }
+        let (_, done) = best;
+        let stuck = self
+            .ops
+            .iter()
+            .enumerate()
+            .filter(|(k, o)| done[k / 64] & (1 << (k % 64)) == 0 && o.ret.is_some())
+            .take(3)
+            .map(|(_, o)| format!("{} {:?} answered {:?}", o.call.name(), o.call, o.answer))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Some(Err(stuck))
+    }
+}

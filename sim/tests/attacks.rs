@@ -1,0 +1,352 @@
+//! The attacks of the outside review, run end to end with the real
+//! cryptography (OPAQUE with opaque-ke, AES-GCM, HMAC) on a simulated
+//! 5-node cluster, by an attacker who is the chat server: it holds the
+//! account (it may send any request for the user) and relays everything
+//! between the user's device and the vault.
+//!
+//! Each attack succeeds against the broken variant that reopens its hole,
+//! and fails against the correct code:
+//! - the offline dictionary attack through the registration oracle
+//!   (`registration-oracle`): one login attempt, then free OPRF evaluations
+//!   of every candidate password, unmasking the captured KE2 offline;
+//! - the change revert (`content-free-proofs`): the user's password change
+//!   is replaced in flight by the user's own old registration, under the
+//!   proof of K the device made for the new one, which gives the old
+//!   password a fresh guess budget while the device reports the change done.
+//!
+//! The device is the real client state machine (`backup_vault::client`).
+
+use backup_vault::client::{Client, ClientConfig, ClientError, Completed, Operation, Output};
+use backup_vault::flaws::VaultFlaw;
+use backup_vault::key::BackupKey;
+use backup_vault::opaque::client as opaque_client;
+use backup_vault::opaque::messages::{KE2_LEN, REGISTRATION_REQUEST_LEN};
+use backup_vault::opaque::{
+    open_from_session, unwrap_backup_key, Direction, FleetPublicKey, FleetSecrets, KsfParams,
+};
+use backup_vault::vault::ids::UserId;
+use backup_vault::vault::node::{ClientId, NodeConfig};
+use backup_vault::vault::opaque_crypto::{user_bytes, OpaqueCrypto};
+use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
+use backup_vault_sim::cluster::{Cluster, SimConfig};
+use hkdf::Hkdf;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use sha2::Sha512;
+
+type Req = ClientRequest<OpaqueCrypto>;
+type Resp = ClientResponse<OpaqueCrypto>;
+
+const USER: UserId = UserId(42);
+const DEVICE: ClientId = ClientId(1);
+const CHAT_SERVER: ClientId = ClientId(2);
+const T: u64 = 5_000;
+
+/// The victim's password, and the attacker's dictionary (90 words, the
+/// password among them, not first).
+const PASSWORD: &str = "tiger-lily-42";
+
+fn dictionary() -> Vec<String> {
+    let mut words: Vec<String> = (0..89).map(|i| format!("common-password-{i}")).collect();
+    words.insert(61, PASSWORD.to_string());
+    words
+}
+
+struct World {
+    cluster: Cluster<OpaqueCrypto>,
+    fleet_key: FleetPublicKey,
+    config: ClientConfig,
+    rng: ChaCha20Rng,
+}
+
+fn world(seed: u64, flaw: Option<VaultFlaw>) -> World {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let crypto = OpaqueCrypto::new(FleetSecrets::generate(&mut rng));
+    let fleet_key = crypto.public_key();
+    let sim = SimConfig {
+        node: NodeConfig {
+            flaw,
+            ..NodeConfig::default()
+        },
+        ..SimConfig::default()
+    };
+    let mut cluster = Cluster::new(sim, crypto, seed);
+    cluster.run_for(2_000);
+    let config = ClientConfig::new(fleet_key, KsfParams::CHEAP);
+    World {
+        cluster,
+        fleet_key,
+        config,
+        rng,
+    }
+}
+
+impl World {
+    /// The chat server's own request for the account.
+    fn call(&mut self, req: Req) -> Resp {
+        self.cluster.call(CHAT_SERVER, req, T).expect("an answer")
+    }
+
+    /// Runs `op` on the device to its end. Every vault request passes
+    /// through `relay` (the chat server), which may rewrite it.
+    fn run(
+        &mut self,
+        device: &mut Client,
+        op: Operation,
+        relay: &mut dyn FnMut(Req) -> Req,
+    ) -> Result<Completed, ClientError> {
+        device.start(op, &mut self.rng);
+        loop {
+            match device.poll().expect("a running operation has output") {
+                Output::Vault { call, request } => {
+                    let request = relay(request);
+                    match self.cluster.call(DEVICE, request, T) {
+                        Some(response) => device.on_vault(call, response, &mut self.rng),
+                        None => device.on_timeout(&mut self.rng),
+                    }
+                }
+                Output::Cloud { .. } => panic!("these operations do not touch the cloud"),
+                Output::Done(done) => return Ok(done),
+                Output::Failed(error) => return Err(error),
+            }
+        }
+    }
+
+    /// One login attempt by the chat server with `password`: the KE2 it got
+    /// (one guess spent) and, if the password was right, the released K.
+    fn login(&mut self, password: &str) -> (Resp, Option<BackupKey>) {
+        let config = backup_vault::opaque::client::ClientConfig {
+            fleet_key: self.fleet_key,
+            ksf: KsfParams::CHEAP,
+        };
+        let start =
+            opaque_client::login_start(&mut self.rng, &user_bytes(USER), password.as_bytes())
+                .unwrap();
+        let ke2 = self.call(Req::LoginStart {
+            user: USER,
+            ke1: start.ke1,
+        });
+        let Resp::Ke2 {
+            login, ke2: bytes, ..
+        } = &ke2
+        else {
+            return (ke2, None);
+        };
+        let Ok(fin) = opaque_client::login_finish(
+            &mut self.rng,
+            start.state,
+            password.as_bytes(),
+            bytes,
+            &config,
+        ) else {
+            return (ke2, None);
+        };
+        let Resp::LoginOk { sealed_key } = self.call(Req::LoginFinish {
+            user: USER,
+            login: *login,
+            ke3: fin.ke3,
+        }) else {
+            return (ke2, None);
+        };
+        let release = open_from_session(
+            &fin.session_key,
+            Direction::VaultToClient,
+            &user_bytes(USER),
+            &sealed_key,
+        )
+        .unwrap();
+        let key = unwrap_backup_key(&fin.export_key, &release.wrapped, &user_bytes(USER)).unwrap();
+        (ke2, Some(key))
+    }
+}
+
+/// What the attacker recovers offline from one KE2 and free registration
+/// requests: for each candidate, the OPRF evaluation a registration
+/// request gets, the masking key a client would derive from it, and the
+/// KE2's masked response unmasked with that key. The candidate is the
+/// password when the unmasked bytes start with the fleet's public key.
+fn dictionary_attack(w: &mut World, ke2: &[u8; KE2_LEN]) -> Option<String> {
+    let config = backup_vault::opaque::client::ClientConfig {
+        fleet_key: w.fleet_key,
+        ksf: KsfParams::CHEAP,
+    };
+    let masking_nonce = &ke2[REGISTRATION_REQUEST_LEN..REGISTRATION_REQUEST_LEN + 32];
+    let masked = &ke2[REGISTRATION_REQUEST_LEN + 32..REGISTRATION_REQUEST_LEN + 32 + 128];
+    for candidate in dictionary() {
+        let start =
+            opaque_client::registration_start(&mut w.rng, &user_bytes(USER), candidate.as_bytes())
+                .unwrap();
+        let Resp::RegistrationResponse(answer) = w.call(Req::RegistrationStart {
+            user: USER,
+            request: start.request,
+        }) else {
+            panic!("registration requests are answered");
+        };
+        let done = opaque_client::registration_finish(
+            &mut w.rng,
+            start.state,
+            candidate.as_bytes(),
+            &answer.response,
+            &config,
+        )
+        .unwrap();
+        // The upload is client public key (32) || masking key (64) || envelope.
+        let masking_key = &done.upload.as_bytes()[32..96];
+        let mut pad = [0u8; 128];
+        Hkdf::<Sha512>::from_prk(masking_key)
+            .unwrap()
+            .expand_multi_info(&[masking_nonce, b"CredentialResponsePad"], &mut pad)
+            .unwrap();
+        let server_key: Vec<u8> = masked[..32]
+            .iter()
+            .zip(&pad[..32])
+            .map(|(m, p)| m ^ p)
+            .collect();
+        if server_key == w.fleet_key.as_bytes() {
+            return Some(candidate);
+        }
+    }
+    None
+}
+
+/// The victim enables password backups; the chat server spends one guess to
+/// capture a KE2, then tries the whole dictionary through registration
+/// requests, offline. Returns what it learnt, and the key it then got.
+fn run_dictionary_attack(
+    flaw: Option<VaultFlaw>,
+) -> (Option<String>, Option<BackupKey>, BackupKey) {
+    let mut w = world(7, flaw);
+    let mut device = Client::new(USER, w.config);
+    let done = w.run(
+        &mut device,
+        Operation::EnablePasswordMode {
+            password: PASSWORD.into(),
+        },
+        &mut |r| r,
+    );
+    assert!(
+        matches!(done, Ok(Completed::Registered { remaining: 10 })),
+        "{done:?}"
+    );
+    let k = device.state().key.clone().expect("the device has K");
+    let (Resp::Ke2 { ke2, remaining, .. }, _) = w.login("a first guess") else {
+        panic!("the first guess gets KE2");
+    };
+    assert_eq!(remaining, 9, "one guess spent");
+    let found = dictionary_attack(&mut w, ke2.as_bytes());
+    let key = found.as_ref().and_then(|password| {
+        let (resp, key) = w.login(password);
+        assert!(matches!(resp, Resp::Ke2 { remaining: 8, .. }), "{resp:?}");
+        key
+    });
+    (found, key, k)
+}
+
+#[test]
+fn the_registration_oracle_gives_an_offline_dictionary_attack_on_the_broken_variant() {
+    let (found, key, k) = run_dictionary_attack(Some(VaultFlaw::RegistrationOracle));
+    assert_eq!(
+        found.as_deref(),
+        Some(PASSWORD),
+        "the password, from 2 attempts"
+    );
+    assert_eq!(key, Some(k), "and with it, K");
+}
+
+#[test]
+fn the_dictionary_attack_fails_on_the_correct_vault() {
+    let (found, key, _) = run_dictionary_attack(None);
+    assert_eq!(found, None, "registration requests test no password");
+    assert_eq!(key, None);
+}
+
+/// What the change-revert attack achieved.
+#[derive(Debug)]
+struct Revert {
+    /// The device's password change reported done.
+    device_says_changed: bool,
+    /// The chat server's guesses left against the old password after the
+    /// change, measured by one more wrong guess (9: a fresh budget).
+    remaining_after_one_more_guess: u8,
+    /// Whether the old password still releases K.
+    old_password_releases_k: bool,
+    /// Whether the new password does.
+    new_password_releases_k: bool,
+}
+
+/// The chat server spends 9 of the 10 guesses on the user's password, then
+/// the user changes it; the chat server forwards, instead of the new
+/// registration, the user's first one, under the proof of K the device made
+/// for the new one.
+fn run_change_revert(flaw: Option<VaultFlaw>) -> Revert {
+    let mut w = world(11, flaw);
+    let mut device = Client::new(USER, w.config);
+    let mut captured = None;
+    let done = w.run(
+        &mut device,
+        Operation::EnablePasswordMode {
+            password: "old password".into(),
+        },
+        &mut |r| {
+            if let Req::Stage { sealed, .. } = &r {
+                captured = Some(sealed.clone());
+            }
+            r
+        },
+    );
+    assert!(done.is_ok(), "{done:?}");
+    let old = captured.expect("the first registration was seen");
+    for i in 0..9 {
+        w.login(&format!("guess {i}"));
+    }
+    let changed = w.run(
+        &mut device,
+        Operation::ChangePassword {
+            new_password: "new password".into(),
+        },
+        &mut |r| match r {
+            Req::Stage {
+                user,
+                content,
+                replacing: Some(replacing),
+                ..
+            } => Req::Stage {
+                user,
+                sealed: old.clone(),
+                content,
+                replacing: Some(replacing),
+            },
+            other => other,
+        },
+    );
+    let (guess, _) = w.login("one more guess");
+    let remaining_after_one_more_guess = match guess {
+        Resp::Ke2 { remaining, .. } => remaining,
+        other => panic!("{other:?}"),
+    };
+    Revert {
+        device_says_changed: matches!(changed, Ok(Completed::PasswordChanged)),
+        remaining_after_one_more_guess,
+        old_password_releases_k: w.login("old password").1.is_some(),
+        new_password_releases_k: w.login("new password").1.is_some(),
+    }
+}
+
+#[test]
+fn a_spliced_change_reverts_the_password_with_a_fresh_budget_on_the_broken_variant() {
+    let r = run_change_revert(Some(VaultFlaw::ContentFreeProofs));
+    assert!(r.device_says_changed, "{r:?}");
+    assert_eq!(r.remaining_after_one_more_guess, 9, "a fresh budget: {r:?}");
+    assert!(r.old_password_releases_k, "{r:?}");
+    assert!(!r.new_password_releases_k, "{r:?}");
+}
+
+#[test]
+fn the_change_revert_fails_on_the_correct_vault() {
+    let r = run_change_revert(None);
+    assert!(!r.device_says_changed, "the device is not fooled: {r:?}");
+    assert_eq!(
+        r.remaining_after_one_more_guess, 0,
+        "no refill: the 10th guess of the old budget: {r:?}"
+    );
+}
