@@ -304,3 +304,35 @@ fn an_unauthenticated_delete_is_caught_by_reg_2() {
     };
     caught_within(&scenario, &["REG-2"], 30);
 }
+
+// ----- the vault history linearizes --------------------------------------------
+
+#[test]
+fn the_vault_history_linearizes_in_a_slice_of_sweeps() {
+    // The nightly claim (every correct-code history satisfies the model of
+    // docs/history.md) on a slice: default swarm and every fault at once.
+    for (scenario, seeds) in [
+        (
+            Scenario {
+                check_history: true,
+                ..Scenario::default()
+            },
+            0..20,
+        ),
+        (
+            Scenario {
+                check_history: true,
+                faults: FaultSelection::All,
+                ..short()
+            },
+            0..10,
+        ),
+    ] {
+        for seed in seeds {
+            let r = run(&scenario, seed, &RunOptions::default());
+            if let Some(v) = &r.violation {
+                panic!("{v}\nreplay: {}", scenario.replay_command(seed));
+            }
+        }
+    }
+}

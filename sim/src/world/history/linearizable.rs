@@ -452,3 +452,143 @@ impl Search {
         Some(Err(stuck))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::history::History;
+
+    const USER: u64 = 1;
+    const R: RegistrationId = RegistrationId(7);
+
+    fn content(n: u8) -> ContentDigest {
+        ContentDigest([n; 32])
+    }
+
+    fn ke1(n: u8) -> Call {
+        Call::LoginStart {
+            ke1: Ke1Digest([n; 32]),
+        }
+    }
+
+    fn ke2(login: u64, remaining: u8) -> Answer {
+        Answer::Ke2 {
+            login: LoginId(login),
+            registration: Some(R),
+            remaining,
+        }
+    }
+
+    /// A registered user: stage and activate `R`, each answered.
+    fn registered() -> History {
+        let mut h = History::default();
+        let stage = Call::Stage {
+            content: content(1),
+            genuine: true,
+            replacing: None,
+            seq: Some(0),
+        };
+        let p = h.invoke(USER, 0, stage, 0);
+        h.delivered(p, 1);
+        let staged = Answer::Staged {
+            registration: R,
+            displaced: false,
+        };
+        h.complete(p, staged, true, 1);
+        let activate = Call::Activate {
+            registration: R,
+            content: content(1),
+        };
+        let p = h.invoke(USER, 0, activate, 2);
+        h.delivered(p, 1);
+        let activated = Answer::Activated {
+            registration: R,
+            remaining: 3,
+        };
+        h.complete(p, activated, true, 3);
+        h
+    }
+
+    fn sequential(h: &mut History, call: Call, answer: Answer, at: u64) {
+        let p = h.invoke(USER, 0, call, at);
+        h.delivered(p, 1);
+        h.complete(p, answer, true, at + 1);
+    }
+
+    #[test]
+    fn a_correct_history_linearizes() {
+        let mut h = registered();
+        sequential(&mut h, ke1(1), ke2(11, 2), 10);
+        // The same KE1 again is the same test: the same count.
+        sequential(&mut h, ke1(1), ke2(12, 2), 12);
+        sequential(&mut h, ke1(2), ke2(13, 1), 14);
+        let finish = Call::LoginFinish {
+            login: LoginId(13),
+            valid: true,
+        };
+        sequential(
+            &mut h,
+            finish,
+            Answer::LoginOk {
+                registration: Some(R),
+            },
+            16,
+        );
+        sequential(&mut h, ke1(3), ke2(14, 2), 18);
+        h.close(20, |_| true);
+        assert_eq!(check(&h, 3), Verdict::Linearizable);
+    }
+
+    #[test]
+    fn a_resend_counted_twice_does_not_linearize() {
+        let mut h = registered();
+        sequential(&mut h, ke1(1), ke2(11, 2), 10);
+        sequential(&mut h, ke1(1), ke2(12, 1), 12);
+        h.close(20, |_| true);
+        assert!(matches!(
+            check(&h, 3),
+            Verdict::NotLinearizable { user: USER, .. }
+        ));
+    }
+
+    #[test]
+    fn a_stale_not_registered_does_not_linearize() {
+        let mut h = registered();
+        sequential(&mut h, ke1(1), Answer::NotRegistered, 10);
+        h.close(20, |_| true);
+        assert!(matches!(check(&h, 3), Verdict::NotLinearizable { .. }));
+    }
+
+    #[test]
+    fn an_unanswered_request_may_have_taken_effect() {
+        let mut h = registered();
+        let lost = h.invoke(USER, 0, ke1(1), 10);
+        h.delivered(lost, 1);
+        sequential(&mut h, ke1(2), ke2(12, 1), 12);
+        // Only if the first took effect is 1 the right count; the log
+        // says it may have.
+        h.close(20, |_| true);
+        assert_eq!(check(&h, 3), Verdict::Linearizable);
+        // If the log shows it had no effect, the count is wrong.
+        let mut h = registered();
+        let lost = h.invoke(USER, 0, ke1(1), 10);
+        h.delivered(lost, 1);
+        sequential(&mut h, ke1(2), ke2(12, 1), 12);
+        h.close(20, |_| false);
+        assert!(matches!(check(&h, 3), Verdict::NotLinearizable { .. }));
+    }
+
+    #[test]
+    fn a_duplicated_request_is_also_an_unanswered_twin() {
+        // Two copies of one KE1 request: the first consumed, a second
+        // request consumed, and the answer seen is the second copy's
+        // re-answer, read after both.
+        let mut h = registered();
+        let dup = h.invoke(USER, 0, ke1(1), 10);
+        h.delivered(dup, 2);
+        sequential(&mut h, ke1(2), ke2(12, 1), 11);
+        h.complete(dup, ke2(11, 1), false, 14);
+        h.close(20, |_| true);
+        assert_eq!(check(&h, 3), Verdict::Linearizable);
+    }
+}
