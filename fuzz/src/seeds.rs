@@ -583,6 +583,7 @@ pub fn wire_client_seeds() -> Vec<Seed> {
                         key: OprfKeyId([9; 16]),
                         seq: 1,
                     },
+                    evaluated_under: OprfKeyId([9; 16]),
                 },
                 content: SEED_CONTENT,
                 replacing: Some(Replacing {
@@ -862,7 +863,8 @@ pub fn wire_opaque_seeds() -> Vec<Seed> {
     use backup_vault::opaque::{wrap_backup_key, FleetSecrets, KsfParams};
     use backup_vault::vault::crypto::{OprfKeyId, TicketClaims, VaultCrypto};
     use backup_vault::vault::opaque_crypto::{
-        content_digest, seal_registration, user_bytes, verifier, OpaqueCrypto,
+        content_digest, seal_registration, user_bytes, verifier, OpaqueCrypto, RegistrationPayload,
+        RegistrationTranscript,
     };
     let t = "wire_opaque";
     let limits = wire::FrameLimits::CLIENT;
@@ -890,10 +892,16 @@ pub fn wire_opaque_seeds() -> Vec<Seed> {
         &mut rng,
         &config.fleet_key,
         user,
-        fin.upload.clone(),
-        wrapped.clone(),
-        verifier(&key, user),
-        response.ticket.clone(),
+        RegistrationPayload {
+            upload: fin.upload.clone(),
+            wrapped_key: wrapped.clone(),
+            verifier: verifier(&key, user),
+            ticket: response.ticket.clone(),
+            transcript: RegistrationTranscript {
+                request: reg.request.clone(),
+                response: response.response.clone(),
+            },
+        },
     );
     let opened = crypto.open_registration(user, &sealed).expect("opens");
     let login = client::login_start(&mut rng, &user_bytes(user), b"pw").expect("starts");

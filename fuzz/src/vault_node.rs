@@ -193,6 +193,13 @@ pub enum Violation {
         /// The limit.
         limit: u8,
     },
+    /// A registration whose password file was not made from the node's own
+    /// evaluation (a relay substituted one) was staged: whoever made that
+    /// evaluation can test passwords against it without the node (LOCK-1).
+    ForeignEvaluationStaged {
+        /// The user.
+        user: UserId,
+    },
     /// A KE2 after `KeyDestroyed` without a new activation.
     Lock4 {
         /// The user.
@@ -307,6 +314,9 @@ struct Driver {
     staged: BTreeMap<RegistrationId, (OprfKeyId, ContentDigest)>,
     /// The Stage requests sent, by request id: their key and content.
     stages_sent: BTreeMap<RequestId, (OprfKeyId, ContentDigest)>,
+    /// The Stage requests sent whose password file was made from a
+    /// substituted evaluation.
+    foreign_sent: BTreeSet<RequestId>,
     /// The ticket of the last registration response.
     ticket: Option<TicketClaims>,
     logins: Vec<(UserId, LoginId)>,
@@ -322,6 +332,9 @@ impl Driver {
             };
             match &reply.response {
                 ClientResponse::Staged { registration, .. } => {
+                    if self.foreign_sent.contains(&reply.request) {
+                        return Some(Violation::ForeignEvaluationStaged { user });
+                    }
                     self.registrations.push((user, *registration));
                     if let Some(sent) = self.stages_sent.get(&reply.request) {
                         self.staged.insert(*registration, *sent);
@@ -407,6 +420,7 @@ pub fn run_with(script: &Script, flaw: Option<backup_vault::flaws::VaultFlaw>) -
         registrations: Vec::new(),
         staged: BTreeMap::new(),
         stages_sent: BTreeMap::new(),
+        foreign_sent: BTreeSet::new(),
         ticket: None,
         logins: Vec::new(),
     };
@@ -476,12 +490,18 @@ pub fn run_with(script: &Script, flaw: Option<backup_vault::flaws::VaultFlaw>) -
                 let stage = match &req {
                     ClientRequest::Stage {
                         sealed, content, ..
-                    } => Some((sealed.ticket.key, *content)),
+                    } => Some((
+                        (sealed.ticket.key, *content),
+                        sealed.evaluated_under != sealed.ticket.key,
+                    )),
                     _ => None,
                 };
                 let id = d.send(user, req);
-                if let Some(sent) = stage {
+                if let Some((sent, foreign)) = stage {
                     d.stages_sent.insert(id, sent);
+                    if foreign {
+                        d.foreign_sent.insert(id);
+                    }
                 }
             }
         }
@@ -518,11 +538,18 @@ fn build(d: &Driver, user: UserId, request: &Request) -> Option<ClientRequest<Sy
             // Without an answered registration request there is no ticket
             // (symbolic tickets cannot be forged), so nothing to stage.
             let ticket = d.ticket?;
+            // Bit 2 of `key`: a relay answered the registration request
+            // with an evaluation under a key of its own.
             let sealed = SymRegistration {
                 user,
                 password: SymPassword(password % 4),
                 key: SymKey(key % 2),
                 ticket,
+                evaluated_under: if key & 4 == 0 {
+                    ticket.key
+                } else {
+                    OprfKeyId([0xC5; 16])
+                },
             };
             let content = sealed.content();
             ClientRequest::Stage {

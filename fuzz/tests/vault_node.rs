@@ -92,6 +92,29 @@ fn registration_probes_are_caught_when_they_evaluate_under_the_record_key() {
     );
 }
 
+#[test]
+fn a_registration_from_a_substituted_evaluation_is_caught_when_staged() {
+    // Bit 2 of the stage's key: the password file was made from a relay's
+    // evaluation. The correct node refuses it; the broken variant stages it.
+    let mut s = script(3, &[]);
+    if let Step::Request {
+        request: Request::Stage { key, .. },
+        ..
+    } = &mut s.steps[0]
+    {
+        *key = 4;
+    }
+    assert_eq!(run(&s).violation, None, "refused");
+    let caught = run_with(&s, Some(VaultFlaw::UncheckedRegistrationTranscript));
+    assert!(
+        matches!(
+            caught.violation,
+            Some(Violation::ForeignEvaluationStaged { .. })
+        ),
+        "{caught:?}"
+    );
+}
+
 fn ke2(blind: u8) -> Resp {
     Resp::Ke2 {
         login: LoginId(1),

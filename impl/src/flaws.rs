@@ -93,6 +93,12 @@ pub enum VaultFlaw {
     /// CONS-4: answers from a stale state).
     #[cfg(feature = "flaws")]
     StaleAnswers,
+    /// A registration is staged whatever OPRF evaluation its password file
+    /// was made from, so a relay that answered the registration request
+    /// with an evaluation under its own key can test passwords against the
+    /// record offline after one login (breaks LOCK-1).
+    #[cfg(feature = "flaws")]
+    UncheckedRegistrationTranscript,
 }
 
 /// A deliberate defect in the client.
@@ -149,6 +155,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     VaultFlaw::RetriedLoginCostsAttempt,
     #[cfg(feature = "flaws")]
     VaultFlaw::StaleAnswers,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::UncheckedRegistrationTranscript,
 ];
 
 /// Every client flaw, for command lines and sweeps.
@@ -214,6 +222,8 @@ impl VaultFlaw {
             VaultFlaw::RetriedLoginCostsAttempt => "retried-login-costs-attempt",
             #[cfg(feature = "flaws")]
             VaultFlaw::StaleAnswers => "stale-answers",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::UncheckedRegistrationTranscript => "unchecked-registration-transcript",
         }
     }
 }

@@ -294,16 +294,23 @@ fn a_password_change_survives_a_lost_activation_reply() {
 }
 
 #[test]
-fn login_survives_lost_replies_at_the_cost_of_guesses() {
+fn login_survives_lost_replies_without_spending_guesses() {
     let mut w = World::new(33);
     let mut phone = w.client(ALICE);
     w.run(&mut phone, enable_password("pw")).unwrap();
     w.run(&mut phone, backup(b"chats")).unwrap();
-    // KE2 lost: LoginStart is resent (the lost one cost a guess).
+    // KE2 lost twice for a wrong password: the same KE1 is resent, and the
+    // vault counts it once (LOCK-5).
+    w.vault_faults = faults(&[LOSE, LOSE]);
+    assert_eq!(
+        w.run(&mut w.client(ALICE), restore_password("wrong")),
+        Err(ClientError::WrongPassword { remaining: 9 })
+    );
+    // KE2 lost: LoginStart is resent, at no cost.
     w.vault_faults = faults(&[LOSE]);
     restored(w.run(&mut w.client(ALICE), restore_password("pw")));
     // LoginOk lost: the resent KE3 finds the login gone (LoginExpired) and
-    // the client logs in once more from a new KE1.
+    // the client restarts the login with the same KE1, at no cost.
     w.vault_faults = faults(&[None, LOSE]);
     let mut tablet = w.client(ALICE);
     let (plain, _) = restored(w.run(&mut tablet, restore_password("pw")));
@@ -315,8 +322,8 @@ fn login_survives_lost_replies_at_the_cost_of_guesses() {
         .take_while(|r| !matches!(r, Req::Activate { .. }))
         .filter(|r| matches!(r, Req::LoginStart { .. }))
         .count();
-    assert_eq!(starts, 2 + 2, "one resend and one restart");
-    // Successful logins reset the budget.
+    assert_eq!(starts, 3 + 2 + 2, "two resends, one resend, one restart");
+    // Successful logins reset the budget; the lost replies spent nothing.
     assert_eq!(
         w.run(&mut w.client(ALICE), restore_password("wrong")),
         Err(ClientError::WrongPassword { remaining: 9 })

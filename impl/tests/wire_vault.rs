@@ -124,6 +124,7 @@ mod wire {
                                 password,
                                 key,
                                 ticket,
+                                evaluated_under: ticket.key,
                             },
                             content,
                             replacing: replacing.map(|(registration, proof)| Replacing {

@@ -9,6 +9,12 @@
 //! - the offline dictionary attack through the registration oracle
 //!   (`registration-oracle`): one login attempt, then free OPRF evaluations
 //!   of every candidate password, unmasking the captured KE2 offline;
+//! - the substituted evaluation (`unchecked-registration-transcript`): the
+//!   chat server answers the device's registration request with an OPRF
+//!   evaluation under a key of its own (beside the vault's genuine ticket
+//!   and public key, which the device checks), so the password file the
+//!   device makes is keyed by the chat server; after one login attempt it
+//!   searches the dictionary offline with its own key;
 //! - the change revert (`content-free-proofs`): the user's password change
 //!   is replaced in flight by the user's own old registration, under the
 //!   proof of K the device made for the new one, which gives the old
@@ -23,10 +29,12 @@ use backup_vault::opaque::client as opaque_client;
 use backup_vault::opaque::messages::{KE2_LEN, REGISTRATION_REQUEST_LEN};
 use backup_vault::opaque::{
     open_from_session, unwrap_backup_key, Direction, FleetPublicKey, FleetSecrets, KsfParams,
+    RegistrationRequest, RegistrationResponse,
 };
+use backup_vault::vault::crypto::OprfKeyId;
 use backup_vault::vault::ids::UserId;
 use backup_vault::vault::node::{ClientId, NodeConfig};
-use backup_vault::vault::opaque_crypto::{user_bytes, OpaqueCrypto};
+use backup_vault::vault::opaque_crypto::{credential_id, user_bytes, OpaqueCrypto};
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
 use backup_vault_sim::cluster::{Cluster, SimConfig};
 use hkdf::Hkdf;
@@ -95,13 +103,28 @@ impl World {
         op: Operation,
         relay: &mut dyn FnMut(Req) -> Req,
     ) -> Result<Completed, ClientError> {
+        self.run_relayed(device, op, relay, &mut |_, response| response)
+    }
+
+    /// As [`World::run`], and every answer passes through `answers` (the
+    /// chat server again), with the request it answers.
+    fn run_relayed(
+        &mut self,
+        device: &mut Client,
+        op: Operation,
+        relay: &mut dyn FnMut(Req) -> Req,
+        answers: &mut dyn FnMut(&Req, Resp) -> Resp,
+    ) -> Result<Completed, ClientError> {
         device.start(op, &mut self.rng);
         loop {
             match device.poll().expect("a running operation has output") {
                 Output::Vault { call, request } => {
                     let request = relay(request);
-                    match self.cluster.call(DEVICE, request, T) {
-                        Some(response) => device.on_vault(call, response, &mut self.rng),
+                    match self.cluster.call(DEVICE, request.clone(), T) {
+                        Some(response) => {
+                            let response = answers(&request, response);
+                            device.on_vault(call, response, &mut self.rng);
+                        }
                         None => device.on_timeout(&mut self.rng),
                     }
                 }
@@ -166,6 +189,25 @@ impl World {
 /// KE2's masked response unmasked with that key. The candidate is the
 /// password when the unmasked bytes start with the fleet's public key.
 fn dictionary_attack(w: &mut World, ke2: &[u8; KE2_LEN]) -> Option<String> {
+    offline_search(w, ke2, &mut |w, request| {
+        let Resp::RegistrationResponse(answer) = w.call(Req::RegistrationStart {
+            user: USER,
+            request: request.clone(),
+        }) else {
+            panic!("registration requests are answered");
+        };
+        answer.response
+    })
+}
+
+/// Tries every word of the dictionary against one KE2, offline: `evaluate`
+/// gives the registration response a candidate's request gets, from which
+/// the candidate's masking key follows.
+fn offline_search(
+    w: &mut World,
+    ke2: &[u8; KE2_LEN],
+    evaluate: &mut dyn FnMut(&mut World, &RegistrationRequest) -> RegistrationResponse,
+) -> Option<String> {
     let config = backup_vault::opaque::client::ClientConfig {
         fleet_key: w.fleet_key,
         ksf: KsfParams::CHEAP,
@@ -176,17 +218,12 @@ fn dictionary_attack(w: &mut World, ke2: &[u8; KE2_LEN]) -> Option<String> {
         let start =
             opaque_client::registration_start(&mut w.rng, &user_bytes(USER), candidate.as_bytes())
                 .unwrap();
-        let Resp::RegistrationResponse(answer) = w.call(Req::RegistrationStart {
-            user: USER,
-            request: start.request,
-        }) else {
-            panic!("registration requests are answered");
-        };
+        let response = evaluate(w, &start.request);
         let done = opaque_client::registration_finish(
             &mut w.rng,
             start.state,
             candidate.as_bytes(),
-            &answer.response,
+            &response,
             &config,
         )
         .unwrap();
@@ -349,4 +386,81 @@ fn the_change_revert_fails_on_the_correct_vault() {
         r.remaining_after_one_more_guess, 0,
         "no refill: the 10th guess of the old budget: {r:?}"
     );
+}
+
+/// The chat server answers the device's first registration request with an
+/// evaluation under its own key, keeping the vault's ticket and public key;
+/// then it spends one guess to capture a KE2 and searches the dictionary
+/// offline, evaluating each candidate under that same key. Returns whether
+/// the device reported the registration done, and what the search found.
+fn run_substituted_evaluation(flaw: Option<VaultFlaw>) -> (bool, Option<String>) {
+    let mut w = world(13, flaw);
+    let mut rng = ChaCha20Rng::seed_from_u64(99);
+    let chat_server = OpaqueCrypto::new(FleetSecrets::generate(&mut rng));
+    let mut key_id: Option<OprfKeyId> = None;
+    let mut substituted = false;
+    let mut device = Client::new(USER, w.config);
+    let done = w.run_relayed(
+        &mut device,
+        Operation::EnablePasswordMode {
+            password: PASSWORD.into(),
+        },
+        &mut |r| r,
+        &mut |request, response| match (request, response) {
+            (Req::RegistrationStart { request, .. }, Resp::RegistrationResponse(mut answer))
+                if !substituted =>
+            {
+                substituted = true;
+                let id = answer.ticket.claims.key;
+                key_id = Some(id);
+                let own = chat_server
+                    .evaluate(&credential_id(USER, &id), request)
+                    .unwrap();
+                let mut bytes = answer.response.as_bytes().to_vec();
+                bytes[..REGISTRATION_REQUEST_LEN]
+                    .copy_from_slice(&own.as_bytes()[..REGISTRATION_REQUEST_LEN]);
+                answer.response = RegistrationResponse::from_bytes(&bytes).unwrap();
+                Resp::RegistrationResponse(answer)
+            }
+            (_, response) => response,
+        },
+    );
+    let registered = matches!(done, Ok(Completed::Registered { .. }));
+    let id = key_id.expect("the device asked to register");
+    let (Resp::Ke2 { ke2, remaining, .. }, _) = w.login("a first guess") else {
+        panic!("the first guess gets KE2");
+    };
+    assert_eq!(remaining, 9, "one guess spent");
+    let fleet_key = w.fleet_key;
+    let found = offline_search(&mut w, ke2.as_bytes(), &mut |_, request| {
+        let own = chat_server
+            .evaluate(&credential_id(USER, &id), request)
+            .unwrap();
+        let mut bytes = own.as_bytes().to_vec();
+        bytes[REGISTRATION_REQUEST_LEN..].copy_from_slice(fleet_key.as_bytes());
+        RegistrationResponse::from_bytes(&bytes).unwrap()
+    });
+    (registered, found)
+}
+
+#[test]
+fn a_substituted_evaluation_gives_an_offline_dictionary_attack_on_the_broken_variant() {
+    let (registered, found) =
+        run_substituted_evaluation(Some(VaultFlaw::UncheckedRegistrationTranscript));
+    assert!(registered, "the device believes it registered");
+    assert_eq!(
+        found.as_deref(),
+        Some(PASSWORD),
+        "the password, from 1 attempt and the chat server's own key"
+    );
+}
+
+#[test]
+fn a_substituted_evaluation_is_refused_by_the_correct_vault() {
+    // The vault refuses the registration made from the substituted
+    // evaluation; the device starts over and registers under the vault's
+    // key, against which the chat server's own key tests nothing.
+    let (registered, found) = run_substituted_evaluation(None);
+    assert!(registered, "the device registers on its second try");
+    assert_eq!(found, None, "the chat server's key tests nothing");
 }

@@ -268,6 +268,18 @@ fn registration_oracle_is_caught_by_lock_1() {
 }
 
 #[test]
+fn unchecked_registration_transcripts_are_caught_by_lock_1() {
+    // The chat server answers a device's registration request with an
+    // evaluation under its own key; the vault stages the password file made
+    // from it, which the chat server can test offline.
+    let scenario = Scenario {
+        faults: FaultSelection::Only(vec![FaultKind::Intercept]),
+        ..with_flaw(short(), "unchecked-registration-transcript")
+    };
+    caught_within(&scenario, &["LOCK-1"], 20);
+}
+
+#[test]
 fn content_free_proofs_are_caught_by_lock_3() {
     // The chat server splices an older registration under the proof of a
     // password change; the vault stages it.

@@ -52,6 +52,7 @@ fn sealed(c: &mut Cluster<SymbolicCrypto>, password: SymPassword) -> SymRegistra
         password,
         key: KEY,
         ticket: answer.ticket,
+        evaluated_under: answer.ticket.key,
     }
 }
 

@@ -14,7 +14,7 @@ use backup_vault::vault::protocol::{ClientRequest, ClientResponse, Replacing};
 use backup_vault::vault::quorum::ClusterConfig;
 use backup_vault_sim::cluster::{Cluster, SimConfig};
 use proptest::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 type Req = ClientRequest<SymbolicCrypto>;
 type Resp = ClientResponse<SymbolicCrypto>;
@@ -64,6 +64,9 @@ struct Model {
     /// user -> (password, attempts used)
     active: BTreeMap<u8, (u8, u8)>,
     destroyed: BTreeMap<u8, bool>,
+    /// Users whose owner still names a registration: its own, active or
+    /// destroyed by the guess limit (a delete of it is confirmed: it is gone).
+    named: BTreeSet<u8>,
 }
 
 impl Model {
@@ -71,6 +74,7 @@ impl Model {
         match op {
             Op::Register { user, pw } => {
                 self.active.insert(user, (pw, 0));
+                self.named.insert(user);
                 Seen::Done
             }
             Op::Change { user, pw } => match self.active.get_mut(&user) {
@@ -101,14 +105,21 @@ impl Model {
                     Seen::Wrong(LIMIT - used - 1)
                 }
             }
-            Op::Delete { user } => match self.active.remove(&user) {
-                Some(_) => {
-                    self.destroyed.insert(user, false);
-                    Seen::Done
+            Op::Delete { user } => {
+                let named = self.named.remove(&user);
+                match self.active.remove(&user) {
+                    Some(_) => {
+                        self.destroyed.insert(user, false);
+                        Seen::Done
+                    }
+                    // Destroyed by the guess limit: the vault confirms it
+                    // is gone.
+                    None if named => Seen::Done,
+                    None => Seen::Refused,
                 }
-                None => Seen::Refused,
-            },
+            }
             Op::AttackerStage { user, .. } => {
+                self.named.remove(&user);
                 if self.active.remove(&user).is_some() {
                     self.destroyed.insert(user, false);
                 }
@@ -185,6 +196,7 @@ impl Harness {
             password: SymPassword(pw),
             key,
             ticket: answer.ticket,
+            evaluated_under: answer.ticket.key,
         };
         let content = sealed.content();
         let resp = self.call(Req::Stage {

@@ -12,6 +12,7 @@ use backup_vault::vault::ids::UserId;
 use backup_vault::vault::node::ClientId;
 use backup_vault::vault::opaque_crypto::{
     content_digest, prove, seal_registration, user_bytes, verifier, OpaqueCrypto,
+    RegistrationPayload, RegistrationTranscript,
 };
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse, Refusal, Replacing};
 use backup_vault_sim::cluster::{Cluster, SimConfig};
@@ -64,7 +65,7 @@ impl World {
         let start = client::registration_start(&mut self.rng, &user_bytes(U), password).unwrap();
         let Resp::RegistrationResponse(response) = self.call(Req::RegistrationStart {
             user: U,
-            request: start.request,
+            request: start.request.clone(),
         }) else {
             panic!("no registration response")
         };
@@ -86,10 +87,16 @@ impl World {
             &mut self.rng,
             &self.config.fleet_key,
             U,
-            fin.upload,
-            wrapped,
-            verifier(&self.key, U),
-            response.ticket,
+            RegistrationPayload {
+                upload: fin.upload,
+                wrapped_key: wrapped,
+                verifier: verifier(&self.key, U),
+                ticket: response.ticket,
+                transcript: RegistrationTranscript {
+                    request: start.request,
+                    response: response.response,
+                },
+            },
         );
         let content = content_digest(&sealed);
         let stage = Req::Stage {

@@ -40,7 +40,7 @@ impl ClientConfig {
     }
 
     /// The part of this configuration the OPAQUE client needs.
-    pub(crate) fn opaque(&self) -> crate::opaque::client::ClientConfig {
+    pub fn opaque(&self) -> crate::opaque::client::ClientConfig {
         crate::opaque::client::ClientConfig {
             fleet_key: self.fleet_key,
             ksf: self.ksf,

@@ -312,6 +312,11 @@ pub struct OpenedRegistration<C: VaultCrypto> {
     pub reply_key: C::ReplyKey,
     /// The ticket the registration was made with (checked authentic).
     pub ticket: TicketClaims,
+    /// Whether the password file was made from the fleet's evaluation under
+    /// the ticket's key. If not, whoever made the evaluation the client
+    /// used can test passwords against the record without the vault; the
+    /// node refuses such a registration (`node.rs`, the stage rule).
+    pub evaluated_under_ticket: bool,
     /// The digest of the sealed bytes.
     pub content: ContentDigest,
 }
@@ -480,7 +485,9 @@ pub struct SymRegistrationResponse {
 }
 
 /// A symbolic sealed registration: who it is for, the password, the key,
-/// and the ticket it was made with.
+/// the ticket it was made with, and the key of the evaluation the client
+/// finished it from (the transcript: `ticket.key` unless a relay answered
+/// the registration request with an evaluation of its own).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SymRegistration {
     /// The user it was sealed for.
@@ -491,6 +498,8 @@ pub struct SymRegistration {
     pub key: SymKey,
     /// The ticket it was made with.
     pub ticket: TicketClaims,
+    /// The key the OPRF evaluation it was finished from was made under.
+    pub evaluated_under: OprfKeyId,
 }
 
 /// A symbolic proof: the key the prover claims to know, and what it proves.
@@ -577,6 +586,7 @@ impl VaultCrypto for SymbolicCrypto {
             verifier: sealed.key,
             reply_key: sealed.key,
             ticket: sealed.ticket,
+            evaluated_under_ticket: sealed.evaluated_under == sealed.ticket.key,
             content: sealed.content(),
         })
     }

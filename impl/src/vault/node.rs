@@ -23,7 +23,9 @@
 //!   (a registration response, a malformed message, an unknown login) leave at once.
 //! - **No entry point is an oracle** ([`VaultNode::validate`]): a
 //!   registration request is evaluated under a fresh OPRF key, never a
-//!   record's; the only evaluations under a record's key are KE2s.
+//!   record's; the only evaluations under a record's key are KE2s; and a
+//!   registration is staged only if its password file was made from that
+//!   fresh key's evaluation, not from one a relay substituted.
 //! - LOCK-2: KE2 is computed only when the `ConsumeAttempt` it depends on has
 //!   been applied, i.e. committed at a quorum ([`VaultNode::answer`]).
 //! - Logins between KE2 and KE3 live in the leader's memory with an expiry;
@@ -595,6 +597,15 @@ impl<C: VaultCrypto> VaultNode<C> {
             .crypto
             .open_registration(user, sealed)
             .map_err(|_| Answer::Now(ClientResponse::Refused(Refusal::Malformed)))?;
+        // The password file must come from the fleet's evaluation under the
+        // ticket's key, else whoever evaluated can test guesses offline.
+        if !opened.evaluated_under_ticket
+            && !flaw_on!(self.config.flaw, VaultFlaw::UncheckedRegistrationTranscript)
+        {
+            return Err(Answer::Now(ClientResponse::Refused(
+                Refusal::ForeignEvaluation,
+            )));
+        }
         // Proofs name the content they authorise: it must be what arrived.
         let content = if flaw_on!(self.config.flaw, VaultFlaw::ContentFreeProofs) {
             // Broken: the digest is taken from the request, unchecked.

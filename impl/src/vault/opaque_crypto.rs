@@ -18,8 +18,21 @@
 //! and an HMAC-SHA256 over them under a key derived from the fleet secrets
 //! ([`TICKET_KEY_LABEL`]), which only HSMs hold. The client seals the ticket
 //! into its registration; the vault checks it when it opens the seal, so a
-//! registration's password file is always stored under the key it was made
-//! with, and under no key the client chose.
+//! registration's password file is always stored under the key of its
+//! ticket, and under no key the client chose.
+//!
+//! # Registration transcripts
+//! The OPRF evaluation in a registration response is not authenticated to
+//! the client (OPAQUE assumes registration runs over an authenticated
+//! channel; here the chat server relays it). A relay that answers the
+//! client's blinded element with an evaluation under a key of its *own*
+//! would make the client derive its password file from that key: the relay
+//! could then test passwords against the record offline, from one KE2. So
+//! the client seals the transcript it finished with (its request and the
+//! response) into the registration, and the vault, when it opens the seal,
+//! re-evaluates the request under the ticket's key and reports whether the
+//! response matches ([`OpenedRegistration::evaluated_under_ticket`]); the
+//! node refuses a registration whose transcript does not.
 //!
 //! User ids become OPAQUE identities as 8 big-endian bytes ([`user_bytes`]).
 //! A proof of key is an HMAC under the verifier over the user, the
@@ -101,15 +114,33 @@ pub struct VaultRegistrationResponse {
 
 /// What a client seals to the fleet key when it registers.
 #[derive(Serialize, Deserialize)]
-struct RegistrationPayload {
-    upload: RegistrationUpload,
-    wrapped_key: WrappedKey,
-    verifier: ProofOfKeyVerifier,
-    ticket: RegistrationTicket,
+pub struct RegistrationPayload {
+    /// The OPAQUE registration upload (the password file to be).
+    pub upload: RegistrationUpload,
+    /// K, wrapped under the export key.
+    pub wrapped_key: WrappedKey,
+    /// The proof-of-key verifier derived from K.
+    pub verifier: ProofOfKeyVerifier,
+    /// The ticket of the registration response.
+    pub ticket: RegistrationTicket,
+    /// The OPRF exchange the upload was made from.
+    pub transcript: RegistrationTranscript,
 }
 
-/// Seals a registration for `user` to the fleet (client side), with the
-/// ticket of the registration response it was made from.
+/// The OPRF exchange a registration was finished from: the client's
+/// blinded element and the response it got (module docs, "Registration
+/// transcripts").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrationTranscript {
+    /// What the client sent.
+    pub request: RegistrationRequest,
+    /// What the client finished its registration with.
+    pub response: RegistrationResponse,
+}
+
+/// Seals a registration for `user` to the fleet (client side): the payload
+/// carries the ticket and the transcript of the registration response it
+/// was made from.
 ///
 /// # Panics
 /// Never in practice: the payload is a few hundred bytes, far below the
@@ -118,17 +149,8 @@ pub fn seal_registration<R: RngCore + CryptoRng>(
     rng: &mut R,
     fleet_key: &FleetPublicKey,
     user: UserId,
-    upload: RegistrationUpload,
-    wrapped_key: WrappedKey,
-    verifier: ProofOfKeyVerifier,
-    ticket: RegistrationTicket,
+    payload: RegistrationPayload,
 ) -> SealedToFleet {
-    let payload = RegistrationPayload {
-        upload,
-        wrapped_key,
-        verifier,
-        ticket,
-    };
     let bytes = Zeroizing::new(
         postcard::to_allocvec(&payload).expect("a registration payload always serializes"),
     );
@@ -289,7 +311,15 @@ impl VaultCrypto for OpaqueCrypto {
         if !authentic || ticket.claims.user != user {
             return Err(CryptoError::Envelope);
         }
+        // The evaluation the password file was made from must be the
+        // fleet's, under the ticket's key (public values: no secret is
+        // compared).
+        let credential = credential_id(user, &ticket.claims.key);
+        let evaluated_under_ticket =
+            server::registration_start(&self.fleet, &credential, &payload.transcript.request)
+                .is_ok_and(|genuine| genuine == payload.transcript.response);
         Ok(OpenedRegistration {
+            evaluated_under_ticket,
             password_file: server::registration_finish(payload.upload),
             wrapped_key: payload.wrapped_key,
             reply_key: payload.verifier.reply_key(),

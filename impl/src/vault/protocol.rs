@@ -130,6 +130,10 @@ pub enum Refusal {
     /// (another registration was staged since it was issued): start again
     /// from `RegistrationStart`.
     StaleTicket,
+    /// The registration's password file was not made from the vault's own
+    /// evaluation of its request: the registration response was replaced
+    /// on its way to the client. Nothing was stored.
+    ForeignEvaluation,
 }
 
 /// The vault's reply to a [`ClientRequest`].
@@ -221,6 +225,7 @@ impl<C: VaultCrypto> ClientResponse<C> {
             ClientResponse::Refused(Refusal::Malformed) => "refused-malformed",
             ClientResponse::Refused(Refusal::UnknownRegistration) => "refused-unknown",
             ClientResponse::Refused(Refusal::StaleTicket) => "refused-stale-ticket",
+            ClientResponse::Refused(Refusal::ForeignEvaluation) => "refused-foreign-evaluation",
             ClientResponse::NotLeader { .. } => "not-leader",
             ClientResponse::Retry => "retry",
         }

@@ -150,6 +150,9 @@ pub struct VaultBounds {
     /// Attacker stages that put the owner's older sealed registration under
     /// the proof of K of the owner's password change (LOCK-3).
     pub splices: u8,
+    /// Owner password changes whose registration response the chat server
+    /// answers with an OPRF evaluation under a key of its own (LOCK-1).
+    pub foreign_evaluations: u8,
     /// Owner resends of its pending KE1, as a client does after a timeout
     /// (LOCK-5).
     pub resends: u8,
@@ -179,6 +182,7 @@ impl Default for VaultBounds {
             replays: 1,
             probes: 1,
             splices: 1,
+            foreign_evaluations: 1,
             resends: 1,
             timers: true,
             start: Start::Registered,
@@ -202,6 +206,7 @@ impl VaultBounds {
             replays: 0,
             probes: 0,
             splices: 0,
+            foreign_evaluations: 0,
             resends: 0,
             timers: false,
             ..VaultBounds::default()
@@ -332,9 +337,31 @@ pub struct Budgets {
     pub probes: u8,
     /// Attacker splices left.
     pub splices: u8,
+    /// Attacker substituted evaluations left.
+    pub foreign_evaluations: u8,
     /// Owner resends left.
     pub resends: u8,
 }
+
+/// What the chat server does to an owner's password change it relays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Relay {
+    /// Relays it as it is.
+    Honest,
+    /// Forwards the owner's oldest registration under the proof of K made
+    /// for the new one (the change-revert attack; LOCK-3).
+    Spliced,
+    /// Answers the owner's registration request with an OPRF evaluation
+    /// under a key of its own ([`CHAT_SERVER_OPRF_KEY`]), beside the
+    /// vault's genuine ticket: a password file made from it could be tested
+    /// offline by the chat server (LOCK-1).
+    ForeignEvaluation,
+}
+
+/// The OPRF key the chat server evaluates under when it substitutes an
+/// evaluation. Vault keys are drawn at random per registration request, so
+/// one equals it with probability 2^-128.
+pub const CHAT_SERVER_OPRF_KEY: OprfKeyId = OprfKeyId([0xC5; 16]);
 
 /// A request waiting for its final answer, for the ghost observers.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -457,12 +484,11 @@ pub enum ClientOp {
     /// The owner finishes a login (KE3).
     Finish(LoginId),
     /// The owner changes the password: a registration request, then a stage
-    /// with a proof of K naming the new content. With `spliced`, the chat
-    /// server forwards the owner's oldest registration under that proof
-    /// instead (the change-revert attack).
+    /// with a proof of K naming the new content, relayed by the chat server
+    /// as `relay` says.
     Change {
-        /// Whether the stage is spliced.
-        spliced: bool,
+        /// What the chat server does to the change.
+        relay: Relay,
     },
     /// The owner activates its staged registration.
     ActivateOwn(RegistrationId),
@@ -626,6 +652,7 @@ impl VaultModel {
             replays: b.replays,
             probes: b.probes,
             splices: b.splices,
+            foreign_evaluations: b.foreign_evaluations,
             resends: b.resends,
         }
     }
@@ -746,6 +773,7 @@ impl VaultModel {
                 password: PASSWORD,
                 key,
                 ticket,
+                evaluated_under: ticket.key,
             };
             let content = sealed.content();
             let stage = Req::Stage {
@@ -1063,10 +1091,12 @@ impl VaultModel {
                     },
                 )
             }
-            ClientOp::Change { spliced } => {
+            ClientOp::Change { relay } => {
                 b.changes -= 1;
-                if spliced {
-                    b.splices -= 1;
+                match relay {
+                    Relay::Honest => {}
+                    Relay::Spliced => b.splices -= 1,
+                    Relay::ForeignEvaluation => b.foreign_evaluations -= 1,
                 }
                 let (registration, _) = s.owner.known.expect("a change needs a known record");
                 let input = SymBlinded {
@@ -1082,6 +1112,11 @@ impl VaultModel {
                     password: NEW_PASSWORD,
                     key: OWNER_KEY,
                     ticket,
+                    evaluated_under: if relay == Relay::ForeignEvaluation {
+                        CHAT_SERVER_OPRF_KEY
+                    } else {
+                        ticket.key
+                    },
                 };
                 let content = sealed.content();
                 let replacing = Some(Replacing {
@@ -1105,7 +1140,7 @@ impl VaultModel {
                 s.owner.changing = Some((sealed, None));
                 s.owner.sealed.push(sealed);
                 s.owner.sent.push(stage.clone());
-                match oldest.filter(|_| spliced) {
+                match oldest.filter(|_| relay == Relay::Spliced) {
                     // The chat server forwards the owner's oldest registration
                     // under the proof of K made for the new one.
                     Some(old) => (
@@ -1155,6 +1190,7 @@ impl VaultModel {
                     password: ATTACKER_PASSWORD,
                     key: ATTACKER_KEY,
                     ticket,
+                    evaluated_under: ticket.key,
                 };
                 (
                     ATTACKER,
@@ -1303,6 +1339,7 @@ impl VaultModel {
                 claimed: *content,
                 actual: sealed.content(),
                 seq: sealed.ticket.seq,
+                own_evaluation: sealed.evaluated_under == sealed.ticket.key,
                 replacing: replacing.as_ref().map(|r| {
                     let named = match r.proof.statement {
                         ProofStatement::Replace { content, .. } => content,
@@ -1640,9 +1677,18 @@ impl VaultModel {
             push(ClientOp::Finish(*login));
         }
         if serving && b.changes > 0 && s.owner.known.is_some() && s.owner.changing.is_none() {
-            push(ClientOp::Change { spliced: false });
+            push(ClientOp::Change {
+                relay: Relay::Honest,
+            });
             if b.splices > 0 {
-                push(ClientOp::Change { spliced: true });
+                push(ClientOp::Change {
+                    relay: Relay::Spliced,
+                });
+            }
+            if b.foreign_evaluations > 0 {
+                push(ClientOp::Change {
+                    relay: Relay::ForeignEvaluation,
+                });
             }
         }
         if let Some((_, Some(r))) = s.owner.changing {
@@ -1737,6 +1783,7 @@ impl VaultState {
                 replays: 0,
                 probes: 0,
                 splices: 0,
+                foreign_evaluations: 0,
                 resends: 0,
             },
             last_ticket: None,

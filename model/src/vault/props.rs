@@ -89,6 +89,25 @@ fn panicked_with(s: &VaultState, tag: &str) -> bool {
 /// `(index, after)` falls after every proof at an index below it (or, for a
 /// registration response read from applied state, at or below it).
 fn lock_1(m: &VaultModel, s: &VaultState) -> bool {
+    // A record whose password file was made from an evaluation the vault
+    // did not make can be tested by whoever made it, without limit.
+    let foreign: BTreeSet<_> = s
+        .owner
+        .sealed
+        .iter()
+        .filter(|r| r.evaluated_under != r.ticket.key)
+        .map(|r| r.content())
+        .collect();
+    let foreign_active = s.slots.iter().any(|slot| {
+        slot.node
+            .as_ref()
+            .and_then(|n| n.store().get(ALICE))
+            .and_then(|r| r.active.as_ref())
+            .is_some_and(|a| foreign.contains(&a.content))
+    });
+    if foreign_active {
+        return false;
+    }
     let none = BTreeSet::new();
     s.ghost.evals.iter().all(|(key, evals)| {
         let proofs = s.ghost.proofs.get(key).unwrap_or(&none);

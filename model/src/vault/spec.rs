@@ -50,6 +50,9 @@ pub enum RecordOp {
         actual: ContentDigest,
         /// The stage count its ticket was issued at.
         seq: u64,
+        /// Whether its password file was made from the vault's evaluation
+        /// under its ticket's key (not one a relay substituted).
+        own_evaluation: bool,
         /// The active registration replaced with a proof of K, the key that
         /// proof was made with, and the content it names.
         replacing: Option<(RegistrationId, SymKey, ContentDigest)>,
@@ -254,8 +257,14 @@ impl RecordSpec {
                 claimed,
                 actual,
                 seq,
+                own_evaluation,
                 replacing,
-            } => self.stage(password, key, claimed, actual, seq, replacing, chosen),
+            } => {
+                if !own_evaluation {
+                    return RecordRet::Refused(Refusal::ForeignEvaluation);
+                }
+                self.stage(password, key, claimed, actual, seq, replacing, chosen)
+            }
             RecordOp::Activate {
                 registration,
                 content,
@@ -444,6 +453,7 @@ mod tests {
             claimed: ContentDigest([6; 32]),
             actual: ContentDigest([6; 32]),
             seq: 1,
+            own_evaluation: true,
             replacing: Some((RegistrationId(5), SymKey(1), ContentDigest([6; 32]))),
         };
         assert!(s.is_valid_step(

@@ -363,7 +363,9 @@ fn content_free_proofs_break_lock_3_by_a_spliced_change() {
     let path = caught(VaultFlaw::ContentFreeProofs, bounds, 11, CONS_4_LIN);
     assert!(path.contains(&Action::Client {
         to: NodeId(0),
-        op: ClientOp::Change { spliced: true }
+        op: ClientOp::Change {
+            relay: Relay::Spliced
+        }
     }));
     // Followed past that answer: the owner activates the old registration
     // and is told, authentically, that its new password is active.
@@ -371,6 +373,41 @@ fn content_free_proofs_break_lock_3_by_a_spliced_change() {
     let r = check(m.clone(), &Budget::bfs(11).stop_on(LOCK_3_CONTENT));
     report(&m, &r);
     assert!(r.path(LOCK_3_CONTENT).is_some(), "LOCK-3 content bites");
+    let r = check(VaultModel::new(bounds, None), &Budget::bfs(11));
+    assert!(!r.has_violation(), "{:?}", r.verdicts);
+}
+
+#[test]
+fn unchecked_registration_transcripts_break_lock_1() {
+    // The owner changes its password; the chat server answers the owner's
+    // registration request with an evaluation under its own key. A vault
+    // that does not check the transcript stages the result, the owner
+    // activates it, and the chat server can test the new password offline.
+    let bounds = VaultBounds {
+        changes: 1,
+        foreign_evaluations: 1,
+        rollback_tolerance: 0,
+        ..VaultBounds::quiet()
+    };
+    // The vault's answer to the stage is already wrong (it should refuse
+    // it): the linearizability check ends the path there.
+    let path = caught(
+        VaultFlaw::UncheckedRegistrationTranscript,
+        bounds,
+        11,
+        CONS_4_LIN,
+    );
+    assert!(path.contains(&Action::Client {
+        to: NodeId(0),
+        op: ClientOp::Change {
+            relay: Relay::ForeignEvaluation
+        }
+    }));
+    let m =
+        VaultModel::new(bounds, Some(VaultFlaw::UncheckedRegistrationTranscript)).without_history();
+    let r = check(m.clone(), &Budget::bfs(11).stop_on(LOCK_1));
+    report(&m, &r);
+    assert!(r.path(LOCK_1).is_some(), "LOCK-1 bites");
     let r = check(VaultModel::new(bounds, None), &Budget::bfs(11));
     assert!(!r.has_violation(), "{:?}", r.verdicts);
 }
@@ -403,7 +440,7 @@ fn stale_answers_break_linearizability() {
         ..VaultBounds::quiet()
     };
     let prefix = [
-        "client -> n0: Change { spliced: false }",
+        "client -> n0: Change { relay: Honest }",
         "n0 disk syncs",
         "deliver n0->n1 Append",
         "n1 disk syncs",

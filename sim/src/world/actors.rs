@@ -28,12 +28,15 @@ use backup_vault::cloud::{ObjectStore, StoreError};
 use backup_vault::format::header::HEADER_LEN;
 use backup_vault::format::{Generation, TAG_LEN};
 use backup_vault::key::BackupKey;
+use backup_vault::opaque::messages::REGISTRATION_REQUEST_LEN;
 use backup_vault::opaque::wrap::{SEAL_VERSION, SESSION_SEALED_KEY_LEN};
-use backup_vault::opaque::{ReplyTag, SessionSealedKey};
+use backup_vault::opaque::{RegistrationRequest, RegistrationResponse, ReplyTag, SessionSealedKey};
 use backup_vault::vault::crypto::RegistrationId;
 use backup_vault::vault::ids::{NodeId, UserId};
 use backup_vault::vault::node::ClientId;
-use backup_vault::vault::opaque_crypto::{user_bytes, OpaqueCrypto};
+use backup_vault::vault::opaque_crypto::{
+    credential_id, user_bytes, OpaqueCrypto, VaultRegistrationResponse,
+};
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
 use bytes::Bytes;
 use rand_chacha::rand_core::RngCore;
@@ -143,6 +146,13 @@ impl Actor {
     pub(super) fn restore(&self) -> Option<super::check::oracle::RestoreId> {
         let login = self.op.as_ref().is_some_and(|o| o.f == Some("login"));
         (self.role == Role::Honest && login).then_some((self.index, self.ops))
+    }
+
+    /// The password an honest device is registering now, if it is.
+    pub(super) fn registering(&self) -> Option<&Password> {
+        (self.role == Role::Honest)
+            .then_some(self.next_password.as_ref())
+            .flatten()
     }
 
     /// The connection id of this actor's current incarnation.
@@ -553,11 +563,13 @@ fn capture(world: &mut World, request: &ClientRequest<OpaqueCrypto>) {
 }
 
 /// The chat server between device `a` and the vault (fault kind
-/// `intercept`): it may splice an older captured registration of the user
-/// under the proof of K the device made for a new one (the change-revert
-/// attack), forge the answer the device waits for (a staging, an
-/// activation, a released key, or "not registered" to a delete), and drop
-/// the real request. Returns what reaches the vault, if anything.
+/// `intercept`): it may answer a registration request with an OPRF
+/// evaluation under its own key beside the vault's genuine ticket, splice
+/// an older captured registration of the user under the proof of K the
+/// device made for a new one (the change-revert attack), forge the answer
+/// the device waits for (a staging, an activation, a released key, or "not
+/// registered" to a delete), and drop the real request. Returns what
+/// reaches the vault, if anything.
 fn intercept(
     world: &mut World,
     a: usize,
@@ -570,6 +582,15 @@ fn intercept(
     }
     let user = request.user();
     match request {
+        ClientRequest::RegistrationStart {
+            request: ref blinded,
+            ..
+        } => {
+            // The answer will reach the device with the OPRF evaluation
+            // replaced by one under the chat server's own key.
+            world.substitute.insert((a, call.0), blinded.clone());
+            Some(request)
+        }
         ClientRequest::Stage {
             user,
             sealed,
@@ -642,6 +663,37 @@ fn intercept(
             let _ = user;
             Some(other)
         }
+    }
+}
+
+/// The chat server replaces the OPRF evaluation in a registration answer
+/// on its way to device `a` with its own evaluation of the device's
+/// request, under a key of its own fleet; it keeps the vault's ticket and
+/// public key, which the device checks.
+fn substitute_evaluation(
+    world: &mut World,
+    a: usize,
+    call: u64,
+    blinded: &RegistrationRequest,
+    answer: &mut VaultRegistrationResponse,
+) {
+    let user = world.actors[a].user;
+    let credential = credential_id(user, &answer.ticket.claims.key);
+    let Ok(own) = world.chat_server.evaluate(&credential, blinded) else {
+        return;
+    };
+    let mut bytes = answer.response.as_bytes().to_vec();
+    bytes[..REGISTRATION_REQUEST_LEN].copy_from_slice(&own.as_bytes()[..REGISTRATION_REQUEST_LEN]);
+    if let Ok(forged) = RegistrationResponse::from_bytes(&bytes) {
+        answer.response = forged;
+        world.record(
+            "fault",
+            Party::World,
+            Some(Party::Actor(a as u32)),
+            "substitute-evaluation",
+            Some(user.0),
+            call,
+        );
     }
 }
 
@@ -740,10 +792,16 @@ pub(super) fn on_vault_reply(world: &mut World, a: usize, d: Delivered<OpaqueCry
         }
         _ => {}
     }
+    let mut response = d.response;
+    if let Some(blinded) = world.substitute.remove(&(a, d.request.0)) {
+        if let ClientResponse::RegistrationResponse(answer) = &mut response {
+            substitute_evaluation(world, a, d.request.0, &blinded, answer);
+        }
+    }
     let Some(mut client) = world.actors[a].client.take() else {
         return;
     };
-    client.on_vault(CallId(d.request.0), d.response, world.cluster.rng());
+    client.on_vault(CallId(d.request.0), response, world.cluster.rng());
     world.actors[a].client = Some(client);
     pump(world, a);
 }

@@ -59,7 +59,9 @@ pub enum Call {
     Stage {
         /// The content digest the request names.
         content: ContentDigest,
-        /// Whether that is the digest of what it carries.
+        /// Whether that is the digest of what it carries, and what it
+        /// carries was made from the vault's own evaluation (else no
+        /// correct vault stages it).
         genuine: bool,
         /// The active registration named with a proof of K, if any.
         replacing: Option<RegistrationId>,
@@ -249,6 +251,7 @@ impl Answer {
             Answer::Refused(Refusal::Malformed) => "refused-malformed",
             Answer::Refused(Refusal::UnknownRegistration) => "refused-unknown",
             Answer::Refused(Refusal::StaleTicket) => "refused-stale-ticket",
+            Answer::Refused(Refusal::ForeignEvaluation) => "refused-foreign-evaluation",
             Answer::NotLeader => "not-leader",
             Answer::Retry => "retry",
         }

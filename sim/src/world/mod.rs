@@ -30,12 +30,16 @@ pub use scenario::{parse_flaw, AnyFlaw, FaultKind, FaultMix, FaultSelection, Sce
 use crate::cluster::{request_kind, response_kind, Cluster, SimConfig, Stepped};
 use actors::Actor;
 use backup_vault::client::ClientConfig;
+use backup_vault::client::Password;
 use backup_vault::cloud::MemoryStore;
 use backup_vault::format::ChunkSize;
-use backup_vault::opaque::{FleetSecrets, KsfParams};
+use backup_vault::opaque::client as opaque_client;
+use backup_vault::opaque::{FleetSecrets, KsfParams, RegistrationRequest, SealedToFleet};
+use backup_vault::vault::crypto::ContentDigest;
 use backup_vault::vault::crypto::VaultCrypto;
 use backup_vault::vault::ids::{Millis, NodeId, UserId};
 use backup_vault::vault::node::{ClientId, NodeConfig, Reply, RequestId, VaultNode};
+use backup_vault::vault::opaque_crypto::user_bytes;
 use backup_vault::vault::opaque_crypto::OpaqueCrypto;
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
 use backup_vault::vault::quorum::ClusterConfig;
@@ -218,6 +222,12 @@ pub(crate) struct World {
     finals_pending: usize,
     /// Messages captured from honest devices, for the replaying adversary.
     captured: std::collections::VecDeque<ClientRequest<OpaqueCrypto>>,
+    /// The chat server's own OPAQUE fleet: the key it evaluates under when
+    /// it substitutes the evaluation in a registration answer.
+    chat_server: OpaqueCrypto,
+    /// Registration requests (actor, call) whose answer the chat server
+    /// will substitute on the way back, with the blinded element sent.
+    substitute: BTreeMap<(usize, u64), RegistrationRequest>,
     /// Whether to check the history when the run ends.
     check_history: bool,
     /// What the committed log did, for telling `info` operations that
@@ -313,6 +323,12 @@ impl World {
             partition_id: 0,
             finals_pending: 0,
             captured: std::collections::VecDeque::new(),
+            // A stream of its own, so that the fleet's and the run's
+            // randomness do not depend on it.
+            chat_server: OpaqueCrypto::new(FleetSecrets::generate(&mut ChaCha8Rng::seed_from_u64(
+                seed ^ 0xc4a7_5e7e_0000_0000,
+            ))),
+            substitute: BTreeMap::new(),
         };
         world.populate();
         faults::choose_rollback_nodes(&mut world);
@@ -472,7 +488,9 @@ impl World {
                 let opened = self.crypto.open_registration(*user, sealed).ok();
                 Call::Stage {
                     content: *content,
-                    genuine: opened.as_ref().is_some_and(|o| o.content == *content),
+                    genuine: opened
+                        .as_ref()
+                        .is_some_and(|o| o.content == *content && o.evaluated_under_ticket),
                     replacing: replacing.as_ref().map(|r| r.registration),
                     seq: opened.map(|o| o.ticket.seq),
                 }
@@ -622,7 +640,7 @@ impl World {
             }
         }
         self.lockout.on_commits(&added)?;
-        self.oracle.on_commits(&added);
+        self.oracle.on_commits(&added)?;
         let disks: Vec<_> = self.cluster.ids().map(|i| self.cluster.disk(i)).collect();
         for (from, reply) in &self.cluster.effects().replies {
             match reply.response {
@@ -657,6 +675,52 @@ impl World {
             }
         }
         Ok(())
+    }
+
+    /// LOCK-1, the record's key: whether an honest device's registration
+    /// opens with its password under the vault's key for it, by a real
+    /// login offline (`check::oracle`). Spliced stages (content not the
+    /// digest of what is carried) are LOCK-3's.
+    fn check_registration_key(
+        &mut self,
+        user: UserId,
+        sealed: &SealedToFleet,
+        content: ContentDigest,
+        password: &Password,
+    ) {
+        let Ok(opened) = self.crypto.open_registration(user, sealed) else {
+            return;
+        };
+        if opened.content != content || self.oracle.knows_registration(&content) {
+            return;
+        }
+        let mut rng = ChaCha8Rng::from_seed(content.0);
+        let vault_keyed = (|| {
+            let start =
+                opaque_client::login_start(&mut rng, &user_bytes(user), password.expose_secret())
+                    .ok()?;
+            let (_, ke2) = self
+                .crypto
+                .login_start(
+                    &mut rng,
+                    user,
+                    &opened.ticket.key,
+                    &opened.password_file,
+                    &start.ke1,
+                )
+                .ok()?;
+            let config = self.client_config.opaque();
+            opaque_client::login_finish(
+                &mut rng,
+                start.state,
+                password.expose_secret(),
+                &ke2,
+                &config,
+            )
+            .ok()
+        })()
+        .is_some();
+        self.oracle.honest_registration(content, vault_keyed);
     }
 
     /// What the checks need to know of a request.
@@ -740,6 +804,17 @@ impl World {
         let to = self.actors[a].leader;
         let restore = self.actors[a].restore();
         let mut info = self.request_info(&request, restore);
+        if let ClientRequest::Stage {
+            user,
+            sealed,
+            content,
+            ..
+        } = &request
+        {
+            if let Some(password) = self.actors[a].registering().cloned() {
+                self.check_registration_key(*user, sealed, *content, &password);
+            }
+        }
         if self.history.is_some() {
             let call = self.history_call(&request);
             let now = self.now().0;

@@ -96,6 +96,10 @@ pub(crate) fn vault_error(response: &VaultResponse) -> ClientError {
         ClientResponse::Refused(Refusal::StaleTicket) => ClientError::Protocol(
             "another registration for this account overtook this one; try again".into(),
         ),
+        ClientResponse::Refused(Refusal::ForeignEvaluation) => ClientError::Protocol(
+            "the vault's registration answer was replaced on its way to this device (by the chat server or the network); nothing was stored"
+                .into(),
+        ),
         other => ClientError::Protocol(format!("unexpected vault answer {}", answer_name(other))),
     }
 }

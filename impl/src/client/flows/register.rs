@@ -4,7 +4,8 @@
 //! ```text
 //! RegistrationStart -> RegistrationResponse{OPAQUE response, ticket}
 //!   (finish OPAQUE with the pinned fleet key; wrap K under the export key;
-//!    seal {upload, wrapped K, verifier(K, user), ticket} to the fleet;
+//!    seal {upload, wrapped K, verifier(K, user), ticket,
+//!          transcript = (request, response)} to the fleet;
 //!    content = digest of the sealed bytes)
 //! Stage{sealed, content, replacing}  -> Staged{r, tag}       (tag checked with K)
 //! Activate{r, content, proof_K(Activate, r, content)} -> Activated{r, remaining, tag}
@@ -30,9 +31,11 @@
 //! - `Stage` and `Activate` resent after their first send took effect get the
 //!   same answer again (the vault recognises the content).
 //! - `StaleTicket` (another registration of this account was staged since
-//!   the ticket was issued) and an `Activate` refused because the staging
-//!   was displaced restart the registration from `RegistrationStart`, at
-//!   most [`MAX_RESTARTS`] times.
+//!   the ticket was issued), `ForeignEvaluation` (the registration response
+//!   was replaced in transit, so the password file was not made under the
+//!   vault's key) and an `Activate` refused because the staging was
+//!   displaced restart the registration from `RegistrationStart`, at most
+//!   [`MAX_RESTARTS`] times.
 
 use super::{vault_error, Ctx, Step, VaultResponse};
 use crate::client::api::{Completed, Password};
@@ -40,10 +43,11 @@ use crate::client::error::ClientError;
 use crate::client::state::Mode;
 use crate::key::BackupKey;
 use crate::opaque::client::{registration_finish, registration_start, ClientRegistrationState};
-use crate::opaque::{wrap_backup_key, SealedToFleet};
+use crate::opaque::{wrap_backup_key, RegistrationRequest, SealedToFleet};
 use crate::vault::crypto::{ContentDigest, ProofStatement, RegistrationId, ReplyStatement};
 use crate::vault::opaque_crypto::{
     content_digest, prove, seal_registration, user_bytes, verifier, verify_reply,
+    RegistrationPayload, RegistrationTranscript,
 };
 use crate::vault::protocol::{ClientRequest, ClientResponse, Refusal, Replacing};
 
@@ -58,8 +62,8 @@ pub(crate) enum Purpose {
 }
 
 enum Phase {
-    /// Waiting for the OPAQUE registration response.
-    Started(Option<ClientRegistrationState>),
+    /// Waiting for the OPAQUE registration response to the request sent.
+    Started(Option<(ClientRegistrationState, RegistrationRequest)>),
     /// Waiting for `Staged`.
     Staging,
     /// Waiting for `Activated`.
@@ -112,7 +116,7 @@ impl Register {
             self.password.expose_secret(),
         ) {
             Ok(started) => {
-                self.phase = Phase::Started(Some(started.state));
+                self.phase = Phase::Started(Some((started.state, started.request.clone())));
                 Step::vault(ClientRequest::RegistrationStart {
                     user,
                     request: started.request,
@@ -140,7 +144,7 @@ impl Register {
                 if answer.ticket.claims.user != user {
                     return Step::Wait;
                 }
-                let Some(state) = state.take() else {
+                let Some((state, request)) = state.take() else {
                     return Step::Wait;
                 };
                 let finished = match registration_finish(
@@ -163,10 +167,16 @@ impl Register {
                     &mut ctx.rng,
                     &ctx.config.fleet_key,
                     user,
-                    finished.upload,
-                    wrapped,
-                    verifier(&self.key, user),
-                    answer.ticket,
+                    RegistrationPayload {
+                        upload: finished.upload,
+                        wrapped_key: wrapped,
+                        verifier: verifier(&self.key, user),
+                        ticket: answer.ticket,
+                        transcript: RegistrationTranscript {
+                            request,
+                            response: answer.response,
+                        },
+                    },
                 );
                 let content = content_digest(&sealed);
                 self.sealed = Some((sealed, content));
@@ -216,13 +226,17 @@ impl Register {
                 }
                 self.stage(ctx)
             }
-            (Phase::Staging, ClientResponse::Refused(Refusal::StaleTicket))
+            (
+                Phase::Staging,
+                ClientResponse::Refused(Refusal::StaleTicket | Refusal::ForeignEvaluation),
+            )
             | (
                 Phase::Activating(_),
                 ClientResponse::Refused(Refusal::UnknownRegistration | Refusal::BadProof),
             ) if self.restarts < MAX_RESTARTS => {
                 // Another registration of this account overtook ours (our
-                // ticket is used up, or our staging was displaced): start over.
+                // ticket is used up, or our staging was displaced), or our
+                // registration response was replaced in transit: start over.
                 self.restarts += 1;
                 self.registration_start(ctx)
             }

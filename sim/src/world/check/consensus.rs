@@ -286,12 +286,26 @@ impl<C: VaultCrypto> Consensus<C> {
             for k in (seen_commit.0 + 1)..=commit.0 {
                 let index = LogIndex(k);
                 let seen = &self.seen_entries;
+                let pairs = &self.pairs;
                 let only_seen = || {
-                    // The one entry ever seen at this index (if there were
-                    // rival terms, the copy is ambiguous and not used).
+                    // The entry seen at this index. With rival terms seen
+                    // there, the committed one is the term the node's log
+                    // implies: walk down from its base (the last entry it
+                    // compacted, whose term it keeps) through the previous
+                    // terms recorded with each entry (log matching makes
+                    // the chain unique).
                     let mut at = seen.range((index, Term(0))..=(index, Term(u64::MAX)));
                     match (at.next(), at.next()) {
                         (Some((_, e)), None) => Some(e),
+                        (Some(_), Some(_)) => {
+                            let mut i = base;
+                            let mut t = log.term_at(base)?;
+                            while i > index {
+                                t = pairs.get(&(i, t))?.1?;
+                                i = LogIndex(i.0 - 1);
+                            }
+                            (i == index).then(|| seen.get(&(index, t))).flatten()
+                        }
                         _ => None,
                     }
                 };

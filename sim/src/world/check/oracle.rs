@@ -14,6 +14,13 @@
 //!   Positions are log indices: a KE2 stands at the entry that consumed its
 //!   attempt, a registration response just after the answering node's
 //!   applied index, a proof at its entry.
+//! - LOCK-1, the record's key: a registration an honest device submits
+//!   is checked, when submitted, by a real login offline with the device's
+//!   password against its password file under the vault's key for it (the
+//!   ticket's). If that login fails, the file was made from an evaluation
+//!   the vault did not make (a relay substituted it), and whoever made that
+//!   evaluation can test passwords against it without the vault: such a
+//!   registration must never be committed.
 //! - LOCK-5: faults alone cost an honest restore at most one attempt on any
 //!   record's budget: every KE2 produced for the requests of one restore
 //!   (resends, duplicates, restarts after `LoginExpired`) reports the same
@@ -24,7 +31,7 @@ use super::consensus::{Added, Kind};
 use super::Violation;
 use backup_vault::opaque::messages::{KE1_LEN, REGISTRATION_REQUEST_LEN};
 use backup_vault::opaque::{Ke1, RegistrationRequest};
-use backup_vault::vault::crypto::{OprfKeyId, RegistrationId};
+use backup_vault::vault::crypto::{ContentDigest, OprfKeyId, RegistrationId};
 use backup_vault::vault::ids::{LogIndex, NodeId, UserId};
 use backup_vault::vault::opaque_crypto::{credential_id, OpaqueCrypto};
 use backup_vault::vault::records::Command;
@@ -53,6 +60,11 @@ pub struct Oracle {
     /// Per honest restore, registration and budget period (the last proof
     /// before), the entries its KE2s reported.
     restores: BTreeMap<(RestoreId, RegistrationId, Option<LogIndex>), BTreeSet<LogIndex>>,
+    /// Contents of honest registrations whose password file does not open
+    /// with the device's password under the vault's key for it.
+    foreign: BTreeSet<ContentDigest>,
+    /// Contents of honest registrations checked so far.
+    checked: BTreeSet<ContentDigest>,
     /// Evaluations recomputed (a figure for the run report).
     pub evaluations: u64,
     /// Password tests found against records (a figure for the run report).
@@ -69,22 +81,52 @@ impl Oracle {
             first: BTreeMap::new(),
             proofs: BTreeMap::new(),
             restores: BTreeMap::new(),
+            foreign: BTreeSet::new(),
+            checked: BTreeSet::new(),
             evaluations: 0,
             tests: 0,
         }
     }
 
+    /// An honest device submitted registration `content`; `vault_keyed`
+    /// says whether its password file opens with the device's password
+    /// under the vault's key for it (see the module documentation).
+    pub fn honest_registration(&mut self, content: ContentDigest, vault_keyed: bool) {
+        self.checked.insert(content);
+        if !vault_keyed {
+            self.foreign.insert(content);
+        }
+    }
+
+    /// Whether registration `content` was checked already (a resent Stage).
+    pub fn knows_registration(&self, content: &ContentDigest) -> bool {
+        self.checked.contains(content)
+    }
+
     /// Learns from newly committed entries: the keys of staged
-    /// registrations, and where proofs stand.
-    pub fn on_commits(&mut self, added: &[Added<OpaqueCrypto>]) {
+    /// registrations, and where proofs stand; a committed registration
+    /// made from a substituted evaluation is a LOCK-1 violation.
+    pub fn on_commits(&mut self, added: &[Added<OpaqueCrypto>]) -> Result<(), Violation> {
         for (index, c, command) in added {
             if let Some(Command::Stage {
                 user,
                 registration,
                 oprf_key,
+                content,
                 ..
             }) = command
             {
+                if self.foreign.contains(content) {
+                    return Err(Violation::user(
+                        "LOCK-1",
+                        *user,
+                        None,
+                        format!(
+                            "committed stage {:x} of user {} (index {}) holds a password file made from an OPRF evaluation the vault did not make (the registration response was substituted in transit): whoever made it can test passwords against the record offline, without limit",
+                            registration.0, user.0, index.0
+                        ),
+                    ));
+                }
                 self.keys
                     .entry(*user)
                     .or_default()
@@ -98,6 +140,7 @@ impl Oracle {
                 }
             }
         }
+        Ok(())
     }
 
     /// The registration whose key `evaluated` was made under, trying

@@ -86,6 +86,20 @@ fn same(reg: Reg, r: RegistrationId) -> bool {
 }
 
 impl Model {
+    /// Whether the staged registration may be `r`: it is, or its id is
+    /// unknown and `r` is not known to be another registration (ids are
+    /// never reused).
+    fn staged_may_be(&self, r: RegistrationId) -> bool {
+        match self.staged {
+            Some((Some(x), _, _)) => x == r,
+            Some((None, _, _)) => {
+                self.active.as_ref().is_none_or(|a| a.reg != r)
+                    && self.gone.is_none_or(|(g, _)| g != r)
+            }
+            None => false,
+        }
+    }
+
     fn remaining(&self, limit: u8, a: &Active) -> u8 {
         limit.saturating_sub(a.tested.len() as u8)
     }
@@ -108,10 +122,13 @@ impl Model {
                 }),
             ) if m.staged.is_some_and(|(_, c, _)| c == content) => {
                 let (reg, _, was_displaced) = m.staged.expect("checked");
-                (same(reg, *registration) && *displaced == was_displaced).then(|| {
-                    m.staged = Some((Some(*registration), content, was_displaced));
-                    m
-                })
+                (m.staged_may_be(*registration)
+                    && same(reg, *registration)
+                    && *displaced == was_displaced)
+                    .then(|| {
+                        m.staged = Some((Some(*registration), content, was_displaced));
+                        m
+                    })
             }
             (Call::Stage { content, .. }, None)
                 if m.staged.is_some_and(|(_, c, _)| c == content) =>
@@ -177,8 +194,8 @@ impl Model {
                     None => None,
                     Some(_) => return None,
                 };
-                if let Some((reg, c, _)) = m.staged {
-                    if same(reg, registration) && c == content {
+                if let Some((_, c, _)) = m.staged {
+                    if m.staged_may_be(registration) && c == content {
                         m.staged = None;
                         m.active = Some(Active {
                             reg: registration,
@@ -202,7 +219,7 @@ impl Model {
             }
             (Call::Delete { registration }, answer) => {
                 let matches = m.active.as_ref().is_some_and(|a| a.reg == registration)
-                    || m.staged.is_some_and(|(r, _, _)| same(r, registration));
+                    || m.staged_may_be(registration);
                 match answer {
                     Some(Answer::Deleted { registration: r }) if *r == registration => {
                         if matches {
@@ -290,17 +307,22 @@ impl Model {
                 let known = a.tested.contains(&ke1) || a.proven == Some(ke1);
                 a.tested.clear();
                 a.proven = known.then_some(ke1);
+                // One KE3 per login: the vault forgets the login.
+                self.logins.remove(&login);
                 Some(self)
             }
             Some(Answer::WrongPassword { remaining }) => {
                 let left = limit.saturating_sub(a.tested.len() as u8);
-                (!valid && mine.is_some() && *remaining == left).then_some(self)
+                let ok = !valid && mine.is_some() && *remaining == left;
+                self.logins.remove(&login);
+                ok.then_some(self)
             }
             None => {
                 if let (true, Some((_, ke1))) = (valid, mine) {
                     let known = a.tested.contains(&ke1) || a.proven == Some(ke1);
                     a.tested.clear();
                     a.proven = known.then_some(ke1);
+                    self.logins.remove(&login);
                 }
                 Some(self)
             }
@@ -588,6 +610,54 @@ mod tests {
         h.delivered(dup, 2);
         sequential(&mut h, ke1(2), ke2(12, 1), 11);
         h.complete(dup, ke2(11, 1), false, 14);
+        h.close(20, |_| true);
+        assert_eq!(check(&h, 3), Verdict::Linearizable);
+    }
+
+    #[test]
+    fn a_login_takes_one_ke3() {
+        let mut h = registered();
+        sequential(&mut h, ke1(1), ke2(11, 2), 10);
+        let finish = Call::LoginFinish {
+            login: LoginId(11),
+            valid: true,
+        };
+        let ok = Answer::LoginOk {
+            registration: Some(R),
+        };
+        sequential(&mut h, finish, ok, 12);
+        // The same login cannot be finished, and reset, twice.
+        sequential(&mut h, finish, ok, 14);
+        h.close(20, |_| true);
+        assert!(matches!(check(&h, 3), Verdict::NotLinearizable { .. }));
+    }
+
+    #[test]
+    fn an_unnamed_staging_is_not_a_registration_known_by_another_id() {
+        // A stage of unknown outcome displaces R; R's owner deletes R and
+        // is told it is gone; then the stage's resend is answered with the
+        // staging it made. The delete must not be taken to have removed
+        // that staging (R is known to be another registration).
+        let mut h = registered();
+        let stage = Call::Stage {
+            content: content(2),
+            genuine: true,
+            replacing: None,
+            seq: Some(1),
+        };
+        let lost = h.invoke(USER, 1, stage, 10);
+        h.delivered(lost, 1);
+        sequential(
+            &mut h,
+            Call::Delete { registration: R },
+            Answer::Deleted { registration: R },
+            12,
+        );
+        let staged = Answer::Staged {
+            registration: RegistrationId(8),
+            displaced: true,
+        };
+        sequential(&mut h, stage, staged, 14);
         h.close(20, |_| true);
         assert_eq!(check(&h, 3), Verdict::Linearizable);
     }
