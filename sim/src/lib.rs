@@ -1,13 +1,16 @@
 //! The deterministic simulator of the backup-vault suite.
 //!
 //! It drives the reference implementation's own state machines (vault
-//! nodes today; clients and the cloud store with the simulator issue) in a
-//! simulated world: one thread, one seeded ChaCha RNG, a virtual clock, a
-//! network that delays, drops and duplicates, and disks that lose unsynced
-//! writes on a crash. One seed gives exactly one run.
+//! nodes, clients and the cloud store) in a simulated world: one thread,
+//! one seeded ChaCha RNG, a virtual clock, a network that delays, drops and
+//! duplicates, and disks that lose unsynced writes on a crash. One seed
+//! gives exactly one run.
 //!
 //! - [`cluster`]: the kernel: an event queue ordered by virtual time, and a
 //!   vault cluster living in it.
+//! - [`disk`]: a node's disk, with real record bytes, torn writes and rot.
+//! - [`world`]: the whole system (devices, adversaries, the chat server, the
+//!   cloud) under swarm faults, with the invariant checkers and the history.
 #![forbid(unsafe_code)]
 
 pub mod cluster;

@@ -84,7 +84,6 @@ pub(super) struct Actor {
     next_password: Option<Password>,
     calls: u64,
     op: Option<Op>,
-    process: u64,
     reenable: bool,
     passwords_made: u32,
     /// Operations started, for naming each (LOCK-5 counts per restore).
@@ -113,7 +112,6 @@ impl Actor {
             next_password: None,
             calls: 0,
             op: None,
-            process: index as u64,
             reenable: false,
             passwords_made: 0,
             ops: 0,
@@ -135,7 +133,6 @@ impl Actor {
             next_password: None,
             calls: 0,
             op: None,
-            process: index as u64,
             reenable: false,
             passwords_made: 0,
             ops: 0,
@@ -855,8 +852,6 @@ pub(super) fn crash(world: &mut World, a: usize) {
     actor.epoch += 1;
     actor.calls = 0;
     actor.next_password = None;
-    // A resumed app is a new process for a linearizability checker.
-    actor.process += 1 << 20;
     actor.client = Some(Client::from_state(actor.saved.clone(), world.client_config));
     schedule_wake(world, a, 500, 1_000);
 }

@@ -348,7 +348,7 @@ impl History {
     /// The run ended: every operation still open completes as `info`, and
     /// every `info` completion learns from `possible` whether the committed
     /// log holds a command it could have made.
-    pub fn close(&mut self, time_ms: u64, possible: impl Fn(&Call) -> bool) {
+    pub fn close(&mut self, time_ms: u64, possible: impl Fn(u64, &Call) -> bool) {
         for (_, at) in std::mem::take(&mut self.open) {
             let invoke = self.events[at].clone();
             self.events.push(HistoryEvent {
@@ -360,7 +360,7 @@ impl History {
         }
         for e in &mut self.events {
             if e.kind == EventType::Info {
-                e.possible = possible(&e.call);
+                e.possible = possible(e.user, &e.call);
             }
         }
     }

@@ -179,7 +179,7 @@ enum Effect {
     Staged(backup_vault::vault::crypto::ContentDigest),
     Activated(backup_vault::vault::crypto::RegistrationId),
     Consumed(backup_vault::vault::crypto::Ke1Digest),
-    Reset,
+    Reset(UserId),
     Deleted(backup_vault::vault::crypto::RegistrationId),
 }
 
@@ -423,7 +423,7 @@ impl World {
         let now = self.now().0;
         let effects = &self.committed_effects;
         if let Some(history) = self.history.as_mut() {
-            history.close(now, |call| {
+            history.close(now, |user, call| {
                 use history::Call;
                 match call {
                     Call::RegistrationStart => false,
@@ -432,8 +432,11 @@ impl World {
                         effects.contains(&Effect::Activated(*registration))
                     }
                     Call::LoginStart { ke1 } => effects.contains(&Effect::Consumed(*ke1)),
-                    // A finish resets with its login's KE1; any reset may be it.
-                    Call::LoginFinish { .. } => effects.iter().any(|e| matches!(e, Effect::Reset)),
+                    // A valid finish resets its user's count; any reset of
+                    // that user may be it. An invalid one changes nothing.
+                    Call::LoginFinish { valid, .. } => {
+                        *valid && effects.contains(&Effect::Reset(UserId(user)))
+                    }
                     Call::Delete { registration } => {
                         effects.contains(&Effect::Deleted(*registration))
                     }
@@ -632,7 +635,7 @@ impl World {
                         Effect::Activated(*registration)
                     }
                     Some(Command::ConsumeAttempt { ke1, .. }) => Effect::Consumed(*ke1),
-                    Some(Command::Reset { .. }) => Effect::Reset,
+                    Some(Command::Reset { user, .. }) => Effect::Reset(*user),
                     Some(Command::Delete { registration, .. }) => Effect::Deleted(*registration),
                     None => continue,
                 };

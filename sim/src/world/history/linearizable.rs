@@ -16,9 +16,10 @@
 //! requests change no record and are left out.
 //!
 //! The model does not know whether a proof of K was valid (the simulator
-//! cannot tell an adversary's from a replay's without the key), so it
-//! accepts a refusal for bad proof anywhere, and assumes a proof valid when
-//! an answer shows the operation took effect.
+//! cannot tell an adversary's from a replay's without the key). Refusals
+//! are `fail` operations and left out; an answer that shows an operation
+//! took effect shows its proof was valid; and an `info` operation may take
+//! effect (as with a valid proof) or never.
 
 use super::{Answer, Call, EventType, History};
 use backup_vault::vault::crypto::{ContentDigest, Ke1Digest, RegistrationId};
@@ -557,7 +558,7 @@ mod tests {
             16,
         );
         sequential(&mut h, ke1(3), ke2(14, 2), 18);
-        h.close(20, |_| true);
+        h.close(20, |_, _| true);
         assert_eq!(check(&h, 3), Verdict::Linearizable);
     }
 
@@ -566,7 +567,7 @@ mod tests {
         let mut h = registered();
         sequential(&mut h, ke1(1), ke2(11, 2), 10);
         sequential(&mut h, ke1(1), ke2(12, 1), 12);
-        h.close(20, |_| true);
+        h.close(20, |_, _| true);
         assert!(matches!(
             check(&h, 3),
             Verdict::NotLinearizable { user: USER, .. }
@@ -577,7 +578,7 @@ mod tests {
     fn a_stale_not_registered_does_not_linearize() {
         let mut h = registered();
         sequential(&mut h, ke1(1), Answer::NotRegistered, 10);
-        h.close(20, |_| true);
+        h.close(20, |_, _| true);
         assert!(matches!(check(&h, 3), Verdict::NotLinearizable { .. }));
     }
 
@@ -589,14 +590,14 @@ mod tests {
         sequential(&mut h, ke1(2), ke2(12, 1), 12);
         // Only if the first took effect is 1 the right count; the log
         // says it may have.
-        h.close(20, |_| true);
+        h.close(20, |_, _| true);
         assert_eq!(check(&h, 3), Verdict::Linearizable);
         // If the log shows it had no effect, the count is wrong.
         let mut h = registered();
         let lost = h.invoke(USER, 0, ke1(1), 10);
         h.delivered(lost, 1);
         sequential(&mut h, ke1(2), ke2(12, 1), 12);
-        h.close(20, |_| false);
+        h.close(20, |_, _| false);
         assert!(matches!(check(&h, 3), Verdict::NotLinearizable { .. }));
     }
 
@@ -610,7 +611,7 @@ mod tests {
         h.delivered(dup, 2);
         sequential(&mut h, ke1(2), ke2(12, 1), 11);
         h.complete(dup, ke2(11, 1), false, 14);
-        h.close(20, |_| true);
+        h.close(20, |_, _| true);
         assert_eq!(check(&h, 3), Verdict::Linearizable);
     }
 
@@ -628,7 +629,7 @@ mod tests {
         sequential(&mut h, finish, ok, 12);
         // The same login cannot be finished, and reset, twice.
         sequential(&mut h, finish, ok, 14);
-        h.close(20, |_| true);
+        h.close(20, |_, _| true);
         assert!(matches!(check(&h, 3), Verdict::NotLinearizable { .. }));
     }
 
@@ -658,7 +659,7 @@ mod tests {
             displaced: true,
         };
         sequential(&mut h, stage, staged, 14);
-        h.close(20, |_| true);
+        h.close(20, |_, _| true);
         assert_eq!(check(&h, 3), Verdict::Linearizable);
     }
 }
