@@ -244,6 +244,13 @@ mod tests {
         ok.start_login(ke1(1), LogIndex(1));
         let bytes = postcard::to_allocvec(&ok).unwrap();
         assert_eq!(postcard::from_bytes::<Attempts>(&bytes).unwrap(), ok);
+        // A spent budget (exactly `limit` tests) is a real state: a snapshot
+        // of it must decode.
+        let mut spent = Attempts::new(2);
+        spent.start_login(ke1(1), LogIndex(1));
+        spent.start_login(ke1(2), LogIndex(2));
+        let bytes = postcard::to_allocvec(&spent).unwrap();
+        assert_eq!(postcard::from_bytes::<Attempts>(&bytes).unwrap(), spent);
         let mut over = Attempts::new(1);
         over.tested.insert(ke1(1), LogIndex(1));
         over.tested.insert(ke1(2), LogIndex(2));
