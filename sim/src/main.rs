@@ -1,12 +1,13 @@
 //! `bvault`: the command-line tool of the backup-vault suite.
 //!
-//! Today it creates backup keys and encrypts, decrypts and inspects backup
-//! files in the v1 format of the `backup-vault` library. Every command is a
+//! It creates backup keys and encrypts, decrypts and inspects backup files
+//! in the v1 format of the `backup-vault` library. Every command is a
 //! thin shell over that library: the syntax is in [`cli`], each command group
 //! in [`commands`], and the mapping from errors to exit codes in [`exit`].
 //!
 //! `bvault sim run` and `bvault sim sweep` run the deterministic simulator
-//! of the `backup-vault-sim` library (one seed, or many on every core).
+//! of the `backup-vault-sim` library (one seed, or many on every core), and
+//! `bvault check` the stateright models of `backup-vault-model`.
 //!
 //! # Exit codes
 //!
