@@ -306,11 +306,6 @@ impl<C: VaultCrypto> RecordStore<C> {
         }
     }
 
-    /// The guess limit of new records.
-    pub fn guess_limit(&self) -> u8 {
-        self.guess_limit
-    }
-
     /// One user's records.
     pub fn get(&self, user: UserId) -> Option<&UserRecord<C>> {
         self.users.get(&user)
@@ -334,7 +329,10 @@ impl<C: VaultCrypto> RecordStore<C> {
         let limit = self.guess_limit;
         let rec = self.users.entry(command.user()).or_default();
         let outcome = Self::apply_to(rec, index, command, limit);
-        if rec.active.is_none() && rec.staged.is_none() && rec.gone.is_none() && rec.stages == 0 {
+        // Every record, and every tombstone, comes from a staging: a user
+        // with none holds nothing, and the entry the lookup made goes.
+        if rec.stages == 0 {
+            debug_assert!(rec.active.is_none() && rec.staged.is_none() && rec.gone.is_none());
             self.users.remove(&command.user());
         }
         outcome
@@ -522,7 +520,7 @@ mod tests {
             password_file: SymPassword(pw),
             wrapped_key: SymKey(1),
             verifier: SymKey(1),
-            reply_key: SymKey(1),
+            reply_key: SymKey(reg as u8),
             keep_active: keep.map(RegistrationId),
         }
     }
@@ -695,5 +693,63 @@ mod tests {
         assert_eq!(rec.tombstone(), Some(Tombstone::Deleted(RegistrationId(1))));
         // A resent delete finds it gone: the same outcome.
         assert_eq!(s.apply(LogIndex(4), &delete), Outcome::Deleted);
+    }
+
+    /// A password change keeps the backup: the new registration names the
+    /// same content as the old. Its activation is not a resent one.
+    #[test]
+    fn a_change_that_keeps_the_content_activates() {
+        let mut s = Store::new(3);
+        s.apply(LogIndex(1), &stage(1, 5, 0, None));
+        s.apply(LogIndex(2), &activate(1));
+        s.apply(LogIndex(3), &consume(1, 1));
+        let mut change = stage(2, 6, 1, Some(1));
+        let mut same = activate(2);
+        if let (Command::Stage { content: c, .. }, Command::Activate { content: a, .. }) =
+            (&mut change, &mut same)
+        {
+            *c = content(1);
+            *a = content(1);
+        }
+        s.apply(LogIndex(4), &change);
+        assert_eq!(
+            s.apply(LogIndex(5), &same),
+            Outcome::Activated { remaining: 3 }
+        );
+        let rec = s.get(U).unwrap();
+        assert_eq!(rec.active.as_ref().unwrap().registration, RegistrationId(2));
+        assert!(rec.staged.is_none());
+    }
+
+    /// A delete is proved against the record current when it was proposed;
+    /// a change may commit first. It must then remove only the registration
+    /// it names, and tombstone under that registration's own reply key.
+    #[test]
+    fn delete_removes_only_the_registration_it_names() {
+        let delete = |reg| Command::Delete {
+            user: U,
+            registration: RegistrationId(reg),
+        };
+        let mut s = Store::new(3);
+        s.apply(LogIndex(1), &stage(1, 5, 0, None));
+        s.apply(LogIndex(2), &activate(1));
+        s.apply(LogIndex(3), &stage(2, 6, 1, Some(1)));
+        // Neither active nor staged: stale, and both stay.
+        assert_eq!(s.apply(LogIndex(4), &delete(9)), Outcome::Stale);
+        let rec = s.get(U).unwrap();
+        assert!(rec.active.is_some() && rec.staged.is_some());
+        // The staged one, while another is active: its own reply key.
+        assert_eq!(s.apply(LogIndex(5), &delete(2)), Outcome::Deleted);
+        let gone = s.get(U).unwrap().gone.as_ref().unwrap();
+        assert_eq!(gone.why, Tombstone::Deleted(RegistrationId(2)));
+        assert_eq!(gone.reply_key, SymKey(2));
+        // The old active one, after a change activated another: stale.
+        let mut s = Store::new(3);
+        s.apply(LogIndex(1), &stage(1, 5, 0, None));
+        s.apply(LogIndex(2), &activate(1));
+        s.apply(LogIndex(3), &stage(2, 6, 1, Some(1)));
+        s.apply(LogIndex(4), &activate(2));
+        assert_eq!(s.apply(LogIndex(5), &delete(1)), Outcome::Stale);
+        assert_eq!(remaining(&s), 3);
     }
 }
