@@ -12,7 +12,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 seeds="${1:-2000}"
-bvault="${2:-target/release/bvault}"
+bvault="${2:-target/release/bvault-suite}"
 if [ ! -x "$bvault" ]; then
   cargo build --release -q -p backup-vault-sim || exit 1
 fi

@@ -1,13 +1,15 @@
-//! `bvault`: the command-line tool of the backup-vault suite.
+//! `bvault-suite`: the verification suite's command-line tool.
 //!
-//! It creates backup keys and encrypts, decrypts and inspects backup files
-//! in the v1 format of the `backup-vault` library. Every command is a
-//! thin shell over that library: the syntax is in [`cli`], each command group
-//! in [`commands`], and the mapping from errors to exit codes in [`exit`].
+//! - `bvault-suite sim run` and `bvault-suite sim sweep` run the
+//!   deterministic simulator of the `backup-vault-sim` library (one seed, or
+//!   many on every core);
+//! - `bvault-suite check` runs the stateright models of
+//!   `backup-vault-model`.
 //!
-//! `bvault sim run` and `bvault sim sweep` run the deterministic simulator
-//! of the `backup-vault-sim` library (one seed, or many on every core), and
-//! `bvault check` the stateright models of `backup-vault-model`.
+//! It carries the deliberately broken variants ("flaws") that show each
+//! check can fail; they are inert unless a run names one. The reference
+//! implementation's own tool, `bvault` (keys and backup files), is a
+//! separate binary built without them (`impl/cli`).
 //!
 //! # Exit codes
 //!
@@ -15,40 +17,57 @@
 //! |---:|---|
 //! | 0 | success |
 //! | 1 | I/O or other runtime error |
-//! | 2 | usage error or bad input: bad arguments, bad key text, a missing input file, refusing to overwrite |
-//! | 3 | wrong key: the backup was made with another key |
-//! | 4 | damaged data: truncated file, corrupt chunk, bad header, trailing data |
-//! | 5 | unsupported format version or algorithm |
-//! | 6 | `bvault sim`: a seed failed (an invariant was violated, or an assertion in the simulated code failed) |
+//! | 2 | usage error or bad input |
+//! | 6 | a seed failed (an invariant was violated, or an assertion in the simulated code failed), or a model check found a counterexample |
 //!
-//! Errors are printed on standard error as `bvault: error: <message>`,
-//! sometimes followed by `bvault: note: <note>` lines. No message ever
-//! contains key material.
+//! Errors are printed on standard error as `bvault-suite: error: <message>`.
 #![forbid(unsafe_code)]
 
-mod cli;
 mod commands;
-mod exit;
-mod io_util;
-mod json;
-mod keyfile;
-mod progress;
 
-use clap::Parser;
+use backup_vault_cli::{exit, io_util};
+use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// The name errors are printed under.
+const PROGRAM: &str = "bvault-suite";
+
+/// `bvault-suite`: the command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "bvault-suite",
+    version,
+    about = "The backup-vault verification suite: the deterministic simulator and the model checker.",
+    propagate_version = true,
+    max_term_width = 100
+)]
+struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The top-level command groups.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the deterministic simulator: one seed, or a sweep over many.
+    #[command(subcommand)]
+    Sim(commands::sim::SimCommand),
+    /// Model checking: the abstract protocol and the vault node's own code.
+    #[command(subcommand)]
+    Check(commands::check::CheckCommand),
+}
+
 fn main() -> ExitCode {
-    // First, before any AES instruction can run: a build with AES-NI enabled
-    // at compile time must refuse a CPU without it instead of dying of SIGILL.
-    if let Err(err) = backup_vault::cpu::check() {
-        eprintln!("bvault: error: {err}");
-        return exit::Exit::Failure.into();
-    }
-    let cli = cli::Cli::parse();
-    match commands::run(cli.command) {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Sim(cmd) => commands::sim::run(cmd),
+        Command::Check(cmd) => commands::check::run(cmd),
+    };
+    match result {
         Ok(()) => exit::Exit::Success.into(),
         Err(err) => {
-            err.report();
+            err.report(PROGRAM);
             err.exit().into()
         }
     }

@@ -1,14 +1,14 @@
-//! `bvault check`: listing the models, checking one (exit 0 when every
+//! `bvault-suite check`: listing the models, checking one (exit 0 when every
 //! property holds, 6 with a printed counterexample when one is violated),
 //! and usage errors.
 
 use std::process::{Command, Output};
 
 fn bvault(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bvault"))
+    Command::new(env!("CARGO_BIN_EXE_bvault-suite"))
         .args(args)
         .output()
-        .expect("bvault runs")
+        .expect("bvault-suite runs")
 }
 
 fn stdout(o: &Output) -> String {

@@ -1,4 +1,4 @@
-//! End-to-end tests of `bvault sim run` and `bvault sim sweep`: each test
+//! End-to-end tests of `bvault-suite sim run` and `bvault-suite sim sweep`: each test
 //! runs the real executable, on small scenarios so that the suite stays fast.
 
 use std::fs;
@@ -10,7 +10,7 @@ use tempfile::TempDir;
 const SMALL: &[&str] = &["--duration-ms", "5000", "--users", "2"];
 
 fn bvault(dir: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_bvault"))
+    let out = Command::new(env!("CARGO_BIN_EXE_bvault-suite"))
         .args(args)
         .current_dir(dir)
         .stdin(Stdio::null())
@@ -23,7 +23,7 @@ fn bvault(dir: &Path, args: &[&str]) -> Output {
     out
 }
 
-/// `bvault sim <args> <SMALL>` in a fresh directory.
+/// `bvault-suite sim <args> <SMALL>` in a fresh directory.
 fn sim(dir: &Path, args: &[&str]) -> Output {
     let mut all = vec!["sim"];
     all.extend_from_slice(args);
@@ -389,7 +389,7 @@ fn a_failing_seed_prints_the_command_that_replays_it() {
     assert!(text.contains("violated     KEY-1 at step "), "{text}");
     assert!(text.contains("events that led to it:"), "{text}");
     assert!(
-        stderr(&out).contains(&format!("bvault: error: seed {seed} failed: KEY-1")),
+        stderr(&out).contains(&format!("bvault-suite: error: seed {seed} failed: KEY-1")),
         "{}",
         stderr(&out)
     );

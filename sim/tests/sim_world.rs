@@ -2,7 +2,7 @@
 //! sweep, and every deliberately broken variant caught within a bound of
 //! seeds, each with the replay command of its failing seed.
 //!
-//! The nightly sweep is `bvault sim sweep --seeds 0..1000000`; CI runs the
+//! The nightly sweep is `bvault-suite sim sweep --seeds 0..1000000`; CI runs the
 //! slice below. Bounds are listed in docs/invariants.md.
 
 use backup_vault_sim::world::{

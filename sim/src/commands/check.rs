@@ -1,4 +1,4 @@
-//! `bvault check ...`: the stateright models of `backup-vault-model`, from
+//! `bvault-suite check ...`: the stateright models of `backup-vault-model`, from
 //! the command line (list them, check one within bounds and budgets, or
 //! serve the Explorer to step through its states in a browser).
 
@@ -18,19 +18,19 @@ Models:
   vault     the vault node's own code (implementation in the loop)
 
 Examples:
-  bvault check list
-  bvault check run vault --depth 5
-  bvault check run vault --flaw ke2-before-commit --depth 3
-  bvault check run vault --dfs --threads 2 --depth 12 --time-budget 10m
-  bvault check run protocol --depth 9 --threads 2
-  bvault check explore vault --addr localhost:3000
+  bvault-suite check list
+  bvault-suite check run vault --depth 5
+  bvault-suite check run vault --flaw ke2-before-commit --depth 3
+  bvault-suite check run vault --dfs --threads 2 --depth 12 --time-budget 10m
+  bvault-suite check run protocol --depth 9 --threads 2
+  bvault-suite check explore vault --addr localhost:3000
 
 Exit codes:
   0  every property holds within the bound (and every example was found)
   2  usage error (unknown model or flaw, impossible cluster)
   6  a property is violated: the counterexample is printed";
 
-/// `bvault check ...`
+/// `bvault-suite check ...`
 #[derive(Debug, Subcommand)]
 pub enum CheckCommand {
     /// List the models, their properties and their broken variants.
@@ -95,12 +95,12 @@ pub struct BoundArgs {
     /// instead of after the bootstrap.
     #[arg(long)]
     pub fresh: bool,
-    /// Run a deliberately broken variant (see `bvault check list`).
+    /// Run a deliberately broken variant (see `bvault-suite check list`).
     #[arg(long, value_name = "NAME")]
     pub flaw: Option<String>,
 }
 
-/// Arguments of `bvault check run`.
+/// Arguments of `bvault-suite check run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Model and bounds.
@@ -126,7 +126,7 @@ pub struct RunArgs {
     pub time_budget: Option<Duration>,
 }
 
-/// Arguments of `bvault check explore`.
+/// Arguments of `bvault-suite check explore`.
 #[derive(Debug, Args)]
 pub struct ExploreArgs {
     /// Model and bounds.
@@ -155,7 +155,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(secs))
 }
 
-/// Runs one `bvault check` command.
+/// Runs one `bvault-suite check` command.
 pub fn run(cmd: CheckCommand) -> Result<(), CliError> {
     match cmd {
         CheckCommand::List => {

@@ -1,4 +1,4 @@
-//! `bvault sim ...`: the deterministic simulator from the command line.
+//! `bvault-suite sim ...`: the deterministic simulator from the command line.
 //!
 //! - `run --seed S`: one run, its summary, and on failure the invariant,
 //!   the step, the events that led to it and the command that replays it.
@@ -31,10 +31,10 @@ use std::time::{Duration, Instant};
 
 const SIM_AFTER_HELP: &str = "\
 Examples:
-  bvault sim run --seed 1
-  bvault sim run --seed 1 --trace run.jsonl --history history.jsonl
-  bvault sim sweep --seeds 0..1000
-  bvault sim sweep --seeds 0..1000000 --shard 3/8 --json > shard3.json
+  bvault-suite sim run --seed 1
+  bvault-suite sim run --seed 1 --trace run.jsonl --history history.jsonl
+  bvault-suite sim sweep --seeds 0..1000
+  bvault-suite sim sweep --seeds 0..1000000 --shard 3/8 --json > shard3.json
 
 Exit codes:
   0  every seed passed
@@ -42,7 +42,7 @@ Exit codes:
   6  a seed failed: an invariant was violated, or an assertion in the simulated code failed
   1  I/O error (cannot write a trace, a history or stdout)";
 
-/// `bvault sim ...`
+/// `bvault-suite sim ...`
 #[derive(Debug, Subcommand)]
 pub enum SimCommand {
     /// Run one seed and print its summary.
@@ -165,7 +165,7 @@ impl ScenarioArgs {
     }
 }
 
-/// Arguments of `bvault sim run`.
+/// Arguments of `bvault-suite sim run`.
 #[derive(Debug, Args)]
 pub struct SimRunArgs {
     /// The seed: the whole run follows from it and the knobs.
@@ -187,7 +187,7 @@ pub struct SimRunArgs {
     pub scenario: ScenarioArgs,
 }
 
-/// Arguments of `bvault sim sweep`.
+/// Arguments of `bvault-suite sim sweep`.
 #[derive(Debug, Args)]
 pub struct SimSweepArgs {
     /// The seeds: A..B runs A, A+1, ..., B-1 (A must be less than B).
@@ -312,7 +312,7 @@ impl ShardSeeds {
     }
 }
 
-/// Runs one `bvault sim` command.
+/// Runs one `bvault-suite sim` command.
 pub fn run(command: SimCommand) -> Result<(), CliError> {
     match command {
         SimCommand::Run(args) => run_one(&args),
@@ -505,7 +505,7 @@ fn scenario_json(s: &Scenario) -> serde_json::Value {
 }
 
 // ---------------------------------------------------------------------------
-// `bvault sim run`
+// `bvault-suite sim run`
 
 /// Refuses `-` and directories as output names, before any work.
 fn check_sim_output(path: &Path, flag: &str) -> Result<(), CliError> {
@@ -688,7 +688,7 @@ fn summarize(text: &mut String, r: &RunReport) {
 }
 
 // ---------------------------------------------------------------------------
-// `bvault sim sweep`
+// `bvault-suite sim sweep`
 
 /// What the workers add up.
 #[derive(Default)]

@@ -1,6 +1,6 @@
 //! Command-line syntax: the clap types and their help text, nothing else.
 //!
-//! To add a command group (for example `bvault sim`), add a variant to
+//! To add a command group (for example `bvault node`), add a variant to
 //! [`Command`] with its own subcommand enum here, and a module under
 //! `commands/` that [`crate::commands::run`] dispatches to.
 
@@ -36,7 +36,6 @@ Exit codes:
   3  wrong key: the backup was made with another key
   4  damaged data: truncated file, corrupt chunk, bad header, trailing data
   5  unsupported format version or algorithm
-  6  bvault sim: a seed failed (an invariant was violated, or an assertion in the simulated code failed)
 
 Errors are printed on stderr as 'bvault: error: <message>'.";
 
@@ -66,12 +65,6 @@ pub enum Command {
     /// Encrypt, decrypt and inspect backup files.
     #[command(subcommand)]
     Backup(BackupCommand),
-    /// Run the deterministic simulator: one seed, or a sweep over many.
-    #[command(subcommand)]
-    Sim(crate::commands::sim::SimCommand),
-    /// Model checking: the abstract protocol and the vault node's own code.
-    #[command(subcommand)]
-    Check(crate::commands::check::CheckCommand),
 }
 
 /// `bvault key ...`

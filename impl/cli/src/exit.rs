@@ -8,13 +8,13 @@
 //! | 3 | `WrongKey` | the backup was made with another key |
 //! | 4 | `Damaged` | truncated file, corrupt chunk, bad header, trailing data |
 //! | 5 | `Unsupported` | unsupported format version or algorithm |
-//! | 6 | `Violation` | `bvault sim`: a seed failed (an invariant was violated, or an assertion in the simulated code failed) |
+//! | 6 | `Violation` | `bvault-suite`: a seed failed (an invariant was violated, or an assertion in the simulated code failed) |
 
 use backup_vault::format::{BackupError, ErrorClass};
 use std::io;
 use thiserror::Error;
 
-/// The process exit status of `bvault`. The numbers are part of its interface.
+/// The process exit status of `bvault` and `bvault-suite`. The numbers are part of its interface.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Exit {
@@ -139,11 +139,11 @@ impl CliError {
         &self.message
     }
 
-    /// Prints the error and its notes on standard error.
-    pub fn report(&self) {
-        eprintln!("bvault: error: {}", self.message);
+    /// Prints the error and its notes on stderr, under `program`'s name.
+    pub fn report(&self, program: &str) {
+        eprintln!("{program}: error: {}", self.message);
         for note in &self.notes {
-            eprintln!("bvault: note: {note}");
+            eprintln!("{program}: note: {note}");
         }
     }
 }

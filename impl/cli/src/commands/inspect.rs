@@ -4,12 +4,12 @@
 use crate::cli::InspectArgs;
 use crate::exit::{CliError, Exit};
 use crate::io_util::{input_name, is_stdio, open_input, print_stdout};
-use crate::json::Object;
 use crate::keyfile;
 use backup_vault::format::chunk::chunk_count;
 use backup_vault::format::header::HEADER_LEN;
 use backup_vault::format::{read_full, BackupError, ChunkSize, Decryptor, Header, TAG_LEN};
 use backup_vault::key::BackupKey;
+use serde_json::{json, Map, Value};
 use std::fmt::Write as _;
 use std::io::{self, Read};
 
@@ -121,11 +121,9 @@ fn check_length(
         "chunks",
         format!("{} (computed from the file length)", layout.chunks),
     );
-    report.json.push("chunks", layout.chunks);
-    report.json.push("plaintext_length", layout.plaintext_len);
-    report
-        .json
-        .push("length_consistent", layout.problem.is_none());
+    report.field("chunks", layout.chunks);
+    report.field("plaintext_length", layout.plaintext_len);
+    report.field("length_consistent", layout.problem.is_none());
     match &layout.problem {
         None => {
             let plain = layout.plaintext_len.unwrap_or_default();
@@ -137,8 +135,8 @@ fn check_length(
         }
         Some(problem) => report.text_line("length", format!("INCONSISTENT: {problem}")),
     }
-    report.json.push("authenticated", false);
-    report.json.push("verified_chunks", None::<u64>);
+    report.field("authenticated", false);
+    report.field("verified_chunks", None::<u64>);
     report.text.push('\n');
     report.text.push_str(NOT_AUTHENTICATED);
     report.text.push('\n');
@@ -168,7 +166,7 @@ fn verify(
             format!("fingerprint {} does NOT match", key.fingerprint())
         },
     );
-    report.json.push("key_matches", key_matches);
+    report.field("key_matches", key_matches);
     let mut counted = CountBytes { inner: rest, n: 0 };
     let source = io::Cursor::new(head).chain(&mut counted);
     let mut verified = 0;
@@ -189,10 +187,10 @@ fn verify(
                 "verified",
                 format!("all {verified} chunks verified; the header is authentic"),
             );
-            report.json.push("chunks", verified);
-            report.json.push("plaintext_length", plain);
-            report.json.push("authenticated", true);
-            report.json.push("verified_chunks", verified);
+            report.field("chunks", verified);
+            report.field("plaintext_length", plain);
+            report.field("authenticated", true);
+            report.field("verified_chunks", verified);
             None
         }
         Err(err) => {
@@ -202,10 +200,10 @@ fn verify(
                 _ => format!("FAILED after {verified} chunks verified"),
             };
             report.text_line("verified", what);
-            report.json.push("chunks", None::<u64>);
-            report.json.push("plaintext_length", None::<u64>);
-            report.json.push("authenticated", false);
-            report.json.push("verified_chunks", verified);
+            report.field("chunks", None::<u64>);
+            report.field("plaintext_length", None::<u64>);
+            report.field("authenticated", false);
+            report.field("verified_chunks", verified);
             Some(CliError::backup(format!("cannot verify {name}"), &err))
         }
     }
@@ -214,7 +212,7 @@ fn verify(
 /// The report, built as text and as JSON side by side.
 struct Report {
     text: String,
-    json: Object,
+    json: Map<String, Value>,
     file: String,
     file_len: Option<u64>,
     header_fingerprint: Option<backup_vault::key::KeyFingerprint>,
@@ -224,11 +222,16 @@ impl Report {
     fn new(file: &str, file_len: Option<u64>) -> Self {
         Report {
             text: String::new(),
-            json: Object::new(),
+            json: Map::new(),
             file: file.to_owned(),
             file_len,
             header_fingerprint: None,
         }
+    }
+
+    /// Sets one field of the JSON form.
+    fn field(&mut self, key: &str, value: impl Into<Value>) {
+        self.json.insert(key.to_owned(), value.into());
     }
 
     fn text_line(&mut self, label: &str, value: String) {
@@ -249,33 +252,31 @@ impl Report {
         self.text_line("backup id", header.backup_id.to_string());
         self.text_line("nonce prefix", header.nonce_prefix.to_string());
         self.text_line("key fingerprint", header.key_fingerprint.to_string());
-        let json = std::mem::take(&mut self.json)
-            .field("version", u64::from(version))
-            .field("algorithm", u64::from(algorithm))
-            .field("algorithm_name", "AES-256-GCM STREAM")
-            .field("chunk_size", u64::from(header.chunk_size.get()))
-            .field("generation", header.generation.0)
-            .field("backup_id", header.backup_id.to_string())
-            .field("nonce_prefix", header.nonce_prefix.to_string())
-            .field("key_fingerprint", header.key_fingerprint.to_string());
-        self.json = json;
+        self.field("version", version);
+        self.field("algorithm", algorithm);
+        self.field("algorithm_name", "AES-256-GCM STREAM");
+        self.field("chunk_size", header.chunk_size.get());
+        self.field("generation", header.generation.0);
+        self.field("backup_id", header.backup_id.to_string());
+        self.field("nonce_prefix", header.nonce_prefix.to_string());
+        self.field("key_fingerprint", header.key_fingerprint.to_string());
     }
 
     /// Prints the report and returns `error`, if any, for the exit code.
     fn finish(self, json: bool, error: Option<CliError>) -> Result<(), CliError> {
         let out = if json {
-            let mut obj = Object::new()
-                .field("file", self.file.as_str())
-                .field("file_length", self.file_len);
-            obj.extend(self.json);
+            let mut obj = self.json;
+            obj.insert("file".into(), self.file.as_str().into());
+            obj.insert("file_length".into(), self.file_len.into());
             let err = error.as_ref().map(|e| {
-                Object::new()
-                    .field("exit_code", u64::from(e.exit().code()))
-                    .field("class", e.exit().name())
-                    .field("message", e.message())
+                json!({
+                    "exit_code": e.exit().code(),
+                    "class": e.exit().name(),
+                    "message": e.message(),
+                })
             });
-            obj.push("error", err);
-            obj.to_json() + "\n"
+            obj.insert("error".into(), err.into());
+            Value::Object(obj).to_string() + "\n"
         } else {
             let mut text = format!("{:<18}{}\n", "file:", self.file);
             if let Some(len) = self.file_len {
