@@ -21,6 +21,7 @@ use backup_vault::vault::crypto::{
     SymProof, SymRegistration, SymbolicCrypto, TicketClaims,
 };
 use backup_vault::vault::ids::{Millis, NodeId, UserId};
+use backup_vault::vault::io::{Effect, Input};
 use backup_vault::vault::node::{
     ClientId, NodeConfig, RequestId, VaultDisk, VaultNode, VaultWrite,
 };
@@ -304,6 +305,8 @@ struct Driver {
     config: NodeConfig,
     disk: VaultDisk<Sym>,
     unsynced: Vec<(WriteId, VaultWrite<Sym>)>,
+    /// The node's effects not yet looked at, in order.
+    pending: Vec<Effect<Sym>>,
     now: Millis,
     rng: ChaCha20Rng,
     /// request id -> user, to attribute replies.
@@ -323,10 +326,26 @@ struct Driver {
 }
 
 impl Driver {
+    /// Gives the node one input; its effects wait in `pending`.
+    fn input(&mut self, input: Input<Sym>) {
+        let step = self.node.handle(input, self.now, &mut self.rng);
+        self.pending.extend(step.effects);
+    }
+
     fn collect(&mut self, checker: &mut Lock1Checker) -> Option<Violation> {
-        let out = self.node.take_output();
-        self.unsynced.extend(out.writes);
-        for reply in out.replies {
+        let mut replies = Vec::new();
+        for effect in std::mem::take(&mut self.pending) {
+            match effect {
+                Effect::Persist { id, write } => self.unsynced.push((id, write)),
+                Effect::Reply(reply) => replies.push(reply),
+                // A single node sends nothing; the rest is observability.
+                Effect::Send { .. }
+                | Effect::Applied(_)
+                | Effect::Restored { .. }
+                | Effect::Role { .. } => {}
+            }
+        }
+        for reply in replies {
             let Some(user) = self.asked.get(&reply.request).copied() else {
                 continue;
             };
@@ -360,7 +379,7 @@ impl Driver {
             for (_, w) in self.unsynced.drain(..) {
                 self.disk.apply(&w);
             }
-            self.node.on_persisted(last, self.now, &mut self.rng);
+            self.input(Input::Persisted { up_to: last });
         }
     }
 
@@ -368,8 +387,11 @@ impl Driver {
         self.next_request += 1;
         let id = RequestId(self.next_request);
         self.asked.insert(id, user);
-        self.node
-            .on_client(ClientId(1), id, req, self.now, &mut self.rng);
+        self.input(Input::Client {
+            from: ClientId(1),
+            id,
+            request: req,
+        });
         id
     }
 }
@@ -413,6 +435,7 @@ pub fn run_with(script: &Script, flaw: Option<backup_vault::flaws::VaultFlaw>) -
         config,
         disk: VaultDisk::default(),
         unsynced: Vec::new(),
+        pending: Vec::new(),
         now: Millis(0),
         rng,
         asked: BTreeMap::new(),
@@ -428,18 +451,19 @@ pub fn run_with(script: &Script, flaw: Option<backup_vault::flaws::VaultFlaw>) -
     // Let the node elect itself, and make its term's no-op durable so that
     // it serves requests from the first step.
     d.now = d.now.plus(1_000);
-    d.node.on_tick(d.now, &mut d.rng);
+    d.input(Input::Timer);
     let _ = d.collect(&mut checker);
     d.sync();
     for step in script.steps.iter().take(400) {
         match step {
             Step::Advance(ms) => {
                 d.now = d.now.plus(u64::from(*ms));
-                d.node.on_tick(d.now, &mut d.rng);
+                d.input(Input::Timer);
             }
             Step::Sync => d.sync(),
             Step::Crash => {
                 d.unsynced.clear();
+                d.pending.clear();
                 d.node = VaultNode::new(
                     NodeId(0),
                     config,
@@ -449,7 +473,7 @@ pub fn run_with(script: &Script, flaw: Option<backup_vault::flaws::VaultFlaw>) -
                     &mut d.rng,
                 );
                 d.now = d.now.plus(1_000);
-                d.node.on_tick(d.now, &mut d.rng);
+                d.input(Input::Timer);
                 if let Some(v) = d.collect(&mut checker) {
                     return Outcome {
                         violation: Some(v),

@@ -22,6 +22,7 @@
 use crate::disk::{Recovery, SimDisk};
 use backup_vault::vault::crypto::VaultCrypto;
 use backup_vault::vault::ids::{LogIndex, Millis, NodeId, UserId};
+use backup_vault::vault::io::{Applied, Effect, Input, Step};
 use backup_vault::vault::node::{
     ClientId, NodeConfig, Reply, RequestId, VaultDisk, VaultNode, VaultPeerMessage, VaultWrite,
 };
@@ -150,6 +151,10 @@ pub struct Effects<C: VaultCrypto> {
     pub synced: Vec<(NodeId, std::ops::Range<usize>)>,
     /// Replies issued to clients, before any loss.
     pub replies: Vec<(NodeId, Reply<C>)>,
+    /// Committed entries the nodes applied, in order per node.
+    pub applied: Vec<(NodeId, Applied<C>)>,
+    /// Snapshots that replaced a node's store: (node, last index covered).
+    pub restored: Vec<(NodeId, LogIndex)>,
 }
 
 impl<C: VaultCrypto> Default for Effects<C> {
@@ -161,6 +166,8 @@ impl<C: VaultCrypto> Default for Effects<C> {
             writes: Vec::new(),
             synced: Vec::new(),
             replies: Vec::new(),
+            applied: Vec::new(),
+            restored: Vec::new(),
         }
     }
 }
@@ -420,43 +427,64 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
         );
     }
 
-    /// Collects a node's output into the world: writes to its disk queue,
-    /// messages into the network, replies to the clients.
-    fn collect(&mut self, i: usize) {
-        let Some(node) = self.nodes[i].node.as_mut() else {
-            return;
-        };
-        let out = node.take_output();
+    /// Carries out a node's step, effect by effect in order: writes to its
+    /// disk queue, messages into the network, replies to the clients; then
+    /// arms its timer.
+    fn collect(&mut self, i: usize, step: Step<C>) {
         let from = NodeId(i as u8);
-        if self.observe {
-            for (_, w) in &out.writes {
-                self.effects.writes.push((from, w.clone()));
+        // Persist effects come first (the contract's order); their sync is
+        // queued as soon as they end, before anything the step sends.
+        let mut writes_end = None;
+        for effect in step.effects {
+            if !matches!(effect, Effect::Persist { .. }) {
+                if let Some(up_to) = writes_end.take() {
+                    self.queue_sync(i, up_to);
+                }
+            }
+            match effect {
+                Effect::Persist { id, write } => {
+                    if self.observe {
+                        self.effects.writes.push((from, write.clone()));
+                    }
+                    self.nodes[i].unsynced.push((id, write));
+                    writes_end = Some(id);
+                }
+                Effect::Send { to, message } => {
+                    if self.observe {
+                        self.effects.messages.push((from, to, message.clone()));
+                    }
+                    self.send(from, to, message);
+                }
+                Effect::Reply(r) => self.deliver_reply(from, r),
+                Effect::Applied(applied) => self.effects.applied.push((from, applied)),
+                Effect::Restored { index } => self.effects.restored.push((from, index)),
+                Effect::Role { .. } => {}
             }
         }
-        if let Some(last) = out.writes.last().map(|w| w.0) {
-            self.nodes[i].unsynced.extend(out.writes);
-            let at = self.now.plus(self.config.sync_delay_ms);
-            let incarnation = self.nodes[i].incarnation;
-            self.push(
-                at,
-                Event::Sync {
-                    node: from,
-                    incarnation,
-                    up_to: last,
-                },
-            );
+        if let Some(up_to) = writes_end {
+            self.queue_sync(i, up_to);
         }
-        for (to, msg) in out.messages {
-            if self.observe {
-                self.effects.messages.push((from, to, msg.clone()));
-            }
-            self.send(from, to, msg);
-        }
-        for r in out.replies {
-            self.effects.replies.push((from, r.clone()));
-            if self.unreachable.contains(&from) {
-                continue;
-            }
+        self.schedule_timer(i);
+    }
+
+    /// Node `i`'s disk syncs every write up to `up_to` after the sync delay.
+    fn queue_sync(&mut self, i: usize, up_to: WriteId) {
+        let at = self.now.plus(self.config.sync_delay_ms);
+        let incarnation = self.nodes[i].incarnation;
+        let node = NodeId(i as u8);
+        self.push(
+            at,
+            Event::Sync {
+                node,
+                incarnation,
+                up_to,
+            },
+        );
+    }
+
+    /// Puts a node's reply on the way to its client.
+    fn deliver_reply(&mut self, from: NodeId, r: Reply<C>) {
+        if !self.unreachable.contains(&from) {
             for _ in 0..self.client_copies() {
                 let at = self.now.plus(self.random_delay());
                 let d = Delivered {
@@ -470,7 +498,7 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
                 self.push(at, Event::Reply(Box::new(d)));
             }
         }
-        self.schedule_timer(i);
+        self.effects.replies.push((from, r));
     }
 
     /// How many copies of a client request or reply the network delivers.
@@ -555,6 +583,8 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
         self.effects.writes.clear();
         self.effects.synced.clear();
         self.effects.replies.clear();
+        self.effects.applied.clear();
+        self.effects.restored.clear();
         let node_id = match event {
             Event::Deliver { to, .. } | Event::Request { to, .. } => to,
             Event::Timer { node, .. } | Event::Sync { node, .. } => node,
@@ -572,8 +602,8 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
             Event::Deliver { from, to, msg } => {
                 let i = usize::from(to.0);
                 if let Some(node) = self.nodes[i].node.as_mut() {
-                    node.on_peer(from, msg, now, &mut self.rng);
-                    self.collect(i);
+                    let step = node.handle(Input::Peer { from, message: msg }, now, &mut self.rng);
+                    self.collect(i, step);
                 }
             }
             Event::Request {
@@ -584,8 +614,13 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
             } => {
                 let i = usize::from(to.0);
                 if let Some(node) = self.nodes[i].node.as_mut() {
-                    node.on_client(client, request, *req, now, &mut self.rng);
-                    self.collect(i);
+                    let input = Input::Client {
+                        from: client,
+                        id: request,
+                        request: *req,
+                    };
+                    let step = node.handle(input, now, &mut self.rng);
+                    self.collect(i, step);
                 }
             }
             Event::Timer {
@@ -599,9 +634,11 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
                     self.nodes[i].timer_for = None;
                     if let Some(n) = self.nodes[i].node.as_mut() {
                         if n.next_deadline() <= now {
-                            n.on_tick(now, &mut self.rng);
+                            let step = n.handle(Input::Timer, now, &mut self.rng);
+                            self.collect(i, step);
+                        } else {
+                            self.schedule_timer(i);
                         }
-                        self.collect(i);
                     }
                 }
             }
@@ -626,9 +663,9 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
                     }
                     sim.history.push_back(sim.disk.state().clone());
                     if let Some(n) = sim.node.as_mut() {
-                        n.on_persisted(up_to, now, &mut self.rng);
+                        let step = n.handle(Input::Persisted { up_to }, now, &mut self.rng);
+                        self.collect(i, step);
                     }
-                    self.collect(i);
                 }
             }
         }
@@ -707,7 +744,7 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
             &mut self.rng,
         );
         self.nodes[i].node = Some(node);
-        self.collect(i);
+        self.schedule_timer(i);
         recovery
     }
 

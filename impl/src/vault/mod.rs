@@ -10,9 +10,12 @@
 //! - [`records`] holds the replicated record store and its commands.
 //! - [`protocol`] holds client requests and replies.
 //! - [`node`] holds the vault node: all of the above as one sans-IO state machine.
+//! - [`io`] holds the driver contract: the node's inputs and the ordered
+//!   effects a driver carries out.
 
 pub mod crypto;
 pub mod ids;
+pub mod io;
 pub mod lockout;
 pub mod node;
 pub mod opaque_crypto;

@@ -1,17 +1,13 @@
 //! A vault node: consensus, the record store and the login rules, as one
 //! sans-IO state machine.
 //!
-//! Inputs: [`VaultNode::on_client`] (a request), [`VaultNode::on_peer`] (a
-//! consensus message), [`VaultNode::on_tick`] (the clock reached
-//! [`VaultNode::next_deadline`]), [`VaultNode::on_persisted`] (writes are
-//! durable). Every input carries the driver's time and an RNG; the node has
-//! no clock and no randomness of its own. Outputs accumulate until
-//! [`VaultNode::take_output`]: writes to make durable, messages to peers
-//! (those that depend on a write are released only once it is durable), and
-//! replies to clients.
+//! A driver gives it one [`Input`] at a time through [`VaultNode::handle`],
+//! with its clock and an RNG (the node has no clock and no randomness of its
+//! own), and carries out the [`Step`] it gets back: effects in order, then a
+//! timer for the next deadline. The contract is in [`super::io`].
 //!
 //! The rules that matter, each in one place:
-//! - **Answers only from current state** ([`VaultNode::on_client`]). A new
+//! - **Answers only from current state** (`VaultNode::on_client`). A new
 //!   leader serves nothing until it has applied the no-op that opened its
 //!   term (so its state holds every earlier commit); requests wait in a
 //!   bounded queue. Then a request is validated against the applied state
@@ -36,6 +32,7 @@ use super::crypto::{
     TicketClaims, VaultCrypto,
 };
 use super::ids::{LogIndex, Millis, NodeId, Term, UserId};
+use super::io::{Applied, Effect, Input, Step};
 use super::lockout::DEFAULT_GUESS_LIMIT;
 use super::protocol::{ClientRequest, ClientResponse, LoginId, Refusal, Replacing};
 use super::quorum::ClusterConfig;
@@ -114,18 +111,6 @@ pub struct Reply<C: VaultCrypto> {
     pub index: Option<LogIndex>,
 }
 
-/// Everything a node asks of its driver since the last call.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-#[must_use]
-pub struct NodeOutput<C: VaultCrypto> {
-    /// Writes to make durable, in order; report with [`VaultNode::on_persisted`].
-    pub writes: Vec<(WriteId, VaultWrite<C>)>,
-    /// Messages to other nodes.
-    pub messages: Vec<(NodeId, VaultPeerMessage<C>)>,
-    /// Replies to clients.
-    pub replies: Vec<Reply<C>>,
-}
-
 /// A request waiting for its command to commit.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Waiting<C: VaultCrypto> {
@@ -184,7 +169,9 @@ pub struct VaultNode<C: VaultCrypto> {
     queued: VecDeque<(ClientId, RequestId, ClientRequest<C>)>,
     deferred: Vec<Deferred<C>>,
     logins: BTreeMap<(UserId, LoginId), PendingLogin<C>>,
-    replies: Vec<Reply<C>>,
+    /// The node's own effects of the input being handled (replies, applied
+    /// entries, restores), in the order they happened; empty between inputs.
+    effects: Vec<Effect<C>>,
 }
 
 impl<C: VaultCrypto> VaultNode<C> {
@@ -213,7 +200,7 @@ impl<C: VaultCrypto> VaultNode<C> {
             queued: VecDeque::new(),
             deferred: Vec::new(),
             logins: BTreeMap::new(),
-            replies: Vec::new(),
+            effects: Vec::new(),
         }
     }
 
@@ -237,7 +224,7 @@ impl<C: VaultCrypto> VaultNode<C> {
         self.logins.len()
     }
 
-    /// The next time [`VaultNode::on_tick`] has work to do.
+    /// The next time an [`Input::Timer`] has work to do.
     pub fn next_deadline(&self) -> Millis {
         let mut next = self.raft.next_deadline();
         if let Some(first) = self.logins.values().map(|l| l.expires).min() {
@@ -246,13 +233,54 @@ impl<C: VaultCrypto> VaultNode<C> {
         next
     }
 
-    /// Takes everything the node has produced.
-    pub fn take_output(&mut self) -> NodeOutput<C> {
+    /// Handles one input and returns what the driver must do; see
+    /// [`super::io`] for the contract. `now` is the node's clock, which
+    /// never goes back across calls.
+    pub fn handle<R: RngCore + CryptoRng>(
+        &mut self,
+        input: Input<C>,
+        now: Millis,
+        rng: &mut R,
+    ) -> Step<C> {
+        debug_assert!(
+            self.effects.is_empty(),
+            "effects left from an earlier input"
+        );
+        let role_before = (self.raft.term(), self.raft.role());
+        match input {
+            Input::Client { from, id, request } => self.on_client(from, id, request, now, rng),
+            Input::Peer { from, message } => self.on_peer(from, message, now, rng),
+            Input::Timer => self.on_tick(now, rng),
+            Input::Persisted { up_to } => self.on_persisted(up_to, now, rng),
+        }
+        self.step(role_before)
+    }
+
+    /// Collects the effects of the input just handled, in the contract's order.
+    fn step(&mut self, role_before: (Term, Role)) -> Step<C> {
         let Drained { writes, messages } = self.raft.take_outbox();
-        NodeOutput {
-            writes,
-            messages,
-            replies: std::mem::take(&mut self.replies),
+        let mut effects = Vec::with_capacity(writes.len() + messages.len() + self.effects.len());
+        effects.extend(
+            writes
+                .into_iter()
+                .map(|(id, write)| Effect::Persist { id, write }),
+        );
+        effects.extend(
+            messages
+                .into_iter()
+                .map(|(to, message)| Effect::Send { to, message }),
+        );
+        effects.append(&mut self.effects);
+        let role = (self.raft.term(), self.raft.role());
+        if role != role_before {
+            effects.push(Effect::Role {
+                term: role.0,
+                role: role.1,
+            });
+        }
+        Step {
+            effects,
+            next_deadline: self.next_deadline(),
         }
     }
 
@@ -269,7 +297,7 @@ impl<C: VaultCrypto> VaultNode<C> {
     // ----- inputs ----------------------------------------------------------
 
     /// A consensus message from another node.
-    pub fn on_peer<R: RngCore + CryptoRng>(
+    fn on_peer<R: RngCore + CryptoRng>(
         &mut self,
         from: NodeId,
         msg: VaultPeerMessage<C>,
@@ -281,26 +309,21 @@ impl<C: VaultCrypto> VaultNode<C> {
     }
 
     /// The clock reached a deadline.
-    pub fn on_tick<R: RngCore + CryptoRng>(&mut self, now: Millis, rng: &mut R) {
+    fn on_tick<R: RngCore + CryptoRng>(&mut self, now: Millis, rng: &mut R) {
         self.logins.retain(|_, l| l.expires > now);
         self.raft.tick(now, rng);
         self.after_raft(now, rng);
     }
 
     /// The driver made every write up to `up_to` durable.
-    pub fn on_persisted<R: RngCore + CryptoRng>(
-        &mut self,
-        up_to: WriteId,
-        now: Millis,
-        rng: &mut R,
-    ) {
+    fn on_persisted<R: RngCore + CryptoRng>(&mut self, up_to: WriteId, now: Millis, rng: &mut R) {
         self.raft.persisted(up_to, now);
         self.after_raft(now, rng);
     }
 
     /// A client request. Followers answer `NotLeader`; a leader that cannot
     /// answer from its state yet holds the request until it can.
-    pub fn on_client<R: RngCore + CryptoRng>(
+    fn on_client<R: RngCore + CryptoRng>(
         &mut self,
         client: ClientId,
         request: RequestId,
@@ -347,7 +370,7 @@ impl<C: VaultCrypto> VaultNode<C> {
                     index: None,
                 };
                 if flaw_on!(self.config.flaw, VaultFlaw::StaleAnswers) {
-                    self.replies.push(reply);
+                    self.effects.push(Effect::Reply(reply));
                     return;
                 }
                 let after = self.raft.log().last_index();
@@ -423,12 +446,18 @@ impl<C: VaultCrypto> VaultNode<C> {
         response: ClientResponse<C>,
         index: Option<LogIndex>,
     ) {
-        self.replies.push(Reply {
+        if let Some(i) = index {
+            assert!(
+                i <= self.applied,
+                "a reply about entry {i:?} before it is applied"
+            );
+        }
+        self.effects.push(Effect::Reply(Reply {
             to,
             request,
             response,
             index,
-        });
+        }));
     }
 
     // ----- deliberately broken variants (see `crate::flaws`) ---------------
@@ -494,7 +523,14 @@ impl<C: VaultCrypto> VaultNode<C> {
             .and_then(|r| r.active.as_ref())
             .map_or(0, |a| a.attempts.remaining().saturating_sub(1));
         let response = self.ke2(user, &ke1, digest, remaining, now, rng);
-        self.reply_at(client, request, response, Some(index));
+        // Past `reply_at`, whose assertion would stop this reply: the flaw
+        // exists to show that the checkers, not the assertion, catch it.
+        self.effects.push(Effect::Reply(Reply {
+            to: client,
+            request,
+            response,
+            index: Some(index),
+        }));
     }
 
     // ----- validation: the leader decides what to propose -------------------
@@ -844,8 +880,10 @@ impl<C: VaultCrypto> VaultNode<C> {
         for event in self.raft.take_events() {
             match event {
                 RaftEvent::Restore { index, state } => {
+                    assert!(index > self.applied, "a snapshot restore goes forward");
                     self.store = state;
                     self.applied = index;
+                    self.effects.push(Effect::Restored { index });
                 }
                 RaftEvent::SteppedDown => self.drop_leader_memory(),
                 RaftEvent::BecameLeader => {}
@@ -858,6 +896,12 @@ impl<C: VaultCrypto> VaultNode<C> {
                 .as_ref()
                 .map(|c| (c.user(), self.apply(index, c)));
             self.applied = index;
+            self.effects.push(Effect::Applied(Applied {
+                index,
+                term: entry.term,
+                command: entry.command.clone(),
+                outcome: outcome.map(|(_, o)| o),
+            }));
             if let Some(waiting) = self.waiting.remove(&index) {
                 if waiting.term == entry.term {
                     if let Some((user, outcome)) = outcome {
@@ -890,7 +934,8 @@ impl<C: VaultCrypto> VaultNode<C> {
             .into_iter()
             .partition(|d| d.after < commit);
         self.deferred = held;
-        self.replies.extend(ready.into_iter().map(|d| d.reply));
+        self.effects
+            .extend(ready.into_iter().map(|d| Effect::Reply(d.reply)));
     }
 
     /// Proposes a no-op if an answer waits for a commit that nothing

@@ -13,6 +13,7 @@ use backup_vault::cloud::{
 };
 use backup_vault::opaque::{FleetSecrets, KsfParams};
 use backup_vault::vault::ids::{Millis, NodeId, UserId};
+use backup_vault::vault::io::{Effect, Input, Step};
 use backup_vault::vault::node::{ClientId, NodeConfig, RequestId, VaultDisk, VaultNode};
 use backup_vault::vault::opaque_crypto::OpaqueCrypto;
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
@@ -128,25 +129,35 @@ impl World {
                 return;
             }
             self.now = self.node.next_deadline().max(self.now);
-            self.node.on_tick(self.now, &mut self.rng);
-            self.pump();
+            let step = self.node.handle(Input::Timer, self.now, &mut self.rng);
+            self.pump(step);
         }
         panic!("a 1-node cluster elects itself");
     }
 
-    /// Makes every write durable until the node is quiet; returns the replies.
-    fn pump(&mut self) -> Vec<(RequestId, Resp)> {
+    /// Carries out `step`, making every write durable at once, until the
+    /// node is quiet; returns the replies.
+    fn pump(&mut self, mut step: Step<OpaqueCrypto>) -> Vec<(RequestId, Resp)> {
         let mut replies = Vec::new();
         loop {
-            let out = self.node.take_output();
-            replies.extend(out.replies.into_iter().map(|r| (r.request, r.response)));
-            match out.writes.last() {
-                Some((last, _)) => {
-                    let last = *last;
-                    self.node.on_persisted(last, self.now, &mut self.rng);
+            let mut last_write = None;
+            for effect in step.effects {
+                match effect {
+                    Effect::Persist { id, .. } => last_write = Some(id),
+                    Effect::Reply(r) => replies.push((r.request, r.response)),
+                    // One node: nothing to send; the rest is observability.
+                    Effect::Send { .. }
+                    | Effect::Applied(_)
+                    | Effect::Restored { .. }
+                    | Effect::Role { .. } => {}
                 }
-                None => return replies,
             }
+            let Some(up_to) = last_write else {
+                return replies;
+            };
+            step = self
+                .node
+                .handle(Input::Persisted { up_to }, self.now, &mut self.rng);
         }
     }
 
@@ -160,9 +171,13 @@ impl World {
         self.now = self.now.plus(1);
         self.request_seq += 1;
         let id = RequestId(self.request_seq);
-        self.node
-            .on_client(ClientId(1), id, req, self.now, &mut self.rng);
-        let replies = self.pump();
+        let input = Input::Client {
+            from: ClientId(1),
+            id,
+            request: req,
+        };
+        let step = self.node.handle(input, self.now, &mut self.rng);
+        let replies = self.pump(step);
         let reply = replies
             .into_iter()
             .find(|(r, _)| *r == id)

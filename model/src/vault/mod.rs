@@ -47,6 +47,7 @@ use backup_vault::vault::crypto::{
     SymPassword, SymProof, SymRegistration, SymTag, SymbolicCrypto, TicketClaims,
 };
 use backup_vault::vault::ids::{LogIndex, Millis, NodeId, Term, UserId};
+use backup_vault::vault::io::{Effect, Input, Step};
 use backup_vault::vault::node::{
     ClientId, NodeConfig, Reply, RequestId, VaultDisk, VaultNode, VaultPeerMessage, VaultWrite,
 };
@@ -872,7 +873,7 @@ impl VaultModel {
                 };
                 let Envelope { from, to, msg, .. } = env;
                 self.on_node(&mut s, to, 0, &mut trace, |node, now, rng| {
-                    node.on_peer(from, msg, now, rng)
+                    node.handle(Input::Peer { from, message: msg }, now, rng)
                 });
             }
             Action::Tick(id) => self.tick(&mut s, *id, &mut trace),
@@ -895,7 +896,7 @@ impl VaultModel {
                     &mut rng,
                 ));
                 slot.clock = Millis(0);
-                self.collect(&mut s, *id, &mut trace);
+                // A node starts with nothing to do but wait for its timer.
             }
             Action::Rollback { node, back } => {
                 let slot = &mut s.slots[usize::from(node.0)];
@@ -931,7 +932,9 @@ impl VaultModel {
             return;
         };
         slot.clock = slot.clock.max(node.next_deadline());
-        self.on_node(s, id, 0, trace, |node, now, rng| node.on_tick(now, rng));
+        self.on_node(s, id, 0, trace, |node, now, rng| {
+            node.handle(Input::Timer, now, rng)
+        });
     }
 
     fn sync(&self, s: &mut VaultState, id: NodeId, trace: &mut Option<&mut Vec<String>>) {
@@ -951,7 +954,7 @@ impl VaultModel {
             slot.disk.apply(&write);
         }
         self.on_node(s, id, 0, trace, |node, now, rng| {
-            node.on_persisted(up_to, now, rng)
+            node.handle(Input::Persisted { up_to }, now, rng)
         });
     }
 
@@ -967,7 +970,7 @@ impl VaultModel {
         trace: &mut Option<&mut Vec<String>>,
         input: F,
     ) where
-        F: FnOnce(&mut Node, Millis, &mut ChaCha8Rng),
+        F: FnOnce(&mut Node, Millis, &mut ChaCha8Rng) -> Step<SymbolicCrypto>,
     {
         let slot = &mut s.slots[usize::from(id.0)];
         let now = slot.clock;
@@ -976,11 +979,14 @@ impl VaultModel {
         };
         let mut rng = rng_for(&(&*node, now, salt));
         let mut copy = node.clone();
-        match catch_unwind(AssertUnwindSafe(|| {
-            input(&mut copy, now, &mut rng);
-            copy
+        let step = match catch_unwind(AssertUnwindSafe(|| {
+            let step = input(&mut copy, now, &mut rng);
+            (copy, step)
         })) {
-            Ok(after) => *node = after,
+            Ok((after, step)) => {
+                *node = after;
+                step
+            }
             Err(payload) => {
                 let message = payload
                     .downcast_ref::<String>()
@@ -993,42 +999,50 @@ impl VaultModel {
                 s.ghost.panic = Some(message);
                 return;
             }
-        }
-        self.collect(s, id, trace);
+        };
+        self.collect(s, id, step, trace);
     }
 
-    /// Moves a node's output into the world: writes to its disk queue,
+    /// Carries out a node's step in order: writes to its disk queue,
     /// messages into the network, replies to the clients and observers.
-    fn collect(&self, s: &mut VaultState, id: NodeId, trace: &mut Option<&mut Vec<String>>) {
-        let slot = &mut s.slots[usize::from(id.0)];
-        let Some(node) = slot.node.as_mut() else {
-            return;
-        };
-        let out = node.take_output();
-        if let Some(t) = trace.as_deref_mut() {
-            for (_, w) in &out.writes {
-                t.push(format!("   {id:?} writes {}", show_write(w)));
+    fn collect(
+        &self,
+        s: &mut VaultState,
+        id: NodeId,
+        step: Step<SymbolicCrypto>,
+        trace: &mut Option<&mut Vec<String>>,
+    ) {
+        for effect in step.effects {
+            match effect {
+                Effect::Persist { id: w, write } => {
+                    if let Some(t) = trace.as_deref_mut() {
+                        t.push(format!("   {id:?} writes {}", show_write(&write)));
+                    }
+                    s.slots[usize::from(id.0)].unsynced.push((w, write));
+                }
+                Effect::Send { to, message } => {
+                    let env = Envelope::new(id, to, message);
+                    if let Some(t) = trace.as_deref_mut() {
+                        t.push(format!("   sends {env:?}"));
+                    }
+                    if let Err(k) = s.net.binary_search_by(|e| e.order().cmp(&env.order())) {
+                        s.net.insert(k, env);
+                    }
+                }
+                Effect::Reply(reply) => {
+                    if let Some(t) = trace.as_deref_mut() {
+                        t.push(format!(
+                            "   {id:?} replies to {:?}: {}",
+                            reply.to,
+                            show_response(&reply.response)
+                        ));
+                    }
+                    self.on_reply(s, id, reply);
+                }
+                // Observability only: the model's properties read the
+                // nodes' state directly.
+                Effect::Applied(_) | Effect::Restored { .. } | Effect::Role { .. } => {}
             }
-        }
-        slot.unsynced.extend(out.writes);
-        for (to, msg) in out.messages {
-            let env = Envelope::new(id, to, msg);
-            if let Some(t) = trace.as_deref_mut() {
-                t.push(format!("   sends {env:?}"));
-            }
-            if let Err(k) = s.net.binary_search_by(|e| e.order().cmp(&env.order())) {
-                s.net.insert(k, env);
-            }
-        }
-        for reply in out.replies {
-            if let Some(t) = trace.as_deref_mut() {
-                t.push(format!(
-                    "   {id:?} replies to {:?}: {}",
-                    reply.to,
-                    show_response(&reply.response)
-                ));
-            }
-            self.on_reply(s, id, reply);
         }
     }
 
@@ -1310,7 +1324,12 @@ impl VaultModel {
             },
         );
         self.on_node(s, to, request.0, &mut trace, |node, now, rng| {
-            node.on_client(client, request, req, now, rng)
+            let input = Input::Client {
+                from: client,
+                id: request,
+                request: req,
+            };
+            node.handle(input, now, rng)
         });
     }
 

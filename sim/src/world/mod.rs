@@ -614,19 +614,9 @@ impl World {
         let step = self.cluster.events_processed();
         self.lockout
             .after_step(id, node, self.cluster.effects().request, step)?;
-        let cluster = &self.cluster;
-        let elsewhere = |index| {
-            // Any node that has committed the index and not yet compacted
-            // it holds the committed entry (a wrong copy is CONS-3's to find
-            // when that node's own commits are checked).
-            cluster.ids().filter(|o| *o != id).find_map(|other| {
-                let raft = cluster.node(other)?.raft();
-                (raft.commit_index() >= index)
-                    .then(|| raft.log().get(index))
-                    .flatten()
-            })
-        };
-        let added = self.consensus.after_step(id, node, step, elsewhere)?;
+        let applied = self.cluster.effects().applied.iter();
+        let applied = applied.filter(|(from, _)| *from == id).map(|(_, a)| a);
+        let added = self.consensus.after_step(id, node, step, applied)?;
         if self.history.is_some() {
             for (_, _, command) in &added {
                 let effect = match command {

@@ -100,6 +100,10 @@ impl<E: Clone> Log<E> {
 
     /// Appends one entry at the end.
     pub fn push(&mut self, entry: Entry<E>) {
+        assert!(
+            entry.term >= self.last_term(),
+            "log terms must not decrease"
+        );
         self.entries.push(entry);
     }
 

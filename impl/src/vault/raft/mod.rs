@@ -173,6 +173,9 @@ pub struct Raft<E, S> {
     write_marks: Vec<(WriteId, LogIndex)>,
     /// The last log index known durable on this node.
     durable_index: LogIndex,
+    /// The term and vote of the last hard state queued for the disk: a
+    /// vote may leave only once it is (asserted where votes are sent).
+    queued_hard_state: (Term, Option<NodeId>),
     outbox: Outbox<E, S>,
     events: Vec<RaftEvent<S>>,
     /// Test-only broken variant: grant every vote request of the current
@@ -206,6 +209,7 @@ impl<E: Value, S: Value> Raft<E, S> {
     ) -> Self {
         let commit = durable.snapshot.as_ref().map_or(LogIndex(0), |s| s.0);
         let durable_index = durable.log.last_index();
+        let queued_hard_state = (durable.term, durable.voted_for);
         let mut raft = Raft {
             id,
             config,
@@ -224,6 +228,7 @@ impl<E: Value, S: Value> Raft<E, S> {
             durable_write: WriteId(0),
             write_marks: Vec::new(),
             durable_index,
+            queued_hard_state,
             outbox: Outbox::default(),
             events: Vec::new(),
             #[cfg(test)]
@@ -326,6 +331,7 @@ impl<E: Value, S: Value> Raft<E, S> {
 
     /// Takes the outputs produced so far: writes to make durable (in order)
     /// and messages ready to send. Held messages stay until their write is durable.
+    #[must_use = "dropping the outbox loses writes and messages"]
     pub fn take_outbox(&mut self) -> Drained<E, S> {
         Drained {
             writes: std::mem::take(&mut self.outbox.writes),
@@ -334,6 +340,7 @@ impl<E: Value, S: Value> Raft<E, S> {
     }
 
     /// Takes the events produced so far.
+    #[must_use = "dropping the events loses restores and step-downs"]
     pub fn take_events(&mut self) -> Vec<RaftEvent<S>> {
         std::mem::take(&mut self.events)
     }
@@ -362,6 +369,7 @@ impl<E: Value, S: Value> Raft<E, S> {
     }
 
     fn persist_hard_state(&mut self) {
+        self.queued_hard_state = (self.term, self.voted_for);
         self.write(DiskWrite::HardState {
             term: self.term,
             voted_for: self.voted_for,
@@ -652,6 +660,17 @@ impl<E: Value, S: Value> Raft<E, S> {
         self.outbox.messages.push((to, msg));
     }
 
+    /// Moves the commit index to `index`: it never goes back, and never
+    /// past the log's end.
+    fn commit_to(&mut self, index: LogIndex) {
+        assert!(index >= self.commit, "the commit index went back");
+        assert!(
+            index <= self.log.last_index(),
+            "committed past the log's end"
+        );
+        self.commit = index;
+    }
+
     /// The commit rule: the highest index held durably by a quorum, if it is
     /// from the current term, becomes the commit index.
     fn advance_commit(&mut self, _now: Millis) {
@@ -667,7 +686,7 @@ impl<E: Value, S: Value> Raft<E, S> {
             matched[self.quorum() - 1]
         };
         if candidate > self.commit && self.log.term_at(candidate) == Some(self.term) {
-            self.commit = candidate;
+            self.commit_to(candidate);
         }
     }
 
@@ -768,7 +787,12 @@ impl<E: Value, S: Value> Raft<E, S> {
                     self.persist_hard_state();
                     self.reset_election_timer(now, rng);
                 }
-                // Held until the vote is durable (CONS-1 across crashes).
+                // Held until the vote is durable (CONS-1 across crashes);
+                // the double-vote flaw grants without a vote of its own.
+                assert!(
+                    !granted || double_vote || self.queued_hard_state == (self.term, Some(from)),
+                    "a vote granted before its hard state was queued"
+                );
                 self.send(
                     from,
                     PeerMessage::Vote {
@@ -941,7 +965,7 @@ impl<E: Value, S: Value> Raft<E, S> {
         let matched = LogIndex(prev_index.0 + entries.len() as u64);
         let new_commit = leader_commit.min(matched);
         if new_commit > self.commit {
-            self.commit = new_commit;
+            self.commit_to(new_commit);
         }
         // Held until the entries are durable: the leader counts this reply
         // towards a quorum.
@@ -1033,7 +1057,7 @@ impl<E: Value, S: Value> Raft<E, S> {
             self.log.reset_to(index, index_term);
         }
         self.snapshot = Some((index, index_term, snapshot.clone()));
-        self.commit = index;
+        self.commit_to(index);
         self.write(DiskWrite::Snapshot {
             index,
             index_term,

@@ -3,9 +3,11 @@
 //! - CONS-1: a map term → leader; a second leader in a term is a violation.
 //! - CONS-2: every (index, term) pair seen in any log maps to one command
 //!   and one previous term. By induction this is the log-matching property.
-//! - CONS-3: the *ledger* holds every entry any node ever reported
-//!   committed; a node committing a different entry at a ledger index is a
-//!   committed entry lost or changed.
+//! - CONS-3: the *ledger* holds every entry any node ever applied, as the
+//!   node reported it ([`Effect::Applied`](backup_vault::vault::io::Effect));
+//!   a node applying a different entry at a ledger index is a committed
+//!   entry lost or changed. A node applies what it commits in the same step,
+//!   so the ledger has every committed index, with no gap.
 //! - CONS-4: a reference record store applies the ledger in order; every
 //!   node's store must equal the reference at the node's applied index.
 //!
@@ -18,8 +20,8 @@ use super::{hash_of, Violation};
 use backup_vault::vault::crypto::ContentDigest;
 use backup_vault::vault::crypto::{RegistrationId, VaultCrypto};
 use backup_vault::vault::ids::{LogIndex, NodeId, Term, UserId};
+use backup_vault::vault::io::Applied;
 use backup_vault::vault::node::VaultNode;
-use backup_vault::vault::raft::log::Entry;
 use backup_vault::vault::raft::Role;
 use backup_vault::vault::records::{Command, RecordStore, Tombstone, UserRecord};
 use std::collections::BTreeMap;
@@ -120,18 +122,12 @@ struct NodeSeen {
 pub struct Consensus<C: VaultCrypto> {
     leaders: BTreeMap<Term, NodeId>,
     pairs: BTreeMap<(LogIndex, Term), (u64, Option<Term>)>,
-    /// Every entry seen in an uncommitted tail, so that an entry a leader
-    /// commits, applies and compacts within one step is still known.
-    seen_entries: BTreeMap<(LogIndex, Term), Entry<Command<C>>>,
     ledger: BTreeMap<LogIndex, Committed>,
     commands: BTreeMap<LogIndex, Option<Command<C>>>,
     reference: RecordStore<C>,
     ref_applied: LogIndex,
     ref_hashes: BTreeMap<LogIndex, u64>,
     nodes: Vec<NodeSeen>,
-    /// Indices the reference skipped because every node had compacted them
-    /// (the reference then continued from a node's snapshot).
-    pub skipped: u64,
     /// Per user, the record after each committed command, with the step at
     /// which the reference applied it.
     timeline: BTreeMap<UserId, Vec<(u64, UserView)>>,
@@ -148,14 +144,12 @@ impl<C: VaultCrypto> Consensus<C> {
         Consensus {
             leaders: BTreeMap::new(),
             pairs: BTreeMap::new(),
-            seen_entries: BTreeMap::new(),
             ledger: BTreeMap::new(),
             commands: BTreeMap::new(),
             reference,
             ref_applied: LogIndex(0),
             ref_hashes,
             nodes: vec![NodeSeen::default(); usize::from(nodes)],
-            skipped: 0,
             timeline: BTreeMap::new(),
             step: 0,
         }
@@ -206,18 +200,15 @@ impl<C: VaultCrypto> Consensus<C> {
         self.nodes[usize::from(id.0)] = NodeSeen::default();
     }
 
-    /// Checks node `id` after it ran. Returns the ledger entries that this
-    /// step added (new commits), for the lockout checks.
-    ///
-    /// `elsewhere` finds an entry another node (or a disk) still holds: a
-    /// leader may apply and compact an entry in the very step that commits
-    /// it, and the ledger must not miss it.
+    /// Checks node `id` after it ran; `applied` is every entry it applied
+    /// in that step, in order. Returns the ledger entries that this step
+    /// added (new commits), for the lockout checks.
     pub fn after_step<'a>(
         &mut self,
         id: NodeId,
         node: &VaultNode<C>,
         step: u64,
-        elsewhere: impl Fn(LogIndex) -> Option<&'a Entry<Command<C>>>,
+        applied: impl IntoIterator<Item = &'a Applied<C>>,
     ) -> Result<Vec<Added<C>>, Violation>
     where
         C: 'a,
@@ -274,149 +265,86 @@ impl<C: VaultCrypto> Consensus<C> {
                     Some(_) => {}
                     None => {
                         self.pairs.insert((index, entry.term), (hash, prev));
-                        self.seen_entries.insert((index, entry.term), entry.clone());
                     }
                 }
             }
         }
-        // CONS-3: newly committed entries against the ledger.
+        // CONS-3: the entries applied in this step against the ledger.
         let mut added = Vec::new();
-        let seen_commit = self.nodes[i].commit;
-        if commit > seen_commit {
-            for k in (seen_commit.0 + 1)..=commit.0 {
-                let index = LogIndex(k);
-                let seen = &self.seen_entries;
-                let pairs = &self.pairs;
-                let only_seen = || {
-                    // The entry seen at this index. With rival terms seen
-                    // there, the committed one is the term the node's log
-                    // implies: walk down from its base (the last entry it
-                    // compacted, whose term it keeps) through the previous
-                    // terms recorded with each entry (log matching makes
-                    // the chain unique).
-                    let mut at = seen.range((index, Term(0))..=(index, Term(u64::MAX)));
-                    match (at.next(), at.next()) {
-                        (Some((_, e)), None) => Some(e),
-                        (Some(_), Some(_)) => {
-                            let mut i = base;
-                            let mut t = log.term_at(base)?;
-                            while i > index {
-                                t = pairs.get(&(i, t))?.1?;
-                                i = LogIndex(i.0 - 1);
-                            }
-                            (i == index).then(|| seen.get(&(index, t))).flatten()
-                        }
-                        _ => None,
-                    }
-                };
-                let Some(entry) = log
-                    .get(index)
-                    .or_else(|| elsewhere(index))
-                    .or_else(only_seen)
-                else {
-                    continue; // compacted everywhere: the reference jumps
-                };
-                let hash = hash_of(entry);
-                let (kind, user, registration) = summarize(entry.command.as_ref());
-                match self.ledger.get(&index) {
-                    Some(c) if c.hash != hash => {
-                        return Err(Violation::node(
-                            "CONS-3",
-                            id,
-                            format!(
-                                "committed entry {} changed: n{} commits term {} ({:?}) where term {} ({:?}) was committed before",
-                                k, id.0, entry.term.0, kind, c.term.0, c.kind
-                            ),
-                        ));
-                    }
-                    Some(_) => {}
-                    None => {
-                        let c = Committed {
-                            term: entry.term,
-                            hash,
-                            kind,
-                            user,
-                            registration,
-                        };
-                        self.ledger.insert(index, c);
-                        self.commands.insert(index, entry.command.clone());
-                        added.push((index, c, entry.command.clone()));
-                    }
+        for a in applied {
+            let hash = hash_of(&(a.term, &a.command));
+            let (kind, user, registration) = summarize(a.command.as_ref());
+            match self.ledger.get(&a.index) {
+                Some(c) if c.hash != hash => {
+                    return Err(Violation::node(
+                        "CONS-3",
+                        id,
+                        format!(
+                            "committed entry {} changed: n{} applies term {} ({:?}) where term {} ({:?}) was applied before",
+                            a.index.0, id.0, a.term.0, kind, c.term.0, c.kind
+                        ),
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    let c = Committed {
+                        term: a.term,
+                        hash,
+                        kind,
+                        user,
+                        registration,
+                    };
+                    self.ledger.insert(a.index, c);
+                    self.commands.insert(a.index, a.command.clone());
+                    added.push((a.index, c, a.command.clone()));
                 }
             }
-            self.nodes[i].commit = commit;
-        } else if commit < seen_commit {
-            // Only a restart lowers a commit index, and restarts reset this.
-            self.nodes[i].commit = commit;
         }
-        self.advance_reference(node);
+        self.nodes[i].commit = commit;
+        self.advance_reference();
         // CONS-4: the node's store equals the reference at its applied index.
         let applied = node.applied();
         if applied != self.nodes[i].applied {
             self.nodes[i].applied = applied;
-            if let Some(expected) = self.ref_hashes.get(&applied) {
-                if *expected != hash_of(node.store()) {
-                    return Err(Violation::node(
-                        "CONS-4",
-                        id,
-                        format!(
-                            "n{}'s record store at applied index {} differs from the committed commands applied in order",
-                            id.0, applied.0
-                        ),
-                    ));
-                }
+            // Every index a node has applied is in the ledger, and the
+            // ledger has no gap: the reference has reached it.
+            let Some(expected) = self.ref_hashes.get(&applied) else {
+                return Err(Violation::node(
+                    "CONS-4",
+                    id,
+                    format!(
+                        "n{} has applied up to index {}, past every entry applied in order ({})",
+                        id.0, applied.0, self.ref_applied.0
+                    ),
+                ));
+            };
+            if *expected != hash_of(node.store()) {
+                return Err(Violation::node(
+                    "CONS-4",
+                    id,
+                    format!(
+                        "n{}'s record store at applied index {} differs from the committed commands applied in order",
+                        id.0, applied.0
+                    ),
+                ));
             }
         }
         Ok(added)
     }
 
-    /// Applies ledger entries to the reference store while they are
-    /// contiguous, then forgets the entry copies it no longer needs.
-    fn advance_reference(&mut self, node: &VaultNode<C>) {
-        self.advance_reference_inner(node);
-        let keep_from = (self.ref_applied.next(), Term(0));
-        if self
-            .seen_entries
-            .first_key_value()
-            .is_some_and(|(k, _)| *k < keep_from)
-        {
-            self.seen_entries = self.seen_entries.split_off(&keep_from);
-        }
-    }
-
-    fn advance_reference_inner(&mut self, node: &VaultNode<C>) {
+    /// Applies ledger entries to the reference store in order.
+    fn advance_reference(&mut self) {
         loop {
             let next = self.ref_applied.next();
-            if let Some(command) = self.commands.remove(&next) {
-                if let Some(c) = command.as_ref() {
-                    self.reference.apply(next, c);
-                    self.note(c.user());
-                }
-                self.ref_applied = next;
-                self.ref_hashes.insert(next, hash_of(&self.reference));
-                continue;
+            let Some(command) = self.commands.remove(&next) else {
+                break;
+            };
+            if let Some(c) = command.as_ref() {
+                self.reference.apply(next, c);
+                self.note(c.user());
             }
-            // A gap: entries committed and compacted within one step. Jump
-            // to this node's snapshot if it covers the gap.
-            if let Some((index, _, state)) = node.raft().snapshot() {
-                if *index > self.ref_applied && self.ledger.range(next..*index).next().is_none() {
-                    self.skipped += index.0 - self.ref_applied.0;
-                    self.reference = state.clone();
-                    let users: Vec<UserId> = self
-                        .reference
-                        .iter()
-                        .map(|(u, _)| *u)
-                        .chain(self.timeline.keys().copied())
-                        .collect();
-                    for user in users {
-                        self.note(user);
-                    }
-                    self.ref_applied = *index;
-                    self.ref_hashes.insert(*index, hash_of(&self.reference));
-                    continue;
-                }
-            }
-            break;
+            self.ref_applied = next;
+            self.ref_hashes.insert(next, hash_of(&self.reference));
         }
     }
 }
