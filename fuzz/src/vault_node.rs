@@ -20,14 +20,12 @@ use backup_vault::vault::crypto::{
     ContentDigest, OprfKeyId, ProofStatement, RegistrationId, SymBlinded, SymKey, SymPassword,
     SymProof, SymRegistration, SymbolicCrypto, TicketClaims,
 };
+use backup_vault::vault::host::NodeHost;
 use backup_vault::vault::ids::{Millis, NodeId, UserId};
 use backup_vault::vault::io::{Effect, Input};
-use backup_vault::vault::node::{
-    ClientId, NodeConfig, RequestId, VaultDisk, VaultNode, VaultWrite,
-};
+use backup_vault::vault::node::{ClientId, NodeConfig, RequestId, VaultDisk};
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse, LoginId, Replacing};
 use backup_vault::vault::quorum::ClusterConfig;
-use backup_vault::vault::raft::durable::WriteId;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use std::collections::{BTreeMap, BTreeSet};
@@ -301,10 +299,9 @@ impl Lock1Checker {
 }
 
 struct Driver {
-    node: VaultNode<Sym>,
+    /// The node, its typed disk and its unsynced writes.
+    host: NodeHost<Sym, VaultDisk<Sym>>,
     config: NodeConfig,
-    disk: VaultDisk<Sym>,
-    unsynced: Vec<(WriteId, VaultWrite<Sym>)>,
     /// The node's effects not yet looked at, in order.
     pending: Vec<Effect<Sym>>,
     now: Millis,
@@ -328,7 +325,7 @@ struct Driver {
 impl Driver {
     /// Gives the node one input; its effects wait in `pending`.
     fn input(&mut self, input: Input<Sym>) {
-        let step = self.node.handle(input, self.now, &mut self.rng);
+        let step = self.host.handle(input, self.now, &mut self.rng);
         self.pending.extend(step.effects);
     }
 
@@ -336,7 +333,7 @@ impl Driver {
         let mut replies = Vec::new();
         for effect in std::mem::take(&mut self.pending) {
             match effect {
-                Effect::Persist { id, write } => self.unsynced.push((id, write)),
+                Effect::Persist { .. } => unreachable!("the host keeps the writes"),
                 Effect::Reply(reply) => replies.push(reply),
                 // A single node sends nothing; the rest is observability.
                 Effect::Send { .. }
@@ -375,11 +372,9 @@ impl Driver {
 
     /// Makes every write so far durable and tells the node.
     fn sync(&mut self) {
-        if let Some(last) = self.unsynced.last().map(|w| w.0) {
-            for (_, w) in self.unsynced.drain(..) {
-                self.disk.apply(&w);
-            }
-            self.input(Input::Persisted { up_to: last });
+        if let Some(last) = self.host.unsynced().last().map(|w| w.0) {
+            let step = self.host.sync(last, self.now, &mut self.rng, |_, _| {});
+            self.pending.extend(step.effects);
         }
     }
 
@@ -422,7 +417,7 @@ pub fn run_with(script: &Script, flaw: Option<backup_vault::flaws::VaultFlaw>) -
         ..NodeConfig::default()
     };
     let mut rng = ChaCha20Rng::seed_from_u64(script.seed);
-    let node = VaultNode::new(
+    let host = NodeHost::init(
         NodeId(0),
         config,
         SymbolicCrypto,
@@ -431,10 +426,8 @@ pub fn run_with(script: &Script, flaw: Option<backup_vault::flaws::VaultFlaw>) -
         &mut rng,
     );
     let mut d = Driver {
-        node,
+        host,
         config,
-        disk: VaultDisk::default(),
-        unsynced: Vec::new(),
         pending: Vec::new(),
         now: Millis(0),
         rng,
@@ -462,16 +455,10 @@ pub fn run_with(script: &Script, flaw: Option<backup_vault::flaws::VaultFlaw>) -
             }
             Step::Sync => d.sync(),
             Step::Crash => {
-                d.unsynced.clear();
+                // The unsynced writes and the effects not yet delivered
+                // die with the node.
                 d.pending.clear();
-                d.node = VaultNode::new(
-                    NodeId(0),
-                    config,
-                    SymbolicCrypto,
-                    d.disk.clone(),
-                    d.now,
-                    &mut d.rng,
-                );
+                let _ = d.host.restart(d.now, &mut d.rng);
                 d.now = d.now.plus(1_000);
                 d.input(Input::Timer);
                 if let Some(v) = d.collect(&mut checker) {

@@ -7,7 +7,8 @@
 //! faithfully: a write is durable only after its sync event, a crash loses
 //! what was not synced, and a restarted node recovers from what was.
 //!
-//! Disks hold real bytes in the real record format ([`crate::disk`]).
+//! Disks hold real bytes in the real record format
+//! ([`backup_vault::vault::storage::RecordLog`]).
 //!
 //! Faults: message loss, delay and duplication (between nodes, and between
 //! clients and nodes); partitions; clock drift and timer jitter; crash and
@@ -19,16 +20,17 @@
 //! (`X`: clients, cloud, adversaries, faults) to the same queue and reads
 //! what each step did from [`Cluster::effects`].
 
-use crate::disk::{Recovery, SimDisk};
 use backup_vault::vault::crypto::VaultCrypto;
+use backup_vault::vault::host::{HostStep, NodeHost};
 use backup_vault::vault::ids::{LogIndex, Millis, NodeId, UserId};
-use backup_vault::vault::io::{Applied, Effect, Input, Step};
+use backup_vault::vault::io::{Applied, Effect, Input};
 use backup_vault::vault::node::{
     ClientId, NodeConfig, Reply, RequestId, VaultDisk, VaultNode, VaultPeerMessage, VaultWrite,
 };
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
 use backup_vault::vault::raft::durable::WriteId;
 use backup_vault::vault::raft::Role;
+use backup_vault::vault::storage::{RecordLog, Recovery};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, BTreeSet};
@@ -172,16 +174,21 @@ impl<C: VaultCrypto> Default for Effects<C> {
     }
 }
 
+/// A node's disk in the simulator: real record bytes, with the byte-level
+/// faults of [`RecordLog`].
+pub type SimDisk<C> = RecordLog<C>;
+
 struct SimNode<C: VaultCrypto> {
-    node: Option<VaultNode<C>>,
+    /// The node, its disk and its unsynced writes.
+    host: NodeHost<C, SimDisk<C>>,
+    /// Bumped by every crash: events queued for an earlier incarnation
+    /// (timers, syncs) are ignored.
     incarnation: u32,
-    disk: SimDisk<C>,
     /// Clock rate: local time = global time * (1e6 + drift) / 1e6.
     drift_ppm: i64,
     /// The last [`DISK_HISTORY`] durable states, for rollback faults (one per
     /// sync). Bounded: a full copy per sync would make long runs quadratic.
     history: std::collections::VecDeque<VaultDisk<C>>,
-    unsynced: Vec<(WriteId, VaultWrite<C>)>,
     timer_at: Option<Millis>,
     /// The node deadline (its own clock) that timer is for.
     timer_for: Option<Millis>,
@@ -207,7 +214,6 @@ pub struct Delivered<C: VaultCrypto> {
 /// A vault cluster in virtual time. See the module documentation.
 pub struct Cluster<C: VaultCrypto, X = ()> {
     config: SimConfig,
-    crypto: C,
     rng: ChaCha8Rng,
     now: Millis,
     seq: u64,
@@ -238,26 +244,23 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
             .cluster
             .members()
             .map(|id| SimNode {
-                node: Some(VaultNode::new(
+                host: NodeHost::init(
                     id,
                     config.node,
                     crypto.clone(),
-                    VaultDisk::default(),
+                    SimDisk::default(),
                     Millis(0),
                     &mut rng,
-                )),
+                ),
                 incarnation: 0,
-                disk: SimDisk::default(),
                 drift_ppm: 0,
                 history: std::collections::VecDeque::from([VaultDisk::default()]),
-                unsynced: Vec::new(),
                 timer_at: None,
                 timer_for: None,
             })
             .collect();
         let mut cluster = Cluster {
             config,
-            crypto,
             rng,
             now: Millis(0),
             seq: 0,
@@ -332,12 +335,12 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
 
     /// Whether node `id` is up.
     pub fn is_up(&self, id: NodeId) -> bool {
-        self.nodes[usize::from(id.0)].node.is_some()
+        self.nodes[usize::from(id.0)].host.is_up()
     }
 
     /// Node `id`'s disk as bytes and as typed state.
     pub fn sim_disk(&self, id: NodeId) -> &SimDisk<C> {
-        &self.nodes[usize::from(id.0)].disk
+        self.nodes[usize::from(id.0)].host.disk()
     }
 
     /// Whether a link is cut.
@@ -357,12 +360,12 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
 
     /// Node `id`, if it is up.
     pub fn node(&self, id: NodeId) -> Option<&VaultNode<C>> {
-        self.nodes[usize::from(id.0)].node.as_ref()
+        self.nodes[usize::from(id.0)].host.node()
     }
 
     /// Node `id`'s durable disk.
     pub fn disk(&self, id: NodeId) -> &VaultDisk<C> {
-        self.nodes[usize::from(id.0)].disk.state()
+        self.nodes[usize::from(id.0)].host.disk().state()
     }
 
     /// Every node id.
@@ -396,7 +399,7 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
 
     fn schedule_timer(&mut self, i: usize) {
         let sim = &self.nodes[i];
-        let Some(node) = sim.node.as_ref() else {
+        let Some(node) = sim.host.node() else {
             return;
         };
         let deadline = node.next_deadline();
@@ -430,25 +433,21 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
     /// Carries out a node's step, effect by effect in order: writes to its
     /// disk queue, messages into the network, replies to the clients; then
     /// arms its timer.
-    fn collect(&mut self, i: usize, step: Step<C>) {
+    fn collect(&mut self, i: usize, step: HostStep<C>) {
         let from = NodeId(i as u8);
-        // Persist effects come first (the contract's order); their sync is
-        // queued as soon as they end, before anything the step sends.
-        let mut writes_end = None;
-        for effect in step.effects {
-            if !matches!(effect, Effect::Persist { .. }) {
-                if let Some(up_to) = writes_end.take() {
-                    self.queue_sync(i, up_to);
+        if self.observe {
+            for id in &step.wrote {
+                if let Some(write) = self.nodes[i].host.unsynced_write(*id) {
+                    self.effects.writes.push((from, write.clone()));
                 }
             }
+        }
+        // The sync is queued before anything the step sends.
+        if let Some(up_to) = step.wrote.last() {
+            self.queue_sync(i, *up_to);
+        }
+        for effect in step.effects {
             match effect {
-                Effect::Persist { id, write } => {
-                    if self.observe {
-                        self.effects.writes.push((from, write.clone()));
-                    }
-                    self.nodes[i].unsynced.push((id, write));
-                    writes_end = Some(id);
-                }
                 Effect::Send { to, message } => {
                     if self.observe {
                         self.effects.messages.push((from, to, message.clone()));
@@ -458,11 +457,9 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
                 Effect::Reply(r) => self.deliver_reply(from, r),
                 Effect::Applied(applied) => self.effects.applied.push((from, applied)),
                 Effect::Restored { index } => self.effects.restored.push((from, index)),
+                Effect::Persist { .. } => unreachable!("the host keeps the writes"),
                 Effect::Role { .. } => {}
             }
-        }
-        if let Some(up_to) = writes_end {
-            self.queue_sync(i, up_to);
         }
         self.schedule_timer(i);
     }
@@ -601,8 +598,9 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
             Event::Reply(_) | Event::External(_) => {}
             Event::Deliver { from, to, msg } => {
                 let i = usize::from(to.0);
-                if let Some(node) = self.nodes[i].node.as_mut() {
-                    let step = node.handle(Input::Peer { from, message: msg }, now, &mut self.rng);
+                if self.nodes[i].host.is_up() {
+                    let input = Input::Peer { from, message: msg };
+                    let step = self.nodes[i].host.handle(input, now, &mut self.rng);
                     self.collect(i, step);
                 }
             }
@@ -613,13 +611,13 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
                 req,
             } => {
                 let i = usize::from(to.0);
-                if let Some(node) = self.nodes[i].node.as_mut() {
+                if self.nodes[i].host.is_up() {
                     let input = Input::Client {
                         from: client,
                         id: request,
                         request: *req,
                     };
-                    let step = node.handle(input, now, &mut self.rng);
+                    let step = self.nodes[i].host.handle(input, now, &mut self.rng);
                     self.collect(i, step);
                 }
             }
@@ -632,9 +630,9 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
                 if self.nodes[i].incarnation == incarnation && self.nodes[i].timer_at == Some(at) {
                     self.nodes[i].timer_at = None;
                     self.nodes[i].timer_for = None;
-                    if let Some(n) = self.nodes[i].node.as_mut() {
+                    if let Some(n) = self.nodes[i].host.node() {
                         if n.next_deadline() <= now {
-                            let step = n.handle(Input::Timer, now, &mut self.rng);
+                            let step = self.nodes[i].host.handle(Input::Timer, now, &mut self.rng);
                             self.collect(i, step);
                         } else {
                             self.schedule_timer(i);
@@ -649,23 +647,19 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
             } => {
                 let i = usize::from(node.0);
                 let sim = &mut self.nodes[i];
-                if sim.incarnation == incarnation && sim.node.is_some() {
-                    let split = sim.unsynced.partition_point(|(id, _)| *id <= up_to);
-                    let done: Vec<_> = sim.unsynced.drain(..split).collect();
-                    for (_, w) in &done {
-                        let range = sim.disk.append(w);
-                        if self.observe {
-                            self.effects.synced.push((node, range));
+                if sim.incarnation == incarnation && sim.host.is_up() {
+                    let observe = self.observe;
+                    let synced = &mut self.effects.synced;
+                    let step = sim.host.sync(up_to, now, &mut self.rng, |_, range| {
+                        if observe {
+                            synced.push((node, range));
                         }
-                    }
+                    });
                     if sim.history.len() == DISK_HISTORY {
                         sim.history.pop_front();
                     }
-                    sim.history.push_back(sim.disk.state().clone());
-                    if let Some(n) = sim.node.as_mut() {
-                        let step = n.handle(Input::Persisted { up_to }, now, &mut self.rng);
-                        self.collect(i, step);
-                    }
+                    sim.history.push_back(sim.host.disk().state().clone());
+                    self.collect(i, step);
                 }
             }
         }
@@ -708,12 +702,11 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
     /// disk (a torn write, which recovery must detect and drop).
     pub fn crash_tearing(&mut self, id: NodeId, keep: Option<usize>) {
         let sim = &mut self.nodes[usize::from(id.0)];
-        if let (Some(keep), Some((_, w))) = (keep, sim.unsynced.first()) {
+        if let (Some(keep), Some((_, w))) = (keep, sim.host.unsynced().first()) {
             let w = w.clone();
-            sim.disk.tear(&w, keep);
+            sim.host.disk_mut().tear(&w, keep);
         }
-        sim.node = None;
-        sim.unsynced.clear();
+        sim.host.crash();
         sim.incarnation += 1;
         sim.timer_at = None;
         sim.timer_for = None;
@@ -722,28 +715,23 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
     /// Flips one bit of node `id`'s synced records (bit rot); recovery will
     /// find the record corrupt and start from the valid prefix before it.
     pub fn rot(&mut self, id: NodeId, offset: usize, bit: u8) {
-        self.nodes[usize::from(id.0)].disk.flip_bit(offset, bit);
+        self.nodes[usize::from(id.0)]
+            .host
+            .disk_mut()
+            .flip_bit(offset, bit);
     }
 
     /// Node `id` restarts from its disk, recovering it from its bytes.
     /// Returns what recovery found.
     pub fn restart(&mut self, id: NodeId) -> Recovery {
         let i = usize::from(id.0);
-        let (disk, recovery) = self.nodes[i].disk.recover();
+        let local = self.local(i, self.now);
+        let sim = &mut self.nodes[i];
+        let recovery = sim.host.restart(local, &mut self.rng);
         if let Recovery::Corrupt { .. } = recovery {
             // The restarted node holds an older state: remember it as such.
-            self.nodes[i].history.push_back(disk.clone());
+            sim.history.push_back(sim.host.disk().state().clone());
         }
-        let local = self.local(i, self.now);
-        let node = VaultNode::new(
-            id,
-            self.config.node,
-            self.crypto.clone(),
-            disk,
-            local,
-            &mut self.rng,
-        );
-        self.nodes[i].node = Some(node);
         self.schedule_timer(i);
         recovery
     }
@@ -753,11 +741,11 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
     pub fn roll_back(&mut self, id: NodeId, syncs_back: usize) {
         let sim = &mut self.nodes[usize::from(id.0)];
         assert!(
-            sim.node.is_none(),
+            !sim.host.is_up(),
             "roll back a node's disk only while it is down"
         );
         let k = sim.history.len().saturating_sub(1 + syncs_back);
-        sim.disk = SimDisk::from_state(sim.history[k].clone());
+        *sim.host.disk_mut() = SimDisk::from_state(sim.history[k].clone());
         sim.history.truncate(k + 1);
     }
 

@@ -8,11 +8,9 @@
 //!
 //! - [`cluster`]: the kernel: an event queue ordered by virtual time, and a
 //!   vault cluster living in it.
-//! - [`disk`]: a node's disk, with real record bytes, torn writes and rot.
 //! - [`world`]: the whole system (devices, adversaries, the chat server, the
 //!   cloud) under swarm faults, with the invariant checkers and the history.
 #![forbid(unsafe_code)]
 
 pub mod cluster;
-pub mod disk;
 pub mod world;

@@ -12,8 +12,13 @@
 //! - [`node`] holds the vault node: all of the above as one sans-IO state machine.
 //! - [`io`] holds the driver contract: the node's inputs and the ordered
 //!   effects a driver carries out.
+//! - [`host`] holds the node host: a node, its disk and its unsynced
+//!   writes, the glue every driver shares.
+//! - [`storage`] holds the disks a host persists through: the record log
+//!   with its recovery policy, and a typed disk for model checking.
 
 pub mod crypto;
+pub mod host;
 pub mod ids;
 pub mod io;
 pub mod lockout;
@@ -23,3 +28,4 @@ pub mod protocol;
 pub mod quorum;
 pub mod raft;
 pub mod records;
+pub mod storage;

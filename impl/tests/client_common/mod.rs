@@ -12,9 +12,10 @@ use backup_vault::cloud::{
     PutFault, StoreError, Version, VersionInfo,
 };
 use backup_vault::opaque::{FleetSecrets, KsfParams};
+use backup_vault::vault::host::{HostStep, NodeHost};
 use backup_vault::vault::ids::{Millis, NodeId, UserId};
-use backup_vault::vault::io::{Effect, Input, Step};
-use backup_vault::vault::node::{ClientId, NodeConfig, RequestId, VaultDisk, VaultNode};
+use backup_vault::vault::io::{Effect, Input};
+use backup_vault::vault::node::{ClientId, NodeConfig, RequestId, VaultDisk};
 use backup_vault::vault::opaque_crypto::OpaqueCrypto;
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
 use backup_vault::vault::quorum::ClusterConfig;
@@ -70,7 +71,8 @@ pub enum VaultFault {
 }
 
 pub struct World {
-    pub node: VaultNode<OpaqueCrypto>,
+    /// The node and its disk; writes are made durable at once.
+    host: NodeHost<OpaqueCrypto, VaultDisk<OpaqueCrypto>>,
     pub now: Millis,
     pub cloud: MemoryStore<Script>,
     pub rng: ChaCha20Rng,
@@ -95,7 +97,7 @@ impl World {
             cluster: ClusterConfig::new(1, 0).unwrap(),
             ..NodeConfig::default()
         };
-        let node = VaultNode::new(
+        let host = NodeHost::init(
             NodeId(0),
             node_config,
             crypto,
@@ -104,7 +106,7 @@ impl World {
             &mut rng,
         );
         let mut world = World {
-            node,
+            host,
             now: Millis(0),
             cloud: MemoryStore::with_hook(Script::default()),
             rng,
@@ -125,11 +127,12 @@ impl World {
     /// Ticks the node until it leads.
     fn elect(&mut self) {
         for _ in 0..100 {
-            if self.node.raft().role() == Role::Leader {
+            let node = self.host.node().expect("the node never crashes here");
+            if node.raft().role() == Role::Leader {
                 return;
             }
-            self.now = self.node.next_deadline().max(self.now);
-            let step = self.node.handle(Input::Timer, self.now, &mut self.rng);
+            self.now = node.next_deadline().max(self.now);
+            let step = self.host.handle(Input::Timer, self.now, &mut self.rng);
             self.pump(step);
         }
         panic!("a 1-node cluster elects itself");
@@ -137,27 +140,19 @@ impl World {
 
     /// Carries out `step`, making every write durable at once, until the
     /// node is quiet; returns the replies.
-    fn pump(&mut self, mut step: Step<OpaqueCrypto>) -> Vec<(RequestId, Resp)> {
+    fn pump(&mut self, mut step: HostStep<OpaqueCrypto>) -> Vec<(RequestId, Resp)> {
         let mut replies = Vec::new();
         loop {
-            let mut last_write = None;
             for effect in step.effects {
-                match effect {
-                    Effect::Persist { id, .. } => last_write = Some(id),
-                    Effect::Reply(r) => replies.push((r.request, r.response)),
-                    // One node: nothing to send; the rest is observability.
-                    Effect::Send { .. }
-                    | Effect::Applied(_)
-                    | Effect::Restored { .. }
-                    | Effect::Role { .. } => {}
+                if let Effect::Reply(r) = effect {
+                    replies.push((r.request, r.response));
                 }
+                // One node: nothing to send; the rest is observability.
             }
-            let Some(up_to) = last_write else {
+            let Some(&up_to) = step.wrote.last() else {
                 return replies;
             };
-            step = self
-                .node
-                .handle(Input::Persisted { up_to }, self.now, &mut self.rng);
+            step = self.host.sync(up_to, self.now, &mut self.rng, |_, _| {});
         }
     }
 
@@ -176,7 +171,7 @@ impl World {
             id,
             request: req,
         };
-        let step = self.node.handle(input, self.now, &mut self.rng);
+        let step = self.host.handle(input, self.now, &mut self.rng);
         let replies = self.pump(step);
         let reply = replies
             .into_iter()

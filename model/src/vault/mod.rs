@@ -46,14 +46,14 @@ use backup_vault::vault::crypto::{
     ContentDigest, OprfKeyId, ProofStatement, RegistrationId, ReplyStatement, SymBlinded, SymKey,
     SymPassword, SymProof, SymRegistration, SymTag, SymbolicCrypto, TicketClaims,
 };
+use backup_vault::vault::host::{HostStep, NodeHost};
 use backup_vault::vault::ids::{LogIndex, Millis, NodeId, Term, UserId};
-use backup_vault::vault::io::{Effect, Input, Step};
+use backup_vault::vault::io::{Effect, Input};
 use backup_vault::vault::node::{
     ClientId, NodeConfig, Reply, RequestId, VaultDisk, VaultNode, VaultPeerMessage, VaultWrite,
 };
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse, LoginId, Replacing};
 use backup_vault::vault::quorum::ClusterConfig;
-use backup_vault::vault::raft::durable::WriteId;
 use backup_vault::vault::raft::log::Entry;
 use backup_vault::vault::raft::{Role, Timing};
 use backup_vault::vault::records::{Command, Tombstone};
@@ -75,6 +75,8 @@ pub type Node = VaultNode<C>;
 /// A consensus message.
 pub type Msg = VaultPeerMessage<C>;
 type Disk = VaultDisk<C>;
+/// A node host on a typed disk, as the model keeps it.
+pub type Host = NodeHost<C, Disk>;
 type Write = VaultWrite<C>;
 type Req = ClientRequest<C>;
 type Resp = ClientResponse<C>;
@@ -267,17 +269,26 @@ impl fmt::Debug for Envelope {
 /// One node's slot: the node if up, its clock, its disk.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Slot {
-    /// The node, `None` while it is down.
-    pub node: Option<Node>,
+    /// The node (while it is up), its typed disk and its writes not yet
+    /// synced (lost in a crash): the library's node host.
+    pub host: Host,
     /// The node's clock (it restarts at 0 with the node: clocks are per
     /// incarnation, and the node only compares times it read itself).
     pub clock: Millis,
-    /// What is durable.
-    pub disk: Disk,
-    /// Writes asked for and not yet synced; lost in a crash.
-    pub unsynced: Vec<(WriteId, Write)>,
     /// Earlier synced disks, oldest first, while a rollback may happen.
     pub history: Vec<Disk>,
+}
+
+impl Slot {
+    /// The node, `None` while it is down.
+    pub fn node(&self) -> Option<&Node> {
+        self.host.node()
+    }
+
+    /// What is durable.
+    pub fn disk(&self) -> &Disk {
+        self.host.disk()
+    }
 }
 
 /// What the owner's device knows.
@@ -662,20 +673,17 @@ impl VaultModel {
         let slots = self
             .ids()
             .map(|id| {
-                let disk = Disk::default();
-                let node = Node::new(
+                let host = Host::init(
                     id,
                     self.node_config,
                     SymbolicCrypto,
-                    disk.clone(),
+                    Disk::default(),
                     Millis(0),
                     &mut rng_for(&(id, "start")),
                 );
                 Slot {
-                    node: Some(node),
+                    host,
                     clock: Millis(0),
-                    disk,
-                    unsynced: Vec::new(),
                     history: Vec::new(),
                 }
             })
@@ -714,7 +722,7 @@ impl VaultModel {
         let rec = state
             .slots
             .first()
-            .and_then(|s| s.node.as_ref())
+            .and_then(|s| s.node())
             .and_then(|n| n.store().get(ALICE).cloned());
         let reg = |registration, password, key, content| spec::SpecRegistration {
             registration,
@@ -788,7 +796,7 @@ impl VaultModel {
             let registration = s
                 .slots
                 .first()
-                .and_then(|sl| sl.node.as_ref())
+                .and_then(|sl| sl.node())
                 .and_then(|n| n.store().get(user))
                 .and_then(|r| {
                     // Staged, or already active under `StageIsGuessable`.
@@ -840,7 +848,8 @@ impl VaultModel {
     /// Syncs and delivers until nothing is pending (bootstrap only).
     fn quiesce(&self, s: &mut VaultState) {
         for _ in 0..1_000 {
-            let next = if let Some(i) = s.slots.iter().position(|sl| !sl.unsynced.is_empty()) {
+            let next = if let Some(i) = s.slots.iter().position(|sl| !sl.host.unsynced().is_empty())
+            {
                 Action::Sync(NodeId(i as u8))
             } else if let Some(env) = s.net.first() {
                 Action::Deliver(env.clone())
@@ -872,36 +881,28 @@ impl VaultModel {
                     s.net.remove(k)
                 };
                 let Envelope { from, to, msg, .. } = env;
-                self.on_node(&mut s, to, 0, &mut trace, |node, now, rng| {
-                    node.handle(Input::Peer { from, message: msg }, now, rng)
+                self.on_node(&mut s, to, 0, &mut trace, |host, now, rng| {
+                    host.handle(Input::Peer { from, message: msg }, now, rng)
                 });
             }
             Action::Tick(id) => self.tick(&mut s, *id, &mut trace),
             Action::Sync(id) => self.sync(&mut s, *id, &mut trace),
             Action::Crash(id) => {
                 let slot = &mut s.slots[usize::from(id.0)];
-                slot.node = None;
-                slot.unsynced.clear();
+                slot.host.crash();
                 s.budgets.crashes -= 1;
             }
             Action::Restart(id) => {
                 let slot = &mut s.slots[usize::from(id.0)];
-                let mut rng = rng_for(&(*id, &slot.disk, "restart"));
-                slot.node = Some(Node::new(
-                    *id,
-                    self.node_config,
-                    SymbolicCrypto,
-                    slot.disk.clone(),
-                    Millis(0),
-                    &mut rng,
-                ));
+                let mut rng = rng_for(&(*id, slot.disk(), "restart"));
+                let _ = slot.host.restart(Millis(0), &mut rng);
                 slot.clock = Millis(0);
                 // A node starts with nothing to do but wait for its timer.
             }
             Action::Rollback { node, back } => {
                 let slot = &mut s.slots[usize::from(node.0)];
                 let k = slot.history.len() - usize::from(*back);
-                slot.disk = slot.history[k].clone();
+                *slot.host.disk_mut() = slot.history[k].clone();
                 slot.history.truncate(k);
                 s.budgets.rollbacks -= 1;
                 s.budgets.rolled_back |= 1 << node.0;
@@ -928,12 +929,12 @@ impl VaultModel {
     /// not matter beyond the order of one node's own deadlines.
     fn tick(&self, s: &mut VaultState, id: NodeId, trace: &mut Option<&mut Vec<String>>) {
         let slot = &mut s.slots[usize::from(id.0)];
-        let Some(node) = slot.node.as_ref() else {
+        let Some(node) = slot.node() else {
             return;
         };
         slot.clock = slot.clock.max(node.next_deadline());
-        self.on_node(s, id, 0, trace, |node, now, rng| {
-            node.handle(Input::Timer, now, rng)
+        self.on_node(s, id, 0, trace, |host, now, rng| {
+            host.handle(Input::Timer, now, rng)
         });
     }
 
@@ -941,20 +942,17 @@ impl VaultModel {
         let keep_history = s.budgets.rollbacks > 0;
         let depth = usize::from(self.bounds.rollback_depth);
         let slot = &mut s.slots[usize::from(id.0)];
-        let Some(up_to) = slot.unsynced.last().map(|(w, _)| *w) else {
+        let Some(up_to) = slot.host.unsynced().last().map(|(w, _)| *w) else {
             return;
         };
         if keep_history && depth > 0 {
             if slot.history.len() == depth {
                 slot.history.remove(0);
             }
-            slot.history.push(slot.disk.clone());
+            slot.history.push(slot.disk().clone());
         }
-        for (_, write) in std::mem::take(&mut slot.unsynced) {
-            slot.disk.apply(&write);
-        }
-        self.on_node(s, id, 0, trace, |node, now, rng| {
-            node.handle(Input::Persisted { up_to }, now, rng)
+        self.on_node(s, id, 0, trace, |host, now, rng| {
+            host.sync(up_to, now, rng, |_, _| {})
         });
     }
 
@@ -970,21 +968,21 @@ impl VaultModel {
         trace: &mut Option<&mut Vec<String>>,
         input: F,
     ) where
-        F: FnOnce(&mut Node, Millis, &mut ChaCha8Rng) -> Step<SymbolicCrypto>,
+        F: FnOnce(&mut Host, Millis, &mut ChaCha8Rng) -> HostStep<SymbolicCrypto>,
     {
         let slot = &mut s.slots[usize::from(id.0)];
         let now = slot.clock;
-        let Some(node) = slot.node.as_mut() else {
+        let Some(node) = slot.node() else {
             return;
         };
-        let mut rng = rng_for(&(&*node, now, salt));
-        let mut copy = node.clone();
+        let mut rng = rng_for(&(node, now, salt));
+        let mut copy = slot.host.clone();
         let step = match catch_unwind(AssertUnwindSafe(|| {
             let step = input(&mut copy, now, &mut rng);
             (copy, step)
         })) {
             Ok((after, step)) => {
-                *node = after;
+                slot.host = after;
                 step
             }
             Err(payload) => {
@@ -1009,17 +1007,18 @@ impl VaultModel {
         &self,
         s: &mut VaultState,
         id: NodeId,
-        step: Step<SymbolicCrypto>,
+        step: HostStep<SymbolicCrypto>,
         trace: &mut Option<&mut Vec<String>>,
     ) {
+        if let Some(t) = trace.as_deref_mut() {
+            let host = &s.slots[usize::from(id.0)].host;
+            for write in step.wrote.iter().filter_map(|w| host.unsynced_write(*w)) {
+                t.push(format!("   {id:?} writes {}", show_write(write)));
+            }
+        }
         for effect in step.effects {
             match effect {
-                Effect::Persist { id: w, write } => {
-                    if let Some(t) = trace.as_deref_mut() {
-                        t.push(format!("   {id:?} writes {}", show_write(&write)));
-                    }
-                    s.slots[usize::from(id.0)].unsynced.push((w, write));
-                }
+                Effect::Persist { .. } => unreachable!("the host keeps the writes"),
                 Effect::Send { to, message } => {
                     let env = Envelope::new(id, to, message);
                     if let Some(t) = trace.as_deref_mut() {
@@ -1323,13 +1322,13 @@ impl VaultModel {
                 op,
             },
         );
-        self.on_node(s, to, request.0, &mut trace, |node, now, rng| {
+        self.on_node(s, to, request.0, &mut trace, |host, now, rng| {
             let input = Input::Client {
                 from: client,
                 id: request,
                 request: req,
             };
-            node.handle(input, now, rng)
+            host.handle(input, now, rng)
         });
     }
 
@@ -1403,7 +1402,7 @@ impl VaultModel {
                 s.ghost.flags.not_linearizable = true;
             }
         }
-        let node = s.slots[usize::from(from.0)].node.as_ref();
+        let node = s.slots[usize::from(from.0)].node();
         match reply.response {
             Resp::RegistrationResponse(answer) => {
                 // LOCK-1: an evaluation, placed just after what the answering
@@ -1434,7 +1433,7 @@ impl VaultModel {
                 let durable = s
                     .slots
                     .iter()
-                    .filter(|sl| sl.disk.log.term_at(index) == Some(entry.term))
+                    .filter(|sl| sl.disk().log.term_at(index) == Some(entry.term))
                     .count();
                 // A rollback after the acknowledgement is a fault R
                 // tolerates: rolled-back nodes (at most R) count as holders.
@@ -1560,7 +1559,7 @@ impl VaultModel {
     /// destroyed, which registration has which OPRF key, where proofs are.
     fn observe(&self, s: &mut VaultState) {
         for (i, slot) in s.slots.iter().enumerate() {
-            let Some(node) = slot.node.as_ref() else {
+            let Some(node) = slot.node() else {
                 continue;
             };
             let raft = node.raft();
@@ -1633,7 +1632,7 @@ impl VaultModel {
         }
         let b = s.budgets;
         for env in &s.net {
-            if s.slots[usize::from(env.to.0)].node.is_some() {
+            if s.slots[usize::from(env.to.0)].node().is_some() {
                 actions.push(Action::Deliver(env.clone()));
                 if b.duplicates > 0 {
                     actions.push(Action::Duplicate(env.clone()));
@@ -1642,9 +1641,9 @@ impl VaultModel {
         }
         for (i, slot) in s.slots.iter().enumerate() {
             let id = NodeId(i as u8);
-            match &slot.node {
+            match slot.node() {
                 Some(node) => {
-                    if !slot.unsynced.is_empty() {
+                    if !slot.host.unsynced().is_empty() {
                         actions.push(Action::Sync(id));
                     }
                     if self.bounds.timers {
@@ -1756,8 +1755,11 @@ impl VaultModel {
     pub fn describe_state(&self, s: &VaultState) -> String {
         let mut parts = Vec::new();
         for (i, slot) in s.slots.iter().enumerate() {
-            let part = match &slot.node {
-                None => format!("n{i} down (disk: {} entries)", slot.disk.log.last_index().0),
+            let part = match slot.node() {
+                None => format!(
+                    "n{i} down (disk: {} entries)",
+                    slot.disk().log.last_index().0
+                ),
                 Some(n) => {
                     let r = n.raft();
                     let alice = n

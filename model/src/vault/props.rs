@@ -99,8 +99,7 @@ fn lock_1(m: &VaultModel, s: &VaultState) -> bool {
         .map(|r| r.content())
         .collect();
     let foreign_active = s.slots.iter().any(|slot| {
-        slot.node
-            .as_ref()
+        slot.node()
             .and_then(|n| n.store().get(ALICE))
             .and_then(|r| r.active.as_ref())
             .is_some_and(|a| foreign.contains(&a.content))
@@ -141,8 +140,8 @@ fn lock_5(_: &VaultModel, s: &VaultState) -> bool {
 fn lock_3(_: &VaultModel, s: &VaultState) -> bool {
     let mut resets: BTreeSet<(u64, LogIndex, Term)> = BTreeSet::new();
     for slot in &s.slots {
-        let logs = slot.node.as_ref().map(|n| n.raft().log());
-        for log in logs.into_iter().chain([&slot.disk.log]) {
+        let logs = slot.node().map(|n| n.raft().log());
+        for log in logs.into_iter().chain([&slot.disk().log]) {
             let mut i = log.base_index().next();
             while i <= log.last_index() {
                 if let Some(e) = log.get(i) {
@@ -164,7 +163,7 @@ fn lock_4(_: &VaultModel, s: &VaultState) -> bool {
     if s.ghost.flags.destroyed_key_released {
         return false;
     }
-    s.slots.iter().filter_map(|sl| sl.node.as_ref()).all(|n| {
+    s.slots.iter().filter_map(|sl| sl.node()).all(|n| {
         n.store().iter().all(|(_, rec)| match rec.tombstone() {
             Some(Tombstone::Destroyed(r)) => {
                 rec.active.as_ref().is_none_or(|a| a.registration != r)
@@ -209,7 +208,7 @@ fn cons_2(_: &VaultModel, s: &VaultState) -> bool {
     let logs: Vec<_> = s
         .slots
         .iter()
-        .map(|sl| sl.node.as_ref().map_or(&sl.disk.log, |n| n.raft().log()))
+        .map(|sl| sl.node().map_or(&sl.disk().log, |n| n.raft().log()))
         .collect();
     for (k, a) in logs.iter().enumerate() {
         for b in &logs[k + 1..] {
@@ -228,7 +227,7 @@ fn cons_3(_: &VaultModel, s: &VaultState) -> bool {
     if s.ghost.flags.commit_conflict || panicked_with(s, "CONS-3") {
         return false;
     }
-    s.slots.iter().filter_map(|sl| sl.node.as_ref()).all(|n| {
+    s.slots.iter().filter_map(|sl| sl.node()).all(|n| {
         let raft = n.raft();
         if raft.role() != Role::Leader {
             return true;
@@ -244,7 +243,7 @@ fn cons_3(_: &VaultModel, s: &VaultState) -> bool {
 }
 
 fn cons_4(_: &VaultModel, s: &VaultState) -> bool {
-    let up: Vec<_> = s.slots.iter().filter_map(|sl| sl.node.as_ref()).collect();
+    let up: Vec<_> = s.slots.iter().filter_map(|sl| sl.node()).collect();
     let in_order = up.iter().all(|n| {
         let log = n.raft().log();
         let mut i = log.base_index().next();
@@ -269,7 +268,7 @@ fn cons_4(_: &VaultModel, s: &VaultState) -> bool {
 /// Every active record on every node was activated by a request carrying a
 /// proof of K (or, with `StageIsGuessable`, was not: the violation).
 fn reg_2(_: &VaultModel, s: &VaultState) -> bool {
-    s.slots.iter().filter_map(|sl| sl.node.as_ref()).all(|n| {
+    s.slots.iter().filter_map(|sl| sl.node()).all(|n| {
         n.store().iter().all(|(_, rec)| {
             rec.active
                 .as_ref()

@@ -8,7 +8,7 @@ use crate::run::{check, Budget, Report};
 fn bootstrap_registers_both_users_with_node_0_leading() {
     let m = VaultModel::new(VaultBounds::default(), None);
     let s = &m.init;
-    let n0 = s.slots[0].node.as_ref().unwrap();
+    let n0 = s.slots[0].node().unwrap();
     assert_eq!(n0.raft().role(), Role::Leader);
     assert!(n0.store().get(ALICE).unwrap().active.is_some());
     assert!(n0.store().get(BOB).unwrap().active.is_some());

@@ -158,6 +158,17 @@ impl Actor {
     }
 }
 
+/// Actor `a` starts a new client for `user`, as a new app process on a
+/// new connection: its call numbers start again from 0, so replies to the
+/// previous client's calls must not reach it (the epoch tells them apart).
+fn fresh_client(world: &mut World, a: usize, user: UserId) {
+    let actor = &mut world.actors[a];
+    actor.user = user;
+    actor.epoch += 1;
+    actor.calls = 0;
+    actor.client = Some(Client::new(user, world.client_config));
+}
+
 fn busy(world: &World, a: usize) -> bool {
     world.actors[a].client.as_ref().is_some_and(Client::is_busy)
 }
@@ -205,8 +216,7 @@ pub(super) fn wake(world: &mut World, a: usize) {
         Role::Reregistrar => {
             if world.below(100) < 25 && world.scenario.users > 0 {
                 let user = UserId(1 + world.below(u64::from(world.scenario.users)));
-                world.actors[a].user = user;
-                world.actors[a].client = Some(Client::new(user, world.client_config));
+                fresh_client(world, a, user);
                 let password =
                     Password::new(format!("attacker-{}", world.below(1 << 30)).into_bytes());
                 start(
@@ -336,8 +346,7 @@ fn wake_guesser(world: &mut World, a: usize) {
         return;
     }
     let password = guess(world);
-    world.actors[a].user = user;
-    world.actors[a].client = Some(Client::new(user, world.client_config));
+    fresh_client(world, a, user);
     start(
         world,
         a,

@@ -10,8 +10,8 @@ use super::scenario::{FaultKind, FaultMix};
 use super::trace::Party;
 use super::{Ev, Phase, World};
 use crate::cluster::NetConfig;
-use crate::disk::Recovery;
 use backup_vault::vault::ids::NodeId;
+use backup_vault::vault::storage::Recovery;
 use rand_chacha::rand_core::RngCore;
 
 const TICK_MS: u64 = 200;

@@ -1,0 +1,218 @@
+//! The node host: the glue between a vault node and its disk, written once
+//! for every driver.
+//!
+//! A [`NodeHost`] owns a node's [`Disk`], the writes the node issued that
+//! are not durable yet, and the node itself while it is up. It carries out
+//! the [`Effect::Persist`] effects of every step (queueing them), makes them
+//! durable when the driver says the disk synced ([`NodeHost::sync`]), loses
+//! them on a crash ([`NodeHost::crash`]) and restarts the node from what
+//! the disk recovers ([`NodeHost::restart`]). What is left for a driver is
+//! to move messages, replies and time: the [`HostStep`] it gets back holds
+//! every other effect, in the contract's order (see [`super::io`]).
+//!
+//! Why a sync is the driver's call: when a disk syncs is a fault-model
+//! choice (the simulator waits a sync delay, the model checker makes it an
+//! action, a runtime batches many writes into one fsync), while what a
+//! sync means (every queued write durable, in order, then
+//! [`Input::Persisted`]) is not.
+//!
+//! A host is plain data when its disk is, so the model checker keeps whole
+//! hosts in its states.
+
+use super::crypto::VaultCrypto;
+use super::ids::{Millis, NodeId};
+use super::io::{Effect, Input};
+use super::node::{NodeConfig, VaultDisk, VaultNode, VaultWrite};
+use super::raft::durable::WriteId;
+use super::storage::{Disk, Recovery};
+use rand_core::{CryptoRng, RngCore};
+
+/// A node, its disk and its unsynced writes. See the module documentation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct NodeHost<C: VaultCrypto, D> {
+    id: NodeId,
+    config: NodeConfig,
+    crypto: C,
+    node: Option<VaultNode<C>>,
+    disk: D,
+    unsynced: Vec<(WriteId, VaultWrite<C>)>,
+}
+
+/// What a host's input asks of the driver: the step's effects without the
+/// writes, which the host keeps.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[must_use = "a step's effects must be carried out, in order"]
+pub struct HostStep<C: VaultCrypto> {
+    /// `Send`, `Reply`, `Applied`, `Restored` and `Role` effects, in order.
+    pub effects: Vec<Effect<C>>,
+    /// The writes this step queued, in order (see [`NodeHost::unsynced`]):
+    /// the driver should sync the disk up to the last (see
+    /// [`NodeHost::sync`]) when its fault model says so.
+    pub wrote: Vec<WriteId>,
+    /// When to hand the node [`Input::Timer`], by its clock; `None` while
+    /// it is down.
+    pub next_deadline: Option<Millis>,
+}
+
+impl<C: VaultCrypto> HostStep<C> {
+    fn down() -> Self {
+        HostStep {
+            effects: Vec::new(),
+            wrote: Vec::new(),
+            next_deadline: None,
+        }
+    }
+}
+
+impl<C: VaultCrypto, D: Disk<C>> NodeHost<C, D> {
+    /// A new node on a new disk: it starts from the empty durable state,
+    /// with nothing to recover.
+    pub fn init<R: RngCore>(
+        id: NodeId,
+        config: NodeConfig,
+        crypto: C,
+        disk: D,
+        now: Millis,
+        rng: &mut R,
+    ) -> Self {
+        let node = VaultNode::new(id, config, crypto.clone(), VaultDisk::default(), now, rng);
+        NodeHost {
+            id,
+            config,
+            crypto,
+            node: Some(node),
+            disk,
+            unsynced: Vec::new(),
+        }
+    }
+
+    /// Node `id` on `disk`, started from what the disk recovers.
+    pub fn start<R: RngCore>(
+        id: NodeId,
+        config: NodeConfig,
+        crypto: C,
+        disk: D,
+        now: Millis,
+        rng: &mut R,
+    ) -> (Self, Recovery) {
+        let mut host = NodeHost {
+            id,
+            config,
+            crypto,
+            node: None,
+            disk,
+            unsynced: Vec::new(),
+        };
+        let recovery = host.restart(now, rng);
+        (host, recovery)
+    }
+
+    /// The node, while it is up.
+    pub fn node(&self) -> Option<&VaultNode<C>> {
+        self.node.as_ref()
+    }
+
+    /// Whether the node is up.
+    pub fn is_up(&self) -> bool {
+        self.node.is_some()
+    }
+
+    /// The disk.
+    pub fn disk(&self) -> &D {
+        &self.disk
+    }
+
+    /// The disk, for fault injection while the node is down (a rollback,
+    /// bit rot, a torn write).
+    pub fn disk_mut(&mut self) -> &mut D {
+        &mut self.disk
+    }
+
+    /// Writes issued and not yet durable, in order.
+    pub fn unsynced(&self) -> &[(WriteId, VaultWrite<C>)] {
+        &self.unsynced
+    }
+
+    /// The unsynced write `id`, if it is one.
+    pub fn unsynced_write(&self, id: WriteId) -> Option<&VaultWrite<C>> {
+        let k = self.unsynced.binary_search_by_key(&id, |(w, _)| *w).ok()?;
+        Some(&self.unsynced[k].1)
+    }
+
+    /// Hands the node one input. Does nothing while it is down.
+    pub fn handle<R: RngCore + CryptoRng>(
+        &mut self,
+        input: Input<C>,
+        now: Millis,
+        rng: &mut R,
+    ) -> HostStep<C> {
+        let Some(node) = self.node.as_mut() else {
+            return HostStep::down();
+        };
+        let step = node.handle(input, now, rng);
+        let mut effects = Vec::with_capacity(step.effects.len());
+        let mut wrote = Vec::new();
+        for effect in step.effects {
+            match effect {
+                Effect::Persist { id, write } => {
+                    debug_assert!(
+                        self.unsynced.last().is_none_or(|(last, _)| *last < id),
+                        "writes come in WriteId order"
+                    );
+                    self.unsynced.push((id, write));
+                    wrote.push(id);
+                }
+                other => effects.push(other),
+            }
+        }
+        HostStep {
+            effects,
+            wrote,
+            next_deadline: Some(step.next_deadline),
+        }
+    }
+
+    /// The disk synced every write up to `up_to`: they become durable, in
+    /// order, and the node learns it. `on_write` sees each write and the
+    /// byte range of the disk it took. Does nothing while the node is down.
+    pub fn sync<R: RngCore + CryptoRng>(
+        &mut self,
+        up_to: WriteId,
+        now: Millis,
+        rng: &mut R,
+        mut on_write: impl FnMut(&VaultWrite<C>, std::ops::Range<usize>),
+    ) -> HostStep<C> {
+        if self.node.is_none() {
+            return HostStep::down();
+        }
+        let split = self.unsynced.partition_point(|(id, _)| *id <= up_to);
+        for (_, write) in self.unsynced.drain(..split) {
+            let range = self.disk.persist(&write);
+            on_write(&write, range);
+        }
+        self.handle(Input::Persisted { up_to }, now, rng)
+    }
+
+    /// The node crashes: its memory and its unsynced writes are lost; the
+    /// disk keeps what was synced.
+    pub fn crash(&mut self) {
+        self.node = None;
+        self.unsynced.clear();
+    }
+
+    /// The node (re)starts from what its disk recovers. A node that is up
+    /// crashes first.
+    pub fn restart<R: RngCore>(&mut self, now: Millis, rng: &mut R) -> Recovery {
+        self.crash();
+        let (durable, recovery) = self.disk.recover();
+        self.node = Some(VaultNode::new(
+            self.id,
+            self.config,
+            self.crypto.clone(),
+            durable,
+            now,
+            rng,
+        ));
+        recovery
+    }
+}
