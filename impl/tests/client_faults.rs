@@ -367,15 +367,16 @@ fn answers_to_requests_the_client_moved_past_are_ignored() {
     w.run(&mut phone, enable_password("pw")).unwrap();
     w.run(&mut phone, backup(b"chats")).unwrap();
     let mut tablet = w.client(ALICE);
-    tablet.start(restore_password("pw"), &mut w.rng);
+    w.start(&mut tablet, restore_password("pw"));
     let Some(backup_vault::client::Output::Vault {
         call: first,
         request,
+        ..
     }) = tablet.poll()
     else {
         panic!()
     };
-    tablet.on_timeout(&mut w.rng);
+    w.time_out(&mut tablet);
     let Some(backup_vault::client::Output::Vault { call: second, .. }) = tablet.poll() else {
         panic!()
     };

@@ -217,8 +217,8 @@ fn operations_that_need_a_key_say_so_and_one_runs_at_a_time() {
         ))
     );
     key_text(&mut w, &mut phone);
-    phone.start(backup(b"a"), &mut w.rng);
-    phone.start(backup(b"b"), &mut w.rng);
+    w.start(&mut phone, backup(b"a"));
+    w.start(&mut phone, backup(b"b"));
     let mut outputs = Vec::new();
     while let Some(o) = phone.poll() {
         outputs.push(o);

@@ -29,11 +29,11 @@ fn debug_of_a_client_mid_flow_shows_no_secret() {
     let password = "hunter2-very-secret";
 
     // Mid-registration: the client holds K, the password and OPAQUE state.
-    phone.start(enable_password(password), &mut w.rng);
+    w.start(&mut phone, enable_password(password));
     let mut seen = Vec::new();
     while let Some(out) = phone.poll() {
         match out {
-            Output::Vault { call, request } => {
+            Output::Vault { call, request, .. } => {
                 seen.push(format!("{request:?}"));
                 assert_clean(&format!("{phone:?}"), &windows, password);
                 assert_clean(&format!("{:?}", phone.state()), &windows, password);
@@ -52,8 +52,8 @@ fn debug_of_a_client_mid_flow_shows_no_secret() {
 
     // Mid-login on a new device: KE2 received, KE3 in flight.
     let mut tablet: Client = w.client(ALICE);
-    tablet.start(restore_password(password), &mut w.rng);
-    let Some(Output::Vault { call, request }) = tablet.poll() else {
+    w.start(&mut tablet, restore_password(password));
+    let Some(Output::Vault { call, request, .. }) = tablet.poll() else {
         panic!()
     };
     let ke2 = w.vault(request).unwrap();
@@ -74,7 +74,7 @@ fn debug_of_a_client_mid_flow_shows_no_secret() {
         password,
     );
     let mut other = w.client(ALICE);
-    other.start(Operation::EnableKeyMode, &mut w.rng);
+    w.start(&mut other, Operation::EnableKeyMode);
     let shown = format!("{:?}", other.poll());
     assert!(shown.contains("redacted"), "{shown}");
     let other_text = other.state().key.as_ref().unwrap().to_text();

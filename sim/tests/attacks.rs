@@ -115,17 +115,22 @@ impl World {
         relay: &mut dyn FnMut(Req) -> Req,
         answers: &mut dyn FnMut(&Req, Resp) -> Resp,
     ) -> Result<Completed, ClientError> {
-        device.start(op, &mut self.rng);
+        device.start(op, self.cluster.now(), &mut self.rng);
         loop {
             match device.poll().expect("a running operation has output") {
-                Output::Vault { call, request } => {
+                // The scripted cluster finds the leader itself.
+                Output::Vault { call, request, .. } => {
                     let request = relay(request);
                     match self.cluster.call(DEVICE, request.clone(), T) {
                         Some(response) => {
                             let response = answers(&request, response);
-                            device.on_vault(call, response, &mut self.rng);
+                            device.on_vault(call, response, self.cluster.now(), &mut self.rng);
                         }
-                        None => device.on_timeout(&mut self.rng),
+                        None => {
+                            let deadline = device.poll_timeout().expect("it waits");
+                            let now = self.cluster.now().max(deadline);
+                            device.handle_timeout(now, &mut self.rng);
+                        }
                     }
                 }
                 Output::Cloud { .. } => panic!("these operations do not touch the cloud"),

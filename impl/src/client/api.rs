@@ -4,6 +4,7 @@
 use super::error::ClientError;
 use crate::cloud::{Object, ObjectInfo, ObjectKey, Precondition, Version};
 use crate::format::Generation;
+use crate::vault::ids::NodeId;
 use crate::vault::opaque_crypto::OpaqueCrypto;
 use crate::vault::protocol::ClientRequest;
 use bytes::Bytes;
@@ -232,11 +233,14 @@ impl fmt::Debug for Completed {
 /// What the client asks of its driver, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Output {
-    /// Send this request to the vault (the leader, as far as the driver
-    /// knows) and call [`super::Client::on_vault`] with `call` and the answer.
+    /// Send this request to vault node `to` (the leader, as far as the
+    /// client knows) and call [`super::Client::on_vault`] with `call` and
+    /// the answer.
     Vault {
         /// Echo this with the answer.
         call: CallId,
+        /// The node to send it to.
+        to: NodeId,
         /// The request.
         request: ClientRequest<OpaqueCrypto>,
     },

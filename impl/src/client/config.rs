@@ -1,5 +1,6 @@
 //! What a client is configured with before it talks to anyone.
 
+use super::retry::Backoff;
 use crate::flaws::ClientFlaw;
 use crate::format::ChunkSize;
 use crate::opaque::{FleetPublicKey, KsfParams};
@@ -19,6 +20,11 @@ pub struct ClientConfig {
     /// the operation fails with `VaultUnavailable` or `CloudUnavailable`.
     /// Counts timeouts, `NotLeader`, `Retry` and cloud `Unavailable` answers.
     pub max_attempts: u32,
+    /// How many vault nodes there are (`NodeId(0)` up to `vault_nodes - 1`):
+    /// the nodes the client tries in turn while it does not know the leader.
+    pub vault_nodes: u8,
+    /// How long to wait for an answer before sending again.
+    pub backoff: Backoff,
     /// A deliberately broken variant to run instead of the correct code;
     /// always `None` unless built with the `flaws` feature (see [`crate::flaws`]).
     pub flaw: Option<ClientFlaw>,
@@ -28,13 +34,16 @@ impl ClientConfig {
     /// Default retry budget: a request is sent at most this many times.
     pub const DEFAULT_MAX_ATTEMPTS: u32 = 6;
 
-    /// A configuration with the default chunk size and retry budget.
+    /// A configuration with the default chunk size, retry budget and
+    /// backoff, for a vault of one node (set `vault_nodes` for more).
     pub fn new(fleet_key: FleetPublicKey, ksf: KsfParams) -> Self {
         ClientConfig {
             fleet_key,
             ksf,
             chunk_size: ChunkSize::DEFAULT,
             max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
+            vault_nodes: 1,
+            backoff: Backoff::DEFAULT,
             flaw: None,
         }
     }

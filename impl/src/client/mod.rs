@@ -11,11 +11,14 @@
 //! - [`Client::poll`] returns the next [`Output`]: a vault request or a cloud
 //!   operation to perform (each with a [`CallId`]), or the operation's result.
 //! - [`Client::on_vault`] and [`Client::on_cloud`] take the answers, with
-//!   the `CallId` they answer; [`Client::on_timeout`] says an expected answer
-//!   did not come.
+//!   the `CallId` they answer.
+//! - [`Client::poll_timeout`] says when the client next wants
+//!   [`Client::handle_timeout`]: the deadline of the answer it waits for
+//!   (an early or spurious call does nothing).
 //!
-//! Randomness comes in as `&mut (impl RngCore + CryptoRng)` on the inputs
-//! that may need it. Given the same inputs and RNG, the outputs are identical.
+//! Time comes in as `now` on every input, and randomness as
+//! `&mut (impl RngCore + CryptoRng)`. Given the same inputs, times and RNG,
+//! the outputs are identical.
 //! Backup bytes travel as [`bytes::Bytes`]: the plaintext and the encrypted
 //! file are never copied after encryption.
 //!
@@ -23,7 +26,8 @@
 //! | module | job |
 //! |---|---|
 //! | [`api`] | operations, outputs, cloud operations and replies |
-//! | [`config`] | [`ClientConfig`]: pinned fleet key, KSF cost, chunk size, retry budget |
+//! | [`config`] | [`ClientConfig`]: pinned fleet key, KSF cost, chunk size, retry budget, vault nodes, backoff |
+//! | [`retry`] | the retry policy: timeouts with backoff and jitter, the leader hint |
 //! | [`state`] | [`DeviceState`]: what the device keeps between operations |
 //! | [`layout`] | the cloud object names and the manifest format |
 //! | [`error`] | [`ClientError`] |
@@ -31,9 +35,11 @@
 //!
 //! # Retries (the same for every flow)
 //! Each request the client waits on may be sent up to
-//! [`ClientConfig::max_attempts`] times. A resend happens on
-//! [`Client::on_timeout`], on a vault `NotLeader` or `Retry`, and on a cloud
-//! `Unavailable`; it carries the same request under a new [`CallId`]. An
+//! [`ClientConfig::max_attempts`] times. A resend happens when its deadline
+//! passes ([`Client::handle_timeout`]; the wait backs off, see [`retry`]), on
+//! a vault `NotLeader` that names the leader or `Retry`, and on a cloud
+//! `Unavailable`; it carries the same request under a new [`CallId`], to
+//! the node the client's leader hint names ([`Output::Vault`]'s `to`). An
 //! answer to any send of the awaited request is accepted; an answer to a
 //! request the client has moved past is ignored. When the budget is spent
 //! the operation fails with `VaultUnavailable` or `CloudUnavailable` (except
@@ -65,6 +71,7 @@ pub mod config;
 pub mod error;
 mod flows;
 pub mod layout;
+pub mod retry;
 pub mod state;
 
 pub use api::{CallId, CloudOp, CloudReply, Completed, Operation, Output, Password};
@@ -74,12 +81,13 @@ pub use state::{DeviceState, Mode};
 
 use crate::cloud::StoreError;
 use crate::key::BackupKey;
-use crate::vault::ids::UserId;
+use crate::vault::ids::{Millis, NodeId, UserId};
 use crate::vault::opaque_crypto::OpaqueCrypto;
 use crate::vault::protocol::ClientResponse;
 use core::fmt;
 use flows::{Ctx, Flow, Request, Step};
 use rand_core::{CryptoRng, RngCore};
+use retry::Route;
 use std::collections::VecDeque;
 
 /// The request the client is waiting on.
@@ -90,6 +98,8 @@ struct Pending {
     first_call: CallId,
     /// How many times it was sent.
     sends: u32,
+    /// When the last send stops being waited for.
+    deadline: Millis,
 }
 
 /// One device's backup client. See the module documentation.
@@ -100,6 +110,7 @@ pub struct Client {
     pending: Option<Pending>,
     outbox: VecDeque<Output>,
     next_call: u64,
+    route: Route,
 }
 
 impl Client {
@@ -118,6 +129,7 @@ impl Client {
             pending: None,
             outbox: VecDeque::new(),
             next_call: 0,
+            route: Route::new(config.vault_nodes),
         }
     }
 
@@ -142,14 +154,27 @@ impl Client {
     }
 
     /// The next thing for the driver to do, if any.
+    #[must_use]
     pub fn poll(&mut self) -> Option<Output> {
         self.outbox.pop_front()
+    }
+
+    /// When the client next needs [`Client::handle_timeout`]: the deadline
+    /// of the answer it waits for; `None` when it waits for none.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        self.pending.as_ref().map(|p| p.deadline)
+    }
+
+    /// The vault node the client asks next (its leader hint).
+    pub fn leader_hint(&self) -> NodeId {
+        self.route.leader()
     }
 
     /// Starts `op`. Its requests and result come out of [`Client::poll`].
     /// If an operation is already running, outputs `Failed(Busy)` and
     /// changes nothing.
-    pub fn start(&mut self, op: Operation, rng: &mut (impl RngCore + CryptoRng)) {
+    pub fn start(&mut self, op: Operation, now: Millis, rng: &mut (impl RngCore + CryptoRng)) {
         if self.flow.is_some() {
             self.outbox.push_back(Output::Failed(ClientError::Busy));
             return;
@@ -221,7 +246,7 @@ impl Client {
             }
         };
         self.flow = flow;
-        self.apply(step);
+        self.apply(step, now, rng);
     }
 
     /// The vault's answer to call `call`. Answers to calls the client has
@@ -230,19 +255,21 @@ impl Client {
         &mut self,
         call: CallId,
         response: ClientResponse<OpaqueCrypto>,
+        now: Millis,
         rng: &mut (impl RngCore + CryptoRng),
     ) {
         if !self.awaits(call, |r| matches!(r, Request::Vault(_))) {
             return;
         }
-        if matches!(
-            response,
-            ClientResponse::NotLeader { .. } | ClientResponse::Retry
-        ) {
-            self.resend(rng);
-            return;
+        match response {
+            ClientResponse::NotLeader { leader } => {
+                if self.route.not_leader(leader) {
+                    self.resend(now, rng);
+                }
+            }
+            ClientResponse::Retry => self.resend(now, rng),
+            response => self.dispatch(now, rng, |flow, ctx| flow.on_vault(response, ctx)),
         }
-        self.dispatch(rng, |flow, ctx| flow.on_vault(response, ctx));
     }
 
     /// The cloud's result for call `call`. Results for calls the client has
@@ -251,25 +278,34 @@ impl Client {
         &mut self,
         call: CallId,
         result: Result<CloudReply, StoreError>,
+        now: Millis,
         rng: &mut (impl RngCore + CryptoRng),
     ) {
         if !self.awaits(call, |r| matches!(r, Request::Cloud(_))) {
             return;
         }
         if matches!(result, Err(StoreError::Unavailable)) {
-            self.resend(rng);
+            self.resend(now, rng);
             return;
         }
-        self.dispatch(rng, |flow, ctx| flow.on_cloud(result, ctx));
+        self.dispatch(now, rng, |flow, ctx| flow.on_cloud(result, ctx));
     }
 
-    /// The answer the client waits for did not come in time: resend the same
-    /// request, or fail the operation if the retry budget is spent. Does
-    /// nothing when no answer is awaited.
-    pub fn on_timeout(&mut self, rng: &mut (impl RngCore + CryptoRng)) {
-        if self.pending.is_some() {
-            self.resend(rng);
+    /// The clock reached [`Client::poll_timeout`]: the awaited answer did not
+    /// come, so the request goes again (to the next vault node, if it went
+    /// to the vault), or the operation fails if the retry budget is spent.
+    /// Does nothing before the deadline, or when no answer is awaited.
+    pub fn handle_timeout(&mut self, now: Millis, rng: &mut (impl RngCore + CryptoRng)) {
+        let Some(pending) = self.pending.as_ref() else {
+            return;
+        };
+        if now < pending.deadline {
+            return;
         }
+        if matches!(pending.request, Request::Vault(_)) {
+            self.route.next();
+        }
+        self.resend(now, rng);
     }
 
     fn awaits(&self, call: CallId, kind: impl Fn(&Request) -> bool) -> bool {
@@ -280,6 +316,7 @@ impl Client {
 
     fn dispatch(
         &mut self,
+        now: Millis,
         rng: &mut (impl RngCore + CryptoRng),
         f: impl FnOnce(&mut Flow, &mut Ctx<'_>) -> Step,
     ) {
@@ -293,10 +330,10 @@ impl Client {
         };
         let step = f(&mut flow, &mut ctx);
         self.flow = Some(flow);
-        self.apply(step);
+        self.apply(step, now, rng);
     }
 
-    fn resend(&mut self, rng: &mut (impl RngCore + CryptoRng)) {
+    fn resend(&mut self, now: Millis, rng: &mut (impl RngCore + CryptoRng)) {
         let Some(pending) = self.pending.as_mut() else {
             return;
         };
@@ -304,17 +341,20 @@ impl Client {
             let Some(pending) = self.pending.take() else {
                 return;
             };
-            self.dispatch(rng, |flow, ctx| flow.on_exhausted(&pending.request, ctx));
+            self.dispatch(now, rng, |flow, ctx| {
+                flow.on_exhausted(&pending.request, ctx)
+            });
             return;
         }
         pending.sends += 1;
+        pending.deadline = self.config.backoff.deadline(pending.sends, now, rng);
         let request = pending.request.clone();
         let call = CallId(self.next_call);
         self.next_call += 1;
         self.emit(call, request);
     }
 
-    fn apply(&mut self, step: Step) {
+    fn apply(&mut self, step: Step, now: Millis, rng: &mut (impl RngCore + CryptoRng)) {
         match step {
             Step::Send(request) => {
                 let call = CallId(self.next_call);
@@ -323,6 +363,7 @@ impl Client {
                     request: request.clone(),
                     first_call: call,
                     sends: 1,
+                    deadline: self.config.backoff.deadline(1, now, rng),
                 });
                 self.emit(call, request);
             }
@@ -334,7 +375,11 @@ impl Client {
 
     fn emit(&mut self, call: CallId, request: Request) {
         self.outbox.push_back(match request {
-            Request::Vault(request) => Output::Vault { call, request },
+            Request::Vault(request) => Output::Vault {
+                call,
+                to: self.route.leader(),
+                request,
+            },
             Request::Cloud(op) => Output::Cloud { call, op },
         });
     }

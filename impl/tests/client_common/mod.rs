@@ -208,13 +208,14 @@ impl World {
                 panic!("the client stalled: {client:?}");
             };
             match out {
-                Output::Vault { call, request } => match self.vault(request) {
-                    Some(resp) => client.on_vault(call, resp, &mut self.rng),
-                    None => client.on_timeout(&mut self.rng),
+                // One node: every request reaches it, whatever `to` says.
+                Output::Vault { call, request, .. } => match self.vault(request) {
+                    Some(resp) => client.on_vault(call, resp, self.now, &mut self.rng),
+                    None => self.time_out(client),
                 },
                 Output::Cloud { call, op } => {
                     let result = self.cloud_op(op);
-                    client.on_cloud(call, result, &mut self.rng);
+                    client.on_cloud(call, result, self.now, &mut self.rng);
                 }
                 Output::Done(done) => return Ok(done),
                 Output::Failed(err) => return Err(err),
@@ -223,14 +224,27 @@ impl World {
         panic!("the operation did not end");
     }
 
+    /// No answer comes: the clock moves to the client's deadline.
+    pub fn time_out(&mut self, client: &mut Client) {
+        let deadline = client
+            .poll_timeout()
+            .expect("the client waits for an answer");
+        self.now = self.now.max(deadline);
+        client.handle_timeout(self.now, &mut self.rng);
+    }
+
     /// Starts `op` on `client` and drives it to its end.
     pub fn run(&mut self, client: &mut Client, op: Operation) -> Result<Completed, ClientError> {
-        client.start(op, &mut self.rng);
+        client.start(op, self.now, &mut self.rng);
         self.drive(client)
     }
 
+    pub fn start(&mut self, client: &mut Client, op: Operation) {
+        client.start(op, self.now, &mut self.rng);
+    }
+
     pub fn feed_vault(&mut self, client: &mut Client, call: CallId, resp: Resp) {
-        client.on_vault(call, resp, &mut self.rng);
+        client.on_vault(call, resp, self.now, &mut self.rng);
     }
 }
 

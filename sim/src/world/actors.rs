@@ -32,7 +32,7 @@ use backup_vault::opaque::messages::REGISTRATION_REQUEST_LEN;
 use backup_vault::opaque::wrap::{SEAL_VERSION, SESSION_SEALED_KEY_LEN};
 use backup_vault::opaque::{RegistrationRequest, RegistrationResponse, ReplyTag, SessionSealedKey};
 use backup_vault::vault::crypto::RegistrationId;
-use backup_vault::vault::ids::{NodeId, UserId};
+use backup_vault::vault::ids::{Millis, NodeId, UserId};
 use backup_vault::vault::node::ClientId;
 use backup_vault::vault::opaque_crypto::{
     credential_id, user_bytes, OpaqueCrypto, VaultRegistrationResponse,
@@ -77,7 +77,11 @@ pub(super) struct Actor {
     pub(super) user: UserId,
     pub(super) index: usize,
     pub(super) epoch: u32,
+    /// The node the actor last sent to (its client's leader hint, or the
+    /// replayer's pick).
     pub(super) leader: NodeId,
+    /// The client deadline a timeout event is queued for.
+    timeout_at: Option<Millis>,
     client: Option<Client>,
     saved: DeviceState,
     password: Option<Password>,
@@ -106,6 +110,7 @@ impl Actor {
             index,
             epoch: 0,
             leader: NodeId(0),
+            timeout_at: None,
             client: Some(client),
             saved,
             password: None,
@@ -127,6 +132,7 @@ impl Actor {
             index,
             epoch: 0,
             leader: NodeId(0),
+            timeout_at: None,
             client: None,
             saved: DeviceState::new(UserId(1)),
             password: None,
@@ -356,6 +362,9 @@ fn wake_guesser(world: &mut World, a: usize) {
     );
 }
 
+/// Request numbers of probes: above any a client uses.
+const PROBE_CALLS: u64 = 1 << 40;
+
 /// One registration request for `user` with `password`, sent by adversary
 /// `a` straight to a node (its answer is of no use to the client it holds).
 fn probe(world: &mut World, a: usize, user: UserId, password: &Password) {
@@ -367,9 +376,12 @@ fn probe(world: &mut World, a: usize, user: UserId, password: &Password) {
         return;
     };
     world.actors[a].calls += 1;
-    let call = world.actors[a].calls;
+    // Its own numbers, apart from those of the client the adversary holds.
+    let call = PROBE_CALLS | world.actors[a].calls;
+    let to = world.actors[a].leader;
     world.submit(
         a,
+        to,
         call,
         ClientRequest::RegistrationStart {
             user,
@@ -416,7 +428,8 @@ fn start_prepared(world: &mut World, a: usize, op: Operation) {
         .client
         .take()
         .expect("an actor that starts has a client");
-    client.start(op, world.cluster.rng());
+    let now = world.now();
+    client.start(op, now, world.cluster.rng());
     world.actors[a].client = Some(client);
     pump(world, a);
 }
@@ -428,35 +441,26 @@ fn pump(world: &mut World, a: usize) {
             return;
         }
         let Some(out) = world.actors[a].client.as_mut().and_then(Client::poll) else {
+            arm_timeout(world, a);
             return;
         };
         match out {
-            Output::Vault { call, request } => {
+            Output::Vault { call, to, request } => {
                 let honest = world.actors[a].role == Role::Honest;
                 world.ke3_made(&request);
                 if honest {
                     capture(world, &request);
                 }
                 world.actors[a].calls += 1;
-                let calls = world.actors[a].calls;
+                world.actors[a].leader = to;
                 let request = if honest {
                     intercept(world, a, call, request)
                 } else {
                     Some(request)
                 };
                 if let Some(request) = request {
-                    world.submit(a, call.0, request);
+                    world.submit(a, to, call.0, request);
                 }
-                let epoch = world.actors[a].epoch;
-                let at = world.now().plus(1_000);
-                world.cluster.schedule(
-                    at,
-                    Ev::Timeout {
-                        actor: a,
-                        epoch,
-                        calls,
-                    },
-                );
             }
             Output::Cloud { call, op } => {
                 world.actors[a].calls += 1;
@@ -778,26 +782,15 @@ fn replay_one(world: &mut World, a: usize) {
 
 fn send_replay(world: &mut World, a: usize, request: ClientRequest<OpaqueCrypto>) {
     let n = u64::from(world.scenario.nodes);
-    world.actors[a].leader = NodeId(world.below(n) as u8);
+    let to = NodeId(world.below(n) as u8);
+    world.actors[a].leader = to;
     world.actors[a].calls += 1;
     let call = world.actors[a].calls;
-    world.submit(a, call, request);
+    world.submit(a, to, call, request);
 }
 
 /// A reply reached actor `a`.
 pub(super) fn on_vault_reply(world: &mut World, a: usize, d: Delivered<OpaqueCrypto>) {
-    let n = world.scenario.nodes;
-    match &d.response {
-        ClientResponse::NotLeader { leader: Some(l) } => world.actors[a].leader = *l,
-        ClientResponse::NotLeader { leader: None } => {
-            // No leader known (an election is on): try the next node, but
-            // only when the request times out, as an app backs off, rather
-            // than spending the whole retry budget within milliseconds.
-            world.actors[a].leader = NodeId((world.actors[a].leader.0 + 1) % n);
-            return;
-        }
-        _ => {}
-    }
     let mut response = d.response;
     if let Some(blinded) = world.substitute.remove(&(a, d.request.0)) {
         if let ClientResponse::RegistrationResponse(answer) = &mut response {
@@ -807,24 +800,43 @@ pub(super) fn on_vault_reply(world: &mut World, a: usize, d: Delivered<OpaqueCry
     let Some(mut client) = world.actors[a].client.take() else {
         return;
     };
-    client.on_vault(CallId(d.request.0), response, world.cluster.rng());
+    let now = world.now();
+    client.on_vault(CallId(d.request.0), response, now, world.cluster.rng());
     world.actors[a].client = Some(client);
     pump(world, a);
 }
 
-/// Actor `a`'s request `calls` went unanswered.
-pub(super) fn timeout(world: &mut World, a: usize, calls: u64) {
-    if world.actors[a].calls != calls || !busy(world, a) {
-        return;
-    }
-    let n = world.scenario.nodes;
-    world.actors[a].leader = NodeId((world.actors[a].leader.0 + 1) % n);
+/// Actor `a`'s client asked to be woken at this time: it may give up on an
+/// answer and send again (the client decides; see `client::retry`).
+pub(super) fn timeout(world: &mut World, a: usize) {
+    world.actors[a].timeout_at = None;
     let Some(mut client) = world.actors[a].client.take() else {
         return;
     };
-    client.on_timeout(world.cluster.rng());
+    let now = world.now();
+    client.handle_timeout(now, world.cluster.rng());
     world.actors[a].client = Some(client);
     pump(world, a);
+}
+
+/// Wakes actor `a` at its client's deadline, if it has one and no wake-up
+/// is queued for it.
+fn arm_timeout(world: &mut World, a: usize) {
+    let Some(deadline) = world.actors[a]
+        .client
+        .as_ref()
+        .and_then(Client::poll_timeout)
+    else {
+        return;
+    };
+    if world.actors[a].timeout_at == Some(deadline) {
+        return;
+    }
+    world.actors[a].timeout_at = Some(deadline);
+    let epoch = world.actors[a].epoch;
+    world
+        .cluster
+        .schedule(deadline, Ev::Timeout { actor: a, epoch });
 }
 
 /// A cloud result reached actor `a`.
@@ -837,7 +849,8 @@ pub(super) fn cloud_done(
     let Some(mut client) = world.actors[a].client.take() else {
         return;
     };
-    client.on_cloud(call, result, world.cluster.rng());
+    let now = world.now();
+    client.on_cloud(call, result, now, world.cluster.rng());
     world.actors[a].client = Some(client);
     pump(world, a);
 }

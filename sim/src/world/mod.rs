@@ -137,12 +137,9 @@ pub struct RunReport {
 enum Ev {
     /// Actor `actor` may start its next operation.
     Wake { actor: usize, epoch: u32 },
-    /// Actor `actor` waited `calls` for an answer long enough.
-    Timeout {
-        actor: usize,
-        epoch: u32,
-        calls: u64,
-    },
+    /// Actor `actor`'s client asked to be woken now (its deadline for an
+    /// answer); an early or stale wake-up does nothing.
+    Timeout { actor: usize, epoch: u32 },
     /// A cloud operation's result reaches actor `actor`.
     CloudDone {
         actor: usize,
@@ -294,6 +291,7 @@ impl World {
         let mut client_config = ClientConfig::new(crypto.public_key(), KsfParams::CHEAP);
         client_config.chunk_size = ChunkSize::new(SIM_CHUNK).expect("a valid chunk size");
         client_config.flaw = scenario.client_flaw;
+        client_config.vault_nodes = scenario.nodes;
         let mut cluster = Cluster::with_rng(config, crypto.clone(), rng);
         cluster.set_observe(true);
         let cloud = MemoryStore::with_hook(SwarmHook::new(&mix, seed));
@@ -792,9 +790,8 @@ impl World {
     }
 
     /// Sends a vault request for actor `a`.
-    fn submit(&mut self, a: usize, call: u64, request: ClientRequest<OpaqueCrypto>) {
+    fn submit(&mut self, a: usize, to: NodeId, call: u64, request: ClientRequest<OpaqueCrypto>) {
         let client = self.actors[a].client_id();
-        let to = self.actors[a].leader;
         let restore = self.actors[a].restore();
         let mut info = self.request_info(&request, restore);
         if let ClientRequest::Stage {
@@ -870,13 +867,9 @@ impl World {
                     actors::wake(self, actor);
                 }
             }
-            Ev::Timeout {
-                actor,
-                epoch,
-                calls,
-            } => {
+            Ev::Timeout { actor, epoch } => {
                 if self.actors[actor].epoch == epoch {
-                    actors::timeout(self, actor, calls);
+                    actors::timeout(self, actor);
                 }
             }
             Ev::CloudDone {
