@@ -12,6 +12,7 @@
 //! - [`client`]: the client as a sans-IO state machine.
 //! - [`cloud`]: the object store the backups live in.
 //! - [`wire`]: frames for messages and checksummed records for disks.
+//! - [`invariant`]: the catalogue's invariant IDs as a type.
 //! - [`flaws`]: deliberately broken variants, only with the `flaws` feature.
 //!
 //! The library never draws randomness of its own: every function that needs
@@ -23,6 +24,7 @@ pub mod client;
 pub mod cloud;
 pub mod cpu;
 pub mod format;
+pub mod invariant;
 pub mod key;
 pub mod opaque;
 pub mod vault;

@@ -3,6 +3,7 @@
 //! ghost observers).
 
 use super::{VaultModel, VaultState, ALICE, BOB};
+use backup_vault::invariant::Invariant;
 use backup_vault::vault::ids::{LogIndex, Term};
 use backup_vault::vault::raft::log::Log;
 use backup_vault::vault::raft::Role;
@@ -202,7 +203,7 @@ fn logs_match<E: Clone + PartialEq>(a: &Log<E>, b: &Log<E>) -> bool {
 }
 
 fn cons_2(_: &VaultModel, s: &VaultState) -> bool {
-    if panicked_with(s, "CONS-2") {
+    if panicked_with(s, Invariant::Cons2.id()) {
         return false;
     }
     let logs: Vec<_> = s
@@ -224,7 +225,7 @@ fn cons_2(_: &VaultModel, s: &VaultState) -> bool {
 /// never asserted a lost commit, and every leader holds every entry
 /// committed in an earlier term (so nothing committed can be lost).
 fn cons_3(_: &VaultModel, s: &VaultState) -> bool {
-    if s.ghost.flags.commit_conflict || panicked_with(s, "CONS-3") {
+    if s.ghost.flags.commit_conflict || panicked_with(s, Invariant::Cons3.id()) {
         return false;
     }
     s.slots.iter().filter_map(|sl| sl.node()).all(|n| {

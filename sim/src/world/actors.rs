@@ -27,6 +27,7 @@ use backup_vault::client::{
 use backup_vault::cloud::{ObjectStore, StoreError};
 use backup_vault::format::header::HEADER_LEN;
 use backup_vault::format::{Generation, TAG_LEN};
+use backup_vault::invariant::Invariant;
 use backup_vault::key::BackupKey;
 use backup_vault::opaque::messages::REGISTRATION_REQUEST_LEN;
 use backup_vault::opaque::wrap::{SEAL_VERSION, SESSION_SEALED_KEY_LEN};
@@ -970,7 +971,7 @@ fn on_completed(
                 if let Some((g, _)) = world.backups.latest(user) {
                     if generation < *g {
                         return Err(super::Violation::user(
-                            "DUR-1",
+                            Invariant::Dur1,
                             user,
                             None,
                             format!(
@@ -995,7 +996,7 @@ fn on_completed(
                 });
                 if live {
                     return Err(super::Violation::user(
-                        "REG-2",
+                        Invariant::Reg2,
                         user,
                         None,
                         format!(
@@ -1034,9 +1035,9 @@ fn on_failed(world: &mut World, a: usize, op: &Op, e: ClientError) -> Result<(),
     match (check, login_failed, world.backups.latest(user)) {
         (FinalCheck::Login, true, _) | (_, false, Some(_)) => {
             let invariant = if check == FinalCheck::Login && login_failed {
-                "LIVE-1"
+                Invariant::Live1
             } else {
-                "DUR-1"
+                Invariant::Dur1
             };
             Err(super::Violation::user(
                 invariant,
@@ -1124,7 +1125,7 @@ pub(super) fn end_finals(world: &mut World) {
         .map(|x| (x.user, x.op.as_ref().map_or("", |o| o.name)));
     if let Some((user, name)) = stuck {
         world.fail(super::Violation::user(
-            "LIVE-1",
+            Invariant::Live1,
             user,
             None,
             format!(

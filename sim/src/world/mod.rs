@@ -33,6 +33,7 @@ use backup_vault::client::ClientConfig;
 use backup_vault::client::Password;
 use backup_vault::cloud::MemoryStore;
 use backup_vault::format::ChunkSize;
+use backup_vault::invariant::Invariant;
 use backup_vault::opaque::client as opaque_client;
 use backup_vault::opaque::{FleetSecrets, KsfParams, RegistrationRequest, SealedToFleet};
 use backup_vault::vault::crypto::ContentDigest;
@@ -396,7 +397,7 @@ impl World {
         while self.phase != Phase::Done {
             if self.cluster.events_processed() > max_events {
                 let v = Violation {
-                    invariant: "LIVE-1",
+                    invariant: Invariant::Live1.id(),
                     step: 0,
                     at_ms: 0,
                     message: format!(
@@ -455,7 +456,7 @@ impl World {
         let v = match verdict {
             history::linearizable::Verdict::Linearizable => return,
             history::linearizable::Verdict::NotLinearizable { user, stuck_at } => Violation::user(
-                "CONS-4",
+                Invariant::Cons4,
                 UserId(user),
                 None,
                 format!(
@@ -463,7 +464,7 @@ impl World {
                 ),
             ),
             history::linearizable::Verdict::Undecided { user } => Violation::user(
-                "CONS-4",
+                Invariant::Cons4,
                 UserId(user),
                 None,
                 format!(
@@ -545,7 +546,7 @@ impl World {
                 to: Some(Party::Node(to.0)),
                 what: message_kind(msg),
                 user: None,
-                arg: message_term(msg),
+                arg: msg.term().0,
             });
         }
         for (from, r) in &effects.replies {
@@ -947,7 +948,7 @@ fn leak(
         SecretKind::Password => "password",
     };
     Violation::user(
-        "KEY-1",
+        Invariant::Key1,
         found.0,
         node,
         format!(
@@ -979,19 +980,6 @@ fn message_kind(msg: &backup_vault::vault::node::VaultPeerMessage<OpaqueCrypto>)
         PeerMessage::Append { .. } => "append",
         PeerMessage::AppendReply { .. } => "append-reply",
         _ => "snapshot",
-    }
-}
-
-fn message_term(msg: &backup_vault::vault::node::VaultPeerMessage<OpaqueCrypto>) -> u64 {
-    use backup_vault::vault::raft::message::PeerMessage;
-    match msg {
-        PeerMessage::PreVote { term, .. }
-        | PeerMessage::PreVoteReply { term, .. }
-        | PeerMessage::RequestVote { term, .. }
-        | PeerMessage::Vote { term, .. }
-        | PeerMessage::Append { term, .. }
-        | PeerMessage::AppendReply { term, .. } => term.0,
-        _ => 0,
     }
 }
 

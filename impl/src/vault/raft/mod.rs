@@ -178,10 +178,6 @@ pub struct Raft<E, S> {
     queued_hard_state: (Term, Option<NodeId>),
     outbox: Outbox<E, S>,
     events: Vec<RaftEvent<S>>,
-    /// Test-only broken variant: grant every vote request of the current
-    /// term, even after voting for someone else (breaks CONS-1).
-    #[cfg(test)]
-    pub(crate) flaw_double_vote: bool,
     /// A deliberately broken variant (see [`crate::flaws`]); `None` in production.
     flaw: Option<VaultFlaw>,
 }
@@ -231,8 +227,6 @@ impl<E: Value, S: Value> Raft<E, S> {
             queued_hard_state,
             outbox: Outbox::default(),
             events: Vec::new(),
-            #[cfg(test)]
-            flaw_double_vote: false,
             flaw: None,
         };
         raft.reset_election_timer(now, rng);
@@ -761,10 +755,6 @@ impl<E: Value, S: Value> Raft<E, S> {
                     }
                     self.step_down(term, None, now, rng);
                 }
-                #[cfg(test)]
-                let double_vote =
-                    self.flaw_double_vote || flaw_on!(self.flaw, VaultFlaw::DoubleVote);
-                #[cfg(not(test))]
                 let double_vote = flaw_on!(self.flaw, VaultFlaw::DoubleVote);
                 let granted = term == self.term
                     && (self.voted_for.is_none_or(|v| v == from) || double_vote)

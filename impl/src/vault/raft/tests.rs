@@ -8,6 +8,7 @@
 use super::durable::{DiskWrite, Durable, WriteId};
 use super::message::PeerMessage;
 use super::{Raft, RaftEvent, Role, Timing};
+use crate::flaws::VaultFlaw;
 use crate::vault::ids::{LogIndex, Millis, NodeId, Term};
 use crate::vault::quorum::ClusterConfig;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
@@ -221,7 +222,7 @@ impl Cluster {
             node.applied = *index;
             node.state = state.clone();
         }
-        let mut raft = Raft::new(
+        let raft = Raft::new(
             NodeId(i as u8),
             self.config,
             Timing::DEFAULT,
@@ -229,7 +230,7 @@ impl Cluster {
             self.now,
             &mut self.rng,
         );
-        raft.flaw_double_vote = self.double_vote;
+        let raft = raft.with_flaw(self.double_vote.then_some(VaultFlaw::DoubleVote));
         node.raft = Some(raft);
         self.flush(i);
     }
@@ -452,7 +453,8 @@ fn double_voting_is_caught_as_two_leaders_in_a_term() {
         c.lazy_disk = true;
         c.double_vote = true;
         for node in &mut c.nodes {
-            node.raft.as_mut().unwrap().flaw_double_vote = true;
+            let raft = node.raft.take().unwrap();
+            node.raft = Some(raft.with_flaw(Some(VaultFlaw::DoubleVote)));
         }
         chaos(&mut c, 4000);
     }

@@ -14,6 +14,7 @@
 
 use super::consensus::{Consensus, UserView};
 use super::Violation;
+use backup_vault::invariant::Invariant;
 use backup_vault::vault::crypto::{ContentDigest, RegistrationId, VaultCrypto};
 use backup_vault::vault::ids::{NodeId, UserId};
 use backup_vault::vault::protocol::{ClientResponse, Refusal};
@@ -132,7 +133,7 @@ pub fn check<C: VaultCrypto>(
         return Ok(());
     }
     Err(Violation::user(
-        "CONS-4",
+        Invariant::Cons4,
         user,
         Some(from),
         format!(

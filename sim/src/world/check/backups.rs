@@ -9,6 +9,7 @@
 
 use super::{hash_of, Violation};
 use backup_vault::format::Generation;
+use backup_vault::invariant::Invariant;
 use backup_vault::vault::ids::UserId;
 use bytes::Bytes;
 use std::collections::{BTreeMap, BTreeSet};
@@ -68,7 +69,7 @@ impl Backups {
             .is_none_or(|p| p == plaintext);
         if !known || !exact {
             return Err(Violation::user(
-                "FMT-1",
+                Invariant::Fmt1,
                 user,
                 None,
                 format!(
@@ -81,7 +82,7 @@ impl Backups {
         }
         if generation < acknowledged {
             return Err(Violation::user(
-                "DUR-1",
+                Invariant::Dur1,
                 user,
                 None,
                 format!(

@@ -17,6 +17,7 @@
 //! timeline that `answers.rs` judges answers against).
 
 use super::{hash_of, Violation};
+use backup_vault::invariant::Invariant;
 use backup_vault::vault::crypto::ContentDigest;
 use backup_vault::vault::crypto::{RegistrationId, VaultCrypto};
 use backup_vault::vault::ids::{LogIndex, NodeId, Term, UserId};
@@ -222,7 +223,7 @@ impl<C: VaultCrypto> Consensus<C> {
             match self.leaders.get(&term) {
                 Some(other) if *other != id => {
                     return Err(Violation::node(
-                        "CONS-1",
+                        Invariant::Cons1,
                         id,
                         format!("two leaders in term {}: n{} and n{}", term.0, other.0, id.0),
                     ));
@@ -254,7 +255,7 @@ impl<C: VaultCrypto> Consensus<C> {
                 match self.pairs.get(&(index, entry.term)) {
                     Some(&(h, p)) if h != hash || (p.is_some() && prev.is_some() && p != prev) => {
                         return Err(Violation::node(
-                            "CONS-2",
+                            Invariant::Cons2,
                             id,
                             format!(
                                 "n{} holds a different entry (or a different prefix) at index {} term {} than another log",
@@ -277,7 +278,7 @@ impl<C: VaultCrypto> Consensus<C> {
             match self.ledger.get(&a.index) {
                 Some(c) if c.hash != hash => {
                     return Err(Violation::node(
-                        "CONS-3",
+                        Invariant::Cons3,
                         id,
                         format!(
                             "committed entry {} changed: n{} applies term {} ({:?}) where term {} ({:?}) was applied before",
@@ -310,7 +311,7 @@ impl<C: VaultCrypto> Consensus<C> {
             // ledger has no gap: the reference has reached it.
             let Some(expected) = self.ref_hashes.get(&applied) else {
                 return Err(Violation::node(
-                    "CONS-4",
+                    Invariant::Cons4,
                     id,
                     format!(
                         "n{} has applied up to index {}, past every entry applied in order ({})",
@@ -320,7 +321,7 @@ impl<C: VaultCrypto> Consensus<C> {
             };
             if *expected != hash_of(node.store()) {
                 return Err(Violation::node(
-                    "CONS-4",
+                    Invariant::Cons4,
                     id,
                     format!(
                         "n{}'s record store at applied index {} differs from the committed commands applied in order",

@@ -19,6 +19,7 @@
 
 use super::consensus::{Added, Consensus};
 use super::{RequestInfo, Violation};
+use backup_vault::invariant::Invariant;
 use backup_vault::vault::crypto::{ContentDigest, RegistrationId, VaultCrypto};
 use backup_vault::vault::ids::{LogIndex, NodeId, UserId};
 use backup_vault::vault::node::{ClientId, Reply, RequestId, VaultDisk, VaultNode};
@@ -91,7 +92,7 @@ impl Lockout {
             let named = self.contents.get(&content);
             if named.map(Vec::as_slice) != Some(&password_file.as_bytes()[..]) {
                 return Err(Violation::user(
-                    "LOCK-3",
+                    Invariant::Lock3,
                     user,
                     None,
                     format!(
@@ -154,7 +155,7 @@ impl Lockout {
                 if let Some((user, request, command)) = needed {
                     if input != Some((user, request)) {
                         return Err(Violation::user(
-                            "LOCK-3",
+                            Invariant::Lock3,
                             user,
                             Some(id),
                             format!(
@@ -176,7 +177,7 @@ impl Lockout {
                 {
                     if active.registration == reg {
                         return Err(Violation::user(
-                            "LOCK-4",
+                            Invariant::Lock4,
                             *user,
                             Some(id),
                             format!(
@@ -234,7 +235,7 @@ impl Lockout {
         if let (Some(req), Some(user)) = (request, user) {
             if req.user != user {
                 return Err(Violation::user(
-                    "REG-1",
+                    Invariant::Reg1,
                     user,
                     Some(from),
                     format!(
@@ -264,7 +265,7 @@ impl Lockout {
                     .count();
                 if durable + rolled_back < self.quorum {
                     return Err(Violation::user(
-                        "LOCK-2",
+                        Invariant::Lock2,
                         user,
                         Some(from),
                         format!(
@@ -279,7 +280,7 @@ impl Lockout {
                 // REG-2: only activated registrations are guessable.
                 if !self.activation_requested.contains(&reg) {
                     return Err(Violation::user(
-                        "REG-2",
+                        Invariant::Reg2,
                         user,
                         Some(from),
                         format!(
@@ -299,7 +300,7 @@ impl Lockout {
                 };
                 if self.destroyed.contains(&registration) {
                     return Err(Violation::user(
-                        "LOCK-4",
+                        Invariant::Lock4,
                         user,
                         Some(from),
                         format!(
@@ -312,7 +313,7 @@ impl Lockout {
                     if let Some(owner) = req.login.and_then(|l| self.logins.get(&l)) {
                         if *owner != req.user {
                             return Err(Violation::user(
-                                "REG-1",
+                                Invariant::Reg1,
                                 req.user,
                                 Some(from),
                                 format!(

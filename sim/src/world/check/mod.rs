@@ -9,6 +9,7 @@ pub mod lockout;
 pub mod oracle;
 pub mod secrets;
 
+use backup_vault::invariant::Invariant;
 use backup_vault::vault::ids::{NodeId, UserId};
 use backup_vault::vault::protocol::LoginId;
 use std::hash::{Hash, Hasher};
@@ -16,8 +17,8 @@ use std::hash::{Hash, Hasher};
 /// A broken invariant.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
-    /// The invariant's ID (`LOCK-2`, `CONS-1`, ...), or `PANIC` for an
-    /// assertion inside the implementation.
+    /// The invariant's ID (`LOCK-2`, `CONS-1`, ...: [`Invariant::id`]), or
+    /// `PANIC` for an assertion inside the implementation.
     pub invariant: &'static str,
     /// The step at which it was seen.
     pub step: u64,
@@ -35,9 +36,9 @@ pub struct Violation {
 
 impl Violation {
     /// A violation about node `node`.
-    pub fn node(invariant: &'static str, node: NodeId, message: String) -> Self {
+    pub fn node(invariant: Invariant, node: NodeId, message: String) -> Self {
         Violation {
-            invariant,
+            invariant: invariant.id(),
             step: 0,
             at_ms: 0,
             message,
@@ -48,14 +49,9 @@ impl Violation {
     }
 
     /// A violation about user `user` (and node `node`, if one).
-    pub fn user(
-        invariant: &'static str,
-        user: UserId,
-        node: Option<NodeId>,
-        message: String,
-    ) -> Self {
+    pub fn user(invariant: Invariant, user: UserId, node: Option<NodeId>, message: String) -> Self {
         Violation {
-            invariant,
+            invariant: invariant.id(),
             step: 0,
             at_ms: 0,
             message,

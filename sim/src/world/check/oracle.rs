@@ -29,6 +29,7 @@
 
 use super::consensus::{Added, Kind};
 use super::Violation;
+use backup_vault::invariant::Invariant;
 use backup_vault::opaque::messages::{KE1_LEN, REGISTRATION_REQUEST_LEN};
 use backup_vault::opaque::{Ke1, RegistrationRequest};
 use backup_vault::vault::crypto::{ContentDigest, OprfKeyId, RegistrationId};
@@ -118,7 +119,7 @@ impl Oracle {
             {
                 if self.foreign.contains(content) {
                     return Err(Violation::user(
-                        "LOCK-1",
+                        Invariant::Lock1,
                         *user,
                         None,
                         format!(
@@ -202,7 +203,7 @@ impl Oracle {
             let found = self.key_of(user, request, evaluated, None);
             if found.is_none() {
                 return Err(Violation::user(
-                    "LOCK-1",
+                    Invariant::Lock1,
                     user,
                     Some(from),
                     format!(
@@ -240,7 +241,7 @@ impl Oracle {
         match self.key_of(user, &input, ke2, likely) {
             Some(key) => self.tested(from, user, key, &input, (index, false)),
             None => Err(Violation::user(
-                "LOCK-1",
+                Invariant::Lock1,
                 user,
                 Some(from),
                 format!(
@@ -285,7 +286,7 @@ impl Oracle {
                 .get(&user)
                 .and_then(|k| k.iter().find(|(_, v)| **v == key).map(|(r, _)| *r));
             return Err(Violation::user(
-                "LOCK-1",
+                Invariant::Lock1,
                 user,
                 Some(from),
                 format!(
@@ -322,7 +323,7 @@ impl Oracle {
         seen.insert(index);
         if seen.len() > 1 {
             return Err(Violation::user(
-                "LOCK-5",
+                Invariant::Lock5,
                 user,
                 Some(from),
                 format!(
