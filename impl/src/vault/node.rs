@@ -317,7 +317,7 @@ impl<C: VaultCrypto> VaultNode<C> {
 
     /// The driver made every write up to `up_to` durable.
     fn on_persisted<R: RngCore + CryptoRng>(&mut self, up_to: WriteId, now: Millis, rng: &mut R) {
-        self.raft.persisted(up_to, now);
+        self.raft.persisted(up_to);
         self.after_raft(now, rng);
     }
 

@@ -380,7 +380,7 @@ impl<E: Value, S: Value> Raft<E, S> {
     }
 
     /// The driver made every write up to `up_to` durable.
-    pub fn persisted(&mut self, up_to: WriteId, now: Millis) {
+    pub fn persisted(&mut self, up_to: WriteId) {
         if up_to <= self.durable_write {
             return;
         }
@@ -401,7 +401,7 @@ impl<E: Value, S: Value> Raft<E, S> {
             }
         }
         if matches!(self.role, RoleState::Leader { .. }) {
-            self.advance_commit(now);
+            self.advance_commit();
         }
     }
 
@@ -667,7 +667,7 @@ impl<E: Value, S: Value> Raft<E, S> {
 
     /// The commit rule: the highest index held durably by a quorum, if it is
     /// from the current term, becomes the commit index.
-    fn advance_commit(&mut self, _now: Millis) {
+    fn advance_commit(&mut self) {
         let RoleState::Leader { progress, .. } = &self.role else {
             return;
         };
@@ -702,114 +702,16 @@ impl<E: Value, S: Value> Raft<E, S> {
                 term,
                 last_index,
                 last_term,
-            } => {
-                let granted = term > self.term
-                    && !self.heard_from_leader_recently(now)
-                    && self.log.is_behind_or_equal(last_index, last_term);
-                // A refusal carries our own term (as etcd's raft does).
-                // Pre-votes never raise a term, so without it a node left
-                // in an older term with a newer log (it missed a failed
-                // election whose candidate was then rolled back) keeps
-                // asking for a term we are already in, while it refuses us
-                // for our older log: if neither side is a quorum without
-                // the other, no leader is ever elected.
-                let term = if granted { term } else { self.term };
-                self.outbox
-                    .messages
-                    .push((from, PeerMessage::PreVoteReply { term, granted }));
-            }
+            } => self.on_pre_vote(from, term, last_index, last_term, now),
             PeerMessage::PreVoteReply { term, granted } => {
-                if !granted
-                    && term > self.term
-                    && matches!(self.role, RoleState::PreCandidate { .. })
-                {
-                    // Refused by a node in a later term: move to that term,
-                    // so our next pre-vote asks for one it can grant.
-                    self.step_down(term, None, now, rng);
-                    return;
-                }
-                let quorum = {
-                    let RoleState::PreCandidate { granted: votes } = &mut self.role else {
-                        return;
-                    };
-                    if term != self.term.next() || !granted {
-                        return;
-                    }
-                    votes.insert(from);
-                    votes.len()
-                };
-                if self.is_quorum(quorum) {
-                    self.start_election(now, rng);
-                }
+                self.on_pre_vote_reply(from, term, granted, now, rng)
             }
             PeerMessage::RequestVote {
                 term,
                 last_index,
                 last_term,
-            } => {
-                if term > self.term {
-                    // Leader stickiness: while a live leader is heard from,
-                    // a disruptive candidate does not even raise our term.
-                    if self.heard_from_leader_recently(now) {
-                        return;
-                    }
-                    self.step_down(term, None, now, rng);
-                }
-                let double_vote = flaw_on!(self.flaw, VaultFlaw::DoubleVote);
-                let granted = term == self.term
-                    && (self.voted_for.is_none_or(|v| v == from) || double_vote)
-                    && self.log.is_behind_or_equal(last_index, last_term);
-                if granted
-                    && self.voted_for.is_none()
-                    && flaw_on!(self.flaw, VaultFlaw::VoteWithoutPersisting)
-                {
-                    self.voted_for = Some(from);
-                    self.reset_election_timer(now, rng);
-                    let vote = PeerMessage::Vote {
-                        term: self.term,
-                        granted,
-                    };
-                    self.outbox.messages.push((from, vote));
-                    return;
-                }
-                if granted && self.voted_for.is_none() {
-                    self.voted_for = Some(from);
-                    self.persist_hard_state();
-                    self.reset_election_timer(now, rng);
-                }
-                // Held until the vote is durable (CONS-1 across crashes);
-                // the double-vote flaw grants without a vote of its own.
-                assert!(
-                    !granted || double_vote || self.queued_hard_state == (self.term, Some(from)),
-                    "a vote granted before its hard state was queued"
-                );
-                self.send(
-                    from,
-                    PeerMessage::Vote {
-                        term: self.term,
-                        granted,
-                    },
-                );
-            }
-            PeerMessage::Vote { term, granted } => {
-                if term > self.term {
-                    self.step_down(term, None, now, rng);
-                    return;
-                }
-                let quorum = {
-                    let RoleState::Candidate { granted: votes } = &mut self.role else {
-                        return;
-                    };
-                    if term != self.term || !granted {
-                        return;
-                    }
-                    votes.insert(from);
-                    votes.len()
-                };
-                if self.is_quorum(quorum) {
-                    self.become_leader(now);
-                }
-            }
+            } => self.on_request_vote(from, term, last_index, last_term, now, rng),
+            PeerMessage::Vote { term, granted } => self.on_vote(from, term, granted, now, rng),
             PeerMessage::Append {
                 term,
                 prev_index,
@@ -829,21 +731,174 @@ impl<E: Value, S: Value> Raft<E, S> {
                 snapshot,
             } => self.on_snapshot(from, term, index, index_term, snapshot, now, rng),
             PeerMessage::SnapshotReply { term, index } => {
-                if term > self.term {
-                    self.step_down(term, None, now, rng);
-                    return;
-                }
-                if term == self.term {
-                    if let RoleState::Leader { progress, .. } = &mut self.role {
-                        if let Some(p) = progress.get_mut(&from) {
-                            p.matched = p.matched.max(index);
-                            p.next = p.matched.next();
-                            p.last_ack = now;
-                        }
-                    }
-                    self.advance_commit(now);
+                self.on_snapshot_reply(from, term, index, now, rng)
+            }
+        }
+    }
+
+    /// A pre-vote request: would we vote for `from` in `term`? Never
+    /// changes our own term or vote.
+    fn on_pre_vote(
+        &mut self,
+        from: NodeId,
+        term: Term,
+        last_index: LogIndex,
+        last_term: Term,
+        now: Millis,
+    ) {
+        let granted = term > self.term
+            && !self.heard_from_leader_recently(now)
+            && self.log.is_behind_or_equal(last_index, last_term);
+        // A refusal carries our own term (as etcd's raft does).
+        // Pre-votes never raise a term, so without it a node left
+        // in an older term with a newer log (it missed a failed
+        // election whose candidate was then rolled back) keeps
+        // asking for a term we are already in, while it refuses us
+        // for our older log: if neither side is a quorum without
+        // the other, no leader is ever elected.
+        let term = if granted { term } else { self.term };
+        self.outbox
+            .messages
+            .push((from, PeerMessage::PreVoteReply { term, granted }));
+    }
+
+    /// An answer to our pre-vote: with a quorum, the real election starts.
+    fn on_pre_vote_reply<R: RngCore>(
+        &mut self,
+        from: NodeId,
+        term: Term,
+        granted: bool,
+        now: Millis,
+        rng: &mut R,
+    ) {
+        if !granted && term > self.term && matches!(self.role, RoleState::PreCandidate { .. }) {
+            // Refused by a node in a later term: move to that term,
+            // so our next pre-vote asks for one it can grant.
+            self.step_down(term, None, now, rng);
+            return;
+        }
+        let quorum = {
+            let RoleState::PreCandidate { granted: votes } = &mut self.role else {
+                return;
+            };
+            if term != self.term.next() || !granted {
+                return;
+            }
+            votes.insert(from);
+            votes.len()
+        };
+        if self.is_quorum(quorum) {
+            self.start_election(now, rng);
+        }
+    }
+
+    /// A vote request: the vote is granted at most once per term, to a
+    /// candidate whose log is at least as up to date as ours, and leaves
+    /// only once it is durable.
+    fn on_request_vote<R: RngCore>(
+        &mut self,
+        from: NodeId,
+        term: Term,
+        last_index: LogIndex,
+        last_term: Term,
+        now: Millis,
+        rng: &mut R,
+    ) {
+        if term > self.term {
+            // Leader stickiness: while a live leader is heard from,
+            // a disruptive candidate does not even raise our term.
+            if self.heard_from_leader_recently(now) {
+                return;
+            }
+            self.step_down(term, None, now, rng);
+        }
+        let double_vote = flaw_on!(self.flaw, VaultFlaw::DoubleVote);
+        let granted = term == self.term
+            && (self.voted_for.is_none_or(|v| v == from) || double_vote)
+            && self.log.is_behind_or_equal(last_index, last_term);
+        if granted
+            && self.voted_for.is_none()
+            && flaw_on!(self.flaw, VaultFlaw::VoteWithoutPersisting)
+        {
+            self.voted_for = Some(from);
+            self.reset_election_timer(now, rng);
+            let vote = PeerMessage::Vote {
+                term: self.term,
+                granted,
+            };
+            self.outbox.messages.push((from, vote));
+            return;
+        }
+        if granted && self.voted_for.is_none() {
+            self.voted_for = Some(from);
+            self.persist_hard_state();
+            self.reset_election_timer(now, rng);
+        }
+        // Held until the vote is durable (CONS-1 across crashes);
+        // the double-vote flaw grants without a vote of its own.
+        assert!(
+            !granted || double_vote || self.queued_hard_state == (self.term, Some(from)),
+            "a vote granted before its hard state was queued"
+        );
+        self.send(
+            from,
+            PeerMessage::Vote {
+                term: self.term,
+                granted,
+            },
+        );
+    }
+
+    /// A vote: with a quorum, the candidate leads.
+    fn on_vote<R: RngCore>(
+        &mut self,
+        from: NodeId,
+        term: Term,
+        granted: bool,
+        now: Millis,
+        rng: &mut R,
+    ) {
+        if term > self.term {
+            self.step_down(term, None, now, rng);
+            return;
+        }
+        let quorum = {
+            let RoleState::Candidate { granted: votes } = &mut self.role else {
+                return;
+            };
+            if term != self.term || !granted {
+                return;
+            }
+            votes.insert(from);
+            votes.len()
+        };
+        if self.is_quorum(quorum) {
+            self.become_leader(now);
+        }
+    }
+
+    /// A follower installed our snapshot up to `index`.
+    fn on_snapshot_reply<R: RngCore>(
+        &mut self,
+        from: NodeId,
+        term: Term,
+        index: LogIndex,
+        now: Millis,
+        rng: &mut R,
+    ) {
+        if term > self.term {
+            self.step_down(term, None, now, rng);
+            return;
+        }
+        if term == self.term {
+            if let RoleState::Leader { progress, .. } = &mut self.role {
+                if let Some(p) = progress.get_mut(&from) {
+                    p.matched = p.matched.max(index);
+                    p.next = p.matched.next();
+                    p.last_ack = now;
                 }
             }
+            self.advance_commit();
         }
     }
 
@@ -879,30 +934,11 @@ impl<E: Value, S: Value> Raft<E, S> {
             return;
         }
         self.follow(from, term, now, rng);
-        let mut prev_index = prev_index;
-        let mut prev_term = prev_term;
-        let base = self.log.base_index();
-        if prev_index < base {
-            // The snapshot already covers (committed) entries up to `base`.
-            let skip = (base.0 - prev_index.0) as usize;
-            if skip > entries.len() {
-                entries.clear();
-                prev_index = base;
-                prev_term = self.log.base_term();
-            } else {
-                prev_term = if skip == 0 {
-                    prev_term
-                } else {
-                    entries[skip - 1].term
-                };
-                entries.drain(..skip);
-                prev_index = base;
-                if prev_term != self.log.base_term() {
-                    debug_assert!(false, "CONS-2: committed prefix differs");
-                    return;
-                }
-            }
-        }
+        let Some((prev_index, prev_term)) =
+            self.skip_snapshotted(prev_index, prev_term, &mut entries)
+        else {
+            return;
+        };
         let skip_check = flaw_on!(self.flaw, VaultFlaw::SkipPrevTermCheck)
             && prev_index <= self.log.last_index();
         if self.log.term_at(prev_index) != Some(prev_term) && !skip_check {
@@ -919,6 +955,56 @@ impl<E: Value, S: Value> Raft<E, S> {
             self.send(from, reply);
             return;
         }
+        self.append_missing(prev_index, &entries);
+        let matched = LogIndex(prev_index.0 + entries.len() as u64);
+        let new_commit = leader_commit.min(matched);
+        if new_commit > self.commit {
+            self.commit_to(new_commit);
+        }
+        // Held until the entries are durable: the leader counts this reply
+        // towards a quorum.
+        self.send(
+            from,
+            PeerMessage::AppendReply {
+                term: self.term,
+                index: matched,
+                success: true,
+            },
+        );
+    }
+
+    /// Drops the entries of an append that our snapshot already covers
+    /// (they are committed). Returns where the rest starts (the index and
+    /// term before it), or `None` if the leader's entries disagree with our
+    /// committed prefix, which log matching rules out.
+    fn skip_snapshotted(
+        &self,
+        prev_index: LogIndex,
+        prev_term: Term,
+        entries: &mut Vec<Entry<E>>,
+    ) -> Option<(LogIndex, Term)> {
+        let base = self.log.base_index();
+        if prev_index >= base {
+            return Some((prev_index, prev_term));
+        }
+        let skip = (base.0 - prev_index.0) as usize;
+        if skip > entries.len() {
+            entries.clear();
+            return Some((base, self.log.base_term()));
+        }
+        let prev_term = entries[skip - 1].term;
+        entries.drain(..skip);
+        if prev_term != self.log.base_term() {
+            debug_assert!(false, "CONS-2: committed prefix differs");
+            return None;
+        }
+        Some((base, prev_term))
+    }
+
+    /// Appends the entries after `prev_index` that our log lacks, first
+    /// cutting a conflicting suffix (never a committed one), and queues them
+    /// for the disk.
+    fn append_missing(&mut self, prev_index: LogIndex, entries: &[Entry<E>]) {
         let mut first_new = None;
         for (k, entry) in entries.iter().enumerate() {
             let index = LogIndex(prev_index.0 + 1 + k as u64);
@@ -952,21 +1038,6 @@ impl<E: Value, S: Value> Raft<E, S> {
                 entries: new,
             });
         }
-        let matched = LogIndex(prev_index.0 + entries.len() as u64);
-        let new_commit = leader_commit.min(matched);
-        if new_commit > self.commit {
-            self.commit_to(new_commit);
-        }
-        // Held until the entries are durable: the leader counts this reply
-        // towards a quorum.
-        self.send(
-            from,
-            PeerMessage::AppendReply {
-                term: self.term,
-                index: matched,
-                success: true,
-            },
-        );
     }
 
     fn on_append_reply<R: RngCore>(
@@ -1004,7 +1075,7 @@ impl<E: Value, S: Value> Raft<E, S> {
             }
         };
         if success {
-            self.advance_commit(now);
+            self.advance_commit();
         }
         if resend {
             self.send_append(from);

@@ -97,7 +97,7 @@ impl Cluster {
             node.disk_history.push(node.disk.clone());
         }
         if let Some(raft) = node.raft.as_mut() {
-            raft.persisted(last, self.now);
+            raft.persisted(last);
         }
         self.flush(i);
     }
