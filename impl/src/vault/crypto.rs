@@ -31,7 +31,9 @@
 //! primitives lack: a symbolic guess is tested only through an evaluation
 //! term or a login finish, each of which the checkers see.
 
+// Defined with every other id in `vault::ids`.
 use super::ids::UserId;
+pub use super::ids::{OprfKeyId, RegistrationId, OPRF_KEY_ID_LEN};
 use core::fmt::{self, Debug};
 use core::hash::Hash;
 use rand_core::{CryptoRng, RngCore};
@@ -50,34 +52,6 @@ pub trait Value:
 impl<T> Value for T where
     T: Clone + PartialEq + Eq + Hash + Debug + Serialize + DeserializeOwned + Send + Sync + 'static
 {
-}
-
-/// A random identifier of one registration of one user, chosen by the leader
-/// when it stages the registration. Every proof of key names the
-/// registration it is about, so no proof can be replayed against another.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct RegistrationId(pub u64);
-
-/// Length of an [`OprfKeyId`].
-pub const OPRF_KEY_ID_LEN: usize = 16;
-
-/// Names the OPRF key one registration's password file is made under.
-///
-/// The leader draws 128 fresh random bits for every `RegistrationStart`, so
-/// a registration request is never evaluated under the key of a record that
-/// already exists: asking for it is not a password test against anything.
-/// The real key is derived inside the HSM from the fleet's OPRF seed, the
-/// user id and this id (`opaque_crypto::credential_id`).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct OprfKeyId(pub [u8; OPRF_KEY_ID_LEN]);
-
-impl OprfKeyId {
-    /// A fresh key id from `rng`.
-    pub fn random<R: RngCore>(rng: &mut R) -> Self {
-        let mut id = [0u8; OPRF_KEY_ID_LEN];
-        rng.fill_bytes(&mut id);
-        OprfKeyId(id)
-    }
 }
 
 macro_rules! digest_type {
@@ -116,12 +90,6 @@ digest_type! {
     /// Proofs of K about a registration name its content, so a proof made
     /// for one registration authorises nothing else.
     ContentDigest, "ContentDigest"
-}
-
-impl Debug for OprfKeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "OprfKeyId({})", hex::encode(&self.0[..6]))
-    }
 }
 
 /// What a registration ticket vouches for: the vault evaluated this user's

@@ -27,10 +27,12 @@
 //! - Logins between KE2 and KE3 live in the leader's memory with an expiry;
 //!   losing leadership drops them all.
 
+// Defined with every other id in `vault::ids`.
 use super::crypto::{
     ContentDigest, Ke1Digest, OprfKeyId, ProofStatement, RegistrationId, Release, ReplyStatement,
     TicketClaims, VaultCrypto,
 };
+pub use super::ids::{ClientId, RequestId};
 use super::ids::{LogIndex, Millis, NodeId, Term, UserId};
 use super::io::{Applied, Effect, Input, Step};
 use super::lockout::DEFAULT_GUESS_LIMIT;
@@ -55,14 +57,6 @@ pub type VaultDisk<C> = Durable<Command<C>, RecordStore<C>>;
 /// How many requests a new leader holds while it catches up, before it
 /// answers `Retry` to more.
 pub const MAX_QUEUED_REQUESTS: usize = 256;
-
-/// Who sent a client request, as the driver names the connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct ClientId(pub u64);
-
-/// The driver's number for one request of one client, echoed in the reply.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct RequestId(pub u64);
 
 /// A vault node's settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

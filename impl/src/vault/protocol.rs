@@ -7,13 +7,11 @@
 //! (remaining guesses, refusals, `NotLeader`) are advice: nothing a client
 //! does on them can lose its key or grant anyone a guess.
 
+// Defined with every other id in `vault::ids`.
 use super::crypto::{ContentDigest, RegistrationId, VaultCrypto};
+pub use super::ids::LoginId;
 use super::ids::{NodeId, UserId};
 use serde::{Deserialize, Serialize};
-
-/// Identifies one login between KE2 and KE3; chosen by the leader.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct LoginId(pub u64);
 
 /// The active registration a password change replaces, with the key
 /// holder's proof of K for replacing it with the content staged.
@@ -208,26 +206,83 @@ pub enum ClientResponse<C: VaultCrypto> {
 }
 
 impl<C: VaultCrypto> ClientResponse<C> {
-    /// A short name of the response kind, for traces and histories.
-    pub fn kind(&self) -> &'static str {
+    /// Its kind, without its contents.
+    pub fn response_kind(&self) -> ResponseKind {
         match self {
-            ClientResponse::RegistrationResponse(_) => "registration-response",
-            ClientResponse::Staged { .. } => "staged",
-            ClientResponse::Activated { .. } => "activated",
-            ClientResponse::Ke2 { .. } => "ke2",
-            ClientResponse::LoginOk { .. } => "login-ok",
-            ClientResponse::WrongPassword { .. } => "wrong-password",
-            ClientResponse::KeyDestroyed => "key-destroyed",
-            ClientResponse::NotRegistered => "not-registered",
-            ClientResponse::LoginExpired => "login-expired",
-            ClientResponse::Deleted { .. } => "deleted",
-            ClientResponse::Refused(Refusal::BadProof) => "refused-bad-proof",
-            ClientResponse::Refused(Refusal::Malformed) => "refused-malformed",
-            ClientResponse::Refused(Refusal::UnknownRegistration) => "refused-unknown",
-            ClientResponse::Refused(Refusal::StaleTicket) => "refused-stale-ticket",
-            ClientResponse::Refused(Refusal::ForeignEvaluation) => "refused-foreign-evaluation",
-            ClientResponse::NotLeader { .. } => "not-leader",
-            ClientResponse::Retry => "retry",
+            ClientResponse::RegistrationResponse(_) => ResponseKind::RegistrationResponse,
+            ClientResponse::Staged { .. } => ResponseKind::Staged,
+            ClientResponse::Activated { .. } => ResponseKind::Activated,
+            ClientResponse::Ke2 { .. } => ResponseKind::Ke2,
+            ClientResponse::LoginOk { .. } => ResponseKind::LoginOk,
+            ClientResponse::WrongPassword { .. } => ResponseKind::WrongPassword,
+            ClientResponse::KeyDestroyed => ResponseKind::KeyDestroyed,
+            ClientResponse::NotRegistered => ResponseKind::NotRegistered,
+            ClientResponse::LoginExpired => ResponseKind::LoginExpired,
+            ClientResponse::Deleted { .. } => ResponseKind::Deleted,
+            ClientResponse::Refused(r) => ResponseKind::Refused(*r),
+            ClientResponse::NotLeader { .. } => ResponseKind::NotLeader,
+            ClientResponse::Retry => ResponseKind::Retry,
+        }
+    }
+
+    /// Its name in traces and histories (see [`ResponseKind::name`]).
+    pub fn kind(&self) -> &'static str {
+        self.response_kind().name()
+    }
+}
+
+/// The kind of a [`ClientResponse`], without its contents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ResponseKind {
+    /// `RegistrationResponse`.
+    RegistrationResponse,
+    /// `Staged`.
+    Staged,
+    /// `Activated`.
+    Activated,
+    /// `Ke2`.
+    Ke2,
+    /// `LoginOk`.
+    LoginOk,
+    /// `WrongPassword`.
+    WrongPassword,
+    /// `KeyDestroyed`.
+    KeyDestroyed,
+    /// `NotRegistered`.
+    NotRegistered,
+    /// `LoginExpired`.
+    LoginExpired,
+    /// `Deleted`.
+    Deleted,
+    /// `Refused`, with its reason.
+    Refused(Refusal),
+    /// `NotLeader`.
+    NotLeader,
+    /// `Retry`.
+    Retry,
+}
+
+impl ResponseKind {
+    /// The name traces, histories and reports use: the one table of them.
+    pub fn name(self) -> &'static str {
+        match self {
+            ResponseKind::RegistrationResponse => "registration-response",
+            ResponseKind::Staged => "staged",
+            ResponseKind::Activated => "activated",
+            ResponseKind::Ke2 => "ke2",
+            ResponseKind::LoginOk => "login-ok",
+            ResponseKind::WrongPassword => "wrong-password",
+            ResponseKind::KeyDestroyed => "key-destroyed",
+            ResponseKind::NotRegistered => "not-registered",
+            ResponseKind::LoginExpired => "login-expired",
+            ResponseKind::Deleted => "deleted",
+            ResponseKind::Refused(Refusal::BadProof) => "refused-bad-proof",
+            ResponseKind::Refused(Refusal::Malformed) => "refused-malformed",
+            ResponseKind::Refused(Refusal::UnknownRegistration) => "refused-unknown",
+            ResponseKind::Refused(Refusal::StaleTicket) => "refused-stale-ticket",
+            ResponseKind::Refused(Refusal::ForeignEvaluation) => "refused-foreign-evaluation",
+            ResponseKind::NotLeader => "not-leader",
+            ResponseKind::Retry => "retry",
         }
     }
 }

@@ -23,7 +23,7 @@ pub mod linearizable;
 
 use backup_vault::vault::crypto::VaultCrypto;
 use backup_vault::vault::crypto::{ContentDigest, Ke1Digest, RegistrationId};
-use backup_vault::vault::protocol::{ClientResponse, LoginId, Refusal};
+use backup_vault::vault::protocol::{ClientResponse, LoginId, Refusal, ResponseKind};
 use std::io::{self, Write};
 
 /// Invocation or completion.
@@ -235,26 +235,27 @@ impl Answer {
         }
     }
 
-    fn name(&self) -> &'static str {
+    /// Its kind, in the protocol's one table of response names.
+    fn kind(&self) -> ResponseKind {
         match self {
-            Answer::RegistrationResponse => "registration-response",
-            Answer::Staged { .. } => "staged",
-            Answer::Activated { .. } => "activated",
-            Answer::Ke2 { .. } => "ke2",
-            Answer::LoginOk { .. } => "login-ok",
-            Answer::WrongPassword { .. } => "wrong-password",
-            Answer::KeyDestroyed => "key-destroyed",
-            Answer::NotRegistered => "not-registered",
-            Answer::LoginExpired => "login-expired",
-            Answer::Deleted { .. } => "deleted",
-            Answer::Refused(Refusal::BadProof) => "refused-bad-proof",
-            Answer::Refused(Refusal::Malformed) => "refused-malformed",
-            Answer::Refused(Refusal::UnknownRegistration) => "refused-unknown",
-            Answer::Refused(Refusal::StaleTicket) => "refused-stale-ticket",
-            Answer::Refused(Refusal::ForeignEvaluation) => "refused-foreign-evaluation",
-            Answer::NotLeader => "not-leader",
-            Answer::Retry => "retry",
+            Answer::RegistrationResponse => ResponseKind::RegistrationResponse,
+            Answer::Staged { .. } => ResponseKind::Staged,
+            Answer::Activated { .. } => ResponseKind::Activated,
+            Answer::Ke2 { .. } => ResponseKind::Ke2,
+            Answer::LoginOk { .. } => ResponseKind::LoginOk,
+            Answer::WrongPassword { .. } => ResponseKind::WrongPassword,
+            Answer::KeyDestroyed => ResponseKind::KeyDestroyed,
+            Answer::NotRegistered => ResponseKind::NotRegistered,
+            Answer::LoginExpired => ResponseKind::LoginExpired,
+            Answer::Deleted { .. } => ResponseKind::Deleted,
+            Answer::Refused(r) => ResponseKind::Refused(*r),
+            Answer::NotLeader => ResponseKind::NotLeader,
+            Answer::Retry => ResponseKind::Retry,
         }
+    }
+
+    fn name(&self) -> &'static str {
+        self.kind().name()
     }
 }
 

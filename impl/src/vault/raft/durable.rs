@@ -6,6 +6,8 @@
 //! the node restarts from it. Both drivers (simulator and real runtime) use
 //! [`Durable::apply`], so recovery is the same code everywhere.
 
+// Defined with every other id in `vault::ids`.
+pub use super::super::ids::WriteId;
 use super::log::{Entry, Log};
 use crate::vault::ids::{LogIndex, NodeId, Term};
 use serde::{Deserialize, Serialize};
@@ -38,12 +40,6 @@ pub enum DiskWrite<E, S> {
         state: S,
     },
 }
-
-/// Identifies a write within one incarnation of a node; increases by one per write.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
-pub struct WriteId(pub u64);
 
 /// Everything a node keeps on disk.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
