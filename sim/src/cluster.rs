@@ -20,6 +20,7 @@
 //! (`X`: clients, cloud, adversaries, faults) to the same queue and reads
 //! what each step did from [`Cluster::effects`].
 
+use backup_vault::client::retry::Route;
 use backup_vault::vault::crypto::VaultCrypto;
 use backup_vault::vault::host::{HostStep, NodeHost};
 use backup_vault::vault::ids::{LogIndex, Millis, NodeId, UserId};
@@ -789,8 +790,11 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
     ) -> Option<ClientResponse<C>> {
         let deadline = self.now.plus(timeout_ms);
         let mut request = RequestId(self.rng.next_u64());
-        let mut target = self.leader().unwrap_or(NodeId(0));
-        let _ = self.submit(target, client, request, req.clone());
+        // The client's own leader hint (`client::retry::Route`), seeded with
+        // the leader the cluster knows of, as a scripted test may.
+        let nodes = self.config.node.cluster.nodes();
+        let mut route = Route::starting_at(nodes, self.leader().unwrap_or(NodeId(0)));
+        let _ = self.submit(route.leader(), client, request, req.clone());
         let mut asked_at = self.now;
         while self.now < deadline {
             self.run_for(5);
@@ -803,22 +807,24 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
             self.replies
                 .retain(|d| !(d.client == client && d.request == request && d.at <= self.now));
             let resend = match mine.last().map(|d| &d.response) {
+                // Scripted tests resend at once, even without a named
+                // leader: they have no backoff to keep.
                 Some(ClientResponse::NotLeader { leader }) => {
-                    target =
-                        leader.unwrap_or(NodeId((target.0 + 1) % self.config.node.cluster.nodes()));
+                    let _ = route.not_leader(*leader);
                     true
                 }
                 Some(ClientResponse::Retry) => true,
                 Some(other) => return Some(other.clone()),
                 // No answer for a while: the node may be down or cut off.
-                None => self.now.0 >= asked_at.0 + 500,
+                None if self.now.0 >= asked_at.0 + 500 => {
+                    route.next();
+                    true
+                }
+                None => false,
             };
             if resend {
-                if mine.is_empty() {
-                    target = NodeId((target.0 + 1) % self.config.node.cluster.nodes());
-                }
                 request = RequestId(self.rng.next_u64());
-                let _ = self.submit(target, client, request, req.clone());
+                let _ = self.submit(route.leader(), client, request, req.clone());
                 asked_at = self.now;
             }
         }

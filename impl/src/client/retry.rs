@@ -59,6 +59,15 @@ impl Route {
         }
     }
 
+    /// A route over nodes `0..nodes` that tries `leader` first.
+    pub fn starting_at(nodes: u8, leader: NodeId) -> Self {
+        let mut route = Route::new(nodes);
+        if leader.0 < route.nodes {
+            route.leader = leader;
+        }
+        route
+    }
+
     /// The node to send to.
     pub fn leader(&self) -> NodeId {
         self.leader

@@ -29,8 +29,8 @@
 
 // Defined with every other id in `vault::ids`.
 use super::crypto::{
-    ContentDigest, Ke1Digest, OprfKeyId, ProofStatement, RegistrationId, Release, ReplyStatement,
-    TicketClaims, VaultCrypto,
+    ContentDigest, Ke1Digest, OpenedRegistration, OprfKeyId, ProofStatement, RegistrationId,
+    Release, ReplyStatement, TicketClaims, VaultCrypto,
 };
 pub use super::ids::{ClientId, RequestId};
 use super::ids::{LogIndex, Millis, NodeId, Term, UserId};
@@ -615,6 +615,10 @@ impl<C: VaultCrypto> VaultNode<C> {
         }
     }
 
+    /// The stage rule at the leader: the registration opens, was made from
+    /// the vault's own evaluation and is what the request claims; a resent
+    /// one gets its answer again; and it either replaces the active record
+    /// with the key holder's proof, or uses an unspent ticket.
     fn validate_stage<R: RngCore>(
         &self,
         user: UserId,
@@ -623,7 +627,36 @@ impl<C: VaultCrypto> VaultNode<C> {
         replacing: Option<Replacing<C>>,
         rng: &mut R,
     ) -> Result<(Command<C>, Then<C>), Answer<C>> {
-        let opened = self
+        let opened = self.open_stage(user, sealed, claimed)?;
+        let content = opened.content;
+        if let Some(answer) = self.staged_already(user, content) {
+            return Err(answer);
+        }
+        let keep_active = self.replaced(user, opened.ticket.seq, content, replacing)?;
+        let command = Command::Stage {
+            user,
+            registration: RegistrationId(rng.next_u64()),
+            oprf_key: opened.ticket.key,
+            ticket_seq: opened.ticket.seq,
+            content,
+            password_file: opened.password_file,
+            wrapped_key: opened.wrapped_key,
+            verifier: opened.verifier,
+            reply_key: opened.reply_key,
+            keep_active,
+        };
+        Ok((command, Then::Report))
+    }
+
+    /// Opens a sealed registration and checks what it carries; its
+    /// `content` is then the digest every proof about it must name.
+    fn open_stage(
+        &self,
+        user: UserId,
+        sealed: &C::SealedRegistration,
+        claimed: ContentDigest,
+    ) -> Result<OpenedRegistration<C>, Answer<C>> {
+        let mut opened = self
             .crypto
             .open_registration(user, sealed)
             .map_err(|_| Answer::Now(ClientResponse::Refused(Refusal::Malformed)))?;
@@ -637,47 +670,58 @@ impl<C: VaultCrypto> VaultNode<C> {
             )));
         }
         // Proofs name the content they authorise: it must be what arrived.
-        let content = if flaw_on!(self.config.flaw, VaultFlaw::ContentFreeProofs) {
+        if flaw_on!(self.config.flaw, VaultFlaw::ContentFreeProofs) {
             // Broken: the digest is taken from the request, unchecked.
-            claimed
-        } else if claimed == opened.content {
-            opened.content
-        } else {
+            opened.content = claimed;
+        } else if claimed != opened.content {
             return Err(Answer::Now(ClientResponse::Refused(Refusal::Malformed)));
-        };
+        }
+        Ok(opened)
+    }
+
+    /// The answer to a resent Stage of what is staged already: the same
+    /// answer again.
+    fn staged_already(&self, user: UserId, content: ContentDigest) -> Option<Answer<C>> {
+        let s = self
+            .store
+            .get(user)
+            .and_then(|r| r.staged.as_ref())
+            .filter(|s| s.content == content)?;
+        let tag = self.crypto.reply_tag(
+            &s.reply_key,
+            &ReplyStatement::Staged {
+                user,
+                registration: s.registration,
+                content,
+            },
+        );
+        Some(Answer::FromState(ClientResponse::Staged {
+            registration: s.registration,
+            displaced: s.displaced,
+            tag,
+        }))
+    }
+
+    /// Which active registration a stage keeps until it is activated: the
+    /// one the key holder proved it replaces, or none for a registration
+    /// on an unspent ticket (without proof, a ticket stages once).
+    fn replaced(
+        &self,
+        user: UserId,
+        ticket_seq: u64,
+        content: ContentDigest,
+        replacing: Option<Replacing<C>>,
+    ) -> Result<Option<RegistrationId>, Answer<C>> {
         let record = self.store.get(user);
         let active = record.and_then(|r| r.active.as_ref());
-        if let Some(s) = record
-            .and_then(|r| r.staged.as_ref())
-            .filter(|s| s.content == content)
-        {
-            // Already staged (a resent Stage): the same answer again.
-            let tag = self.crypto.reply_tag(
-                &s.reply_key,
-                &ReplyStatement::Staged {
-                    user,
-                    registration: s.registration,
-                    content,
-                },
-            );
-            return Err(Answer::FromState(ClientResponse::Staged {
-                registration: s.registration,
-                displaced: s.displaced,
-                tag,
-            }));
-        }
-        let keep_active = match replacing {
+        match replacing {
             None if flaw_on!(self.config.flaw, VaultFlaw::ResetOnReregistration) => {
-                active.map(|a| a.registration)
+                Ok(active.map(|a| a.registration))
             }
-            None => {
-                if opened.ticket.seq != record.map_or(0, |r| r.stages) {
-                    return Err(Answer::FromState(ClientResponse::Refused(
-                        Refusal::StaleTicket,
-                    )));
-                }
-                None
-            }
+            None if ticket_seq != record.map_or(0, |r| r.stages) => Err(Answer::FromState(
+                ClientResponse::Refused(Refusal::StaleTicket),
+            )),
+            None => Ok(None),
             Some(Replacing {
                 registration,
                 proof,
@@ -700,22 +744,9 @@ impl<C: VaultCrypto> VaultNode<C> {
                         Refusal::BadProof,
                     )));
                 }
-                Some(registration)
+                Ok(Some(registration))
             }
-        };
-        let command = Command::Stage {
-            user,
-            registration: RegistrationId(rng.next_u64()),
-            oprf_key: opened.ticket.key,
-            ticket_seq: opened.ticket.seq,
-            content,
-            password_file: opened.password_file,
-            wrapped_key: opened.wrapped_key,
-            verifier: opened.verifier,
-            reply_key: opened.reply_key,
-            keep_active,
-        };
-        Ok((command, Then::Report))
+        }
     }
 
     fn validate_activate(

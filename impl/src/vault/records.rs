@@ -350,61 +350,10 @@ impl<C: VaultCrypto> RecordStore<C> {
                 registration,
                 content,
                 ..
-            } => {
-                if let Some(a) = rec
-                    .active
-                    .as_ref()
-                    .filter(|a| a.registration == *registration && a.content == *content)
-                {
-                    // Activated already (a resent Activate): nothing changes.
-                    return Outcome::Activated {
-                        remaining: a.attempts.remaining(),
-                    };
-                }
-                let Some(staged) = rec
-                    .staged
-                    .take_if(|s| s.registration == *registration && s.content == *content)
-                else {
-                    return Outcome::Stale;
-                };
-                let attempts = Attempts::new(limit);
-                let remaining = attempts.remaining();
-                rec.active = Some(ActiveRecord {
-                    registration: staged.registration,
-                    oprf_key: staged.oprf_key,
-                    content: staged.content,
-                    password_file: staged.password_file,
-                    wrapped_key: staged.wrapped_key,
-                    verifier: staged.verifier,
-                    reply_key: staged.reply_key,
-                    attempts,
-                });
-                Outcome::Activated { remaining }
-            }
+            } => Self::activate(rec, *registration, *content, limit),
             Command::ConsumeAttempt {
                 registration, ke1, ..
-            } => {
-                let Some(active) = rec.active_for(*registration) else {
-                    return Outcome::Stale;
-                };
-                match active.attempts.start_login(*ke1, index) {
-                    LoginStart::Consumed { remaining } => Outcome::AttemptConsumed { remaining },
-                    LoginStart::AlreadyTested { remaining, at } => {
-                        Outcome::AlreadyTested { remaining, at }
-                    }
-                    LoginStart::Exhausted => {
-                        // LOCK-4: the secrets go with the record.
-                        let Some(old) = rec.active.take() else {
-                            unreachable!("active_for found it")
-                        };
-                        rec.gone = Some(Gone {
-                            why: Tombstone::Destroyed(*registration),
-                            reply_key: old.reply_key,
-                        });
-                        Outcome::Destroyed
-                    }
-                }
-            }
+            } => Self::consume(rec, *registration, *ke1, index),
             Command::Reset {
                 registration, ke1, ..
             } => {
@@ -416,24 +365,95 @@ impl<C: VaultCrypto> RecordStore<C> {
                     remaining: active.attempts.remaining(),
                 }
             }
-            Command::Delete { registration, .. } => {
-                if rec.tombstone().map(Tombstone::registration) == Some(*registration) {
-                    return Outcome::Deleted;
-                }
-                let reply_key = match (&rec.active, &rec.staged) {
-                    (Some(a), _) if a.registration == *registration => a.reply_key.clone(),
-                    (_, Some(s)) if s.registration == *registration => s.reply_key.clone(),
-                    _ => return Outcome::Stale,
+            Command::Delete { registration, .. } => Self::delete(rec, *registration),
+        }
+    }
+
+    /// The activate rule: the staged registration with this id and content
+    /// becomes the active one, with a full budget; resent, it changes nothing.
+    fn activate(
+        rec: &mut UserRecord<C>,
+        registration: RegistrationId,
+        content: ContentDigest,
+        limit: u8,
+    ) -> Outcome {
+        if let Some(a) = rec
+            .active
+            .as_ref()
+            .filter(|a| a.registration == registration && a.content == content)
+        {
+            // Activated already (a resent Activate): nothing changes.
+            return Outcome::Activated {
+                remaining: a.attempts.remaining(),
+            };
+        }
+        let Some(staged) = rec
+            .staged
+            .take_if(|s| s.registration == registration && s.content == content)
+        else {
+            return Outcome::Stale;
+        };
+        let attempts = Attempts::new(limit);
+        let remaining = attempts.remaining();
+        rec.active = Some(ActiveRecord {
+            registration: staged.registration,
+            oprf_key: staged.oprf_key,
+            content: staged.content,
+            password_file: staged.password_file,
+            wrapped_key: staged.wrapped_key,
+            verifier: staged.verifier,
+            reply_key: staged.reply_key,
+            attempts,
+        });
+        Outcome::Activated { remaining }
+    }
+
+    /// A login start against the active registration: the lockout rule
+    /// counts it, and a spent budget destroys the record (LOCK-4).
+    fn consume(
+        rec: &mut UserRecord<C>,
+        registration: RegistrationId,
+        ke1: Ke1Digest,
+        index: LogIndex,
+    ) -> Outcome {
+        let Some(active) = rec.active_for(registration) else {
+            return Outcome::Stale;
+        };
+        match active.attempts.start_login(ke1, index) {
+            LoginStart::Consumed { remaining } => Outcome::AttemptConsumed { remaining },
+            LoginStart::AlreadyTested { remaining, at } => Outcome::AlreadyTested { remaining, at },
+            LoginStart::Exhausted => {
+                // LOCK-4: the secrets go with the record.
+                let Some(old) = rec.active.take() else {
+                    unreachable!("active_for found it")
                 };
-                rec.active = None;
-                rec.staged = None;
                 rec.gone = Some(Gone {
-                    why: Tombstone::Deleted(*registration),
-                    reply_key,
+                    why: Tombstone::Destroyed(registration),
+                    reply_key: old.reply_key,
                 });
-                Outcome::Deleted
+                Outcome::Destroyed
             }
         }
+    }
+
+    /// The delete rule: the registration named, active or staged, goes with
+    /// everything else of the user's, leaving a tombstone; resent, the same.
+    fn delete(rec: &mut UserRecord<C>, registration: RegistrationId) -> Outcome {
+        if rec.tombstone().map(Tombstone::registration) == Some(registration) {
+            return Outcome::Deleted;
+        }
+        let reply_key = match (&rec.active, &rec.staged) {
+            (Some(a), _) if a.registration == registration => a.reply_key.clone(),
+            (_, Some(s)) if s.registration == registration => s.reply_key.clone(),
+            _ => return Outcome::Stale,
+        };
+        rec.active = None;
+        rec.staged = None;
+        rec.gone = Some(Gone {
+            why: Tombstone::Deleted(registration),
+            reply_key,
+        });
+        Outcome::Deleted
     }
 
     /// The stage rule; see the module documentation.
