@@ -1,8 +1,10 @@
 //! Model-based tests: random sequences of registrations, activations,
 //! logins with right and wrong passwords, password changes, deletes and an
 //! attacker's re-registrations, run against a 1-node and a 5-node cluster
-//! (the implementation) and against a plain reference model of the record
-//! rules. Every answer must match.
+//! (the implementation). Every answer must be one the record rules allow:
+//! each request and its answer is a step of the one sequential spec of a
+//! user's record (`backup_vault_model::vault::spec::RecordSpec`), the same
+//! spec the model checker's linearizability tester uses.
 
 use backup_vault::vault::crypto::{
     ContentDigest, ProofStatement, RegistrationId, SymBlinded, SymKey, SymPassword, SymProof,
@@ -12,9 +14,11 @@ use backup_vault::vault::ids::UserId;
 use backup_vault::vault::node::{ClientId, NodeConfig};
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse, Replacing};
 use backup_vault::vault::quorum::ClusterConfig;
+use backup_vault_model::vault::spec::{RecordOp, RecordRet, RecordSpec};
 use backup_vault_sim::cluster::{Cluster, SimConfig};
 use proptest::prelude::*;
-use std::collections::{BTreeMap, BTreeSet};
+use stateright::semantics::SequentialSpec;
+use std::collections::BTreeMap;
 
 type Req = ClientRequest<SymbolicCrypto>;
 type Resp = ClientResponse<SymbolicCrypto>;
@@ -47,94 +51,16 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// What the reference model says a client sees.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Seen {
-    Done,
-    LoginOk,
-    Wrong(u8),
-    Destroyed,
-    NotRegistered,
-    Refused,
-}
-
-/// The reference model: the record rules, written as plainly as possible.
-#[derive(Default)]
-struct Model {
-    /// user -> (password, attempts used)
-    active: BTreeMap<u8, (u8, u8)>,
-    destroyed: BTreeMap<u8, bool>,
-    /// Users whose owner still names a registration: its own, active or
-    /// destroyed by the guess limit (a delete of it is confirmed: it is gone).
-    named: BTreeSet<u8>,
-}
-
-impl Model {
-    fn apply(&mut self, op: Op) -> Seen {
-        match op {
-            Op::Register { user, pw } => {
-                self.active.insert(user, (pw, 0));
-                self.named.insert(user);
-                Seen::Done
-            }
-            Op::Change { user, pw } => match self.active.get_mut(&user) {
-                Some(rec) => {
-                    *rec = (pw, 0);
-                    Seen::Done
-                }
-                None => Seen::Refused,
-            },
-            Op::Login { user, guess } => {
-                let Some((pw, used)) = self.active.get(&user).copied() else {
-                    return if self.destroyed.get(&user) == Some(&true) {
-                        Seen::Destroyed
-                    } else {
-                        Seen::NotRegistered
-                    };
-                };
-                if used == LIMIT {
-                    self.active.remove(&user);
-                    self.destroyed.insert(user, true);
-                    return Seen::Destroyed;
-                }
-                if guess == pw {
-                    self.active.insert(user, (pw, 0));
-                    Seen::LoginOk
-                } else {
-                    self.active.insert(user, (pw, used + 1));
-                    Seen::Wrong(LIMIT - used - 1)
-                }
-            }
-            Op::Delete { user } => {
-                let named = self.named.remove(&user);
-                match self.active.remove(&user) {
-                    Some(_) => {
-                        self.destroyed.insert(user, false);
-                        Seen::Done
-                    }
-                    // Destroyed by the guess limit: the vault confirms it
-                    // is gone.
-                    None if named => Seen::Done,
-                    None => Seen::Refused,
-                }
-            }
-            Op::AttackerStage { user, .. } => {
-                self.named.remove(&user);
-                if self.active.remove(&user).is_some() {
-                    self.destroyed.insert(user, false);
-                }
-                Seen::Done
-            }
-        }
-    }
-}
-
 /// The owner's device: knows K and the current registration of each user.
 struct Harness {
     cluster: Cluster<SymbolicCrypto>,
     registration: BTreeMap<u8, RegistrationId>,
     /// Each login draws a new blind: a new KE1.
     blinds: u8,
+    /// Per user, the spec every answer is checked against.
+    specs: BTreeMap<u8, RecordSpec>,
+    /// The first answer the spec did not allow, if any.
+    broken: Option<String>,
 }
 
 const KEY: SymKey = SymKey(9);
@@ -163,6 +89,27 @@ impl Harness {
             cluster,
             registration: BTreeMap::new(),
             blinds: 0,
+            specs: BTreeMap::new(),
+            broken: None,
+        }
+    }
+
+    fn spec(&mut self, user: u8) -> &mut RecordSpec {
+        self.specs
+            .entry(user)
+            .or_insert_with(|| RecordSpec::new(LIMIT))
+    }
+
+    /// Checks that `resp` is a final answer the spec allows for `op`.
+    fn check(&mut self, user: u8, op: RecordOp, resp: &Resp) {
+        let ret = RecordRet::from_response(resp);
+        let spec = self.spec(user);
+        let before = spec.clone();
+        let ok = ret.is_some_and(|ret| spec.is_valid_step(&op, &ret));
+        if !ok && self.broken.is_none() {
+            self.broken = Some(format!(
+                "user {user}: {op:?} answered {resp:?}, which the spec does not allow from {before:?}"
+            ));
         }
     }
 
@@ -199,6 +146,15 @@ impl Harness {
             evaluated_under: answer.ticket.key,
         };
         let content = sealed.content();
+        let op = RecordOp::Stage {
+            password: SymPassword(pw),
+            key,
+            claimed: content,
+            actual: content,
+            seq: answer.ticket.seq,
+            own_evaluation: true,
+            replacing: replacing.map(|r| (r, KEY, content)),
+        };
         let resp = self.call(Req::Stage {
             user: id,
             sealed,
@@ -212,13 +168,14 @@ impl Harness {
                 }),
             }),
         });
+        self.check(user, op, &resp);
         (resp, content)
     }
 
-    fn register(&mut self, user: u8, pw: u8, replacing: Option<RegistrationId>) -> Seen {
+    fn register(&mut self, user: u8, pw: u8, replacing: Option<RegistrationId>) {
         let (Resp::Staged { registration, .. }, content) = self.stage(user, pw, KEY, replacing)
         else {
-            return Seen::Refused;
+            return;
         };
         let id = UserId(u64::from(user));
         let r = self.call(Req::Activate {
@@ -231,93 +188,99 @@ impl Harness {
                 content,
             }),
         });
-        assert!(
-            matches!(
-                r,
-                Resp::Activated {
-                    remaining: LIMIT,
-                    ..
-                }
-            ),
-            "{r:?}"
-        );
-        self.registration.insert(user, registration);
-        Seen::Done
+        let op = RecordOp::Activate {
+            registration,
+            content,
+            proof_key: KEY,
+        };
+        self.check(user, op, &r);
+        if matches!(r, Resp::Activated { .. }) {
+            self.registration.insert(user, registration);
+        }
     }
 
-    fn apply(&mut self, op: Op) -> Seen {
+    fn apply(&mut self, op: Op) {
         match op {
             Op::Register { user, pw } => self.register(user, pw, None),
-            Op::Change { user, pw } => match self.registration.get(&user).copied() {
-                Some(r) => self.register(user, pw, Some(r)),
-                None => Seen::Refused,
-            },
-            Op::Login { user, guess } => {
-                self.blinds = self.blinds.wrapping_add(1);
-                let r = self.call(Req::LoginStart {
-                    user: UserId(u64::from(user)),
-                    ke1: SymBlinded {
-                        password: SymPassword(guess),
-                        blind: self.blinds,
-                    },
-                });
-                let login = match r {
-                    Resp::Ke2 { login, .. } => login,
-                    Resp::KeyDestroyed => return Seen::Destroyed,
-                    Resp::NotRegistered => return Seen::NotRegistered,
-                    other => panic!("login start: {other:?}"),
-                };
-                match self.call(Req::LoginFinish {
-                    user: UserId(u64::from(user)),
-                    login,
-                    ke3: (),
-                }) {
-                    Resp::LoginOk { .. } => Seen::LoginOk,
-                    Resp::WrongPassword { remaining } => Seen::Wrong(remaining),
-                    other => panic!("login finish: {other:?}"),
+            Op::Change { user, pw } => {
+                if let Some(r) = self.registration.get(&user).copied() {
+                    self.register(user, pw, Some(r));
                 }
             }
+            Op::Login { user, guess } => self.login(user, guess),
             Op::Delete { user } => {
                 let Some(r) = self.registration.get(&user).copied() else {
-                    return Seen::Refused;
+                    return;
                 };
-                match self.call(Req::Delete {
-                    user: UserId(u64::from(user)),
+                let id = UserId(u64::from(user));
+                let resp = self.call(Req::Delete {
+                    user: id,
                     registration: r,
                     proof: proof(ProofStatement::Delete {
-                        user: UserId(u64::from(user)),
+                        user: id,
                         registration: r,
                     }),
-                }) {
-                    Resp::Deleted { .. } => {
-                        self.registration.remove(&user);
-                        Seen::Done
-                    }
-                    _ => Seen::Refused,
+                });
+                let op = RecordOp::Delete {
+                    registration: r,
+                    proof_key: KEY,
+                };
+                self.check(user, op, &resp);
+                if matches!(resp, Resp::Deleted { .. }) {
+                    self.registration.remove(&user);
                 }
             }
             Op::AttackerStage { user, pw } => {
                 // The attacker's registration has its own key; the owner's
                 // registration is gone (displaced), so forget it.
-                match self.stage(user, pw, SymKey(200), None).0 {
-                    Resp::Staged { .. } => {
-                        self.registration.remove(&user);
-                        Seen::Done
-                    }
-                    other => panic!("attacker stage: {other:?}"),
+                if let (Resp::Staged { .. }, _) = self.stage(user, pw, SymKey(200), None) {
+                    self.registration.remove(&user);
                 }
             }
         }
     }
+
+    /// One login: KE1 with a fresh blind, then KE3 if a KE2 came back.
+    fn login(&mut self, user: u8, guess: u8) {
+        self.blinds = self.blinds.wrapping_add(1);
+        let id = UserId(u64::from(user));
+        let ke1 = SymBlinded {
+            password: SymPassword(guess),
+            blind: self.blinds,
+        };
+        // Which record the login runs against, and whether the guess is its
+        // password: facts of the login, read from the spec's record.
+        let against = self
+            .spec(user)
+            .active
+            .as_ref()
+            .map(|a| (a.reg.registration, a.reg.password == SymPassword(guess)));
+        let r = self.call(Req::LoginStart { user: id, ke1 });
+        self.check(user, RecordOp::LoginStart { guess: ke1 }, &r);
+        let (Resp::Ke2 { login, .. }, Some((registration, right))) = (r, against) else {
+            return;
+        };
+        let finish = self.call(Req::LoginFinish {
+            user: id,
+            login,
+            ke3: (),
+        });
+        let op = RecordOp::LoginFinish {
+            registration,
+            right,
+            ke1,
+        };
+        self.check(user, op, &finish);
+    }
 }
 
 fn run(nodes: u8, seed: u64, ops: &[Op]) -> Result<(), TestCaseError> {
-    let mut model = Model::default();
     let mut sut = Harness::new(nodes, seed);
     for (step, op) in ops.iter().enumerate() {
-        let want = model.apply(*op);
-        let got = sut.apply(*op);
-        prop_assert_eq!(got, want, "step {} {:?}", step, op);
+        sut.apply(*op);
+        if let Some(broken) = sut.broken.take() {
+            return Err(TestCaseError::fail(format!("step {step} {op:?}: {broken}")));
+        }
     }
     Ok(())
 }

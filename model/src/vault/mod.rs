@@ -751,6 +751,10 @@ impl VaultModel {
                 rec.as_ref().and_then(|r| r.tombstone()),
                 Some(Tombstone::Destroyed(_))
             ),
+            gone: rec
+                .as_ref()
+                .and_then(|r| r.tombstone())
+                .map(Tombstone::registration),
         }
     }
 
@@ -1825,13 +1829,7 @@ impl VaultState {
                 panic: None,
                 requests: BTreeMap::new(),
                 next_request: 0,
-                history: LinearizabilityTester::new(RecordSpec {
-                    limit: 1,
-                    active: None,
-                    staged: None,
-                    stages: 0,
-                    destroyed: false,
-                }),
+                history: LinearizabilityTester::new(RecordSpec::new(1)),
             },
         }
     }

@@ -66,6 +66,13 @@ pub enum RecordOp {
         /// The key the proof was made with.
         proof_key: SymKey,
     },
+    /// Delete a registration (the owner disables backups).
+    Delete {
+        /// The registration, active or staged.
+        registration: RegistrationId,
+        /// The key the proof was made with.
+        proof_key: SymKey,
+    },
 }
 
 /// A final answer, without unpredictable values.
@@ -106,6 +113,11 @@ pub enum RecordRet {
         /// Guesses available.
         remaining: u8,
     },
+    /// Deleted, now or before.
+    Deleted {
+        /// The registration.
+        registration: RegistrationId,
+    },
     /// Refused without a state change.
     Refused(Refusal),
 }
@@ -143,11 +155,13 @@ impl RecordRet {
                 registration: *registration,
                 remaining: *remaining,
             },
+            ClientResponse::Deleted { registration, .. } => RecordRet::Deleted {
+                registration: *registration,
+            },
             ClientResponse::Refused(r) => RecordRet::Refused(*r),
             ClientResponse::NotLeader { .. }
             | ClientResponse::Retry
-            | ClientResponse::RegistrationResponse(_)
-            | ClientResponse::Deleted { .. } => return None,
+            | ClientResponse::RegistrationResponse(_) => return None,
         })
     }
 }
@@ -190,6 +204,23 @@ pub struct RecordSpec {
     pub stages: u64,
     /// Whether the last record went away by the guess limit.
     pub destroyed: bool,
+    /// The registration whose record went last (destroyed, displaced or
+    /// deleted): a delete of it is answered as done.
+    pub gone: Option<RegistrationId>,
+}
+
+impl RecordSpec {
+    /// A user with no record yet, and guess limit `limit`.
+    pub fn new(limit: u8) -> Self {
+        RecordSpec {
+            limit,
+            active: None,
+            staged: None,
+            stages: 0,
+            destroyed: false,
+            gone: None,
+        }
+    }
 }
 
 impl RecordSpec {
@@ -225,7 +256,7 @@ impl RecordSpec {
                         remaining: limit - a.tested.len() as u8,
                     };
                 }
-                self.active = None;
+                self.gone = self.active.take().map(|a| a.reg.registration);
                 self.destroyed = true;
                 RecordRet::KeyDestroyed
             }
@@ -299,7 +330,33 @@ impl RecordSpec {
                     _ => RecordRet::Refused(Refusal::UnknownRegistration),
                 }
             }
+            RecordOp::Delete {
+                registration,
+                proof_key,
+            } => self.delete(registration, proof_key),
         }
+    }
+
+    /// The delete rule: the active or staged registration named goes, with
+    /// everything else of the user's, on the key holder's proof; a delete
+    /// of the registration that went last is answered as done.
+    fn delete(&mut self, registration: RegistrationId, proof_key: SymKey) -> RecordRet {
+        let key = match (&self.active, &self.staged) {
+            (Some(a), _) if a.reg.registration == registration => a.reg.key,
+            (_, Some((s, _))) if s.registration == registration => s.key,
+            _ if self.gone == Some(registration) => {
+                return RecordRet::Deleted { registration };
+            }
+            _ => return RecordRet::Refused(Refusal::UnknownRegistration),
+        };
+        if key != proof_key {
+            return RecordRet::Refused(Refusal::BadProof);
+        }
+        self.active = None;
+        self.staged = None;
+        self.destroyed = false;
+        self.gone = Some(registration);
+        RecordRet::Deleted { registration }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -336,9 +393,10 @@ impl RecordSpec {
                 if seq != self.stages {
                     return RecordRet::Refused(Refusal::StaleTicket);
                 }
-                if self.active.take().is_some() {
+                if let Some(old) = self.active.take() {
                     displaced = true;
                     self.destroyed = false;
+                    self.gone = Some(old.reg.registration);
                 }
             }
         }
@@ -403,6 +461,7 @@ mod tests {
             staged: None,
             stages: 1,
             destroyed: false,
+            gone: None,
         }
     }
 
@@ -475,5 +534,27 @@ mod tests {
             proof_key: SymKey(1),
         };
         assert!(s.is_valid_step(&other_content, &RecordRet::Refused(Refusal::BadProof)));
+    }
+
+    #[test]
+    fn a_delete_needs_the_records_key_and_is_answered_again() {
+        let mut s = spec();
+        let delete = |key| RecordOp::Delete {
+            registration: RegistrationId(5),
+            proof_key: SymKey(key),
+        };
+        let deleted = RecordRet::Deleted {
+            registration: RegistrationId(5),
+        };
+        assert!(s.is_valid_step(&delete(2), &RecordRet::Refused(Refusal::BadProof)));
+        assert!(s.is_valid_step(&delete(1), &deleted));
+        // Resent: the same answer; and nothing is left to guess against.
+        assert!(s.is_valid_step(&delete(1), &deleted));
+        assert!(s.is_valid_step(&guess(1), &RecordRet::NotRegistered));
+        let other = RecordOp::Delete {
+            registration: RegistrationId(6),
+            proof_key: SymKey(1),
+        };
+        assert!(s.is_valid_step(&other, &RecordRet::Refused(Refusal::UnknownRegistration)));
     }
 }
