@@ -216,3 +216,84 @@ impl<C: VaultCrypto, D: Disk<C>> NodeHost<C, D> {
         recovery
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vault::crypto::SymbolicCrypto;
+    use crate::vault::quorum::ClusterConfig;
+    use crate::vault::raft::Role;
+    use rand_chacha::rand_core::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    type Host = NodeHost<SymbolicCrypto, VaultDisk<SymbolicCrypto>>;
+
+    fn one_node(rng: &mut ChaCha8Rng) -> Host {
+        let config = NodeConfig {
+            cluster: ClusterConfig::new(1, 0).expect("a valid cluster"),
+            ..NodeConfig::default()
+        };
+        Host::init(
+            NodeId(0),
+            config,
+            SymbolicCrypto,
+            VaultDisk::default(),
+            Millis(0),
+            rng,
+        )
+    }
+
+    fn timer(host: &mut Host, rng: &mut ChaCha8Rng) -> HostStep<SymbolicCrypto> {
+        let now = host.node().expect("up").next_deadline();
+        host.handle(Input::Timer, now, rng)
+    }
+
+    #[test]
+    fn writes_wait_for_a_sync_and_a_crash_loses_them() {
+        let rng = &mut ChaCha8Rng::seed_from_u64(7);
+        let mut host = one_node(rng);
+        let step = timer(&mut host, rng);
+        assert!(!step.wrote.is_empty(), "an election writes its term");
+        assert_eq!(
+            host.unsynced()
+                .iter()
+                .map(|(id, _)| *id)
+                .collect::<Vec<_>>(),
+            step.wrote
+        );
+        assert_eq!(host.disk(), &VaultDisk::default(), "nothing durable yet");
+        assert!(step
+            .effects
+            .iter()
+            .all(|e| !matches!(e, Effect::Persist { .. })));
+        host.crash();
+        assert!(!host.is_up() && host.unsynced().is_empty());
+        let down = host.handle(Input::Timer, Millis(10_000), rng);
+        assert!(down.effects.is_empty() && down.next_deadline.is_none());
+        assert_eq!(host.restart(Millis(0), rng), Recovery::Clean);
+        assert_eq!(host.disk(), &VaultDisk::default(), "the writes were lost");
+    }
+
+    #[test]
+    fn a_synced_election_is_durable_and_survives_a_restart() {
+        let rng = &mut ChaCha8Rng::seed_from_u64(8);
+        let mut host = one_node(rng);
+        for _ in 0..10 {
+            let step = timer(&mut host, rng);
+            if let Some(&last) = step.wrote.last() {
+                let mut seen = Vec::new();
+                let _ = host.sync(last, Millis(0), rng, |w, _| seen.push(w.clone()));
+                assert_eq!(seen.len(), step.wrote.len(), "each write made durable once");
+            }
+            if host.node().is_some_and(|n| n.raft().role() == Role::Leader) {
+                break;
+            }
+        }
+        let term = host.node().expect("up").raft().term();
+        assert_eq!(host.node().expect("up").raft().role(), Role::Leader);
+        assert_eq!(host.disk().term, term);
+        assert!(host.unsynced().is_empty());
+        let _ = host.restart(Millis(0), rng);
+        assert_eq!(host.node().expect("up").raft().term(), term);
+    }
+}

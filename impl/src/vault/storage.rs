@@ -190,3 +190,105 @@ impl<C: VaultCrypto> Disk<C> for RecordLog<C> {
         (state, recovery)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vault::crypto::SymbolicCrypto;
+    use crate::vault::ids::{NodeId, Term};
+    use crate::vault::raft::log::Entry;
+    use crate::vault::records::RecordStore;
+
+    type Log = RecordLog<SymbolicCrypto>;
+    type Write = VaultWrite<SymbolicCrypto>;
+
+    fn hard(term: u64) -> Write {
+        DiskWrite::HardState {
+            term: Term(term),
+            voted_for: Some(NodeId(1)),
+        }
+    }
+
+    fn noops(first: u64, n: u64, term: u64) -> Write {
+        DiskWrite::Entries {
+            first: LogIndex(first),
+            entries: (0..n)
+                .map(|_| Entry {
+                    term: Term(term),
+                    command: None,
+                })
+                .collect(),
+        }
+    }
+
+    fn written(writes: &[Write]) -> (Log, VaultDisk<SymbolicCrypto>) {
+        let mut log = Log::default();
+        let mut typed = VaultDisk::default();
+        for w in writes {
+            let range = log.persist(w);
+            assert_eq!(range.end, log.bytes().len(), "a write ends the log");
+            typed.apply(w);
+        }
+        (log, typed)
+    }
+
+    #[test]
+    fn a_clean_log_recovers_every_write() {
+        let (mut log, typed) = written(&[hard(1), noops(1, 3, 1), hard(2), noops(4, 2, 2)]);
+        let (state, recovery) = log.recover();
+        assert_eq!(recovery, Recovery::Clean);
+        assert_eq!(state, typed);
+        assert_eq!(log.state(), &typed);
+        // A new disk recovers to nothing.
+        assert_eq!(
+            Log::default().recover(),
+            (VaultDisk::default(), Recovery::Clean)
+        );
+    }
+
+    #[test]
+    fn a_torn_last_write_is_dropped() {
+        let (mut log, typed) = written(&[hard(1), noops(1, 3, 1)]);
+        for keep in [1, 5, 20] {
+            let mut torn = log.clone();
+            torn.tear(&noops(4, 2, 1), keep);
+            assert!(torn.bytes().len() > log.bytes().len());
+            assert_eq!(torn.recover(), (typed.clone(), Recovery::TornTail));
+        }
+        assert_eq!(log.recover().1, Recovery::Clean);
+    }
+
+    #[test]
+    fn rot_in_the_middle_restarts_from_the_valid_prefix() {
+        let (log, typed) = written(&[hard(1), noops(1, 3, 1), hard(2)]);
+        let first_len = written(&[hard(1)]).0.bytes().len();
+        let mut rotted = log.clone();
+        // A bit inside the second record: the first survives, the rest not.
+        rotted.flip_bit(first_len + 3, 2);
+        let (state, recovery) = rotted.recover();
+        assert_eq!(recovery, Recovery::Corrupt { offset: first_len });
+        assert_eq!(state.term, Term(1));
+        assert_eq!(state.log.last_index(), LogIndex(0));
+        assert_ne!(state, typed);
+        // The log now holds exactly what it recovered.
+        assert_eq!(rotted.state(), &state);
+        assert_eq!(rotted.recover(), (state, Recovery::Clean));
+    }
+
+    #[test]
+    fn a_snapshot_rewrites_the_log_from_the_compacted_state() {
+        let (mut log, mut typed) = written(&[hard(1), noops(1, 5, 1)]);
+        let before = log.bytes().len();
+        let snapshot: Write = DiskWrite::Snapshot {
+            index: LogIndex(4),
+            index_term: Term(1),
+            state: RecordStore::new(3),
+        };
+        let range = log.persist(&snapshot);
+        typed.apply(&snapshot);
+        assert_eq!(range, 0..log.bytes().len(), "the whole log was rewritten");
+        assert_ne!(log.bytes().len(), before);
+        assert_eq!(log.state(), &typed);
+        assert_eq!(log.recover(), (typed, Recovery::Clean));
+    }
+}
