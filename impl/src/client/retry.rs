@@ -113,6 +113,30 @@ mod tests {
     }
 
     #[test]
+    fn the_jitter_spreads_the_wait() {
+        let b = Backoff::DEFAULT;
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let waits: Vec<u64> = (0..200)
+            .map(|_| b.deadline(1, Millis(0), &mut rng).0)
+            .collect();
+        let (min, max) = (waits.iter().min().unwrap(), waits.iter().max().unwrap());
+        // Up to a quarter of the wait: 1,000 to 1,250 ms, and spread over it.
+        assert!(*min < 1_050 && *max > 1_200, "{min}..{max}");
+    }
+
+    #[test]
+    fn a_route_may_start_at_a_known_leader_within_the_cluster() {
+        assert_eq!(Route::starting_at(3, NodeId(2)).leader(), NodeId(2));
+        assert_eq!(Route::starting_at(3, NodeId(0)).leader(), NodeId(0));
+        assert_eq!(Route::starting_at(3, NodeId(3)).leader(), NodeId(0));
+        let mut r = Route::new(3);
+        assert!(
+            !r.not_leader(Some(NodeId(3))),
+            "no node 3 in a 3-node cluster"
+        );
+    }
+
+    #[test]
     fn a_named_leader_is_tried_at_once_and_an_unknown_one_waits() {
         let mut r = Route::new(3);
         assert!(r.not_leader(Some(NodeId(2))));

@@ -252,7 +252,16 @@ mod tests {
     fn writes_wait_for_a_sync_and_a_crash_loses_them() {
         let rng = &mut ChaCha8Rng::seed_from_u64(7);
         let mut host = one_node(rng);
+        assert!(host.is_up());
         let step = timer(&mut host, rng);
+        for id in &step.wrote {
+            let (_, write) = host
+                .unsynced()
+                .iter()
+                .find(|(w, _)| w == id)
+                .expect("queued");
+            assert_eq!(host.unsynced_write(*id), Some(write));
+        }
         assert!(!step.wrote.is_empty(), "an election writes its term");
         assert_eq!(
             host.unsynced()

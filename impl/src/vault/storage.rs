@@ -276,6 +276,35 @@ mod tests {
     }
 
     #[test]
+    fn rot_flips_exactly_the_bit_asked_for() {
+        let (log, _) = written(&[hard(1), noops(1, 3, 1)]);
+        let mut rotted = log.clone();
+        let at = log.bytes().len() + 5; // wraps around to offset 5
+        rotted.flip_bit(at, 10); // bit 10 % 8 = 2
+        let diff: Vec<(usize, u8)> = log
+            .bytes()
+            .iter()
+            .zip(rotted.bytes())
+            .enumerate()
+            .filter(|(_, (a, b))| a != b)
+            .map(|(i, (a, b))| (i, a ^ b))
+            .collect();
+        assert_eq!(diff, vec![(5, 1 << 2)]);
+        rotted.flip_bit(at, 10);
+        assert_eq!(rotted.bytes(), log.bytes(), "a second flip restores it");
+    }
+
+    #[test]
+    fn rot_in_the_last_record_is_a_rollback_not_a_torn_write() {
+        let (log, typed) = written(&[hard(1), noops(1, 3, 1)]);
+        let mut rotted = log.clone();
+        rotted.flip_bit(log.bytes().len() - 2, 0);
+        let (state, recovery) = rotted.recover();
+        assert!(matches!(recovery, Recovery::Corrupt { .. }), "{recovery:?}");
+        assert_ne!(state, typed);
+    }
+
+    #[test]
     fn a_snapshot_rewrites_the_log_from_the_compacted_state() {
         let (mut log, mut typed) = written(&[hard(1), noops(1, 5, 1)]);
         let before = log.bytes().len();
