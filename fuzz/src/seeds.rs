@@ -859,12 +859,12 @@ pub fn write_all(root: &Path) -> std::io::Result<usize> {
 /// Seeds of the `wire_opaque` target: real messages of a registration and a
 /// login (cheap Argon2 parameters), framed as they travel.
 pub fn wire_opaque_seeds() -> Vec<Seed> {
+    use backup_vault::client::crypto::{seal_registration, verifier};
     use backup_vault::opaque::client::{self, ClientConfig};
     use backup_vault::opaque::{wrap_backup_key, FleetSecrets, KsfParams};
     use backup_vault::vault::crypto::{OprfKeyId, TicketClaims, VaultCrypto};
     use backup_vault::vault::opaque_crypto::{
-        content_digest, seal_registration, user_bytes, verifier, OpaqueCrypto, RegistrationPayload,
-        RegistrationTranscript,
+        content_digest, user_bytes, OpaqueCrypto, RegistrationPayload, RegistrationTranscript,
     };
     let t = "wire_opaque";
     let limits = wire::FrameLimits::CLIENT;

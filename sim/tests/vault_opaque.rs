@@ -2,6 +2,7 @@
 //! K wrapped under the export key, proofs of key, registrations sealed to
 //! the fleet key, on a simulated 5-node cluster.
 
+use backup_vault::client::crypto::{prove, seal_registration, verifier};
 use backup_vault::key::BackupKey;
 use backup_vault::opaque::client::{self, ClientConfig};
 use backup_vault::opaque::{
@@ -11,8 +12,7 @@ use backup_vault::vault::crypto::{ProofStatement, RegistrationId};
 use backup_vault::vault::ids::UserId;
 use backup_vault::vault::node::ClientId;
 use backup_vault::vault::opaque_crypto::{
-    content_digest, prove, seal_registration, user_bytes, verifier, OpaqueCrypto,
-    RegistrationPayload, RegistrationTranscript,
+    content_digest, user_bytes, OpaqueCrypto, RegistrationPayload, RegistrationTranscript,
 };
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse, Refusal, Replacing};
 use backup_vault_sim::cluster::{Cluster, SimConfig};

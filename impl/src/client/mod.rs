@@ -26,6 +26,7 @@
 //! | module | job |
 //! |---|---|
 //! | [`api`] | operations, outputs, cloud operations and replies |
+//! | [`crypto`] | the client's half of the vault protocol's cryptography: sealing, proofs of K, checking answers |
 //! | [`config`] | [`ClientConfig`]: pinned fleet key, KSF cost, chunk size, retry budget, vault nodes, backoff |
 //! | [`retry`] | the retry policy: timeouts with backoff and jitter, the leader hint |
 //! | [`state`] | [`DeviceState`]: what the device keeps between operations |
@@ -68,6 +69,7 @@
 
 pub mod api;
 pub mod config;
+pub mod crypto;
 pub mod error;
 mod flows;
 pub mod layout;

@@ -5,7 +5,8 @@
 //! - [`quorum`] holds the quorum rule with rollback tolerance R.
 //! - [`lockout`] holds the lockout rule (guess counting).
 //! - [`crypto`] holds the cryptography a node needs, real or symbolic;
-//!   [`opaque_crypto`] the real one.
+//!   [`opaque_crypto`] the real one; [`binding`] the bytes the client and
+//!   the vault compute alike.
 //! - [`raft`] holds consensus.
 //! - [`records`] holds the replicated record store and its commands.
 //! - [`protocol`] holds client requests and replies.
@@ -17,6 +18,7 @@
 //! - [`storage`] holds the disks a host persists through: the record log
 //!   with its recovery policy, and a typed disk for model checking.
 
+pub mod binding;
 pub mod crypto;
 pub mod host;
 pub mod ids;

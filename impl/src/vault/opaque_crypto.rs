@@ -1,6 +1,8 @@
 //! The real cryptography of a vault node: OPAQUE and AES-GCM from
-//! [`crate::opaque`], behind [`VaultCrypto`]; and the client's half of the
-//! same primitives (sealing a registration, proving K, checking answers).
+//! [`crate::opaque`], behind [`VaultCrypto`]. The client's half of the same
+//! primitives (sealing a registration, proving K, checking answers) is in
+//! `crate::client::crypto`, and the bytes both sides compute in
+//! [`super::binding`].
 //!
 //! What the vault sees of a user, and what it can do with it:
 //! - the password file (OPAQUE registration record), made under the OPRF
@@ -40,17 +42,16 @@
 
 use super::crypto::{
     ContentDigest, CryptoError, Ke1Digest, OpenedRegistration, OprfKeyId, ProofStatement, Release,
-    ReplyStatement, TicketClaims, VaultCrypto, OPRF_KEY_ID_LEN,
+    ReplyStatement, TicketClaims, VaultCrypto,
 };
 use super::ids::UserId;
-use crate::key::BackupKey;
 use crate::opaque::wrap::{
     seal_for_session, Direction, SessionRelease, SessionSealedKey, WrappedKey,
 };
 use crate::opaque::{
-    open_at_fleet, prove_key, seal_to_fleet, server, FleetPublicKey, FleetSecrets, Ke1, Ke2, Ke3,
-    KeyProof, PasswordFile, ProofOfKeyVerifier, RegistrationRequest, RegistrationResponse,
-    RegistrationUpload, ReplyKey, ReplyTag, SealedToFleet, ServerLoginState,
+    open_at_fleet, server, FleetPublicKey, FleetSecrets, Ke1, Ke2, Ke3, KeyProof, PasswordFile,
+    ProofOfKeyVerifier, RegistrationRequest, RegistrationResponse, ReplyKey, ReplyTag,
+    SealedToFleet, ServerLoginState,
 };
 use core::hash::{Hash, Hasher};
 use hmac::{Hmac, Mac};
@@ -63,132 +64,14 @@ use zeroize::Zeroizing;
 
 /// The fleet subkey that authenticates registration tickets.
 pub const TICKET_KEY_LABEL: &[u8] = b"bvault v1 registration ticket key";
-/// Label of a content digest (of the sealed registration's bytes).
-pub const CONTENT_LABEL: &[u8] = b"bvault v1 sealed registration";
-/// Label of a KE1 digest.
-pub const KE1_LABEL: &[u8] = b"bvault v1 ke1";
 
-/// A user id as an OPAQUE identity and proof input: 8 bytes, big-endian.
-pub fn user_bytes(user: UserId) -> [u8; 8] {
-    user.0.to_be_bytes()
-}
-
-/// The OPAQUE credential identifier of one registration: the user id, then
-/// the registration's OPRF key id. It selects the OPRF key (derived from the
-/// fleet's OPRF seed), so each registration has a key of its own.
-pub fn credential_id(user: UserId, key: &OprfKeyId) -> [u8; 8 + OPRF_KEY_ID_LEN] {
-    let mut id = [0u8; 8 + OPRF_KEY_ID_LEN];
-    id[..8].copy_from_slice(&user_bytes(user));
-    id[8..].copy_from_slice(&key.0);
-    id
-}
-
-/// A vault-issued ticket: the claims, and the fleet's MAC over them.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct RegistrationTicket {
-    /// What the ticket vouches for.
-    pub claims: TicketClaims,
-    /// HMAC-SHA256 of [`ticket_bytes`] under the ticket key.
-    pub mac: [u8; 32],
-}
-
-/// The bytes a ticket's MAC covers.
-pub fn ticket_bytes(claims: &TicketClaims) -> Vec<u8> {
-    let mut b = Vec::with_capacity(48);
-    b.extend_from_slice(b"bvticket");
-    b.extend_from_slice(&claims.user.0.to_be_bytes());
-    b.extend_from_slice(&claims.key.0);
-    b.extend_from_slice(&claims.seq.to_be_bytes());
-    b
-}
-
-/// The vault's answer to a registration request: the OPAQUE response and
-/// the ticket to seal into the registration.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct VaultRegistrationResponse {
-    /// The OPAQUE registration response.
-    pub response: RegistrationResponse,
-    /// The ticket.
-    pub ticket: RegistrationTicket,
-}
-
-/// What a client seals to the fleet key when it registers.
-#[derive(Serialize, Deserialize)]
-pub struct RegistrationPayload {
-    /// The OPAQUE registration upload (the password file to be).
-    pub upload: RegistrationUpload,
-    /// K, wrapped under the export key.
-    pub wrapped_key: WrappedKey,
-    /// The proof-of-key verifier derived from K.
-    pub verifier: ProofOfKeyVerifier,
-    /// The ticket of the registration response.
-    pub ticket: RegistrationTicket,
-    /// The OPRF exchange the upload was made from.
-    pub transcript: RegistrationTranscript,
-}
-
-/// The OPRF exchange a registration was finished from: the client's
-/// blinded element and the response it got (module docs, "Registration
-/// transcripts").
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RegistrationTranscript {
-    /// What the client sent.
-    pub request: RegistrationRequest,
-    /// What the client finished its registration with.
-    pub response: RegistrationResponse,
-}
-
-/// Seals a registration for `user` to the fleet (client side): the payload
-/// carries the ticket and the transcript of the registration response it
-/// was made from.
-///
-/// # Panics
-/// Never in practice: the payload is a few hundred bytes, far below the
-/// sealing limit.
-pub fn seal_registration<R: RngCore + CryptoRng>(
-    rng: &mut R,
-    fleet_key: &FleetPublicKey,
-    user: UserId,
-    payload: RegistrationPayload,
-) -> SealedToFleet {
-    let bytes = Zeroizing::new(
-        postcard::to_allocvec(&payload).expect("a registration payload always serializes"),
-    );
-    seal_to_fleet(rng, fleet_key, &user_bytes(user), &bytes)
-        .expect("a registration payload is far below the sealing limit")
-}
-
-/// The digest of a sealed registration: what proofs and answers about it name.
-pub fn content_digest(sealed: &SealedToFleet) -> ContentDigest {
-    ContentDigest::of(CONTENT_LABEL, sealed.as_bytes())
-}
-
-/// A proof of knowledge of `key` about `statement` (client side).
-pub fn prove(key: &BackupKey, statement: &ProofStatement) -> KeyProof {
-    let user = user_bytes(statement.user());
-    prove_key(
-        key,
-        &user,
-        &statement.registration().0.to_be_bytes(),
-        &statement.to_bytes(),
-    )
-}
-
-/// The verifier the vault stores for `key` and `user` (client side).
-pub fn verifier(key: &BackupKey, user: UserId) -> ProofOfKeyVerifier {
-    ProofOfKeyVerifier::derive(key, &user_bytes(user))
-}
-
-/// Whether `tag` is the vault's authentic answer `statement` to the holder
-/// of `key` (client side).
-pub fn verify_reply(key: &BackupKey, statement: &ReplyStatement, tag: &ReplyTag) -> bool {
-    let user = match statement {
-        ReplyStatement::Staged { user, .. }
-        | ReplyStatement::Activated { user, .. }
-        | ReplyStatement::Gone { user, .. } => *user,
-    };
-    ReplyKey::derive(key, &user_bytes(user)).verify(&statement.to_bytes(), tag)
-}
+// The bindings both sides compute, re-exported where the vault's code has
+// always found them.
+pub use super::binding::{
+    content_digest, credential_id, ticket_bytes, user_bytes, RegistrationPayload,
+    RegistrationTicket, RegistrationTranscript, VaultRegistrationResponse, CONTENT_LABEL,
+    KE1_LABEL,
+};
 
 /// The leader's memory of one login between KE2 and KE3.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

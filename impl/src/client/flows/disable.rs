@@ -23,12 +23,12 @@
 use super::backup::reply_name;
 use super::{vault_error, CloudResult, Ctx, Step, VaultResponse};
 use crate::client::api::{CloudOp, CloudReply, Completed};
+use crate::client::crypto::{prove, verify_reply};
 use crate::client::error::ClientError;
 use crate::client::layout::{backups_prefix, manifest_key};
 use crate::client::state::Mode;
 use crate::cloud::{ObjectKey, Precondition, StoreError};
 use crate::vault::crypto::{ProofStatement, ReplyStatement};
-use crate::vault::opaque_crypto::{prove, verify_reply};
 use crate::vault::protocol::{ClientRequest, ClientResponse, Refusal};
 
 #[derive(Clone, Copy, Debug)]

@@ -28,8 +28,8 @@ use crate::opaque::client::{login_finish, login_start, ClientLoginState};
 use crate::opaque::{
     open_from_session, unwrap_backup_key, Direction, ExportKey, Ke1, OpaqueError, SessionKey,
 };
+use crate::vault::binding::user_bytes;
 use crate::vault::crypto::RegistrationId;
-use crate::vault::opaque_crypto::user_bytes;
 use crate::vault::protocol::{ClientRequest, ClientResponse};
 
 /// How many times a login restarts after `LoginExpired` (free: same KE1).

@@ -39,16 +39,16 @@
 
 use super::{vault_error, Ctx, Step, VaultResponse};
 use crate::client::api::{Completed, Password};
+use crate::client::crypto::{prove, seal_registration, verifier, verify_reply};
 use crate::client::error::ClientError;
 use crate::client::state::Mode;
 use crate::key::BackupKey;
 use crate::opaque::client::{registration_finish, registration_start, ClientRegistrationState};
 use crate::opaque::{wrap_backup_key, RegistrationRequest, SealedToFleet};
-use crate::vault::crypto::{ContentDigest, ProofStatement, RegistrationId, ReplyStatement};
-use crate::vault::opaque_crypto::{
-    content_digest, prove, seal_registration, user_bytes, verifier, verify_reply,
-    RegistrationPayload, RegistrationTranscript,
+use crate::vault::binding::{
+    content_digest, user_bytes, RegistrationPayload, RegistrationTranscript,
 };
+use crate::vault::crypto::{ContentDigest, ProofStatement, RegistrationId, ReplyStatement};
 use crate::vault::protocol::{ClientRequest, ClientResponse, Refusal, Replacing};
 
 /// How many times a registration starts over from `RegistrationStart`.
