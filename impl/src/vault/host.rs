@@ -65,6 +65,19 @@ impl<C: VaultCrypto> HostStep<C> {
 }
 
 impl<C: VaultCrypto, D: Disk<C>> NodeHost<C, D> {
+    /// Node `id` on `disk`, down: [`NodeHost::restart`] starts it from
+    /// what the disk recovers.
+    pub fn down(id: NodeId, config: NodeConfig, crypto: C, disk: D) -> Self {
+        NodeHost {
+            id,
+            config,
+            crypto,
+            node: None,
+            disk,
+            unsynced: Vec::new(),
+        }
+    }
+
     /// A new node on a new disk: it starts from the empty durable state,
     /// with nothing to recover.
     pub fn init<R: RngCore>(
@@ -75,36 +88,9 @@ impl<C: VaultCrypto, D: Disk<C>> NodeHost<C, D> {
         now: Millis,
         rng: &mut R,
     ) -> Self {
-        let node = VaultNode::new(id, config, crypto.clone(), VaultDisk::default(), now, rng);
-        NodeHost {
-            id,
-            config,
-            crypto,
-            node: Some(node),
-            disk,
-            unsynced: Vec::new(),
-        }
-    }
-
-    /// Node `id` on `disk`, started from what the disk recovers.
-    pub fn start<R: RngCore>(
-        id: NodeId,
-        config: NodeConfig,
-        crypto: C,
-        disk: D,
-        now: Millis,
-        rng: &mut R,
-    ) -> (Self, Recovery) {
-        let mut host = NodeHost {
-            id,
-            config,
-            crypto,
-            node: None,
-            disk,
-            unsynced: Vec::new(),
-        };
-        let recovery = host.restart(now, rng);
-        (host, recovery)
+        let mut host = NodeHost::down(id, config, crypto, disk);
+        host.node = Some(host.new_node(VaultDisk::default(), now, rng));
+        host
     }
 
     /// The node, while it is up.
@@ -205,15 +191,17 @@ impl<C: VaultCrypto, D: Disk<C>> NodeHost<C, D> {
     pub fn restart<R: RngCore>(&mut self, now: Millis, rng: &mut R) -> Recovery {
         self.crash();
         let (durable, recovery) = self.disk.recover();
-        self.node = Some(VaultNode::new(
-            self.id,
-            self.config,
-            self.crypto.clone(),
-            durable,
-            now,
-            rng,
-        ));
+        self.node = Some(self.new_node(durable, now, rng));
         recovery
+    }
+
+    fn new_node<R: RngCore>(
+        &self,
+        durable: VaultDisk<C>,
+        now: Millis,
+        rng: &mut R,
+    ) -> VaultNode<C> {
+        VaultNode::new(self.id, self.config, self.crypto.clone(), durable, now, rng)
     }
 }
 
