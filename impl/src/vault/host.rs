@@ -275,11 +275,20 @@ mod tests {
     fn a_synced_election_is_durable_and_survives_a_restart() {
         let rng = &mut ChaCha8Rng::seed_from_u64(8);
         let mut host = one_node(rng);
+        let mut roles = Vec::new();
         for _ in 0..10 {
             let step = timer(&mut host, rng);
+            roles.extend(step.effects.iter().filter_map(|e| match e {
+                Effect::Role { role, .. } => Some(*role),
+                _ => None,
+            }));
             if let Some(&last) = step.wrote.last() {
                 let mut seen = Vec::new();
-                let _ = host.sync(last, Millis(0), rng, |w, _| seen.push(w.clone()));
+                let synced = host.sync(last, Millis(0), rng, |w, _| seen.push(w.clone()));
+                roles.extend(synced.effects.iter().filter_map(|e| match e {
+                    Effect::Role { role, .. } => Some(*role),
+                    _ => None,
+                }));
                 assert_eq!(seen.len(), step.wrote.len(), "each write made durable once");
             }
             if host.node().is_some_and(|n| n.raft().role() == Role::Leader) {
@@ -288,6 +297,8 @@ mod tests {
         }
         let term = host.node().expect("up").raft().term();
         assert_eq!(host.node().expect("up").raft().role(), Role::Leader);
+        // Every change of role was reported, the last one being the lead.
+        assert_eq!(roles.last(), Some(&Role::Leader), "{roles:?}");
         assert_eq!(host.disk().term, term);
         assert!(host.unsynced().is_empty());
         let _ = host.restart(Millis(0), rng);

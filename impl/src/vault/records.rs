@@ -715,10 +715,12 @@ mod tests {
         assert_eq!(s.apply(LogIndex(4), &delete), Outcome::Deleted);
     }
 
-    /// A password change keeps the backup: the new registration names the
-    /// same content as the old. Its activation is not a resent one.
+    /// An activation is "resent" only if the active record is the same
+    /// registration, not merely one with the same content digest. (Real
+    /// digests cover sealed bytes and do not repeat; the rule must not
+    /// depend on that.)
     #[test]
-    fn a_change_that_keeps_the_content_activates() {
+    fn an_activation_is_resent_only_for_the_same_registration() {
         let mut s = Store::new(3);
         s.apply(LogIndex(1), &stage(1, 5, 0, None));
         s.apply(LogIndex(2), &activate(1));
