@@ -99,6 +99,22 @@ pub enum VaultFlaw {
     /// record offline after one login (breaks LOCK-1).
     #[cfg(feature = "flaws")]
     UncheckedRegistrationTranscript,
+    /// Disk records are written and read in the clear, not sealed: the host
+    /// reads password files, verifiers and wrapped keys off the disk, and
+    /// can edit records (breaks HOST-1).
+    #[cfg(feature = "flaws")]
+    UnsealedStorage,
+    /// Peer messages travel and are accepted in the clear, not sealed: the
+    /// host reads them, and a forged `Append` from a made-up leader carrying
+    /// a `Reset` refills a guess budget (breaks HOST-1, and LOCK-1 or
+    /// consensus when the forgery lands).
+    #[cfg(feature = "flaws")]
+    UnauthenticatedPeers,
+    /// Destroying, deleting or displacing a record does not compact the
+    /// log at once, so its key material stays in log entries on disk until
+    /// a routine compaction (breaks LOCK-4 on disk).
+    #[cfg(feature = "flaws")]
+    ErasureSkipped,
 }
 
 /// A deliberate defect in the client.
@@ -157,6 +173,12 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     VaultFlaw::StaleAnswers,
     #[cfg(feature = "flaws")]
     VaultFlaw::UncheckedRegistrationTranscript,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::UnsealedStorage,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::UnauthenticatedPeers,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::ErasureSkipped,
 ];
 
 /// Every client flaw, for command lines and sweeps.
@@ -224,6 +246,12 @@ impl VaultFlaw {
             VaultFlaw::StaleAnswers => "stale-answers",
             #[cfg(feature = "flaws")]
             VaultFlaw::UncheckedRegistrationTranscript => "unchecked-registration-transcript",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::UnsealedStorage => "unsealed-storage",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::UnauthenticatedPeers => "unauthenticated-peers",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::ErasureSkipped => "erasure-skipped",
         }
     }
 }

@@ -32,7 +32,7 @@
 //! term or a login finish, each of which the checkers see.
 
 // Defined with every other id in `vault::ids`.
-use super::ids::UserId;
+use super::ids::{NodeId, UserId};
 pub use super::ids::{OprfKeyId, RegistrationId, OPRF_KEY_ID_LEN};
 use core::fmt::{self, Debug};
 use core::hash::Hash;
@@ -252,6 +252,71 @@ impl ReplyStatement {
     }
 }
 
+/// Where a value an HSM seals for its host belongs: the associated data
+/// of the seal. A sealed value opens only at the place it was sealed for,
+/// so a host that moves it (to another node, another file position, another
+/// link) turns it into a forgery, which the node drops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SealPlace {
+    /// A record of node `node`'s disk: record `position` of the file
+    /// segment `segment`, which continues the segment `follows` names
+    /// (its id and its record count) or starts a file.
+    Disk {
+        /// The node whose disk it is.
+        node: NodeId,
+        /// The segment (a random id drawn by the node when it starts one).
+        segment: u64,
+        /// The record's position within the segment, from 0.
+        position: u64,
+        /// For position 0: the segment this one continues, and how many of
+        /// its records it continues after; `None` if it starts the file.
+        follows: Option<(u64, u64)>,
+    },
+    /// A message from node `from` to node `to`.
+    Wire {
+        /// The sender.
+        from: NodeId,
+        /// The receiver.
+        to: NodeId,
+    },
+}
+
+impl SealPlace {
+    /// The canonical associated-data bytes: `"bvseal"`, a kind byte, then
+    /// the fields big-endian.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(48);
+        b.extend_from_slice(b"bvseal");
+        match self {
+            SealPlace::Disk {
+                node,
+                segment,
+                position,
+                follows,
+            } => {
+                b.push(1);
+                b.push(node.0);
+                b.extend_from_slice(&segment.to_be_bytes());
+                b.extend_from_slice(&position.to_be_bytes());
+                match follows {
+                    None => b.push(0),
+                    Some((s, n)) => {
+                        b.push(1);
+                        b.extend_from_slice(&s.to_be_bytes());
+                        b.extend_from_slice(&n.to_be_bytes());
+                    }
+                }
+            }
+            SealPlace::Wire { from, to } => {
+                b.push(2);
+                b.push(from.0);
+                b.push(to.0);
+            }
+        }
+        b
+    }
+}
+
 /// A cryptographic check failed, or a message did not decode.
 #[derive(Clone, Debug, Error, PartialEq, Eq, Hash)]
 pub enum CryptoError {
@@ -265,6 +330,10 @@ pub enum CryptoError {
     /// ticket was not issued by this fleet for this user.
     #[error("registration envelope did not open")]
     Envelope,
+    /// A value sealed for the host did not open at its place: forged,
+    /// altered, moved, or left in the clear.
+    #[error("sealed value did not open")]
+    Seal,
 }
 
 /// What a sealed registration carries, once opened and checked.
@@ -334,6 +403,35 @@ pub trait VaultCrypto: Clone + Debug + PartialEq + Eq + Hash + Send + Sync + 'st
     type LoginState: Value;
     /// A [`Release`], sealed under the session key.
     type SealedKey: Value;
+    /// A value an HSM sealed for its host: encrypted and authenticated
+    /// under a key only HSMs hold, bound to a [`SealPlace`].
+    type Sealed<T: Value>: Value;
+
+    /// Seals `value` for `place`: the host can store or carry the result,
+    /// and can neither read it nor make another that opens.
+    fn seal<T: Value, R: RngCore + CryptoRng>(
+        &self,
+        place: &SealPlace,
+        value: &T,
+        rng: &mut R,
+    ) -> Self::Sealed<T>;
+
+    /// Opens a sealed value at `place`.
+    ///
+    /// # Errors
+    /// `Seal` if it was not sealed by an HSM of this fleet for exactly
+    /// `place`, was altered, or is in the clear.
+    fn open<T: Value>(&self, place: &SealPlace, sealed: &Self::Sealed<T>)
+        -> Result<T, CryptoError>;
+
+    /// What anyone can make without keys: `value` in the clear, in the
+    /// sealed form's encoding. [`VaultCrypto::open`] refuses it. Host
+    /// adversaries forge with it; only broken variants seal with it.
+    fn in_clear<T: Value>(value: &T) -> Self::Sealed<T>;
+
+    /// What anyone can read without keys: the value, if it was left in the
+    /// clear; `None` if it was sealed.
+    fn read_clear<T: Value>(sealed: &Self::Sealed<T>) -> Option<T>;
 
     /// Answers a registration request: evaluates the OPRF under
     /// `claims.key` for `claims.user`, and attaches a ticket for `claims`
@@ -499,6 +597,18 @@ pub struct SymRelease {
     pub remaining: u8,
 }
 
+/// A symbolic sealed value: the value, and the place an HSM sealed it for,
+/// or `None` if it is in the clear (made by anyone). Whoever is not an HSM
+/// may copy, drop or reorder it, and read it only when `place` is `None`:
+/// the symbolic counterpart of an AEAD under a key only HSMs hold.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SymSealed<T> {
+    /// Where it was sealed for; `None` if it is in the clear.
+    pub place: Option<SealPlace>,
+    /// The value.
+    pub value: T,
+}
+
 impl SymRegistration {
     /// The content digest of this sealed registration.
     pub fn content(&self) -> ContentDigest {
@@ -616,6 +726,39 @@ impl VaultCrypto for SymbolicCrypto {
             key: *key,
             statement: *statement,
         }
+    }
+
+    type Sealed<T: Value> = SymSealed<T>;
+
+    fn seal<T: Value, R: RngCore + CryptoRng>(
+        &self,
+        place: &SealPlace,
+        value: &T,
+        _: &mut R,
+    ) -> SymSealed<T> {
+        SymSealed {
+            place: Some(*place),
+            value: value.clone(),
+        }
+    }
+
+    fn open<T: Value>(&self, place: &SealPlace, sealed: &SymSealed<T>) -> Result<T, CryptoError> {
+        if sealed.place == Some(*place) {
+            Ok(sealed.value.clone())
+        } else {
+            Err(CryptoError::Seal)
+        }
+    }
+
+    fn in_clear<T: Value>(value: &T) -> SymSealed<T> {
+        SymSealed {
+            place: None,
+            value: value.clone(),
+        }
+    }
+
+    fn read_clear<T: Value>(sealed: &SymSealed<T>) -> Option<T> {
+        sealed.place.is_none().then(|| sealed.value.clone())
     }
 }
 

@@ -22,8 +22,9 @@
 use super::crypto::VaultCrypto;
 use super::ids::{Millis, NodeId};
 use super::io::{Effect, Input};
-use super::node::{NodeConfig, VaultDisk, VaultNode, VaultWrite};
+use super::node::{NodeConfig, VaultNode};
 use super::raft::durable::WriteId;
+use super::sealed::DiskOp;
 use super::storage::{Disk, Recovery};
 use rand_core::{CryptoRng, RngCore};
 
@@ -35,7 +36,7 @@ pub struct NodeHost<C: VaultCrypto, D> {
     crypto: C,
     node: Option<VaultNode<C>>,
     disk: D,
-    unsynced: Vec<(WriteId, VaultWrite<C>)>,
+    unsynced: Vec<(WriteId, DiskOp<C>)>,
 }
 
 /// What a host's input asks of the driver: the step's effects without the
@@ -88,8 +89,9 @@ impl<C: VaultCrypto, D: Disk<C>> NodeHost<C, D> {
         now: Millis,
         rng: &mut R,
     ) -> Self {
+        let node = VaultNode::new(id, config, crypto.clone(), now, rng);
         let mut host = NodeHost::down(id, config, crypto, disk);
-        host.node = Some(host.new_node(VaultDisk::default(), now, rng));
+        host.node = Some(node);
         host
     }
 
@@ -115,12 +117,12 @@ impl<C: VaultCrypto, D: Disk<C>> NodeHost<C, D> {
     }
 
     /// Writes issued and not yet durable, in order.
-    pub fn unsynced(&self) -> &[(WriteId, VaultWrite<C>)] {
+    pub fn unsynced(&self) -> &[(WriteId, DiskOp<C>)] {
         &self.unsynced
     }
 
     /// The unsynced write `id`, if it is one.
-    pub fn unsynced_write(&self, id: WriteId) -> Option<&VaultWrite<C>> {
+    pub fn unsynced_write(&self, id: WriteId) -> Option<&DiskOp<C>> {
         let k = self.unsynced.binary_search_by_key(&id, |(w, _)| *w).ok()?;
         Some(&self.unsynced[k].1)
     }
@@ -140,12 +142,12 @@ impl<C: VaultCrypto, D: Disk<C>> NodeHost<C, D> {
         let mut wrote = Vec::new();
         for effect in step.effects {
             match effect {
-                Effect::Persist { id, write } => {
+                Effect::Persist { id, op } => {
                     debug_assert!(
                         self.unsynced.last().is_none_or(|(last, _)| *last < id),
                         "writes come in WriteId order"
                     );
-                    self.unsynced.push((id, write));
+                    self.unsynced.push((id, op));
                     wrote.push(id);
                 }
                 other => effects.push(other),
@@ -166,7 +168,7 @@ impl<C: VaultCrypto, D: Disk<C>> NodeHost<C, D> {
         up_to: WriteId,
         now: Millis,
         rng: &mut R,
-        mut on_write: impl FnMut(&VaultWrite<C>, std::ops::Range<usize>),
+        mut on_write: impl FnMut(&DiskOp<C>, std::ops::Range<usize>),
     ) -> HostStep<C> {
         if self.node.is_none() {
             return HostStep::down();
@@ -186,22 +188,25 @@ impl<C: VaultCrypto, D: Disk<C>> NodeHost<C, D> {
         self.unsynced.clear();
     }
 
-    /// The node (re)starts from what its disk recovers. A node that is up
-    /// crashes first.
+    /// The node (re)starts from what its disk holds: the records the
+    /// disk's framing gives back, read by the node up to the first that
+    /// does not open; the disk is cut there. A node that is up crashes
+    /// first.
     pub fn restart<R: RngCore>(&mut self, now: Millis, rng: &mut R) -> Recovery {
         self.crash();
-        let (durable, recovery) = self.disk.recover();
-        self.node = Some(self.new_node(durable, now, rng));
+        let (records, mut recovery) = self.disk.read();
+        let (node, opened) =
+            VaultNode::restart(self.id, self.config, self.crypto.clone(), &records, now, rng);
+        if opened.authentic < records.len() {
+            self.disk.keep(opened.authentic);
+            if !matches!(recovery, Recovery::Corrupt { .. }) {
+                recovery = Recovery::Forged {
+                    record: opened.authentic,
+                };
+            }
+        }
+        self.node = Some(node);
         recovery
-    }
-
-    fn new_node<R: RngCore>(
-        &self,
-        durable: VaultDisk<C>,
-        now: Millis,
-        rng: &mut R,
-    ) -> VaultNode<C> {
-        VaultNode::new(self.id, self.config, self.crypto.clone(), durable, now, rng)
     }
 }
 
@@ -214,7 +219,10 @@ mod tests {
     use rand_chacha::rand_core::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 
-    type Host = NodeHost<SymbolicCrypto, VaultDisk<SymbolicCrypto>>;
+    use crate::vault::sealed::open_disk;
+    use crate::vault::storage::SealedDisk;
+
+    type Host = NodeHost<SymbolicCrypto, SealedDisk<SymbolicCrypto>>;
 
     fn one_node(rng: &mut ChaCha8Rng) -> Host {
         let config = NodeConfig {
@@ -225,7 +233,7 @@ mod tests {
             NodeId(0),
             config,
             SymbolicCrypto,
-            VaultDisk::default(),
+            SealedDisk::default(),
             Millis(0),
             rng,
         )
@@ -258,7 +266,7 @@ mod tests {
                 .collect::<Vec<_>>(),
             step.wrote
         );
-        assert_eq!(host.disk(), &VaultDisk::default(), "nothing durable yet");
+        assert_eq!(host.disk(), &SealedDisk::default(), "nothing durable yet");
         assert!(step
             .effects
             .iter()
@@ -268,7 +276,7 @@ mod tests {
         let down = host.handle(Input::Timer, Millis(10_000), rng);
         assert!(down.effects.is_empty() && down.next_deadline.is_none());
         assert_eq!(host.restart(Millis(0), rng), Recovery::Clean);
-        assert_eq!(host.disk(), &VaultDisk::default(), "the writes were lost");
+        assert_eq!(host.disk(), &SealedDisk::default(), "the writes were lost");
     }
 
     #[test]
@@ -308,7 +316,8 @@ mod tests {
                 .any(|e| matches!(e, Effect::Role { .. })),
             "a leader's heartbeat changes no role"
         );
-        assert_eq!(host.disk().term, term);
+        let opened = open_disk(&SymbolicCrypto, NodeId(0), &host.disk().records, false);
+        assert_eq!(opened.state.term, term);
         assert!(host.unsynced().is_empty());
         let _ = host.restart(Millis(0), rng);
         assert_eq!(host.node().expect("up").raft().term(), term);

@@ -40,7 +40,8 @@
 
 use super::crypto::VaultCrypto;
 use super::ids::{LogIndex, Millis, NodeId, Term};
-use super::node::{ClientId, Reply, RequestId, VaultPeerMessage, VaultWrite};
+use super::node::{ClientId, Reply, RequestId};
+use super::sealed::{DiskOp, SealedMessage};
 use super::protocol::ClientRequest;
 use super::raft::durable::WriteId;
 use super::raft::Role;
@@ -58,12 +59,12 @@ pub enum Input<C: VaultCrypto> {
         /// The request.
         request: ClientRequest<C>,
     },
-    /// A consensus message from another node.
+    /// A sealed consensus message from another node.
     Peer {
-        /// The sender.
+        /// The sender, as the driver knows it (the connection it came on).
         from: NodeId,
-        /// The message.
-        message: VaultPeerMessage<C>,
+        /// The message, sealed for the link from `from` to this node.
+        message: SealedMessage<C>,
     },
     /// The node's clock reached a deadline it asked for.
     Timer,
@@ -88,19 +89,26 @@ pub struct Step<C: VaultCrypto> {
 /// One thing a node asks its driver to do, or tells it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Effect<C: VaultCrypto> {
-    /// Queue this write on the node's disk; report it with [`Input::Persisted`].
+    /// Queue this sealed write on the node's disk; report it with
+    /// [`Input::Persisted`].
     Persist {
         /// Its number; writes come in increasing order.
         id: WriteId,
-        /// What to write.
-        write: VaultWrite<C>,
+        /// What to do with the file: append a record, or replace it.
+        op: DiskOp<C>,
     },
-    /// Send this message to a peer.
+    /// Send this sealed message to a peer.
     Send {
         /// The peer.
         to: NodeId,
-        /// The message.
-        message: VaultPeerMessage<C>,
+        /// The message, sealed for the link.
+        message: SealedMessage<C>,
+    },
+    /// A peer message did not open (forged, altered, or not for this link)
+    /// and was dropped.
+    Dropped {
+        /// Who the driver said sent it.
+        from: NodeId,
     },
     /// Deliver this answer to a client.
     Reply(Reply<C>),

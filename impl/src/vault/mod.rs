@@ -7,6 +7,9 @@
 //! - [`crypto`] holds the cryptography a node needs, real or symbolic;
 //!   [`opaque_crypto`] the real one; [`binding`] the bytes the client and
 //!   the vault compute alike.
+//! - [`hsm_seal`] holds the real seal of what a node hands its host (disk
+//!   records, peer messages); [`sealed`] what is sealed, and how a
+//!   node reads its disk back.
 //! - [`raft`] holds consensus.
 //! - [`records`] holds the replicated record store and its commands.
 //! - [`protocol`] holds client requests and replies.
@@ -21,6 +24,7 @@
 pub mod binding;
 pub mod crypto;
 pub mod host;
+pub mod hsm_seal;
 pub mod ids;
 pub mod io;
 pub mod lockout;
@@ -30,4 +34,5 @@ pub mod protocol;
 pub mod quorum;
 pub mod raft;
 pub mod records;
+pub mod sealed;
 pub mod storage;

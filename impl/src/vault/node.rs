@@ -42,6 +42,8 @@ use super::raft::durable::{DiskWrite, Durable, WriteId};
 use super::raft::message::PeerMessage;
 use super::raft::{Drained, Raft, RaftEvent, Role, Timing};
 use super::records::{Command, Outcome, RecordStore, Tombstone, UserRecord};
+use super::sealed::{open_disk, DiskCursor, OpenedDisk, SealedMessage, StoredRecord};
+use super::crypto::SealPlace;
 use crate::flaws::{flaw_on, VaultFlaw};
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
@@ -166,15 +168,56 @@ pub struct VaultNode<C: VaultCrypto> {
     /// The node's own effects of the input being handled (replies, applied
     /// entries, restores), in the order they happened; empty between inputs.
     effects: Vec<Effect<C>>,
+    /// Where the next disk record goes (see [`super::sealed`]).
+    cursor: DiskCursor,
+    /// Peer messages dropped because they did not open, since the start.
+    dropped: u64,
+    /// An applied entry took a registration's key material out of the
+    /// store: compact through it before this input's effects leave.
+    erase: bool,
 }
 
 impl<C: VaultCrypto> VaultNode<C> {
-    /// Starts (or restarts after a crash) node `id` from its disk.
+    /// Starts node `id` with an empty disk.
     pub fn new<R: RngCore>(
         id: NodeId,
         config: NodeConfig,
         crypto: C,
+        now: Millis,
+        rng: &mut R,
+    ) -> Self {
+        let cursor = DiskCursor::new_segment(None, rng);
+        Self::from_disk(id, config, crypto, VaultDisk::default(), cursor, now, rng)
+    }
+
+    /// Restarts node `id` after a crash from the records its host read back
+    /// from its disk, in order. The node reads them up to the first that
+    /// does not open where it stands ([`open_disk`]); the host must cut its
+    /// file to [`OpenedDisk::authentic`] records before it carries out the
+    /// node's first write.
+    pub fn restart<R: RngCore>(
+        id: NodeId,
+        config: NodeConfig,
+        crypto: C,
+        records: &[StoredRecord<C>],
+        now: Millis,
+        rng: &mut R,
+    ) -> (Self, OpenedDisk<C>) {
+        let clear = flaw_on!(config.flaw, VaultFlaw::UnsealedStorage);
+        let opened = open_disk(&crypto, id, records, clear);
+        // A new segment, continuing the authentic records: nothing this
+        // incarnation writes can be spliced into what an earlier one wrote.
+        let cursor = DiskCursor::new_segment(opened.last_segment, rng);
+        let node = Self::from_disk(id, config, crypto, opened.state.clone(), cursor, now, rng);
+        (node, opened)
+    }
+
+    fn from_disk<R: RngCore>(
+        id: NodeId,
+        config: NodeConfig,
+        crypto: C,
         disk: VaultDisk<C>,
+        cursor: DiskCursor,
         now: Millis,
         rng: &mut R,
     ) -> Self {
@@ -195,7 +238,16 @@ impl<C: VaultCrypto> VaultNode<C> {
             deferred: Vec::new(),
             logins: BTreeMap::new(),
             effects: Vec::new(),
+            cursor,
+            dropped: 0,
+            erase: false,
         }
+    }
+
+    /// Peer messages this node dropped because they did not open (forged,
+    /// altered or misdirected), since it started.
+    pub fn dropped_messages(&self) -> u64 {
+        self.dropped
     }
 
     /// The consensus state, for checkers.
@@ -247,23 +299,45 @@ impl<C: VaultCrypto> VaultNode<C> {
             Input::Timer => self.on_tick(now, rng),
             Input::Persisted { up_to } => self.on_persisted(up_to, now, rng),
         }
-        self.step(role_before)
+        self.step(role_before, rng)
     }
 
-    /// Collects the effects of the input just handled, in the contract's order.
-    fn step(&mut self, role_before: (Term, Role)) -> Step<C> {
+    /// Collects the effects of the input just handled, in the contract's
+    /// order, sealing every write and message for the host (the HSM
+    /// boundary: nothing leaves the node in the clear).
+    fn step<R: RngCore + CryptoRng>(&mut self, role_before: (Term, Role), rng: &mut R) -> Step<C> {
         let Drained { writes, messages } = self.raft.take_outbox();
         let mut effects = Vec::with_capacity(writes.len() + messages.len() + self.effects.len());
-        effects.extend(
-            writes
-                .into_iter()
-                .map(|(id, write)| Effect::Persist { id, write }),
-        );
-        effects.extend(
-            messages
-                .into_iter()
-                .map(|(to, message)| Effect::Send { to, message }),
-        );
+        let me = self.raft.id();
+        let clear_disk = flaw_on!(self.config.flaw, VaultFlaw::UnsealedStorage);
+        for (id, write) in writes {
+            let op = if matches!(write, DiskWrite::Snapshot { .. }) {
+                // A compaction rewrites the file from the node's whole
+                // durable image, as of now: writes queued after the
+                // snapshot in this step are in it too, and are applied
+                // again harmlessly (each is idempotent) when they follow.
+                let image = self.raft.durable_image();
+                self.cursor
+                    .replace(&self.crypto, me, image, rng, clear_disk)
+            } else {
+                self.cursor
+                    .append(&self.crypto, me, write, rng, clear_disk)
+            };
+            effects.push(Effect::Persist { id, op });
+        }
+        let clear_wire = flaw_on!(self.config.flaw, VaultFlaw::UnauthenticatedPeers);
+        for (to, message) in messages {
+            let sealed = if clear_wire {
+                C::in_clear(&message)
+            } else {
+                self.crypto
+                    .seal(&SealPlace::Wire { from: me, to }, &message, rng)
+            };
+            effects.push(Effect::Send {
+                to,
+                message: sealed,
+            });
+        }
         effects.append(&mut self.effects);
         let role = (self.raft.term(), self.raft.role());
         if role != role_before {
@@ -290,16 +364,35 @@ impl<C: VaultCrypto> VaultNode<C> {
 
     // ----- inputs ----------------------------------------------------------
 
-    /// A consensus message from another node.
+    /// A sealed consensus message, which the driver says came from `from`.
+    /// One that does not open as sealed by an HSM for the link from `from`
+    /// to this node is dropped and counted.
     fn on_peer<R: RngCore + CryptoRng>(
         &mut self,
         from: NodeId,
-        msg: VaultPeerMessage<C>,
+        sealed: SealedMessage<C>,
         now: Millis,
         rng: &mut R,
     ) {
-        self.raft.step(from, msg, now, rng);
-        self.after_raft(now, rng);
+        let place = SealPlace::Wire {
+            from,
+            to: self.raft.id(),
+        };
+        let opened = if flaw_on!(self.config.flaw, VaultFlaw::UnauthenticatedPeers) {
+            C::read_clear(&sealed).ok_or(super::crypto::CryptoError::Seal)
+        } else {
+            self.crypto.open(&place, &sealed)
+        };
+        match opened {
+            Ok(msg) if from != self.raft.id() => {
+                self.raft.step(from, msg, now, rng);
+                self.after_raft(now, rng);
+            }
+            _ => {
+                self.dropped += 1;
+                self.effects.push(Effect::Dropped { from });
+            }
+        }
     }
 
     /// The clock reached a deadline.
@@ -916,10 +1009,19 @@ impl<C: VaultCrypto> VaultNode<C> {
         }
         for (index, entry) in self.raft.committed_after(self.applied) {
             assert_eq!(index, self.applied.next(), "CONS-4: applied in order");
+            let held_before = entry.command.as_ref().map(|c| self.held(c.user()));
             let outcome = entry
                 .command
                 .as_ref()
                 .map(|c| (c.user(), self.apply(index, c)));
+            if let (Some(before), Some((user, _))) = (held_before, outcome.as_ref()) {
+                let after = self.held(*user);
+                // A registration whose material left the store: erase it
+                // from the log and the disk too (LOCK-4 on disk).
+                if before.iter().flatten().any(|r| !after.contains(&Some(*r))) {
+                    self.erase = true;
+                }
+            }
             self.applied = index;
             self.effects.push(Effect::Applied(Applied {
                 index,
@@ -946,9 +1048,24 @@ impl<C: VaultCrypto> VaultNode<C> {
         }
         self.ensure_read_barrier();
         let base = self.raft.log().base_index();
-        if self.applied.0 >= base.0 + self.config.snapshot_every.max(1) {
+        let erase = std::mem::take(&mut self.erase)
+            && !flaw_on!(self.config.flaw, VaultFlaw::ErasureSkipped);
+        if erase || self.applied.0 >= base.0 + self.config.snapshot_every.max(1) {
+            // The erasure rule: a compaction through the entry that took a
+            // record's material away drops every log entry that carried it,
+            // and rewrites the disk file without them (one `Replace`).
             self.raft.compact(self.applied, self.store.clone());
         }
+    }
+
+    /// The registrations whose key material the store holds for `user`:
+    /// its active and its staged one.
+    fn held(&self, user: UserId) -> [Option<RegistrationId>; 2] {
+        let r = self.store.get(user);
+        [
+            r.and_then(|r| r.active.as_ref()).map(|a| a.registration),
+            r.and_then(|r| r.staged.as_ref()).map(|s| s.registration),
+        ]
     }
 
     /// Releases the answers read from the state before an entry of this

@@ -42,8 +42,9 @@
 
 use super::crypto::{
     ContentDigest, CryptoError, Ke1Digest, OpenedRegistration, OprfKeyId, ProofStatement, Release,
-    ReplyStatement, TicketClaims, VaultCrypto,
+    ReplyStatement, SealPlace, TicketClaims, Value, VaultCrypto,
 };
+use super::hsm_seal::{self, SealKeys, SealedBytes};
 use super::ids::UserId;
 use crate::opaque::wrap::{
     seal_for_session, Direction, SessionRelease, SessionSealedKey, WrappedKey,
@@ -87,6 +88,7 @@ pub struct OpaqueLoginState {
 pub struct OpaqueCrypto {
     fleet: Arc<FleetSecrets>,
     ticket_key: Arc<Zeroizing<[u8; 32]>>,
+    seal_keys: Arc<SealKeys>,
 }
 
 impl core::fmt::Debug for OpaqueCrypto {
@@ -101,9 +103,11 @@ impl OpaqueCrypto {
     /// A node's cryptography with the fleet's secrets.
     pub fn new(fleet: FleetSecrets) -> Self {
         let ticket_key = fleet.derive_key(TICKET_KEY_LABEL);
+        let seal_keys = SealKeys::derive(&fleet);
         OpaqueCrypto {
             fleet: Arc::new(fleet),
             ticket_key: Arc::new(ticket_key),
+            seal_keys: Arc::new(seal_keys),
         }
     }
 
@@ -282,5 +286,28 @@ impl VaultCrypto for OpaqueCrypto {
 
     fn reply_tag(&self, key: &ReplyKey, statement: &ReplyStatement) -> ReplyTag {
         key.tag(&statement.to_bytes())
+    }
+
+    type Sealed<T: Value> = SealedBytes<T>;
+
+    fn seal<T: Value, R: RngCore + CryptoRng>(
+        &self,
+        place: &SealPlace,
+        value: &T,
+        rng: &mut R,
+    ) -> SealedBytes<T> {
+        hsm_seal::seal(&self.seal_keys, place, value, rng)
+    }
+
+    fn open<T: Value>(&self, place: &SealPlace, sealed: &SealedBytes<T>) -> Result<T, CryptoError> {
+        hsm_seal::open(&self.seal_keys, place, sealed)
+    }
+
+    fn in_clear<T: Value>(value: &T) -> SealedBytes<T> {
+        hsm_seal::in_clear(value)
+    }
+
+    fn read_clear<T: Value>(sealed: &SealedBytes<T>) -> Option<T> {
+        hsm_seal::read_clear(sealed)
     }
 }

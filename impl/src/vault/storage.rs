@@ -1,53 +1,86 @@
 //! A node's storage: the [`Disk`] a host persists through, the on-disk
-//! record log with its recovery policy, and a typed disk for model checking.
+//! record log with its recovery policy, and a plain disk for model checking.
 //!
-//! - [`RecordLog`]: every durable write is encoded with [`crate::wire::disk`]
-//!   (the checksummed record format) and appended to a byte log; a restarted
-//!   node recovers by decoding those bytes with the recovery policy in
-//!   [`RecordLog::recover`]. When a snapshot compacts the log, the byte log
-//!   is rewritten from the compacted state, as a node rewrites its file.
+//! What a disk holds are the node's sealed records ([`StoredRecord`]): the
+//! host stores them and gives them back, and cannot read them (see
+//! [`super::sealed`]). Two layers decide what a restarted node starts from:
+//! - the disk's framing ([`RecordLog::read`]): every record up to the first
+//!   bad one is kept. A bad last record is a write torn by a crash, and is
+//!   dropped; a bad record in the middle is corruption, and what follows it
+//!   is not read.
+//! - the node's seal ([`super::sealed::open_disk`]): of what the framing
+//!   returned, the node keeps the records that open where they stand, up to
+//!   the first that does not (an edited, swapped, replayed or foreign
+//!   record), and the host cuts the file there ([`Disk::keep`]).
+//!
+//! Either way the node starts from an authentic prefix of its own history,
+//! an older state: a rollback, which the quorums tolerate on at most R
+//! nodes.
+//!
+//! - [`RecordLog`]: every record is encoded with [`crate::wire::disk`] (the
+//!   checksummed record format) and appended to a byte log; a `Replace`
+//!   rewrites the whole log, as a node writes a new file and renames it.
 //!   The simulator runs it with byte-level faults (torn writes, bit rot), so
 //!   the recovery policy meets them on the real decoder.
-//! - [`VaultDisk`] itself (typed, plain data) is a disk that never fails,
+//! - [`SealedDisk`]: the records as plain data, a disk that never fails,
 //!   for the model checker and the fuzzer.
-//!
-//! The recovery policy: every record up to the first bad one is kept. A bad
-//! last record is a write torn by a crash, and is dropped; a bad record in
-//! the middle is corruption, and the node starts from the valid prefix
-//! before it, an older state: a rollback, which the quorums tolerate on at
-//! most R nodes.
 
 use crate::vault::crypto::VaultCrypto;
-use crate::vault::ids::LogIndex;
-use crate::vault::node::{VaultDisk, VaultWrite};
-use crate::vault::raft::durable::DiskWrite;
+use crate::vault::sealed::{DiskOp, StoredRecord};
 use crate::wire::disk::{decode_log, encode_record, DiskLimits, Tail};
 
 /// Where a node host keeps what must survive a crash.
 pub trait Disk<C: VaultCrypto> {
-    /// Makes `write` durable, after every earlier write. Returns the byte
-    /// range of the disk it now occupies (the whole disk if it was
-    /// rewritten), for a scanner that looks for secrets on disk.
-    fn persist(&mut self, write: &VaultWrite<C>) -> std::ops::Range<usize>;
-    /// What a restarting node reads, and how it was found.
-    fn recover(&mut self) -> (VaultDisk<C>, Recovery);
+    /// Makes `op` durable, after every earlier one. Returns the byte range
+    /// of the disk it now occupies (the whole disk if it was rewritten),
+    /// for a scanner that looks for secrets on disk.
+    fn persist(&mut self, op: &DiskOp<C>) -> std::ops::Range<usize>;
+    /// The records a restarting node reads, in order, and how the disk's
+    /// framing was found.
+    fn read(&mut self) -> (Vec<StoredRecord<C>>, Recovery);
+    /// Cuts the disk to its first `n` records: the node found the rest not
+    /// authentic, and appends after them.
+    fn keep(&mut self, n: usize);
 }
 
-impl<C: VaultCrypto> Disk<C> for VaultDisk<C> {
-    fn persist(&mut self, write: &VaultWrite<C>) -> std::ops::Range<usize> {
-        self.apply(write);
+/// A disk that holds the records as plain data and never fails: for the
+/// model checker and the fuzzer.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SealedDisk<C: VaultCrypto> {
+    /// The records, in order.
+    pub records: Vec<StoredRecord<C>>,
+}
+
+impl<C: VaultCrypto> Default for SealedDisk<C> {
+    fn default() -> Self {
+        SealedDisk {
+            records: Vec::new(),
+        }
+    }
+}
+
+impl<C: VaultCrypto> Disk<C> for SealedDisk<C> {
+    fn persist(&mut self, op: &DiskOp<C>) -> std::ops::Range<usize> {
+        match op {
+            DiskOp::Append(r) => self.records.push(r.clone()),
+            DiskOp::Replace(r) => self.records = vec![r.clone()],
+        }
         0..0
     }
 
-    fn recover(&mut self) -> (VaultDisk<C>, Recovery) {
-        (self.clone(), Recovery::Clean)
+    fn read(&mut self) -> (Vec<StoredRecord<C>>, Recovery) {
+        (self.records.clone(), Recovery::Clean)
+    }
+
+    fn keep(&mut self, n: usize) {
+        self.records.truncate(n);
     }
 }
 
 /// How recovery found a disk.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Recovery {
-    /// Every record was intact.
+    /// Every record was intact and authentic.
     Clean,
     /// The last write was torn; it was dropped.
     TornTail,
@@ -57,16 +90,23 @@ pub enum Recovery {
         /// Where the bad record starts.
         offset: usize,
     },
+    /// The framing was intact, but record `record` (counted from 0) did
+    /// not open where it stood: edited, swapped, replayed or foreign. The
+    /// node restarted from the records before it (a rollback).
+    Forged {
+        /// The first record that did not open.
+        record: usize,
+    },
 }
 
-/// A node's record log: its bytes, and the typed state they hold. See the
+/// A node's record log: its bytes, and the records they hold. See the
 /// module documentation.
 #[derive(Clone, Debug)]
 pub struct RecordLog<C: VaultCrypto> {
     bytes: Vec<u8>,
-    state: VaultDisk<C>,
+    records: Vec<StoredRecord<C>>,
     /// The bytes were damaged from outside since the last recovery, so they
-    /// may no longer decode to `state`.
+    /// may no longer decode to `records`.
     damaged: bool,
 }
 
@@ -74,49 +114,32 @@ impl<C: VaultCrypto> Default for RecordLog<C> {
     fn default() -> Self {
         RecordLog {
             bytes: Vec::new(),
-            state: VaultDisk::default(),
+            records: Vec::new(),
             damaged: false,
         }
     }
 }
 
-fn record<C: VaultCrypto>(write: &VaultWrite<C>) -> Vec<u8> {
-    // A write that cannot be encoded is a bug in the node, not a fault.
-    encode_record(write, &DiskLimits::DEFAULT).expect("every disk write encodes")
+fn frame<C: VaultCrypto>(record: &StoredRecord<C>) -> Vec<u8> {
+    // A record that cannot be encoded is a bug in the node, not a fault.
+    encode_record(record, &DiskLimits::DEFAULT).expect("every disk record encodes")
 }
 
 impl<C: VaultCrypto> RecordLog<C> {
-    /// The disk holding exactly `state`.
-    pub fn from_state(state: VaultDisk<C>) -> Self {
-        let mut bytes = Vec::new();
-        bytes.extend(record::<C>(&DiskWrite::HardState {
-            term: state.term,
-            voted_for: state.voted_for,
-        }));
-        if let Some((index, index_term, s)) = &state.snapshot {
-            bytes.extend(record::<C>(&DiskWrite::Snapshot {
-                index: *index,
-                index_term: *index_term,
-                state: s.clone(),
-            }));
-        }
-        let first = state.log.base_index().next();
-        let entries: Vec<_> = (first.0..=state.log.last_index().0)
-            .filter_map(|i| state.log.get(LogIndex(i)).cloned())
-            .collect();
-        if !entries.is_empty() {
-            bytes.extend(record::<C>(&DiskWrite::Entries { first, entries }));
-        }
+    /// The disk holding exactly `records`.
+    pub fn from_records(records: Vec<StoredRecord<C>>) -> Self {
+        let bytes = records.iter().flat_map(frame::<C>).collect();
         RecordLog {
             bytes,
-            state,
+            records,
             damaged: false,
         }
     }
 
-    /// The typed state the bytes hold.
-    pub fn state(&self) -> &VaultDisk<C> {
-        &self.state
+    /// The records the bytes hold (as written; damage from outside shows
+    /// only when the log is read).
+    pub fn records(&self) -> &[StoredRecord<C>] {
+        &self.records
     }
 
     /// The bytes on disk.
@@ -124,17 +147,20 @@ impl<C: VaultCrypto> RecordLog<C> {
         &self.bytes
     }
 
-    /// A crash in the middle of writing `write` (a fault, for simulators):
+    /// A crash in the middle of writing `op` (a fault, for simulators):
     /// only its first `keep` bytes (fewer than the whole record) reach the
-    /// disk.
-    pub fn tear(&mut self, write: &VaultWrite<C>, keep: usize) {
-        let rec = record::<C>(write);
-        let keep = keep % rec.len().max(1);
-        self.bytes.extend_from_slice(&rec[..keep]);
+    /// disk. A torn `Replace` leaves the old file whole: the new file was
+    /// never renamed over it.
+    pub fn tear(&mut self, op: &DiskOp<C>, keep: usize) {
+        if let DiskOp::Append(record) = op {
+            let rec = frame::<C>(record);
+            let keep = keep % rec.len().max(1);
+            self.bytes.extend_from_slice(&rec[..keep]);
+        }
     }
 
-    /// Flips one bit of the record area at `offset % len` (bit rot; a
-    /// fault, for simulators).
+    /// Flips one bit of the record area at `offset % len` (bit rot, or a
+    /// host editing its disk; a fault, for simulators).
     pub fn flip_bit(&mut self, offset: usize, bit: u8) {
         if self.bytes.is_empty() {
             return;
@@ -143,51 +169,66 @@ impl<C: VaultCrypto> RecordLog<C> {
         self.bytes[at] ^= 1 << (bit % 8);
         self.damaged = true;
     }
+
+    /// Replaces the records from `at` on by `records`, re-framed so the
+    /// framing is intact: what a host that edits its disk can do without
+    /// any key (a fault, for simulators: swap, replay, splice).
+    pub fn splice(&mut self, at: usize, records: Vec<StoredRecord<C>>) {
+        let mut all = self.records[..at.min(self.records.len())].to_vec();
+        all.extend(records);
+        *self = RecordLog::from_records(all);
+    }
 }
 
 impl<C: VaultCrypto> Disk<C> for RecordLog<C> {
-    /// Appends the write's record; a snapshot rewrites the whole log from
-    /// the compacted state.
-    fn persist(&mut self, write: &VaultWrite<C>) -> std::ops::Range<usize> {
-        self.state.apply(write);
-        if matches!(write, DiskWrite::Snapshot { .. }) {
-            *self = RecordLog::from_state(std::mem::take(&mut self.state));
-            return 0..self.bytes.len();
+    /// Appends the record; a `Replace` rewrites the whole log.
+    fn persist(&mut self, op: &DiskOp<C>) -> std::ops::Range<usize> {
+        match op {
+            DiskOp::Append(record) => {
+                let start = self.bytes.len();
+                self.bytes.extend(frame::<C>(record));
+                self.records.push(record.clone());
+                start..self.bytes.len()
+            }
+            DiskOp::Replace(record) => {
+                *self = RecordLog::from_records(vec![record.clone()]);
+                0..self.bytes.len()
+            }
         }
-        let start = self.bytes.len();
-        self.bytes.extend(record::<C>(write));
-        start..self.bytes.len()
     }
 
     /// Decodes the bytes with the recovery policy (see the module
-    /// documentation), cuts a torn tail, and returns what a restarted node
-    /// reads. The log then holds exactly that.
-    fn recover(&mut self) -> (VaultDisk<C>, Recovery) {
-        let (writes, tail) = decode_log::<VaultWrite<C>>(&self.bytes, &DiskLimits::DEFAULT);
-        let mut state = VaultDisk::<C>::default();
-        for w in &writes {
-            state.apply(w);
-        }
+    /// documentation) and cuts a torn tail. The log then holds exactly the
+    /// records returned.
+    fn read(&mut self) -> (Vec<StoredRecord<C>>, Recovery) {
+        let (records, tail) = decode_log::<StoredRecord<C>>(&self.bytes, &DiskLimits::DEFAULT);
         let recovery = match &tail {
             Tail::Clean => Recovery::Clean,
             // Rot in the last record looks exactly like a torn write (the
             // recovery rule cannot tell them apart): the node comes back
             // without that write, which is a rollback.
-            Tail::Torn { valid_len, .. } if state != self.state => {
+            Tail::Torn { valid_len, .. } if records != self.records => {
                 Recovery::Corrupt { offset: *valid_len }
             }
             Tail::Torn { .. } => Recovery::TornTail,
             Tail::Corrupt(c) => Recovery::Corrupt { offset: c.offset },
         };
         if !self.damaged {
-            // Undamaged, the bytes and the typed copy never disagree.
+            // Undamaged, the bytes and the records never disagree.
             assert!(
-                state == self.state,
-                "the record log's bytes do not decode to its state"
+                records == self.records,
+                "the record log's bytes do not decode to its records"
             );
         }
-        *self = RecordLog::from_state(state.clone());
-        (state, recovery)
+        *self = RecordLog::from_records(records.clone());
+        (records, recovery)
+    }
+
+    fn keep(&mut self, n: usize) {
+        if n < self.records.len() {
+            let kept = self.records[..n].to_vec();
+            *self = RecordLog::from_records(kept);
+        }
     }
 }
 
@@ -195,21 +236,25 @@ impl<C: VaultCrypto> Disk<C> for RecordLog<C> {
 mod tests {
     use super::*;
     use crate::vault::crypto::SymbolicCrypto;
-    use crate::vault::ids::{NodeId, Term};
+    use crate::vault::ids::{LogIndex, NodeId, Term};
+    use crate::vault::node::{VaultDisk, VaultWrite};
+    use crate::vault::raft::durable::DiskWrite;
     use crate::vault::raft::log::Entry;
-    use crate::vault::records::RecordStore;
+    use crate::vault::sealed::DiskCursor;
+    use rand_chacha::rand_core::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
 
     type Log = RecordLog<SymbolicCrypto>;
-    type Write = VaultWrite<SymbolicCrypto>;
+    type Op = DiskOp<SymbolicCrypto>;
 
-    fn hard(term: u64) -> Write {
+    fn hard(term: u64) -> VaultWrite<SymbolicCrypto> {
         DiskWrite::HardState {
             term: Term(term),
             voted_for: Some(NodeId(1)),
         }
     }
 
-    fn noops(first: u64, n: u64, term: u64) -> Write {
+    fn noops(first: u64, n: u64, term: u64) -> VaultWrite<SymbolicCrypto> {
         DiskWrite::Entries {
             first: LogIndex(first),
             entries: (0..n)
@@ -221,63 +266,78 @@ mod tests {
         }
     }
 
-    fn written(writes: &[Write]) -> (Log, VaultDisk<SymbolicCrypto>) {
+    /// The ops a node would issue for `writes`.
+    fn sealed(writes: Vec<VaultWrite<SymbolicCrypto>>) -> Vec<Op> {
+        let rng = &mut ChaCha8Rng::seed_from_u64(1);
+        let mut cursor = DiskCursor::new_segment(None, rng);
+        writes
+            .into_iter()
+            .map(|w| cursor.append(&SymbolicCrypto, NodeId(0), w, rng, false))
+            .collect()
+    }
+
+    fn written(ops: &[Op]) -> Log {
         let mut log = Log::default();
-        let mut typed = VaultDisk::default();
-        for w in writes {
-            let range = log.persist(w);
+        for op in ops {
+            let range = log.persist(op);
             assert_eq!(range.end, log.bytes().len(), "a write ends the log");
-            typed.apply(w);
         }
-        (log, typed)
+        log
+    }
+
+    fn records(ops: &[Op]) -> Vec<StoredRecord<SymbolicCrypto>> {
+        ops.iter().map(|op| op.record().clone()).collect()
     }
 
     #[test]
-    fn a_clean_log_recovers_every_write() {
-        let (mut log, typed) = written(&[hard(1), noops(1, 3, 1), hard(2), noops(4, 2, 2)]);
-        let (state, recovery) = log.recover();
-        assert_eq!(recovery, Recovery::Clean);
-        assert_eq!(state, typed);
-        assert_eq!(log.state(), &typed);
-        // A new disk recovers to nothing.
-        assert_eq!(
-            Log::default().recover(),
-            (VaultDisk::default(), Recovery::Clean)
-        );
+    fn a_clean_log_reads_back_every_record() {
+        let ops = sealed(vec![hard(1), noops(1, 3, 1), hard(2), noops(4, 2, 2)]);
+        let mut log = written(&ops);
+        assert_eq!(log.read(), (records(&ops), Recovery::Clean));
+        assert_eq!(log.records(), &records(&ops)[..]);
+        assert_eq!(Log::default().read(), (Vec::new(), Recovery::Clean));
     }
 
     #[test]
-    fn a_torn_last_write_is_dropped() {
-        let (mut log, typed) = written(&[hard(1), noops(1, 3, 1)]);
+    fn a_torn_last_write_is_dropped_and_a_torn_replace_leaves_the_old_file() {
+        let ops = sealed(vec![hard(1), noops(1, 3, 1), noops(4, 2, 1)]);
+        let log = written(&ops[..2]);
         for keep in [1, 5, 20] {
             let mut torn = log.clone();
-            torn.tear(&noops(4, 2, 1), keep);
+            torn.tear(&ops[2], keep);
             assert!(torn.bytes().len() > log.bytes().len());
-            assert_eq!(torn.recover(), (typed.clone(), Recovery::TornTail));
+            assert_eq!(torn.read(), (records(&ops[..2]), Recovery::TornTail));
         }
-        assert_eq!(log.recover().1, Recovery::Clean);
+        let rng = &mut ChaCha8Rng::seed_from_u64(2);
+        let replace = DiskCursor::new_segment(None, rng).replace(
+            &SymbolicCrypto,
+            NodeId(0),
+            VaultDisk::default(),
+            rng,
+            false,
+        );
+        let mut torn = log.clone();
+        torn.tear(&replace, 7);
+        assert_eq!(torn.bytes(), log.bytes(), "the new file never replaced the old");
     }
 
     #[test]
-    fn rot_in_the_middle_restarts_from_the_valid_prefix() {
-        let (log, typed) = written(&[hard(1), noops(1, 3, 1), hard(2)]);
-        let first_len = written(&[hard(1)]).0.bytes().len();
+    fn rot_in_the_middle_keeps_the_valid_prefix() {
+        let ops = sealed(vec![hard(1), noops(1, 3, 1), hard(2)]);
+        let log = written(&ops);
+        let first_len = written(&ops[..1]).bytes().len();
         let mut rotted = log.clone();
-        // A bit inside the second record: the first survives, the rest not.
         rotted.flip_bit(first_len + 3, 2);
-        let (state, recovery) = rotted.recover();
+        let (read, recovery) = rotted.read();
         assert_eq!(recovery, Recovery::Corrupt { offset: first_len });
-        assert_eq!(state.term, Term(1));
-        assert_eq!(state.log.last_index(), LogIndex(0));
-        assert_ne!(state, typed);
-        // The log now holds exactly what it recovered.
-        assert_eq!(rotted.state(), &state);
-        assert_eq!(rotted.recover(), (state, Recovery::Clean));
+        assert_eq!(read, records(&ops[..1]));
+        assert_eq!(rotted.records(), &read[..], "the log holds what it read");
+        assert_eq!(rotted.read(), (read, Recovery::Clean));
     }
 
     #[test]
     fn rot_flips_exactly_the_bit_asked_for() {
-        let (log, _) = written(&[hard(1), noops(1, 3, 1)]);
+        let log = written(&sealed(vec![hard(1), noops(1, 3, 1)]));
         let mut rotted = log.clone();
         let at = log.bytes().len() + 5; // wraps around to offset 5
         rotted.flip_bit(at, 10); // bit 10 % 8 = 2
@@ -296,28 +356,40 @@ mod tests {
 
     #[test]
     fn rot_in_the_last_record_is_a_rollback_not_a_torn_write() {
-        let (log, typed) = written(&[hard(1), noops(1, 3, 1)]);
+        let ops = sealed(vec![hard(1), noops(1, 3, 1)]);
+        let log = written(&ops);
         let mut rotted = log.clone();
         rotted.flip_bit(log.bytes().len() - 2, 0);
-        let (state, recovery) = rotted.recover();
+        let (read, recovery) = rotted.read();
         assert!(matches!(recovery, Recovery::Corrupt { .. }), "{recovery:?}");
-        assert_ne!(state, typed);
+        assert_eq!(read, records(&ops[..1]));
     }
 
     #[test]
-    fn a_snapshot_rewrites_the_log_from_the_compacted_state() {
-        let (mut log, mut typed) = written(&[hard(1), noops(1, 5, 1)]);
-        let before = log.bytes().len();
-        let snapshot: Write = DiskWrite::Snapshot {
-            index: LogIndex(4),
-            index_term: Term(1),
-            state: RecordStore::new(3),
-        };
-        let range = log.persist(&snapshot);
-        typed.apply(&snapshot);
+    fn a_replace_rewrites_the_log_and_keep_cuts_it() {
+        let ops = sealed(vec![hard(1), noops(1, 5, 1)]);
+        let mut log = written(&ops);
+        let rng = &mut ChaCha8Rng::seed_from_u64(3);
+        let replace = DiskCursor::new_segment(None, rng).replace(
+            &SymbolicCrypto,
+            NodeId(0),
+            VaultDisk::default(),
+            rng,
+            false,
+        );
+        let range = log.persist(&replace);
         assert_eq!(range, 0..log.bytes().len(), "the whole log was rewritten");
-        assert_ne!(log.bytes().len(), before);
-        assert_eq!(log.state(), &typed);
-        assert_eq!(log.recover(), (typed, Recovery::Clean));
+        assert_eq!(log.read(), (vec![replace.record().clone()], Recovery::Clean));
+        let mut log = written(&ops);
+        log.keep(1);
+        assert_eq!(log.read(), (records(&ops[..1]), Recovery::Clean));
+        let mut plain = SealedDisk::default();
+        for op in &ops {
+            plain.persist(op);
+        }
+        plain.keep(5);
+        assert_eq!(plain.read(), (records(&ops), Recovery::Clean));
+        plain.persist(&replace);
+        assert_eq!(plain.records, vec![replace.record().clone()]);
     }
 }

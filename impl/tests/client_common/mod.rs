@@ -15,7 +15,8 @@ use backup_vault::opaque::{FleetSecrets, KsfParams};
 use backup_vault::vault::host::{HostStep, NodeHost};
 use backup_vault::vault::ids::{Millis, NodeId, UserId};
 use backup_vault::vault::io::{Effect, Input};
-use backup_vault::vault::node::{ClientId, NodeConfig, RequestId, VaultDisk};
+use backup_vault::vault::node::{ClientId, NodeConfig, RequestId};
+use backup_vault::vault::storage::SealedDisk;
 use backup_vault::vault::opaque_crypto::OpaqueCrypto;
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
 use backup_vault::vault::quorum::ClusterConfig;
@@ -72,7 +73,7 @@ pub enum VaultFault {
 
 pub struct World {
     /// The node and its disk; writes are made durable at once.
-    host: NodeHost<OpaqueCrypto, VaultDisk<OpaqueCrypto>>,
+    host: NodeHost<OpaqueCrypto, SealedDisk<OpaqueCrypto>>,
     pub now: Millis,
     pub cloud: MemoryStore<Script>,
     pub rng: ChaCha20Rng,
@@ -101,7 +102,7 @@ impl World {
             NodeId(0),
             node_config,
             crypto,
-            VaultDisk::default(),
+            SealedDisk::default(),
             Millis(0),
             &mut rng,
         );

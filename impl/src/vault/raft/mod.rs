@@ -1137,6 +1137,17 @@ impl<E: Value, S: Value> Raft<E, S> {
         );
     }
 
+    /// Everything this node has asked its disk to hold, as one image: what
+    /// a compaction rewrites the disk file from.
+    pub fn durable_image(&self) -> Durable<E, S> {
+        Durable {
+            term: self.queued_hard_state.0,
+            voted_for: self.queued_hard_state.1,
+            snapshot: self.snapshot.clone(),
+            log: self.log.clone(),
+        }
+    }
+
     /// Records a snapshot of the state machine after applying up to `index`
     /// (which must be committed and applied), and drops the log up to it.
     pub fn compact(&mut self, index: LogIndex, state: S) {
