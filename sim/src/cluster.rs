@@ -26,11 +26,14 @@ use backup_vault::vault::host::{HostStep, NodeHost};
 use backup_vault::vault::ids::{LogIndex, Millis, NodeId, UserId};
 use backup_vault::vault::io::{Applied, Effect, Input};
 use backup_vault::vault::node::{
-    ClientId, NodeConfig, Reply, RequestId, VaultDisk, VaultNode, VaultPeerMessage, VaultWrite,
+    ClientId, NodeConfig, Reply, RequestId, VaultDisk, VaultNode, VaultPeerMessage,
 };
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
 use backup_vault::vault::raft::durable::WriteId;
 use backup_vault::vault::raft::Role;
+use backup_vault::vault::sealed::{
+    audit_disk, audit_message, audit_record, DiskOp, DiskRecord, SealedMessage, StoredRecord,
+};
 use backup_vault::vault::storage::{RecordLog, Recovery};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -102,7 +105,7 @@ enum Event<C: VaultCrypto, X> {
     Deliver {
         from: NodeId,
         to: NodeId,
-        msg: VaultPeerMessage<C>,
+        msg: SealedMessage<C>,
     },
     Request {
         to: NodeId,
@@ -146,10 +149,13 @@ pub struct Effects<C: VaultCrypto> {
     pub node: Option<NodeId>,
     /// If the step was a client request: its user and kind.
     pub request: Option<(UserId, &'static str)>,
-    /// Messages sent: (from, to, message), before any loss.
+    /// Messages sent: (from, to, message as an auditor holding the
+    /// fleet's keys opens it), before any loss.
     pub messages: Vec<(NodeId, NodeId, VaultPeerMessage<C>)>,
-    /// Writes issued (not yet durable).
-    pub writes: Vec<(NodeId, VaultWrite<C>)>,
+    /// The same messages as the host carries them: sealed.
+    pub sealed: Vec<(NodeId, NodeId, SealedMessage<C>)>,
+    /// Writes issued (not yet durable), sealed.
+    pub writes: Vec<(NodeId, DiskOp<C>)>,
     /// Records that became durable: (node, byte range of its disk).
     pub synced: Vec<(NodeId, std::ops::Range<usize>)>,
     /// Replies issued to clients, before any loss.
@@ -166,6 +172,7 @@ impl<C: VaultCrypto> Default for Effects<C> {
             node: None,
             request: None,
             messages: Vec::new(),
+            sealed: Vec::new(),
             writes: Vec::new(),
             synced: Vec::new(),
             replies: Vec::new(),
@@ -187,9 +194,13 @@ struct SimNode<C: VaultCrypto> {
     incarnation: u32,
     /// Clock rate: local time = global time * (1e6 + drift) / 1e6.
     drift_ppm: i64,
-    /// The last [`DISK_HISTORY`] durable states, for rollback faults (one per
-    /// sync). Bounded: a full copy per sync would make long runs quadratic.
-    history: std::collections::VecDeque<VaultDisk<C>>,
+    /// What the disk's durable records hold, as an auditor holding the
+    /// fleet's keys reads them (for checkers; the host cannot).
+    view: VaultDisk<C>,
+    /// The last [`DISK_HISTORY`] durable disks, with their views, for
+    /// rollback faults (one per sync). Bounded: a full copy per sync would
+    /// make long runs quadratic.
+    history: std::collections::VecDeque<(Vec<StoredRecord<C>>, VaultDisk<C>)>,
     timer_at: Option<Millis>,
     /// The node deadline (its own clock) that timer is for.
     timer_for: Option<Millis>,
@@ -228,6 +239,10 @@ pub struct Cluster<C: VaultCrypto, X = ()> {
     events_processed: u64,
     observe: bool,
     effects: Effects<C>,
+    /// The fleet's cryptography, for auditor views of sealed data.
+    crypto: C,
+    /// Peer messages nodes dropped because they did not open.
+    dropped: u64,
 }
 
 impl<C: VaultCrypto> Cluster<C, ()> {
@@ -255,7 +270,8 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
                 ),
                 incarnation: 0,
                 drift_ppm: 0,
-                history: std::collections::VecDeque::from([VaultDisk::default()]),
+                view: VaultDisk::default(),
+                history: std::collections::VecDeque::from([(Vec::new(), VaultDisk::default())]),
                 timer_at: None,
                 timer_for: None,
             })
@@ -273,6 +289,8 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
             events_processed: 0,
             observe: false,
             effects: Effects::default(),
+            crypto: crypto.clone(),
+            dropped: 0,
         };
         let max_drift = i64::from(config.max_drift_ppm);
         for i in 0..cluster.nodes.len() {
@@ -354,6 +372,12 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
         self.now
     }
 
+    /// Peer messages nodes dropped because they did not open (forged,
+    /// altered or misdirected), so far.
+    pub fn dropped_messages(&self) -> u64 {
+        self.dropped
+    }
+
     /// Events processed so far.
     pub fn events_processed(&self) -> u64 {
         self.events_processed
@@ -364,9 +388,21 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
         self.nodes[usize::from(id.0)].host.node()
     }
 
-    /// Node `id`'s durable disk.
+    /// What node `id`'s durable disk holds, as an auditor holding the
+    /// fleet's keys reads it.
     pub fn disk(&self, id: NodeId) -> &VaultDisk<C> {
-        self.nodes[usize::from(id.0)].host.disk().state()
+        &self.nodes[usize::from(id.0)].view
+    }
+
+    /// The cryptography every node runs (it holds the fleet's keys): what
+    /// checkers open sealed records and messages with.
+    pub fn crypto(&self) -> &C {
+        &self.crypto
+    }
+
+    /// Writes node `id` issued that are not durable yet.
+    pub fn unsynced(&self, id: NodeId) -> usize {
+        self.nodes[usize::from(id.0)].host.unsynced().len()
     }
 
     /// Every node id.
@@ -451,10 +487,14 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
             match effect {
                 Effect::Send { to, message } => {
                     if self.observe {
-                        self.effects.messages.push((from, to, message.clone()));
+                        if let Some(opened) = audit_message(&self.crypto, from, to, &message) {
+                            self.effects.messages.push((from, to, opened));
+                        }
+                        self.effects.sealed.push((from, to, message.clone()));
                     }
                     self.send(from, to, message);
                 }
+                Effect::Dropped { .. } => self.dropped += 1,
                 Effect::Reply(r) => self.deliver_reply(from, r),
                 Effect::Applied(applied) => self.effects.applied.push((from, applied)),
                 Effect::Restored { index } => self.effects.restored.push((from, index)),
@@ -514,7 +554,7 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
         1
     }
 
-    fn send(&mut self, from: NodeId, to: NodeId, msg: VaultPeerMessage<C>) {
+    fn send(&mut self, from: NodeId, to: NodeId, msg: SealedMessage<C>) {
         if self.cut.contains(&(from, to)) {
             return;
         }
@@ -578,6 +618,7 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
         self.effects.node = None;
         self.effects.request = None;
         self.effects.messages.clear();
+        self.effects.sealed.clear();
         self.effects.writes.clear();
         self.effects.synced.clear();
         self.effects.replies.clear();
@@ -651,7 +692,14 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
                 if sim.incarnation == incarnation && sim.host.is_up() {
                     let observe = self.observe;
                     let synced = &mut self.effects.synced;
-                    let step = sim.host.sync(up_to, now, &mut self.rng, |_, range| {
+                    let crypto = &self.crypto;
+                    let view = &mut sim.view;
+                    let step = sim.host.sync(up_to, now, &mut self.rng, |op, range| {
+                        match audit_record(crypto, node, op.record()) {
+                            Some(DiskRecord::Image(image)) => *view = image,
+                            Some(DiskRecord::Write(w)) => view.apply(&w),
+                            None => unreachable!("a node writes records it can read"),
+                        }
                         if observe {
                             synced.push((node, range));
                         }
@@ -659,7 +707,8 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
                     if sim.history.len() == DISK_HISTORY {
                         sim.history.pop_front();
                     }
-                    sim.history.push_back(sim.host.disk().state().clone());
+                    let records = sim.host.disk().records().to_vec();
+                    sim.history.push_back((records, sim.view.clone()));
                     self.collect(i, step);
                 }
             }
@@ -729,9 +778,11 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
         let local = self.local(i, self.now);
         let sim = &mut self.nodes[i];
         let recovery = sim.host.restart(local, &mut self.rng);
-        if let Recovery::Corrupt { .. } = recovery {
+        let records = sim.host.disk().records().to_vec();
+        sim.view = audit_disk(&self.crypto, id, &records).state;
+        if matches!(recovery, Recovery::Corrupt { .. } | Recovery::Forged { .. }) {
             // The restarted node holds an older state: remember it as such.
-            sim.history.push_back(sim.host.disk().state().clone());
+            sim.history.push_back((records, sim.view.clone()));
         }
         self.schedule_timer(i);
         recovery
@@ -746,8 +797,37 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
             "roll back a node's disk only while it is down"
         );
         let k = sim.history.len().saturating_sub(1 + syncs_back);
-        *sim.host.disk_mut() = SimDisk::from_state(sim.history[k].clone());
+        let (records, view) = sim.history[k].clone();
+        *sim.host.disk_mut() = SimDisk::from_records(records);
+        sim.view = view;
         sim.history.truncate(k + 1);
+    }
+
+    /// Puts `message` on the wire to `to` as if `from` sent it: what a host
+    /// that carries every node's traffic can do (forge, replay, misdirect).
+    pub fn inject(&mut self, from: NodeId, to: NodeId, message: SealedMessage<C>) {
+        let at = self.now.plus(self.random_delay());
+        self.push(
+            at,
+            Event::Deliver {
+                from,
+                to,
+                msg: message,
+            },
+        );
+    }
+
+    /// Replaces node `id`'s records from `at` on by `records` (it must be
+    /// down): a host editing its disk with the records it has, re-framed so
+    /// the framing is intact. The restart that follows reads the disk up to
+    /// the first record that does not open.
+    pub fn splice_disk(&mut self, id: NodeId, at: usize, records: Vec<StoredRecord<C>>) {
+        let sim = &mut self.nodes[usize::from(id.0)];
+        assert!(
+            !sim.host.is_up(),
+            "edit a node's disk only while it is down"
+        );
+        sim.host.disk_mut().splice(at, records);
     }
 
     /// Clients cannot reach node `id` (or, with `false`, can again).

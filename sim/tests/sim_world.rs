@@ -348,3 +348,51 @@ fn the_vault_history_linearizes_in_a_slice_of_sweeps() {
         }
     }
 }
+
+#[test]
+fn unsealed_storage_is_caught_by_host_1() {
+    // The host reads a password file, a wrapped key or a verifier off a
+    // node's disk.
+    caught_within(&with_flaw(short(), "unsealed-storage"), &["HOST-1"], 5);
+}
+
+#[test]
+fn unauthenticated_peers_are_caught_by_host_1() {
+    // The host reads record secrets in the peer traffic it carries (and
+    // could forge a made-up leader's Reset, which nodes would accept).
+    caught_within(&with_flaw(short(), "unauthenticated-peers"), &["HOST-1"], 5);
+}
+
+#[test]
+fn erasure_skipped_is_caught_by_lock_4_on_disk() {
+    // A deleted, displaced or destroyed registration's password file and
+    // wrapped key stay in the log on disk after the node applied the entry
+    // that took them away.
+    caught_within(&with_flaw(short(), "erasure-skipped"), &["LOCK-4"], 20);
+}
+
+#[test]
+fn the_host_adversary_acts_and_the_correct_code_holds() {
+    // Forged and replayed messages, edited disks: every one is dropped or
+    // read only up to an authentic prefix, and no invariant breaks.
+    let scenario = Scenario {
+        faults: FaultSelection::Only(vec![FaultKind::Host, FaultKind::Crash]),
+        ..short()
+    };
+    let (mut injected, mut dropped, mut edits) = (0, 0, 0);
+    for seed in 0..12 {
+        let report = run(&scenario, seed, &RunOptions::default());
+        assert!(
+            report.violation.is_none(),
+            "seed {seed}: {:?}\nreplay: {}",
+            report.violation,
+            scenario.replay_command(seed)
+        );
+        injected += report.stats.host_injected;
+        dropped += report.stats.dropped_messages;
+        edits += report.stats.host_disk_edits;
+    }
+    assert!(injected > 0, "the host forged or replayed messages");
+    assert!(dropped > 0, "nodes dropped forged messages");
+    assert!(edits > 0, "the host edited disks");
+}

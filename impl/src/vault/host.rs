@@ -195,8 +195,14 @@ impl<C: VaultCrypto, D: Disk<C>> NodeHost<C, D> {
     pub fn restart<R: RngCore>(&mut self, now: Millis, rng: &mut R) -> Recovery {
         self.crash();
         let (records, mut recovery) = self.disk.read();
-        let (node, opened) =
-            VaultNode::restart(self.id, self.config, self.crypto.clone(), &records, now, rng);
+        let (node, opened) = VaultNode::restart(
+            self.id,
+            self.config,
+            self.crypto.clone(),
+            &records,
+            now,
+            rng,
+        );
         if opened.authentic < records.len() {
             self.disk.keep(opened.authentic);
             if !matches!(recovery, Recovery::Corrupt { .. }) {

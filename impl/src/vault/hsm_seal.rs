@@ -225,7 +225,9 @@ mod tests {
     use rand_chacha::ChaCha20Rng;
 
     fn keys(seed: u64) -> SealKeys {
-        SealKeys::derive(&FleetSecrets::generate(&mut ChaCha20Rng::seed_from_u64(seed)))
+        SealKeys::derive(&FleetSecrets::generate(&mut ChaCha20Rng::seed_from_u64(
+            seed,
+        )))
     }
 
     fn at(position: u64) -> SealPlace {
@@ -245,14 +247,23 @@ mod tests {
         let sealed = seal(&k, &at(3), &value, rng);
         assert_eq!(open(&k, &at(3), &sealed), Ok(value.clone()));
         // Moved: another position, another node, another use of the key.
-        assert_eq!(open::<(u64, Vec<u8>)>(&k, &at(4), &sealed), Err(CryptoError::Seal));
+        assert_eq!(
+            open::<(u64, Vec<u8>)>(&k, &at(4), &sealed),
+            Err(CryptoError::Seal)
+        );
         let wire = SealPlace::Wire {
             from: NodeId(1),
             to: NodeId(2),
         };
-        assert_eq!(open::<(u64, Vec<u8>)>(&k, &wire, &sealed), Err(CryptoError::Seal));
+        assert_eq!(
+            open::<(u64, Vec<u8>)>(&k, &wire, &sealed),
+            Err(CryptoError::Seal)
+        );
         // Another fleet.
-        assert_eq!(open::<(u64, Vec<u8>)>(&keys(9), &at(3), &sealed), Err(CryptoError::Seal));
+        assert_eq!(
+            open::<(u64, Vec<u8>)>(&keys(9), &at(3), &sealed),
+            Err(CryptoError::Seal)
+        );
         // The plaintext is not in the bytes.
         let needle = b"secret verifier";
         assert!(!sealed.as_bytes().windows(needle.len()).any(|w| w == needle));
@@ -267,7 +278,11 @@ mod tests {
             let mut b = sealed.as_bytes().to_vec();
             b[i] ^= 0x20;
             let forged = SealedBytes::<u32>::from_bytes(b);
-            assert_eq!(open(&k, &at(0), &forged), Err(CryptoError::Seal), "byte {i}");
+            assert_eq!(
+                open(&k, &at(0), &forged),
+                Err(CryptoError::Seal),
+                "byte {i}"
+            );
         }
         let clear = in_clear(&7u32);
         assert_eq!(read_clear(&clear), Some(7));

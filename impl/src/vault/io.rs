@@ -41,11 +41,11 @@
 use super::crypto::VaultCrypto;
 use super::ids::{LogIndex, Millis, NodeId, Term};
 use super::node::{ClientId, Reply, RequestId};
-use super::sealed::{DiskOp, SealedMessage};
 use super::protocol::ClientRequest;
 use super::raft::durable::WriteId;
 use super::raft::Role;
 use super::records::{Command, Outcome};
+use super::sealed::{DiskOp, SealedMessage};
 
 /// One input to a vault node.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

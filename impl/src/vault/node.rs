@@ -28,6 +28,7 @@
 //!   losing leadership drops them all.
 
 // Defined with every other id in `vault::ids`.
+use super::crypto::SealPlace;
 use super::crypto::{
     ContentDigest, Ke1Digest, OpenedRegistration, OprfKeyId, ProofStatement, RegistrationId,
     Release, ReplyStatement, TicketClaims, VaultCrypto,
@@ -43,7 +44,6 @@ use super::raft::message::PeerMessage;
 use super::raft::{Drained, Raft, RaftEvent, Role, Timing};
 use super::records::{Command, Outcome, RecordStore, Tombstone, UserRecord};
 use super::sealed::{open_disk, DiskCursor, OpenedDisk, SealedMessage, StoredRecord};
-use super::crypto::SealPlace;
 use crate::flaws::{flaw_on, VaultFlaw};
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
@@ -320,8 +320,7 @@ impl<C: VaultCrypto> VaultNode<C> {
                 self.cursor
                     .replace(&self.crypto, me, image, rng, clear_disk)
             } else {
-                self.cursor
-                    .append(&self.crypto, me, write, rng, clear_disk)
+                self.cursor.append(&self.crypto, me, write, rng, clear_disk)
             };
             effects.push(Effect::Persist { id, op });
         }
@@ -1016,9 +1015,16 @@ impl<C: VaultCrypto> VaultNode<C> {
                 .map(|c| (c.user(), self.apply(index, c)));
             if let (Some(before), Some((user, _))) = (held_before, outcome.as_ref()) {
                 let after = self.held(*user);
-                // A registration whose material left the store: erase it
-                // from the log and the disk too (LOCK-4 on disk).
-                if before.iter().flatten().any(|r| !after.contains(&Some(*r))) {
+                // A registration whose material left the store, or a
+                // Stage whose material never entered it (refused): erase
+                // it from the log and the disk too (LOCK-4 on disk).
+                let refused = match &entry.command {
+                    Some(Command::Stage { registration, .. }) => {
+                        !after.contains(&Some(*registration))
+                    }
+                    _ => false,
+                };
+                if refused || before.iter().flatten().any(|r| !after.contains(&Some(*r))) {
                     self.erase = true;
                 }
             }

@@ -318,7 +318,11 @@ mod tests {
         );
         let mut torn = log.clone();
         torn.tear(&replace, 7);
-        assert_eq!(torn.bytes(), log.bytes(), "the new file never replaced the old");
+        assert_eq!(
+            torn.bytes(),
+            log.bytes(),
+            "the new file never replaced the old"
+        );
     }
 
     #[test]
@@ -379,7 +383,10 @@ mod tests {
         );
         let range = log.persist(&replace);
         assert_eq!(range, 0..log.bytes().len(), "the whole log was rewritten");
-        assert_eq!(log.read(), (vec![replace.record().clone()], Recovery::Clean));
+        assert_eq!(
+            log.read(),
+            (vec![replace.record().clone()], Recovery::Clean)
+        );
         let mut log = written(&ops);
         log.keep(1);
         assert_eq!(log.read(), (records(&ops[..1]), Recovery::Clean));

@@ -682,8 +682,13 @@ fn summarize(text: &mut String, r: &RunReport) {
     );
     let _ = writeln!(
         text,
-        "  checks       {} KE2 released, {} bytes scanned for secrets",
-        s.ke2_released, s.bytes_scanned
+        "  checks       {} KE2 released, {} bytes scanned for secrets, {} disk audits for erased key material",
+        s.ke2_released, s.bytes_scanned, s.erasure_audits
+    );
+    let _ = writeln!(
+        text,
+        "  host         {} peer messages forged or replayed, {} disk edits, {} messages dropped by nodes",
+        s.host_injected, s.host_disk_edits, s.dropped_messages
     );
 }
 

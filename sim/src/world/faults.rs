@@ -33,7 +33,10 @@ pub(super) fn net_config(mix: &FaultMix) -> NetConfig {
 /// Picks the (at most R) nodes whose disks may come back older.
 pub(super) fn choose_rollback_nodes(world: &mut World) {
     let r = world.scenario.rollback_tolerance;
-    if !(world.mix.has(FaultKind::Rollback) || world.mix.has(FaultKind::CorruptWrite)) {
+    if !(world.mix.has(FaultKind::Rollback)
+        || world.mix.has(FaultKind::CorruptWrite)
+        || world.mix.has(FaultKind::Host))
+    {
         return;
     }
     let n = u64::from(world.scenario.nodes);
@@ -62,6 +65,9 @@ pub(super) fn tick(world: &mut World) {
     }
     if strikes(world, FaultKind::Partition) {
         partition(world);
+    }
+    if strikes(world, FaultKind::Host) {
+        super::host::strike(world);
     }
     let next = world.now().plus(TICK_MS);
     world.cluster.schedule(next, Ev::FaultTick);
@@ -118,6 +124,9 @@ pub(super) fn restart(world: &mut World, id: NodeId) {
             None,
             back as u64,
         );
+    } else if may_roll_back && strikes(world, FaultKind::Host) {
+        // Counted as a rollback below if the restart reads less.
+        super::host::edit_disk(world, id);
     } else if may_roll_back && strikes(world, FaultKind::CorruptWrite) {
         let offset = world.below(1 << 24) as usize;
         let bit = world.below(8) as u8;
@@ -143,7 +152,14 @@ pub(super) fn restart(world: &mut World, id: NodeId) {
             world.lockout.rolled_back(id, step);
             "restart-from-corrupt-disk-prefix"
         }
+        Recovery::Forged { .. } => {
+            world.stats.rollbacks += 1;
+            let step = world.cluster.events_processed();
+            world.lockout.rolled_back(id, step);
+            "restart-from-authentic-disk-prefix"
+        }
     };
+    world.erasure.restarted(id);
     world.record(
         "fault",
         Party::World,

@@ -21,6 +21,7 @@ pub mod check;
 pub mod cloud;
 mod faults;
 pub mod history;
+mod host;
 pub mod scenario;
 pub mod trace;
 
@@ -38,16 +39,18 @@ use backup_vault::opaque::client as opaque_client;
 use backup_vault::opaque::{FleetSecrets, KsfParams, RegistrationRequest, SealedToFleet};
 use backup_vault::vault::crypto::ContentDigest;
 use backup_vault::vault::crypto::VaultCrypto;
+use backup_vault::vault::hsm_seal::{STORAGE_KEY_LABEL, WIRE_KEY_LABEL};
 use backup_vault::vault::ids::{Millis, NodeId, UserId};
 use backup_vault::vault::node::{ClientId, NodeConfig, Reply, RequestId, VaultNode};
 use backup_vault::vault::opaque_crypto::user_bytes;
-use backup_vault::vault::opaque_crypto::OpaqueCrypto;
+use backup_vault::vault::opaque_crypto::{OpaqueCrypto, TICKET_KEY_LABEL};
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
 use backup_vault::vault::quorum::ClusterConfig;
 use backup_vault::vault::records::Command;
 use check::answers::Asked;
 use check::backups::Backups;
 use check::consensus::Consensus;
+use check::erasure::Erasure;
 use check::lockout::Lockout;
 use check::oracle::Oracle;
 use check::secrets::{SecretKind, Secrets};
@@ -103,8 +106,16 @@ pub struct Stats {
     pub cloud_faults: u64,
     /// KE2 messages released by the vault.
     pub ke2_released: u64,
-    /// Bytes scanned for secrets (KEY-1).
+    /// Bytes scanned for secrets (KEY-1, HOST-1).
     pub bytes_scanned: u64,
+    /// Peer messages the host adversary forged or replayed.
+    pub host_injected: u64,
+    /// Disk edits by the host adversary.
+    pub host_disk_edits: u64,
+    /// Peer messages nodes dropped because they did not open.
+    pub dropped_messages: u64,
+    /// Disk audits for erased key material (LOCK-4 on disk).
+    pub erasure_audits: u64,
 }
 
 /// The result of one run.
@@ -205,6 +216,11 @@ pub(crate) struct World {
     lockout: Lockout,
     oracle: Oracle,
     secrets: Secrets,
+    /// Everything only HSMs may hold, K and passwords included: what the
+    /// hosts' disks and traffic are searched for (HOST-1).
+    host_secrets: Secrets,
+    erasure: Erasure,
+    host: host::HostAdversary,
     backups: Backups,
     requests: BTreeMap<(ClientId, RequestId), RequestInfo>,
     trace: Trace,
@@ -247,7 +263,11 @@ pub fn run(scenario: &Scenario, seed: u64, options: &RunOptions) -> RunReport {
     let events = world.cluster.events_processed();
     let mut stats = world.stats.clone();
     stats.ke2_released = world.lockout.ke2_released;
-    stats.bytes_scanned = world.secrets.scanned;
+    stats.bytes_scanned = world.secrets.scanned + world.host_secrets.scanned;
+    stats.host_injected = world.host.forged + world.host.replayed;
+    stats.host_disk_edits = world.host.disk_edits;
+    stats.dropped_messages = world.cluster.dropped_messages();
+    stats.erasure_audits = world.erasure.audits;
     stats.cloud_faults = world.cloud.hook().injected;
     let mut trace = world.trace;
     if let Some(v) = &world.violation {
@@ -271,7 +291,17 @@ impl World {
     fn new(scenario: &Scenario, seed: u64, options: &RunOptions) -> World {
         let mix = FaultMix::draw(&scenario.faults, seed);
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let crypto = OpaqueCrypto::new(FleetSecrets::generate(&mut rng));
+        let fleet = FleetSecrets::generate(&mut rng);
+        let mut host_secrets = Secrets::default();
+        for secret in [
+            fleet.to_bytes().to_vec(),
+            fleet.derive_key(STORAGE_KEY_LABEL).to_vec(),
+            fleet.derive_key(WIRE_KEY_LABEL).to_vec(),
+            fleet.derive_key(TICKET_KEY_LABEL).to_vec(),
+        ] {
+            host_secrets.add(UserId(u64::MAX), SecretKind::FleetSecret, &secret);
+        }
+        let crypto = OpaqueCrypto::new(fleet);
         let cluster_config = ClusterConfig::new(scenario.nodes, scenario.rollback_tolerance)
             .expect("the scenario's cluster size and R are validated by the caller");
         let node = NodeConfig {
@@ -308,6 +338,9 @@ impl World {
             actors: Vec::new(),
             client_config,
             secrets: Secrets::default(),
+            host_secrets,
+            erasure: Erasure::new(scenario.nodes),
+            host: host::HostAdversary::default(),
             backups: Backups::default(),
             requests: BTreeMap::new(),
             trace: Trace::new(options.keep_trace),
@@ -582,7 +615,43 @@ impl World {
     }
 
     fn check_node(&mut self, id: NodeId) -> Result<(), Violation> {
-        // KEY-1: every message, write and synced disk byte.
+        // HOST-1: what the host sees (every sealed message, every synced
+        // disk byte) holds no HSM secret, K or password.
+        let effects = self.cluster.effects();
+        let hosting = self.mix.has(FaultKind::Host);
+        for (from, to, sealed) in &effects.sealed {
+            if let Some(found) = self.host_secrets.scan(sealed.as_bytes()) {
+                return Err(leak(
+                    found,
+                    "a message between nodes, as the host carries it",
+                    Some(id),
+                ));
+            }
+            if hosting {
+                self.host.capture(*from, *to, sealed);
+            }
+        }
+        for (node, range) in &effects.synced {
+            let disk = self.cluster.sim_disk(*node).bytes();
+            let bytes = &disk[range.start.min(disk.len())..range.end.min(disk.len())];
+            if let Some(found) = self.host_secrets.scan(bytes) {
+                return Err(leak(
+                    found,
+                    "a node's disk, as the host reads it",
+                    Some(*node),
+                ));
+            }
+        }
+        // LOCK-4 on disk: after a sync, what the node erased is gone from
+        // its disk.
+        if effects.synced.iter().any(|(n, _)| *n == id) {
+            if let Some(node) = self.cluster.node(id) {
+                let unsynced = self.cluster.unsynced(id);
+                self.erasure
+                    .check(id, node, self.cluster.disk(id), unsynced)?;
+            }
+        }
+        // KEY-1: every message, as the HSMs exchange it.
         let effects = self.cluster.effects();
         for (_, _, msg) in &effects.messages {
             if carries_data(msg) {
@@ -598,13 +667,6 @@ impl World {
                 return Err(leak(found, "a vault reply", Some(id)));
             }
         }
-        for (node, range) in &effects.synced {
-            let disk = self.cluster.sim_disk(*node).bytes();
-            let bytes = &disk[range.start.min(disk.len())..range.end.min(disk.len())];
-            if let Some(found) = self.secrets.scan(bytes) {
-                return Err(leak(found, "a node's disk", Some(*node)));
-            }
-        }
         let Some(node) = self.cluster.node(id) else {
             return Ok(());
         };
@@ -616,6 +678,33 @@ impl World {
         let applied = self.cluster.effects().applied.iter();
         let applied = applied.filter(|(from, _)| *from == id).map(|(_, a)| a);
         let added = self.consensus.after_step(id, node, step, applied)?;
+        let staged: Vec<_> = added
+            .iter()
+            .filter_map(|(index, _, command)| match command {
+                Some(Command::Stage {
+                    user,
+                    registration,
+                    password_file,
+                    wrapped_key,
+                    verifier,
+                    reply_key,
+                    ..
+                }) => Some((
+                    *index,
+                    *user,
+                    *registration,
+                    material_of(password_file, wrapped_key, verifier, reply_key),
+                )),
+                _ => None,
+            })
+            .collect();
+        for (index, user, registration, parts) in staged {
+            let material = self.record_material(user, parts);
+            self.erasure.on_stage(index, user, registration, material);
+        }
+        let Some(node) = self.cluster.node(id) else {
+            return Ok(());
+        };
         if self.history.is_some() {
             for (_, _, command) in &added {
                 let effect = match command {
@@ -683,6 +772,15 @@ impl World {
         let Ok(opened) = self.crypto.open_registration(user, sealed) else {
             return;
         };
+        self.record_material(
+            user,
+            material_of(
+                &opened.password_file,
+                &opened.wrapped_key,
+                &opened.verifier,
+                &opened.reply_key,
+            ),
+        );
         if opened.content != content || self.oracle.knows_registration(&content) {
             return;
         }
@@ -935,6 +1033,21 @@ impl World {
         bytes: &[u8],
     ) {
         self.secrets.add(user, kind, bytes);
+        self.host_secrets.add(user, kind, bytes);
+    }
+
+    /// A registration's HSM-only material: searched for in what hosts see
+    /// (HOST-1), and in a node's disk once it erased it (LOCK-4).
+    fn record_material(&mut self, user: UserId, parts: [Vec<u8>; 4]) -> Vec<Vec<u8>> {
+        for part in &parts {
+            self.host_secrets.add(user, SecretKind::RecordSecret, part);
+        }
+        // Erasure is about what is the gone registration's own: its
+        // password file and K wrapped under its password. The verifier and
+        // the reply key derive from K and the user, so every registration
+        // of the same K shares them (and the tombstone keeps the reply key
+        // to answer "gone").
+        parts[..2].to_vec()
     }
 }
 
@@ -946,9 +1059,17 @@ fn leak(
     let what = match found.1 {
         SecretKind::Key => "backup key K",
         SecretKind::Password => "password",
+        SecretKind::RecordSecret => {
+            "record secret (password file, wrapped key, verifier or reply key)"
+        }
+        SecretKind::FleetSecret => "fleet secret or key derived from it",
+    };
+    let invariant = match found.1 {
+        SecretKind::Key | SecretKind::Password => Invariant::Key1,
+        SecretKind::RecordSecret | SecretKind::FleetSecret => Invariant::Host1,
     };
     Violation::user(
-        Invariant::Key1,
+        invariant,
         found.0,
         node,
         format!(
@@ -956,6 +1077,22 @@ fn leak(
             found.0 .0
         ),
     )
+}
+
+/// The bytes of a registration's HSM-only material, as they appear inside
+/// any encoding of a record that holds it.
+fn material_of(
+    password_file: &<OpaqueCrypto as VaultCrypto>::PasswordFile,
+    wrapped_key: &<OpaqueCrypto as VaultCrypto>::WrappedKey,
+    verifier: &<OpaqueCrypto as VaultCrypto>::KeyVerifier,
+    reply_key: &<OpaqueCrypto as VaultCrypto>::ReplyKey,
+) -> [Vec<u8>; 4] {
+    [
+        postcard::to_allocvec(password_file).unwrap_or_default(),
+        postcard::to_allocvec(wrapped_key).unwrap_or_default(),
+        postcard::to_allocvec(verifier).unwrap_or_default(),
+        postcard::to_allocvec(reply_key).unwrap_or_default(),
+    ]
 }
 
 /// Whether a peer message can carry record data (others hold only ids and

@@ -45,11 +45,15 @@ pub enum FaultKind {
     /// The chat server, between devices and the vault, splices fields of
     /// captured requests into a device's request and forges vault answers.
     Intercept,
+    /// The operator of the nodes' hosts: forges peer messages (a made-up
+    /// leader's `Reset`), replays captured ones, and edits the disks of the
+    /// R nodes that may come back older.
+    Host,
 }
 
 impl FaultKind {
     /// Every fault kind.
-    pub const ALL: [FaultKind; 17] = [
+    pub const ALL: [FaultKind; 18] = [
         FaultKind::Drop,
         FaultKind::Delay,
         FaultKind::Duplicate,
@@ -67,6 +71,7 @@ impl FaultKind {
         FaultKind::CloudCorrupt,
         FaultKind::CloudMissing,
         FaultKind::Intercept,
+        FaultKind::Host,
     ];
 
     /// Its name on the command line.
@@ -89,6 +94,7 @@ impl FaultKind {
             FaultKind::CloudCorrupt => "cloud-corrupt",
             FaultKind::CloudMissing => "cloud-missing",
             FaultKind::Intercept => "intercept",
+            FaultKind::Host => "host",
         }
     }
 
@@ -100,7 +106,10 @@ impl FaultKind {
     /// Whether this kind damages disks so that a node comes back older
     /// (allowed on at most R nodes).
     pub fn rolls_back(self) -> bool {
-        matches!(self, FaultKind::Rollback | FaultKind::CorruptWrite)
+        matches!(
+            self,
+            FaultKind::Rollback | FaultKind::CorruptWrite | FaultKind::Host
+        )
     }
 }
 

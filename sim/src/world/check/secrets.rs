@@ -1,5 +1,8 @@
-//! KEY-1's scanner: every message, disk record and cloud object is searched
-//! for every user's K (raw bytes and its text forms) and password.
+//! The secret scanner of KEY-1 and HOST-1: bytes are searched for every
+//! user's K (raw bytes and its text forms) and password (KEY-1: nowhere in
+//! the clear), and, in what a node's host sees, for every secret only HSMs
+//! may hold: password files, wrapped keys, proof-of-key verifiers, reply
+//! keys, the fleet's secrets and its derived keys (HOST-1).
 //!
 //! The search is one Aho-Corasick automaton over all secrets, rebuilt when
 //! a secret is added (rare), so a scan costs one pass over the bytes
@@ -15,6 +18,10 @@ pub enum SecretKind {
     Key,
     /// A password.
     Password,
+    /// A record's password file, wrapped key, verifier or reply key.
+    RecordSecret,
+    /// The fleet's secrets or a key derived from them.
+    FleetSecret,
 }
 
 /// The scanner. Holds the secrets themselves (it must, to find them); it

@@ -1,0 +1,240 @@
+//! The host adversary: the operator who runs every vault node's machine
+//! (and the chat server), attacking from outside the HSMs.
+//!
+//! It holds no HSM key. What it can do, and does when the `host` fault is
+//! on:
+//! - read every disk byte and every peer message (the HOST-1 scan in
+//!   `World::check_node` searches them for every HSM secret);
+//! - inject forged peer messages: an `Append` from a made-up leader of a
+//!   higher term carrying a `Reset` of a user's guess budget, in the only
+//!   form it can make (in the clear), and random bytes;
+//! - replay captured sealed messages, to their link or to another one;
+//! - edit the disk of a down node among the R that may come back older:
+//!   replay an earlier record at the end, swap two records, copy in a
+//!   record of another node's disk, or append a record in the clear.
+//!
+//! A correct node drops every forged or misdirected message (counted in
+//! the run's figures) and reads an edited disk only up to the first record
+//! that does not open: a rollback, which the quorums tolerate on R nodes.
+//! A replay to its own link is a late duplicate, which consensus tolerates.
+
+use super::trace::Party;
+use super::World;
+use backup_vault::vault::crypto::{Ke1Digest, VaultCrypto};
+use backup_vault::vault::hsm_seal::SealedBytes;
+use backup_vault::vault::ids::{LogIndex, NodeId, Term};
+use backup_vault::vault::opaque_crypto::OpaqueCrypto;
+use backup_vault::vault::raft::log::Entry;
+use backup_vault::vault::raft::message::PeerMessage;
+use backup_vault::vault::records::Command;
+use backup_vault::vault::sealed::{DiskRecord, SealedMessage};
+use std::collections::VecDeque;
+
+/// How many captured messages the adversary keeps for replays.
+const CAPTURED: usize = 64;
+
+/// What the host adversary remembers.
+#[derive(Default)]
+pub(super) struct HostAdversary {
+    /// Sealed messages it saw on the wire: (from, to, message).
+    captured: VecDeque<(NodeId, NodeId, SealedMessage<OpaqueCrypto>)>,
+    /// Forged messages injected.
+    pub forged: u64,
+    /// Captured messages replayed.
+    pub replayed: u64,
+    /// Disk edits.
+    pub disk_edits: u64,
+}
+
+impl HostAdversary {
+    /// Keeps a message seen on the wire, for later replays.
+    pub(super) fn capture(&mut self, from: NodeId, to: NodeId, m: &SealedMessage<OpaqueCrypto>) {
+        if self.captured.len() == CAPTURED {
+            self.captured.pop_front();
+        }
+        self.captured.push_back((from, to, m.clone()));
+    }
+}
+
+/// One strike of the host adversary on the network.
+pub(super) fn strike(world: &mut World) {
+    match world.below(3) {
+        0 => forge_reset(world),
+        1 => replay(world),
+        _ => garbage(world),
+    }
+}
+
+/// An `Append` from a made-up leader of a term above every node's, carrying
+/// a `Reset` of a guessed-against user's budget, sent to every node as if
+/// from node `claimed`.
+fn forge_reset(world: &mut World) {
+    let ids: Vec<NodeId> = world.cluster.ids().collect();
+    let Some((term, last, last_term)) = ids
+        .iter()
+        .filter_map(|id| world.cluster.node(*id))
+        .map(|n| {
+            let log = n.raft().log();
+            (n.raft().term(), log.last_index(), log.last_term())
+        })
+        .max()
+    else {
+        return;
+    };
+    // A user with an active record, as the operator knows from its own
+    // database (user ids and registrations are not secret).
+    let target = ids
+        .iter()
+        .filter_map(|id| world.cluster.node(*id))
+        .flat_map(|n| {
+            n.store()
+                .iter()
+                .filter_map(|(u, r)| r.active.as_ref().map(|a| (*u, a.registration)))
+                .collect::<Vec<_>>()
+        })
+        .max();
+    let Some((user, registration)) = target else {
+        return;
+    };
+    let forged_term = Term(term.0 + 1);
+    let message = PeerMessage::Append {
+        term: forged_term,
+        prev_index: last,
+        prev_term: last_term,
+        entries: vec![Entry {
+            term: forged_term,
+            command: Some(Command::Reset {
+                user,
+                registration,
+                ke1: Ke1Digest::of(b"forged", &world.below(u64::MAX).to_be_bytes()),
+            }),
+        }],
+        commit: LogIndex(last.0 + 1),
+    };
+    let sealed = OpaqueCrypto::in_clear(&message);
+    let claimed = ids[world.below(ids.len() as u64) as usize];
+    for &to in &ids {
+        if to != claimed {
+            world.cluster.inject(claimed, to, sealed.clone());
+        }
+    }
+    world.host.forged += 1;
+    world.record(
+        "fault",
+        Party::World,
+        None,
+        "host-forges-reset",
+        Some(user.0),
+        forged_term.0,
+    );
+}
+
+/// A captured message, to its own link (a late duplicate) or to another
+/// (misdirected: it must not open there).
+fn replay(world: &mut World) {
+    if world.host.captured.is_empty() {
+        return;
+    }
+    let k = world.below(world.host.captured.len() as u64) as usize;
+    let (from, to, m) = world.host.captured[k].clone();
+    let n = u64::from(world.scenario.nodes);
+    let (from, to) = if world.below(2) == 0 {
+        (from, to)
+    } else {
+        (NodeId(world.below(n) as u8), NodeId(world.below(n) as u8))
+    };
+    world.cluster.inject(from, to, m);
+    world.host.replayed += 1;
+    world.record(
+        "fault",
+        Party::World,
+        Some(Party::Node(to.0)),
+        "host-replays-message",
+        None,
+        u64::from(from.0),
+    );
+}
+
+/// Random bytes, presented as a sealed message.
+fn garbage(world: &mut World) {
+    let len = 1 + world.below(200) as usize;
+    let bytes: Vec<u8> = (0..len).map(|_| world.below(256) as u8).collect();
+    let n = u64::from(world.scenario.nodes);
+    let (from, to) = (NodeId(world.below(n) as u8), NodeId(world.below(n) as u8));
+    world
+        .cluster
+        .inject(from, to, SealedBytes::from_bytes(bytes));
+    world.host.forged += 1;
+    world.record(
+        "fault",
+        Party::World,
+        Some(Party::Node(to.0)),
+        "host-injects-garbage",
+        None,
+        len as u64,
+    );
+}
+
+/// Edits the disk of node `id`, which is down: the restart that follows
+/// reads it only up to the first record that does not open. Returns
+/// whether anything changed.
+pub(super) fn edit_disk(world: &mut World, id: NodeId) -> bool {
+    let records = world.cluster.sim_disk(id).records().to_vec();
+    if records.is_empty() {
+        return false;
+    }
+    let n = records.len();
+    let what = world.below(4);
+    let (at, spliced, name) = match what {
+        // An earlier record again, at the end.
+        0 => {
+            let k = world.below(n as u64) as usize;
+            (n, vec![records[k].clone()], "host-replays-disk-record")
+        }
+        // Two records swapped.
+        1 if n >= 2 => {
+            let k = world.below(n as u64 - 1) as usize;
+            (
+                k,
+                std::iter::once(records[k + 1].clone())
+                    .chain(std::iter::once(records[k].clone()))
+                    .chain(records[k + 2..].iter().cloned())
+                    .collect(),
+                "host-swaps-disk-records",
+            )
+        }
+        // A record of another node's disk, at the end.
+        2 => {
+            let other = NodeId((id.0 + 1) % world.scenario.nodes);
+            let theirs = world.cluster.sim_disk(other).records().to_vec();
+            let Some(r) = theirs.last() else {
+                return false;
+            };
+            (n, vec![r.clone()], "host-copies-foreign-disk-record")
+        }
+        // A record in the clear, claiming a high term and no vote.
+        _ => {
+            let mut forged = records[n - 1].clone();
+            forged.position += 1;
+            forged.follows = None;
+            forged.sealed = OpaqueCrypto::in_clear(&DiskRecord::Write(
+                backup_vault::vault::raft::durable::DiskWrite::HardState {
+                    term: Term(u64::from(u32::MAX)),
+                    voted_for: None,
+                },
+            ));
+            (n, vec![forged], "host-forges-disk-record")
+        }
+    };
+    world.cluster.splice_disk(id, at, spliced);
+    world.host.disk_edits += 1;
+    world.record(
+        "fault",
+        Party::World,
+        Some(Party::Node(id.0)),
+        name,
+        None,
+        at as u64,
+    );
+    true
+}
