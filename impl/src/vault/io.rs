@@ -21,15 +21,21 @@
 //!
 //! | effect | the driver | guarantee the node gives |
 //! |---|---|---|
-//! | [`Effect::Persist`] | queues the write on the node's disk, in order; once it and every earlier write are durable, it says so with [`Input::Persisted`] | writes come in `WriteId` order, one per call |
-//! | [`Effect::Send`] | delivers the message to the peer (or loses it) | a message that depends on a write (a vote, an append acknowledgement) is released only after that write was reported durable; every `Send` in a step may go at once |
+//! | [`Effect::Persist`] | queues the sealed write on the node's disk, in order (append a record, or replace the file atomically); once it and every earlier write are durable, it says so with [`Input::Persisted`] | writes come in `WriteId` order, one per call; each is sealed for its place in the file ([`super::sealed`]) |
+//! | [`Effect::Send`] | delivers the sealed message to the peer (or loses it) | a message that depends on a write (a vote, an append acknowledgement) is released only after that write was reported durable; every `Send` in a step may go at once; each is sealed for its link |
+//! | [`Effect::Dropped`] | may count it (metrics, alarms) | a peer message that did not open was dropped, and changed nothing |
 //! | [`Effect::Reply`] | delivers the answer to the client | a reply about log index `i` comes after the [`Effect::Applied`] for `i` |
 //! | [`Effect::Applied`] | may record it (checkers, metrics); nothing to do | indices are consecutive from the node's applied index; each is committed |
 //! | [`Effect::Restored`] | may record it | the node's store was replaced by a snapshot covering every index up to `index` |
 //! | [`Effect::Role`] | may record it | reported when the node's term or role differs from before the step |
 //!
+//! The node is the HSM: nothing it hands the driver is in the clear.
+//! Writes and messages are sealed under keys only HSMs hold; the driver
+//! (the host) stores and carries bytes it cannot read or forge, and hands
+//! a restarting node its disk's records with [`super::host`].
+//!
 //! Within a step, `Persist` effects come first, then `Send`, then the
-//! node's own effects (`Restored`, `Applied`, `Reply`) in the order they
+//! node's own effects (`Dropped`, `Restored`, `Applied`, `Reply`) in the order they
 //! happened, then `Role`. A driver that carries them out in that order cannot
 //! send a message before the write it depends on, nor answer before the
 //! entry it reports is applied.

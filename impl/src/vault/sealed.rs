@@ -327,3 +327,159 @@ fn read_disk<C: VaultCrypto>(
         stopped: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::opaque::FleetSecrets;
+    use crate::vault::ids::{LogIndex, Term};
+    use crate::vault::opaque_crypto::OpaqueCrypto;
+    use crate::vault::raft::durable::DiskWrite;
+    use crate::vault::raft::log::Entry;
+    use rand_chacha::rand_core::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    type C = OpaqueCrypto;
+
+    fn crypto(seed: u64) -> C {
+        OpaqueCrypto::new(FleetSecrets::generate(&mut ChaCha8Rng::seed_from_u64(seed)))
+    }
+
+    fn writes() -> Vec<VaultWrite<C>> {
+        vec![
+            DiskWrite::HardState {
+                term: Term(1),
+                voted_for: Some(NodeId(0)),
+            },
+            DiskWrite::Entries {
+                first: LogIndex(1),
+                entries: vec![Entry {
+                    term: Term(1),
+                    command: None,
+                }],
+            },
+            DiskWrite::HardState {
+                term: Term(2),
+                voted_for: None,
+            },
+        ]
+    }
+
+    /// Node 0's records for `writes`, and the state after each prefix.
+    fn disk(c: &C, rng: &mut ChaCha8Rng) -> (Vec<StoredRecord<C>>, Vec<VaultDisk<C>>) {
+        let mut cursor = DiskCursor::new_segment(None, rng);
+        let mut state = VaultDisk::<C>::default();
+        let mut states = vec![state.clone()];
+        let mut records = Vec::new();
+        for w in writes() {
+            state.apply(&w);
+            states.push(state.clone());
+            records.push(cursor.append(c, NodeId(0), w, rng, false).record().clone());
+        }
+        (records, states)
+    }
+
+    #[test]
+    fn an_intact_disk_opens_whole_and_a_cut_one_to_its_prefix() {
+        let c = crypto(1);
+        let rng = &mut ChaCha8Rng::seed_from_u64(2);
+        let (records, states) = disk(&c, rng);
+        let opened = open_disk(&c, NodeId(0), &records, false);
+        assert_eq!((opened.authentic, opened.stopped), (3, None));
+        assert_eq!(opened.state, states[3]);
+        for n in 0..3 {
+            let opened = open_disk(&c, NodeId(0), &records[..n], false);
+            assert_eq!(opened.state, states[n], "a rollback is an authentic prefix");
+        }
+    }
+
+    #[test]
+    fn every_edit_a_host_can_make_stops_reading_there() {
+        let c = crypto(1);
+        let rng = &mut ChaCha8Rng::seed_from_u64(3);
+        let (records, states) = disk(&c, rng);
+        let stops_at = |edited: &[StoredRecord<C>], at: usize| {
+            let opened = open_disk(&c, NodeId(0), edited, false);
+            assert_eq!(opened.authentic, at);
+            assert_eq!(opened.state, states[at]);
+            assert_eq!(opened.stopped, Some(CryptoError::Seal));
+        };
+        // An earlier record replayed at the end.
+        stops_at(&[&records[..], &records[..1]].concat(), 3);
+        // Two records swapped.
+        stops_at(
+            &[records[0].clone(), records[2].clone(), records[1].clone()],
+            1,
+        );
+        // A record moved to another position by rewriting its header.
+        let mut moved = records.clone();
+        moved[2].position = 1;
+        moved.remove(1);
+        stops_at(&moved, 1);
+        // Another node's record.
+        let mut other = DiskCursor::new_segment(None, rng);
+        let theirs = other.append(&c, NodeId(1), writes()[0].clone(), rng, false);
+        stops_at(&[theirs.record().clone()], 0);
+        // A record in the clear, where a sealed one belongs.
+        let mut clear = records.clone();
+        clear[1].sealed = C::in_clear(&DiskRecord::Write(writes()[1].clone()));
+        stops_at(&clear, 1);
+        // Another fleet's seal.
+        let (foreign, _) = disk(&crypto(9), rng);
+        stops_at(&foreign, 0);
+    }
+
+    #[test]
+    fn a_restart_continues_the_prefix_and_no_splice_of_two_histories_opens() {
+        let c = crypto(1);
+        let rng = &mut ChaCha8Rng::seed_from_u64(4);
+        let (records, _) = disk(&c, rng);
+        // The node restarted after two records: its new segment follows them.
+        let first = open_disk(&c, NodeId(0), &records[..2], false);
+        let mut cursor = DiskCursor::new_segment(first.last_segment, rng);
+        let next = cursor.append(&c, NodeId(0), writes()[2].clone(), rng, false);
+        let mut restarted = records[..2].to_vec();
+        restarted.push(next.record().clone());
+        let opened = open_disk(&c, NodeId(0), &restarted, false);
+        assert_eq!(opened.authentic, 3);
+        // The old third record after the new one: two histories spliced.
+        let mut spliced = restarted.clone();
+        spliced.push(records[2].clone());
+        assert_eq!(open_disk(&c, NodeId(0), &spliced, false).authentic, 3);
+        // The new segment without the records it follows.
+        assert_eq!(
+            open_disk(&c, NodeId(0), &restarted[2..], false).authentic,
+            0
+        );
+    }
+
+    #[test]
+    fn an_image_opens_only_as_the_first_record_and_the_auditor_reads_clear_records() {
+        let c = crypto(1);
+        let rng = &mut ChaCha8Rng::seed_from_u64(5);
+        let (records, states) = disk(&c, rng);
+        let mut cursor = DiskCursor::new_segment(None, rng);
+        let image = cursor.replace(&c, NodeId(0), states[3].clone(), rng, false);
+        let opened = open_disk(&c, NodeId(0), &[image.record().clone()], false);
+        assert_eq!((opened.authentic, opened.state), (1, states[3].clone()));
+        let mut late = records.clone();
+        late.push(image.record().clone());
+        assert_eq!(open_disk(&c, NodeId(0), &late, false).authentic, 3);
+        // A broken variant's clear records: refused by a node, read by an
+        // auditor, and by the broken variant itself.
+        let mut clear_cursor = DiskCursor::new_segment(None, rng);
+        let clear: Vec<_> = writes()
+            .into_iter()
+            .map(|w| {
+                clear_cursor
+                    .append(&c, NodeId(0), w, rng, true)
+                    .record()
+                    .clone()
+            })
+            .collect();
+        assert_eq!(open_disk(&c, NodeId(0), &clear, false).authentic, 0);
+        assert_eq!(open_disk(&c, NodeId(0), &clear, true).state, states[3]);
+        assert_eq!(audit_disk(&c, NodeId(0), &clear).state, states[3]);
+        assert_eq!(audit_disk(&c, NodeId(0), &records).state, states[3]);
+    }
+}
