@@ -23,9 +23,10 @@ use backup_vault::vault::crypto::{
 use backup_vault::vault::host::NodeHost;
 use backup_vault::vault::ids::{Millis, NodeId, UserId};
 use backup_vault::vault::io::{Effect, Input};
-use backup_vault::vault::node::{ClientId, NodeConfig, RequestId, VaultDisk};
+use backup_vault::vault::node::{ClientId, NodeConfig, RequestId};
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse, LoginId, Replacing};
 use backup_vault::vault::quorum::ClusterConfig;
+use backup_vault::vault::storage::SealedDisk;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use std::collections::{BTreeMap, BTreeSet};
@@ -299,8 +300,8 @@ impl Lock1Checker {
 }
 
 struct Driver {
-    /// The node, its typed disk and its unsynced writes.
-    host: NodeHost<Sym, VaultDisk<Sym>>,
+    /// The node, its disk of sealed records and its unsynced writes.
+    host: NodeHost<Sym, SealedDisk<Sym>>,
     config: NodeConfig,
     /// The node's effects not yet looked at, in order.
     pending: Vec<Effect<Sym>>,
@@ -335,8 +336,10 @@ impl Driver {
             match effect {
                 Effect::Persist { .. } => unreachable!("the host keeps the writes"),
                 Effect::Reply(reply) => replies.push(reply),
-                // A single node sends nothing; the rest is observability.
+                // A single node sends and receives nothing; the rest is
+                // observability.
                 Effect::Send { .. }
+                | Effect::Dropped { .. }
                 | Effect::Applied(_)
                 | Effect::Restored { .. }
                 | Effect::Role { .. } => {}
@@ -421,7 +424,7 @@ pub fn run_with(script: &Script, flaw: Option<backup_vault::flaws::VaultFlaw>) -
         NodeId(0),
         config,
         SymbolicCrypto,
-        VaultDisk::default(),
+        SealedDisk::default(),
         Millis(0),
         &mut rng,
     );

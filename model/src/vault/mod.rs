@@ -4,13 +4,14 @@
 //!
 //! # What a state is
 //! A [`VaultState`] holds, per node, the implementation's `VaultNode` (or
-//! nothing while it is down), the node's clock, its durable disk, the writes
-//! it asked for that are not yet synced, and (while a rollback may still
-//! happen) the disks it had at its last few syncs. Next to the nodes: the
-//! messages in flight, what the two clients know, fault budgets, and
-//! *ghost* variables, which observe the run for the properties (KE2s
-//! released per registration, every entry ever committed, the leader of
-//! each term, the client-visible history for the linearizability tester).
+//! nothing while it is down), the node's clock, its durable disk (sealed
+//! records), the writes it asked for that are not yet synced, and (while a
+//! rollback may still happen) the disks it had at its last few syncs. Next
+//! to the nodes: the messages in flight, what the two clients know, fault
+//! budgets, and *ghost* variables, which observe the run for the
+//! properties (KE2s released per registration, every entry ever committed,
+//! the leader of each term, the client-visible history for the
+//! linearizability tester).
 //!
 //! # What an action is
 //! Every step is one input to one node, exactly as a driver would give it
@@ -20,6 +21,16 @@
 //! node's disk back to an earlier synced state, or a client request to a
 //! node that believes it leads. Loss is a message that is never delivered;
 //! reordering is choosing which message to deliver.
+//!
+//! The host (a node's machine, disk and network) is untrusted: a node seals
+//! every disk record and message it hands it. Beyond losing, duplicating
+//! (a replay of a captured message) and reordering messages, a host
+//! adversary, off by default, forges an `Append` in the clear (what a host
+//! without keys can make), delivers a message to a node it was not sealed
+//! for, and edits a down node's disk (see [`VaultBounds::forged_appends`],
+//! [`VaultBounds::misdirections`], [`VaultBounds::disk_edits`]). A state
+//! keeps the disks as the host holds them, sealed records; the properties
+//! open them as the node would on a restart ([`Slot::durable`]).
 //!
 //! # Why a custom `Model` and not stateright's actor model
 //! The actor model (`stateright::actor`) offers crash and recovery with a
@@ -43,8 +54,9 @@ mod tests;
 
 use backup_vault::flaws::VaultFlaw;
 use backup_vault::vault::crypto::{
-    ContentDigest, OprfKeyId, ProofStatement, RegistrationId, ReplyStatement, SymBlinded, SymKey,
-    SymPassword, SymProof, SymRegistration, SymTag, SymbolicCrypto, TicketClaims,
+    ContentDigest, Ke1Digest, OprfKeyId, ProofStatement, RegistrationId, ReplyStatement,
+    SymBlinded, SymKey, SymPassword, SymProof, SymRegistration, SymTag, SymbolicCrypto,
+    TicketClaims, VaultCrypto,
 };
 use backup_vault::vault::host::{HostStep, NodeHost};
 use backup_vault::vault::ids::{LogIndex, Millis, NodeId, Term, UserId};
@@ -54,9 +66,13 @@ use backup_vault::vault::node::{
 };
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse, LoginId, Replacing};
 use backup_vault::vault::quorum::ClusterConfig;
+use backup_vault::vault::raft::durable::DiskWrite;
 use backup_vault::vault::raft::log::Entry;
+use backup_vault::vault::raft::message::PeerMessage;
 use backup_vault::vault::raft::{Role, Timing};
 use backup_vault::vault::records::{Command, Tombstone};
+use backup_vault::vault::sealed::{open_disk, DiskOp, DiskRecord, SealedMessage, StoredRecord};
+use backup_vault::vault::storage::{Recovery, SealedDisk};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
@@ -74,8 +90,14 @@ type C = SymbolicCrypto;
 pub type Node = VaultNode<C>;
 /// A consensus message.
 pub type Msg = VaultPeerMessage<C>;
-type Disk = VaultDisk<C>;
-/// A node host on a typed disk, as the model keeps it.
+/// A consensus message as it travels: sealed for its link (or, if a host
+/// made it, in the clear). Symbolic, so the model reads `.value` directly.
+pub type SealedMsg = SealedMessage<C>;
+/// A node's disk as its host keeps it: the node's sealed records.
+pub type Disk = SealedDisk<C>;
+/// What a node's disk holds, opened: its term, vote, snapshot and log.
+pub type Durable = VaultDisk<C>;
+/// A node host on a disk of sealed records, as the model keeps it.
 pub type Host = NodeHost<C, Disk>;
 type Write = VaultWrite<C>;
 type Req = ClientRequest<C>;
@@ -159,6 +181,22 @@ pub struct VaultBounds {
     /// Owner resends of its pending KE1, as a client does after a timeout
     /// (LOCK-5).
     pub resends: u8,
+    /// Host adversary: forged `Append`s. Each is one `Append` per up node,
+    /// from a made-up leader (another member) at a term above every
+    /// node's, carrying a `Reset` of Alice's record and a commit index that
+    /// covers it, made in the clear (all a host without the fleet's keys
+    /// can make). A host replaying a captured message is a duplicate.
+    pub forged_appends: u8,
+    /// Host adversary: copies of a message in flight delivered to a node
+    /// it was not sealed for.
+    pub misdirections: u8,
+    /// Host adversary: edits of a down node's disk, each replacing one
+    /// record by another record of the same disk, another node's record at
+    /// the same position, or a record in the clear (holding a `Reset` of
+    /// Alice's record). A node reads its disk only up to such a record, so
+    /// an edit is at best a rollback: it counts as one against R (the nodes
+    /// a rollback or an edit touched are at most R).
+    pub disk_edits: u8,
     /// Whether timers fire (elections, heartbeats, login expiry).
     pub timers: bool,
     /// The initial state.
@@ -167,7 +205,8 @@ pub struct VaultBounds {
 
 impl Default for VaultBounds {
     /// The bounds the issue asks for: 3 nodes, guess limit 3, two crashes,
-    /// one rollback with R = 1, and every kind of client action.
+    /// one rollback with R = 1, and every kind of client action; no host
+    /// adversary beyond losing, duplicating and reordering messages.
     fn default() -> Self {
         VaultBounds {
             nodes: 3,
@@ -187,6 +226,9 @@ impl Default for VaultBounds {
             splices: 1,
             foreign_evaluations: 1,
             resends: 1,
+            forged_appends: 0,
+            misdirections: 0,
+            disk_edits: 0,
             timers: true,
             start: Start::Registered,
         }
@@ -245,12 +287,12 @@ pub struct Envelope {
     pub to: NodeId,
     /// A hash of `msg`, so the network can be kept sorted (canonical).
     key: u64,
-    /// The message.
-    pub msg: Msg,
+    /// The message, sealed for the link `from` to `to`.
+    pub msg: SealedMsg,
 }
 
 impl Envelope {
-    fn new(from: NodeId, to: NodeId, msg: Msg) -> Self {
+    fn new(from: NodeId, to: NodeId, msg: SealedMsg) -> Self {
         let key = hash_of(&msg);
         Envelope { from, to, key, msg }
     }
@@ -262,15 +304,21 @@ impl Envelope {
 
 impl fmt::Debug for Envelope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}->{:?} {}", self.from, self.to, show_msg(&self.msg))
+        write!(
+            f,
+            "{:?}->{:?} {}",
+            self.from,
+            self.to,
+            show_sealed_msg(&self.msg)
+        )
     }
 }
 
 /// One node's slot: the node if up, its clock, its disk.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Slot {
-    /// The node (while it is up), its typed disk and its writes not yet
-    /// synced (lost in a crash): the library's node host.
+    /// The node (while it is up), its disk of sealed records and its writes
+    /// not yet synced (lost in a crash): the library's node host.
     pub host: Host,
     /// The node's clock (it restarts at 0 with the node: clocks are per
     /// incarnation, and the node only compares times it read itself).
@@ -285,9 +333,17 @@ impl Slot {
         self.host.node()
     }
 
-    /// What is durable.
+    /// What is durable: the sealed records, as the host holds them.
     pub fn disk(&self) -> &Disk {
         self.host.disk()
+    }
+
+    /// What node `id` would read from its disk if it restarted now: its
+    /// records opened up to the first that does not open where it stands
+    /// (`in_clear`: as the `UnsealedStorage` variant reads them). Computed
+    /// on demand, so a state keeps the records only.
+    pub fn durable(&self, id: NodeId, in_clear: bool) -> Durable {
+        open_disk(&SymbolicCrypto, id, &self.disk().records, in_clear).state
     }
 }
 
@@ -353,6 +409,12 @@ pub struct Budgets {
     pub foreign_evaluations: u8,
     /// Owner resends left.
     pub resends: u8,
+    /// Host-forged `Append`s left.
+    pub forged_appends: u8,
+    /// Host misdirections left.
+    pub misdirections: u8,
+    /// Host disk edits left.
+    pub disk_edits: u8,
 }
 
 /// What the chat server does to an owner's password change it relays.
@@ -461,6 +523,42 @@ pub struct Ghost {
     history: LinearizabilityTester<u64, RecordSpec>,
 }
 
+impl Ghost {
+    /// Entry `entry` is known committed at `index` by a node in `term`:
+    /// record it (or flag a conflict with what was committed there before),
+    /// and what it tells the observers (a registration's OPRF key, a proof).
+    fn note_committed(&mut self, index: LogIndex, entry: &Entry<Command<C>>, term: Term) {
+        if let Some((known, at)) = self.committed.get_mut(&index) {
+            if known != entry {
+                self.flags.commit_conflict = true;
+            }
+            *at = (*at).min(term);
+            return;
+        }
+        self.committed.insert(index, (entry.clone(), term));
+        match &entry.command {
+            Some(Command::Stage {
+                registration,
+                oprf_key,
+                ..
+            }) => {
+                self.record_keys.insert(*registration, *oprf_key);
+            }
+            Some(Command::Activate { registration, .. }) => {
+                if let Some(key) = self.record_keys.get(registration) {
+                    self.proofs.entry(*key).or_default().insert(index);
+                }
+            }
+            Some(Command::Reset { registration, .. }) if self.proved_for.contains(registration) => {
+                if let Some(key) = self.record_keys.get(registration) {
+                    self.proofs.entry(*key).or_default().insert(index);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// A state of the model. See the module documentation.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct VaultState {
@@ -543,7 +641,45 @@ pub enum Action {
         /// The request.
         op: ClientOp,
     },
+    /// The host forges an `Append` carrying a `Reset` of Alice's record
+    /// and delivers it to every up node (see [`VaultBounds::forged_appends`]).
+    ForgeAppend,
+    /// The host delivers a copy of a message in flight to a node it was
+    /// not sealed for, as from its sender; the message stays in flight.
+    Misdirect {
+        /// The message.
+        env: Envelope,
+        /// The node it is delivered to.
+        to: NodeId,
+    },
+    /// The host replaces record `at` of a down node's disk.
+    EditDisk {
+        /// The node.
+        node: NodeId,
+        /// The record replaced.
+        at: u8,
+        /// What replaces it.
+        edit: DiskEdit,
+    },
 }
+
+/// What a host puts in place of a disk record it edits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DiskEdit {
+    /// The disk's own record at another position.
+    Replay {
+        /// The position copied.
+        from: u8,
+    },
+    /// Another node's record at the same position.
+    Foreign(NodeId),
+    /// A record in the clear at the same place, holding one write: a
+    /// `Reset` of Alice's record appended after the records before it.
+    Clear,
+}
+
+/// The KE1 digest a host-forged `Reset` names (no login's).
+pub const FORGED_KE1: Ke1Digest = Ke1Digest([0xF0; 32]);
 
 fn hash_of<T: Hash + ?Sized>(value: &T) -> u64 {
     // SipHash with fixed keys: the same on every run.
@@ -579,8 +715,11 @@ impl VaultModel {
             timing: MODEL_TIMING,
             guess_limit: bounds.guess_limit,
             login_ttl_ms: 8,
-            // No compaction within the bounds explored: snapshots are
-            // covered by the simulator and the raft unit tests.
+            // No routine compaction within the bounds explored (the
+            // simulator and the raft unit tests cover it); the erasure rule
+            // still compacts whenever an applied entry takes a
+            // registration's key material out of the store (a destroy, a
+            // delete, a displaced registration).
             snapshot_every: 1_000,
             flaw,
         };
@@ -639,6 +778,18 @@ impl VaultModel {
         self.node_config.cluster
     }
 
+    /// Whether the nodes read their disks in the clear (the broken variant
+    /// `UnsealedStorage`) rather than sealed.
+    fn reads_clear(&self) -> bool {
+        self.flaw == Some(VaultFlaw::UnsealedStorage)
+    }
+
+    /// What node `id`'s disk holds in `s`, as the node would read it if it
+    /// restarted now (see [`Slot::durable`]).
+    pub fn durable(&self, s: &VaultState, id: NodeId) -> Durable {
+        s.slots[usize::from(id.0)].durable(id, self.reads_clear())
+    }
+
     fn ids(&self) -> impl Iterator<Item = NodeId> {
         self.node_config.cluster.members()
     }
@@ -666,6 +817,14 @@ impl VaultModel {
             splices: b.splices,
             foreign_evaluations: b.foreign_evaluations,
             resends: b.resends,
+            forged_appends: b.forged_appends,
+            misdirections: b.misdirections,
+            // Edits are rollbacks at best, tolerated only with R > 0.
+            disk_edits: if b.rollback_tolerance == 0 {
+                0
+            } else {
+                b.disk_edits
+            },
         }
     }
 
@@ -899,8 +1058,14 @@ impl VaultModel {
             Action::Restart(id) => {
                 let slot = &mut s.slots[usize::from(id.0)];
                 let mut rng = rng_for(&(*id, slot.disk(), "restart"));
-                let _ = slot.host.restart(Millis(0), &mut rng);
+                let recovery = slot.host.restart(Millis(0), &mut rng);
                 slot.clock = Millis(0);
+                if let (Some(t), Recovery::Forged { record }) = (trace.as_deref_mut(), &recovery) {
+                    t.push(format!(
+                        "   {id:?} reads its disk up to record {record}, which does not open; \
+                         the rest is cut"
+                    ));
+                }
                 // A node starts with nothing to do but wait for its timer.
             }
             Action::Rollback { node, back } => {
@@ -919,10 +1084,133 @@ impl VaultModel {
                 }
             }
             Action::Client { to, op } => self.client(&mut s, *to, op, &mut trace),
+            Action::ForgeAppend => self.forge_append(&mut s, &mut trace),
+            Action::Misdirect { env, to } => {
+                let Ok(k) = s.net.binary_search_by(|e| e.order().cmp(&env.order())) else {
+                    return s;
+                };
+                s.budgets.misdirections -= 1;
+                let Envelope { from, msg, .. } = s.net[k].clone();
+                self.on_node(&mut s, *to, 0, &mut trace, |host, now, rng| {
+                    host.handle(Input::Peer { from, message: msg }, now, rng)
+                });
+            }
+            Action::EditDisk { node, at, edit } => {
+                let Some(record) = self.edited_record(&s, *node, *at, *edit) else {
+                    return s;
+                };
+                let slot = &mut s.slots[usize::from(node.0)];
+                slot.host.disk_mut().records[usize::from(*at)] = record;
+                s.budgets.disk_edits -= 1;
+                s.budgets.rolled_back |= 1 << node.0;
+            }
         }
         s.last_ticket = None;
         self.observe(&mut s);
         s
+    }
+
+    /// The host forges an `Append` for each up node: from another member,
+    /// at a term above every node's, right after the node's last entry, with
+    /// one entry, a `Reset` of Alice's active registration (as the node
+    /// holds it), and a commit index that covers it; in the clear, since the
+    /// host holds no seal key.
+    fn forge_append(&self, s: &mut VaultState, trace: &mut Option<&mut Vec<String>>) {
+        s.budgets.forged_appends -= 1;
+        let top = s
+            .slots
+            .iter()
+            .filter_map(|sl| sl.node())
+            .map(|n| n.raft().term())
+            .max()
+            .unwrap_or(Term(0));
+        let term = Term(top.0 + 1);
+        for id in self.ids() {
+            let Some(node) = s.slots[usize::from(id.0)].node() else {
+                continue;
+            };
+            let Some(registration) = node
+                .store()
+                .get(ALICE)
+                .and_then(|r| r.active.as_ref())
+                .map(|a| a.registration)
+            else {
+                continue;
+            };
+            let log = node.raft().log();
+            let msg: Msg = PeerMessage::Append {
+                term,
+                prev_index: log.last_index(),
+                prev_term: log.last_term(),
+                entries: vec![Entry {
+                    term,
+                    command: Some(Command::Reset {
+                        user: ALICE,
+                        registration,
+                        ke1: FORGED_KE1,
+                    }),
+                }],
+                commit: log.last_index().next(),
+            };
+            let from = NodeId((id.0 + 1) % self.bounds.nodes);
+            let message = <C as VaultCrypto>::in_clear(&msg);
+            if let Some(t) = trace.as_deref_mut() {
+                t.push(format!(
+                    "   host -> {id:?} as from {from:?}: {}",
+                    show_sealed_msg(&message)
+                ));
+            }
+            self.on_node(s, id, 0, trace, |host, now, rng| {
+                host.handle(Input::Peer { from, message }, now, rng)
+            });
+        }
+    }
+
+    /// The record a host puts at position `at` of node `node`'s disk, if
+    /// the edit names records that exist.
+    fn edited_record(
+        &self,
+        s: &VaultState,
+        node: NodeId,
+        at: u8,
+        edit: DiskEdit,
+    ) -> Option<StoredRecord<C>> {
+        let records = &s.slots[usize::from(node.0)].disk().records;
+        let at = usize::from(at);
+        let original = records.get(at)?;
+        match edit {
+            DiskEdit::Replay { from } => records.get(usize::from(from)).cloned(),
+            DiskEdit::Foreign(other) => s.slots[usize::from(other.0)]
+                .disk()
+                .records
+                .get(at)
+                .cloned(),
+            DiskEdit::Clear => {
+                let (registration, _) = s.owner.known?;
+                // After what the records before it hold (as the node would
+                // read them), so that a node that reads records in the
+                // clear takes it.
+                let before =
+                    open_disk(&SymbolicCrypto, node, &records[..at], self.reads_clear()).state;
+                let write: Write = DiskWrite::Entries {
+                    first: before.log.last_index().next(),
+                    entries: vec![Entry {
+                        term: before.log.last_term(),
+                        command: Some(Command::Reset {
+                            user: ALICE,
+                            registration,
+                            ke1: FORGED_KE1,
+                        }),
+                    }],
+                };
+                Some(StoredRecord {
+                    segment: original.segment,
+                    position: original.position,
+                    follows: original.follows,
+                    sealed: <C as VaultCrypto>::in_clear(&DiskRecord::Write(write)),
+                })
+            }
+        }
     }
 
     /// Fires node `id`'s timer: its clock jumps to its next deadline.
@@ -1016,8 +1304,8 @@ impl VaultModel {
     ) {
         if let Some(t) = trace.as_deref_mut() {
             let host = &s.slots[usize::from(id.0)].host;
-            for write in step.wrote.iter().filter_map(|w| host.unsynced_write(*w)) {
-                t.push(format!("   {id:?} writes {}", show_write(write)));
+            for op in step.wrote.iter().filter_map(|w| host.unsynced_write(*w)) {
+                t.push(format!("   {id:?} {}", show_op(op)));
             }
         }
         for effect in step.effects {
@@ -1032,6 +1320,13 @@ impl VaultModel {
                         s.net.insert(k, env);
                     }
                 }
+                Effect::Dropped { from } => {
+                    if let Some(t) = trace.as_deref_mut() {
+                        t.push(format!(
+                            "   {id:?} drops a message from {from:?} (it does not open)"
+                        ));
+                    }
+                }
                 Effect::Reply(reply) => {
                     if let Some(t) = trace.as_deref_mut() {
                         t.push(format!(
@@ -1042,9 +1337,23 @@ impl VaultModel {
                     }
                     self.on_reply(s, id, reply);
                 }
+                // An applied entry is committed. The observer also reads
+                // the nodes' logs after each step, but an entry whose
+                // application erases key material is compacted away in
+                // the very step that commits it: only this effect shows it.
+                Effect::Applied(applied) => {
+                    if let Some(node) = s.slots[usize::from(id.0)].node() {
+                        let term = node.raft().term();
+                        let entry = Entry {
+                            term: applied.term,
+                            command: applied.command,
+                        };
+                        s.ghost.note_committed(applied.index, &entry, term);
+                    }
+                }
                 // Observability only: the model's properties read the
                 // nodes' state directly.
-                Effect::Applied(_) | Effect::Restored { .. } | Effect::Role { .. } => {}
+                Effect::Restored { .. } | Effect::Role { .. } => {}
             }
         }
     }
@@ -1420,8 +1729,12 @@ impl VaultModel {
                 s.last_ticket = Some(answer.ticket);
             }
             Resp::Ke2 { login, ke2, .. } => {
+                // The entry that consumed the attempt: in the node's log, or
+                // (compacted since, by the erasure rule) as the observer
+                // saw it committed.
                 let entry = reply.index.and_then(|i| {
                     node.and_then(|n| n.raft().log().get(i).cloned())
+                        .or_else(|| s.ghost.committed.get(&i).map(|(e, _)| e.clone()))
                         .map(|e| (i, e))
                 });
                 let Some((index, entry)) = entry else {
@@ -1433,11 +1746,16 @@ impl VaultModel {
                 else {
                     return;
                 };
-                // LOCK-2: the attempt must already be on a quorum's disks.
-                let durable = s
-                    .slots
-                    .iter()
-                    .filter(|sl| sl.disk().log.term_at(index) == Some(entry.term))
+                // LOCK-2: the attempt must already be on a quorum's disks
+                // (in its log, or in a snapshot that covers it: a snapshot
+                // holds only committed entries, and this one is committed).
+                let durable = self
+                    .ids()
+                    .map(|id| self.durable(s, id))
+                    .filter(|d| {
+                        d.log.term_at(index) == Some(entry.term)
+                            || d.snapshot.as_ref().is_some_and(|(at, _, _)| *at >= index)
+                    })
                     .count();
                 // A rollback after the acknowledgement is a fault R
                 // tolerates: rolled-back nodes (at most R) count as holders.
@@ -1581,41 +1899,7 @@ impl VaultModel {
             let mut index = raft.log().base_index().next();
             while index <= commit {
                 if let Some(entry) = raft.log().get(index) {
-                    match s.ghost.committed.get_mut(&index) {
-                        Some((known, term)) => {
-                            if known != entry {
-                                s.ghost.flags.commit_conflict = true;
-                            }
-                            *term = (*term).min(raft.term());
-                        }
-                        None => {
-                            s.ghost
-                                .committed
-                                .insert(index, (entry.clone(), raft.term()));
-                            match &entry.command {
-                                Some(Command::Stage {
-                                    registration,
-                                    oprf_key,
-                                    ..
-                                }) => {
-                                    s.ghost.record_keys.insert(*registration, *oprf_key);
-                                }
-                                Some(Command::Activate { registration, .. }) => {
-                                    if let Some(key) = s.ghost.record_keys.get(registration) {
-                                        s.ghost.proofs.entry(*key).or_default().insert(index);
-                                    }
-                                }
-                                Some(Command::Reset { registration, .. })
-                                    if s.ghost.proved_for.contains(registration) =>
-                                {
-                                    if let Some(key) = s.ghost.record_keys.get(registration) {
-                                        s.ghost.proofs.entry(*key).or_default().insert(index);
-                                    }
-                                }
-                                _ => {}
-                            }
-                        }
-                    }
+                    s.ghost.note_committed(index, entry, raft.term());
                 }
                 index = index.next();
             }
@@ -1642,6 +1926,20 @@ impl VaultModel {
                     actions.push(Action::Duplicate(env.clone()));
                 }
             }
+            if b.misdirections > 0 {
+                for to in self.ids() {
+                    if to != env.to && to != env.from && s.slots[usize::from(to.0)].node().is_some()
+                    {
+                        actions.push(Action::Misdirect {
+                            env: env.clone(),
+                            to,
+                        });
+                    }
+                }
+            }
+        }
+        if b.forged_appends > 0 {
+            actions.push(Action::ForgeAppend);
         }
         for (i, slot) in s.slots.iter().enumerate() {
             let id = NodeId(i as u8);
@@ -1673,7 +1971,44 @@ impl VaultModel {
                             });
                         }
                     }
+                    if b.disk_edits > 0 && may_roll {
+                        self.disk_edits(s, id, actions);
+                    }
                 }
+            }
+        }
+    }
+
+    /// The host's edits of down node `id`'s disk: each record replaced by
+    /// its neighbours, by the other nodes' records at its position, or by a
+    /// record in the clear.
+    fn disk_edits(&self, s: &VaultState, id: NodeId, actions: &mut Vec<Action>) {
+        let len = s.slots[usize::from(id.0)]
+            .disk()
+            .records
+            .len()
+            .min(usize::from(u8::MAX));
+        for at in 0..len {
+            let mut push = |edit| {
+                actions.push(Action::EditDisk {
+                    node: id,
+                    at: at as u8,
+                    edit,
+                })
+            };
+            if at > 0 {
+                push(DiskEdit::Replay { from: at as u8 - 1 });
+            }
+            if at + 1 < len {
+                push(DiskEdit::Replay { from: at as u8 + 1 });
+            }
+            for other in self.ids().filter(|o| *o != id) {
+                if s.slots[usize::from(other.0)].disk().records.len() > at {
+                    push(DiskEdit::Foreign(other));
+                }
+            }
+            if s.owner.known.is_some() {
+                push(DiskEdit::Clear);
             }
         }
     }
@@ -1761,8 +2096,9 @@ impl VaultModel {
         for (i, slot) in s.slots.iter().enumerate() {
             let part = match slot.node() {
                 None => format!(
-                    "n{i} down (disk: {} entries)",
-                    slot.disk().log.last_index().0
+                    "n{i} down (disk: {} records, log to {})",
+                    slot.disk().records.len(),
+                    self.durable(s, NodeId(i as u8)).log.last_index().0
                 ),
                 Some(n) => {
                     let r = n.raft();
@@ -1810,6 +2146,9 @@ impl VaultState {
                 splices: 0,
                 foreign_evaluations: 0,
                 resends: 0,
+                forged_appends: 0,
+                misdirections: 0,
+                disk_edits: 0,
             },
             last_ticket: None,
             ghost: Ghost {
@@ -1879,6 +2218,18 @@ pub fn show_action(action: &Action) -> String {
             format!("{node:?} disk rolled back {back} sync(s)")
         }
         Action::Client { to, op } => format!("client -> {to:?}: {op:?}"),
+        Action::ForgeAppend => {
+            "host forges an Append with a Reset of Alice's record, to every node".to_string()
+        }
+        Action::Misdirect { env, to } => format!("host delivers a copy of {env:?} to {to:?}"),
+        Action::EditDisk { node, at, edit } => {
+            let what = match edit {
+                DiskEdit::Replay { from } => format!("its record {from}"),
+                DiskEdit::Foreign(other) => format!("{other:?}'s record {at}"),
+                DiskEdit::Clear => "a record in the clear".to_string(),
+            };
+            format!("host edits {node:?} disk: record {at} replaced by {what}")
+        }
     }
 }
 
@@ -1914,6 +2265,15 @@ fn show_command(c: &Command<C>) -> String {
     }
 }
 
+/// A message as it travels, as one line: the message, marked if it is in
+/// the clear.
+pub fn show_sealed_msg(msg: &SealedMsg) -> String {
+    match msg.place {
+        Some(_) => show_msg(&msg.value),
+        None => format!("{} (in the clear)", show_msg(&msg.value)),
+    }
+}
+
 /// A consensus message as one line.
 pub fn show_msg(msg: &Msg) -> String {
     use backup_vault::vault::raft::message::PeerMessage as P;
@@ -1935,6 +2295,32 @@ pub fn show_msg(msg: &Msg) -> String {
             ..
         } => format!("InstallSnapshot {term:?} at {index:?}/{index_term:?}"),
         other => format!("{other:?}"),
+    }
+}
+
+/// A disk operation as one line.
+fn show_op(op: &DiskOp<C>) -> String {
+    match op {
+        DiskOp::Append(r) => format!("appends {}", show_record(r)),
+        DiskOp::Replace(r) => format!("replaces its file by {}", show_record(r)),
+    }
+}
+
+/// A disk record as one line: what it holds, marked if it is in the clear.
+fn show_record(r: &StoredRecord<C>) -> String {
+    let what = match &r.sealed.value {
+        DiskRecord::Write(w) => show_write(w),
+        DiskRecord::Image(d) => format!(
+            "an image ({:?} vote {:?}, snapshot at {:?}, log to {:?})",
+            d.term,
+            d.voted_for,
+            d.snapshot.as_ref().map(|(i, _, _)| i.0),
+            d.log.last_index().0
+        ),
+    };
+    match r.sealed.place {
+        Some(_) => what,
+        None => format!("{what} (in the clear)"),
     }
 }
 

@@ -2,12 +2,15 @@
 //! DESIGN.md §3 as predicates over a [`VaultState`] (its nodes, disks and
 //! ghost observers).
 
-use super::{VaultModel, VaultState, ALICE, BOB};
+use super::{Msg, VaultModel, VaultState, ALICE, BOB, C};
 use backup_vault::invariant::Invariant;
-use backup_vault::vault::ids::{LogIndex, Term};
-use backup_vault::vault::raft::log::Log;
+use backup_vault::vault::ids::{LogIndex, NodeId, Term};
+use backup_vault::vault::raft::durable::DiskWrite;
+use backup_vault::vault::raft::log::{Entry, Log};
+use backup_vault::vault::raft::message::PeerMessage;
 use backup_vault::vault::raft::Role;
-use backup_vault::vault::records::{Command, Tombstone};
+use backup_vault::vault::records::{Command, RecordStore, Tombstone};
+use backup_vault::vault::sealed::DiskRecord;
 use stateright::Property;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -37,6 +40,8 @@ pub const CONS_4_LIN: &str = "CONS-4 the record store is linearizable";
 pub const REG_1: &str = "REG-1 a KE3 never finishes another user's login";
 /// REG-2.
 pub const REG_2: &str = "REG-2 only an activated registration can be guessed";
+/// HOST-1.
+pub const HOST_1: &str = "HOST-1 nothing the host holds in the clear carries HSM secrets";
 /// Any `assert!` inside the implementation.
 pub const NO_PANIC: &str = "no assertion in the implementation fails";
 /// Non-vacuity.
@@ -67,6 +72,7 @@ pub(super) fn properties() -> Vec<Property<VaultModel>> {
         }),
         Property::always(REG_1, |_, s: &VaultState| !s.ghost.flags.cross_user_login),
         Property::always(REG_2, reg_2),
+        Property::always(HOST_1, host_1),
         Property::always(NO_PANIC, |_, s: &VaultState| s.ghost.panic.is_none()),
         Property::sometimes(SOME_LOGIN, |_, s: &VaultState| s.ghost.logins_ok > 0),
         Property::sometimes(SOME_DESTROYED, |_, s: &VaultState| {
@@ -138,11 +144,12 @@ fn lock_5(_: &VaultModel, s: &VaultState) -> bool {
 /// Every distinct `Reset` entry (by index and term) in any log or on any
 /// disk must be matched by a KE3 delivered for that user: nothing else
 /// (a replay, a leader change, a restart, a re-registration) may reset.
-fn lock_3(_: &VaultModel, s: &VaultState) -> bool {
+fn lock_3(m: &VaultModel, s: &VaultState) -> bool {
     let mut resets: BTreeSet<(u64, LogIndex, Term)> = BTreeSet::new();
-    for slot in &s.slots {
+    for (i, slot) in s.slots.iter().enumerate() {
+        let disk = m.durable(s, NodeId(i as u8));
         let logs = slot.node().map(|n| n.raft().log());
-        for log in logs.into_iter().chain([&slot.disk().log]) {
+        for log in logs.into_iter().chain([&disk.log]) {
             let mut i = log.base_index().next();
             while i <= log.last_index() {
                 if let Some(e) = log.get(i) {
@@ -202,14 +209,26 @@ fn logs_match<E: Clone + PartialEq>(a: &Log<E>, b: &Log<E>) -> bool {
     true
 }
 
-fn cons_2(_: &VaultModel, s: &VaultState) -> bool {
+fn cons_2(m: &VaultModel, s: &VaultState) -> bool {
     if panicked_with(s, Invariant::Cons2.id()) {
         return false;
     }
+    // A down node's log is what its disk would give it back.
+    let disks: Vec<_> = s
+        .slots
+        .iter()
+        .enumerate()
+        .map(|(i, sl)| sl.node().is_none().then(|| m.durable(s, NodeId(i as u8))))
+        .collect();
     let logs: Vec<_> = s
         .slots
         .iter()
-        .map(|sl| sl.node().map_or(&sl.disk().log, |n| n.raft().log()))
+        .zip(&disks)
+        .map(|(sl, d)| match (sl.node(), d) {
+            (Some(n), _) => n.raft().log(),
+            (None, Some(d)) => &d.log,
+            (None, None) => unreachable!("a down node's disk was opened"),
+        })
         .collect();
     for (k, a) in logs.iter().enumerate() {
         for b in &logs[k + 1..] {
@@ -276,4 +295,63 @@ fn reg_2(_: &VaultModel, s: &VaultState) -> bool {
                 .is_none_or(|a| s.ghost.activations.contains(&a.registration))
         })
     })
+}
+
+/// HOST-1: what the host holds (every node's disk records, the writes
+/// queued for its disk, the messages in flight) is sealed, or in the clear
+/// only if it carries no secret an HSM keeps: no registration being staged
+/// (its password file, wrapped key, verifier and reply key) and no record
+/// store holding an active or staged record (a snapshot).
+fn host_1(_: &VaultModel, s: &VaultState) -> bool {
+    let disks = s.slots.iter().all(|slot| {
+        let queued = slot.host.unsynced().iter().map(|(_, op)| op.record());
+        slot.disk()
+            .records
+            .iter()
+            .chain(queued)
+            .all(|r| r.sealed.place.is_some() || !record_holds_secrets(&r.sealed.value))
+    });
+    let net = s
+        .net
+        .iter()
+        .all(|e| e.msg.place.is_some() || !message_holds_secrets(&e.msg.value));
+    disks && net
+}
+
+fn entries_hold_secrets(entries: &[Entry<Command<C>>]) -> bool {
+    entries
+        .iter()
+        .any(|e| matches!(e.command, Some(Command::Stage { .. })))
+}
+
+fn store_holds_secrets(store: &RecordStore<C>) -> bool {
+    store
+        .iter()
+        .any(|(_, r)| r.active.is_some() || r.staged.is_some())
+}
+
+fn log_holds_secrets(log: &Log<Command<C>>) -> bool {
+    entries_hold_secrets(&log.slice_from(log.base_index().next(), usize::MAX))
+}
+
+fn record_holds_secrets(record: &DiskRecord<C>) -> bool {
+    match record {
+        DiskRecord::Image(d) => {
+            d.snapshot
+                .as_ref()
+                .is_some_and(|(_, _, store)| store_holds_secrets(store))
+                || log_holds_secrets(&d.log)
+        }
+        DiskRecord::Write(DiskWrite::HardState { .. }) => false,
+        DiskRecord::Write(DiskWrite::Entries { entries, .. }) => entries_hold_secrets(entries),
+        DiskRecord::Write(DiskWrite::Snapshot { state, .. }) => store_holds_secrets(state),
+    }
+}
+
+fn message_holds_secrets(msg: &Msg) -> bool {
+    match msg {
+        PeerMessage::Append { entries, .. } => entries_hold_secrets(entries),
+        PeerMessage::InstallSnapshot { snapshot, .. } => store_holds_secrets(snapshot),
+        _ => false,
+    }
 }

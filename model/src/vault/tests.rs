@@ -531,3 +531,247 @@ fn the_correct_code_passes_elections_and_crashes() {
     };
     passes(bounds, 8, &[SOME_LEADER_CHANGE]);
 }
+
+// ----- the host adversary ---------------------------------------------------
+
+/// The node's host (its disk, its network) forges, misdirects and edits
+/// what it holds; the correct code refuses all of it.
+#[test]
+fn host_forgeries_are_refused_by_the_correct_code() {
+    let bounds = VaultBounds {
+        guesses: 1,
+        crashes: 1,
+        forged_appends: 1,
+        misdirections: 1,
+        disk_edits: 1,
+        ..VaultBounds::quiet()
+    };
+    let m = VaultModel::new(bounds, None);
+    let s0 = m.init.clone();
+    // A forged Append, to every node: each drops it, and nothing else changes.
+    let s = m.step(&s0, &Action::ForgeAppend, None);
+    for (before, after) in s0.slots.iter().zip(&s.slots) {
+        let (b, a) = (before.node().unwrap(), after.node().unwrap());
+        assert_eq!(a.dropped_messages(), b.dropped_messages() + 1);
+        assert_eq!(
+            (a.raft().term(), a.raft().role(), a.raft().log()),
+            (b.raft().term(), b.raft().role(), b.raft().log())
+        );
+        assert_eq!(a.store(), b.store());
+        assert_eq!(after.disk(), before.disk());
+        assert!(after.host.unsynced().is_empty());
+    }
+    assert!(s.net.is_empty(), "a dropped message is not answered");
+    // A message misdirected to another node is dropped too.
+    let s = m.step(
+        &s0,
+        &Action::Client {
+            to: NodeId(0),
+            op: ClientOp::Guess,
+        },
+        None,
+    );
+    let env = s.net.iter().find(|e| e.to == NodeId(1)).unwrap().clone();
+    let s = m.step(&s, &Action::Misdirect { env, to: NodeId(2) }, None);
+    assert_eq!(s.slots[2].node().unwrap().dropped_messages(), 1);
+    assert_eq!(
+        s.slots[2].node().unwrap().raft().log().last_index(),
+        LogIndex(5)
+    );
+    // Every edit of a down node's disk: the node reads its disk up to the
+    // edited record, and the host must cut the file there (a rollback).
+    let down = m.step(&s0, &Action::Crash(NodeId(1)), None);
+    let mut actions = Vec::new();
+    m.enabled(&down, &mut actions);
+    let edits: Vec<_> = actions
+        .into_iter()
+        .filter(|a| matches!(a, Action::EditDisk { .. }))
+        .collect();
+    let records = down.slots[1].disk().records.clone();
+    let kinds = |k: fn(&DiskEdit) -> bool| {
+        edits
+            .iter()
+            .filter(|a| matches!(a, Action::EditDisk { edit, .. } if k(edit)))
+            .count()
+    };
+    assert_eq!(kinds(|e| matches!(e, DiskEdit::Clear)), records.len());
+    let foreign: usize = [0, 2]
+        .iter()
+        .map(|&o| down.slots[o].disk().records.len().min(records.len()))
+        .sum();
+    assert_eq!(kinds(|e| matches!(e, DiskEdit::Foreign(_))), foreign);
+    assert_eq!(
+        kinds(|e| matches!(e, DiskEdit::Replay { .. })),
+        2 * records.len() - 2
+    );
+    for edit in &edits {
+        let Action::EditDisk { at, .. } = edit else {
+            unreachable!()
+        };
+        let at = usize::from(*at);
+        let s = m.step(&down, edit, None);
+        assert_ne!(
+            s.slots[1].disk().records,
+            records,
+            "{edit:?} changes the disk"
+        );
+        assert_eq!(s.budgets.rolled_back, 0b10, "an edit counts as a rollback");
+        let s = m.step(&s, &Action::Restart(NodeId(1)), None);
+        assert_eq!(s.slots[1].disk().records, records[..at], "{edit:?}");
+        let expected = open_disk(&SymbolicCrypto, NodeId(1), &records[..at], false).state;
+        let node = s.slots[1].node().unwrap();
+        assert_eq!(node.raft().term(), expected.term, "{edit:?}");
+        assert_eq!(node.raft().log(), &expected.log, "{edit:?}");
+    }
+}
+
+/// A node of the broken variant that reads its disk in the clear takes a
+/// host's record in the clear, here a forged `Reset`.
+#[test]
+fn unsealed_storage_takes_a_forged_disk_record() {
+    let bounds = VaultBounds {
+        crashes: 1,
+        disk_edits: 1,
+        ..VaultBounds::quiet()
+    };
+    let m = VaultModel::new(bounds, Some(VaultFlaw::UnsealedStorage));
+    let down = m.step(&m.init, &Action::Crash(NodeId(1)), None);
+    let last = down.slots[1].disk().records.len() - 1;
+    let edit = Action::EditDisk {
+        node: NodeId(1),
+        at: last as u8,
+        edit: DiskEdit::Clear,
+    };
+    let s = m.step(&down, &edit, None);
+    let s = m.step(&s, &Action::Restart(NodeId(1)), None);
+    let log = s.slots[1].node().unwrap().raft().log();
+    assert!(matches!(
+        log.get(log.last_index()).and_then(|e| e.command.as_ref()),
+        Some(Command::Reset { ke1, .. }) if *ke1 == FORGED_KE1
+    ));
+}
+
+/// The correct code, with every host action on top of a crash, a
+/// duplicate and a spent guess budget a forged `Reset` would refill: no
+/// property is violated. R = 1 (disk edits count as rollbacks, so R = 0
+/// allows none); the search starts once the first guess is committed on
+/// all three nodes and answered, and goes 8 steps deep.
+#[test]
+fn the_correct_code_passes_a_host_adversary() {
+    let bounds = VaultBounds {
+        guess_limit: 1,
+        guesses: 2,
+        crashes: 1,
+        duplicates: 1,
+        forged_appends: 1,
+        misdirections: 1,
+        disk_edits: 1,
+        ..VaultBounds::quiet()
+    };
+    let prefix = [
+        "client -> n0: Guess",
+        "n0 disk syncs",
+        "deliver n0->n1 Append",
+        "n1 disk syncs",
+        "deliver n0->n2 Append",
+        "n2 disk syncs",
+        "deliver n1->n0 AppendReply",
+        "deliver n2->n0 AppendReply",
+    ];
+    let _one_at_a_time = EXHAUSTIVE.lock().unwrap_or_else(|e| e.into_inner());
+    let m = VaultModel::new(bounds, None).after(&prefix);
+    assert!(
+        m.init
+            .ghost
+            .evals
+            .values()
+            .any(|e| e.iter().any(|(_, after, _)| !after)),
+        "the first guess got its KE2"
+    );
+    let r = check(m.clone(), &Budget::bfs(8));
+    report(&m, &r);
+    assert!(!r.stopped_early);
+    assert!(!r.has_violation(), "{:?}", r.verdicts);
+}
+
+#[test]
+fn unauthenticated_peers_let_a_forged_reset_break_lock_1() {
+    // Limit 1. A guess is committed on every node; the host then forges an
+    // Append from a made-up leader of term 2 that commits a Reset of
+    // Alice's record, which nodes that accept messages in the clear apply.
+    // A new leader is elected (term 3, a 22-step prefix in all), and a
+    // second guess gets a KE2: two password tests against one record with
+    // no proof between them.
+    let bounds = VaultBounds {
+        guess_limit: 1,
+        guesses: 2,
+        forged_appends: 1,
+        timers: true,
+        rollback_tolerance: 0,
+        ..VaultBounds::quiet()
+    };
+    let forged = [
+        "client -> n0: Guess",
+        "n0 disk syncs",
+        "deliver n0->n1 Append",
+        "n1 disk syncs",
+        "deliver n1->n0 AppendReply",
+        "deliver n0->n2 Append",
+        "n2 disk syncs",
+        "host forges an Append",
+    ];
+    let mut prefix = forged.to_vec();
+    prefix.extend([
+        "n0 disk syncs",
+        "n1 disk syncs",
+        "n0 timer fires",
+        "n1 timer fires",
+        "deliver n0->n1 PreVote",
+        "deliver n1->n0 PreVoteReply",
+        "n0 disk syncs",
+        "deliver n0->n1 RequestVote",
+        "n1 disk syncs",
+        "deliver n1->n0 Vote",
+        "n0 disk syncs",
+        "deliver n0->n1 Append",
+        "n1 disk syncs",
+        "deliver n1->n0 AppendReply",
+    ]);
+    // n0 now leads term 3 and serves, with the forged Reset applied.
+    let path = caught_after(VaultFlaw::UnauthenticatedPeers, bounds, &prefix, 5, LOCK_1);
+    assert!(path.contains(&Action::Client {
+        to: NodeId(0),
+        op: ClientOp::Guess
+    }));
+    // The correct code drops the forgery: n0 still leads term 1, and the
+    // second guess destroys the record.
+    correct_code_holds(bounds, &forged, 5, LOCK_1);
+}
+
+#[test]
+fn unsealed_storage_breaks_host_1() {
+    // The bootstrap's own writes (both users' stages, with their password
+    // files, keys and verifiers) are on every disk in the clear: the
+    // start state already violates HOST-1.
+    let bounds = VaultBounds {
+        reregistrations: 1,
+        rollback_tolerance: 0,
+        ..VaultBounds::quiet()
+    };
+    let path = caught(VaultFlaw::UnsealedStorage, bounds, 2, HOST_1);
+    assert!(path.is_empty(), "{path:?}");
+    let r = check(VaultModel::new(bounds, None), &Budget::bfs(6));
+    assert!(!r.has_violation(), "{:?}", r.verdicts);
+}
+
+#[test]
+fn unauthenticated_peers_break_host_1() {
+    // A stage travels to the followers in the clear.
+    let bounds = VaultBounds {
+        reregistrations: 1,
+        rollback_tolerance: 0,
+        ..VaultBounds::quiet()
+    };
+    let path = caught(VaultFlaw::UnauthenticatedPeers, bounds, 2, HOST_1);
+    assert_eq!(path.len(), 1, "the re-registration's Append: {path:?}");
+}
