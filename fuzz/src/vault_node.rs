@@ -14,7 +14,10 @@
 //!   responses and KE2s alike) between two proofs of knowledge about the
 //!   record of that key (an activation or a successful login) never exceed
 //!   the limit; an input counts in the interval where it was first evaluated;
-//! - LOCK-4: after `KeyDestroyed`, no KE2 for that user until a new activation.
+//! - LOCK-4: after `KeyDestroyed`, no KE2 for that user until a new activation;
+//! - HOST-1: every disk record the node hands its host is sealed;
+//! - a restart reads back every record of a disk nobody tampered with (the
+//!   segment chain of appends, restarts and compactions holds together).
 
 use backup_vault::vault::crypto::{
     ContentDigest, OprfKeyId, ProofStatement, RegistrationId, SymBlinded, SymKey, SymPassword,
@@ -26,7 +29,7 @@ use backup_vault::vault::io::{Effect, Input};
 use backup_vault::vault::node::{ClientId, NodeConfig, RequestId};
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse, LoginId, Replacing};
 use backup_vault::vault::quorum::ClusterConfig;
-use backup_vault::vault::storage::SealedDisk;
+use backup_vault::vault::storage::{Recovery, SealedDisk};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use std::collections::{BTreeMap, BTreeSet};
@@ -205,6 +208,16 @@ pub enum Violation {
         /// The user.
         user: UserId,
     },
+    /// The node handed its host a disk record in the clear (HOST-1).
+    ClearRecord,
+    /// A restart read back fewer records than the disk, which nobody
+    /// tampered with, holds.
+    DiskNotReadBack {
+        /// Records the node read as authentic.
+        authentic: usize,
+        /// Records on the disk.
+        records: usize,
+    },
 }
 
 /// What a run did, for tests that check the target is not vacuous.
@@ -373,11 +386,31 @@ impl Driver {
         None
     }
 
-    /// Makes every write so far durable and tells the node.
-    fn sync(&mut self) {
-        if let Some(last) = self.host.unsynced().last().map(|w| w.0) {
-            let step = self.host.sync(last, self.now, &mut self.rng, |_, _| {});
-            self.pending.extend(step.effects);
+    /// Makes every write so far durable and tells the node; a write in the
+    /// clear is a violation.
+    fn sync(&mut self) -> Option<Violation> {
+        let last = self.host.unsynced().last().map(|w| w.0)?;
+        let mut clear = false;
+        let step = self.host.sync(last, self.now, &mut self.rng, |op, _| {
+            clear |= op.record().sealed.place.is_none();
+        });
+        self.pending.extend(step.effects);
+        clear.then_some(Violation::ClearRecord)
+    }
+
+    /// The node crashes and restarts from its disk, which must read back
+    /// whole.
+    fn restart(&mut self) -> Option<Violation> {
+        // The unsynced writes and the effects not yet delivered die with
+        // the node.
+        self.pending.clear();
+        let records = self.host.disk().records.len();
+        match self.host.restart(self.now, &mut self.rng) {
+            Recovery::Clean => None,
+            _ => Some(Violation::DiskNotReadBack {
+                authentic: self.host.disk().records.len(),
+                records,
+            }),
         }
     }
 
@@ -449,29 +482,34 @@ pub fn run_with(script: &Script, flaw: Option<backup_vault::flaws::VaultFlaw>) -
     d.now = d.now.plus(1_000);
     d.input(Input::Timer);
     let _ = d.collect(&mut checker);
-    d.sync();
+    let stop = |v: Violation, checker: &Lock1Checker| Outcome {
+        violation: Some(v),
+        ke2: checker.ke2_total,
+        destroyed: checker.destroyed_total,
+    };
+    if let Some(v) = d.sync() {
+        return stop(v, &checker);
+    }
     for step in script.steps.iter().take(400) {
         match step {
             Step::Advance(ms) => {
                 d.now = d.now.plus(u64::from(*ms));
                 d.input(Input::Timer);
             }
-            Step::Sync => d.sync(),
+            Step::Sync => {
+                if let Some(v) = d.sync() {
+                    return stop(v, &checker);
+                }
+            }
             Step::Crash => {
-                // The unsynced writes and the effects not yet delivered
-                // die with the node.
-                d.pending.clear();
-                let _ = d.host.restart(d.now, &mut d.rng);
+                if let Some(v) = d.restart() {
+                    return stop(v, &checker);
+                }
                 d.now = d.now.plus(1_000);
                 d.input(Input::Timer);
-                if let Some(v) = d.collect(&mut checker) {
-                    return Outcome {
-                        violation: Some(v),
-                        ke2: checker.ke2_total,
-                        destroyed: checker.destroyed_total,
-                    };
+                if let Some(v) = d.collect(&mut checker).or_else(|| d.sync()) {
+                    return stop(v, &checker);
                 }
-                d.sync();
             }
             Step::Request { user, request } => {
                 let user = UserId(u64::from(user % 3));

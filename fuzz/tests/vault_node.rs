@@ -194,3 +194,38 @@ fn the_seeds_reach_the_lockout_code() {
     }
     assert!(destroyed > 0, "some seed exhausts a budget");
 }
+
+#[test]
+fn records_in_the_clear_are_caught() {
+    // The broken variant writes its disk records in the clear: the first
+    // sync (the node's own election, before any request) hands the host one.
+    let s = script(3, &[(2, 0)]);
+    assert_eq!(run(&s).violation, None);
+    let caught = run_with(&s, Some(VaultFlaw::UnsealedStorage));
+    assert_eq!(caught.violation, Some(Violation::ClearRecord), "{caught:?}");
+}
+
+#[test]
+fn a_disk_reads_back_whole_across_compactions_and_restarts() {
+    // snapshot_every is 4 in the target, and a destroyed record compacts
+    // at once: the disk is rewritten several times, and each restart starts
+    // a new segment after the last. Every restart reads every record back.
+    let mut s = script(1, &[(2, 0)]);
+    s.steps.push(Step::Crash);
+    s.steps.extend([
+        request(Request::LoginStart { guess: 2, blind: 1 }),
+        Step::Sync,
+        Step::Crash,
+        request(Request::Stage {
+            password: 3,
+            key: 0,
+            replacing: None,
+        }),
+        Step::Sync,
+        Step::Crash,
+        Step::Crash,
+    ]);
+    let out = run(&s);
+    assert_eq!(out.violation, None, "{out:?}");
+    assert_eq!(out.destroyed, 1, "{out:?}");
+}

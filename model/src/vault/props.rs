@@ -2,15 +2,16 @@
 //! DESIGN.md §3 as predicates over a [`VaultState`] (its nodes, disks and
 //! ghost observers).
 
-use super::{Msg, VaultModel, VaultState, ALICE, BOB, C};
+use super::{Msg, Node, VaultModel, VaultState, ALICE, BOB, C};
 use backup_vault::invariant::Invariant;
-use backup_vault::vault::ids::{LogIndex, NodeId, Term};
+use backup_vault::vault::crypto::{RegistrationId, SymbolicCrypto};
+use backup_vault::vault::ids::{LogIndex, NodeId, Term, UserId};
 use backup_vault::vault::raft::durable::DiskWrite;
 use backup_vault::vault::raft::log::{Entry, Log};
 use backup_vault::vault::raft::message::PeerMessage;
 use backup_vault::vault::raft::Role;
 use backup_vault::vault::records::{Command, RecordStore, Tombstone};
-use backup_vault::vault::sealed::DiskRecord;
+use backup_vault::vault::sealed::{audit_record, DiskRecord};
 use stateright::Property;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,6 +25,9 @@ pub const LOCK_3: &str = "LOCK-3 only a KE3 resets the count";
 pub const LOCK_3_CONTENT: &str = "LOCK-3 an authenticated change activates what the owner sealed";
 /// LOCK-4.
 pub const LOCK_4: &str = "LOCK-4 a destroyed key is erased and never released";
+/// LOCK-4 on disk.
+pub const LOCK_4_DISK: &str =
+    "LOCK-4 a registration applied away leaves no key material on a synced disk";
 /// LOCK-5.
 pub const LOCK_5: &str = "LOCK-5 resends of the owner's KE1 cost one attempt";
 /// CONS-1.
@@ -62,6 +66,7 @@ pub(super) fn properties() -> Vec<Property<VaultModel>> {
             !s.ghost.flags.change_reverted
         }),
         Property::always(LOCK_4, lock_4),
+        Property::always(LOCK_4_DISK, lock_4_disk),
         Property::always(LOCK_5, lock_5),
         Property::always(CONS_1, |_, s: &VaultState| !s.ghost.flags.two_leaders),
         Property::always(CONS_2, cons_2),
@@ -180,6 +185,81 @@ fn lock_4(_: &VaultModel, s: &VaultState) -> bool {
             _ => true,
         })
     })
+}
+
+/// LOCK-4 on disk: once an up node has applied the entry that took a
+/// registration's key material out of its store (destroyed, deleted,
+/// displaced, replaced, or a stage refused), and every write it queued is
+/// durable, no record of its disk (each opened as an auditor holding the
+/// fleet's keys would, wherever it stands) holds that registration's Stage
+/// entry or a stored record of it. A tombstone holds only a reply key,
+/// which is not the registration's own secret (it derives from K).
+fn lock_4_disk(_: &VaultModel, s: &VaultState) -> bool {
+    let stages: Vec<(LogIndex, UserId, RegistrationId)> = s
+        .ghost
+        .committed
+        .iter()
+        .filter_map(|(i, (e, _))| match &e.command {
+            Some(Command::Stage {
+                user, registration, ..
+            }) => Some((*i, *user, *registration)),
+            _ => None,
+        })
+        .collect();
+    s.slots.iter().enumerate().all(|(k, slot)| {
+        let Some(node) = slot.node() else {
+            return true;
+        };
+        if !slot.host.unsynced().is_empty() {
+            return true;
+        }
+        let gone: BTreeSet<RegistrationId> = stages
+            .iter()
+            .filter(|(i, user, r)| *i <= node.applied() && !holds(node, *user, *r))
+            .map(|(_, _, r)| *r)
+            .collect();
+        gone.is_empty()
+            || slot.disk().records.iter().all(|record| {
+                audit_record(&SymbolicCrypto, NodeId(k as u8), record)
+                    .is_none_or(|opened| !record_holds_material_of(&opened, &gone))
+            })
+    })
+}
+
+/// Whether `node`'s store holds registration `r` of `user` (active or staged).
+fn holds(node: &Node, user: UserId, r: RegistrationId) -> bool {
+    node.store().get(user).is_some_and(|rec| {
+        rec.active.as_ref().is_some_and(|a| a.registration == r)
+            || rec.staged.as_ref().is_some_and(|st| st.registration == r)
+    })
+}
+
+fn record_holds_material_of(record: &DiskRecord<C>, gone: &BTreeSet<RegistrationId>) -> bool {
+    let stages = |entries: &[Entry<Command<C>>]| {
+        entries.iter().any(|e| {
+            matches!(&e.command, Some(Command::Stage { registration, .. }) if gone.contains(registration))
+        })
+    };
+    let stored = |store: &RecordStore<C>| {
+        store.iter().any(|(_, rec)| {
+            rec.active
+                .as_ref()
+                .is_some_and(|a| gone.contains(&a.registration))
+                || rec
+                    .staged
+                    .as_ref()
+                    .is_some_and(|st| gone.contains(&st.registration))
+        })
+    };
+    match record {
+        DiskRecord::Image(d) => {
+            d.snapshot.as_ref().is_some_and(|(_, _, st)| stored(st))
+                || stages(&d.log.slice_from(d.log.base_index().next(), usize::MAX))
+        }
+        DiskRecord::Write(DiskWrite::HardState { .. }) => false,
+        DiskRecord::Write(DiskWrite::Entries { entries, .. }) => stages(entries),
+        DiskRecord::Write(DiskWrite::Snapshot { state, .. }) => stored(state),
+    }
 }
 
 /// Log matching between two logs, over the indexes both hold: below the

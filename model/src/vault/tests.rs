@@ -89,6 +89,20 @@ fn keep_key_on_destroy_breaks_lock_4() {
 }
 
 #[test]
+fn erasure_skipped_breaks_lock_4_on_disk() {
+    // Limit 1: the second guess destroys Alice's record. A node that does
+    // not compact at once keeps the record's Stage entry (from the
+    // bootstrap) in its log, on a disk with nothing left to sync.
+    let bounds = VaultBounds {
+        guess_limit: 1,
+        guesses: 2,
+        rollback_tolerance: 0,
+        ..VaultBounds::quiet()
+    };
+    caught(VaultFlaw::ErasureSkipped, bounds, 14, LOCK_4_DISK);
+}
+
+#[test]
 fn stage_is_guessable_breaks_reg_2() {
     let bounds = VaultBounds {
         reregistrations: 1,
