@@ -115,6 +115,12 @@ pub enum VaultFlaw {
     /// a routine compaction (breaks LOCK-4 on disk).
     #[cfg(feature = "flaws")]
     ErasureSkipped,
+    /// A restarting node forgets what its HSM's counter remembers, and votes
+    /// by its disk alone: an operator who rolls back every disk at once
+    /// makes the cluster lose committed entries (breaks CONS-3, and LOCK-1
+    /// when a consumed attempt is among them).
+    #[cfg(feature = "flaws")]
+    HsmCounterIgnored,
 }
 
 /// A deliberate defect in the client.
@@ -179,6 +185,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     VaultFlaw::UnauthenticatedPeers,
     #[cfg(feature = "flaws")]
     VaultFlaw::ErasureSkipped,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::HsmCounterIgnored,
 ];
 
 /// Every client flaw, for command lines and sweeps.
@@ -252,6 +260,8 @@ impl VaultFlaw {
             VaultFlaw::UnauthenticatedPeers => "unauthenticated-peers",
             #[cfg(feature = "flaws")]
             VaultFlaw::ErasureSkipped => "erasure-skipped",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::HsmCounterIgnored => "hsm-counter-ignored",
         }
     }
 }

@@ -788,6 +788,38 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
         recovery
     }
 
+    /// Node `id`'s HSM is replaced by a fresh one (it must be down): its
+    /// counter is lost, so a rollback of its disk goes unnoticed and only
+    /// the quorum's tolerance R covers it.
+    pub fn replace_hsm(&mut self, id: NodeId) {
+        let sim = &mut self.nodes[usize::from(id.0)];
+        assert!(
+            !sim.host.is_up(),
+            "replace a node's HSM only while it is down"
+        );
+        sim.host.replace_hsm();
+    }
+
+    /// Node `id`'s disk as it is now (its records and their view), to put
+    /// back later with [`Cluster::put_disk`].
+    pub fn take_disk(&self, id: NodeId) -> (Vec<StoredRecord<C>>, VaultDisk<C>) {
+        let sim = &self.nodes[usize::from(id.0)];
+        (sim.host.disk().records().to_vec(), sim.view.clone())
+    }
+
+    /// Puts `disk` (from [`Cluster::take_disk`]) on node `id`, which must be
+    /// down: an operator restoring a copy of a disk it kept.
+    pub fn put_disk(&mut self, id: NodeId, disk: (Vec<StoredRecord<C>>, VaultDisk<C>)) {
+        let sim = &mut self.nodes[usize::from(id.0)];
+        assert!(
+            !sim.host.is_up(),
+            "replace a node's disk only while it is down"
+        );
+        *sim.host.disk_mut() = SimDisk::from_records(disk.0.clone());
+        sim.view = disk.1.clone();
+        sim.history.push_back(disk);
+    }
+
     /// Node `id`'s disk goes back `syncs_back` syncs (it must be down), or
     /// to the oldest state it remembers ([`DISK_HISTORY`] syncs back).
     pub fn roll_back(&mut self, id: NodeId, syncs_back: usize) {

@@ -379,7 +379,7 @@ fn the_host_adversary_acts_and_the_correct_code_holds() {
         faults: FaultSelection::Only(vec![FaultKind::Host, FaultKind::Crash]),
         ..short()
     };
-    let (mut injected, mut dropped, mut edits) = (0, 0, 0);
+    let (mut injected, mut dropped, mut edits, mut every_disk) = (0, 0, 0, 0);
     for seed in 0..12 {
         let report = run(&scenario, seed, &RunOptions::default());
         assert!(
@@ -391,8 +391,21 @@ fn the_host_adversary_acts_and_the_correct_code_holds() {
         injected += report.stats.host_injected;
         dropped += report.stats.dropped_messages;
         edits += report.stats.host_disk_edits;
+        every_disk += report.stats.host_every_disk_rollbacks;
     }
     assert!(injected > 0, "the host forged or replayed messages");
     assert!(dropped > 0, "nodes dropped forged messages");
     assert!(edits > 0, "the host edited disks");
+    assert!(every_disk > 0, "the host rolled back every disk at once");
+}
+
+#[test]
+fn an_ignored_hsm_counter_is_caught_by_cons_3_when_every_disk_rolls_back() {
+    // Without the counter, nodes vote by their rolled-back disks alone and
+    // elect a leader that lacks committed entries.
+    let scenario = Scenario {
+        faults: FaultSelection::Only(vec![FaultKind::Host, FaultKind::Crash]),
+        ..with_flaw(short(), "hsm-counter-ignored")
+    };
+    caught_within(&scenario, &["CONS-3", "CONS-1"], 20);
 }

@@ -24,6 +24,7 @@ use super::ids::{Millis, NodeId};
 use super::io::{Effect, Input};
 use super::node::{NodeConfig, VaultNode};
 use super::raft::durable::WriteId;
+use super::raft::watermark::Watermark;
 use super::sealed::DiskOp;
 use super::storage::{Disk, Recovery};
 use rand_core::{CryptoRng, RngCore};
@@ -37,6 +38,11 @@ pub struct NodeHost<C: VaultCrypto, D> {
     node: Option<VaultNode<C>>,
     disk: D,
     unsynced: Vec<(WriteId, DiskOp<C>)>,
+    /// The HSM's non-volatile counter ([`Watermark`]): it belongs to the
+    /// HSM, not to the host, and survives crashes and every disk fault.
+    /// Only the node moves it; drivers may only lose it with
+    /// [`NodeHost::replace_hsm`].
+    nvram: Watermark,
 }
 
 /// What a host's input asks of the driver: the step's effects without the
@@ -76,6 +82,7 @@ impl<C: VaultCrypto, D: Disk<C>> NodeHost<C, D> {
             node: None,
             disk,
             unsynced: Vec::new(),
+            nvram: Watermark::default(),
         }
     }
 
@@ -138,6 +145,7 @@ impl<C: VaultCrypto, D: Disk<C>> NodeHost<C, D> {
             return HostStep::down();
         };
         let step = node.handle(input, now, rng);
+        self.nvram = node.raft().watermark();
         let mut effects = Vec::with_capacity(step.effects.len());
         let mut wrote = Vec::new();
         for effect in step.effects {
@@ -181,6 +189,19 @@ impl<C: VaultCrypto, D: Disk<C>> NodeHost<C, D> {
         self.handle(Input::Persisted { up_to }, now, rng)
     }
 
+    /// What the HSM's counter holds.
+    pub fn nvram(&self) -> Watermark {
+        self.nvram
+    }
+
+    /// The node's HSM is replaced by a fresh one of the fleet (a fault, for
+    /// simulators and models): its counter starts from nothing, so a disk
+    /// rolled back with it goes unnoticed. Only the quorum size's rollback
+    /// tolerance R covers that, on at most R nodes.
+    pub fn replace_hsm(&mut self) {
+        self.nvram = Watermark::default();
+    }
+
     /// The node crashes: its memory and its unsynced writes are lost; the
     /// disk keeps what was synced.
     pub fn crash(&mut self) {
@@ -200,6 +221,7 @@ impl<C: VaultCrypto, D: Disk<C>> NodeHost<C, D> {
             self.config,
             self.crypto.clone(),
             &records,
+            self.nvram,
             now,
             rng,
         );

@@ -41,6 +41,7 @@ use super::protocol::{ClientRequest, ClientResponse, LoginId, Refusal, Replacing
 use super::quorum::ClusterConfig;
 use super::raft::durable::{DiskWrite, Durable, WriteId};
 use super::raft::message::PeerMessage;
+use super::raft::watermark::Watermark;
 use super::raft::{Drained, Raft, RaftEvent, Role, Timing};
 use super::records::{Command, Outcome, RecordStore, Tombstone, UserRecord};
 use super::sealed::{open_disk, DiskCursor, OpenedDisk, SealedMessage, StoredRecord};
@@ -187,19 +188,32 @@ impl<C: VaultCrypto> VaultNode<C> {
         rng: &mut R,
     ) -> Self {
         let cursor = DiskCursor::new_segment(None, rng);
-        Self::from_disk(id, config, crypto, VaultDisk::default(), cursor, now, rng)
+        let empty = VaultDisk::default();
+        Self::from_disk(
+            id,
+            config,
+            crypto,
+            empty,
+            Watermark::default(),
+            cursor,
+            now,
+            rng,
+        )
     }
 
     /// Restarts node `id` after a crash from the records its host read back
-    /// from its disk, in order. The node reads them up to the first that
-    /// does not open where it stands ([`open_disk`]); the host must cut its
-    /// file to [`OpenedDisk::authentic`] records before it carries out the
-    /// node's first write.
+    /// from its disk, in order, and what its HSM's counter remembers
+    /// (`watermark`, kept in the HSM, out of the host's reach; see
+    /// [`super::raft::watermark`]). The node reads the records up to the
+    /// first that does not open where it stands ([`open_disk`]); the host
+    /// must cut its file to [`OpenedDisk::authentic`] records before it
+    /// carries out the node's first write.
     pub fn restart<R: RngCore>(
         id: NodeId,
         config: NodeConfig,
         crypto: C,
         records: &[StoredRecord<C>],
+        watermark: Watermark,
         now: Millis,
         rng: &mut R,
     ) -> (Self, OpenedDisk<C>) {
@@ -208,15 +222,18 @@ impl<C: VaultCrypto> VaultNode<C> {
         // A new segment, continuing the authentic records: nothing this
         // incarnation writes can be spliced into what an earlier one wrote.
         let cursor = DiskCursor::new_segment(opened.last_segment, rng);
-        let node = Self::from_disk(id, config, crypto, opened.state.clone(), cursor, now, rng);
+        let state = opened.state.clone();
+        let node = Self::from_disk(id, config, crypto, state, watermark, cursor, now, rng);
         (node, opened)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn from_disk<R: RngCore>(
         id: NodeId,
         config: NodeConfig,
         crypto: C,
         disk: VaultDisk<C>,
+        watermark: Watermark,
         cursor: DiskCursor,
         now: Millis,
         rng: &mut R,
@@ -225,8 +242,9 @@ impl<C: VaultCrypto> VaultNode<C> {
             Some((index, _, state)) => (state.clone(), *index),
             None => (RecordStore::new(config.guess_limit), LogIndex(0)),
         };
-        let raft =
-            Raft::new(id, config.cluster, config.timing, disk, now, rng).with_flaw(config.flaw);
+        let raft = Raft::new(id, config.cluster, config.timing, disk, now, rng)
+            .with_flaw(config.flaw)
+            .with_watermark(watermark);
         VaultNode {
             config,
             crypto,

@@ -687,8 +687,8 @@ fn summarize(text: &mut String, r: &RunReport) {
     );
     let _ = writeln!(
         text,
-        "  host         {} peer messages forged or replayed, {} disk edits, {} messages dropped by nodes",
-        s.host_injected, s.host_disk_edits, s.dropped_messages
+        "  host         {} peer messages forged or replayed, {} disk edits, {} rollbacks of every disk, {} messages dropped by nodes",
+        s.host_injected, s.host_disk_edits, s.host_every_disk_rollbacks, s.dropped_messages
     );
 }
 

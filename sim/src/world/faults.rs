@@ -113,6 +113,11 @@ pub(super) fn restart(world: &mut World, id: NodeId) {
     if may_roll_back && strikes(world, FaultKind::Rollback) {
         let back = world.below(8) as usize;
         world.cluster.roll_back(id, back);
+        // Half the time the HSM goes too (replaced hardware): its counter
+        // is lost and only R covers the rollback; else the counter sees it.
+        if world.below(2) == 0 {
+            world.cluster.replace_hsm(id);
+        }
         world.stats.rollbacks += 1;
         let step = world.cluster.events_processed();
         world.lockout.rolled_back(id, step);
@@ -239,6 +244,7 @@ pub(super) fn heal_all(world: &mut World) {
     world.cluster.heal();
     world.cluster.set_net(NetConfig::default());
     world.cloud.hook_mut().heal();
+    super::host::restore_every_disk(world);
     let ids: Vec<NodeId> = world.cluster.ids().collect();
     for id in ids {
         if !world.cluster.is_up(id) {

@@ -27,7 +27,7 @@ use backup_vault::vault::opaque_crypto::OpaqueCrypto;
 use backup_vault::vault::raft::log::Entry;
 use backup_vault::vault::raft::message::PeerMessage;
 use backup_vault::vault::records::Command;
-use backup_vault::vault::sealed::{DiskRecord, SealedMessage};
+use backup_vault::vault::sealed::{DiskRecord, SealedMessage, StoredRecord};
 use std::collections::VecDeque;
 
 /// How many captured messages the adversary keeps for replays.
@@ -44,7 +44,17 @@ pub(super) struct HostAdversary {
     pub replayed: u64,
     /// Disk edits.
     pub disk_edits: u64,
+    /// Rollbacks of every disk at once.
+    pub every_disk: u64,
+    /// After a rollback of every disk: per node, the disk it had and the
+    /// older one put in its place, until the operator restores them.
+    kept: Vec<(NodeId, SavedDisk, Vec<StoredRecord<OpaqueCrypto>>)>,
 }
+
+type SavedDisk = (
+    Vec<StoredRecord<OpaqueCrypto>>,
+    backup_vault::vault::node::VaultDisk<OpaqueCrypto>,
+);
 
 impl HostAdversary {
     /// Keeps a message seen on the wire, for later replays.
@@ -56,13 +66,88 @@ impl HostAdversary {
     }
 }
 
-/// One strike of the host adversary on the network.
+/// One strike of the host adversary: on the network, or (rarely) on every
+/// disk at once.
 pub(super) fn strike(world: &mut World) {
-    match world.below(3) {
-        0 => forge_reset(world),
-        1 => replay(world),
+    match world.below(16) {
+        0 => roll_back_every_disk(world),
+        1..=5 => forge_reset(world),
+        6..=10 => replay(world),
         _ => garbage(world),
     }
+}
+
+/// Every node crashes and every disk comes back older: what an operator
+/// who keeps copies of every host's disk can do, and what no quorum size
+/// absorbs. Each HSM's counter refuses what its disk forgot (the nodes vote
+/// only for logs at least as far as they acknowledged), so the cluster
+/// stops rather than lose a commit; a little later the operator puts the
+/// newer disks back ([`restore_every_disk`]).
+fn roll_back_every_disk(world: &mut World) {
+    if !world.host.kept.is_empty() {
+        return;
+    }
+    let ids: Vec<NodeId> = world.cluster.ids().collect();
+    if !ids.iter().all(|id| world.cluster.is_up(*id)) {
+        return;
+    }
+    let step = world.cluster.events_processed();
+    for &id in &ids {
+        let newest = world.cluster.take_disk(id);
+        world.cluster.crash(id);
+        let back = 1 + world.below(8) as usize;
+        world.cluster.roll_back(id, back);
+        let installed = world.cluster.take_disk(id).0;
+        world.host.kept.push((id, newest, installed));
+        world.stats.rollbacks += 1;
+        world.lockout.rolled_back(id, step);
+    }
+    for &id in &ids {
+        world.cluster.restart(id);
+        world.consensus.restarted(id);
+        world.lockout.restarted(id);
+        world.erasure.restarted(id);
+    }
+    world.host.every_disk += 1;
+    world.record(
+        "fault",
+        Party::World,
+        None,
+        "host-rolls-back-every-disk",
+        None,
+        ids.len() as u64,
+    );
+    let at = world.now().plus(1_000 + world.below(3_000));
+    world.cluster.schedule(at, super::Ev::RestoreDisks);
+}
+
+/// The operator puts back the disks it rolled back, on the nodes that
+/// wrote nothing since (a node that did, moved on legitimately: its
+/// counter let it, so its disk stays).
+pub(super) fn restore_every_disk(world: &mut World) {
+    if world.host.kept.is_empty() {
+        return;
+    }
+    let kept = std::mem::take(&mut world.host.kept);
+    for (id, newest, installed) in kept {
+        if world.cluster.take_disk(id).0 != installed {
+            continue;
+        }
+        world.cluster.crash(id);
+        world.cluster.put_disk(id, newest);
+        world.cluster.restart(id);
+        world.consensus.restarted(id);
+        world.lockout.restarted(id);
+        world.erasure.restarted(id);
+    }
+    world.record(
+        "fault",
+        Party::World,
+        None,
+        "host-restores-every-disk",
+        None,
+        0,
+    );
 }
 
 /// An `Append` from a made-up leader of a term above every node's, carrying

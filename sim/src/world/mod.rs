@@ -112,6 +112,8 @@ pub struct Stats {
     pub host_injected: u64,
     /// Disk edits by the host adversary.
     pub host_disk_edits: u64,
+    /// Rollbacks of every disk at once by the host adversary.
+    pub host_every_disk_rollbacks: u64,
     /// Peer messages nodes dropped because they did not open.
     pub dropped_messages: u64,
     /// Disk audits for erased key material (LOCK-4 on disk).
@@ -172,6 +174,8 @@ enum Ev {
     FaultTick,
     /// A crashed node restarts.
     Restart(NodeId),
+    /// The host adversary puts back the disks it rolled back.
+    RestoreDisks,
     /// A partition heals.
     HealPartition(u64),
     /// Faults end: heal everything and let the world settle.
@@ -266,6 +270,7 @@ pub fn run(scenario: &Scenario, seed: u64, options: &RunOptions) -> RunReport {
     stats.bytes_scanned = world.secrets.scanned + world.host_secrets.scanned;
     stats.host_injected = world.host.forged + world.host.replayed;
     stats.host_disk_edits = world.host.disk_edits;
+    stats.host_every_disk_rollbacks = world.host.every_disk;
     stats.dropped_messages = world.cluster.dropped_messages();
     stats.erasure_audits = world.erasure.audits;
     stats.cloud_faults = world.cloud.hook().injected;
@@ -998,6 +1003,7 @@ impl World {
             }
             Ev::FaultTick => faults::tick(self),
             Ev::Restart(id) => faults::restart(self, id),
+            Ev::RestoreDisks => host::restore_every_disk(self),
             Ev::HealPartition(id) => faults::heal_partition(self, id),
             Ev::Heal => faults::heal_all(self),
             Ev::Final => actors::start_finals(self),

@@ -20,10 +20,12 @@ pub mod log;
 pub mod message;
 #[cfg(test)]
 mod tests;
+pub mod watermark;
 
 use self::durable::{DiskWrite, Durable, WriteId};
 use self::log::{Entry, Log};
 use self::message::PeerMessage;
+use self::watermark::Watermark;
 use super::crypto::Value;
 use super::ids::{LogIndex, Millis, NodeId, Term};
 use super::quorum::ClusterConfig;
@@ -169,8 +171,12 @@ pub struct Raft<E, S> {
     leader_contact: Option<Millis>,
     last_write: WriteId,
     durable_write: WriteId,
-    /// The log's last index as of each write not yet durable.
-    write_marks: Vec<(WriteId, LogIndex)>,
+    /// The log's last index and its term as of each write not yet durable.
+    write_marks: Vec<(WriteId, LogIndex, Term)>,
+    /// The hard state each queued hard-state write holds.
+    hard_state_marks: Vec<(WriteId, (Term, Option<NodeId>))>,
+    /// What the HSM remembers beyond the disk (see [`watermark`]).
+    watermark: Watermark,
     /// The last log index known durable on this node.
     durable_index: LogIndex,
     /// The term and vote of the last hard state queued for the disk: a
@@ -223,6 +229,8 @@ impl<E: Value, S: Value> Raft<E, S> {
             last_write: WriteId(0),
             durable_write: WriteId(0),
             write_marks: Vec::new(),
+            hard_state_marks: Vec::new(),
+            watermark: Watermark::default(),
             durable_index,
             queued_hard_state,
             outbox: Outbox::default(),
@@ -238,6 +246,44 @@ impl<E: Value, S: Value> Raft<E, S> {
     pub fn with_flaw(mut self, flaw: Option<VaultFlaw>) -> Self {
         self.flaw = flaw;
         self
+    }
+
+    /// Restores what the HSM remembers beyond the disk (see [`watermark`]):
+    /// a hard state older than the watermark's is replaced by it, and votes
+    /// will compare candidates with the watermark's log too. The broken
+    /// variant `hsm-counter-ignored` forgets it.
+    pub fn with_watermark(mut self, watermark: Watermark) -> Self {
+        if flaw_on!(self.flaw, VaultFlaw::HsmCounterIgnored) {
+            return self;
+        }
+        let disk = (self.term, self.voted_for);
+        let mut merged = watermark;
+        merged.raise_hard_state(disk.0, disk.1);
+        if (merged.term, merged.voted_for) != disk {
+            // The disk lost a term or a vote the HSM remembers: the node
+            // keeps them (in memory; its next hard-state write stores them).
+            self.term = merged.term;
+            self.voted_for = merged.voted_for;
+            self.queued_hard_state = (merged.term, merged.voted_for);
+        }
+        merged.raise_log(self.log.last_term(), self.log.last_index());
+        self.watermark = merged;
+        self
+    }
+
+    /// What the HSM must remember beyond the disk: raised as writes become
+    /// durable; a driver keeps it across restarts (see [`watermark`]).
+    pub fn watermark(&self) -> Watermark {
+        self.watermark
+    }
+
+    /// Whether a candidate whose log ends at (`last_term`, `last_index`) is
+    /// at least as up to date as this node's log and as every log this
+    /// node has acknowledged (its watermark): the vote rule.
+    fn candidate_up_to_date(&self, last_index: LogIndex, last_term: Term) -> bool {
+        let remembered = flaw_on!(self.flaw, VaultFlaw::HsmCounterIgnored)
+            || (last_term, last_index) >= self.watermark.log;
+        remembered && self.log.is_behind_or_equal(last_index, last_term)
     }
 
     /// The quorum size. The one call site of the quorum rule inside
@@ -358,7 +404,7 @@ impl<E: Value, S: Value> Raft<E, S> {
     fn write(&mut self, write: DiskWrite<E, S>) {
         self.last_write = WriteId(self.last_write.0 + 1);
         self.write_marks
-            .push((self.last_write, self.log.last_index()));
+            .push((self.last_write, self.log.last_index(), self.log.last_term()));
         self.outbox.writes.push((self.last_write, write));
     }
 
@@ -368,6 +414,8 @@ impl<E: Value, S: Value> Raft<E, S> {
             term: self.term,
             voted_for: self.voted_for,
         });
+        self.hard_state_marks
+            .push((self.last_write, self.queued_hard_state));
     }
 
     /// Sends `msg` once every write issued so far is durable.
@@ -393,12 +441,28 @@ impl<E: Value, S: Value> Raft<E, S> {
             self.outbox.messages.push((to, msg));
         }
         let marks = std::mem::take(&mut self.write_marks);
-        for (id, index) in marks {
+        let mut durable_log = None;
+        for (id, index, term) in marks {
             if id <= self.durable_write {
                 self.durable_index = index;
+                durable_log = Some((term, index));
             } else {
-                self.write_marks.push((id, index));
+                self.write_marks.push((id, index, term));
             }
+        }
+        // The HSM's counter moves before anything that depends on these
+        // writes leaves (the held messages above go out after this step).
+        let durable = self.durable_write;
+        for (_, (term, vote)) in self
+            .hard_state_marks
+            .iter()
+            .filter(|(id, _)| *id <= durable)
+        {
+            self.watermark.raise_hard_state(*term, *vote);
+        }
+        self.hard_state_marks.retain(|(id, _)| *id > durable);
+        if let Some((term, index)) = durable_log {
+            self.watermark.raise_log(term, index);
         }
         if matches!(self.role, RoleState::Leader { .. }) {
             self.advance_commit();
@@ -431,7 +495,14 @@ impl<E: Value, S: Value> Raft<E, S> {
             }
             _ => {
                 if now >= self.election_deadline {
-                    self.start_pre_vote(now, rng);
+                    if self.candidate_up_to_date(self.log.last_index(), self.log.last_term()) {
+                        self.start_pre_vote(now, rng);
+                    } else {
+                        // Our log is behind what we acknowledged (our disk
+                        // was rolled back): we cannot lead without entries
+                        // we may have helped commit. Wait to catch up.
+                        self.reset_election_timer(now, rng);
+                    }
                 }
             }
         }
@@ -748,7 +819,7 @@ impl<E: Value, S: Value> Raft<E, S> {
     ) {
         let granted = term > self.term
             && !self.heard_from_leader_recently(now)
-            && self.log.is_behind_or_equal(last_index, last_term);
+            && self.candidate_up_to_date(last_index, last_term);
         // A refusal carries our own term (as etcd's raft does).
         // Pre-votes never raise a term, so without it a node left
         // in an older term with a newer log (it missed a failed
@@ -815,7 +886,7 @@ impl<E: Value, S: Value> Raft<E, S> {
         let double_vote = flaw_on!(self.flaw, VaultFlaw::DoubleVote);
         let granted = term == self.term
             && (self.voted_for.is_none_or(|v| v == from) || double_vote)
-            && self.log.is_behind_or_equal(last_index, last_term);
+            && self.candidate_up_to_date(last_index, last_term);
         if granted
             && self.voted_for.is_none()
             && flaw_on!(self.flaw, VaultFlaw::VoteWithoutPersisting)

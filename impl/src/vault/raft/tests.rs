@@ -28,6 +28,8 @@ struct Node {
     unsynced: Vec<(WriteId, DiskWrite<Cmd, State>)>,
     applied: LogIndex,
     state: State,
+    /// The HSM's counter: survives crashes and disk rollbacks.
+    nvram: super::watermark::Watermark,
 }
 
 struct Cluster {
@@ -45,6 +47,11 @@ struct Cluster {
     compact_every: u64,
     /// Switch on the double-vote broken variant on every node (and restart).
     double_vote: bool,
+    /// Restarted nodes get their HSM's counter back; without it, every
+    /// restart is on a fresh HSM, and only R covers a rollback.
+    hsm_counter: bool,
+    /// Restarted nodes run the `hsm-counter-ignored` broken variant.
+    ignore_counter: bool,
 }
 
 impl Cluster {
@@ -67,6 +74,7 @@ impl Cluster {
                 unsynced: Vec::new(),
                 applied: LogIndex(0),
                 state: Vec::new(),
+                nvram: Default::default(),
             })
             .collect();
         Cluster {
@@ -80,6 +88,8 @@ impl Cluster {
             committed: BTreeMap::new(),
             compact_every: 0,
             double_vote: false,
+            hsm_counter: false,
+            ignore_counter: false,
         }
     }
 
@@ -109,6 +119,7 @@ impl Cluster {
         let Some(raft) = node.raft.as_mut() else {
             return;
         };
+        node.nvram = raft.watermark();
         let super::Drained { writes, messages } = raft.take_outbox();
         for event in raft.take_events() {
             if let RaftEvent::Restore { index, state } = event {
@@ -230,7 +241,15 @@ impl Cluster {
             self.now,
             &mut self.rng,
         );
-        let raft = raft.with_flaw(self.double_vote.then_some(VaultFlaw::DoubleVote));
+        let flaw = if self.ignore_counter {
+            Some(VaultFlaw::HsmCounterIgnored)
+        } else {
+            self.double_vote.then_some(VaultFlaw::DoubleVote)
+        };
+        let mut raft = raft.with_flaw(flaw);
+        if self.hsm_counter {
+            raft = raft.with_watermark(node.nvram);
+        }
         node.raft = Some(raft);
         self.flush(i);
     }
@@ -501,7 +520,12 @@ fn random_schedules_keep_cons_1_2_3() {
 /// disk is rolled back to before command 7, L crashes, and the rest (with
 /// the rolled-back node restarted) elect a new leader.
 fn rollback_scenario(r: u8, with: usize) -> Cluster {
+    rollback_scenario_with(r, with, false)
+}
+
+fn rollback_scenario_with(r: u8, with: usize, hsm_counter: bool) -> Cluster {
     let mut c = Cluster::new(5, r, 11);
+    c.hsm_counter = hsm_counter;
     c.run(2000);
     let l = c.leader().unwrap();
     let holders: Vec<usize> = (1..=with).map(|k| (l + k) % 5).collect();
@@ -655,4 +679,70 @@ fn a_rolled_back_candidate_does_not_leave_the_cluster_leaderless() {
     assert!(c.propose(4));
     c.run(500);
     assert_eq!(c.committed_commands(), vec![1, 2, 3, 4]);
+}
+
+#[test]
+fn minority_rollback_with_r0_keeps_every_commit_with_the_hsm_counter() {
+    // The scenario that loses a commit at R = 0, with the rolled-back node's
+    // HSM counter intact: it refuses to vote for a log behind the one it
+    // acknowledged, so no leader without command 7 is elected.
+    let mut c = rollback_scenario_with(0, 2, true);
+    c.propose(8);
+    c.run(1000);
+    assert!(c.committed_commands().contains(&7));
+}
+
+/// Three nodes, R = 0, commit command 7; then every node crashes and every
+/// disk comes back as it was before command 7 (what an operator running
+/// every host can do), and the nodes restart.
+fn every_disk_rolled_back(hsm_counter: bool, ignore_counter: bool) -> Cluster {
+    let mut c = Cluster::new(3, 0, 5);
+    c.hsm_counter = hsm_counter;
+    c.ignore_counter = ignore_counter;
+    c.run(2000);
+    assert!(c.propose(7));
+    c.run(500);
+    assert!(c.committed_commands().contains(&7), "command 7 committed");
+    let before: Vec<usize> = (0..3)
+        .map(|i| {
+            c.nodes[i]
+                .disk_history
+                .iter()
+                .rposition(|d| {
+                    !d.log
+                        .slice_from(LogIndex(1), usize::MAX)
+                        .iter()
+                        .any(|e| e.command == Some(7))
+                })
+                .unwrap()
+        })
+        .collect();
+    for (i, k) in before.into_iter().enumerate() {
+        c.crash(i);
+        c.roll_back(i, k);
+    }
+    for i in 0..3 {
+        c.restart(i);
+    }
+    c
+}
+
+#[test]
+fn every_disk_rolled_back_costs_liveness_and_no_commit() {
+    let mut c = every_disk_rolled_back(true, false);
+    // No node votes for a log behind the one it acknowledged: no leader,
+    // so nothing can be committed over command 7 (CONS-3 checked at every
+    // step by the harness).
+    c.run(5000);
+    assert_eq!(c.leader(), None, "no leader from logs that lost a commit");
+    assert!(!c.propose(8));
+}
+
+#[test]
+#[should_panic(expected = "CONS-3")]
+fn every_disk_rolled_back_loses_a_commit_when_the_counter_is_ignored() {
+    let mut c = every_disk_rolled_back(true, true);
+    c.run(3000);
+    c.propose(8);
+    c.run(1000);
 }

@@ -1,7 +1,9 @@
 //! LOCK-4 on disk: once a node has applied the entry that took a
 //! registration's key material out of its store (a destruction, a deletion,
 //! a registration displaced or refused), and every write it queued since is
-//! durable, no record of its disk holds that material. The node's erasure
+//! durable, no record of its disk up to that entry holds that material (a
+//! later entry may carry it again: a registration resent after the vault
+//! refused it, which is erased in turn once applied). The node's erasure
 //! rule (`node.rs`: compact through that entry at once, rewriting the disk
 //! file) is what makes it so; this check reads each disk as an auditor
 //! holding the fleet's keys would, so it sees through the seal.
@@ -89,7 +91,17 @@ impl Erasure {
             return Ok(());
         }
         self.audits += 1;
-        let bytes = postcard::to_allocvec(view).unwrap_or_default();
+        // The snapshot and the entries up to the applied index: every entry
+        // after it was proposed after the erasure, and may legitimately
+        // carry the same material again (a client resending a registration
+        // the vault refused, which it will erase again once applied).
+        let mut bytes = postcard::to_allocvec(&view.snapshot).unwrap_or_default();
+        let first = view.log.base_index().0 + 1;
+        for i in first..=node.applied().0.min(view.log.last_index().0) {
+            if let Some(entry) = view.log.get(LogIndex(i)) {
+                bytes.extend(postcard::to_allocvec(entry).unwrap_or_default());
+            }
+        }
         // Material a held registration shares is not erased with the gone
         // one: a password change keeps K, so the verifier (derived from K
         // and the user) stays with the new registration.
