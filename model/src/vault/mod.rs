@@ -72,7 +72,7 @@ use backup_vault::vault::raft::message::PeerMessage;
 use backup_vault::vault::raft::{Role, Timing};
 use backup_vault::vault::records::{Command, Tombstone};
 use backup_vault::vault::sealed::{open_disk, DiskOp, DiskRecord, SealedMessage, StoredRecord};
-use backup_vault::vault::storage::{Recovery, SealedDisk};
+use backup_vault::vault::storage::{self, Recovery};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
@@ -82,6 +82,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 
 pub use spec::{RecordOp, RecordRet, RecordSpec};
 
@@ -93,8 +94,35 @@ pub type Msg = VaultPeerMessage<C>;
 /// A consensus message as it travels: sealed for its link (or, if a host
 /// made it, in the clear). Symbolic, so the model reads `.value` directly.
 pub type SealedMsg = SealedMessage<C>;
-/// A node's disk as its host keeps it: the node's sealed records.
-pub type Disk = SealedDisk<C>;
+/// A node's disk as its host keeps it: the node's sealed records, as in the
+/// library's plain-data `SealedDisk`, but shared between states until one
+/// of them writes (copy on write): most successors of a state leave every
+/// disk as it was, and the search keeps its states whole.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Disk {
+    /// The records, in order.
+    pub records: Arc<Vec<StoredRecord<C>>>,
+}
+
+impl storage::Disk<C> for Disk {
+    fn persist(&mut self, op: &DiskOp<C>) -> std::ops::Range<usize> {
+        match op {
+            DiskOp::Append(r) => Arc::make_mut(&mut self.records).push(r.clone()),
+            DiskOp::Replace(r) => self.records = Arc::new(vec![r.clone()]),
+        }
+        0..0
+    }
+
+    fn read(&mut self) -> (Vec<StoredRecord<C>>, Recovery) {
+        (self.records.to_vec(), Recovery::Clean)
+    }
+
+    fn keep(&mut self, n: usize) {
+        if n < self.records.len() {
+            Arc::make_mut(&mut self.records).truncate(n);
+        }
+    }
+}
 /// What a node's disk holds, opened: its term, vote, snapshot and log.
 pub type Durable = VaultDisk<C>;
 /// A node host on a disk of sealed records, as the model keeps it.
@@ -1100,7 +1128,7 @@ impl VaultModel {
                     return s;
                 };
                 let slot = &mut s.slots[usize::from(node.0)];
-                slot.host.disk_mut().records[usize::from(*at)] = record;
+                Arc::make_mut(&mut slot.host.disk_mut().records)[usize::from(*at)] = record;
                 s.budgets.disk_edits -= 1;
                 s.budgets.rolled_back |= 1 << node.0;
             }

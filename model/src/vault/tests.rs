@@ -133,6 +133,10 @@ fn caught_after(
     depth: usize,
     property: &'static str,
 ) -> Vec<Action> {
+    // Steered searches are among the largest: one at a time with the
+    // exhaustive ones (the guard is dropped before the caller runs the
+    // correct code, which takes it again).
+    let _one_at_a_time = EXHAUSTIVE.lock().unwrap_or_else(|e| e.into_inner());
     let m = VaultModel::new(bounds, Some(flaw)).after(prefix);
     let r = check(m.clone(), &Budget::bfs(depth).stop_on(property));
     println!("{} under {bounds:?}, after {prefix:?}:", flaw.name());
@@ -148,13 +152,14 @@ fn caught_after(
     path
 }
 
-/// The correct code, from the same prefix and to the same depth, keeps
-/// `property`: the prefix is harmless, the flaw is what breaks it.
-/// Serialises the exhaustive runs of the correct code: each keeps its whole
-/// BFS frontier in memory (up to about 11 GiB for the deepest), and two at
-/// once on the test harness's threads would not fit a 24 GiB machine.
+/// Serialises the exhaustive runs of the correct code and the steered
+/// searches: each keeps its whole BFS frontier in memory (up to about
+/// 13 GiB for the deepest), and two at once on the test harness's threads
+/// would not fit a 24 GiB machine.
 static EXHAUSTIVE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// The correct code, from the same prefix and to the same depth, keeps
+/// `property`: the prefix is harmless, the flaw is what breaks it.
 fn correct_code_holds(bounds: VaultBounds, prefix: &[&str], depth: usize, property: &'static str) {
     let _one_at_a_time = EXHAUSTIVE.lock().unwrap_or_else(|e| e.into_inner());
     let m = VaultModel::new(bounds, None).after(prefix);
@@ -601,7 +606,7 @@ fn host_forgeries_are_refused_by_the_correct_code() {
         .into_iter()
         .filter(|a| matches!(a, Action::EditDisk { .. }))
         .collect();
-    let records = down.slots[1].disk().records.clone();
+    let records = down.slots[1].disk().records.to_vec();
     let kinds = |k: fn(&DiskEdit) -> bool| {
         edits
             .iter()
@@ -625,13 +630,13 @@ fn host_forgeries_are_refused_by_the_correct_code() {
         let at = usize::from(*at);
         let s = m.step(&down, edit, None);
         assert_ne!(
-            s.slots[1].disk().records,
+            *s.slots[1].disk().records,
             records,
             "{edit:?} changes the disk"
         );
         assert_eq!(s.budgets.rolled_back, 0b10, "an edit counts as a rollback");
         let s = m.step(&s, &Action::Restart(NodeId(1)), None);
-        assert_eq!(s.slots[1].disk().records, records[..at], "{edit:?}");
+        assert_eq!(s.slots[1].disk().records[..], records[..at], "{edit:?}");
         let expected = open_disk(&SymbolicCrypto, NodeId(1), &records[..at], false).state;
         let node = s.slots[1].node().unwrap();
         assert_eq!(node.raft().term(), expected.term, "{edit:?}");
