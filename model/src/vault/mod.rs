@@ -18,8 +18,9 @@
 //! (see [`Action`]): deliver a message (or deliver a copy and keep it in
 //! flight: a duplicate), fire a node's timer, sync a node's disk, crash a
 //! node (unsynced writes are lost), restart it from its disk, roll a down
-//! node's disk back to an earlier synced state, or a client request to a
-//! node that believes it leads. Loss is a message that is never delivered;
+//! node's disk back to an earlier synced state with a new HSM (whose counter
+//! starts empty, so the node cannot tell: the case the rollback tolerance R
+//! covers), or a client request to a node that believes it leads. Loss is a message that is never delivered;
 //! reordering is choosing which message to deliver.
 //!
 //! The host (a node's machine, disk and network) is untrusted: a node seals
@@ -180,6 +181,10 @@ pub struct VaultBounds {
     pub crashes: u8,
     /// Disk rollbacks of a down node to an earlier synced state, on at
     /// most R distinct nodes (none if R = 0: quorums tolerate no rollback).
+    /// The node's HSM is replaced with it: a new HSM's counter starts
+    /// empty, so the node cannot tell its disk is older, which is the case
+    /// R exists for (a rollback under the same HSM is noticed; a disk edit,
+    /// [`VaultBounds::disk_edits`], is one).
     pub rollbacks: u8,
     /// How many synced states back a rollback may go.
     pub rollback_depth: u8,
@@ -222,8 +227,9 @@ pub struct VaultBounds {
     /// record by another record of the same disk, another node's record at
     /// the same position, or a record in the clear (holding a `Reset` of
     /// Alice's record). A node reads its disk only up to such a record, so
-    /// an edit is at best a rollback: it counts as one against R (the nodes
-    /// a rollback or an edit touched are at most R).
+    /// an edit is at best a rollback, under the same HSM, whose counter
+    /// notices it. It still counts as one against R (the nodes a rollback
+    /// or an edit touched are at most R).
     pub disk_edits: u8,
     /// Whether timers fire (elections, heartbeats, login expiry).
     pub timers: bool,
@@ -655,7 +661,8 @@ pub enum Action {
     Crash(NodeId),
     /// A down node restarts from its disk.
     Restart(NodeId),
-    /// A down node's disk goes back to the state `back` syncs ago.
+    /// A down node's disk goes back to the state `back` syncs ago, and its
+    /// HSM is replaced by a new one (its counter empty).
     Rollback {
         /// The node.
         node: NodeId,
@@ -1101,6 +1108,7 @@ impl VaultModel {
                 let k = slot.history.len() - usize::from(*back);
                 *slot.host.disk_mut() = slot.history[k].clone();
                 slot.history.truncate(k);
+                slot.host.replace_hsm();
                 s.budgets.rollbacks -= 1;
                 s.budgets.rolled_back |= 1 << node.0;
                 if s.budgets.rollbacks == 0 {
@@ -2243,7 +2251,7 @@ pub fn show_action(action: &Action) -> String {
         Action::Crash(id) => format!("{id:?} crashes (unsynced writes lost)"),
         Action::Restart(id) => format!("{id:?} restarts from its disk"),
         Action::Rollback { node, back } => {
-            format!("{node:?} disk rolled back {back} sync(s)")
+            format!("{node:?} disk rolled back {back} sync(s), with a new HSM")
         }
         Action::Client { to, op } => format!("client -> {to:?}: {op:?}"),
         Action::ForgeAppend => {
