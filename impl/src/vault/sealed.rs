@@ -301,12 +301,10 @@ fn read_disk<C: VaultCrypto>(
         } else {
             Err(CryptoError::Seal)
         };
-        let record = match opened {
-            // An image starts a file: it is authentic only as record 0.
-            Ok(DiskRecord::Image(_)) if i != 0 => Err(CryptoError::Seal),
-            other => other,
-        };
-        match record {
+        // An image is authentic only as record 0: a node seals one only at
+        // position 0 of a segment that follows nothing, which is in place
+        // only where no record came before.
+        match opened {
             Ok(DiskRecord::Image(image)) => state = image,
             Ok(DiskRecord::Write(w)) => state.apply(&w),
             Err(e) => {

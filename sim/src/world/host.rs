@@ -8,7 +8,9 @@
 //! - inject forged peer messages: an `Append` from a made-up leader of a
 //!   higher term carrying a `Reset` of a user's guess budget, in the only
 //!   form it can make (in the clear), and random bytes;
-//! - replay captured sealed messages, to their link or to another one;
+//! - replay captured sealed messages: to their link, to their receiver as
+//!   if another node sent them (vote stuffing), or to any link;
+//! - roll back every disk at once, and later put the newer disks back;
 //! - edit the disk of a down node among the R that may come back older:
 //!   replay an earlier record at the end, swap two records, copy in a
 //!   record of another node's disk, or append a record in the clear.
@@ -17,6 +19,8 @@
 //! the run's figures) and reads an edited disk only up to the first record
 //! that does not open: a rollback, which the quorums tolerate on R nodes.
 //! A replay to its own link is a late duplicate, which consensus tolerates.
+//! A rollback of every disk stops the cluster (each HSM's counter refuses
+//! votes for logs behind what it acknowledged) until the disks come back.
 
 use super::trace::Party;
 use super::World;
@@ -214,8 +218,10 @@ fn forge_reset(world: &mut World) {
     );
 }
 
-/// A captured message, to its own link (a late duplicate) or to another
-/// (misdirected: it must not open there).
+/// A captured message, to its own link (a late duplicate), to its own
+/// receiver as if another node sent it (vote stuffing: a granted vote
+/// counted once more, from a node that never voted), or to any link. Only
+/// the first may open.
 fn replay(world: &mut World) {
     if world.host.captured.is_empty() {
         return;
@@ -223,10 +229,10 @@ fn replay(world: &mut World) {
     let k = world.below(world.host.captured.len() as u64) as usize;
     let (from, to, m) = world.host.captured[k].clone();
     let n = u64::from(world.scenario.nodes);
-    let (from, to) = if world.below(2) == 0 {
-        (from, to)
-    } else {
-        (NodeId(world.below(n) as u8), NodeId(world.below(n) as u8))
+    let (from, to) = match world.below(3) {
+        0 => (from, to),
+        1 => (NodeId(world.below(n) as u8), to),
+        _ => (NodeId(world.below(n) as u8), NodeId(world.below(n) as u8)),
     };
     world.cluster.inject(from, to, m);
     world.host.replayed += 1;
