@@ -786,12 +786,22 @@ pub fn wire_peer_seeds() -> Vec<Seed> {
     out
 }
 
-/// Seeds of the `disk_log` target: a clean log of each kind of write, and
-/// logs with a torn tail (cut short, zeroed, garbled last record) or
-/// corruption in the middle (body, length field).
+/// The node whose disk the `disk_log` seeds are.
+pub const DISK_SEED_NODE: NodeId = NodeId(0);
+
+/// Seeds of the `disk_log` target: what node [`DISK_SEED_NODE`] writes
+/// (`StoredRecord`s sealed by a `DiskCursor`, framed as `RecordLog` frames
+/// them): a file of one record of each kind of write, a file of the three,
+/// a restart's segment continuing it, a compaction's file holding the
+/// node's whole image; and files with a torn tail (cut short, zeroed,
+/// garbled last record) or corruption in the middle (body, length field).
 pub fn disk_log_seeds() -> Vec<Seed> {
+    use backup_vault::vault::node::VaultDisk;
+    use backup_vault::vault::sealed::{DiskCursor, StoredRecord};
     let t = "disk_log";
     let limits = wire::DiskLimits::DEFAULT;
+    let (c, node) = (&SymbolicCrypto, DISK_SEED_NODE);
+    let rng = &mut ChaCha20Rng::seed_from_u64(0xd15c_0000);
     let writes: Vec<VaultWrite<Sym>> = vec![
         DiskWrite::HardState {
             term: Term(2),
@@ -813,11 +823,40 @@ pub fn disk_log_seeds() -> Vec<Seed> {
             state: sym_store(),
         },
     ];
-    let records: Vec<Vec<u8>> = writes
+    let frame = |r: &StoredRecord<Sym>| wire::encode_disk_record(r, &limits).expect("encodes");
+    // Each write alone: the first record of a file.
+    let alone: Vec<Vec<u8>> = writes
         .iter()
-        .map(|w| wire::encode_disk_record(w, &limits).expect("encodes"))
+        .map(|w| {
+            let op = DiskCursor::new_segment(None, rng).append(c, node, w.clone(), rng, false);
+            frame(op.record())
+        })
         .collect();
+    // The three in one segment.
+    let mut cursor = DiskCursor::new_segment(None, rng);
+    let mut state = VaultDisk::<Sym>::default();
+    let mut stored = Vec::new();
+    for w in &writes {
+        state.apply(w);
+        stored.push(
+            cursor
+                .append(c, node, w.clone(), rng, false)
+                .record()
+                .clone(),
+        );
+    }
+    let records: Vec<Vec<u8>> = stored.iter().map(frame).collect();
     let log = records.concat();
+    // After a restart: a new segment continuing the three.
+    let mut restarted = DiskCursor::new_segment(Some((stored[2].segment, 3)), rng);
+    let vote = DiskWrite::HardState {
+        term: Term(3),
+        voted_for: Some(node),
+    };
+    let mut restart = log.clone();
+    restart.extend(frame(restarted.append(c, node, vote, rng, false).record()));
+    // A compaction: a new file of one record, the whole image.
+    let compaction = frame(cursor.replace(c, node, state, rng, false).record());
     let last = log.len() - records[2].len();
     let middle = records[0].len();
     let mut zeroed = log[..last].to_vec();
@@ -825,14 +864,16 @@ pub fn disk_log_seeds() -> Vec<Seed> {
     let mut garbled_last = log.clone();
     garbled_last[log.len() - 3] ^= 0xff;
     let mut garbled_middle = log.clone();
-    garbled_middle[last - 3] ^= 0xff;
+    garbled_middle[last - wire::disk::RECORD_CHECK_LEN - 3] ^= 0xff;
     let mut bad_length = log.clone();
     bad_length[middle + 8] = 0x7f;
     vec![
-        seed(t, "hard-state.log", records[0].clone()),
-        seed(t, "entries.log", records[1].clone()),
-        seed(t, "snapshot.log", records[2].clone()),
+        seed(t, "hard-state.log", alone[0].clone()),
+        seed(t, "entries.log", alone[1].clone()),
+        seed(t, "snapshot.log", alone[2].clone()),
         seed(t, "three.log", log.clone()),
+        seed(t, "restart.log", restart),
+        seed(t, "compaction.log", compaction),
         seed(t, "torn-cut-short.log", &log[..log.len() - 5]),
         seed(t, "torn-zeroed.log", zeroed),
         seed(t, "torn-garbled-last.log", garbled_last),

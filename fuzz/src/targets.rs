@@ -943,50 +943,66 @@ pub fn wire_peer(data: &[u8]) {
     }
 }
 
-/// Target `disk_log`: arbitrary bytes as a node's disk log of
-/// `VaultWrite<SymbolicCrypto>` records, under [`DISK_LIMITS`].
+/// Target `disk_log`: arbitrary bytes as a node's disk file: sealed records
+/// (`StoredRecord<SymbolicCrypto>`, what `vault::storage::RecordLog` frames)
+/// in the checksummed framing of `wire::disk`, under [`DISK_LIMITS`].
 ///
-/// Checks: no panic; the valid prefix is a clean log of the same writes;
-/// the writes re-encode to a clean log of themselves; a record appended to
-/// the valid prefix is read back after them; and after a torn tail,
-/// appending *without* cutting the torn bytes never yields a clean log or
-/// the new record (so a driver that forgets to cut is caught on recovery).
+/// Checks: no panic; the valid prefix is a clean log of the same records;
+/// the records re-encode to a clean log of themselves; the record a
+/// restarted node appends at the valid length (the first of a new segment
+/// continuing the last record read, sealed by a `DiskCursor`) is read back
+/// after them; and after a torn tail, appending *without* cutting the torn
+/// bytes never yields a clean log or the new record (so a driver that
+/// forgets to cut is caught on recovery).
+///
+/// It does not open the records (`sealed::open_disk`): symbolic seals are
+/// no obstacle to a fuzzer, which could hand the node writes no node made.
 pub fn disk_log(data: &[u8]) {
-    use backup_vault::vault::ids::Term;
+    use backup_vault::vault::crypto::SymbolicCrypto;
+    use backup_vault::vault::ids::{NodeId, Term};
     use backup_vault::vault::raft::durable::DiskWrite;
-    let (writes, tail) = wire::decode_disk_log::<Sym>(data, &DISK_LIMITS);
+    use backup_vault::vault::sealed::DiskCursor;
+    let (records, tail) = wire::decode_disk_log::<Sym>(data, &DISK_LIMITS);
     let valid = tail.valid_len(data.len());
     assert!(valid <= data.len());
     assert_eq!(tail == wire::Tail::Clean, valid == data.len());
     let prefix = &data[..valid];
     assert_eq!(
         wire::decode_disk_log::<Sym>(prefix, &DISK_LIMITS),
-        (writes.clone(), wire::Tail::Clean)
+        (records.clone(), wire::Tail::Clean)
     );
     let mut again = Vec::new();
-    for w in &writes {
-        again.extend(wire::encode_disk_record(w, &DISK_LIMITS).expect("re-encodes"));
+    for r in &records {
+        again.extend(wire::encode_disk_record(r, &DISK_LIMITS).expect("re-encodes"));
     }
     assert_eq!(
         wire::decode_disk_log::<Sym>(&again, &DISK_LIMITS),
-        (writes.clone(), wire::Tail::Clean)
+        (records.clone(), wire::Tail::Clean)
     );
-    let extra = DiskWrite::HardState {
+    let rng = &mut ChaCha20Rng::seed_from_u64(data.len() as u64);
+    let follows = records
+        .last()
+        .map(|r| (r.segment, r.position.wrapping_add(1)));
+    let write = DiskWrite::HardState {
         term: Term(1),
         voted_for: None,
     };
-    let record = wire::encode_disk_record::<Sym>(&extra, &DISK_LIMITS).expect("encodes");
+    let extra = DiskCursor::new_segment(follows, rng)
+        .append(&SymbolicCrypto, NodeId(0), write, rng, false)
+        .record()
+        .clone();
+    let record = wire::encode_disk_record(&extra, &DISK_LIMITS).expect("encodes");
     let mut appended = prefix.to_vec();
     appended.extend_from_slice(&record);
     let (more, tail2) = wire::decode_disk_log::<Sym>(&appended, &DISK_LIMITS);
     assert_eq!(tail2, wire::Tail::Clean);
-    assert_eq!(more.len(), writes.len() + 1);
+    assert_eq!(more.len(), records.len() + 1);
     assert_eq!(more.last(), Some(&extra));
     if let wire::Tail::Torn { .. } = tail {
         let mut uncut = data.to_vec();
         uncut.extend_from_slice(&record);
-        let (w3, tail3) = wire::decode_disk_log::<Sym>(&uncut, &DISK_LIMITS);
-        assert_eq!(w3, writes);
+        let (r3, tail3) = wire::decode_disk_log::<Sym>(&uncut, &DISK_LIMITS);
+        assert_eq!(r3, records);
         assert_ne!(tail3, wire::Tail::Clean);
     }
 }

@@ -281,6 +281,7 @@ fn archive_seeds_are_what_their_names_say() {
 #[test]
 fn wire_seeds_are_what_their_names_say() {
     use backup_vault::vault::crypto::SymbolicCrypto as S;
+    use backup_vault::vault::sealed::{audit_record, open_disk, DiskRecord};
     use backup_vault::wire::{self, FrameLimits, Tail, TornReason, WireError};
     let limits = FrameLimits::DEFAULT;
     for s in seeds::wire_client_seeds()
@@ -332,11 +333,27 @@ fn wire_seeds_are_what_their_names_say() {
         assert!(ok, "{}/{}: {result:?}", s.target, s.name);
     }
     for s in seeds::disk_log_seeds() {
-        let (writes, tail) = wire::decode_disk_log::<S>(&s.bytes, &wire::DiskLimits::DEFAULT);
+        let (records, tail) = wire::decode_disk_log::<S>(&s.bytes, &wire::DiskLimits::DEFAULT);
         let ok = match s.name.as_str() {
-            "three.log" => writes.len() == 3 && tail == Tail::Clean,
+            "three.log" => records.len() == 3 && tail == Tail::Clean,
+            "restart.log" => {
+                // A new segment, continuing the three records before it.
+                records.len() == 4
+                    && tail == Tail::Clean
+                    && records[3].segment != records[2].segment
+                    && (records[3].position, records[3].follows)
+                        == (0, Some((records[2].segment, 3)))
+            }
+            "compaction.log" => {
+                records.len() == 1
+                    && tail == Tail::Clean
+                    && matches!(
+                        audit_record(&S, seeds::DISK_SEED_NODE, &records[0]),
+                        Some(DiskRecord::Image(_))
+                    )
+            }
             "torn-cut-short.log" => {
-                writes.len() == 2
+                records.len() == 2
                     && matches!(
                         tail,
                         Tail::Torn {
@@ -346,7 +363,7 @@ fn wire_seeds_are_what_their_names_say() {
                     )
             }
             "torn-zeroed.log" => {
-                writes.len() == 2
+                records.len() == 2
                     && matches!(
                         tail,
                         Tail::Torn {
@@ -356,7 +373,7 @@ fn wire_seeds_are_what_their_names_say() {
                     )
             }
             "torn-garbled-last.log" => {
-                writes.len() == 2
+                records.len() == 2
                     && matches!(
                         tail,
                         Tail::Torn {
@@ -366,10 +383,31 @@ fn wire_seeds_are_what_their_names_say() {
                     )
             }
             "corrupt-middle-body.log" | "corrupt-middle-length.log" => {
-                writes.len() == 1 && matches!(&tail, Tail::Corrupt(c) if c.record == 1)
+                records.len() == 1 && matches!(&tail, Tail::Corrupt(c) if c.record == 1)
             }
-            _ => writes.len() == 1 && tail == Tail::Clean,
+            _ => {
+                records.len() == 1
+                    && tail == Tail::Clean
+                    && matches!(
+                        audit_record(&S, seeds::DISK_SEED_NODE, &records[0]),
+                        Some(DiskRecord::Write(_))
+                    )
+            }
         };
-        assert!(ok, "disk_log/{}: {} writes, {tail:?}", s.name, writes.len());
+        assert!(
+            ok,
+            "disk_log/{}: {} records, {tail:?}",
+            s.name,
+            records.len()
+        );
+        // What the framing returns is what the node wrote: sealed (none in
+        // the clear), and it opens whole where it stands.
+        let opened = open_disk(&S, seeds::DISK_SEED_NODE, &records, false);
+        assert_eq!(
+            (opened.authentic, opened.stopped),
+            (records.len(), None),
+            "disk_log/{}: the node does not open its records",
+            s.name
+        );
     }
 }

@@ -1,6 +1,7 @@
-//! The typed helpers on the vault's own messages (with `SymbolicCrypto`):
-//! round trips, kind checks, bit flips, and the pinned bytes of one message
-//! of each kind, so that reordering a variant or field fails here.
+//! The typed helpers on the vault's own messages and disk records (with
+//! `SymbolicCrypto`): round trips, kind checks, bit flips, and the pinned
+//! bytes of one message of each kind and of one sealed disk record, so that
+//! reordering a variant or field fails here.
 //!
 //! If a pinned-bytes test fails because the schema changed on purpose, bump
 //! `wire::VERSION` (or `wire::DISK_VERSION`) and update the bytes together.
@@ -9,11 +10,11 @@
 mod wire {
     use backup_vault::vault::crypto::{
         ContentDigest, Ke1Digest, OprfKeyId, ProofStatement, RegistrationId, ReplyStatement,
-        SymBlinded, SymEval, SymKey, SymPassword, SymProof, SymRegistration,
-        SymRegistrationResponse, SymRelease, SymTag, SymbolicCrypto, TicketClaims,
+        SealPlace, SymBlinded, SymEval, SymKey, SymPassword, SymProof, SymRegistration,
+        SymRegistrationResponse, SymRelease, SymTag, SymbolicCrypto, TicketClaims, VaultCrypto,
     };
     use backup_vault::vault::ids::{LogIndex, NodeId, Term, UserId};
-    use backup_vault::vault::node::{VaultPeerMessage, VaultWrite};
+    use backup_vault::vault::node::{VaultDisk, VaultPeerMessage, VaultWrite};
     use backup_vault::vault::protocol::{
         ClientRequest, ClientResponse, LoginId, Refusal, Replacing,
     };
@@ -21,12 +22,16 @@ mod wire {
     use backup_vault::vault::raft::log::Entry;
     use backup_vault::vault::raft::message::PeerMessage;
     use backup_vault::vault::records::{Command, RecordStore};
+    use backup_vault::vault::sealed::{open_disk, DiskCursor, DiskRecord, StoredRecord};
     use backup_vault::wire::{
         decode_client_request, decode_client_response, decode_disk_log, decode_peer_message,
         encode_client_request, encode_client_response, encode_disk_record, encode_peer_message,
-        DiskLimits, FrameDecoder, FrameLimits, Kind, Tail, WireError,
+        CorruptReason, DiskCorrupt, DiskLimits, FrameDecoder, FrameLimits, Kind, Tail, WireError,
+        DISK_VERSION,
     };
     use proptest::prelude::*;
+    use rand_chacha::rand_core::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
 
     type S = SymbolicCrypto;
     const LIMITS: FrameLimits = FrameLimits::DEFAULT;
@@ -357,9 +362,10 @@ mod wire {
         }
 
         #[test]
-        fn disk_records_of_vault_writes_round_trip(
+        fn sealed_disk_records_round_trip_and_open(
             cs in proptest::collection::vec(command(), 0..8),
             t in any::<u64>(),
+            seed in any::<u64>(),
         ) {
             let writes: Vec<VaultWrite<S>> = vec![
                 DiskWrite::HardState { term: Term(t), voted_for: Some(NodeId(2)) },
@@ -369,11 +375,38 @@ mod wire {
                 },
                 DiskWrite::Snapshot { index: LogIndex(cs.len() as u64), index_term: Term(t), state: store(&cs) },
             ];
-            let mut log = Vec::new();
-            for w in &writes {
-                log.extend(encode_disk_record(w, &DiskLimits::DEFAULT).unwrap());
+            // What node 2 writes: the three writes in one segment, then a
+            // restart's segment continuing it; and a compaction's new file
+            // (the whole image) with a write after it.
+            let c = &SymbolicCrypto;
+            let rng = &mut ChaCha8Rng::seed_from_u64(seed);
+            let mut state = VaultDisk::<S>::default();
+            let mut file = Vec::new();
+            let mut cursor = DiskCursor::new_segment(None, rng);
+            for w in writes.iter().chain(&writes[..1]) {
+                if file.len() == writes.len() {
+                    let last: &StoredRecord<S> = &file[file.len() - 1];
+                    cursor = DiskCursor::new_segment(Some((last.segment, last.position + 1)), rng);
+                }
+                state.apply(w);
+                file.push(cursor.append(c, NodeId(2), w.clone(), rng, false).record().clone());
             }
-            prop_assert_eq!(decode_disk_log::<S>(&log, &DiskLimits::DEFAULT), (writes, Tail::Clean));
+            let file_state = state.clone();
+            let mut compacted = vec![cursor.replace(c, NodeId(2), state.clone(), rng, false).record().clone()];
+            compacted.push(cursor.append(c, NodeId(2), writes[1].clone(), rng, false).record().clone());
+            state.apply(&writes[1]);
+            for (records, want) in [(&file, &file_state), (&compacted, &state)] {
+                let mut log = Vec::new();
+                for r in records {
+                    log.extend(encode_disk_record(r, &DiskLimits::DEFAULT).unwrap());
+                }
+                let (read, tail) = decode_disk_log::<S>(&log, &DiskLimits::DEFAULT);
+                prop_assert_eq!((&read, tail), (records, Tail::Clean));
+                // The bytes give back records the node opens whole.
+                let opened = open_disk(c, NodeId(2), &read, false);
+                prop_assert_eq!((opened.authentic, opened.stopped), (records.len(), None));
+                prop_assert_eq!(&opened.state, want);
+            }
         }
     }
 
@@ -469,6 +502,26 @@ mod wire {
         }
     }
 
+    /// The record node 1 writes first after a restart: position 0 of its new
+    /// segment 300, which continues segment 5 after its 2 records; sealed
+    /// there, holding `pinned_write()`.
+    fn pinned_record() -> StoredRecord<S> {
+        let follows = Some((5, 2));
+        let place = SealPlace::Disk {
+            node: NodeId(1),
+            segment: 300,
+            position: 0,
+            follows,
+        };
+        let record = DiskRecord::Write(pinned_write());
+        StoredRecord {
+            segment: 300,
+            position: 0,
+            follows,
+            sealed: SymbolicCrypto.seal(&place, &record, &mut ChaCha8Rng::seed_from_u64(0)),
+        }
+    }
+
     fn hex(bytes: &[u8]) -> String {
         bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
@@ -560,18 +613,50 @@ mod wire {
 
     #[test]
     fn pinned_disk_record() {
-        let bytes = encode_disk_record(&pinned_write(), &DiskLimits::DEFAULT).unwrap();
+        let bytes = encode_disk_record(&pinned_record(), &DiskLimits::DEFAULT).unwrap();
         assert_eq!(
             hex(&bytes),
             [
-                "42564452 02 000000", // "BVDR", version 2, reserved
-                "00000004",           // body: 4 bytes
-                "2cf90ddb",           // SHA-256(bytes 0..12)[0..4]
-                "00 05 01 01",        // variant 0: HardState { term 5, voted_for Some(1) }
-                "4ee66da10215ee20",   // SHA-256(bytes 0..20)[0..8]
+                "42564452 03 000000",  // "BVDR", version 3, reserved
+                "00000014",            // body: 20 bytes
+                "6241adba",            // SHA-256(bytes 0..12)[0..4]
+                "ac02 00 01 05 02",    // segment 300, position 0, follows Some((5, 2))
+                "01 00",               // sealed.place: Some(variant 0: Disk {
+                "01 ac02 00 01 05 02", //   node 1, segment 300, position 0, follows Some((5, 2)) })
+                "01",                  // sealed.value: variant 1: Write(
+                "00 05 01 01",         //   variant 0: HardState { term 5, voted_for Some(1) })
+                "d80373bb4fb6af57",    // SHA-256(bytes 0..36)[0..8]
             ]
             .concat()
             .replace(' ', "")
+        );
+    }
+
+    #[test]
+    fn a_disk_record_of_another_version_is_refused() {
+        // Version 2's pinned record: its body a bare write, not a sealed
+        // record. A reader of version 3 refuses it and never parses it.
+        let v2 = [
+            "42564452 02 000000 00000004 2cf90ddb", // "BVDR", version 2, 4 bytes, header check
+            "00 05 01 01 4ee66da10215ee20", // HardState { term 5, voted_for Some(1) }, check
+        ]
+        .concat()
+        .replace(' ', "");
+        let v2: Vec<u8> = (0..v2.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&v2[i..i + 2], 16).unwrap())
+            .collect();
+        assert_eq!(DISK_VERSION, 3);
+        assert_eq!(
+            decode_disk_log::<S>(&v2, &DiskLimits::DEFAULT),
+            (
+                Vec::new(),
+                Tail::Corrupt(DiskCorrupt {
+                    offset: 0,
+                    record: 0,
+                    reason: CorruptReason::UnsupportedVersion(2),
+                })
+            )
         );
     }
 
@@ -592,5 +677,61 @@ mod wire {
             let b = encode_peer_message(&m, &LIMITS).unwrap();
             assert_eq!(decode_peer_message::<S>(&b, &LIMITS).unwrap().0, m);
         }
+        let b = encode_disk_record(&pinned_record(), &DiskLimits::DEFAULT).unwrap();
+        assert_eq!(
+            decode_disk_log::<S>(&b, &DiskLimits::DEFAULT),
+            (vec![pinned_record()], Tail::Clean)
+        );
+    }
+
+    #[test]
+    fn the_pinned_record_is_what_a_node_writes_and_opens_where_it_stands() {
+        // Segment 5's two records, then the pinned one continuing it: node
+        // 1 reads all three back; anywhere else the pinned record does not
+        // open.
+        let rng = &mut ChaCha8Rng::seed_from_u64(1);
+        let first: Vec<StoredRecord<S>> = (0..2u64)
+            .map(|position| {
+                let place = SealPlace::Disk {
+                    node: NodeId(1),
+                    segment: 5,
+                    position,
+                    follows: None,
+                };
+                let record = DiskRecord::Write(DiskWrite::HardState {
+                    term: Term(position + 1),
+                    voted_for: None,
+                });
+                StoredRecord {
+                    segment: 5,
+                    position,
+                    follows: None,
+                    sealed: SymbolicCrypto.seal(&place, &record, rng),
+                }
+            })
+            .collect();
+        let disk = [first.clone(), vec![pinned_record()]].concat();
+        let opened = open_disk(&SymbolicCrypto, NodeId(1), &disk, false);
+        assert_eq!((opened.authentic, opened.stopped), (3, None));
+        assert_eq!(opened.state.term, Term(5));
+        let alone = open_disk(&SymbolicCrypto, NodeId(1), &[pinned_record()], false);
+        assert_eq!(alone.authentic, 0);
+        let other_node = open_disk(&SymbolicCrypto, NodeId(2), &disk, false);
+        assert_eq!(other_node.authentic, 0);
+        // A cursor continuing segment 5 seals its first record for the same
+        // place as the pin (only the segment id, drawn at random, differs).
+        let mut cursor = DiskCursor::new_segment(Some((5, 2)), rng);
+        let op = cursor.append(&SymbolicCrypto, NodeId(1), pinned_write(), rng, false);
+        let made = op.record();
+        assert_eq!((made.position, made.follows), (0, Some((5, 2))));
+        let mut same = pinned_record();
+        same.segment = made.segment;
+        same.sealed.place = Some(SealPlace::Disk {
+            node: NodeId(1),
+            segment: made.segment,
+            position: 0,
+            follows: Some((5, 2)),
+        });
+        assert_eq!(made, &same);
     }
 }

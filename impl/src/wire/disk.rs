@@ -1,19 +1,35 @@
 //! Durable-write records: how a node's disk log is laid out, and the rule
 //! that tells a torn final write from corruption on recovery.
 //!
-//! A node's log file is the concatenation of records, one per
-//! [`crate::vault::raft::durable::DiskWrite`], appended in order:
+//! A node's log file is the concatenation of records, one per sealed record
+//! the node hands its host ([`crate::vault::sealed::StoredRecord`]: its
+//! segment, position and `follows` in the clear, and the sealed
+//! [`crate::vault::sealed::DiskRecord`], one write or a compaction's whole
+//! image), appended in order:
 //!
 //! ```text
 //! offset   size field
 //!      0      4 magic         42 56 44 52  ("BVDR")
-//!      4      1 version       1
+//!      4      1 version       3 (DISK_VERSION)
 //!      5      3 reserved      00 00 00
 //!      8      4 body_len      u32 big-endian; at most the reader's limit
 //!     12      4 header_check  SHA-256(bytes 0..12)[0..4]
-//!     16      n body          postcard encoding of the write, exactly body_len bytes
+//!     16      n body          postcard encoding of the sealed record, exactly body_len bytes
 //!   16+n      8 record_check  SHA-256(bytes 0..16+n)[0..8]
 //! ```
+//!
+//! The framing is generic ([`encode_record`] and [`decode_log`] take any
+//! serde type); [`DISK_VERSION`] names the schema of the body a node writes,
+//! `StoredRecord`. Version 3 is the first whose body is a sealed record:
+//! versions 1 and 2 held a bare `DiskWrite` (the builds that first sealed
+//! disk records still wrote 2). A reader refuses every version but its own
+//! ([`CorruptReason::UnsupportedVersion`]) rather than parse one schema as
+//! another.
+//!
+//! The checks below are against accidents (a torn write, bit rot), not
+//! against the host: a checksum anyone can recompute. Authenticity is the
+//! seal's job, one layer up ([`crate::vault::sealed::open_disk`]): a record
+//! this rule accepts may still not open where it stands.
 //!
 //! The header has its own check so that a damaged length field is never
 //! trusted: without it, a bit flip that made a record in the middle seem to
@@ -35,10 +51,10 @@
 //!    `Torn` (`CutShort`).
 //! 6. The record check fails: `Torn` ([`TornReason::FinalChecksum`]) if
 //!    nothing but zero bytes follows the record, otherwise `Corrupt`.
-//! 7. The body does not decode to exactly one write using every byte:
+//! 7. The body does not decode to exactly one record using every byte:
 //!    `Corrupt` (a record that passed its check but does not parse is a bug
 //!    or a format mismatch, never a tear).
-//! 8. Otherwise the write is accepted and the next record starts after it.
+//! 8. Otherwise the record is accepted and the next record starts after it.
 //!
 //! So a defect is "torn" only when no record follows it: it can only be the
 //! last write, which was in flight at the crash and never acknowledged as
@@ -64,8 +80,9 @@ use thiserror::Error;
 
 /// The four magic bytes that open every disk record.
 pub const DISK_MAGIC: [u8; 4] = *b"BVDR";
-/// The only disk record version this build reads and writes.
-pub const DISK_VERSION: u8 = 2;
+/// The only disk record version this build reads and writes: 3, a body that
+/// is a sealed `StoredRecord` (1 and 2: a bare `DiskWrite`).
+pub const DISK_VERSION: u8 = 3;
 /// Length of a record header in bytes.
 pub const RECORD_HEADER_LEN: usize = 16;
 /// Length of the trailing record check in bytes.
@@ -75,7 +92,7 @@ pub const DEFAULT_MAX_RECORD_BODY: u32 = 256 << 20;
 
 const HEADER_CHECK_AT: usize = 12;
 
-/// Why a write could not be made into a record.
+/// Why a value could not be made into a record.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DiskEncodeError {
@@ -119,11 +136,11 @@ pub enum CorruptReason {
     /// The record check does not match, and records follow.
     #[error("record check mismatch")]
     RecordCheck,
-    /// The checked body is not a valid write.
+    /// The checked body is not a valid record body.
     #[error("body does not decode: {0}")]
     Undecodable(postcard::Error),
     /// The checked body decoded with bytes left over.
-    #[error("{0} bytes after the write in the body")]
+    #[error("{0} bytes after the record in the body")]
     TrailingBytes(usize),
 }
 
@@ -177,7 +194,7 @@ impl Tail {
         }
     }
 
-    /// `Ok` for a clean or torn log (safe to start from the writes), the
+    /// `Ok` for a clean or torn log (safe to start from the records), the
     /// corruption otherwise.
     ///
     /// # Errors
@@ -328,20 +345,20 @@ fn step<T: DeserializeOwned>(log: &[u8], at: usize, record: usize, limits: &Disk
     }
 }
 
-/// Reads a whole disk log: the writes of its valid prefix, and how it ends.
-/// See the module documentation for the rule. Never panics; a corrupt or
-/// torn record is never returned as a write.
+/// Reads a whole disk log: the records of its valid prefix, and how it
+/// ends. See the module documentation for the rule. Never panics; a corrupt
+/// or torn record is never returned.
 pub fn decode_log<T: DeserializeOwned>(log: &[u8], limits: &DiskLimits) -> (Vec<T>, Tail) {
-    let mut writes = Vec::new();
+    let mut records = Vec::new();
     let mut at = 0;
     loop {
-        match step(log, at, writes.len(), limits) {
+        match step(log, at, records.len(), limits) {
             Step::Record { value, end } => {
                 debug_assert!(end > at && end <= log.len());
-                writes.push(value);
+                records.push(value);
                 at = end;
             }
-            Step::End(tail) => return (writes, tail),
+            Step::End(tail) => return (records, tail),
         }
     }
 }

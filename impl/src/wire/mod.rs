@@ -1,5 +1,5 @@
 //! The wire layer: how client↔vault and vault↔vault messages, and a node's
-//! durable writes, become bytes and back.
+//! sealed disk records, become bytes and back.
 //!
 //! - [`frame`]: one length-prefixed frame (magic, version, kind, length,
 //!   postcard body), with size limits checked before allocating.
@@ -27,12 +27,18 @@
 //!   type reachable from a message (including the associated types of the
 //!   [`VaultCrypto`] in use) is a breaking change. It must bump
 //!   [`frame::VERSION`] (or [`disk::DISK_VERSION`] for types reachable from
-//!   a [`VaultWrite`]). Postcard cannot tell two schemas apart: a decoder of
-//!   one reading the other either fails or, worse, reads a different value.
-//!   Appending a variant at the end is also a bump: old decoders cannot read it.
+//!   a [`StoredRecord`], the body of a disk record: its clear fields,
+//!   `VaultCrypto::Sealed`, and the sealed
+//!   [`DiskRecord`](crate::vault::sealed::DiskRecord) with every
+//!   [`VaultWrite`](crate::vault::node::VaultWrite) and
+//!   [`VaultDisk`](crate::vault::node::VaultDisk) in it). Postcard cannot
+//!   tell two schemas apart: a decoder of one reading the other either
+//!   fails or, worse, reads a different value. Appending a variant at the
+//!   end is also a bump: old decoders cannot read it.
 //! - a version bump means "a different schema"; a receiver refuses any
 //!   version it does not speak with [`WireError::UnsupportedVersion`] (the
-//!   connection is dropped) and never guesses. A build speaks exactly one
+//!   connection is dropped; a disk record of another version is
+//!   [`CorruptReason::UnsupportedVersion`]) and never guesses. A build speaks exactly one
 //!   version; mixed-version clusters are not supported.
 //! - a new frame [`Kind`] is not a bump: old receivers refuse it with
 //!   [`WireError::UnknownKind`].
@@ -60,8 +66,9 @@ pub use frame::{
 pub use stream::{Frame, FrameDecoder};
 
 use crate::vault::crypto::VaultCrypto;
-use crate::vault::node::{VaultPeerMessage, VaultWrite};
+use crate::vault::node::VaultPeerMessage;
 use crate::vault::protocol::{ClientRequest, ClientResponse};
+use crate::vault::sealed::StoredRecord;
 
 /// Frames a client request.
 ///
@@ -158,24 +165,29 @@ impl Frame {
     }
 }
 
-/// Makes a durable write into one disk record (layout in [`disk`]).
+/// Frames one sealed record, as a node hands it its host (a
+/// [`crate::vault::sealed::DiskOp`]'s record), into the bytes to append to
+/// its disk file (layout in [`disk`]).
 ///
 /// # Errors
 /// As [`disk::encode_record`].
 pub fn encode_disk_record<C: VaultCrypto>(
-    write: &VaultWrite<C>,
+    record: &StoredRecord<C>,
     limits: &DiskLimits,
 ) -> Result<Vec<u8>, DiskEncodeError> {
-    disk::encode_record(write, limits)
+    disk::encode_record(record, limits)
 }
 
-/// Reads a node's disk log: the writes of its valid prefix, in order, and
-/// how it ends. Apply the writes with `Durable::apply` only if
-/// [`Tail::check`] passes, and cut the file to [`Tail::valid_len`] before
-/// appending. The rule is in [`disk`].
+/// Reads a node's disk file: the sealed records of its valid prefix, in
+/// order, and how it ends (the rule is in [`disk`]). A corrupt log must be
+/// reported ([`Tail::check`]), not taken for a whole one; cut the file to
+/// [`Tail::valid_len`] before appending. The records are still sealed: the
+/// node opens them with [`crate::vault::sealed::open_disk`], which keeps
+/// those that open where they stand, up to the first that does not (as
+/// [`crate::vault::storage::RecordLog`] does).
 pub fn decode_disk_log<C: VaultCrypto>(
     log: &[u8],
     limits: &DiskLimits,
-) -> (Vec<VaultWrite<C>>, Tail) {
+) -> (Vec<StoredRecord<C>>, Tail) {
     disk::decode_log(log, limits)
 }
