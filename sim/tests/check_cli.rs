@@ -67,7 +67,7 @@ fn a_flaw_exits_6_with_the_path_as_a_message_sequence() {
     assert!(text.contains("counterexample to"), "{text}");
     // The path shows the request, the write and the early KE2.
     assert!(text.contains("KE1 u1"), "{text}");
-    assert!(text.contains("writes Entries"), "{text}");
+    assert!(text.contains("appends Entries"), "{text}");
     assert!(
         text.contains("replies to") && text.contains("KE2"),
         "{text}"

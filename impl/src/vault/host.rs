@@ -351,3 +351,63 @@ mod tests {
         assert_eq!(host.node().expect("up").raft().term(), term);
     }
 }
+
+#[cfg(test)]
+mod compaction_tests {
+    use super::*;
+    use crate::vault::crypto::SymbolicCrypto;
+    use crate::vault::quorum::ClusterConfig;
+    use crate::vault::raft::Role;
+    use crate::vault::sealed::open_disk;
+    use crate::vault::storage::SealedDisk;
+    use rand_chacha::rand_core::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn a_compacted_disk_keeps_the_term_and_the_vote_and_survives_a_new_hsm() {
+        let rng = &mut ChaCha8Rng::seed_from_u64(9);
+        let config = NodeConfig {
+            cluster: ClusterConfig::new(1, 0).expect("a valid cluster"),
+            // Compact after every applied entry: the no-op that opens the
+            // term is compacted at once.
+            snapshot_every: 1,
+            ..NodeConfig::default()
+        };
+        let mut host = NodeHost::init(
+            NodeId(0),
+            config,
+            SymbolicCrypto,
+            SealedDisk::<SymbolicCrypto>::default(),
+            Millis(0),
+            rng,
+        );
+        for _ in 0..20 {
+            let now = host.node().expect("up").next_deadline();
+            let _ = host.handle(Input::Timer, now, rng);
+            while let Some(&(last, _)) = host.unsynced().last() {
+                let _ = host.sync(last, now, rng, |_, _| {});
+            }
+            let replaced = host.disk().records.len() == 1
+                && matches!(
+                    open_disk(&SymbolicCrypto, NodeId(0), &host.disk().records, false)
+                        .state
+                        .snapshot,
+                    Some(_)
+                );
+            if host.node().is_some_and(|n| n.raft().role() == Role::Leader) && replaced {
+                break;
+            }
+        }
+        let raft = host.node().expect("up").raft();
+        let (term, vote) = (raft.term(), raft.voted_for());
+        assert_eq!(vote, Some(NodeId(0)), "a single node votes for itself");
+        let opened = open_disk(&SymbolicCrypto, NodeId(0), &host.disk().records, false);
+        assert!(opened.state.snapshot.is_some(), "the disk was compacted");
+        assert_eq!((opened.state.term, opened.state.voted_for), (term, vote));
+        // A new HSM (empty counter): the disk alone must hold the vote.
+        host.replace_hsm();
+        let _ = host.restart(Millis(0), rng);
+        let raft = host.node().expect("up").raft();
+        assert_eq!((raft.term(), raft.voted_for()), (term, vote));
+    }
+}
