@@ -226,10 +226,22 @@ fn replay(world: &mut World) {
     if world.host.captured.is_empty() {
         return;
     }
-    let k = world.below(world.host.captured.len() as u64) as usize;
+    let len = world.host.captured.len() as u64;
+    let mode = world.below(3);
+    let k = if mode == 1 {
+        // Vote stuffing aims at votes and acknowledgements, which the host
+        // tells apart by their size: the shortest of a few captured ones.
+        let picks: Vec<usize> = (0..8).map(|_| world.below(len) as usize).collect();
+        picks
+            .into_iter()
+            .min_by_key(|&k| world.host.captured[k].2.as_bytes().len())
+            .unwrap_or(0)
+    } else {
+        world.below(len) as usize
+    };
     let (from, to, m) = world.host.captured[k].clone();
     let n = u64::from(world.scenario.nodes);
-    let (from, to) = match world.below(3) {
+    let (from, to) = match mode {
         0 => (from, to),
         1 => (NodeId(world.below(n) as u8), to),
         _ => (NodeId(world.below(n) as u8), NodeId(world.below(n) as u8)),
