@@ -28,8 +28,10 @@
 //! (a replay of a captured message) and reordering messages, a host
 //! adversary, off by default, forges an `Append` in the clear (what a host
 //! without keys can make), delivers a message to a node it was not sealed
-//! for, and edits a down node's disk (see [`VaultBounds::forged_appends`],
-//! [`VaultBounds::misdirections`], [`VaultBounds::disk_edits`]). A state
+//! for, edits a down node's disk, and rolls back a down node's disk under
+//! the same HSM, on any node, every node at once included (see
+//! [`VaultBounds::forged_appends`], [`VaultBounds::misdirections`],
+//! [`VaultBounds::disk_edits`], [`VaultBounds::host_rollbacks`]). A state
 //! keeps the disks as the host holds them, sealed records; the properties
 //! open them as the node would on a restart ([`Slot::durable`]).
 //!
@@ -183,8 +185,9 @@ pub struct VaultBounds {
     /// most R distinct nodes (none if R = 0: quorums tolerate no rollback).
     /// The node's HSM is replaced with it: a new HSM's counter starts
     /// empty, so the node cannot tell its disk is older, which is the case
-    /// R exists for (a rollback under the same HSM is noticed; a disk edit,
-    /// [`VaultBounds::disk_edits`], is one).
+    /// R exists for (a rollback under the same HSM is noticed: a disk edit,
+    /// [`VaultBounds::disk_edits`], is one, and so is a host rollback,
+    /// [`VaultBounds::host_rollbacks`]).
     pub rollbacks: u8,
     /// How many synced states back a rollback may go.
     pub rollback_depth: u8,
@@ -231,6 +234,16 @@ pub struct VaultBounds {
     /// notices it. It still counts as one against R (the nodes a rollback
     /// or an edit touched are at most R).
     pub disk_edits: u8,
+    /// Host adversary: rollbacks of a down node's disk to an earlier synced
+    /// state (at most [`VaultBounds::rollback_depth`] syncs back) while its
+    /// HSM stays, with its counter: what an operator who runs the hosts can
+    /// do to every node at once. Not limited to R nodes, and allowed with
+    /// R = 0: the counter, not the quorum size, is what covers it (a
+    /// restarting node keeps the counter's term and vote, votes only for
+    /// logs as up to date as the counter's, and does not campaign while
+    /// behind it). Rolling back every disk may stop elections (liveness),
+    /// never lose a committed entry.
+    pub host_rollbacks: u8,
     /// Whether timers fire (elections, heartbeats, login expiry).
     pub timers: bool,
     /// The initial state.
@@ -263,6 +276,7 @@ impl Default for VaultBounds {
             forged_appends: 0,
             misdirections: 0,
             disk_edits: 0,
+            host_rollbacks: 0,
             timers: true,
             start: Start::Registered,
         }
@@ -449,6 +463,11 @@ pub struct Budgets {
     pub misdirections: u8,
     /// Host disk edits left.
     pub disk_edits: u8,
+    /// Host rollbacks (HSM kept) left.
+    pub host_rollbacks: u8,
+    /// Nodes whose disk a host rolled back under the same HSM (a bit per
+    /// node), for LOCK-2's observer; not limited by R.
+    pub host_rolled: u16,
 }
 
 /// What the chat server does to an owner's password change it relays.
@@ -669,6 +688,15 @@ pub enum Action {
         /// How many syncs back.
         back: u8,
     },
+    /// The host rolls a down node's disk back to the state `back` syncs
+    /// ago; the node's HSM stays, with its counter (see
+    /// [`VaultBounds::host_rollbacks`]).
+    HostRollback {
+        /// The node.
+        node: NodeId,
+        /// How many syncs back.
+        back: u8,
+    },
     /// A client request to a node that believes it leads.
     Client {
         /// The node.
@@ -860,6 +888,9 @@ impl VaultModel {
             } else {
                 b.disk_edits
             },
+            // The HSM's counter covers these, whatever R.
+            host_rollbacks: b.host_rollbacks,
+            host_rolled: 0,
         }
     }
 
@@ -1111,13 +1142,17 @@ impl VaultModel {
                 slot.host.replace_hsm();
                 s.budgets.rollbacks -= 1;
                 s.budgets.rolled_back |= 1 << node.0;
-                if s.budgets.rollbacks == 0 {
-                    // No rollback can follow: the histories no longer
-                    // matter, and dropping them merges equal states.
-                    for slot in &mut s.slots {
-                        slot.history.clear();
-                    }
-                }
+                Self::drop_histories_if_done(&mut s);
+            }
+            Action::HostRollback { node, back } => {
+                // As `Rollback`, but the HSM and its counter stay.
+                let slot = &mut s.slots[usize::from(node.0)];
+                let k = slot.history.len() - usize::from(*back);
+                *slot.host.disk_mut() = slot.history[k].clone();
+                slot.history.truncate(k);
+                s.budgets.host_rollbacks -= 1;
+                s.budgets.host_rolled |= 1 << node.0;
+                Self::drop_histories_if_done(&mut s);
             }
             Action::Client { to, op } => self.client(&mut s, *to, op, &mut trace),
             Action::ForgeAppend => self.forge_append(&mut s, &mut trace),
@@ -1144,6 +1179,16 @@ impl VaultModel {
         s.last_ticket = None;
         self.observe(&mut s);
         s
+    }
+
+    /// When no rollback of either kind can follow, the disk histories no
+    /// longer matter: dropping them merges equal states.
+    fn drop_histories_if_done(s: &mut VaultState) {
+        if s.budgets.rollbacks == 0 && s.budgets.host_rollbacks == 0 {
+            for slot in &mut s.slots {
+                slot.history.clear();
+            }
+        }
     }
 
     /// The host forges an `Append` for each up node: from another member,
@@ -1267,7 +1312,7 @@ impl VaultModel {
     }
 
     fn sync(&self, s: &mut VaultState, id: NodeId, trace: &mut Option<&mut Vec<String>>) {
-        let keep_history = s.budgets.rollbacks > 0;
+        let keep_history = s.budgets.rollbacks > 0 || s.budgets.host_rollbacks > 0;
         let depth = usize::from(self.bounds.rollback_depth);
         let slot = &mut s.slots[usize::from(id.0)];
         let Some(up_to) = slot.host.unsynced().last().map(|(w, _)| *w) else {
@@ -1796,7 +1841,24 @@ impl VaultModel {
                 // A rollback after the acknowledgement is a fault R
                 // tolerates: rolled-back nodes (at most R) count as holders.
                 let rolled = s.budgets.rolled_back.count_ones() as usize;
-                if !self.cluster().is_quorum(durable + rolled) {
+                // A host's rollback under the same HSM is a fault the HSM's
+                // counter covers: a node whose disk a host rolled back
+                // counts as a holder if its counter reaches the entry (in
+                // Raft's up-to-date order, which its votes then enforce).
+                let remembered = self
+                    .ids()
+                    .filter(|id| {
+                        s.budgets.host_rolled & (1 << id.0) != 0
+                            && s.budgets.rolled_back & (1 << id.0) == 0
+                            && s.slots[usize::from(id.0)].host.nvram().log >= (entry.term, index)
+                    })
+                    .filter(|id| {
+                        let d = self.durable(s, *id);
+                        !(d.log.term_at(index) == Some(entry.term)
+                            || d.snapshot.as_ref().is_some_and(|(at, _, _)| *at >= index))
+                    })
+                    .count();
+                if !self.cluster().is_quorum(durable + rolled + remembered) {
                     s.ghost.flags.ke2_before_quorum = true;
                 }
                 // LOCK-1: an evaluation under the key the KE2 term names,
@@ -2010,6 +2072,14 @@ impl VaultModel {
                     if b.disk_edits > 0 && may_roll {
                         self.disk_edits(s, id, actions);
                     }
+                    if b.host_rollbacks > 0 {
+                        for back in 1..=slot.history.len() {
+                            actions.push(Action::HostRollback {
+                                node: id,
+                                back: back as u8,
+                            });
+                        }
+                    }
                 }
             }
         }
@@ -2185,6 +2255,8 @@ impl VaultState {
                 forged_appends: 0,
                 misdirections: 0,
                 disk_edits: 0,
+                host_rollbacks: 0,
+                host_rolled: 0,
             },
             last_ticket: None,
             ghost: Ghost {
@@ -2252,6 +2324,9 @@ pub fn show_action(action: &Action) -> String {
         Action::Restart(id) => format!("{id:?} restarts from its disk"),
         Action::Rollback { node, back } => {
             format!("{node:?} disk rolled back {back} sync(s), with a new HSM")
+        }
+        Action::HostRollback { node, back } => {
+            format!("host rolls {node:?} disk back {back} sync(s), same HSM (counter kept)")
         }
         Action::Client { to, op } => format!("client -> {to:?}: {op:?}"),
         Action::ForgeAppend => {

@@ -802,3 +802,126 @@ fn unauthenticated_peers_break_host_1() {
     let path = caught(VaultFlaw::UnauthenticatedPeers, bounds, 2, HOST_1);
     assert_eq!(path.len(), 1, "the re-registration's Append: {path:?}");
 }
+
+// ----- disks rolled back under the same HSMs --------------------------------
+
+/// Bounds for host rollbacks under the same HSMs: a guess (its
+/// `ConsumeAttempt` is the committed entry), a crash and a host rollback
+/// per node, timers, and R = 0, so that nothing but the HSMs' counters
+/// covers a rollback (the quorum size covers none).
+fn host_rollback_bounds() -> VaultBounds {
+    VaultBounds {
+        guesses: 1,
+        crashes: 3,
+        host_rollbacks: 3,
+        timers: true,
+        rollback_tolerance: 0,
+        ..VaultBounds::quiet()
+    }
+}
+
+/// The guess on every node's disk, committed by n0 and its KE2 sent (each
+/// node synced once since the start, so one sync back is the disk before
+/// the guess).
+const GUESS_COMMITTED: [&str; 8] = [
+    "client -> n0: Guess",
+    "n0 disk syncs",
+    "deliver n0->n1 Append",
+    "n1 disk syncs",
+    "deliver n0->n2 Append",
+    "n2 disk syncs",
+    "deliver n1->n0 AppendReply",
+    "deliver n2->n0 AppendReply",
+];
+
+/// Then every node crashes, its host rolls its disk back behind the guess
+/// (its HSM stays), and every node restarts: what an operator who runs
+/// every host can do.
+const EVERY_DISK_ROLLED_BACK: [&str; 9] = [
+    "n0 crashes",
+    "host rolls n0 disk back 1",
+    "n1 crashes",
+    "host rolls n1 disk back 1",
+    "n2 crashes",
+    "host rolls n2 disk back 1",
+    "n0 restarts",
+    "n1 restarts",
+    "n2 restarts",
+];
+
+/// Or only the followers' disks (a majority), the leader staying up.
+const FOLLOWERS_ROLLED_BACK: [&str; 6] = [
+    "n1 crashes",
+    "host rolls n1 disk back 1",
+    "n2 crashes",
+    "host rolls n2 disk back 1",
+    "n1 restarts",
+    "n2 restarts",
+];
+
+fn steps(parts: &[&[&'static str]]) -> Vec<&'static str> {
+    parts.concat()
+}
+
+#[test]
+fn hsm_counter_ignored_breaks_cons_3_when_disks_are_rolled_back() {
+    // A restarting node that forgets its HSM's counter votes for logs
+    // behind what it acknowledged: two nodes whose disks lost the
+    // committed guess elect one of them, a leader without an entry
+    // committed in an earlier term (its no-op takes the guess's index).
+    let bounds = host_rollback_bounds();
+    let every = steps(&[&GUESS_COMMITTED, &EVERY_DISK_ROLLED_BACK]);
+    let path = caught_after(VaultFlaw::HsmCounterIgnored, bounds, &every, 8, CONS_3);
+    println!("every disk: {} + {} steps", every.len(), path.len());
+    assert!(path.len() <= 8, "{path:?}");
+    let majority = steps(&[&GUESS_COMMITTED, &FOLLOWERS_ROLLED_BACK]);
+    let path = caught_after(VaultFlaw::HsmCounterIgnored, bounds, &majority, 7, CONS_3);
+    println!("a majority: {} + {} steps", majority.len(), path.len());
+    assert!(path.len() <= 7, "{path:?}");
+}
+
+#[test]
+fn the_correct_code_keeps_commits_when_disks_are_rolled_back() {
+    let bounds = host_rollback_bounds();
+    // Every disk rolled back: no node votes for a log behind its counter
+    // or campaigns while behind it, so nobody is elected (the liveness
+    // cost) and nothing is lost.
+    {
+        let _one_at_a_time = EXHAUSTIVE.lock().unwrap_or_else(|e| e.into_inner());
+        let every = steps(&[&GUESS_COMMITTED, &EVERY_DISK_ROLLED_BACK]);
+        let m = VaultModel::new(bounds, None).after(&every);
+        let r = check(m.clone(), &Budget::bfs(16));
+        report(&m, &r);
+        assert!(!r.stopped_early);
+        assert!(!r.has_violation(), "{:?}", r.verdicts);
+        assert!(r.path(SOME_LEADER_CHANGE).is_none(), "nobody is elected");
+    }
+    // The followers' disks rolled back, the leader (which holds the guess)
+    // up, with a crash and a host rollback left for it: the cluster goes
+    // on (a new leader is elected within the bound), or stops once the
+    // leader's disk goes back too; nothing is lost.
+    {
+        let _one_at_a_time = EXHAUSTIVE.lock().unwrap_or_else(|e| e.into_inner());
+        let majority = steps(&[&GUESS_COMMITTED, &FOLLOWERS_ROLLED_BACK]);
+        let m = VaultModel::new(bounds, None).after(&majority);
+        let r = check(m.clone(), &Budget::bfs(10));
+        report(&m, &r);
+        assert!(!r.stopped_early);
+        assert!(!r.has_violation(), "{:?}", r.verdicts);
+        assert!(
+            r.path(SOME_LEADER_CHANGE).is_some(),
+            "a node that holds the guess can still be elected"
+        );
+    }
+    // The guess synced on n0 and n1, n1's acknowledgement in flight: a
+    // follower's disk may go back after it acknowledged and before the
+    // KE2 leaves (its counter remembers the entry: LOCK-2 counts it).
+    {
+        let _one_at_a_time = EXHAUSTIVE.lock().unwrap_or_else(|e| e.into_inner());
+        let m = VaultModel::new(bounds, None).after(&GUESS_COMMITTED[..4]);
+        let r = check(m.clone(), &Budget::bfs(6));
+        report(&m, &r);
+        assert!(!r.stopped_early);
+        assert!(!r.has_violation(), "{:?}", r.verdicts);
+    }
+}
