@@ -690,6 +690,12 @@ fn summarize(text: &mut String, r: &RunReport) {
         "  host         {} peer messages forged or replayed, {} disk edits, {} rollbacks of every disk, {} messages dropped by nodes",
         s.host_injected, s.host_disk_edits, s.host_every_disk_rollbacks, s.dropped_messages
     );
+    if s.liveness_voided {
+        let _ = writeln!(
+            text,
+            "  liveness     not checked: a rollback of every disk left a node on its older disk (the counter stops elections rather than lose a commit)"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -1024,6 +1024,10 @@ fn on_failed(world: &mut World, a: usize, op: &Op, e: ClientError) -> Result<(),
     let Some(check) = op.final_check else {
         return Ok(());
     };
+    if world.host.liveness_voided {
+        // See `HostAdversary::liveness_voided`.
+        return Ok(());
+    }
     let login_failed = matches!(
         e,
         ClientError::VaultUnavailable
@@ -1123,7 +1127,7 @@ pub(super) fn end_finals(world: &mut World) {
         .iter()
         .find(|x| x.op.as_ref().is_some_and(|o| o.final_check.is_some()))
         .map(|x| (x.user, x.op.as_ref().map_or("", |o| o.name)));
-    if let Some((user, name)) = stuck {
+    if let Some((user, name)) = stuck.filter(|_| !world.host.liveness_voided) {
         world.fail(super::Violation::user(
             Invariant::Live1,
             user,

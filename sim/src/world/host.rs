@@ -50,6 +50,12 @@ pub(super) struct HostAdversary {
     pub disk_edits: u64,
     /// Rollbacks of every disk at once.
     pub every_disk: u64,
+    /// A rollback of every disk left some node on its older disk (it wrote
+    /// since, so the operator could not put the newer one back): the
+    /// cluster may never elect again, which the counter allows (it costs
+    /// liveness, never a commit), so the run's final liveness checks do not
+    /// apply. Safety is checked as always.
+    pub liveness_voided: bool,
     /// After a rollback of every disk: per node, the disk it had and the
     /// older one put in its place, until the operator restores them.
     kept: Vec<(NodeId, SavedDisk, Vec<StoredRecord<OpaqueCrypto>>)>,
@@ -125,16 +131,23 @@ fn roll_back_every_disk(world: &mut World) {
     world.cluster.schedule(at, super::Ev::RestoreDisks);
 }
 
-/// The operator puts back the disks it rolled back, on the nodes that
-/// wrote nothing since (a node that did, moved on legitimately: its
-/// counter let it, so its disk stays).
+/// The operator puts back the disks it rolled back: on every node that
+/// wrote nothing since, and on every node still behind what its counter
+/// says it acknowledged (a node that caught up moved on legitimately, and
+/// keeps its disk). If some node's counter is then ahead of every node's
+/// log, nobody can ever satisfy its vote: the final liveness checks are
+/// void (see [`HostAdversary::liveness_voided`]).
 pub(super) fn restore_every_disk(world: &mut World) {
     if world.host.kept.is_empty() {
         return;
     }
     let kept = std::mem::take(&mut world.host.kept);
     for (id, newest, installed) in kept {
-        if world.cluster.take_disk(id).0 != installed {
+        let behind = world.cluster.node(id).is_some_and(|n| {
+            let log = n.raft().log();
+            (log.last_term(), log.last_index()) < n.raft().watermark().log
+        });
+        if world.cluster.take_disk(id).0 != installed && !behind {
             continue;
         }
         world.cluster.crash(id);
@@ -152,6 +165,19 @@ pub(super) fn restore_every_disk(world: &mut World) {
         None,
         0,
     );
+    let ids: Vec<NodeId> = world.cluster.ids().collect();
+    let furthest = ids
+        .iter()
+        .filter_map(|id| world.cluster.node(*id))
+        .map(|n| (n.raft().log().last_term(), n.raft().log().last_index()))
+        .max();
+    let unreachable = ids
+        .iter()
+        .filter_map(|id| world.cluster.node(*id))
+        .any(|n| Some(n.raft().watermark().log) > furthest);
+    if unreachable {
+        world.host.liveness_voided = true;
+    }
 }
 
 /// An `Append` from a made-up leader of a term above every node's, carrying

@@ -114,6 +114,9 @@ pub struct Stats {
     pub host_disk_edits: u64,
     /// Rollbacks of every disk at once by the host adversary.
     pub host_every_disk_rollbacks: u64,
+    /// Whether such a rollback voided the final liveness checks (see
+    /// `host::HostAdversary::liveness_voided`).
+    pub liveness_voided: bool,
     /// Peer messages nodes dropped because they did not open.
     pub dropped_messages: u64,
     /// Disk audits for erased key material (LOCK-4 on disk).
@@ -271,6 +274,7 @@ pub fn run(scenario: &Scenario, seed: u64, options: &RunOptions) -> RunReport {
     stats.host_injected = world.host.forged + world.host.replayed;
     stats.host_disk_edits = world.host.disk_edits;
     stats.host_every_disk_rollbacks = world.host.every_disk;
+    stats.liveness_voided = world.host.liveness_voided;
     stats.dropped_messages = world.cluster.dropped_messages();
     stats.erasure_audits = world.erasure.audits;
     stats.cloud_faults = world.cloud.hook().injected;
