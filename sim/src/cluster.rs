@@ -8,12 +8,16 @@
 //! what was not synced, and a restarted node recovers from what was.
 //!
 //! Disks hold real bytes in the real record format
-//! ([`backup_vault::vault::storage::RecordLog`]).
+//! ([`backup_vault::vault::storage::RecordLog`]): the nodes' sealed records,
+//! which checkers read with the fleet's keys (`Cluster::disk`, an auditor's
+//! view kept up to date at every sync), as no host could.
 //!
 //! Faults: message loss, delay and duplication (between nodes, and between
 //! clients and nodes); partitions; clock drift and timer jitter; crash and
 //! restart (unsynced writes lost, the write in flight possibly torn); bit
-//! rot in a synced record; disk rollback to an earlier durable state.
+//! rot in a synced record; disk rollback to an earlier durable state, with
+//! or without a new HSM (`replace_hsm`); a host editing a disk
+//! (`splice_disk`) or injecting messages (`inject`).
 //!
 //! The kernel is shared by scripted tests ([`Cluster::call`]) and by the
 //! whole-system simulator ([`crate::world`]), which adds its own events

@@ -16,6 +16,10 @@
 //! sync means (every queued write durable, in order, then
 //! [`Input::Persisted`]) is not.
 //!
+//! The host also keeps the HSM's counter ([`Watermark`]) across crashes:
+//! it belongs to the HSM, so no disk fault touches it, and only
+//! [`NodeHost::replace_hsm`] (a fault: new hardware) loses it.
+//!
 //! A host is plain data when its disk is, so the model checker keeps whole
 //! hosts in its states.
 
