@@ -574,15 +574,7 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
             1
         };
         for _ in 0..copies {
-            let at = self.now.plus(self.random_delay());
-            self.push(
-                at,
-                Event::Deliver {
-                    from,
-                    to,
-                    msg: msg.clone(),
-                },
-            );
+            self.inject(from, to, msg.clone());
         }
     }
 

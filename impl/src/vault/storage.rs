@@ -276,6 +276,18 @@ mod tests {
             .collect()
     }
 
+    /// A compaction's file: one image (of an empty state).
+    fn empty_image(seed: u64) -> Op {
+        let rng = &mut ChaCha8Rng::seed_from_u64(seed);
+        DiskCursor::new_segment(None, rng).replace(
+            &SymbolicCrypto,
+            NodeId(0),
+            VaultDisk::default(),
+            rng,
+            false,
+        )
+    }
+
     fn written(ops: &[Op]) -> Log {
         let mut log = Log::default();
         for op in ops {
@@ -308,14 +320,7 @@ mod tests {
             assert!(torn.bytes().len() > log.bytes().len());
             assert_eq!(torn.read(), (records(&ops[..2]), Recovery::TornTail));
         }
-        let rng = &mut ChaCha8Rng::seed_from_u64(2);
-        let replace = DiskCursor::new_segment(None, rng).replace(
-            &SymbolicCrypto,
-            NodeId(0),
-            VaultDisk::default(),
-            rng,
-            false,
-        );
+        let replace = empty_image(2);
         let mut torn = log.clone();
         torn.tear(&replace, 7);
         assert_eq!(
@@ -373,14 +378,7 @@ mod tests {
     fn a_replace_rewrites_the_log_and_keep_cuts_it() {
         let ops = sealed(vec![hard(1), noops(1, 5, 1)]);
         let mut log = written(&ops);
-        let rng = &mut ChaCha8Rng::seed_from_u64(3);
-        let replace = DiskCursor::new_segment(None, rng).replace(
-            &SymbolicCrypto,
-            NodeId(0),
-            VaultDisk::default(),
-            rng,
-            false,
-        );
+        let replace = empty_image(3);
         let range = log.persist(&replace);
         assert_eq!(range, 0..log.bytes().len(), "the whole log was rewritten");
         assert_eq!(

@@ -254,6 +254,20 @@ impl Cluster {
         self.flush(i);
     }
 
+    /// The last of node `i`'s past disk states whose log lacks `cmd`.
+    fn last_disk_without(&self, i: usize, cmd: Cmd) -> usize {
+        self.nodes[i]
+            .disk_history
+            .iter()
+            .rposition(|d| {
+                !d.log
+                    .slice_from(LogIndex(1), usize::MAX)
+                    .iter()
+                    .any(|e| e.command == Some(cmd))
+            })
+            .expect("the first disk state holds no command")
+    }
+
     /// The node's disk goes back to the state it had after its `k`-th write.
     fn roll_back(&mut self, i: usize, k: usize) {
         let node = &mut self.nodes[i];
@@ -545,16 +559,7 @@ fn rollback_scenario_with(r: u8, with: usize, hsm_counter: bool) -> Cluster {
     }
     assert!(c.committed_commands().contains(&7), "command 7 committed");
     let victim = holders[0];
-    let before = c.nodes[victim]
-        .disk_history
-        .iter()
-        .rposition(|d| {
-            !d.log
-                .slice_from(LogIndex(1), usize::MAX)
-                .iter()
-                .any(|e| e.command == Some(7))
-        })
-        .unwrap();
+    let before = c.last_disk_without(victim, 7);
     c.crash(l);
     c.crash(victim);
     c.roll_back(victim, before);
@@ -703,20 +708,7 @@ fn every_disk_rolled_back(hsm_counter: bool, ignore_counter: bool) -> Cluster {
     assert!(c.propose(7));
     c.run(500);
     assert!(c.committed_commands().contains(&7), "command 7 committed");
-    let before: Vec<usize> = (0..3)
-        .map(|i| {
-            c.nodes[i]
-                .disk_history
-                .iter()
-                .rposition(|d| {
-                    !d.log
-                        .slice_from(LogIndex(1), usize::MAX)
-                        .iter()
-                        .any(|e| e.command == Some(7))
-                })
-                .unwrap()
-        })
-        .collect();
+    let before: Vec<usize> = (0..3).map(|i| c.last_disk_without(i, 7)).collect();
     for (i, k) in before.into_iter().enumerate() {
         c.crash(i);
         c.roll_back(i, k);
