@@ -775,7 +775,17 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
         let sim = &mut self.nodes[i];
         let recovery = sim.host.restart(local, &mut self.rng);
         let records = sim.host.disk().records().to_vec();
-        sim.view = audit_disk(&self.crypto, id, &records).state;
+        let audited = audit_disk(&self.crypto, id, &records);
+        // The host cut the disk where the node stopped reading: what it
+        // appends next follows records that open (else every write of this
+        // incarnation would be lost at the next restart).
+        assert_eq!(
+            audited.authentic,
+            records.len(),
+            "node {}'s disk still holds records it could not read after its restart",
+            id.0
+        );
+        sim.view = audited.state;
         if matches!(recovery, Recovery::Corrupt { .. } | Recovery::Forged { .. }) {
             // The restarted node holds an older state: remember it as such.
             sim.history.push_back((records, sim.view.clone()));
