@@ -24,7 +24,7 @@ pub type Target = fn(&[u8]);
 
 /// Every target, by name, with its function. The names are the `[[bin]]`
 /// names in `fuzz/Cargo.toml` and the directory names under `fuzz/seeds/`.
-pub const TARGETS: [(&str, Target); 11] = [
+pub const TARGETS: [(&str, Target); 12] = [
     ("header", targets::header),
     ("decrypt", targets::decrypt),
     ("roundtrip", targets::roundtrip),
@@ -36,6 +36,7 @@ pub const TARGETS: [(&str, Target); 11] = [
     ("wire_opaque", targets::wire_opaque),
     ("cloud_object", targets::cloud_object),
     ("disk_log", targets::disk_log),
+    ("hsm_seal", targets::hsm_seal),
 ];
 
 /// Looks a target up by name.

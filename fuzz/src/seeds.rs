@@ -384,7 +384,67 @@ pub fn all() -> Vec<Seed> {
     seeds.extend(vault_node_seeds());
     seeds.extend(wire_opaque_seeds());
     seeds.extend(cloud_object_seeds());
+    seeds.extend(hsm_seal_seeds());
     seeds
+}
+
+/// Seeds of the `hsm_seal` target (first byte: the place, see
+/// `targets::seal_place`): genuine seals of a disk record and of peer
+/// messages under the target's fixed fleet, their clear forms, a seal
+/// presented at the wrong place, and damaged ones.
+pub fn hsm_seal_seeds() -> Vec<Seed> {
+    use backup_vault::vault::crypto::VaultCrypto;
+    use backup_vault::vault::opaque_crypto::OpaqueCrypto as O;
+    use backup_vault::vault::sealed::DiskRecord;
+    let t = "hsm_seal";
+    let crypto = targets::seal_crypto();
+    let rng = &mut ChaCha20Rng::from_seed([0x51; 32]);
+    let record: DiskRecord<O> = DiskRecord::Write(DiskWrite::Entries {
+        first: LogIndex(4),
+        entries: vec![
+            Entry {
+                term: Term(2),
+                command: Some(Command::Exhaust {
+                    user: UserId(1),
+                    registration: RegistrationId(9),
+                }),
+            },
+            Entry {
+                term: Term(2),
+                command: None,
+            },
+        ],
+    });
+    let message: VaultPeerMessage<O> = PeerMessage::RequestVote {
+        term: Term(3),
+        last_index: LogIndex(5),
+        last_term: Term(2),
+    };
+    let with = |kind: u8, bytes: &[u8]| [&[kind][..], bytes].concat();
+    let disk = crypto.seal(&targets::seal_place(0), &record, rng);
+    let second = crypto.seal(&targets::seal_place(1), &record, rng);
+    let wire = crypto.seal(&targets::seal_place(2), &message, rng);
+    let mut flipped = disk.as_bytes().to_vec();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 1;
+    vec![
+        seed(t, "disk-sealed.bin", with(0, disk.as_bytes())),
+        seed(t, "disk-second-record.bin", with(1, second.as_bytes())),
+        seed(t, "wire-sealed.bin", with(2, wire.as_bytes())),
+        seed(
+            t,
+            "disk-clear.bin",
+            with(0, O::in_clear(&record).as_bytes()),
+        ),
+        seed(
+            t,
+            "wire-clear.bin",
+            with(2, O::in_clear(&message).as_bytes()),
+        ),
+        seed(t, "disk-at-wrong-position.bin", with(1, disk.as_bytes())),
+        seed(t, "disk-tag-flipped.bin", with(0, &flipped)),
+        seed(t, "disk-cut.bin", with(0, &disk.as_bytes()[..20])),
+    ]
 }
 
 /// Seeds of the `vault_node` target (format: `Script::decode`): scripted
@@ -506,6 +566,10 @@ fn sym_commands() -> Vec<Command<Sym>> {
             keep_active: Some(RegistrationId(1)),
         },
         Command::Delete {
+            user: u,
+            registration: r,
+        },
+        Command::Exhaust {
             user: u,
             registration: r,
         },

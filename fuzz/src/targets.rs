@@ -1053,3 +1053,113 @@ pub fn cloud_object(data: &[u8]) {
         assert_eq!(encode_object_file(&key, version, &object), data);
     }
 }
+
+/// The fleet every `hsm_seal` input is opened under: fixed, so that the
+/// committed seeds, sealed under it, open. Made once per process (a fleet
+/// is an OPAQUE key pair).
+pub fn seal_crypto() -> &'static backup_vault::vault::opaque_crypto::OpaqueCrypto {
+    use backup_vault::opaque::FleetSecrets;
+    use backup_vault::vault::opaque_crypto::OpaqueCrypto;
+    static CRYPTO: std::sync::OnceLock<OpaqueCrypto> = std::sync::OnceLock::new();
+    CRYPTO.get_or_init(|| {
+        OpaqueCrypto::new(FleetSecrets::generate(&mut ChaCha20Rng::from_seed(
+            [0x5e; 32],
+        )))
+    })
+}
+
+/// Where an `hsm_seal` input is opened: its first byte picks one of three
+/// places (the start of a disk file, the second record of a segment, the
+/// link from node 0 to node 1).
+pub fn seal_place(kind: u8) -> backup_vault::vault::crypto::SealPlace {
+    use backup_vault::vault::crypto::SealPlace;
+    use backup_vault::vault::ids::NodeId;
+    match kind % 3 {
+        0 => SealPlace::Disk {
+            node: NodeId(0),
+            segment: 7,
+            position: 0,
+            follows: None,
+        },
+        1 => SealPlace::Disk {
+            node: NodeId(0),
+            segment: 7,
+            position: 1,
+            follows: None,
+        },
+        _ => SealPlace::Wire {
+            from: NodeId(0),
+            to: NodeId(1),
+        },
+    }
+}
+
+/// Target `hsm_seal`: what a host hands an HSM back, as raw bytes (the
+/// first picks the place, [`seal_place`]): a disk record
+/// (`DiskRecord<OpaqueCrypto>`) or a peer message, opened with the real
+/// seal (XChaCha20-Poly1305 under the fleet's derived keys) and read as a
+/// clear form. Checks, besides "never panics": what opens opens at its own
+/// place only, and sealed again opens to the same value (only a genuine
+/// seal opens: the committed seeds; the fuzzer cannot forge the tag); what
+/// reads in the clear never opens as sealed, and re-encodes to a clear
+/// form that reads back to it.
+pub fn hsm_seal(data: &[u8]) {
+    use backup_vault::vault::crypto::SealPlace;
+    use backup_vault::vault::node::VaultPeerMessage;
+    use backup_vault::vault::opaque_crypto::OpaqueCrypto;
+    use backup_vault::vault::sealed::DiskRecord;
+    let Some((&kind, blob)) = data.split_first() else {
+        return;
+    };
+    let place = seal_place(kind);
+    if matches!(place, SealPlace::Wire { .. }) {
+        check_seal::<VaultPeerMessage<OpaqueCrypto>>(&place, blob);
+    } else {
+        check_seal::<DiskRecord<OpaqueCrypto>>(&place, blob);
+    }
+}
+
+fn check_seal<T: backup_vault::vault::crypto::Value>(
+    place: &backup_vault::vault::crypto::SealPlace,
+    blob: &[u8],
+) {
+    use backup_vault::vault::crypto::{SealPlace, VaultCrypto};
+    use backup_vault::vault::hsm_seal::SealedBytes;
+    use backup_vault::vault::ids::NodeId;
+    use backup_vault::vault::opaque_crypto::OpaqueCrypto;
+    let crypto = seal_crypto();
+    let sealed = SealedBytes::<T>::from_bytes(blob.to_vec());
+    let opened = crypto.open(place, &sealed);
+    if let Ok(value) = &opened {
+        let elsewhere = match *place {
+            SealPlace::Disk {
+                node,
+                segment,
+                position,
+                follows,
+            } => SealPlace::Disk {
+                node,
+                segment,
+                position: position ^ 1,
+                follows,
+            },
+            SealPlace::Wire { from, to } => SealPlace::Wire {
+                from: to,
+                to: NodeId(from.0 ^ 2),
+            },
+        };
+        assert!(
+            crypto.open(&elsewhere, &sealed).is_err(),
+            "opened elsewhere"
+        );
+        let rng = &mut ChaCha20Rng::seed_from_u64(blob.len() as u64);
+        let again = crypto.seal(place, value, rng);
+        assert_eq!(crypto.open(place, &again).as_ref(), Ok(value));
+        assert_eq!(OpaqueCrypto::read_clear(&again), None, "a seal reads clear");
+    }
+    if let Some(value) = OpaqueCrypto::read_clear(&sealed) {
+        assert!(opened.is_err(), "a clear form opened as sealed");
+        let again = OpaqueCrypto::in_clear(&value);
+        assert_eq!(OpaqueCrypto::read_clear(&again).as_ref(), Some(&value));
+    }
+}

@@ -411,3 +411,39 @@ fn wire_seeds_are_what_their_names_say() {
         );
     }
 }
+
+#[test]
+fn hsm_seal_seeds_open_only_where_their_names_say() {
+    // The genuine seals must open, or the target's checks on what opens
+    // (its own place only, sealed again to the same value) never run.
+    use backup_vault::vault::crypto::VaultCrypto;
+    use backup_vault::vault::hsm_seal::SealedBytes;
+    use backup_vault::vault::node::VaultPeerMessage;
+    use backup_vault::vault::opaque_crypto::OpaqueCrypto as O;
+    use backup_vault::vault::sealed::DiskRecord;
+    let crypto = backup_vault_fuzz::targets::seal_crypto();
+    let mut opened = Vec::new();
+    for s in seeds::hsm_seal_seeds() {
+        let (kind, blob) = s.bytes.split_first().expect("a place byte");
+        let place = backup_vault_fuzz::targets::seal_place(*kind);
+        let opens = if *kind % 3 == 2 {
+            let sealed = SealedBytes::<VaultPeerMessage<O>>::from_bytes(blob.to_vec());
+            crypto.open(&place, &sealed).is_ok()
+        } else {
+            let sealed = SealedBytes::<DiskRecord<O>>::from_bytes(blob.to_vec());
+            crypto.open(&place, &sealed).is_ok()
+        };
+        if opens {
+            opened.push(s.name.clone());
+        }
+    }
+    opened.sort();
+    assert_eq!(
+        opened,
+        [
+            "disk-sealed.bin",
+            "disk-second-record.bin",
+            "wire-sealed.bin"
+        ]
+    );
+}

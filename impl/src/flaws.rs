@@ -121,6 +121,17 @@ pub enum VaultFlaw {
     /// when a consumed attempt is among them).
     #[cfg(feature = "flaws")]
     HsmCounterIgnored,
+    /// A record whose budget is spent keeps its key until the next login
+    /// start, however long that takes: the leader never proposes `Exhaust`
+    /// (breaks LOCK-4's bound: the key is not gone from storage one login
+    /// TTL after the last guess).
+    #[cfg(feature = "flaws")]
+    ExhaustionWaits,
+    /// The leader destroys a spent record while a login against it is still
+    /// open, or before a login a former leader opened has expired: the
+    /// owner's right last guess loses the record (breaks LOCK-4's rule).
+    #[cfg(feature = "flaws")]
+    ExhaustDuringLogin,
 }
 
 /// A deliberate defect in the client.
@@ -187,6 +198,10 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     VaultFlaw::ErasureSkipped,
     #[cfg(feature = "flaws")]
     VaultFlaw::HsmCounterIgnored,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::ExhaustionWaits,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::ExhaustDuringLogin,
 ];
 
 /// Every client flaw, for command lines and sweeps.
@@ -262,6 +277,10 @@ impl VaultFlaw {
             VaultFlaw::ErasureSkipped => "erasure-skipped",
             #[cfg(feature = "flaws")]
             VaultFlaw::HsmCounterIgnored => "hsm-counter-ignored",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::ExhaustionWaits => "exhaustion-waits",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::ExhaustDuringLogin => "exhaust-during-login",
         }
     }
 }

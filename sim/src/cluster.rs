@@ -32,7 +32,7 @@ use backup_vault::vault::io::{Applied, Effect, Input};
 use backup_vault::vault::node::{
     ClientId, NodeConfig, Reply, RequestId, VaultDisk, VaultNode, VaultPeerMessage,
 };
-use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
+use backup_vault::vault::protocol::{ClientRequest, ClientResponse, LoginId};
 use backup_vault::vault::raft::durable::WriteId;
 use backup_vault::vault::raft::Role;
 use backup_vault::vault::sealed::{
@@ -153,6 +153,8 @@ pub struct Effects<C: VaultCrypto> {
     pub node: Option<NodeId>,
     /// If the step was a client request: its user and kind.
     pub request: Option<(UserId, &'static str)>,
+    /// If the step was a `LoginFinish`: the login its KE3 is for.
+    pub finishing: Option<LoginId>,
     /// Messages sent: (from, to, message as an auditor holding the
     /// fleet's keys opens it), before any loss.
     pub messages: Vec<(NodeId, NodeId, VaultPeerMessage<C>)>,
@@ -175,6 +177,7 @@ impl<C: VaultCrypto> Default for Effects<C> {
         Effects {
             node: None,
             request: None,
+            finishing: None,
             messages: Vec::new(),
             sealed: Vec::new(),
             writes: Vec::new(),
@@ -354,6 +357,12 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
         let d = self.nodes[i].drift_ppm;
         let rate = i128::from(1_000_000 + d);
         Millis(((i128::from(local.0) * 1_000_000 + rate - 1) / rate) as u64)
+    }
+
+    /// Node `id`'s clock now, as the node reads it (the checks that time a
+    /// node's own deadlines use it, so drift cannot blur them).
+    pub fn clock_of(&self, id: NodeId) -> Millis {
+        self.local(usize::from(id.0), self.now)
     }
 
     /// Whether node `id` is up.
@@ -627,8 +636,12 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
             Event::External(x) => return Some(Stepped::External(x)),
         };
         self.effects.node = Some(node_id);
+        self.effects.finishing = None;
         if let Event::Request { req, .. } = &event {
             self.effects.request = Some((req.user(), request_kind(req)));
+            if let ClientRequest::LoginFinish { login, .. } = &**req {
+                self.effects.finishing = Some(*login);
+            }
         }
         let i = usize::from(node_id.0);
         let now = self.local(i, self.now);

@@ -371,6 +371,52 @@ fn erasure_skipped_is_caught_by_lock_4_on_disk() {
     caught_within(&with_flaw(short(), "erasure-skipped"), &["LOCK-4"], 20);
 }
 
+/// Guess limit 1: every wrong guess spends a budget, so the exhaustion
+/// rule has records to act on in most seeds.
+fn one_guess() -> Scenario {
+    Scenario {
+        guess_limit: 1,
+        ..Scenario::default()
+    }
+}
+
+#[test]
+fn exhaustion_waits_is_caught_by_lock_4() {
+    // A spent budget keeps its key until the next new guess: a leader goes
+    // on appending other commands after its destruction was due.
+    caught_within(&with_flaw(one_guess(), "exhaustion-waits"), &["LOCK-4"], 20);
+}
+
+#[test]
+fn exhaust_during_login_is_caught_by_lock_4() {
+    // A spent record destroyed while a login against it could still
+    // finish, or right after a leader change.
+    caught_within(
+        &with_flaw(one_guess(), "exhaust-during-login"),
+        &["LOCK-4"],
+        20,
+    );
+}
+
+#[test]
+fn the_exhaustion_rule_acts_on_the_correct_code() {
+    // The rule fires (committed `Exhaust` entries destroy records) and its
+    // timing checks hold.
+    let scenario = one_guess();
+    let mut exhausted = 0;
+    for seed in 0..6 {
+        let report = run(&scenario, seed, &RunOptions::default());
+        assert!(
+            report.violation.is_none(),
+            "seed {seed}: {:?}\nreplay: {}",
+            report.violation,
+            scenario.replay_command(seed)
+        );
+        exhausted += report.stats.exhaust_commits;
+    }
+    assert!(exhausted > 0, "no Exhaust entry committed in 6 seeds");
+}
+
 #[test]
 fn the_host_adversary_acts_and_the_correct_code_holds() {
     // Forged and replayed messages, edited disks: every one is dropped or

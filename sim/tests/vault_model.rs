@@ -252,8 +252,9 @@ impl Harness {
         // password: facts of the login, read from the spec's record.
         let against = self
             .spec(user)
-            .active
-            .as_ref()
+            .states()
+            .first()
+            .and_then(|s| s.active.as_ref())
             .map(|a| (a.reg.registration, a.reg.password == SymPassword(guess)));
         let r = self.call(Req::LoginStart { user: id, ke1 });
         self.check(user, RecordOp::LoginStart { guess: ke1 }, &r);

@@ -20,7 +20,18 @@
 //!   authenticated change (LOCK-3); the KE1 of the login that proved
 //!   stays answerable, so a restore whose `LoginOk` was lost can finish;
 //! - a login with a new KE1 when `limit` tests are spent destroys the
-//!   record instead (LOCK-4).
+//!   record instead (LOCK-4);
+//! - a spent budget ([`Attempts::spent`]) destroys the record as soon as
+//!   no login against it can still prove knowledge: the leader proposes
+//!   `Exhaust` once the logins it holds against the record failed (a KE3
+//!   that did not verify) or expired, and, after a leader change, once one
+//!   login TTL has passed since it took over (every login a former leader
+//!   opened has expired by then). So "after `limit` wrong guesses the key is
+//!   gone" holds in the storage within one login TTL and one commit, not
+//!   only in the answers (LOCK-4; `node.rs`, `VaultNode::exhaust_spent`).
+//!   The vault cannot tell an owner whose last login stalled past the TTL
+//!   from an attacker who stopped after KE2 (which already tested the
+//!   guess), so both cost the record.
 //!
 //! So between two proofs of knowledge at most `limit` distinct inputs are
 //! evaluated under a record's key (LOCK-1).
@@ -116,6 +127,12 @@ impl Attempts {
         self.limit - self.used()
     }
 
+    /// Whether every attempt is spent: a new KE1 would destroy the record,
+    /// and once no login against it can finish, so does `Exhaust`.
+    pub fn spent(&self) -> bool {
+        self.tested.len() >= usize::from(self.limit)
+    }
+
     /// Whether `ke1` was tested since the last proof, or made it.
     pub fn knows(&self, ke1: &Ke1Digest) -> bool {
         self.tested.contains_key(ke1) || self.proven.is_some_and(|(p, _)| p == *ke1)
@@ -139,7 +156,7 @@ impl Attempts {
                 at: first,
             };
         }
-        if self.tested.len() >= usize::from(self.limit) {
+        if self.spent() {
             return LoginStart::Exhausted;
         }
         self.tested.insert(ke1, at);

@@ -26,6 +26,9 @@
 //!   been applied, i.e. committed at a quorum ([`VaultNode::answer`]).
 //! - Logins between KE2 and KE3 live in the leader's memory with an expiry;
 //!   losing leadership drops them all.
+//! - A spent budget destroys its record once no login against it can
+//!   finish ([`VaultNode::exhaust_spent`]; the rule is in
+//!   [`super::lockout`]).
 
 // Defined with every other id in `vault::ids`.
 use super::crypto::SealPlace;
@@ -48,7 +51,7 @@ use super::sealed::{open_disk, DiskCursor, OpenedDisk, SealedMessage, StoredReco
 use crate::flaws::{flaw_on, VaultFlaw};
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// A consensus message of a vault cluster.
 pub type VaultPeerMessage<C> = PeerMessage<Command<C>, RecordStore<C>>;
@@ -60,6 +63,9 @@ pub type VaultDisk<C> = Durable<Command<C>, RecordStore<C>>;
 /// How many requests a new leader holds while it catches up, before it
 /// answers `Retry` to more.
 pub const MAX_QUEUED_REQUESTS: usize = 256;
+
+/// How long a login may take between KE2 and KE3, by default.
+pub const DEFAULT_LOGIN_TTL_MS: u64 = 30_000;
 
 /// A vault node's settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -85,7 +91,7 @@ impl Default for NodeConfig {
             cluster: ClusterConfig::DEFAULT,
             timing: Timing::DEFAULT,
             guess_limit: DEFAULT_GUESS_LIMIT,
-            login_ttl_ms: 30_000,
+            login_ttl_ms: DEFAULT_LOGIN_TTL_MS,
             snapshot_every: 1000,
             flaw: None,
         }
@@ -176,6 +182,14 @@ pub struct VaultNode<C: VaultCrypto> {
     /// An applied entry took a registration's key material out of the
     /// store: compact through it before this input's effects leave.
     erase: bool,
+    /// Users whose active record's budget is spent (derived from `store`,
+    /// kept so that the exhaustion rule costs nothing per idle user).
+    spent: BTreeSet<UserId>,
+    /// `Exhaust` entries this leader proposed that are not applied yet.
+    exhausting: BTreeSet<(UserId, RegistrationId)>,
+    /// Until when a new leader leaves spent records alone: logins a former
+    /// leader opened may still finish (at a retry) until then.
+    grace_until: Option<Millis>,
 }
 
 impl<C: VaultCrypto> VaultNode<C> {
@@ -259,7 +273,27 @@ impl<C: VaultCrypto> VaultNode<C> {
             cursor,
             dropped: 0,
             erase: false,
+            spent: BTreeSet::new(),
+            exhausting: BTreeSet::new(),
+            grace_until: None,
         }
+        .with_spent_index()
+    }
+
+    /// Rebuilds the index of spent budgets from the whole store (at start
+    /// and after a snapshot replaced the store).
+    fn with_spent_index(mut self) -> Self {
+        self.reindex_spent();
+        self
+    }
+
+    fn reindex_spent(&mut self) {
+        self.spent = self
+            .store
+            .iter()
+            .filter(|(_, r)| r.active.as_ref().is_some_and(|a| a.attempts.spent()))
+            .map(|(u, _)| *u)
+            .collect();
     }
 
     /// Peer messages this node dropped because they did not open (forged,
@@ -293,6 +327,9 @@ impl<C: VaultCrypto> VaultNode<C> {
         let mut next = self.raft.next_deadline();
         if let Some(first) = self.logins.values().map(|l| l.expires).min() {
             next = next.min(first);
+        }
+        if let Some(grace) = self.grace_until.filter(|_| !self.spent.is_empty()) {
+            next = next.min(grace);
         }
         next
     }
@@ -1018,10 +1055,13 @@ impl<C: VaultCrypto> VaultNode<C> {
                     assert!(index > self.applied, "a snapshot restore goes forward");
                     self.store = state;
                     self.applied = index;
+                    self.reindex_spent();
                     self.effects.push(Effect::Restored { index });
                 }
                 RaftEvent::SteppedDown => self.drop_leader_memory(),
-                RaftEvent::BecameLeader => {}
+                RaftEvent::BecameLeader => {
+                    self.grace_until = Some(now.plus(self.config.login_ttl_ms));
+                }
             }
         }
         for (index, entry) in self.raft.committed_after(self.applied) {
@@ -1031,6 +1071,9 @@ impl<C: VaultCrypto> VaultNode<C> {
                 .command
                 .as_ref()
                 .map(|c| (c.user(), self.apply(index, c)));
+            if let Some(command) = &entry.command {
+                self.note_spent(command);
+            }
             if let (Some(before), Some((user, _))) = (held_before, outcome.as_ref()) {
                 let after = self.held(*user);
                 // A registration whose material left the store, or a
@@ -1070,6 +1113,7 @@ impl<C: VaultCrypto> VaultNode<C> {
                 self.serve(client, request, req, now, rng);
             }
         }
+        self.exhaust_spent(now);
         self.ensure_read_barrier();
         let base = self.raft.log().base_index();
         let erase = std::mem::take(&mut self.erase)
@@ -1079,6 +1123,77 @@ impl<C: VaultCrypto> VaultNode<C> {
             // record's material away drops every log entry that carried it,
             // and rewrites the disk file without them (one `Replace`).
             self.raft.compact(self.applied, self.store.clone());
+        }
+    }
+
+    /// Keeps the index of spent budgets up to date after `command` applied.
+    fn note_spent(&mut self, command: &Command<C>) {
+        let user = command.user();
+        if let Command::Exhaust { registration, .. } = command {
+            self.exhausting.remove(&(user, *registration));
+        }
+        let spent = self
+            .store
+            .get(user)
+            .and_then(|r| r.active.as_ref())
+            .is_some_and(|a| a.attempts.spent());
+        if spent {
+            self.spent.insert(user);
+        } else {
+            self.spent.remove(&user);
+        }
+    }
+
+    /// The exhaustion rule at the leader (see [`super::lockout`]): each
+    /// record whose budget is spent and against which no login can still
+    /// finish is destroyed through an `Exhaust` entry. A login can still
+    /// finish while this leader holds one against it that has not expired
+    /// (a failed KE3 removes it), and, for one login TTL after this leader
+    /// took over, at a retry of a login a former leader opened. Cost: the
+    /// spent budgets and the uncommitted tail, not the whole store.
+    fn exhaust_spent(&mut self, now: Millis) {
+        if self.grace_until.is_some_and(|until| now >= until) {
+            self.grace_until = None;
+        }
+        if self.spent.is_empty()
+            || !self.serving()
+            || flaw_on!(self.config.flaw, VaultFlaw::ExhaustionWaits)
+        {
+            return;
+        }
+        let hasty = flaw_on!(self.config.flaw, VaultFlaw::ExhaustDuringLogin);
+        if self.grace_until.is_some() && !hasty {
+            return;
+        }
+        // A user with a command in flight (a Reset about to refill the
+        // budget, a Delete, ...) is decided once it has applied.
+        let log = self.raft.log();
+        let in_flight: BTreeSet<UserId> = (self.applied.0 + 1..=log.last_index().0)
+            .filter_map(|i| log.get(LogIndex(i))?.command.as_ref().map(Command::user))
+            .collect();
+        let due: Vec<(UserId, RegistrationId)> = self
+            .spent
+            .iter()
+            .filter(|user| !in_flight.contains(user))
+            .filter_map(|user| {
+                let active = self.store.get(*user)?.active.as_ref()?;
+                let registration = active.registration;
+                let open = self
+                    .logins
+                    .range((*user, LoginId(0))..=(*user, LoginId(u64::MAX)))
+                    .any(|(_, l)| l.registration == registration && l.expires > now);
+                let proposed = self.exhausting.contains(&(*user, registration));
+                (!proposed && (hasty || !open)).then_some((*user, registration))
+            })
+            .collect();
+        for (user, registration) in due {
+            if self
+                .raft
+                .propose(Command::Exhaust { user, registration })
+                .is_ok()
+            {
+                self.exhausting.insert((user, registration));
+            }
         }
     }
 
@@ -1135,6 +1250,8 @@ impl<C: VaultCrypto> VaultNode<C> {
     /// unanswered requests go.
     fn drop_leader_memory(&mut self) {
         self.logins.clear();
+        self.exhausting.clear();
+        self.grace_until = None;
         let leader = self.raft.leader();
         let waiting = std::mem::take(&mut self.waiting)
             .into_values()

@@ -218,6 +218,15 @@ pub enum Command<C: VaultCrypto> {
         /// The registration the proof was about.
         registration: RegistrationId,
     },
+    /// The active registration's budget is spent and no login against it
+    /// can still finish (the leader's logins against it failed or expired):
+    /// destroy it (LOCK-4; the rule is in [`super::lockout`]).
+    Exhaust {
+        /// The user.
+        user: UserId,
+        /// The registration whose budget is spent.
+        registration: RegistrationId,
+    },
 }
 
 impl<C: VaultCrypto> Command<C> {
@@ -228,7 +237,8 @@ impl<C: VaultCrypto> Command<C> {
             | Command::Activate { user, .. }
             | Command::ConsumeAttempt { user, .. }
             | Command::Reset { user, .. }
-            | Command::Delete { user, .. } => *user,
+            | Command::Delete { user, .. }
+            | Command::Exhaust { user, .. } => *user,
         }
     }
 
@@ -239,7 +249,8 @@ impl<C: VaultCrypto> Command<C> {
             | Command::Activate { registration, .. }
             | Command::ConsumeAttempt { registration, .. }
             | Command::Reset { registration, .. }
-            | Command::Delete { registration, .. } => *registration,
+            | Command::Delete { registration, .. }
+            | Command::Exhaust { registration, .. } => *registration,
         }
     }
 }
@@ -366,6 +377,14 @@ impl<C: VaultCrypto> RecordStore<C> {
                 }
             }
             Command::Delete { registration, .. } => Self::delete(rec, *registration),
+            Command::Exhaust { registration, .. } => {
+                // Applies only if the budget is still spent: a proof (a
+                // Reset ordered before it) refilled it, or the record went.
+                match rec.active_for(*registration) {
+                    Some(a) if a.attempts.spent() => Self::destroy(rec),
+                    _ => Outcome::Stale,
+                }
+            }
         }
     }
 
@@ -422,18 +441,22 @@ impl<C: VaultCrypto> RecordStore<C> {
         match active.attempts.start_login(ke1, index) {
             LoginStart::Consumed { remaining } => Outcome::AttemptConsumed { remaining },
             LoginStart::AlreadyTested { remaining, at } => Outcome::AlreadyTested { remaining, at },
-            LoginStart::Exhausted => {
-                // LOCK-4: the secrets go with the record.
-                let Some(old) = rec.active.take() else {
-                    unreachable!("active_for found it")
-                };
-                rec.gone = Some(Gone {
-                    why: Tombstone::Destroyed(registration),
-                    reply_key: old.reply_key,
-                });
-                Outcome::Destroyed
-            }
+            LoginStart::Exhausted => Self::destroy(rec),
         }
+    }
+
+    /// LOCK-4: the active record goes with its secrets, leaving a
+    /// `Destroyed` tombstone. Only called with an active record.
+    fn destroy(rec: &mut UserRecord<C>) -> Outcome {
+        let Some(old) = rec.active.take() else {
+            unreachable!("destroy() is called with an active record")
+        };
+        assert!(old.attempts.spent(), "LOCK-4: destroyed with guesses left");
+        rec.gone = Some(Gone {
+            why: Tombstone::Destroyed(old.registration),
+            reply_key: old.reply_key,
+        });
+        Outcome::Destroyed
     }
 
     /// The delete rule: the registration named, active or staged, goes with
@@ -628,6 +651,43 @@ mod tests {
             Some(Tombstone::Destroyed(RegistrationId(1)))
         );
         assert_eq!(s.apply(LogIndex(7), &consume(1, 4)), Outcome::Stale);
+    }
+
+    #[test]
+    fn exhaust_destroys_only_a_spent_budget() {
+        let exhaust = |reg| Command::<SymbolicCrypto>::Exhaust {
+            user: U,
+            registration: RegistrationId(reg),
+        };
+        let reset = |ke1| Command::<SymbolicCrypto>::Reset {
+            user: U,
+            registration: RegistrationId(1),
+            ke1: Ke1Digest([ke1; 32]),
+        };
+        let mut s = Store::new(2);
+        s.apply(LogIndex(1), &stage(1, 5, 0, None));
+        s.apply(LogIndex(2), &activate(1));
+        s.apply(LogIndex(3), &consume(1, 1));
+        // One guess left: not spent, nothing happens.
+        assert_eq!(s.apply(LogIndex(4), &exhaust(1)), Outcome::Stale);
+        s.apply(LogIndex(5), &consume(1, 2));
+        // A proof ordered before it refills the budget: stale again.
+        s.apply(LogIndex(6), &reset(2));
+        assert_eq!(s.apply(LogIndex(7), &exhaust(1)), Outcome::Stale);
+        assert_eq!(remaining(&s), 2);
+        s.apply(LogIndex(8), &consume(1, 3));
+        s.apply(LogIndex(9), &consume(1, 4));
+        // Another registration's id changes nothing.
+        assert_eq!(s.apply(LogIndex(10), &exhaust(2)), Outcome::Stale);
+        assert_eq!(s.apply(LogIndex(11), &exhaust(1)), Outcome::Destroyed);
+        let rec = s.get(U).unwrap();
+        assert!(rec.active.is_none());
+        assert_eq!(
+            rec.tombstone(),
+            Some(Tombstone::Destroyed(RegistrationId(1)))
+        );
+        // Resent, it finds nothing to destroy.
+        assert_eq!(s.apply(LogIndex(12), &exhaust(1)), Outcome::Stale);
     }
 
     #[test]

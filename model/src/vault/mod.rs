@@ -87,7 +87,7 @@ use std::hash::{Hash, Hasher};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-pub use spec::{RecordOp, RecordRet, RecordSpec};
+pub use spec::{RecordOp, RecordRet, RecordSpec, RecordState};
 
 type C = SymbolicCrypto;
 /// The implementation's vault node, with symbolic cryptography.
@@ -955,7 +955,7 @@ impl VaultModel {
             key,
             content,
         };
-        RecordSpec {
+        RecordSpec::from_state(spec::RecordState {
             limit: self.bounds.guess_limit,
             active: rec.as_ref().and_then(|r| r.active.as_ref()).map(|a| {
                 spec::SpecActive {
@@ -980,7 +980,7 @@ impl VaultModel {
                 .as_ref()
                 .and_then(|r| r.tombstone())
                 .map(Tombstone::registration),
-        }
+        })
     }
 
     fn initial_state(&self) -> VaultState {
@@ -2373,6 +2373,7 @@ fn show_command(c: &Command<C>) -> String {
             user, registration, ..
         } => format!("Reset({user:?} {registration:?})"),
         Command::Delete { user, registration } => format!("Delete({user:?} {registration:?})"),
+        Command::Exhaust { user, registration } => format!("Exhaust({user:?} {registration:?})"),
     }
 }
 

@@ -52,6 +52,9 @@ pub const NO_PANIC: &str = "no assertion in the implementation fails";
 pub const SOME_LOGIN: &str = "sometimes a login succeeds";
 /// Non-vacuity.
 pub const SOME_DESTROYED: &str = "sometimes a record is destroyed";
+/// Non-vacuity: a spent budget destroys its record through `Exhaust` (no
+/// new guess needed), once its last login expired or failed.
+pub const SOME_EXHAUSTED: &str = "sometimes a spent record is destroyed by Exhaust";
 /// Non-vacuity.
 pub const SOME_LEADER_CHANGE: &str = "sometimes the leader changes";
 /// Non-vacuity.
@@ -82,6 +85,12 @@ pub(super) fn properties() -> Vec<Property<VaultModel>> {
         Property::sometimes(SOME_LOGIN, |_, s: &VaultState| s.ghost.logins_ok > 0),
         Property::sometimes(SOME_DESTROYED, |_, s: &VaultState| {
             !s.ghost.destroyed.is_empty()
+        }),
+        Property::sometimes(SOME_EXHAUSTED, |_, s: &VaultState| {
+            s.ghost.committed.values().any(|(e, _)| {
+                matches!(&e.command, Some(Command::Exhaust { registration, .. })
+                    if s.ghost.destroyed.contains(registration))
+            })
         }),
         Property::sometimes(SOME_LEADER_CHANGE, |_, s: &VaultState| {
             s.ghost.leaders.len() >= 2

@@ -190,9 +190,9 @@ pub struct SpecActive {
     pub proven: Option<SymBlinded>,
 }
 
-/// One user's record, sequentially.
+/// One user's record, sequentially: one state the spec may be in.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct RecordSpec {
+pub struct RecordState {
     /// The guess limit.
     pub limit: u8,
     /// The record logins guess against.
@@ -209,10 +209,10 @@ pub struct RecordSpec {
     pub gone: Option<RegistrationId>,
 }
 
-impl RecordSpec {
+impl RecordState {
     /// A user with no record yet, and guess limit `limit`.
     pub fn new(limit: u8) -> Self {
-        RecordSpec {
+        RecordState {
             limit,
             active: None,
             staged: None,
@@ -223,7 +223,35 @@ impl RecordSpec {
     }
 }
 
-impl RecordSpec {
+impl RecordState {
+    /// The internal step `Exhaust` (no client's operation): an active
+    /// record whose budget is spent may be destroyed at any point. When
+    /// the vault may take it (no login can still finish) is the
+    /// simulator's check (LOCK-4), not this spec's.
+    fn exhausted(&self) -> Option<RecordState> {
+        let a = self.active.as_ref()?;
+        if a.tested.len() < usize::from(self.limit) {
+            return None;
+        }
+        let mut s = self.clone();
+        s.gone = s.active.take().map(|a| a.reg.registration);
+        s.destroyed = true;
+        Some(s)
+    }
+
+    /// Whether `op` may return `ret` here; if so, `self` is the state after.
+    fn valid_step(&mut self, op: &RecordOp, ret: &RecordRet) -> bool {
+        match (op, ret) {
+            // A login the leader no longer remembers (expired, or leadership
+            // moved) changes nothing.
+            (RecordOp::LoginFinish { .. }, RecordRet::LoginExpired) => true,
+            (RecordOp::Stage { .. }, RecordRet::Staged { registration, .. }) => {
+                self.apply(op, *registration) == *ret
+            }
+            _ => self.apply(op, RegistrationId(0)) == *ret,
+        }
+    }
+
     fn no_active(&self) -> RecordRet {
         if self.destroyed {
             RecordRet::KeyDestroyed
@@ -417,26 +445,88 @@ impl RecordSpec {
     }
 }
 
+/// The spec: every state one user's record may be in after the operations
+/// so far. Several, because the vault destroys a spent record by an
+/// internal step (`Exhaust`) that no operation marks: before each
+/// operation, a state whose budget is spent may also have been exhausted.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RecordSpec {
+    states: Vec<RecordState>,
+}
+
+impl RecordSpec {
+    /// A user with no record yet, and guess limit `limit`.
+    pub fn new(limit: u8) -> Self {
+        RecordSpec::from_state(RecordState::new(limit))
+    }
+
+    /// The spec starting in `state`.
+    pub fn from_state(state: RecordState) -> Self {
+        RecordSpec {
+            states: vec![state],
+        }
+    }
+
+    /// The states the record may be in, the likeliest first (the one with
+    /// no internal step taken where that fits the answers).
+    pub fn states(&self) -> &[RecordState] {
+        &self.states
+    }
+
+    /// The states an operation may start from: each state, and each one
+    /// exhausted first.
+    fn candidates(&self) -> Vec<RecordState> {
+        let mut out: Vec<RecordState> = Vec::with_capacity(self.states.len() * 2);
+        for s in &self.states {
+            for c in [Some(s.clone()), s.exhausted()].into_iter().flatten() {
+                if !out.contains(&c) {
+                    out.push(c);
+                }
+            }
+        }
+        out
+    }
+
+    fn keep(&mut self, next: Vec<RecordState>) {
+        let mut states: Vec<RecordState> = Vec::with_capacity(next.len());
+        for s in next {
+            if !states.contains(&s) {
+                states.push(s);
+            }
+        }
+        self.states = states;
+    }
+}
+
 impl SequentialSpec for RecordSpec {
     type Op = RecordOp;
     type Ret = RecordRet;
 
     fn invoke(&mut self, op: &RecordOp) -> RecordRet {
         // Only reached for operations that never returned; whatever id a
-        // lost Stage chose, no client holds it.
-        self.apply(op, RegistrationId(0))
+        // lost Stage chose, no client holds it. Any state may follow, so
+        // every candidate goes on; the answer returned is the first's.
+        let mut next = self.candidates();
+        let mut first = None;
+        for s in &mut next {
+            let ret = s.apply(op, RegistrationId(0));
+            first.get_or_insert(ret);
+        }
+        self.keep(next);
+        first.expect("the spec always holds a state")
     }
 
     fn is_valid_step(&mut self, op: &RecordOp, ret: &RecordRet) -> bool {
-        match (op, ret) {
-            // A login the leader no longer remembers (expired, or leadership
-            // moved) changes nothing.
-            (RecordOp::LoginFinish { .. }, RecordRet::LoginExpired) => true,
-            (RecordOp::Stage { .. }, RecordRet::Staged { registration, .. }) => {
-                self.apply(op, *registration) == *ret
-            }
-            _ => self.apply(op, RegistrationId(0)) == *ret,
+        let next: Vec<RecordState> = self
+            .candidates()
+            .into_iter()
+            .filter_map(|mut s| s.valid_step(op, ret).then_some(s))
+            .collect();
+        if next.is_empty() {
+            return false;
         }
+        self.keep(next);
+        true
     }
 }
 
@@ -446,7 +536,7 @@ mod tests {
     use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
 
     fn spec() -> RecordSpec {
-        RecordSpec {
+        RecordSpec::from_state(RecordState {
             limit: 2,
             active: Some(SpecActive {
                 reg: SpecRegistration {
@@ -462,7 +552,7 @@ mod tests {
             stages: 1,
             destroyed: false,
             gone: None,
-        }
+        })
     }
 
     fn guess(blind: u8) -> RecordOp {

@@ -539,6 +539,41 @@ fn the_correct_code_passes_destruction() {
 }
 
 #[test]
+fn the_correct_code_destroys_a_spent_record_once_its_last_login_expires() {
+    // One node, so that the search reaches the expiry: one guess spends
+    // the budget of one, its login expires, and `Exhaust` destroys the
+    // record with no further guess. Every property holds on the way, the
+    // linearizability of what the clients saw (CONS-4) among them.
+    passes(one_spent_guess(), 12, &[SOME_EXHAUSTED]);
+}
+
+/// The bounds of the test above.
+fn one_spent_guess() -> VaultBounds {
+    VaultBounds {
+        nodes: 1,
+        guess_limit: 1,
+        guesses: 1,
+        rollback_tolerance: 0,
+        timers: true,
+        ..VaultBounds::quiet()
+    }
+}
+
+/// `ExhaustionWaits` leaves the spent record in place at every state of
+/// the same exhaustive search: the model shows the rule's absence as a
+/// `sometimes` example that no longer exists. (The simulator times it:
+/// `check/exhaustion.rs`.)
+#[test]
+fn exhaustion_waits_never_destroys_a_spent_record() {
+    let _one_at_a_time = EXHAUSTIVE.lock().unwrap_or_else(|e| e.into_inner());
+    let m = VaultModel::new(one_spent_guess(), Some(VaultFlaw::ExhaustionWaits));
+    let r = check(m.clone(), &Budget::bfs(12));
+    report(&m, &r);
+    assert!(!r.stopped_early);
+    assert!(r.path(SOME_EXHAUSTED).is_none());
+}
+
+#[test]
 fn the_correct_code_passes_elections_and_crashes() {
     // R = 0: with R = 1 every election needs all three nodes, and the
     // leader must first step down, which is deeper than a CI bound.

@@ -672,8 +672,8 @@ fn summarize(text: &mut String, r: &RunReport) {
     let _ = writeln!(text, "  trace hash   {:016x}", r.trace_hash);
     let _ = writeln!(
         text,
-        "  users        {} logins, {} wrong passwords, {} records destroyed, {} backups, {} restores, {} operations failed",
-        s.logins_ok, s.wrong_passwords, s.destroyed, s.backups, s.restores, s.ops_failed
+        "  users        {} logins, {} wrong passwords, {} records destroyed ({} exhaust entries committed), {} backups, {} restores, {} operations failed",
+        s.logins_ok, s.wrong_passwords, s.destroyed, s.exhaust_commits, s.backups, s.restores, s.ops_failed
     );
     let _ = writeln!(
         text,

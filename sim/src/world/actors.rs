@@ -1139,5 +1139,8 @@ pub(super) fn end_finals(world: &mut World) {
             ),
         ));
     }
+    if world.violation.is_none() && !world.host.liveness_voided {
+        world.check_exhaustion_at_end();
+    }
     world.phase = Phase::Done;
 }

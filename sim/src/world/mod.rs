@@ -50,7 +50,9 @@ use backup_vault::vault::records::Command;
 use check::answers::Asked;
 use check::backups::Backups;
 use check::consensus::Consensus;
+use check::consensus::Kind;
 use check::erasure::Erasure;
+use check::exhaustion::Exhaustion;
 use check::lockout::Lockout;
 use check::oracle::Oracle;
 use check::secrets::{SecretKind, Secrets};
@@ -121,6 +123,9 @@ pub struct Stats {
     pub dropped_messages: u64,
     /// Disk audits for erased key material (LOCK-4 on disk).
     pub erasure_audits: u64,
+    /// `Exhaust` entries committed (a spent budget destroying its record
+    /// once no login against it could finish).
+    pub exhaust_commits: u64,
 }
 
 /// The result of one run.
@@ -221,6 +226,7 @@ pub(crate) struct World {
     crypto: OpaqueCrypto,
     consensus: Consensus<OpaqueCrypto>,
     lockout: Lockout,
+    exhaustion: Exhaustion,
     oracle: Oracle,
     secrets: Secrets,
     /// Everything only HSMs may hold, K and passwords included: what the
@@ -270,6 +276,8 @@ pub fn run(scenario: &Scenario, seed: u64, options: &RunOptions) -> RunReport {
     let events = world.cluster.events_processed();
     let mut stats = world.stats.clone();
     stats.ke2_released = world.lockout.ke2_released;
+    stats.destroyed = world.lockout.destroyed().len() as u64;
+    stats.exhaust_commits = world.exhaustion.exhaust_commits;
     stats.bytes_scanned = world.secrets.scanned + world.host_secrets.scanned;
     stats.host_injected = world.host.forged + world.host.replayed;
     stats.host_disk_edits = world.host.disk_edits;
@@ -318,6 +326,7 @@ impl World {
             guess_limit: scenario.guess_limit,
             // Snapshots are exercised: a long run compacts several times.
             snapshot_every: 200,
+            login_ttl_ms: mix.login_ttl_ms,
             flaw: scenario.vault_flaw,
             ..NodeConfig::default()
         };
@@ -340,6 +349,7 @@ impl World {
             mix,
             consensus: Consensus::new(scenario.nodes, scenario.guess_limit),
             lockout: Lockout::new(scenario.nodes, scenario.rollback_tolerance),
+            exhaustion: Exhaustion::new(node.login_ttl_ms),
             oracle: Oracle::new(crypto.clone(), scenario.guess_limit),
             crypto: crypto.clone(),
             cluster,
@@ -486,6 +496,19 @@ impl World {
         }
         if self.check_history && self.violation.is_none() {
             self.check_history_now();
+        }
+    }
+
+    /// LOCK-4's timing at the end of a run: no leader keeps a spent record
+    /// past its due time (`check::exhaustion`).
+    fn check_exhaustion_at_end(&mut self) {
+        let nodes: Vec<_> = self
+            .cluster
+            .ids()
+            .filter_map(|i| self.cluster.node(i).map(|n| (i, n)))
+            .collect();
+        if let Err(v) = self.exhaustion.at_end(&nodes, self.now().0) {
+            self.fail(v);
         }
     }
 
@@ -684,6 +707,11 @@ impl World {
         let step = self.cluster.events_processed();
         self.lockout
             .after_step(id, node, self.cluster.effects().request, step)?;
+        let clock = self.cluster.clock_of(id).0;
+        let finishing = self.cluster.effects().finishing;
+        let now = self.now().0;
+        self.exhaustion
+            .after_step(id, node, finishing, clock, now)?;
         let applied = self.cluster.effects().applied.iter();
         let applied = applied.filter(|(from, _)| *from == id).map(|(_, a)| a);
         let added = self.consensus.after_step(id, node, step, applied)?;
@@ -724,21 +752,36 @@ impl World {
                     Some(Command::ConsumeAttempt { ke1, .. }) => Effect::Consumed(*ke1),
                     Some(Command::Reset { user, .. }) => Effect::Reset(*user),
                     Some(Command::Delete { registration, .. }) => Effect::Deleted(*registration),
-                    None => continue,
+                    // Not a client's operation: the history's model takes
+                    // it as an internal step (docs/history.md).
+                    Some(Command::Exhaust { .. }) | None => continue,
                 };
                 self.committed_effects.insert(effect);
             }
         }
         self.lockout.on_commits(&added)?;
+        self.exhaustion
+            .on_commits(&added, self.consensus.reference(), self.now().0);
         self.oracle.on_commits(&added)?;
         let disks: Vec<_> = self.cluster.ids().map(|i| self.cluster.disk(i)).collect();
         for (from, reply) in &self.cluster.effects().replies {
-            match reply.response {
-                ClientResponse::LoginOk { .. } => self.stats.logins_ok += 1,
-                ClientResponse::KeyDestroyed if reply.index.is_some() => self.stats.destroyed += 1,
-                _ => {}
+            if let ClientResponse::LoginOk { .. } = reply.response {
+                self.stats.logins_ok += 1;
             }
             let request = self.requests.get(&(reply.to, reply.request));
+            let consumed = reply
+                .index
+                .and_then(|i| self.consensus.committed(i))
+                .filter(|c| c.kind == Kind::Consume)
+                .and_then(|c| Some((c.user?, c.registration?)));
+            self.exhaustion.on_reply(
+                *from,
+                &reply.response,
+                request.and_then(|r| r.login),
+                consumed,
+                node.raft().term(),
+                self.cluster.clock_of(*from).0,
+            );
             self.lockout
                 .on_reply(*from, node, reply, request, &disks, &self.consensus)?;
             let Some(request) = request else {

@@ -177,11 +177,18 @@ impl fmt::Display for FaultSelection {
 
 /// The faults one seed runs with: each kind that is on, and its intensity
 /// (1..=1000; how often it strikes).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FaultMix {
     /// Kind → intensity per mille.
     pub on: BTreeMap<FaultKind, u32>,
+    /// How long the vault keeps a login between KE2 and KE3. Swarm
+    /// testing varies it: with the default of 30 s a spent budget rarely
+    /// outlives its last login within a run, so the rule that destroys it
+    /// then (LOCK-4) would seldom be exercised.
+    pub login_ttl_ms: u64,
 }
+
+use backup_vault::vault::node::DEFAULT_LOGIN_TTL_MS;
 
 impl FaultMix {
     /// The intensity of `kind`, 0 when off.
@@ -214,20 +221,31 @@ impl FaultMix {
             let level = [20, 50, 100, 200, 400][(rng.next_u32() % 5) as usize];
             on.insert(kind, level);
         }
-        FaultMix { on }
+        // Its own stream again, so that the faults drawn above stay what
+        // they were for every seed.
+        let mut ttl_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x4c6f_6769_6e54_544c);
+        let login_ttl_ms = match selection {
+            FaultSelection::None => DEFAULT_LOGIN_TTL_MS,
+            _ => [2_000, 8_000, DEFAULT_LOGIN_TTL_MS, DEFAULT_LOGIN_TTL_MS]
+                [(ttl_rng.next_u32() % 4) as usize],
+        };
+        FaultMix { on, login_ttl_ms }
     }
 }
 
 impl fmt::Display for FaultMix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.on.is_empty() {
-            return f.write_str("none");
-        }
-        let parts: Vec<String> = self
+        let mut parts: Vec<String> = self
             .on
             .iter()
             .map(|(k, v)| format!("{}={}", k.name(), v))
             .collect();
+        if self.login_ttl_ms != DEFAULT_LOGIN_TTL_MS {
+            parts.push(format!("login-ttl={}ms", self.login_ttl_ms));
+        }
+        if parts.is_empty() {
+            return f.write_str("none");
+        }
         f.write_str(&parts.join(","))
     }
 }

@@ -42,6 +42,8 @@ pub enum Kind {
     Reset,
     /// Delete.
     Delete,
+    /// Exhaust.
+    Exhaust,
 }
 
 /// A committed entry, as the checks need it.
@@ -105,6 +107,7 @@ pub fn summarize<C: VaultCrypto>(
                 Command::ConsumeAttempt { .. } => Kind::Consume,
                 Command::Reset { .. } => Kind::Reset,
                 Command::Delete { .. } => Kind::Delete,
+                Command::Exhaust { .. } => Kind::Exhaust,
             };
             (kind, Some(c.user()), Some(c.registration()))
         }

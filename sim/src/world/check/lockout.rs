@@ -172,6 +172,11 @@ impl Lockout {
         let applied = node.applied();
         if self.applied.insert(id, applied) != Some(applied) {
             for (user, rec) in node.store().iter() {
+                if let Some(Tombstone::Destroyed(reg)) = rec.tombstone() {
+                    // Destroyed by a login start or by `Exhaust`: no key
+                    // for it may be released from now on.
+                    self.destroyed.insert(reg);
+                }
                 if let (Some(Tombstone::Destroyed(reg)), Some(active)) =
                     (rec.tombstone(), &rec.active)
                 {
@@ -347,7 +352,8 @@ fn registration_of<C: VaultCrypto>(c: &Command<C>) -> Option<RegistrationId> {
         | Command::Activate { registration, .. }
         | Command::ConsumeAttempt { registration, .. }
         | Command::Reset { registration, .. }
-        | Command::Delete { registration, .. } => *registration,
+        | Command::Delete { registration, .. }
+        | Command::Exhaust { registration, .. } => *registration,
     })
 }
 

@@ -6,6 +6,7 @@ pub mod answers;
 pub mod backups;
 pub mod consensus;
 pub mod erasure;
+pub mod exhaustion;
 pub mod lockout;
 pub mod oracle;
 pub mod secrets;

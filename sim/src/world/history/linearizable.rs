@@ -109,6 +109,21 @@ impl Model {
         self.gone.is_some_and(|(_, d)| d)
     }
 
+    /// The internal step `Exhaust` (no client's operation): an active
+    /// record whose budget is spent may be destroyed at any point. When
+    /// the vault may take it (no login can still finish) is checked by the
+    /// simulator's lockout checks, not by this model.
+    fn exhausted(&self, limit: u8) -> Option<Model> {
+        let a = self.active.as_ref()?;
+        if a.tested.len() < usize::from(limit) {
+            return None;
+        }
+        let mut m = self.clone();
+        m.gone = Some((a.reg, true));
+        m.active = None;
+        Some(m)
+    }
+
     /// The state after `call` answered `answer` (`None`: an `info`
     /// operation taking effect, with valid proofs), if the model allows it.
     fn step(&self, call: &Call, answer: Option<&Answer>, limit: u8) -> Option<Model> {
@@ -460,6 +475,12 @@ impl Search {
                     next_states.push((d, next, linearized + 1));
                 }
             }
+            // Or the internal step first, placing no operation.
+            if let Some(next) = model.exhausted(self.limit) {
+                if self.seen.insert((done.clone(), next.clone())) {
+                    next_states.push((done.clone(), next, linearized));
+                }
+            }
             stack.extend(next_states.into_iter().rev());
         }
         let (_, done) = best;
@@ -613,6 +634,26 @@ mod tests {
         h.complete(dup, ke2(11, 1), false, 14);
         h.close(20, |_, _| true);
         assert_eq!(check(&h, 3), Verdict::Linearizable);
+    }
+
+    #[test]
+    fn a_spent_budget_may_be_exhausted_between_operations() {
+        // Three guesses spend a budget of 3; the record is then destroyed
+        // without a client's operation (Exhaust), so even a KE1 already
+        // tested is answered `KeyDestroyed`.
+        let mut h = registered();
+        sequential(&mut h, ke1(1), ke2(11, 2), 10);
+        sequential(&mut h, ke1(2), ke2(12, 1), 12);
+        sequential(&mut h, ke1(3), ke2(13, 0), 14);
+        sequential(&mut h, ke1(3), Answer::KeyDestroyed, 16);
+        h.close(20, |_, _| true);
+        assert_eq!(check(&h, 3), Verdict::Linearizable);
+        // With a guess left, nothing may destroy it.
+        let mut h = registered();
+        sequential(&mut h, ke1(1), ke2(11, 2), 10);
+        sequential(&mut h, ke1(1), Answer::KeyDestroyed, 12);
+        h.close(20, |_, _| true);
+        assert!(matches!(check(&h, 3), Verdict::NotLinearizable { .. }));
     }
 
     #[test]

@@ -1,0 +1,334 @@
+//! LOCK-4's timing: when a record whose budget is spent is destroyed.
+//!
+//! The rule (`vault::lockout`): a spent budget destroys its record as soon
+//! as no login against it can still prove knowledge. These checks time it
+//! from what they see, not from the node's own bookkeeping of logins:
+//! - **never too early**: a leader proposes `Exhaust` for a registration
+//!   neither while a KE2 it released for that registration in its term is
+//!   younger than the login TTL without an answer to that login's KE3
+//!   (`LoginOk`, `WrongPassword`, ...), nor within one login TTL of taking
+//!   over (logins a former leader opened may still be finished at a retry);
+//! - **never too late**: once a budget is spent (in the reference store
+//!   the consensus checks apply the ledger to), its last KE2's login has
+//!   expired and the leader has led for one login TTL, that leader proposes
+//!   `Exhaust` before anything else: a serving leader that appends a
+//!   command more than [`LATE_MARGIN_MS`] after that moment, without having
+//!   proposed it in its term, is late (unless a command about the same user
+//!   is still in flight in its log: the rule waits for it). And at the end
+//!   of a run no budget is still spent [`COMMIT_SLACK_MS`] after it was due.
+//!
+//! The login TTL is the scenario's node configuration, which the checks
+//! are given. "Early" is timed by the proposing node's own clock (both
+//! ends of the interval are its own), "late" by the virtual clock, with a
+//! margin far above clock drift and timer jitter.
+
+use super::consensus::{Added, Kind};
+use super::Violation;
+use backup_vault::invariant::Invariant;
+use backup_vault::vault::crypto::{RegistrationId, VaultCrypto};
+use backup_vault::vault::ids::{LogIndex, NodeId, Term, UserId};
+use backup_vault::vault::node::VaultNode;
+use backup_vault::vault::protocol::{ClientResponse, LoginId};
+use backup_vault::vault::raft::Role;
+use backup_vault::vault::records::Command;
+use backup_vault::vault::records::RecordStore;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How long an `Exhaust` may take to commit once it is due, with the
+/// network healed: a timer, an append and an acknowledgement round, and
+/// the simulated disks' sync latency, with a wide margin.
+pub const COMMIT_SLACK_MS: u64 = 5_000;
+
+/// How long after an `Exhaust` falls due a serving leader may still append
+/// other commands without it: a leader handles an input (a heartbeat tick
+/// at least) every few tens of milliseconds.
+pub const LATE_MARGIN_MS: u64 = 1_000;
+
+/// A login a leader opened with a KE2 and has not answered a KE3 of yet.
+#[derive(Clone, Copy, Debug)]
+struct Open {
+    user: UserId,
+    registration: RegistrationId,
+    term: Term,
+    at: u64,
+}
+
+/// The exhaustion checks' memory.
+#[derive(Debug)]
+pub struct Exhaustion {
+    ttl: u64,
+    last_index: BTreeMap<NodeId, LogIndex>,
+    /// Per node, the term it leads and when it took over, by its own
+    /// clock and by the virtual clock.
+    leading: BTreeMap<NodeId, (Term, u64, u64)>,
+    /// When some node last took over as leader.
+    last_takeover: u64,
+    open: BTreeMap<(NodeId, LoginId), Open>,
+    /// Per registration, when a KE2 for it was last released.
+    last_ke2: BTreeMap<(UserId, RegistrationId), u64>,
+    /// Registrations whose budget is spent in the reference store, and
+    /// since when.
+    spent: BTreeMap<(UserId, RegistrationId), u64>,
+    /// `Exhaust` entries each leader proposed, by term.
+    proposed: BTreeSet<(NodeId, Term, UserId, RegistrationId)>,
+    /// Committed `Exhaust` entries (a figure for the run report).
+    pub exhaust_commits: u64,
+}
+
+impl Exhaustion {
+    /// Checks for nodes whose logins live `login_ttl_ms`.
+    pub fn new(login_ttl_ms: u64) -> Self {
+        Exhaustion {
+            ttl: login_ttl_ms,
+            last_index: BTreeMap::new(),
+            leading: BTreeMap::new(),
+            last_takeover: 0,
+            open: BTreeMap::new(),
+            last_ke2: BTreeMap::new(),
+            spent: BTreeMap::new(),
+            proposed: BTreeSet::new(),
+            exhaust_commits: 0,
+        }
+    }
+
+    /// After node `id` handled an input at `now` (virtual time), its own
+    /// clock reading `clock` (a KE3 for login `finishing`, if that was the
+    /// input: the login is over, whatever the answer, which a read barrier
+    /// may hold back): note a takeover, check each `Exhaust` it just
+    /// proposed is not early, and that none is late.
+    pub fn after_step<C: VaultCrypto>(
+        &mut self,
+        id: NodeId,
+        node: &VaultNode<C>,
+        finishing: Option<LoginId>,
+        clock: u64,
+        now: u64,
+    ) -> Result<(), Violation> {
+        if let Some(login) = finishing {
+            self.open.remove(&(id, login));
+        }
+        let raft = node.raft();
+        let last = raft.log().last_index();
+        let before = self.last_index.insert(id, last).unwrap_or(LogIndex(0));
+        if raft.role() != Role::Leader {
+            return Ok(());
+        }
+        let term = raft.term();
+        if self.leading.get(&id).map(|(t, _, _)| *t) != Some(term) {
+            self.leading.insert(id, (term, clock, now));
+            self.last_takeover = now;
+        }
+        let (_, since, since_now) = self.leading[&id];
+        let mut commands = Vec::new();
+        for k in (before.0 + 1)..=last.0 {
+            let Some(entry) = raft.log().get(LogIndex(k)) else {
+                continue;
+            };
+            if entry.term != term {
+                continue;
+            }
+            match &entry.command {
+                Some(Command::Exhaust { user, registration }) => {
+                    self.early(id, term, since, *user, *registration, clock)?;
+                    self.proposed.insert((id, term, *user, *registration));
+                }
+                Some(c) => commands.push(c.user()),
+                None => {}
+            }
+        }
+        if !commands.is_empty() {
+            self.late(id, node, term, since_now, &commands, now)?;
+        }
+        Ok(())
+    }
+
+    /// The `Exhaust` leader `id` proposed at `clock` (its own clock) in
+    /// `term`, which it has led since `since`, is not early.
+    fn early(
+        &self,
+        id: NodeId,
+        term: Term,
+        since: u64,
+        user: UserId,
+        registration: RegistrationId,
+        clock: u64,
+    ) -> Result<(), Violation> {
+        if clock < since + self.ttl {
+            return Err(Violation::user(
+                Invariant::Lock4,
+                user,
+                Some(id),
+                format!(
+                    "n{} proposed to destroy user {}'s registration {:x} {} ms after it took over: a login a former leader opened could still finish (login TTL {} ms)",
+                    id.0, user.0, registration.0, clock - since, self.ttl
+                ),
+            ));
+        }
+        let open = self.open.iter().find(|((n, _), o)| {
+            *n == id
+                && o.user == user
+                && o.registration == registration
+                && o.term == term
+                && o.at + self.ttl > clock
+        });
+        if let Some(((_, login), o)) = open {
+            return Err(Violation::user(
+                Invariant::Lock4,
+                user,
+                Some(id),
+                format!(
+                    "n{} proposed to destroy user {}'s registration {:x} while login {:x} (KE2 {} ms before, login TTL {} ms) could still finish",
+                    id.0, user.0, registration.0, login.0, clock - o.at, self.ttl
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// When the `Exhaust` of `key` falls due, by the virtual clock, for a
+    /// leader that took over at `since`.
+    fn due(&self, key: (UserId, RegistrationId), spent_at: u64, since: u64) -> u64 {
+        [
+            spent_at,
+            self.last_ke2.get(&key).map_or(0, |t| t + self.ttl),
+            since + self.ttl,
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0)
+    }
+
+    /// Leader `id` appended commands about `users` at `now` (virtual
+    /// time): every spent budget due long enough ago has its `Exhaust`.
+    fn late<C: VaultCrypto>(
+        &self,
+        id: NodeId,
+        node: &VaultNode<C>,
+        term: Term,
+        since: u64,
+        users: &[UserId],
+        now: u64,
+    ) -> Result<(), Violation> {
+        if self.spent.is_empty() {
+            return Ok(());
+        }
+        let log = node.raft().log();
+        for (&(user, registration), &spent_at) in &self.spent {
+            if users.contains(&user) || self.proposed.contains(&(id, term, user, registration)) {
+                continue;
+            }
+            let due = self.due((user, registration), spent_at, since);
+            if now <= due + LATE_MARGIN_MS {
+                continue;
+            }
+            let in_flight = (node.applied().0 + 1..=log.last_index().0).any(|i| {
+                log.get(LogIndex(i))
+                    .and_then(|e| e.command.as_ref())
+                    .is_some_and(|c| c.user() == user)
+            });
+            if in_flight {
+                continue;
+            }
+            return Err(Violation::user(
+                Invariant::Lock4,
+                user,
+                Some(id),
+                format!(
+                    "leader n{} went on appending commands at {now} ms without destroying user {}'s registration {:x}, whose budget is spent: its destruction was due at {due} ms (no login against it could finish after that)",
+                    id.0, user.0, registration.0
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A reply node `from` released at `now`: a KE2 opens a login against
+    /// the registration its consuming entry names (`registration`, from
+    /// the committed ledger); any answer to a KE3 closes the login.
+    pub fn on_reply<C: VaultCrypto>(
+        &mut self,
+        from: NodeId,
+        response: &ClientResponse<C>,
+        finishing: Option<LoginId>,
+        registration: Option<(UserId, RegistrationId)>,
+        term: Term,
+        now: u64,
+    ) {
+        if let Some(login) = finishing {
+            self.open.remove(&(from, login));
+        }
+        if let (ClientResponse::Ke2 { login, .. }, Some((user, registration))) =
+            (response, registration)
+        {
+            self.open.insert(
+                (from, *login),
+                Open {
+                    user,
+                    registration,
+                    term,
+                    at: now,
+                },
+            );
+            self.last_ke2.insert((user, registration), now);
+        }
+        // Logins no leader can finish any more are forgotten.
+        let ttl = self.ttl;
+        self.open.retain(|_, o| o.at + ttl > now);
+    }
+
+    /// Entries newly committed at `now`, and the reference store after
+    /// them: which budgets became spent, and which are no longer.
+    pub fn on_commits<C: VaultCrypto>(
+        &mut self,
+        added: &[Added<C>],
+        reference: &RecordStore<C>,
+        now: u64,
+    ) {
+        for (_, committed, _) in added {
+            let Some(user) = committed.user else {
+                continue;
+            };
+            if committed.kind == Kind::Exhaust {
+                self.exhaust_commits += 1;
+            }
+            let spent = reference
+                .get(user)
+                .and_then(|r| r.active.as_ref())
+                .filter(|a| a.attempts.spent())
+                .map(|a| a.registration);
+            self.spent
+                .retain(|(u, r), _| *u != user || Some(*r) == spent);
+            if let Some(registration) = spent {
+                self.spent.entry((user, registration)).or_insert(now);
+            }
+        }
+    }
+
+    /// At the end of a run, at `now` (virtual time), with the nodes that
+    /// are up: if one leads, no budget is still spent whose destruction
+    /// was due more than [`COMMIT_SLACK_MS`] ago.
+    pub fn at_end<C: VaultCrypto>(
+        &self,
+        nodes: &[(NodeId, &VaultNode<C>)],
+        now: u64,
+    ) -> Result<(), Violation> {
+        let Some((id, _)) = nodes.iter().find(|(_, n)| n.raft().role() == Role::Leader) else {
+            return Ok(());
+        };
+        for (&(user, registration), &spent_at) in &self.spent {
+            let due = self.due((user, registration), spent_at, self.last_takeover);
+            if now > due + COMMIT_SLACK_MS {
+                return Err(Violation::user(
+                    Invariant::Lock4,
+                    user,
+                    Some(*id),
+                    format!(
+                        "user {}'s registration {:x}, whose budget is spent, is still not destroyed at {now} ms: its destruction was due at {due} ms (no login against it could finish after that)",
+                        user.0, registration.0
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
