@@ -93,6 +93,42 @@ fn the_protocol_model_runs_and_its_broken_rules_are_caught() {
     assert!(text.contains("Reregister"), "{text}");
 }
 
+/// The number after `unique: ` in a report.
+fn unique_states(text: &str) -> u64 {
+    let at = text.find("unique: ").expect("a unique count") + "unique: ".len();
+    let digits: String = text[at..].chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().expect("a number")
+}
+
+#[test]
+fn the_host_adversary_bounds_reach_the_vault_model() {
+    let plain = bvault(&["check", "run", "vault", "--depth", "2"]);
+    let host = bvault(&[
+        "check",
+        "run",
+        "vault",
+        "--depth",
+        "2",
+        "--forged-appends",
+        "1",
+        "--misdirections",
+        "1",
+        "--disk-edits",
+        "1",
+        "--host-rollbacks",
+        "1",
+    ]);
+    let text = stdout(&host);
+    assert_eq!(host.status.code(), Some(0), "{text}");
+    assert!(text.contains("forged_appends: 1"), "{text}");
+    assert!(text.contains("ok   HOST-1"), "{text}");
+    // The host's actions add states: the flags reach the search.
+    assert!(unique_states(&text) > unique_states(&stdout(&plain)), "{text}");
+    // The protocol model has no host.
+    let o = bvault(&["check", "run", "protocol", "--disk-edits", "1"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
 #[test]
 fn budgets_stop_the_search_and_say_so() {
     let o = bvault(&[

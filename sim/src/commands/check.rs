@@ -21,6 +21,7 @@ Examples:
   bvault-suite check list
   bvault-suite check run vault --depth 5
   bvault-suite check run vault --flaw ke2-before-commit --depth 3
+  bvault-suite check run vault --forged-appends 1 --disk-edits 1 --host-rollbacks 1 --depth 4
   bvault-suite check run vault --dfs --threads 2 --depth 12 --time-budget 10m
   bvault-suite check run protocol --depth 9 --threads 2
   bvault-suite check explore vault --addr localhost:3000
@@ -98,6 +99,22 @@ pub struct BoundArgs {
     /// Run a deliberately broken variant (see `bvault-suite check list`).
     #[arg(long, value_name = "NAME")]
     pub flaw: Option<String>,
+    /// Host adversary (vault model): `Append`s forged in the clear from a
+    /// made-up leader of a higher term, one per node and kind.
+    #[arg(long, default_value_t = 0)]
+    pub forged_appends: u8,
+    /// Host adversary (vault model): sealed messages delivered to a node
+    /// they were not sealed for.
+    #[arg(long, default_value_t = 0)]
+    pub misdirections: u8,
+    /// Host adversary (vault model): edits of a down node's disk records
+    /// (replaced by a clear form, swapped, or replayed).
+    #[arg(long, default_value_t = 0)]
+    pub disk_edits: u8,
+    /// Host adversary (vault model): rollbacks of a down node's disk under
+    /// the same HSM (its counter kept), on any node, R or not.
+    #[arg(long, default_value_t = 0)]
+    pub host_rollbacks: u8,
 }
 
 /// Arguments of `bvault-suite check run`.
@@ -214,6 +231,10 @@ fn vault_model(b: &BoundArgs) -> Result<VaultModel, CliError> {
         rollbacks: b.rollbacks,
         duplicates: b.duplicates,
         guesses: b.guesses.unwrap_or(limit + 1),
+        forged_appends: b.forged_appends,
+        misdirections: b.misdirections,
+        disk_edits: b.disk_edits,
+        host_rollbacks: b.host_rollbacks,
         start: if b.fresh {
             Start::Fresh
         } else {
@@ -237,6 +258,14 @@ fn protocol_model(b: &BoundArgs) -> Result<ProtocolModel, CliError> {
     };
     if b.nodes == 0 || b.rollback_tolerance >= b.nodes {
         return Err(CliError::usage("need 1 <= N and R < N"));
+    }
+    if [b.forged_appends, b.misdirections, b.disk_edits, b.host_rollbacks]
+        .iter()
+        .any(|n| *n > 0)
+    {
+        return Err(CliError::usage(
+            "--forged-appends, --misdirections, --disk-edits and --host-rollbacks are the vault model's host adversary; the protocol model has no host",
+        ));
     }
     let limit = b.limit.unwrap_or(2).max(1);
     let bounds = ProtocolBounds {
