@@ -131,6 +131,48 @@ impl<A> Report<A> {
     pub fn has_violation(&self) -> bool {
         self.verdicts.iter().any(Verdict::is_violation)
     }
+
+    /// What the search proved, as a whole (see [`Proved`]).
+    pub fn proved(&self) -> Proved {
+        if self.has_violation() {
+            return Proved::Violated;
+        }
+        let mut missing: Vec<&'static str> = self
+            .verdicts
+            .iter()
+            .filter(|v| matches!(v.expectation, Expectation::Sometimes) && v.path.is_none())
+            .map(|v| v.name)
+            .collect();
+        if self.stopped_early || !missing.is_empty() {
+            missing.sort_unstable();
+            return Proved::Inconclusive {
+                stopped_by_budget: self.stopped_early,
+                missing_examples: missing,
+            };
+        }
+        Proved::Holds
+    }
+}
+
+/// What a search proved. Only [`Proved::Holds`] is a pass.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Proved {
+    /// The bounded space was explored exhaustively, every `always`
+    /// property holds in every state of it, and every `sometimes` property
+    /// has an example.
+    Holds,
+    /// Nothing was violated in what was explored, but nothing was proved
+    /// either: a budget stopped the search before the bound, or some
+    /// `sometimes` property has no example (the bound does not reach what
+    /// it is about, so the `always` properties held vacuously there).
+    Inconclusive {
+        /// A budget (time or states) stopped the search.
+        stopped_by_budget: bool,
+        /// The `sometimes` properties without an example, by name.
+        missing_examples: Vec<&'static str>,
+    },
+    /// Some property is violated: its verdict holds the counterexample.
+    Violated,
 }
 
 /// Runs `model` within `budget`.
@@ -241,4 +283,59 @@ where
         checker.max_depth(),
         discoveries,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdict(name: &'static str, expectation: Expectation, path: bool) -> Verdict<u8> {
+        Verdict {
+            name,
+            expectation,
+            path: path.then(|| vec![1, 2]),
+        }
+    }
+
+    fn report(stopped_early: bool, verdicts: Vec<Verdict<u8>>) -> Report<u8> {
+        Report {
+            states: 10,
+            unique: 5,
+            max_depth: 2,
+            elapsed: Duration::from_millis(1),
+            stopped_early,
+            verdicts,
+        }
+    }
+
+    #[test]
+    fn only_an_exhaustive_search_with_every_example_proves() {
+        let holds = verdict("A", Expectation::Always, false);
+        let found = verdict("S", Expectation::Sometimes, true);
+        let missing = verdict("M", Expectation::Sometimes, false);
+        let broken = verdict("B", Expectation::Always, true);
+        assert_eq!(
+            report(false, vec![holds.clone(), found.clone()]).proved(),
+            Proved::Holds
+        );
+        assert_eq!(
+            report(true, vec![holds.clone(), found.clone()]).proved(),
+            Proved::Inconclusive {
+                stopped_by_budget: true,
+                missing_examples: vec![],
+            }
+        );
+        assert_eq!(
+            report(false, vec![holds.clone(), missing.clone()]).proved(),
+            Proved::Inconclusive {
+                stopped_by_budget: false,
+                missing_examples: vec!["M"],
+            }
+        );
+        // A violation wins over everything else.
+        assert_eq!(
+            report(true, vec![missing, broken, holds]).proved(),
+            Proved::Violated
+        );
+    }
 }

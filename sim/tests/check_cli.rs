@@ -40,14 +40,99 @@ fn list_names_both_models_their_properties_and_flaws() {
 }
 
 #[test]
-fn the_vault_model_passes_a_small_bound() {
+fn a_bound_that_reaches_no_example_proves_nothing_and_exits_7() {
+    // Depth 2 is explored exhaustively and nothing is violated, but no
+    // login, destruction or leader change happens within it: the
+    // properties hold vacuously, and the run must not pass.
     let o = bvault(&["check", "run", "vault", "--depth", "2"]);
     let text = stdout(&o);
-    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert_eq!(o.status.code(), Some(7), "{text}");
     assert!(text.contains("states generated:"), "{text}");
     assert!(text.contains("states/s"), "{text}");
     assert!(text.contains("exhaustive within the bound: yes"), "{text}");
     assert!(!text.contains("FAIL"), "{text}");
+    assert!(text.contains("none sometimes a login succeeds"), "{text}");
+    assert!(text.contains("verdict: nothing proved"), "{text}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("nothing proved"));
+}
+
+#[test]
+fn json_reports_the_verdict_and_every_property() {
+    let o = bvault(&["check", "run", "vault", "--depth", "2", "--json"]);
+    assert_eq!(o.status.code(), Some(7));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("one JSON document");
+    assert_eq!(doc["schema"], "bvault-check-run/1");
+    assert_eq!(doc["verdict"], "inconclusive");
+    assert_eq!(doc["exit_code"], 7);
+    assert_eq!(doc["exhaustive"], true);
+    let missing = doc["missing_examples"].as_array().unwrap();
+    assert!(missing.iter().any(|m| m == "sometimes a login succeeds"));
+    let props = doc["properties"].as_array().unwrap();
+    assert!(props
+        .iter()
+        .any(|p| p["kind"] == "always" && p["status"] == "holds"));
+    assert!(props.iter().all(|p| p["status"] != "violated"));
+    // A violation: its counterexample path, exit 6.
+    let o = bvault(&[
+        "check",
+        "run",
+        "vault",
+        "--flaw",
+        "ke2-before-commit",
+        "--depth",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(6));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(doc["verdict"], "violated");
+    let failed: Vec<_> = doc["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["status"] == "violated")
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert!(failed[0]["path"].as_array().is_some_and(|p| !p.is_empty()));
+}
+
+#[test]
+fn a_bound_with_every_example_is_proved_and_exits_0() {
+    // The abstract model with one election, one owner login and two
+    // guesses against a limit of one, no crashes, no duplicates: depth 8
+    // is exhaustive and reaches a login, a destruction and a leader
+    // change (a rollback cannot happen with R = 0, so it is not asked for).
+    let o = bvault(&[
+        "check",
+        "run",
+        "protocol",
+        "--rollback-tolerance",
+        "0",
+        "--limit",
+        "1",
+        "--guesses",
+        "2",
+        "--crashes",
+        "0",
+        "--duplicates",
+        "0",
+        "--elections",
+        "1",
+        "--changes",
+        "0",
+        "--reregistrations",
+        "0",
+        "--logins",
+        "1",
+        "--depth",
+        "8",
+    ]);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(text.contains("exhaustive within the bound: yes"), "{text}");
+    assert!(text.contains("ok   sometimes a login succeeds"), "{text}");
+    assert!(!text.contains("sometimes a disk is rolled back"), "{text}");
+    assert!(text.contains("verdict: proved within the bound"), "{text}");
 }
 
 #[test]
@@ -77,7 +162,8 @@ fn a_flaw_exits_6_with_the_path_as_a_message_sequence() {
 #[test]
 fn the_protocol_model_runs_and_its_broken_rules_are_caught() {
     let o = bvault(&["check", "run", "protocol", "--depth", "3", "--dfs"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert_eq!(o.status.code(), Some(7), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("FAIL"));
     let o = bvault(&[
         "check",
         "run",
@@ -96,7 +182,10 @@ fn the_protocol_model_runs_and_its_broken_rules_are_caught() {
 /// The number after `unique: ` in a report.
 fn unique_states(text: &str) -> u64 {
     let at = text.find("unique: ").expect("a unique count") + "unique: ".len();
-    let digits: String = text[at..].chars().take_while(char::is_ascii_digit).collect();
+    let digits: String = text[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
     digits.parse().expect("a number")
 }
 
@@ -119,11 +208,15 @@ fn the_host_adversary_bounds_reach_the_vault_model() {
         "1",
     ]);
     let text = stdout(&host);
-    assert_eq!(host.status.code(), Some(0), "{text}");
+    assert_eq!(host.status.code(), Some(7), "{text}");
+    assert!(!text.contains("FAIL"), "{text}");
     assert!(text.contains("forged_appends: 1"), "{text}");
     assert!(text.contains("ok   HOST-1"), "{text}");
     // The host's actions add states: the flags reach the search.
-    assert!(unique_states(&text) > unique_states(&stdout(&plain)), "{text}");
+    assert!(
+        unique_states(&text) > unique_states(&stdout(&plain)),
+        "{text}"
+    );
     // The protocol model has no host.
     let o = bvault(&["check", "run", "protocol", "--disk-edits", "1"]);
     assert_eq!(o.status.code(), Some(2));
@@ -141,8 +234,12 @@ fn budgets_stop_the_search_and_say_so() {
         "2000",
     ]);
     let text = stdout(&o);
-    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert_eq!(o.status.code(), Some(7), "{text}");
     assert!(text.contains("exhaustive within the bound: no"), "{text}");
+    assert!(
+        text.contains("a budget stopped the search before the bound"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -493,3 +493,35 @@ fn a_failing_sweep_exits_6_with_every_failure() {
     assert_eq!(v["stopped_early"], true, "{v}");
     assert_eq!(v["failed"], 1, "one thread stops at its first failure: {v}");
 }
+
+#[test]
+fn an_interrupted_sweep_reports_what_it_ran_and_exits_7() {
+    // A sweep far too long to finish, stopped by SIGINT once it has run a
+    // seed: it prints what it ran, and "some seeds passed" is not a pass.
+    let dir = TempDir::new().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_bvault-suite"))
+        .args(["sim", "sweep", "--seeds", "0..1000000", "-j", "1", "--json"])
+        .args(SMALL)
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Long enough for the handler to be installed and a few seeds to run.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the summary");
+    assert_eq!(doc["interrupted"], true);
+    assert_eq!(doc["stopped_early"], true);
+    assert_eq!(doc["failed"], 0);
+    let ran = doc["seeds_run"].as_u64().unwrap();
+    assert!(ran < 1_000_000, "{doc}");
+    assert!(stderr(&out).contains("interrupted by a signal"));
+}

@@ -8,7 +8,8 @@
 //! | 3 | `WrongKey` | the backup was made with another key |
 //! | 4 | `Damaged` | truncated file, corrupt chunk, bad header, trailing data |
 //! | 5 | `Unsupported` | unsupported format version or algorithm |
-//! | 6 | `Violation` | `bvault-suite`: a seed failed (an invariant was violated, or an assertion in the simulated code failed) |
+//! | 6 | `Violation` | `bvault-suite`: a seed failed (an invariant was violated, or an assertion in the simulated code failed), or a model property is violated |
+//! | 7 | `Inconclusive` | `bvault-suite`: nothing violated, but the run proved less than asked: a budget stopped a model search, a `sometimes` example was not found, or a signal interrupted a sweep |
 
 use backup_vault::format::{BackupError, ErrorClass};
 use std::io;
@@ -34,6 +35,10 @@ pub enum Exit {
     /// implementation panicked. Its own code, so that a sweep's failure is
     /// never mistaken for a broken command line or a full disk.
     Violation = 6,
+    /// 7: no violation was found, but the run proved less than it was
+    /// asked to (stopped by a budget or a signal, or a `sometimes` property
+    /// without an example): never to be read as a pass.
+    Inconclusive = 7,
 }
 
 impl Exit {
@@ -52,6 +57,7 @@ impl Exit {
             Exit::Damaged => "damaged",
             Exit::Unsupported => "unsupported",
             Exit::Violation => "violation",
+            Exit::Inconclusive => "inconclusive",
         }
     }
 }

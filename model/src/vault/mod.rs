@@ -2307,7 +2307,7 @@ impl Model for VaultModel {
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
-        props::properties()
+        props::properties(&self.bounds)
     }
 }
 

@@ -5,7 +5,7 @@
 use crate::exit::{CliError, Exit};
 use backup_vault::flaws::{VaultFlaw, VAULT_FLAWS};
 use backup_vault_model::protocol::{Broken, ProtocolBounds, ProtocolModel};
-use backup_vault_model::run::{check, Budget, Report, Strategy};
+use backup_vault_model::run::{check, Budget, Proved, Report, Strategy, Verdict};
 use backup_vault_model::vault::{Start, VaultBounds, VaultModel};
 use clap::{Args, Subcommand, ValueEnum};
 use stateright::{Expectation, Model};
@@ -27,9 +27,12 @@ Examples:
   bvault-suite check explore vault --addr localhost:3000
 
 Exit codes:
-  0  every property holds within the bound (and every example was found)
+  0  proved: the bound was explored exhaustively, every property holds in
+     every state of it, and every `sometimes` property has an example
   2  usage error (unknown model or flaw, impossible cluster)
-  6  a property is violated: the counterexample is printed";
+  6  a property is violated: the counterexample is printed
+  7  nothing proved: a budget stopped the search before the bound, or a
+     `sometimes` property has no example (the bound does not reach it)";
 
 /// `bvault-suite check ...`
 #[derive(Debug, Subcommand)]
@@ -92,6 +95,18 @@ pub struct BoundArgs {
     /// Attacker guesses (default: limit + 1).
     #[arg(long)]
     pub guesses: Option<u8>,
+    /// Owner logins (default: 1).
+    #[arg(long)]
+    pub logins: Option<u8>,
+    /// Owner password changes (default: 1).
+    #[arg(long)]
+    pub changes: Option<u8>,
+    /// Attacker re-registrations (default: 1).
+    #[arg(long)]
+    pub reregistrations: Option<u8>,
+    /// Elections (protocol model only; default: 2).
+    #[arg(long)]
+    pub elections: Option<u8>,
     /// Start the vault model from a fresh cluster (no leader, no records)
     /// instead of after the bootstrap.
     #[arg(long)]
@@ -141,6 +156,10 @@ pub struct RunArgs {
     /// Stop after this long: seconds, or a number with s, m or h.
     #[arg(long, value_name = "TIME", value_parser = parse_duration)]
     pub time_budget: Option<Duration>,
+    /// Print one JSON document on stdout instead of text (schema in
+    /// docs/model-checking.md, "check run --json").
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `bvault-suite check explore`.
@@ -222,7 +241,13 @@ fn vault_model(b: &BoundArgs) -> Result<VaultModel, CliError> {
     };
     backup_vault::vault::quorum::ClusterConfig::new(b.nodes, b.rollback_tolerance)
         .map_err(|e| CliError::usage(format!("--nodes/--rollback-tolerance: {e}")))?;
+    if b.elections.is_some() {
+        return Err(CliError::usage(
+            "--elections is the protocol model's: the vault model's elections come from its timers",
+        ));
+    }
     let limit = b.limit.unwrap_or(3).max(1);
+    let defaults = VaultBounds::default();
     let bounds = VaultBounds {
         nodes: b.nodes,
         rollback_tolerance: b.rollback_tolerance,
@@ -231,6 +256,9 @@ fn vault_model(b: &BoundArgs) -> Result<VaultModel, CliError> {
         rollbacks: b.rollbacks,
         duplicates: b.duplicates,
         guesses: b.guesses.unwrap_or(limit + 1),
+        logins: b.logins.unwrap_or(defaults.logins),
+        changes: b.changes.unwrap_or(defaults.changes),
+        reregistrations: b.reregistrations.unwrap_or(defaults.reregistrations),
         forged_appends: b.forged_appends,
         misdirections: b.misdirections,
         disk_edits: b.disk_edits,
@@ -259,15 +287,21 @@ fn protocol_model(b: &BoundArgs) -> Result<ProtocolModel, CliError> {
     if b.nodes == 0 || b.rollback_tolerance >= b.nodes {
         return Err(CliError::usage("need 1 <= N and R < N"));
     }
-    if [b.forged_appends, b.misdirections, b.disk_edits, b.host_rollbacks]
-        .iter()
-        .any(|n| *n > 0)
+    if [
+        b.forged_appends,
+        b.misdirections,
+        b.disk_edits,
+        b.host_rollbacks,
+    ]
+    .iter()
+    .any(|n| *n > 0)
     {
         return Err(CliError::usage(
             "--forged-appends, --misdirections, --disk-edits and --host-rollbacks are the vault model's host adversary; the protocol model has no host",
         ));
     }
     let limit = b.limit.unwrap_or(2).max(1);
+    let defaults = ProtocolBounds::default();
     let bounds = ProtocolBounds {
         nodes: b.nodes,
         rollback_tolerance: b.rollback_tolerance,
@@ -276,7 +310,10 @@ fn protocol_model(b: &BoundArgs) -> Result<ProtocolModel, CliError> {
         rollbacks: b.rollbacks,
         duplicates: b.duplicates,
         guesses: b.guesses.unwrap_or(limit + 1),
-        ..ProtocolBounds::default()
+        logins: b.logins.unwrap_or(defaults.logins),
+        changes: b.changes.unwrap_or(defaults.changes),
+        reregistrations: b.reregistrations.unwrap_or(defaults.reregistrations),
+        elections: b.elections.unwrap_or(defaults.elections),
     };
     Ok(ProtocolModel::new(bounds, broken))
 }
@@ -328,19 +365,29 @@ fn run_check(args: &RunArgs) -> Result<(), CliError> {
     match args.bounds.model {
         ModelName::Vault => {
             let m = vault_model(&args.bounds)?;
-            println!("model: vault (implementation in the loop), {:?}", m.bounds);
-            println!("flaw: {}", m.flaw.map_or("none", |f| f.name()));
-            println!("search: {search}");
+            let head = Head {
+                model: "vault",
+                title: "vault (implementation in the loop)",
+                flaw: m.flaw.map_or("none", |f| f.name()),
+                bounds: format!("{:?}", m.bounds),
+                search,
+            };
+            head.print(args.json);
             let r = check(m.clone(), &budget);
-            print_report(&r, |path| m.describe_path(path))
+            finish(&head, args, &r, |path| m.describe_path(path))
         }
         ModelName::Protocol => {
             let m = protocol_model(&args.bounds)?;
-            println!("model: protocol (abstract), {:?}", m.bounds);
-            println!("flaw: {}", m.broken.map_or("none", |f| f.name()));
-            println!("search: {search}");
+            let head = Head {
+                model: "protocol",
+                title: "protocol (abstract)",
+                flaw: m.broken.map_or("none", |f| f.name()),
+                bounds: format!("{:?}", m.bounds),
+                search,
+            };
+            head.print(args.json);
             let r = check(m, &budget);
-            print_report(&r, |path| {
+            finish(&head, args, &r, |path| {
                 path.iter()
                     .enumerate()
                     .map(|(k, a)| format!("{:>3}. {a:?}", k + 1))
@@ -350,10 +397,77 @@ fn run_check(args: &RunArgs) -> Result<(), CliError> {
     }
 }
 
-fn print_report<A: Debug>(
+/// What a run checks, printed before the search starts.
+struct Head {
+    model: &'static str,
+    title: &'static str,
+    flaw: &'static str,
+    bounds: String,
+    search: String,
+}
+
+impl Head {
+    fn print(&self, json: bool) {
+        if json {
+            return;
+        }
+        println!("model: {}, {}", self.title, self.bounds);
+        println!("flaw: {}", self.flaw);
+        println!("search: {}", self.search);
+    }
+}
+
+/// Reports `r` as text or JSON and turns what it proved into the exit
+/// status: 0 only when the run proved every property within the bound.
+fn finish<A: Debug>(
+    head: &Head,
+    args: &RunArgs,
     r: &Report<A>,
     describe: impl Fn(&[A]) -> Vec<String>,
 ) -> Result<(), CliError> {
+    let proved = r.proved();
+    if args.json {
+        print_json(head, args, r, &proved, &describe);
+    } else {
+        print_report(r, &proved, &describe);
+    }
+    match proved {
+        Proved::Holds => Ok(()),
+        Proved::Violated => {
+            let n = r.verdicts.iter().filter(|v| v.is_violation()).count();
+            Err(CliError::with_exit(
+                Exit::Violation,
+                format!("{n} propert(ies) violated"),
+            ))
+        }
+        Proved::Inconclusive {
+            stopped_by_budget,
+            missing_examples,
+        } => Err(CliError::with_exit(
+            Exit::Inconclusive,
+            format!(
+                "nothing proved: {}",
+                inconclusive_reason(stopped_by_budget, &missing_examples)
+            ),
+        )),
+    }
+}
+
+fn inconclusive_reason(stopped_by_budget: bool, missing: &[&str]) -> String {
+    let mut why = Vec::new();
+    if stopped_by_budget {
+        why.push("a budget stopped the search before the bound".to_string());
+    }
+    if !missing.is_empty() {
+        why.push(format!(
+            "no example within the bound for: {}",
+            missing.join("; ")
+        ));
+    }
+    why.join(", and ")
+}
+
+fn print_report<A: Debug>(r: &Report<A>, proved: &Proved, describe: impl Fn(&[A]) -> Vec<String>) {
     println!(
         "states generated: {}, unique: {}, depth reached: {}, time: {:.1}s, {:.0} states/s",
         r.states,
@@ -372,29 +486,112 @@ fn print_report<A: Debug>(
     );
     println!("properties:");
     for v in &r.verdicts {
-        let tag = match (v.is_violation(), &v.expectation, v.path.is_some()) {
-            (true, _, _) => "FAIL",
-            (_, Expectation::Sometimes, false) => "none",
-            _ => "ok",
-        };
-        println!("  {tag:<4} {}: {}", v.name, v.summary(!r.stopped_early));
+        println!(
+            "  {:<4} {}: {}",
+            tag(v),
+            v.name,
+            v.summary(!r.stopped_early)
+        );
     }
-    let violated: Vec<_> = r.verdicts.iter().filter(|v| v.is_violation()).collect();
-    for v in &violated {
+    for v in r.verdicts.iter().filter(|v| v.is_violation()) {
         println!();
         println!("counterexample to \"{}\":", v.name);
         for line in describe(v.path.as_deref().unwrap_or_default()) {
             println!("  {line}");
         }
     }
-    if violated.is_empty() {
-        Ok(())
-    } else {
-        Err(CliError::with_exit(
-            Exit::Violation,
-            format!("{} propert(ies) violated", violated.len()),
-        ))
+    println!(
+        "verdict: {}",
+        match proved {
+            Proved::Holds => "proved within the bound".to_string(),
+            Proved::Violated => "violated".to_string(),
+            Proved::Inconclusive {
+                stopped_by_budget,
+                missing_examples,
+            } => format!(
+                "nothing proved ({})",
+                inconclusive_reason(*stopped_by_budget, missing_examples)
+            ),
+        }
+    );
+}
+
+/// A property's status word: `FAIL`, `none` (a `sometimes` without an
+/// example) or `ok`.
+fn tag<A>(v: &Verdict<A>) -> &'static str {
+    match (v.is_violation(), &v.expectation, v.path.is_some()) {
+        (true, _, _) => "FAIL",
+        (_, Expectation::Sometimes, false) => "none",
+        _ => "ok",
     }
+}
+
+/// The `--json` document (schema `bvault-check-run/1`, documented in
+/// docs/model-checking.md).
+fn print_json<A: Debug>(
+    head: &Head,
+    args: &RunArgs,
+    r: &Report<A>,
+    proved: &Proved,
+    describe: impl Fn(&[A]) -> Vec<String>,
+) {
+    let (verdict, missing) = match proved {
+        Proved::Holds => ("proved", Vec::new()),
+        Proved::Violated => ("violated", Vec::new()),
+        Proved::Inconclusive {
+            missing_examples, ..
+        } => ("inconclusive", missing_examples.clone()),
+    };
+    let properties: Vec<_> = r
+        .verdicts
+        .iter()
+        .map(|v| {
+            serde_json::json!({
+                "name": v.name,
+                "kind": match v.expectation {
+                    Expectation::Always => "always",
+                    Expectation::Sometimes => "sometimes",
+                    Expectation::Eventually => "eventually",
+                },
+                "status": match tag(v) {
+                    "FAIL" => "violated",
+                    "none" => "no_example",
+                    _ => if matches!(v.expectation, Expectation::Sometimes) { "example_found" } else { "holds" },
+                },
+                "path": v.path.as_deref().map(&describe),
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "schema": "bvault-check-run/1",
+        "model": head.model,
+        "flaw": head.flaw,
+        "bounds": head.bounds,
+        "search": {
+            "strategy": if args.dfs { "dfs" } else { "bfs" },
+            "threads": budget(args).threads,
+            "depth": args.depth,
+            "max_states": args.max_states,
+            "time_budget_s": args.time_budget.map(|t| t.as_secs()),
+        },
+        "states": r.states,
+        "unique": r.unique,
+        "max_depth": r.max_depth,
+        "elapsed_s": r.elapsed.as_secs_f64(),
+        "exhaustive": !r.stopped_early,
+        "verdict": verdict,
+        "missing_examples": missing,
+        "properties": properties,
+        "exit_code": match proved {
+            Proved::Holds => Exit::Success.code(),
+            Proved::Violated => Exit::Violation.code(),
+            Proved::Inconclusive { .. } => Exit::Inconclusive.code(),
+        },
+    });
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&doc).expect("a JSON value serializes")
+    );
 }
 
 fn explore(args: &ExploreArgs) -> Result<(), CliError> {
@@ -451,6 +648,14 @@ mod tests {
                 guesses: None,
                 fresh: false,
                 flaw: Some(f.name().to_string()),
+                logins: None,
+                changes: None,
+                reregistrations: None,
+                elections: None,
+                forged_appends: 0,
+                misdirections: 0,
+                disk_edits: 0,
+                host_rollbacks: 0,
             };
             assert_eq!(vault_model(&b).unwrap().flaw, Some(*f));
         }

@@ -26,7 +26,7 @@ use std::io::IsTerminal;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, Once};
+use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
 const SIM_AFTER_HELP: &str = "\
@@ -40,6 +40,8 @@ Exit codes:
   0  every seed passed
   2  usage error (bad flags, bad seed range or shard, unknown fault kind or flaw)
   6  a seed failed: an invariant was violated, or an assertion in the simulated code failed
+  7  a sweep was interrupted (SIGINT or SIGTERM) before every seed ran, and
+     none of those that ran failed: the summary says how many ran
   1  I/O error (cannot write a trace, a history or stdout)";
 
 /// `bvault-suite sim ...`
@@ -718,6 +720,22 @@ struct Totals {
     failures: Mutex<Vec<Failure>>,
 }
 
+/// Stops a sweep on SIGINT or SIGTERM: seeds already running finish, no
+/// new one starts, and the summary says what ran and what failed. A second
+/// signal ends the process at once (the usual second Ctrl-C).
+fn interrupt_flag() -> Result<Arc<AtomicBool>, CliError> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let flag = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        // Order matters: the conditional shutdown sees the flag as it was
+        // before this signal set it.
+        signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&flag))
+            .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&flag)))
+            .map_err(|e| CliError::io("installing the signal handler", &e))?;
+    }
+    Ok(flag)
+}
+
 fn sweep(args: &SimSweepArgs) -> Result<(), CliError> {
     let scenario = args.scenario.scenario()?;
     let seeds = ShardSeeds::new(args.seeds, args.shard);
@@ -730,6 +748,7 @@ fn sweep(args: &SimSweepArgs) -> Result<(), CliError> {
     let threads = wanted.clamp(1, usize::try_from(seeds.len.max(1)).unwrap_or(usize::MAX));
 
     let bar = sweep_bar(seeds.len, args.json || args.quiet);
+    let interrupted = interrupt_flag()?;
     let totals = Totals::default();
     let next = AtomicU64::new(0);
     let options = RunOptions {
@@ -747,6 +766,7 @@ fn sweep(args: &SimSweepArgs) -> Result<(), CliError> {
                     &totals,
                     &options,
                     args.fail_fast,
+                    &interrupted,
                     &bar,
                     started,
                 )
@@ -773,6 +793,7 @@ fn sweep(args: &SimSweepArgs) -> Result<(), CliError> {
         run_wall: Duration::from_nanos(totals.run_wall_ns.into_inner()),
         wall,
         failures: &failures,
+        interrupted: interrupted.load(Ordering::Relaxed),
     };
     if args.json {
         print_stdout(&format!("{}\n", summary.json()))?;
@@ -780,6 +801,15 @@ fn sweep(args: &SimSweepArgs) -> Result<(), CliError> {
         print_stdout(&summary.text())?;
     }
     if failures.is_empty() {
+        if summary.done < seeds.len {
+            return Err(CliError::with_exit(
+                Exit::Inconclusive,
+                format!(
+                    "interrupted by a signal: {} of {} seeds run, none failed; the rest were not run",
+                    summary.done, seeds.len
+                ),
+            ));
+        }
         return Ok(());
     }
     Err(CliError::with_exit(
@@ -803,11 +833,13 @@ fn worker(
     totals: &Totals,
     options: &RunOptions,
     fail_fast: bool,
+    interrupted: &AtomicBool,
     bar: &ProgressBar,
     started: Instant,
 ) {
     loop {
-        if fail_fast && totals.stop.load(Ordering::Relaxed) {
+        if (fail_fast && totals.stop.load(Ordering::Relaxed)) || interrupted.load(Ordering::Relaxed)
+        {
             return;
         }
         let i = next.fetch_add(1, Ordering::Relaxed);
@@ -892,6 +924,8 @@ struct SweepSummary<'a> {
     run_wall: Duration,
     wall: Duration,
     failures: &'a [Failure],
+    /// A signal stopped the sweep before every seed ran.
+    interrupted: bool,
 }
 
 impl SweepSummary<'_> {
@@ -915,7 +949,9 @@ impl SweepSummary<'_> {
             "  result       {} seeds run, {} failed{}",
             self.done,
             self.failures.len(),
-            if self.done < self.seeds.len {
+            if self.interrupted {
+                " (interrupted by a signal: the other seeds were not run)"
+            } else if self.done < self.seeds.len {
                 " (stopped at the first failure)"
             } else {
                 ""
@@ -978,6 +1014,7 @@ impl SweepSummary<'_> {
             },
             "seeds_run": self.done,
             "stopped_early": self.done < self.seeds.len,
+            "interrupted": self.interrupted,
             "failed": self.failures.len(),
             "events": self.events,
             "virtual_ms": self.virtual_ms,
