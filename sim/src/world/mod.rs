@@ -781,6 +781,7 @@ impl World {
                 consumed,
                 node.raft().term(),
                 self.cluster.clock_of(*from).0,
+                self.now().0,
             );
             self.lockout
                 .on_reply(*from, node, reply, request, &disks, &self.consensus)?;

@@ -242,9 +242,14 @@ impl Exhaustion {
         Ok(())
     }
 
-    /// A reply node `from` released at `now`: a KE2 opens a login against
-    /// the registration its consuming entry names (`registration`, from
-    /// the committed ledger); any answer to a KE3 closes the login.
+    /// A reply node `from` released at `now` (virtual time), its clock
+    /// reading `clock`: a KE2 opens a login against the registration its
+    /// consuming entry names (`registration`, from the committed ledger);
+    /// any answer to a KE3 closes the login. The open login is timed by
+    /// the node's clock (the early check compares it with that clock), the
+    /// last KE2 by the virtual clock (the late check compares it across
+    /// nodes).
+    #[allow(clippy::too_many_arguments)]
     pub fn on_reply<C: VaultCrypto>(
         &mut self,
         from: NodeId,
@@ -252,6 +257,7 @@ impl Exhaustion {
         finishing: Option<LoginId>,
         registration: Option<(UserId, RegistrationId)>,
         term: Term,
+        clock: u64,
         now: u64,
     ) {
         if let Some(login) = finishing {
@@ -266,14 +272,15 @@ impl Exhaustion {
                     user,
                     registration,
                     term,
-                    at: now,
+                    at: clock,
                 },
             );
             self.last_ke2.insert((user, registration), now);
         }
-        // Logins no leader can finish any more are forgotten.
+        // Logins their node can no longer finish are forgotten.
         let ttl = self.ttl;
-        self.open.retain(|_, o| o.at + ttl > now);
+        self.open
+            .retain(|(n, _), o| *n != from || o.at + ttl > clock);
     }
 
     /// Entries newly committed at `now`, and the reference store after
