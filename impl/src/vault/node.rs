@@ -185,8 +185,6 @@ pub struct VaultNode<C: VaultCrypto> {
     /// Users whose active record's budget is spent (derived from `store`,
     /// kept so that the exhaustion rule costs nothing per idle user).
     spent: BTreeSet<UserId>,
-    /// `Exhaust` entries this leader proposed that are not applied yet.
-    exhausting: BTreeSet<(UserId, RegistrationId)>,
     /// Until when a new leader leaves spent records alone: logins a former
     /// leader opened may still finish (at a retry) until then.
     grace_until: Option<Millis>,
@@ -274,7 +272,6 @@ impl<C: VaultCrypto> VaultNode<C> {
             dropped: 0,
             erase: false,
             spent: BTreeSet::new(),
-            exhausting: BTreeSet::new(),
             grace_until: None,
         }
         .with_spent_index()
@@ -1129,9 +1126,6 @@ impl<C: VaultCrypto> VaultNode<C> {
     /// Keeps the index of spent budgets up to date after `command` applied.
     fn note_spent(&mut self, command: &Command<C>) {
         let user = command.user();
-        if let Command::Exhaust { registration, .. } = command {
-            self.exhausting.remove(&(user, *registration));
-        }
         let spent = self
             .store
             .get(user)
@@ -1166,7 +1160,8 @@ impl<C: VaultCrypto> VaultNode<C> {
             return;
         }
         // A user with a command in flight (a Reset about to refill the
-        // budget, a Delete, ...) is decided once it has applied.
+        // budget, a Delete, an Exhaust already proposed) is decided once it
+        // has applied.
         let log = self.raft.log();
         let in_flight: BTreeSet<UserId> = (self.applied.0 + 1..=log.last_index().0)
             .filter_map(|i| log.get(LogIndex(i))?.command.as_ref().map(Command::user))
@@ -1182,18 +1177,12 @@ impl<C: VaultCrypto> VaultNode<C> {
                     .logins
                     .range((*user, LoginId(0))..=(*user, LoginId(u64::MAX)))
                     .any(|(_, l)| l.registration == registration && l.expires > now);
-                let proposed = self.exhausting.contains(&(*user, registration));
-                (!proposed && (hasty || !open)).then_some((*user, registration))
+                (hasty || !open).then_some((*user, registration))
             })
             .collect();
         for (user, registration) in due {
-            if self
-                .raft
-                .propose(Command::Exhaust { user, registration })
-                .is_ok()
-            {
-                self.exhausting.insert((user, registration));
-            }
+            // Refused only when not leading, which `serving` ruled out.
+            let _ = self.raft.propose(Command::Exhaust { user, registration });
         }
     }
 
@@ -1250,7 +1239,6 @@ impl<C: VaultCrypto> VaultNode<C> {
     /// unanswered requests go.
     fn drop_leader_memory(&mut self) {
         self.logins.clear();
-        self.exhausting.clear();
         self.grace_until = None;
         let leader = self.raft.leader();
         let waiting = std::mem::take(&mut self.waiting)
