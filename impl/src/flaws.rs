@@ -132,6 +132,12 @@ pub enum VaultFlaw {
     /// owner's right last guess loses the record (breaks LOCK-4's rule).
     #[cfg(feature = "flaws")]
     ExhaustDuringLogin,
+    /// The record store is built with one guess more than the configured
+    /// limit, as a `<=` where a `<` belongs would: `limit + 1` password
+    /// tests before the record is destroyed (breaks LOCK-1). The lockout
+    /// off-by-one that the model checker's slice must catch.
+    #[cfg(feature = "flaws")]
+    LimitOffByOne,
 }
 
 /// A deliberate defect in the client.
@@ -202,6 +208,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     VaultFlaw::ExhaustionWaits,
     #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustDuringLogin,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::LimitOffByOne,
 ];
 
 /// Every client flaw, for command lines and sweeps.
@@ -281,6 +289,8 @@ impl VaultFlaw {
             VaultFlaw::ExhaustionWaits => "exhaustion-waits",
             #[cfg(feature = "flaws")]
             VaultFlaw::ExhaustDuringLogin => "exhaust-during-login",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::LimitOffByOne => "limit-off-by-one",
         }
     }
 }

@@ -399,6 +399,18 @@ fn exhaust_during_login_is_caught_by_lock_4() {
 }
 
 #[test]
+fn limit_off_by_one_is_caught_by_lock_1() {
+    // One password test more than the limit before destruction. The
+    // reference store, built with the configured limit, usually differs
+    // from the node's first (CONS-4); otherwise LOCK-1's count bites.
+    caught_within(
+        &with_flaw(one_guess(), "limit-off-by-one"),
+        &["LOCK-1", "CONS-4"],
+        20,
+    );
+}
+
+#[test]
 fn the_exhaustion_rule_acts_on_the_correct_code() {
     // The rule fires (committed `Exhaust` entries destroy records) and its
     // timing checks hold.

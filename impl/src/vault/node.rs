@@ -252,7 +252,14 @@ impl<C: VaultCrypto> VaultNode<C> {
     ) -> Self {
         let (store, applied) = match &disk.snapshot {
             Some((index, _, state)) => (state.clone(), *index),
-            None => (RecordStore::new(config.guess_limit), LogIndex(0)),
+            None => {
+                let limit = if flaw_on!(config.flaw, VaultFlaw::LimitOffByOne) {
+                    config.guess_limit.saturating_add(1)
+                } else {
+                    config.guess_limit
+                };
+                (RecordStore::new(limit), LogIndex(0))
+            }
         };
         let raft = Raft::new(id, config.cluster, config.timing, disk, now, rng)
             .with_flaw(config.flaw)

@@ -51,6 +51,7 @@
 //! [`VaultModel::tick`]).
 
 mod props;
+pub mod slice;
 pub mod spec;
 #[cfg(test)]
 mod tests;
@@ -246,6 +247,12 @@ pub struct VaultBounds {
     pub host_rollbacks: u8,
     /// Whether timers fire (elections, heartbeats, login expiry).
     pub timers: bool,
+    /// Applied entries between routine compactions (the node's
+    /// `snapshot_every`). The default, 1000, never compacts within any
+    /// bound explored; a small value makes nodes compact and leaders send
+    /// snapshots to lagging followers, so that snapshot code is in the
+    /// loop. (The erasure rule compacts whatever this is.)
+    pub snapshot_every: u64,
     /// The initial state.
     pub start: Start,
 }
@@ -278,6 +285,7 @@ impl Default for VaultBounds {
             disk_edits: 0,
             host_rollbacks: 0,
             timers: true,
+            snapshot_every: 1_000,
             start: Start::Registered,
         }
     }
@@ -567,6 +575,9 @@ pub struct Ghost {
     pub logins: BTreeMap<LoginId, SeenLogin>,
     /// Successful logins.
     pub logins_ok: u8,
+    /// A node's store was replaced by a snapshot (from its leader, or from
+    /// its own disk at a restart).
+    pub restored: bool,
     /// Transition-time violations.
     pub flags: Flags,
     /// An assertion inside the implementation failed: its message.
@@ -778,12 +789,11 @@ impl VaultModel {
             timing: MODEL_TIMING,
             guess_limit: bounds.guess_limit,
             login_ttl_ms: 8,
-            // No routine compaction within the bounds explored (the
-            // simulator and the raft unit tests cover it); the erasure rule
-            // still compacts whenever an applied entry takes a
-            // registration's key material out of the store (a destroy, a
-            // delete, a displaced registration).
-            snapshot_every: 1_000,
+            // Routine compaction as the bounds say; the erasure rule
+            // compacts whenever an applied entry takes a registration's key
+            // material out of the store (a destroy, a delete, a displaced
+            // registration).
+            snapshot_every: bounds.snapshot_every,
             flaw,
         };
         let mut model = VaultModel {
@@ -798,6 +808,16 @@ impl VaultModel {
         model.init = model.initial_state();
         model.origin = model.init.clone();
         model
+    }
+
+    /// The quorum size as the observers count it: the smallest k with
+    /// 2k - N > R (any two quorums share more than R nodes). Computed here
+    /// from the bounds, not by `backup_vault::vault::quorum`, so that a
+    /// wrong quorum in the code under test cannot blind the check of it.
+    fn oracle_quorum(&self) -> usize {
+        let n = usize::from(self.bounds.nodes);
+        let r = usize::from(self.bounds.rollback_tolerance);
+        (1..=n).find(|k| 2 * k > n + r).unwrap_or(n + 1)
     }
 
     /// Starts the search after `prefix` instead of at the initial state:
@@ -933,6 +953,7 @@ impl VaultModel {
                 destroyed: BTreeSet::new(),
                 logins: BTreeMap::new(),
                 logins_ok: 0,
+                restored: false,
                 flags: Flags::default(),
                 panic: None,
                 requests: BTreeMap::new(),
@@ -1432,9 +1453,10 @@ impl VaultModel {
                         s.ghost.note_committed(applied.index, &entry, term);
                     }
                 }
+                Effect::Restored { .. } => s.ghost.restored = true,
                 // Observability only: the model's properties read the
                 // nodes' state directly.
-                Effect::Restored { .. } | Effect::Role { .. } => {}
+                Effect::Role { .. } => {}
             }
         }
     }
@@ -1858,7 +1880,7 @@ impl VaultModel {
                             || d.snapshot.as_ref().is_some_and(|(at, _, _)| *at >= index))
                     })
                     .count();
-                if !self.cluster().is_quorum(durable + rolled + remembered) {
+                if durable + rolled + remembered < self.oracle_quorum() {
                     s.ghost.flags.ke2_before_quorum = true;
                 }
                 // LOCK-1: an evaluation under the key the KE2 term names,
@@ -2272,6 +2294,7 @@ impl VaultState {
                 destroyed: BTreeSet::new(),
                 logins: BTreeMap::new(),
                 logins_ok: 0,
+                restored: false,
                 flags: Flags::default(),
                 panic: None,
                 requests: BTreeMap::new(),

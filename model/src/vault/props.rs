@@ -60,6 +60,9 @@ pub const SOME_LEADER_CHANGE: &str = "sometimes the leader changes";
 /// Non-vacuity.
 pub const SOME_ROLLBACK: &str = "sometimes a disk is rolled back";
 
+/// Non-vacuity: snapshot code ran (with a small `snapshot_every`).
+pub const SOME_RESTORE: &str = "sometimes a node's store is replaced by a snapshot";
+
 /// Whether the `sometimes` property `name` can happen at all within
 /// `bounds`: one the bounds rule out (no owner login, no rollback, no
 /// timer) is not asked for, so that a run that could not reach it is not
@@ -71,6 +74,10 @@ pub fn sometimes_applies(name: &str, b: &super::VaultBounds) -> bool {
         SOME_DESTROYED => b.guesses > b.guess_limit || (spends && b.timers),
         SOME_EXHAUSTED => spends && b.timers,
         SOME_LEADER_CHANGE => b.timers && (b.nodes > 1 || b.crashes > 0),
+        // Routine compaction within a bound needs a small `snapshot_every`
+        // (the default, 1000, never compacts); a store is then replaced at
+        // a restart from a compacted disk or by a leader's snapshot.
+        SOME_RESTORE => b.snapshot_every <= 2 && (b.crashes > 0 || b.nodes > 1),
         SOME_ROLLBACK => {
             b.crashes > 0 && ((b.rollbacks > 0 && b.rollback_tolerance > 0) || b.host_rollbacks > 0)
         }
@@ -119,6 +126,7 @@ fn every_property() -> Vec<Property<VaultModel>> {
         Property::sometimes(SOME_LEADER_CHANGE, |_, s: &VaultState| {
             s.ghost.leaders.len() >= 2
         }),
+        Property::sometimes(SOME_RESTORE, |_, s: &VaultState| s.ghost.restored),
         Property::sometimes(SOME_ROLLBACK, |_, s: &VaultState| {
             s.budgets.rolled_back != 0
         }),

@@ -1,8 +1,9 @@
 //! The model passes at small bounds, and every broken variant is caught.
 
 use super::props::*;
+use super::slice::slices;
 use super::*;
-use crate::run::{check, Budget, Report};
+use crate::run::{check, Budget, Proved, Report};
 
 #[test]
 fn bootstrap_registers_both_users_with_node_0_leading() {
@@ -517,46 +518,58 @@ fn the_correct_code_passes_at_the_full_bounds_to_depth_4() {
     passes(VaultBounds::default(), 4, &[SOME_ROLLBACK]);
 }
 
+/// The slice (`bvault-suite check slice`): every slice proves, each of
+/// its `sometimes` properties reached (commits, logins, destructions,
+/// `Exhaust`, leader changes, snapshots).
 #[test]
-fn the_correct_code_passes_logins() {
-    let bounds = VaultBounds {
-        logins: 1,
-        rollback_tolerance: 0,
-        ..VaultBounds::quiet()
-    };
-    passes(bounds, 12, &[SOME_LOGIN]);
-}
-
-#[test]
-fn the_correct_code_passes_destruction() {
-    let bounds = VaultBounds {
-        guess_limit: 1,
-        guesses: 2,
-        rollback_tolerance: 0,
-        ..VaultBounds::quiet()
-    };
-    passes(bounds, 11, &[SOME_DESTROYED]);
-}
-
-#[test]
-fn the_correct_code_destroys_a_spent_record_once_its_last_login_expires() {
-    // One node, so that the search reaches the expiry: one guess spends
-    // the budget of one, its login expires, and `Exhaust` destroys the
-    // record with no further guess. Every property holds on the way, the
-    // linearizability of what the clients saw (CONS-4) among them.
-    passes(one_spent_guess(), 12, &[SOME_EXHAUSTED]);
-}
-
-/// The bounds of the test above.
-fn one_spent_guess() -> VaultBounds {
-    VaultBounds {
-        nodes: 1,
-        guess_limit: 1,
-        guesses: 1,
-        rollback_tolerance: 0,
-        timers: true,
-        ..VaultBounds::quiet()
+fn every_slice_proves_with_the_correct_code() {
+    let _one_at_a_time = EXHAUSTIVE.lock().unwrap_or_else(|e| e.into_inner());
+    for slice in slices() {
+        let m = VaultModel::new(slice.bounds, None);
+        let r = check(m.clone(), &Budget::bfs(slice.depth));
+        report(&m, &r);
+        assert_eq!(r.proved(), Proved::Holds, "slice {}", slice.name);
     }
+}
+
+/// The slice catches the lockout off-by-one in the node's own code: a
+/// store that allows `limit + 1` tests breaks LOCK-1 in "destruction".
+#[test]
+fn the_slice_catches_a_lockout_off_by_one() {
+    slice_catches("destruction", VaultFlaw::LimitOffByOne, LOCK_1);
+}
+
+/// The slice catches quorum arithmetic that ignores R: at N = 3, R = 1 a
+/// majority releases KE2 with the attempt on two disks, and LOCK-2's
+/// observer (which sizes quorums itself) sees it in "destruction R1".
+#[test]
+fn the_slice_catches_a_majority_quorum_where_r_needs_more() {
+    slice_catches("destruction R1", VaultFlaw::IgnoreRollbackTolerance, LOCK_2);
+}
+
+fn slice_catches(name: &str, flaw: VaultFlaw, property: &'static str) {
+    let _one_at_a_time = EXHAUSTIVE.lock().unwrap_or_else(|e| e.into_inner());
+    let slice = slices()
+        .into_iter()
+        .find(|s| s.name == name)
+        .expect("a slice of that name");
+    let m = VaultModel::new(slice.bounds, Some(flaw));
+    let r = check(m.clone(), &Budget::bfs(slice.depth));
+    report(&m, &r);
+    assert!(
+        r.path(property).is_some(),
+        "{flaw:?} escapes slice {name} ({property})"
+    );
+}
+
+/// The bounds of the slice "exhaustion" (one node, a budget of one, one
+/// guess, timers).
+fn one_spent_guess() -> VaultBounds {
+    slices()
+        .into_iter()
+        .find(|s| s.name == "exhaustion")
+        .expect("the exhaustion slice")
+        .bounds
 }
 
 /// `ExhaustionWaits` leaves the spent record in place at every state of
@@ -571,20 +584,6 @@ fn exhaustion_waits_never_destroys_a_spent_record() {
     report(&m, &r);
     assert!(!r.stopped_early);
     assert!(r.path(SOME_EXHAUSTED).is_none());
-}
-
-#[test]
-fn the_correct_code_passes_elections_and_crashes() {
-    // R = 0: with R = 1 every election needs all three nodes, and the
-    // leader must first step down, which is deeper than a CI bound.
-    let bounds = VaultBounds {
-        timers: true,
-        crashes: 1,
-        guesses: 1,
-        rollback_tolerance: 0,
-        ..VaultBounds::quiet()
-    };
-    passes(bounds, 8, &[SOME_LEADER_CHANGE]);
 }
 
 // ----- the host adversary ---------------------------------------------------

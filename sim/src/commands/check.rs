@@ -6,6 +6,7 @@ use crate::exit::{CliError, Exit};
 use backup_vault::flaws::{VaultFlaw, VAULT_FLAWS};
 use backup_vault_model::protocol::{Broken, ProtocolBounds, ProtocolModel};
 use backup_vault_model::run::{check, Budget, Proved, Report, Strategy, Verdict};
+use backup_vault_model::vault::slice::{slices, Slice};
 use backup_vault_model::vault::{Start, VaultBounds, VaultModel};
 use clap::{Args, Subcommand, ValueEnum};
 use stateright::{Expectation, Model};
@@ -54,6 +55,31 @@ depth-first keeps fingerprints and goes further per GB.",
         after_help = AFTER_HELP
     )]
     Run(RunArgs),
+    /// Check the vault model's slice: small bounds, each explored
+    /// exhaustively, that reach commits, logins, destructions, leader
+    /// changes and snapshots.
+    #[command(
+        long_about = "\
+Check the vault model's slice (backup_vault_model::vault::slice): a few
+small bounds, each explored exhaustively by breadth-first search, that
+together reach commits, logins, destructions, leader changes, snapshots and
+the first election, with the node's own code in the loop. The full bound
+cannot reach a commit within a CI budget; each slice switches on only what
+its scenario needs and goes deep enough that every `sometimes` property its
+bounds allow has an example. A slice that misses one is not a pass.
+
+This is the model checker's part of CI and of the mutation oracle
+(scripts/mutants.py).",
+        after_help = "\
+Examples:
+  bvault-suite check slice
+  bvault-suite check slice --only destruction --flaw ke2-before-commit
+  bvault-suite check slice --json
+
+Exit codes: 0 every slice proved; 6 a property is violated in some slice;
+7 no violation, but some slice proved nothing (an example is missing)."
+    )]
+    Slice(SliceArgs),
     /// Serve stateright's Explorer for a model on localhost.
     #[command(after_help = AFTER_HELP)]
     Explore(ExploreArgs),
@@ -162,6 +188,24 @@ pub struct RunArgs {
     pub json: bool,
 }
 
+/// Arguments of `bvault-suite check slice`.
+#[derive(Debug, Args)]
+pub struct SliceArgs {
+    /// Run only the slice with this name (repeatable; default: every one).
+    #[arg(long = "only", value_name = "NAME")]
+    pub only: Vec<String>,
+    /// Run a deliberately broken variant (see `bvault-suite check list`).
+    #[arg(long, value_name = "NAME")]
+    pub flaw: Option<String>,
+    /// Checker threads per slice; 0 means one per CPU core.
+    #[arg(long, short = 'j', default_value_t = 1)]
+    pub threads: usize,
+    /// Print one JSON document on stdout instead of text (schema
+    /// `bvault-check-slice/1`, in docs/model-checking.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Arguments of `bvault-suite check explore`.
 #[derive(Debug, Args)]
 pub struct ExploreArgs {
@@ -199,6 +243,7 @@ pub fn run(cmd: CheckCommand) -> Result<(), CliError> {
             Ok(())
         }
         CheckCommand::Run(args) => run_check(&args),
+        CheckCommand::Slice(args) => run_slices(&args),
         CheckCommand::Explore(args) => explore(&args),
     }
 }
@@ -228,17 +273,20 @@ fn print_properties<M: Model>(m: &M) {
     }
 }
 
+fn vault_flaw(name: Option<&str>) -> Result<Option<VaultFlaw>, CliError> {
+    match name {
+        None => Ok(None),
+        Some(name) => VAULT_FLAWS
+            .iter()
+            .copied()
+            .find(|f: &VaultFlaw| f.name() == name)
+            .map(Some)
+            .ok_or_else(|| unknown_flaw(name, VAULT_FLAWS.iter().map(|f| f.name()))),
+    }
+}
+
 fn vault_model(b: &BoundArgs) -> Result<VaultModel, CliError> {
-    let flaw = match &b.flaw {
-        None => None,
-        Some(name) => Some(
-            VAULT_FLAWS
-                .iter()
-                .copied()
-                .find(|f: &VaultFlaw| f.name() == name)
-                .ok_or_else(|| unknown_flaw(name, VAULT_FLAWS.iter().map(|f| f.name())))?,
-        ),
-    };
+    let flaw = vault_flaw(b.flaw.as_deref())?;
     backup_vault::vault::quorum::ClusterConfig::new(b.nodes, b.rollback_tolerance)
         .map_err(|e| CliError::usage(format!("--nodes/--rollback-tolerance: {e}")))?;
     if b.elections.is_some() {
@@ -500,20 +548,22 @@ fn print_report<A: Debug>(r: &Report<A>, proved: &Proved, describe: impl Fn(&[A]
             println!("  {line}");
         }
     }
-    println!(
-        "verdict: {}",
-        match proved {
-            Proved::Holds => "proved within the bound".to_string(),
-            Proved::Violated => "violated".to_string(),
-            Proved::Inconclusive {
-                stopped_by_budget,
-                missing_examples,
-            } => format!(
-                "nothing proved ({})",
-                inconclusive_reason(*stopped_by_budget, missing_examples)
-            ),
-        }
-    );
+    println!("verdict: {}", verdict_line(proved));
+}
+
+/// The verdict in words, with why nothing was proved when it was not.
+fn verdict_line(proved: &Proved) -> String {
+    match proved {
+        Proved::Holds => "proved within the bound".to_string(),
+        Proved::Violated => "violated".to_string(),
+        Proved::Inconclusive {
+            stopped_by_budget,
+            missing_examples,
+        } => format!(
+            "nothing proved ({})",
+            inconclusive_reason(*stopped_by_budget, missing_examples)
+        ),
+    }
 }
 
 /// A property's status word: `FAIL`, `none` (a `sometimes` without an
@@ -535,33 +585,14 @@ fn print_json<A: Debug>(
     proved: &Proved,
     describe: impl Fn(&[A]) -> Vec<String>,
 ) {
-    let (verdict, missing) = match proved {
-        Proved::Holds => ("proved", Vec::new()),
-        Proved::Violated => ("violated", Vec::new()),
+    let verdict = proved_word(proved);
+    let missing = match proved {
         Proved::Inconclusive {
             missing_examples, ..
-        } => ("inconclusive", missing_examples.clone()),
+        } => missing_examples.clone(),
+        _ => Vec::new(),
     };
-    let properties: Vec<_> = r
-        .verdicts
-        .iter()
-        .map(|v| {
-            serde_json::json!({
-                "name": v.name,
-                "kind": match v.expectation {
-                    Expectation::Always => "always",
-                    Expectation::Sometimes => "sometimes",
-                    Expectation::Eventually => "eventually",
-                },
-                "status": match tag(v) {
-                    "FAIL" => "violated",
-                    "none" => "no_example",
-                    _ => if matches!(v.expectation, Expectation::Sometimes) { "example_found" } else { "holds" },
-                },
-                "path": v.path.as_deref().map(&describe),
-            })
-        })
-        .collect();
+    let properties = properties_json(r, &describe);
     let doc = serde_json::json!({
         "schema": "bvault-check-run/1",
         "model": head.model,
@@ -582,16 +613,167 @@ fn print_json<A: Debug>(
         "verdict": verdict,
         "missing_examples": missing,
         "properties": properties,
-        "exit_code": match proved {
-            Proved::Holds => Exit::Success.code(),
-            Proved::Violated => Exit::Violation.code(),
-            Proved::Inconclusive { .. } => Exit::Inconclusive.code(),
-        },
+        "exit_code": proved_exit(proved).code(),
     });
     println!(
         "{}",
         serde_json::to_string_pretty(&doc).expect("a JSON value serializes")
     );
+}
+
+/// Each property of `r` as JSON: name, kind, status, and the path (its
+/// length is the depth at which a counterexample or example was found).
+fn properties_json<A: Debug>(
+    r: &Report<A>,
+    describe: impl Fn(&[A]) -> Vec<String>,
+) -> Vec<serde_json::Value> {
+    r.verdicts
+        .iter()
+        .map(|v| {
+            serde_json::json!({
+                "name": v.name,
+                "kind": match v.expectation {
+                    Expectation::Always => "always",
+                    Expectation::Sometimes => "sometimes",
+                    Expectation::Eventually => "eventually",
+                },
+                "status": match tag(v) {
+                    "FAIL" => "violated",
+                    "none" => "no_example",
+                    _ => if matches!(v.expectation, Expectation::Sometimes) { "example_found" } else { "holds" },
+                },
+                "depth": v.path.as_ref().map(Vec::len),
+                "path": v.path.as_deref().map(&describe),
+            })
+        })
+        .collect()
+}
+
+fn proved_word(proved: &Proved) -> &'static str {
+    match proved {
+        Proved::Holds => "proved",
+        Proved::Violated => "violated",
+        Proved::Inconclusive { .. } => "inconclusive",
+    }
+}
+
+fn proved_exit(proved: &Proved) -> Exit {
+    match proved {
+        Proved::Holds => Exit::Success,
+        Proved::Violated => Exit::Violation,
+        Proved::Inconclusive { .. } => Exit::Inconclusive,
+    }
+}
+
+/// `check slice`: every slice (or the named ones) exhaustively, one after
+/// another; the exit status is the worst verdict (a violation before
+/// nothing proved before proved).
+fn run_slices(args: &SliceArgs) -> Result<(), CliError> {
+    let flaw = vault_flaw(args.flaw.as_deref())?;
+    let all = slices();
+    for name in &args.only {
+        if !all.iter().any(|s| s.name == name) {
+            let known: Vec<_> = all.iter().map(|s| s.name).collect();
+            return Err(CliError::usage(format!(
+                "--only {name:?}: no such slice; known: {}",
+                known.join(", ")
+            )));
+        }
+    }
+    let chosen: Vec<Slice> = all
+        .into_iter()
+        .filter(|s| args.only.is_empty() || args.only.iter().any(|n| n == s.name))
+        .collect();
+    let threads = if args.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        args.threads
+    };
+    let mut docs = Vec::new();
+    let (mut violated, mut inconclusive) = (Vec::new(), Vec::new());
+    for slice in &chosen {
+        let m = VaultModel::new(slice.bounds, flaw);
+        let budget = Budget {
+            threads,
+            ..Budget::bfs(slice.depth)
+        };
+        let r = check(m.clone(), &budget);
+        let proved = r.proved();
+        let describe = |path: &[_]| m.describe_path(path);
+        match proved {
+            Proved::Holds => {}
+            Proved::Violated => violated.push(slice.name),
+            Proved::Inconclusive { .. } => inconclusive.push(slice.name),
+        }
+        if args.json {
+            docs.push(serde_json::json!({
+                "name": slice.name,
+                "purpose": slice.purpose,
+                "bounds": format!("{:?}", slice.bounds),
+                "depth": slice.depth,
+                "states": r.states,
+                "unique": r.unique,
+                "max_depth": r.max_depth,
+                "elapsed_s": r.elapsed.as_secs_f64(),
+                "exhaustive": !r.stopped_early,
+                "verdict": proved_word(&proved),
+                "missing_examples": match &proved {
+                    Proved::Inconclusive { missing_examples, .. } => missing_examples.clone(),
+                    _ => Vec::new(),
+                },
+                "properties": properties_json(&r, describe),
+                "exit_code": proved_exit(&proved).code(),
+            }));
+        } else {
+            println!(
+                "slice {:<15} depth {:>2}: {:>9} unique states, {:>6.1}s: {}",
+                slice.name,
+                slice.depth,
+                r.unique,
+                r.elapsed.as_secs_f64(),
+                verdict_line(&proved)
+            );
+            for v in r.verdicts.iter().filter(|v| v.is_violation()) {
+                println!("  counterexample to \"{}\":", v.name);
+                for line in describe(v.path.as_deref().unwrap_or_default()) {
+                    println!("    {line}");
+                }
+            }
+        }
+    }
+    let exit = if !violated.is_empty() {
+        Exit::Violation
+    } else if !inconclusive.is_empty() {
+        Exit::Inconclusive
+    } else {
+        Exit::Success
+    };
+    if args.json {
+        let doc = serde_json::json!({
+            "schema": "bvault-check-slice/1",
+            "flaw": flaw.map_or("none", |f| f.name()),
+            "threads": threads,
+            "slices": docs,
+            "violated": violated,
+            "inconclusive": inconclusive,
+            "exit_code": exit.code(),
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).expect("a JSON value serializes")
+        );
+    }
+    match exit {
+        Exit::Success => Ok(()),
+        Exit::Violation => Err(CliError::with_exit(
+            exit,
+            format!("violated in slice(s): {}", violated.join(", ")),
+        )),
+        _ => Err(CliError::with_exit(
+            exit,
+            format!("nothing proved in slice(s): {}", inconclusive.join(", ")),
+        )),
+    }
 }
 
 fn explore(args: &ExploreArgs) -> Result<(), CliError> {

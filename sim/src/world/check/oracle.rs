@@ -32,11 +32,23 @@ use super::Violation;
 use backup_vault::invariant::Invariant;
 use backup_vault::opaque::messages::{KE1_LEN, REGISTRATION_REQUEST_LEN};
 use backup_vault::opaque::{Ke1, RegistrationRequest};
-use backup_vault::vault::crypto::{ContentDigest, OprfKeyId, RegistrationId};
+use backup_vault::vault::crypto::{ContentDigest, OprfKeyId, RegistrationId, OPRF_KEY_ID_LEN};
 use backup_vault::vault::ids::{LogIndex, NodeId, UserId};
-use backup_vault::vault::opaque_crypto::{credential_id, OpaqueCrypto};
+use backup_vault::vault::opaque_crypto::OpaqueCrypto;
 use backup_vault::vault::records::Command;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// The OPAQUE credential identifier of a registration, as docs/protocol.md
+/// specifies it: the user id (8 bytes, big-endian), then the OPRF key id.
+/// Written here from the spec, not taken from `backup_vault::vault::binding`,
+/// so that a vault whose binding drifts (every registration under one key,
+/// say) evaluates under keys this oracle does not recognise.
+fn credential_id(user: UserId, key: &OprfKeyId) -> [u8; 8 + OPRF_KEY_ID_LEN] {
+    let mut id = [0u8; 8 + OPRF_KEY_ID_LEN];
+    id[..8].copy_from_slice(&user.0.to_be_bytes());
+    id[8..].copy_from_slice(&key.0);
+    id
+}
 
 /// A blinded element: the OPRF input a requester chose.
 type Input = [u8; REGISTRATION_REQUEST_LEN];

@@ -1,0 +1,115 @@
+//! The model checker's slice: a few small bounds, each explored
+//! exhaustively, that together reach what the full bound cannot within a
+//! CI budget: commits, logins, destructions, leader changes, snapshots and
+//! rollbacks, with the node's own code in the loop.
+//!
+//! Why slices and not one deep search: the full bound (`VaultBounds::default`)
+//! branches on every fault and client action at every step, and a command
+//! needs about eight steps to commit at three nodes, so a search that fits a
+//! CI budget ends before the first commit and proves nothing (its
+//! `sometimes` properties have no example). Each slice switches on only the
+//! actions its scenario needs (swarm style) and goes deep enough that every
+//! `sometimes` property its bounds allow has an example; a slice that does
+//! not reach one is not a pass ([`crate::run::Proved`]).
+//!
+//! The slice is the model checker's part of the mutation oracle
+//! (`scripts/mutants.py`) and of CI (`bvault-suite check slice`).
+
+use super::VaultBounds;
+
+/// One slice: bounds, a depth, and what it is for.
+#[derive(Clone, Debug)]
+pub struct Slice {
+    /// A short name (`check slice --only NAME`).
+    pub name: &'static str,
+    /// What the slice reaches, and which mistakes it is there to catch.
+    pub purpose: &'static str,
+    /// The bounds.
+    pub bounds: VaultBounds,
+    /// Longest path, in steps (breadth-first, so exhaustive to it).
+    pub depth: usize,
+}
+
+/// Every slice, cheapest first.
+pub fn slices() -> Vec<Slice> {
+    vec![
+        Slice {
+            name: "login",
+            purpose: "the owner logs in at 3 nodes (R = 0): a guess commits at a quorum before \
+                      KE2, KE3 resets the count; a missing commit or quorum step breaks LOCK-2",
+            bounds: VaultBounds {
+                logins: 1,
+                rollback_tolerance: 0,
+                ..VaultBounds::quiet()
+            },
+            depth: 12,
+        },
+        Slice {
+            name: "destruction",
+            purpose: "an attacker spends a budget of 1 at 3 nodes (R = 0) and guesses again: \
+                      the record is destroyed and never tested again (a lockout off-by-one \
+                      breaks LOCK-1 or LOCK-4)",
+            bounds: VaultBounds {
+                guess_limit: 1,
+                guesses: 2,
+                rollback_tolerance: 0,
+                ..VaultBounds::quiet()
+            },
+            depth: 11,
+        },
+        Slice {
+            name: "destruction R1",
+            purpose: "the same at 3 nodes with R = 1, where a quorum is all three: a quorum \
+                      computed as a majority releases KE2 with the attempt on two disks \
+                      (LOCK-2, counted by the observer itself)",
+            bounds: VaultBounds {
+                guess_limit: 1,
+                guesses: 2,
+                rollback_tolerance: 1,
+                ..VaultBounds::quiet()
+            },
+            depth: 11,
+        },
+        Slice {
+            name: "exhaustion",
+            purpose: "one node spends a budget of 1 and its login expires: Exhaust destroys \
+                      the record with no further guess (LOCK-4's timing rule)",
+            bounds: VaultBounds {
+                nodes: 1,
+                guess_limit: 1,
+                guesses: 1,
+                rollback_tolerance: 0,
+                timers: true,
+                ..VaultBounds::quiet()
+            },
+            depth: 12,
+        },
+        Slice {
+            name: "election",
+            purpose: "3 nodes with timers and a crash (R = 0): a follower campaigns and a new \
+                      leader is elected; vote, term and log-matching mistakes break CONS-1, \
+                      CONS-2 or CONS-3",
+            bounds: VaultBounds {
+                timers: true,
+                crashes: 1,
+                rollback_tolerance: 0,
+                ..VaultBounds::quiet()
+            },
+            depth: 8,
+        },
+        Slice {
+            name: "snapshot",
+            purpose: "a compaction after every applied entry at 3 nodes (R = 0), with a crash \
+                      and a login: nodes compact, and a store is replaced by a snapshot (at a \
+                      restart or from the leader)",
+            bounds: VaultBounds {
+                snapshot_every: 1,
+                crashes: 1,
+                logins: 1,
+                rollback_tolerance: 0,
+                ..VaultBounds::quiet()
+            },
+            depth: 12,
+        },
+    ]
+}

@@ -1,0 +1,344 @@
+#!/usr/bin/env python3
+"""Mutation score of the vault and client code, judged by the suite's own engines.
+
+cargo-mutants generates the mutants (`cargo mutants --list --json --diff`);
+this script applies each one to a scratch copy of the tree, rebuilds
+`bvault-suite`, and runs the oracle: simulator sweeps and the model checker's
+slice, in order, each stopping at its first failure. The unit tests are not
+the oracle: they are written with the code and run separately (`cargo test`).
+
+    scripts/mutants.py [--profile quick|nightly] [--file GLOB]... [--shard k/n]
+                       [--out DIR] [--jobs T] [--limit N] [--fresh]
+
+Writes, into DIR (default target/mutants-oracle):
+  results.jsonl  one line per mutant, appended as each finishes (a rerun with
+                 the same DIR resumes: mutants already judged are skipped)
+  table.md       mutant | outcome | caught by | first failing seed or depth
+  summary.json   counts and the score: caught / (caught + missed)
+
+Outcomes: caught (a stage failed: an invariant broke, a check found no
+example, or a stage ran past its timeout, which is a hang), missed (every
+stage passed), unviable (the mutant does not build). Equivalent mutants are
+a human judgement: list them, with a one-line argument each, in
+scripts/mutants-equivalent.txt; they are reported but left out of the score.
+
+Exit codes: 0 every viable, non-equivalent mutant caught; 1 some missed;
+2 usage error or the oracle fails on the unmutated code (nothing measured);
+7 interrupted (SIGINT/SIGTERM): the table covers what ran.
+"""
+
+import argparse
+import fnmatch
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_FILES = ["impl/src/vault/**/*.rs", "impl/src/client/**/*.rs"]
+EQUIVALENT_LIST = ROOT / "scripts" / "mutants-equivalent.txt"
+
+# The oracle, cheapest and most often biting first. Each stage is a command
+# of bvault-suite that exits 0 only when it proved what it checks. The
+# simulator stages stop at their first failing seed; the model stage is the
+# checker's slice (`check slice`), which fails when a property is violated or
+# a `sometimes` example it must reach is missing. The last stage runs the
+# attacks of sim/tests/attacks.rs: offline dictionary attacks with real OPAQUE
+# against a simulated cluster (the sweeps' adversaries never run an offline
+# search, and the model's crypto is symbolic, so a mutant that weakens a
+# binding of the real crypto is theirs to catch).
+PROFILES = {
+    "quick": [
+        ("sim limit 1", ["sim", "sweep", "--seeds", "0..60", "--guess-limit", "1", "--check-history"]),
+        ("sim default", ["sim", "sweep", "--seeds", "0..100"]),
+        ("sim 3 nodes R1 limit 2", ["sim", "sweep", "--seeds", "0..60", "--nodes", "3",
+                                    "--rollback-tolerance", "1", "--guess-limit", "2", "--faults", "all"]),
+        ("model slice", ["check", "slice"]),
+        ("sim attacks", ["cargo-test", "attacks"]),
+    ],
+    "nightly": [
+        ("sim limit 1", ["sim", "sweep", "--seeds", "0..200", "--guess-limit", "1", "--check-history"]),
+        ("sim default", ["sim", "sweep", "--seeds", "0..300"]),
+        ("sim 3 nodes R1 limit 2", ["sim", "sweep", "--seeds", "0..200", "--nodes", "3",
+                                    "--rollback-tolerance", "1", "--guess-limit", "2", "--faults", "all"]),
+        ("sim limit 3 all faults", ["sim", "sweep", "--seeds", "0..200", "--guess-limit", "3",
+                                    "--faults", "all", "--check-history"]),
+        ("sim 7 nodes R2", ["sim", "sweep", "--seeds", "0..100", "--nodes", "7",
+                            "--rollback-tolerance", "2", "--faults", "all"]),
+        ("model slice", ["check", "slice"]),
+        ("sim attacks", ["cargo-test", "attacks"]),
+    ],
+}
+
+interrupted = False
+
+
+def on_signal(_signum, _frame):
+    global interrupted
+    interrupted = True
+
+
+def sh(cmd, cwd, timeout=None, env=None):
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def copy_tree(dest: Path):
+    """A scratch copy of the tracked files (and uncommitted edits to them)."""
+    files = sh(["git", "ls-files", "-z"], ROOT).stdout.split("\0")
+    for rel in filter(None, files):
+        src = ROOT / rel
+        if not src.is_file():
+            continue
+        dst = dest / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if not dst.exists() or dst.read_bytes() != src.read_bytes():
+            shutil.copy2(src, dst)
+
+
+def list_mutants(tree: Path, globs):
+    cmd = ["cargo", "mutants", "--list", "--json", "--diff", "-p", "backup-vault"]
+    for g in globs:
+        cmd += ["-f", g]
+    out = sh(cmd, tree)
+    if out.returncode != 0:
+        sys.exit(f"mutants.py: cargo mutants --list failed:\n{out.stderr}")
+    return json.loads(out.stdout)
+
+
+def load_equivalent():
+    """name -> one-line argument, from scripts/mutants-equivalent.txt."""
+    eq = {}
+    if EQUIVALENT_LIST.exists():
+        for line in EQUIVALENT_LIST.read_text().splitlines():
+            if not line.strip() or line.startswith("#"):
+                continue
+            name, _, why = line.partition(" ## ")
+            eq[name.strip()] = why.strip()
+    return eq
+
+
+def build(tree: Path, target: Path):
+    env = dict(os.environ, CARGO_TARGET_DIR=str(target))
+    r = sh(["cargo", "build", "--profile", "mutants", "-p", "backup-vault-sim",
+            "--bin", "bvault-suite"], tree, timeout=1800, env=env)
+    return r.returncode == 0, r.stderr[-3000:]
+
+
+def first_failure(stage, stdout):
+    """The first failing seed (sim) or the violated property and depth (model)."""
+    try:
+        doc = json.loads(stdout)
+    except (ValueError, TypeError):
+        return None
+    if "failures" in doc:
+        if doc["failures"]:
+            f = doc["failures"][0]
+            return f"seed {f['seed']}: {f['invariant']} ({f['replay']})"
+        return None
+    if "slices" in doc:
+        for sl in doc["slices"]:
+            bad = [p for p in sl.get("properties", []) if p.get("status") in ("violated", "no_example")]
+            if sl.get("exit_code", 0) != 0 and bad:
+                p = bad[0]
+                where = f" at depth {p['depth']}" if p.get("depth") is not None else ""
+                return f"slice {sl['name']}: {p['name']}: {p['status']}{where}"
+    return None
+
+
+def run_stage(binary: Path, tree: Path, target: Path, stage, timeout, threads):
+    name, args = stage
+    if args[0] == "cargo-test":
+        env = dict(os.environ, CARGO_TARGET_DIR=str(target))
+        cmd = ["cargo", "test", "-q", "--profile", "mutants", "-p", "backup-vault-sim",
+               "--test", args[1]]
+    else:
+        env = None
+        cmd = [str(binary)] + args + ["--json"]
+        if args[0] == "sim":
+            cmd += ["--fail-fast", "-q", "--threads", str(threads)]
+    start = time.monotonic()
+    try:
+        r = sh(cmd, tree, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        return "timeout", time.monotonic() - start, f"ran past {timeout:.0f} s (a hang)"
+    took = time.monotonic() - start
+    if r.returncode == 0:
+        return "pass", took, None
+    if args[0] == "cargo-test":
+        failed = [ln.split()[0] for ln in r.stdout.splitlines()
+                  if ln.startswith("    ") and ln.strip() and " " not in ln.strip()]
+        return "fail", took, ("test " + ", ".join(failed[:2])) if failed else (
+            "does not build, or failed: " + (r.stderr.strip().splitlines() or ["?"])[-1][:200])
+    detail = first_failure(name, r.stdout)
+    if detail is None:
+        tail = (r.stderr or r.stdout).strip().splitlines()[-1:] or ["?"]
+        detail = f"exit {r.returncode}: {tail[0][:200]}"
+    return "fail", took, detail
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--profile", choices=sorted(PROFILES), default="quick")
+    ap.add_argument("--file", action="append", help="glob of files to mutate (repeatable)")
+    ap.add_argument("--shard", default="1/1", help="k/n: run mutants i with i %% n == k-1")
+    ap.add_argument("--out", default=str(ROOT / "target" / "mutants-oracle"))
+    ap.add_argument("--jobs", type=int, default=0, help="simulator threads (0: one per core)")
+    ap.add_argument("--limit", type=int, help="judge at most N mutants this run")
+    ap.add_argument("--fresh", action="store_true", help="forget earlier results in --out")
+    ap.add_argument("--skip", action="append", default=[], metavar="STAGE",
+                    help="leave out a stage of the profile (repeatable); mutants it would have"
+                         " judged stay 'missed' until a run with the stage judges them")
+    args = ap.parse_args()
+    try:
+        k, n = (int(x) for x in args.shard.split("/"))
+        assert 1 <= k <= n
+    except (ValueError, AssertionError):
+        print(f"mutants.py: --shard {args.shard!r}: expected k/n with 1 <= k <= n", file=sys.stderr)
+        return 2
+    threads = args.jobs or os.cpu_count() or 1
+    stages = [s for s in PROFILES[args.profile] if s[0] not in args.skip]
+    unknown = set(args.skip) - {s[0] for s in PROFILES[args.profile]}
+    if unknown:
+        print(f"mutants.py: --skip: no stage {sorted(unknown)} in profile {args.profile}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results_path = out / "results.jsonl"
+    if args.fresh and results_path.exists():
+        results_path.unlink()
+    tree, target = out / "tree", out / "target"
+    tree.mkdir(exist_ok=True)
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    copy_tree(tree)
+    binary = target / "mutants" / "bvault-suite"
+    print("building the unmutated suite (profile mutants)...", flush=True)
+    ok, err = build(tree, target)
+    if not ok:
+        print(f"mutants.py: the unmutated tree does not build:\n{err}", file=sys.stderr)
+        return 2
+    baseline = {}
+    for stage in stages:
+        verdict, took, detail = run_stage(binary, tree, target, stage, None, threads)
+        print(f"  baseline {stage[0]}: {verdict} in {took:.1f} s", flush=True)
+        if verdict != "pass":
+            print(f"mutants.py: the oracle fails on the unmutated code ({stage[0]}: {detail});"
+                  " nothing can be measured", file=sys.stderr)
+            return 2
+        baseline[stage[0]] = took
+
+    globs = args.file or DEFAULT_FILES
+    mutants = list_mutants(tree, globs)
+    mutants = [m for i, m in enumerate(mutants) if i % n == k - 1]
+    equivalent = load_equivalent()
+    done = {}
+    if results_path.exists():
+        for line in results_path.read_text().splitlines():
+            rec = json.loads(line)
+            if rec.get("profile") == args.profile:
+                done[rec["name"]] = rec
+    def settled(m):
+        # A mutant missed by fewer stages than this run has is judged again,
+        # by the stages it has not met yet.
+        rec = done.get(m["name"])
+        return rec is not None and (rec["outcome"] != "missed"
+                                    or all(s[0] in rec.get("stages", {}) for s in stages))
+    todo = [m for m in mutants if not settled(m)]
+    if args.limit is not None:
+        todo = todo[: args.limit]
+    print(f"{len(mutants)} mutants in shard {k}/{n}; {len(mutants) - len(todo)} judged before; "
+          f"{len(todo)} to judge with the {args.profile} oracle", flush=True)
+
+    with results_path.open("a") as results:
+        for i, m in enumerate(todo, 1):
+            if interrupted:
+                break
+            path = tree / m["file"]
+            original = path.read_bytes()
+            rec = {"name": m["name"], "file": m["file"], "profile": args.profile}
+            started = time.monotonic()
+            try:
+                p = subprocess.run(["patch", "-s", "-p0", str(path)], input=m["diff"],
+                                   text=True, capture_output=True)
+                if p.returncode != 0:
+                    rec.update(outcome="unviable", detail="the diff does not apply")
+                else:
+                    ok, err = build(tree, target)
+                    if not ok:
+                        rec.update(outcome="unviable", detail="does not build")
+                    else:
+                        earlier = done.get(m["name"], {})
+                        passed = dict(earlier.get("stages", {})) if earlier.get("outcome") == "missed" else {}
+                        rec.update(outcome="missed", stages=passed)
+                        for stage in stages:
+                            if stage[0] in passed:
+                                continue
+                            limit = max(60.0, 5 * baseline[stage[0]])
+                            verdict, took, detail = run_stage(binary, tree, target, stage, limit, threads)
+                            rec["stages"][stage[0]] = round(took, 1)
+                            if verdict != "pass":
+                                rec.update(outcome="caught", caught_by=stage[0],
+                                           how=verdict, detail=detail)
+                                break
+            finally:
+                path.write_bytes(original)
+            if rec["outcome"] == "missed" and m["name"] in equivalent:
+                rec.update(outcome="equivalent", detail=equivalent[m["name"]])
+            rec["seconds"] = round(time.monotonic() - started, 1)
+            if interrupted and rec["outcome"] == "missed":
+                break  # a stage was cut short by the signal: judge it again next run
+            results.write(json.dumps(rec) + "\n")
+            results.flush()
+            done[m["name"]] = rec
+            print(f"[{i}/{len(todo)}] {rec['outcome']:<10} {m['name']}"
+                  + (f"  <- {rec['caught_by']}" if "caught_by" in rec else ""), flush=True)
+
+    names = {m["name"] for m in mutants}
+    judged = [done[nm] for nm in sorted(names) if nm in done]
+    for rec in judged:  # equivalence may have been argued after the run
+        if rec["outcome"] == "missed" and rec["name"] in equivalent:
+            rec.update(outcome="equivalent", detail=equivalent[rec["name"]])
+    counts = {}
+    for rec in judged:
+        counts[rec["outcome"]] = counts.get(rec["outcome"], 0) + 1
+    caught, missed = counts.get("caught", 0), counts.get("missed", 0)
+    score = caught / (caught + missed) if caught + missed else None
+    by_stage = {}
+    for rec in judged:
+        if rec["outcome"] == "caught":
+            by_stage[rec["caught_by"]] = by_stage.get(rec["caught_by"], 0) + 1
+    summary = {
+        "schema": "bvault-mutants/1",
+        "profile": args.profile,
+        "files": globs,
+        "shard": args.shard,
+        "mutants": len(mutants),
+        "judged": len(judged),
+        "counts": counts,
+        "caught_by_stage": by_stage,
+        "score": score,
+        "interrupted": interrupted,
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    with (out / "table.md").open("w") as t:
+        t.write(f"Mutation score ({args.profile} oracle): {caught} caught of {caught + missed} "
+                f"viable, non-equivalent mutants"
+                + (f" = {100 * score:.1f}%" if score is not None else "") + "\n\n")
+        t.write("| mutant | outcome | caught by | first failing seed or depth |\n|---|---|---|---|\n")
+        for rec in judged:
+            t.write(f"| `{rec['name']}` | {rec['outcome']} | {rec.get('caught_by', '')} | "
+                    f"{(rec.get('detail') or '').replace('|', '/')} |\n")
+    print(json.dumps(summary, indent=1))
+    if interrupted or len(judged) < len(mutants):
+        return 7
+    return 0 if missed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
