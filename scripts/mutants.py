@@ -97,7 +97,7 @@ def copy_tree(dest: Path):
         dst = dest / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
         if not dst.exists() or dst.read_bytes() != src.read_bytes():
-            shutil.copy2(src, dst)
+            shutil.copy(src, dst)  # a fresh mtime, so that cargo sees the change
 
 
 def list_mutants(tree: Path, globs):

@@ -133,11 +133,6 @@ impl Attempts {
         self.tested.len() >= usize::from(self.limit)
     }
 
-    /// Whether `ke1` was tested since the last proof, or made it.
-    pub fn knows(&self, ke1: &Ke1Digest) -> bool {
-        self.tested.contains_key(ke1) || self.proven.is_some_and(|(p, _)| p == *ke1)
-    }
-
     /// Starts a login with `ke1` in the entry at `at`: a new test consumes
     /// one attempt, a known one nothing; or the budget is spent.
     pub fn start_login(&mut self, ke1: Ke1Digest, at: LogIndex) -> LoginStart {
@@ -248,11 +243,13 @@ mod tests {
                 at: LogIndex(1)
             }
         );
-        assert!(a.knows(&ke1(1)));
-        // Another proof forgets it.
+        // Another proof forgets it: it is a new test again.
         a.start_login(ke1(2), LogIndex(4));
         a.reset_on_proof(ke1(2));
-        assert!(!a.knows(&ke1(1)));
+        assert_eq!(
+            a.start_login(ke1(1), LogIndex(5)),
+            LoginStart::Consumed { remaining: 1 }
+        );
     }
 
     #[test]

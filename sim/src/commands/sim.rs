@@ -15,6 +15,7 @@
 use crate::exit::{CliError, Exit};
 use crate::io_util::{check_output, is_stdio, print_stdout, AtomicFile};
 use backup_vault::vault::quorum::ClusterConfig;
+use backup_vault_sim::world::coverage::Coverage;
 use backup_vault_sim::world::{
     self, parse_flaw, AnyFlaw, FaultSelection, RunOptions, RunReport, Scenario,
 };
@@ -207,6 +208,11 @@ pub struct SimSweepArgs {
     /// Stop at the first failure (seeds already running finish).
     #[arg(long)]
     pub fail_fast: bool,
+    /// Require every coverage counter to be non-zero over the sweep (the
+    /// nightly bar): a sweep with no failure but a counter at zero exits 7,
+    /// nothing proved, naming the event its faults never provoked.
+    #[arg(long)]
+    pub require_coverage: bool,
     /// Never show the progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -692,6 +698,7 @@ fn summarize(text: &mut String, r: &RunReport) {
         "  host         {} peer messages forged or replayed, {} disk edits, {} rollbacks of every disk, {} messages dropped by nodes",
         s.host_injected, s.host_disk_edits, s.host_every_disk_rollbacks, s.dropped_messages
     );
+    let _ = writeln!(text, "  coverage     {}", coverage_text(&s.coverage));
     if s.liveness_voided {
         let _ = writeln!(
             text,
@@ -718,6 +725,8 @@ struct Totals {
     run_wall_ns: AtomicU64,
     stop: AtomicBool,
     failures: Mutex<Vec<Failure>>,
+    /// The coverage counters, summed over the seeds that finished.
+    coverage: Mutex<Coverage>,
 }
 
 /// Stops a sweep on SIGINT or SIGTERM: seeds already running finish, no
@@ -794,6 +803,10 @@ fn sweep(args: &SimSweepArgs) -> Result<(), CliError> {
         wall,
         failures: &failures,
         interrupted: interrupted.load(Ordering::Relaxed),
+        coverage: totals
+            .coverage
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
     };
     if args.json {
         print_stdout(&format!("{}\n", summary.json()))?;
@@ -807,6 +820,16 @@ fn sweep(args: &SimSweepArgs) -> Result<(), CliError> {
                 format!(
                     "interrupted by a signal: {} of {} seeds run, none failed; the rest were not run",
                     summary.done, seeds.len
+                ),
+            ));
+        }
+        let zeros = summary.coverage.zeros();
+        if args.require_coverage && !zeros.is_empty() {
+            return Err(CliError::with_exit(
+                Exit::Inconclusive,
+                format!(
+                    "no seed failed, but nothing proved: the faults never provoked {}",
+                    zeros.join("; ")
                 ),
             ));
         }
@@ -858,6 +881,11 @@ fn worker(
                 totals
                     .hash_sum
                     .fetch_add(report.trace_hash, Ordering::Relaxed);
+                totals
+                    .coverage
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .add(&report.stats.coverage);
                 Failure::from_report(scenario, &report)
             }
             Err(message) => Some(Failure::panic(scenario, seed, message)),
@@ -926,6 +954,8 @@ struct SweepSummary<'a> {
     failures: &'a [Failure],
     /// A signal stopped the sweep before every seed ran.
     interrupted: bool,
+    /// The coverage counters, summed.
+    coverage: Coverage,
 }
 
 impl SweepSummary<'_> {
@@ -984,6 +1014,7 @@ impl SweepSummary<'_> {
             per_second(self.done, self.run_wall),
             grouped(per_second(self.virtual_ms, self.run_wall) / 1000.0),
         );
+        let _ = writeln!(out, "  coverage     {}", coverage_text(&self.coverage));
         for f in self.failures {
             let _ = writeln!(out, "FAILED seed {}: {}", f.seed, f.headline());
             let _ = writeln!(out, "  message      {}", f.message);
@@ -1021,9 +1052,29 @@ impl SweepSummary<'_> {
             "trace_hash_sum": format!("{:016x}", self.hash_sum),
             "speed": figures(self.wall),
             "per_core": figures(self.run_wall),
+            "coverage": coverage_json(&self.coverage),
             "failures": self.failures.iter().map(Failure::to_json).collect::<Vec<_>>(),
         })
     }
+}
+
+/// The coverage counters on one line, each with its count.
+fn coverage_text(c: &Coverage) -> String {
+    c.named()
+        .iter()
+        .map(|(name, n)| format!("{n} {name}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The coverage counters as a JSON object, by name.
+fn coverage_json(c: &Coverage) -> serde_json::Value {
+    serde_json::Value::Object(
+        c.named()
+            .iter()
+            .map(|(name, n)| ((*name).to_string(), serde_json::Value::from(*n)))
+            .collect(),
+    )
 }
 
 /// Seeds written out, for tests.

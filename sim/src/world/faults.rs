@@ -56,6 +56,7 @@ pub(super) fn tick(world: &mut World) {
     if world.phase != Phase::Faults {
         return;
     }
+    super::nemesis::flap(world);
     let n = world.scenario.nodes;
     if strikes(world, FaultKind::Crash) {
         let id = NodeId(world.below(u64::from(n)) as u8);
@@ -73,7 +74,7 @@ pub(super) fn tick(world: &mut World) {
     world.cluster.schedule(next, Ev::FaultTick);
 }
 
-fn crash(world: &mut World, id: NodeId) {
+pub(super) fn crash(world: &mut World, id: NodeId) {
     let torn = if strikes(world, FaultKind::TornWrite) {
         Some(world.below(1 << 16) as usize)
     } else {
@@ -110,7 +111,8 @@ pub(super) fn restart(world: &mut World, id: NodeId) {
         return;
     }
     let may_roll_back = world.rollback_nodes.contains(&id) && world.phase == Phase::Faults;
-    if may_roll_back && strikes(world, FaultKind::Rollback) {
+    let forced = world.forced_rollback.remove(&id);
+    if may_roll_back && (forced || strikes(world, FaultKind::Rollback)) {
         let back = world.below(8) as usize;
         world.cluster.roll_back(id, back);
         // Half the time the HSM goes too (replaced hardware): its counter
@@ -145,6 +147,8 @@ pub(super) fn restart(world: &mut World, id: NodeId) {
             offset as u64,
         );
     }
+    let seen_commit = world.consensus.seen_commit(id);
+    let rolled_before = world.stats.rollbacks;
     let recovery = world.cluster.restart(id);
     world.consensus.restarted(id);
     world.lockout.restarted(id);
@@ -164,6 +168,13 @@ pub(super) fn restart(world: &mut World, id: NodeId) {
             "restart-from-authentic-disk-prefix"
         }
     };
+    if world.stats.rollbacks > rolled_before {
+        if let Some(node) = world.cluster.node(id) {
+            world
+                .coverage
+                .restarted_after_rollback(node.raft().log().last_index(), seen_commit);
+        }
+    }
     world.erasure.restarted(id);
     world.record(
         "fault",

@@ -19,9 +19,11 @@
 mod actors;
 pub mod check;
 pub mod cloud;
+pub mod coverage;
 mod faults;
 pub mod history;
 mod host;
+pub mod nemesis;
 pub mod scenario;
 pub mod trace;
 
@@ -126,6 +128,8 @@ pub struct Stats {
     /// `Exhaust` entries committed (a spent budget destroying its record
     /// once no login against it could finish).
     pub exhaust_commits: u64,
+    /// The coverage counters (`coverage.rs`).
+    pub coverage: coverage::Coverage,
 }
 
 /// The result of one run.
@@ -180,6 +184,8 @@ enum Ev {
     },
     /// The fault injector's clock.
     FaultTick,
+    /// A nemesis schedule acts.
+    Nemesis(nemesis::Act),
     /// A crashed node restarts.
     Restart(NodeId),
     /// The host adversary puts back the disks it rolled back.
@@ -239,10 +245,15 @@ pub(crate) struct World {
     trace: Trace,
     history: Option<History>,
     stats: Stats,
+    coverage: coverage::Observer,
     phase: Phase,
     violation: Option<Violation>,
     /// Nodes whose disks may come back older (at most R).
     rollback_nodes: BTreeSet<NodeId>,
+    /// A nemesis act is queued (one at a time).
+    nemesis_busy: bool,
+    /// Nodes a nemesis crashed to restart from a rolled-back disk.
+    forced_rollback: BTreeSet<NodeId>,
     /// The partition in force, by id, for healing.
     partition_id: u64,
     /// Final restores still running.
@@ -286,6 +297,7 @@ pub fn run(scenario: &Scenario, seed: u64, options: &RunOptions) -> RunReport {
     stats.dropped_messages = world.cluster.dropped_messages();
     stats.erasure_audits = world.erasure.audits;
     stats.cloud_faults = world.cloud.hook().injected;
+    stats.coverage = world.coverage.counts;
     let mut trace = world.trace;
     if let Some(v) = &world.violation {
         trace.trim(v.user, v.node);
@@ -368,6 +380,9 @@ impl World {
             committed_effects: BTreeSet::new(),
             ke3_made: BTreeSet::new(),
             stats: Stats::default(),
+            coverage: coverage::Observer::default(),
+            nemesis_busy: false,
+            forced_rollback: BTreeSet::new(),
             phase: Phase::Faults,
             violation: None,
             rollback_nodes: BTreeSet::new(),
@@ -644,6 +659,7 @@ impl World {
         if let Err(v) = self.check_node(id) {
             self.fail(v);
         }
+        nemesis::watch(self, id);
     }
 
     fn check_node(&mut self, id: NodeId) -> Result<(), Violation> {
@@ -705,8 +721,18 @@ impl World {
         // Lockout first: a broken lockout rule also makes a node's store
         // differ from the reference (CONS-4), but LOCK-n names the cause.
         let step = self.cluster.events_processed();
+        let destroyed_before = self.lockout.destroyed().len();
         self.lockout
             .after_step(id, node, self.cluster.effects().request, step)?;
+        let destroyed = self.lockout.destroyed().len() - destroyed_before;
+        if destroyed > 0 {
+            let down = self
+                .cluster
+                .ids()
+                .filter(|i| !self.cluster.is_up(*i))
+                .count();
+            self.coverage.destroyed(destroyed as u64, down);
+        }
         let clock = self.cluster.clock_of(id).0;
         let finishing = self.cluster.effects().finishing;
         let now = self.now().0;
@@ -759,16 +785,34 @@ impl World {
                 self.committed_effects.insert(effect);
             }
         }
+        let raft = node.raft();
+        if raft.role() == backup_vault::vault::raft::Role::Leader {
+            self.coverage.leader(raft.term());
+            for (_, c, _) in &added {
+                self.coverage.committed_by_leader(c.term, raft.term());
+            }
+        }
         self.lockout.on_commits(&added)?;
         self.exhaustion
             .on_commits(&added, self.consensus.reference(), self.now().0);
         self.oracle.on_commits(&added)?;
         let disks: Vec<_> = self.cluster.ids().map(|i| self.cluster.disk(i)).collect();
         for (from, reply) in &self.cluster.effects().replies {
-            if let ClientResponse::LoginOk { .. } = reply.response {
-                self.stats.logins_ok += 1;
-            }
             let request = self.requests.get(&(reply.to, reply.request));
+            match &reply.response {
+                ClientResponse::LoginOk { .. } => {
+                    self.stats.logins_ok += 1;
+                    if let Some(login) = request.and_then(|r| r.login) {
+                        self.coverage.login_ok(login);
+                    }
+                }
+                ClientResponse::Ke2 { login, .. } => {
+                    if let Some(c) = reply.index.and_then(|i| self.consensus.committed(i)) {
+                        self.coverage.ke2(*login, c.term, node.raft().term());
+                    }
+                }
+                _ => {}
+            }
             let consumed = reply
                 .index
                 .and_then(|i| self.consensus.committed(i))
@@ -1050,6 +1094,7 @@ impl World {
                 }
             }
             Ev::FaultTick => faults::tick(self),
+            Ev::Nemesis(act) => nemesis::act(self, act),
             Ev::Restart(id) => faults::restart(self, id),
             Ev::RestoreDisks => host::restore_every_disk(self),
             Ev::HealPartition(id) => faults::heal_partition(self, id),

@@ -186,8 +186,11 @@ pub struct FaultMix {
     /// outlives its last login within a run, so the rule that destroys it
     /// then (LOCK-4) would seldom be exercised.
     pub login_ttl_ms: u64,
+    /// The nemesis schedule the swarm picked, if any (`nemesis.rs`).
+    pub nemesis: Option<Nemesis>,
 }
 
+use super::nemesis::Nemesis;
 use backup_vault::vault::node::DEFAULT_LOGIN_TTL_MS;
 
 impl FaultMix {
@@ -229,7 +232,23 @@ impl FaultMix {
             _ => [2_000, 8_000, DEFAULT_LOGIN_TTL_MS, DEFAULT_LOGIN_TTL_MS]
                 [(ttl_rng.next_u32() % 4) as usize],
         };
-        FaultMix { on, login_ttl_ms }
+        // Its own stream too: half the seeds with faults get one schedule
+        // among those their fault kinds allow.
+        let mut nemesis_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x4e65_6d65_7369_7300);
+        let fitting: Vec<Nemesis> = Nemesis::ALL
+            .into_iter()
+            .filter(|n| n.fits(|k| on.contains_key(&k)))
+            .collect();
+        let nemesis = if fitting.is_empty() || nemesis_rng.next_u32() % 2 == 0 {
+            None
+        } else {
+            Some(fitting[(nemesis_rng.next_u32() as usize) % fitting.len()])
+        };
+        FaultMix {
+            on,
+            login_ttl_ms,
+            nemesis,
+        }
     }
 }
 
@@ -242,6 +261,9 @@ impl fmt::Display for FaultMix {
             .collect();
         if self.login_ttl_ms != DEFAULT_LOGIN_TTL_MS {
             parts.push(format!("login-ttl={}ms", self.login_ttl_ms));
+        }
+        if let Some(n) = self.nemesis {
+            parts.push(format!("nemesis={n}"));
         }
         if parts.is_empty() {
             return f.write_str("none");

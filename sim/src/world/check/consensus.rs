@@ -199,6 +199,12 @@ impl<C: VaultCrypto> Consensus<C> {
         &self.reference
     }
 
+    /// The highest commit index node `id` was seen with since it last
+    /// restarted.
+    pub fn seen_commit(&self, id: NodeId) -> LogIndex {
+        self.nodes[usize::from(id.0)].commit
+    }
+
     /// A node restarted: its commit and applied indices start over.
     pub fn restarted(&mut self, id: NodeId) {
         self.nodes[usize::from(id.0)] = NodeSeen::default();

@@ -1,0 +1,178 @@
+//! Coverage counters: events the faults are there to provoke, counted per
+//! run and summed by a sweep, like Antithesis' "sometimes" assertions. A
+//! fault that never fires tests nothing: a nightly sweep run with
+//! `--require-coverage` reports "nothing proved" (exit 7) when a counter
+//! stays at zero, however many seeds passed.
+//!
+//! Each counter is observed from outside the nodes (their logs, terms and
+//! commit indices as the checkers read them), never reported by the code
+//! under test.
+
+use backup_vault::vault::ids::{LogIndex, Term};
+use backup_vault::vault::protocol::LoginId;
+use std::collections::BTreeSet;
+
+/// The counters of one run (or, summed, of a sweep).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// A leader of a term later than every leader seen before.
+    pub leader_changes: u64,
+    /// An entry of an earlier term committed by a leader of a later term
+    /// (Raft's §5.4.2 case: it commits only under an entry of its own term).
+    pub earlier_term_commits: u64,
+    /// A node came back from a rollback with a log that ends before a
+    /// commit index it had been seen with: it lost entries it had
+    /// acknowledged, which the quorums' R must cover.
+    pub rollbacks_past_commit: u64,
+    /// A login finished (the key released) by a leader of a later term
+    /// than the entry that consumed its attempt: a resent KE1 was
+    /// recognised across a leader change and cost nothing (LOCK-5's case).
+    pub logins_across_leader_change: u64,
+    /// A record destroyed (by a guess or by `Exhaust`) while some node was
+    /// down: the destruction must reach it when it comes back.
+    pub destroyed_while_node_down: u64,
+    /// Acts of a nemesis schedule (`nemesis.rs`): a schedule that never
+    /// acts aims at nothing.
+    pub nemesis_acts: u64,
+}
+
+impl Coverage {
+    /// Every counter, with its name as reports print it.
+    pub fn named(&self) -> [(&'static str, u64); 6] {
+        [
+            ("leader changes", self.leader_changes),
+            (
+                "earlier-term entries committed by a later leader",
+                self.earlier_term_commits,
+            ),
+            (
+                "rollbacks past an acknowledged commit",
+                self.rollbacks_past_commit,
+            ),
+            (
+                "logins finished across a leader change",
+                self.logins_across_leader_change,
+            ),
+            (
+                "records destroyed while a node was down",
+                self.destroyed_while_node_down,
+            ),
+            ("nemesis acts", self.nemesis_acts),
+        ]
+    }
+
+    /// Adds `other`'s counts to these.
+    pub fn add(&mut self, other: &Coverage) {
+        self.leader_changes += other.leader_changes;
+        self.earlier_term_commits += other.earlier_term_commits;
+        self.rollbacks_past_commit += other.rollbacks_past_commit;
+        self.logins_across_leader_change += other.logins_across_leader_change;
+        self.destroyed_while_node_down += other.destroyed_while_node_down;
+        self.nemesis_acts += other.nemesis_acts;
+    }
+
+    /// The names of the counters still at zero.
+    pub fn zeros(&self) -> Vec<&'static str> {
+        self.named()
+            .iter()
+            .filter(|(_, n)| *n == 0)
+            .map(|(name, _)| *name)
+            .collect()
+    }
+}
+
+/// What the counters need to remember during a run.
+#[derive(Debug, Default)]
+pub struct Observer {
+    /// The counts so far.
+    pub counts: Coverage,
+    highest_leader_term: Option<Term>,
+    /// Logins whose KE2 a leader sent for an attempt consumed in an
+    /// earlier term.
+    resumed: BTreeSet<LoginId>,
+}
+
+impl Observer {
+    /// A node is leader of `term`.
+    pub fn leader(&mut self, term: Term) {
+        if self.highest_leader_term.is_none_or(|t| term > t) {
+            if self.highest_leader_term.is_some() {
+                self.counts.leader_changes += 1;
+            }
+            self.highest_leader_term = Some(term);
+        }
+    }
+
+    /// A leader of `leader_term` committed an entry of `entry_term`.
+    pub fn committed_by_leader(&mut self, entry_term: Term, leader_term: Term) {
+        if entry_term < leader_term {
+            self.counts.earlier_term_commits += 1;
+        }
+    }
+
+    /// A leader of `term` sent KE2 for `login`, whose attempt the entry of
+    /// `consumed_in` consumed.
+    pub fn ke2(&mut self, login: LoginId, consumed_in: Term, term: Term) {
+        if consumed_in < term {
+            self.resumed.insert(login);
+        }
+    }
+
+    /// `login` finished: the key was released.
+    pub fn login_ok(&mut self, login: LoginId) {
+        if self.resumed.remove(&login) {
+            self.counts.logins_across_leader_change += 1;
+        }
+    }
+
+    /// A node restarted after its disk was rolled back: its log now ends at
+    /// `last`; before, it had been seen with commit index `seen_commit`.
+    pub fn restarted_after_rollback(&mut self, last: LogIndex, seen_commit: LogIndex) {
+        if last < seen_commit {
+            self.counts.rollbacks_past_commit += 1;
+        }
+    }
+
+    /// `n` records were destroyed in a step while `down` nodes were down.
+    pub fn destroyed(&mut self, n: u64, down: usize) {
+        if down > 0 {
+            self.counts.destroyed_while_node_down += n;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_counter_counts_only_its_event() {
+        let mut o = Observer::default();
+        o.leader(Term(1));
+        o.leader(Term(1));
+        assert_eq!(o.counts.leader_changes, 0, "the first leader is no change");
+        o.leader(Term(3));
+        o.leader(Term(2));
+        assert_eq!(o.counts.leader_changes, 1);
+        o.committed_by_leader(Term(3), Term(3));
+        o.committed_by_leader(Term(2), Term(3));
+        assert_eq!(o.counts.earlier_term_commits, 1);
+        o.ke2(LoginId(1), Term(2), Term(2));
+        o.login_ok(LoginId(1));
+        assert_eq!(o.counts.logins_across_leader_change, 0);
+        o.ke2(LoginId(2), Term(2), Term(3));
+        o.login_ok(LoginId(3));
+        assert_eq!(o.counts.logins_across_leader_change, 0);
+        o.login_ok(LoginId(2));
+        o.login_ok(LoginId(2));
+        assert_eq!(o.counts.logins_across_leader_change, 1);
+        o.restarted_after_rollback(LogIndex(7), LogIndex(7));
+        o.restarted_after_rollback(LogIndex(6), LogIndex(7));
+        assert_eq!(o.counts.rollbacks_past_commit, 1);
+        o.destroyed(2, 0);
+        o.destroyed(1, 1);
+        assert_eq!(o.counts.destroyed_while_node_down, 1);
+        assert_eq!(o.counts.zeros(), ["nemesis acts"]);
+        assert_eq!(Coverage::default().zeros().len(), 6);
+    }
+}

@@ -1,0 +1,200 @@
+//! Nemesis schedules: faults aimed at the moments where consensus breaks,
+//! rather than struck at random times. A bug that fires in 0.3% of random
+//! seeds needs thousands of them; a schedule that watches for the moment
+//! (a leader that just appended, a candidate mid-election, a commit that
+//! just advanced) hits it in most seeds that pick it.
+//!
+//! The swarm picks at most one schedule per seed, from its own RNG stream
+//! (`FaultMix::nemesis`), so the random faults a seed draws do not change
+//! with it. A schedule acts only while faults are on, through the same
+//! fault primitives as the random injector (crash, restart with a rolled
+//! back disk, isolate, heal), and every act is in the trace.
+
+use super::scenario::FaultKind;
+use super::trace::Party;
+use super::{Ev, Phase, World};
+use backup_vault::vault::ids::NodeId;
+use backup_vault::vault::raft::message::PeerMessage;
+use backup_vault::vault::raft::Role;
+use rand_chacha::rand_core::RngCore;
+use std::fmt;
+
+/// A schedule the swarm can pick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Nemesis {
+    /// Cut the leader off from every peer just after it sends new entries:
+    /// they are on its disk, maybe on a minority, and a new leader is
+    /// elected without them.
+    IsolateLeaderAfterAppend,
+    /// Crash a candidate, or a node it asked for a vote, mid-election.
+    CrashMidElection,
+    /// A partition that moves every fault tick (200 ms), faster than an
+    /// election completes under load: leaders come and go.
+    FlappingPartition,
+    /// Crash a node whose disk may roll back just after its commit index
+    /// advanced, and restart it with its disk rolled back (R's case: it
+    /// forgets entries it acknowledged).
+    RollbackAfterCommit,
+}
+
+impl Nemesis {
+    /// Every schedule.
+    pub const ALL: [Nemesis; 4] = [
+        Nemesis::IsolateLeaderAfterAppend,
+        Nemesis::CrashMidElection,
+        Nemesis::FlappingPartition,
+        Nemesis::RollbackAfterCommit,
+    ];
+
+    /// Its name in fault mixes and traces.
+    pub fn name(self) -> &'static str {
+        match self {
+            Nemesis::IsolateLeaderAfterAppend => "isolate-leader-after-append",
+            Nemesis::CrashMidElection => "crash-mid-election",
+            Nemesis::FlappingPartition => "flapping-partition",
+            Nemesis::RollbackAfterCommit => "rollback-after-commit",
+        }
+    }
+
+    /// Whether the schedule can act with the fault kinds `has` says are on
+    /// (it uses the injector's primitives, so it needs their kinds).
+    pub fn fits(self, has: impl Fn(FaultKind) -> bool) -> bool {
+        match self {
+            Nemesis::IsolateLeaderAfterAppend | Nemesis::FlappingPartition => {
+                has(FaultKind::Partition)
+            }
+            Nemesis::CrashMidElection => has(FaultKind::Crash),
+            Nemesis::RollbackAfterCommit => has(FaultKind::Crash) && has(FaultKind::Rollback),
+        }
+    }
+}
+
+impl fmt::Display for Nemesis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One act of a schedule, queued as an event so that it happens between
+/// node steps, like every other fault.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Act {
+    /// Cut `NodeId` off from its peers for the given milliseconds.
+    Isolate(NodeId, u64),
+    /// Crash a node.
+    Crash(NodeId),
+    /// Crash a node and restart it from a rolled-back disk.
+    CrashAndRollBack(NodeId),
+}
+
+/// Watches node `id`'s step and queues an act when the schedule's moment
+/// has come. One in `ODDS` such moments is taken, so that a run still sees
+/// the protocol get through them as well.
+pub(super) fn watch(world: &mut World, id: NodeId) {
+    const ODDS: u32 = 4;
+    let Some(nemesis) = world.mix.nemesis else {
+        return;
+    };
+    if world.phase != Phase::Faults || world.nemesis_busy {
+        return;
+    }
+    let Some(node) = world.cluster.node(id) else {
+        return;
+    };
+    let raft = node.raft();
+    let act = match nemesis {
+        Nemesis::IsolateLeaderAfterAppend => {
+            let appended = world.cluster.effects().messages.iter().any(|(from, _, m)| {
+                *from == id
+                    && matches!(m, PeerMessage::Append { entries, .. } if !entries.is_empty())
+            });
+            (raft.role() == Role::Leader && appended)
+                .then(|| Act::Isolate(id, 300 + world.below(3_000)))
+        }
+        Nemesis::CrashMidElection => (raft.role() == Role::Candidate).then(|| {
+            // The candidate, or one of the nodes it asks.
+            let n = u64::from(world.scenario.nodes);
+            Act::Crash(NodeId(world.below(n) as u8))
+        }),
+        Nemesis::RollbackAfterCommit => {
+            let advanced = world
+                .cluster
+                .effects()
+                .applied
+                .iter()
+                .any(|(n, _)| *n == id);
+            (advanced && world.rollback_nodes.contains(&id)).then_some(Act::CrashAndRollBack(id))
+        }
+        // Driven by the fault tick (`flap`), not by node steps.
+        Nemesis::FlappingPartition => None,
+    };
+    let Some(act) = act else {
+        return;
+    };
+    if !world.rng().next_u32().is_multiple_of(ODDS) {
+        return;
+    }
+    world.nemesis_busy = true;
+    let now = world.now();
+    world.cluster.schedule(now, Ev::Nemesis(act));
+}
+
+/// Carries out a queued act.
+pub(super) fn act(world: &mut World, act: Act) {
+    world.nemesis_busy = false;
+    if world.phase != Phase::Faults {
+        return;
+    }
+    match act {
+        Act::Isolate(id, ms) => {
+            cut_off(world, id, ms);
+            let at = world.now().plus(ms);
+            let pid = world.partition_id;
+            world.cluster.schedule(at, Ev::HealPartition(pid));
+        }
+        Act::Crash(id) | Act::CrashAndRollBack(id) => {
+            if !world.cluster.is_up(id) {
+                return;
+            }
+            if let Act::CrashAndRollBack(id) = act {
+                world.forced_rollback.insert(id);
+            }
+            note(world, id, 0);
+            super::faults::crash(world, id);
+        }
+    }
+}
+
+/// The flapping partition, at every fault tick: heal, and cut off another
+/// node at once.
+pub(super) fn flap(world: &mut World) {
+    if world.mix.nemesis != Some(Nemesis::FlappingPartition) || world.phase != Phase::Faults {
+        return;
+    }
+    world.cluster.heal();
+    let n = u64::from(world.scenario.nodes);
+    let id = NodeId(world.below(n) as u8);
+    cut_off(world, id, 0);
+}
+
+/// Cuts node `id` off from its peers, as a partition of its own.
+fn cut_off(world: &mut World, id: NodeId, ms: u64) {
+    world.cluster.isolate(id);
+    world.stats.partitions += 1;
+    world.partition_id += 1;
+    note(world, id, ms);
+}
+
+/// Counts an act and puts it in the trace.
+fn note(world: &mut World, id: NodeId, arg: u64) {
+    world.coverage.counts.nemesis_acts += 1;
+    let name = world.mix.nemesis.map_or("nemesis", Nemesis::name);
+    world.record(
+        "nemesis",
+        Party::World,
+        Some(Party::Node(id.0)),
+        name,
+        None,
+        arg,
+    );
+}
