@@ -103,11 +103,6 @@ impl ClusterConfig {
     pub fn members(self) -> impl Iterator<Item = NodeId> {
         (0..self.nodes).map(NodeId)
     }
-
-    /// Whether `count` nodes make a quorum.
-    pub fn is_quorum(self, count: usize) -> bool {
-        count >= self.quorum()
-    }
 }
 
 impl Default for ClusterConfig {
