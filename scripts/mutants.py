@@ -8,7 +8,7 @@ slice, in order, each stopping at its first failure. The unit tests are not
 the oracle: they are written with the code and run separately (`cargo test`).
 
     scripts/mutants.py [--profile quick|nightly] [--file GLOB]... [--shard k/n]
-                       [--out DIR] [--jobs T] [--limit N] [--fresh]
+                       [--out DIR] [--jobs T] [--limit N] [--fresh] [--in-diff FILE]
 
 Writes, into DIR (default target/mutants-oracle):
   results.jsonl  one line per mutant, appended as each finishes (a rerun with
@@ -100,10 +100,12 @@ def copy_tree(dest: Path):
             shutil.copy(src, dst)  # a fresh mtime, so that cargo sees the change
 
 
-def list_mutants(tree: Path, globs):
+def list_mutants(tree: Path, globs, in_diff=None):
     cmd = ["cargo", "mutants", "--list", "--json", "--diff", "-p", "backup-vault"]
     for g in globs:
         cmd += ["-f", g]
+    if in_diff:
+        cmd += ["--in-diff", str(Path(in_diff).resolve())]
     out = sh(cmd, tree)
     if out.returncode != 0:
         sys.exit(f"mutants.py: cargo mutants --list failed:\n{out.stderr}")
@@ -129,7 +131,7 @@ def build(tree: Path, target: Path):
     return r.returncode == 0, r.stderr[-3000:]
 
 
-def first_failure(stage, stdout):
+def first_failure(stdout):
     """The first failing seed (sim) or the violated property and depth (model)."""
     try:
         doc = json.loads(stdout)
@@ -174,7 +176,7 @@ def run_stage(binary: Path, tree: Path, target: Path, stage, timeout, threads):
                   if ln.startswith("    ") and ln.strip() and " " not in ln.strip()]
         return "fail", took, ("test " + ", ".join(failed[:2])) if failed else (
             "does not build, or failed: " + (r.stderr.strip().splitlines() or ["?"])[-1][:200])
-    detail = first_failure(name, r.stdout)
+    detail = first_failure(r.stdout)
     if detail is None:
         tail = (r.stderr or r.stdout).strip().splitlines()[-1:] or ["?"]
         detail = f"exit {r.returncode}: {tail[0][:200]}"
@@ -190,6 +192,8 @@ def main():
     ap.add_argument("--jobs", type=int, default=0, help="simulator threads (0: one per core)")
     ap.add_argument("--limit", type=int, help="judge at most N mutants this run")
     ap.add_argument("--fresh", action="store_true", help="forget earlier results in --out")
+    ap.add_argument("--in-diff", metavar="FILE",
+                    help="only mutants on lines a unified diff changes (e.g. git diff BASE -- impl/src)")
     ap.add_argument("--skip", action="append", default=[], metavar="STAGE",
                     help="leave out a stage of the profile (repeatable); mutants it would have"
                          " judged stay 'missed' until a run with the stage judges them")
@@ -234,7 +238,7 @@ def main():
         baseline[stage[0]] = took
 
     globs = args.file or DEFAULT_FILES
-    mutants = list_mutants(tree, globs)
+    mutants = list_mutants(tree, globs, args.in_diff)
     mutants = [m for i, m in enumerate(mutants) if i % n == k - 1]
     equivalent = load_equivalent()
     done = {}

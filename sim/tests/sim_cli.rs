@@ -525,3 +525,30 @@ fn an_interrupted_sweep_reports_what_it_ran_and_exits_7() {
     assert!(ran < 1_000_000, "{doc}");
     assert!(stderr(&out).contains("interrupted by a signal"));
 }
+
+/// A sweep whose faults never provoke a coverage event proved nothing:
+/// with `--require-coverage` it exits 7 and names the counters at zero,
+/// even though no seed failed.
+#[test]
+fn a_sweep_without_coverage_is_not_a_pass() {
+    let dir = TempDir::new().unwrap();
+    let out = sim(
+        dir.path(),
+        &[
+            "sweep",
+            "--seeds",
+            "0..2",
+            "--faults",
+            "none",
+            "--require-coverage",
+            "-q",
+        ],
+    );
+    assert_eq!(code(&out), 7, "{}\n{}", stdout(&out), stderr(&out));
+    assert!(stderr(&out).contains("nemesis acts"), "{}", stderr(&out));
+    let plain = sim(
+        dir.path(),
+        &["sweep", "--seeds", "0..2", "--faults", "none", "-q"],
+    );
+    assert_eq!(code(&plain), 0, "{}", stderr(&plain));
+}
