@@ -99,6 +99,13 @@ pub enum VaultFlaw {
     /// record offline after one login (breaks LOCK-1).
     #[cfg(feature = "flaws")]
     UncheckedRegistrationTranscript,
+    /// A registration ticket is taken at its word: its MAC is not checked,
+    /// so a relay can stage a registration under a ticket whose claims it
+    /// altered, such as the OPRF key of the user's active registration;
+    /// re-registering under that key again and again buys a fresh budget of
+    /// evaluations under it each time (breaks LOCK-1).
+    #[cfg(feature = "flaws")]
+    ForgeableTickets,
     /// Disk records are written and read in the clear, not sealed: the host
     /// reads password files, verifiers and wrapped keys off the disk, and
     /// can edit records (breaks HOST-1).
@@ -197,6 +204,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::UncheckedRegistrationTranscript,
     #[cfg(feature = "flaws")]
+    VaultFlaw::ForgeableTickets,
+    #[cfg(feature = "flaws")]
     VaultFlaw::UnsealedStorage,
     #[cfg(feature = "flaws")]
     VaultFlaw::UnauthenticatedPeers,
@@ -277,6 +286,8 @@ impl VaultFlaw {
             VaultFlaw::StaleAnswers => "stale-answers",
             #[cfg(feature = "flaws")]
             VaultFlaw::UncheckedRegistrationTranscript => "unchecked-registration-transcript",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::ForgeableTickets => "forgeable-tickets",
             #[cfg(feature = "flaws")]
             VaultFlaw::UnsealedStorage => "unsealed-storage",
             #[cfg(feature = "flaws")]

@@ -18,20 +18,30 @@
 //! - the change revert (`content-free-proofs`): the user's password change
 //!   is replaced in flight by the user's own old registration, under the
 //!   proof of K the device made for the new one, which gives the old
-//!   password a fresh guess budget while the device reports the change done.
+//!   password a fresh guess budget while the device reports the change done;
+//! - the ticket forgery (`forgeable-tickets`): the chat server registers
+//!   for the account under a genuine ticket whose OPRF key it changed to
+//!   the victim's, again and again, and each registration buys a fresh
+//!   budget of evaluations under the victim's key: with one KE2 of the
+//!   victim's record, the dictionary falls offline.
 //!
 //! The device is the real client state machine (`backup_vault::client`).
 
+use backup_vault::client::crypto::{prove, seal_registration, verifier};
 use backup_vault::client::{Client, ClientConfig, ClientError, Completed, Operation, Output};
 use backup_vault::flaws::VaultFlaw;
 use backup_vault::key::BackupKey;
 use backup_vault::opaque::client as opaque_client;
-use backup_vault::opaque::messages::{KE2_LEN, REGISTRATION_REQUEST_LEN};
+use backup_vault::opaque::messages::{KE1_LEN, KE2_LEN, REGISTRATION_REQUEST_LEN};
+use backup_vault::opaque::wrap::WrappedKey;
 use backup_vault::opaque::{
-    open_from_session, unwrap_backup_key, Direction, FleetPublicKey, FleetSecrets, KsfParams,
-    RegistrationRequest, RegistrationResponse,
+    open_from_session, unwrap_backup_key, wrap_backup_key, Direction, FleetPublicKey, FleetSecrets,
+    Ke1, KsfParams, RegistrationRequest, RegistrationResponse, RegistrationUpload,
 };
-use backup_vault::vault::crypto::OprfKeyId;
+use backup_vault::vault::binding::{
+    content_digest, RegistrationPayload, RegistrationTicket, RegistrationTranscript,
+};
+use backup_vault::vault::crypto::{OprfKeyId, ProofStatement, TicketClaims};
 use backup_vault::vault::ids::UserId;
 use backup_vault::vault::node::{ClientId, NodeConfig};
 use backup_vault::vault::opaque_crypto::{credential_id, user_bytes, OpaqueCrypto};
@@ -468,4 +478,221 @@ fn a_substituted_evaluation_is_refused_by_the_correct_vault() {
     let (registered, found) = run_substituted_evaluation(None);
     assert!(registered, "the device registers on its second try");
     assert_eq!(found, None, "the chat server's key tests nothing");
+}
+
+/// What the ticket forgery achieved.
+#[derive(Debug)]
+struct Forgery {
+    /// Registrations the vault staged under a forged ticket.
+    forged_stages: usize,
+    /// Evaluations under the victim's OPRF key the chat server got.
+    evaluations: usize,
+    /// The password the offline search found.
+    found: Option<String>,
+}
+
+/// The chat server's state in the ticket forgery: the victim's OPRF key id,
+/// and its own registration made from an evaluation under that key.
+struct Forger {
+    victim_key: OprfKeyId,
+    /// Its own registration request, and the response under the victim's
+    /// key that it finished its registration from.
+    transcript: Option<RegistrationTranscript>,
+    /// Its password file, its own K and K wrapped for that password file.
+    made: Option<(RegistrationUpload, BackupKey, WrappedKey)>,
+    forged_stages: usize,
+    evaluations: usize,
+}
+
+impl Forger {
+    /// One OPRF evaluation of `request` under the key of the user's active
+    /// registration, bought with a login attempt whose KE1 carries the
+    /// request as its blinded element. `None` when no login is possible.
+    fn evaluate(&mut self, w: &mut World, request: &RegistrationRequest) -> Option<Vec<u8>> {
+        let start =
+            opaque_client::login_start(&mut w.rng, &user_bytes(USER), b"any password").unwrap();
+        let mut ke1 = [0u8; KE1_LEN];
+        ke1.copy_from_slice(start.ke1.as_bytes());
+        ke1[..REGISTRATION_REQUEST_LEN].copy_from_slice(request.as_bytes());
+        let Resp::Ke2 { ke2, .. } = w.call(Req::LoginStart {
+            user: USER,
+            ke1: Ke1::from_bytes(&ke1).unwrap(),
+        }) else {
+            return None;
+        };
+        self.evaluations += 1;
+        let mut bytes = ke2.as_bytes()[..REGISTRATION_REQUEST_LEN].to_vec();
+        bytes.extend_from_slice(w.fleet_key.as_bytes());
+        Some(bytes)
+    }
+
+    /// Registers for the account under a genuine fresh ticket whose key is
+    /// changed to the victim's (the MAC kept), from its own password file
+    /// made from an evaluation under that key. Whether the vault activated it.
+    fn reregister(&mut self, w: &mut World) -> bool {
+        if self.transcript.is_none() {
+            let start = opaque_client::registration_start(
+                &mut w.rng,
+                &user_bytes(USER),
+                b"the chat server's own",
+            )
+            .unwrap();
+            let Some(bytes) = self.evaluate(w, &start.request) else {
+                return false;
+            };
+            let response = RegistrationResponse::from_bytes(&bytes).unwrap();
+            let config = backup_vault::opaque::client::ClientConfig {
+                fleet_key: w.fleet_key,
+                ksf: KsfParams::CHEAP,
+            };
+            let done = opaque_client::registration_finish(
+                &mut w.rng,
+                start.state,
+                b"the chat server's own",
+                &response,
+                &config,
+            )
+            .unwrap();
+            let key = BackupKey::generate(&mut w.rng);
+            let wrapped = wrap_backup_key(&done.export_key, &user_bytes(USER), &key, &mut w.rng);
+            self.made = Some((done.upload, key, wrapped));
+            self.transcript = Some(RegistrationTranscript {
+                request: start.request,
+                response,
+            });
+        }
+        // A genuine ticket, for the sequence number and a MAC.
+        let own = opaque_client::registration_start(&mut w.rng, &user_bytes(USER), b"x").unwrap();
+        let Resp::RegistrationResponse(answer) = w.call(Req::RegistrationStart {
+            user: USER,
+            request: own.request,
+        }) else {
+            panic!("registration requests are answered");
+        };
+        let ticket = RegistrationTicket {
+            claims: TicketClaims {
+                key: self.victim_key,
+                ..answer.ticket.claims
+            },
+            mac: answer.ticket.mac,
+        };
+        let (upload, key, wrapped) = self.made.clone().expect("made above");
+        let sealed = seal_registration(
+            &mut w.rng,
+            &w.fleet_key,
+            USER,
+            RegistrationPayload {
+                upload,
+                wrapped_key: wrapped,
+                verifier: verifier(&key, USER),
+                ticket,
+                transcript: self.transcript.clone().unwrap(),
+            },
+        );
+        let content = content_digest(&sealed);
+        let Resp::Staged { registration, .. } = w.call(Req::Stage {
+            user: USER,
+            sealed,
+            content,
+            replacing: None,
+        }) else {
+            return false;
+        };
+        self.forged_stages += 1;
+        let proof = prove(
+            &key,
+            &ProofStatement::Activate {
+                user: USER,
+                registration,
+                content,
+            },
+        );
+        matches!(
+            w.call(Req::Activate {
+                user: USER,
+                registration,
+                content,
+                proof,
+            }),
+            Resp::Activated { .. }
+        )
+    }
+}
+
+/// The victim enables password backups; the chat server, which saw the
+/// victim's ticket go by, spends one guess to capture a KE2, then searches
+/// the dictionary offline, buying each candidate's evaluation under the
+/// victim's OPRF key with a login against a registration of its own made
+/// under a forged ticket for that key, re-registered whenever its budget
+/// runs out.
+fn run_ticket_forgery(flaw: Option<VaultFlaw>) -> Forgery {
+    let mut w = world(17, flaw);
+    let mut device = Client::new(USER, w.config);
+    let mut victim_key = None;
+    let done = w.run_relayed(
+        &mut device,
+        Operation::EnablePasswordMode {
+            password: PASSWORD.into(),
+        },
+        &mut |r| r,
+        &mut |_, response| {
+            if let Resp::RegistrationResponse(answer) = &response {
+                victim_key = Some(answer.ticket.claims.key);
+            }
+            response
+        },
+    );
+    assert!(matches!(done, Ok(Completed::Registered { .. })), "{done:?}");
+    let (Resp::Ke2 { ke2, .. }, _) = w.login("a first guess") else {
+        panic!("the first guess gets KE2");
+    };
+    let mut forger = Forger {
+        victim_key: victim_key.expect("the device registered"),
+        transcript: None,
+        made: None,
+        forged_stages: 0,
+        evaluations: 0,
+    };
+    let mut active = false;
+    let found = offline_search(&mut w, ke2.as_bytes(), &mut |w, request| {
+        for _ in 0..2 {
+            if active {
+                if let Some(bytes) = forger.evaluate(w, request) {
+                    return RegistrationResponse::from_bytes(&bytes).unwrap();
+                }
+            }
+            active = forger.reregister(w);
+        }
+        // No evaluation under the victim's key to be had: the candidate is
+        // evaluated under a fresh key, which tests nothing.
+        let Resp::RegistrationResponse(answer) = w.call(Req::RegistrationStart {
+            user: USER,
+            request: request.clone(),
+        }) else {
+            panic!("registration requests are answered");
+        };
+        answer.response
+    });
+    Forgery {
+        forged_stages: forger.forged_stages,
+        evaluations: forger.evaluations,
+        found,
+    }
+}
+
+#[test]
+fn a_forged_ticket_gives_an_offline_dictionary_attack_on_the_broken_variant() {
+    let f = run_ticket_forgery(Some(VaultFlaw::ForgeableTickets));
+    assert_eq!(f.found.as_deref(), Some(PASSWORD), "{f:?}");
+    assert!(
+        f.evaluations > 10 && f.forged_stages > 1,
+        "more evaluations under the victim's key than its budget: {f:?}"
+    );
+}
+
+#[test]
+fn a_forged_ticket_is_refused_by_the_correct_vault() {
+    let f = run_ticket_forgery(None);
+    assert_eq!(f.forged_stages, 0, "{f:?}");
+    assert_eq!(f.found, None, "{f:?}");
 }

@@ -327,7 +327,7 @@ pub enum CryptoError {
     #[error("wrong password")]
     WrongPassword,
     /// A sealed registration did not open under the fleet key, or its
-    /// ticket was not issued by this fleet for this user.
+    /// ticket names another user.
     #[error("registration envelope did not open")]
     Envelope,
     /// A value sealed for the host did not open at its place: forged,
@@ -347,8 +347,13 @@ pub struct OpenedRegistration<C: VaultCrypto> {
     pub verifier: C::KeyVerifier,
     /// What authenticates the vault's answers to the key holder.
     pub reply_key: C::ReplyKey,
-    /// The ticket the registration was made with (checked authentic).
+    /// The ticket the registration was made with.
     pub ticket: TicketClaims,
+    /// Whether the ticket is one this fleet issued with these claims (its
+    /// MAC checks). If not, the client chose the claims, such as the OPRF
+    /// key its password file is stored under; the node refuses such a
+    /// registration (`node.rs`, the stage rule).
+    pub ticket_authentic: bool,
     /// Whether the password file was made from the fleet's evaluation under
     /// the ticket's key. If not, whoever made the evaluation the client
     /// used can test passwords against the record without the vault; the
@@ -446,12 +451,15 @@ pub trait VaultCrypto: Clone + Debug + PartialEq + Eq + Hash + Send + Sync + 'st
         request: &Self::RegistrationRequest,
     ) -> Result<Self::RegistrationResponse, CryptoError>;
 
-    /// Opens a sealed registration for `user` and checks the ticket inside
-    /// it was issued by this fleet for `user`.
+    /// Opens a sealed registration for `user`, checks the ticket inside it
+    /// names `user`, and reports whether this fleet issued the ticket
+    /// ([`OpenedRegistration::ticket_authentic`]) and whether the password
+    /// file was made from its evaluation
+    /// ([`OpenedRegistration::evaluated_under_ticket`]).
     ///
     /// # Errors
     /// `Envelope` if it was not sealed to this fleet for this user, was
-    /// altered, or carries a ticket this fleet did not issue for `user`.
+    /// altered, or carries a ticket for another user.
     fn open_registration(
         &self,
         user: UserId,
@@ -664,6 +672,10 @@ impl VaultCrypto for SymbolicCrypto {
             verifier: sealed.key,
             reply_key: sealed.key,
             ticket: sealed.ticket,
+            // Symbolically unforgeable: only a node makes a ticket, and the
+            // model's parties use only the tickets they were given (HMAC
+            // under a key only HSMs hold).
+            ticket_authentic: true,
             evaluated_under_ticket: sealed.evaluated_under == sealed.ticket.key,
             content: sealed.content(),
         })

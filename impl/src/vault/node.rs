@@ -811,6 +811,11 @@ impl<C: VaultCrypto> VaultNode<C> {
             .crypto
             .open_registration(user, sealed)
             .map_err(|_| Answer::Now(ClientResponse::Refused(Refusal::Malformed)))?;
+        // The ticket must be the fleet's: its claims choose the OPRF key the
+        // password file is stored under and the stage sequence number.
+        if !opened.ticket_authentic && !flaw_on!(self.config.flaw, VaultFlaw::ForgeableTickets) {
+            return Err(Answer::Now(ClientResponse::Refused(Refusal::Malformed)));
+        }
         // The password file must come from the fleet's evaluation under the
         // ticket's key, else whoever evaluated can test guesses offline.
         if !opened.evaluated_under_ticket

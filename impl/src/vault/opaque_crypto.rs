@@ -19,9 +19,10 @@
 //! draws; the answer carries a [`RegistrationTicket`]: the [`TicketClaims`]
 //! and an HMAC-SHA256 over them under a key derived from the fleet secrets
 //! ([`TICKET_KEY_LABEL`]), which only HSMs hold. The client seals the ticket
-//! into its registration; the vault checks it when it opens the seal, so a
-//! registration's password file is always stored under the key of its
-//! ticket, and under no key the client chose.
+//! into its registration; the vault checks it when it opens the seal
+//! ([`OpenedRegistration::ticket_authentic`]; the node refuses a forged
+//! one), so a registration's password file is always stored under the key
+//! of its ticket, and under no key the client chose.
 //!
 //! # Registration transcripts
 //! The OPRF evaluation in a registration response is not authenticated to
@@ -194,8 +195,8 @@ impl VaultCrypto for OpaqueCrypto {
         let payload: RegistrationPayload =
             postcard::from_bytes(&plain).map_err(|_| CryptoError::Envelope)?;
         let ticket = payload.ticket;
-        let authentic: bool = self.ticket_mac(&ticket.claims).ct_eq(&ticket.mac).into();
-        if !authentic || ticket.claims.user != user {
+        let ticket_authentic: bool = self.ticket_mac(&ticket.claims).ct_eq(&ticket.mac).into();
+        if ticket.claims.user != user {
             return Err(CryptoError::Envelope);
         }
         // The evaluation the password file was made from must be the
@@ -206,6 +207,7 @@ impl VaultCrypto for OpaqueCrypto {
             server::registration_start(&self.fleet, &credential, &payload.transcript.request)
                 .is_ok_and(|genuine| genuine == payload.transcript.response);
         Ok(OpenedRegistration {
+            ticket_authentic,
             evaluated_under_ticket,
             password_file: server::registration_finish(payload.upload),
             wrapped_key: payload.wrapped_key,

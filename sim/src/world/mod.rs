@@ -48,6 +48,7 @@ use backup_vault::vault::opaque_crypto::user_bytes;
 use backup_vault::vault::opaque_crypto::{OpaqueCrypto, TICKET_KEY_LABEL};
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
 use backup_vault::vault::quorum::ClusterConfig;
+use backup_vault::vault::raft::Timing;
 use backup_vault::vault::records::Command;
 use check::answers::Asked;
 use check::backups::Backups;
@@ -336,16 +337,20 @@ impl World {
         let node = NodeConfig {
             cluster: cluster_config,
             guess_limit: scenario.guess_limit,
-            // Snapshots are exercised: a long run compacts several times.
-            snapshot_every: 200,
+            // Snapshots are exercised: a long run compacts several times,
+            // and the swarm's cadence compacts every few entries.
+            snapshot_every: mix.snapshot_every,
+            timing: Timing {
+                max_entries_per_append: mix.append_batch,
+                ..Timing::DEFAULT
+            },
             login_ttl_ms: mix.login_ttl_ms,
             flaw: scenario.vault_flaw,
-            ..NodeConfig::default()
         };
         let config = SimConfig {
             node,
             net: faults::net_config(&mix),
-            sync_delay_ms: 2,
+            sync_delay_ms: mix.sync_delay_ms,
             max_drift_ppm: mix.level(FaultKind::Clock) * 50,
             max_timer_jitter_ms: u64::from(mix.level(FaultKind::Clock) / 10),
         };
@@ -570,9 +575,9 @@ impl World {
                 let opened = self.crypto.open_registration(*user, sealed).ok();
                 Call::Stage {
                     content: *content,
-                    genuine: opened
-                        .as_ref()
-                        .is_some_and(|o| o.content == *content && o.evaluated_under_ticket),
+                    genuine: opened.as_ref().is_some_and(|o| {
+                        o.content == *content && o.ticket_authentic && o.evaluated_under_ticket
+                    }),
                     replacing: replacing.as_ref().map(|r| r.registration),
                     seq: opened.map(|o| o.ticket.seq),
                 }
@@ -697,6 +702,9 @@ impl World {
                 let unsynced = self.cluster.unsynced(id);
                 self.erasure
                     .check(id, node, self.cluster.disk(id), unsynced)?;
+                if unsynced == 0 {
+                    check::consensus::disk_holds_the_log(id, node, self.cluster.disk(id))?;
+                }
             }
         }
         // KEY-1: every message, as the HSMs exchange it.

@@ -35,15 +35,23 @@ pub enum Nemesis {
     /// advanced, and restart it with its disk rolled back (R's case: it
     /// forgets entries it acknowledged).
     RollbackAfterCommit,
+    /// Cut the leader off just after it appends, so that it goes on taking
+    /// requests into a log that grows in its old term while the others
+    /// elect a leader and commit in a newer one; then, as the partition
+    /// heals, crash that newer leader: the election that follows pits a
+    /// longer log from an older term against shorter, newer ones, which
+    /// Raft's up-to-date rule (last term first) must decide for the newer.
+    StaleLogLeader,
 }
 
 impl Nemesis {
     /// Every schedule.
-    pub const ALL: [Nemesis; 4] = [
+    pub const ALL: [Nemesis; 5] = [
         Nemesis::IsolateLeaderAfterAppend,
         Nemesis::CrashMidElection,
         Nemesis::FlappingPartition,
         Nemesis::RollbackAfterCommit,
+        Nemesis::StaleLogLeader,
     ];
 
     /// Its name in fault mixes and traces.
@@ -53,6 +61,7 @@ impl Nemesis {
             Nemesis::CrashMidElection => "crash-mid-election",
             Nemesis::FlappingPartition => "flapping-partition",
             Nemesis::RollbackAfterCommit => "rollback-after-commit",
+            Nemesis::StaleLogLeader => "stale-log-leader",
         }
     }
 
@@ -65,6 +74,7 @@ impl Nemesis {
             }
             Nemesis::CrashMidElection => has(FaultKind::Crash),
             Nemesis::RollbackAfterCommit => has(FaultKind::Crash) && has(FaultKind::Rollback),
+            Nemesis::StaleLogLeader => has(FaultKind::Partition) && has(FaultKind::Crash),
         }
     }
 }
@@ -85,6 +95,11 @@ pub(super) enum Act {
     Crash(NodeId),
     /// Crash a node and restart it from a rolled-back disk.
     CrashAndRollBack(NodeId),
+    /// Cut `NodeId` off from its peers for the given milliseconds, then
+    /// crash whichever other node leads when the partition heals.
+    IsolateThenCrashSuccessor(NodeId, u64),
+    /// Crash the leader, unless it is `NodeId`.
+    CrashLeaderExcept(NodeId),
 }
 
 /// Watches node `id`'s step and queues an act when the schedule's moment
@@ -103,13 +118,18 @@ pub(super) fn watch(world: &mut World, id: NodeId) {
     };
     let raft = node.raft();
     let act = match nemesis {
-        Nemesis::IsolateLeaderAfterAppend => {
+        Nemesis::IsolateLeaderAfterAppend | Nemesis::StaleLogLeader => {
             let appended = world.cluster.effects().messages.iter().any(|(from, _, m)| {
                 *from == id
                     && matches!(m, PeerMessage::Append { entries, .. } if !entries.is_empty())
             });
-            (raft.role() == Role::Leader && appended)
-                .then(|| Act::Isolate(id, 300 + world.below(3_000)))
+            let leads = raft.role() == Role::Leader && appended;
+            match nemesis {
+                Nemesis::StaleLogLeader => {
+                    leads.then(|| Act::IsolateThenCrashSuccessor(id, 1_000 + world.below(2_000)))
+                }
+                _ => leads.then(|| Act::Isolate(id, 300 + world.below(3_000))),
+            }
         }
         Nemesis::CrashMidElection => (raft.role() == Role::Candidate).then(|| {
             // The candidate, or one of the nodes it asks.
@@ -146,11 +166,32 @@ pub(super) fn act(world: &mut World, act: Act) {
         return;
     }
     match act {
-        Act::Isolate(id, ms) => {
+        Act::Isolate(id, ms) | Act::IsolateThenCrashSuccessor(id, ms) => {
             cut_off(world, id, ms);
             let at = world.now().plus(ms);
             let pid = world.partition_id;
             world.cluster.schedule(at, Ev::HealPartition(pid));
+            if let Act::IsolateThenCrashSuccessor(..) = act {
+                // Busy until the crash, so no other act cuts in between.
+                world.nemesis_busy = true;
+                world
+                    .cluster
+                    .schedule(at, Ev::Nemesis(Act::CrashLeaderExcept(id)));
+            }
+        }
+        Act::CrashLeaderExcept(stale) => {
+            let leader = world.cluster.ids().find(|n| {
+                *n != stale
+                    && world.cluster.is_up(*n)
+                    && world
+                        .cluster
+                        .node(*n)
+                        .is_some_and(|node| node.raft().role() == Role::Leader)
+            });
+            if let Some(id) = leader {
+                note(world, id, 0);
+                super::faults::crash(world, id);
+            }
         }
         Act::Crash(id) | Act::CrashAndRollBack(id) => {
             if !world.cluster.is_up(id) {

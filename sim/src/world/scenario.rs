@@ -188,10 +188,28 @@ pub struct FaultMix {
     pub login_ttl_ms: u64,
     /// The nemesis schedule the swarm picked, if any (`nemesis.rs`).
     pub nemesis: Option<Nemesis>,
+    /// Take a snapshot every this many applied entries. Swarm testing
+    /// varies it: at the usual cadence a run seldom restarts a node from a
+    /// compacted disk, so the snapshot-base and term bookkeeping would
+    /// rarely meet a crash.
+    pub snapshot_every: u64,
+    /// How long a disk write takes to become durable (fsync latency): a
+    /// slow disk widens the window between a vote or an append and its
+    /// acknowledgement, where crashes and rollbacks bite.
+    pub sync_delay_ms: u64,
+    /// Most entries in one append message: small batches make a follower
+    /// catch up over many rounds, interleaved with elections.
+    pub append_batch: usize,
 }
+
+/// The snapshot cadence of a run without faults.
+pub const DEFAULT_SNAPSHOT_EVERY: u64 = 200;
+/// The fsync latency of a run without faults.
+pub const DEFAULT_SYNC_DELAY_MS: u64 = 2;
 
 use super::nemesis::Nemesis;
 use backup_vault::vault::node::DEFAULT_LOGIN_TTL_MS;
+use backup_vault::vault::raft::Timing;
 
 impl FaultMix {
     /// The intensity of `kind`, 0 when off.
@@ -244,10 +262,25 @@ impl FaultMix {
         } else {
             Some(fitting[(nemesis_rng.next_u32() as usize) % fitting.len()])
         };
+        // Disk and batching cadence, each from its own stream as well.
+        let mut cadence_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x4361_6465_6e63_6500);
+        let default_batch = Timing::DEFAULT.max_entries_per_append;
+        let (snapshot_every, sync_delay_ms, append_batch) = match selection {
+            FaultSelection::None => (DEFAULT_SNAPSHOT_EVERY, DEFAULT_SYNC_DELAY_MS, default_batch),
+            _ => (
+                [2, 7, 30, DEFAULT_SNAPSHOT_EVERY][(cadence_rng.next_u32() % 4) as usize],
+                [1, DEFAULT_SYNC_DELAY_MS, DEFAULT_SYNC_DELAY_MS, 25]
+                    [(cadence_rng.next_u32() % 4) as usize],
+                [1, 3, default_batch, default_batch][(cadence_rng.next_u32() % 4) as usize],
+            ),
+        };
         FaultMix {
             on,
             login_ttl_ms,
             nemesis,
+            snapshot_every,
+            sync_delay_ms,
+            append_batch,
         }
     }
 }
@@ -264,6 +297,15 @@ impl fmt::Display for FaultMix {
         }
         if let Some(n) = self.nemesis {
             parts.push(format!("nemesis={n}"));
+        }
+        if self.snapshot_every != DEFAULT_SNAPSHOT_EVERY {
+            parts.push(format!("snapshot-every={}", self.snapshot_every));
+        }
+        if self.sync_delay_ms != DEFAULT_SYNC_DELAY_MS {
+            parts.push(format!("fsync={}ms", self.sync_delay_ms));
+        }
+        if self.append_batch != Timing::DEFAULT.max_entries_per_append {
+            parts.push(format!("append-batch={}", self.append_batch));
         }
         if parts.is_empty() {
             return f.write_str("none");

@@ -35,15 +35,6 @@ impl<E> Default for Log<E> {
 }
 
 impl<E: Clone> Log<E> {
-    /// A log that starts after a snapshot at `base_index` / `base_term`.
-    pub fn with_base(base_index: LogIndex, base_term: Term, entries: Vec<Entry<E>>) -> Self {
-        Log {
-            base_index,
-            base_term,
-            entries,
-        }
-    }
-
     /// The last index covered by the snapshot.
     pub fn base_index(&self) -> LogIndex {
         self.base_index

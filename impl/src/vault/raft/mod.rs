@@ -1005,11 +1005,7 @@ impl<E: Value, S: Value> Raft<E, S> {
             return;
         }
         self.follow(from, term, now, rng);
-        let Some((prev_index, prev_term)) =
-            self.skip_snapshotted(prev_index, prev_term, &mut entries)
-        else {
-            return;
-        };
+        let (prev_index, prev_term) = self.skip_snapshotted(prev_index, prev_term, &mut entries);
         let skip_check = flaw_on!(self.flaw, VaultFlaw::SkipPrevTermCheck)
             && prev_index <= self.log.last_index();
         if self.log.term_at(prev_index) != Some(prev_term) && !skip_check {
@@ -1046,30 +1042,38 @@ impl<E: Value, S: Value> Raft<E, S> {
 
     /// Drops the entries of an append that our snapshot already covers
     /// (they are committed). Returns where the rest starts (the index and
-    /// term before it), or `None` if the leader's entries disagree with our
-    /// committed prefix, which log matching rules out.
+    /// term before it).
+    ///
+    /// # Panics
+    /// If the leader's entries disagree with our committed prefix, which
+    /// log matching rules out (CONS-2).
     fn skip_snapshotted(
         &self,
         prev_index: LogIndex,
         prev_term: Term,
         entries: &mut Vec<Entry<E>>,
-    ) -> Option<(LogIndex, Term)> {
+    ) -> (LogIndex, Term) {
         let base = self.log.base_index();
         if prev_index >= base {
-            return Some((prev_index, prev_term));
+            return (prev_index, prev_term);
         }
         let skip = (base.0 - prev_index.0) as usize;
         if skip > entries.len() {
             entries.clear();
-            return Some((base, self.log.base_term()));
+            return (base, self.log.base_term());
         }
         let prev_term = entries[skip - 1].term;
         entries.drain(..skip);
-        if prev_term != self.log.base_term() {
-            debug_assert!(false, "CONS-2: committed prefix differs");
-            return None;
-        }
-        Some((base, prev_term))
+        // Log matching (CONS-2): the leader's entry at our snapshot point
+        // is the one we compacted, committed. Peers are HSMs that
+        // authenticate each other, so a difference is a bug in consensus.
+        assert_eq!(
+            prev_term,
+            self.log.base_term(),
+            "CONS-2: the leader's entry at our snapshot point {} differs from the committed one",
+            base.0
+        );
+        (base, prev_term)
     }
 
     /// Appends the entries after `prev_index` that our log lacks, first

@@ -48,10 +48,19 @@ impl Watermark {
     /// Raises the hard state to (`term`, `voted_for`) if it is newer: a
     /// later term, or the same term with a vote where there was none.
     pub fn raise_hard_state(&mut self, term: Term, voted_for: Option<NodeId>) {
+        let before = (self.term, self.voted_for);
         if term > self.term || (term == self.term && self.voted_for.is_none()) {
             self.term = term;
             self.voted_for = voted_for;
         }
+        // Only forward: never an older term, and a vote once remembered in
+        // a term stays (forgetting it would let the node vote twice).
+        assert!(
+            self.term > before.0
+                || (self.term == before.0 && (before.1.is_none() || self.voted_for == before.1)),
+            "the HSM's hard state moved back from {before:?} to {:?}",
+            (self.term, self.voted_for)
+        );
     }
 
     /// Raises the log mark to (`last_term`, `last_index`) if it is further.

@@ -22,7 +22,7 @@ use backup_vault::vault::crypto::ContentDigest;
 use backup_vault::vault::crypto::{RegistrationId, VaultCrypto};
 use backup_vault::vault::ids::{LogIndex, NodeId, Term, UserId};
 use backup_vault::vault::io::Applied;
-use backup_vault::vault::node::VaultNode;
+use backup_vault::vault::node::{VaultDisk, VaultNode};
 use backup_vault::vault::raft::Role;
 use backup_vault::vault::records::{Command, RecordStore, Tombstone, UserRecord};
 use std::collections::BTreeMap;
@@ -357,4 +357,57 @@ impl<C: VaultCrypto> Consensus<C> {
             self.ref_hashes.insert(next, hash_of(&self.reference));
         }
     }
+}
+
+/// CONS-3 at the disk: with no write of node `id` in flight, its disk (as
+/// the auditor replays it, `Durable::apply` over the records) holds the log
+/// and snapshot point the node holds in memory. Two implementations of one
+/// log meet here, so a compaction that drops entries it should keep, or a
+/// snapshot base recorded wrong, shows at the sync that made it durable,
+/// not at a restart that may never come. The hard state is left out: a node
+/// restarted from a rolled-back disk holds the HSM's newer term in memory
+/// until its next write.
+///
+/// # Errors
+/// CONS-3 if they differ.
+pub fn disk_holds_the_log<C: VaultCrypto>(
+    id: NodeId,
+    node: &VaultNode<C>,
+    disk: &VaultDisk<C>,
+) -> Result<(), Violation> {
+    let raft = node.raft();
+    let point = |s: Option<&(LogIndex, Term, _)>| s.map(|(i, t, _)| (i.0, t.0));
+    let memory = (
+        point(raft.snapshot()),
+        raft.log().base_index().0,
+        raft.log().base_term().0,
+    );
+    let durable = (
+        point(disk.snapshot.as_ref()),
+        disk.log.base_index().0,
+        disk.log.base_term().0,
+    );
+    if memory != durable {
+        return Err(Violation::node(
+            Invariant::Cons3,
+            id,
+            format!(
+                "n{} holds its snapshot point and log base as {memory:?} in memory, but its synced disk as {durable:?}",
+                id.0
+            ),
+        ));
+    }
+    if *raft.log() != disk.log {
+        let last = (raft.log().last_index().0, raft.log().last_term().0);
+        let on_disk = (disk.log.last_index().0, disk.log.last_term().0);
+        return Err(Violation::node(
+            Invariant::Cons3,
+            id,
+            format!(
+                "n{} has every write synced, but its disk's log (last {on_disk:?}) is not the log it holds (last {last:?})",
+                id.0
+            ),
+        ));
+    }
+    Ok(())
 }
