@@ -253,6 +253,8 @@ pub(crate) struct World {
     rollback_nodes: BTreeSet<NodeId>,
     /// A nemesis act is queued (one at a time).
     nemesis_busy: bool,
+    /// What the `late-old-term-messages` schedule holds back (`nemesis.rs`).
+    late: nemesis::Late,
     /// Nodes a nemesis crashed to restart from a rolled-back disk.
     forced_rollback: BTreeSet<NodeId>,
     /// The partition in force, by id, for healing.
@@ -387,6 +389,7 @@ impl World {
             stats: Stats::default(),
             coverage: coverage::Observer::default(),
             nemesis_busy: false,
+            late: nemesis::Late::default(),
             forced_rollback: BTreeSet::new(),
             phase: Phase::Faults,
             violation: None,

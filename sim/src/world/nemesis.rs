@@ -13,10 +13,13 @@
 use super::scenario::FaultKind;
 use super::trace::Party;
 use super::{Ev, Phase, World};
-use backup_vault::vault::ids::NodeId;
+use backup_vault::vault::ids::{NodeId, Term};
+use backup_vault::vault::opaque_crypto::OpaqueCrypto;
 use backup_vault::vault::raft::message::PeerMessage;
 use backup_vault::vault::raft::Role;
+use backup_vault::vault::sealed::SealedMessage;
 use rand_chacha::rand_core::RngCore;
+use std::collections::VecDeque;
 use std::fmt;
 
 /// A schedule the swarm can pick.
@@ -42,16 +45,22 @@ pub enum Nemesis {
     /// longer log from an older term against shorter, newer ones, which
     /// Raft's up-to-date rule (last term first) must decide for the newer.
     StaleLogLeader,
+    /// Keep copies of what leaders send, and when a leader of a newer term
+    /// takes over, deliver the copies from older terms late to the nodes
+    /// they were for: votes, appends and snapshots a node must recognise as
+    /// stale by their term alone.
+    LateOldTermMessages,
 }
 
 impl Nemesis {
     /// Every schedule.
-    pub const ALL: [Nemesis; 5] = [
+    pub const ALL: [Nemesis; 6] = [
         Nemesis::IsolateLeaderAfterAppend,
         Nemesis::CrashMidElection,
         Nemesis::FlappingPartition,
         Nemesis::RollbackAfterCommit,
         Nemesis::StaleLogLeader,
+        Nemesis::LateOldTermMessages,
     ];
 
     /// Its name in fault mixes and traces.
@@ -62,6 +71,7 @@ impl Nemesis {
             Nemesis::FlappingPartition => "flapping-partition",
             Nemesis::RollbackAfterCommit => "rollback-after-commit",
             Nemesis::StaleLogLeader => "stale-log-leader",
+            Nemesis::LateOldTermMessages => "late-old-term-messages",
         }
     }
 
@@ -75,6 +85,9 @@ impl Nemesis {
             Nemesis::CrashMidElection => has(FaultKind::Crash),
             Nemesis::RollbackAfterCommit => has(FaultKind::Crash) && has(FaultKind::Rollback),
             Nemesis::StaleLogLeader => has(FaultKind::Partition) && has(FaultKind::Crash),
+            // A late copy of a genuine message: what a network that
+            // duplicates and delays delivers.
+            Nemesis::LateOldTermMessages => has(FaultKind::Duplicate) && has(FaultKind::Delay),
         }
     }
 }
@@ -100,6 +113,19 @@ pub(super) enum Act {
     IsolateThenCrashSuccessor(NodeId, u64),
     /// Crash the leader, unless it is `NodeId`.
     CrashLeaderExcept(NodeId),
+    /// Deliver the held copies of messages from terms before this one.
+    DeliverLate(Term),
+}
+
+/// How many message copies `late-old-term-messages` holds.
+const LATE_HELD: usize = 32;
+
+/// The copies `late-old-term-messages` holds back, and the newest term it
+/// has seen a leader in.
+#[derive(Default)]
+pub(super) struct Late {
+    held: VecDeque<(Term, NodeId, NodeId, SealedMessage<OpaqueCrypto>)>,
+    leader_term: Term,
 }
 
 /// Watches node `id`'s step and queues an act when the schedule's moment
@@ -117,6 +143,26 @@ pub(super) fn watch(world: &mut World, id: NodeId) {
         return;
     };
     let raft = node.raft();
+    if nemesis == Nemesis::LateOldTermMessages && raft.role() == Role::Leader {
+        // Copies of what this leader just sent, with their terms.
+        let effects = world.cluster.effects();
+        for ((from, to, m), (_, _, sealed)) in effects.messages.iter().zip(&effects.sealed) {
+            if *from == id {
+                if world.late.held.len() == LATE_HELD {
+                    world.late.held.pop_front();
+                }
+                world
+                    .late
+                    .held
+                    .push_back((m.term(), *from, *to, sealed.clone()));
+            }
+        }
+    }
+    let raft = world
+        .cluster
+        .node(id)
+        .map(|n| n.raft())
+        .expect("looked up above");
     let act = match nemesis {
         Nemesis::IsolateLeaderAfterAppend | Nemesis::StaleLogLeader => {
             let appended = world.cluster.effects().messages.iter().any(|(from, _, m)| {
@@ -144,6 +190,15 @@ pub(super) fn watch(world: &mut World, id: NodeId) {
                 .iter()
                 .any(|(n, _)| *n == id);
             (advanced && world.rollback_nodes.contains(&id)).then_some(Act::CrashAndRollBack(id))
+        }
+        Nemesis::LateOldTermMessages => {
+            let term = raft.term();
+            let newer = raft.role() == Role::Leader && term > world.late.leader_term;
+            if newer {
+                world.late.leader_term = term;
+            }
+            let stale = world.late.held.iter().any(|(t, ..)| *t < term);
+            (newer && stale).then_some(Act::DeliverLate(term))
         }
         // Driven by the fault tick (`flap`), not by node steps.
         Nemesis::FlappingPartition => None,
@@ -177,6 +232,16 @@ pub(super) fn act(world: &mut World, act: Act) {
                 world
                     .cluster
                     .schedule(at, Ev::Nemesis(Act::CrashLeaderExcept(id)));
+            }
+        }
+        Act::DeliverLate(term) => {
+            let (old, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut world.late.held)
+                .into_iter()
+                .partition(|(t, ..)| *t < term);
+            world.late.held = kept.into();
+            for (t, from, to, m) in old {
+                note(world, to, t.0);
+                world.cluster.inject(from, to, m);
             }
         }
         Act::CrashLeaderExcept(stale) => {
