@@ -9,7 +9,7 @@
 //! holding the fleet's keys would, so it sees through the seal.
 
 use crate::world::check::Violation;
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use backup_vault::invariant::Invariant;
 use backup_vault::vault::crypto::{RegistrationId, VaultCrypto};
 use backup_vault::vault::ids::{LogIndex, NodeId, UserId};
@@ -120,7 +120,11 @@ impl Erasure {
             self.audited[usize::from(id.0)].extend(gone.iter().map(|g| g.0));
             return Ok(());
         }
-        let automaton = AhoCorasick::new(patterns.iter().map(|p| p.0))
+        // Built for one search: a contiguous NFA builds several times
+        // faster than the DFA `AhoCorasick::new` picks for few patterns.
+        let automaton = AhoCorasick::builder()
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .build(patterns.iter().map(|p| p.0))
             .expect("key material patterns build an automaton");
         if let Some(found) = automaton.find(&bytes) {
             let (_, registration, user) = patterns[found.pattern().as_usize()];
