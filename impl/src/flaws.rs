@@ -145,6 +145,18 @@ pub enum VaultFlaw {
     /// off-by-one that the model checker's slice must catch.
     #[cfg(feature = "flaws")]
     LimitOffByOne,
+    /// A vote goes to the candidate with the longer log, whatever the
+    /// term of its last entry (Raft's up-to-date rule without its first
+    /// key): a node that led in an old term and kept appending there can
+    /// win against nodes holding a newer term's commits, and overwrite them
+    /// (breaks CONS-3).
+    #[cfg(feature = "flaws")]
+    VoteByLogLength,
+    /// A compaction rewrites the disk without the entries after the
+    /// snapshot point: entries the node acknowledged vanish from its disk
+    /// (breaks CONS-3 at the disk, and after a restart a commit).
+    #[cfg(feature = "flaws")]
+    CompactionDropsTail,
 }
 
 /// A deliberate defect in the client.
@@ -219,6 +231,10 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     VaultFlaw::ExhaustDuringLogin,
     #[cfg(feature = "flaws")]
     VaultFlaw::LimitOffByOne,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::VoteByLogLength,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::CompactionDropsTail,
 ];
 
 /// Every client flaw, for command lines and sweeps.
@@ -302,6 +318,10 @@ impl VaultFlaw {
             VaultFlaw::ExhaustDuringLogin => "exhaust-during-login",
             #[cfg(feature = "flaws")]
             VaultFlaw::LimitOffByOne => "limit-off-by-one",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::VoteByLogLength => "vote-by-log-length",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::CompactionDropsTail => "compaction-drops-tail",
         }
     }
 }

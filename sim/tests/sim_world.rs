@@ -5,6 +5,7 @@
 //! The nightly sweep is `bvault-suite sim sweep --seeds 0..1000000`; CI runs the
 //! slice below. Bounds are listed in docs/invariants.md.
 
+use backup_vault_sim::world::nemesis::Nemesis;
 use backup_vault_sim::world::{
     parse_flaw, run, AnyFlaw, FaultKind, FaultSelection, RunOptions, Scenario,
 };
@@ -22,7 +23,23 @@ fn with_flaw(mut scenario: Scenario, name: &str) -> Scenario {
 /// that fires for the wrong reason is itself a bug).
 fn caught_within(scenario: &Scenario, expected: &[&str], bound: u64) -> u64 {
     for seed in 0..bound {
-        let report = run(scenario, seed, &RunOptions::default());
+        // An assertion inside the implementation is a violation too (the
+        // command line reports it as PANIC).
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run(scenario, seed, &RunOptions::default())
+        }));
+        let Ok(report) = outcome else {
+            assert!(
+                expected.contains(&"PANIC"),
+                "seed {seed}: expected {expected:?}, got an assertion (above)\nreplay: {}",
+                scenario.replay_command(seed)
+            );
+            eprintln!(
+                "caught PANIC at seed {seed}\n  replay: {}",
+                scenario.replay_command(seed)
+            );
+            return seed;
+        };
         if let Some(v) = report.violation {
             assert!(
                 expected.contains(&v.invariant),
@@ -466,4 +483,27 @@ fn an_ignored_hsm_counter_is_caught_by_cons_3_when_every_disk_rolls_back() {
         ..with_flaw(short(), "hsm-counter-ignored")
     };
     caught_within(&scenario, &["CONS-3", "CONS-1"], 20);
+}
+
+#[test]
+fn voting_by_log_length_is_caught_under_the_stale_log_leader_schedule() {
+    // Three nodes with R = 0, so that a leader cut off in an old term and
+    // one crash leave an election between its longer log and a newer one.
+    let scenario = Scenario {
+        nodes: 3,
+        rollback_tolerance: 0,
+        faults: FaultSelection::Only(vec![FaultKind::Partition, FaultKind::Crash]),
+        nemesis: Some(Nemesis::StaleLogLeader),
+        ..with_flaw(short(), "vote-by-log-length")
+    };
+    caught_within(&scenario, &["PANIC", "CONS-2", "CONS-3", "CONS-4"], 60);
+}
+
+#[test]
+fn a_compaction_that_drops_the_tail_is_caught_by_cons_3_at_the_disk() {
+    let scenario = Scenario {
+        faults: FaultSelection::Only(vec![FaultKind::Crash, FaultKind::Drop]),
+        ..with_flaw(short(), "compaction-drops-tail")
+    };
+    caught_within(&scenario, &["CONS-3"], 20);
 }

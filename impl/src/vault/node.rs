@@ -375,7 +375,10 @@ impl<C: VaultCrypto> VaultNode<C> {
                 // durable image, as of now: writes queued after the
                 // snapshot in this step are in it too, and are applied
                 // again harmlessly (each is idempotent) when they follow.
-                let image = self.raft.durable_image();
+                let mut image = self.raft.durable_image();
+                if flaw_on!(self.config.flaw, VaultFlaw::CompactionDropsTail) {
+                    image.log.truncate_from(image.log.base_index().next());
+                }
                 self.cursor
                     .replace(&self.crypto, me, image, rng, clear_disk)
             } else {

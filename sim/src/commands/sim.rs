@@ -16,6 +16,7 @@ use crate::exit::{CliError, Exit};
 use crate::io_util::{check_output, is_stdio, print_stdout, AtomicFile};
 use backup_vault::vault::quorum::ClusterConfig;
 use backup_vault_sim::world::coverage::Coverage;
+use backup_vault_sim::world::nemesis::Nemesis;
 use backup_vault_sim::world::{
     self, parse_flaw, AnyFlaw, FaultSelection, RunOptions, RunReport, Scenario,
 };
@@ -124,6 +125,12 @@ pub struct ScenarioArgs {
     /// docs/history.md; a failure is a CONS-4 violation.
     #[arg(long)]
     pub check_history: bool,
+    /// Aim every seed at one nemesis schedule (isolate-leader-after-append,
+    /// crash-mid-election, flapping-partition, rollback-after-commit,
+    /// stale-log-leader, late-old-term-messages) instead of the swarm's
+    /// pick; a seed whose fault kinds do not allow it runs none.
+    #[arg(long, value_name = "NAME", value_parser = Nemesis::parse)]
+    pub nemesis: Option<Nemesis>,
 }
 
 impl ScenarioArgs {
@@ -149,6 +156,7 @@ impl ScenarioArgs {
             faults: self.faults.clone(),
             archive_bytes: self.archive_bytes,
             check_history: self.check_history,
+            nemesis: self.nemesis,
             ..Scenario::default()
         };
         for flaw in &self.flaws {
@@ -509,6 +517,7 @@ fn scenario_json(s: &Scenario) -> serde_json::Value {
         "archive_bytes": s.archive_bytes,
         "vault_flaw": s.vault_flaw.map(|f| f.name()),
         "client_flaw": s.client_flaw.map(|f| f.name()),
+        "nemesis": s.nemesis.map(|n| n.name()),
     })
 }
 

@@ -321,7 +321,7 @@ pub fn run(scenario: &Scenario, seed: u64, options: &RunOptions) -> RunReport {
 
 impl World {
     fn new(scenario: &Scenario, seed: u64, options: &RunOptions) -> World {
-        let mix = FaultMix::draw(&scenario.faults, seed);
+        let mix = FaultMix::draw(&scenario.faults, seed, scenario.nemesis);
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let fleet = FleetSecrets::generate(&mut rng);
         let mut host_secrets = Secrets::default();

@@ -75,6 +75,20 @@ impl Nemesis {
         }
     }
 
+    /// The schedule named `name`.
+    ///
+    /// # Errors
+    /// A message naming every schedule, if none is called `name`.
+    pub fn parse(name: &str) -> Result<Nemesis, String> {
+        Nemesis::ALL
+            .into_iter()
+            .find(|n| n.name() == name)
+            .ok_or_else(|| {
+                let known: Vec<&str> = Nemesis::ALL.iter().map(|n| n.name()).collect();
+                format!("no nemesis schedule '{name}'; known: {}", known.join(", "))
+            })
+    }
+
     /// Whether the schedule can act with the fault kinds `has` says are on
     /// (it uses the injector's primitives, so it needs their kinds).
     pub fn fits(self, has: impl Fn(FaultKind) -> bool) -> bool {

@@ -224,7 +224,9 @@ impl FaultMix {
 
     /// Draws the mix for `seed`. The draw uses its own RNG stream, so the
     /// mix of a seed does not depend on anything else in the scenario.
-    pub fn draw(selection: &FaultSelection, seed: u64) -> FaultMix {
+    /// `aim` replaces the swarm's nemesis pick wherever the fault kinds
+    /// drawn allow it.
+    pub fn draw(selection: &FaultSelection, seed: u64, aim: Option<Nemesis>) -> FaultMix {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5377_6172_6d00_0000);
         let mut on = BTreeMap::new();
         let candidates: Vec<FaultKind> = match selection {
@@ -257,10 +259,15 @@ impl FaultMix {
             .into_iter()
             .filter(|n| n.fits(|k| on.contains_key(&k)))
             .collect();
-        let nemesis = if fitting.is_empty() || nemesis_rng.next_u32() % 2 == 0 {
+        let picked = if fitting.is_empty() || nemesis_rng.next_u32() % 2 == 0 {
             None
         } else {
             Some(fitting[(nemesis_rng.next_u32() as usize) % fitting.len()])
+        };
+        let nemesis = match aim {
+            Some(n) if fitting.contains(&n) => Some(n),
+            Some(_) => None,
+            None => picked,
         };
         // Disk and batching cadence, each from its own stream as well.
         let mut cadence_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x4361_6465_6e63_6500);
@@ -338,6 +345,10 @@ pub struct Scenario {
     /// Also check, when the run ends, that its vault history linearizes
     /// against the sequential model of `docs/history.md` (CONS-4).
     pub check_history: bool,
+    /// Every seed whose fault kinds allow it runs this nemesis schedule,
+    /// instead of the one (or none) the swarm picks: aim a sweep at one
+    /// moment.
+    pub nemesis: Option<Nemesis>,
 }
 
 impl Default for Scenario {
@@ -355,6 +366,7 @@ impl Default for Scenario {
             vault_flaw: None,
             client_flaw: None,
             check_history: false,
+            nemesis: None,
         }
     }
 }
@@ -397,6 +409,9 @@ impl Scenario {
         }
         if let Some(f) = self.client_flaw {
             out.push_str(&format!(" --flaw {}", f.name()));
+        }
+        if let Some(n) = self.nemesis {
+            out.push_str(&format!(" --nemesis {n}"));
         }
         out
     }

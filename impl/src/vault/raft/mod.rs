@@ -281,6 +281,9 @@ impl<E: Value, S: Value> Raft<E, S> {
     /// at least as up to date as this node's log and as every log this
     /// node has acknowledged (its watermark): the vote rule.
     fn candidate_up_to_date(&self, last_index: LogIndex, last_term: Term) -> bool {
+        if flaw_on!(self.flaw, VaultFlaw::VoteByLogLength) {
+            return last_index >= self.log.last_index() && last_index >= self.watermark.log.1;
+        }
         let remembered = flaw_on!(self.flaw, VaultFlaw::HsmCounterIgnored)
             || (last_term, last_index) >= self.watermark.log;
         remembered && self.log.is_behind_or_equal(last_index, last_term)
