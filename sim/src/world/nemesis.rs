@@ -50,17 +50,23 @@ pub enum Nemesis {
     /// they were for: votes, appends and snapshots a node must recognise as
     /// stale by their term alone.
     LateOldTermMessages,
+    /// Crash the leader just after it sends new entries, before they can
+    /// reach a quorum: logs diverge at their tails across terms, the ground
+    /// on which a leader must not commit an earlier term's entry by
+    /// counting its replicas (Raft's figure 8).
+    CrashLeaderAfterAppend,
 }
 
 impl Nemesis {
     /// Every schedule.
-    pub const ALL: [Nemesis; 6] = [
+    pub const ALL: [Nemesis; 7] = [
         Nemesis::IsolateLeaderAfterAppend,
         Nemesis::CrashMidElection,
         Nemesis::FlappingPartition,
         Nemesis::RollbackAfterCommit,
         Nemesis::StaleLogLeader,
         Nemesis::LateOldTermMessages,
+        Nemesis::CrashLeaderAfterAppend,
     ];
 
     /// Its name in fault mixes and traces.
@@ -72,6 +78,7 @@ impl Nemesis {
             Nemesis::RollbackAfterCommit => "rollback-after-commit",
             Nemesis::StaleLogLeader => "stale-log-leader",
             Nemesis::LateOldTermMessages => "late-old-term-messages",
+            Nemesis::CrashLeaderAfterAppend => "crash-leader-after-append",
         }
     }
 
@@ -96,7 +103,7 @@ impl Nemesis {
             Nemesis::IsolateLeaderAfterAppend | Nemesis::FlappingPartition => {
                 has(FaultKind::Partition)
             }
-            Nemesis::CrashMidElection => has(FaultKind::Crash),
+            Nemesis::CrashMidElection | Nemesis::CrashLeaderAfterAppend => has(FaultKind::Crash),
             Nemesis::RollbackAfterCommit => has(FaultKind::Crash) && has(FaultKind::Rollback),
             Nemesis::StaleLogLeader => has(FaultKind::Partition) && has(FaultKind::Crash),
             // A late copy of a genuine message: what a network that
@@ -178,7 +185,9 @@ pub(super) fn watch(world: &mut World, id: NodeId) {
         .map(|n| n.raft())
         .expect("looked up above");
     let act = match nemesis {
-        Nemesis::IsolateLeaderAfterAppend | Nemesis::StaleLogLeader => {
+        Nemesis::IsolateLeaderAfterAppend
+        | Nemesis::StaleLogLeader
+        | Nemesis::CrashLeaderAfterAppend => {
             let appended = world.cluster.effects().messages.iter().any(|(from, _, m)| {
                 *from == id
                     && matches!(m, PeerMessage::Append { entries, .. } if !entries.is_empty())
@@ -188,6 +197,7 @@ pub(super) fn watch(world: &mut World, id: NodeId) {
                 Nemesis::StaleLogLeader => {
                     leads.then(|| Act::IsolateThenCrashSuccessor(id, 1_000 + world.below(2_000)))
                 }
+                Nemesis::CrashLeaderAfterAppend => leads.then_some(Act::Crash(id)),
                 _ => leads.then(|| Act::Isolate(id, 300 + world.below(3_000))),
             }
         }
