@@ -9,7 +9,10 @@
 //!   R = 1, 6 users, 60 s of virtual time, swarm faults), seeds 0..8;
 //! - `sim_default_no_faults`: the same world with `--faults none`;
 //! - `sim_short`: the default scenario cut to 10 s, seeds 0..8, for a quick
-//!   look (its fixed costs weigh more).
+//!   look (its fixed costs weigh more);
+//! - `sim_48_users`: the default scenario with 48 users instead of 6, so
+//!   that `bench-report` can put its events/s beside `sim_default`'s (the
+//!   cost of a step should not grow with the world).
 //!
 //! Besides criterion's own output, each benchmark prints one line with the
 //! three figures of its warm-up pass, and writes `batch.json` (seeds, events,
@@ -131,6 +134,11 @@ fn sim(c: &mut Criterion) {
         ..Scenario::default()
     };
     bench_scenario(c, "sim_short", &short);
+    let crowd = Scenario {
+        users: 48,
+        ..Scenario::default()
+    };
+    bench_scenario(c, "sim_48_users", &crowd);
 }
 
 criterion_group!(benches, sim);

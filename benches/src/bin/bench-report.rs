@@ -35,7 +35,13 @@ fn elements(dir: &Path) -> Option<f64> {
 /// virtual time of one iteration. Returns whether any was found.
 fn sim_report(root: &Path) -> bool {
     let mut found = false;
-    for group in ["sim_default", "sim_default_no_faults", "sim_short"] {
+    let mut per_second = Vec::new();
+    for group in [
+        "sim_default",
+        "sim_default_no_faults",
+        "sim_short",
+        "sim_48_users",
+    ] {
         let leaf = root.join(group).join("batch");
         let Some(ns) = mean_ns(&leaf) else {
             continue;
@@ -51,6 +57,7 @@ fn sim_report(root: &Path) -> bool {
             println!("simulator, one core (per iteration: a fixed batch of seeds)");
             found = true;
         }
+        per_second.push((group, events / secs));
         let mut line = format!("  {group:<24} {:>12.0} events/s", events / secs);
         if let Some(batch) = batch {
             if let (Some(virtual_ms), Some(seeds)) =
@@ -64,6 +71,13 @@ fn sim_report(root: &Path) -> bool {
             }
         }
         println!("{line}");
+    }
+    let rate = |name: &str| per_second.iter().find(|(g, _)| *g == name).map(|(_, r)| *r);
+    if let (Some(six), Some(many)) = (rate("sim_default"), rate("sim_48_users")) {
+        println!(
+            "  events/s at 48 users against 6 (sim_48_users / sim_default): {:.2} (target: at least 0.50)",
+            many / six
+        );
     }
     found
 }
