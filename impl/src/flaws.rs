@@ -157,6 +157,11 @@ pub enum VaultFlaw {
     /// (breaks CONS-3 at the disk, and after a restart a commit).
     #[cfg(feature = "flaws")]
     CompactionDropsTail,
+    /// A delete takes the user's active registration, whichever one it
+    /// names: a delete validated against a registration that an activation
+    /// ordered before it replaced removes the new one (breaks CONS-4).
+    #[cfg(feature = "flaws")]
+    DeleteIgnoresId,
 }
 
 /// A deliberate defect in the client.
@@ -235,6 +240,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     VaultFlaw::VoteByLogLength,
     #[cfg(feature = "flaws")]
     VaultFlaw::CompactionDropsTail,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::DeleteIgnoresId,
 ];
 
 /// Every client flaw, for command lines and sweeps.
@@ -322,6 +329,8 @@ impl VaultFlaw {
             VaultFlaw::VoteByLogLength => "vote-by-log-length",
             #[cfg(feature = "flaws")]
             VaultFlaw::CompactionDropsTail => "compaction-drops-tail",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::DeleteIgnoresId => "delete-ignores-id",
         }
     }
 }

@@ -1242,6 +1242,26 @@ impl<C: VaultCrypto> VaultNode<C> {
         } else {
             None
         };
+        let renamed;
+        let command = match command {
+            // Broken: the delete takes the active registration, whichever
+            // one it names.
+            Command::Delete { user, .. }
+                if flaw_on!(self.config.flaw, VaultFlaw::DeleteIgnoresId) =>
+            {
+                match self.store.get(*user).and_then(|r| r.active.as_ref()) {
+                    Some(a) => {
+                        renamed = Command::Delete {
+                            user: *user,
+                            registration: a.registration,
+                        };
+                        &renamed
+                    }
+                    None => command,
+                }
+            }
+            _ => command,
+        };
         let outcome = self.store.apply(index, command);
         if keep_key && outcome == Outcome::Destroyed {
             // Broken: the tombstone is written but the secrets stay.

@@ -200,6 +200,10 @@ pub struct VaultBounds {
     pub logins: u8,
     /// Owner password changes (stage with proof of K, then activate).
     pub changes: u8,
+    /// Owner deletes (disable): a `Delete` with proof of K naming the
+    /// registration it knows is active, or the one its change staged,
+    /// possibly while its activation is still in flight.
+    pub deletes: u8,
     /// Attacker registrations of Alice without proof of K.
     pub reregistrations: u8,
     /// Attacker KE3s naming Bob for one of Alice's logins (REG-1).
@@ -273,6 +277,7 @@ impl Default for VaultBounds {
             guesses: 4,
             logins: 1,
             changes: 1,
+            deletes: 0,
             reregistrations: 1,
             forgeries: 1,
             replays: 1,
@@ -302,6 +307,7 @@ impl VaultBounds {
             guesses: 0,
             logins: 0,
             changes: 0,
+            deletes: 0,
             reregistrations: 0,
             forgeries: 0,
             replays: 0,
@@ -451,6 +457,8 @@ pub struct Budgets {
     pub logins: u8,
     /// Owner changes left.
     pub changes: u8,
+    /// Owner deletes left.
+    pub deletes: u8,
     /// Attacker re-registrations left.
     pub reregistrations: u8,
     /// Attacker forgeries left.
@@ -666,6 +674,8 @@ pub enum ClientOp {
     },
     /// The owner activates its staged registration.
     ActivateOwn(RegistrationId),
+    /// The owner deletes a registration it knows (disable).
+    DeleteOwn(RegistrationId),
     /// The attacker registers Alice anew without proof of K.
     Reregister,
     /// The attacker activates its own registration (it knows its key).
@@ -893,6 +903,7 @@ impl VaultModel {
             guesses: b.guesses,
             logins: b.logins,
             changes: b.changes,
+            deletes: b.deletes,
             reregistrations: b.reregistrations,
             forgeries: b.forgeries,
             replays: b.replays,
@@ -1604,6 +1615,23 @@ impl VaultModel {
                     },
                 )
             }
+            ClientOp::DeleteOwn(registration) => {
+                b.deletes -= 1;
+                (
+                    OWNER,
+                    Req::Delete {
+                        user: ALICE,
+                        registration,
+                        proof: proof(
+                            OWNER_KEY,
+                            ProofStatement::Delete {
+                                user: ALICE,
+                                registration,
+                            },
+                        ),
+                    },
+                )
+            }
             ClientOp::Reregister => {
                 b.reregistrations -= 1;
                 let input = SymBlinded {
@@ -1790,6 +1818,14 @@ impl VaultModel {
             } if *user == ALICE => Some(RecordOp::Activate {
                 registration: *registration,
                 content: *content,
+                proof_key: proof.key,
+            }),
+            Req::Delete {
+                user,
+                registration,
+                proof,
+            } if *user == ALICE => Some(RecordOp::Delete {
+                registration: *registration,
                 proof_key: proof.key,
             }),
             _ => None,
@@ -1983,13 +2019,25 @@ impl VaultModel {
                 s.owner.known = Some((registration, sealed.password));
                 s.owner.changing = None;
                 // LOCK-3: what the owner was told is active must be what it
-                // sealed, with the budget that came with it.
+                // sealed, with the budget that came with it. Judged on the
+                // answering node's store, which may have applied commands
+                // after the activation (a delete in the same batch): a
+                // registration no longer active there is judged only if
+                // nothing applied after the activation could have removed it.
+                let applied_after = match (node, reply.index) {
+                    (Some(n), Some(at)) => n.applied() > at,
+                    _ => false,
+                };
                 let active_password = node
                     .and_then(|n| n.store().get(ALICE))
                     .and_then(|r| r.active.as_ref())
                     .filter(|a| a.registration == registration)
                     .map(|a| a.password_file);
-                if active_password != Some(sealed.password) {
+                let reverted = match active_password {
+                    Some(password) => password != sealed.password,
+                    None => !applied_after,
+                };
+                if reverted {
                     s.ghost.flags.change_reverted = true;
                 }
             }
@@ -2179,6 +2227,14 @@ impl VaultModel {
         if let Some((_, Some(r))) = s.owner.changing {
             push(ClientOp::ActivateOwn(r));
         }
+        if b.deletes > 0 {
+            if let Some((r, _)) = s.owner.known {
+                push(ClientOp::DeleteOwn(r));
+            }
+            if let Some((_, Some(r))) = s.owner.changing {
+                push(ClientOp::DeleteOwn(r));
+            }
+        }
         if serving && b.reregistrations > 0 {
             push(ClientOp::Reregister);
         }
@@ -2267,6 +2323,7 @@ impl VaultState {
                 guesses: 0,
                 logins: 0,
                 changes: 0,
+                deletes: 0,
                 reregistrations: 0,
                 forgeries: 0,
                 replays: 0,

@@ -111,5 +111,20 @@ pub fn slices() -> Vec<Slice> {
             },
             depth: 12,
         },
+        Slice {
+            name: "delete",
+            purpose: "the owner changes its password and deletes, at one node: the delete names \
+                      the active or the staged registration, and may be decided before or after \
+                      the activation in flight; a delete that takes the wrong registration, or \
+                      none, breaks CONS-4",
+            bounds: VaultBounds {
+                nodes: 1,
+                changes: 1,
+                deletes: 1,
+                rollback_tolerance: 0,
+                ..VaultBounds::quiet()
+            },
+            depth: 10,
+        },
     ]
 }

@@ -547,6 +547,14 @@ fn the_slice_catches_a_majority_quorum_where_r_needs_more() {
     slice_catches("destruction R1", VaultFlaw::IgnoreRollbackTolerance, LOCK_2);
 }
 
+/// The slice catches a delete that takes the active registration whatever
+/// it names: decided after the activation it raced, it removes the new
+/// registration, which the record spec does not allow ("delete").
+#[test]
+fn the_slice_catches_a_delete_that_ignores_the_registration_named() {
+    slice_catches("delete", VaultFlaw::DeleteIgnoresId, CONS_4_LIN);
+}
+
 fn slice_catches(name: &str, flaw: VaultFlaw, property: &'static str) {
     let _one_at_a_time = EXHAUSTIVE.lock().unwrap_or_else(|e| e.into_inner());
     let slice = slices()
