@@ -282,11 +282,17 @@ impl<E: Value, S: Value> Raft<E, S> {
     /// node has acknowledged (its watermark): the vote rule.
     fn candidate_up_to_date(&self, last_index: LogIndex, last_term: Term) -> bool {
         if flaw_on!(self.flaw, VaultFlaw::VoteByLogLength) {
-            return last_index >= self.log.last_index() && last_index >= self.watermark.log.1;
+            return self.flaw_longer_log(last_index);
         }
         let remembered = flaw_on!(self.flaw, VaultFlaw::HsmCounterIgnored)
             || (last_term, last_index) >= self.watermark.log;
         remembered && self.log.is_behind_or_equal(last_index, last_term)
+    }
+
+    /// Broken variant `VoteByLogLength` (see [`crate::flaws`]): the vote
+    /// rule by log length alone, the term of the last entry ignored.
+    fn flaw_longer_log(&self, last_index: LogIndex) -> bool {
+        last_index >= self.log.last_index() && last_index >= self.watermark.log.1
     }
 
     /// The quorum size. The one call site of the quorum rule inside
