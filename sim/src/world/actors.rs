@@ -952,6 +952,7 @@ fn on_completed(
     match done {
         Completed::Registered { .. } | Completed::PasswordChanged if honest => {
             world.actors[a].password = world.actors[a].next_password.take();
+            world.coverage.registration_done();
         }
         Completed::BackedUp { generation } if honest => {
             if let Some(p) = &op.plaintext {

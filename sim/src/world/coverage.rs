@@ -34,11 +34,16 @@ pub struct Coverage {
     /// Acts of a nemesis schedule (`nemesis.rs`): a schedule that never
     /// acts aims at nothing.
     pub nemesis_acts: u64,
+    /// Password registrations (enable or change) an honest device
+    /// reported done: a device whose registration fails stays in key mode
+    /// and every check still passes, so a vault that refused every
+    /// registration would otherwise go unnoticed.
+    pub registrations_done: u64,
 }
 
 impl Coverage {
     /// Every counter, with its name as reports print it.
-    pub fn named(&self) -> [(&'static str, u64); 6] {
+    pub fn named(&self) -> [(&'static str, u64); 7] {
         [
             ("leader changes", self.leader_changes),
             (
@@ -58,6 +63,7 @@ impl Coverage {
                 self.destroyed_while_node_down,
             ),
             ("nemesis acts", self.nemesis_acts),
+            ("password registrations done", self.registrations_done),
         ]
     }
 
@@ -69,6 +75,7 @@ impl Coverage {
         self.logins_across_leader_change += other.logins_across_leader_change;
         self.destroyed_while_node_down += other.destroyed_while_node_down;
         self.nemesis_acts += other.nemesis_acts;
+        self.registrations_done += other.registrations_done;
     }
 
     /// The names of the counters still at zero.
@@ -133,6 +140,11 @@ impl Observer {
         }
     }
 
+    /// An honest device reported a password registration done.
+    pub fn registration_done(&mut self) {
+        self.counts.registrations_done += 1;
+    }
+
     /// `n` records were destroyed in a step while `down` nodes were down.
     pub fn destroyed(&mut self, n: u64, down: usize) {
         if down > 0 {
@@ -172,7 +184,9 @@ mod tests {
         o.destroyed(2, 0);
         o.destroyed(1, 1);
         assert_eq!(o.counts.destroyed_while_node_down, 1);
+        o.registration_done();
+        assert_eq!(o.counts.registrations_done, 1);
         assert_eq!(o.counts.zeros(), ["nemesis acts"]);
-        assert_eq!(Coverage::default().zeros().len(), 6);
+        assert_eq!(Coverage::default().zeros().len(), 7);
     }
 }
