@@ -8,7 +8,8 @@
 //! (`FaultMix::nemesis`), so the random faults a seed draws do not change
 //! with it. A schedule acts only while faults are on, through the same
 //! fault primitives as the random injector (crash, restart with a rolled
-//! back disk, isolate, heal), and every act is in the trace.
+//! back disk, isolate, heal, and a late copy of a genuine sealed message,
+//! as a duplicating network delivers one), and every act is in the trace.
 
 use super::scenario::FaultKind;
 use super::trace::Party;
