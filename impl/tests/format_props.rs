@@ -4,8 +4,8 @@
 use backup_vault::flaws::FormatFlaw;
 use backup_vault::format::header::HEADER_LEN;
 use backup_vault::format::{
-    self, parallel, BackupError, BackupParams, ChunkSize, DecryptOptions, Decryptor, Encryptor,
-    Generation, TruncatedAt, TAG_LEN,
+    self, parallel, Backend, BackupError, BackupParams, ChunkSize, DecryptOptions, Decryptor,
+    Encryptor, Generation, TruncatedAt, TAG_LEN,
 };
 use backup_vault::BackupKey;
 use proptest::prelude::*;
@@ -96,6 +96,14 @@ fn decrypt_all_ways(
         (Ok(a), Ok(b)) => assert_eq!(a, b),
         (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
         _ => panic!("in-place decoder disagrees: {one_shot:?} / {in_place:?}"),
+    }
+    // The portable reference backend accepts and rejects exactly the same files.
+    let reference = DecryptOptions::default().with_backend(Backend::RustCrypto);
+    let by_reference = format::decrypt_with(k, file, &reference).map(|(_, p)| p);
+    match (&one_shot, &by_reference) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b),
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+        _ => panic!("backends disagree: {one_shot:?} / {by_reference:?}"),
     }
     let mut par_out = Vec::new();
     let par = parallel::decrypt_parallel(
@@ -363,6 +371,9 @@ proptest! {
         let mut in_place = pt.clone();
         format::encrypt_in_place(&k, &p, &mut in_place);
         prop_assert_eq!(&in_place, &reference);
+        // So does the portable reference backend.
+        let by_reference = format::encrypt(&k, &p.clone().with_backend(Backend::RustCrypto), &pt);
+        prop_assert_eq!(&by_reference, &reference);
         // The multi-threaded encryptor is byte-identical.
         let mut par = Vec::new();
         parallel::encrypt_parallel(&k, &p, &pt[..], &mut par, threads(n_threads)).unwrap();

@@ -44,7 +44,7 @@ pub fn output_name(path: &Path) -> String {
 /// An opened input: stdin or a file.
 pub enum Input {
     /// Standard input.
-    Stdin(io::StdinLock<'static>),
+    Stdin(io::Stdin),
     /// A file.
     File(File),
 }
@@ -62,7 +62,7 @@ impl Read for Input {
 /// file, its length. A missing file or a directory is a usage error.
 pub fn open_input(path: &Path, what: &str) -> Result<(Input, Option<u64>), CliError> {
     if is_stdio(path) {
-        return Ok((Input::Stdin(io::stdin().lock()), None));
+        return Ok((Input::Stdin(io::stdin()), None));
     }
     let file = File::open(path).map_err(|err| open_error(path, what, &err))?;
     let meta = file
@@ -292,7 +292,7 @@ fn sync_dir(_dir: &Path) -> io::Result<()> {
 /// Where a command's output goes: stdout, or an [`AtomicFile`].
 pub enum Output {
     /// Standard output, buffered.
-    Stdout(BufWriter<io::StdoutLock<'static>>),
+    Stdout(BufWriter<io::Stdout>),
     /// A file that appears only when committed.
     File(AtomicFile),
 }
@@ -308,10 +308,7 @@ impl Output {
                     "refusing to write a binary backup to a terminal; redirect stdout or give an output file",
                 ));
             }
-            return Ok(Output::Stdout(BufWriter::with_capacity(
-                IO_BUF,
-                stdout.lock(),
-            )));
+            return Ok(Output::Stdout(BufWriter::with_capacity(IO_BUF, stdout)));
         }
         AtomicFile::create(path, force).map(Output::File)
     }

@@ -5,13 +5,12 @@
 //! final one, which holds 1 to `chunk_size` bytes, or 0 bytes if and only if
 //! the whole backup is empty. So one plaintext has exactly one encoding.
 
+use super::aead::{Aead, Backend};
 use super::error::{BackupError, TruncatedAt};
 use super::header::{ChunkSize, Header};
 use super::nonce::chunk_nonce;
 use super::{Flaws, TAG_LEN};
 use crate::key::{BackupKey, Purpose};
-use aes_gcm::aead::AeadInPlace;
-use aes_gcm::{Aes256Gcm, KeyInit, Nonce, Tag};
 use zeroize::Zeroize;
 
 /// Number of chunks a plaintext of `len` bytes is cut into: at least one,
@@ -21,9 +20,9 @@ pub fn chunk_count(len: u64, chunk_size: ChunkSize) -> u64 {
 }
 
 /// The AES-256-GCM state of one file: its payload key, nonce prefix and
-/// associated data. The cipher zeroizes its key schedule on drop.
+/// associated data. The cipher wipes its key schedule on drop.
 pub(crate) struct ChunkCipher {
-    aead: Aes256Gcm,
+    aead: Aead,
     prefix: [u8; 7],
     aad: [u8; 32],
     chunk_size: usize,
@@ -33,10 +32,10 @@ pub(crate) struct ChunkCipher {
 impl ChunkCipher {
     /// The cipher for the file described by `header`, which the caller has
     /// already authenticated against `key`.
-    pub(crate) fn new(key: &BackupKey, header: &Header, flaws: Flaws) -> Self {
+    pub(crate) fn new(key: &BackupKey, header: &Header, backend: Backend, flaws: Flaws) -> Self {
         let payload_key = key.derive(Purpose::BackupPayload, &header.backup_id.0);
         ChunkCipher {
-            aead: Aes256Gcm::new(payload_key.as_ref().into()),
+            aead: Aead::new(backend, &payload_key),
             prefix: header.nonce_prefix.0,
             aad: header.digest(),
             chunk_size: header.chunk_size.bytes(),
@@ -56,49 +55,35 @@ impl ChunkCipher {
             last || plaintext.len() == self.chunk_size,
             "non-final chunks are full"
         );
-        let nonce = self.nonce(index, last);
         self.aead
-            .encrypt_in_place_detached(Nonce::from_slice(&nonce), &self.aad, plaintext)
-            .expect("a chunk is far below AES-GCM's per-message limit")
-            .into()
+            .seal_in_place(&self.nonce(index, last), &self.aad, plaintext)
     }
 
-    /// Verifies and decrypts in place. On failure the buffer is untouched:
-    /// aes-gcm >= 0.10.3 (the fix for CVE-2023-42811) checks the tag before
-    /// decrypting, so the other flag can be tried on the same bytes.
-    /// `failed_open_leaves_ciphertext_intact` pins this.
-    fn open(&self, index: u32, last: bool, ciphertext: &mut [u8], tag: &[u8; TAG_LEN]) -> bool {
-        let nonce = self.nonce(index, last);
-        self.aead
-            .decrypt_in_place_detached(
-                Nonce::from_slice(&nonce),
-                &self.aad,
-                ciphertext,
-                Tag::from_slice(tag),
-            )
-            .is_ok()
-    }
-
-    /// Verifies and decrypts chunk `index` in place; returns its plaintext
-    /// length, the plaintext being `chunk[..len]`.
+    /// Verifies chunk `index` and decrypts it into `out`; returns its
+    /// plaintext length, the plaintext being `out[..len]`.
     ///
-    /// `chunk` is the chunk's bytes (ciphertext and tag). `at_end` says the
-    /// file ends right after it; otherwise the caller has seen at least one
-    /// more byte, and `chunk` is exactly `chunk_size + TAG_LEN` long.
+    /// `chunk` is the chunk's bytes (ciphertext and tag), and is never
+    /// modified. `out` must hold at least `chunk.len() - TAG_LEN` bytes.
+    /// `at_end` says the file ends right after the chunk; otherwise the
+    /// caller has seen at least one more byte, and `chunk` is exactly
+    /// `chunk_size + TAG_LEN` long.
     ///
     /// This is the finality rule: a chunk followed by more bytes must verify
     /// as non-final; the chunk the file ends with must verify as final. The
-    /// other flag is tried only to name the error precisely. On error the
-    /// buffer is wiped, so no unverified plaintext survives.
+    /// other flag is tried only to name the error precisely, which is why
+    /// the ciphertext must survive the first attempt. On error the output is
+    /// wiped, so no unverified plaintext survives.
     pub(crate) fn open_chunk(
         &self,
         index: u64,
-        chunk: &mut [u8],
+        chunk: &[u8],
         at_end: bool,
+        out: &mut [u8],
     ) -> Result<usize, BackupError> {
-        let result = self.open_chunk_inner(index, chunk, at_end);
+        let written = chunk.len().saturating_sub(TAG_LEN).min(out.len());
+        let result = self.open_chunk_inner(index, chunk, at_end, out);
         if result.is_err() {
-            chunk.zeroize();
+            out[..written].zeroize();
         }
         result
     }
@@ -106,8 +91,9 @@ impl ChunkCipher {
     fn open_chunk_inner(
         &self,
         index: u64,
-        chunk: &mut [u8],
+        chunk: &[u8],
         at_end: bool,
+        out: &mut [u8],
     ) -> Result<usize, BackupError> {
         let full = self.chunk_size + TAG_LEN;
         debug_assert!(chunk.len() <= full);
@@ -123,18 +109,23 @@ impl ChunkCipher {
             last_in_file: at_end,
         };
         let split = chunk.len() - TAG_LEN;
-        let (body, tag_bytes) = chunk.split_at_mut(split);
-        let tag: [u8; TAG_LEN] = (&*tag_bytes).try_into().expect("split at TAG_LEN");
+        let (body, tag_bytes) = chunk.split_at(split);
+        let tag: &[u8; TAG_LEN] = tag_bytes.try_into().expect("split at TAG_LEN");
+        let out = &mut out[..split];
+        let mut open = |last: bool| {
+            self.aead
+                .open_into(&self.nonce(counter, last), &self.aad, body, tag, out)
+        };
         if !at_end {
-            if self.open(counter, false, body, &tag) {
+            if open(false) {
                 return Ok(split);
             }
-            if self.open(counter, true, body, &tag) {
+            if open(true) {
                 return Err(BackupError::TrailingData { final_chunk: index });
             }
             return Err(corrupt);
         }
-        if self.open(counter, true, body, &tag) {
+        if open(true) {
             // Canonical encoding: only a backup with no plaintext at all has
             // an empty final chunk. Our encoder never writes another one.
             if split == 0 && index > 0 {
@@ -142,13 +133,10 @@ impl ChunkCipher {
             }
             return Ok(split);
         }
-        if chunk.len() == full {
-            let (body, _) = chunk.split_at_mut(split);
-            if self.open(counter, false, body, &tag) {
-                return Err(BackupError::Truncated {
-                    at: TruncatedAt::AfterChunk { index },
-                });
-            }
+        if chunk.len() == full && open(false) {
+            return Err(BackupError::Truncated {
+                at: TruncatedAt::AfterChunk { index },
+            });
         }
         Err(corrupt)
     }
@@ -159,8 +147,10 @@ mod tests {
     use super::*;
     use crate::format::{BackupParams, ChunkSize, Generation};
 
+    /// The finality rule's second attempt needs the ciphertext after the
+    /// first failed, whichever backend wiped what it decrypted.
     #[test]
-    fn failed_open_leaves_ciphertext_intact() {
+    fn the_second_attempt_names_the_error_on_every_backend() {
         let key = BackupKey::from_bytes(&[5; 32]);
         let params = BackupParams::from_parts(
             Generation(1),
@@ -168,13 +158,33 @@ mod tests {
             crate::format::BackupId([1; 16]),
             crate::format::NoncePrefix([2; 7]),
         );
-        let cipher = ChunkCipher::new(&key, &Header::seal(&key, &params), Flaws::default());
-        let mut buf = *b"8 bytes!";
-        let tag = cipher.seal(3, false, &mut buf);
-        let sealed = buf;
-        assert!(!cipher.open(3, true, &mut buf, &tag));
-        assert_eq!(buf, sealed, "a failed open must not touch the buffer");
-        assert!(cipher.open(3, false, &mut buf, &tag));
-        assert_eq!(&buf, b"8 bytes!");
+        let header = Header::seal(&key, &params);
+        for backend in Backend::ALL {
+            let cipher = ChunkCipher::new(&key, &header, backend, Flaws::default());
+            let mut chunk = b"8 bytes!".to_vec();
+            let tag = cipher.seal(3, true, &mut chunk);
+            chunk.extend_from_slice(&tag);
+            let mut out = [0u8; 8];
+            assert!(matches!(
+                cipher.open_chunk(3, &chunk, false, &mut out),
+                Err(BackupError::TrailingData { final_chunk: 3 })
+            ));
+            assert_eq!(
+                out, [0; 8],
+                "{backend:?}: plaintext of a rejected chunk left"
+            );
+            assert_eq!(cipher.open_chunk(3, &chunk, true, &mut out).unwrap(), 8);
+            assert_eq!(&out, b"8 bytes!");
+
+            let mut chunk = b"8 bytes!".to_vec();
+            let tag = cipher.seal(4, false, &mut chunk);
+            chunk.extend_from_slice(&tag);
+            assert!(matches!(
+                cipher.open_chunk(4, &chunk, true, &mut out),
+                Err(BackupError::Truncated {
+                    at: TruncatedAt::AfterChunk { index: 4 }
+                })
+            ));
+        }
     }
 }

@@ -21,6 +21,7 @@
 //! Independently of all three, the SHA-256 of the whole 112 bytes is the
 //! associated data of every chunk.
 
+use super::aead::Backend;
 use super::error::{BackupError, HeaderField, TruncatedAt};
 use super::Flaws;
 use crate::key::{BackupKey, KeyFingerprint, Purpose, FINGERPRINT_LEN};
@@ -135,6 +136,7 @@ pub struct BackupParams {
     pub backup_id: BackupId,
     /// Random, unique per file.
     pub nonce_prefix: NoncePrefix,
+    pub(crate) backend: Backend,
     pub(crate) flaws: Flaws,
 }
 
@@ -154,6 +156,7 @@ impl BackupParams {
             chunk_size,
             backup_id: BackupId(backup_id),
             nonce_prefix: NoncePrefix(nonce_prefix),
+            backend: Backend::default(),
             flaws: Flaws::default(),
         }
     }
@@ -172,8 +175,16 @@ impl BackupParams {
             chunk_size,
             backup_id,
             nonce_prefix,
+            backend: Backend::default(),
             flaws: Flaws::default(),
         }
+    }
+
+    /// Seals with `backend` instead of the default. The file's bytes are the
+    /// same whichever backend seals it.
+    pub fn with_backend(mut self, backend: Backend) -> Self {
+        self.backend = backend;
+        self
     }
 
     /// Switches on a deliberate defect, for tests that show a check bites.

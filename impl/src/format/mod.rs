@@ -10,6 +10,9 @@
 //!
 //! - [`header`]: header layout, parsing and authentication.
 //! - [`nonce`]: the nonce layout.
+//! - [`Backend`]: which AES-256-GCM implementation seals and opens chunks
+//!   (aws-lc by default, RustCrypto's `aes-gcm` as the portable reference);
+//!   the bytes are the same either way.
 //! - [`chunk`]: sealing and opening one chunk; the rule that decides whether a
 //!   chunk is final.
 //! - [`Encryptor`] / [`Decryptor`]: streaming `Write` / `Read` adapters whose
@@ -20,6 +23,8 @@
 //! - [`parallel`]: multi-threaded encryption and decryption whose output is
 //!   byte-identical to the streaming adapters.
 
+mod aead;
+mod buffer;
 pub mod chunk;
 mod error;
 pub mod header;
@@ -29,6 +34,7 @@ pub mod parallel;
 mod reader;
 mod writer;
 
+pub use aead::Backend;
 pub use error::{BackupError, ErrorClass, HeaderField, TruncatedAt};
 pub use header::{BackupId, BackupParams, ChunkSize, Generation, Header, NoncePrefix};
 pub use memory::{

@@ -1,5 +1,7 @@
 //! The streaming decryptor.
 
+use super::aead::Backend;
+use super::buffer::{read_growing, resize_wiped};
 use super::chunk::ChunkCipher;
 use super::error::{BackupError, HeaderField};
 use super::header::{ChunkSize, Header, HEADER_LEN};
@@ -14,6 +16,7 @@ pub struct DecryptOptions {
     /// Largest chunk size this reader accepts; a file declaring more is
     /// refused before any buffer is allocated. Default: the format maximum (16 MiB).
     pub max_chunk_size: ChunkSize,
+    pub(crate) backend: Backend,
     pub(crate) flaws: Flaws,
 }
 
@@ -21,12 +24,20 @@ impl Default for DecryptOptions {
     fn default() -> Self {
         DecryptOptions {
             max_chunk_size: ChunkSize::MAX,
+            backend: Backend::default(),
             flaws: Flaws::default(),
         }
     }
 }
 
 impl DecryptOptions {
+    /// Opens chunks with `backend` instead of the default. Every backend
+    /// accepts and rejects exactly the same files, with the same errors.
+    pub fn with_backend(mut self, backend: Backend) -> Self {
+        self.backend = backend;
+        self
+    }
+
     /// Switches on a deliberate defect, for tests that show a check bites.
     #[cfg(feature = "flaws")]
     pub fn with_flaw(mut self, flaw: crate::flaws::FormatFlaw) -> Self {
@@ -69,7 +80,7 @@ pub(crate) fn open_header<R: Read>(
         });
     }
     header.authenticate(key)?;
-    let cipher = ChunkCipher::new(key, &header, options.flaws);
+    let cipher = ChunkCipher::new(key, &header, options.backend, options.flaws);
     Ok((header, cipher))
 }
 
@@ -77,8 +88,10 @@ pub(crate) fn open_header<R: Read>(
 ///
 /// Opening reads the header, authenticates it against the key, and verifies
 /// the first chunk, so a wrong key or a damaged header is reported before any
-/// plaintext is read. Memory is one chunk plus one byte of look-ahead,
-/// whatever the file size. A chunk's plaintext is released only after its tag
+/// plaintext is read. Memory is one chunk of ciphertext with one byte of
+/// look-ahead, and one chunk of plaintext (each chunk is opened out of place,
+/// so that the finality rule can try the other flag on intact ciphertext),
+/// whatever the file size; both buffers grow only as data arrives. A chunk's plaintext is released only after its tag
 /// verifies, and end-of-stream is reported only after the final chunk
 /// verified as final and nothing followed it.
 ///
@@ -90,7 +103,9 @@ pub struct Decryptor<R: Read> {
     cipher: ChunkCipher,
     /// One full chunk and its tag, plus one byte that tells whether more follows.
     buf: Vec<u8>,
-    /// Verified plaintext not yet handed out: `buf[pos..end]`.
+    /// The plaintext of the last chunk opened.
+    plain: Vec<u8>,
+    /// Verified plaintext not yet handed out: `plain[pos..end]`.
     pos: usize,
     end: usize,
     /// The look-ahead byte: the first byte of the next chunk.
@@ -126,12 +141,12 @@ impl<R: Read> Decryptor<R> {
         options: &DecryptOptions,
     ) -> Result<Self, BackupError> {
         let (header, cipher) = open_header(key, &mut inner, options)?;
-        let buf = vec![0u8; header.chunk_size.bytes() + TAG_LEN + 1];
         let mut dec = Decryptor {
             inner,
             header,
             cipher,
-            buf,
+            buf: Vec::new(),
+            plain: Vec::new(),
             pos: 0,
             end: 0,
             carry: None,
@@ -162,6 +177,7 @@ impl<R: Read> Decryptor<R> {
         if result.is_err() {
             self.state = State::Failed;
             self.buf.zeroize();
+            self.plain.zeroize();
         }
         result
     }
@@ -169,21 +185,27 @@ impl<R: Read> Decryptor<R> {
     fn next_chunk_inner(&mut self) -> Result<(), BackupError> {
         debug_assert_eq!(self.state, State::Reading);
         debug_assert_eq!(self.pos, self.end, "previous plaintext consumed");
-        let full = self.buf.len() - 1;
+        let full = self.header.chunk_size.bytes() + TAG_LEN;
         let mut filled = 0;
         if let Some(byte) = self.carry.take() {
+            resize_wiped(&mut self.buf, 1, full + 1);
             self.buf[0] = byte;
             filled = 1;
         }
-        filled += read_full(&mut self.inner, &mut self.buf[filled..])?;
+        filled = read_growing(&mut self.inner, &mut self.buf, filled, full + 1, full + 1)?;
         let at_end = filled <= full;
         let chunk_len = filled.min(full);
         if !at_end {
             self.carry = Some(self.buf[full]);
         }
-        let plain_len =
-            self.cipher
-                .open_chunk(self.next_index, &mut self.buf[..chunk_len], at_end)?;
+        let plain_len = chunk_len.saturating_sub(TAG_LEN);
+        resize_wiped(&mut self.plain, plain_len, full - TAG_LEN);
+        let plain_len = self.cipher.open_chunk(
+            self.next_index,
+            &self.buf[..chunk_len],
+            at_end,
+            &mut self.plain[..plain_len],
+        )?;
         self.pos = 0;
         self.end = plain_len;
         self.next_index += 1;
@@ -204,7 +226,7 @@ impl<R: Read> Decryptor<R> {
             match self.state {
                 State::Failed => return Err(failed_earlier()),
                 State::Reading | State::Done if self.pos < self.end => {
-                    out.write_all(&self.buf[self.pos..self.end])?;
+                    out.write_all(&self.plain[self.pos..self.end])?;
                     total += (self.end - self.pos) as u64;
                     self.pos = self.end;
                 }
@@ -229,7 +251,7 @@ impl<R: Read> Read for Decryptor<R> {
         loop {
             if self.pos < self.end {
                 let n = out.len().min(self.end - self.pos);
-                out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+                out[..n].copy_from_slice(&self.plain[self.pos..self.pos + n]);
                 self.pos += n;
                 return Ok(n);
             }
@@ -245,5 +267,6 @@ impl<R: Read> Read for Decryptor<R> {
 impl<R: Read> Drop for Decryptor<R> {
     fn drop(&mut self) {
         self.buf.zeroize();
+        self.plain.zeroize();
     }
 }

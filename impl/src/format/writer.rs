@@ -1,5 +1,6 @@
 //! The streaming encryptor.
 
+use super::buffer::reserve_wiped;
 use super::chunk::ChunkCipher;
 use super::error::BackupError;
 use super::header::{BackupParams, Header};
@@ -11,7 +12,8 @@ use zeroize::Zeroize;
 /// Encrypts a backup as it is written: a `Write` adapter over any sink.
 ///
 /// The header is written at once; each chunk is sealed and written as soon
-/// as it is full and more data follows, so memory stays at one chunk. Call
+/// as it is full and more data follows, so memory stays at one chunk (and
+/// grows to it only as data arrives). Call
 /// [`Encryptor::finish`] to seal the final chunk: a stream dropped without
 /// it is missing its final chunk, and every reader rejects it as truncated.
 /// The plaintext buffer is wiped on drop.
@@ -33,14 +35,14 @@ impl<W: Write> Encryptor<W> {
     /// Any error from writing the header.
     pub fn new(key: &BackupKey, params: &BackupParams, mut inner: W) -> io::Result<Self> {
         let header = Header::seal(key, params);
-        let cipher = ChunkCipher::new(key, &header, params.flaws);
+        let cipher = ChunkCipher::new(key, &header, params.backend, params.flaws);
         inner.write_all(&header.to_bytes())?;
         let chunk_size = params.chunk_size.bytes();
         Ok(Encryptor {
             inner: Some(inner),
             cipher,
             header,
-            buf: Vec::with_capacity(chunk_size + TAG_LEN),
+            buf: Vec::new(),
             chunk_size,
             next_index: 0,
             failed: false,
@@ -59,6 +61,7 @@ impl<W: Write> Encryptor<W> {
             return Err(BackupError::TooManyChunks);
         }
         let tag = self.cipher.seal(index, last, &mut self.buf);
+        reserve_wiped(&mut self.buf, TAG_LEN, self.chunk_size + TAG_LEN);
         self.buf.extend_from_slice(&tag);
         let inner = self.inner.as_mut().expect("present until finish");
         inner.write_all(&self.buf)?;
@@ -101,6 +104,7 @@ impl<W: Write> Write for Encryptor<W> {
                 }
             }
             let take = (self.chunk_size - self.buf.len()).min(data.len() - written);
+            reserve_wiped(&mut self.buf, take, self.chunk_size + TAG_LEN);
             self.buf.extend_from_slice(&data[written..written + take]);
             written += take;
         }

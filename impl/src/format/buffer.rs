@@ -1,0 +1,140 @@
+//! Chunk buffers that grow only as data arrives, and never leave a copy behind.
+//!
+//! A buffer starts empty and doubles (from about [`MIN_BUFFER`]) up to the
+//! one chunk it is for, so a 5-byte backup with 16 MiB chunks allocates a
+//! few KiB, not 16 MiB. While a buffer grows, its old half is held too. Growing moves the bytes into a new allocation and wipes
+//! the old one first: a plain `Vec` reallocation would free memory that still
+//! holds plaintext.
+
+use super::reader::read_full;
+use std::io::{self, Read};
+use zeroize::Zeroize;
+
+/// The first allocation of a buffer that grows.
+pub(crate) const MIN_BUFFER: usize = 8 * 1024;
+
+/// The capacity to grow to when `needed` bytes must fit in a buffer of
+/// `current` capacity that may never exceed `limit`: the smallest
+/// `limit / 2^k` that holds `needed` and at least doubles the buffer (or
+/// reaches [`MIN_BUFFER`]). So the old allocation, held while its contents
+/// move, is never more than half of the new one.
+fn next_capacity(current: usize, needed: usize, limit: usize) -> usize {
+    debug_assert!(needed <= limit, "a chunk buffer never outgrows its chunk");
+    let floor = needed.max(2 * current).max(MIN_BUFFER);
+    let mut capacity = limit;
+    while capacity / 2 >= floor {
+        capacity /= 2;
+    }
+    capacity
+}
+
+/// Makes `buf` at least `len` bytes long (zero-filled), moving its contents
+/// into a larger allocation if needed and wiping the old one. Never grows
+/// past `limit`.
+pub(crate) fn resize_wiped(buf: &mut Vec<u8>, len: usize, limit: usize) {
+    if buf.len() >= len {
+        return;
+    }
+    let mut bigger = vec![0u8; next_capacity(buf.len(), len, limit)];
+    bigger[..buf.len()].copy_from_slice(buf);
+    buf.zeroize();
+    *buf = bigger;
+}
+
+/// Makes room for `additional` more bytes after `buf.len()`, moving the
+/// contents into a larger allocation if needed and wiping the old one.
+/// Never grows the capacity past `limit`.
+pub(crate) fn reserve_wiped(buf: &mut Vec<u8>, additional: usize, limit: usize) {
+    let needed = buf.len() + additional;
+    if buf.capacity() >= needed {
+        return;
+    }
+    let mut bigger = Vec::with_capacity(next_capacity(buf.capacity(), needed, limit));
+    bigger.extend_from_slice(buf);
+    buf.zeroize();
+    *buf = bigger;
+}
+
+/// Reads into `buf[filled..]` until `want` bytes are in `buf` or the stream
+/// ends; returns how many bytes are in `buf` (bytes past that are stale).
+/// The buffer grows with [`resize_wiped`], never past `limit`, and only
+/// while the stream keeps filling it.
+///
+/// # Errors
+/// Any error from `reader` other than `Interrupted`.
+pub(crate) fn read_growing<R: Read>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    mut filled: usize,
+    want: usize,
+    limit: usize,
+) -> io::Result<usize> {
+    debug_assert!(filled <= buf.len() && filled <= want && want <= limit);
+    loop {
+        if filled == buf.len().min(want) {
+            if filled == want {
+                return Ok(filled);
+            }
+            resize_wiped(buf, filled + 1, limit);
+        }
+        let end = buf.len().min(want);
+        let n = read_full(reader, &mut buf[filled..end])?;
+        filled += n;
+        if filled < end {
+            return Ok(filled);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_input_gets_a_small_buffer() {
+        let mut buf = Vec::new();
+        let n = read_growing(&mut &b"hello"[..], &mut buf, 0, 16 << 20, 16 << 20).unwrap();
+        assert_eq!((n, &buf[..n]), (5, &b"hello"[..]));
+        assert!(buf.len() >= MIN_BUFFER && buf.len() < 2 * MIN_BUFFER);
+    }
+
+    #[test]
+    fn a_long_input_fills_exactly_the_limit_and_keeps_the_rest_unread() {
+        let data: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
+        let mut reader = &data[..];
+        let mut buf = Vec::new();
+        let n = read_growing(&mut reader, &mut buf, 0, 65_537, 65_552).unwrap();
+        assert_eq!(n, 65_537);
+        assert_eq!(buf.len(), 65_552);
+        assert_eq!(&buf[..n], &data[..n]);
+        assert_eq!(reader.len(), 100_000 - 65_537);
+        // A reused buffer is not grown again.
+        let n = read_growing(&mut reader, &mut buf, 0, 65_537, 65_552).unwrap();
+        assert_eq!((n, buf.len()), (100_000 - 65_537, 65_552));
+    }
+
+    #[test]
+    fn growing_keeps_the_contents() {
+        let mut buf = b"abc".to_vec();
+        resize_wiped(&mut buf, 10_000, 20_000);
+        assert_eq!(&buf[..3], b"abc");
+        assert!(buf.len() >= 10_000 && buf.len() <= 20_000);
+        let mut v = b"xy".to_vec();
+        reserve_wiped(&mut v, 50_000, 50_002);
+        assert_eq!(v, b"xy");
+        assert!(v.capacity() >= 50_002);
+    }
+
+    #[test]
+    fn growth_at_least_doubles_and_the_old_buffer_is_at_most_half() {
+        for limit in [1, 100, 8192, 65_552, 65_553, (16 << 20) + 17] {
+            let mut capacity = 0;
+            while capacity < limit {
+                let next = next_capacity(capacity, capacity + 1, limit);
+                assert!(next > capacity && next <= limit);
+                assert!(2 * capacity <= next, "{limit}: {capacity} -> {next}");
+                capacity = next;
+            }
+        }
+    }
+}
