@@ -24,10 +24,11 @@ pub type Target = fn(&[u8]);
 
 /// Every target, by name, with its function. The names are the `[[bin]]`
 /// names in `fuzz/Cargo.toml` and the directory names under `fuzz/seeds/`.
-pub const TARGETS: [(&str, Target); 12] = [
+pub const TARGETS: [(&str, Target); 13] = [
     ("header", targets::header),
     ("decrypt", targets::decrypt),
     ("roundtrip", targets::roundtrip),
+    ("backends", targets::backends),
     ("key_text", targets::key_text),
     ("archive", targets::archive),
     ("wire_client", targets::wire_client),

@@ -256,6 +256,15 @@ pub fn roundtrip_seeds() -> Vec<Seed> {
         .collect()
 }
 
+/// Seeds of the `backends` target, which reads the same input as
+/// `roundtrip`: the same files.
+pub fn backends_seeds() -> Vec<Seed> {
+    roundtrip_seeds()
+        .into_iter()
+        .map(|s| seed("backends", &s.name, s.bytes))
+        .collect()
+}
+
 /// The archive of the worked example in `docs/archive.md` section 10: one
 /// chat, one message of each kind, a photo sent twice. In its 426-byte
 /// encoding the chat title is at bytes 26..29, the members at 33 and 41, the
@@ -376,6 +385,7 @@ pub fn all() -> Vec<Seed> {
     let mut seeds = header_seeds();
     seeds.extend(decrypt_seeds());
     seeds.extend(roundtrip_seeds());
+    seeds.extend(backends_seeds());
     seeds.extend(key_text_seeds());
     seeds.extend(archive_seeds());
     seeds.extend(wire_client_seeds());

@@ -13,15 +13,16 @@ use backup_vault::archive::{self, Archive, ArchiveError, DecodeLimits};
 use backup_vault::format::chunk::chunk_count;
 use backup_vault::format::header::HEADER_LEN;
 use backup_vault::format::{
-    self, BackupError, BackupParams, ChunkSize, DecryptOptions, Decryptor, ErrorClass, Generation,
-    Header, TruncatedAt, TAG_LEN,
+    self, parallel, Backend, BackupError, BackupParams, ChunkSize, DecryptOptions, Decryptor,
+    Encryptor, ErrorClass, Generation, Header, TruncatedAt, TAG_LEN,
 };
 use backup_vault::key::{BackupKey, KeyTextError, MAX_KEY_TEXT_BYTES};
 use backup_vault::wire;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sha2::{Digest, Sha256};
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
+use std::num::NonZeroUsize;
 
 /// The raw bytes of the fixed key every backup-decrypting target uses. The
 /// seed corpora in `fuzz/seeds/` are made with it.
@@ -631,6 +632,88 @@ fn apply(m: &Mutation<'_>, file: &mut Vec<u8>, slot: usize, other: &[u8], other_
             let n = HEADER_LEN.min(len).min(other.len());
             file[..n].copy_from_slice(&other[..n]);
         }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// backends
+
+/// Target `backends`: the format's two AES-256-GCM backends (aws-lc, the
+/// default, and RustCrypto's `aes-gcm`, the portable reference) must be
+/// interchangeable. Same input as `roundtrip`. Checks: both backends, and
+/// the streaming and two-thread encryptors on the default backend, give
+/// byte-identical files; on the file after the input's mutations, every
+/// decoder on either backend (one-shot, streaming, two-thread pipeline)
+/// gives the same header and plaintext, or the same error.
+pub fn backends(data: &[u8]) {
+    let Ok(input) = RoundtripInput::arbitrary_take_rest(Unstructured::new(data)) else {
+        return;
+    };
+    check_backends(&input);
+}
+
+/// Runs the `backends` checks on a parsed input.
+pub fn check_backends(input: &RoundtripInput<'_>) {
+    let key = fuzz_key();
+    let mut rng = ChaCha20Rng::from_seed(input.rng_seed);
+    let plaintext = roundtrip_plaintext(input);
+    let chunk_size = roundtrip_chunk_size(input.chunk_size);
+    let params = BackupParams::new(&mut rng, Generation(input.generation), chunk_size);
+    let two = NonZeroUsize::new(2).expect("2 is not zero");
+
+    let file = format::encrypt(&key, &params, &plaintext);
+    let reference = params.clone().with_backend(Backend::RustCrypto);
+    assert!(
+        format::encrypt(&key, &reference, &plaintext) == file,
+        "the reference backend sealed different bytes"
+    );
+    let mut streamed = Encryptor::new(&key, &reference, Vec::new()).expect("Vec sink");
+    streamed.write_all(&plaintext).expect("Vec sink");
+    assert!(
+        streamed.finish().expect("Vec sink") == file,
+        "the streaming encryptor on the reference backend sealed different bytes"
+    );
+    let mut piped = Vec::new();
+    parallel::encrypt_parallel(&key, &params, &plaintext[..], &mut piped, two).expect("Vec sink");
+    assert!(
+        piped == file,
+        "the two-thread pipeline sealed different bytes"
+    );
+
+    let other_len = input.other.plaintext.len().min(MAX_ROUNDTRIP_PLAINTEXT);
+    let (other_size, other_generation) = if input.other.same_shape {
+        (chunk_size, input.generation)
+    } else {
+        (
+            roundtrip_chunk_size(input.other.chunk_size),
+            input.other.generation,
+        )
+    };
+    let other_params = BackupParams::new(&mut rng, Generation(other_generation), other_size);
+    let other = format::encrypt(&key, &other_params, &input.other.plaintext[..other_len]);
+    let mut mutated = file.clone();
+    for m in input.mutations.iter().take(MAX_ROUNDTRIP_MUTATIONS) {
+        apply(
+            m,
+            &mut mutated,
+            chunk_size.bytes() + TAG_LEN,
+            &other,
+            other_size.bytes() + TAG_LEN,
+        );
+    }
+
+    let options = decrypt_options();
+    let expected = format::decrypt_with(&key, &mutated, &options);
+    for backend in Backend::ALL {
+        let options = options.clone().with_backend(backend);
+        let one_shot = format::decrypt_with(&key, &mutated, &options);
+        assert_same_outcome(&expected, &one_shot);
+        let stream = decrypt_streaming(&key, &mutated, &options, SplitMix64::from_bytes(&mutated));
+        assert_same_outcome(&expected, &stream);
+        let mut out = Vec::new();
+        let piped = parallel::decrypt_parallel(&key, &mutated[..], &mut out, &options, two)
+            .map(|(header, _)| (header, out));
+        assert_same_outcome(&expected, &piped);
     }
 }
 

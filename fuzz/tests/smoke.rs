@@ -175,6 +175,19 @@ fn roundtrip_smoke_on_every_mutation() {
             mutations,
         };
         targets::check_roundtrip(&input);
+        // The backend cross-check reads the same input.
+        if i % 3 == 0 {
+            targets::check_backends(&input);
+        }
+    }
+}
+
+#[test]
+fn backends_smoke_on_raw_bytes() {
+    let mut rng = SplitMix64::new(13);
+    for _ in 0..500 {
+        let len = rng.below(400);
+        targets::backends(&rng.bytes(len));
     }
 }
 

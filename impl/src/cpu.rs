@@ -1,9 +1,12 @@
-//! The CPU check that makes an AES-NI build safe to run.
+//! The CPU check that makes an AES-NI build safe to run, and a report of the
+//! AES code paths in use.
 //!
 //! The project's default build (`.cargo/config.toml`) compiles for x86-64 with
-//! the `aes` and `pclmulqdq` target features. A binary built that way must
-//! not run on a CPU without them: it would die with SIGILL somewhere inside
-//! the cipher. [`check`] reads CPUID directly (the `is_x86_feature_detected!`
+//! the `aes` and `pclmulqdq` target features, for the portable reference
+//! backend (RustCrypto `aes-gcm`). A binary built that way must not run on a
+//! CPU without them: it would die with SIGILL somewhere inside that cipher.
+//! The default backend, aws-lc, needs no such flag: it reads CPUID itself and
+//! picks VAES with AVX-512 or AVX2, or AES-NI, at run time. [`check`] reads CPUID directly (the `is_x86_feature_detected!`
 //! macro would be folded to `true` at compile time in such a build) so a
 //! program can refuse to start with a clear message. Call it first in `main`.
 
@@ -60,10 +63,58 @@ pub fn compiled_features() -> &'static str {
     }
 }
 
+/// The AES-related instructions this CPU has, as detected at run time.
+fn detected_features() -> Vec<&'static str> {
+    let mut found = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        for (name, present) in [
+            ("aes", std::arch::is_x86_feature_detected!("aes")),
+            (
+                "pclmulqdq",
+                std::arch::is_x86_feature_detected!("pclmulqdq"),
+            ),
+            ("avx2", std::arch::is_x86_feature_detected!("avx2")),
+            ("vaes", std::arch::is_x86_feature_detected!("vaes")),
+            (
+                "vpclmulqdq",
+                std::arch::is_x86_feature_detected!("vpclmulqdq"),
+            ),
+            ("avx512f", std::arch::is_x86_feature_detected!("avx512f")),
+        ] {
+            if present {
+                found.push(name);
+            }
+        }
+    }
+    found
+}
+
+/// One line for benchmark logs: the default backend, the AES instructions
+/// the CPU offers it, and how the reference backend was compiled.
+pub fn report() -> String {
+    let features = detected_features();
+    format!(
+        "backend aws-lc (picks its code path at run time; CPU has: {}); reference backend aes-gcm: {}",
+        if features.is_empty() {
+            "no AES instructions".to_owned()
+        } else {
+            features.join(" ")
+        },
+        compiled_features()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn this_machine_passes_the_check() {
         super::check().unwrap();
+    }
+
+    #[test]
+    fn the_report_names_the_backends() {
+        let report = super::report();
+        assert!(report.contains("aws-lc") && report.contains("aes-gcm"));
     }
 }

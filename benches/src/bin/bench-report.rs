@@ -1,8 +1,9 @@
 //! Prints throughput and format/raw ratios from criterion's saved results,
-//! and the simulator's events/s, compression and seeds/s.
+//! the AES-256-GCM candidates against aws-lc, the pipeline's 2-thread/1-thread
+//! ratios, and the simulator's events/s, compression and seeds/s.
 //!
-//! Run after `cargo bench -p backup-vault-benches --bench format` (or
-//! `--bench sim`):
+//! Run after `cargo bench -p backup-vault-benches --bench aead --bench format`
+//! (or `--bench sim`):
 //! `cargo run -p backup-vault-benches --release --bin bench-report [CRITERION_DIR]`.
 #![forbid(unsafe_code)]
 
@@ -82,47 +83,66 @@ fn sim_report(root: &Path) -> bool {
     found
 }
 
+/// `(benchmark, GB/s)` for every benchmark of a criterion group directory;
+/// parametrised benchmarks (`name/param`) nest one level deeper.
+fn group_rows(gdir: &Path) -> Vec<(String, f64)> {
+    let Ok(entries) = fs::read_dir(gdir) else {
+        return Vec::new();
+    };
+    let mut rows: Vec<(String, f64)> = Vec::new();
+    let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    paths.sort();
+    for p in paths {
+        let leaves: Vec<PathBuf> = if p.join("new").exists() {
+            vec![p.clone()]
+        } else {
+            let mut v: Vec<PathBuf> = fs::read_dir(&p)
+                .map(|d| {
+                    d.flatten()
+                        .map(|e| e.path())
+                        .filter(|q| q.join("new").exists())
+                        .collect()
+                })
+                .unwrap_or_default();
+            v.sort();
+            v
+        };
+        for leaf in leaves {
+            if let (Some(ns), Some(b)) = (mean_ns(&leaf), bytes(&leaf)) {
+                let name = leaf
+                    .strip_prefix(gdir)
+                    .unwrap_or(&leaf)
+                    .display()
+                    .to_string();
+                rows.push((name, b / ns)); // bytes per ns == GB/s
+            }
+        }
+    }
+    rows
+}
+
 fn main() {
     let root = std::env::args()
         .nth(1)
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("target/criterion"));
     let mut found = sim_report(&root);
-    for group in ["format_1MiB", "format_256MiB"] {
-        let gdir = root.join(group);
-        let Ok(entries) = fs::read_dir(&gdir) else {
+    for group in ["aead_64KiB", "aead_16MiB"] {
+        let rows = group_rows(&root.join(group));
+        let Some(base) = rows.iter().find(|(n, _)| n == "aws-lc-rs").map(|r| r.1) else {
             continue;
         };
-        let mut rows: Vec<(String, f64)> = Vec::new();
-        let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-        paths.sort();
-        for p in paths {
-            // Parallel benchmarks nest one level deeper (name/threads).
-            let leaves: Vec<PathBuf> = if p.join("new").exists() {
-                vec![p.clone()]
-            } else {
-                let mut v: Vec<PathBuf> = fs::read_dir(&p)
-                    .map(|d| {
-                        d.flatten()
-                            .map(|e| e.path())
-                            .filter(|q| q.join("new").exists())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                v.sort();
-                v
-            };
-            for leaf in leaves {
-                if let (Some(ns), Some(b)) = (mean_ns(&leaf), bytes(&leaf)) {
-                    let name = leaf
-                        .strip_prefix(&gdir)
-                        .unwrap_or(&leaf)
-                        .display()
-                        .to_string();
-                    rows.push((name, b / ns)); // bytes per ns == GB/s
-                }
-            }
+        found = true;
+        println!("{group} (seal in place, one core)");
+        for (name, gbps) in &rows {
+            println!(
+                "  {name:<24} {gbps:6.3} GB/s  {:5.1}% of aws-lc-rs",
+                100.0 * gbps / base
+            );
         }
+    }
+    for group in ["format_1MiB", "format_256MiB"] {
+        let rows = group_rows(&root.join(group));
         let raw = rows.iter().find(|(n, _)| n == "raw_aes256gcm").map(|r| r.1);
         if rows.is_empty() {
             continue;
@@ -136,6 +156,23 @@ fn main() {
                     100.0 * gbps / r
                 ),
                 None => println!("  {name:<24} {gbps:6.3} GB/s"),
+            }
+        }
+        let rate = |name: &str| rows.iter().find(|(n, _)| n == name).map(|r| r.1);
+        for op in ["encrypt_parallel", "decrypt_parallel"] {
+            if let (Some(one), Some(two)) = (rate(&format!("{op}/1")), rate(&format!("{op}/2"))) {
+                println!(
+                    "  {op}: 2 threads / 1 thread = {:.2}x (target: at least 1.8x on 256 MiB)",
+                    two / one
+                );
+            }
+        }
+        for op in ["encrypt_stream", "decrypt_stream"] {
+            if let (Some(r), Some(stream)) = (raw, rate(op)) {
+                println!(
+                    "  {op} / raw = {:.1}% (target: at least 90%)",
+                    100.0 * stream / r
+                );
             }
         }
     }

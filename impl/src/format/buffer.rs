@@ -41,20 +41,6 @@ pub(crate) fn resize_wiped(buf: &mut Vec<u8>, len: usize, limit: usize) {
     *buf = bigger;
 }
 
-/// Makes room for `additional` more bytes after `buf.len()`, moving the
-/// contents into a larger allocation if needed and wiping the old one.
-/// Never grows the capacity past `limit`.
-pub(crate) fn reserve_wiped(buf: &mut Vec<u8>, additional: usize, limit: usize) {
-    let needed = buf.len() + additional;
-    if buf.capacity() >= needed {
-        return;
-    }
-    let mut bigger = Vec::with_capacity(next_capacity(buf.capacity(), needed, limit));
-    bigger.extend_from_slice(buf);
-    buf.zeroize();
-    *buf = bigger;
-}
-
 /// Reads into `buf[filled..]` until `want` bytes are in `buf` or the stream
 /// ends; returns how many bytes are in `buf` (bytes past that are stale).
 /// The buffer grows with [`resize_wiped`], never past `limit`, and only
@@ -119,10 +105,6 @@ mod tests {
         resize_wiped(&mut buf, 10_000, 20_000);
         assert_eq!(&buf[..3], b"abc");
         assert!(buf.len() >= 10_000 && buf.len() <= 20_000);
-        let mut v = b"xy".to_vec();
-        reserve_wiped(&mut v, 50_000, 50_002);
-        assert_eq!(v, b"xy");
-        assert!(v.capacity() >= 50_002);
     }
 
     #[test]

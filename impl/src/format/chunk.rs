@@ -59,6 +59,23 @@ impl ChunkCipher {
             .seal_in_place(&self.nonce(index, last), &self.aad, plaintext)
     }
 
+    /// Encrypts `plaintext` into `out` (exactly as long) and returns its tag.
+    pub(crate) fn seal_into(
+        &self,
+        index: u32,
+        last: bool,
+        plaintext: &[u8],
+        out: &mut [u8],
+    ) -> [u8; TAG_LEN] {
+        debug_assert!(plaintext.len() <= self.chunk_size);
+        debug_assert!(
+            last || plaintext.len() == self.chunk_size,
+            "non-final chunks are full"
+        );
+        self.aead
+            .seal_into(&self.nonce(index, last), &self.aad, plaintext, out)
+    }
+
     /// Verifies chunk `index` and decrypts it into `out`; returns its
     /// plaintext length, the plaintext being `out[..len]`.
     ///

@@ -1,23 +1,26 @@
 //! Multi-threaded encryption and decryption: a pipeline of workers that take
 //! turns at the reader and at the writer.
 //!
-//! Each worker repeats: take the next chunk from the reader (under a lock,
-//! so chunks are read in file order and numbered as they are read); seal or
-//! open it; wait until every earlier chunk is written; write it. While one
-//! worker reads, others seal or open and another writes, so the three
-//! overlap. The output is byte-identical to [`super::Encryptor`] /
+//! Each worker repeats: take the next run of chunks from the reader (under a
+//! lock, so chunks are read in file order and numbered as they are read);
+//! seal or open them; wait until every earlier run is written; write its
+//! own. While one worker reads, others seal or open and another writes, so
+//! the three overlap. A run is [`run_chunks`] chunks, about 1 MiB, so that
+//! the workers meet at the locks a few times per MiB, not once per 64 KiB
+//! chunk. The output is byte-identical to [`super::Encryptor`] /
 //! [`super::Decryptor`] given the same key and params, and the same finality
 //! rule decides every error. When chunks fail, the first in file order is
 //! reported, after every chunk before it was written, as the streaming
 //! adapters do.
 //!
-//! Memory: one chunk in flight per worker. A worker owns one buffer when
-//! encrypting and two when decrypting (ciphertext and plaintext: chunks are
-//! opened out of place), so the buffers never exceed [`buffer_bound`]
-//! (about 1.5 chunks per worker to encrypt, 2.5 to decrypt), whatever the
-//! file size. A worker is started only when the input has a
-//! chunk for it, and its buffers grow only as data arrives: a 5-byte input
-//! allocates one small buffer (two when decrypting), whatever `threads` is.
+//! Memory: one run in flight per worker. A worker seals a run in place in
+//! one buffer, and opens one out of place from a ciphertext buffer into a
+//! plaintext buffer, so the buffers never exceed [`buffer_bound`] (about 1.5
+//! runs per worker to encrypt, 2.5 to decrypt, the half being a buffer's old
+//! allocation while it doubles), whatever the file size. A worker is started
+//! only when the input has a run for it, and its buffers grow only as data
+//! arrives: a 5-byte input allocates one small buffer (two when
+//! decrypting), whatever `threads` is.
 
 use super::buffer::{read_growing, resize_wiped};
 use super::chunk::ChunkCipher;
@@ -33,33 +36,38 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread::Scope;
 use zeroize::Zeroize;
 
-/// The most bytes of chunk buffers [`encrypt_parallel`] (`decrypting` false)
-/// or [`decrypt_parallel`] (`decrypting` true) hold at once on `threads`
-/// threads. Per worker: one chunk and its tag to encrypt; to decrypt, one
-/// chunk with its tag and one byte of look-ahead, plus one chunk of
-/// plaintext; and, while a buffer doubles, its old half.
-pub fn buffer_bound(chunk_size: ChunkSize, threads: NonZeroUsize, decrypting: bool) -> usize {
-    threads.get() * worker_bound(chunk_size.bytes(), decrypting)
+/// Target plaintext bytes of one run of chunks.
+const RUN_BYTES: usize = 1 << 20;
+
+/// Chunks per run: as many as fit in about 1 MiB, and at least one.
+pub fn run_chunks(chunk_size: ChunkSize) -> usize {
+    (RUN_BYTES / chunk_size.bytes()).max(1)
 }
 
-fn worker_bound(chunk_size: usize, decrypting: bool) -> usize {
-    let input = input_limit(chunk_size, decrypting);
+/// The most bytes of buffers [`encrypt_parallel`] (`decrypting` false) or
+/// [`decrypt_parallel`] (`decrypting` true) hold at once on `threads`
+/// threads. Per worker: one run of chunks with their tags (to encrypt), or
+/// one run with tags and a byte of look-ahead plus its plaintext (to
+/// decrypt); and, while a buffer doubles, its old half.
+pub fn buffer_bound(chunk_size: ChunkSize, threads: NonZeroUsize, decrypting: bool) -> usize {
+    let run = run_chunks(chunk_size);
+    threads.get() * worker_bound(chunk_size.bytes(), run, decrypting)
+}
+
+fn worker_bound(chunk_size: usize, run: usize, decrypting: bool) -> usize {
+    let input = input_limit(chunk_size, run);
     let growing = input / 2;
     if decrypting {
-        input + chunk_size + growing
+        input + run * chunk_size + growing
     } else {
         input + growing
     }
 }
 
-/// Bytes of a worker's input buffer: a chunk to seal and room for its tag,
-/// or a chunk to open (with its tag) and one byte of look-ahead.
-fn input_limit(chunk_size: usize, decrypting: bool) -> usize {
-    if decrypting {
-        chunk_size + TAG_LEN + 1
-    } else {
-        chunk_size + TAG_LEN
-    }
+/// Bytes of a worker's input buffer: `run` chunks with their tags (sealed in
+/// place, or read to be opened), and one byte of look-ahead.
+fn input_limit(chunk_size: usize, run: usize) -> usize {
+    run * (chunk_size + TAG_LEN) + 1
 }
 
 /// Counts the bytes of chunk buffers the pipeline holds, so that tests can
@@ -155,16 +163,26 @@ struct Sink<W> {
     plaintext_bytes: u64,
 }
 
-/// One chunk taken from the reader.
+/// One run of chunks taken from the reader.
 struct Taken {
-    index: u64,
-    len: usize,
+    /// The index of its first chunk.
+    first: u64,
+    /// How many chunks it holds.
+    chunks: usize,
+    /// The bytes of each of its chunks: `len_of(i)`; every chunk but the
+    /// last is full.
+    last_len: usize,
+    /// The input ends with this run.
     at_end: bool,
+    /// An error that stops the file right after this run's chunks.
+    then: Option<(u64, BackupError)>,
 }
 
 struct Pipeline<'a, R, W> {
     cipher: &'a ChunkCipher,
     chunk_size: usize,
+    /// Chunks per run.
+    run: usize,
     mode: Mode,
     threads: usize,
     source: Mutex<Source<R>>,
@@ -197,6 +215,7 @@ impl<'a, R: Read + Send, W: Write + Send> Pipeline<'a, R, W> {
         Pipeline {
             cipher,
             chunk_size,
+            run: (RUN_BYTES / chunk_size).max(1),
             mode,
             threads: threads.get(),
             source: Mutex::new(Source {
@@ -237,8 +256,23 @@ impl<'a, R: Read + Send, W: Write + Send> Pipeline<'a, R, W> {
         self.turn.notify_all();
     }
 
-    /// Reads the next chunk into `buf`; `None` once the input is used up.
-    /// A failure is returned with the index of the chunk it stopped.
+    /// Bytes of one whole chunk in the input buffer: its plaintext when
+    /// sealing, its ciphertext and tag when opening.
+    fn full(&self) -> usize {
+        match self.mode {
+            Mode::Seal => self.chunk_size,
+            Mode::Open => self.chunk_size + TAG_LEN,
+        }
+    }
+
+    /// Where chunk `i` of a run starts in the input buffer: sealing leaves
+    /// room after each chunk for its tag, so a sealed run is contiguous.
+    fn slot(&self) -> usize {
+        self.chunk_size + TAG_LEN
+    }
+
+    /// Reads the next run into `buf`; `None` once the input is used up.
+    /// A read error is returned with the index of the chunk it stopped.
     fn take(
         &self,
         source: &mut Source<R>,
@@ -247,92 +281,149 @@ impl<'a, R: Read + Send, W: Write + Send> Pipeline<'a, R, W> {
         if source.done {
             return Ok(None);
         }
-        let index = source.next_index;
-        let (full, limit) = match self.mode {
-            Mode::Seal => (self.chunk_size, input_limit(self.chunk_size, false)),
-            Mode::Open => {
-                let full = self.chunk_size + TAG_LEN;
-                (full, input_limit(self.chunk_size, true))
+        let first = source.next_index;
+        let (full, slot) = (self.full(), self.slot());
+        let limit = input_limit(self.chunk_size, self.run);
+        // Never past the last counter a file may use: the chunk that would
+        // need one more is the error, after the chunks before it.
+        let room = (1u64 << 32).saturating_sub(first);
+        let run = u64::try_from(self.run).map_or(room, |r| r.min(room));
+        let run = usize::try_from(run).expect("at most run_chunks");
+        let mut chunks = 0;
+        let mut last_len = 0;
+        let mut at_end = false;
+        while chunks < run && !at_end {
+            let start = match self.mode {
+                Mode::Seal => chunks * slot,
+                Mode::Open => chunks * full,
+            };
+            let mut filled = start;
+            if let Some(byte) = source.carry.take() {
+                buf.grow(|b| resize_wiped(b, start + 1, limit));
+                buf.bytes[start] = byte;
+                filled += 1;
             }
-        };
-        let mut filled = 0;
-        if let Some(byte) = source.carry.take() {
-            buf.grow(|b| resize_wiped(b, 1, limit));
-            buf.bytes[0] = byte;
-            filled = 1;
-        }
-        // One byte past the chunk tells whether another follows.
-        let read = buf.grow(|b| read_growing(&mut source.reader, b, filled, full + 1, limit));
-        let mut len = read.map_err(|err| {
-            source.done = true;
-            (index, BackupError::from(err))
-        })?;
-        let at_end = len <= full;
-        if !at_end {
-            source.carry = Some(buf.bytes[full]);
-            len = full;
+            // One byte past the chunk tells whether another follows.
+            let read =
+                buf.grow(|b| read_growing(&mut source.reader, b, filled, start + full + 1, limit));
+            let end = read.map_err(|err| {
+                source.done = true;
+                (first + chunks as u64, BackupError::from(err))
+            })?;
+            let len = end - start;
+            at_end = len <= full;
+            if !at_end {
+                source.carry = Some(buf.bytes[start + full]);
+            }
+            // A chunk after the first starts with the carried byte.
+            debug_assert!(len > 0 || first + chunks as u64 == 0);
+            last_len = len.min(full);
+            chunks += 1;
         }
         source.done = at_end;
-        source.next_index += 1;
-        let too_many = index > u64::from(u32::MAX) || (!at_end && index == u64::from(u32::MAX));
-        if self.mode == Mode::Seal && too_many {
+        source.next_index = first + chunks as u64;
+        let mut taken = Taken {
+            first,
+            chunks,
+            last_len,
+            at_end,
+            then: None,
+        };
+        let next = taken.first + taken.chunks as u64;
+        if self.mode == Mode::Seal && !at_end && next >= 1 << 32 {
+            // A non-final chunk at the last counter would leave none for the next.
             source.done = true;
-            return Err((index, BackupError::TooManyChunks));
-        }
-        if self.mode == Mode::Open && len == 0 {
+            taken.chunks -= 1;
+            taken.then = Some((next - 1, BackupError::TooManyChunks));
+        } else if chunks == 0 {
+            source.done = true;
+            taken.then = Some((first, BackupError::TooManyChunks));
+        } else if self.mode == Mode::Open && last_len == 0 {
             // Only possible at chunk 0: the file ends right after its header.
-            return Err((
-                index,
+            taken.chunks = 0;
+            taken.then = Some((
+                first,
                 BackupError::Truncated {
-                    at: TruncatedAt::Chunk { index },
+                    at: TruncatedAt::Chunk { index: first },
                 },
             ));
         }
-        Ok(Some(Taken { index, len, at_end }))
+        Ok(Some(taken))
     }
 
-    /// Seals or opens the chunk in `input`; returns the bytes to write and
-    /// the plaintext length they stand for.
+    /// Seals or opens the chunks of a run; returns the bytes to write, the
+    /// plaintext length they stand for, and the error of the first chunk that
+    /// failed (the bytes are those of the chunks before it).
     fn process<'b>(
         &self,
-        chunk: &Taken,
+        run: &Taken,
         input: &'b mut Buffer<'_>,
         output: &'b mut Buffer<'_>,
-    ) -> Result<(&'b [u8], usize), BackupError> {
-        let len = chunk.len;
+    ) -> (&'b [u8], usize, Option<(u64, BackupError)>) {
+        let (full, slot) = (self.full(), self.slot());
+        let len_of = |i: usize| {
+            if i + 1 == run.chunks {
+                run.last_len
+            } else {
+                full
+            }
+        };
         match self.mode {
             Mode::Seal => {
-                let limit = input_limit(self.chunk_size, false);
-                input.grow(|b| resize_wiped(b, len + TAG_LEN, limit));
-                let counter = u32::try_from(chunk.index).expect("checked when read");
-                let (body, rest) = input.bytes.split_at_mut(len);
-                let tag = self.cipher.seal(counter, chunk.at_end, body);
-                rest[..TAG_LEN].copy_from_slice(&tag);
-                Ok((&input.bytes[..len + TAG_LEN], len))
+                let limit = input_limit(self.chunk_size, self.run);
+                let mut plaintext = 0;
+                let mut end = 0;
+                for i in 0..run.chunks {
+                    let len = len_of(i);
+                    let start = i * slot;
+                    input.grow(|b| resize_wiped(b, start + len + TAG_LEN, limit));
+                    let index = run.first + i as u64;
+                    let counter = u32::try_from(index).expect("take stops at the last counter");
+                    let last = run.at_end && i + 1 == run.chunks;
+                    let (body, rest) = input.bytes[start..].split_at_mut(len);
+                    let tag = self.cipher.seal(counter, last, body);
+                    rest[..TAG_LEN].copy_from_slice(&tag);
+                    plaintext += len;
+                    end = start + len + TAG_LEN;
+                }
+                (&input.bytes[..end], plaintext, None)
             }
             Mode::Open => {
-                let plain = len.saturating_sub(TAG_LEN);
-                output.grow(|b| resize_wiped(b, plain, self.chunk_size));
-                let plain_len = self.cipher.open_chunk(
-                    chunk.index,
-                    &input.bytes[..len],
-                    chunk.at_end,
-                    &mut output.bytes[..plain],
-                )?;
-                Ok((&output.bytes[..plain_len], plain_len))
+                let limit = self.run * self.chunk_size;
+                let mut written = 0;
+                for i in 0..run.chunks {
+                    let len = len_of(i);
+                    let start = i * full;
+                    let index = run.first + i as u64;
+                    let at_end = run.at_end && i + 1 == run.chunks;
+                    let room = written + len.saturating_sub(TAG_LEN);
+                    output.grow(|b| resize_wiped(b, room, limit));
+                    let opened = self.cipher.open_chunk(
+                        index,
+                        &input.bytes[start..start + len],
+                        at_end,
+                        &mut output.bytes[written..room],
+                    );
+                    match opened {
+                        Ok(plain) => written += plain,
+                        Err(err) => return (&output.bytes[..written], written, Some((index, err))),
+                    }
+                }
+                (&output.bytes[..written], written, None)
             }
         }
     }
 
-    /// Waits until every chunk before `index` is written, then writes `bytes`.
-    /// Returns without writing if an earlier chunk failed.
-    fn write_in_turn(&self, index: u64, bytes: &[u8], plaintext_len: usize) {
+    /// Waits until every chunk before `first` is written, then writes
+    /// `bytes` and moves the turn on to `next`. Returns whether it wrote;
+    /// it does not if an earlier chunk failed.
+    fn write_in_turn(&self, first: u64, next: u64, bytes: &[u8], plaintext_len: usize) -> bool {
         let mut sink = lock(&self.sink);
         loop {
-            if self.stopped_before(index + 1) {
-                return;
+            if self.stopped_before(first + 1) {
+                return false;
             }
-            if sink.next_index == index {
+            if sink.next_index == first {
                 break;
             }
             sink = self
@@ -342,20 +433,22 @@ impl<'a, R: Read + Send, W: Write + Send> Pipeline<'a, R, W> {
         }
         match sink.writer.write_all(bytes) {
             Ok(()) => {
-                sink.next_index += 1;
+                sink.next_index = next;
                 sink.plaintext_bytes += plaintext_len as u64;
                 drop(sink);
                 self.turn.notify_all();
+                true
             }
             Err(err) => {
                 drop(sink);
-                self.fail(index, err.into());
+                self.fail(first, err.into());
+                false
             }
         }
     }
 }
 
-/// One worker: takes chunks until the input is used up or a chunk failed,
+/// One worker: takes runs until the input is used up or a chunk failed,
 /// starting another worker whenever more input follows and `threads` allows.
 fn worker<'scope, 'env, R, W>(
     scope: &'scope Scope<'scope, 'env>,
@@ -375,7 +468,7 @@ fn worker<'scope, 'env, R, W>(
             let mut source = lock(&pipeline.source);
             match pipeline.take(&mut source, &mut input) {
                 Ok(Some(taken)) => {
-                    let start = !taken.at_end && source.workers < pipeline.threads;
+                    let start = !source.done && source.workers < pipeline.threads;
                     if start {
                         source.workers += 1;
                     }
@@ -392,12 +485,18 @@ fn worker<'scope, 'env, R, W>(
         if start_another {
             scope.spawn(move || worker(scope, pipeline));
         }
-        match pipeline.process(&taken, &mut input, &mut output) {
-            Ok((bytes, plaintext_len)) => pipeline.write_in_turn(taken.index, bytes, plaintext_len),
-            Err(err) => {
-                pipeline.fail(taken.index, err);
-                return;
+        let (bytes, plaintext_len, failed) = pipeline.process(&taken, &mut input, &mut output);
+        let failed = failed.or(taken.then);
+        let next = match &failed {
+            Some((index, _)) => *index,
+            None => taken.first + taken.chunks as u64,
+        };
+        let wrote = pipeline.write_in_turn(taken.first, next, bytes, plaintext_len);
+        if let Some((index, err)) = failed {
+            if wrote {
+                pipeline.fail(index, err);
             }
+            return;
         }
     }
 }
@@ -501,16 +600,21 @@ mod tests {
     use rand_core::{RngCore, SeedableRng};
 
     /// The most bytes of buffers a pipeline may hold for an input of `len`
-    /// bytes: no more workers than chunks, and no buffer more than twice
-    /// what it holds (or about [`MIN_BUFFER`]), plus its old half while it grows.
+    /// bytes: no more workers than runs, and no buffer more than twice what
+    /// it holds (or about [`MIN_BUFFER`]), plus its old half while it grows.
     fn small_input_bound(len: usize, chunk_size: usize, threads: usize, decrypting: bool) -> usize {
-        let chunks = len.div_ceil(chunk_size).max(1);
-        let workers = chunks.min(threads);
-        let data = len.min(chunk_size) + TAG_LEN + 1;
+        let run = (RUN_BYTES / chunk_size).max(1);
+        let workers = runs(len, chunk_size).min(threads);
+        let data = len.min(run * chunk_size) + run * (TAG_LEN + 1);
         let buffer = 2 * (2 * data).max(MIN_BUFFER);
         let buffers = if decrypting { 2 } else { 1 };
         let per_worker = buffers * buffer + buffer / 2;
-        workers * per_worker.min(worker_bound(chunk_size, decrypting))
+        workers * per_worker.min(worker_bound(chunk_size, run, decrypting))
+    }
+
+    fn runs(len: usize, chunk_size: usize) -> usize {
+        let run = (RUN_BYTES / chunk_size).max(1);
+        len.div_ceil(chunk_size).max(1).div_ceil(run)
     }
 
     fn params(chunk_size: u32) -> (BackupKey, BackupParams) {
@@ -545,7 +649,7 @@ mod tests {
             "{case}: encrypt held {} > {small}",
             ledger.peak()
         );
-        assert!(ledger.workers() <= len.div_ceil(cs).max(1));
+        assert!(ledger.workers() <= runs(len, cs));
 
         let ledger = Ledger::default();
         let mut out = Vec::new();
@@ -564,7 +668,7 @@ mod tests {
             "{case}: decrypt held {} > {small}",
             ledger.peak()
         );
-        assert!(ledger.workers() <= len.div_ceil(cs).max(1));
+        assert!(ledger.workers() <= runs(len, cs));
     }
 
     #[test]
@@ -580,11 +684,31 @@ mod tests {
         for threads in [1, 2, 8] {
             check((6 << 20) + 3, 1 << 20, threads);
             check(3 << 20, 1 << 20, threads);
+            check((3 << 20) + 5, 64 << 10, threads);
         }
     }
 
     #[test]
-    fn a_few_chunks_start_no_more_workers_than_chunks() {
+    fn a_short_input_starts_no_more_workers_than_runs() {
         check(3 * 4096 + 1, 4096, 8);
+        check(3 * 4096 + 1, 1 << 20, 8);
+    }
+
+    #[test]
+    fn runs_cut_anywhere_give_the_same_bytes() {
+        for cs in [1u32, 7, 4096, 65_536] {
+            for len in [
+                0,
+                1,
+                cs as usize - 1,
+                cs as usize,
+                cs as usize + 1,
+                5 * cs as usize,
+            ] {
+                for threads in [1, 3] {
+                    check(len, cs, threads);
+                }
+            }
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! The streaming encryptor.
 
-use super::buffer::reserve_wiped;
+use super::buffer::resize_wiped;
 use super::chunk::ChunkCipher;
 use super::error::BackupError;
 use super::header::{BackupParams, Header};
@@ -13,16 +13,19 @@ use zeroize::Zeroize;
 ///
 /// The header is written at once; each chunk is sealed and written as soon
 /// as it is full and more data follows, so memory stays at one chunk (and
-/// grows to it only as data arrives). Call
-/// [`Encryptor::finish`] to seal the final chunk: a stream dropped without
-/// it is missing its final chunk, and every reader rejects it as truncated.
-/// The plaintext buffer is wiped on drop.
+/// grows to it only as data arrives). Whole chunks handed over in one
+/// `write` are sealed straight from the caller's bytes into the buffer, the
+/// copy fused with the cipher. Call [`Encryptor::finish`] to seal the final
+/// chunk: a stream dropped without it is missing its final chunk, and every
+/// reader rejects it as truncated. The buffer is wiped on drop.
 pub struct Encryptor<W: Write> {
     inner: Option<W>,
     cipher: ChunkCipher,
     header: Header,
-    /// Plaintext of the chunk being filled, then `ciphertext || tag` while it is written.
+    /// Plaintext of the chunk being filled (`buf[..filled]`), then
+    /// `ciphertext || tag` while it is written.
     buf: Vec<u8>,
+    filled: usize,
     chunk_size: usize,
     next_index: u32,
     failed: bool,
@@ -43,6 +46,7 @@ impl<W: Write> Encryptor<W> {
             cipher,
             header,
             buf: Vec::new(),
+            filled: 0,
             chunk_size,
             next_index: 0,
             failed: false,
@@ -54,19 +58,47 @@ impl<W: Write> Encryptor<W> {
         &self.header
     }
 
-    fn write_chunk(&mut self, last: bool) -> Result<(), BackupError> {
+    fn limit(&self) -> usize {
+        self.chunk_size + TAG_LEN
+    }
+
+    /// The counter of the next chunk, which is final if `last`.
+    fn take_index(&mut self, last: bool) -> Result<u32, BackupError> {
         let index = self.next_index;
         if !last && index == u32::MAX {
             // A non-final chunk here would leave no counter for the next one.
             return Err(BackupError::TooManyChunks);
         }
-        let tag = self.cipher.seal(index, last, &mut self.buf);
-        reserve_wiped(&mut self.buf, TAG_LEN, self.chunk_size + TAG_LEN);
-        self.buf.extend_from_slice(&tag);
-        let inner = self.inner.as_mut().expect("present until finish");
-        inner.write_all(&self.buf)?;
-        self.buf.clear();
         self.next_index = index.wrapping_add(1);
+        Ok(index)
+    }
+
+    /// Seals the buffered plaintext as chunk `next_index` and writes it.
+    fn write_chunk(&mut self, last: bool) -> Result<(), BackupError> {
+        let index = self.take_index(last)?;
+        let len = self.filled;
+        let limit = self.limit();
+        resize_wiped(&mut self.buf, len + TAG_LEN, limit);
+        let (body, tag) = self.buf.split_at_mut(len);
+        tag[..TAG_LEN].copy_from_slice(&self.cipher.seal(index, last, body));
+        self.filled = 0;
+        let inner = self.inner.as_mut().expect("present until finish");
+        inner.write_all(&self.buf[..len + TAG_LEN])?;
+        Ok(())
+    }
+
+    /// Seals `chunk`, a full chunk known not to be the last, straight from
+    /// the caller's bytes, and writes it.
+    fn write_sealed_from(&mut self, chunk: &[u8]) -> Result<(), BackupError> {
+        debug_assert_eq!(self.filled, 0);
+        let index = self.take_index(false)?;
+        let len = chunk.len();
+        let limit = self.limit();
+        resize_wiped(&mut self.buf, len + TAG_LEN, limit);
+        let (body, tag) = self.buf.split_at_mut(len);
+        tag[..TAG_LEN].copy_from_slice(&self.cipher.seal_into(index, false, chunk, body));
+        let inner = self.inner.as_mut().expect("present until finish");
+        inner.write_all(&self.buf[..len + TAG_LEN])?;
         Ok(())
     }
 
@@ -95,17 +127,30 @@ impl<W: Write> Write for Encryptor<W> {
             return Err(Self::poisoned());
         }
         let mut written = 0;
+        let cs = self.chunk_size;
+        // Whole chunks with more data after them are sealed straight from
+        // `data`: the copy is fused with the cipher.
+        while self.filled == 0 && data.len() - written > cs {
+            if let Err(err) = self.write_sealed_from(&data[written..written + cs]) {
+                self.failed = true;
+                return Err(err.into_io());
+            }
+            written += cs;
+        }
         while written < data.len() {
-            if self.buf.len() == self.chunk_size {
+            if self.filled == cs {
                 // More data follows, so the buffered chunk is not the final one.
                 if let Err(err) = self.write_chunk(false) {
                     self.failed = true;
                     return Err(err.into_io());
                 }
             }
-            let take = (self.chunk_size - self.buf.len()).min(data.len() - written);
-            reserve_wiped(&mut self.buf, take, self.chunk_size + TAG_LEN);
-            self.buf.extend_from_slice(&data[written..written + take]);
+            let take = (cs - self.filled).min(data.len() - written);
+            let end = self.filled + take;
+            let limit = self.limit();
+            resize_wiped(&mut self.buf, end, limit);
+            self.buf[self.filled..end].copy_from_slice(&data[written..written + take]);
+            self.filled = end;
             written += take;
         }
         Ok(written)

@@ -1,8 +1,10 @@
 //! `bvault backup encrypt` and `bvault backup decrypt`.
 //!
-//! Both stream: memory is bounded by a few chunks (or two batches with
-//! `--threads`), whatever the file size. Output files appear only when
-//! complete ([`crate::io_util::AtomicFile`]).
+//! Both stream: memory is bounded by a few chunks per thread
+//! ([`backup_vault::format::parallel::buffer_bound`]) and 1 MiB I/O buffers,
+//! whatever the file size, and a small file never gets buffers it cannot
+//! fill. Output files appear only when complete
+//! ([`crate::io_util::AtomicFile`]).
 
 use crate::cli::{DecryptArgs, EncryptArgs, StreamArgs};
 use crate::exit::{CliError, Exit};
