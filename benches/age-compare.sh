@@ -5,9 +5,10 @@
 #
 #   benches/age-compare.sh [SIZE_MIB] [RUNS]        (defaults: 512 MiB, 5 runs)
 #
-# Both tools read a file of random bytes from the page cache and write their
-# output to a file in the same temporary directory (on the disk that holds
-# TMPDIR). bvault runs with its default 64 KiB chunks, on 1 thread (-j 1) and
+# Both tools read a file of random bytes from the page cache, and write their
+# output twice over: to a file in the same temporary directory (on the disk
+# that holds TMPDIR), and to standard output redirected to /dev/null, which
+# leaves out the kernel's cost of writing (the same for both). bvault runs with its default 64 KiB chunks, on 1 thread (-j 1) and
 # on 2 (-j 2); age (Debian package `age`) uses an X25519 recipient and its
 # 64 KiB ChaCha20-Poly1305 chunks. Needs: age, age-keygen, GNU time
 # (/usr/bin/time), and a release build of bvault, made here if missing.
@@ -38,43 +39,54 @@ cat "$tmp/plain" >/dev/null
 "$bvault" backup encrypt -q -k "$tmp/bvault.key" "$tmp/plain" "$tmp/plain.bvault"
 age -r "$recipient" -o "$tmp/plain.age" "$tmp/plain"
 
-# Prints "wall cpu" in seconds for one run of the command.
+# Prints "wall user sys" in seconds for one run of the command, its standard
+# output going to /dev/null.
 measure() {
     rm -f "$tmp/out"
     /usr/bin/time -f '%e %U %S' -o "$tmp/time" "$@" >/dev/null
-    awk '{ printf "%.3f %.3f\n", $1, $2 + $3 }' "$tmp/time"
+    cat "$tmp/time"
 }
 
-# Prints the median "wall cpu" over $runs runs.
+# Prints the "wall user sys" of the run with the median CPU time (user + sys).
 median() {
     for _ in $(seq "$runs"); do measure "$@"; done |
-        sort -n -k2 | awk '{ w[NR] = $1; c[NR] = $2 } END { m = int((NR + 1) / 2); printf "%s %s\n", w[m], c[m] }'
+        awk '{ print $1, $2, $3, $2 + $3 }' | sort -n -k4 |
+        awk '{ w[NR] = $1; u[NR] = $2; s[NR] = $3 } END { m = int((NR + 1) / 2); print w[m], u[m], s[m] }'
 }
 
-declare -A wall cpu
+declare -A result
 run() {
     local name=$1
     shift
-    read -r "wall[$name]" "cpu[$name]" < <(median "$@")
+    result[$name]=$(median "$@")
 }
 
-# Interleaved, so that a change in the machine's load hits every row alike.
-run "age encrypt" age -r "$recipient" -o "$tmp/out" "$tmp/plain"
-run "bvault encrypt -j 1" "$bvault" backup encrypt -q -f -j 1 -k "$tmp/bvault.key" "$tmp/plain" "$tmp/out"
-run "bvault encrypt -j 2" "$bvault" backup encrypt -q -f -j 2 -k "$tmp/bvault.key" "$tmp/plain" "$tmp/out"
-run "age decrypt" age -d -i "$tmp/age.key" -o "$tmp/out" "$tmp/plain.age"
-run "bvault decrypt -j 1" "$bvault" backup decrypt -q -f -j 1 -k "$tmp/bvault.key" "$tmp/plain.bvault" "$tmp/out"
-run "bvault decrypt -j 2" "$bvault" backup decrypt -q -f -j 2 -k "$tmp/bvault.key" "$tmp/plain.bvault" "$tmp/out"
+key=$tmp/bvault.key
+for sink in file stdout; do
+    if [[ $sink == file ]]; then out=$tmp/out; else out=-; fi
+    # Interleaved, so that a change in the machine's load hits every row alike.
+    run "age encrypt, $sink" age -r "$recipient" -o "$out" "$tmp/plain"
+    run "bvault encrypt -j 1, $sink" "$bvault" backup encrypt -q -f -j 1 -k "$key" "$tmp/plain" "$out"
+    run "bvault encrypt -j 2, $sink" "$bvault" backup encrypt -q -f -j 2 -k "$key" "$tmp/plain" "$out"
+    run "age decrypt, $sink" age -d -i "$tmp/age.key" -o "$out" "$tmp/plain.age"
+    run "bvault decrypt -j 1, $sink" "$bvault" backup decrypt -q -f -j 1 -k "$key" "$tmp/plain.bvault" "$out"
+    run "bvault decrypt -j 2, $sink" "$bvault" backup decrypt -q -f -j 2 -k "$key" "$tmp/plain.bvault" "$out"
+done
 
 echo "$size_mib MiB of random bytes, median of $runs runs; $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "age: $(age --version); bvault: $("$bvault" --version)"
 echo
-echo "| command | wall s | CPU s (user+sys) | CPU / age's | wall / age's |"
-echo "|---|---:|---:|---:|---:|"
-for op in encrypt decrypt; do
-    for name in "age $op" "bvault $op -j 1" "bvault $op -j 2"; do
-        awk -v n="$name" -v w="${wall[$name]}" -v c="${cpu[$name]}" \
-            -v aw="${wall[age $op]}" -v ac="${cpu[age $op]}" \
-            'BEGIN { printf "| `%s` | %.3f | %.3f | %.2f | %.2f |\n", n, w, c, c / ac, w / aw }'
+echo "| command | output | wall s | user s | sys s | CPU / age's | wall / age's |"
+echo "|---|---|---:|---:|---:|---:|---:|"
+for sink in file stdout; do
+    for op in encrypt decrypt; do
+        for tool in "age $op" "bvault $op -j 1" "bvault $op -j 2"; do
+            read -r w u s <<<"${result[$tool, $sink]}"
+            read -r aw au as <<<"${result[age $op, $sink]}"
+            label=$sink
+            [[ $sink == stdout ]] && label="stdout to /dev/null"
+            awk -v n="$tool" -v o="$label" -v w="$w" -v u="$u" -v s="$s" -v aw="$aw" -v ac="$(awk -v a="$au" -v b="$as" 'BEGIN { print a + b }')" \
+                'BEGIN { printf "| `%s` | %s | %.2f | %.2f | %.2f | %.2f | %.2f |\n", n, o, w, u, s, (u + s) / ac, w / aw }'
+        done
     done
 done

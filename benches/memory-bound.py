@@ -11,12 +11,13 @@ within the bound `docs/format.md` and `impl/src/format/parallel.rs` state,
 on top of the resident size of the same command on an empty input at 64 KiB
 chunks (the program itself):
 
-- one worker per chunk in flight, at most -j N of them, and never more
-  workers than the input has chunks;
-- per worker, buffers of at most 1.5 chunks to encrypt and 2.5 to decrypt
+- one worker per run of chunks in flight (a run is about 1 MiB of chunks, at
+  least one chunk), at most -j N of them, and never more workers than the
+  input has runs;
+- per worker, buffers of at most 1.5 runs to encrypt and 2.5 to decrypt
   (`parallel::buffer_bound`), and for a short input no buffer more than
   twice what it holds (buffers grow as data arrives);
-- plus bvault's own 1 MiB I/O buffers and 4 MiB of slack (stacks, allocator).
+- plus 6 MiB for bvault's own output buffer, thread stacks and the allocator.
 
 Exits 1 if any run exceeds its bound; prints a table either way.
 """
@@ -41,13 +42,14 @@ def peak_rss(argv):
 
 def buffer_bound(length, chunk, threads, decrypting):
     """parallel::buffer_bound for the workers an input of `length` bytes can
-    use, and no buffer more than twice the data it holds (8 KiB at least),
-    plus its old half while it grows."""
+    use (one per run of about 1 MiB of chunks), and no buffer more than twice
+    the data it holds (8 KiB at least), plus its old half while it grows."""
+    run = max(1, MIB // chunk)
     chunks = max(1, -(-length // chunk))
-    workers = min(chunks, threads)
-    per_chunk = chunk + TAG + 1
-    stated = per_chunk * 5 // 2 if decrypting else per_chunk * 3 // 2
-    buffer = 2 * max(2 * (min(length, chunk) + TAG + 1), 8 << 10)
+    workers = min(-(-chunks // run), threads)
+    per_run = run * (chunk + TAG) + 1
+    stated = per_run + run * chunk + per_run // 2 if decrypting else per_run + per_run // 2
+    buffer = 2 * max(2 * (min(length, run * chunk) + run * (TAG + 1)), 8 << 10)
     grown = (2 if decrypting else 1) * buffer + buffer // 2
     return workers * min(stated, grown)
 
@@ -60,7 +62,8 @@ def main():
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:
         key = os.path.join(tmp, "key")
-        subprocess.run([bvault, "key", "new", "--out", key], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([bvault, "key", "new", "--out", key], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         inputs = {"empty": b"", "tiny": b"hello"}
         for name, data in inputs.items():
             with open(os.path.join(tmp, name), "wb") as f:

@@ -14,9 +14,10 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
-/// Buffer size for output files and copies: large enough that system calls
-/// are lost in the noise.
-pub const IO_BUF: usize = 1 << 20;
+/// Buffer size for outputs. Small writes are gathered; a write at least this
+/// large (a decrypted 64 KiB chunk, or a run of sealed chunks) goes straight
+/// to the kernel instead of being copied through the buffer first.
+pub const OUT_BUF: usize = 64 << 10;
 
 /// Whether `path` is `-`, meaning stdin or stdout.
 pub fn is_stdio(path: &Path) -> bool {
@@ -129,7 +130,7 @@ impl AtomicFile {
                     return Ok(AtomicFile {
                         target: target.to_path_buf(),
                         temp,
-                        file: Some(BufWriter::with_capacity(IO_BUF, file)),
+                        file: Some(BufWriter::with_capacity(OUT_BUF, file)),
                         force,
                     })
                 }
@@ -308,7 +309,7 @@ impl Output {
                     "refusing to write a binary backup to a terminal; redirect stdout or give an output file",
                 ));
             }
-            return Ok(Output::Stdout(BufWriter::with_capacity(IO_BUF, stdout)));
+            return Ok(Output::Stdout(BufWriter::with_capacity(OUT_BUF, stdout)));
         }
         AtomicFile::create(path, force).map(Output::File)
     }
@@ -354,36 +355,6 @@ pub fn print_stdout(text: &str) -> Result<(), CliError> {
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())
         .map_err(|err| CliError::io("cannot write standard output", &err))
-}
-
-/// Which side of a copy failed.
-#[derive(Debug)]
-pub enum CopyError {
-    /// Reading the source failed.
-    Read(io::Error),
-    /// Writing the sink failed.
-    Write(io::Error),
-}
-
-/// Copies `reader` into `writer` with a large buffer; returns the bytes copied.
-pub fn copy<R: Read, W: Write>(reader: &mut R, writer: &mut W) -> Result<u64, CopyError> {
-    let mut buf = vec![0u8; IO_BUF];
-    let mut total = 0u64;
-    let result = loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => break Ok(total),
-            Ok(n) => n,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => break Err(CopyError::Read(err)),
-        };
-        if let Err(err) = writer.write_all(&buf[..n]) {
-            break Err(CopyError::Write(err));
-        }
-        total += n as u64;
-    };
-    // The buffer held plaintext.
-    zeroize::Zeroize::zeroize(&mut buf);
-    result
 }
 
 #[cfg(test)]

@@ -128,30 +128,30 @@ impl<W: Write> Write for Encryptor<W> {
         }
         let mut written = 0;
         let cs = self.chunk_size;
-        // Whole chunks with more data after them are sealed straight from
-        // `data`: the copy is fused with the cipher.
-        while self.filled == 0 && data.len() - written > cs {
-            if let Err(err) = self.write_sealed_from(&data[written..written + cs]) {
+        while written < data.len() {
+            let result = if self.filled == cs {
+                // More data follows, so the buffered chunk is not the final one.
+                self.write_chunk(false)
+            } else if self.filled == 0 && data.len() - written > cs {
+                // A whole chunk with more data after it is sealed straight
+                // from `data`: the copy is fused with the cipher.
+                let chunk = &data[written..written + cs];
+                written += cs;
+                self.write_sealed_from(chunk)
+            } else {
+                let take = (cs - self.filled).min(data.len() - written);
+                let end = self.filled + take;
+                let limit = self.limit();
+                resize_wiped(&mut self.buf, end, limit);
+                self.buf[self.filled..end].copy_from_slice(&data[written..written + take]);
+                self.filled = end;
+                written += take;
+                Ok(())
+            };
+            if let Err(err) = result {
                 self.failed = true;
                 return Err(err.into_io());
             }
-            written += cs;
-        }
-        while written < data.len() {
-            if self.filled == cs {
-                // More data follows, so the buffered chunk is not the final one.
-                if let Err(err) = self.write_chunk(false) {
-                    self.failed = true;
-                    return Err(err.into_io());
-                }
-            }
-            let take = (cs - self.filled).min(data.len() - written);
-            let end = self.filled + take;
-            let limit = self.limit();
-            resize_wiped(&mut self.buf, end, limit);
-            self.buf[self.filled..end].copy_from_slice(&data[written..written + take]);
-            self.filled = end;
-            written += take;
         }
         Ok(written)
     }

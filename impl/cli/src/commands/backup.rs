@@ -1,22 +1,21 @@
 //! `bvault backup encrypt` and `bvault backup decrypt`.
 //!
 //! Both stream: memory is bounded by a few chunks per thread
-//! ([`backup_vault::format::parallel::buffer_bound`]) and 1 MiB I/O buffers,
-//! whatever the file size, and a small file never gets buffers it cannot
+//! ([`backup_vault::format::parallel::buffer_bound`]) and a 64 KiB output
+//! buffer, whatever the file size, and a small file never gets buffers it cannot
 //! fill. Output files appear only when complete
 //! ([`crate::io_util::AtomicFile`]).
 
 use crate::cli::{DecryptArgs, EncryptArgs, StreamArgs};
 use crate::exit::{CliError, Exit};
-use crate::io_util::{self, check_output, input_name, is_stdio, open_input, output_name, Output};
+use crate::io_util::{check_output, input_name, is_stdio, open_input, output_name, Output};
 use crate::keyfile;
 use crate::progress::{self, CountingReader};
 use backup_vault::format::parallel::{decrypt_parallel, encrypt_parallel};
-use backup_vault::format::{
-    BackupError, BackupParams, DecryptOptions, Decryptor, Encryptor, Generation,
-};
+use backup_vault::format::{BackupError, BackupParams, DecryptOptions, Decryptor, Generation};
 use backup_vault::key::BackupKey;
 use rand_core::OsRng;
+use std::io::Read;
 use std::num::NonZeroUsize;
 use std::path::Path;
 
@@ -30,43 +29,47 @@ pub fn encrypt(args: &EncryptArgs) -> Result<(), CliError> {
     let params = BackupParams::new(&mut OsRng, Generation(args.generation), args.chunk_size);
     let threads = resolve_threads(common.threads);
     let in_name = input_name(&common.input);
-    let out_name = output_name(&common.output);
     let mut output = Output::create(&common.output, common.force, false)?;
 
-    let result = if threads.get() > 1 {
-        encrypt_parallel(&key, &params, &mut reader, &mut output, threads)
-            .map(drop)
-            .map_err(|err| encrypt_error(&in_name, &err))
-    } else {
-        encrypt_serial(&key, &params, &mut reader, &mut output, &in_name, &out_name)
-    };
+    // Every thread count runs the pipeline: even on one thread it reads each
+    // run of chunks straight into the buffer it is sealed in, and writes it
+    // in one call, with no copy through a separate read buffer.
+    let mut reader = ReadErrors::new(&mut reader);
+    let result = encrypt_parallel(&key, &params, &mut reader, &mut output, threads);
     bar.finish_and_clear();
-    result?;
-    output.commit()
+    match result {
+        Ok(_) => output.commit(),
+        Err(BackupError::Io(err)) if reader.failed => {
+            Err(CliError::io(format!("cannot read {in_name}"), &err))
+        }
+        Err(err) => Err(encrypt_error(&in_name, &err)),
+    }
 }
 
-fn encrypt_serial(
-    key: &BackupKey,
-    params: &BackupParams,
-    reader: &mut impl std::io::Read,
-    output: &mut Output,
-    in_name: &str,
-    out_name: &str,
-) -> Result<(), CliError> {
-    let write_error = |err| CliError::io(format!("cannot write {out_name}"), &err);
-    let mut enc = Encryptor::new(key, params, output).map_err(write_error)?;
-    match io_util::copy(reader, &mut enc) {
-        Ok(_) => {}
-        Err(io_util::CopyError::Read(err)) => {
-            return Err(CliError::io(format!("cannot read {in_name}"), &err))
-        }
-        Err(io_util::CopyError::Write(err)) => {
-            return Err(encrypt_error(in_name, &BackupError::from_io(err)))
+/// A reader that remembers whether reading failed, so that an I/O error
+/// from the pipeline can be told apart from one of the output.
+struct ReadErrors<R> {
+    inner: R,
+    failed: bool,
+}
+
+impl<R: Read> ReadErrors<R> {
+    fn new(inner: R) -> Self {
+        ReadErrors {
+            inner,
+            failed: false,
         }
     }
-    enc.finish()
-        .map_err(|err| encrypt_error(in_name, &BackupError::from_io(err)))?;
-    Ok(())
+}
+
+impl<R: Read> Read for ReadErrors<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let result = self.inner.read(buf);
+        if let Err(err) = &result {
+            self.failed |= err.kind() != std::io::ErrorKind::Interrupted;
+        }
+        result
+    }
 }
 
 /// While encrypting, the only non-I/O error is too many chunks for the chunk
