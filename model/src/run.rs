@@ -31,6 +31,9 @@ pub struct Budget {
     /// Stop as soon as one of these properties has a discovery (`None`:
     /// search until every property has one or the space is exhausted).
     pub stop_on: Option<Vec<&'static str>>,
+    /// Print a progress line (states, unique, depth, seconds) on standard
+    /// error this often while the search runs (`None`: silent).
+    pub progress: Option<Duration>,
 }
 
 impl Budget {
@@ -43,6 +46,7 @@ impl Budget {
             max_states: None,
             time: None,
             stop_on: None,
+            progress: None,
         }
     }
 
@@ -154,6 +158,40 @@ impl<A> Report<A> {
     }
 }
 
+/// Progress lines on standard error while a search runs (stateright's
+/// `report`), without its end-of-run dump of discoveries: the caller prints
+/// counterexamples in its own readable form.
+struct Progress {
+    every: Duration,
+}
+
+impl<M: Model> stateright::report::Reporter<M> for Progress {
+    fn report_checking(&mut self, data: stateright::report::ReportData) {
+        eprintln!(
+            "check: {} {} states, {} unique, depth {}, {} s",
+            if data.done { "done:" } else { "searching:" },
+            data.total_states,
+            data.unique_states,
+            data.max_depth.saturating_sub(1),
+            data.duration.as_secs()
+        );
+    }
+
+    fn report_discoveries(
+        &mut self,
+        _: &M,
+        _: std::collections::BTreeMap<&'static str, stateright::report::ReportDiscovery<M>>,
+    ) where
+        M::Action: Debug + PartialEq,
+        M::State: Debug + Hash + PartialEq,
+    {
+    }
+
+    fn delay(&self) -> Duration {
+        self.every
+    }
+}
+
 /// What a search proved. Only [`Proved::Holds`] is a pass.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Proved {
@@ -204,9 +242,15 @@ where
         builder = builder.finish_when(HasDiscoveries::AnyOf(names.iter().copied().collect()));
     }
     let start = Instant::now();
-    let (states, unique, depth, discoveries) = match budget.strategy {
-        Strategy::Bfs => collect(builder.spawn_bfs().join()),
-        Strategy::Dfs => collect(builder.spawn_dfs().join()),
+    let (states, unique, depth, discoveries) = match (budget.strategy, budget.progress) {
+        (Strategy::Bfs, None) => collect(builder.spawn_bfs().join()),
+        (Strategy::Dfs, None) => collect(builder.spawn_dfs().join()),
+        (Strategy::Bfs, Some(every)) => {
+            collect(builder.spawn_bfs().report(&mut Progress { every }).join())
+        }
+        (Strategy::Dfs, Some(every)) => {
+            collect(builder.spawn_dfs().report(&mut Progress { every }).join())
+        }
     };
     let elapsed = start.elapsed();
     let found_stop = budget.stop_on.as_ref().is_some_and(|names| {

@@ -12,5 +12,7 @@
 //!   cloud) under swarm faults, with the invariant checkers and the history.
 #![forbid(unsafe_code)]
 
+pub mod catalogue;
 pub mod cluster;
+pub mod provenance;
 pub mod world;

@@ -4,7 +4,10 @@
 //!   deterministic simulator of the `backup-vault-sim` library (one seed, or
 //!   many on every core);
 //! - `bvault-suite check` runs the stateright models of
-//!   `backup-vault-model`.
+//!   `backup-vault-model`;
+//! - `bvault-suite verify` runs the whole suite at a profile's budgets and
+//!   writes one report (HTML, Markdown, JSON, JUnit) with a verdict per
+//!   invariant.
 //!
 //! It carries the deliberately broken variants ("flaws") that show each
 //! check can fail; they are inert unless a run names one. The reference
@@ -19,6 +22,7 @@
 //! | 1 | I/O or other runtime error |
 //! | 2 | usage error or bad input |
 //! | 6 | a seed failed (an invariant was violated, or an assertion in the simulated code failed), or a model check found a counterexample |
+//! | 7 | nothing violated, but the run proved less than asked (a budget or a signal stopped it, an example or a coverage counter is missing, a broken variant escaped) |
 //!
 //! Errors are printed on standard error as `bvault-suite: error: <message>`.
 #![forbid(unsafe_code)]
@@ -36,7 +40,7 @@ const PROGRAM: &str = "bvault-suite";
 #[derive(Debug, Parser)]
 #[command(
     name = "bvault-suite",
-    version,
+    version = backup_vault_sim::provenance::LONG_VERSION,
     about = "The backup-vault verification suite: the deterministic simulator and the model checker.",
     propagate_version = true,
     max_term_width = 100
@@ -56,6 +60,10 @@ enum Command {
     /// Model checking: the abstract protocol and the vault node's own code.
     #[command(subcommand)]
     Check(commands::check::CheckCommand),
+    /// The whole suite at a profile's budgets, with one report: a verdict
+    /// per invariant, failure bundles with replay scripts and diagrams.
+    #[command(after_help = commands::verify::AFTER_HELP)]
+    Verify(commands::verify::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +71,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Sim(cmd) => commands::sim::run(cmd),
         Command::Check(cmd) => commands::check::run(cmd),
+        Command::Verify(args) => commands::verify::run(&args),
     };
     match result {
         Ok(()) => exit::Exit::Success.into(),

@@ -391,6 +391,9 @@ fn budget(args: &RunArgs) -> Budget {
         max_states: args.max_states,
         time: args.time_budget,
         stop_on: None,
+        // A long search says how far it has got (on standard error, so
+        // that --json output stays one document).
+        progress: Some(std::time::Duration::from_secs(5)),
     }
 }
 

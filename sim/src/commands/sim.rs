@@ -739,10 +739,11 @@ struct Totals {
     coverage: Mutex<Coverage>,
 }
 
-/// Stops a sweep on SIGINT or SIGTERM: seeds already running finish, no
-/// new one starts, and the summary says what ran and what failed. A second
-/// signal ends the process at once (the usual second Ctrl-C).
-fn interrupt_flag() -> Result<Arc<AtomicBool>, CliError> {
+/// Stops a sweep (or a verify run) on SIGINT or SIGTERM: seeds already
+/// running finish, no new one starts, and the summary says what ran and
+/// what failed. A second signal ends the process at once (the usual second
+/// Ctrl-C).
+pub(crate) fn interrupt_flag() -> Result<Arc<AtomicBool>, CliError> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let flag = Arc::new(AtomicBool::new(false));
     for signal in [SIGINT, SIGTERM] {

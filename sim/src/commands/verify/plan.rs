@@ -1,0 +1,482 @@
+//! What each profile runs: the stages, their bounds, and what each counts
+//! as evidence for. The profiles are the one place that says how much a
+//! `verify` run promises; the broken-variant matrix comes from the
+//! catalogue (`docs/invariants.toml`).
+
+use backup_vault_sim::catalogue::{Catalogue, Engine, Evidence, Variant};
+use clap::ValueEnum;
+
+/// How much a run checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Profile {
+    /// A few minutes on 2 cores: sweeps of every scenario variation, the
+    /// model checker's slice, one replay, and every sim and model broken
+    /// variant. What a new user runs first; no cargo, no servers.
+    Quick,
+    /// Quick, plus what needs the source tree and cargo: the real-crypto
+    /// attacks, the fuzz corpora, the independent decoder, and the broken
+    /// variants that tests catch.
+    Ci,
+    /// The nightly bar: the ci stages with 10x to 100x the seeds, every
+    /// scenario variation at 2,000 seeds, and the mutation score (hours).
+    Nightly,
+}
+
+impl Profile {
+    /// The profile's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Quick => "quick",
+            Profile::Ci => "ci",
+            Profile::Nightly => "nightly",
+        }
+    }
+}
+
+/// How a stage runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Run {
+    /// This binary with these arguments (`sim sweep ...`, `check slice ...`);
+    /// `--json` is added, and `--shard k/n` for sweeps.
+    Suite(Vec<String>),
+    /// One seed run twice (`sim run --seed S ARGS`): the two trace hashes
+    /// must be equal (SIM-1).
+    Replay {
+        /// The seed.
+        seed: u64,
+        /// Scenario flags.
+        args: Vec<String>,
+    },
+    /// A program run from the workspace root (cargo, python3, a script).
+    Tool {
+        /// The program.
+        program: String,
+        /// Its arguments.
+        args: Vec<String>,
+    },
+}
+
+/// What a stage's result must be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// The correct code: every check holds.
+    Hold,
+    /// A broken variant: the stage must fail with one of `names`
+    /// (invariant IDs for sweeps, property-name prefixes for the model).
+    /// Empty for `Tool` stages, whose test asserts the catch itself.
+    Catch {
+        /// The variant.
+        variant: String,
+        /// The invariant it breaks.
+        breaks: String,
+        /// What a catch may name.
+        names: Vec<String>,
+    },
+}
+
+/// One stage of a verify run.
+#[derive(Clone, Debug)]
+pub struct Stage {
+    /// A stable identifier (file names, JUnit test names).
+    pub id: String,
+    /// What it is, in a few words.
+    pub title: String,
+    /// What a pass counts for.
+    pub evidence: Evidence,
+    /// How it runs.
+    pub run: Run,
+    /// What its result must be.
+    pub expect: Expect,
+    /// Its bound, in words (seeds, depth, time).
+    pub bound: String,
+    /// Whether `--shard k/n` splits it (sweeps); otherwise shard 1 runs it.
+    pub sharded: bool,
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// A sweep of the correct code.
+fn sweep(id: &str, title: &str, seeds: u64, args: &[&str]) -> Stage {
+    let mut argv = strings(&["sim", "sweep", "--seeds", &format!("0..{seeds}")]);
+    argv.extend(strings(args));
+    let flags = if args.is_empty() {
+        String::new()
+    } else {
+        format!(", {}", args.join(" "))
+    };
+    Stage {
+        id: id.to_owned(),
+        title: title.to_owned(),
+        evidence: Evidence::Sim,
+        run: Run::Suite(argv),
+        expect: Expect::Hold,
+        bound: format!("seeds 0..{seeds}{flags}"),
+        sharded: true,
+    }
+}
+
+/// The sweeps of a profile: the default swarm, the coverage bar, every
+/// scenario variation (cluster sizes 3 to 9, R 0 to 3, guess limits 1, 3
+/// and 10, many users, every fault on) and the aimed nemesis schedules,
+/// with `scale` times the quick profile's seeds.
+fn sweeps(scale: u64) -> Vec<Stage> {
+    let s = |n: u64| n * scale;
+    vec![
+        sweep(
+            "sim-default",
+            "default swarm, history checked",
+            s(200),
+            &["--check-history"],
+        ),
+        sweep(
+            "sim-coverage",
+            "every fault, guess limit 3, every coverage counter required",
+            s(200),
+            &[
+                "--guess-limit",
+                "3",
+                "--faults",
+                "all",
+                "--require-coverage",
+            ],
+        ),
+        sweep(
+            "sim-3-nodes-r0",
+            "3 nodes, R 0, every fault",
+            s(40),
+            &[
+                "--nodes",
+                "3",
+                "--rollback-tolerance",
+                "0",
+                "--faults",
+                "all",
+            ],
+        ),
+        sweep(
+            "sim-3-nodes-r1",
+            "3 nodes, R 1, every fault",
+            s(40),
+            &[
+                "--nodes",
+                "3",
+                "--rollback-tolerance",
+                "1",
+                "--faults",
+                "all",
+            ],
+        ),
+        sweep(
+            "sim-5-nodes-r2",
+            "5 nodes, R 2, every fault",
+            s(30),
+            &[
+                "--nodes",
+                "5",
+                "--rollback-tolerance",
+                "2",
+                "--faults",
+                "all",
+            ],
+        ),
+        sweep(
+            "sim-7-nodes-r2",
+            "7 nodes, R 2, every fault",
+            s(20),
+            &[
+                "--nodes",
+                "7",
+                "--rollback-tolerance",
+                "2",
+                "--faults",
+                "all",
+            ],
+        ),
+        sweep(
+            "sim-9-nodes-r3",
+            "9 nodes, R 3, every fault",
+            s(10),
+            &[
+                "--nodes",
+                "9",
+                "--rollback-tolerance",
+                "3",
+                "--faults",
+                "all",
+            ],
+        ),
+        sweep(
+            "sim-limit-1",
+            "guess limit 1, history checked",
+            s(60),
+            &["--guess-limit", "1", "--faults", "all", "--check-history"],
+        ),
+        sweep(
+            "sim-limit-10",
+            "guess limit 10, every fault",
+            s(30),
+            &["--guess-limit", "10", "--faults", "all"],
+        ),
+        sweep(
+            "sim-24-users",
+            "24 users, every fault",
+            s(10),
+            &["--users", "24", "--faults", "all"],
+        ),
+        sweep(
+            "sim-stale-log-leader",
+            "aimed: a new leader elected with a stale log (3 nodes, R 0)",
+            s(100),
+            &[
+                "--nodes",
+                "3",
+                "--rollback-tolerance",
+                "0",
+                "--faults",
+                "partition,crash",
+                "--nemesis",
+                "stale-log-leader",
+            ],
+        ),
+        sweep(
+            "sim-rollback-after-commit",
+            "aimed: a rollback right after a commit (3 nodes, R 1)",
+            s(60),
+            &[
+                "--nodes",
+                "3",
+                "--rollback-tolerance",
+                "1",
+                "--faults",
+                "all",
+                "--nemesis",
+                "rollback-after-commit",
+            ],
+        ),
+    ]
+}
+
+/// The broken-variant stages of the catalogue that `engines` can run.
+fn variants(catalogue: &Catalogue, engines: &[Engine]) -> Vec<Stage> {
+    catalogue
+        .variants
+        .iter()
+        .filter(|v| engines.contains(&v.engine))
+        .map(variant_stage)
+        .collect()
+}
+
+fn variant_stage(v: &Variant) -> Stage {
+    let catch = Expect::Catch {
+        variant: v.name.clone(),
+        breaks: v.breaks.clone(),
+        names: v.expect.clone(),
+    };
+    let (id, run, bound, evidence) = match v.engine {
+        Engine::Sim => {
+            let seeds = v.seeds.unwrap_or(1);
+            let mut argv = strings(&["sim", "sweep", "--seeds", &format!("0..{seeds}")]);
+            argv.extend(strings(&["--fail-fast", "--flaw", &v.name]));
+            argv.extend(v.args.iter().cloned());
+            (
+                format!("variant-sim-{}", v.name),
+                Run::Suite(argv),
+                format!("caught within seeds 0..{seeds}"),
+                Evidence::Sim,
+            )
+        }
+        Engine::Model => {
+            let mut argv = strings(&["check", "slice", "--flaw", &v.name]);
+            argv.extend(v.args.iter().cloned());
+            (
+                format!("variant-model-{}", v.name),
+                Run::Suite(argv),
+                "the model checker's slice, BFS".to_owned(),
+                Evidence::Model,
+            )
+        }
+        Engine::Test => {
+            let mut args = strings(&["test", "--release", "-q"]);
+            args.extend(v.args.iter().cloned());
+            (
+                format!("variant-test-{}", v.name),
+                Run::Tool {
+                    program: "cargo".to_owned(),
+                    args,
+                },
+                "the test's own bound".to_owned(),
+                Evidence::Tests,
+            )
+        }
+    };
+    Stage {
+        id,
+        title: format!("broken variant {}: {}", v.name, v.what),
+        evidence,
+        run,
+        expect: catch,
+        bound,
+        sharded: false,
+    }
+}
+
+fn model_slice() -> Stage {
+    Stage {
+        id: "model-slice".to_owned(),
+        title: "the vault model's slice: commits, logins, destructions, leader changes, snapshots"
+            .to_owned(),
+        evidence: Evidence::Model,
+        run: Run::Suite(strings(&["check", "slice"])),
+        expect: Expect::Hold,
+        bound: "7 bounds, each BFS-exhaustive to its depth".to_owned(),
+        sharded: false,
+    }
+}
+
+fn replay() -> Stage {
+    Stage {
+        id: "replay-seed-7".to_owned(),
+        title: "one seed run twice gives one trace".to_owned(),
+        evidence: Evidence::Replay,
+        run: Run::Replay {
+            seed: 7,
+            args: strings(&["--faults", "all"]),
+        },
+        expect: Expect::Hold,
+        bound: "seed 7, every fault".to_owned(),
+        sharded: false,
+    }
+}
+
+fn tool(id: &str, title: &str, evidence: Evidence, program: &str, args: &[&str]) -> Stage {
+    Stage {
+        id: id.to_owned(),
+        title: title.to_owned(),
+        evidence,
+        run: Run::Tool {
+            program: program.to_owned(),
+            args: strings(args),
+        },
+        expect: Expect::Hold,
+        bound: format!("{program} {}", args.join(" ")),
+        sharded: false,
+    }
+}
+
+/// The stages that need the source tree: cargo tests and scripts.
+fn source_tree_stages() -> Vec<Stage> {
+    vec![
+        tool(
+            "attacks",
+            "offline dictionary attacks with real OPAQUE against a simulated cluster",
+            Evidence::Attacks,
+            "cargo",
+            &[
+                "test",
+                "--release",
+                "-q",
+                "-p",
+                "backup-vault-sim",
+                "--test",
+                "attacks",
+            ],
+        ),
+        tool(
+            "fuzz-corpora",
+            "every fuzz target's corpus and seeds replayed",
+            Evidence::Fuzz,
+            "cargo",
+            &["test", "--release", "-q", "-p", "backup-vault-fuzz"],
+        ),
+        tool(
+            "independent-decoder",
+            "a decoder written from docs/format.md alone agrees with bvault",
+            Evidence::Decoder,
+            "sh",
+            &[
+                "-c",
+                "cargo build --release -q -p backup-vault-cli && \
+                 python3 docs/independent-decoder/decode_v1.py --vector docs/format.md && \
+                 python3 docs/independent-decoder/crosscheck.py target/release/bvault",
+            ],
+        ),
+    ]
+}
+
+/// Every stage of a profile, in the order they run: the correct code's
+/// cheapest checks first, then the broken variants.
+pub fn stages(profile: Profile, catalogue: &Catalogue) -> Vec<Stage> {
+    let mut out = Vec::new();
+    match profile {
+        Profile::Quick => {
+            out.extend(sweeps(1));
+            out.push(model_slice());
+            out.push(replay());
+            out.extend(variants(catalogue, &[Engine::Sim, Engine::Model]));
+        }
+        Profile::Ci => {
+            out.extend(sweeps(2));
+            out.push(model_slice());
+            out.push(replay());
+            out.extend(source_tree_stages());
+            out.extend(variants(
+                catalogue,
+                &[Engine::Sim, Engine::Model, Engine::Test],
+            ));
+        }
+        Profile::Nightly => {
+            out.extend(sweeps(50));
+            out.push(sweep(
+                "sim-nightly-default",
+                "the default swarm at the nightly bar",
+                1_000_000,
+                &[],
+            ));
+            out.push(model_slice());
+            out.push(replay());
+            out.extend(source_tree_stages());
+            out.push(tool(
+                "mutation-score",
+                "cargo-mutants over the vault and client code, judged by the simulator and the model checker",
+                Evidence::Tests,
+                "scripts/mutants.py",
+                &["--profile", "nightly", "--out", "target/mutants-nightly"],
+            ));
+            out.extend(variants(
+                catalogue,
+                &[Engine::Sim, Engine::Model, Engine::Test],
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_profile_has_unique_stage_ids_and_catches_every_catalogued_variant() {
+        let c = Catalogue::load().unwrap();
+        for p in [Profile::Quick, Profile::Ci, Profile::Nightly] {
+            let st = stages(p, &c);
+            let mut ids: Vec<&str> = st.iter().map(|s| s.id.as_str()).collect();
+            ids.sort_unstable();
+            let before = ids.len();
+            ids.dedup();
+            assert_eq!(before, ids.len(), "{p:?}: stage ids repeat");
+            let caught = st
+                .iter()
+                .filter(|s| matches!(s.expect, Expect::Catch { .. }))
+                .count();
+            let want = c
+                .variants
+                .iter()
+                .filter(|v| p != Profile::Quick || v.engine != Engine::Test)
+                .count();
+            assert_eq!(caught, want, "{p:?}");
+        }
+    }
+}
