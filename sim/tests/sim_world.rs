@@ -142,6 +142,7 @@ fn a_failing_run_keeps_a_trimmed_trace_and_a_history() {
     let options = RunOptions {
         keep_trace: true,
         keep_history: true,
+        history_checks_alone: false,
     };
     let r = run(&scenario, 0, &options);
     let v = r.violation.expect("the leak is found");
@@ -506,4 +507,73 @@ fn a_compaction_that_drops_the_tail_is_caught_by_cons_3_at_the_disk() {
         ..with_flaw(short(), "compaction-drops-tail")
     };
     caught_within(&scenario, &["CONS-3"], 20);
+}
+
+// ----- the history checks, each on its own -----------------------------------
+
+/// Runs seeds with the per-step checkers held back, so that only the
+/// end-of-run history checks can name a violation; returns the first seed
+/// whose history check names `invariant` with a message containing `says`.
+fn history_check_catches(scenario: &Scenario, invariant: &str, says: &str, bound: u64) -> u64 {
+    let options = RunOptions {
+        history_checks_alone: true,
+        ..RunOptions::default()
+    };
+    let scenario = Scenario {
+        check_history: true,
+        ..scenario.clone()
+    };
+    for seed in 0..bound {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run(&scenario, seed, &options)
+        }));
+        if let Ok(report) = outcome {
+            if let Some(v) = report.violation {
+                if v.invariant == invariant && v.message.contains(says) {
+                    eprintln!("seed {seed}: {v}");
+                    return seed;
+                }
+            }
+        }
+    }
+    panic!("the history check never named {invariant} ({says:?}) within {bound} seeds");
+}
+
+#[test]
+fn the_history_bound_on_tests_per_registration_catches_limit_off_by_one_alone() {
+    // One test more than the limit: with the per-step oracle held back,
+    // the linear bound over the history finds it by itself (a KE2 that
+    // reports a guess left after the limit's worth of tests, or one KE1
+    // too many between proofs).
+    history_check_catches(
+        &with_flaw(one_guess(), "limit-off-by-one"),
+        "LOCK-1",
+        "(limit 1)",
+        40,
+    );
+}
+
+#[test]
+fn the_history_linearizability_search_catches_stale_answers_alone() {
+    let scenario = Scenario {
+        faults: FaultSelection::All,
+        ..with_flaw(short(), "stale-answers")
+    };
+    history_check_catches(&scenario, "CONS-4", "does not linearize", 100);
+}
+
+#[test]
+fn the_history_checks_pass_the_correct_code_with_the_per_step_checkers_held_back() {
+    let options = RunOptions {
+        history_checks_alone: true,
+        ..RunOptions::default()
+    };
+    let scenario = Scenario {
+        check_history: true,
+        ..one_guess()
+    };
+    for seed in 0..20 {
+        let r = run(&scenario, seed, &options);
+        assert!(r.violation.is_none(), "seed {seed}: {:?}", r.violation);
+    }
 }

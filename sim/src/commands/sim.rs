@@ -570,6 +570,7 @@ fn run_one(args: &SimRunArgs) -> Result<(), CliError> {
     let options = RunOptions {
         keep_trace: trace_files.is_some(),
         keep_history: history_file.is_some(),
+        history_checks_alone: false,
     };
 
     let started = Instant::now();
@@ -774,6 +775,7 @@ fn sweep(args: &SimSweepArgs) -> Result<(), CliError> {
     let options = RunOptions {
         keep_trace: false,
         keep_history: false,
+        history_checks_alone: false,
     };
     let started = Instant::now();
     std::thread::scope(|scope| {

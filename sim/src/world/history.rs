@@ -19,6 +19,7 @@
 //! Each request is its own process: a client that resends after a timeout
 //! leaves the first send open, and a process never has two operations open.
 
+pub mod guesses;
 pub mod linearizable;
 
 use backup_vault::vault::crypto::VaultCrypto;
@@ -286,11 +287,32 @@ pub struct HistoryEvent {
     pub time_ms: u64,
 }
 
+/// A fault, as Jepsen's nemesis writes it into a history: `info` events of
+/// process `nemesis`, between the operations they came among.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NemesisEvent {
+    /// How many operation events came before it.
+    pub before: usize,
+    /// What the fault did (`crash`, `partition`, `heal-everything`...).
+    pub f: &'static str,
+    /// The node it hit, if one.
+    pub node: Option<u8>,
+    /// The user it hit (a device's crash), if one.
+    pub user: Option<u64>,
+    /// The trace record's argument (a partition's id, a node...).
+    pub arg: u64,
+    /// Virtual time, ms.
+    pub time_ms: u64,
+}
+
 /// A run's history.
 #[derive(Clone, Debug, Default)]
 pub struct History {
     /// Events in the order they happened.
     pub events: Vec<HistoryEvent>,
+    /// The faults, each placed among the events (the checkers read only
+    /// `events`; the file interleaves both).
+    pub nemesis: Vec<NemesisEvent>,
     /// Processes invoked and not completed yet.
     open: std::collections::BTreeMap<u64, usize>,
     next_process: u64,
@@ -318,6 +340,25 @@ impl History {
             time_ms,
         });
         process
+    }
+
+    /// Records a fault at this point of the history.
+    pub fn fault(
+        &mut self,
+        f: &'static str,
+        node: Option<u8>,
+        user: Option<u64>,
+        arg: u64,
+        time_ms: u64,
+    ) {
+        self.nemesis.push(NemesisEvent {
+            before: self.events.len(),
+            f,
+            node,
+            user,
+            arg,
+            time_ms,
+        });
     }
 
     /// The network delivered `copies` copies of `process`'s request.
@@ -371,7 +412,26 @@ impl History {
     /// # Errors
     /// Any error of `out`.
     pub fn write_jsonl(&self, out: &mut impl Write) -> io::Result<()> {
+        let mut index = 0;
+        let mut faults = self.nemesis.iter().peekable();
+        let mut write_faults_before =
+            |i: usize, out: &mut dyn Write, index: &mut usize| -> io::Result<()> {
+                while let Some(n) = faults.next_if(|n| n.before <= i) {
+                    let line = serde_json::json!({
+                        "index": *index,
+                        "process": "nemesis",
+                        "type": "info",
+                        "f": n.f,
+                        "value": { "node": n.node, "user": n.user, "arg": n.arg },
+                        "time": n.time_ms * 1_000_000,
+                    });
+                    writeln!(out, "{line}")?;
+                    *index += 1;
+                }
+                Ok(())
+            };
         for (i, e) in self.events.iter().enumerate() {
+            write_faults_before(i, out, &mut index)?;
             let mut value = serde_json::json!({ "user": e.user, "actor": e.actor });
             let v = value.as_object_mut().expect("an object");
             match e.call {
@@ -476,7 +536,7 @@ impl History {
                 v.insert("copies".into(), e.copies.into());
             }
             let line = serde_json::json!({
-                "index": i,
+                "index": index,
                 "process": e.process,
                 "type": e.kind.name(),
                 "f": e.call.name(),
@@ -484,7 +544,8 @@ impl History {
                 "time": e.time_ms * 1_000_000,
             });
             writeln!(out, "{line}")?;
+            index += 1;
         }
-        Ok(())
+        write_faults_before(usize::MAX, out, &mut index)
     }
 }

@@ -83,6 +83,12 @@ pub struct RunOptions {
     pub keep_trace: bool,
     /// Keep the vault history (for `--history`).
     pub keep_history: bool,
+    /// The per-step checkers note their first violation without stopping
+    /// the run, so that the end-of-run history checks judge the whole
+    /// history on their own; the report then names the history check's
+    /// violation, or else the per-step one. For tests that show each
+    /// history check catching a broken variant by itself.
+    pub history_checks_alone: bool,
 }
 
 /// Figures of one run.
@@ -249,6 +255,12 @@ pub(crate) struct World {
     coverage: coverage::Observer,
     phase: Phase,
     violation: Option<Violation>,
+    /// With `history_checks_alone`: the per-step checkers' first violation,
+    /// held back while the run goes on.
+    held_back: Option<Violation>,
+    history_checks_alone: bool,
+    /// The end-of-run history checks are judging.
+    judging_history: bool,
     /// Nodes whose disks may come back older (at most R).
     rollback_nodes: BTreeSet<NodeId>,
     /// A nemesis act is queued (one at a time).
@@ -286,6 +298,9 @@ pub fn run(scenario: &Scenario, seed: u64, options: &RunOptions) -> RunReport {
     let started = Instant::now();
     let mut world = World::new(scenario, seed, options);
     world.run();
+    if world.violation.is_none() {
+        world.violation = world.held_back.take();
+    }
     let virtual_ms = world.cluster.now().0;
     let events = world.cluster.events_processed();
     let mut stats = world.stats.clone();
@@ -393,6 +408,9 @@ impl World {
             forced_rollback: BTreeSet::new(),
             phase: Phase::Faults,
             violation: None,
+            held_back: None,
+            history_checks_alone: options.history_checks_alone,
+            judging_history: false,
             rollback_nodes: BTreeSet::new(),
             partition_id: 0,
             finals_pending: 0,
@@ -445,11 +463,26 @@ impl World {
             arg,
         };
         self.trace.push(r);
+        if kind == "fault" {
+            // Jepsen's nemesis entries: the faults among the operations.
+            let node = match to {
+                Some(Party::Node(n)) => Some(n),
+                _ => None,
+            };
+            let at = r.at;
+            if let Some(h) = self.history.as_mut() {
+                h.fault(what, node, user, arg, at);
+            }
+        }
     }
 
     /// Stops the run with `v`, filling in where and what led to it.
     fn fail(&mut self, mut v: Violation) {
         if self.violation.is_some() {
+            return;
+        }
+        if self.history_checks_alone && !self.judging_history {
+            self.held_back.get_or_insert(v);
             return;
         }
         v.step = self.cluster.events_processed();
@@ -535,12 +568,42 @@ impl World {
         }
     }
 
-    /// CONS-4 on the whole history: it must linearize.
+    /// The whole history: LOCK-1's bound on tests per registration (a
+    /// linear pass, `history::guesses`), then CONS-4: it must linearize.
     fn check_history_now(&mut self) {
         let Some(history) = self.history.as_ref() else {
             return;
         };
-        let verdict = history::linearizable::check(history, self.scenario.guess_limit);
+        let limit = self.scenario.guess_limit;
+        self.judging_history = true;
+        let bound = match history::guesses::check(history, limit) {
+            history::guesses::Verdict::Within => None,
+            history::guesses::Verdict::TooManyTests {
+                user,
+                registration,
+                tests,
+            } => Some((user, format!(
+                "the history shows {tests} distinct KE1s tested against registration {registration:?} with no possible proof between them (limit {limit})"
+            ))),
+            history::guesses::Verdict::RemainingTooHigh {
+                user,
+                registration,
+                remaining,
+                at_most,
+            } => Some((user, format!(
+                "a KE2 for registration {registration:?} reported {remaining} guesses left where the tests answered before it leave at most {at_most} (limit {limit})"
+            ))),
+        };
+        if let Some((user, message)) = bound {
+            self.fail(Violation::user(
+                Invariant::Lock1,
+                UserId(user),
+                None,
+                message,
+            ));
+            return;
+        }
+        let verdict = history::linearizable::check(history, limit);
         let v = match verdict {
             history::linearizable::Verdict::Linearizable => return,
             history::linearizable::Verdict::NotLinearizable { user, stuck_at } => Violation::user(
