@@ -10,10 +10,15 @@
 //!   interleaving of message deliveries, duplicates, timers, disk syncs,
 //!   crashes, restarts, rollbacks and client requests within a bound.
 //!
+//! - [`diagram`]: counterexamples drawn as sequence diagrams (Mermaid and
+//!   SVG), from a model path or a simulator trace; the Explorer and
+//!   `bvault-suite verify` draw them.
+//!
 //! `docs/model-checking.md` says what each model abstracts away and how far
 //! each is explored.
 #![forbid(unsafe_code)]
 
+pub mod diagram;
 pub mod protocol;
 pub mod run;
 pub mod stream;

@@ -216,3 +216,83 @@ fn usage_errors_are_refused() {
     let (code, err) = verify(tmp.path(), &["--only", "no-such-stage"]);
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn shards_merge_into_one_report() {
+    let tmp = TempDir::new().unwrap();
+    let (a, b, merged) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("m"),
+    );
+    for (dir, shard) in [(&a, "1/2"), (&b, "2/2")] {
+        let (code, err) = verify(
+            dir,
+            &[
+                "--only",
+                "sim-3-nodes-r0",
+                "--only",
+                "replay",
+                "--shard",
+                shard,
+            ],
+        );
+        assert_eq!(code, 0, "{err}");
+    }
+    // Shard 2 leaves the replay to shard 1.
+    let r2 = results(&b);
+    let replay = r2["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "replay-seed-7")
+        .unwrap()
+        .clone();
+    assert_eq!(replay["outcome"], "skipped");
+    let out = Command::new(env!("CARGO_BIN_EXE_bvault-suite"))
+        .args(["verify", "merge"])
+        .arg(&a)
+        .arg(&b)
+        .arg("--out")
+        .arg(&merged)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m = results(&merged);
+    assert_eq!(m["verdict"], "proved");
+    let sweep = m["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "sim-3-nodes-r0")
+        .unwrap()
+        .clone();
+    assert_eq!(sweep["figures"]["seeds_run"], 40, "both halves of 0..40");
+    // One shard alone is not the whole run.
+    let out = Command::new(env!("CARGO_BIN_EXE_bvault-suite"))
+        .args(["verify", "merge"])
+        .arg(&b)
+        .arg("--out")
+        .arg(tmp.path().join("half"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The same shard twice is refused.
+    let out = Command::new(env!("CARGO_BIN_EXE_bvault-suite"))
+        .args(["verify", "merge"])
+        .arg(&a)
+        .arg(&a)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -631,8 +631,9 @@ impl Ghost {
     }
 }
 
-/// A state of the model. See the module documentation.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// A state of the model. See the module documentation. Its `Debug` is a
+/// short summary (the Explorer shows it), not a dump of every field.
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct VaultState {
     /// The nodes.
     pub slots: Vec<Slot>,
@@ -2308,6 +2309,74 @@ impl VaultModel {
     }
 }
 
+impl fmt::Debug for VaultState {
+    /// One line per node (role, term, log, commit, Alice's active record),
+    /// the messages in flight, the clients' views and the budgets left:
+    /// what a person exploring the model needs, in a screenful.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, slot) in self.slots.iter().enumerate() {
+            match slot.node() {
+                None => writeln!(
+                    f,
+                    "n{i} down, disk {} records, clock {:?}",
+                    slot.disk().records.len(),
+                    slot.clock
+                )?,
+                Some(n) => {
+                    let r = n.raft();
+                    let alice = n
+                        .store()
+                        .get(ALICE)
+                        .and_then(|rec| rec.active.as_ref())
+                        .map_or("no active record".to_string(), |a| {
+                            format!("{:?} used {}", a.registration, a.attempts.used())
+                        });
+                    writeln!(
+                        f,
+                        "n{i} {:?} {:?} log {} commit {}, {alice}, clock {:?}",
+                        r.role(),
+                        r.term(),
+                        r.log().last_index().0,
+                        r.commit_index().0,
+                        slot.clock
+                    )?;
+                }
+            }
+        }
+        writeln!(f, "in flight: {} message(s)", self.net.len())?;
+        for env in self.net.iter().take(8) {
+            writeln!(f, "  {env:?}")?;
+        }
+        if self.net.len() > 8 {
+            writeln!(f, "  ... {} more", self.net.len() - 8)?;
+        }
+        writeln!(
+            f,
+            "owner: knows {:?}, changing {}, login {}, {} request(s) sent",
+            self.owner.known.as_ref().map(|(r, _)| r),
+            self.owner.changing.is_some(),
+            self.owner.login.is_some(),
+            self.owner.sent.len()
+        )?;
+        writeln!(
+            f,
+            "attacker: {} staged, {} login(s) seen",
+            self.attacker.staged.len(),
+            self.attacker.seen_logins.len()
+        )?;
+        writeln!(f, "budgets left: {:?}", self.budgets)?;
+        let flags = &self.ghost.flags;
+        write!(
+            f,
+            "ghost: {} committed entries, {} destroyed, {} logins ok, flags {:?}",
+            self.ghost.committed.len(),
+            self.ghost.destroyed.len(),
+            self.ghost.logins_ok,
+            flags
+        )
+    }
+}
+
 impl VaultState {
     fn placeholder() -> Self {
         VaultState {
@@ -2384,6 +2453,19 @@ impl Model for VaultModel {
 
     fn format_action(&self, action: &Action) -> String {
         show_action(action)
+    }
+
+    /// The Explorer's picture of a path: the path drawn as a sequence
+    /// diagram (the same drawing `bvault-suite verify` gives a
+    /// counterexample).
+    fn as_svg(&self, path: stateright::Path<VaultState, Action>) -> Option<String> {
+        let actions = path.into_actions();
+        let lines = self.describe_path(&actions);
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let mut seq = crate::diagram::Sequence::from_model_path(&lines, "");
+        // No property is violated on a path the user is exploring.
+        seq.events.pop();
+        Some(seq.svg())
     }
 
     fn properties(&self) -> Vec<Property<Self>> {

@@ -5,10 +5,10 @@
 //! counterexample as `diagram.mmd` and `diagram.svg`. For a model property:
 //! `replay.sh`, the path in `output.txt`, and the diagram.
 
-use super::diagram::Sequence;
 use super::outcome::Finding;
 use super::plan::{Run, Stage};
 use super::runner::shell_line;
+use backup_vault_model::diagram::Sequence;
 use backup_vault_sim::provenance::Provenance;
 use std::path::Path;
 use std::process::{Command, Stdio};

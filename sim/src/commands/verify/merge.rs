@@ -197,9 +197,15 @@ pub fn merge(shards: &[Shard], catalogue: &Catalogue) -> Result<Merged, String> 
     let missing: Vec<usize> = (1..seen.len()).filter(|k| !seen[*k]).collect();
     let mut stages: Vec<(Stage, Option<StageResult>)> = Vec::new();
     let mut planned = plan::stages(profile, catalogue);
-    if flaw.is_some() {
-        planned.retain(|s| matches!(s.expect, plan::Expect::Hold));
-    }
+    // The stages the shards planned (a run given --only plans fewer), in
+    // the profile's order.
+    planned.retain(|st| {
+        shards.iter().any(|s| {
+            s.doc["stages"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|e| e["id"] == st.id.as_str()))
+        })
+    });
     for stage in planned {
         let mut merged: Option<StageResult> = None;
         for s in shards {

@@ -4,7 +4,7 @@
 //! - [`runner`]: one stage as a child process, judged from its JSON;
 //! - [`outcome`]: stage outcomes, the run's verdict and its exit code;
 //! - [`bundle`]: a folder per failure, with its replay script and diagram;
-//! - [`diagram`]: counterexamples as sequence diagrams (Mermaid, SVG);
+//! - `backup_vault_model::diagram`: counterexamples as sequence diagrams;
 //! - [`report`]: `results.json`, `report.md`, `report.html`, `junit.xml`;
 //! - [`merge`]: shards of one run into one report (`verify merge`).
 //!
@@ -16,7 +16,6 @@
 //! the reports are written.
 
 mod bundle;
-mod diagram;
 mod merge;
 mod outcome;
 mod plan;

@@ -3,10 +3,10 @@
 //! `report.html` (self-contained: tables, plots and diagrams as inline
 //! SVG) and `junit.xml`.
 
-use super::diagram::{escape, Sequence};
 use super::outcome::{Outcome, Verdict, OTHER_SHARD};
 use super::plan::{Expect, Profile, Stage};
 use super::runner::StageResult;
+use backup_vault_model::diagram::{escape, Sequence};
 use backup_vault_sim::catalogue::{Catalogue, Invariant};
 use backup_vault_sim::provenance::Provenance;
 use serde_json::{json, Value};
