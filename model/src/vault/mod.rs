@@ -2285,28 +2285,32 @@ impl VaultModel {
                     slot.disk().records.len(),
                     self.durable(s, NodeId(i as u8)).log.last_index().0
                 ),
-                Some(n) => {
-                    let r = n.raft();
-                    let alice = n
-                        .store()
-                        .get(ALICE)
-                        .and_then(|rec| rec.active.as_ref())
-                        .map_or("no record".to_string(), |a| {
-                            format!("{:?} used {}", a.registration, a.attempts.used())
-                        });
-                    format!(
-                        "n{i} {:?} {:?} log {} commit {} ({alice})",
-                        r.role(),
-                        r.term(),
-                        r.log().last_index().0,
-                        r.commit_index().0
-                    )
-                }
+                Some(n) => node_line(i, n),
             };
             parts.push(part);
         }
         parts.join("; ")
     }
+}
+
+/// An up node as one line: role, term, log length, commit index, and
+/// Alice's active record with its attempts used.
+fn node_line(i: usize, n: &Node) -> String {
+    let r = n.raft();
+    let alice = n
+        .store()
+        .get(ALICE)
+        .and_then(|rec| rec.active.as_ref())
+        .map_or("no record".to_string(), |a| {
+            format!("{:?} used {}", a.registration, a.attempts.used())
+        });
+    format!(
+        "n{i} {:?} {:?} log {} commit {} ({alice})",
+        r.role(),
+        r.term(),
+        r.log().last_index().0,
+        r.commit_index().0
+    )
 }
 
 impl fmt::Debug for VaultState {
@@ -2322,25 +2326,7 @@ impl fmt::Debug for VaultState {
                     slot.disk().records.len(),
                     slot.clock
                 )?,
-                Some(n) => {
-                    let r = n.raft();
-                    let alice = n
-                        .store()
-                        .get(ALICE)
-                        .and_then(|rec| rec.active.as_ref())
-                        .map_or("no active record".to_string(), |a| {
-                            format!("{:?} used {}", a.registration, a.attempts.used())
-                        });
-                    writeln!(
-                        f,
-                        "n{i} {:?} {:?} log {} commit {}, {alice}, clock {:?}",
-                        r.role(),
-                        r.term(),
-                        r.log().last_index().0,
-                        r.commit_index().0,
-                        slot.clock
-                    )?;
-                }
+                Some(n) => writeln!(f, "{}, clock {:?}", node_line(i, n), slot.clock)?,
             }
         }
         writeln!(f, "in flight: {} message(s)", self.net.len())?;
