@@ -14,9 +14,8 @@ chunks (the program itself):
 - one worker per run of chunks in flight (a run is about 1 MiB of chunks, at
   least one chunk), at most -j N of them, and never more workers than the
   input has runs;
-- per worker, buffers of at most 1.5 runs to encrypt and 2.5 to decrypt
-  (`parallel::buffer_bound`), and for a short input no buffer more than
-  twice what it holds (buffers grow as data arrives);
+- per worker, buffers of at most one run to encrypt and two to decrypt
+  (`parallel::buffer_bound`), and of 8 KiB while a run's data fits in that;
 - plus 6 MiB for bvault's own output buffer, thread stacks and the allocator.
 
 Exits 1 if any run exceeds its bound; prints a table either way.
@@ -28,6 +27,7 @@ import tempfile
 
 MIB = 1 << 20
 TAG = 16
+MIN_BUFFER = 8 << 10
 
 
 def peak_rss(argv):
@@ -42,16 +42,16 @@ def peak_rss(argv):
 
 def buffer_bound(length, chunk, threads, decrypting):
     """parallel::buffer_bound for the workers an input of `length` bytes can
-    use (one per run of about 1 MiB of chunks), and no buffer more than twice
-    the data it holds (8 KiB at least), plus its old half while it grows."""
+    use (one per run of about 1 MiB of chunks), with buffers of 8 KiB while
+    a run's data fits in that."""
     run = max(1, MIB // chunk)
     chunks = max(1, -(-length // chunk))
     workers = min(-(-chunks // run), threads)
     per_run = run * (chunk + TAG) + 1
-    stated = per_run + run * chunk + per_run // 2 if decrypting else per_run + per_run // 2
-    buffer = 2 * max(2 * (min(length, run * chunk) + run * (TAG + 1)), 8 << 10)
-    grown = (2 if decrypting else 1) * buffer + buffer // 2
-    return workers * min(stated, grown)
+    stated = per_run + run * chunk + 2 * MIN_BUFFER if decrypting else per_run + MIN_BUFFER
+    data = min(length, run * chunk) + run * TAG + 1
+    small = (2 if decrypting else 1) * MIN_BUFFER
+    return workers * (small if data <= MIN_BUFFER else stated)
 
 
 def main():

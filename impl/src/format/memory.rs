@@ -10,7 +10,7 @@
 //! [`Encryptor`]: super::Encryptor
 //! [`Decryptor`]: super::Decryptor
 
-use super::buffer::resize_wiped;
+use super::buffer::{resize_wiped, Growth};
 use super::chunk::{chunk_count, ChunkCipher};
 use super::error::BackupError;
 use super::header::{BackupParams, Header, HEADER_LEN};
@@ -188,7 +188,12 @@ fn decrypt_in_place_inner(
         let rest = buf.len() - read;
         let at_end = rest <= full;
         let chunk_len = rest.min(full);
-        resize_wiped(scratch, chunk_len.saturating_sub(TAG_LEN), full - TAG_LEN);
+        resize_wiped(
+            scratch,
+            chunk_len.saturating_sub(TAG_LEN),
+            full - TAG_LEN,
+            Growth::Doubling,
+        );
         let plain_len = cipher.open_chunk(index, &buf[read..read + chunk_len], at_end, scratch)?;
         buf[write..write + plain_len].copy_from_slice(&scratch[..plain_len]);
         write += plain_len;

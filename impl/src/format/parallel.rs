@@ -15,14 +15,15 @@
 //!
 //! Memory: one run in flight per worker. A worker seals a run in place in
 //! one buffer, and opens one out of place from a ciphertext buffer into a
-//! plaintext buffer, so the buffers never exceed [`buffer_bound`] (about 1.5
-//! runs per worker to encrypt, 2.5 to decrypt, the half being a buffer's old
-//! allocation while it doubles), whatever the file size. A worker is started
-//! only when the input has a run for it, and its buffers grow only as data
-//! arrives: a 5-byte input allocates one small buffer (two when
-//! decrypting), whatever `threads` is.
+//! plaintext buffer, so the buffers never exceed [`buffer_bound`] (about one
+//! run per worker to encrypt, two to decrypt), whatever the file size. A
+//! worker is started only when the input has a run for it. Its buffers start
+//! at 8 KiB, so a 5-byte input allocates one small buffer (two when
+//! decrypting) whatever `threads` is, and take the size of a whole run only
+//! once the input outgrows that; pages of a run buffer that no data reaches
+//! are never touched, not even to wipe them.
 
-use super::buffer::{read_growing, resize_wiped};
+use super::buffer::{read_growing, resize_wiped, Growth, MIN_BUFFER};
 use super::chunk::ChunkCipher;
 use super::error::{BackupError, TruncatedAt};
 use super::header::{BackupParams, ChunkSize, Header};
@@ -46,9 +47,9 @@ pub fn run_chunks(chunk_size: ChunkSize) -> usize {
 
 /// The most bytes of buffers [`encrypt_parallel`] (`decrypting` false) or
 /// [`decrypt_parallel`] (`decrypting` true) hold at once on `threads`
-/// threads. Per worker: one run of chunks with their tags (to encrypt), or
-/// one run with tags and a byte of look-ahead plus its plaintext (to
-/// decrypt); and, while a buffer doubles, its old half.
+/// threads. Per worker: one run of chunks with their tags and a byte of
+/// look-ahead (sealed in place, or read to be opened), plus the run's
+/// plaintext when decrypting; and, while a buffer grows, its first 8 KiB.
 pub fn buffer_bound(chunk_size: ChunkSize, threads: NonZeroUsize, decrypting: bool) -> usize {
     let run = run_chunks(chunk_size);
     threads.get() * worker_bound(chunk_size.bytes(), run, decrypting)
@@ -56,11 +57,10 @@ pub fn buffer_bound(chunk_size: ChunkSize, threads: NonZeroUsize, decrypting: bo
 
 fn worker_bound(chunk_size: usize, run: usize, decrypting: bool) -> usize {
     let input = input_limit(chunk_size, run);
-    let growing = input / 2;
     if decrypting {
-        input + run * chunk_size + growing
+        input + run * chunk_size + 2 * MIN_BUFFER
     } else {
-        input + growing
+        input + MIN_BUFFER
     }
 }
 
@@ -105,9 +105,13 @@ impl Ledger {
     }
 }
 
-/// A worker's chunk buffer: counted in the ledger, wiped on drop.
+/// A worker's buffer: counted in the ledger, wiped on drop.
 struct Buffer<'l> {
     bytes: Vec<u8>,
+    /// How far the bytes were ever written: all that needs wiping. A buffer
+    /// grown for a whole run may hold far less, and the rest of its pages
+    /// were never touched.
+    used: usize,
     ledger: &'l Ledger,
 }
 
@@ -115,25 +119,33 @@ impl<'l> Buffer<'l> {
     fn new(ledger: &'l Ledger) -> Self {
         Buffer {
             bytes: Vec::new(),
+            used: 0,
             ledger,
         }
     }
 
-    /// Runs `f` on the bytes and records any growth.
+    /// Runs `f` on the bytes and records any growth. Growing wipes the old
+    /// allocation whole and copies it whole into the new one.
     fn grow<T>(&mut self, f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
         let before = self.bytes.capacity();
         let out = f(&mut self.bytes);
         let after = self.bytes.capacity();
         if after != before {
             self.ledger.grew(before, after);
+            self.used = self.used.max(before);
         }
         out
+    }
+
+    /// Records that `bytes[..end]` were written.
+    fn touched(&mut self, end: usize) {
+        self.used = self.used.max(end);
     }
 }
 
 impl Drop for Buffer<'_> {
     fn drop(&mut self) {
-        self.bytes.zeroize();
+        self.bytes[..self.used].zeroize();
         self.ledger.shrank(self.bytes.capacity());
     }
 }
@@ -299,17 +311,27 @@ impl<'a, R: Read + Send, W: Write + Send> Pipeline<'a, R, W> {
             };
             let mut filled = start;
             if let Some(byte) = source.carry.take() {
-                buf.grow(|b| resize_wiped(b, start + 1, limit));
+                buf.grow(|b| resize_wiped(b, start + 1, limit, Growth::Whole));
+                buf.touched(start + 1);
                 buf.bytes[start] = byte;
                 filled += 1;
             }
             // One byte past the chunk tells whether another follows.
-            let read =
-                buf.grow(|b| read_growing(&mut source.reader, b, filled, start + full + 1, limit));
+            let read = buf.grow(|b| {
+                read_growing(
+                    &mut source.reader,
+                    b,
+                    filled,
+                    start + full + 1,
+                    limit,
+                    Growth::Whole,
+                )
+            });
             let end = read.map_err(|err| {
                 source.done = true;
                 (first + chunks as u64, BackupError::from(err))
             })?;
+            buf.touched(end);
             let len = end - start;
             at_end = len <= full;
             if !at_end {
@@ -376,7 +398,8 @@ impl<'a, R: Read + Send, W: Write + Send> Pipeline<'a, R, W> {
                 for i in 0..run.chunks {
                     let len = len_of(i);
                     let start = i * slot;
-                    input.grow(|b| resize_wiped(b, start + len + TAG_LEN, limit));
+                    input.grow(|b| resize_wiped(b, start + len + TAG_LEN, limit, Growth::Whole));
+                    input.touched(start + len + TAG_LEN);
                     let index = run.first + i as u64;
                     let counter = u32::try_from(index).expect("take stops at the last counter");
                     let last = run.at_end && i + 1 == run.chunks;
@@ -397,7 +420,8 @@ impl<'a, R: Read + Send, W: Write + Send> Pipeline<'a, R, W> {
                     let index = run.first + i as u64;
                     let at_end = run.at_end && i + 1 == run.chunks;
                     let room = written + len.saturating_sub(TAG_LEN);
-                    output.grow(|b| resize_wiped(b, room, limit));
+                    output.grow(|b| resize_wiped(b, room, limit, Growth::Whole));
+                    output.touched(room);
                     let opened = self.cipher.open_chunk(
                         index,
                         &input.bytes[start..start + len],
@@ -595,21 +619,25 @@ mod tests {
     //! The memory bound, counted through the pipeline's own ledger: every
     //! chunk buffer a worker grows is recorded there.
     use super::*;
-    use crate::format::buffer::MIN_BUFFER;
     use crate::format::{self, Generation};
     use rand_core::{RngCore, SeedableRng};
 
     /// The most bytes of buffers a pipeline may hold for an input of `len`
-    /// bytes: no more workers than runs, and no buffer more than twice what
-    /// it holds (or about [`MIN_BUFFER`]), plus its old half while it grows.
+    /// bytes: no more workers than runs, and buffers of [`MIN_BUFFER`] while
+    /// a run's data fits in that.
     fn small_input_bound(len: usize, chunk_size: usize, threads: usize, decrypting: bool) -> usize {
         let run = (RUN_BYTES / chunk_size).max(1);
         let workers = runs(len, chunk_size).min(threads);
-        let data = len.min(run * chunk_size) + run * (TAG_LEN + 1);
-        let buffer = 2 * (2 * data).max(MIN_BUFFER);
-        let buffers = if decrypting { 2 } else { 1 };
-        let per_worker = buffers * buffer + buffer / 2;
-        workers * per_worker.min(worker_bound(chunk_size, run, decrypting))
+        let stated = worker_bound(chunk_size, run, decrypting);
+        let data = len.min(run * chunk_size) + run * TAG_LEN + 1;
+        let per_worker = if data > MIN_BUFFER {
+            stated
+        } else if decrypting {
+            2 * MIN_BUFFER
+        } else {
+            MIN_BUFFER
+        };
+        workers * per_worker.min(stated)
     }
 
     fn runs(len: usize, chunk_size: usize) -> usize {

@@ -1,7 +1,7 @@
 //! The streaming decryptor.
 
 use super::aead::Backend;
-use super::buffer::{read_growing, resize_wiped};
+use super::buffer::{read_growing, resize_wiped, Growth};
 use super::chunk::ChunkCipher;
 use super::error::{BackupError, HeaderField};
 use super::header::{ChunkSize, Header, HEADER_LEN};
@@ -188,18 +188,25 @@ impl<R: Read> Decryptor<R> {
         let full = self.header.chunk_size.bytes() + TAG_LEN;
         let mut filled = 0;
         if let Some(byte) = self.carry.take() {
-            resize_wiped(&mut self.buf, 1, full + 1);
+            resize_wiped(&mut self.buf, 1, full + 1, Growth::Doubling);
             self.buf[0] = byte;
             filled = 1;
         }
-        filled = read_growing(&mut self.inner, &mut self.buf, filled, full + 1, full + 1)?;
+        filled = read_growing(
+            &mut self.inner,
+            &mut self.buf,
+            filled,
+            full + 1,
+            full + 1,
+            Growth::Doubling,
+        )?;
         let at_end = filled <= full;
         let chunk_len = filled.min(full);
         if !at_end {
             self.carry = Some(self.buf[full]);
         }
         let plain_len = chunk_len.saturating_sub(TAG_LEN);
-        resize_wiped(&mut self.plain, plain_len, full - TAG_LEN);
+        resize_wiped(&mut self.plain, plain_len, full - TAG_LEN, Growth::Doubling);
         let plain_len = self.cipher.open_chunk(
             self.next_index,
             &self.buf[..chunk_len],

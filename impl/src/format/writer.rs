@@ -1,6 +1,6 @@
 //! The streaming encryptor.
 
-use super::buffer::resize_wiped;
+use super::buffer::{resize_wiped, Growth};
 use super::chunk::ChunkCipher;
 use super::error::BackupError;
 use super::header::{BackupParams, Header};
@@ -78,7 +78,7 @@ impl<W: Write> Encryptor<W> {
         let index = self.take_index(last)?;
         let len = self.filled;
         let limit = self.limit();
-        resize_wiped(&mut self.buf, len + TAG_LEN, limit);
+        resize_wiped(&mut self.buf, len + TAG_LEN, limit, Growth::Doubling);
         let (body, tag) = self.buf.split_at_mut(len);
         tag[..TAG_LEN].copy_from_slice(&self.cipher.seal(index, last, body));
         self.filled = 0;
@@ -94,7 +94,7 @@ impl<W: Write> Encryptor<W> {
         let index = self.take_index(false)?;
         let len = chunk.len();
         let limit = self.limit();
-        resize_wiped(&mut self.buf, len + TAG_LEN, limit);
+        resize_wiped(&mut self.buf, len + TAG_LEN, limit, Growth::Doubling);
         let (body, tag) = self.buf.split_at_mut(len);
         tag[..TAG_LEN].copy_from_slice(&self.cipher.seal_into(index, false, chunk, body));
         let inner = self.inner.as_mut().expect("present until finish");
@@ -142,7 +142,7 @@ impl<W: Write> Write for Encryptor<W> {
                 let take = (cs - self.filled).min(data.len() - written);
                 let end = self.filled + take;
                 let limit = self.limit();
-                resize_wiped(&mut self.buf, end, limit);
+                resize_wiped(&mut self.buf, end, limit, Growth::Doubling);
                 self.buf[self.filled..end].copy_from_slice(&data[written..written + take]);
                 self.filled = end;
                 written += take;
