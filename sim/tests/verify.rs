@@ -296,3 +296,44 @@ fn shards_merge_into_one_report() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_signal_stops_the_run_and_leaves_the_report_of_what_ran() {
+    let tmp = TempDir::new().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bvault-suite"))
+        .args([
+            "verify",
+            "--only",
+            "sim-default",
+            "--only",
+            "sim-coverage",
+            "--out",
+        ])
+        .arg(tmp.path())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the first stage is under way (its output file exists).
+    let started = tmp.path().join("stages/sim-default.stdout");
+    for _ in 0..600 {
+        if started.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(7), "interrupted: nothing proved");
+    let r = results(tmp.path());
+    assert_eq!(r["interrupted"], true);
+    assert_eq!(r["verdict"], "inconclusive");
+    let stages = r["stages"].as_array().unwrap();
+    assert_eq!(stages[0]["outcome"], "inconclusive", "{stages:?}");
+    assert_eq!(stages[1]["outcome"], "skipped");
+    assert!(tmp.path().join("report.html").is_file());
+}

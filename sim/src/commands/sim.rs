@@ -399,6 +399,8 @@ struct Failure {
     node: Option<u8>,
     leading: Vec<String>,
     replay: String,
+    /// The fault kinds the seed switched on (and its nemesis schedule).
+    faults: Vec<String>,
 }
 
 impl Failure {
@@ -414,6 +416,13 @@ impl Failure {
             node: v.node,
             leading: v.leading.clone(),
             replay: scenario.replay_command(report.seed),
+            faults: report
+                .mix
+                .on
+                .keys()
+                .map(|k| k.name().to_owned())
+                .chain(report.mix.nemesis.map(|n| format!("nemesis {n}")))
+                .collect(),
         })
     }
 
@@ -428,6 +437,7 @@ impl Failure {
             node: None,
             leading: Vec::new(),
             replay: scenario.replay_command(seed),
+            faults: Vec::new(),
         }
     }
 
@@ -456,6 +466,7 @@ impl Failure {
             "node": self.node,
             "message": self.message,
             "replay": self.replay,
+            "faults": self.faults,
         })
     }
 }

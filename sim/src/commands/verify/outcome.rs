@@ -17,6 +17,8 @@ pub struct Finding {
     pub message: String,
     /// The bundle folder, relative to the report, once written.
     pub bundle: Option<String>,
+    /// The fault kinds the failing seed had on (sweeps).
+    pub faults: Vec<String>,
 }
 
 impl Finding {
@@ -28,6 +30,7 @@ impl Finding {
             "place": self.place,
             "message": self.message,
             "bundle": self.bundle,
+            "faults": self.faults,
         })
     }
 }

@@ -426,7 +426,25 @@ th{{background:#f4f4f4}}.v-held,.o-proved{{color:#1a7f37;font-weight:bold}}.v-vi
                 }
             }
         }
+        // Failures per fault kind: each failing seed counts once for every
+        // kind it had on (the correct code's failures, not variants' catches).
+        let mut per_fault: Vec<(String, f64)> = Vec::new();
+        for (_, r) in self.failures() {
+            for f in &r.findings {
+                for k in &f.faults {
+                    match per_fault.iter_mut().find(|(name, _)| name == k) {
+                        Some(e) => e.1 += 1.0,
+                        None => per_fault.push((k.clone(), 1.0)),
+                    }
+                }
+            }
+        }
         let mut o = String::new();
+        o.push_str(&bars(
+            "failures per fault kind (each failing seed counts for every kind it had on)",
+            &per_fault,
+            "plot-failures",
+        ));
         o.push_str(&bars("seeds per second, per sweep", &speeds, "plot-speed"));
         let cov: Vec<(String, f64)> = coverage.into_iter().map(|(k, n)| (k, n as f64)).collect();
         o.push_str(&bars(

@@ -262,6 +262,7 @@ impl Runner<'_> {
                 place: "the whole run".into(),
                 message: format!("trace hashes differ: {} then {}", hashes[0], hashes[1]),
                 bundle: None,
+                faults: Vec::new(),
             });
             Outcome::Violated
         }
@@ -299,6 +300,12 @@ fn judge_sweep(
             },
             message: f["message"].as_str().unwrap_or("").to_owned(),
             bundle: None,
+            faults: f["faults"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|k| k.as_str().map(str::to_owned))
+                .collect(),
         });
     }
     let interrupted = doc["interrupted"].as_bool().unwrap_or(false);
@@ -363,6 +370,7 @@ fn judge_slice(
                         })
                         .unwrap_or_default(),
                     bundle: None,
+                    faults: Vec::new(),
                 }),
                 Some("no_example") => missing.push(format!("{name}: {prop}")),
                 _ => {}
