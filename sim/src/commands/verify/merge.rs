@@ -110,12 +110,7 @@ fn result_from(s: &Value) -> StageResult {
                 place: f["place"].as_str().unwrap_or("").to_owned(),
                 message: f["message"].as_str().unwrap_or("").to_owned(),
                 bundle: f["bundle"].as_str().map(str::to_owned),
-                faults: f["faults"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|k| k.as_str().map(str::to_owned))
-                    .collect(),
+                faults: super::outcome::strings(&f["faults"]),
             })
             .collect(),
         command: s["command"].as_str().unwrap_or("").to_owned(),

@@ -35,6 +35,15 @@ impl Finding {
     }
 }
 
+/// The strings of a JSON array (anything else: none).
+pub fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|k| k.as_str().map(str::to_owned))
+        .collect()
+}
+
 /// The result of one stage.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {

@@ -300,12 +300,7 @@ fn judge_sweep(
             },
             message: f["message"].as_str().unwrap_or("").to_owned(),
             bundle: None,
-            faults: f["faults"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|k| k.as_str().map(str::to_owned))
-                .collect(),
+            faults: super::outcome::strings(&f["faults"]),
         });
     }
     let interrupted = doc["interrupted"].as_bool().unwrap_or(false);
