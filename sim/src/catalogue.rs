@@ -186,6 +186,105 @@ impl Catalogue {
     }
 }
 
+/// The marker lines around the generated section of `docs/invariants.md`.
+pub const MD_BEGIN: &str =
+    "<!-- generated from docs/invariants.toml by `bvault-suite verify catalogue`: do not edit by hand -->";
+/// The end marker.
+pub const MD_END: &str = "<!-- end of the generated section -->";
+
+impl Variant {
+    /// The command that must catch it, as a user would type it.
+    pub fn command(&self) -> String {
+        match self.engine {
+            Engine::Sim => format!(
+                "bvault-suite sim sweep --seeds 0..{} --fail-fast --flaw {} {}",
+                self.seeds.unwrap_or(1),
+                self.name,
+                self.args.join(" ")
+            )
+            .trim_end()
+            .to_owned(),
+            Engine::Model => {
+                let mut args = Vec::new();
+                let mut it = self.args.iter();
+                while let Some(a) = it.next() {
+                    match it.clone().next() {
+                        Some(v) if a.starts_with("--") && v.contains(' ') => {
+                            args.push(format!("{a} '{v}'"));
+                            it.next();
+                        }
+                        _ => args.push(a.clone()),
+                    }
+                }
+                format!(
+                    "bvault-suite check slice --flaw {} {}",
+                    self.name,
+                    args.join(" ")
+                )
+            }
+            Engine::Test => format!("cargo test {}", self.args.join(" ")),
+        }
+    }
+}
+
+impl Catalogue {
+    /// The generated section of `docs/invariants.md`, markers included:
+    /// each invariant with its statement, the evidence that counts for it,
+    /// and the broken variants that must bite, with the command for each.
+    pub fn markdown(&self) -> String {
+        let mut o = format!("{MD_BEGIN}\n\n");
+        o.push_str(
+            "| invariant | evidence `verify` counts | broken variants that must be caught |\n",
+        );
+        o.push_str("|---|---|---|\n");
+        for inv in &self.invariants {
+            let evidence: Vec<&str> = inv.evidence.iter().map(|e| e.name()).collect();
+            let variants: Vec<String> = self
+                .variants
+                .iter()
+                .filter(|v| v.breaks == inv.id)
+                .map(|v| format!("`{}` ({}): `{}`", v.name, v.what, v.command()))
+                .collect();
+            o.push_str(&format!(
+                "| **{}** {} | {} | {} |\n",
+                inv.id,
+                inv.statement,
+                evidence.join(", "),
+                if variants.is_empty() {
+                    "—".to_owned()
+                } else {
+                    variants.join("<br>")
+                }
+            ));
+        }
+        o.push_str(&format!("\n{MD_END}"));
+        o
+    }
+
+    /// `text` with its generated section replaced by [`Catalogue::markdown`].
+    ///
+    /// # Errors
+    /// The markers are missing or out of order.
+    pub fn splice_markdown(&self, text: &str) -> Result<String, CatalogueError> {
+        let (Some(a), Some(b)) = (text.find(MD_BEGIN), text.find(MD_END)) else {
+            return Err(CatalogueError::Invalid(
+                "docs/invariants.md has no generated section markers".into(),
+            ));
+        };
+        if b < a {
+            return Err(CatalogueError::Invalid(
+                "the markers are out of order".into(),
+            ));
+        }
+        Ok(format!(
+            "{}{}{}",
+            &text[..a],
+            self.markdown(),
+            &text[b + MD_END.len()..]
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -75,6 +75,19 @@ fn catalogue_and_prose_agree() {
 }
 
 #[test]
+fn the_generated_section_is_current() {
+    let c = Catalogue::load().unwrap();
+    let md = prose();
+    let want = c
+        .splice_markdown(&md)
+        .expect("the markers are in docs/invariants.md");
+    assert!(
+        md == want,
+        "docs/invariants.md's generated section is stale: run `cargo run --release -- verify catalogue --write docs/invariants.md`"
+    );
+}
+
+#[test]
 fn the_prose_headings_are_read_as_ids() {
     let ids = prose_ids("### CONS-1, CONS-2, CONS-3 — one leader\n### LOCK-1 — x\nnot ### FMT-9\n");
     assert_eq!(

@@ -78,6 +78,19 @@ pub enum VerifyCommand {
     /// Merge the reports of the shards of one run (`--shard k/n` from any
     /// job runner) into one report; exit codes as for a run.
     Merge(MergeArgs),
+    /// Print the generated section of docs/invariants.md (the catalogue's
+    /// invariants, evidence and broken variants with their commands), or
+    /// rewrite it in place with --write.
+    Catalogue(CatalogueArgs),
+}
+
+/// Arguments of `bvault-suite verify catalogue`.
+#[derive(Debug, Args)]
+pub struct CatalogueArgs {
+    /// Replace the generated section of this file (docs/invariants.md)
+    /// instead of printing it.
+    #[arg(long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
 }
 
 /// Arguments of `bvault-suite verify merge`.
@@ -123,8 +136,24 @@ pub struct RunArgs {
 pub fn run(args: &VerifyArgs) -> Result<(), CliError> {
     match &args.command {
         Some(VerifyCommand::Merge(m)) => run_merge(m),
+        Some(VerifyCommand::Catalogue(c)) => run_catalogue(c),
         None => run_suite(&args.run),
     }
+}
+
+fn run_catalogue(args: &CatalogueArgs) -> Result<(), CliError> {
+    let catalogue =
+        Catalogue::load().map_err(|e| CliError::with_exit(Exit::Failure, e.to_string()))?;
+    let Some(path) = &args.write else {
+        println!("{}", catalogue.markdown());
+        return Ok(());
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::io(format!("cannot read '{}'", path.display()), &e))?;
+    let new = catalogue
+        .splice_markdown(&text)
+        .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
+    atomic_write(path, &new)
 }
 
 fn run_merge(args: &MergeArgs) -> Result<(), CliError> {
