@@ -37,6 +37,7 @@ const SEEDS: std::ops::Range<u64> = 0..8;
 const OPTIONS: RunOptions = RunOptions {
     keep_trace: false,
     keep_history: false,
+    history_checks_alone: false,
 };
 
 /// What one batch amounts to.
