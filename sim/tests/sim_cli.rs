@@ -165,12 +165,19 @@ fn history_writes_json_lines() {
     let out = sim(dir.path(), &["run", "--seed", "4", "--history", "h.jsonl"]);
     passed(&out);
     let text = fs::read_to_string(dir.path().join("h.jsonl")).unwrap();
-    let (mut invokes, mut completions) = (0, 0);
+    let (mut invokes, mut completions, mut faults) = (0, 0, 0);
     for (i, line) in text.lines().enumerate() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         assert_eq!(v["index"].as_u64(), Some(i as u64), "{line}");
-        assert!(v["process"].is_u64(), "{line}");
         assert!(v["f"].is_string(), "{line}");
+        if v["process"] == "nemesis" {
+            // A fault, as Jepsen's nemesis writes it: info, between the
+            // operations.
+            assert_eq!(v["type"], "info", "{line}");
+            faults += 1;
+            continue;
+        }
+        assert!(v["process"].is_u64(), "{line}");
         match v["type"].as_str().unwrap() {
             "invoke" => invokes += 1,
             "ok" | "fail" | "info" => completions += 1,
@@ -178,6 +185,7 @@ fn history_writes_json_lines() {
         }
     }
     assert!(invokes > 0, "users did something");
+    assert!(faults > 0, "the seed's faults are in the history");
     assert!(
         completions <= invokes,
         "{completions} completions of {invokes} calls"
