@@ -125,7 +125,7 @@ impl Runner<'_> {
             result.elapsed = start.elapsed();
             return result;
         }
-        let status = match self.spawn(stage, &argv, &stdout, &stderr, None) {
+        let status = match self.spawn(stage, &argv, &stdout, &stderr, false) {
             Ok(s) => s,
             Err(why) => {
                 result.outcome = Outcome::Error(why);
@@ -153,18 +153,18 @@ impl Runner<'_> {
         result
     }
 
-    /// Spawns a child with its output in files, forwards a signal to it,
-    /// and waits.
+    /// Spawns a child with its output in files (appended to, for the
+    /// replay's second run), forwards a signal to it, and waits.
     fn spawn(
         &self,
         stage: &Stage,
         argv: &[String],
         stdout: &Path,
         stderr: &Path,
-        append: Option<()>,
+        append: bool,
     ) -> Result<ExitStatus, String> {
         let open = |p: &Path| {
-            let f = if append.is_some() {
+            let f = if append {
                 std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
@@ -227,7 +227,7 @@ impl Runner<'_> {
     ) -> Outcome {
         let mut hashes = Vec::new();
         for i in 0..2 {
-            let status = match self.spawn(stage, argv, stdout, stderr, (i == 1).then_some(())) {
+            let status = match self.spawn(stage, argv, stdout, stderr, i == 1) {
                 Ok(s) => s,
                 Err(why) => return Outcome::Error(why),
             };
