@@ -14,7 +14,7 @@ mod wire {
     type Msg = PeerMessage<u32, Vec<u32>>;
 
     fn sample(i: u32) -> (Kind, Msg) {
-        let kind = Kind::ALL[i as usize % 3];
+        let kind = Kind::ALL[i as usize % Kind::ALL.len()];
         let msg = match i % 4 {
             0 => PeerMessage::Vote {
                 term: Term(u64::from(i)),

@@ -9,7 +9,8 @@ use backup_vault::format::ChunkSize;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
-const ABOUT: &str = "End-to-end encrypted chat backups: keys and backup files.";
+const ABOUT: &str =
+    "End-to-end encrypted chat backups: keys, backup files, and a vault cluster to run.";
 
 const LONG_ABOUT: &str = "\
 End-to-end encrypted chat backups: keys and backup files.
@@ -19,7 +20,11 @@ digits can read every backup made with them, and nobody can read a backup
 without them: keep the key file private, and keep a copy somewhere safe.
 
 Backups are encrypted with AES-256-GCM in chunks (format v1); any change to a
-backup file, including cutting it short, is detected when it is decrypted.";
+backup file, including cutting it short, is detected when it is decrypted.
+
+Or the key is kept in a vault cluster behind a password, which allows a fixed
+number of wrong guesses and then destroys it: 'bvault cluster up' runs one on
+this machine, 'bvault client' talks to it, 'bvault cluster demo' shows it all.";
 
 const EXIT_CODES: &str = "\
 Examples:
@@ -27,6 +32,10 @@ Examples:
   bvault backup encrypt --key-file backup.key chats.tar chats.bvault
   bvault backup inspect --key-file backup.key chats.bvault
   bvault backup decrypt --key-file backup.key chats.bvault chats.tar
+  bvault cluster demo
+  bvault cluster up --dir vault            # then, in another terminal:
+  bvault client --cluster vault/cluster.toml --user 1 enable --password-file pw
+  bvault client --cluster vault/cluster.toml --user 1 backup chats.tar
 
 Exit codes:
   0  success
@@ -36,6 +45,7 @@ Exit codes:
   3  wrong key: the backup was made with another key
   4  damaged data: truncated file, corrupt chunk, bad header, trailing data
   5  unsupported format version or algorithm
+  8  the vault refused: wrong password, key destroyed, or no key in the vault
 
 Errors are printed on stderr as 'bvault: error: <message>'.";
 
@@ -65,6 +75,162 @@ pub enum Command {
     /// Encrypt, decrypt and inspect backup files.
     #[command(subcommand)]
     Backup(BackupCommand),
+    /// Run or inspect one vault node.
+    #[command(subcommand)]
+    Node(NodeCommand),
+    /// Create, run and demonstrate a local vault cluster.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+    /// Password-protected backups against a running cluster, as a phone would.
+    Client(ClientArgs),
+}
+
+/// `bvault node ...`
+#[derive(Debug, Subcommand)]
+pub enum NodeCommand {
+    /// Run node N of a cluster until SIGTERM or Ctrl-C.
+    #[command(long_about = "\
+Run node N of the cluster that FILE describes, in the foreground, until SIGTERM
+or Ctrl-C. The node restarts from its disk (NODE_DIR/data/vault.log) and its
+emulated HSM (NODE_DIR/hsm/), listens for the other nodes and for clients, and
+logs to stderr (RUST_LOG=debug for more). It exits non-zero if its disk or HSM
+fails: a failed fsync is never retried.")]
+    Serve(NodeArgs),
+    /// Read a stopped node's disk through its HSM: terms, log and every user's record.
+    Inspect(NodeInspectArgs),
+}
+
+/// Which node of which cluster.
+#[derive(Debug, Args)]
+pub struct NodeArgs {
+    /// The cluster file (cluster.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// The node's id, 0 to nodes - 1.
+    #[arg(long, value_name = "N")]
+    pub id: u8,
+}
+
+/// `bvault node inspect`
+#[derive(Debug, Args)]
+pub struct NodeInspectArgs {
+    /// Which node.
+    #[command(flatten)]
+    pub node: NodeArgs,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `bvault cluster ...`
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Create a cluster in DIR: cluster.toml and every node's HSM, one new fleet.
+    Init(ClusterInitArgs),
+    /// Start every node of the cluster in DIR (creating it first if needed); Ctrl-C stops them.
+    Up(ClusterInitArgs),
+    /// On real processes: enable, back up, SIGKILL the leader, restore, spend every guess.
+    #[command(long_about = "\
+One command that tells the password-mode story on real processes: a new cluster
+of node processes on loopback; a device enables password backups and backs up a
+generated chat archive; the leader is killed with SIGKILL; a new device restores
+with the password, byte for byte; wrong passwords are tried until the vault
+destroys the key; then every node is stopped and its disk read through its HSM
+to show the key material gone. Prints one line per step and exits 0 if every
+step went as told; otherwise it names the step. The cluster's files stay in DIR
+for a look afterwards (node-N/node.log, cloud/).")]
+    Demo(ClusterDemoArgs),
+}
+
+/// `bvault cluster init` and `up`.
+#[derive(Debug, Args)]
+pub struct ClusterInitArgs {
+    /// The cluster's folder.
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Nodes in a new cluster.
+    #[arg(long, default_value_t = 5)]
+    pub nodes: u8,
+    /// Rolled-back disks a new cluster's quorums tolerate (R).
+    #[arg(long, default_value_t = 1)]
+    pub rollback_tolerance: u8,
+    /// Wrong passwords before a key is destroyed.
+    #[arg(long, default_value_t = 10)]
+    pub guess_limit: u8,
+    /// Password hardening for the cluster's clients: realistic (Argon2id, 64 MiB) or cheap (tests only).
+    #[arg(long, default_value = "realistic", value_parser = ["realistic", "cheap"])]
+    pub ksf: String,
+}
+
+/// `bvault cluster demo`
+#[derive(Debug, Args)]
+pub struct ClusterDemoArgs {
+    /// The cluster's folder (new or empty); default: a new folder under the system's temporary folder.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Nodes (at least 3).
+    #[arg(long, default_value_t = 5)]
+    pub nodes: u8,
+    /// Size of the generated chat archive, in bytes.
+    #[arg(long, default_value_t = 2_000_000)]
+    pub archive_bytes: u64,
+}
+
+/// `bvault client ...`
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// The cluster file (DIR/cluster.toml).
+    #[arg(long, value_name = "FILE")]
+    pub cluster: PathBuf,
+    /// The account.
+    #[arg(long, value_name = "U")]
+    pub user: u64,
+    /// The device's state file (holds the backup key; mode 0600); default: devices/user-U.json next to the cluster file.
+    #[arg(long, value_name = "FILE")]
+    pub device: Option<PathBuf>,
+    /// Print each request as it goes.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub op: ClientOp,
+}
+
+/// The client's operations.
+#[derive(Debug, Subcommand)]
+pub enum ClientOp {
+    /// Turn on password-protected backups: a new backup key, kept in the vault behind the password.
+    Enable {
+        /// A file whose first line is the password ('-' for standard input).
+        #[arg(long, value_name = "FILE")]
+        password_file: PathBuf,
+    },
+    /// Encrypt IN with the device's key and store it in the cloud as the next backup.
+    Backup {
+        /// The chat archive.
+        #[arg(value_name = "IN")]
+        input: PathBuf,
+    },
+    /// Restore the newest backup into OUT, with the password (or the 64-digit key).
+    Restore {
+        /// Where to write the chats; must not exist.
+        #[arg(value_name = "OUT")]
+        output: PathBuf,
+        /// A file whose first line is the password ('-' for standard input).
+        #[arg(long, value_name = "FILE", conflicts_with = "key_file")]
+        password_file: Option<PathBuf>,
+        /// The 64-digit key instead of the password.
+        #[arg(long, value_name = "FILE")]
+        key_file: Option<PathBuf>,
+    },
+    /// Set a new password (proving the key; the old password is not needed).
+    ChangePassword {
+        /// A file whose first line is the new password ('-' for standard input).
+        #[arg(long, value_name = "FILE")]
+        password_file: PathBuf,
+    },
+    /// Turn backups off: delete the vault's record and the cloud's backups.
+    Disable,
 }
 
 /// `bvault key ...`

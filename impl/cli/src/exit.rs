@@ -10,6 +10,7 @@
 //! | 5 | `Unsupported` | unsupported format version or algorithm |
 //! | 6 | `Violation` | `bvault-suite`: a seed failed (an invariant was violated, or an assertion in the simulated code failed), or a model property is violated |
 //! | 7 | `Inconclusive` | `bvault-suite`: nothing violated, but the run proved less than asked: a budget stopped a model search, a `sometimes` example was not found, or a signal interrupted a sweep |
+//! | 8 | `Refused` | `bvault client`: the vault refused: wrong password, key destroyed, or no key in the vault |
 
 use backup_vault::format::{BackupError, ErrorClass};
 use std::io;
@@ -39,6 +40,9 @@ pub enum Exit {
     /// asked to (stopped by a budget or a signal, or a `sometimes` property
     /// without an example): never to be read as a pass.
     Inconclusive = 7,
+    /// 8: `bvault client`: the vault refused the password (a guess was
+    /// spent), destroyed the key, or holds none for the account.
+    Refused = 8,
 }
 
 impl Exit {
@@ -58,6 +62,7 @@ impl Exit {
             Exit::Unsupported => "unsupported",
             Exit::Violation => "violation",
             Exit::Inconclusive => "inconclusive",
+            Exit::Refused => "refused",
         }
     }
 }

@@ -90,6 +90,22 @@ impl<C: VaultCrypto, D: Disk<C>> NodeHost<C, D> {
         }
     }
 
+    /// Node `id` on `disk`, down, whose HSM already holds `nvram`: a
+    /// runtime's emulated HSM gives its counter back after the process
+    /// restarted (a real HSM keeps it in its own memory). The counter only
+    /// ever comes from the HSM, never from the host's disk.
+    pub fn down_with_hsm(
+        id: NodeId,
+        config: NodeConfig,
+        crypto: C,
+        disk: D,
+        nvram: Watermark,
+    ) -> Self {
+        let mut host = NodeHost::down(id, config, crypto, disk);
+        host.nvram = nvram;
+        host
+    }
+
     /// A new node on a new disk: it starts from the empty durable state,
     /// with nothing to recover.
     pub fn init<R: RngCore>(
@@ -190,6 +206,9 @@ impl<C: VaultCrypto, D: Disk<C>> NodeHost<C, D> {
             let range = self.disk.persist(&write);
             on_write(&write, range);
         }
+        // One flush for the batch: the writes are durable before the node
+        // hears so, and before anything that depends on them can leave.
+        self.disk.flush();
         self.handle(Input::Persisted { up_to }, now, rng)
     }
 

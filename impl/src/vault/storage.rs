@@ -41,6 +41,15 @@ pub trait Disk<C: VaultCrypto> {
     /// Cuts the disk to its first `n` records: the node found the rest not
     /// authentic, and appends after them.
     fn keep(&mut self, n: usize);
+    /// Makes every op handed to [`Disk::persist`] durable. [`NodeHost::sync`]
+    /// calls it once per batch, after the batch's persists and before the node
+    /// hears [`Input::Persisted`], so that a disk on a file system can write
+    /// each op as it comes and pay one `fsync` for the batch (group commit).
+    /// A disk whose `persist` is already durable has nothing to do.
+    ///
+    /// [`NodeHost::sync`]: super::host::NodeHost::sync
+    /// [`Input::Persisted`]: super::io::Input::Persisted
+    fn flush(&mut self) {}
 }
 
 /// A disk that holds the records as plain data and never fails: for the

@@ -4,7 +4,8 @@
 //! offset size field
 //!      0    2 magic     89 56  ("\x89V")
 //!      2    1 version   1
-//!      3    1 kind      1 = ClientRequest, 2 = ClientResponse, 3 = PeerMessage
+//!      3    1 kind      1 = ClientRequest, 2 = ClientResponse, 3 = PeerMessage,
+//!                       4 = PeerHello
 //!      4    4 body_len  u32 big-endian; at most the limit for the kind
 //!      8    n body      postcard encoding of the message, exactly body_len bytes
 //! ```
@@ -51,11 +52,19 @@ pub enum Kind {
     ClientResponse,
     /// A [`crate::vault::node::VaultPeerMessage`], vault node to vault node.
     PeerMessage,
+    /// A [`super::PeerHello`]: the first frame a vault node sends on a
+    /// connection it opened to another, saying who it is.
+    PeerHello,
 }
 
 impl Kind {
     /// Every kind this build knows.
-    pub const ALL: [Kind; 3] = [Kind::ClientRequest, Kind::ClientResponse, Kind::PeerMessage];
+    pub const ALL: [Kind; 4] = [
+        Kind::ClientRequest,
+        Kind::ClientResponse,
+        Kind::PeerMessage,
+        Kind::PeerHello,
+    ];
 
     /// The kind's byte on the wire.
     pub fn to_byte(self) -> u8 {
@@ -63,6 +72,7 @@ impl Kind {
             Kind::ClientRequest => 1,
             Kind::ClientResponse => 2,
             Kind::PeerMessage => 3,
+            Kind::PeerHello => 4,
         }
     }
 
@@ -74,7 +84,7 @@ impl Kind {
     /// Whether frames of this kind travel between vault nodes (and so fall
     /// under [`FrameLimits::max_peer_body`]).
     pub fn is_peer(self) -> bool {
-        matches!(self, Kind::PeerMessage)
+        matches!(self, Kind::PeerMessage | Kind::PeerHello)
     }
 }
 
@@ -315,7 +325,7 @@ mod tests {
             assert_eq!(Kind::from_byte(k.to_byte()), Some(k));
         }
         assert_eq!(Kind::from_byte(0), None);
-        assert_eq!(Kind::from_byte(4), None);
+        assert_eq!(Kind::from_byte(5), None);
     }
 
     #[test]

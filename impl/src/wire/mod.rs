@@ -66,9 +66,10 @@ pub use frame::{
 pub use stream::{Frame, FrameDecoder};
 
 use crate::vault::crypto::VaultCrypto;
+use crate::vault::ids::NodeId;
 use crate::vault::node::VaultPeerMessage;
 use crate::vault::protocol::{ClientRequest, ClientResponse};
-use crate::vault::sealed::StoredRecord;
+use crate::vault::sealed::{SealedMessage, StoredRecord};
 
 /// Frames a client request.
 ///
@@ -139,7 +140,55 @@ pub fn decode_peer_message<C: VaultCrypto>(
     decode_frame_of(Kind::PeerMessage, bytes, limits)
 }
 
+/// The first frame on a connection one vault node opens to another: who
+/// is calling, and which fleet it belongs to. It is not authenticated, and
+/// need not be: every later frame is sealed for the link from `from` to the
+/// receiver, so a false `from` only makes them fail to open. The fleet key
+/// lets a node refuse, with a clear log line, a peer of another cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct PeerHello {
+    /// The calling node.
+    pub from: NodeId,
+    /// The public key of the caller's fleet.
+    pub fleet: [u8; 32],
+}
+
+/// Frames a [`PeerHello`].
+///
+/// # Errors
+/// As [`encode_frame`].
+pub fn encode_peer_hello(hello: &PeerHello, limits: &FrameLimits) -> Result<Vec<u8>, WireError> {
+    encode_frame(Kind::PeerHello, hello, limits)
+}
+
+/// Frames a sealed consensus message, as a node's `Send` effect carries it.
+///
+/// # Errors
+/// As [`encode_frame`].
+pub fn encode_sealed_peer_message<C: VaultCrypto>(
+    message: &SealedMessage<C>,
+    limits: &FrameLimits,
+) -> Result<Vec<u8>, WireError> {
+    encode_frame(Kind::PeerMessage, message, limits)
+}
+
 impl Frame {
+    /// The body as a [`PeerHello`].
+    ///
+    /// # Errors
+    /// As [`Frame::decode_as`].
+    pub fn peer_hello(&self) -> Result<PeerHello, WireError> {
+        self.decode_as(Kind::PeerHello)
+    }
+
+    /// The body as a sealed consensus message, as a node receives it.
+    ///
+    /// # Errors
+    /// As [`Frame::decode_as`].
+    pub fn sealed_peer_message<C: VaultCrypto>(&self) -> Result<SealedMessage<C>, WireError> {
+        self.decode_as(Kind::PeerMessage)
+    }
+
     /// The body as a client request.
     ///
     /// # Errors

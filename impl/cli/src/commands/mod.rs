@@ -2,10 +2,14 @@
 //! `backup-vault` library.
 
 mod backup;
+mod client;
+mod cluster;
 mod inspect;
 mod key;
+mod node;
+mod runtime;
 
-use crate::cli::{BackupCommand, Command};
+use crate::cli::{BackupCommand, ClusterCommand, Command, NodeCommand};
 use crate::exit::CliError;
 
 /// Runs one parsed command.
@@ -15,5 +19,11 @@ pub fn run(command: Command) -> Result<(), CliError> {
         Command::Backup(BackupCommand::Encrypt(args)) => backup::encrypt(&args),
         Command::Backup(BackupCommand::Decrypt(args)) => backup::decrypt(&args),
         Command::Backup(BackupCommand::Inspect(args)) => inspect::run(&args),
+        Command::Node(NodeCommand::Serve(args)) => node::serve(&args),
+        Command::Node(NodeCommand::Inspect(args)) => node::inspect(&args),
+        Command::Cluster(ClusterCommand::Init(args)) => cluster::init(&args),
+        Command::Cluster(ClusterCommand::Up(args)) => cluster::up(&args),
+        Command::Cluster(ClusterCommand::Demo(args)) => cluster::demo(&args),
+        Command::Client(args) => client::run(&args),
     }
 }

@@ -1,0 +1,313 @@
+//! The sans-IO [`Client`] driven for real: vault requests over TCP to the
+//! nodes of a `cluster.toml`, cloud operations on the cluster's cloud folder
+//! ([`DirectoryStore`]).
+//!
+//! The client decides everything (which node, when to resend, what an
+//! answer means); this driver connects, frames, waits and reports. Each
+//! vault request goes on a connection of its own, which is closed after
+//! the answer or when the client moves on, so a late answer can never be
+//! taken for another request's. A node that does not accept the connection
+//! is remembered, so that a failure can say how many nodes were down.
+
+use crate::codec::FrameCodec;
+use crate::config::ClusterFile;
+use crate::error::RuntimeError;
+use backup_vault::client::error::ClientError;
+use backup_vault::client::{
+    CallId, Client, ClientConfig, CloudOp, CloudReply, Completed, Operation, Output,
+};
+use backup_vault::cloud::DirectoryStore;
+use backup_vault::cloud::{ObjectStore, StoreError};
+use backup_vault::vault::ids::{Millis, NodeId};
+use backup_vault::vault::opaque_crypto::OpaqueCrypto;
+use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
+use backup_vault::wire::{self, FrameLimits};
+use futures_util::StreamExt;
+use rand_chacha::rand_core::{OsRng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::codec::FramedRead;
+
+/// How long to wait for a node to accept a connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// One thing the driver did, for a progress display.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// A request went to a vault node.
+    Vault {
+        /// The node.
+        to: NodeId,
+        /// The request's kind (`login-start`, `stage`, ...).
+        what: &'static str,
+    },
+    /// A vault node did not accept the connection.
+    Unreachable {
+        /// The node.
+        node: NodeId,
+    },
+    /// A cloud operation was performed.
+    Cloud {
+        /// `put`, `get`, `list`, ...
+        what: &'static str,
+        /// Whether it succeeded.
+        ok: bool,
+    },
+}
+
+/// Why an operation failed: the client's own error, with what the driver
+/// saw of the vault.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientFailure {
+    /// The vault could not be reached often enough.
+    #[error("the vault is unreachable: {down} of {nodes} nodes did not accept connections; try again later")]
+    VaultDown {
+        /// Nodes that refused or timed out the last connection to them.
+        down: usize,
+        /// Nodes in the cluster.
+        nodes: usize,
+    },
+    /// The client's own error (its message says what the user can do).
+    #[error(transparent)]
+    Client(ClientError),
+    /// The runtime failed (the cloud folder, ...).
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+}
+
+impl ClientFailure {
+    /// The client's error, if the client failed on its own terms.
+    pub fn client_error(&self) -> Option<&ClientError> {
+        match self {
+            ClientFailure::Client(e) => Some(e),
+            ClientFailure::VaultDown { .. } => Some(&ClientError::VaultUnavailable),
+            ClientFailure::Runtime(_) => None,
+        }
+    }
+}
+
+/// A client's connection to a cluster and its cloud.
+pub struct Connection {
+    file: ClusterFile,
+    cloud: DirectoryStore,
+    rng: ChaCha20Rng,
+    start: Instant,
+}
+
+impl Connection {
+    /// Opens the cloud folder of `file`.
+    ///
+    /// # Errors
+    /// [`RuntimeError::File`] if the cloud folder cannot be opened.
+    pub fn open(file: ClusterFile) -> Result<Self, RuntimeError> {
+        let dir = file.cloud_dir();
+        let cloud = DirectoryStore::open(&dir).map_err(|e| RuntimeError::File {
+            path: dir.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        let rng = ChaCha20Rng::from_rng(OsRng).map_err(|e| std::io::Error::other(e.to_string()))?;
+        Ok(Connection {
+            file,
+            cloud,
+            rng,
+            start: Instant::now(),
+        })
+    }
+
+    /// The client configuration the cluster file implies.
+    ///
+    /// # Errors
+    /// [`RuntimeError::Config`] if the fleet key is bad.
+    pub fn client_config(&self) -> Result<ClientConfig, RuntimeError> {
+        let key = self.file.fleet_key().map_err(|why| RuntimeError::Config {
+            path: self.file.base.join("cluster.toml"),
+            why,
+        })?;
+        let mut config = ClientConfig::new(key, self.file.cluster.ksf.params());
+        config.vault_nodes = self.file.cluster.nodes;
+        Ok(config)
+    }
+
+    fn now(&self) -> Millis {
+        Millis(self.start.elapsed().as_millis() as u64)
+    }
+
+    fn address(&self, node: NodeId) -> Option<SocketAddr> {
+        self.file.node(node).map(|e| e.client)
+    }
+
+    /// Runs `op` on `client` to its end.
+    ///
+    /// # Errors
+    /// The operation's [`ClientError`]; [`ClientFailure::VaultDown`] in
+    /// place of `VaultUnavailable` when nodes refused connections.
+    pub async fn run(
+        &mut self,
+        client: &mut Client,
+        op: Operation,
+        mut progress: impl FnMut(Progress),
+    ) -> Result<Completed, ClientFailure> {
+        let (answers_tx, mut answers) = mpsc::unbounded_channel();
+        let mut down = BTreeSet::new();
+        let mut calls = tokio::task::JoinSet::new();
+        let now = self.now();
+        client.start(op, now, &mut self.rng);
+        loop {
+            while let Some(out) = client.poll() {
+                match out {
+                    Output::Vault { call, to, request } => {
+                        progress(Progress::Vault {
+                            to,
+                            what: request.kind(),
+                        });
+                        match self.address(to) {
+                            Some(addr) => {
+                                calls.spawn(vault_call(
+                                    addr,
+                                    to,
+                                    call,
+                                    request,
+                                    answers_tx.clone(),
+                                ));
+                            }
+                            None => {
+                                down.insert(to);
+                            }
+                        }
+                    }
+                    Output::Cloud { call, op } => {
+                        let what = cloud_name(&op);
+                        let result = self.cloud_exec(op);
+                        progress(Progress::Cloud {
+                            what,
+                            ok: result.is_ok(),
+                        });
+                        let now = self.now();
+                        client.on_cloud(call, result, now, &mut self.rng);
+                    }
+                    Output::Done(done) => {
+                        calls.abort_all();
+                        return Ok(done);
+                    }
+                    Output::Failed(error) => {
+                        calls.abort_all();
+                        if error == ClientError::VaultUnavailable && !down.is_empty() {
+                            return Err(ClientFailure::VaultDown {
+                                down: down.len(),
+                                nodes: usize::from(self.file.cluster.nodes),
+                            });
+                        }
+                        return Err(ClientFailure::Client(error));
+                    }
+                }
+            }
+            let wake = client
+                .poll_timeout()
+                .map(|d| self.start + Duration::from_millis(d.0))
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(60));
+            tokio::select! {
+                answer = answers.recv() => {
+                    let Some(answer) = answer else { continue };
+                    let now = self.now();
+                    match answer {
+                        Answer::Reply { call, from, response } => {
+                            down.remove(&from);
+                            client.on_vault(call, *response, now, &mut self.rng);
+                        }
+                        Answer::Unreachable { node } => {
+                            down.insert(node);
+                            progress(Progress::Unreachable { node });
+                        }
+                        Answer::Lost { node } => {
+                            down.remove(&node);
+                        }
+                    }
+                }
+                () = tokio::time::sleep_until(wake) => {
+                    let now = self.now();
+                    client.handle_timeout(now, &mut self.rng);
+                }
+            }
+        }
+    }
+
+    fn cloud_exec(&mut self, op: CloudOp) -> Result<CloudReply, StoreError> {
+        let cloud = &mut self.cloud;
+        match op {
+            CloudOp::Put { key, data, cond } => cloud.put(&key, data, cond).map(CloudReply::Put),
+            CloudOp::Get { key } => cloud.get(&key).map(CloudReply::Got),
+            CloudOp::GetVersion { key, version } => {
+                cloud.get_version(&key, version).map(CloudReply::Got)
+            }
+            CloudOp::List { prefix } => cloud.list(&prefix).map(CloudReply::Listed),
+            CloudOp::Delete { key, cond } => cloud.delete(&key, cond).map(|()| CloudReply::Deleted),
+        }
+    }
+}
+
+enum Answer {
+    Reply {
+        call: CallId,
+        from: NodeId,
+        response: Box<ClientResponse<OpaqueCrypto>>,
+    },
+    /// The node did not accept the connection.
+    Unreachable { node: NodeId },
+    /// The connection broke before an answer (the node crashed, or dropped
+    /// the connection): the client's timeout resends.
+    Lost { node: NodeId },
+}
+
+async fn vault_call(
+    addr: SocketAddr,
+    to: NodeId,
+    call: CallId,
+    request: ClientRequest<OpaqueCrypto>,
+    answers: mpsc::UnboundedSender<Answer>,
+) {
+    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+        Ok(Ok(s)) => s,
+        _ => {
+            let _ = answers.send(Answer::Unreachable { node: to });
+            return;
+        }
+    };
+    let _ = stream.set_nodelay(true);
+    let (read, mut write) = stream.into_split();
+    let Ok(frame) = wire::encode_client_request(&request, &FrameLimits::CLIENT) else {
+        return;
+    };
+    if write.write_all(&frame).await.is_err() {
+        let _ = answers.send(Answer::Lost { node: to });
+        return;
+    }
+    let mut frames = FramedRead::new(read, FrameCodec::new(FrameLimits::CLIENT));
+    let answer = match frames.next().await {
+        Some(Ok(frame)) => match frame.client_response::<OpaqueCrypto>() {
+            Ok(response) => Answer::Reply {
+                call,
+                from: to,
+                response: Box::new(response),
+            },
+            Err(_) => Answer::Lost { node: to },
+        },
+        _ => Answer::Lost { node: to },
+    };
+    let _ = answers.send(answer);
+}
+
+fn cloud_name(op: &CloudOp) -> &'static str {
+    match op {
+        CloudOp::Put { .. } => "put",
+        CloudOp::Get { .. } => "get",
+        CloudOp::GetVersion { .. } => "get-version",
+        CloudOp::List { .. } => "list",
+        CloudOp::Delete { .. } => "delete",
+    }
+}

@@ -1,0 +1,597 @@
+//! The tokio driver of one vault node: the shared [`NodeHost`] over TCP, on
+//! a [`FileDisk`], with its [`EmulatedHsm`].
+//!
+//! One task owns the host and loops: it waits for the next peer frame,
+//! client frame or deadline, hands the node every input that is ready (up
+//! to [`MAX_BATCH`]), carries out their effects in the contract's order
+//! ([`backup_vault::vault::io`]), then syncs the disk once for every write
+//! those inputs queued (group commit) and carries out what the node says
+//! once it hears they are durable. Before any effect leaves, the HSM's
+//! counter is stored if it moved. The node itself withholds every message
+//! and reply that depends on a write until it hears the write is durable,
+//! so a leader's appends go to its followers while its own sync runs. The
+//! rules all live in the node; this file moves bytes, time and randomness.
+//!
+//! - Time: a monotonic clock from the process's start ([`Millis`]); the
+//!   node's deadlines are in memory only, so a restart may start it anew.
+//! - Randomness: ChaCha20 seeded from the operating system, injected.
+//! - Peers: node `i` sends to node `j` on a connection `i` opened, which
+//!   starts with a [`PeerHello`]; each outgoing link has a bounded queue
+//!   ([`PEER_QUEUE`]) and reconnects with backoff. A message that finds the
+//!   queue full, or the peer unreachable, is lost, which consensus tolerates.
+//! - Clients: each connection is a [`ClientId`]; requests are answered on
+//!   the connection they came on. At most [`MAX_CLIENTS`] connections.
+//! - A disk or HSM failure stops the node (see [`crate::disk`]).
+
+use crate::codec::FrameCodec;
+use crate::config::ClusterFile;
+use crate::disk::FileDisk;
+use crate::error::RuntimeError;
+use crate::hsm::EmulatedHsm;
+use crate::status::NodeStatus;
+use backup_vault::opaque::FleetSecrets;
+use backup_vault::vault::host::{HostStep, NodeHost};
+use backup_vault::vault::ids::{ClientId, Millis, NodeId, RequestId};
+use backup_vault::vault::io::{Effect, Input};
+use backup_vault::vault::opaque_crypto::OpaqueCrypto;
+use backup_vault::vault::protocol::ClientRequest;
+use backup_vault::vault::raft::Role;
+use backup_vault::vault::sealed::SealedMessage;
+use backup_vault::wire::{self, FrameLimits, PeerHello};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use rand_chacha::rand_core::{OsRng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, Semaphore};
+use tokio::time::Instant;
+use tokio_util::codec::FramedRead;
+
+/// Most inputs handed to the node between two disk syncs.
+pub const MAX_BATCH: usize = 256;
+/// Messages queued for one peer before new ones are dropped.
+pub const PEER_QUEUE: usize = 1024;
+/// Most client connections a node serves at once.
+pub const MAX_CLIENTS: usize = 1024;
+/// Replies queued for one client connection.
+const CLIENT_QUEUE: usize = 64;
+/// Inputs queued for the node task.
+const INPUT_QUEUE: usize = 4096;
+/// How often, at most, the status file is rewritten for progress alone.
+const STATUS_EVERY: Duration = Duration::from_millis(250);
+/// How long a peer has to say hello.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
+
+type C = OpaqueCrypto;
+type Host = NodeHost<C, FileDisk<C>>;
+
+/// What reaches the node task from the sockets.
+enum Event {
+    Peer {
+        from: NodeId,
+        message: SealedMessage<C>,
+    },
+    ClientOpened {
+        conn: ClientId,
+        replies: mpsc::Sender<Bytes>,
+    },
+    Client {
+        conn: ClientId,
+        request: ClientRequest<C>,
+    },
+    ClientClosed {
+        conn: ClientId,
+    },
+}
+
+/// Where a node keeps its files, under its folder from `cluster.toml`.
+#[derive(Clone, Debug)]
+pub struct NodePaths {
+    /// The node's folder.
+    pub root: PathBuf,
+}
+
+impl NodePaths {
+    /// Node `id`'s folders in `file`.
+    ///
+    /// # Errors
+    /// [`RuntimeError::Config`] if the file has no node `id`.
+    pub fn of(file: &ClusterFile, id: NodeId) -> Result<NodePaths, RuntimeError> {
+        let entry = file.node(id).ok_or_else(|| RuntimeError::Config {
+            path: file.base.join("cluster.toml"),
+            why: format!("no node {} in the file", id.0),
+        })?;
+        Ok(NodePaths {
+            root: file.node_dir(entry),
+        })
+    }
+
+    /// The host's disk: the record log.
+    pub fn data(&self) -> PathBuf {
+        self.root.join("data")
+    }
+    /// The emulated HSM.
+    pub fn hsm(&self) -> PathBuf {
+        self.root.join("hsm")
+    }
+    /// The status file `cluster up` and the tests read.
+    pub fn status(&self) -> PathBuf {
+        self.root.join("status.json")
+    }
+}
+
+/// Creates node `id`'s folders and provisions its HSM with the fleet's
+/// secrets. Refuses a node that already has an HSM.
+///
+/// # Errors
+/// As [`EmulatedHsm::provision`].
+pub fn provision(file: &ClusterFile, id: NodeId, fleet: &FleetSecrets) -> Result<(), RuntimeError> {
+    let paths = NodePaths::of(file, id)?;
+    crate::fsutil::create_private_dir(&paths.data())?;
+    EmulatedHsm::provision(&paths.hsm(), fleet)
+}
+
+/// Runs node `id` of `file` until `shutdown` completes or the node fails.
+///
+/// # Errors
+/// [`RuntimeError::Listen`] if an address is taken; [`RuntimeError::Hsm`]
+/// or [`RuntimeError::DiskFailed`] if its storage fails (the node stops
+/// without carrying out the failed batch's effects); [`RuntimeError::Config`]
+/// if the HSM holds another fleet than the file names.
+pub async fn serve(
+    file: ClusterFile,
+    id: NodeId,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), RuntimeError> {
+    let entry = file.node(id).cloned();
+    let paths = NodePaths::of(&file, id)?;
+    let entry = entry.expect("NodePaths::of found it");
+    let (hsm, fleet) = EmulatedHsm::open(&paths.hsm())?;
+    let fleet_key = fleet.public_key();
+    if Ok(fleet_key) != file.fleet_key() {
+        return Err(RuntimeError::Config {
+            path: file.base.join("cluster.toml"),
+            why: format!(
+                "node {}'s HSM holds another fleet than fleet_public_key names",
+                id.0
+            ),
+        });
+    }
+    let crypto = OpaqueCrypto::new(fleet);
+    let disk = FileDisk::open(&paths.data())?;
+    let mut rng = ChaCha20Rng::from_rng(OsRng).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let clock = Clock::new();
+    let mut host = Host::down_with_hsm(id, file.node_config(), crypto, disk, hsm.watermark());
+    let recovery = host.restart(clock.now(), &mut rng);
+    if let Some(why) = host.disk().failure() {
+        return Err(RuntimeError::DiskFailed(why.to_string()));
+    }
+    tracing::info!(node = id.0, ?recovery, "restarted from disk");
+
+    let peers = TcpListener::bind(entry.peer)
+        .await
+        .map_err(|source| RuntimeError::Listen {
+            addr: entry.peer,
+            source,
+        })?;
+    let clients = TcpListener::bind(entry.client)
+        .await
+        .map_err(|source| RuntimeError::Listen {
+            addr: entry.client,
+            source,
+        })?;
+    tracing::info!(node = id.0, peer = %entry.peer, client = %entry.client, "listening");
+
+    let (events, inbox) = mpsc::channel(INPUT_QUEUE);
+    let hello = PeerHello {
+        from: id,
+        fleet: *fleet_key.as_bytes(),
+    };
+    let nodes = file.cluster.nodes;
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(accept_peers(peers, hello, nodes, events.clone()));
+    tasks.spawn(accept_clients(clients, events));
+    let mut links = BTreeMap::new();
+    for other in &file.nodes {
+        if other.id != id.0 {
+            let (tx, rx) = mpsc::channel(PEER_QUEUE);
+            links.insert(NodeId(other.id), tx);
+            tasks.spawn(peer_link(hello, other.peer, rx));
+        }
+    }
+
+    let mut driver = Driver {
+        id,
+        host,
+        hsm,
+        rng,
+        clock,
+        links,
+        conns: BTreeMap::new(),
+        next_request: 0,
+        status: NodeStatus::new(id, std::process::id()),
+        status_path: paths.status(),
+        status_written: std::time::Instant::now(),
+        status_dirty: false,
+        deadline: None,
+    };
+    driver.write_status();
+    let result = driver.run(inbox, shutdown).await;
+    tasks.abort_all();
+    result
+}
+
+/// The node's clock: milliseconds since the driver started.
+#[derive(Clone, Copy, Debug)]
+struct Clock {
+    start: Instant,
+}
+
+impl Clock {
+    fn new() -> Self {
+        Clock {
+            start: Instant::now(),
+        }
+    }
+    fn now(&self) -> Millis {
+        Millis(self.start.elapsed().as_millis() as u64)
+    }
+    fn instant(&self, at: Millis) -> Instant {
+        self.start + Duration::from_millis(at.0)
+    }
+}
+
+struct Driver {
+    id: NodeId,
+    host: Host,
+    hsm: EmulatedHsm,
+    rng: ChaCha20Rng,
+    clock: Clock,
+    links: BTreeMap<NodeId, mpsc::Sender<Bytes>>,
+    conns: BTreeMap<ClientId, mpsc::Sender<Bytes>>,
+    next_request: u64,
+    status: NodeStatus,
+    status_path: PathBuf,
+    status_written: std::time::Instant,
+    status_dirty: bool,
+    deadline: Option<Millis>,
+}
+
+impl Driver {
+    async fn run(
+        &mut self,
+        mut inbox: mpsc::Receiver<Event>,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), RuntimeError> {
+        tokio::pin!(shutdown);
+        self.deadline = self.host.node().map(|n| n.next_deadline());
+        let mut pending: Vec<HostStep<C>> = Vec::new();
+        loop {
+            let wake = self
+                .deadline
+                .map(|d| self.clock.instant(d))
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            tokio::select! {
+                biased;
+                () = &mut shutdown => {
+                    tracing::info!(node = self.id.0, "shutting down");
+                    return Ok(());
+                }
+                event = inbox.recv() => {
+                    let Some(event) = event else { return Ok(()) };
+                    self.input(event, &mut pending);
+                    for _ in 1..MAX_BATCH {
+                        match inbox.try_recv() {
+                            Ok(event) => self.input(event, &mut pending),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                () = tokio::time::sleep_until(wake) => {
+                    let now = self.clock.now();
+                    let step = self.host.handle(Input::Timer, now, &mut self.rng);
+                    pending.push(step);
+                }
+            }
+            // What the inputs asked for goes out now: the node withholds
+            // anything that depends on a write it has not heard is durable.
+            self.carry_out_all(&mut pending)?;
+            // Group commit: one sync for every write the batch queued.
+            if let Some(&(last, _)) = self.host.unsynced().last() {
+                let now = self.clock.now();
+                let (host, rng) = (&mut self.host, &mut self.rng);
+                let step = blocking(|| host.sync(last, now, rng, |_, _| {}));
+                if let Some(why) = self.host.disk().failure() {
+                    return Err(RuntimeError::DiskFailed(why.to_string()));
+                }
+                pending.push(step);
+                self.carry_out_all(&mut pending)?;
+            }
+        }
+    }
+
+    /// Stores the HSM's counter if it moved, then carries out the steps'
+    /// effects: nothing that depends on the counter leaves before it is
+    /// durable.
+    fn carry_out_all(&mut self, pending: &mut Vec<HostStep<C>>) -> Result<(), RuntimeError> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let (hsm, mark) = (&mut self.hsm, self.host.nvram());
+        blocking(|| hsm.store(mark))?;
+        for step in pending.drain(..) {
+            self.carry_out(step);
+        }
+        // How far it applied, a few times a second at most.
+        if self.status_dirty && self.status_written.elapsed() >= STATUS_EVERY {
+            self.write_status();
+        }
+        Ok(())
+    }
+
+    fn input(&mut self, event: Event, pending: &mut Vec<HostStep<C>>) {
+        let now = self.clock.now();
+        let input = match event {
+            Event::Peer { from, message } => Input::Peer { from, message },
+            Event::ClientOpened { conn, replies } => {
+                self.conns.insert(conn, replies);
+                return;
+            }
+            Event::ClientClosed { conn } => {
+                self.conns.remove(&conn);
+                return;
+            }
+            Event::Client { conn, request } => {
+                self.next_request += 1;
+                Input::Client {
+                    from: conn,
+                    id: RequestId(self.next_request),
+                    request,
+                }
+            }
+        };
+        pending.push(self.host.handle(input, now, &mut self.rng));
+    }
+
+    fn carry_out(&mut self, step: HostStep<C>) {
+        debug_assert_eq!(
+            self.hsm.watermark(),
+            self.host.nvram(),
+            "effects go out only once the HSM's counter is stored"
+        );
+        if let Some(d) = step.next_deadline {
+            self.deadline = Some(d);
+        }
+        for effect in step.effects {
+            match effect {
+                Effect::Send { to, message } => {
+                    let Some(link) = self.links.get(&to) else {
+                        continue;
+                    };
+                    match wire::encode_sealed_peer_message::<C>(&message, &FrameLimits::DEFAULT) {
+                        // A full queue or a closed link loses the message.
+                        Ok(frame) => drop(link.try_send(Bytes::from(frame))),
+                        Err(e) => tracing::warn!(to = to.0, error = %e, "peer message not framed"),
+                    }
+                }
+                Effect::Reply(reply) => {
+                    let Some(conn) = self.conns.get(&reply.to) else {
+                        continue;
+                    };
+                    match wire::encode_client_response(&reply.response, &FrameLimits::CLIENT) {
+                        Ok(frame) => drop(conn.try_send(Bytes::from(frame))),
+                        Err(e) => tracing::warn!(error = %e, "reply not framed"),
+                    }
+                }
+                Effect::Applied(applied) => {
+                    self.status.applied = applied.index.0;
+                    self.status_dirty = true;
+                    if let Some(outcome) = &applied.outcome {
+                        tracing::debug!(
+                            node = self.id.0,
+                            index = applied.index.0,
+                            ?outcome,
+                            "applied"
+                        );
+                    }
+                }
+                Effect::Restored { index } => {
+                    self.status.applied = index.0;
+                    self.status_dirty = true;
+                    tracing::info!(node = self.id.0, index = index.0, "installed a snapshot");
+                }
+                Effect::Role { term, role } => {
+                    tracing::info!(node = self.id.0, term = term.0, ?role, "role");
+                    self.status.term = term.0;
+                    self.status.role = role_name(role).to_string();
+                    self.write_status();
+                }
+                Effect::Dropped { from } => {
+                    tracing::debug!(
+                        node = self.id.0,
+                        from = from.0,
+                        "a peer message did not open"
+                    );
+                }
+                Effect::Persist { .. } => unreachable!("the host keeps the writes"),
+            }
+        }
+    }
+
+    fn write_status(&mut self) {
+        if let Some(node) = self.host.node() {
+            self.status.term = node.raft().term().0;
+            self.status.role = role_name(node.raft().role()).to_string();
+        }
+        if let Err(e) = self.status.write(&self.status_path) {
+            tracing::warn!(error = %e, "status file not written");
+        }
+        self.status_written = std::time::Instant::now();
+        self.status_dirty = false;
+    }
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Leader => "leader",
+        Role::Candidate => "candidate",
+        Role::Follower => "follower",
+        #[allow(unreachable_patterns)]
+        _ => "other",
+    }
+}
+
+/// Runs a blocking disk step without stalling the runtime's other tasks
+/// where the runtime allows it (a multi-threaded one); in a single-threaded
+/// runtime (tests, turmoil) it runs in place.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+async fn accept_peers(
+    listener: TcpListener,
+    me: PeerHello,
+    nodes: u8,
+    events: mpsc::Sender<Event>,
+) {
+    loop {
+        let Ok((stream, addr)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let events = events.clone();
+        tokio::spawn(async move {
+            if let Err(why) = read_peer(stream, me, nodes, events).await {
+                tracing::debug!(%addr, %why, "peer connection closed");
+            }
+        });
+    }
+}
+
+async fn read_peer(
+    stream: TcpStream,
+    me: PeerHello,
+    nodes: u8,
+    events: mpsc::Sender<Event>,
+) -> Result<(), String> {
+    let _ = stream.set_nodelay(true);
+    let mut frames = FramedRead::new(stream, FrameCodec::new(FrameLimits::DEFAULT));
+    let first = tokio::time::timeout(HELLO_TIMEOUT, frames.next())
+        .await
+        .map_err(|_| "no hello in time".to_string())?
+        .ok_or("closed before its hello")?
+        .map_err(|e| e.to_string())?;
+    let hello = first.peer_hello().map_err(|e| e.to_string())?;
+    if hello.fleet != me.fleet {
+        tracing::warn!(from = hello.from.0, "a peer of another fleet was refused");
+        return Err("another fleet".into());
+    }
+    if hello.from == me.from || hello.from.0 >= nodes {
+        return Err(format!("no such peer {}", hello.from.0));
+    }
+    while let Some(frame) = frames.next().await {
+        let frame = frame.map_err(|e| e.to_string())?;
+        let message = frame
+            .sealed_peer_message::<C>()
+            .map_err(|e| e.to_string())?;
+        let event = Event::Peer {
+            from: hello.from,
+            message,
+        };
+        events.send(event).await.map_err(|_| "node stopped")?;
+    }
+    Ok(())
+}
+
+async fn peer_link(me: PeerHello, addr: std::net::SocketAddr, mut queue: mpsc::Receiver<Bytes>) {
+    const FIRST: Duration = Duration::from_millis(20);
+    const MOST: Duration = Duration::from_millis(500);
+    let mut backoff = FIRST;
+    let hello =
+        Bytes::from(wire::encode_peer_hello(&me, &FrameLimits::DEFAULT).expect("a hello frames"));
+    loop {
+        // What queued while the link was down is stale: consensus resends.
+        while queue.try_recv().is_ok() {}
+        let connected =
+            tokio::time::timeout(Duration::from_secs(1), TcpStream::connect(addr)).await;
+        let Ok(Ok(mut stream)) = connected else {
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(MOST);
+            continue;
+        };
+        backoff = FIRST;
+        let _ = stream.set_nodelay(true);
+        if stream.write_all(&hello).await.is_err() {
+            continue;
+        }
+        loop {
+            let Some(frame) = queue.recv().await else {
+                return;
+            };
+            if stream.write_all(&frame).await.is_err() {
+                break;
+            }
+        }
+    }
+}
+
+async fn accept_clients(listener: TcpListener, events: mpsc::Sender<Event>) {
+    let slots = Arc::new(Semaphore::new(MAX_CLIENTS));
+    let mut next = 0u64;
+    loop {
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        next += 1;
+        let conn = ClientId(next);
+        let events = events.clone();
+        tokio::spawn(async move {
+            serve_client(stream, conn, events).await;
+            drop(permit);
+        });
+    }
+}
+
+async fn serve_client(stream: TcpStream, conn: ClientId, events: mpsc::Sender<Event>) {
+    let _ = stream.set_nodelay(true);
+    let (read, mut write) = stream.into_split();
+    let (replies, mut outbox) = mpsc::channel::<Bytes>(CLIENT_QUEUE);
+    if events
+        .send(Event::ClientOpened { conn, replies })
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let writer = tokio::spawn(async move {
+        while let Some(frame) = outbox.recv().await {
+            if write.write_all(&frame).await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut frames = FramedRead::new(read, FrameCodec::new(FrameLimits::CLIENT));
+    while let Some(Ok(frame)) = frames.next().await {
+        let Ok(request) = frame.client_request::<C>() else {
+            break;
+        };
+        if events.send(Event::Client { conn, request }).await.is_err() {
+            break;
+        }
+    }
+    let _ = events.send(Event::ClientClosed { conn }).await;
+    writer.abort();
+}
