@@ -23,6 +23,7 @@ use backup_vault::client::error::ClientError;
 use backup_vault::client::state::DeviceState;
 use backup_vault::client::{Client, Completed, Operation, Password};
 use backup_vault::vault::ids::{NodeId, UserId};
+use backup_vault::vault::quorum::ClusterConfig;
 use bytes::Bytes;
 use rand_chacha::rand_core::SeedableRng;
 use std::path::{Path, PathBuf};
@@ -71,11 +72,20 @@ fn step(step: &'static str, what: impl Into<String>) -> DemoError {
 pub async fn run(options: DemoOptions, mut say: impl FnMut(&str)) -> Result<(), DemoError> {
     let started = Instant::now();
     let guess_limit = 10;
+    // The largest rollback tolerance that still lets the cluster work with
+    // one node killed.
+    let rollback_tolerance = (0..options.nodes)
+        .rev()
+        .find(|&r| {
+            ClusterConfig::new(options.nodes, r)
+                .is_ok_and(|c| c.quorum() < usize::from(options.nodes))
+        })
+        .ok_or_else(|| step("1", "no quorum size survives a node's death"))?;
     let file = init(
         &options.dir,
         InitOptions {
             nodes: options.nodes,
-            rollback_tolerance: 1,
+            rollback_tolerance,
             guess_limit,
             // The demo's passwords are not real ones: the cheap setting
             // keeps ten wrong guesses quick. `cluster init` defaults to
@@ -85,7 +95,7 @@ pub async fn run(options: DemoOptions, mut say: impl FnMut(&str)) -> Result<(), 
     )?;
     let config = options.dir.join(CLUSTER_FILE);
     say(&format!(
-        "1. A cluster of {} vault nodes (rollback tolerance 1, {guess_limit} guesses) in {}; each node has its own process, disk folder and emulated HSM.",
+        "1. A cluster of {} vault nodes (rollback tolerance {rollback_tolerance}, {guess_limit} guesses) in {}; each node has its own process, disk folder and emulated HSM.",
         options.nodes,
         options.dir.display()
     ));

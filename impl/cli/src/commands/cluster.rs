@@ -45,6 +45,15 @@ pub fn init(args: &ClusterInitArgs) -> Result<(), CliError> {
 
 /// Starts every node, shows the leader, and stops them all on Ctrl-C.
 pub fn up(args: &ClusterInitArgs) -> Result<(), CliError> {
+    // The signal handlers first: a SIGTERM while the nodes start must stop
+    // them too, not kill this process and leave them running.
+    let rt = tokio_runtime()?;
+    let mut term = rt.block_on(async {
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok()
+    });
+    let mut interrupt = rt.block_on(async {
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok()
+    });
     let config = args.dir.join(CLUSTER_FILE);
     if !config.exists() {
         init(args)?;
@@ -74,16 +83,14 @@ pub fn up(args: &ClusterInitArgs) -> Result<(), CliError> {
         "try: bvault client --cluster {} --user 1 enable --password-file PASSWORD_FILE",
         config.display()
     );
-    let rt = tokio_runtime()?;
     rt.block_on(async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         let mut leader = nodes.leader();
         let mut down: Vec<u8> = Vec::new();
         loop {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => break,
-                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => break,
+                () = signalled(&mut interrupt) => break,
+                () = signalled(&mut term) => break,
                 _ = tick.tick() => {
                     let now = nodes.leader();
                     if now != leader {
@@ -110,6 +117,16 @@ pub fn up(args: &ClusterInitArgs) -> Result<(), CliError> {
         args.dir.display()
     );
     Ok(())
+}
+
+/// Waits for a signal; forever if its handler could not be installed.
+async fn signalled(signal: &mut Option<tokio::signal::unix::Signal>) {
+    match signal.as_mut() {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 /// Runs the demo.
