@@ -1,6 +1,6 @@
 //! The sans-IO [`Client`] driven for real: vault requests over TCP to the
-//! nodes of a `cluster.toml`, cloud operations on the cluster's cloud folder
-//! ([`DirectoryStore`]).
+//! nodes of a `cluster.toml`, cloud operations to its cloud service
+//! ([`crate::cloud`]).
 //!
 //! The client decides everything (which node, when to resend, what an
 //! answer means); this driver connects, frames, waits and reports. Each
@@ -9,6 +9,7 @@
 //! taken for another request's. A node that does not accept the connection
 //! is remembered, so that a failure can say how many nodes were down.
 
+use crate::cloud::CloudClient;
 use crate::codec::FrameCodec;
 use crate::config::ClusterFile;
 use crate::error::RuntimeError;
@@ -16,8 +17,7 @@ use backup_vault::client::error::ClientError;
 use backup_vault::client::{
     CallId, Client, ClientConfig, CloudOp, CloudReply, Completed, Operation, Output,
 };
-use backup_vault::cloud::DirectoryStore;
-use backup_vault::cloud::{ObjectStore, StoreError};
+use backup_vault::cloud::StoreError;
 use backup_vault::vault::ids::{Millis, NodeId};
 use backup_vault::vault::opaque_crypto::OpaqueCrypto;
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
@@ -95,22 +95,19 @@ impl ClientFailure {
 /// A client's connection to a cluster and its cloud.
 pub struct Connection {
     file: ClusterFile,
-    cloud: DirectoryStore,
+    cloud: CloudClient,
     rng: ChaCha20Rng,
     start: Instant,
 }
 
 impl Connection {
-    /// Opens the cloud folder of `file`.
+    /// A connection to the cluster of `file` and its cloud service (each
+    /// connects when first used).
     ///
     /// # Errors
-    /// [`RuntimeError::File`] if the cloud folder cannot be opened.
+    /// [`RuntimeError::Io`] if the operating system's randomness fails.
     pub fn open(file: ClusterFile) -> Result<Self, RuntimeError> {
-        let dir = file.cloud_dir();
-        let cloud = DirectoryStore::open(&dir).map_err(|e| RuntimeError::File {
-            path: dir.clone(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
+        let cloud = CloudClient::new(file.cloud.addr);
         let rng = ChaCha20Rng::from_rng(OsRng).map_err(|e| std::io::Error::other(e.to_string()))?;
         Ok(Connection {
             file,
@@ -183,7 +180,7 @@ impl Connection {
                     }
                     Output::Cloud { call, op } => {
                         let what = cloud_name(&op);
-                        let result = self.cloud_exec(op);
+                        let result = self.cloud_exec(op).await;
                         progress(Progress::Cloud {
                             what,
                             ok: result.is_ok(),
@@ -237,16 +234,20 @@ impl Connection {
         }
     }
 
-    fn cloud_exec(&mut self, op: CloudOp) -> Result<CloudReply, StoreError> {
+    async fn cloud_exec(&mut self, op: CloudOp) -> Result<CloudReply, StoreError> {
         let cloud = &mut self.cloud;
         match op {
-            CloudOp::Put { key, data, cond } => cloud.put(&key, data, cond).map(CloudReply::Put),
-            CloudOp::Get { key } => cloud.get(&key).map(CloudReply::Got),
-            CloudOp::GetVersion { key, version } => {
-                cloud.get_version(&key, version).map(CloudReply::Got)
+            CloudOp::Put { key, data, cond } => {
+                cloud.put(&key, data, cond).await.map(CloudReply::Put)
             }
-            CloudOp::List { prefix } => cloud.list(&prefix).map(CloudReply::Listed),
-            CloudOp::Delete { key, cond } => cloud.delete(&key, cond).map(|()| CloudReply::Deleted),
+            CloudOp::Get { key } => cloud.get(&key, None).await.map(CloudReply::Got),
+            CloudOp::GetVersion { key, version } => {
+                cloud.get(&key, Some(version)).await.map(CloudReply::Got)
+            }
+            CloudOp::List { prefix } => cloud.list(&prefix).await.map(CloudReply::Listed),
+            CloudOp::Delete { key, cond } => {
+                cloud.delete(&key, cond).await.map(|()| CloudReply::Deleted)
+            }
         }
     }
 }

@@ -5,7 +5,9 @@
 //! and provisions every node's emulated HSM with one new fleet. A
 //! [`Supervisor`] starts `bvault node serve` processes from a binary path,
 //! kills them (SIGKILL), restarts them, and reads who leads from their
-//! status files. Each node's log goes to `DIR/node-N/node.log`.
+//! status files. Each node's log goes to `DIR/node-N/node.log`; the cloud
+//! service (`bvault cloud serve`) runs as one more process, logging to
+//! `DIR/cloud.log`.
 
 use crate::config::{CloudSection, ClusterFile, ClusterSection, KsfName, NodeEntry};
 use crate::error::RuntimeError;
@@ -54,7 +56,7 @@ pub fn init(dir: &Path, options: InitOptions) -> Result<ClusterFile, RuntimeErro
     }
     crate::fsutil::create_private_dir(dir)?;
     let fleet = FleetSecrets::generate(&mut OsRng);
-    let ports = free_ports(2 * usize::from(options.nodes))?;
+    let ports = free_ports(2 * usize::from(options.nodes) + 1)?;
     let nodes = (0..options.nodes)
         .map(|id| NodeEntry {
             id,
@@ -77,6 +79,7 @@ pub fn init(dir: &Path, options: InitOptions) -> Result<ClusterFile, RuntimeErro
         },
         cloud: CloudSection {
             dir: PathBuf::from("cloud"),
+            addr: ports[2 * usize::from(options.nodes)],
         },
         nodes,
         base: dir.to_path_buf(),
@@ -113,6 +116,7 @@ pub struct Supervisor {
     config: PathBuf,
     file: ClusterFile,
     children: BTreeMap<u8, Child>,
+    cloud: Option<Child>,
 }
 
 impl Supervisor {
@@ -127,6 +131,7 @@ impl Supervisor {
             config,
             file,
             children: BTreeMap::new(),
+            cloud: None,
         })
     }
 
@@ -143,11 +148,19 @@ impl Supervisor {
         }
     }
 
-    /// Starts every node that is not running.
+    /// Starts the cloud service and every node that is not running.
     ///
     /// # Errors
     /// [`RuntimeError::File`] if a process cannot be started.
     pub fn start_all(&mut self) -> Result<(), RuntimeError> {
+        if !self
+            .cloud
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+        {
+            let log = self.file.cloud_dir().with_extension("log");
+            self.cloud = Some(self.spawn(&["cloud", "serve"], &log)?);
+        }
         for id in 0..self.file.cluster.nodes {
             if !self.is_running(id) {
                 self.start(id)?;
@@ -162,29 +175,33 @@ impl Supervisor {
     /// [`RuntimeError::File`].
     pub fn start(&mut self, id: u8) -> Result<(), RuntimeError> {
         let paths = self.paths(id);
-        let log_path = paths.root.join("node.log");
+        // A stale status file would name a leader that is not running.
+        let _ = std::fs::remove_file(paths.status());
+        let child = self.spawn(
+            &["node", "serve", "--id", &id.to_string()],
+            &paths.root.join("node.log"),
+        )?;
+        self.children.insert(id, child);
+        Ok(())
+    }
+
+    /// Starts `exe ARGS --config CONFIG`, its output appended to `log`.
+    fn spawn(&self, args: &[&str], log_path: &Path) -> Result<Child, RuntimeError> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(&log_path)
-            .map_err(RuntimeError::file(&log_path))?;
-        let err = log.try_clone().map_err(RuntimeError::file(&log_path))?;
-        // A stale status file would name a leader that is not running.
-        let _ = std::fs::remove_file(paths.status());
-        let child = Command::new(&self.exe)
-            .arg("node")
-            .arg("serve")
+            .open(log_path)
+            .map_err(RuntimeError::file(log_path))?;
+        let err = log.try_clone().map_err(RuntimeError::file(log_path))?;
+        Command::new(&self.exe)
+            .args(args)
             .arg("--config")
             .arg(&self.config)
-            .arg("--id")
-            .arg(id.to_string())
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(err)
             .spawn()
-            .map_err(RuntimeError::file(&self.exe))?;
-        self.children.insert(id, child);
-        Ok(())
+            .map_err(RuntimeError::file(&self.exe))
     }
 
     /// Whether node `id`'s process is running.
@@ -207,11 +224,13 @@ impl Supervisor {
     /// Stops every node: SIGTERM, then SIGKILL for any still running after
     /// `grace`.
     pub fn stop_all(&mut self, grace: Duration) {
-        for child in self.children.values() {
+        let mut all: Vec<Child> = std::mem::take(&mut self.children).into_values().collect();
+        all.extend(self.cloud.take());
+        for child in &all {
             terminate(child.id());
         }
         let until = Instant::now() + grace;
-        for (_, mut child) in std::mem::take(&mut self.children) {
+        for mut child in all {
             loop {
                 if matches!(child.try_wait(), Ok(Some(_)) | Err(_)) {
                     break;
@@ -279,7 +298,9 @@ impl Supervisor {
 
 impl Drop for Supervisor {
     fn drop(&mut self) {
-        for (_, mut child) in std::mem::take(&mut self.children) {
+        let mut all: Vec<Child> = std::mem::take(&mut self.children).into_values().collect();
+        all.extend(self.cloud.take());
+        for mut child in all {
             let _ = child.kill();
             let _ = child.wait();
         }

@@ -11,6 +11,7 @@
 //!
 //! [cloud]
 //! dir = "cloud"                # relative paths are against this file's folder
+//! addr = "127.0.0.1:7300"      # the cloud service (bvault cloud serve)
 //!
 //! [[node]]
 //! id = 0
@@ -119,8 +120,10 @@ impl KsfName {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CloudSection {
-    /// The directory the cloud store keeps its objects in.
+    /// The directory the cloud service keeps its objects in.
     pub dir: PathBuf,
+    /// Where the cloud service listens.
+    pub addr: SocketAddr,
 }
 
 /// One `[[node]]`.

@@ -8,7 +8,8 @@
 //! | [`disk`] | [`disk::FileDisk`]: the record log in a file |
 //! | [`hsm`] | the emulated HSM: fleet secrets and the non-volatile counter |
 //! | [`codec`] | the wire's frames on a tokio stream |
-//! | [`client`] | the sans-IO client driven against a cluster and a cloud folder |
+//! | [`client`] | the sans-IO client driven against a cluster and its cloud service |
+//! | [`cloud`] | the cloud store as a service, and its client |
 //! | [`device`] | the client device's state file |
 //! | [`status`] | a node's `status.json` |
 //! | [`inspect`] | a stopped node's disk, read through its HSM |
@@ -22,6 +23,7 @@
 #![forbid(unsafe_code)]
 
 pub mod client;
+pub mod cloud;
 pub mod cluster;
 pub mod codec;
 pub mod config;

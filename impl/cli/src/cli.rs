@@ -81,6 +81,9 @@ pub enum Command {
     /// Create, run and demonstrate a local vault cluster.
     #[command(subcommand)]
     Cluster(ClusterCommand),
+    /// Run the cluster's cloud store service.
+    #[command(subcommand)]
+    Cloud(CloudCommand),
     /// Password-protected backups against a running cluster, as a phone would.
     Client(ClientArgs),
 }
@@ -120,6 +123,21 @@ pub struct NodeInspectArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `bvault cloud ...`
+#[derive(Debug, Subcommand)]
+pub enum CloudCommand {
+    /// Serve the cluster's cloud folder ([cloud] dir) on [cloud] addr until SIGTERM or Ctrl-C.
+    Serve(CloudServeArgs),
+}
+
+/// `bvault cloud serve`
+#[derive(Debug, Args)]
+pub struct CloudServeArgs {
+    /// The cluster file (cluster.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
 }
 
 /// `bvault cluster ...`

@@ -5,7 +5,7 @@
 //!      0    2 magic     89 56  ("\x89V")
 //!      2    1 version   1
 //!      3    1 kind      1 = ClientRequest, 2 = ClientResponse, 3 = PeerMessage,
-//!                       4 = PeerHello
+//!                       4 = PeerHello, 5 = CloudRequest, 6 = CloudResponse
 //!      4    4 body_len  u32 big-endian; at most the limit for the kind
 //!      8    n body      postcard encoding of the message, exactly body_len bytes
 //! ```
@@ -55,15 +55,22 @@ pub enum Kind {
     /// A [`super::PeerHello`]: the first frame a vault node sends on a
     /// connection it opened to another, saying who it is.
     PeerHello,
+    /// A cloud store operation, client to cloud service (the runtime's
+    /// `backup_vault_runtime::cloud` defines the body).
+    CloudRequest,
+    /// A cloud store answer, cloud service to client.
+    CloudResponse,
 }
 
 impl Kind {
     /// Every kind this build knows.
-    pub const ALL: [Kind; 4] = [
+    pub const ALL: [Kind; 6] = [
         Kind::ClientRequest,
         Kind::ClientResponse,
         Kind::PeerMessage,
         Kind::PeerHello,
+        Kind::CloudRequest,
+        Kind::CloudResponse,
     ];
 
     /// The kind's byte on the wire.
@@ -73,6 +80,8 @@ impl Kind {
             Kind::ClientResponse => 2,
             Kind::PeerMessage => 3,
             Kind::PeerHello => 4,
+            Kind::CloudRequest => 5,
+            Kind::CloudResponse => 6,
         }
     }
 
@@ -325,7 +334,7 @@ mod tests {
             assert_eq!(Kind::from_byte(k.to_byte()), Some(k));
         }
         assert_eq!(Kind::from_byte(0), None);
-        assert_eq!(Kind::from_byte(5), None);
+        assert_eq!(Kind::from_byte(7), None);
     }
 
     #[test]

@@ -9,7 +9,7 @@ mod key;
 mod node;
 mod runtime;
 
-use crate::cli::{BackupCommand, ClusterCommand, Command, NodeCommand};
+use crate::cli::{BackupCommand, CloudCommand, ClusterCommand, Command, NodeCommand};
 use crate::exit::CliError;
 
 /// Runs one parsed command.
@@ -24,6 +24,7 @@ pub fn run(command: Command) -> Result<(), CliError> {
         Command::Cluster(ClusterCommand::Init(args)) => cluster::init(&args),
         Command::Cluster(ClusterCommand::Up(args)) => cluster::up(&args),
         Command::Cluster(ClusterCommand::Demo(args)) => cluster::demo(&args),
+        Command::Cloud(CloudCommand::Serve(args)) => node::serve_cloud(&args),
         Command::Client(args) => client::run(&args),
     }
 }

@@ -1,31 +1,43 @@
-//! `bvault node serve` and `bvault node inspect`.
+//! `bvault node serve`, `bvault node inspect` and `bvault cloud serve`.
 
 use super::runtime::{load_cluster, runtime_error, tokio_runtime};
-use crate::cli::{NodeArgs, NodeInspectArgs};
+use crate::cli::{CloudServeArgs, NodeArgs, NodeInspectArgs};
 use crate::exit::CliError;
 use backup_vault::vault::ids::NodeId;
-use backup_vault_runtime::{inspect, node};
+use backup_vault_runtime::{cloud, inspect, node};
 
 /// Runs a node in the foreground until SIGTERM or Ctrl-C.
 pub fn serve(args: &NodeArgs) -> Result<(), CliError> {
     let file = load_cluster(&args.config)?;
     init_logging();
     let rt = tokio_runtime()?;
-    rt.block_on(async {
-        let shutdown = async {
-            let mut term =
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(s) => s,
-                    Err(_) => return std::future::pending().await,
-                };
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-        };
-        node::serve(file, NodeId(args.id), shutdown).await
-    })
-    .map_err(|e| runtime_error(&format!("node {}", args.id), &e))
+    rt.block_on(node::serve(file, NodeId(args.id), terminated()))
+        .map_err(|e| runtime_error(&format!("node {}", args.id), &e))
+}
+
+/// Runs the cloud service in the foreground until SIGTERM or Ctrl-C.
+pub fn serve_cloud(args: &CloudServeArgs) -> Result<(), CliError> {
+    let file = load_cluster(&args.config)?;
+    init_logging();
+    let rt = tokio_runtime()?;
+    rt.block_on(cloud::serve(
+        &file.cloud_dir(),
+        file.cloud.addr,
+        terminated(),
+    ))
+    .map_err(|e| runtime_error("cloud service", &e))
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+async fn terminated() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
 }
 
 /// Prints what a stopped node's disk holds.
