@@ -1,6 +1,7 @@
 //! Fuzz targets for every parser of untrusted bytes in `backup-vault`: the
 //! backup header and file, the key text, the chat archive, the wire frames
-//! between clients and vault nodes, and a vault node's disk log.
+//! between clients and vault nodes, and a vault node's disk log; and the
+//! runtime's files and cloud frames ([`runtime`]).
 //!
 //! The logic of each target lives in [`targets`], one function per target
 //! taking the raw fuzzer input, so that it builds and is tested on stable.
@@ -15,6 +16,7 @@
 
 pub mod prng;
 pub mod replay;
+pub mod runtime;
 pub mod seeds;
 pub mod targets;
 pub mod vault_node;
@@ -24,7 +26,7 @@ pub type Target = fn(&[u8]);
 
 /// Every target, by name, with its function. The names are the `[[bin]]`
 /// names in `fuzz/Cargo.toml` and the directory names under `fuzz/seeds/`.
-pub const TARGETS: [(&str, Target); 13] = [
+pub const TARGETS: [(&str, Target); 14] = [
     ("header", targets::header),
     ("decrypt", targets::decrypt),
     ("roundtrip", targets::roundtrip),
@@ -38,6 +40,7 @@ pub const TARGETS: [(&str, Target); 13] = [
     ("cloud_object", targets::cloud_object),
     ("disk_log", targets::disk_log),
     ("hsm_seal", targets::hsm_seal),
+    ("runtime_inputs", runtime::runtime_inputs),
 ];
 
 /// Looks a target up by name.

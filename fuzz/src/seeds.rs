@@ -395,6 +395,7 @@ pub fn all() -> Vec<Seed> {
     seeds.extend(wire_opaque_seeds());
     seeds.extend(cloud_object_seeds());
     seeds.extend(hsm_seal_seeds());
+    seeds.extend(crate::runtime::runtime_inputs_seeds());
     seeds
 }
 

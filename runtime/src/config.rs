@@ -159,13 +159,28 @@ impl ClusterFile {
         }
         let text =
             std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
-        let mut file: ClusterFile = toml::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        let mut file = ClusterFile::parse(&text).map_err(bad)?;
         file.base = path
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
-        file.check().map_err(bad)?;
         Ok(file)
+    }
+
+    /// Parses and checks a cluster file's text (relative paths stay
+    /// relative: `base` is empty).
+    ///
+    /// # Errors
+    /// What is wrong, in words.
+    pub fn parse(text: &str) -> Result<ClusterFile, String> {
+        let file: ClusterFile = toml::from_str(text).map_err(|e| e.to_string())?;
+        file.check()?;
+        Ok(file)
+    }
+
+    /// The file's text.
+    pub fn to_text(&self) -> String {
+        toml::to_string_pretty(self).expect("a cluster file encodes")
     }
 
     /// Writes the file to `path` (atomically: a temporary file renamed).
@@ -173,11 +188,7 @@ impl ClusterFile {
     /// # Errors
     /// [`RuntimeError::Io`].
     pub fn save(&self, path: &Path) -> Result<(), RuntimeError> {
-        let text = toml::to_string_pretty(self).map_err(|e| RuntimeError::Config {
-            path: path.to_path_buf(),
-            why: e.to_string(),
-        })?;
-        crate::fsutil::write_atomic(path, text.as_bytes(), 0o644)
+        crate::fsutil::write_atomic(path, self.to_text().as_bytes(), 0o644)
     }
 
     /// The checks [`ClusterFile::load`] makes, as a message.

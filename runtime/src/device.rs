@@ -68,17 +68,28 @@ pub fn load(path: &Path) -> Result<Option<DeviceState>, RuntimeError> {
         return Err(bad("the device file is too large"));
     }
     let bytes = Zeroizing::new(std::fs::read(path).map_err(RuntimeError::file(path))?);
+    parse(&bytes).map(Some).map_err(bad)
+}
+
+/// Parses a device file's bytes. The message never quotes the content.
+///
+/// # Errors
+/// What is wrong, in words.
+pub fn parse(bytes: &[u8]) -> Result<DeviceState, &'static str> {
+    if bytes.len() as u64 > MAX_DEVICE_FILE_BYTES {
+        return Err("the device file is too large");
+    }
     let file: DeviceFile =
-        serde_json::from_slice(&bytes).map_err(|_| bad("the device file does not parse"))?;
+        serde_json::from_slice(bytes).map_err(|_| "the device file does not parse")?;
     let mode = match file.mode.as_str() {
         "off" => Mode::Off,
         "key" => Mode::Key,
         "password" => Mode::Password,
-        _ => return Err(bad("the device file names an unknown mode")),
+        _ => return Err("the device file names an unknown mode"),
     };
     let key = match file.key.as_deref() {
         Some(text) => {
-            Some(BackupKey::parse(text).map_err(|_| bad("the device file's key is not valid"))?)
+            Some(BackupKey::parse(text).map_err(|_| "the device file's key is not valid")?)
         }
         None => None,
     };
@@ -88,15 +99,11 @@ pub fn load(path: &Path) -> Result<Option<DeviceState>, RuntimeError> {
     state.registration = file.registration.map(RegistrationId);
     state.acknowledged = Generation(file.acknowledged);
     state.manifest_version = file.manifest_version.map(Version);
-    Ok(Some(state))
+    Ok(state)
 }
 
-/// Writes `state` to `path` (mode 0600, atomically: after a crash the file
-/// holds the old state or the new one).
-///
-/// # Errors
-/// [`RuntimeError::File`].
-pub fn save(path: &Path, state: &DeviceState) -> Result<(), RuntimeError> {
+/// A device file's bytes for `state` (wiped on drop: they hold K).
+pub fn encode(state: &DeviceState) -> Zeroizing<Vec<u8>> {
     let file = DeviceFile {
         user: state.user.0,
         mode: match state.mode {
@@ -110,8 +117,16 @@ pub fn save(path: &Path, state: &DeviceState) -> Result<(), RuntimeError> {
         acknowledged: state.acknowledged.0,
         manifest_version: state.manifest_version.map(|v| v.0),
     };
-    let json = Zeroizing::new(serde_json::to_vec_pretty(&file).expect("a device file encodes"));
-    fsutil::write_atomic(path, &json, 0o600)
+    Zeroizing::new(serde_json::to_vec_pretty(&file).expect("a device file encodes"))
+}
+
+/// Writes `state` to `path` (mode 0600, atomically: after a crash the file
+/// holds the old state or the new one).
+///
+/// # Errors
+/// [`RuntimeError::File`].
+pub fn save(path: &Path, state: &DeviceState) -> Result<(), RuntimeError> {
+    fsutil::write_atomic(path, &encode(state), 0o600)
 }
 
 #[cfg(test)]

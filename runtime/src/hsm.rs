@@ -97,11 +97,7 @@ impl EmulatedHsm {
         nvram
             .read_exact_at(&mut bytes, 0)
             .map_err(|e| bad(format!("nvram is shorter than its two slots: {e}")))?;
-        let best = [&bytes[..SLOT], &bytes[SLOT..]]
-            .into_iter()
-            .filter_map(decode_slot)
-            .max_by_key(|(seq, _)| *seq)
-            .ok_or_else(|| bad("neither nvram slot is valid".into()))?;
+        let best = read_nvram(&bytes).ok_or_else(|| bad("neither nvram slot is valid".into()))?;
         let hsm = EmulatedHsm {
             dir: dir.to_path_buf(),
             nvram,
@@ -144,6 +140,28 @@ impl EmulatedHsm {
         self.stored = w;
         Ok(())
     }
+}
+
+/// The counter an `nvram` file's bytes hold: the intact slot with the higher
+/// sequence number, with that number; `None` if neither slot is intact (or
+/// the bytes are not two slots long).
+pub fn read_nvram(bytes: &[u8]) -> Option<(u64, Watermark)> {
+    if bytes.len() != 2 * SLOT {
+        return None;
+    }
+    [&bytes[..SLOT], &bytes[SLOT..]]
+        .into_iter()
+        .filter_map(decode_slot)
+        .max_by_key(|(seq, _)| *seq)
+}
+
+/// An `nvram` file holding `w` with sequence number `seq` in its slot
+/// (`seq % 2`), the other slot empty.
+pub fn nvram_image(seq: u64, w: &Watermark) -> Vec<u8> {
+    let mut bytes = vec![0u8; 2 * SLOT];
+    let at = (seq % 2) as usize * SLOT;
+    bytes[at..at + SLOT].copy_from_slice(&encode_slot(seq, w));
+    bytes
 }
 
 fn encode_slot(seq: u64, w: &Watermark) -> [u8; SLOT] {
