@@ -92,12 +92,24 @@ impl ClientFailure {
     }
 }
 
+/// Where a client's time went: each vault request's round trip (connect,
+/// send, answer) by kind, and the time spent in the sans-IO client's own
+/// code (its OPAQUE and backup-format work).
+#[derive(Clone, Debug, Default)]
+pub struct Timings {
+    /// Round trips of answered vault requests, by kind.
+    pub vault: std::collections::BTreeMap<&'static str, Vec<Duration>>,
+    /// Time inside the client's calls.
+    pub client_code: Duration,
+}
+
 /// A client's connection to a cluster and its cloud.
 pub struct Connection {
     file: ClusterFile,
     cloud: CloudClient,
     rng: ChaCha20Rng,
     start: Instant,
+    timings: Timings,
 }
 
 impl Connection {
@@ -114,6 +126,7 @@ impl Connection {
             cloud,
             rng,
             start: Instant::now(),
+            timings: Timings::default(),
         })
     }
 
@@ -129,6 +142,11 @@ impl Connection {
         let mut config = ClientConfig::new(key, self.file.cluster.ksf.params());
         config.vault_nodes = self.file.cluster.nodes;
         Ok(config)
+    }
+
+    /// The timings gathered since the last call, and a fresh start.
+    pub fn take_timings(&mut self) -> Timings {
+        std::mem::take(&mut self.timings)
     }
 
     fn now(&self) -> Millis {
@@ -154,7 +172,9 @@ impl Connection {
         let mut down = BTreeSet::new();
         let mut calls = tokio::task::JoinSet::new();
         let now = self.now();
+        let t = std::time::Instant::now();
         client.start(op, now, &mut self.rng);
+        self.timings.client_code += t.elapsed();
         loop {
             while let Some(out) = client.poll() {
                 match out {
@@ -165,10 +185,12 @@ impl Connection {
                         });
                         match self.address(to) {
                             Some(addr) => {
+                                let kind = request.kind();
                                 calls.spawn(vault_call(
                                     addr,
                                     to,
                                     call,
+                                    kind,
                                     request,
                                     answers_tx.clone(),
                                 ));
@@ -186,7 +208,9 @@ impl Connection {
                             ok: result.is_ok(),
                         });
                         let now = self.now();
+                        let t = std::time::Instant::now();
                         client.on_cloud(call, result, now, &mut self.rng);
+                        self.timings.client_code += t.elapsed();
                     }
                     Output::Done(done) => {
                         calls.abort_all();
@@ -213,9 +237,12 @@ impl Connection {
                     let Some(answer) = answer else { continue };
                     let now = self.now();
                     match answer {
-                        Answer::Reply { call, from, response } => {
+                        Answer::Reply { call, from, kind, took, response } => {
                             down.remove(&from);
+                            self.timings.vault.entry(kind).or_default().push(took);
+                            let t = std::time::Instant::now();
                             client.on_vault(call, *response, now, &mut self.rng);
+                            self.timings.client_code += t.elapsed();
                         }
                         Answer::Unreachable { node } => {
                             down.insert(node);
@@ -228,7 +255,9 @@ impl Connection {
                 }
                 () = tokio::time::sleep_until(wake) => {
                     let now = self.now();
+                    let t = std::time::Instant::now();
                     client.handle_timeout(now, &mut self.rng);
+                    self.timings.client_code += t.elapsed();
                 }
             }
         }
@@ -256,6 +285,8 @@ enum Answer {
     Reply {
         call: CallId,
         from: NodeId,
+        kind: &'static str,
+        took: Duration,
         response: Box<ClientResponse<OpaqueCrypto>>,
     },
     /// The node did not accept the connection.
@@ -269,9 +300,11 @@ async fn vault_call(
     addr: SocketAddr,
     to: NodeId,
     call: CallId,
+    kind: &'static str,
     request: ClientRequest<OpaqueCrypto>,
     answers: mpsc::UnboundedSender<Answer>,
 ) {
+    let started = std::time::Instant::now();
     let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
         Ok(Ok(s)) => s,
         _ => {
@@ -294,6 +327,8 @@ async fn vault_call(
             Ok(response) => Answer::Reply {
                 call,
                 from: to,
+                kind,
+                took: started.elapsed(),
                 response: Box::new(response),
             },
             Err(_) => Answer::Lost { node: to },

@@ -112,15 +112,16 @@ impl EmulatedHsm {
         self.stored
     }
 
-    /// Stores `w` durably if it differs from what is stored. The node only
-    /// moves its counter forward; this checks it did.
+    /// Stores `w` durably if it differs from what is stored, and says
+    /// whether it wrote. The node only moves its counter forward; this
+    /// checks it did.
     ///
     /// # Errors
     /// [`RuntimeError::Hsm`] if the write or the sync failed: the node must
     /// stop, since what depends on the counter cannot go out.
-    pub fn store(&mut self, w: Watermark) -> Result<(), RuntimeError> {
+    pub fn store(&mut self, w: Watermark) -> Result<bool, RuntimeError> {
         if w == self.stored {
-            return Ok(());
+            return Ok(false);
         }
         assert!(
             w.term >= self.stored.term && w.log >= self.stored.log,
@@ -138,7 +139,7 @@ impl EmulatedHsm {
             })?;
         self.seq = seq;
         self.stored = w;
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -225,7 +226,8 @@ mod tests {
             voted_for: Some(NodeId(1)),
             log: (Term(2), LogIndex(5)),
         };
-        hsm.store(first).expect("store");
+        assert!(hsm.store(first).expect("store"));
+        assert!(!hsm.store(first).expect("store"), "nothing to write");
         let second = Watermark {
             log: (Term(2), LogIndex(9)),
             ..first

@@ -14,6 +14,7 @@
 //! | [`status`] | a node's `status.json` |
 //! | [`inspect`] | a stopped node's disk, read through its HSM |
 //! | [`cluster`] | a local cluster: `cluster.toml`, node processes, SIGKILL |
+//! | [`bench`] | `bvault cluster bench`: logins per second, latency, where a login's time goes |
 //! | [`demo`] | `bvault cluster demo`: the password-mode story on real processes |
 //! | [`fsutil`] | atomic file replacement and folder syncs |
 //! | [`error`] | [`RuntimeError`] |
@@ -22,6 +23,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod client;
 pub mod cloud;
 pub mod cluster;

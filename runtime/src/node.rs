@@ -305,8 +305,14 @@ impl Driver {
             // Group commit: one sync for every write the batch queued.
             if let Some(&(last, _)) = self.host.unsynced().last() {
                 let now = self.clock.now();
+                let writes = self.host.unsynced().len() as u64;
                 let (host, rng) = (&mut self.host, &mut self.rng);
+                let started = std::time::Instant::now();
                 let step = blocking(|| host.sync(last, now, rng, |_, _| {}));
+                let m = &mut self.status.metrics;
+                m.syncs += 1;
+                m.synced_writes += writes;
+                m.sync_micros += started.elapsed().as_micros() as u64;
                 if let Some(why) = self.host.disk().failure() {
                     return Err(RuntimeError::DiskFailed(why.to_string()));
                 }
@@ -324,7 +330,11 @@ impl Driver {
             return Ok(());
         }
         let (hsm, mark) = (&mut self.hsm, self.host.nvram());
-        blocking(|| hsm.store(mark))?;
+        let started = std::time::Instant::now();
+        if blocking(|| hsm.store(mark))? {
+            self.status.metrics.counter_writes += 1;
+            self.status.metrics.counter_micros += started.elapsed().as_micros() as u64;
+        }
         for step in pending.drain(..) {
             self.carry_out(step);
         }
@@ -349,11 +359,24 @@ impl Driver {
             }
             Event::Client { conn, request } => {
                 self.next_request += 1;
-                Input::Client {
+                let kind = request.kind();
+                let input = Input::Client {
                     from: conn,
                     id: RequestId(self.next_request),
                     request,
-                }
+                };
+                let started = std::time::Instant::now();
+                pending.push(self.host.handle(input, now, &mut self.rng));
+                let spent = started.elapsed().as_micros() as u64;
+                let entry = self
+                    .status
+                    .metrics
+                    .handled
+                    .entry(kind.to_string())
+                    .or_default();
+                entry.0 += 1;
+                entry.1 += spent;
+                return;
             }
         };
         pending.push(self.host.handle(input, now, &mut self.rng));

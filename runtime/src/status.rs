@@ -3,6 +3,7 @@
 //! changes. It holds no secret.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// A node's status file. See the module documentation.
@@ -18,6 +19,29 @@ pub struct NodeStatus {
     pub role: String,
     /// The last log index it applied, when the file was written.
     pub applied: u64,
+    /// Where its time went, since it started.
+    #[serde(default)]
+    pub metrics: NodeMetrics,
+}
+
+/// Where a node's time went, for the runtime benchmark: the node's own code
+/// per client request kind (OPAQUE and the vault's rules; consensus waits are
+/// not in it), and its disk syncs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeMetrics {
+    /// Per request kind: how many, and microseconds in the node's code.
+    pub handled: BTreeMap<String, (u64, u64)>,
+    /// Group commits: syncs of the record log.
+    pub syncs: u64,
+    /// Writes those syncs made durable.
+    pub synced_writes: u64,
+    /// Microseconds in syncs (the writes, `fdatasync`, and the node's
+    /// handling of `Persisted`).
+    pub sync_micros: u64,
+    /// Writes of the HSM's counter, each with its own sync.
+    pub counter_writes: u64,
+    /// Microseconds in them.
+    pub counter_micros: u64,
 }
 
 impl NodeStatus {
@@ -29,6 +53,7 @@ impl NodeStatus {
             term: 0,
             role: "follower".into(),
             applied: 0,
+            metrics: NodeMetrics::default(),
         }
     }
 

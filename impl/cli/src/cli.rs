@@ -158,6 +158,34 @@ to show the key material gone. Prints one line per step and exits 0 if every
 step went as told; otherwise it names the step. The cluster's files stay in DIR
 for a look afterwards (node-N/node.log, cloud/).")]
     Demo(ClusterDemoArgs),
+    /// Measure logins per second and commit latency on a new local cluster, with 1 and with many clients.
+    #[command(long_about = "\
+Start a new cluster of node processes (fsync on) in DIR, give each client its
+own user with password backups on, and have the clients restore with the
+password in a loop for SECONDS: one login (two commits) and a small cloud read
+each. Prints, per client count, logins per second, the login-start and
+login-finish round trips (p50, p99), where a login's time went (client code,
+the leader's code, round trips), and the leader's syncs and writes per sync;
+writes DIR/bench.json. Measure on an idle machine; the figures are this
+machine's.")]
+    Bench(ClusterBenchArgs),
+}
+
+/// `bvault cluster bench`
+#[derive(Debug, Args)]
+pub struct ClusterBenchArgs {
+    /// A new folder for the cluster; default: a new folder under the system's temporary folder.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Nodes.
+    #[arg(long, default_value_t = 5)]
+    pub nodes: u8,
+    /// Concurrent clients; repeat to measure several counts in one run.
+    #[arg(long, value_name = "N", default_values_t = [1usize, 64])]
+    pub clients: Vec<usize>,
+    /// Seconds to measure each client count.
+    #[arg(long, default_value_t = 10.0)]
+    pub seconds: f64,
 }
 
 /// `bvault cluster init` and `up`.

@@ -1,7 +1,7 @@
 //! `bvault cluster init`, `up` and `demo`.
 
 use super::runtime::{runtime_error, tokio_runtime};
-use crate::cli::{ClusterDemoArgs, ClusterInitArgs};
+use crate::cli::{ClusterBenchArgs, ClusterDemoArgs, ClusterInitArgs};
 use crate::exit::CliError;
 use backup_vault_runtime::cluster::{self, InitOptions, Supervisor, CLUSTER_FILE};
 use backup_vault_runtime::config::KsfName;
@@ -161,4 +161,51 @@ pub fn demo(args: &ClusterDemoArgs) -> Result<(), CliError> {
                 dir.display()
             ))
         })
+}
+
+/// Runs the benchmark.
+pub fn bench(args: &ClusterBenchArgs) -> Result<(), CliError> {
+    if args.clients.is_empty() || args.clients.contains(&0) || args.seconds <= 0.0 {
+        return Err(CliError::usage(
+            "give at least one client count above 0, and seconds above 0",
+        ));
+    }
+    let dir = args.dir.clone().unwrap_or_else(|| {
+        let mut d = demo::default_dir();
+        d.set_file_name(format!(
+            "bvault-bench-{}",
+            d.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ));
+        d
+    });
+    if !demo::usable(&dir) {
+        return Err(CliError::usage(format!(
+            "{} already holds a cluster; the benchmark makes a new one",
+            dir.display()
+        )));
+    }
+    let options = backup_vault_runtime::bench::BenchOptions {
+        exe: exe()?,
+        dir: dir.clone(),
+        nodes: args.nodes,
+        clients: args.clients.clone(),
+        seconds: args.seconds,
+    };
+    let rt = tokio_runtime()?;
+    rt.block_on(backup_vault_runtime::bench::run(options, |line| {
+        println!("{line}")
+    }))
+    .map(|_| println!("figures in {}", dir.join("bench.json").display()))
+    .map_err(|e| {
+        CliError::with_exit(
+            crate::exit::Exit::Failure,
+            format!("the benchmark stopped: {e}"),
+        )
+        .note(format!(
+            "the cluster's files and node logs are in {}",
+            dir.display()
+        ))
+    })
 }

@@ -24,6 +24,7 @@ pub fn run(command: Command) -> Result<(), CliError> {
         Command::Cluster(ClusterCommand::Init(args)) => cluster::init(&args),
         Command::Cluster(ClusterCommand::Up(args)) => cluster::up(&args),
         Command::Cluster(ClusterCommand::Demo(args)) => cluster::demo(&args),
+        Command::Cluster(ClusterCommand::Bench(args)) => cluster::bench(&args),
         Command::Cloud(CloudCommand::Serve(args)) => node::serve_cloud(&args),
         Command::Client(args) => client::run(&args),
     }
