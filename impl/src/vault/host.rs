@@ -432,3 +432,86 @@ mod compaction_tests {
         assert_eq!((raft.term(), raft.voted_for()), (term, vote));
     }
 }
+
+#[cfg(test)]
+mod runtime_hooks_tests {
+    use super::*;
+    use crate::vault::crypto::SymbolicCrypto;
+    use crate::vault::quorum::ClusterConfig;
+    use crate::vault::sealed::StoredRecord;
+    use crate::vault::storage::SealedDisk;
+    use rand_chacha::rand_core::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    /// A disk that counts what the host asks of it.
+    #[derive(Default)]
+    struct Counting {
+        inner: SealedDisk<SymbolicCrypto>,
+        persisted: usize,
+        flushes: Vec<usize>,
+    }
+
+    impl Disk<SymbolicCrypto> for Counting {
+        fn persist(&mut self, op: &DiskOp<SymbolicCrypto>) -> std::ops::Range<usize> {
+            self.persisted += 1;
+            self.inner.persist(op)
+        }
+        fn read(&mut self) -> (Vec<StoredRecord<SymbolicCrypto>>, Recovery) {
+            self.inner.read()
+        }
+        fn keep(&mut self, n: usize) {
+            self.inner.keep(n);
+        }
+        fn flush(&mut self) {
+            self.flushes.push(self.persisted);
+        }
+    }
+
+    fn config() -> NodeConfig {
+        NodeConfig {
+            cluster: ClusterConfig::new(1, 0).expect("a valid cluster"),
+            ..NodeConfig::default()
+        }
+    }
+
+    #[test]
+    fn a_sync_flushes_the_disk_once_after_the_batch() {
+        let rng = &mut ChaCha8Rng::seed_from_u64(11);
+        let mut host = NodeHost::init(
+            NodeId(0),
+            config(),
+            SymbolicCrypto,
+            Counting::default(),
+            Millis(0),
+            rng,
+        );
+        let now = host.node().expect("up").next_deadline();
+        let step = host.handle(Input::Timer, now, rng);
+        let last = *step.wrote.last().expect("an election writes");
+        let _ = host.sync(last, now, rng, |_, _| {});
+        // One flush, after every write of the batch.
+        assert_eq!(host.disk().flushes, vec![step.wrote.len()]);
+    }
+
+    #[test]
+    fn a_host_down_with_an_hsm_keeps_its_counter_across_the_restart() {
+        let rng = &mut ChaCha8Rng::seed_from_u64(12);
+        let mark = Watermark {
+            term: crate::vault::ids::Term(7),
+            voted_for: Some(NodeId(0)),
+            log: (crate::vault::ids::Term(7), crate::vault::ids::LogIndex(3)),
+        };
+        let mut host = NodeHost::down_with_hsm(
+            NodeId(0),
+            config(),
+            SymbolicCrypto,
+            SealedDisk::<SymbolicCrypto>::default(),
+            mark,
+        );
+        assert_eq!(host.nvram(), mark);
+        let _ = host.restart(Millis(0), rng);
+        // The empty disk says term 0; the HSM's counter wins.
+        let raft = host.node().expect("up").raft();
+        assert_eq!((raft.term(), raft.voted_for()), (mark.term, mark.voted_for));
+    }
+}
