@@ -500,7 +500,7 @@ impl Search {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::world::history::History;
+    use crate::History;
 
     const USER: u64 = 1;
     const R: RegistrationId = RegistrationId(7);

@@ -220,7 +220,7 @@ pub fn check(history: &History, limit: u8) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::world::history::HistoryEvent;
+    use crate::HistoryEvent;
 
     fn reg() -> RegistrationId {
         RegistrationId(7)
