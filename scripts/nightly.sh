@@ -14,7 +14,10 @@
 #    `cargo llvm-cov`, into OUT/coverage (lcov and an HTML report);
 # 4. the supply chain: `cargo deny check` against deny.toml, offline
 #    (licenses, bans and sources always; advisories from the database
-#    already on the machine, if any).
+#    already on the machine, if any);
+# 5. the real-process fault soak: FAULT_RUNS (default 20) runs of 30 s of
+#    the runtime's fault suite (impl/cli/tests/runtime_faults.rs), each
+#    judged by the history checks; a failing run's folder is kept and named.
 #
 # Tools it needs are installed on first use (cargo install --locked).
 # Each part's exit code is kept; the script exits with the first non-zero
@@ -81,6 +84,11 @@ if need deny cargo-deny; then
 else
   record deny 2
 fi
+
+log "5. real-process fault soak: ${FAULT_RUNS:-20} runs of 30 s"
+BVAULT_FAULT_RUNS="${FAULT_RUNS:-20}" BVAULT_FAULT_SECONDS=30 \
+  cargo test --release -q -p backup-vault-cli --test runtime_faults -- --nocapture 2>&1 | tee -a "$out/nightly.log"
+record faults "${PIPESTATUS[0]}"
 
 log "summary: ${results[*]}"
 for r in "${results[@]}"; do

@@ -103,6 +103,36 @@ pub struct Timings {
     pub client_code: Duration,
 }
 
+/// What the driver saw of one vault request, for a history recorder
+/// (the runtime's fault tests record what real clients saw, and judge it
+/// with the simulator's history checks). `id` numbers the sends of one
+/// connection.
+#[derive(Debug)]
+pub enum Observed<'a> {
+    /// The request is being sent (it may or may not reach the node).
+    Sent {
+        /// This send.
+        id: u64,
+        /// The request.
+        request: &'a ClientRequest<OpaqueCrypto>,
+    },
+    /// The node did not accept the connection: the request reached no node.
+    NotDelivered {
+        /// The send.
+        id: u64,
+    },
+    /// The answer arrived.
+    Answered {
+        /// The send.
+        id: u64,
+        /// The answer.
+        response: &'a ClientResponse<OpaqueCrypto>,
+    },
+}
+
+/// A function that sees every [`Observed`] event of a connection.
+pub type Observer = Box<dyn FnMut(Observed<'_>) + Send>;
+
 /// A client's connection to a cluster and its cloud.
 pub struct Connection {
     file: ClusterFile,
@@ -110,6 +140,8 @@ pub struct Connection {
     rng: ChaCha20Rng,
     start: Instant,
     timings: Timings,
+    observer: Option<Observer>,
+    next_send: u64,
 }
 
 impl Connection {
@@ -127,6 +159,8 @@ impl Connection {
             rng,
             start: Instant::now(),
             timings: Timings::default(),
+            observer: None,
+            next_send: 0,
         })
     }
 
@@ -142,6 +176,18 @@ impl Connection {
         let mut config = ClientConfig::new(key, self.file.cluster.ksf.params());
         config.vault_nodes = self.file.cluster.nodes;
         Ok(config)
+    }
+
+    /// Calls `observer` with every vault request this connection sends and
+    /// what became of it.
+    pub fn observe(&mut self, observer: Observer) {
+        self.observer = Some(observer);
+    }
+
+    fn observed(&mut self, event: Observed<'_>) {
+        if let Some(o) = self.observer.as_mut() {
+            o(event);
+        }
     }
 
     /// The timings gathered since the last call, and a fresh start.
@@ -183,20 +229,25 @@ impl Connection {
                             to,
                             what: request.kind(),
                         });
+                        let id = self.next_send;
+                        self.next_send += 1;
+                        self.observed(Observed::Sent {
+                            id,
+                            request: &request,
+                        });
                         match self.address(to) {
                             Some(addr) => {
                                 let kind = request.kind();
                                 calls.spawn(vault_call(
                                     addr,
-                                    to,
-                                    call,
-                                    kind,
+                                    Sending { to, call, id, kind },
                                     request,
                                     answers_tx.clone(),
                                 ));
                             }
                             None => {
                                 down.insert(to);
+                                self.observed(Observed::NotDelivered { id });
                             }
                         }
                     }
@@ -237,15 +288,17 @@ impl Connection {
                     let Some(answer) = answer else { continue };
                     let now = self.now();
                     match answer {
-                        Answer::Reply { call, from, kind, took, response } => {
+                        Answer::Reply { call, from, id, kind, took, response } => {
                             down.remove(&from);
+                            self.observed(Observed::Answered { id, response: &response });
                             self.timings.vault.entry(kind).or_default().push(took);
                             let t = std::time::Instant::now();
                             client.on_vault(call, *response, now, &mut self.rng);
                             self.timings.client_code += t.elapsed();
                         }
-                        Answer::Unreachable { node } => {
+                        Answer::Unreachable { node, id } => {
                             down.insert(node);
+                            self.observed(Observed::NotDelivered { id });
                             progress(Progress::Unreachable { node });
                         }
                         Answer::Lost { node } => {
@@ -285,30 +338,38 @@ enum Answer {
     Reply {
         call: CallId,
         from: NodeId,
+        id: u64,
         kind: &'static str,
         took: Duration,
         response: Box<ClientResponse<OpaqueCrypto>>,
     },
     /// The node did not accept the connection.
-    Unreachable { node: NodeId },
+    Unreachable { node: NodeId, id: u64 },
     /// The connection broke before an answer (the node crashed, or dropped
     /// the connection): the client's timeout resends.
     Lost { node: NodeId },
 }
 
-async fn vault_call(
-    addr: SocketAddr,
+/// One send of a vault request.
+struct Sending {
     to: NodeId,
     call: CallId,
+    id: u64,
     kind: &'static str,
+}
+
+async fn vault_call(
+    addr: SocketAddr,
+    sending: Sending,
     request: ClientRequest<OpaqueCrypto>,
     answers: mpsc::UnboundedSender<Answer>,
 ) {
+    let Sending { to, call, id, kind } = sending;
     let started = std::time::Instant::now();
     let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
         Ok(Ok(s)) => s,
         _ => {
-            let _ = answers.send(Answer::Unreachable { node: to });
+            let _ = answers.send(Answer::Unreachable { node: to, id });
             return;
         }
     };
@@ -327,6 +388,7 @@ async fn vault_call(
             Ok(response) => Answer::Reply {
                 call,
                 from: to,
+                id,
                 kind,
                 took: started.elapsed(),
                 response: Box::new(response),

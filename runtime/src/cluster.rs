@@ -76,6 +76,7 @@ pub fn init(dir: &Path, options: InitOptions) -> Result<ClusterFile, RuntimeErro
             election_max_ms: Timing::DEFAULT.election_max_ms,
             heartbeat_ms: Timing::DEFAULT.heartbeat_ms,
             snapshot_every: 1000,
+            record_applied: false,
         },
         cloud: CloudSection {
             dir: PathBuf::from("cloud"),
@@ -202,6 +203,15 @@ impl Supervisor {
             .stderr(err)
             .spawn()
             .map_err(RuntimeError::file(&self.exe))
+    }
+
+    /// Kills the cloud service with SIGKILL; [`Supervisor::start_all`]
+    /// starts it again.
+    pub fn kill_cloud(&mut self) {
+        if let Some(mut child) = self.cloud.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 
     /// Whether node `id`'s process is running.

@@ -81,6 +81,11 @@ pub struct ClusterSection {
     /// Compact the log every this many applied entries.
     #[serde(default = "default_snapshot_every")]
     pub snapshot_every: u64,
+    /// For tests: each node appends every committed command's metadata
+    /// (index, kind, user, registration, KE1 and content digests; never key
+    /// material) to `node-N/applied.jsonl`, for the history checks.
+    #[serde(default)]
+    pub record_applied: bool,
 }
 
 fn default_election_min_ms() -> u64 {

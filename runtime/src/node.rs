@@ -36,6 +36,7 @@ use backup_vault::vault::io::{Effect, Input};
 use backup_vault::vault::opaque_crypto::OpaqueCrypto;
 use backup_vault::vault::protocol::ClientRequest;
 use backup_vault::vault::raft::Role;
+use backup_vault::vault::records::Command;
 use backup_vault::vault::sealed::SealedMessage;
 use backup_vault::wire::{self, FrameLimits, PeerHello};
 use bytes::Bytes;
@@ -124,6 +125,10 @@ impl NodePaths {
     pub fn status(&self) -> PathBuf {
         self.root.join("status.json")
     }
+    /// The committed commands' metadata, when `record_applied` is on.
+    pub fn applied(&self) -> PathBuf {
+        self.root.join("applied.jsonl")
+    }
 }
 
 /// Creates node `id`'s folders and provisions its HSM with the fleet's
@@ -206,8 +211,21 @@ pub async fn serve(
         }
     }
 
+    let applied_log = if file.cluster.record_applied {
+        let path = paths.applied();
+        Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(RuntimeError::file(&path))?,
+        )
+    } else {
+        None
+    };
     let mut driver = Driver {
         id,
+        applied_log,
         host,
         hsm,
         rng,
@@ -249,6 +267,7 @@ impl Clock {
 
 struct Driver {
     id: NodeId,
+    applied_log: Option<std::fs::File>,
     host: Host,
     hsm: EmulatedHsm,
     rng: ChaCha20Rng,
@@ -415,6 +434,15 @@ impl Driver {
                 Effect::Applied(applied) => {
                     self.status.applied = applied.index.0;
                     self.status_dirty = true;
+                    if let (Some(log), Some(command)) =
+                        (self.applied_log.as_mut(), &applied.command)
+                    {
+                        use std::io::Write;
+                        let line = applied_line(applied.index.0, command);
+                        if let Err(e) = writeln!(log, "{line}") {
+                            tracing::warn!(error = %e, "applied.jsonl not written");
+                        }
+                    }
                     if let Some(outcome) = &applied.outcome {
                         tracing::debug!(
                             node = self.id.0,
@@ -458,6 +486,36 @@ impl Driver {
         self.status_written = std::time::Instant::now();
         self.status_dirty = false;
     }
+}
+
+/// A committed command's metadata, as `applied.jsonl` holds it: no key
+/// material, only what the history checks match requests against.
+fn applied_line(index: u64, command: &Command<C>) -> serde_json::Value {
+    let kind = match command {
+        Command::Stage { .. } => "stage",
+        Command::Activate { .. } => "activate",
+        Command::ConsumeAttempt { .. } => "consume-attempt",
+        Command::Reset { .. } => "reset",
+        Command::Delete { .. } => "delete",
+        Command::Exhaust { .. } => "exhaust",
+    };
+    let (user, registration) = (command.user().0, command.registration().0);
+    let mut line = serde_json::json!({
+        "index": index,
+        "kind": kind,
+        "user": user,
+        "registration": registration,
+    });
+    match command {
+        Command::Stage { content, .. } | Command::Activate { content, .. } => {
+            line["content"] = serde_json::to_value(content).unwrap_or_default();
+        }
+        Command::ConsumeAttempt { ke1, .. } | Command::Reset { ke1, .. } => {
+            line["ke1"] = serde_json::to_value(ke1).unwrap_or_default();
+        }
+        _ => {}
+    }
+    line
 }
 
 fn role_name(role: Role) -> &'static str {
