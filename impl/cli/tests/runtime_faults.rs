@@ -663,11 +663,9 @@ fn run_once(seed: u64, seconds: u64, out: &Path) -> Result<String, String> {
         .filter(|e| e.kind == EventType::Invoke)
         .count();
     let faults = rec.history.nemesis.len();
-    let aimed = nemesis
-        .log
-        .iter()
-        .filter(|l| l.contains("after-ke2"))
-        .count();
+    let count = |what: &str| nemesis.log.iter().filter(|l| l.contains(what)).count();
+    let (aimed, rollbacks, cloud_kills) =
+        (count("after-ke2"), count("rollback"), count("cloud-kill"));
     if ops < 20 {
         problems.push(format!("only {ops} vault requests: the run proved little"));
     }
