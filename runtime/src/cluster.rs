@@ -154,14 +154,7 @@ impl Supervisor {
     /// # Errors
     /// [`RuntimeError::File`] if a process cannot be started.
     pub fn start_all(&mut self) -> Result<(), RuntimeError> {
-        if !self
-            .cloud
-            .as_mut()
-            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
-        {
-            let log = self.file.cloud_dir().with_extension("log");
-            self.cloud = Some(self.spawn(&["cloud", "serve"], &log)?);
-        }
+        self.start_cloud()?;
         for id in 0..self.file.cluster.nodes {
             if !self.is_running(id) {
                 self.start(id)?;
@@ -170,11 +163,14 @@ impl Supervisor {
         Ok(())
     }
 
-    /// Starts node `id` (its log appended to `node-N/node.log`).
+    /// Starts node `id` (its log appended to `node-N/node.log`). A process
+    /// of node `id` that is still running is killed first: two processes
+    /// of one node must never run, and none may be left behind.
     ///
     /// # Errors
     /// [`RuntimeError::File`].
     pub fn start(&mut self, id: u8) -> Result<(), RuntimeError> {
+        self.kill(id);
         let paths = self.paths(id);
         // A stale status file would name a leader that is not running.
         let _ = std::fs::remove_file(paths.status());
@@ -205,7 +201,23 @@ impl Supervisor {
             .map_err(RuntimeError::file(&self.exe))
     }
 
-    /// Kills the cloud service with SIGKILL; [`Supervisor::start_all`]
+    /// Starts the cloud service unless it is running.
+    ///
+    /// # Errors
+    /// [`RuntimeError::File`] if it cannot be started.
+    pub fn start_cloud(&mut self) -> Result<(), RuntimeError> {
+        if !self
+            .cloud
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+        {
+            let log = self.file.cloud_dir().with_extension("log");
+            self.cloud = Some(self.spawn(&["cloud", "serve"], &log)?);
+        }
+        Ok(())
+    }
+
+    /// Kills the cloud service with SIGKILL; [`Supervisor::start_cloud`]
     /// starts it again.
     pub fn kill_cloud(&mut self) {
         if let Some(mut child) = self.cloud.take() {

@@ -477,6 +477,23 @@ fn copy_log(file: &ClusterFile, id: u8) -> Option<Vec<u8>> {
     std::fs::read(file.node_dir(entry).join("data/vault.log")).ok()
 }
 
+/// Processes whose command line names `dir`: none may outlive a run.
+fn processes_of(dir: &Path) -> Vec<u32> {
+    let needle = dir.to_string_lossy().into_owned();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(&needle))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
 fn run_once(seed: u64, seconds: u64, out: &Path) -> Result<String, String> {
     let dir = out.join(format!("seed-{seed}"));
     let _ = std::fs::remove_dir_all(&dir);
@@ -579,7 +596,7 @@ fn run_once(seed: u64, seconds: u64, out: &Path) -> Result<String, String> {
         }
         down.retain(|(_, at)| *at > now);
         if cloud_down.is_some_and(|at| at <= now) {
-            cluster.start_all().map_err(|e| e.to_string())?;
+            cluster.start_cloud().map_err(|e| e.to_string())?;
             record(&recorder, "cloud-restart", None, &mut nemesis.log);
             cloud_down = None;
         }
@@ -635,6 +652,10 @@ fn run_once(seed: u64, seconds: u64, out: &Path) -> Result<String, String> {
     // Let every node apply what was committed, then stop them.
     std::thread::sleep(Duration::from_secs(1));
     cluster.stop_all(Duration::from_secs(5));
+    let left = processes_of(&dir);
+    if !left.is_empty() {
+        return Err(format!("seed {seed}: processes left running: {left:?}"));
+    }
 
     let committed = read_committed(&file);
     let mut rec = recorder.lock().expect("recorder");
