@@ -27,6 +27,11 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 toolchain=${FUZZ_TOOLCHAIN:-nightly}
 cargo_fuzz=(cargo "+$toolchain" fuzz)
+# cargo fuzz builds with the workspace's release profile, whose thin LTO and
+# single codegen unit (right for the shipped binary) made linking each of the
+# targets take minutes; fuzzing does not need them.
+export CARGO_PROFILE_RELEASE_LTO=false
+export CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
 
 if ! "${cargo_fuzz[@]}" --version >/dev/null 2>&1; then
     echo "error: cargo-fuzz is not installed for toolchain '$toolchain'; see fuzz/README.md" >&2
