@@ -522,9 +522,8 @@ fn role_name(role: Role) -> &'static str {
     match role {
         Role::Leader => "leader",
         Role::Candidate => "candidate",
+        Role::PreCandidate => "pre-candidate",
         Role::Follower => "follower",
-        #[allow(unreachable_patterns)]
-        _ => "other",
     }
 }
 

@@ -15,7 +15,7 @@ pub struct NodeStatus {
     pub pid: u32,
     /// Its term.
     pub term: u64,
-    /// `leader`, `candidate` or `follower`.
+    /// `leader`, `candidate`, `pre-candidate` or `follower`.
     pub role: String,
     /// The last log index it applied, when the file was written.
     pub applied: u64,
