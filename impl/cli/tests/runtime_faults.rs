@@ -20,6 +20,8 @@
 //! (LOCK-1) and the linearizability search (CONS-4), and the clients' own
 //! view by: no acknowledged backup lost (a fresh device restores at least
 //! the newest acknowledged generation) and a destroyed key stays destroyed.
+//! So that a pass means something, the same history rewritten as a vault
+//! that never counts a guess would have answered must fail the bound.
 //!
 //! Real processes are not deterministic: the seed fixes the clients' and the
 //! nemesis's choices, not the interleaving. A failing run keeps its folder
@@ -676,6 +678,25 @@ fn run_once(seed: u64, seconds: u64, out: &Path) -> Result<String, String> {
     match linearizable::check(&rec.history, GUESS_LIMIT) {
         linearizable::Verdict::Linearizable => {}
         v => problems.push(format!("CONS-4: {v:?}")),
+    }
+    // The checks must have something to judge in a real history: the same
+    // history, as a vault that never counted a guess would have answered
+    // (every KE2 saying the whole budget is left), must fail the bound. If
+    // it passes, the recording or the registrations filled in from the
+    // committed log gave the bound nothing to count.
+    if seen.destroyed {
+        let mut refunding = rec.history.clone();
+        for e in &mut refunding.events {
+            if let Some(Answer::Ke2 { remaining, .. }) = e.answer.as_mut() {
+                *remaining = GUESS_LIMIT;
+            }
+        }
+        if guesses::check(&refunding, GUESS_LIMIT) == guesses::Verdict::Within {
+            problems.push(
+                "the bound passed a history whose KE2s never count a guess: it judged nothing"
+                    .to_string(),
+            );
+        }
     }
     let ops = rec
         .history
