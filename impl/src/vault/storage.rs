@@ -31,9 +31,11 @@ use crate::wire::disk::{decode_log, encode_record, DiskLimits, Tail};
 
 /// Where a node host keeps what must survive a crash.
 pub trait Disk<C: VaultCrypto> {
-    /// Makes `op` durable, after every earlier one. Returns the byte range
-    /// of the disk it now occupies (the whole disk if it was rewritten),
-    /// for a scanner that looks for secrets on disk.
+    /// Writes `op` after every earlier one; it is durable once the next
+    /// [`Disk::flush`] returns (a disk whose writes are durable at once has
+    /// nothing to flush). Returns the byte range of the disk it now
+    /// occupies (the whole disk if it was rewritten), for a scanner that
+    /// looks for secrets on disk.
     fn persist(&mut self, op: &DiskOp<C>) -> std::ops::Range<usize>;
     /// The records a restarting node reads, in order, and how the disk's
     /// framing was found.
