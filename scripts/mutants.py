@@ -9,6 +9,7 @@ the oracle: they are written with the code and run separately (`cargo test`).
 
     scripts/mutants.py [--profile quick|nightly] [--file GLOB]... [--shard k/n]
                        [--out DIR] [--jobs T] [--limit N] [--fresh] [--in-diff FILE]
+                       [--cargo-profile NAME] [--target-dir DIR]
 
 Writes, into DIR (default target/mutants-oracle):
   results.jsonl  one line per mutant, appended as each finishes (a rerun with
@@ -131,9 +132,20 @@ def load_equivalent():
     return eq
 
 
+# The cargo profile the suite is built with, and its folder under the target
+# directory. `mutants` by default; CI passes `--cargo-profile test --target-dir
+# target`, so that the dependencies `cargo test` already built are reused
+# instead of a cold build of a profile of their own.
+CARGO_PROFILE = "mutants"
+
+
+def profile_dir(profile: str) -> str:
+    return {"dev": "debug", "test": "debug", "release": "release", "bench": "release"}.get(profile, profile)
+
+
 def build(tree: Path, target: Path):
     env = dict(os.environ, CARGO_TARGET_DIR=str(target))
-    r = sh(["cargo", "build", "--profile", "mutants", "-p", "backup-vault-sim",
+    r = sh(["cargo", "build", "--profile", CARGO_PROFILE, "-p", "backup-vault-sim",
             "--bin", "bvault-suite"], tree, timeout=1800, env=env)
     return r.returncode == 0, r.stderr[-3000:]
 
@@ -163,7 +175,7 @@ def run_stage(binary: Path, tree: Path, target: Path, stage, timeout, threads):
     name, args = stage
     if args[0] == "cargo-test":
         env = dict(os.environ, CARGO_TARGET_DIR=str(target))
-        cmd = ["cargo", "test", "-q", "--profile", "mutants", "-p", "backup-vault-sim",
+        cmd = ["cargo", "test", "-q", "--profile", CARGO_PROFILE, "-p", "backup-vault-sim",
                "--test", args[1]]
     else:
         env = None
@@ -198,6 +210,9 @@ def main():
     ap.add_argument("--out", default=str(ROOT / "target" / "mutants-oracle"))
     ap.add_argument("--jobs", type=int, default=0, help="simulator threads (0: one per core)")
     ap.add_argument("--limit", type=int, help="judge at most N mutants this run")
+    ap.add_argument("--cargo-profile", default="mutants",
+                    help="cargo profile to build the suite with (default: mutants)")
+    ap.add_argument("--target-dir", help="cargo target directory (default: OUT/target)")
     ap.add_argument("--fresh", action="store_true", help="forget earlier results in --out")
     ap.add_argument("--in-diff", metavar="FILE",
                     help="only mutants on lines a unified diff changes (e.g. git diff BASE -- impl/src)")
@@ -222,14 +237,17 @@ def main():
     results_path = out / "results.jsonl"
     if args.fresh and results_path.exists():
         results_path.unlink()
-    tree, target = out / "tree", out / "target"
+    global CARGO_PROFILE
+    CARGO_PROFILE = args.cargo_profile
+    tree = out / "tree"
+    target = Path(args.target_dir).resolve() if args.target_dir else out / "target"
     tree.mkdir(exist_ok=True)
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
     copy_tree(tree)
-    binary = target / "mutants" / "bvault-suite"
-    print("building the unmutated suite (profile mutants)...", flush=True)
+    binary = target / profile_dir(CARGO_PROFILE) / "bvault-suite"
+    print(f"building the unmutated suite (profile {CARGO_PROFILE})...", flush=True)
     ok, err = build(tree, target)
     if not ok:
         print(f"mutants.py: the unmutated tree does not build:\n{err}", file=sys.stderr)
