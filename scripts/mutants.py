@@ -133,9 +133,10 @@ def load_equivalent():
 
 
 # The cargo profile the suite is built with, and its folder under the target
-# directory. `mutants` by default; CI passes `--cargo-profile test --target-dir
-# target`, so that the dependencies `cargo test` already built are reused
-# instead of a cold build of a profile of their own.
+# directory: `mutants` unless `--cargo-profile` names another (measured: the
+# test profile, reusing `cargo test`'s target directory, was slower, since the
+# feature set of one package differs from the workspace's and the oracle runs
+# with debug assertions).
 CARGO_PROFILE = "mutants"
 
 
