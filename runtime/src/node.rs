@@ -302,6 +302,16 @@ impl Driver {
                     tracing::info!(node = self.id.0, "shutting down");
                     return Ok(());
                 }
+                // The timer before the inbox: under a steady stream of
+                // inputs, a biased select that polled the inbox first would
+                // never reach a due deadline (heartbeats, elections, expiry).
+                () = tokio::time::sleep_until(wake) => {
+                    let now = self.clock.now();
+                    let started = std::time::Instant::now();
+                    let step = self.host.handle(Input::Timer, now, &mut self.rng);
+                    self.status.metrics.code_micros += started.elapsed().as_micros() as u64;
+                    pending.push(step);
+                }
                 event = inbox.recv() => {
                     let Some(event) = event else { return Ok(()) };
                     self.input(event, &mut pending);
@@ -311,11 +321,6 @@ impl Driver {
                             Err(_) => break,
                         }
                     }
-                }
-                () = tokio::time::sleep_until(wake) => {
-                    let now = self.clock.now();
-                    let step = self.host.handle(Input::Timer, now, &mut self.rng);
-                    pending.push(step);
                 }
             }
             // What the inputs asked for goes out now: the node withholds
@@ -395,10 +400,13 @@ impl Driver {
                     .or_default();
                 entry.0 += 1;
                 entry.1 += spent;
+                self.status.metrics.code_micros += spent;
                 return;
             }
         };
+        let started = std::time::Instant::now();
         pending.push(self.host.handle(input, now, &mut self.rng));
+        self.status.metrics.code_micros += started.elapsed().as_micros() as u64;
     }
 
     fn carry_out(&mut self, step: HostStep<C>) {
