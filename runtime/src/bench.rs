@@ -24,6 +24,7 @@ use crate::client::{Connection, Timings};
 use crate::cluster::{init, InitOptions, Supervisor, CLUSTER_FILE};
 use crate::config::{ClusterFile, KsfName};
 use crate::error::RuntimeError;
+use crate::node::blocking;
 use crate::status::{NodeMetrics, NodeStatus};
 use backup_vault::client::state::DeviceState;
 use backup_vault::client::{Client, Completed, Operation, Password};
@@ -113,8 +114,7 @@ pub async fn run(
     )?;
     let mut cluster = Supervisor::new(options.exe.clone(), options.dir.join(CLUSTER_FILE))?;
     cluster.start_all()?;
-    cluster
-        .wait_for_leader(Duration::from_secs(20))
+    blocking(|| cluster.wait_for_leader(Duration::from_secs(20)))
         .ok_or_else(|| BenchError::Step("no leader within 20 s".into()))?;
     let mut results = Vec::new();
     let mut next_user = 1u64;
@@ -168,7 +168,7 @@ pub async fn run(
         ));
         results.push(result);
     }
-    cluster.stop_all(Duration::from_secs(5));
+    blocking(|| cluster.stop_all(Duration::from_secs(5)));
     let json = serde_json::to_vec_pretty(&results).expect("results encode");
     crate::fsutil::write_atomic(&options.dir.join("bench.json"), &json, 0o644)?;
     Ok(results)

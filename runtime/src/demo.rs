@@ -18,6 +18,7 @@ use crate::cluster::{init, InitOptions, Supervisor, CLUSTER_FILE};
 use crate::config::KsfName;
 use crate::error::RuntimeError;
 use crate::inspect::inspect;
+use crate::node::blocking;
 use backup_vault::archive::{encode, generate, ArchiveSpec};
 use backup_vault::client::error::ClientError;
 use backup_vault::client::state::DeviceState;
@@ -101,7 +102,7 @@ pub async fn run(options: DemoOptions, mut say: impl FnMut(&str)) -> Result<(), 
     ));
     let mut cluster = Supervisor::new(options.exe.clone(), config)?;
     cluster.start_all()?;
-    let leader = wait_leader(&mut cluster, "1")?;
+    let leader = blocking(|| wait_leader(&mut cluster, "1"))?;
     say(&format!(
         "   Node {} was elected leader in term {}.",
         leader.0, leader.1
@@ -150,7 +151,7 @@ pub async fn run(options: DemoOptions, mut say: impl FnMut(&str)) -> Result<(), 
         generation.0
     ));
 
-    let leader = wait_leader(&mut cluster, "3")?;
+    let leader = blocking(|| wait_leader(&mut cluster, "3"))?;
     cluster.kill(leader.0);
     say(&format!(
         "3. Node {} (the leader) was killed with SIGKILL.",
@@ -240,8 +241,8 @@ pub async fn run(options: DemoOptions, mut say: impl FnMut(&str)) -> Result<(), 
     }
 
     cluster.start(leader.0)?;
-    catch_up(&mut cluster, options.nodes)?;
-    cluster.stop_all(Duration::from_secs(5));
+    blocking(|| catch_up(&mut cluster, options.nodes))?;
+    blocking(|| cluster.stop_all(Duration::from_secs(5)));
     say(&format!(
         "6. Node {} came back and caught up; every node was stopped and its disk read through its HSM:",
         leader.0

@@ -538,7 +538,7 @@ fn role_name(role: Role) -> &'static str {
 /// Runs a blocking disk step without stalling the runtime's other tasks
 /// where the runtime allows it (a multi-threaded one); in a single-threaded
 /// runtime (tests, turmoil) it runs in place.
-fn blocking<T>(f: impl FnOnce() -> T) -> T {
+pub(crate) fn blocking<T>(f: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
         _ => f(),
