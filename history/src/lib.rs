@@ -31,7 +31,9 @@ pub mod linearizable;
 
 use backup_vault::vault::crypto::VaultCrypto;
 use backup_vault::vault::crypto::{ContentDigest, Ke1Digest, RegistrationId};
-use backup_vault::vault::protocol::{ClientResponse, LoginId, Refusal, ResponseKind};
+use backup_vault::vault::protocol::{
+    ClientRequest, ClientResponse, LoginId, Refusal, ResponseKind,
+};
 use std::io::{self, Write};
 
 /// Invocation or completion.
@@ -174,6 +176,58 @@ pub enum Answer {
     NotLeader,
     /// Nothing happened; retry.
     Retry,
+}
+
+impl Call {
+    /// The history's view of `request`. The checks hold the fleet's
+    /// secrets (`crypto`): they open a stage to know whether it is genuine
+    /// and which ticket it carries, and digest a KE1. `ke3_valid` says
+    /// whether a KE3 is one a client made for its own login (a replayed or
+    /// forged one resets nothing). Shared by the simulator and the
+    /// runtime's real-process tests, so both record requests alike.
+    pub fn of<C: VaultCrypto>(
+        crypto: &C,
+        request: &ClientRequest<C>,
+        ke3_valid: impl FnOnce(&ClientRequest<C>) -> bool,
+    ) -> Call {
+        match request {
+            ClientRequest::RegistrationStart { .. } => Call::RegistrationStart,
+            ClientRequest::Stage {
+                user,
+                sealed,
+                content,
+                replacing,
+            } => {
+                let opened = crypto.open_registration(*user, sealed).ok();
+                Call::Stage {
+                    content: *content,
+                    genuine: opened.as_ref().is_some_and(|o| {
+                        o.content == *content && o.ticket_authentic && o.evaluated_under_ticket
+                    }),
+                    replacing: replacing.as_ref().map(|r| r.registration),
+                    seq: opened.map(|o| o.ticket.seq),
+                }
+            }
+            ClientRequest::Activate {
+                registration,
+                content,
+                ..
+            } => Call::Activate {
+                registration: *registration,
+                content: *content,
+            },
+            ClientRequest::LoginStart { ke1, .. } => Call::LoginStart {
+                ke1: crypto.ke1_digest(ke1),
+            },
+            ClientRequest::LoginFinish { login, .. } => Call::LoginFinish {
+                login: *login,
+                valid: ke3_valid(request),
+            },
+            ClientRequest::Delete { registration, .. } => Call::Delete {
+                registration: *registration,
+            },
+        }
+    }
 }
 
 impl Answer {

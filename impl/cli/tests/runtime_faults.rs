@@ -35,7 +35,7 @@ use backup_vault::client::error::ClientError;
 use backup_vault::client::state::DeviceState;
 use backup_vault::client::{Client, Completed, Operation, Password};
 use backup_vault::format::Generation;
-use backup_vault::vault::crypto::{ContentDigest, Ke1Digest, RegistrationId, VaultCrypto};
+use backup_vault::vault::crypto::{ContentDigest, Ke1Digest, RegistrationId};
 use backup_vault::vault::ids::UserId;
 use backup_vault::vault::opaque_crypto::OpaqueCrypto;
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
@@ -83,44 +83,8 @@ impl Recorder {
     }
 
     fn call(&self, request: &ClientRequest<OpaqueCrypto>) -> Call {
-        match request {
-            ClientRequest::RegistrationStart { .. } => Call::RegistrationStart,
-            ClientRequest::Stage {
-                user,
-                sealed,
-                content,
-                replacing,
-            } => {
-                let opened = self.crypto.open_registration(*user, sealed).ok();
-                Call::Stage {
-                    content: *content,
-                    genuine: opened.as_ref().is_some_and(|o| {
-                        o.content == *content && o.ticket_authentic && o.evaluated_under_ticket
-                    }),
-                    replacing: replacing.as_ref().map(|r| r.registration),
-                    seq: opened.map(|o| o.ticket.seq),
-                }
-            }
-            ClientRequest::Activate {
-                registration,
-                content,
-                ..
-            } => Call::Activate {
-                registration: *registration,
-                content: *content,
-            },
-            ClientRequest::LoginStart { ke1, .. } => Call::LoginStart {
-                ke1: self.crypto.ke1_digest(ke1),
-            },
-            // Every KE3 here is a real client's, for its own login.
-            ClientRequest::LoginFinish { login, .. } => Call::LoginFinish {
-                login: *login,
-                valid: true,
-            },
-            ClientRequest::Delete { registration, .. } => Call::Delete {
-                registration: *registration,
-            },
-        }
+        // Every KE3 here is a real client's, for its own login.
+        Call::of(&self.crypto, request, |_| true)
     }
 
     fn observe(&mut self, actor: u32, event: Observed<'_>) {

@@ -629,46 +629,13 @@ impl World {
 
     /// The history's view of a request.
     fn history_call(&self, request: &ClientRequest<OpaqueCrypto>) -> history::Call {
-        use history::Call;
-        match request {
-            ClientRequest::RegistrationStart { .. } => Call::RegistrationStart,
-            ClientRequest::Stage {
-                user,
-                sealed,
-                content,
-                replacing,
-            } => {
-                let opened = self.crypto.open_registration(*user, sealed).ok();
-                Call::Stage {
-                    content: *content,
-                    genuine: opened.as_ref().is_some_and(|o| {
-                        o.content == *content && o.ticket_authentic && o.evaluated_under_ticket
-                    }),
-                    replacing: replacing.as_ref().map(|r| r.registration),
-                    seq: opened.map(|o| o.ticket.seq),
-                }
+        history::Call::of(&self.crypto, request, |r| match r {
+            ClientRequest::LoginFinish { user, login, ke3 } => {
+                self.ke3_made
+                    .contains(&(user.0, login.0, ke3.as_bytes().to_vec()))
             }
-            ClientRequest::Activate {
-                registration,
-                content,
-                ..
-            } => Call::Activate {
-                registration: *registration,
-                content: *content,
-            },
-            ClientRequest::LoginStart { ke1, .. } => Call::LoginStart {
-                ke1: self.crypto.ke1_digest(ke1),
-            },
-            ClientRequest::LoginFinish { user, login, ke3 } => Call::LoginFinish {
-                login: *login,
-                valid: self
-                    .ke3_made
-                    .contains(&(user.0, login.0, ke3.as_bytes().to_vec())),
-            },
-            ClientRequest::Delete { registration, .. } => Call::Delete {
-                registration: *registration,
-            },
-        }
+            _ => false,
+        })
     }
 
     /// A client made this KE3 for its own login (see `ke3_made`).
