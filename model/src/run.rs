@@ -163,10 +163,25 @@ impl<A> Report<A> {
 /// counterexamples in its own readable form.
 struct Progress {
     every: Duration,
+    /// When the last "searching" line was printed (time since the start).
+    printed: Duration,
+}
+
+impl Progress {
+    fn new(every: Duration) -> Self {
+        Progress {
+            every,
+            printed: Duration::ZERO,
+        }
+    }
 }
 
 impl<M: Model> stateright::report::Reporter<M> for Progress {
     fn report_checking(&mut self, data: stateright::report::ReportData) {
+        if !data.done && data.duration < self.printed + self.every {
+            return;
+        }
+        self.printed = data.duration;
         eprintln!(
             "check: {} {} states, {} unique, depth {}, {} s",
             if data.done { "done:" } else { "searching:" },
@@ -187,8 +202,11 @@ impl<M: Model> stateright::report::Reporter<M> for Progress {
     {
     }
 
+    /// How long stateright sleeps between looks at the search: it notices
+    /// the end only at a look, so this is short and `every` only spaces
+    /// the lines (a sleep of `every` made each search last a multiple of it).
     fn delay(&self) -> Duration {
-        self.every
+        self.every.min(Duration::from_millis(20))
     }
 }
 
@@ -246,10 +264,10 @@ where
         (Strategy::Bfs, None) => collect(builder.spawn_bfs().join()),
         (Strategy::Dfs, None) => collect(builder.spawn_dfs().join()),
         (Strategy::Bfs, Some(every)) => {
-            collect(builder.spawn_bfs().report(&mut Progress { every }).join())
+            collect(builder.spawn_bfs().report(&mut Progress::new(every)).join())
         }
         (Strategy::Dfs, Some(every)) => {
-            collect(builder.spawn_dfs().report(&mut Progress { every }).join())
+            collect(builder.spawn_dfs().report(&mut Progress::new(every)).join())
         }
     };
     let elapsed = start.elapsed();
