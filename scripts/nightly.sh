@@ -18,6 +18,9 @@
 # 5. the real-process fault soak: FAULT_RUNS (default 20) runs of 30 s of
 #    the runtime's fault suite (impl/cli/tests/runtime_faults.rs), each
 #    judged by the history checks; a failing run's folder is kept and named.
+# 6. the runtime under turmoil: TURMOIL_SEEDS (default 300) seeds of
+#    runtime/tests/turmoil_cluster.rs, each judged and replayed to the same
+#    trace; a failure names its seed and the command that replays it.
 #
 # Tools it needs are installed on first use (cargo install --locked).
 # Each part's exit code is kept; the script exits with the first non-zero
@@ -89,6 +92,11 @@ log "5. real-process fault soak: ${FAULT_RUNS:-20} runs of 30 s"
 BVAULT_FAULT_RUNS="${FAULT_RUNS:-20}" BVAULT_FAULT_SECONDS=30 \
   cargo test --release -q -p backup-vault-cli --test runtime_faults -- --nocapture 2>&1 | tee -a "$out/nightly.log"
 record faults "${PIPESTATUS[0]}"
+
+log "6. the runtime under turmoil: ${TURMOIL_SEEDS:-300} seeds, each replayed"
+BVAULT_TURMOIL_SEEDS="${TURMOIL_SEEDS:-300}" \
+  cargo test --release -q -p backup-vault-runtime --test turmoil_cluster -- --nocapture 2>&1 | tee -a "$out/nightly.log"
+record turmoil "${PIPESTATUS[0]}"
 
 log "summary: ${results[*]}"
 for r in "${results[@]}"; do

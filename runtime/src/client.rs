@@ -13,6 +13,7 @@ use crate::cloud::CloudClient;
 use crate::codec::FrameCodec;
 use crate::config::ClusterFile;
 use crate::error::RuntimeError;
+use crate::net::{Net, Tcp};
 use backup_vault::client::error::ClientError;
 use backup_vault::client::{
     CallId, Client, ClientConfig, CloudOp, CloudReply, Completed, Operation, Output,
@@ -29,7 +30,6 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::codec::FramedRead;
@@ -133,10 +133,11 @@ pub enum Observed<'a> {
 /// A function that sees every [`Observed`] event of a connection.
 pub type Observer = Box<dyn FnMut(Observed<'_>) + Send>;
 
-/// A client's connection to a cluster and its cloud.
-pub struct Connection {
+/// A client's connection to a cluster and its cloud service.
+pub struct Connection<N: Net = Tcp> {
+    net: N,
     file: ClusterFile,
-    cloud: CloudClient,
+    cloud: CloudClient<N>,
     rng: ChaCha20Rng,
     start: Instant,
     timings: Timings,
@@ -144,16 +145,26 @@ pub struct Connection {
     next_send: u64,
 }
 
-impl Connection {
-    /// A connection to the cluster of `file` and its cloud service (each
-    /// connects when first used).
+impl Connection<Tcp> {
+    /// A connection over TCP to the cluster of `file` and its cloud service
+    /// (each connects when first used), with randomness from the operating
+    /// system.
     ///
     /// # Errors
     /// [`RuntimeError::Io`] if the operating system's randomness fails.
     pub fn open(file: ClusterFile) -> Result<Self, RuntimeError> {
-        let cloud = CloudClient::new(file.cloud.addr);
         let rng = ChaCha20Rng::from_rng(OsRng).map_err(|e| std::io::Error::other(e.to_string()))?;
-        Ok(Connection {
+        Ok(Connection::on(Tcp, file, rng))
+    }
+}
+
+impl<N: Net> Connection<N> {
+    /// A connection on `net` to the cluster of `file` and its cloud
+    /// service, drawing the client's randomness from `rng`.
+    pub fn on(net: N, file: ClusterFile, rng: ChaCha20Rng) -> Self {
+        let cloud = CloudClient::on(net.clone(), file.cloud.addr);
+        Connection {
+            net,
             file,
             cloud,
             rng,
@@ -161,7 +172,7 @@ impl Connection {
             timings: Timings::default(),
             observer: None,
             next_send: 0,
-        })
+        }
     }
 
     /// The client configuration the cluster file implies.
@@ -216,7 +227,7 @@ impl Connection {
     ) -> Result<Completed, ClientFailure> {
         let (answers_tx, mut answers) = mpsc::unbounded_channel();
         let mut down = BTreeSet::new();
-        let mut calls = tokio::task::JoinSet::new();
+        let mut calls = Calls(Vec::new());
         let now = self.now();
         let t = std::time::Instant::now();
         client.start(op, now, &mut self.rng);
@@ -238,12 +249,13 @@ impl Connection {
                         match self.address(to) {
                             Some(addr) => {
                                 let kind = request.kind();
-                                calls.spawn(vault_call(
+                                calls.push(self.net.spawn(vault_call(
+                                    self.net.clone(),
                                     addr,
                                     Sending { to, call, id, kind },
                                     request,
                                     answers_tx.clone(),
-                                ));
+                                )));
                             }
                             None => {
                                 down.insert(to);
@@ -264,11 +276,11 @@ impl Connection {
                         self.timings.client_code += t.elapsed();
                     }
                     Output::Done(done) => {
-                        calls.abort_all();
+                        drop(calls);
                         return Ok(done);
                     }
                     Output::Failed(error) => {
-                        calls.abort_all();
+                        drop(calls);
                         if error == ClientError::VaultUnavailable && !down.is_empty() {
                             return Err(ClientFailure::VaultDown {
                                 down: down.len(),
@@ -284,6 +296,9 @@ impl Connection {
                 .map(|d| self.start + Duration::from_millis(d.0))
                 .unwrap_or_else(|| Instant::now() + Duration::from_secs(60));
             tokio::select! {
+                // An answer before the timeout when both are ready: it
+                // spares a resend, and no runtime randomness picks.
+                biased;
                 answer = answers.recv() => {
                     let Some(answer) = answer else { continue };
                     let now = self.now();
@@ -334,6 +349,25 @@ impl Connection {
     }
 }
 
+/// The vault calls in flight, aborted when the operation ends (or its
+/// future is dropped).
+struct Calls(Vec<tokio::task::JoinHandle<()>>);
+
+impl Calls {
+    fn push(&mut self, call: tokio::task::JoinHandle<()>) {
+        self.0.retain(|c| !c.is_finished());
+        self.0.push(call);
+    }
+}
+
+impl Drop for Calls {
+    fn drop(&mut self) {
+        for call in &self.0 {
+            call.abort();
+        }
+    }
+}
+
 enum Answer {
     Reply {
         call: CallId,
@@ -358,7 +392,8 @@ struct Sending {
     kind: &'static str,
 }
 
-async fn vault_call(
+async fn vault_call<N: Net>(
+    net: N,
     addr: SocketAddr,
     sending: Sending,
     request: ClientRequest<OpaqueCrypto>,
@@ -366,15 +401,14 @@ async fn vault_call(
 ) {
     let Sending { to, call, id, kind } = sending;
     let started = std::time::Instant::now();
-    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, net.connect(addr)).await {
         Ok(Ok(s)) => s,
         _ => {
             let _ = answers.send(Answer::Unreachable { node: to, id });
             return;
         }
     };
-    let _ = stream.set_nodelay(true);
-    let (read, mut write) = stream.into_split();
+    let (read, mut write) = tokio::io::split(stream);
     let Ok(frame) = wire::encode_client_request(&request, &FrameLimits::CLIENT) else {
         return;
     };

@@ -18,6 +18,7 @@
 
 use crate::codec::FrameCodec;
 use crate::error::RuntimeError;
+use crate::net::{Listener, Net, Tcp};
 use backup_vault::cloud::{
     DirectoryStore, Object, ObjectInfo, ObjectKey, ObjectStore, Precondition, StoreError, Version,
     MAX_OBJECT_SIZE,
@@ -31,8 +32,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio_util::codec::FramedRead;
 
 /// Room in a cloud frame besides the object's bytes (key, version, enum tags).
@@ -247,12 +247,25 @@ fn got(o: Object) -> CloudAnswer {
     }
 }
 
-/// Serves the store in `dir` on `addr` until `shutdown` completes.
+/// Serves the store in `dir` on `addr` over TCP until `shutdown` completes.
+///
+/// # Errors
+/// As [`serve_with`].
+pub async fn serve(
+    dir: &Path,
+    addr: SocketAddr,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), RuntimeError> {
+    serve_with(Tcp, dir, addr, shutdown).await
+}
+
+/// Serves the store in `dir` on `addr` of `net` until `shutdown` completes.
 ///
 /// # Errors
 /// [`RuntimeError::File`] if the folder cannot be opened;
 /// [`RuntimeError::Listen`] if the address is taken.
-pub async fn serve(
+pub async fn serve_with<N: Net>(
+    net: N,
     dir: &Path,
     addr: SocketAddr,
     shutdown: impl Future<Output = ()>,
@@ -262,41 +275,45 @@ pub async fn serve(
         source: std::io::Error::other(e.to_string()),
     })?;
     let store = Arc::new(Mutex::new(store));
-    let listener = TcpListener::bind(addr)
+    let listener = net
+        .bind(addr)
         .await
         .map_err(|source| RuntimeError::Listen { addr, source })?;
     tracing::info!(%addr, dir = %dir.display(), "cloud service listening");
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
+            biased;
             () = &mut shutdown => return Ok(()),
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
-                tokio::spawn(serve_connection(stream, store.clone()));
+                net.spawn(serve_connection(stream, store.clone()));
             }
         }
     }
 }
 
-async fn serve_connection(stream: TcpStream, store: Arc<Mutex<DirectoryStore>>) {
-    let _ = stream.set_nodelay(true);
-    let (read, mut write) = stream.into_split();
+async fn serve_connection(
+    stream: impl AsyncRead + AsyncWrite + Send + 'static,
+    store: Arc<Mutex<DirectoryStore>>,
+) {
+    let (read, mut write) = tokio::io::split(stream);
     let mut frames = FramedRead::new(read, FrameCodec::new(CLOUD_LIMITS));
     while let Some(Ok(frame)) = frames.next().await {
         let Ok(call) = frame.decode_as::<CloudCall>(Kind::CloudRequest) else {
             return;
         };
-        let store = store.clone();
         // One call at a time over the whole store: the lock is the
-        // service's atomicity. File I/O runs off the async threads.
-        let reply = tokio::task::spawn_blocking(move || {
+        // service's atomicity. File I/O leaves the async threads where the
+        // runtime has others, and runs in place in a single-threaded one
+        // (where a blocking pool's threads would make a simulation's
+        // timing depend on the operating system's scheduler).
+        let reply = crate::node::blocking(|| {
             let mut store = store
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             answer(&mut *store, call)
-        })
-        .await
-        .unwrap_or(CloudAnswer::Failed(CloudFailure::Unavailable));
+        });
         let Ok(bytes) = encode_frame(Kind::CloudResponse, &reply, &CLOUD_LIMITS) else {
             return;
         };
@@ -307,17 +324,27 @@ async fn serve_connection(stream: TcpStream, store: Arc<Mutex<DirectoryStore>>) 
 }
 
 /// A connection to the cloud service, reopened after any failure.
-#[derive(Debug)]
-pub struct CloudClient {
+pub struct CloudClient<N: Net = Tcp> {
+    net: N,
     addr: SocketAddr,
-    conn: Option<FramedRead<tokio::net::tcp::OwnedReadHalf, FrameCodec>>,
-    write: Option<tokio::net::tcp::OwnedWriteHalf>,
+    conn: Option<FramedRead<ReadHalf<N::Stream>, FrameCodec>>,
+    write: Option<WriteHalf<N::Stream>>,
 }
 
-impl CloudClient {
-    /// A client of the service at `addr` (it connects on the first call).
+impl CloudClient<Tcp> {
+    /// A client of the service at `addr` over TCP (it connects on the
+    /// first call).
     pub fn new(addr: SocketAddr) -> Self {
+        CloudClient::on(Tcp, addr)
+    }
+}
+
+impl<N: Net> CloudClient<N> {
+    /// A client of the service at `addr` of `net` (it connects on the
+    /// first call).
+    pub fn on(net: N, addr: SocketAddr) -> Self {
         CloudClient {
+            net,
             addr,
             conn: None,
             write: None,
@@ -341,9 +368,8 @@ impl CloudClient {
 
     async fn try_call(&mut self, call: CloudCall) -> Option<CloudAnswer> {
         if self.write.is_none() {
-            let stream = TcpStream::connect(self.addr).await.ok()?;
-            let _ = stream.set_nodelay(true);
-            let (read, write) = stream.into_split();
+            let stream = self.net.connect(self.addr).await.ok()?;
+            let (read, write) = tokio::io::split(stream);
             self.conn = Some(FramedRead::new(read, FrameCodec::new(CLOUD_LIMITS)));
             self.write = Some(write);
         }

@@ -16,7 +16,7 @@ use crate::status::NodeStatus;
 use backup_vault::opaque::FleetSecrets;
 use backup_vault::vault::ids::NodeId;
 use backup_vault::vault::raft::Timing;
-use rand_chacha::rand_core::OsRng;
+use rand_chacha::rand_core::{CryptoRng, OsRng, RngCore};
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -47,7 +47,51 @@ pub struct InitOptions {
 /// [`RuntimeError::Config`] if the options do not make a valid cluster or
 /// the folder has one; [`RuntimeError::File`].
 pub fn init(dir: &Path, options: InitOptions) -> Result<ClusterFile, RuntimeError> {
+    let ports = free_ports(2 * usize::from(options.nodes) + 1)?;
+    let layout = Layout {
+        nodes: ports
+            .chunks(2)
+            .filter(|c| c.len() == 2)
+            .map(|c| (c[0], c[1]))
+            .collect(),
+        cloud: ports[2 * usize::from(options.nodes)],
+    };
+    init_at(dir, options, &layout, &mut OsRng)
+}
+
+/// Where a cluster's processes listen.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    /// Each node's peer and client addresses, node 0 first.
+    pub nodes: Vec<(SocketAddr, SocketAddr)>,
+    /// The cloud service's address.
+    pub cloud: SocketAddr,
+}
+
+/// As [`init`], on the addresses of `layout`, with the fleet's secrets
+/// drawn from `rng` (a simulation passes a seeded one, so that a seed
+/// replays the whole run).
+///
+/// # Errors
+/// As [`init`]; [`RuntimeError::Config`] if `layout` does not name one
+/// address pair per node.
+pub fn init_at(
+    dir: &Path,
+    options: InitOptions,
+    layout: &Layout,
+    rng: &mut (impl RngCore + CryptoRng),
+) -> Result<ClusterFile, RuntimeError> {
     let path = dir.join(CLUSTER_FILE);
+    if layout.nodes.len() != usize::from(options.nodes) {
+        return Err(RuntimeError::Config {
+            path,
+            why: format!(
+                "{} nodes but {} address pairs",
+                options.nodes,
+                layout.nodes.len()
+            ),
+        });
+    }
     if path.exists() {
         return Err(RuntimeError::Config {
             path,
@@ -55,13 +99,13 @@ pub fn init(dir: &Path, options: InitOptions) -> Result<ClusterFile, RuntimeErro
         });
     }
     crate::fsutil::create_private_dir(dir)?;
-    let fleet = FleetSecrets::generate(&mut OsRng);
-    let ports = free_ports(2 * usize::from(options.nodes) + 1)?;
+    let fleet = FleetSecrets::generate(rng);
     let nodes = (0..options.nodes)
-        .map(|id| NodeEntry {
+        .zip(&layout.nodes)
+        .map(|(id, &(peer, client))| NodeEntry {
             id,
-            peer: ports[2 * usize::from(id)],
-            client: ports[2 * usize::from(id) + 1],
+            peer,
+            client,
             dir: PathBuf::from(format!("node-{id}")),
         })
         .collect();
@@ -80,7 +124,7 @@ pub fn init(dir: &Path, options: InitOptions) -> Result<ClusterFile, RuntimeErro
         },
         cloud: CloudSection {
             dir: PathBuf::from("cloud"),
-            addr: ports[2 * usize::from(options.nodes)],
+            addr: layout.cloud,
         },
         nodes,
         base: dir.to_path_buf(),

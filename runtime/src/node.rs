@@ -15,6 +15,9 @@
 //! - Time: a monotonic clock from the process's start ([`Millis`]); the
 //!   node's deadlines are in memory only, so a restart may start it anew.
 //! - Randomness: ChaCha20 seeded from the operating system, injected.
+//! - The network: any [`Net`]; `bvault` runs on [`Tcp`], the turmoil tests
+//!   on a simulated network. Every `select!` here is `biased`, so no
+//!   runtime randomness picks between ready branches.
 //! - Peers: node `i` sends to node `j` on a connection `i` opened, which
 //!   starts with a [`PeerHello`]; each outgoing link has a bounded queue
 //!   ([`PEER_QUEUE`]) and reconnects with backoff. A message that finds the
@@ -28,6 +31,7 @@ use crate::config::ClusterFile;
 use crate::disk::FileDisk;
 use crate::error::RuntimeError;
 use crate::hsm::EmulatedHsm;
+use crate::net::{Listener, Net, Tcp};
 use crate::status::NodeStatus;
 use backup_vault::opaque::FleetSecrets;
 use backup_vault::vault::host::{HostStep, NodeHost};
@@ -48,8 +52,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, Semaphore};
 use tokio::time::Instant;
 use tokio_util::codec::FramedRead;
@@ -142,14 +145,32 @@ pub fn provision(file: &ClusterFile, id: NodeId, fleet: &FleetSecrets) -> Result
     EmulatedHsm::provision(&paths.hsm(), fleet)
 }
 
-/// Runs node `id` of `file` until `shutdown` completes or the node fails.
+/// Runs node `id` of `file` over TCP, with randomness from the operating
+/// system, until `shutdown` completes or the node fails.
+///
+/// # Errors
+/// As [`serve_with`]; [`RuntimeError::Io`] if the operating system's
+/// randomness fails.
+pub async fn serve(
+    file: ClusterFile,
+    id: NodeId,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), RuntimeError> {
+    let rng = ChaCha20Rng::from_rng(OsRng).map_err(|e| std::io::Error::other(e.to_string()))?;
+    serve_with(Tcp, rng, file, id, shutdown).await
+}
+
+/// Runs node `id` of `file` on `net`, drawing its randomness from `rng`,
+/// until `shutdown` completes or the node fails.
 ///
 /// # Errors
 /// [`RuntimeError::Listen`] if an address is taken; [`RuntimeError::Hsm`]
 /// or [`RuntimeError::DiskFailed`] if its storage fails (the node stops
 /// without carrying out the failed batch's effects); [`RuntimeError::Config`]
 /// if the HSM holds another fleet than the file names.
-pub async fn serve(
+pub async fn serve_with<N: Net>(
+    net: N,
+    mut rng: ChaCha20Rng,
     file: ClusterFile,
     id: NodeId,
     shutdown: impl Future<Output = ()>,
@@ -170,7 +191,6 @@ pub async fn serve(
     }
     let crypto = OpaqueCrypto::new(fleet);
     let disk = FileDisk::open(&paths.data())?;
-    let mut rng = ChaCha20Rng::from_rng(OsRng).map_err(|e| std::io::Error::other(e.to_string()))?;
     let clock = Clock::new();
     let mut host = Host::down_with_hsm(id, file.node_config(), crypto, disk, hsm.watermark());
     let recovery = host.restart(clock.now(), &mut rng);
@@ -179,13 +199,15 @@ pub async fn serve(
     }
     tracing::info!(node = id.0, ?recovery, "restarted from disk");
 
-    let peers = TcpListener::bind(entry.peer)
+    let peers = net
+        .bind(entry.peer)
         .await
         .map_err(|source| RuntimeError::Listen {
             addr: entry.peer,
             source,
         })?;
-    let clients = TcpListener::bind(entry.client)
+    let clients = net
+        .bind(entry.client)
         .await
         .map_err(|source| RuntimeError::Listen {
             addr: entry.client,
@@ -199,15 +221,22 @@ pub async fn serve(
         fleet: *fleet_key.as_bytes(),
     };
     let nodes = file.cluster.nodes;
-    let mut tasks = tokio::task::JoinSet::new();
-    tasks.spawn(accept_peers(peers, hello, nodes, events.clone()));
-    tasks.spawn(accept_clients(clients, events));
+    let mut tasks = vec![
+        net.spawn(accept_peers(
+            net.clone(),
+            peers,
+            hello,
+            nodes,
+            events.clone(),
+        )),
+        net.spawn(accept_clients(net.clone(), clients, events)),
+    ];
     let mut links = BTreeMap::new();
     for other in &file.nodes {
         if other.id != id.0 {
             let (tx, rx) = mpsc::channel(PEER_QUEUE);
             links.insert(NodeId(other.id), tx);
-            tasks.spawn(peer_link(hello, other.peer, rx));
+            tasks.push(net.spawn(peer_link(net.clone(), hello, other.peer, rx)));
         }
     }
 
@@ -235,13 +264,15 @@ pub async fn serve(
         next_request: 0,
         status: NodeStatus::new(id, std::process::id()),
         status_path: paths.status(),
-        status_written: std::time::Instant::now(),
+        status_written: Instant::now(),
         status_dirty: false,
         deadline: None,
     };
     driver.write_status();
     let result = driver.run(inbox, shutdown).await;
-    tasks.abort_all();
+    for task in &tasks {
+        task.abort();
+    }
     result
 }
 
@@ -277,7 +308,7 @@ struct Driver {
     next_request: u64,
     status: NodeStatus,
     status_path: PathBuf,
-    status_written: std::time::Instant,
+    status_written: Instant,
     status_dirty: bool,
     deadline: Option<Millis>,
 }
@@ -491,7 +522,7 @@ impl Driver {
         if let Err(e) = self.status.write(&self.status_path) {
             tracing::warn!(error = %e, "status file not written");
         }
-        self.status_written = std::time::Instant::now();
+        self.status_written = Instant::now();
         self.status_dirty = false;
     }
 }
@@ -545,8 +576,9 @@ pub(crate) fn blocking<T>(f: impl FnOnce() -> T) -> T {
     }
 }
 
-async fn accept_peers(
-    listener: TcpListener,
+async fn accept_peers<N: Net>(
+    net: N,
+    listener: N::Listener,
     me: PeerHello,
     nodes: u8,
     events: mpsc::Sender<Event>,
@@ -557,7 +589,7 @@ async fn accept_peers(
             continue;
         };
         let events = events.clone();
-        tokio::spawn(async move {
+        net.spawn(async move {
             if let Err(why) = read_peer(stream, me, nodes, events).await {
                 tracing::debug!(%addr, %why, "peer connection closed");
             }
@@ -566,12 +598,11 @@ async fn accept_peers(
 }
 
 async fn read_peer(
-    stream: TcpStream,
+    stream: impl AsyncRead + Unpin,
     me: PeerHello,
     nodes: u8,
     events: mpsc::Sender<Event>,
 ) -> Result<(), String> {
-    let _ = stream.set_nodelay(true);
     let mut frames = FramedRead::new(stream, FrameCodec::new(FrameLimits::DEFAULT));
     let first = tokio::time::timeout(HELLO_TIMEOUT, frames.next())
         .await
@@ -600,7 +631,12 @@ async fn read_peer(
     Ok(())
 }
 
-async fn peer_link(me: PeerHello, addr: std::net::SocketAddr, mut queue: mpsc::Receiver<Bytes>) {
+async fn peer_link<N: Net>(
+    net: N,
+    me: PeerHello,
+    addr: std::net::SocketAddr,
+    mut queue: mpsc::Receiver<Bytes>,
+) {
     const FIRST: Duration = Duration::from_millis(20);
     const MOST: Duration = Duration::from_millis(500);
     let mut backoff = FIRST;
@@ -609,15 +645,13 @@ async fn peer_link(me: PeerHello, addr: std::net::SocketAddr, mut queue: mpsc::R
     loop {
         // What queued while the link was down is stale: consensus resends.
         while queue.try_recv().is_ok() {}
-        let connected =
-            tokio::time::timeout(Duration::from_secs(1), TcpStream::connect(addr)).await;
+        let connected = tokio::time::timeout(Duration::from_secs(1), net.connect(addr)).await;
         let Ok(Ok(mut stream)) = connected else {
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(MOST);
             continue;
         };
         backoff = FIRST;
-        let _ = stream.set_nodelay(true);
         if stream.write_all(&hello).await.is_err() {
             continue;
         }
@@ -632,7 +666,7 @@ async fn peer_link(me: PeerHello, addr: std::net::SocketAddr, mut queue: mpsc::R
     }
 }
 
-async fn accept_clients(listener: TcpListener, events: mpsc::Sender<Event>) {
+async fn accept_clients<N: Net>(net: N, listener: N::Listener, events: mpsc::Sender<Event>) {
     let slots = Arc::new(Semaphore::new(MAX_CLIENTS));
     let mut next = 0u64;
     loop {
@@ -646,16 +680,21 @@ async fn accept_clients(listener: TcpListener, events: mpsc::Sender<Event>) {
         next += 1;
         let conn = ClientId(next);
         let events = events.clone();
-        tokio::spawn(async move {
-            serve_client(stream, conn, events).await;
+        let spawner = net.clone();
+        net.spawn(async move {
+            serve_client(spawner, stream, conn, events).await;
             drop(permit);
         });
     }
 }
 
-async fn serve_client(stream: TcpStream, conn: ClientId, events: mpsc::Sender<Event>) {
-    let _ = stream.set_nodelay(true);
-    let (read, mut write) = stream.into_split();
+async fn serve_client<N: Net>(
+    net: N,
+    stream: impl AsyncRead + AsyncWrite + Send + 'static,
+    conn: ClientId,
+    events: mpsc::Sender<Event>,
+) {
+    let (read, mut write) = tokio::io::split(stream);
     let (replies, mut outbox) = mpsc::channel::<Bytes>(CLIENT_QUEUE);
     if events
         .send(Event::ClientOpened { conn, replies })
@@ -664,7 +703,7 @@ async fn serve_client(stream: TcpStream, conn: ClientId, events: mpsc::Sender<Ev
     {
         return;
     }
-    let writer = tokio::spawn(async move {
+    let writer = net.spawn(async move {
         while let Some(frame) = outbox.recv().await {
             if write.write_all(&frame).await.is_err() {
                 return;

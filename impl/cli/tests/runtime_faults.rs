@@ -35,18 +35,15 @@ use backup_vault::client::error::ClientError;
 use backup_vault::client::state::DeviceState;
 use backup_vault::client::{Client, Completed, Operation, Password};
 use backup_vault::format::Generation;
-use backup_vault::vault::crypto::{ContentDigest, Ke1Digest, RegistrationId};
 use backup_vault::vault::ids::UserId;
 use backup_vault::vault::opaque_crypto::OpaqueCrypto;
-use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
-use backup_vault_history::{guesses, linearizable, Answer, Call, EventType, History};
-use backup_vault_runtime::client::{ClientFailure, Connection, Observed};
+use backup_vault_runtime::client::{ClientFailure, Connection};
 use backup_vault_runtime::cluster::{init, InitOptions, Supervisor, CLUSTER_FILE};
 use backup_vault_runtime::config::{ClusterFile, KsfName};
 use backup_vault_runtime::hsm::EmulatedHsm;
+use backup_vault_runtime::recorder::{judge, requests, Committed, Recorder};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -64,153 +61,6 @@ fn env_or(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// The history of every client's vault requests, as real clients saw them.
-struct Recorder {
-    history: History,
-    crypto: OpaqueCrypto,
-    start: Instant,
-    /// (actor, send id) to the history's process.
-    open: BTreeMap<(u32, u64), u64>,
-    /// KE2s seen, for the nemesis to aim at.
-    ke2s: u64,
-}
-
-impl Recorder {
-    fn now(&self) -> u64 {
-        self.start.elapsed().as_millis() as u64
-    }
-
-    fn call(&self, request: &ClientRequest<OpaqueCrypto>) -> Call {
-        // Every KE3 here is a real client's, for its own login.
-        Call::of(&self.crypto, request, |_| true)
-    }
-
-    fn observe(&mut self, actor: u32, event: Observed<'_>) {
-        let now = self.now();
-        match event {
-            Observed::Sent { id, request } => {
-                let call = self.call(request);
-                let process = self.history.invoke(request.user().0, actor, call, now);
-                self.history.delivered(process, 1);
-                self.open.insert((actor, id), process);
-            }
-            Observed::NotDelivered { id } => {
-                if let Some(process) = self.open.remove(&(actor, id)) {
-                    self.history.delivered(process, 0);
-                }
-            }
-            Observed::Answered { id, response } => {
-                if matches!(response, ClientResponse::Ke2 { .. }) {
-                    self.ke2s += 1;
-                }
-                if let Some(&process) = self.open.get(&(actor, id)) {
-                    // The registration a KE2 or LoginOk is about is filled in
-                    // from the committed log at the end.
-                    let answer = Answer::of(response, None);
-                    if answer.completion(true).is_some() {
-                        self.open.remove(&(actor, id));
-                    }
-                    self.history.complete(process, answer, true, now);
-                }
-            }
-        }
-    }
-}
-
-/// What the nodes committed, from their `applied.jsonl` files.
-#[derive(Default)]
-struct Committed {
-    staged: BTreeSet<ContentDigest>,
-    activated: BTreeSet<RegistrationId>,
-    consumed: BTreeMap<Ke1Digest, RegistrationId>,
-    reset: BTreeSet<u64>,
-    reset_ke1: BTreeMap<Ke1Digest, RegistrationId>,
-    deleted: BTreeSet<RegistrationId>,
-}
-
-fn read_committed(file: &ClusterFile) -> Committed {
-    let mut c = Committed::default();
-    for entry in &file.nodes {
-        let path = file.node_dir(entry).join("applied.jsonl");
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            continue;
-        };
-        for line in text.lines() {
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-                continue; // a line torn by a SIGKILL
-            };
-            let reg = RegistrationId(v["registration"].as_u64().unwrap_or(u64::MAX));
-            let ke1 = || serde_json::from_value::<Ke1Digest>(v["ke1"].clone()).ok();
-            let content = || serde_json::from_value::<ContentDigest>(v["content"].clone()).ok();
-            match v["kind"].as_str() {
-                Some("stage") => c.staged.extend(content()),
-                Some("activate") => {
-                    c.activated.insert(reg);
-                }
-                Some("consume-attempt") => {
-                    if let Some(k) = ke1() {
-                        c.consumed.insert(k, reg);
-                    }
-                }
-                Some("reset") => {
-                    c.reset.insert(v["user"].as_u64().unwrap_or(u64::MAX));
-                    if let Some(k) = ke1() {
-                        c.reset_ke1.insert(k, reg);
-                    }
-                }
-                Some("delete") => {
-                    c.deleted.insert(reg);
-                }
-                _ => {}
-            }
-        }
-    }
-    c
-}
-
-/// Fills in the registration of KE2 and LoginOk answers from the committed
-/// log (the wire's answers do not carry it; the simulator reads it from the
-/// entry the reply names), then closes the history.
-fn finish_history(history: &mut History, committed: &Committed, now: u64) {
-    let mut ke1_of: BTreeMap<u64, Ke1Digest> = BTreeMap::new();
-    for e in &history.events {
-        if let (EventType::Invoke, Call::LoginStart { ke1 }) = (e.kind, &e.call) {
-            ke1_of.insert(e.process, *ke1);
-        }
-    }
-    let mut login_ke1 = BTreeMap::new();
-    for e in &mut history.events {
-        if let Some(Answer::Ke2 {
-            registration,
-            login,
-            ..
-        }) = e.answer.as_mut()
-        {
-            if let Some(ke1) = ke1_of.get(&e.process) {
-                *registration = committed.consumed.get(ke1).copied();
-                login_ke1.insert((e.user, *login), *ke1);
-            }
-        }
-    }
-    for e in &mut history.events {
-        if let (Call::LoginFinish { login, .. }, Some(Answer::LoginOk { registration })) =
-            (&e.call, e.answer.as_mut())
-        {
-            if let Some(ke1) = login_ke1.get(&(e.user, *login)) {
-                *registration = committed.reset_ke1.get(ke1).copied();
-            }
-        }
-    }
-    history.close(now, |user, call| match call {
-        Call::RegistrationStart => false,
-        Call::Stage { content, .. } => committed.staged.contains(content),
-        Call::Activate { registration, .. } => committed.activated.contains(registration),
-        Call::LoginStart { ke1 } => committed.consumed.contains_key(ke1),
-        Call::LoginFinish { valid, .. } => *valid && committed.reset.contains(&user),
-        Call::Delete { registration } => committed.deleted.contains(registration),
-    });
 }
 
 /// What the clients saw that the history does not say.
@@ -477,13 +327,7 @@ fn run_once(seed: u64, seconds: u64, out: &Path) -> Result<String, String> {
     file.save(&dir.join(CLUSTER_FILE))
         .map_err(|e| e.to_string())?;
     let (_, fleet) = EmulatedHsm::open(&dir.join("node-0/hsm")).map_err(|e| e.to_string())?;
-    let recorder: Shared = Arc::new(Mutex::new(Recorder {
-        history: History::default(),
-        crypto: OpaqueCrypto::new(fleet),
-        start: Instant::now(),
-        open: BTreeMap::new(),
-        ke2s: 0,
-    }));
+    let recorder: Shared = Arc::new(Mutex::new(Recorder::new(OpaqueCrypto::new(fleet))));
     let mut cluster =
         Supervisor::new(bvault(), dir.join(CLUSTER_FILE)).map_err(|e| e.to_string())?;
     cluster.start_all().map_err(|e| e.to_string())?;
@@ -532,8 +376,7 @@ fn run_once(seed: u64, seconds: u64, out: &Path) -> Result<String, String> {
     let record = |rec: &Shared, f: &'static str, node: Option<u8>, log: &mut Vec<String>| {
         let mut r = rec.lock().expect("recorder");
         let now = r.now();
-        r.history
-            .fault(f, node, None, u64::from(node.unwrap_or(0)), now);
+        r.fault(f, node);
         log.push(format!(
             "{now} ms: {f} {}",
             node.map(|n| n.to_string()).unwrap_or_default()
@@ -571,7 +414,7 @@ fn run_once(seed: u64, seconds: u64, out: &Path) -> Result<String, String> {
         if !down.is_empty() {
             continue;
         }
-        let ke2s = recorder.lock().expect("recorder").ke2s;
+        let ke2s = recorder.lock().expect("recorder").ke2s();
         let aimed = ke2s > ke2s_seen && rng.next_u32() % 3 == 0;
         ke2s_seen = ke2s;
         let roll = rng.next_u32() % 100;
@@ -623,52 +466,23 @@ fn run_once(seed: u64, seconds: u64, out: &Path) -> Result<String, String> {
         return Err(format!("seed {seed}: processes left running: {left:?}"));
     }
 
-    let committed = read_committed(&file);
-    let mut rec = recorder.lock().expect("recorder");
-    let now = rec.now();
-    finish_history(&mut rec.history, &committed, now);
+    let committed = Committed::read(&file);
+    let recorder = Arc::try_unwrap(recorder)
+        .map_err(|_| "a client still holds the recorder")?
+        .into_inner()
+        .expect("recorder");
+    let history = recorder.finish(&committed);
     let mut history_file = Vec::new();
-    rec.history
+    history
         .write_jsonl(&mut history_file)
         .map_err(|e| e.to_string())?;
     std::fs::write(dir.join("history.jsonl"), &history_file).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("nemesis.txt"), nemesis.log.join("\n")).map_err(|e| e.to_string())?;
     let seen = seen.lock().expect("seen");
     let mut problems = seen.problems.clone();
-    match guesses::check(&rec.history, GUESS_LIMIT) {
-        guesses::Verdict::Within => {}
-        v => problems.push(format!("LOCK-1 bound: {v:?}")),
-    }
-    match linearizable::check(&rec.history, GUESS_LIMIT) {
-        linearizable::Verdict::Linearizable => {}
-        v => problems.push(format!("CONS-4: {v:?}")),
-    }
-    // The checks must have something to judge in a real history: the same
-    // history, as a vault that never counted a guess would have answered
-    // (every KE2 saying the whole budget is left), must fail the bound. If
-    // it passes, the recording or the registrations filled in from the
-    // committed log gave the bound nothing to count.
-    if seen.destroyed {
-        let mut refunding = rec.history.clone();
-        for e in &mut refunding.events {
-            if let Some(Answer::Ke2 { remaining, .. }) = e.answer.as_mut() {
-                *remaining = GUESS_LIMIT;
-            }
-        }
-        if guesses::check(&refunding, GUESS_LIMIT) == guesses::Verdict::Within {
-            problems.push(
-                "the bound passed a history whose KE2s never count a guess: it judged nothing"
-                    .to_string(),
-            );
-        }
-    }
-    let ops = rec
-        .history
-        .events
-        .iter()
-        .filter(|e| e.kind == EventType::Invoke)
-        .count();
-    let faults = rec.history.nemesis.len();
+    problems.extend(judge(&history, GUESS_LIMIT, seen.destroyed));
+    let ops = requests(&history);
+    let faults = history.nemesis.len();
     let count = |what: &str| nemesis.log.iter().filter(|l| l.contains(what)).count();
     let (aimed, rollbacks, cloud_kills) =
         (count("after-ke2"), count("rollback"), count("cloud-kill"));
