@@ -105,6 +105,7 @@ pub fn init_at(
         .map(|(id, &(peer, client))| NodeEntry {
             id,
             peer,
+            peer_listen: None,
             client,
             dir: PathBuf::from(format!("node-{id}")),
         })

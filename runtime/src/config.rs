@@ -137,12 +137,24 @@ pub struct CloudSection {
 pub struct NodeEntry {
     /// Its id, `0..nodes`.
     pub id: u8,
-    /// Where it listens for other nodes.
+    /// Where the other nodes reach it.
     pub peer: SocketAddr,
+    /// Where it listens for other nodes, when that is not `peer` (a proxy
+    /// or an address translation sits between them; the fault suite puts a
+    /// partitioning proxy there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_listen: Option<SocketAddr>,
     /// Where it listens for clients.
     pub client: SocketAddr,
     /// Its folder: `data/` for the record log, `hsm/` for the emulated HSM.
     pub dir: PathBuf,
+}
+
+impl NodeEntry {
+    /// The address it listens on for other nodes.
+    pub fn peer_listen(&self) -> SocketAddr {
+        self.peer_listen.unwrap_or(self.peer)
+    }
 }
 
 impl ClusterFile {

@@ -200,10 +200,10 @@ pub async fn serve_with<N: Net>(
     tracing::info!(node = id.0, ?recovery, "restarted from disk");
 
     let peers = net
-        .bind(entry.peer)
+        .bind(entry.peer_listen())
         .await
         .map_err(|source| RuntimeError::Listen {
-            addr: entry.peer,
+            addr: entry.peer_listen(),
             source,
         })?;
     let clients = net
@@ -213,7 +213,7 @@ pub async fn serve_with<N: Net>(
             addr: entry.client,
             source,
         })?;
-    tracing::info!(node = id.0, peer = %entry.peer, client = %entry.client, "listening");
+    tracing::info!(node = id.0, peer = %entry.peer_listen(), client = %entry.client, "listening");
 
     let (events, inbox) = mpsc::channel(INPUT_QUEUE);
     let hello = PeerHello {

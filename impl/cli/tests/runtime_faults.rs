@@ -11,6 +11,10 @@
 //! - kills the cloud service during backups;
 //! - rolls one node's data folder back to a copy taken at an earlier kill
 //!   (one node only: the rollback tolerance is 1);
+//! - partitions a node (the leader, half the time) from the others for 0.3
+//!   to 2 s: every peer link runs through a proxy in this test, which reads
+//!   each connection's hello to learn which link it carries, and drops a
+//!   cut link's connections and refuses new ones until it heals;
 //! - restarts what it killed from its disk.
 //!
 //! Every vault request the clients send and the answer that reached them is
@@ -37,6 +41,8 @@ use backup_vault::client::{Client, Completed, Operation, Password};
 use backup_vault::format::Generation;
 use backup_vault::vault::ids::UserId;
 use backup_vault::vault::opaque_crypto::OpaqueCrypto;
+use backup_vault::wire::frame::parse_header;
+use backup_vault::wire::{decode_body, split_frame, FrameLimits, Kind, PeerHello, HEADER_LEN};
 use backup_vault_runtime::client::{ClientFailure, Connection};
 use backup_vault_runtime::cluster::{init, InitOptions, Supervisor, CLUSTER_FILE};
 use backup_vault_runtime::config::{ClusterFile, KsfName};
@@ -44,6 +50,8 @@ use backup_vault_runtime::hsm::EmulatedHsm;
 use backup_vault_runtime::recorder::{judge, requests, Committed, Recorder};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -310,6 +318,70 @@ fn processes_of(dir: &Path) -> Vec<u32> {
         .collect()
 }
 
+/// The peer links the nemesis has cut, as (from, to), and how many
+/// connections the proxies dropped or refused for it.
+#[derive(Default)]
+struct Cuts {
+    links: tokio::sync::watch::Sender<BTreeSet<(u8, u8)>>,
+    dropped: std::sync::atomic::AtomicU64,
+}
+
+/// Node `to`'s peer address, as the others dial it: forwards each
+/// connection to where `to` listens, until its link is cut.
+async fn proxy(listener: tokio::net::TcpListener, to: u8, target: SocketAddr, cuts: Arc<Cuts>) {
+    loop {
+        let Ok((inbound, _)) = listener.accept().await else {
+            continue;
+        };
+        let cuts = cuts.clone();
+        tokio::spawn(async move {
+            let _ = forward(inbound, to, target, &cuts).await;
+        });
+    }
+}
+
+async fn forward(
+    mut inbound: tokio::net::TcpStream,
+    to: u8,
+    target: SocketAddr,
+    cuts: &Cuts,
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // The hello says which node calls: the header, then its body.
+    let limits = FrameLimits::DEFAULT;
+    let mut hello = vec![0u8; HEADER_LEN];
+    inbound.read_exact(&mut hello).await?;
+    let header = parse_header(&hello, &limits).map_err(std::io::Error::other)?;
+    hello.resize(header.frame_len(), 0);
+    inbound.read_exact(&mut hello[HEADER_LEN..]).await?;
+    let raw = split_frame(&hello, &limits).map_err(std::io::Error::other)?;
+    let from = decode_body::<PeerHello>(Kind::PeerHello, raw.body)
+        .map_err(std::io::Error::other)?
+        .from
+        .0;
+    let link = (from, to);
+    let mut watch = cuts.links.subscribe();
+    if watch.borrow().contains(&link) {
+        cuts.dropped.fetch_add(1, Ordering::Relaxed);
+        return Ok(()); // refused: the link is cut
+    }
+    let mut outbound = tokio::net::TcpStream::connect(target).await?;
+    outbound.write_all(&hello).await?;
+    tokio::select! {
+        biased;
+        () = async {
+            while watch.changed().await.is_ok() {
+                if watch.borrow().contains(&link) {
+                    cuts.dropped.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+            }
+            std::future::pending::<()>().await;
+        } => Ok(()),
+        copied = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => copied.map(|_| ()),
+    }
+}
+
 fn run_once(seed: u64, seconds: u64, out: &Path) -> Result<String, String> {
     let dir = out.join(format!("seed-{seed}"));
     let _ = std::fs::remove_dir_all(&dir);
@@ -324,6 +396,23 @@ fn run_once(seed: u64, seconds: u64, out: &Path) -> Result<String, String> {
     )
     .map_err(|e| e.to_string())?;
     file.cluster.record_applied = true;
+    // Every peer link through a proxy the nemesis can cut: each node keeps
+    // listening where init put it, and the others dial its proxy.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let cuts = Arc::new(Cuts::default());
+    for entry in &mut file.nodes {
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .map_err(|e| e.to_string())?;
+        let at = listener.local_addr().map_err(|e| e.to_string())?;
+        entry.peer_listen = Some(entry.peer);
+        rt.spawn(proxy(listener, entry.id, entry.peer, cuts.clone()));
+        entry.peer = at;
+    }
     file.save(&dir.join(CLUSTER_FILE))
         .map_err(|e| e.to_string())?;
     let (_, fleet) = EmulatedHsm::open(&dir.join("node-0/hsm")).map_err(|e| e.to_string())?;
@@ -336,11 +425,6 @@ fn run_once(seed: u64, seconds: u64, out: &Path) -> Result<String, String> {
         .ok_or("no leader within 20 s")?;
     let seen = Arc::new(Mutex::new(Seen::default()));
     let stop = Arc::new(AtomicBool::new(false));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
     let clients = [
         rt.spawn(honest(
             file.clone(),
@@ -373,6 +457,7 @@ fn run_once(seed: u64, seconds: u64, out: &Path) -> Result<String, String> {
     let mut ke2s_seen = 0;
     let mut down: Vec<(u8, Instant)> = Vec::new();
     let mut cloud_down: Option<Instant> = None;
+    let mut partitioned: Option<(u8, Instant)> = None;
     let record = |rec: &Shared, f: &'static str, node: Option<u8>, log: &mut Vec<String>| {
         let mut r = rec.lock().expect("recorder");
         let now = r.now();
@@ -409,9 +494,14 @@ fn run_once(seed: u64, seconds: u64, out: &Path) -> Result<String, String> {
             record(&recorder, "cloud-restart", None, &mut nemesis.log);
             cloud_down = None;
         }
-        // At most one node down at a time: four of five keep a quorum of
-        // four (R = 1), so the clients can make progress.
-        if !down.is_empty() {
+        if let Some((id, _)) = partitioned.filter(|(_, at)| *at <= now) {
+            cuts.links.send_modify(|c| c.clear());
+            record(&recorder, "heal", Some(id), &mut nemesis.log);
+            partitioned = None;
+        }
+        // At most one node down or cut off at a time: four of five keep a
+        // quorum of four (R = 1), so the clients can make progress.
+        if !down.is_empty() || partitioned.is_some() {
             continue;
         }
         let ke2s = recorder.lock().expect("recorder").ke2s();
@@ -447,11 +537,30 @@ fn run_once(seed: u64, seconds: u64, out: &Path) -> Result<String, String> {
             record(&recorder, "cloud-kill", None, &mut nemesis.log);
             cloud_down =
                 Some(Instant::now() + Duration::from_millis(200 + u64::from(rng.next_u32() % 600)));
+        } else if roll < 12 {
+            let leader = cluster.leader().map(|(id, _)| id);
+            let id = match leader {
+                Some(id) if rng.next_u32() % 2 == 0 => id,
+                _ => (rng.next_u32() % u32::from(NODES)) as u8,
+            };
+            cuts.links.send_modify(|c| {
+                for other in (0..NODES).filter(|o| *o != id) {
+                    c.insert((id, other));
+                    c.insert((other, id));
+                }
+            });
+            record(&recorder, "partition", Some(id), &mut nemesis.log);
+            let lasting = Duration::from_millis(300 + u64::from(rng.next_u32() % 1700));
+            partitioned = Some((id, Instant::now() + lasting));
         }
     }
     for (id, _) in down.drain(..) {
         cluster.start(id).map_err(|e| e.to_string())?;
         record(&recorder, "restart", Some(id), &mut nemesis.log);
+    }
+    if let Some((id, _)) = partitioned.take() {
+        cuts.links.send_modify(|c| c.clear());
+        record(&recorder, "heal", Some(id), &mut nemesis.log);
     }
     cluster.start_all().map_err(|e| e.to_string())?;
     stop.store(true, Ordering::Relaxed);
@@ -484,8 +593,19 @@ fn run_once(seed: u64, seconds: u64, out: &Path) -> Result<String, String> {
     let ops = requests(&history);
     let faults = history.nemesis.len();
     let count = |what: &str| nemesis.log.iter().filter(|l| l.contains(what)).count();
-    let (aimed, rollbacks, cloud_kills) =
-        (count("after-ke2"), count("rollback"), count("cloud-kill"));
+    let (aimed, rollbacks, cloud_kills, partitions) = (
+        count("after-ke2"),
+        count("rollback"),
+        count("cloud-kill"),
+        count("partition"),
+    );
+    // A fault that never fires tests nothing: a partition must have cut
+    // connections, or the proxies are not in the peers' path.
+    if partitions > 0 && cuts.dropped.load(Ordering::Relaxed) == 0 {
+        problems.push(format!(
+            "{partitions} partitions cut no peer connection: the links do not run through the proxies"
+        ));
+    }
     if ops < 20 {
         problems.push(format!("only {ops} vault requests: the run proved little"));
     }
@@ -498,8 +618,10 @@ fn run_once(seed: u64, seconds: u64, out: &Path) -> Result<String, String> {
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(format!(
-        "seed {seed}: {ops} vault requests, {faults} faults ({aimed} leader kills right after a KE2, {rollbacks} rollbacks of node 4, {cloud_kills} cloud kills), acknowledged generation {}, guesser's key destroyed: {}; bound and linearizability hold",
-        seen.acknowledged.0, seen.destroyed
+        "seed {seed}: {ops} vault requests, {faults} faults ({aimed} leader kills right after a KE2, {rollbacks} rollbacks of node 4, {cloud_kills} cloud kills, {partitions} partitions, {} peer connections cut), acknowledged generation {}, guesser's key destroyed: {}; bound and linearizability hold",
+        cuts.dropped.load(Ordering::Relaxed),
+        seen.acknowledged.0,
+        seen.destroyed
     ))
 }
 
