@@ -37,6 +37,7 @@ use backup_vault::opaque::FleetSecrets;
 use backup_vault::vault::host::{HostStep, NodeHost};
 use backup_vault::vault::ids::{ClientId, Millis, NodeId, RequestId};
 use backup_vault::vault::io::{Effect, Input};
+use backup_vault::vault::node::NodeConfig;
 use backup_vault::vault::opaque_crypto::OpaqueCrypto;
 use backup_vault::vault::protocol::ClientRequest;
 use backup_vault::vault::raft::Role;
@@ -157,11 +158,13 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), RuntimeError> {
     let rng = ChaCha20Rng::from_rng(OsRng).map_err(|e| std::io::Error::other(e.to_string()))?;
-    serve_with(Tcp, rng, file, id, shutdown).await
+    let config = file.node_config();
+    serve_with(Tcp, rng, file, id, config, shutdown).await
 }
 
-/// Runs node `id` of `file` on `net`, drawing its randomness from `rng`,
-/// until `shutdown` completes or the node fails.
+/// Runs node `id` of `file` with the rules of `config` (`bvault` passes
+/// [`ClusterFile::node_config`]) on `net`, drawing its randomness from
+/// `rng`, until `shutdown` completes or the node fails.
 ///
 /// # Errors
 /// [`RuntimeError::Listen`] if an address is taken; [`RuntimeError::Hsm`]
@@ -173,6 +176,7 @@ pub async fn serve_with<N: Net>(
     mut rng: ChaCha20Rng,
     file: ClusterFile,
     id: NodeId,
+    config: NodeConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), RuntimeError> {
     let entry = file.node(id).cloned();
@@ -192,7 +196,7 @@ pub async fn serve_with<N: Net>(
     let crypto = OpaqueCrypto::new(fleet);
     let disk = FileDisk::open(&paths.data())?;
     let clock = Clock::new();
-    let mut host = Host::down_with_hsm(id, file.node_config(), crypto, disk, hsm.watermark());
+    let mut host = Host::down_with_hsm(id, config, crypto, disk, hsm.watermark());
     let recovery = host.restart(clock.now(), &mut rng);
     if let Some(why) = host.disk().failure() {
         return Err(RuntimeError::DiskFailed(why.to_string()));

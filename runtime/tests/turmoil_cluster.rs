@@ -36,6 +36,7 @@
 use backup_vault::client::error::ClientError;
 use backup_vault::client::state::DeviceState;
 use backup_vault::client::{Client, Completed, Operation, Password};
+use backup_vault::flaws::VaultFlaw;
 use backup_vault::vault::ids::{NodeId, UserId};
 use backup_vault::vault::opaque_crypto::OpaqueCrypto;
 use backup_vault_runtime::client::{ClientFailure, Connection};
@@ -285,7 +286,7 @@ struct Outcome {
 #[derive(Clone, Copy)]
 struct Seed(u64, ClientRng);
 
-fn run(seed: u64, clients: ClientRng, dir: &Path) -> Outcome {
+fn run(seed: u64, clients: ClientRng, flaw: Option<VaultFlaw>, dir: &Path) -> Outcome {
     let seeded = Seed(seed, clients);
     let _ = std::fs::remove_dir_all(dir);
     let mut sim = turmoil::Builder::new()
@@ -324,12 +325,15 @@ fn run(seed: u64, clients: ClientRng, dir: &Path) -> Outcome {
             let start = starts.get();
             starts.set(start + 1);
             let rng = ChaCha20Rng::seed_from_u64(seed ^ (u64::from(id) << 40) ^ (start << 48));
+            let mut config = file.node_config();
+            config.flaw = flaw;
             async move {
                 backup_vault_runtime::node::serve_with(
                     SimNet,
                     rng,
                     file,
                     NodeId(id),
+                    config,
                     std::future::pending(),
                 )
                 .await?;
@@ -524,7 +528,7 @@ fn the_runtime_under_turmoil_passes_the_history_checks_and_replays_from_its_seed
     let mut failures = Vec::new();
     for seed in first..first + count {
         let dir = out.join(format!("seed-{seed}"));
-        let one = run(seed, ClientRng::Seeded, &dir);
+        let one = run(seed, ClientRng::Seeded, None, &dir);
         let replay = format!(
             "replay: BVAULT_TURMOIL_SEED={seed} BVAULT_TURMOIL_SEEDS=1 cargo test -p backup-vault-runtime --test turmoil_cluster"
         );
@@ -538,7 +542,7 @@ fn the_runtime_under_turmoil_passes_the_history_checks_and_replays_from_its_seed
             continue;
         }
         shift_task_ids();
-        let again = run(seed, ClientRng::Seeded, &dir);
+        let again = run(seed, ClientRng::Seeded, None, &dir);
         if again.trace != one.trace {
             let at = one
                 .trace
@@ -565,8 +569,8 @@ fn the_runtime_under_turmoil_passes_the_history_checks_and_replays_from_its_seed
 #[test]
 fn the_replay_check_sees_randomness_that_is_not_the_seeds() {
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("turmoil-unseeded");
-    let one = run(1, ClientRng::Os, &out);
-    let two = run(1, ClientRng::Os, &out);
+    let one = run(1, ClientRng::Os, None, &out);
+    let two = run(1, ClientRng::Os, None, &out);
     assert!(one.problems.is_empty(), "{:?}", one.problems);
     assert_ne!(
         one.trace, two.trace,
@@ -596,4 +600,23 @@ fn the_runtime_starts_its_tasks_through_the_seam() {
             );
         }
     }
+}
+
+/// The checks bite on the runtime too: nodes built with one guess more than
+/// the limit (`VaultFlaw::LimitOffByOne`) let the guesser make a fourth
+/// test, and the history's bound says so.
+#[test]
+fn the_history_bound_catches_a_node_that_allows_one_guess_too_many() {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("turmoil-limit-off-by-one");
+    let broken = run(1, ClientRng::Seeded, Some(VaultFlaw::LimitOffByOne), &out);
+    assert!(
+        broken
+            .problems
+            .iter()
+            .any(|p| p.starts_with("LOCK-1 bound")),
+        "the bound passed nodes that allow {} guesses: {:?}",
+        GUESS_LIMIT + 1,
+        broken.problems
+    );
+    let _ = std::fs::remove_dir_all(&out);
 }
