@@ -90,6 +90,15 @@ impl ClientFailure {
             ClientFailure::Runtime(_) => None,
         }
     }
+
+    /// Whether trying again later may succeed: the vault or the cloud was
+    /// unreachable (nodes down, no leader, a partition), not a refusal.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self.client_error(),
+            Some(ClientError::VaultUnavailable | ClientError::CloudUnavailable)
+        )
+    }
 }
 
 /// Where a client's time went: each vault request's round trip (connect,

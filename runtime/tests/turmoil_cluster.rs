@@ -117,13 +117,6 @@ struct Seen {
 
 type Shared<T> = Arc<Mutex<T>>;
 
-fn transient(e: &ClientFailure) -> bool {
-    matches!(
-        e.client_error(),
-        Some(ClientError::VaultUnavailable | ClientError::CloudUnavailable)
-    ) || matches!(e, ClientFailure::VaultDown { .. })
-}
-
 /// Where the clients' randomness comes from.
 #[derive(Clone, Copy, PartialEq)]
 enum ClientRng {
@@ -161,7 +154,7 @@ async fn until_settled(
 ) -> Result<Completed, ClientFailure> {
     loop {
         match conn.run(client, op(), |_| {}).await {
-            Err(e) if transient(&e) => tokio::time::sleep(Duration::from_millis(200)).await,
+            Err(e) if e.is_transient() => tokio::time::sleep(Duration::from_millis(200)).await,
             other => return other,
         }
     }

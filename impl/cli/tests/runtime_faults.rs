@@ -93,13 +93,6 @@ fn connect(file: &ClusterFile, recorder: &Shared, actor: u32) -> Connection {
 }
 
 /// Errors faults may cause, which are no violation.
-fn transient(e: &ClientFailure) -> bool {
-    matches!(
-        e.client_error(),
-        Some(ClientError::VaultUnavailable | ClientError::CloudUnavailable)
-    ) || matches!(e, ClientFailure::VaultDown { .. })
-}
-
 async fn honest(
     file: ClusterFile,
     rec: Shared,
@@ -127,7 +120,7 @@ async fn honest(
                 .await
             {
                 Ok(_) => enabled = true,
-                Err(e) if transient(&e) => continue,
+                Err(e) if e.is_transient() => continue,
                 Err(e) => {
                     seen.lock()
                         .expect("seen")
@@ -158,7 +151,7 @@ async fn honest(
                 .expect("seen")
                 .problems
                 .push(format!("backup gave {other:?}")),
-            Err(e) if transient(&e) => {}
+            Err(e) if e.is_transient() => {}
             Err(e) => seen
                 .lock()
                 .expect("seen")
@@ -182,7 +175,7 @@ async fn honest(
                 "a fresh device restored {other:?}, older than acknowledged generation {}",
                 before.0
             )),
-            Err(e) if transient(&e) => {}
+            Err(e) if e.is_transient() => {}
             Err(e) => seen
                 .lock()
                 .expect("seen")
@@ -213,7 +206,7 @@ async fn guesser(file: ClusterFile, rec: Shared, seen: Arc<Mutex<Seen>>, stop: A
             .await
         {
             Ok(_) => break,
-            Err(e) if transient(&e) => {}
+            Err(e) if e.is_transient() => {}
             Err(e) => {
                 seen.lock()
                     .expect("seen")
@@ -246,7 +239,7 @@ async fn guesser(file: ClusterFile, rec: Shared, seen: Arc<Mutex<Seen>>, stop: A
             Err(ClientFailure::Client(ClientError::KeyDestroyed | ClientError::NotRegistered)) => {
                 seen.lock().expect("seen").destroyed = true;
             }
-            Err(e) if transient(&e) => {}
+            Err(e) if e.is_transient() => {}
             other => seen.lock().expect("seen").problems.push(format!(
                 "guess {n} (destroyed before: {destroyed}) ended with {other:?}"
             )),
@@ -273,7 +266,7 @@ async fn changer(file: ClusterFile, rec: Shared, seen: Arc<Mutex<Seen>>, stop: A
         let name = op.name();
         match conn.run(&mut phone, op, |_| {}).await {
             Ok(_) => {}
-            Err(e) if transient(&e) => {}
+            Err(e) if e.is_transient() => {}
             // A disable that could not confirm, or a change on a device a
             // fault left without a registration, is the client being safe.
             Err(ClientFailure::Client(
