@@ -7,7 +7,7 @@ this script applies each one to a scratch copy of the tree, rebuilds
 slice, in order, each stopping at its first failure. The unit tests are not
 the oracle: they are written with the code and run separately (`cargo test`).
 
-    scripts/mutants.py [--profile quick|nightly] [--file GLOB]... [--shard k/n]
+    scripts/mutants.py [--profile quick|nightly] [--package CRATE] [--file GLOB]... [--shard k/n]
                        [--out DIR] [--jobs T] [--limit N] [--fresh] [--in-diff FILE]
                        [--cargo-profile NAME] [--target-dir DIR]
 
@@ -104,11 +104,11 @@ def copy_tree(dest: Path):
             shutil.copy(src, dst)  # a fresh mtime, so that cargo sees the change
 
 
-def list_mutants(tree: Path, globs, in_diff=None):
+def list_mutants(tree: Path, globs, in_diff=None, package="backup-vault"):
     # Functions named flaw_* are the broken variants' own code (compiled with
     # the `flaws` feature only, never in a release): mutating them tests the
     # broken-variant matrix, not the vault, so they are not in the population.
-    cmd = ["cargo", "mutants", "--list", "--json", "--diff", "-p", "backup-vault",
+    cmd = ["cargo", "mutants", "--list", "--json", "--diff", "-p", package,
            "--exclude-re", "::flaw_"]
     for g in globs:
         cmd += ["-f", g]
@@ -207,6 +207,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--profile", choices=sorted(PROFILES), default="quick")
     ap.add_argument("--file", action="append", help="glob of files to mutate (repeatable)")
+    ap.add_argument("--package", default="backup-vault",
+                    help="the crate whose files are mutated (default: backup-vault; the suite"
+                         " is rebuilt on each mutant, so any crate it links can be judged)")
     ap.add_argument("--shard", default="1/1", help="k/n: run mutants i with i %% n == k-1")
     ap.add_argument("--out", default=str(ROOT / "target" / "mutants-oracle"))
     ap.add_argument("--jobs", type=int, default=0, help="simulator threads (0: one per core)")
@@ -264,7 +267,7 @@ def main():
         baseline[stage[0]] = took
 
     globs = args.file or DEFAULT_FILES
-    mutants = list_mutants(tree, globs, args.in_diff)
+    mutants = list_mutants(tree, globs, args.in_diff, args.package)
     mutants = [m for i, m in enumerate(mutants) if i % n == k - 1]
     equivalent = load_equivalent()
     done = {}
