@@ -430,6 +430,7 @@ pub fn hsm_seal_seeds() -> Vec<Seed> {
         term: Term(3),
         last_index: LogIndex(5),
         last_term: Term(2),
+        reached: (Term(2), LogIndex(6)),
     };
     let with = |kind: u8, bytes: &[u8]| [&[kind][..], bytes].concat();
     let disk = crypto.seal(&targets::seal_place(0), &record, rng);
@@ -789,6 +790,7 @@ pub fn wire_peer_seeds() -> Vec<Seed> {
                 term: Term(2),
                 last_index: LogIndex(5),
                 last_term: Term(1),
+                reached: (Term(1), LogIndex(5)),
             },
         ),
         (
@@ -804,6 +806,15 @@ pub fn wire_peer_seeds() -> Vec<Seed> {
                 term: Term(2),
                 last_index: LogIndex(5),
                 last_term: Term(1),
+                reached: (Term(1), LogIndex(6)),
+            },
+        ),
+        ("attest", PeerMessage::Attest { term: Term(2) }),
+        (
+            "attested",
+            PeerMessage::Attested {
+                term: Term(2),
+                reached: (Term(1), LogIndex(4)),
             },
         ),
         (
@@ -856,7 +867,12 @@ pub fn wire_peer_seeds() -> Vec<Seed> {
         out.push(seed(t, &format!("{name}.bin"), b));
     }
     out.push(seed(t, "stream.bin", stream));
-    let good = wire::encode_peer_message(&messages[4].1, &limits).expect("encodes");
+    let append = &messages
+        .iter()
+        .find(|(n, _)| *n == "append")
+        .expect("an append")
+        .1;
+    let good = wire::encode_peer_message(append, &limits).expect("encodes");
     out.extend(damaged_frames(t, &good));
     out
 }

@@ -128,6 +128,13 @@ pub enum VaultFlaw {
     /// when a consumed attempt is among them).
     #[cfg(feature = "flaws")]
     HsmCounterIgnored,
+    /// A node whose disk lost entries it had acknowledged votes past them
+    /// on `N - quorum + 1` other nodes' word that they never held them,
+    /// without R more for nodes whose HSM was replaced (an empty counter
+    /// tells nothing): with every disk rolled back and one HSM replaced,
+    /// its word alone elects a leader without a commit (breaks CONS-3).
+    #[cfg(feature = "flaws")]
+    LostTailWithoutRollbackMargin,
     /// A record whose budget is spent keeps its key until the next login
     /// start, however long that takes: the leader never proposes `Exhaust`
     /// (breaks LOCK-4's bound: the key is not gone from storage one login
@@ -231,6 +238,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::HsmCounterIgnored,
     #[cfg(feature = "flaws")]
+    VaultFlaw::LostTailWithoutRollbackMargin,
+    #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustionWaits,
     #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustDuringLogin,
@@ -319,6 +328,8 @@ impl VaultFlaw {
             VaultFlaw::ErasureSkipped => "erasure-skipped",
             #[cfg(feature = "flaws")]
             VaultFlaw::HsmCounterIgnored => "hsm-counter-ignored",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::LostTailWithoutRollbackMargin => "lost-tail-without-rollback-margin",
             #[cfg(feature = "flaws")]
             VaultFlaw::ExhaustionWaits => "exhaustion-waits",
             #[cfg(feature = "flaws")]

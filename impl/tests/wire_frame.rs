@@ -34,23 +34,30 @@ mod wire {
 
     fn msg() -> impl Strategy<Value = Msg> {
         prop_oneof![
-            (term(), index(), term()).prop_map(|(term, last_index, last_term)| {
-                PeerMessage::PreVote {
+            (term(), index(), term(), term(), index()).prop_map(
+                |(term, last_index, last_term, rt, ri)| PeerMessage::PreVote {
                     term,
                     last_index,
                     last_term,
+                    reached: (rt, ri),
                 }
-            }),
+            ),
             (term(), any::<bool>())
                 .prop_map(|(term, granted)| PeerMessage::PreVoteReply { term, granted }),
-            (term(), index(), term()).prop_map(|(term, last_index, last_term)| {
-                PeerMessage::RequestVote {
+            (term(), index(), term(), term(), index()).prop_map(
+                |(term, last_index, last_term, rt, ri)| PeerMessage::RequestVote {
                     term,
                     last_index,
                     last_term,
+                    reached: (rt, ri),
                 }
-            }),
+            ),
             (term(), any::<bool>()).prop_map(|(term, granted)| PeerMessage::Vote { term, granted }),
+            term().prop_map(|term| PeerMessage::Attest { term }),
+            (term(), term(), index()).prop_map(|(term, rt, ri)| PeerMessage::Attested {
+                term,
+                reached: (rt, ri)
+            }),
             (
                 term(),
                 index(),
@@ -328,9 +335,9 @@ mod wire {
                 ..
             })
         ));
-        // An unknown variant index.
+        // An unknown variant index (10 variants).
         let mut bad = good.clone();
-        bad[HEADER_LEN] = 8;
+        bad[HEADER_LEN] = 10;
         assert!(matches!(
             decode_frame::<Msg>(&bad, &LIMITS),
             Err(WireError::Body { .. })

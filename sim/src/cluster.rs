@@ -34,6 +34,7 @@ use backup_vault::vault::node::{
 };
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse, LoginId};
 use backup_vault::vault::raft::durable::WriteId;
+use backup_vault::vault::raft::watermark::Watermark;
 use backup_vault::vault::raft::Role;
 use backup_vault::vault::sealed::{
     audit_disk, audit_message, audit_record, DiskOp, DiskRecord, SealedMessage, StoredRecord,
@@ -817,6 +818,11 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
             "replace a node's HSM only while it is down"
         );
         sim.host.replace_hsm();
+    }
+
+    /// What node `id`'s HSM's counter holds, up or down.
+    pub fn nvram(&self, id: NodeId) -> Watermark {
+        self.nodes[usize::from(id.0)].host.nvram()
     }
 
     /// Node `id`'s disk as it is now (its records and their view), to put

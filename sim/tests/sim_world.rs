@@ -194,7 +194,8 @@ fn keep_key_on_destroy_is_caught_by_lock_4() {
 
 #[test]
 fn stage_is_guessable_is_caught_by_reg_2() {
-    caught_within(&with_flaw(short(), "stage-is-guessable"), &["REG-2"], 20);
+    // Caught in about 15 of 100 default seeds: 40 miss it 0.15% of the time.
+    caught_within(&with_flaw(short(), "stage-is-guessable"), &["REG-2"], 40);
 }
 
 #[test]

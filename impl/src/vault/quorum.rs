@@ -99,6 +99,21 @@ impl ClusterConfig {
         usize::from((self.nodes + self.rollback_tolerance) / 2 + 1)
     }
 
+    /// How many nodes, other than one whose disk lost entries it had
+    /// acknowledged, must show from their HSMs' counters that they never
+    /// held those entries before they are known never to have been
+    /// committed: `N - quorum + 1 + R` (see [`crate::vault::raft::watermark`]).
+    ///
+    /// A commit needs `quorum` holders, so `N - quorum + 1` nodes that never
+    /// held an entry rule its commit out; `R` more allow for nodes whose
+    /// HSM was replaced (a new counter starts empty) while their disk went
+    /// back: their word says nothing, and R counts them. When this exceeds
+    /// `N - 1` (N = 2, R = 1), no proof is possible and such a node waits
+    /// for a node that holds its lost entries.
+    pub fn never_held_to_rule_out_a_commit(self) -> usize {
+        usize::from(self.nodes) - self.quorum() + 1 + usize::from(self.rollback_tolerance)
+    }
+
     /// Every node id, in order.
     pub fn members(self) -> impl Iterator<Item = NodeId> {
         (0..self.nodes).map(NodeId)
@@ -128,6 +143,41 @@ mod tests {
         ] {
             assert_eq!(ClusterConfig::new(n, r).unwrap().quorum(), q, "N={n} R={r}");
         }
+    }
+
+    #[test]
+    fn a_lost_tail_is_ruled_out_only_past_every_quorum_and_r_liars() {
+        for n in 1..=MAX_NODES {
+            for r in 0..n {
+                let Ok(c) = ClusterConfig::new(n, r) else {
+                    continue;
+                };
+                let k = c.never_held_to_rule_out_a_commit();
+                // Honest non-holders among the k leave fewer than a quorum
+                // of possible holders, even if R of the k lie.
+                assert!(
+                    usize::from(n) - (k - usize::from(r)) < c.quorum(),
+                    "N={n} R={r}"
+                );
+                // One node fewer would not: R liars could hide a commit.
+                assert!(
+                    usize::from(n) - (k - 1 - usize::from(r)) >= c.quorum(),
+                    "N={n} R={r}"
+                );
+            }
+        }
+        assert_eq!(
+            ClusterConfig::new(3, 1)
+                .unwrap()
+                .never_held_to_rule_out_a_commit(),
+            2
+        );
+        assert_eq!(
+            ClusterConfig::new(5, 0)
+                .unwrap()
+                .never_held_to_rule_out_a_commit(),
+            3
+        );
     }
 
     #[test]

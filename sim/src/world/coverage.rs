@@ -31,6 +31,10 @@ pub struct Coverage {
     /// A record destroyed (by a guess or by `Exhaust`) while some node was
     /// down: the destruction must reach it when it comes back.
     pub destroyed_while_node_down: u64,
+    /// A vote granted by a node whose HSM's counter is ahead of the
+    /// candidate's log: a rolled-back node voted past entries it had lost,
+    /// on the others' word that no quorum ever held them (`watermark.rs`).
+    pub votes_past_a_lost_tail: u64,
     /// Acts of a nemesis schedule (`nemesis.rs`): a schedule that never
     /// acts aims at nothing.
     pub nemesis_acts: u64,
@@ -43,7 +47,7 @@ pub struct Coverage {
 
 impl Coverage {
     /// Every counter, with its name as reports print it.
-    pub fn named(&self) -> [(&'static str, u64); 7] {
+    pub fn named(&self) -> [(&'static str, u64); 8] {
         [
             ("leader changes", self.leader_changes),
             (
@@ -62,6 +66,7 @@ impl Coverage {
                 "records destroyed while a node was down",
                 self.destroyed_while_node_down,
             ),
+            ("votes past a lost tail", self.votes_past_a_lost_tail),
             ("nemesis acts", self.nemesis_acts),
             ("password registrations done", self.registrations_done),
         ]
@@ -74,6 +79,7 @@ impl Coverage {
         self.rollbacks_past_commit += other.rollbacks_past_commit;
         self.logins_across_leader_change += other.logins_across_leader_change;
         self.destroyed_while_node_down += other.destroyed_while_node_down;
+        self.votes_past_a_lost_tail += other.votes_past_a_lost_tail;
         self.nemesis_acts += other.nemesis_acts;
         self.registrations_done += other.registrations_done;
     }
@@ -145,6 +151,11 @@ impl Observer {
         self.counts.registrations_done += 1;
     }
 
+    /// A node voted for a candidate whose log is behind its counter.
+    pub fn vote_past_lost_tail(&mut self) {
+        self.counts.votes_past_a_lost_tail += 1;
+    }
+
     /// `n` records were destroyed in a step while `down` nodes were down.
     pub fn destroyed(&mut self, n: u64, down: usize) {
         if down > 0 {
@@ -186,7 +197,9 @@ mod tests {
         assert_eq!(o.counts.destroyed_while_node_down, 1);
         o.registration_done();
         assert_eq!(o.counts.registrations_done, 1);
+        o.vote_past_lost_tail();
+        assert_eq!(o.counts.votes_past_a_lost_tail, 1);
         assert_eq!(o.counts.zeros(), ["nemesis acts"]);
-        assert_eq!(Coverage::default().zeros().len(), 7);
+        assert_eq!(Coverage::default().zeros().len(), 8);
     }
 }

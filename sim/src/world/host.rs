@@ -89,7 +89,7 @@ pub(super) fn strike(world: &mut World) {
 
 /// Every node crashes and every disk comes back older: what an operator
 /// who keeps copies of every host's disk can do, and what no quorum size
-/// absorbs. Each HSM's counter refuses what its disk forgot (the nodes vote
+/// absorbs (on the nodes R covers, maybe with a new HSM too). Each HSM's counter refuses what its disk forgot (the nodes vote
 /// only for logs at least as far as they acknowledged), so the cluster
 /// stops rather than lose a commit; a little later the operator puts the
 /// newer disks back ([`restore_every_disk`]).
@@ -107,6 +107,12 @@ fn roll_back_every_disk(world: &mut World) {
         world.cluster.crash(id);
         let back = 1 + world.below(8) as usize;
         world.cluster.roll_back(id, back);
+        // On the R nodes that may lose their counters, half the time the
+        // HSM goes too (replaced hardware): a node that then gives its word
+        // on how far its log reached is wrong, and R covers it.
+        if world.rollback_nodes.contains(&id) && world.below(2) == 0 {
+            world.cluster.replace_hsm(id);
+        }
         let installed = world.cluster.take_disk(id).0;
         world.host.kept.push((id, newest, installed));
         world.stats.rollbacks += 1;
@@ -133,8 +139,8 @@ fn roll_back_every_disk(world: &mut World) {
 
 /// The operator puts back the disks it rolled back: on every node that
 /// wrote nothing since, and on every node still behind what its counter
-/// says it acknowledged (a node that caught up moved on legitimately, and
-/// keeps its disk). If some node's counter is then ahead of every node's
+/// says it acknowledged, up or down (a node that caught up moved on
+/// legitimately, and keeps its disk). If some node's counter is then ahead of every node's
 /// log, nobody can ever satisfy its vote: the final liveness checks are
 /// void (see [`HostAdversary::liveness_voided`]).
 pub(super) fn restore_every_disk(world: &mut World) {
@@ -143,11 +149,13 @@ pub(super) fn restore_every_disk(world: &mut World) {
     }
     let kept = std::mem::take(&mut world.host.kept);
     for (id, newest, installed) in kept {
-        let behind = world.cluster.node(id).is_some_and(|n| {
-            let log = n.raft().log();
-            (log.last_term(), log.last_index()) < n.raft().watermark().log
-        });
+        let behind = log_end(world, id) < world.cluster.nvram(id).log;
         if world.cluster.take_disk(id).0 != installed && !behind {
+            continue;
+        }
+        if !world.cluster.is_up(id) {
+            // Down: it restarts from the newer disk when its time comes.
+            world.cluster.put_disk(id, newest);
             continue;
         }
         world.cluster.crash(id);
@@ -166,17 +174,25 @@ pub(super) fn restore_every_disk(world: &mut World) {
         0,
     );
     let ids: Vec<NodeId> = world.cluster.ids().collect();
-    let furthest = ids
-        .iter()
-        .filter_map(|id| world.cluster.node(*id))
-        .map(|n| (n.raft().log().last_term(), n.raft().log().last_index()))
-        .max();
+    let furthest = ids.iter().map(|id| log_end(world, *id)).max();
     let unreachable = ids
         .iter()
-        .filter_map(|id| world.cluster.node(*id))
-        .any(|n| Some(n.raft().watermark().log) > furthest);
+        .any(|id| Some(world.cluster.nvram(*id).log) > furthest);
     if unreachable {
         world.host.liveness_voided = true;
+    }
+}
+
+/// Where node `id`'s log ends, (last term, last index): in memory if it is
+/// up, else on its disk (a node that crashed after the rollback is judged
+/// by the disk it will restart from).
+fn log_end(world: &World, id: NodeId) -> (Term, LogIndex) {
+    match world.cluster.node(id) {
+        Some(n) => (n.raft().log().last_term(), n.raft().log().last_index()),
+        None => {
+            let log = &world.cluster.disk(id).log;
+            (log.last_term(), log.last_index())
+        }
     }
 }
 

@@ -48,6 +48,7 @@ use backup_vault::vault::opaque_crypto::user_bytes;
 use backup_vault::vault::opaque_crypto::{OpaqueCrypto, TICKET_KEY_LABEL};
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
 use backup_vault::vault::quorum::ClusterConfig;
+use backup_vault::vault::raft::message::PeerMessage;
 use backup_vault::vault::raft::Timing;
 use backup_vault::vault::records::Command;
 use check::answers::Asked;
@@ -655,7 +656,13 @@ impl World {
         let mut records: Vec<Record> = Vec::new();
         let step = self.cluster.events_processed();
         let at = self.cluster.now().0;
+        let mut lost_tail_votes = 0;
         for (from, to, msg) in &effects.messages {
+            if let PeerMessage::Vote { granted: true, .. } = msg {
+                if vote_past_lost_tail(&self.cluster, *from, *to) {
+                    lost_tail_votes += 1;
+                }
+            }
             records.push(Record {
                 step,
                 at,
@@ -690,6 +697,9 @@ impl World {
                 user: request.map(|r| r.0 .0),
                 arg: 0,
             });
+        }
+        for _ in 0..lost_tail_votes {
+            self.coverage.vote_past_lost_tail();
         }
         for r in records {
             self.trace.push(r);
@@ -1246,6 +1256,20 @@ fn carries_data(msg: &backup_vault::vault::node::VaultPeerMessage<OpaqueCrypto>)
     }
 }
 
+/// Coverage: `voter`'s counter is ahead of `candidate`'s log as it votes
+/// for it (see `coverage.rs`).
+fn vote_past_lost_tail<Ev>(
+    cluster: &Cluster<OpaqueCrypto, Ev>,
+    voter: NodeId,
+    candidate: NodeId,
+) -> bool {
+    let (Some(v), Some(c)) = (cluster.node(voter), cluster.node(candidate)) else {
+        return false;
+    };
+    let log = c.raft().log();
+    v.raft().watermark().log > (log.last_term(), log.last_index())
+}
+
 fn message_kind(msg: &backup_vault::vault::node::VaultPeerMessage<OpaqueCrypto>) -> &'static str {
     use backup_vault::vault::raft::message::PeerMessage;
     match msg {
@@ -1256,7 +1280,9 @@ fn message_kind(msg: &backup_vault::vault::node::VaultPeerMessage<OpaqueCrypto>)
         PeerMessage::Append { entries, .. } if entries.is_empty() => "heartbeat",
         PeerMessage::Append { .. } => "append",
         PeerMessage::AppendReply { .. } => "append-reply",
-        _ => "snapshot",
+        PeerMessage::Attest { .. } => "attest",
+        PeerMessage::Attested { .. } => "attested",
+        PeerMessage::InstallSnapshot { .. } | PeerMessage::SnapshotReply { .. } => "snapshot",
     }
 }
 

@@ -17,6 +17,10 @@ pub enum PeerMessage<E, S> {
         last_index: LogIndex,
         /// Term of the sender's last log entry.
         last_term: Term,
+        /// How far the sender's durable log ever reached, from its HSM's
+        /// counter: its word to a node whose own counter is ahead of the
+        /// sender's log (see `watermark`).
+        reached: (Term, LogIndex),
     },
     /// Answer to a pre-vote.
     PreVoteReply {
@@ -34,6 +38,9 @@ pub enum PeerMessage<E, S> {
         last_index: LogIndex,
         /// Term of the sender's last log entry.
         last_term: Term,
+        /// How far the sender's durable log ever reached, from its HSM's
+        /// counter (see `watermark`).
+        reached: (Term, LogIndex),
     },
     /// Answer to a vote request, sent only after the vote is durable.
     Vote {
@@ -83,6 +90,21 @@ pub enum PeerMessage<E, S> {
         /// The last index the follower now holds.
         index: LogIndex,
     },
+    /// How far did your durable log ever reach? Asked in `term` by a node
+    /// whose counter is ahead of a candidate's log (see `watermark`).
+    Attest {
+        /// The asker's term (the election's).
+        term: Term,
+    },
+    /// Answer to [`PeerMessage::Attest`], sent only once the sender's term
+    /// is durable.
+    Attested {
+        /// The sender's term.
+        term: Term,
+        /// How far the sender's durable log ever reached, from its HSM's
+        /// counter.
+        reached: (Term, LogIndex),
+    },
 }
 
 impl<E, S> PeerMessage<E, S> {
@@ -93,6 +115,8 @@ impl<E, S> PeerMessage<E, S> {
             | PeerMessage::PreVoteReply { term, .. }
             | PeerMessage::RequestVote { term, .. }
             | PeerMessage::Vote { term, .. }
+            | PeerMessage::Attest { term }
+            | PeerMessage::Attested { term, .. }
             | PeerMessage::Append { term, .. }
             | PeerMessage::AppendReply { term, .. }
             | PeerMessage::InstallSnapshot { term, .. }

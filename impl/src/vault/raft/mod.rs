@@ -25,7 +25,7 @@ pub mod watermark;
 use self::durable::{DiskWrite, Durable, WriteId};
 use self::log::{Entry, Log};
 use self::message::PeerMessage;
-use self::watermark::Watermark;
+use self::watermark::{Attestations, Watermark};
 use super::crypto::Value;
 use super::ids::{LogIndex, Millis, NodeId, Term};
 use super::quorum::ClusterConfig;
@@ -177,6 +177,12 @@ pub struct Raft<E, S> {
     hard_state_marks: Vec<(WriteId, (Term, Option<NodeId>))>,
     /// What the HSM remembers beyond the disk (see [`watermark`]).
     watermark: Watermark,
+    /// Other nodes' word on how far their logs reached, in this term.
+    attestations: Attestations,
+    /// A vote request this node could grant once enough others give their
+    /// word (see [`watermark`]): (term, candidate, candidate's last index,
+    /// its term).
+    deferred_vote: Option<(Term, NodeId, LogIndex, Term)>,
     /// The last log index known durable on this node.
     durable_index: LogIndex,
     /// The term and vote of the last hard state queued for the disk: a
@@ -231,6 +237,8 @@ impl<E: Value, S: Value> Raft<E, S> {
             write_marks: Vec::new(),
             hard_state_marks: Vec::new(),
             watermark: Watermark::default(),
+            attestations: Attestations::default(),
+            deferred_vote: None,
             durable_index,
             queued_hard_state,
             outbox: Outbox::default(),
@@ -287,6 +295,37 @@ impl<E: Value, S: Value> Raft<E, S> {
         let remembered = flaw_on!(self.flaw, VaultFlaw::HsmCounterIgnored)
             || (last_term, last_index) >= self.watermark.log;
         remembered && self.log.is_behind_or_equal(last_index, last_term)
+    }
+
+    /// Whether a candidate whose log ends at (`last_term`, `last_index`) is
+    /// behind this node's counter but not its log: the case of a lost tail,
+    /// which others' word can clear (see [`watermark`]).
+    fn behind_only_the_counter(&self, last_index: LogIndex, last_term: Term) -> bool {
+        !flaw_on!(self.flaw, VaultFlaw::VoteByLogLength)
+            && (last_term, last_index) < self.watermark.log
+            && self.log.is_behind_or_equal(last_index, last_term)
+    }
+
+    /// Whether enough other nodes have said, in `term`, that their logs
+    /// never reached past the candidate's, so that nothing this node lost
+    /// past it can have been committed (see [`watermark`]).
+    fn lost_tail_ruled_out(&self, term: Term, last_index: LogIndex, last_term: Term) -> bool {
+        let needed = if flaw_on!(self.flaw, VaultFlaw::LostTailWithoutRollbackMargin) {
+            self.flaw_needed_without_r()
+        } else {
+            self.config.never_held_to_rule_out_a_commit()
+        };
+        self.behind_only_the_counter(last_index, last_term)
+            && self
+                .attestations
+                .rule_out_past(term, (last_term, last_index), needed)
+    }
+
+    /// Broken variant `LostTailWithoutRollbackMargin` (see
+    /// [`crate::flaws`]): `N - quorum + 1` words, as if every counter were
+    /// intact, forgetting that a replaced HSM's word says nothing.
+    fn flaw_needed_without_r(&self) -> usize {
+        usize::from(self.config.nodes()) - self.config.quorum() + 1
     }
 
     /// Broken variant `VoteByLogLength` (see [`crate::flaws`]): the vote
@@ -560,6 +599,7 @@ impl<E: Value, S: Value> Raft<E, S> {
             term: self.term.next(),
             last_index: self.log.last_index(),
             last_term: self.log.last_term(),
+            reached: self.watermark.log,
         };
         for p in self.peers() {
             // A pre-vote depends on nothing durable.
@@ -584,6 +624,7 @@ impl<E: Value, S: Value> Raft<E, S> {
             term: self.term,
             last_index: self.log.last_index(),
             last_term: self.log.last_term(),
+            reached: self.watermark.log,
         };
         for p in self.peers() {
             self.send(p, msg.clone());
@@ -782,7 +823,8 @@ impl<E: Value, S: Value> Raft<E, S> {
                 term,
                 last_index,
                 last_term,
-            } => self.on_pre_vote(from, term, last_index, last_term, now),
+                reached,
+            } => self.on_pre_vote(from, term, (last_index, last_term), reached, now),
             PeerMessage::PreVoteReply { term, granted } => {
                 self.on_pre_vote_reply(from, term, granted, now, rng)
             }
@@ -790,8 +832,13 @@ impl<E: Value, S: Value> Raft<E, S> {
                 term,
                 last_index,
                 last_term,
-            } => self.on_request_vote(from, term, last_index, last_term, now, rng),
+                reached,
+            } => self.on_request_vote(from, term, (last_index, last_term), reached, now, rng),
             PeerMessage::Vote { term, granted } => self.on_vote(from, term, granted, now, rng),
+            PeerMessage::Attest { term } => self.on_attest(from, term, now, rng),
+            PeerMessage::Attested { term, reached } => {
+                self.on_attested(from, term, reached, now, rng)
+            }
             PeerMessage::Append {
                 term,
                 prev_index,
@@ -818,17 +865,24 @@ impl<E: Value, S: Value> Raft<E, S> {
 
     /// A pre-vote request: would we vote for `from` in `term`? Never
     /// changes our own term or vote.
+    /// A candidate behind only our counter gets a pre-vote on its own word
+    /// that its log never reached further (see [`watermark`]): a pre-vote
+    /// grants nothing, and the real vote asks for more words.
     fn on_pre_vote(
         &mut self,
         from: NodeId,
         term: Term,
-        last_index: LogIndex,
-        last_term: Term,
+        (last_index, last_term): (LogIndex, Term),
+        reached: (Term, LogIndex),
         now: Millis,
     ) {
+        let own_word = || {
+            self.behind_only_the_counter(last_index, last_term)
+                && reached <= (last_term, last_index)
+        };
         let granted = term > self.term
             && !self.heard_from_leader_recently(now)
-            && self.candidate_up_to_date(last_index, last_term);
+            && (self.candidate_up_to_date(last_index, last_term) || own_word());
         // A refusal carries our own term (as etcd's raft does).
         // Pre-votes never raise a term, so without it a node left
         // in an older term with a newer log (it missed a failed
@@ -874,13 +928,14 @@ impl<E: Value, S: Value> Raft<E, S> {
 
     /// A vote request: the vote is granted at most once per term, to a
     /// candidate whose log is at least as up to date as ours, and leaves
-    /// only once it is durable.
+    /// only once it is durable. A candidate behind only our counter waits
+    /// for the others' word (see [`watermark`]).
     fn on_request_vote<R: RngCore>(
         &mut self,
         from: NodeId,
         term: Term,
-        last_index: LogIndex,
-        last_term: Term,
+        (last_index, last_term): (LogIndex, Term),
+        reached: (Term, LogIndex),
         now: Millis,
         rng: &mut R,
     ) {
@@ -892,10 +947,29 @@ impl<E: Value, S: Value> Raft<E, S> {
             }
             self.step_down(term, None, now, rng);
         }
+        if term == self.term {
+            self.attestations.record(term, from, reached);
+        }
         let double_vote = flaw_on!(self.flaw, VaultFlaw::DoubleVote);
         let granted = term == self.term
             && (self.voted_for.is_none_or(|v| v == from) || double_vote)
-            && self.candidate_up_to_date(last_index, last_term);
+            && (self.candidate_up_to_date(last_index, last_term)
+                || self.lost_tail_ruled_out(term, last_index, last_term));
+        if !granted
+            && term == self.term
+            && self.voted_for.is_none()
+            && self.behind_only_the_counter(last_index, last_term)
+        {
+            // Ask the others how far their logs reached; the vote (or
+            // nothing) follows their answers (`on_attested`).
+            self.deferred_vote = Some((term, from, last_index, last_term));
+            for p in self.peers() {
+                if p != from && !self.attestations.has_word(term, p) {
+                    self.send(p, PeerMessage::Attest { term });
+                }
+            }
+            return;
+        }
         if granted
             && self.voted_for.is_none()
             && flaw_on!(self.flaw, VaultFlaw::VoteWithoutPersisting)
@@ -927,6 +1001,68 @@ impl<E: Value, S: Value> Raft<E, S> {
                 granted,
             },
         );
+    }
+
+    /// Another node asks how far our durable log ever reached. The answer
+    /// leaves once our term is durable, so we acknowledge no entry of an
+    /// earlier term after giving it (see [`watermark`]).
+    fn on_attest<R: RngCore>(&mut self, from: NodeId, term: Term, now: Millis, rng: &mut R) {
+        if term > self.term {
+            // As for a vote request: a live leader keeps our term.
+            if self.heard_from_leader_recently(now) {
+                return;
+            }
+            self.step_down(term, None, now, rng);
+        }
+        let reached = self.watermark.log;
+        self.send(
+            from,
+            PeerMessage::Attested {
+                term: self.term,
+                reached,
+            },
+        );
+    }
+
+    /// A node's word on how far its log reached: it may clear a deferred
+    /// vote.
+    fn on_attested<R: RngCore>(
+        &mut self,
+        from: NodeId,
+        term: Term,
+        reached: (Term, LogIndex),
+        now: Millis,
+        rng: &mut R,
+    ) {
+        if term > self.term {
+            self.step_down(term, None, now, rng);
+            return;
+        }
+        if term < self.term {
+            return;
+        }
+        self.attestations.record(term, from, reached);
+        let Some((t, candidate, last_index, last_term)) = self.deferred_vote else {
+            return;
+        };
+        if t != self.term || self.voted_for.is_some() {
+            self.deferred_vote = None;
+            return;
+        }
+        if self.lost_tail_ruled_out(t, last_index, last_term) {
+            self.deferred_vote = None;
+            self.voted_for = Some(candidate);
+            self.persist_hard_state();
+            self.reset_election_timer(now, rng);
+            // Held until the vote is durable (CONS-1 across crashes).
+            self.send(
+                candidate,
+                PeerMessage::Vote {
+                    term: self.term,
+                    granted: true,
+                },
+            );
+        }
     }
 
     /// A vote: with a quorum, the candidate leads.

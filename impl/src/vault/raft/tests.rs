@@ -704,6 +704,16 @@ fn every_disk_rolled_back(hsm_counter: bool, ignore_counter: bool) -> Cluster {
     let mut c = Cluster::new(3, 0, 5);
     c.hsm_counter = hsm_counter;
     c.ignore_counter = ignore_counter;
+    commit_7_then_roll_back_every_disk(&mut c);
+    for i in 0..3 {
+        c.restart(i);
+    }
+    c
+}
+
+/// Commits command 7, then crashes every node and puts each disk back as
+/// it was before command 7; the nodes stay down.
+fn commit_7_then_roll_back_every_disk(c: &mut Cluster) {
     c.run(2000);
     assert!(c.propose(7));
     c.run(500);
@@ -713,10 +723,6 @@ fn every_disk_rolled_back(hsm_counter: bool, ignore_counter: bool) -> Cluster {
         c.crash(i);
         c.roll_back(i, k);
     }
-    for i in 0..3 {
-        c.restart(i);
-    }
-    c
 }
 
 #[test]
@@ -735,6 +741,82 @@ fn every_disk_rolled_back_costs_liveness_and_no_commit() {
 fn every_disk_rolled_back_loses_a_commit_when_the_counter_is_ignored() {
     let mut c = every_disk_rolled_back(true, true);
     c.run(3000);
+    c.propose(8);
+    c.run(1000);
+}
+
+/// Three nodes, R = 1 (quorum 3: every vote is needed). The leader L
+/// appends command 7 and makes it durable, so its HSM's counter reaches it,
+/// but no follower ever receives it. L crashes and its disk comes back as it
+/// was before command 7. Command 7 exists nowhere now and was never
+/// committed, yet L's counter is ahead of every log: L refuses every
+/// candidate and, behind its own counter, does not campaign.
+fn lone_tail_rolled_back(seed: u64) -> (Cluster, usize) {
+    let mut c = Cluster::new(3, 1, seed);
+    c.hsm_counter = true;
+    c.run(2000);
+    let l = c.leader().expect("a leader within 2 s");
+    assert!(c.propose(7));
+    let from_l = |f: usize, _: usize, _: &Msg| f == l;
+    deliver_all_except(&mut c, &from_l);
+    assert!(c.raft(l).watermark().log.1 > c.raft((l + 1) % 3).log().last_index());
+    let before = c.last_disk_without(l, 7);
+    c.crash(l);
+    c.roll_back(l, before);
+    c.restart(l);
+    (c, l)
+}
+
+#[test]
+fn a_rolled_back_tail_held_nowhere_else_does_not_block_elections() {
+    for seed in 0..8 {
+        let (mut c, l) = lone_tail_rolled_back(seed);
+        // The two others prove to L's HSM, in the new term, that their
+        // counters never reached past their logs: with L, at most 1 < 3
+        // nodes ever held command 7, so it cannot have been committed.
+        c.run(10_000);
+        let leader = c.leader().expect("a leader after the rolled-back tail");
+        assert_ne!(leader, l, "seed {seed}: L's log is behind its counter");
+        assert!(c.propose(8));
+        c.run(500);
+        assert_eq!(c.committed_commands(), vec![8], "seed {seed}");
+    }
+}
+
+/// Three nodes, R = 1, command 7 committed on all three; then every disk
+/// comes back as it was before command 7, and node `replaced`'s HSM is new
+/// (an empty counter, the case R covers), before all restart. Node
+/// `replaced` now has no memory of command 7 and its word that it never
+/// held it is false; the other two counters still reach it.
+fn every_disk_rolled_back_one_hsm_replaced(flaw: Option<VaultFlaw>) -> Cluster {
+    let mut c = Cluster::new(3, 1, 5);
+    c.hsm_counter = true;
+    commit_7_then_roll_back_every_disk(&mut c);
+    let replaced = 0;
+    c.nodes[replaced].nvram = Default::default();
+    for i in 0..3 {
+        c.restart(i);
+        let raft = c.nodes[i].raft.take().unwrap().with_flaw(flaw);
+        c.nodes[i].raft = Some(raft);
+    }
+    c
+}
+
+#[test]
+fn a_replaced_hsms_word_does_not_rule_out_a_commit() {
+    // Node 0's word alone would satisfy N - quorum + 1 = 1; R = 1 asks for
+    // one word more, and node 1's or 2's counter is past command 7.
+    let mut c = every_disk_rolled_back_one_hsm_replaced(None);
+    c.run(5000);
+    assert_eq!(c.leader(), None, "no leader from logs that lost a commit");
+}
+
+#[test]
+#[should_panic(expected = "CONS-3")]
+fn a_lost_tail_ruled_out_without_the_rollback_margin_loses_a_commit() {
+    let mut c =
+        every_disk_rolled_back_one_hsm_replaced(Some(VaultFlaw::LostTailWithoutRollbackMargin));
+    c.run(5000);
     c.propose(8);
     c.run(1000);
 }

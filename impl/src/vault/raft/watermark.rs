@@ -27,9 +27,37 @@
 //! catch up; a rollback of every disk leaves no candidate that enough nodes
 //! will vote for, and the cluster stops until the operator puts the newer
 //! disks back: it costs liveness, never a guess.
+//!
+//! **A lost tail held nowhere else.** The counter covers entries that were
+//! never committed too. If a node's disk loses entries that no other node
+//! ever held (a leader's last append that never left it), its counter is
+//! ahead of every log, it refuses every candidate, and when the quorum needs
+//! its vote (3 nodes with R = 1 need all three) no leader is ever elected.
+//! So such a node may vote for a candidate that is behind only its counter
+//! (not its log) once enough *other* nodes have given their word
+//! ([`Attestations`]), each from its own counter and in the election's term,
+//! that their durable logs never reached past the candidate's log:
+//! [`crate::vault::quorum::ClusterConfig::never_held_to_rule_out_a_commit`]
+//! of them, `N - quorum + 1 + R`. Why that is safe:
+//! - an entry committed in a term before the election's was acknowledged by
+//!   a quorum while they were in that earlier term, each raising its counter
+//!   past the entry first;
+//! - a node that gives its word in the election's term has a durable term at
+//!   least that (the word leaves only once it is), so it acknowledges no
+//!   entry of an earlier term afterwards, and its counter shows it had
+//!   acknowledged none past the candidate's log before;
+//! - so at least `N - quorum + 1` honest words (R more allow for nodes whose
+//!   HSM was replaced and whose word is worth nothing) leave fewer than a
+//!   quorum of possible holders of any entry past the candidate's log: none
+//!   of them was committed before the election's term, which is all that
+//!   Raft's leader completeness asks of a new leader. Entries the candidate
+//!   lacks at or before its last entry are covered by Raft's usual argument.
+//!
+//! A pre-vote, which grants nothing, takes the candidate's own word.
 
 use crate::vault::ids::{LogIndex, NodeId, Term};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// What a node's HSM remembers in its own non-volatile memory. See the
 /// module documentation. Ordered fields only move forward.
@@ -69,6 +97,46 @@ impl Watermark {
     }
 }
 
+/// Other nodes' word, each from its own HSM's counter, on how far their
+/// durable logs ever reached, as given in one term (in a vote request, or in
+/// answer to a node that asked: `PeerMessage::Attest`). See the module
+/// documentation.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Attestations {
+    /// The term the words were given in.
+    term: Term,
+    /// Each node's word: its counter's (last term, last index).
+    reached: BTreeMap<NodeId, (Term, LogIndex)>,
+}
+
+impl Attestations {
+    /// Records `from`'s word, given in `term`. Words of an older term than
+    /// those held are dropped; a newer term's replace them all.
+    pub fn record(&mut self, term: Term, from: NodeId, reached: (Term, LogIndex)) {
+        if term < self.term {
+            return;
+        }
+        if term > self.term {
+            self.term = term;
+            self.reached.clear();
+        }
+        let word = self.reached.entry(from).or_insert(reached);
+        // A counter only moves forward: keep the furthest word.
+        *word = (*word).max(reached);
+    }
+
+    /// Whether at least `needed` nodes said, in `term`, that their logs never
+    /// reached past `log` (a candidate's (last term, last index)).
+    pub fn rule_out_past(&self, term: Term, log: (Term, LogIndex), needed: usize) -> bool {
+        self.term == term && self.reached.values().filter(|r| **r <= log).count() >= needed
+    }
+
+    /// Whether `node` has given its word in `term`.
+    pub fn has_word(&self, term: Term, node: NodeId) -> bool {
+        self.term == term && self.reached.contains_key(&node)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +160,33 @@ mod tests {
         assert_eq!(w.log, (Term(2), LogIndex(9)));
         w.raise_log(Term(3), LogIndex(5));
         assert_eq!(w.log, (Term(3), LogIndex(5)));
+    }
+
+    #[test]
+    fn words_count_only_in_their_term_and_only_at_or_behind_the_log() {
+        let log = (Term(5), LogIndex(21));
+        let mut a = Attestations::default();
+        a.record(Term(7), NodeId(0), (Term(5), LogIndex(21)));
+        a.record(Term(7), NodeId(2), (Term(5), LogIndex(22)));
+        assert!(a.rule_out_past(Term(7), log, 1));
+        assert!(!a.rule_out_past(Term(7), log, 2), "n2 reached past the log");
+        assert!(
+            !a.rule_out_past(Term(8), log, 1),
+            "a word counts in its term only"
+        );
+        // An older term's word is dropped; a newer term's replaces them all.
+        a.record(Term(6), NodeId(2), (Term(5), LogIndex(20)));
+        assert!(!a.rule_out_past(Term(7), log, 2));
+        a.record(Term(8), NodeId(2), (Term(5), LogIndex(20)));
+        assert!(!a.has_word(Term(8), NodeId(0)));
+        assert!(a.rule_out_past(Term(8), log, 1));
+        // A later, further word from the same node wins.
+        a.record(Term(8), NodeId(2), (Term(5), LogIndex(23)));
+        assert!(!a.rule_out_past(Term(8), log, 1));
+        a.record(Term(8), NodeId(2), (Term(5), LogIndex(19)));
+        assert!(
+            !a.rule_out_past(Term(8), log, 1),
+            "a counter never goes back"
+        );
     }
 }
