@@ -424,3 +424,26 @@ fn a_forged_manifest_cannot_push_generations_up() {
     // The next backup is generation 2, not u64::MAX + 1.
     assert_eq!(backed_up(w.run(&mut phone, backup(b"after"))), 2);
 }
+
+#[test]
+fn a_newer_backup_under_another_key_does_not_hide_ours() {
+    // Backups 1 and 2 under K; then a backup under another key lands as
+    // generation 3 (what a device left behind after backups were turned off
+    // and on again with a new key: here another device with its own key).
+    let (mut w, mut phone, text) = key_mode_with(2, 27);
+    let mut other = w.client(ALICE);
+    let _ = key_text(&mut w, &mut other);
+    assert_eq!(backed_up(w.run(&mut other, backup(b"other key"))), 3);
+    // The device that stored generation 2 gets it back, and so does a new
+    // device with K.
+    let (plain, generation) = restored(w.run(&mut phone, restore_key(&text)));
+    assert_eq!((&plain[..], generation), (&b"gen 2"[..], 2));
+    let (plain, generation) = restored(w.run(&mut w.client(ALICE), restore_key(&text)));
+    assert_eq!((&plain[..], generation), (&b"gen 2"[..], 2));
+    // Once generation 2 is gone, the device that stored it refuses 1.
+    w.cloud.tamper(&name(2), |bytes| bytes.clear()).unwrap();
+    assert!(matches!(
+        w.run(&mut phone, restore_key(&text)),
+        Err(ClientError::BackupDamaged { .. })
+    ));
+}

@@ -22,9 +22,14 @@
 //!   fall back to the next newest, but never below the acknowledged
 //!   generation; if nothing usable is left, `BackupDamaged` names the damage
 //!   of the newest.
-//! - A wrong key stops at once with `WrongKey` (every backup of the account
-//!   is normally under the same K, so trying older ones would only download
-//!   them for nothing).
+//! - A backup under another key is passed over like a damaged one (never
+//!   below the acknowledged generation): after backups were turned off and
+//!   on again with a new K, a backup of the old K that an interrupted
+//!   device's late write or a best-effort deletion left behind can carry a
+//!   higher generation than every backup under the new one, and must not
+//!   hide them. `WrongKey` is the answer only when no backup fitted the key
+//!   and none was damaged or too old, so a mistyped key costs a download
+//!   of each candidate.
 //! - An object listed but gone is skipped.
 
 use super::backup::reply_name;
@@ -58,6 +63,8 @@ pub(crate) struct Restore {
     candidates: Vec<Generation>,
     /// The damage found in the newest damaged backup.
     damage: Option<String>,
+    /// Whether a candidate was a backup under another key.
+    wrong_key: bool,
 }
 
 impl Restore {
@@ -71,6 +78,7 @@ impl Restore {
             manifest: None,
             candidates: Vec::new(),
             damage: None,
+            wrong_key: false,
         };
         let step = Step::cloud(CloudOp::Get {
             key: manifest_key(ctx.device.user),
@@ -140,6 +148,7 @@ impl Restore {
                     found,
                     expected_at_least: acknowledged,
                 },
+                (None, None) if self.wrong_key => ClientError::WrongKey,
                 (None, None) => ClientError::NoBackup,
             }),
         }
@@ -191,7 +200,10 @@ impl Restore {
                     generation: header.generation,
                 })
             }
-            Err(BackupError::WrongKey { .. }) => Step::Failed(ClientError::WrongKey),
+            Err(BackupError::WrongKey { .. }) => {
+                self.wrong_key = true;
+                self.next(ctx)
+            }
             Err(err) => {
                 self.note_damage(generation, &err);
                 self.next(ctx)
