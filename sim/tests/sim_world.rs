@@ -320,8 +320,11 @@ fn retried_login_costs_attempt_is_caught_by_lock_5() {
 
 #[test]
 fn stale_answers_are_caught_by_cons_4() {
+    // Aimed: a leader cut off just after it appends keeps answering from
+    // its own store while another is elected, the window stale answers need.
     let scenario = Scenario {
         faults: FaultSelection::All,
+        nemesis: Some(Nemesis::IsolateLeaderAfterAppend),
         ..with_flaw(short(), "stale-answers")
     };
     caught_within(&scenario, &["CONS-4"], 100);
@@ -558,6 +561,7 @@ fn the_history_bound_on_tests_per_registration_catches_limit_off_by_one_alone() 
 fn the_history_linearizability_search_catches_stale_answers_alone() {
     let scenario = Scenario {
         faults: FaultSelection::All,
+        nemesis: Some(Nemesis::IsolateLeaderAfterAppend),
         ..with_flaw(short(), "stale-answers")
     };
     history_check_catches(&scenario, "CONS-4", "does not linearize", 100);
