@@ -1076,6 +1076,11 @@ impl<E: Value, S: Value> Raft<E, S> {
             self.voted_for = Some(candidate);
             self.persist_hard_state();
             self.reset_election_timer(now, rng);
+            assert_eq!(
+                self.queued_hard_state,
+                (self.term, Some(candidate)),
+                "a deferred vote granted before its hard state was queued"
+            );
             // Held until the vote is durable (CONS-1 across crashes).
             self.send(
                 candidate,
