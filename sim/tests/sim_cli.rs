@@ -540,23 +540,26 @@ fn an_interrupted_sweep_reports_what_it_ran_and_exits_7() {
 #[test]
 fn a_sweep_without_coverage_is_not_a_pass() {
     let dir = TempDir::new().unwrap();
-    let out = sim(
-        dir.path(),
-        &[
-            "sweep",
-            "--seeds",
-            "0..2",
-            "--faults",
-            "none",
-            "--require-coverage",
-            "-q",
-        ],
-    );
+    let sweep = |extra: &[&str]| {
+        let mut args = vec!["sweep", "--seeds", "0..2", "--faults", "none", "-q"];
+        args.extend_from_slice(extra);
+        sim(dir.path(), &args)
+    };
+    let out = sweep(&["--require-coverage"]);
     assert_eq!(code(&out), 7, "{}\n{}", stdout(&out), stderr(&out));
     assert!(stderr(&out).contains("nemesis acts"), "{}", stderr(&out));
-    let plain = sim(
-        dir.path(),
-        &["sweep", "--seeds", "0..2", "--faults", "none", "-q"],
-    );
+    let plain = sweep(&[]);
     assert_eq!(code(&plain), 0, "{}", stderr(&plain));
+    // One counter required: only it counts.
+    let met = sweep(&["--require", "password registrations done"]);
+    assert_eq!(code(&met), 0, "{}", stderr(&met));
+    let unmet = sweep(&["--require", "nemesis acts"]);
+    assert_eq!(code(&unmet), 7, "{}", stderr(&unmet));
+    assert!(
+        !stderr(&unmet).contains("leader changes"),
+        "{}",
+        stderr(&unmet)
+    );
+    let unknown = sweep(&["--require", "no such counter"]);
+    assert_eq!(code(&unknown), 2, "{}", stderr(&unknown));
 }

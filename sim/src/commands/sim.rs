@@ -222,6 +222,11 @@ pub struct SimSweepArgs {
     /// nothing proved, naming the event its faults never provoked.
     #[arg(long)]
     pub require_coverage: bool,
+    /// Require this one coverage counter to be non-zero, named as reports
+    /// print it (for example "password registrations done"); repeatable.
+    /// A sweep that never provoked it exits 7, as for `--require-coverage`.
+    #[arg(long = "require", value_name = "COUNTER")]
+    pub require: Vec<String>,
     /// Never show the progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -770,6 +775,13 @@ pub(crate) fn interrupt_flag() -> Result<Arc<AtomicBool>, CliError> {
 
 fn sweep(args: &SimSweepArgs) -> Result<(), CliError> {
     let scenario = args.scenario.scenario()?;
+    let known = Coverage::default().named().map(|(name, _)| name);
+    if let Some(unknown) = args.require.iter().find(|r| !known.contains(&r.as_str())) {
+        return Err(CliError::usage(format!(
+            "--require: no coverage counter is named {unknown:?}; the counters: {}",
+            known.join("; ")
+        )));
+    }
     let seeds = ShardSeeds::new(args.seeds, args.shard);
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let wanted = if args.threads == 0 {
@@ -847,8 +859,11 @@ fn sweep(args: &SimSweepArgs) -> Result<(), CliError> {
                 ),
             ));
         }
-        let zeros = summary.coverage.zeros();
-        if args.require_coverage && !zeros.is_empty() {
+        let mut zeros = summary.coverage.zeros();
+        if !args.require_coverage {
+            zeros.retain(|name| args.require.iter().any(|r| r == name));
+        }
+        if !zeros.is_empty() {
             return Err(CliError::with_exit(
                 Exit::Inconclusive,
                 format!(
