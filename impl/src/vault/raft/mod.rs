@@ -961,13 +961,8 @@ impl<E: Value, S: Value> Raft<E, S> {
         now: Millis,
         rng: &mut R,
     ) {
-        if term > self.term {
-            // Leader stickiness: while a live leader is heard from,
-            // a disruptive candidate does not even raise our term.
-            if self.heard_from_leader_recently(now) {
-                return;
-            }
-            self.step_down(term, None, now, rng);
+        if !self.move_up_for_candidate(term, now, rng) {
+            return;
         }
         if term == self.term {
             self.attestations.record(term, from, reached);
@@ -1025,16 +1020,36 @@ impl<E: Value, S: Value> Raft<E, S> {
         );
     }
 
+    /// A candidate's message (a vote request, or its voters' `Attest`) of
+    /// a later term moves us up to it, except while a live leader is heard
+    /// from (leader stickiness: a disruptive candidate does not even raise
+    /// our term). False: ignore the message.
+    fn move_up_for_candidate<R: RngCore>(&mut self, term: Term, now: Millis, rng: &mut R) -> bool {
+        if term > self.term {
+            if self.heard_from_leader_recently(now) {
+                return false;
+            }
+            self.step_down(term, None, now, rng);
+        }
+        true
+    }
+
+    /// An answer of a later term deposes us; one of an earlier term is
+    /// stale. True only for an answer of our own term.
+    fn reply_of_our_term<R: RngCore>(&mut self, term: Term, now: Millis, rng: &mut R) -> bool {
+        if term > self.term {
+            self.step_down(term, None, now, rng);
+            return false;
+        }
+        term == self.term
+    }
+
     /// Another node asks how far our durable log ever reached. The answer
     /// leaves once our term is durable, so we acknowledge no entry of an
     /// earlier term after giving it (see [`watermark`]).
     fn on_attest<R: RngCore>(&mut self, from: NodeId, term: Term, now: Millis, rng: &mut R) {
-        if term > self.term {
-            // As for a vote request: a live leader keeps our term.
-            if self.heard_from_leader_recently(now) {
-                return;
-            }
-            self.step_down(term, None, now, rng);
+        if !self.move_up_for_candidate(term, now, rng) {
+            return;
         }
         let reached = self.watermark.log;
         self.send(
@@ -1056,11 +1071,7 @@ impl<E: Value, S: Value> Raft<E, S> {
         now: Millis,
         rng: &mut R,
     ) {
-        if term > self.term {
-            self.step_down(term, None, now, rng);
-            return;
-        }
-        if term < self.term {
+        if !self.reply_of_our_term(term, now, rng) {
             return;
         }
         self.attestations.record(term, from, reached);
@@ -1296,11 +1307,7 @@ impl<E: Value, S: Value> Raft<E, S> {
         now: Millis,
         rng: &mut R,
     ) {
-        if term > self.term {
-            self.step_down(term, None, now, rng);
-            return;
-        }
-        if term < self.term {
+        if !self.reply_of_our_term(term, now, rng) {
             return;
         }
         let last = self.log.last_index();
