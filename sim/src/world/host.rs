@@ -89,10 +89,12 @@ pub(super) fn strike(world: &mut World) {
 
 /// Every node crashes and every disk comes back older: what an operator
 /// who keeps copies of every host's disk can do, and what no quorum size
-/// absorbs (on the nodes R covers, maybe with a new HSM too). Each HSM's counter refuses what its disk forgot (the nodes vote
-/// only for logs at least as far as they acknowledged), so the cluster
-/// stops rather than lose a commit; a little later the operator puts the
-/// newer disks back ([`restore_every_disk`]).
+/// absorbs (on the nodes R covers, maybe with a new HSM too). Each HSM's
+/// counter refuses what its disk forgot (the nodes vote only for logs at
+/// least as far as they acknowledged, or on enough others' word that what
+/// they lost was never committed), so the cluster stops rather than lose a
+/// commit; a little later the operator puts the newer disks back
+/// ([`restore_every_disk`]).
 fn roll_back_every_disk(world: &mut World) {
     if !world.host.kept.is_empty() {
         return;
@@ -140,9 +142,9 @@ fn roll_back_every_disk(world: &mut World) {
 /// The operator puts back the disks it rolled back: on every node that
 /// wrote nothing since, and on every node still behind what its counter
 /// says it acknowledged, up or down (a node that caught up moved on
-/// legitimately, and keeps its disk). If some node's counter is then ahead of every node's
-/// log, nobody can ever satisfy its vote: the final liveness checks are
-/// void (see [`HostAdversary::liveness_voided`]).
+/// legitimately, and keeps its disk). If some node's counter is then ahead
+/// of every node's log, nobody can ever satisfy its vote: the final
+/// liveness checks are void (see [`HostAdversary::liveness_voided`]).
 pub(super) fn restore_every_disk(world: &mut World) {
     if world.host.kept.is_empty() {
         return;
