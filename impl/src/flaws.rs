@@ -135,6 +135,12 @@ pub enum VaultFlaw {
     /// its word alone elects a leader without a commit (breaks CONS-3).
     #[cfg(feature = "flaws")]
     LostTailWithoutRollbackMargin,
+    /// A node grants pre-votes while it hears a live leader (no leader
+    /// stickiness): a node that rejoins after a partition, or whose
+    /// heartbeats were lost, starts an election that deposes a leader a
+    /// quorum still follows (breaks LIVE-2; safety holds).
+    #[cfg(feature = "flaws")]
+    PreVoteIgnoresLeader,
     /// A record whose budget is spent keeps its key until the next login
     /// start, however long that takes: the leader never proposes `Exhaust`
     /// (breaks LOCK-4's bound: the key is not gone from storage one login
@@ -240,6 +246,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::LostTailWithoutRollbackMargin,
     #[cfg(feature = "flaws")]
+    VaultFlaw::PreVoteIgnoresLeader,
+    #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustionWaits,
     #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustDuringLogin,
@@ -330,6 +338,8 @@ impl VaultFlaw {
             VaultFlaw::HsmCounterIgnored => "hsm-counter-ignored",
             #[cfg(feature = "flaws")]
             VaultFlaw::LostTailWithoutRollbackMargin => "lost-tail-without-rollback-margin",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::PreVoteIgnoresLeader => "pre-vote-ignores-leader",
             #[cfg(feature = "flaws")]
             VaultFlaw::ExhaustionWaits => "exhaustion-waits",
             #[cfg(feature = "flaws")]

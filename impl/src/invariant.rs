@@ -43,6 +43,8 @@ pub enum Invariant {
     Dur1,
     /// LIVE-1: with a majority of nodes up and connected, a login with the right password eventually succeeds.
     Live1,
+    /// LIVE-2: a node helps another start an election (grants it a pre-vote) only for a later term, while it hears no leader, and for a log at least as up to date as its own: a rejoining or lagging node cannot depose a leader that a quorum follows.
+    Live2,
     /// SIM-1: one seed replays to the identical trace.
     Sim1,
     /// HOST-1: nothing a node's host can read or write (its disk, its peer traffic) lets it learn a secret or change a record outside the protocol.
@@ -51,7 +53,7 @@ pub enum Invariant {
 
 impl Invariant {
     /// Every invariant, in the catalogue's order.
-    pub const ALL: [Invariant; 19] = [
+    pub const ALL: [Invariant; 20] = [
         Invariant::Lock1,
         Invariant::Lock2,
         Invariant::Lock3,
@@ -69,6 +71,7 @@ impl Invariant {
         Invariant::Fmt2,
         Invariant::Dur1,
         Invariant::Live1,
+        Invariant::Live2,
         Invariant::Sim1,
         Invariant::Host1,
     ];
@@ -93,6 +96,7 @@ impl Invariant {
             Invariant::Fmt2 => "FMT-2",
             Invariant::Dur1 => "DUR-1",
             Invariant::Live1 => "LIVE-1",
+            Invariant::Live2 => "LIVE-2",
             Invariant::Sim1 => "SIM-1",
             Invariant::Host1 => "HOST-1",
         }
@@ -118,6 +122,7 @@ impl Invariant {
             Invariant::Fmt2 => "the decoder never panics and never allocates beyond its bound, whatever the bytes",
             Invariant::Dur1 => "a backup the client was told is stored is restorable with the right secret after faults heal, unless its record was destroyed by the guess limit",
             Invariant::Live1 => "with a majority of nodes up and connected, a login with the right password eventually succeeds",
+            Invariant::Live2 => "a node helps another start an election (grants it a pre-vote) only for a later term, while it hears no leader, and for a log at least as up to date as its own: a rejoining or lagging node cannot depose a leader that a quorum follows",
             Invariant::Sim1 => "one seed replays to the identical trace",
             Invariant::Host1 => "nothing a node's host can read or write (its disk, its peer traffic) lets it learn a secret or change a record outside the protocol",
         }

@@ -171,6 +171,10 @@ pub struct Effects<C: VaultCrypto> {
     pub applied: Vec<(NodeId, Applied<C>)>,
     /// Snapshots that replaced a node's store: (node, last index covered).
     pub restored: Vec<(NodeId, LogIndex)>,
+    /// The peer message the node handled, as an auditor opens it: (sender,
+    /// message). `None` if the step delivered no peer message, or the node
+    /// dropped it (a forgery, a message not sealed for it).
+    pub handled: Option<(NodeId, VaultPeerMessage<C>)>,
 }
 
 impl<C: VaultCrypto> Default for Effects<C> {
@@ -186,6 +190,7 @@ impl<C: VaultCrypto> Default for Effects<C> {
             replies: Vec::new(),
             applied: Vec::new(),
             restored: Vec::new(),
+            handled: None,
         }
     }
 }
@@ -364,6 +369,12 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
     /// node's own deadlines use it, so drift cannot blur them).
     pub fn clock_of(&self, id: NodeId) -> Millis {
         self.local(usize::from(id.0), self.now)
+    }
+
+    /// How many times node `id` has crashed: its volatile state (timers,
+    /// the leader it heard) is from this incarnation only.
+    pub fn incarnation(&self, id: NodeId) -> u32 {
+        self.nodes[usize::from(id.0)].incarnation
     }
 
     /// Whether node `id` is up.
@@ -630,6 +641,7 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
         self.effects.replies.clear();
         self.effects.applied.clear();
         self.effects.restored.clear();
+        self.effects.handled = None;
         let node_id = match event {
             Event::Deliver { to, .. } | Event::Request { to, .. } => to,
             Event::Timer { node, .. } | Event::Sync { node, .. } => node,
@@ -651,9 +663,18 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
             Event::Deliver { from, to, msg } => {
                 let i = usize::from(to.0);
                 if self.nodes[i].host.is_up() {
+                    let opened = if self.observe {
+                        audit_message(&self.crypto, from, to, &msg)
+                    } else {
+                        None
+                    };
                     let input = Input::Peer { from, message: msg };
                     let step = self.nodes[i].host.handle(input, now, &mut self.rng);
+                    let dropped = self.dropped;
                     self.collect(i, step);
+                    if self.dropped == dropped {
+                        self.effects.handled = opened.map(|m| (from, m));
+                    }
                 }
             }
             Event::Request {

@@ -55,6 +55,7 @@ use check::answers::Asked;
 use check::backups::Backups;
 use check::consensus::Consensus;
 use check::consensus::Kind;
+use check::elections::Elections;
 use check::erasure::Erasure;
 use check::exhaustion::Exhaustion;
 use check::lockout::Lockout;
@@ -241,6 +242,7 @@ pub(crate) struct World {
     consensus: Consensus<OpaqueCrypto>,
     lockout: Lockout,
     exhaustion: Exhaustion,
+    elections: Elections,
     oracle: Oracle,
     secrets: Secrets,
     /// Everything only HSMs may hold, K and passwords included: what the
@@ -385,6 +387,7 @@ impl World {
             consensus: Consensus::new(scenario.nodes, scenario.guess_limit),
             lockout: Lockout::new(scenario.nodes, scenario.rollback_tolerance),
             exhaustion: Exhaustion::new(node.login_ttl_ms),
+            elections: Elections::new(node.timing.election_min_ms),
             oracle: Oracle::new(crypto.clone(), scenario.guess_limit),
             crypto: crypto.clone(),
             cluster,
@@ -784,6 +787,15 @@ impl World {
                 .count();
             self.coverage.destroyed(destroyed as u64, down);
         }
+        let effects = self.cluster.effects();
+        self.elections.after_step(check::elections::Step {
+            id,
+            node,
+            incarnation: self.cluster.incarnation(id),
+            clock: self.cluster.clock_of(id),
+            handled: effects.handled.as_ref(),
+            sent: &effects.messages,
+        })?;
         let clock = self.cluster.clock_of(id).0;
         let finishing = self.cluster.effects().finishing;
         let now = self.now().0;

@@ -902,8 +902,9 @@ impl<E: Value, S: Value> Raft<E, S> {
             self.behind_only_the_counter(last_index, last_term)
                 && reached <= (last_term, last_index)
         };
+        let sticky = !flaw_on!(self.flaw, VaultFlaw::PreVoteIgnoresLeader);
         let granted = term > self.term
-            && !self.heard_from_leader_recently(now)
+            && !(sticky && self.heard_from_leader_recently(now))
             && (self.candidate_up_to_date(last_index, last_term) || own_word());
         // A refusal carries our own term (as etcd's raft does).
         // Pre-votes never raise a term, so without it a node left
@@ -979,6 +980,10 @@ impl<E: Value, S: Value> Raft<E, S> {
         {
             // Ask the others how far their logs reached; the vote (or
             // nothing) follows their answers (`on_attested`).
+            assert!(
+                !self.lost_tail_ruled_out(term, last_index, last_term),
+                "a vote deferred though the words that allow it are in"
+            );
             self.deferred_vote = Some((term, from, last_index, last_term));
             for p in self.peers() {
                 if p != from && !self.attestations.has_word(term, p) {

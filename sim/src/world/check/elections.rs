@@ -1,0 +1,141 @@
+//! LIVE-2, checked on every pre-vote a node grants: a node helps another
+//! start an election only when that election is needed and winnable.
+//!
+//! The pre-vote (Raft thesis §9.6) is what keeps a node that rejoins after
+//! a partition, or lags behind, from raising terms and deposing a leader
+//! that a quorum still follows. Nothing else sees it: its faults cost
+//! elections, never a committed entry, so the safety checks and LIVE-1 (a
+//! login eventually succeeds) pass while every rejoin disrupts the cluster.
+//! The rule, as judged here from the simulator's own record of what each
+//! node handled and holds, never from the node's decision:
+//!
+//! - the pre-vote asks for a later term than the granter's;
+//! - the granter is not a leader, and has not accepted a leader's message
+//!   (`Append`, `InstallSnapshot` of its term) within the shortest election
+//!   timeout, by its own clock, in its current incarnation;
+//! - the candidate's log is at least as up to date as the granter's, and as
+//!   the granter's HSM counter, unless the candidate is behind only that
+//!   counter and says its own counter never passed its log (the lost-tail
+//!   case of `raft/watermark.rs`, where the real vote waits for others'
+//!   word).
+
+use super::Violation;
+use backup_vault::invariant::Invariant;
+use backup_vault::vault::crypto::VaultCrypto;
+use backup_vault::vault::ids::{Millis, NodeId};
+use backup_vault::vault::node::{VaultNode, VaultPeerMessage};
+use backup_vault::vault::raft::message::PeerMessage;
+use backup_vault::vault::raft::Role;
+use std::collections::BTreeMap;
+
+/// When each node last accepted a leader's message.
+pub struct Elections {
+    /// Node → (incarnation, its clock) at its last accepted leader message.
+    contact: BTreeMap<NodeId, (u32, Millis)>,
+    /// The shortest election timeout, ms.
+    election_min_ms: u64,
+}
+
+/// What the checker needs of the step a node just took.
+pub struct Step<'a, C: VaultCrypto> {
+    /// The node that ran.
+    pub id: NodeId,
+    /// The node, after the step.
+    pub node: &'a VaultNode<C>,
+    /// Its incarnation ([`crate::cluster::Cluster::incarnation`]).
+    pub incarnation: u32,
+    /// Its clock.
+    pub clock: Millis,
+    /// The peer message it handled, if any.
+    pub handled: Option<&'a (NodeId, VaultPeerMessage<C>)>,
+    /// The messages it sent: (from, to, message).
+    pub sent: &'a [(NodeId, NodeId, VaultPeerMessage<C>)],
+}
+
+impl Elections {
+    /// A checker for nodes whose shortest election timeout is
+    /// `election_min_ms`.
+    pub fn new(election_min_ms: u64) -> Self {
+        Elections {
+            contact: BTreeMap::new(),
+            election_min_ms,
+        }
+    }
+
+    /// Judges the pre-votes granted in one step of node `step.id`.
+    ///
+    /// # Errors
+    /// A LIVE-2 violation naming the clause the grant broke.
+    pub fn after_step<C: VaultCrypto>(&mut self, step: Step<'_, C>) -> Result<(), Violation> {
+        let raft = step.node.raft();
+        let Some((from, message)) = step.handled else {
+            return Ok(());
+        };
+        match message {
+            PeerMessage::Append { term, .. } | PeerMessage::InstallSnapshot { term, .. }
+                if *term == raft.term() =>
+            {
+                // Of our term after the step: accepted (an older term's
+                // message leaves ours above it).
+                self.contact.insert(step.id, (step.incarnation, step.clock));
+                Ok(())
+            }
+            PeerMessage::PreVote {
+                term,
+                last_index,
+                last_term,
+                reached,
+            } => {
+                let granted = step.sent.iter().any(|(_, to, m)| {
+                    *to == *from && matches!(m, PeerMessage::PreVoteReply { granted: true, .. })
+                });
+                if !granted {
+                    return Ok(());
+                }
+                let refuse = |why: String| {
+                    Err(Violation::node(
+                        Invariant::Live2,
+                        step.id,
+                        format!(
+                            "node {} granted node {} a pre-vote for term {}: {why}",
+                            step.id.0, from.0, term.0
+                        ),
+                    ))
+                };
+                if *term <= raft.term() {
+                    return refuse(format!("not a later term than its own {}", raft.term().0));
+                }
+                if raft.role() == Role::Leader {
+                    return refuse("it is the leader".into());
+                }
+                if let Some((incarnation, at)) = self.contact.get(&step.id) {
+                    if *incarnation == step.incarnation
+                        && step.clock.0 < at.0 + self.election_min_ms
+                    {
+                        return refuse(format!(
+                            "it accepted a leader's message {} ms before, within the shortest election timeout ({} ms)",
+                            step.clock.0 - at.0,
+                            self.election_min_ms
+                        ));
+                    }
+                }
+                let candidate = (*last_term, *last_index);
+                let log = raft.log();
+                let own = (log.last_term(), log.last_index());
+                if candidate < own {
+                    return refuse(format!(
+                        "the candidate's log ends at {candidate:?}, behind the granter's {own:?}"
+                    ));
+                }
+                let counter = raft.watermark().log;
+                if candidate < counter && *reached > candidate {
+                    return refuse(format!(
+                        "the candidate's log ends at {candidate:?}, behind the granter's counter {counter:?}, and its own counter reached {reached:?}"
+                    ));
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
