@@ -215,7 +215,6 @@ mod opaque {
                 "registration request"
                     | "registration response"
                     | "registration upload"
-                    | "password file"
                     | "KE1"
                     | "KE2"
                     | "fleet public key"
@@ -229,6 +228,21 @@ mod opaque {
                 "{name}"
             );
         }
+    }
+
+    /// The stored password file is decoded by its length alone (it is read
+    /// back only from HSM-sealed bytes): a malformed one decodes, and the
+    /// login that uses it fails with a typed error, never a panic.
+    #[test]
+    fn a_malformed_stored_password_file_fails_the_login_with_an_error() {
+        let (fleet, _, record) = registered();
+        let mut bad = record.as_bytes().to_vec();
+        bad[..32].fill(0xff);
+        let bad = PasswordFile::from_bytes(&bad).expect("decoded by its length");
+        let rng = &mut ChaCha20Rng::seed_from_u64(3);
+        let start = client::login_start(rng, b"u", b"pw").unwrap();
+        assert!(server::login_start(rng, fleet, b"u", b"u", &bad, &start.ke1).is_err());
+        assert!(server::login_start(rng, fleet, b"u", b"u", record, &start.ke1).is_ok());
     }
 
     #[test]

@@ -27,13 +27,14 @@
 use backup_vault::client::retry::Route;
 use backup_vault::vault::crypto::VaultCrypto;
 use backup_vault::vault::host::{HostStep, NodeHost};
-use backup_vault::vault::ids::{LogIndex, Millis, NodeId, UserId};
+use backup_vault::vault::ids::{LogIndex, Millis, NodeId, Term, UserId};
 use backup_vault::vault::io::{Applied, Effect, Input};
 use backup_vault::vault::node::{
     ClientId, NodeConfig, Reply, RequestId, VaultDisk, VaultNode, VaultPeerMessage,
 };
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse, LoginId};
 use backup_vault::vault::raft::durable::WriteId;
+use backup_vault::vault::raft::message::PeerMessage;
 use backup_vault::vault::raft::watermark::Watermark;
 use backup_vault::vault::raft::Role;
 use backup_vault::vault::sealed::{
@@ -105,12 +106,62 @@ impl Default for SimConfig {
     }
 }
 
+/// What the checkers learn of a peer message a node handled
+/// ([`Effects::handled`]), read from the auditor's opening of it when it was
+/// sent, so that a delivery is not opened a second time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Peek {
+    /// A pre-vote request: the term asked for, the candidate's last index
+    /// and term, and how far its counter reached.
+    PreVote {
+        /// The term asked for.
+        term: Term,
+        /// The candidate's last log index.
+        last_index: LogIndex,
+        /// The candidate's last log term.
+        last_term: Term,
+        /// The candidate's counter: (last term, last index).
+        reached: (Term, LogIndex),
+    },
+    /// An `Append` or `InstallSnapshot`: a leader's message of `term`.
+    Leader {
+        /// Its term.
+        term: Term,
+    },
+    /// Any other message.
+    Other,
+}
+
+impl Peek {
+    fn of<C: VaultCrypto>(message: &VaultPeerMessage<C>) -> Self {
+        match message {
+            PeerMessage::PreVote {
+                term,
+                last_index,
+                last_term,
+                reached,
+            } => Peek::PreVote {
+                term: *term,
+                last_index: *last_index,
+                last_term: *last_term,
+                reached: *reached,
+            },
+            PeerMessage::Append { term, .. } | PeerMessage::InstallSnapshot { term, .. } => {
+                Peek::Leader { term: *term }
+            }
+            _ => Peek::Other,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 enum Event<C: VaultCrypto, X> {
     Deliver {
         from: NodeId,
         to: NodeId,
         msg: SealedMessage<C>,
+        /// When observing: what the checkers learn of it.
+        peek: Option<Peek>,
     },
     Request {
         to: NodeId,
@@ -171,10 +222,10 @@ pub struct Effects<C: VaultCrypto> {
     pub applied: Vec<(NodeId, Applied<C>)>,
     /// Snapshots that replaced a node's store: (node, last index covered).
     pub restored: Vec<(NodeId, LogIndex)>,
-    /// The peer message the node handled, as an auditor opens it: (sender,
-    /// message). `None` if the step delivered no peer message, or the node
+    /// The peer message the node handled: (sender, what the checkers learn
+    /// of it). `None` if the step delivered no peer message, or the node
     /// dropped it (a forgery, a message not sealed for it).
-    pub handled: Option<(NodeId, VaultPeerMessage<C>)>,
+    pub handled: Option<(NodeId, Peek)>,
 }
 
 impl<C: VaultCrypto> Default for Effects<C> {
@@ -511,13 +562,15 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
         for effect in step.effects {
             match effect {
                 Effect::Send { to, message } => {
+                    let mut peek = None;
                     if self.observe {
                         if let Some(opened) = audit_message(&self.crypto, from, to, &message) {
+                            peek = Some(Peek::of(&opened));
                             self.effects.messages.push((from, to, opened));
                         }
                         self.effects.sealed.push((from, to, message.clone()));
                     }
-                    self.send(from, to, message);
+                    self.send(from, to, message, peek);
                 }
                 Effect::Dropped { .. } => self.dropped += 1,
                 Effect::Reply(r) => self.deliver_reply(from, r),
@@ -579,7 +632,7 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
         1
     }
 
-    fn send(&mut self, from: NodeId, to: NodeId, msg: SealedMessage<C>) {
+    fn send(&mut self, from: NodeId, to: NodeId, msg: SealedMessage<C>, peek: Option<Peek>) {
         if self.cut.contains(&(from, to)) {
             return;
         }
@@ -595,7 +648,7 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
             1
         };
         for _ in 0..copies {
-            self.inject(from, to, msg.clone());
+            self.deliver_later(from, to, msg.clone(), peek);
         }
     }
 
@@ -660,20 +713,20 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
         let now = self.local(i, self.now);
         match event {
             Event::Reply(_) | Event::External(_) => {}
-            Event::Deliver { from, to, msg } => {
+            Event::Deliver {
+                from,
+                to,
+                msg,
+                peek,
+            } => {
                 let i = usize::from(to.0);
                 if self.nodes[i].host.is_up() {
-                    let opened = if self.observe {
-                        audit_message(&self.crypto, from, to, &msg)
-                    } else {
-                        None
-                    };
                     let input = Input::Peer { from, message: msg };
                     let step = self.nodes[i].host.handle(input, now, &mut self.rng);
                     let dropped = self.dropped;
                     self.collect(i, step);
                     if self.dropped == dropped {
-                        self.effects.handled = opened.map(|m| (from, m));
+                        self.effects.handled = peek.map(|p| (from, p));
                     }
                 }
             }
@@ -884,13 +937,29 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
     /// Puts `message` on the wire to `to` as if `from` sent it: what a host
     /// that carries every node's traffic can do (forge, replay, misdirect).
     pub fn inject(&mut self, from: NodeId, to: NodeId, message: SealedMessage<C>) {
+        let peek = if self.observe {
+            audit_message(&self.crypto, from, to, &message).map(|m| Peek::of(&m))
+        } else {
+            None
+        };
+        self.deliver_later(from, to, message, peek);
+    }
+
+    fn deliver_later(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        msg: SealedMessage<C>,
+        peek: Option<Peek>,
+    ) {
         let at = self.now.plus(self.random_delay());
         self.push(
             at,
             Event::Deliver {
                 from,
                 to,
-                msg: message,
+                msg,
+                peek,
             },
         );
     }

@@ -793,7 +793,7 @@ impl World {
             node,
             incarnation: self.cluster.incarnation(id),
             clock: self.cluster.clock_of(id),
-            handled: effects.handled.as_ref(),
+            handled: effects.handled,
             sent: &effects.messages,
         })?;
         let clock = self.cluster.clock_of(id).0;

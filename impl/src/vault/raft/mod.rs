@@ -86,7 +86,18 @@ struct Progress {
     matched: LogIndex,
     /// When the follower last answered this leader.
     last_ack: Millis,
+    /// Heartbeats to let pass before sending the follower a snapshot
+    /// again: set when one is sent, cleared by its answer.
+    snapshot_wait: u8,
 }
+
+/// A snapshot carries the whole record store, so while one is on its way
+/// to a follower the leader does not send it again with every proposal
+/// (raft-rs pauses a follower in its snapshot state the same way); one
+/// that was lost is sent again after this many heartbeats without an
+/// answer. Resending it with every proposal made the simulator's cost per
+/// event grow with the number of users (each copy opened and checked).
+const SNAPSHOT_RESEND_HEARTBEATS: u8 = 4;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum RoleState {
@@ -537,6 +548,11 @@ impl<E: Value, S: Value> Raft<E, S> {
                         self.step_down(self.term, None, now, rng);
                         return;
                     }
+                    if let RoleState::Leader { progress, .. } = &mut self.role {
+                        for p in progress.values_mut() {
+                            p.snapshot_wait = p.snapshot_wait.saturating_sub(1);
+                        }
+                    }
                     self.broadcast_append();
                     self.heartbeat_deadline = now.plus(self.timing.heartbeat_ms);
                 }
@@ -643,6 +659,7 @@ impl<E: Value, S: Value> Raft<E, S> {
                         next,
                         matched: LogIndex(0),
                         last_ack: now,
+                        snapshot_wait: 0,
                     },
                 )
             })
@@ -745,15 +762,24 @@ impl<E: Value, S: Value> Raft<E, S> {
             return;
         };
         let msg = if pr.next <= self.log.base_index() {
-            match &self.snapshot {
-                Some((index, index_term, state)) => PeerMessage::InstallSnapshot {
-                    term: self.term,
-                    index: *index,
-                    index_term: *index_term,
-                    snapshot: state.clone(),
-                },
-                None => return,
+            if pr.snapshot_wait > 0 {
+                return;
             }
+            let Some((index, index_term, state)) = &self.snapshot else {
+                return;
+            };
+            let msg = PeerMessage::InstallSnapshot {
+                term: self.term,
+                index: *index,
+                index_term: *index_term,
+                snapshot: state.clone(),
+            };
+            if let RoleState::Leader { progress, .. } = &mut self.role {
+                if let Some(p) = progress.get_mut(&to) {
+                    p.snapshot_wait = SNAPSHOT_RESEND_HEARTBEATS;
+                }
+            }
+            msg
         } else {
             let prev_index = pr.next.prev();
             let prev_term = self
@@ -1155,6 +1181,7 @@ impl<E: Value, S: Value> Raft<E, S> {
                     p.matched = p.matched.max(index);
                     p.next = p.matched.next();
                     p.last_ack = now;
+                    p.snapshot_wait = 0;
                 }
             }
             self.advance_commit();

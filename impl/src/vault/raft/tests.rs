@@ -376,29 +376,84 @@ fn a_new_leader_takes_over_after_a_crash_and_keeps_commits() {
     );
 }
 
-#[test]
-fn a_node_down_long_catches_up_by_snapshot() {
+/// Three nodes compacting every 5 entries; a follower (the lagger) down
+/// while `commands` commit. Returns the cluster, the leader, the lagger.
+fn compacted_past_a_down_lagger(commands: Cmd) -> (Cluster, usize, usize) {
     let mut c = Cluster::new(3, 0, 3);
     c.compact_every = 5;
     c.run(2000);
     let l = c.leader().unwrap();
     let lagger = (l + 1) % 3;
     c.crash(lagger);
-    for cmd in 1..=40 {
+    for cmd in 1..=commands {
         c.propose(cmd);
         c.run(20);
     }
     c.run(200);
     assert!(
-        c.raft(l).log().base_index() > LogIndex(10),
+        c.raft(l).log().base_index() > LogIndex(u64::from(commands) / 4),
         "the leader compacted"
     );
+    (c, l, lagger)
+}
+
+#[test]
+fn a_node_down_long_catches_up_by_snapshot() {
+    let (mut c, _, lagger) = compacted_past_a_down_lagger(40);
     c.restart(lagger);
     c.run(1000);
     assert_eq!(c.nodes[lagger].state, (1..=40).collect::<Vec<_>>());
     assert!(
         c.raft(lagger).snapshot().is_some(),
         "it caught up by snapshot"
+    );
+}
+
+/// A snapshot carries the whole state: while one is on its way to a
+/// follower, proposals do not send it again, and a lost one is sent again
+/// only every `SNAPSHOT_RESEND_HEARTBEATS` heartbeats (here every snapshot
+/// to the lagger is lost).
+#[test]
+fn a_snapshot_on_its_way_is_not_sent_again_with_every_proposal() {
+    let (mut c, _, lagger) = compacted_past_a_down_lagger(20);
+    c.restart(lagger);
+    // Delivers every message but the snapshots to the lagger: those are
+    // counted and lost.
+    let drain = |c: &mut Cluster| {
+        let mut snapshots = 0;
+        while !c.net.is_empty() {
+            let lost = usize::from(c.net[0].1 .0) == lagger
+                && matches!(c.net[0].2, PeerMessage::InstallSnapshot { .. });
+            if lost {
+                c.net.remove(0);
+                snapshots += 1;
+            } else {
+                c.deliver(0);
+            }
+        }
+        snapshots
+    };
+    // The lagger refuses a heartbeat; the leader answers with a snapshot.
+    let mut first = 0;
+    while first == 0 {
+        c.advance(10);
+        first = drain(&mut c);
+    }
+    assert_eq!(first, 1);
+    for cmd in 21..=30 {
+        assert!(c.propose(cmd));
+    }
+    assert_eq!(drain(&mut c), 0, "not sent again with each proposal");
+    let heartbeats = 4 * u64::from(super::SNAPSHOT_RESEND_HEARTBEATS);
+    let mut sent = 0;
+    for _ in 0..heartbeats * Timing::DEFAULT.heartbeat_ms / 10 {
+        c.advance(10);
+        sent += drain(&mut c);
+    }
+    // Without the wait: one per heartbeat (16). With it: one per 4.
+    assert!(
+        (3..=5).contains(&sent),
+        "{sent} snapshots in {heartbeats} heartbeats"
     );
 }
 

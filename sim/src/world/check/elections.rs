@@ -20,6 +20,7 @@
 //!   word).
 
 use super::Violation;
+use crate::cluster::Peek;
 use backup_vault::invariant::Invariant;
 use backup_vault::vault::crypto::VaultCrypto;
 use backup_vault::vault::ids::{Millis, NodeId};
@@ -47,7 +48,7 @@ pub struct Step<'a, C: VaultCrypto> {
     /// Its clock.
     pub clock: Millis,
     /// The peer message it handled, if any.
-    pub handled: Option<&'a (NodeId, VaultPeerMessage<C>)>,
+    pub handled: Option<(NodeId, Peek)>,
     /// The messages it sent: (from, to, message).
     pub sent: &'a [(NodeId, NodeId, VaultPeerMessage<C>)],
 }
@@ -68,26 +69,24 @@ impl Elections {
     /// A LIVE-2 violation naming the clause the grant broke.
     pub fn after_step<C: VaultCrypto>(&mut self, step: Step<'_, C>) -> Result<(), Violation> {
         let raft = step.node.raft();
-        let Some((from, message)) = step.handled else {
+        let Some((from, peek)) = step.handled else {
             return Ok(());
         };
-        match message {
-            PeerMessage::Append { term, .. } | PeerMessage::InstallSnapshot { term, .. }
-                if *term == raft.term() =>
-            {
+        match peek {
+            Peek::Leader { term } if term == raft.term() => {
                 // Of our term after the step: accepted (an older term's
                 // message leaves ours above it).
                 self.contact.insert(step.id, (step.incarnation, step.clock));
                 Ok(())
             }
-            PeerMessage::PreVote {
+            Peek::PreVote {
                 term,
                 last_index,
                 last_term,
                 reached,
             } => {
                 let granted = step.sent.iter().any(|(_, to, m)| {
-                    *to == *from && matches!(m, PeerMessage::PreVoteReply { granted: true, .. })
+                    *to == from && matches!(m, PeerMessage::PreVoteReply { granted: true, .. })
                 });
                 if !granted {
                     return Ok(());
@@ -102,7 +101,7 @@ impl Elections {
                         ),
                     ))
                 };
-                if *term <= raft.term() {
+                if term <= raft.term() {
                     return refuse(format!("not a later term than its own {}", raft.term().0));
                 }
                 if raft.role() == Role::Leader {
@@ -119,7 +118,7 @@ impl Elections {
                         ));
                     }
                 }
-                let candidate = (*last_term, *last_index);
+                let candidate = (last_term, last_index);
                 let log = raft.log();
                 let own = (log.last_term(), log.last_index());
                 if candidate < own {
@@ -128,7 +127,7 @@ impl Elections {
                     ));
                 }
                 let counter = raft.watermark().log;
-                if candidate < counter && *reached > candidate {
+                if candidate < counter && reached > candidate {
                     return refuse(format!(
                         "the candidate's log ends at {candidate:?}, behind the granter's counter {counter:?}, and its own counter reached {reached:?}"
                     ));
