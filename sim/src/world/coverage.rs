@@ -35,6 +35,11 @@ pub struct Coverage {
     /// candidate's log: a rolled-back node voted past entries it had lost,
     /// on the others' word that no quorum ever held them (`watermark.rs`).
     pub votes_past_a_lost_tail: u64,
+    /// A pre-vote refused by a node that had accepted a leader's message
+    /// within the shortest election timeout: the case pre-votes are for (a
+    /// rejoining or impatient node kept from deposing a live leader), so
+    /// that LIVE-2's leader clause is exercised, not vacuous.
+    pub pre_votes_refused_under_a_leader: u64,
     /// Acts of a nemesis schedule (`nemesis.rs`): a schedule that never
     /// acts aims at nothing.
     pub nemesis_acts: u64,
@@ -47,7 +52,7 @@ pub struct Coverage {
 
 impl Coverage {
     /// Every counter, with its name as reports print it.
-    pub fn named(&self) -> [(&'static str, u64); 8] {
+    pub fn named(&self) -> [(&'static str, u64); 9] {
         [
             ("leader changes", self.leader_changes),
             (
@@ -67,6 +72,10 @@ impl Coverage {
                 self.destroyed_while_node_down,
             ),
             ("votes past a lost tail", self.votes_past_a_lost_tail),
+            (
+                "pre-votes refused under a live leader",
+                self.pre_votes_refused_under_a_leader,
+            ),
             ("nemesis acts", self.nemesis_acts),
             ("password registrations done", self.registrations_done),
         ]
@@ -80,6 +89,7 @@ impl Coverage {
         self.logins_across_leader_change += other.logins_across_leader_change;
         self.destroyed_while_node_down += other.destroyed_while_node_down;
         self.votes_past_a_lost_tail += other.votes_past_a_lost_tail;
+        self.pre_votes_refused_under_a_leader += other.pre_votes_refused_under_a_leader;
         self.nemesis_acts += other.nemesis_acts;
         self.registrations_done += other.registrations_done;
     }
@@ -154,6 +164,12 @@ impl Observer {
     /// A node voted for a candidate whose log is behind its counter.
     pub fn vote_past_lost_tail(&mut self) {
         self.counts.votes_past_a_lost_tail += 1;
+    }
+
+    /// A node refused a pre-vote within the shortest election timeout of
+    /// accepting a leader's message.
+    pub fn pre_vote_refused_under_a_leader(&mut self) {
+        self.counts.pre_votes_refused_under_a_leader += 1;
     }
 
     /// `n` records were destroyed in a step while `down` nodes were down.

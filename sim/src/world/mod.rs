@@ -788,7 +788,7 @@ impl World {
             self.coverage.destroyed(destroyed as u64, down);
         }
         let effects = self.cluster.effects();
-        self.elections.after_step(check::elections::Step {
+        let refused_under_a_leader = self.elections.after_step(check::elections::Step {
             id,
             node,
             incarnation: self.cluster.incarnation(id),
@@ -796,6 +796,9 @@ impl World {
             handled: effects.handled,
             sent: &effects.messages,
         })?;
+        if refused_under_a_leader {
+            self.coverage.pre_vote_refused_under_a_leader();
+        }
         let clock = self.cluster.clock_of(id).0;
         let finishing = self.cluster.effects().finishing;
         let now = self.now().0;

@@ -63,21 +63,23 @@ impl Elections {
         }
     }
 
-    /// Judges the pre-votes granted in one step of node `step.id`.
+    /// Judges the pre-votes granted in one step of node `step.id`. Returns
+    /// whether the step refused a pre-vote while its node heard a leader
+    /// (a coverage counter).
     ///
     /// # Errors
     /// A LIVE-2 violation naming the clause the grant broke.
-    pub fn after_step<C: VaultCrypto>(&mut self, step: Step<'_, C>) -> Result<(), Violation> {
+    pub fn after_step<C: VaultCrypto>(&mut self, step: Step<'_, C>) -> Result<bool, Violation> {
         let raft = step.node.raft();
         let Some((from, peek)) = step.handled else {
-            return Ok(());
+            return Ok(false);
         };
         match peek {
             Peek::Leader { term } if term == raft.term() => {
                 // Of our term after the step: accepted (an older term's
                 // message leaves ours above it).
                 self.contact.insert(step.id, (step.incarnation, step.clock));
-                Ok(())
+                Ok(false)
             }
             Peek::PreVote {
                 term,
@@ -88,8 +90,12 @@ impl Elections {
                 let granted = step.sent.iter().any(|(_, to, m)| {
                     *to == from && matches!(m, PeerMessage::PreVoteReply { granted: true, .. })
                 });
+                let heard = self.contact.get(&step.id).and_then(|(incarnation, at)| {
+                    (*incarnation == step.incarnation && step.clock.0 < at.0 + self.election_min_ms)
+                        .then(|| step.clock.0 - at.0)
+                });
                 if !granted {
-                    return Ok(());
+                    return Ok(heard.is_some());
                 }
                 let refuse = |why: String| {
                     Err(Violation::node(
@@ -107,16 +113,11 @@ impl Elections {
                 if raft.role() == Role::Leader {
                     return refuse("it is the leader".into());
                 }
-                if let Some((incarnation, at)) = self.contact.get(&step.id) {
-                    if *incarnation == step.incarnation
-                        && step.clock.0 < at.0 + self.election_min_ms
-                    {
-                        return refuse(format!(
-                            "it accepted a leader's message {} ms before, within the shortest election timeout ({} ms)",
-                            step.clock.0 - at.0,
-                            self.election_min_ms
-                        ));
-                    }
+                if let Some(ago) = heard {
+                    return refuse(format!(
+                        "it accepted a leader's message {ago} ms before, within the shortest election timeout ({} ms)",
+                        self.election_min_ms
+                    ));
                 }
                 let candidate = (last_term, last_index);
                 let log = raft.log();
@@ -132,9 +133,9 @@ impl Elections {
                         "the candidate's log ends at {candidate:?}, behind the granter's counter {counter:?}, and its own counter reached {reached:?}"
                     ));
                 }
-                Ok(())
+                Ok(false)
             }
-            _ => Ok(()),
+            _ => Ok(false),
         }
     }
 }
