@@ -991,16 +991,22 @@ impl<E: Value, S: Value> Raft<E, S> {
         if !self.move_up_for_candidate(term, now, rng) {
             return;
         }
-        if term == self.term {
-            self.attestations.record(term, from, reached);
+        if term < self.term {
+            // A candidate of an older term: refused, with our term.
+            let vote = PeerMessage::Vote {
+                term: self.term,
+                granted: false,
+            };
+            self.send(from, vote);
+            return;
         }
+        // From here on the request is of our term.
+        self.attestations.record(term, from, reached);
         let double_vote = flaw_on!(self.flaw, VaultFlaw::DoubleVote);
-        let granted = term == self.term
-            && (self.voted_for.is_none_or(|v| v == from) || double_vote)
+        let granted = (self.voted_for.is_none_or(|v| v == from) || double_vote)
             && (self.candidate_up_to_date(last_index, last_term)
                 || self.lost_tail_ruled_out(term, last_index, last_term));
         if !granted
-            && term == self.term
             && self.voted_for.is_none()
             && self.behind_only_the_counter(last_index, last_term)
         {
