@@ -5,11 +5,11 @@
 //! only by a validating decoder (`from_bytes`, serde) or by this module's
 //! protocol steps, so a value of the type is always well formed; the stored
 //! [`PasswordFile`], read back only from HSM-sealed bytes, is decoded by its
-//! length alone (see its documentation). Decoding
-//! untrusted bytes never panics: it returns [`DecodeError::WrongLength`]
-//! unless the length is exact (opaque-ke itself ignores trailing bytes; we do
-//! not), or [`DecodeError::Malformed`] if opaque-ke refuses the content (for
-//! example a group element that is not a canonical, non-identity point).
+//! length alone (see its documentation). Decoding untrusted bytes never
+//! panics: it returns [`DecodeError::WrongLength`] unless the length is exact
+//! (opaque-ke itself ignores trailing bytes; we do not), or
+//! [`DecodeError::Malformed`] if opaque-ke refuses the content (for example a
+//! group element that is not a canonical, non-identity point).
 //!
 //! | type | opaque-ke | bytes | sent by | secret |
 //! |---|---|---|---|---|
