@@ -138,9 +138,9 @@ def load_equivalent():
 
 # The cargo profile the suite is built with, and its folder under the target
 # directory: `mutants` unless `--cargo-profile` names another (measured: the
-# test profile, reusing `cargo test`'s target directory, was slower, since the
-# feature set of one package differs from the workspace's and the oracle runs
-# with debug assertions).
+# test profile, reusing `cargo test`'s target directory, was slower over a
+# whole run, since the oracle runs with debug assertions; CI's three-mutant
+# slice, where building the dependencies dominated, uses it).
 CARGO_PROFILE = "mutants"
 
 
