@@ -51,9 +51,9 @@ use crate::opaque::wrap::{
     seal_for_session, Direction, SessionRelease, SessionSealedKey, WrappedKey,
 };
 use crate::opaque::{
-    open_at_fleet, server, FleetPublicKey, FleetSecrets, Ke1, Ke2, Ke3, KeyProof, PasswordFile,
-    ProofOfKeyVerifier, RegistrationRequest, RegistrationResponse, ReplyKey, ReplyTag,
-    SealedToFleet, ServerLoginState,
+    open_at_fleet, server, DecodeError, FleetPublicKey, FleetSecrets, Ke1, Ke2, Ke3, KeyProof,
+    OpaqueError, PasswordFile, ProofOfKeyVerifier, RegistrationRequest, RegistrationResponse,
+    ReplyKey, ReplyTag, SealedToFleet, ServerLoginState,
 };
 use core::hash::{Hash, Hasher};
 use hmac::{Hmac, Mac};
@@ -237,7 +237,13 @@ impl VaultCrypto for OpaqueCrypto {
         let credential = credential_id(user, key);
         let started =
             server::login_start(rng, &self.fleet, &user_bytes(user), &credential, file, ke1)
-                .map_err(|_| CryptoError::Malformed("KE1"))?;
+                .map_err(|e| match e {
+                    // The stored password file, decoded by its length only.
+                    OpaqueError::Decode(DecodeError::Malformed { what }) => {
+                        CryptoError::Malformed(what)
+                    }
+                    _ => CryptoError::Malformed("KE1"),
+                })?;
         Ok((
             OpaqueLoginState {
                 user,
