@@ -1120,6 +1120,12 @@ impl<E: Value, S: Value> Raft<E, S> {
             return;
         }
         if self.lost_tail_ruled_out(t, last_index, last_term) {
+            // One vote per term (CONS-1): a deferred vote is given only
+            // by a node that has not voted since it deferred it.
+            assert!(
+                self.voted_for.is_none(),
+                "a deferred vote granted after another vote in its term"
+            );
             self.deferred_vote = None;
             self.voted_for = Some(candidate);
             self.persist_hard_state();
