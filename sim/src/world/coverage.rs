@@ -215,7 +215,9 @@ mod tests {
         assert_eq!(o.counts.registrations_done, 1);
         o.vote_past_lost_tail();
         assert_eq!(o.counts.votes_past_a_lost_tail, 1);
+        o.pre_vote_refused_under_a_leader();
+        assert_eq!(o.counts.pre_votes_refused_under_a_leader, 1);
         assert_eq!(o.counts.zeros(), ["nemesis acts"]);
-        assert_eq!(Coverage::default().zeros().len(), 8);
+        assert_eq!(Coverage::default().zeros().len(), 9);
     }
 }
