@@ -964,6 +964,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "a deep exploration: the verify stage model-deep runs it (profiles ci and nightly)"]
     fn the_protocol_holds_logins_lockout_and_elections() {
         let bounds = ProtocolBounds {
             rollback_tolerance: 0,

@@ -170,14 +170,7 @@ fn a_broken_variant_fails_the_run_with_a_replayable_bundle_and_a_diagram() {
     let tmp = TempDir::new().unwrap();
     let (code, err) = verify(
         tmp.path(),
-        &[
-            "--flaw",
-            "ke2-before-commit",
-            "--only",
-            "sim-default",
-            "--only",
-            "model-slice",
-        ],
+        &["--flaw", "ke2-before-commit", "--only", "sim-default"],
     );
     assert_eq!(code, 6, "{err}");
     let r = results(tmp.path());
