@@ -59,6 +59,12 @@ pub enum VaultFlaw {
     /// restarted node can vote twice in a term (breaks CONS-1).
     #[cfg(feature = "flaws")]
     VoteWithoutPersisting,
+    /// A vote is written to disk but answered before the write is synced:
+    /// a crash between the two forgets a vote the candidate counted, and
+    /// the restarted node may vote again in the term (breaks CONS-1; the
+    /// in-code assert that a granted vote is queued for the disk holds).
+    #[cfg(feature = "flaws")]
+    VoteBeforeSync,
     /// A node grants every vote request of its current term, even after
     /// voting for another candidate (breaks CONS-1 on a split vote).
     #[cfg(feature = "flaws")]
@@ -141,6 +147,12 @@ pub enum VaultFlaw {
     /// quorum still follows (breaks LIVE-2; safety holds).
     #[cfg(feature = "flaws")]
     PreVoteIgnoresLeader,
+    /// The leader ignores a follower's answer to an `InstallSnapshot`: the
+    /// follower is never moved on to appends, and lags the committed log
+    /// by up to a compaction interval for ever, re-sent each newer
+    /// snapshot (breaks LIVE-3; safety holds).
+    #[cfg(feature = "flaws")]
+    SnapshotReplyIgnored,
     /// A record whose budget is spent keeps its key until the next login
     /// start, however long that takes: the leader never proposes `Exhaust`
     /// (breaks LOCK-4's bound: the key is not gone from storage one login
@@ -218,6 +230,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::VoteWithoutPersisting,
     #[cfg(feature = "flaws")]
+    VaultFlaw::VoteBeforeSync,
+    #[cfg(feature = "flaws")]
     VaultFlaw::DoubleVote,
     #[cfg(feature = "flaws")]
     VaultFlaw::IgnoreRollbackTolerance,
@@ -247,6 +261,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     VaultFlaw::LostTailWithoutRollbackMargin,
     #[cfg(feature = "flaws")]
     VaultFlaw::PreVoteIgnoresLeader,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::SnapshotReplyIgnored,
     #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustionWaits,
     #[cfg(feature = "flaws")]
@@ -311,6 +327,8 @@ impl VaultFlaw {
             #[cfg(feature = "flaws")]
             VaultFlaw::VoteWithoutPersisting => "vote-without-persisting",
             #[cfg(feature = "flaws")]
+            VaultFlaw::VoteBeforeSync => "vote-before-sync",
+            #[cfg(feature = "flaws")]
             VaultFlaw::DoubleVote => "double-vote",
             #[cfg(feature = "flaws")]
             VaultFlaw::IgnoreRollbackTolerance => "ignore-rollback-tolerance",
@@ -340,6 +358,8 @@ impl VaultFlaw {
             VaultFlaw::LostTailWithoutRollbackMargin => "lost-tail-without-rollback-margin",
             #[cfg(feature = "flaws")]
             VaultFlaw::PreVoteIgnoresLeader => "pre-vote-ignores-leader",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::SnapshotReplyIgnored => "snapshot-reply-ignored",
             #[cfg(feature = "flaws")]
             VaultFlaw::ExhaustionWaits => "exhaustion-waits",
             #[cfg(feature = "flaws")]

@@ -45,6 +45,8 @@ pub enum Invariant {
     Live1,
     /// LIVE-2: a node helps another start an election (grants it a pre-vote) only for a later term, while it hears no leader, and for a log at least as up to date as its own: a rejoining or lagging node cannot depose a leader that a quorum follows.
     Live2,
+    /// LIVE-3: once every fault has healed and a majority is up and connected, every node catches up: within a bounded time each node has applied every entry committed before, a lagging, restarted or rolled-back node included.
+    Live3,
     /// SIM-1: one seed replays to the identical trace.
     Sim1,
     /// HOST-1: nothing a node's host can read or write (its disk, its peer traffic) lets it learn a secret or change a record outside the protocol.
@@ -53,7 +55,7 @@ pub enum Invariant {
 
 impl Invariant {
     /// Every invariant, in the catalogue's order.
-    pub const ALL: [Invariant; 20] = [
+    pub const ALL: [Invariant; 21] = [
         Invariant::Lock1,
         Invariant::Lock2,
         Invariant::Lock3,
@@ -72,6 +74,7 @@ impl Invariant {
         Invariant::Dur1,
         Invariant::Live1,
         Invariant::Live2,
+        Invariant::Live3,
         Invariant::Sim1,
         Invariant::Host1,
     ];
@@ -97,6 +100,7 @@ impl Invariant {
             Invariant::Dur1 => "DUR-1",
             Invariant::Live1 => "LIVE-1",
             Invariant::Live2 => "LIVE-2",
+            Invariant::Live3 => "LIVE-3",
             Invariant::Sim1 => "SIM-1",
             Invariant::Host1 => "HOST-1",
         }
@@ -123,6 +127,7 @@ impl Invariant {
             Invariant::Dur1 => "a backup the client was told is stored is restorable with the right secret after faults heal, unless its record was destroyed by the guess limit",
             Invariant::Live1 => "with a majority of nodes up and connected, a login with the right password eventually succeeds",
             Invariant::Live2 => "a node helps another start an election (grants it a pre-vote) only for a later term, while it hears no leader, and for a log at least as up to date as its own: a rejoining or lagging node cannot depose a leader that a quorum follows",
+            Invariant::Live3 => "once every fault has healed and a majority is up and connected, every node catches up: within a bounded time each node has applied every entry committed before, a lagging, restarted or rolled-back node included",
             Invariant::Sim1 => "one seed replays to the identical trace",
             Invariant::Host1 => "nothing a node's host can read or write (its disk, its peer traffic) lets it learn a secret or change a record outside the protocol",
         }

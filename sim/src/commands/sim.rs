@@ -127,9 +127,9 @@ pub struct ScenarioArgs {
     pub check_history: bool,
     /// Aim every seed at one nemesis schedule (isolate-leader-after-append,
     /// crash-mid-election, flapping-partition, rollback-after-commit,
-    /// stale-log-leader, late-old-term-messages, crash-leader-after-append)
-    /// instead of the swarm's
-    /// pick; a seed whose fault kinds do not allow it runs none.
+    /// stale-log-leader, late-old-term-messages, crash-leader-after-append,
+    /// crash-after-vote) instead of the swarm's pick; a seed whose fault
+    /// kinds do not allow it runs none.
     #[arg(long, value_name = "NAME", value_parser = Nemesis::parse)]
     pub nemesis: Option<Nemesis>,
 }

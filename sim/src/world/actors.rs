@@ -929,7 +929,7 @@ fn finish(world: &mut World, a: usize, result: Result<Completed, ClientError>) {
         let _ = check;
         world.finals_pending = world.finals_pending.saturating_sub(1);
         if world.finals_pending == 0 {
-            world.phase = Phase::Done;
+            world.begin_catch_up();
         }
         return;
     }
@@ -1111,7 +1111,7 @@ pub(super) fn start_finals(world: &mut World) {
         }
     }
     if world.finals_pending == 0 {
-        world.phase = Phase::Done;
+        world.begin_catch_up();
         return;
     }
     let at = world.now().plus(FINAL_MS);
@@ -1143,5 +1143,5 @@ pub(super) fn end_finals(world: &mut World) {
     if world.violation.is_none() && !world.host.liveness_voided {
         world.check_exhaustion_at_end();
     }
-    world.phase = Phase::Done;
+    world.begin_catch_up();
 }

@@ -43,6 +43,9 @@ pub struct Coverage {
     /// Acts of a nemesis schedule (`nemesis.rs`): a schedule that never
     /// acts aims at nothing.
     pub nemesis_acts: u64,
+    /// A node still behind the committed log when the run's last operation
+    /// ended, which LIVE-3 then waited for: its check is not vacuous.
+    pub nodes_behind_at_the_end: u64,
     /// Password registrations (enable or change) an honest device
     /// reported done: a device whose registration fails stays in key mode
     /// and every check still passes, so a vault that refused every
@@ -52,7 +55,7 @@ pub struct Coverage {
 
 impl Coverage {
     /// Every counter, with its name as reports print it.
-    pub fn named(&self) -> [(&'static str, u64); 9] {
+    pub fn named(&self) -> [(&'static str, u64); 10] {
         [
             ("leader changes", self.leader_changes),
             (
@@ -77,6 +80,10 @@ impl Coverage {
                 self.pre_votes_refused_under_a_leader,
             ),
             ("nemesis acts", self.nemesis_acts),
+            (
+                "nodes behind the commit at the end",
+                self.nodes_behind_at_the_end,
+            ),
             ("password registrations done", self.registrations_done),
         ]
     }
@@ -91,6 +98,7 @@ impl Coverage {
         self.votes_past_a_lost_tail += other.votes_past_a_lost_tail;
         self.pre_votes_refused_under_a_leader += other.pre_votes_refused_under_a_leader;
         self.nemesis_acts += other.nemesis_acts;
+        self.nodes_behind_at_the_end += other.nodes_behind_at_the_end;
         self.registrations_done += other.registrations_done;
     }
 
@@ -172,6 +180,12 @@ impl Observer {
         self.counts.pre_votes_refused_under_a_leader += 1;
     }
 
+    /// `nodes` nodes were behind the committed log when the run's last
+    /// operation ended.
+    pub fn behind_at_the_end(&mut self, nodes: u64) {
+        self.counts.nodes_behind_at_the_end += nodes;
+    }
+
     /// `n` records were destroyed in a step while `down` nodes were down.
     pub fn destroyed(&mut self, n: u64, down: usize) {
         if down > 0 {
@@ -217,7 +231,10 @@ mod tests {
         assert_eq!(o.counts.votes_past_a_lost_tail, 1);
         o.pre_vote_refused_under_a_leader();
         assert_eq!(o.counts.pre_votes_refused_under_a_leader, 1);
+        o.behind_at_the_end(0);
+        o.behind_at_the_end(2);
+        assert_eq!(o.counts.nodes_behind_at_the_end, 2);
         assert_eq!(o.counts.zeros(), ["nemesis acts"]);
-        assert_eq!(Coverage::default().zeros().len(), 9);
+        assert_eq!(Coverage::default().zeros().len(), 10);
     }
 }

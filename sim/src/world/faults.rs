@@ -61,7 +61,7 @@ pub(super) fn tick(world: &mut World) {
     if strikes(world, FaultKind::Crash) {
         let id = NodeId(world.below(u64::from(n)) as u8);
         if world.cluster.is_up(id) {
-            crash(world, id);
+            crash(world, id, false);
         }
     }
     if strikes(world, FaultKind::Partition) {
@@ -74,7 +74,13 @@ pub(super) fn tick(world: &mut World) {
     world.cluster.schedule(next, Ev::FaultTick);
 }
 
-pub(super) fn crash(world: &mut World, id: NodeId) {
+/// The longest a process restart keeps a node down, ms.
+pub(super) const BRIEF_DOWN_MAX_MS: u64 = 50;
+
+/// Crashes node `id`, losing its unsynced writes (maybe tearing the last
+/// one), and schedules its restart: within milliseconds if `briefly`, else
+/// as the crash draws it.
+pub(super) fn crash(world: &mut World, id: NodeId, briefly: bool) {
     let torn = if strikes(world, FaultKind::TornWrite) {
         Some(world.below(1 << 16) as usize)
     } else {
@@ -96,8 +102,8 @@ pub(super) fn crash(world: &mut World, id: NodeId) {
     );
     // Some crashes are a process restart (back within milliseconds, which
     // races messages still in flight); others take a machine down.
-    let down_for = if world.below(100) < 30 {
-        5 + world.below(45)
+    let down_for = if briefly || world.below(100) < 30 {
+        5 + world.below(BRIEF_DOWN_MAX_MS - 5)
     } else {
         200 + world.below(3_000)
     };
@@ -111,6 +117,10 @@ pub(super) fn restart(world: &mut World, id: NodeId) {
         return;
     }
     let may_roll_back = world.rollback_nodes.contains(&id) && world.phase == Phase::Faults;
+    if may_roll_back {
+        // Whichever fault strikes below, its votes may be lost (R covers).
+        world.elections.disk_lost(id);
+    }
     let forced = world.forced_rollback.remove(&id);
     if may_roll_back && (forced || strikes(world, FaultKind::Rollback)) {
         let back = world.below(8) as usize;

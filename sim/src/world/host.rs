@@ -119,6 +119,7 @@ fn roll_back_every_disk(world: &mut World) {
         world.host.kept.push((id, newest, installed));
         world.stats.rollbacks += 1;
         world.lockout.rolled_back(id, step);
+        world.elections.disk_lost(id);
     }
     for &id in &ids {
         world.cluster.restart(id);
@@ -155,6 +156,8 @@ pub(super) fn restore_every_disk(world: &mut World) {
         if world.cluster.take_disk(id).0 != installed && !behind {
             continue;
         }
+        // The votes it cast on the older disk are not on the newer one.
+        world.elections.disk_lost(id);
         if !world.cluster.is_up(id) {
             // Down: it restarts from the newer disk when its time comes.
             world.cluster.put_disk(id, newest);

@@ -55,6 +55,7 @@ use check::answers::Asked;
 use check::backups::Backups;
 use check::consensus::Consensus;
 use check::consensus::Kind;
+use check::convergence::CatchUp;
 use check::elections::Elections;
 use check::erasure::Erasure;
 use check::exhaustion::Exhaustion;
@@ -207,6 +208,8 @@ enum Ev {
     Final,
     /// The final restores ran out of time.
     End,
+    /// Look again whether every node has caught up (LIVE-3).
+    CatchUp,
 }
 
 /// A kind of change the committed log made (for the history).
@@ -225,6 +228,8 @@ enum Phase {
     Faults,
     Settling,
     Final,
+    /// The last operation is over: nodes catch up (LIVE-3).
+    CatchingUp,
     Done,
 }
 
@@ -268,7 +273,8 @@ pub(crate) struct World {
     rollback_nodes: BTreeSet<NodeId>,
     /// A nemesis act is queued (one at a time).
     nemesis_busy: bool,
-    /// What the `late-old-term-messages` schedule holds back (`nemesis.rs`).
+    /// What the `late-old-term-messages` and `crash-after-vote` schedules
+    /// hold back (`nemesis.rs`).
     late: nemesis::Late,
     /// Nodes a nemesis crashed to restart from a rolled-back disk.
     forced_rollback: BTreeSet<NodeId>,
@@ -276,6 +282,8 @@ pub(crate) struct World {
     partition_id: u64,
     /// Final restores still running.
     finals_pending: usize,
+    /// What every node must apply, and by when (LIVE-3).
+    catch_up: Option<CatchUp>,
     /// Messages captured from honest devices, for the replaying adversary.
     captured: std::collections::VecDeque<ClientRequest<OpaqueCrypto>>,
     /// The chat server's own OPAQUE fleet: the key it evaluates under when
@@ -418,6 +426,7 @@ impl World {
             rollback_nodes: BTreeSet::new(),
             partition_id: 0,
             finals_pending: 0,
+            catch_up: None,
             captured: std::collections::VecDeque::new(),
             // A stream of its own, so that the fleet's and the run's
             // randomness do not depend on it.
@@ -561,6 +570,50 @@ impl World {
 
     /// LOCK-4's timing at the end of a run: no leader keeps a spent record
     /// past its due time (`check::exhaustion`).
+    /// The last operation is over, every fault long healed: every node
+    /// must now catch up with the committed log (LIVE-3). Skipped when the
+    /// run already failed, or when the host adversary rolled back every
+    /// disk at once (no liveness is promised then).
+    fn begin_catch_up(&mut self) {
+        if self.violation.is_some() || self.host.liveness_voided {
+            self.phase = Phase::Done;
+            return;
+        }
+        self.phase = Phase::CatchingUp;
+        let target = self.consensus.reference_index();
+        let behind = self
+            .cluster
+            .ids()
+            .filter(|id| self.cluster.node(*id).is_none_or(|n| n.applied() < target))
+            .count();
+        self.coverage.behind_at_the_end(behind as u64);
+        self.catch_up = Some(CatchUp::new(target, self.now()));
+        self.judge_catch_up();
+    }
+
+    fn judge_catch_up(&mut self) {
+        let Some(catch_up) = self.catch_up.filter(|_| self.phase == Phase::CatchingUp) else {
+            return;
+        };
+        let now = self.now();
+        let applied = self.cluster.ids().map(|id| {
+            (
+                id,
+                self.cluster
+                    .node(id)
+                    .map_or(Default::default(), |n| n.applied()),
+            )
+        });
+        match catch_up.judge(applied, now) {
+            Ok(true) => self.phase = Phase::Done,
+            Ok(false) => {
+                let at = now.plus(check::convergence::POLL_MS);
+                self.cluster.schedule(at, Ev::CatchUp);
+            }
+            Err(v) => self.fail(v),
+        }
+    }
+
     fn check_exhaustion_at_end(&mut self) {
         let nodes: Vec<_> = self
             .cluster
@@ -1167,6 +1220,7 @@ impl World {
             Ev::Heal => faults::heal_all(self),
             Ev::Final => actors::start_finals(self),
             Ev::End => actors::end_finals(self),
+            Ev::CatchUp => self.judge_catch_up(),
         }
     }
 

@@ -56,11 +56,18 @@ pub enum Nemesis {
     /// on which a leader must not commit an earlier term's entry by
     /// counting its replicas (Raft's figure 8).
     CrashLeaderAfterAppend,
+    /// Crash a node just after it grants a vote, bring it back within
+    /// milliseconds, and deliver it late copies of the vote requests other
+    /// candidates sent it in that term (as a duplicating network would),
+    /// while the candidate it voted for is cut off from everyone else: a
+    /// vote that left before it was durable is forgotten, and the node
+    /// grants it again to a rival of the same term, who wins it too.
+    CrashAfterVote,
 }
 
 impl Nemesis {
     /// Every schedule.
-    pub const ALL: [Nemesis; 7] = [
+    pub const ALL: [Nemesis; 8] = [
         Nemesis::IsolateLeaderAfterAppend,
         Nemesis::CrashMidElection,
         Nemesis::FlappingPartition,
@@ -68,6 +75,7 @@ impl Nemesis {
         Nemesis::StaleLogLeader,
         Nemesis::LateOldTermMessages,
         Nemesis::CrashLeaderAfterAppend,
+        Nemesis::CrashAfterVote,
     ];
 
     /// Its name in fault mixes and traces.
@@ -80,6 +88,7 @@ impl Nemesis {
             Nemesis::StaleLogLeader => "stale-log-leader",
             Nemesis::LateOldTermMessages => "late-old-term-messages",
             Nemesis::CrashLeaderAfterAppend => "crash-leader-after-append",
+            Nemesis::CrashAfterVote => "crash-after-vote",
         }
     }
 
@@ -105,6 +114,7 @@ impl Nemesis {
                 has(FaultKind::Partition)
             }
             Nemesis::CrashMidElection | Nemesis::CrashLeaderAfterAppend => has(FaultKind::Crash),
+            Nemesis::CrashAfterVote => has(FaultKind::Crash) && has(FaultKind::Partition),
             Nemesis::RollbackAfterCommit => has(FaultKind::Crash) && has(FaultKind::Rollback),
             Nemesis::StaleLogLeader => has(FaultKind::Partition) && has(FaultKind::Crash),
             // A late copy of a genuine message: what a network that
@@ -128,6 +138,21 @@ pub(super) enum Act {
     Isolate(NodeId, u64),
     /// Crash a node.
     Crash(NodeId),
+    /// Crash a voter and restart it within milliseconds, cut the candidate
+    /// it voted for off from every other node for a while, then deliver
+    /// the voter the held vote requests of `term` from other candidates.
+    CrashVoter {
+        voter: NodeId,
+        term: Term,
+        candidate: NodeId,
+    },
+    /// Deliver to `voter` the held vote requests of `term` from candidates
+    /// other than `except`.
+    AskAgain {
+        voter: NodeId,
+        term: Term,
+        except: NodeId,
+    },
     /// Crash a node and restart it from a rolled-back disk.
     CrashAndRollBack(NodeId),
     /// Cut `NodeId` off from its peers for the given milliseconds, then
@@ -139,15 +164,30 @@ pub(super) enum Act {
     DeliverLate(Term),
 }
 
-/// How many message copies `late-old-term-messages` holds.
+/// How many message copies `late-old-term-messages` and `crash-after-vote`
+/// each hold.
 const LATE_HELD: usize = 32;
 
-/// The copies `late-old-term-messages` holds back, and the newest term it
-/// has seen a leader in.
+/// A held copy of a genuine sealed message: its term, sender, receiver.
+type Held = (Term, NodeId, NodeId, SealedMessage<OpaqueCrypto>);
+
+/// The message copies the schedules hold back to deliver late.
 #[derive(Default)]
 pub(super) struct Late {
-    held: VecDeque<(Term, NodeId, NodeId, SealedMessage<OpaqueCrypto>)>,
+    /// `late-old-term-messages`: what leaders sent.
+    held: VecDeque<Held>,
+    /// `late-old-term-messages`: the newest term seen with a leader.
     leader_term: Term,
+    /// `crash-after-vote`: the vote requests candidates sent.
+    requests: VecDeque<Held>,
+}
+
+/// Keeps a copy in `queue`, forgetting the oldest beyond [`LATE_HELD`].
+fn hold(queue: &mut VecDeque<Held>, copy: Held) {
+    if queue.len() == LATE_HELD {
+        queue.pop_front();
+    }
+    queue.push_back(copy);
 }
 
 /// Watches node `id`'s step and queues an act when the schedule's moment
@@ -165,18 +205,25 @@ pub(super) fn watch(world: &mut World, id: NodeId) {
         return;
     };
     let raft = node.raft();
-    if nemesis == Nemesis::LateOldTermMessages && raft.role() == Role::Leader {
-        // Copies of what this leader just sent, with their terms.
+    let leads = raft.role() == Role::Leader;
+    if matches!(
+        nemesis,
+        Nemesis::LateOldTermMessages | Nemesis::CrashAfterVote
+    ) {
+        // Copies of what this leader sent, or of this candidate's requests.
         let effects = world.cluster.effects();
         for ((from, to, m), (_, _, sealed)) in effects.messages.iter().zip(&effects.sealed) {
-            if *from == id {
-                if world.late.held.len() == LATE_HELD {
-                    world.late.held.pop_front();
+            let copy = (m.term(), *from, *to, sealed.clone());
+            match nemesis {
+                Nemesis::LateOldTermMessages if *from == id && leads => {
+                    hold(&mut world.late.held, copy);
                 }
-                world
-                    .late
-                    .held
-                    .push_back((m.term(), *from, *to, sealed.clone()));
+                Nemesis::CrashAfterVote
+                    if *from == id && matches!(m, PeerMessage::RequestVote { .. }) =>
+                {
+                    hold(&mut world.late.requests, copy);
+                }
+                _ => {}
             }
         }
     }
@@ -207,6 +254,24 @@ pub(super) fn watch(world: &mut World, id: NodeId) {
             let n = u64::from(world.scenario.nodes);
             Act::Crash(NodeId(world.below(n) as u8))
         }),
+        Nemesis::CrashAfterVote => {
+            world
+                .cluster
+                .effects()
+                .messages
+                .iter()
+                .find_map(|(from, to, m)| match m {
+                    PeerMessage::Vote {
+                        term,
+                        granted: true,
+                    } if *from == id => Some(Act::CrashVoter {
+                        voter: id,
+                        term: *term,
+                        candidate: *to,
+                    }),
+                    _ => None,
+                })
+        }
         Nemesis::RollbackAfterCommit => {
             let advanced = world
                 .cluster
@@ -280,7 +345,7 @@ pub(super) fn act(world: &mut World, act: Act) {
             });
             if let Some(id) = leader {
                 note(world, id, 0);
-                super::faults::crash(world, id);
+                super::faults::crash(world, id, false);
             }
         }
         Act::Crash(id) | Act::CrashAndRollBack(id) => {
@@ -291,7 +356,60 @@ pub(super) fn act(world: &mut World, act: Act) {
                 world.forced_rollback.insert(id);
             }
             note(world, id, 0);
-            super::faults::crash(world, id);
+            super::faults::crash(world, id, false);
+        }
+        Act::CrashVoter {
+            voter,
+            term,
+            candidate,
+        } => {
+            if !world.cluster.is_up(voter) {
+                return;
+            }
+            note(world, voter, term.0);
+            super::faults::crash(world, voter, true);
+            // The winner's first heartbeats would end a rival's candidacy
+            // before the late copies land: cut it off from everyone but its
+            // voter for about an election timeout.
+            let others: Vec<NodeId> = world
+                .cluster
+                .ids()
+                .filter(|o| *o != candidate && *o != voter)
+                .collect();
+            for o in others {
+                world.cluster.partition(candidate, o);
+            }
+            world.stats.partitions += 1;
+            world.partition_id += 1;
+            let ms = 300 + world.below(700);
+            note(world, candidate, ms);
+            let pid = world.partition_id;
+            world
+                .cluster
+                .schedule(world.now().plus(ms), Ev::HealPartition(pid));
+            // Busy until the late copies are in, after the brief restart.
+            world.nemesis_busy = true;
+            let at = world.now().plus(super::faults::BRIEF_DOWN_MAX_MS + 1);
+            let again = Act::AskAgain {
+                voter,
+                term,
+                except: candidate,
+            };
+            world.cluster.schedule(at, Ev::Nemesis(again));
+        }
+        Act::AskAgain {
+            voter,
+            term,
+            except,
+        } => {
+            let (rivals, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut world.late.requests)
+                .into_iter()
+                .partition(|(t, from, to, _)| *t == term && *to == voter && *from != except);
+            world.late.requests = kept.into();
+            for (t, from, to, m) in rivals {
+                note(world, to, t.0);
+                world.cluster.inject(from, to, m);
+            }
         }
     }
 }

@@ -1048,13 +1048,15 @@ impl<E: Value, S: Value> Raft<E, S> {
             !granted || double_vote || self.queued_hard_state == (self.term, Some(from)),
             "a vote granted before its hard state was queued"
         );
-        self.send(
-            from,
-            PeerMessage::Vote {
-                term: self.term,
-                granted,
-            },
-        );
+        let vote = PeerMessage::Vote {
+            term: self.term,
+            granted,
+        };
+        if granted && flaw_on!(self.flaw, VaultFlaw::VoteBeforeSync) {
+            self.outbox.messages.push((from, vote));
+            return;
+        }
+        self.send(from, vote);
     }
 
     /// A candidate's message (a vote request, or its voters' `Attest`) of
@@ -1188,6 +1190,9 @@ impl<E: Value, S: Value> Raft<E, S> {
             return;
         }
         if term == self.term {
+            if flaw_on!(self.flaw, VaultFlaw::SnapshotReplyIgnored) {
+                return;
+            }
             if let RoleState::Leader { progress, .. } = &mut self.role {
                 if let Some(p) = progress.get_mut(&from) {
                     p.matched = p.matched.max(index);

@@ -409,6 +409,44 @@ fn a_node_down_long_catches_up_by_snapshot() {
     );
 }
 
+/// Brings the lagger back by snapshot under a leader with `flaw`, then
+/// commits two more commands, fewer than a compaction interval: only
+/// appends can bring those. Whether the lagger applied them.
+fn appends_follow_a_snapshot(flaw: Option<VaultFlaw>) -> bool {
+    let (mut c, l, lagger) = compacted_past_a_down_lagger(40);
+    let raft = c.nodes[l].raft.take().unwrap();
+    c.nodes[l].raft = Some(raft.with_flaw(flaw));
+    c.restart(lagger);
+    c.run(1000);
+    assert!(
+        c.raft(lagger).snapshot().is_some(),
+        "it caught up by snapshot"
+    );
+    for cmd in 41..=42 {
+        assert!(c.propose(cmd));
+        c.run(20);
+    }
+    c.run(1000);
+    c.nodes[lagger].state == (1..=42).collect::<Vec<_>>()
+}
+
+/// The follower's answer to a snapshot moves it on to appends: what was
+/// committed after the snapshot reaches it without waiting for the next
+/// compaction (LIVE-3).
+#[test]
+fn a_snapshot_answer_moves_the_follower_on_to_appends() {
+    assert!(appends_follow_a_snapshot(None));
+}
+
+/// The broken variant: a leader that ignores the answer leaves the
+/// follower behind the commit for ever.
+#[test]
+fn a_leader_ignoring_the_snapshot_answer_leaves_the_follower_behind() {
+    assert!(!appends_follow_a_snapshot(Some(
+        VaultFlaw::SnapshotReplyIgnored
+    )));
+}
+
 /// A snapshot carries the whole state: while one is on its way to a
 /// follower, proposals do not send it again, and a lost one is sent again
 /// only every `SNAPSHOT_RESEND_HEARTBEATS` heartbeats (here every snapshot

@@ -255,6 +255,19 @@ fn sweeps(scale: u64) -> Vec<Stage> {
                 "rollback-after-commit",
             ],
         ),
+        sweep(
+            "sim-crash-after-vote",
+            "aimed: a voter crashed just after its vote leaves, then asked by a rival of the term (3 nodes)",
+            s(60),
+            &[
+                "--nodes",
+                "3",
+                "--faults",
+                "all",
+                "--nemesis",
+                "crash-after-vote",
+            ],
+        ),
     ]
 }
 
@@ -381,6 +394,21 @@ fn source_tree_stages() -> Vec<Stage> {
                 "backup-vault-sim",
                 "--test",
                 "attacks",
+            ],
+        ),
+        tool(
+            "model-deep",
+            "the model checker's deep explorations of the correct code (ignored by a plain cargo test)",
+            Evidence::Model,
+            "cargo",
+            &[
+                "test",
+                "--release",
+                "-q",
+                "-p",
+                "backup-vault-model",
+                "--",
+                "--ignored",
             ],
         ),
         tool(

@@ -199,6 +199,12 @@ impl<C: VaultCrypto> Consensus<C> {
         &self.reference
     }
 
+    /// The highest index the ledger holds without a gap: every entry up to
+    /// it was seen applied, in order, by some node.
+    pub fn reference_index(&self) -> LogIndex {
+        self.ref_applied
+    }
+
     /// The highest commit index node `id` was seen with since it last
     /// restarted.
     pub fn seen_commit(&self, id: NodeId) -> LogIndex {

@@ -1,5 +1,12 @@
-//! LIVE-2, checked on every pre-vote a node grants: a node helps another
-//! start an election only when that election is needed and winnable.
+//! The elections' rules, judged on every vote and pre-vote a node grants:
+//!
+//! - CONS-1's ground: a node grants its vote in a term to one candidate,
+//!   across crashes (a vote leaves only once it is durable), unless its
+//!   disk lost synced writes since, which the rollback tolerance R covers.
+//!   Two leaders in a term need a double vote; this names it when it is
+//!   cast, whether or not the second candidate goes on to win.
+//! - LIVE-2: a node helps another start an election only when that
+//!   election is needed and winnable.
 //!
 //! The pre-vote (Raft thesis §9.6) is what keeps a node that rejoins after
 //! a partition, or lags behind, from raising terms and deposing a leader
@@ -23,16 +30,19 @@ use super::Violation;
 use crate::cluster::Peek;
 use backup_vault::invariant::Invariant;
 use backup_vault::vault::crypto::VaultCrypto;
-use backup_vault::vault::ids::{Millis, NodeId};
+use backup_vault::vault::ids::{Millis, NodeId, Term};
 use backup_vault::vault::node::{VaultNode, VaultPeerMessage};
 use backup_vault::vault::raft::message::PeerMessage;
 use backup_vault::vault::raft::Role;
 use std::collections::BTreeMap;
 
-/// When each node last accepted a leader's message.
+/// When each node last accepted a leader's message, and whom it voted for.
 pub struct Elections {
     /// Node → (incarnation, its clock) at its last accepted leader message.
     contact: BTreeMap<NodeId, (u32, Millis)>,
+    /// (voter, term) → the candidate it granted its vote, since its disk
+    /// last lost synced writes.
+    votes: BTreeMap<(NodeId, Term), NodeId>,
     /// The shortest election timeout, ms.
     election_min_ms: u64,
 }
@@ -59,8 +69,48 @@ impl Elections {
     pub fn new(election_min_ms: u64) -> Self {
         Elections {
             contact: BTreeMap::new(),
+            votes: BTreeMap::new(),
             election_min_ms,
         }
+    }
+
+    /// Node `id`'s disk may have lost synced writes (a rollback, bit rot,
+    /// a host's edit or a disk put back): it may have forgotten its votes,
+    /// which the rollback tolerance R covers, so they are forgotten here too.
+    pub fn disk_lost(&mut self, id: NodeId) {
+        self.votes.retain(|(voter, _), _| *voter != id);
+    }
+
+    /// CONS-1's ground: a node grants its vote in a term to one candidate
+    /// only, across crashes, unless its disk lost synced writes since (a
+    /// vote leaves only once it is durable).
+    fn one_vote_per_term<C: VaultCrypto>(&mut self, step: &Step<'_, C>) -> Result<(), Violation> {
+        for (_, to, m) in step.sent {
+            let PeerMessage::Vote {
+                term,
+                granted: true,
+            } = m
+            else {
+                continue;
+            };
+            match self.votes.get(&(step.id, *term)) {
+                Some(first) if first != to => {
+                    return Err(Violation::node(
+                        Invariant::Cons1,
+                        step.id,
+                        format!(
+                            "n{} granted its vote in term {} to n{} after granting it to n{}, its disk intact (a vote must be durable before it is sent)",
+                            step.id.0, term.0, to.0, first.0
+                        ),
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    self.votes.insert((step.id, *term), *to);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Judges the pre-votes granted in one step of node `step.id`. Returns
@@ -68,8 +118,10 @@ impl Elections {
     /// (a coverage counter).
     ///
     /// # Errors
-    /// A LIVE-2 violation naming the clause the grant broke.
+    /// A CONS-1 violation for a second vote in a term; a LIVE-2 violation
+    /// naming the clause a pre-vote grant broke.
     pub fn after_step<C: VaultCrypto>(&mut self, step: Step<'_, C>) -> Result<bool, Violation> {
+        self.one_vote_per_term(&step)?;
         let raft = step.node.raft();
         let Some((from, peek)) = step.handled else {
             return Ok(false);

@@ -5,6 +5,7 @@
 pub mod answers;
 pub mod backups;
 pub mod consensus;
+pub mod convergence;
 pub mod elections;
 pub mod erasure;
 pub mod exhaustion;
