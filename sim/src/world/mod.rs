@@ -568,8 +568,6 @@ impl World {
         }
     }
 
-    /// LOCK-4's timing at the end of a run: no leader keeps a spent record
-    /// past its due time (`check::exhaustion`).
     /// The last operation is over, every fault long healed: every node
     /// must now catch up with the committed log (LIVE-3). Skipped when the
     /// run already failed, or when the host adversary rolled back every
@@ -591,6 +589,9 @@ impl World {
         self.judge_catch_up();
     }
 
+    /// Looks whether every node has applied the target (LIVE-3): done
+    /// once they all have, a violation once the time is up, else again in
+    /// a moment.
     fn judge_catch_up(&mut self) {
         let Some(catch_up) = self.catch_up.filter(|_| self.phase == Phase::CatchingUp) else {
             return;
@@ -614,6 +615,8 @@ impl World {
         }
     }
 
+    /// LOCK-4's timing at the end of a run: no leader keeps a spent record
+    /// past its due time (`check::exhaustion`).
     fn check_exhaustion_at_end(&mut self) {
         let nodes: Vec<_> = self
             .cluster
