@@ -46,10 +46,10 @@ pub enum Nemesis {
     /// longer log from an older term against shorter, newer ones, which
     /// Raft's up-to-date rule (last term first) must decide for the newer.
     StaleLogLeader,
-    /// Keep copies of what leaders send, and when a leader of a newer term
+    /// Keep copies of what nodes send, and when a leader of a newer term
     /// takes over, deliver the copies from older terms late to the nodes
-    /// they were for: votes, appends and snapshots a node must recognise as
-    /// stale by their term alone.
+    /// they were for: vote requests and votes, appends, snapshots and their
+    /// answers, which a node must recognise as stale by their term alone.
     LateOldTermMessages,
     /// Crash the leader just after it sends new entries, before they can
     /// reach a quorum: logs diverge at their tails across terms, the ground
@@ -174,7 +174,7 @@ type Held = (Term, NodeId, NodeId, SealedMessage<OpaqueCrypto>);
 /// The message copies the schedules hold back to deliver late.
 #[derive(Default)]
 pub(super) struct Late {
-    /// `late-old-term-messages`: what leaders sent.
+    /// `late-old-term-messages`: what nodes sent.
     held: VecDeque<Held>,
     /// `late-old-term-messages`: the newest term seen with a leader.
     leader_term: Term,
@@ -201,21 +201,20 @@ pub(super) fn watch(world: &mut World, id: NodeId) {
     if world.phase != Phase::Faults || world.nemesis_busy {
         return;
     }
-    let Some(node) = world.cluster.node(id) else {
+    if world.cluster.node(id).is_none() {
         return;
-    };
-    let raft = node.raft();
-    let leads = raft.role() == Role::Leader;
+    }
     if matches!(
         nemesis,
         Nemesis::LateOldTermMessages | Nemesis::CrashAfterVote
     ) {
-        // Copies of what this leader sent, or of this candidate's requests.
+        // Copies of what this node sent (leaders' appends, followers'
+        // answers, votes), or of this candidate's requests.
         let effects = world.cluster.effects();
         for ((from, to, m), (_, _, sealed)) in effects.messages.iter().zip(&effects.sealed) {
             let copy = (m.term(), *from, *to, sealed.clone());
             match nemesis {
-                Nemesis::LateOldTermMessages if *from == id && leads => {
+                Nemesis::LateOldTermMessages if *from == id => {
                     hold(&mut world.late.held, copy);
                 }
                 Nemesis::CrashAfterVote
