@@ -153,6 +153,12 @@ pub enum VaultFlaw {
     /// snapshot (breaks LIVE-3; safety holds).
     #[cfg(feature = "flaws")]
     SnapshotReplyIgnored,
+    /// A leader steps down on every snapshot answer of its own term, as
+    /// if the answer came from a newer term: an election for nothing each
+    /// time a follower catches up by snapshot (breaks LIVE-2's leader
+    /// clause; safety holds).
+    #[cfg(feature = "flaws")]
+    AbdicateOnSnapshotAnswer,
     /// A record whose budget is spent keeps its key until the next login
     /// start, however long that takes: the leader never proposes `Exhaust`
     /// (breaks LOCK-4's bound: the key is not gone from storage one login
@@ -264,6 +270,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::SnapshotReplyIgnored,
     #[cfg(feature = "flaws")]
+    VaultFlaw::AbdicateOnSnapshotAnswer,
+    #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustionWaits,
     #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustDuringLogin,
@@ -360,6 +368,8 @@ impl VaultFlaw {
             VaultFlaw::PreVoteIgnoresLeader => "pre-vote-ignores-leader",
             #[cfg(feature = "flaws")]
             VaultFlaw::SnapshotReplyIgnored => "snapshot-reply-ignored",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::AbdicateOnSnapshotAnswer => "abdicate-on-snapshot-answer",
             #[cfg(feature = "flaws")]
             VaultFlaw::ExhaustionWaits => "exhaustion-waits",
             #[cfg(feature = "flaws")]

@@ -128,6 +128,11 @@ pub enum Peek {
         /// Its term.
         term: Term,
     },
+    /// An `AppendReply` or `SnapshotReply`: a follower's answer of `term`.
+    Answer {
+        /// Its term.
+        term: Term,
+    },
     /// Any other message.
     Other,
 }
@@ -148,6 +153,9 @@ impl Peek {
             },
             PeerMessage::Append { term, .. } | PeerMessage::InstallSnapshot { term, .. } => {
                 Peek::Leader { term: *term }
+            }
+            PeerMessage::AppendReply { term, .. } | PeerMessage::SnapshotReply { term, .. } => {
+                Peek::Answer { term: *term }
             }
             _ => Peek::Other,
         }

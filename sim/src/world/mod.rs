@@ -395,7 +395,12 @@ impl World {
             consensus: Consensus::new(scenario.nodes, scenario.guess_limit),
             lockout: Lockout::new(scenario.nodes, scenario.rollback_tolerance),
             exhaustion: Exhaustion::new(node.login_ttl_ms),
-            elections: Elections::new(node.timing.election_min_ms),
+            elections: Elections::new(
+                scenario.nodes,
+                scenario.rollback_tolerance,
+                node.timing.election_min_ms,
+                node.timing.election_max_ms,
+            ),
             oracle: Oracle::new(crypto.clone(), scenario.guess_limit),
             crypto: crypto.clone(),
             cluster,

@@ -1189,6 +1189,10 @@ impl<E: Value, S: Value> Raft<E, S> {
             self.step_down(term, None, now, rng);
             return;
         }
+        if term == self.term && flaw_on!(self.flaw, VaultFlaw::AbdicateOnSnapshotAnswer) {
+            self.step_down(term, None, now, rng);
+            return;
+        }
         if term == self.term {
             if flaw_on!(self.flaw, VaultFlaw::SnapshotReplyIgnored) {
                 return;

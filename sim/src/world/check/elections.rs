@@ -6,7 +6,9 @@
 //!   Two leaders in a term need a double vote; this names it when it is
 //!   cast, whether or not the second candidate goes on to win.
 //! - LIVE-2: a node helps another start an election only when that
-//!   election is needed and winnable.
+//!   election is needed and winnable; and, from the leader's side, a
+//!   leader steps down in its own term only by check-quorum, when fewer
+//!   than a quorum answered it within the longest election timeout.
 //!
 //! The pre-vote (Raft thesis §9.6) is what keeps a node that rejoins after
 //! a partition, or lags behind, from raising terms and deposing a leader
@@ -43,8 +45,18 @@ pub struct Elections {
     /// (voter, term) → the candidate it granted its vote, since its disk
     /// last lost synced writes.
     votes: BTreeMap<(NodeId, Term), NodeId>,
+    /// Node → (incarnation, term) while it leads.
+    leading: BTreeMap<NodeId, (u32, Term)>,
+    /// Leader → follower → its clock when it last handled that follower's
+    /// answer (`AppendReply`, `SnapshotReply`) of its term, this leadership.
+    answers: BTreeMap<NodeId, BTreeMap<NodeId, Millis>>,
     /// The shortest election timeout, ms.
     election_min_ms: u64,
+    /// The longest election timeout, ms: check-quorum's horizon.
+    election_max_ms: u64,
+    /// The smallest quorum: the least k with 2k - N > R, computed here,
+    /// not asked of the code under test.
+    quorum: usize,
 }
 
 /// What the checker needs of the step a node just took.
@@ -64,14 +76,70 @@ pub struct Step<'a, C: VaultCrypto> {
 }
 
 impl Elections {
-    /// A checker for nodes whose shortest election timeout is
-    /// `election_min_ms`.
-    pub fn new(election_min_ms: u64) -> Self {
+    /// A checker for `nodes` nodes tolerating `rollback_tolerance` rolled
+    /// back disks, whose election timeouts are drawn from
+    /// `election_min_ms..=election_max_ms`.
+    pub fn new(
+        nodes: u8,
+        rollback_tolerance: u8,
+        election_min_ms: u64,
+        election_max_ms: u64,
+    ) -> Self {
+        let (n, r) = (usize::from(nodes), usize::from(rollback_tolerance));
+        let quorum = (1..=n).find(|k| 2 * k > n + r).unwrap_or(n);
         Elections {
             contact: BTreeMap::new(),
             votes: BTreeMap::new(),
+            leading: BTreeMap::new(),
+            answers: BTreeMap::new(),
             election_min_ms,
+            election_max_ms,
+            quorum,
         }
+    }
+
+    /// LIVE-2's leader clause, from the leader's side: a leader abdicates
+    /// in its own term only by check-quorum, when fewer than a quorum
+    /// (itself included) answered it within the longest election timeout.
+    /// A leader that a quorum answers and steps down anyway costs an
+    /// election for nothing.
+    fn abdication<C: VaultCrypto>(&mut self, step: &Step<'_, C>) -> Result<(), Violation> {
+        let raft = step.node.raft();
+        let was = self.leading.get(&step.id).copied();
+        if let (Some((from, Peek::Answer { term })), Some((incarnation, led))) = (step.handled, was)
+        {
+            if term == led && incarnation == step.incarnation {
+                self.answers
+                    .entry(step.id)
+                    .or_default()
+                    .insert(from, step.clock);
+            }
+        }
+        let leads = raft.role() == Role::Leader;
+        if let Some((incarnation, term)) = was.filter(|_| !leads) {
+            self.leading.remove(&step.id);
+            let answers = self.answers.remove(&step.id).unwrap_or_default();
+            if incarnation == step.incarnation && raft.term() == term {
+                let horizon = step.clock.0.saturating_sub(self.election_max_ms);
+                let fresh = answers.values().filter(|at| at.0 >= horizon).count();
+                if fresh + 1 >= self.quorum {
+                    return Err(Violation::node(
+                        Invariant::Live2,
+                        step.id,
+                        format!(
+                            "n{} stopped leading term {} though {fresh} followers answered it within the last {} ms (a quorum is {})",
+                            step.id.0, term.0, self.election_max_ms, self.quorum
+                        ),
+                    ));
+                }
+            }
+        }
+        if leads && was != Some((step.incarnation, raft.term())) {
+            self.leading
+                .insert(step.id, (step.incarnation, raft.term()));
+            self.answers.remove(&step.id);
+        }
+        Ok(())
     }
 
     /// Node `id`'s disk may have lost synced writes (a rollback, bit rot,
@@ -122,6 +190,7 @@ impl Elections {
     /// naming the clause a pre-vote grant broke.
     pub fn after_step<C: VaultCrypto>(&mut self, step: Step<'_, C>) -> Result<bool, Violation> {
         self.one_vote_per_term(&step)?;
+        self.abdication(&step)?;
         let raft = step.node.raft();
         let Some((from, peek)) = step.handled else {
             return Ok(false);
