@@ -54,8 +54,8 @@ pub struct Elections {
     election_min_ms: u64,
     /// The longest election timeout, ms: check-quorum's horizon.
     election_max_ms: u64,
-    /// The smallest quorum: the least k with 2k - N > R, computed here,
-    /// not asked of the code under test.
+    /// The smallest quorum ([`super::independent_quorum`]), not asked of
+    /// the code under test.
     quorum: usize,
 }
 
@@ -85,8 +85,7 @@ impl Elections {
         election_min_ms: u64,
         election_max_ms: u64,
     ) -> Self {
-        let (n, r) = (usize::from(nodes), usize::from(rollback_tolerance));
-        let quorum = (1..=n).find(|k| 2 * k > n + r).unwrap_or(n);
+        let quorum = super::independent_quorum(nodes, rollback_tolerance);
         Elections {
             contact: BTreeMap::new(),
             votes: BTreeMap::new(),

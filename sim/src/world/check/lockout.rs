@@ -52,12 +52,9 @@ pub struct Lockout {
 impl Lockout {
     /// Checks for a cluster of `nodes` nodes of which up to `rollback`
     /// may come back with an older disk: a quorum is the smallest k with
-    /// 2k - N > R (any two quorums share more than R nodes), computed here
-    /// independently of `backup_vault::vault::quorum`.
+    /// 2k - N > R ([`super::independent_quorum`]).
     pub fn new(nodes: u8, rollback: u8) -> Self {
-        let n = usize::from(nodes);
-        let r = usize::from(rollback);
-        let quorum = (1..=n).find(|k| 2 * k > n + r).unwrap_or(n + 1);
+        let quorum = super::independent_quorum(nodes, rollback);
         Lockout {
             quorum,
             ..Lockout::default()

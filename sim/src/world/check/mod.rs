@@ -18,6 +18,16 @@ use backup_vault::vault::ids::{NodeId, UserId};
 use backup_vault::vault::protocol::LoginId;
 use std::hash::{Hash, Hasher};
 
+/// The smallest quorum of `nodes` nodes of which up to `rollback` may come
+/// back with an older disk: the least k with 2k - N > R (any two quorums
+/// share more than R nodes), computed here independently of
+/// `backup_vault::vault::quorum`, so that a wrong quorum in the code does
+/// not blind the checkers that count with it. N + 1 (no quorum) if none.
+pub fn independent_quorum(nodes: u8, rollback: u8) -> usize {
+    let (n, r) = (usize::from(nodes), usize::from(rollback));
+    (1..=n).find(|k| 2 * k > n + r).unwrap_or(n + 1)
+}
+
 /// A broken invariant.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
