@@ -159,6 +159,12 @@ pub enum VaultFlaw {
     /// clause; safety holds).
     #[cfg(feature = "flaws")]
     AbdicateOnSnapshotAnswer,
+    /// A node defers its vote for a candidate whose log is behind its own,
+    /// where the vote rule refuses at once, as if the others' word could
+    /// clear it: the deferral replaces one pending for a candidate the
+    /// others' word would elect (breaks LIVE-2; safety holds).
+    #[cfg(feature = "flaws")]
+    DeferBehindCandidate,
     /// A record whose budget is spent keeps its key until the next login
     /// start, however long that takes: the leader never proposes `Exhaust`
     /// (breaks LOCK-4's bound: the key is not gone from storage one login
@@ -272,6 +278,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::AbdicateOnSnapshotAnswer,
     #[cfg(feature = "flaws")]
+    VaultFlaw::DeferBehindCandidate,
+    #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustionWaits,
     #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustDuringLogin,
@@ -370,6 +378,8 @@ impl VaultFlaw {
             VaultFlaw::SnapshotReplyIgnored => "snapshot-reply-ignored",
             #[cfg(feature = "flaws")]
             VaultFlaw::AbdicateOnSnapshotAnswer => "abdicate-on-snapshot-answer",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::DeferBehindCandidate => "defer-behind-candidate",
             #[cfg(feature = "flaws")]
             VaultFlaw::ExhaustionWaits => "exhaustion-waits",
             #[cfg(feature = "flaws")]

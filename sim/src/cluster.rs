@@ -123,6 +123,15 @@ pub enum Peek {
         /// The candidate's counter: (last term, last index).
         reached: (Term, LogIndex),
     },
+    /// A vote request: the candidate's term and where its log ends.
+    RequestVote {
+        /// The candidate's term.
+        term: Term,
+        /// The candidate's last log index.
+        last_index: LogIndex,
+        /// The candidate's last log term.
+        last_term: Term,
+    },
     /// An `Append` or `InstallSnapshot`: a leader's message of `term`.
     Leader {
         /// Its term.
@@ -150,6 +159,16 @@ impl Peek {
                 last_index: *last_index,
                 last_term: *last_term,
                 reached: *reached,
+            },
+            PeerMessage::RequestVote {
+                term,
+                last_index,
+                last_term,
+                ..
+            } => Peek::RequestVote {
+                term: *term,
+                last_index: *last_index,
+                last_term: *last_term,
             },
             PeerMessage::Append { term, .. } | PeerMessage::InstallSnapshot { term, .. } => {
                 Peek::Leader { term: *term }

@@ -375,6 +375,13 @@ impl<E: Value, S: Value> Raft<E, S> {
         self.voted_for
     }
 
+    /// The vote this node deferred, waiting for the others' word on how
+    /// far their logs reached: (term, candidate). See [`watermark`].
+    pub fn deferred_vote(&self) -> Option<(Term, NodeId)> {
+        self.deferred_vote
+            .map(|(term, candidate, _, _)| (term, candidate))
+    }
+
     /// The current role.
     pub fn role(&self) -> Role {
         match self.role {
@@ -1008,7 +1015,8 @@ impl<E: Value, S: Value> Raft<E, S> {
                 || self.lost_tail_ruled_out(term, last_index, last_term));
         if !granted
             && self.voted_for.is_none()
-            && self.behind_only_the_counter(last_index, last_term)
+            && (self.behind_only_the_counter(last_index, last_term)
+                || flaw_on!(self.flaw, VaultFlaw::DeferBehindCandidate))
         {
             // Ask the others how far their logs reached; the vote (or
             // nothing) follows their answers (`on_attested`).

@@ -447,6 +447,76 @@ fn a_leader_ignoring_the_snapshot_answer_leaves_the_follower_behind() {
     )));
 }
 
+/// A follower whose leader went quiet gets a vote request of a later term
+/// from a candidate whose log is behind its own. Under `flaw` on the
+/// follower: what it sent the candidate, whether it asked anyone for their
+/// word (`Attest`), and the vote it put off.
+fn answer_to_a_candidate_behind_the_log(
+    flaw: Option<VaultFlaw>,
+) -> (Vec<Msg>, bool, Option<(Term, NodeId)>) {
+    let mut c = Cluster::new(3, 1, 7);
+    c.run(2000);
+    let l = c.leader().expect("a leader");
+    for cmd in 1..=3 {
+        assert!(c.propose(cmd));
+        c.run(20);
+    }
+    c.run(200);
+    let (f, candidate) = ((l + 1) % 3, NodeId(((l + 2) % 3) as u8));
+    c.crash(l);
+    c.net.clear();
+    let raft = c.nodes[f].raft.take().unwrap();
+    c.nodes[f].raft = Some(raft.with_flaw(flaw));
+    let term = Term(c.raft(f).term().0 + 1);
+    assert!(c.raft(f).log().last_index() > LogIndex(0));
+    let request = Msg::RequestVote {
+        term,
+        last_index: LogIndex(0),
+        last_term: Term(0),
+        reached: (Term(0), LogIndex(0)),
+    };
+    // Past the shortest election timeout: the leader is no longer heard.
+    let now = c.now.plus(Timing::DEFAULT.election_max_ms);
+    let raft = c.nodes[f].raft.as_mut().unwrap();
+    raft.step(candidate, request, now, &mut c.rng);
+    c.flush(f);
+    let to_candidate = c
+        .net
+        .iter()
+        .filter(|(_, to, _)| *to == candidate)
+        .map(|(_, _, m)| m.clone())
+        .collect();
+    let asked = c
+        .net
+        .iter()
+        .any(|(_, _, m)| matches!(m, Msg::Attest { .. }));
+    (to_candidate, asked, c.raft(f).deferred_vote())
+}
+
+/// The vote rule refuses a candidate behind the voter's log at once: only
+/// a candidate behind its counter alone waits for the others' word (LIVE-2).
+#[test]
+fn a_candidate_behind_the_log_is_refused_at_once() {
+    let (sent, asked, deferred) = answer_to_a_candidate_behind_the_log(None);
+    assert!(
+        matches!(sent[..], [Msg::Vote { granted: false, .. }]),
+        "{sent:?}"
+    );
+    assert!(!asked);
+    assert_eq!(deferred, None);
+}
+
+/// The broken variant: the vote is put off, the others asked, and the
+/// candidate gets no answer.
+#[test]
+fn deferring_a_candidate_behind_the_log_leaves_it_unanswered() {
+    let (sent, asked, deferred) =
+        answer_to_a_candidate_behind_the_log(Some(VaultFlaw::DeferBehindCandidate));
+    assert!(sent.is_empty(), "{sent:?}");
+    assert!(asked);
+    assert!(deferred.is_some());
+}
+
 /// A snapshot carries the whole state: while one is on its way to a
 /// follower, proposals do not send it again, and a lost one is sent again
 /// only every `SNAPSHOT_RESEND_HEARTBEATS` heartbeats (here every snapshot

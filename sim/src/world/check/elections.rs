@@ -10,6 +10,13 @@
 //!   leader steps down in its own term only by check-quorum, when fewer
 //!   than a quorum answered it within the longest election timeout.
 //!
+//! - LIVE-2, the vote's deferral: a node defers its vote (asks the
+//!   others' word, `raft/watermark.rs`) only when it has not voted in the
+//!   term and the candidate is behind its counter but not its log; the
+//!   vote rule grants or refuses every other request at once. A deferral in
+//!   place of a refusal replaces one pending for a candidate the others'
+//!   word would elect, and costs the term its leader.
+//!
 //! The pre-vote (Raft thesis §9.6) is what keeps a node that rejoins after
 //! a partition, or lags behind, from raising terms and deposing a leader
 //! that a quorum still follows. Nothing else sees it: its faults cost
@@ -45,6 +52,8 @@ pub struct Elections {
     /// (voter, term) → the candidate it granted its vote, since its disk
     /// last lost synced writes.
     votes: BTreeMap<(NodeId, Term), NodeId>,
+    /// Node → the vote it deferred, (term, candidate), after its last step.
+    deferred: BTreeMap<NodeId, (Term, NodeId)>,
     /// Node → (incarnation, term) while it leads.
     leading: BTreeMap<NodeId, (u32, Term)>,
     /// Leader → follower → its clock when it last handled that follower's
@@ -89,6 +98,7 @@ impl Elections {
         Elections {
             contact: BTreeMap::new(),
             votes: BTreeMap::new(),
+            deferred: BTreeMap::new(),
             leading: BTreeMap::new(),
             answers: BTreeMap::new(),
             election_min_ms,
@@ -180,15 +190,70 @@ impl Elections {
         Ok(())
     }
 
+    /// LIVE-2: a node defers its vote only when it has not voted in the
+    /// term and the candidate is behind its counter but not its log (the
+    /// lost-tail case the others' word can clear); the vote rule grants or
+    /// refuses every other request at once.
+    fn deferral<C: VaultCrypto>(&mut self, step: &Step<'_, C>) -> Result<(), Violation> {
+        let raft = step.node.raft();
+        let now = raft.deferred_vote();
+        let before = match now {
+            Some(deferred) => self.deferred.insert(step.id, deferred),
+            None => self.deferred.remove(&step.id),
+        };
+        let (
+            Some((term, candidate)),
+            Some((
+                from,
+                Peek::RequestVote {
+                    term: asked,
+                    last_index,
+                    last_term,
+                },
+            )),
+        ) = (now, step.handled)
+        else {
+            return Ok(());
+        };
+        if before == now || from != candidate || asked != term {
+            return Ok(());
+        }
+        let theirs = (last_term, last_index);
+        let log = raft.log();
+        let own = (log.last_term(), log.last_index());
+        let counter = raft.watermark().log;
+        let why = if let Some(voted) = raft.voted_for() {
+            format!("it had voted for n{} in that term", voted.0)
+        } else if theirs < own {
+            format!(
+                "the candidate's log ends at {theirs:?}, behind its own {own:?}: a refusal was due"
+            )
+        } else if theirs >= counter {
+            format!("the candidate's log ends at {theirs:?}, as far as its counter {counter:?}: the vote was due")
+        } else {
+            return Ok(());
+        };
+        Err(Violation::node(
+            Invariant::Live2,
+            step.id,
+            format!(
+                "n{} deferred its vote in term {} for n{} until the others' word: {why}",
+                step.id.0, term.0, candidate.0
+            ),
+        ))
+    }
+
     /// Judges the pre-votes granted in one step of node `step.id`. Returns
     /// whether the step refused a pre-vote while its node heard a leader
     /// (a coverage counter).
     ///
     /// # Errors
     /// A CONS-1 violation for a second vote in a term; a LIVE-2 violation
-    /// naming the clause a pre-vote grant broke.
+    /// naming the clause a deferral, a pre-vote grant or a step down
+    /// broke.
     pub fn after_step<C: VaultCrypto>(&mut self, step: Step<'_, C>) -> Result<bool, Violation> {
         self.one_vote_per_term(&step)?;
+        self.deferral(&step)?;
         self.abdication(&step)?;
         let raft = step.node.raft();
         let Some((from, peek)) = step.handled else {
