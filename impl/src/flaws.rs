@@ -165,6 +165,12 @@ pub enum VaultFlaw {
     /// others' word would elect (breaks LIVE-2; safety holds).
     #[cfg(feature = "flaws")]
     DeferBehindCandidate,
+    /// A node records its vote for a candidate it refused (one whose log
+    /// is behind its own), and so refuses every other candidate of the
+    /// term: one vote fewer for the term's election (breaks LIVE-2; safety
+    /// holds).
+    #[cfg(feature = "flaws")]
+    RefusalRecordedAsVote,
     /// A record whose budget is spent keeps its key until the next login
     /// start, however long that takes: the leader never proposes `Exhaust`
     /// (breaks LOCK-4's bound: the key is not gone from storage one login
@@ -280,6 +286,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::DeferBehindCandidate,
     #[cfg(feature = "flaws")]
+    VaultFlaw::RefusalRecordedAsVote,
+    #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustionWaits,
     #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustDuringLogin,
@@ -380,6 +388,8 @@ impl VaultFlaw {
             VaultFlaw::AbdicateOnSnapshotAnswer => "abdicate-on-snapshot-answer",
             #[cfg(feature = "flaws")]
             VaultFlaw::DeferBehindCandidate => "defer-behind-candidate",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::RefusalRecordedAsVote => "refusal-recorded-as-vote",
             #[cfg(feature = "flaws")]
             VaultFlaw::ExhaustionWaits => "exhaustion-waits",
             #[cfg(feature = "flaws")]

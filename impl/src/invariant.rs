@@ -43,7 +43,7 @@ pub enum Invariant {
     Dur1,
     /// LIVE-1: with a majority of nodes up and connected, a login with the right password eventually succeeds.
     Live1,
-    /// LIVE-2: a node helps another start an election (grants it a pre-vote) only for a later term, while it hears no leader, and for a log at least as up to date as its own, and a leader steps down in its own term only when a quorum stopped answering it, and a node puts off its vote for the others' word only when they can clear it (the candidate is behind its counter, not its log): neither a rejoining or lagging node nor the leader itself deposes a leader that a quorum follows.
+    /// LIVE-2: a node helps another start an election (grants it a pre-vote) only for a later term, while it hears no leader, and for a log at least as up to date as its own, and a leader steps down in its own term only when a quorum stopped answering it, and a node records its vote only for a candidate at least as up to date as its log, and puts it off for the others' word only when they can clear it (the candidate is behind its counter, not its log): neither a rejoining or lagging node nor the leader itself deposes a leader that a quorum follows.
     Live2,
     /// LIVE-3: once every fault has healed and a majority is up and connected, every node catches up: within a bounded time each node has applied every entry committed before, a lagging, restarted or rolled-back node included.
     Live3,
@@ -126,7 +126,7 @@ impl Invariant {
             Invariant::Fmt2 => "the decoder never panics and never allocates beyond its bound, whatever the bytes",
             Invariant::Dur1 => "a backup the client was told is stored is restorable with the right secret after faults heal, unless its record was destroyed by the guess limit",
             Invariant::Live1 => "with a majority of nodes up and connected, a login with the right password eventually succeeds",
-            Invariant::Live2 => "a node helps another start an election (grants it a pre-vote) only for a later term, while it hears no leader, and for a log at least as up to date as its own, and a leader steps down in its own term only when a quorum stopped answering it, and a node puts off its vote for the others' word only when they can clear it (the candidate is behind its counter, not its log): neither a rejoining or lagging node nor the leader itself deposes a leader that a quorum follows",
+            Invariant::Live2 => "a node helps another start an election (grants it a pre-vote) only for a later term, while it hears no leader, and for a log at least as up to date as its own, and a leader steps down in its own term only when a quorum stopped answering it, and a node records its vote only for a candidate at least as up to date as its log, and puts it off for the others' word only when they can clear it (the candidate is behind its counter, not its log): neither a rejoining or lagging node nor the leader itself deposes a leader that a quorum follows",
             Invariant::Live3 => "once every fault has healed and a majority is up and connected, every node catches up: within a bounded time each node has applied every entry committed before, a lagging, restarted or rolled-back node included",
             Invariant::Sim1 => "one seed replays to the identical trace",
             Invariant::Host1 => "nothing a node's host can read or write (its disk, its peer traffic) lets it learn a secret or change a record outside the protocol",

@@ -1045,7 +1045,8 @@ impl<E: Value, S: Value> Raft<E, S> {
             self.outbox.messages.push((from, vote));
             return;
         }
-        if granted && self.voted_for.is_none() {
+        let record = granted || flaw_on!(self.flaw, VaultFlaw::RefusalRecordedAsVote);
+        if record && self.voted_for.is_none() {
             self.voted_for = Some(from);
             self.persist_hard_state();
             self.reset_election_timer(now, rng);

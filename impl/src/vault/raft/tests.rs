@@ -450,10 +450,10 @@ fn a_leader_ignoring_the_snapshot_answer_leaves_the_follower_behind() {
 /// A follower whose leader went quiet gets a vote request of a later term
 /// from a candidate whose log is behind its own. Under `flaw` on the
 /// follower: what it sent the candidate, whether it asked anyone for their
-/// word (`Attest`), and the vote it put off.
+/// word (`Attest`), the vote it put off, and the vote it recorded.
 fn answer_to_a_candidate_behind_the_log(
     flaw: Option<VaultFlaw>,
-) -> (Vec<Msg>, bool, Option<(Term, NodeId)>) {
+) -> (Vec<Msg>, bool, Option<(Term, NodeId)>, Option<NodeId>) {
     let mut c = Cluster::new(3, 1, 7);
     c.run(2000);
     let l = c.leader().expect("a leader");
@@ -490,27 +490,42 @@ fn answer_to_a_candidate_behind_the_log(
         .net
         .iter()
         .any(|(_, _, m)| matches!(m, Msg::Attest { .. }));
-    (to_candidate, asked, c.raft(f).deferred_vote())
+    let raft = c.raft(f);
+    (to_candidate, asked, raft.deferred_vote(), raft.voted_for())
 }
 
 /// The vote rule refuses a candidate behind the voter's log at once: only
 /// a candidate behind its counter alone waits for the others' word (LIVE-2).
 #[test]
 fn a_candidate_behind_the_log_is_refused_at_once() {
-    let (sent, asked, deferred) = answer_to_a_candidate_behind_the_log(None);
+    let (sent, asked, deferred, voted) = answer_to_a_candidate_behind_the_log(None);
     assert!(
         matches!(sent[..], [Msg::Vote { granted: false, .. }]),
         "{sent:?}"
     );
     assert!(!asked);
     assert_eq!(deferred, None);
+    assert_eq!(voted, None, "the vote of the term is still free");
+}
+
+/// The broken variant `refusal-recorded-as-vote`: the candidate is refused,
+/// but the node spent its vote of the term on it.
+#[test]
+fn a_refusal_recorded_as_the_vote_spends_the_term() {
+    let (sent, _, _, voted) =
+        answer_to_a_candidate_behind_the_log(Some(VaultFlaw::RefusalRecordedAsVote));
+    assert!(
+        matches!(sent[..], [Msg::Vote { granted: false, .. }]),
+        "{sent:?}"
+    );
+    assert!(voted.is_some());
 }
 
 /// The broken variant: the vote is put off, the others asked, and the
 /// candidate gets no answer.
 #[test]
 fn deferring_a_candidate_behind_the_log_leaves_it_unanswered() {
-    let (sent, asked, deferred) =
+    let (sent, asked, deferred, _) =
         answer_to_a_candidate_behind_the_log(Some(VaultFlaw::DeferBehindCandidate));
     assert!(sent.is_empty(), "{sent:?}");
     assert!(asked);

@@ -9,13 +9,14 @@
 //!   election is needed and winnable; and, from the leader's side, a
 //!   leader steps down in its own term only by check-quorum, when fewer
 //!   than a quorum answered it within the longest election timeout.
-//!
-//! - LIVE-2, the vote's deferral: a node defers its vote (asks the
-//!   others' word, `raft/watermark.rs`) only when it has not voted in the
-//!   term and the candidate is behind its counter but not its log; the
-//!   vote rule grants or refuses every other request at once. A deferral in
-//!   place of a refusal replaces one pending for a candidate the others'
-//!   word would elect, and costs the term its leader.
+//! - LIVE-2, the vote's bookkeeping: a node records its vote only for a
+//!   candidate at least as up to date as its log (a refused candidate
+//!   recorded as the vote leaves the term's other candidates refused), and
+//!   puts its vote off for the others' word (`raft/watermark.rs`) only when
+//!   it has not voted in the term and the candidate is behind its counter
+//!   but not its log: the vote rule grants or refuses every other request
+//!   at once, and a needless deferral replaces one pending for a candidate
+//!   the others' word would elect.
 //!
 //! The pre-vote (Raft thesis §9.6) is what keeps a node that rejoins after
 //! a partition, or lags behind, from raising terms and deposing a leader
@@ -54,6 +55,8 @@ pub struct Elections {
     votes: BTreeMap<(NodeId, Term), NodeId>,
     /// Node → the vote it deferred, (term, candidate), after its last step.
     deferred: BTreeMap<NodeId, (Term, NodeId)>,
+    /// Node → (its term, the vote it recorded in it) after its last step.
+    recorded: BTreeMap<NodeId, (Term, Option<NodeId>)>,
     /// Node → (incarnation, term) while it leads.
     leading: BTreeMap<NodeId, (u32, Term)>,
     /// Leader → follower → its clock when it last handled that follower's
@@ -99,6 +102,7 @@ impl Elections {
             contact: BTreeMap::new(),
             votes: BTreeMap::new(),
             deferred: BTreeMap::new(),
+            recorded: BTreeMap::new(),
             leading: BTreeMap::new(),
             answers: BTreeMap::new(),
             election_min_ms,
@@ -243,6 +247,50 @@ impl Elections {
         ))
     }
 
+    /// LIVE-2: the vote a node records in the step that handles a
+    /// candidate's request goes to a candidate whose log, as the request
+    /// states it, is at least as up to date as the node's own (the vote
+    /// rule; a lost-tail vote is behind only the counter). A refused
+    /// candidate recorded as the vote costs the term every other candidate.
+    /// Judged on the state, not the messages: the answer may leave steps
+    /// later, held until the vote is durable.
+    fn recorded_vote<C: VaultCrypto>(&mut self, step: &Step<'_, C>) -> Result<(), Violation> {
+        let raft = step.node.raft();
+        let now = (raft.term(), raft.voted_for());
+        let before = self.recorded.insert(step.id, now);
+        let (
+            Some(candidate),
+            Some((
+                from,
+                Peek::RequestVote {
+                    term,
+                    last_index,
+                    last_term,
+                },
+            )),
+        ) = (now.1, step.handled)
+        else {
+            return Ok(());
+        };
+        if before == Some(now) || from != candidate || term != now.0 {
+            return Ok(());
+        }
+        let theirs = (last_term, last_index);
+        let log = raft.log();
+        let own = (log.last_term(), log.last_index());
+        if theirs < own {
+            return Err(Violation::node(
+                Invariant::Live2,
+                step.id,
+                format!(
+                    "n{} recorded its vote in term {} for n{}, whose log ends at {theirs:?}, behind its own {own:?}: every other candidate of the term is refused for a vote the candidate never got",
+                    step.id.0, term.0, candidate.0
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Judges the pre-votes granted in one step of node `step.id`. Returns
     /// whether the step refused a pre-vote while its node heard a leader
     /// (a coverage counter).
@@ -254,6 +302,7 @@ impl Elections {
     pub fn after_step<C: VaultCrypto>(&mut self, step: Step<'_, C>) -> Result<bool, Violation> {
         self.one_vote_per_term(&step)?;
         self.deferral(&step)?;
+        self.recorded_vote(&step)?;
         self.abdication(&step)?;
         let raft = step.node.raft();
         let Some((from, peek)) = step.handled else {
