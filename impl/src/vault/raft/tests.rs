@@ -447,13 +447,21 @@ fn a_leader_ignoring_the_snapshot_answer_leaves_the_follower_behind() {
     )));
 }
 
+/// How a follower answered a vote request.
+struct VoteAnswer {
+    /// What it sent the candidate.
+    sent: Vec<Msg>,
+    /// Whether it asked anyone for their word (`Attest`).
+    asked: bool,
+    /// The vote it put off.
+    deferred: Option<(Term, NodeId)>,
+    /// The vote it recorded.
+    voted: Option<NodeId>,
+}
+
 /// A follower whose leader went quiet gets a vote request of a later term
-/// from a candidate whose log is behind its own. Under `flaw` on the
-/// follower: what it sent the candidate, whether it asked anyone for their
-/// word (`Attest`), the vote it put off, and the vote it recorded.
-fn answer_to_a_candidate_behind_the_log(
-    flaw: Option<VaultFlaw>,
-) -> (Vec<Msg>, bool, Option<(Term, NodeId)>, Option<NodeId>) {
+/// from a candidate whose log is behind its own: its answer under `flaw`.
+fn answer_to_a_candidate_behind_the_log(flaw: Option<VaultFlaw>) -> VoteAnswer {
     let mut c = Cluster::new(3, 1, 7);
     c.run(2000);
     let l = c.leader().expect("a leader");
@@ -480,7 +488,7 @@ fn answer_to_a_candidate_behind_the_log(
     let raft = c.nodes[f].raft.as_mut().unwrap();
     raft.step(candidate, request, now, &mut c.rng);
     c.flush(f);
-    let to_candidate = c
+    let sent = c
         .net
         .iter()
         .filter(|(_, to, _)| *to == candidate)
@@ -491,14 +499,24 @@ fn answer_to_a_candidate_behind_the_log(
         .iter()
         .any(|(_, _, m)| matches!(m, Msg::Attest { .. }));
     let raft = c.raft(f);
-    (to_candidate, asked, raft.deferred_vote(), raft.voted_for())
+    VoteAnswer {
+        sent,
+        asked,
+        deferred: raft.deferred_vote(),
+        voted: raft.voted_for(),
+    }
 }
 
 /// The vote rule refuses a candidate behind the voter's log at once: only
 /// a candidate behind its counter alone waits for the others' word (LIVE-2).
 #[test]
 fn a_candidate_behind_the_log_is_refused_at_once() {
-    let (sent, asked, deferred, voted) = answer_to_a_candidate_behind_the_log(None);
+    let VoteAnswer {
+        sent,
+        asked,
+        deferred,
+        voted,
+    } = answer_to_a_candidate_behind_the_log(None);
     assert!(
         matches!(sent[..], [Msg::Vote { granted: false, .. }]),
         "{sent:?}"
@@ -512,7 +530,7 @@ fn a_candidate_behind_the_log_is_refused_at_once() {
 /// but the node spent its vote of the term on it.
 #[test]
 fn a_refusal_recorded_as_the_vote_spends_the_term() {
-    let (sent, _, _, voted) =
+    let VoteAnswer { sent, voted, .. } =
         answer_to_a_candidate_behind_the_log(Some(VaultFlaw::RefusalRecordedAsVote));
     assert!(
         matches!(sent[..], [Msg::Vote { granted: false, .. }]),
@@ -525,8 +543,12 @@ fn a_refusal_recorded_as_the_vote_spends_the_term() {
 /// candidate gets no answer.
 #[test]
 fn deferring_a_candidate_behind_the_log_leaves_it_unanswered() {
-    let (sent, asked, deferred, _) =
-        answer_to_a_candidate_behind_the_log(Some(VaultFlaw::DeferBehindCandidate));
+    let VoteAnswer {
+        sent,
+        asked,
+        deferred,
+        ..
+    } = answer_to_a_candidate_behind_the_log(Some(VaultFlaw::DeferBehindCandidate));
     assert!(sent.is_empty(), "{sent:?}");
     assert!(asked);
     assert!(deferred.is_some());

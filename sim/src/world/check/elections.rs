@@ -291,14 +291,15 @@ impl Elections {
         Ok(())
     }
 
-    /// Judges the pre-votes granted in one step of node `step.id`. Returns
-    /// whether the step refused a pre-vote while its node heard a leader
-    /// (a coverage counter).
+    /// Judges one step of node `step.id`: the votes it granted, deferred
+    /// and recorded, the pre-votes it granted, and a leader's step down.
+    /// Returns whether the step refused a pre-vote while its node heard a
+    /// leader (a coverage counter).
     ///
     /// # Errors
     /// A CONS-1 violation for a second vote in a term; a LIVE-2 violation
-    /// naming the clause a deferral, a pre-vote grant or a step down
-    /// broke.
+    /// naming the clause a deferral, a recorded vote, a pre-vote grant or
+    /// a step down broke.
     pub fn after_step<C: VaultCrypto>(&mut self, step: Step<'_, C>) -> Result<bool, Violation> {
         self.one_vote_per_term(&step)?;
         self.deferral(&step)?;
