@@ -60,6 +60,12 @@ pub const SOME_LEADER_CHANGE: &str = "sometimes the leader changes";
 /// Non-vacuity.
 pub const SOME_ROLLBACK: &str = "sometimes a disk is rolled back";
 
+/// Non-vacuity: the owner's delete of a registration that was staged and
+/// not yet activated took effect (the delete rule's staged arm ran; a
+/// delete that answers Stale there is only ever retried, which the history
+/// check cannot tell from "not decided yet").
+pub const SOME_STAGED_DELETED: &str = "sometimes a delete removes a staged registration";
+
 /// Non-vacuity: snapshot code ran (with a small `snapshot_every`).
 pub const SOME_RESTORE: &str = "sometimes a node's store is replaced by a snapshot";
 
@@ -77,6 +83,8 @@ pub fn sometimes_applies(name: &str, b: &super::VaultBounds) -> bool {
         // Routine compaction within a bound needs a small `snapshot_every`
         // (the default, 1000, never compacts); a store is then replaced at
         // a restart from a compacted disk or by a leader's snapshot.
+        // Only a change stages a registration the owner can name.
+        SOME_STAGED_DELETED => b.deletes > 0 && b.changes > 0,
         SOME_RESTORE => b.snapshot_every <= 2 && (b.crashes > 0 || b.nodes > 1),
         SOME_ROLLBACK => {
             b.crashes > 0 && ((b.rollbacks > 0 && b.rollback_tolerance > 0) || b.host_rollbacks > 0)
@@ -126,11 +134,42 @@ fn every_property() -> Vec<Property<VaultModel>> {
         Property::sometimes(SOME_LEADER_CHANGE, |_, s: &VaultState| {
             s.ghost.leaders.len() >= 2
         }),
+        Property::sometimes(SOME_STAGED_DELETED, staged_deleted),
         Property::sometimes(SOME_RESTORE, |_, s: &VaultState| s.ghost.restored),
         Property::sometimes(SOME_ROLLBACK, |_, s: &VaultState| {
             s.budgets.rolled_back != 0
         }),
     ]
+}
+
+/// Some node's store holds a tombstone `Deleted(r)` for a registration `r`
+/// whose first committed delete came before any committed activation of
+/// it: the delete found `r` staged, not active.
+fn staged_deleted(_: &VaultModel, s: &VaultState) -> bool {
+    let first = |wanted: fn(&Command<C>) -> bool, r: RegistrationId| {
+        s.ghost.committed.iter().find_map(|(i, (e, _))| {
+            e.command
+                .as_ref()
+                .filter(|c| wanted(c) && c.registration() == r)
+                .map(|_| *i)
+        })
+    };
+    s.slots.iter().any(|slot| {
+        let tombstone = slot
+            .node()
+            .and_then(|n| n.store().get(ALICE))
+            .and_then(|r| r.tombstone());
+        let Some(Tombstone::Deleted(r)) = tombstone else {
+            return false;
+        };
+        let deleted = first(|c| matches!(c, Command::Delete { .. }), r);
+        let activated = first(|c| matches!(c, Command::Activate { .. }), r);
+        match (deleted, activated) {
+            (Some(d), Some(a)) => d < a,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+    })
 }
 
 fn panicked_with(s: &VaultState, tag: &str) -> bool {
