@@ -66,6 +66,11 @@ pub const SOME_ROLLBACK: &str = "sometimes a disk is rolled back";
 /// check cannot tell from "not decided yet").
 pub const SOME_STAGED_DELETED: &str = "sometimes a delete removes a staged registration";
 
+/// Non-vacuity: the owner's delete of its active registration took effect
+/// (the delete rule's active arm ran; a wrong `Stale` there is answered
+/// Retry too).
+pub const SOME_ACTIVE_DELETED: &str = "sometimes a delete removes the active registration";
+
 /// Non-vacuity: snapshot code ran (with a small `snapshot_every`).
 pub const SOME_RESTORE: &str = "sometimes a node's store is replaced by a snapshot";
 
@@ -85,6 +90,7 @@ pub fn sometimes_applies(name: &str, b: &super::VaultBounds) -> bool {
         // a restart from a compacted disk or by a leader's snapshot.
         // Only a change stages a registration the owner can name.
         SOME_STAGED_DELETED => b.deletes > 0 && b.changes > 0,
+        SOME_ACTIVE_DELETED => b.deletes > 0,
         SOME_RESTORE => b.snapshot_every <= 2 && (b.crashes > 0 || b.nodes > 1),
         SOME_ROLLBACK => {
             b.crashes > 0 && ((b.rollbacks > 0 && b.rollback_tolerance > 0) || b.host_rollbacks > 0)
@@ -134,7 +140,12 @@ fn every_property() -> Vec<Property<VaultModel>> {
         Property::sometimes(SOME_LEADER_CHANGE, |_, s: &VaultState| {
             s.ghost.leaders.len() >= 2
         }),
-        Property::sometimes(SOME_STAGED_DELETED, staged_deleted),
+        Property::sometimes(SOME_STAGED_DELETED, |_, s: &VaultState| {
+            deleted_while(s, Held::Staged)
+        }),
+        Property::sometimes(SOME_ACTIVE_DELETED, |_, s: &VaultState| {
+            deleted_while(s, Held::Active)
+        }),
         Property::sometimes(SOME_RESTORE, |_, s: &VaultState| s.ghost.restored),
         Property::sometimes(SOME_ROLLBACK, |_, s: &VaultState| {
             s.budgets.rolled_back != 0
@@ -142,10 +153,17 @@ fn every_property() -> Vec<Property<VaultModel>> {
     ]
 }
 
+/// How a registration was held when a delete named it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Held {
+    Staged,
+    Active,
+}
+
 /// Some node's store holds a tombstone `Deleted(r)` for a registration `r`
-/// whose first committed delete came before any committed activation of
-/// it: the delete found `r` staged, not active.
-fn staged_deleted(_: &VaultModel, s: &VaultState) -> bool {
+/// that was held as `held` when its first delete committed: staged if no
+/// activation of `r` was committed before it, active if one was.
+fn deleted_while(s: &VaultState, held: Held) -> bool {
     let first = |wanted: fn(&Command<C>) -> bool, r: RegistrationId| {
         s.ghost.committed.iter().find_map(|(i, (e, _))| {
             e.command
@@ -162,13 +180,15 @@ fn staged_deleted(_: &VaultModel, s: &VaultState) -> bool {
         let Some(Tombstone::Deleted(r)) = tombstone else {
             return false;
         };
-        let deleted = first(|c| matches!(c, Command::Delete { .. }), r);
+        let Some(deleted) = first(|c| matches!(c, Command::Delete { .. }), r) else {
+            return false;
+        };
         let activated = first(|c| matches!(c, Command::Activate { .. }), r);
-        match (deleted, activated) {
-            (Some(d), Some(a)) => d < a,
-            (Some(_), None) => true,
-            (None, _) => false,
-        }
+        let was = match activated {
+            Some(a) if a < deleted => Held::Active,
+            _ => Held::Staged,
+        };
+        was == held
     })
 }
 
