@@ -327,6 +327,16 @@ impl<C: VaultCrypto> RecordStore<C> {
         self.users.iter()
     }
 
+    /// How many users hold a record (or a tombstone).
+    pub fn len(&self) -> usize {
+        self.users.len()
+    }
+
+    /// Whether no user holds anything.
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+    }
+
     /// Broken variant `KeepKeyOnDestroy` (see [`crate::flaws`]): puts a
     /// destroyed record's secrets back next to its tombstone.
     pub(crate) fn flaw_restore_active(&mut self, user: UserId, active: Option<ActiveRecord<C>>) {

@@ -611,7 +611,18 @@ impl World {
             )
         });
         match catch_up.judge(applied, now) {
-            Ok(true) => self.phase = Phase::Done,
+            Ok(true) => {
+                self.phase = Phase::Done;
+                // CONS-4 over every store, read whole: the per-step check
+                // reads the users a step names and a few more in turn.
+                let audit = self.cluster.ids().find_map(|id| {
+                    let node = self.cluster.node(id)?;
+                    self.consensus.audit_store(id, node).err()
+                });
+                if let Some(v) = audit {
+                    self.fail(v);
+                }
+            }
             Ok(false) => {
                 let at = now.plus(check::convergence::POLL_MS);
                 self.cluster.schedule(at, Ev::CatchUp);

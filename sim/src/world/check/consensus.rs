@@ -10,6 +10,12 @@
 //!   so the ledger has every committed index, with no gap.
 //! - CONS-4: a reference record store applies the ledger in order; every
 //!   node's store must equal the reference at the node's applied index.
+//!   Stores are compared by [`Fingerprint`], kept per user, so that a step
+//!   costs the same whatever the number of users: a node's fingerprint is
+//!   read again for the users its applied entries name, for
+//!   [`RECHECKED_PER_STEP`] more users in turn (a record changed that no
+//!   entry named is found within users / 2 applying steps), and for every
+//!   user after a snapshot or a restart and once the run has caught up.
 //!
 //! The ledger also tells the lockout checks which command a reply reports,
 //! and the reference keeps, per user, the record as it stood after each
@@ -26,6 +32,7 @@ use backup_vault::vault::node::{VaultDisk, VaultNode};
 use backup_vault::vault::raft::Role;
 use backup_vault::vault::records::{Command, RecordStore, Tombstone, UserRecord};
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 /// What kind of command an entry holds, without its secrets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,12 +121,95 @@ pub fn summarize<C: VaultCrypto>(
     }
 }
 
+/// How many users' records, beyond those its applied entries name, are
+/// read again each time a node applies: the sweep that finds a record
+/// changed by no entry.
+pub const RECHECKED_PER_STEP: usize = 2;
+
+/// A record store's fingerprint: how many users it holds, and the wrapping
+/// sum of one hash per user (of the user id and the whole record). Equal
+/// stores have equal fingerprints; two different ones share one with
+/// probability about 2^-64. The sum lets one user's record be replaced in
+/// the fingerprint without reading the others.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Fingerprint {
+    users: usize,
+    sum: u64,
+}
+
+/// The per-user hashes behind a fingerprint, as last read from a store.
+#[derive(Clone, Debug, Default)]
+struct Prints {
+    hashes: BTreeMap<UserId, u64>,
+    print: Fingerprint,
+    /// The last user read again by the sweep.
+    cursor: Option<UserId>,
+}
+
+impl Prints {
+    /// Every user of `store`.
+    fn of<C: VaultCrypto>(store: &RecordStore<C>) -> Self {
+        let mut prints = Prints::default();
+        for (user, _) in store.iter() {
+            prints.update(store, *user);
+        }
+        prints
+    }
+
+    /// Reads `user`'s record from `store` again.
+    fn update<C: VaultCrypto>(&mut self, store: &RecordStore<C>, user: UserId) {
+        let new = store.get(user).map(|rec| hash_of(&(user, rec)));
+        let old = match new {
+            Some(h) => self.hashes.insert(user, h),
+            None => self.hashes.remove(&user),
+        };
+        if let Some(h) = old {
+            self.print.users -= 1;
+            self.print.sum = self.print.sum.wrapping_sub(h);
+        }
+        if let Some(h) = new {
+            self.print.users += 1;
+            self.print.sum = self.print.sum.wrapping_add(h);
+        }
+    }
+
+    /// Reads the next [`RECHECKED_PER_STEP`] users again, in user order,
+    /// wrapping around.
+    fn sweep<C: VaultCrypto>(&mut self, store: &RecordStore<C>) {
+        for _ in 0..RECHECKED_PER_STEP {
+            let after = self.cursor.map_or(Bound::Unbounded, Bound::Excluded);
+            let next = self
+                .hashes
+                .range((after, Bound::Unbounded))
+                .next()
+                .or_else(|| self.hashes.iter().next())
+                .map(|(user, _)| *user);
+            let Some(user) = next else {
+                return;
+            };
+            self.update(store, user);
+            self.cursor = Some(user);
+        }
+    }
+
+    /// The fingerprint of `store`, if these prints are up to date with it
+    /// (a user added that no entry named shows in the count).
+    fn of_store<C: VaultCrypto>(&self, store: &RecordStore<C>) -> Fingerprint {
+        Fingerprint {
+            users: store.len(),
+            sum: self.print.sum,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 struct NodeSeen {
     commit: LogIndex,
     applied: LogIndex,
     /// (last index, its term) when the uncommitted tail was last checked.
     tail: (LogIndex, Option<Term>),
+    /// The node's store as CONS-4 last read it; `None` until read whole.
+    prints: Option<Prints>,
 }
 
 /// The consensus checks' memory.
@@ -130,7 +220,8 @@ pub struct Consensus<C: VaultCrypto> {
     commands: BTreeMap<LogIndex, Option<Command<C>>>,
     reference: RecordStore<C>,
     ref_applied: LogIndex,
-    ref_hashes: BTreeMap<LogIndex, u64>,
+    ref_prints: Prints,
+    ref_hashes: BTreeMap<LogIndex, Fingerprint>,
     nodes: Vec<NodeSeen>,
     /// Per user, the record after each committed command, with the step at
     /// which the reference applied it.
@@ -143,8 +234,9 @@ impl<C: VaultCrypto> Consensus<C> {
     /// Checks for `nodes` nodes with guess limit `limit`.
     pub fn new(nodes: u8, limit: u8) -> Self {
         let reference = RecordStore::new(limit);
+        let ref_prints = Prints::of(&reference);
         let mut ref_hashes = BTreeMap::new();
-        ref_hashes.insert(LogIndex(0), hash_of(&reference));
+        ref_hashes.insert(LogIndex(0), ref_prints.print);
         Consensus {
             leaders: BTreeMap::new(),
             pairs: BTreeMap::new(),
@@ -152,6 +244,7 @@ impl<C: VaultCrypto> Consensus<C> {
             commands: BTreeMap::new(),
             reference,
             ref_applied: LogIndex(0),
+            ref_prints,
             ref_hashes,
             nodes: vec![NodeSeen::default(); usize::from(nodes)],
             timeline: BTreeMap::new(),
@@ -287,7 +380,9 @@ impl<C: VaultCrypto> Consensus<C> {
         }
         // CONS-3: the entries applied in this step against the ledger.
         let mut added = Vec::new();
+        let mut named = Vec::new();
         for a in applied {
+            named.push((a.index, a.command.as_ref().map(Command::user)));
             let hash = hash_of(&(a.term, &a.command));
             let (kind, user, registration) = summarize(a.command.as_ref());
             match self.ledger.get(&a.index) {
@@ -320,32 +415,75 @@ impl<C: VaultCrypto> Consensus<C> {
         self.advance_reference();
         // CONS-4: the node's store equals the reference at its applied index.
         let applied = node.applied();
-        if applied != self.nodes[i].applied {
-            self.nodes[i].applied = applied;
-            // Every index a node has applied is in the ledger, and the
-            // ledger has no gap: the reference has reached it.
-            let Some(expected) = self.ref_hashes.get(&applied) else {
-                return Err(Violation::node(
-                    Invariant::Cons4,
-                    id,
-                    format!(
-                        "n{} has applied up to index {}, past every entry applied in order ({})",
-                        id.0, applied.0, self.ref_applied.0
-                    ),
-                ));
-            };
-            if *expected != hash_of(node.store()) {
-                return Err(Violation::node(
-                    Invariant::Cons4,
-                    id,
-                    format!(
-                        "n{}'s record store at applied index {} differs from the committed commands applied in order",
-                        id.0, applied.0
-                    ),
-                ));
+        let seen = &mut self.nodes[i];
+        if applied != seen.applied {
+            // Entries applied one by one from where the node was last seen
+            // change only the users they name; a snapshot, a restart or a
+            // gap means reading the whole store again.
+            let from = seen.applied;
+            let in_order = named
+                .iter()
+                .map(|(index, _)| *index)
+                .eq((from.0 + 1..=applied.0).map(LogIndex));
+            seen.applied = applied;
+            let store = node.store();
+            match seen.prints.as_mut().filter(|_| in_order) {
+                Some(prints) => {
+                    for user in named.iter().filter_map(|(_, user)| *user) {
+                        prints.update(store, user);
+                    }
+                    prints.sweep(store);
+                }
+                None => seen.prints = Some(Prints::of(store)),
             }
+            let print = seen.prints.as_ref().map(|p| p.of_store(store));
+            self.compare(id, applied, print)?;
         }
         Ok(added)
+    }
+
+    /// CONS-4: `print`, node `id`'s store at applied index `applied`, is
+    /// the reference's at that index.
+    fn compare(
+        &self,
+        id: NodeId,
+        applied: LogIndex,
+        print: Option<Fingerprint>,
+    ) -> Result<(), Violation> {
+        // Every index a node has applied is in the ledger, and the ledger
+        // has no gap: the reference has reached it.
+        let Some(expected) = self.ref_hashes.get(&applied) else {
+            return Err(Violation::node(
+                Invariant::Cons4,
+                id,
+                format!(
+                    "n{} has applied up to index {}, past every entry applied in order ({})",
+                    id.0, applied.0, self.ref_applied.0
+                ),
+            ));
+        };
+        if print != Some(*expected) {
+            return Err(Violation::node(
+                Invariant::Cons4,
+                id,
+                format!(
+                    "n{}'s record store at applied index {} differs from the committed commands applied in order",
+                    id.0, applied.0
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// CONS-4 over node `id`'s whole store, read afresh (once the run has
+    /// caught up: the per-step check reads only part of it).
+    ///
+    /// # Errors
+    /// CONS-4 if the store is not the reference's at the node's applied
+    /// index.
+    pub fn audit_store(&self, id: NodeId, node: &VaultNode<C>) -> Result<(), Violation> {
+        let store = node.store();
+        self.compare(id, node.applied(), Some(Prints::of(store).of_store(store)))
     }
 
     /// Applies ledger entries to the reference store in order.
@@ -357,10 +495,11 @@ impl<C: VaultCrypto> Consensus<C> {
             };
             if let Some(c) = command.as_ref() {
                 self.reference.apply(next, c);
+                self.ref_prints.update(&self.reference, c.user());
                 self.note(c.user());
             }
             self.ref_applied = next;
-            self.ref_hashes.insert(next, hash_of(&self.reference));
+            self.ref_hashes.insert(next, self.ref_prints.print);
         }
     }
 }
@@ -416,4 +555,79 @@ pub fn disk_holds_the_log<C: VaultCrypto>(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use backup_vault::vault::crypto::{OprfKeyId, SymKey, SymPassword, SymbolicCrypto};
+
+    type Store = RecordStore<SymbolicCrypto>;
+
+    fn stage(user: u64, pw: u8) -> Command<SymbolicCrypto> {
+        Command::Stage {
+            user: UserId(user),
+            registration: RegistrationId(user),
+            oprf_key: OprfKeyId([user as u8; 16]),
+            ticket_seq: 0,
+            content: ContentDigest([pw; 32]),
+            password_file: SymPassword(pw),
+            wrapped_key: SymKey(1),
+            verifier: SymKey(1),
+            reply_key: SymKey(2),
+            keep_active: None,
+        }
+    }
+
+    fn activate(user: u64) -> Command<SymbolicCrypto> {
+        Command::Activate {
+            user: UserId(user),
+            registration: RegistrationId(user),
+            content: ContentDigest([1; 32]),
+        }
+    }
+
+    /// The fingerprint kept incrementally equals the one read whole, and
+    /// tells stores apart by any one user's record.
+    #[test]
+    fn an_incremental_fingerprint_is_the_whole_one() {
+        let mut a = Store::new(3);
+        let mut prints = Prints::of(&a);
+        for user in 1..=5 {
+            a.apply(LogIndex(user), &stage(user, 1));
+            prints.update(&a, UserId(user));
+            assert_eq!(prints.print, Prints::of(&a).print);
+        }
+        let mut b = a.clone();
+        b.apply(LogIndex(6), &activate(3));
+        assert_ne!(Prints::of(&a).print, Prints::of(&b).print);
+        assert_eq!(prints.of_store(&a), Prints::of(&a).of_store(&a));
+    }
+
+    /// A record changed by no entry a node applied is found by the sweep
+    /// within users / RECHECKED_PER_STEP steps, and not before the sweep
+    /// reaches it: the sweep is what finds it.
+    #[test]
+    fn the_sweep_finds_a_record_no_entry_named() {
+        let mut reference = Store::new(3);
+        for user in 1..=6 {
+            reference.apply(LogIndex(user), &stage(user, 1));
+        }
+        let mut node = reference.clone();
+        let mut prints = Prints::of(&node);
+        let expected = Prints::of(&reference).print;
+        // User 5's record changes with no entry naming it.
+        node.apply(LogIndex(7), &activate(5));
+        let mut steps = 0;
+        while prints.of_store(&node) == expected {
+            prints.sweep(&node);
+            steps += 1;
+            assert!(
+                steps <= 6 / RECHECKED_PER_STEP,
+                "the sweep never found user 5"
+            );
+        }
+        assert_eq!(steps, 3, "users 1 and 2, 3 and 4, then 5");
+        assert_eq!(prints.of_store(&node), Prints::of(&node).of_store(&node));
+    }
 }
