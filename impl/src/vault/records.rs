@@ -328,13 +328,8 @@ impl<C: VaultCrypto> RecordStore<C> {
     }
 
     /// How many users hold a record (or a tombstone).
-    pub fn len(&self) -> usize {
+    pub fn user_count(&self) -> usize {
         self.users.len()
-    }
-
-    /// Whether no user holds anything.
-    pub fn is_empty(&self) -> bool {
-        self.users.is_empty()
     }
 
     /// Broken variant `KeepKeyOnDestroy` (see [`crate::flaws`]): puts a

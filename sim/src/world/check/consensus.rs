@@ -196,7 +196,7 @@ impl Prints {
     /// (a user added that no entry named shows in the count).
     fn of_store<C: VaultCrypto>(&self, store: &RecordStore<C>) -> Fingerprint {
         Fingerprint {
-            users: store.len(),
+            users: store.user_count(),
             sum: self.print.sum,
         }
     }
