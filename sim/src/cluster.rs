@@ -38,7 +38,7 @@ use backup_vault::vault::raft::message::PeerMessage;
 use backup_vault::vault::raft::watermark::Watermark;
 use backup_vault::vault::raft::Role;
 use backup_vault::vault::sealed::{
-    audit_disk, audit_message, audit_record, DiskOp, DiskRecord, SealedMessage, StoredRecord,
+    audit_disk, audit_message, audit_record, DiskRecord, SealedMessage, StoredRecord,
 };
 use backup_vault::vault::storage::{RecordLog, Recovery};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
@@ -224,8 +224,10 @@ pub enum Stepped<C: VaultCrypto, X> {
     External(X),
 }
 
-/// What the last step produced, for checkers. Messages and writes are
-/// recorded only while [`Cluster::set_observe`] is on.
+/// What the last step produced, for checkers. Messages are recorded only
+/// while [`Cluster::set_observe`] is on. The writes a step issued are not
+/// copied here: a checker reads what became durable ([`Effects::synced`]),
+/// and a copy would cost a whole store for every snapshot written.
 #[derive(Clone, Debug)]
 pub struct Effects<C: VaultCrypto> {
     /// The node that ran, if any.
@@ -239,8 +241,6 @@ pub struct Effects<C: VaultCrypto> {
     pub messages: Vec<(NodeId, NodeId, VaultPeerMessage<C>)>,
     /// The same messages as the host carries them: sealed.
     pub sealed: Vec<(NodeId, NodeId, SealedMessage<C>)>,
-    /// Writes issued (not yet durable), sealed.
-    pub writes: Vec<(NodeId, DiskOp<C>)>,
     /// Records that became durable: (node, byte range of its disk).
     pub synced: Vec<(NodeId, std::ops::Range<usize>)>,
     /// Replies issued to clients, before any loss.
@@ -263,7 +263,6 @@ impl<C: VaultCrypto> Default for Effects<C> {
             finishing: None,
             messages: Vec::new(),
             sealed: Vec::new(),
-            writes: Vec::new(),
             synced: Vec::new(),
             replies: Vec::new(),
             applied: Vec::new(),
@@ -404,7 +403,7 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
         &mut self.rng
     }
 
-    /// Records messages and writes in [`Cluster::effects`] from now on.
+    /// Records messages in [`Cluster::effects`] from now on.
     pub fn set_observe(&mut self, on: bool) {
         self.observe = on;
     }
@@ -575,13 +574,6 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
     /// arms its timer.
     fn collect(&mut self, i: usize, step: HostStep<C>) {
         let from = NodeId(i as u8);
-        if self.observe {
-            for id in &step.wrote {
-                if let Some(write) = self.nodes[i].host.unsynced_write(*id) {
-                    self.effects.writes.push((from, write.clone()));
-                }
-            }
-        }
         // The sync is queued before anything the step sends.
         if let Some(up_to) = step.wrote.last() {
             self.queue_sync(i, *up_to);
@@ -716,7 +708,6 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
         self.effects.request = None;
         self.effects.messages.clear();
         self.effects.sealed.clear();
-        self.effects.writes.clear();
         self.effects.synced.clear();
         self.effects.replies.clear();
         self.effects.applied.clear();
