@@ -115,8 +115,9 @@ pub fn slices() -> Vec<Slice> {
             name: "delete",
             purpose: "the owner changes its password and deletes, at one node: the delete names \
                       the active or the staged registration, and may be decided before or after \
-                      the activation in flight; a delete that takes the wrong registration, or \
-                      none, breaks CONS-4",
+                      the activation in flight; a delete that takes the wrong registration breaks \
+                      CONS-4, and one that takes neither leaves a delete property without an \
+                      example",
             bounds: VaultBounds {
                 nodes: 1,
                 changes: 1,
