@@ -965,6 +965,9 @@ fn on_completed(
             generation,
         } => {
             world.stats.restores += 1;
+            if honest {
+                world.coverage.restore_done();
+            }
             world
                 .backups
                 .restored(user, generation, &plaintext, op.acknowledged)?;

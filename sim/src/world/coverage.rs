@@ -51,11 +51,16 @@ pub struct Coverage {
     /// and every check still passes, so a vault that refused every
     /// registration would otherwise go unnoticed.
     pub registrations_done: u64,
+    /// Restores an honest device finished, its plaintext checked against
+    /// what it backed up: a device that can never reach the cloud (its
+    /// answers ignored, say) backs up and restores nothing, and every
+    /// durability check then holds vacuously.
+    pub restores_done: u64,
 }
 
 impl Coverage {
     /// Every counter, with its name as reports print it.
-    pub fn named(&self) -> [(&'static str, u64); 10] {
+    pub fn named(&self) -> [(&'static str, u64); 11] {
         [
             ("leader changes", self.leader_changes),
             (
@@ -85,6 +90,7 @@ impl Coverage {
                 self.nodes_behind_at_the_end,
             ),
             ("password registrations done", self.registrations_done),
+            ("restores done", self.restores_done),
         ]
     }
 
@@ -100,6 +106,7 @@ impl Coverage {
         self.nemesis_acts += other.nemesis_acts;
         self.nodes_behind_at_the_end += other.nodes_behind_at_the_end;
         self.registrations_done += other.registrations_done;
+        self.restores_done += other.restores_done;
     }
 
     /// The names of the counters still at zero.
@@ -167,6 +174,11 @@ impl Observer {
     /// An honest device reported a password registration done.
     pub fn registration_done(&mut self) {
         self.counts.registrations_done += 1;
+    }
+
+    /// An honest device finished a restore.
+    pub fn restore_done(&mut self) {
+        self.counts.restores_done += 1;
     }
 
     /// A node voted for a candidate whose log is behind its counter.
