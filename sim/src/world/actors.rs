@@ -70,6 +70,10 @@ struct Op {
     registration: Option<RegistrationId>,
     plaintext: Option<Bytes>,
     final_check: Option<FinalCheck>,
+    /// Begun before every fault healed and still running when the final
+    /// restores began: it must end within their time too (LIVE-1), or a
+    /// client that waits forever would be exempt from every final check.
+    must_finish: bool,
 }
 
 /// One actor. See the module documentation.
@@ -282,6 +286,7 @@ fn wake_honest(world: &mut World, a: usize) {
                 registration: world.actors[a].saved.registration,
                 plaintext: Some(plaintext.clone()),
                 final_check: None,
+                must_finish: false,
             });
             return start_prepared(world, a, Operation::Backup { plaintext });
         }
@@ -405,6 +410,7 @@ fn start(
         registration: world.actors[a].saved.registration,
         plaintext: None,
         final_check,
+        must_finish: false,
     });
     start_prepared(world, a, op);
 }
@@ -925,8 +931,7 @@ fn finish(world: &mut World, a: usize, result: Result<Completed, ClientError>) {
         world.fail(v);
         return;
     }
-    if let Some(check) = op.final_check {
-        let _ = check;
+    if op.final_check.is_some() || op.must_finish {
         world.finals_pending = world.finals_pending.saturating_sub(1);
         if world.finals_pending == 0 {
             world.begin_catch_up();
@@ -1064,7 +1069,9 @@ fn on_failed(world: &mut World, a: usize, op: &Op, e: ClientError) -> Result<(),
 }
 
 /// The settle time is over: every honest device restores, to check LIVE-1
-/// and DUR-1.
+/// and DUR-1. A device still busy with an operation begun before must
+/// finish it within the same time instead (LIVE-1): a client that waits
+/// forever for a lost answer is a liveness failure, not an exemption.
 pub(super) fn start_finals(world: &mut World) {
     if world.phase == Phase::Done {
         return;
@@ -1072,7 +1079,14 @@ pub(super) fn start_finals(world: &mut World) {
     world.phase = Phase::Final;
     world.finals_pending = 0;
     for a in 0..world.actors.len() {
-        if world.actors[a].role != Role::Honest || busy(world, a) {
+        if world.actors[a].role != Role::Honest {
+            continue;
+        }
+        if busy(world, a) {
+            if let Some(op) = world.actors[a].op.as_mut() {
+                op.must_finish = true;
+                world.finals_pending += 1;
+            }
             continue;
         }
         let user = world.actors[a].user;
@@ -1129,7 +1143,10 @@ pub(super) fn end_finals(world: &mut World) {
     let stuck = world
         .actors
         .iter()
-        .find(|x| x.op.as_ref().is_some_and(|o| o.final_check.is_some()))
+        .find(|x| {
+            x.op.as_ref()
+                .is_some_and(|o| o.final_check.is_some() || o.must_finish)
+        })
         .map(|x| (x.user, x.op.as_ref().map_or("", |o| o.name)));
     if let Some((user, name)) = stuck.filter(|_| !world.host.liveness_voided) {
         world.fail(super::Violation::user(
