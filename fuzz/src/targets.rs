@@ -1125,15 +1125,25 @@ pub fn cloud_object_name() -> (backup_vault::cloud::ObjectKey, backup_vault::clo
 
 /// Target `cloud_object`: a version file of the local-directory cloud store
 /// (`cloud::decode_object_file`), as read back from a disk that may have
-/// damaged it.
+/// damaged it; and the same bytes as a backup manifest the client reads
+/// from the cloud (`client::layout::decode_manifest`).
 ///
 /// Checks: no panic; an accepted file is exactly the encoding of the data it
-/// yields (so no damaged file is ever accepted as different data).
+/// yields (so no damaged file is ever accepted as different data); an
+/// accepted manifest is exactly the one the client would write for the
+/// generation it names.
 pub fn cloud_object(data: &[u8]) {
+    use backup_vault::client::layout::{decode_manifest, encode_manifest};
     use backup_vault::cloud::{decode_object_file, encode_object_file};
+    use backup_vault::key::BackupKey;
+    use backup_vault::vault::ids::UserId;
     let (key, version) = cloud_object_name();
     if let Ok(object) = decode_object_file(&key, version, data.to_vec()) {
         assert_eq!(encode_object_file(&key, version, &object), data);
+    }
+    let (backup_key, user) = (BackupKey::from_bytes(&[3; 32]), UserId(7));
+    if let Some(generation) = decode_manifest(&backup_key, user, data) {
+        assert_eq!(encode_manifest(&backup_key, user, generation)[..], data[..]);
     }
 }
 
