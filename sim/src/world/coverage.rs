@@ -246,7 +246,9 @@ mod tests {
         o.behind_at_the_end(0);
         o.behind_at_the_end(2);
         assert_eq!(o.counts.nodes_behind_at_the_end, 2);
+        o.restore_done();
+        assert_eq!(o.counts.restores_done, 1);
         assert_eq!(o.counts.zeros(), ["nemesis acts"]);
-        assert_eq!(Coverage::default().zeros().len(), 10);
+        assert_eq!(Coverage::default().zeros().len(), 11);
     }
 }
