@@ -141,7 +141,8 @@ struct Fingerprint {
 #[derive(Clone, Debug, Default)]
 struct Prints {
     hashes: BTreeMap<UserId, u64>,
-    print: Fingerprint,
+    /// The wrapping sum of `hashes`.
+    sum: u64,
     /// The last user read again by the sweep.
     cursor: Option<UserId>,
 }
@@ -164,12 +165,18 @@ impl Prints {
             None => self.hashes.remove(&user),
         };
         if let Some(h) = old {
-            self.print.users -= 1;
-            self.print.sum = self.print.sum.wrapping_sub(h);
+            self.sum = self.sum.wrapping_sub(h);
         }
         if let Some(h) = new {
-            self.print.users += 1;
-            self.print.sum = self.print.sum.wrapping_add(h);
+            self.sum = self.sum.wrapping_add(h);
+        }
+    }
+
+    /// The fingerprint of the store as last read.
+    fn print(&self) -> Fingerprint {
+        Fingerprint {
+            users: self.hashes.len(),
+            sum: self.sum,
         }
     }
 
@@ -197,7 +204,7 @@ impl Prints {
     fn of_store<C: VaultCrypto>(&self, store: &RecordStore<C>) -> Fingerprint {
         Fingerprint {
             users: store.user_count(),
-            sum: self.print.sum,
+            sum: self.sum,
         }
     }
 }
@@ -236,7 +243,7 @@ impl<C: VaultCrypto> Consensus<C> {
         let reference = RecordStore::new(limit);
         let ref_prints = Prints::of(&reference);
         let mut ref_hashes = BTreeMap::new();
-        ref_hashes.insert(LogIndex(0), ref_prints.print);
+        ref_hashes.insert(LogIndex(0), ref_prints.print());
         Consensus {
             leaders: BTreeMap::new(),
             pairs: BTreeMap::new(),
@@ -499,7 +506,7 @@ impl<C: VaultCrypto> Consensus<C> {
                 self.note(c.user());
             }
             self.ref_applied = next;
-            self.ref_hashes.insert(next, self.ref_prints.print);
+            self.ref_hashes.insert(next, self.ref_prints.print());
         }
     }
 }
@@ -596,11 +603,11 @@ mod tests {
         for user in 1..=5 {
             a.apply(LogIndex(user), &stage(user, 1));
             prints.update(&a, UserId(user));
-            assert_eq!(prints.print, Prints::of(&a).print);
+            assert_eq!(prints.print(), Prints::of(&a).print());
         }
         let mut b = a.clone();
         b.apply(LogIndex(6), &activate(3));
-        assert_ne!(Prints::of(&a).print, Prints::of(&b).print);
+        assert_ne!(Prints::of(&a).print(), Prints::of(&b).print());
         assert_eq!(prints.of_store(&a), Prints::of(&a).of_store(&a));
     }
 
@@ -615,7 +622,7 @@ mod tests {
         }
         let mut node = reference.clone();
         let mut prints = Prints::of(&node);
-        let expected = Prints::of(&reference).print;
+        let expected = Prints::of(&reference).print();
         // User 5's record changes with no entry naming it.
         node.apply(LogIndex(7), &activate(5));
         let mut steps = 0;
