@@ -131,6 +131,31 @@ def copy_tree(dest: Path):
             shutil.copy(src, dst)  # a fresh mtime, so that cargo sees the change
 
 
+def claim_target(tree: Path, target: Path):
+    """Makes the tree's files newer than anything another tree built into
+    `target`.
+
+    Cargo names a path crate's artifacts by its path relative to the
+    workspace, so two scratch trees sharing one `--target-dir` share one
+    artifact per crate, and cargo calls it fresh when no source file is
+    newer than it. A tree copied yesterday, whose files kept yesterday's
+    mtimes, would then run the artifact another tree built later, with
+    that tree's last mutant compiled in (seen: the unmutated baseline
+    failed, because the library ignored every cloud answer). So when the
+    target was last built from another tree, every file of this one is
+    touched first; the marker file records which tree built it last."""
+    marker = target / "mutants-tree"
+    me = str(tree.resolve())
+    if marker.is_file() and marker.read_text() == me:
+        return
+    now = time.time()
+    for path in tree.rglob("*"):
+        if path.is_file() and "target" not in path.relative_to(tree).parts[:1]:
+            os.utime(path, (now, now))
+    target.mkdir(parents=True, exist_ok=True)
+    marker.write_text(me)
+
+
 def list_mutants(tree: Path, globs, in_diff=None, package="backup-vault"):
     # Functions named flaw_* are the broken variants' own code (compiled with
     # the `flaws` feature only, never in a release): mutating them tests the
@@ -308,6 +333,7 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
 
     copy_tree(tree)
+    claim_target(tree, target)
     binary = target / profile_dir(CARGO_PROFILE) / "bvault-suite"
     print(f"building the unmutated suite (profile {CARGO_PROFILE})...", flush=True)
     ok, err = build(tree, target)
