@@ -205,6 +205,23 @@ pub enum VaultFlaw {
     /// ordered before it replaced removes the new one (breaks CONS-4).
     #[cfg(feature = "flaws")]
     DeleteIgnoresId,
+    /// A delete matches only the user's active registration, as if a
+    /// staged one were not yet the user's: a delete naming the staged
+    /// registration is stale, answered "retry", and the client's "turn
+    /// backups off" never takes effect during a password change (breaks
+    /// CONS-4: the store departs from the record rules it specifies; no
+    /// history check sees it, since a retry is "not decided yet", so the
+    /// model's "a delete removes a staged registration" finds no example).
+    #[cfg(feature = "flaws")]
+    DeleteSparesStaged,
+    /// A delete matches only a staged registration, as if deleting were
+    /// cancelling a password change: the owner's delete of its active
+    /// registration is stale, answered "retry", and the record stays
+    /// guessable (breaks CONS-4 as [`VaultFlaw::DeleteSparesStaged`] does;
+    /// the model's "a delete removes the active registration" finds no
+    /// example).
+    #[cfg(feature = "flaws")]
+    DeleteSparesActive,
 }
 
 /// A deliberate defect in the client.
@@ -227,6 +244,19 @@ pub enum ClientFlaw {
     /// believes it is unregistered while its record can be guessed against).
     #[cfg(feature = "flaws")]
     UnauthenticatedDelete,
+    /// The client never asks to be woken: its answer deadline is not
+    /// reported to the driver, so a lost request or answer leaves it
+    /// waiting for ever (breaks LIVE-1: a device busy when the final
+    /// restores begin must finish within their time).
+    #[cfg(feature = "flaws")]
+    NeverArmsTimeout,
+    /// Cloud answers are matched against the wrong kind of awaited call
+    /// (the vault's), so every answer the client awaits from the cloud is
+    /// dropped as stale: no backup or restore ever completes, and every
+    /// durability check holds for want of a promise (breaks DUR-1 in
+    /// substance; the sweep's coverage bar catches it: no restore done).
+    #[cfg(feature = "flaws")]
+    IgnoresCloudAnswers,
 }
 
 /// Every vault flaw, for command lines and sweeps.
@@ -299,6 +329,10 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     VaultFlaw::CompactionDropsTail,
     #[cfg(feature = "flaws")]
     VaultFlaw::DeleteIgnoresId,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::DeleteSparesStaged,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::DeleteSparesActive,
 ];
 
 /// Every client flaw, for command lines and sweeps.
@@ -311,6 +345,10 @@ pub const CLIENT_FLAWS: &[ClientFlaw] = &[
     ClientFlaw::AcceptOlderGeneration,
     #[cfg(feature = "flaws")]
     ClientFlaw::UnauthenticatedDelete,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::NeverArmsTimeout,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::IgnoresCloudAnswers,
 ];
 
 /// Whether `flaw` (an `Option<VaultFlaw>` or `Option<ClientFlaw>`) is the
@@ -402,6 +440,10 @@ impl VaultFlaw {
             VaultFlaw::CompactionDropsTail => "compaction-drops-tail",
             #[cfg(feature = "flaws")]
             VaultFlaw::DeleteIgnoresId => "delete-ignores-id",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::DeleteSparesStaged => "delete-spares-staged",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::DeleteSparesActive => "delete-spares-active",
         }
     }
 }
@@ -418,6 +460,10 @@ impl ClientFlaw {
             ClientFlaw::AcceptOlderGeneration => "accept-older-generation",
             #[cfg(feature = "flaws")]
             ClientFlaw::UnauthenticatedDelete => "unauthenticated-delete",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::NeverArmsTimeout => "never-arms-timeout",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::IgnoresCloudAnswers => "ignores-cloud-answers",
         }
     }
 }

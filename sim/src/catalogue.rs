@@ -80,9 +80,10 @@ impl Evidence {
 #[serde(rename_all = "lowercase")]
 pub enum Engine {
     /// `sim sweep --flaw NAME ARGS --seeds 0..SEEDS` fails with an expected
-    /// invariant.
+    /// invariant, or ends with an expected coverage counter at zero.
     Sim,
-    /// `check slice --flaw NAME ARGS` violates an expected property.
+    /// `check slice --flaw NAME ARGS` violates an expected property, or
+    /// finds no example of an expected `sometimes` property.
     Model,
     /// `cargo test ARGS` passes: the test itself asserts the catch.
     Test,
@@ -104,7 +105,8 @@ pub struct Variant {
     pub args: Vec<String>,
     /// Sim: the seeds `0..seeds` within which it must be caught.
     pub seeds: Option<u64>,
-    /// Sim: invariant IDs a catch may name; model: property-name prefixes.
+    /// Sim: invariant IDs (or coverage counters) a catch may name; model:
+    /// property-name prefixes.
     #[serde(default)]
     pub expect: Vec<String>,
     /// What the variant does, in a line.
@@ -193,38 +195,39 @@ pub const MD_BEGIN: &str =
 pub const MD_END: &str = "<!-- end of the generated section -->";
 
 impl Variant {
-    /// The command that must catch it, as a user would type it.
+    /// The command that must catch it, as a user would type it (arguments
+    /// quoted where a POSIX shell would split them).
     pub fn command(&self) -> String {
-        match self.engine {
+        let prefix = match self.engine {
             Engine::Sim => format!(
-                "bvault-suite sim sweep --seeds 0..{} --fail-fast --flaw {} {}",
+                "bvault-suite sim sweep --seeds 0..{} --fail-fast --flaw {}",
                 self.seeds.unwrap_or(1),
-                self.name,
-                self.args.join(" ")
-            )
+                self.name
+            ),
+            Engine::Model => format!("bvault-suite check slice --flaw {}", self.name),
+            Engine::Test => "cargo test".to_owned(),
+        };
+        format!("{prefix} {}", shell_line(&self.args))
             .trim_end()
-            .to_owned(),
-            Engine::Model => {
-                let mut args = Vec::new();
-                let mut it = self.args.iter();
-                while let Some(a) = it.next() {
-                    match it.clone().next() {
-                        Some(v) if a.starts_with("--") && v.contains(' ') => {
-                            args.push(format!("{a} '{v}'"));
-                            it.next();
-                        }
-                        _ => args.push(a.clone()),
-                    }
-                }
-                format!(
-                    "bvault-suite check slice --flaw {} {}",
-                    self.name,
-                    args.join(" ")
-                )
-            }
-            Engine::Test => format!("cargo test {}", self.args.join(" ")),
-        }
+            .to_owned()
     }
+}
+
+/// An argument vector as a POSIX shell line (quoted where needed).
+pub fn shell_line(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| {
+            if !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
+            {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl Catalogue {

@@ -82,6 +82,7 @@ pub use error::ClientError;
 pub use state::{DeviceState, Mode};
 
 use crate::cloud::StoreError;
+use crate::flaws::flaw_on;
 use crate::key::BackupKey;
 use crate::vault::ids::{Millis, NodeId, UserId};
 use crate::vault::opaque_crypto::OpaqueCrypto;
@@ -165,6 +166,9 @@ impl Client {
     /// of the answer it waits for; `None` when it waits for none.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Millis> {
+        if flaw_on!(self.config.flaw, ClientFlaw::NeverArmsTimeout) {
+            return None; // Broken: the driver is never asked to wake it.
+        }
         self.pending.as_ref().map(|p| p.deadline)
     }
 
@@ -283,7 +287,12 @@ impl Client {
         now: Millis,
         rng: &mut (impl RngCore + CryptoRng),
     ) {
-        if !self.awaits(call, |r| matches!(r, Request::Cloud(_))) {
+        let cloud_call = if flaw_on!(self.config.flaw, ClientFlaw::IgnoresCloudAnswers) {
+            |r: &Request| matches!(r, Request::Vault(_)) // Broken: the wrong kind.
+        } else {
+            |r: &Request| matches!(r, Request::Cloud(_))
+        };
+        if !self.awaits(call, cloud_call) {
             return;
         }
         if matches!(result, Err(StoreError::Unavailable)) {

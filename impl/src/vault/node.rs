@@ -1260,6 +1260,12 @@ impl<C: VaultCrypto> VaultNode<C> {
                     None => command,
                 }
             }
+            // Broken: a delete matches one of the two registrations only.
+            Command::Delete { user, registration }
+                if self.flaw_delete_spared(*user, *registration) =>
+            {
+                return Outcome::Stale
+            }
             _ => command,
         };
         let outcome = self.store.apply(index, command);
@@ -1268,6 +1274,19 @@ impl<C: VaultCrypto> VaultNode<C> {
             self.store.flaw_restore_active(command.user(), before);
         }
         outcome
+    }
+
+    /// Broken variants `DeleteSparesStaged` and `DeleteSparesActive` (see
+    /// [`crate::flaws`]): whether a delete naming `registration` misses it.
+    fn flaw_delete_spared(&self, user: UserId, registration: RegistrationId) -> bool {
+        let Some(rec) = self.store.get(user) else {
+            return false;
+        };
+        let names = |r: Option<RegistrationId>| r == Some(registration);
+        (flaw_on!(self.config.flaw, VaultFlaw::DeleteSparesStaged)
+            && names(rec.staged.as_ref().map(|s| s.registration)))
+            || (flaw_on!(self.config.flaw, VaultFlaw::DeleteSparesActive)
+                && names(rec.active.as_ref().map(|a| a.registration)))
     }
 
     /// Leadership is lost: pending logins, held requests and answers, and

@@ -8,6 +8,7 @@
 
 use super::outcome::{Finding, Outcome};
 use super::plan::{Expect, Run, Stage};
+pub use backup_vault_sim::catalogue::shell_line;
 use serde_json::Value;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -327,6 +328,32 @@ fn judge_sweep(
         (Expect::Catch { .. }, Some(0)) => {
             Outcome::Escaped(format!("not caught: {} seeds passed", doc["seeds_run"]))
         }
+        // A variant whose every check holds for want of anything to judge
+        // (it never completes the work the checks look at) is caught by the
+        // coverage bar: the counter it names stayed at zero over the sweep.
+        (Expect::Catch { names, .. }, Some(7)) => {
+            let zero: Vec<&str> = names
+                .iter()
+                .map(String::as_str)
+                .filter(|n| doc["coverage"][*n].as_u64() == Some(0))
+                .collect();
+            if zero.is_empty() {
+                Outcome::Escaped(format!(
+                    "nothing proved, but not for {}: {err_tail}",
+                    names.join(", ")
+                ))
+            } else {
+                r.findings.push(Finding {
+                    invariant: zero.join(", "),
+                    seed: None,
+                    place: format!("{} seeds", doc["seeds_run"]),
+                    message: format!("coverage counter never reached: {}", zero.join(", ")),
+                    bundle: None,
+                    faults: Vec::new(),
+                });
+                Outcome::Proved
+            }
+        }
         _ => Outcome::Error(format!("exit {code:?}: {err_tail}")),
     }
 }
@@ -394,6 +421,25 @@ fn judge_slice(
                 ))
             }
         }
+        // A `sometimes` property the correct code reaches (its own stage
+        // proves it) that the variant never reaches: caught as that example
+        // missing. Named by prefix, as violations are.
+        (Expect::Catch { names, .. }, Some(7))
+            if missing.iter().any(|m| {
+                let prop = m.split_once(": ").map_or(m.as_str(), |(_, p)| p);
+                names.iter().any(|n| prop.starts_with(n.as_str()))
+            }) =>
+        {
+            r.findings.push(Finding {
+                invariant: missing.join("; "),
+                seed: None,
+                place: "the whole slice".to_owned(),
+                message: format!("no example of {}", missing.join("; ")),
+                bundle: None,
+                faults: Vec::new(),
+            });
+            Outcome::Proved
+        }
         (Expect::Catch { .. }, Some(0 | 7)) => {
             Outcome::Escaped("not caught within the slice".into())
         }
@@ -423,23 +469,6 @@ fn last_line(text: &str) -> String {
         .chars()
         .take(300)
         .collect()
-}
-
-/// An argument vector as a POSIX shell line (quoted where needed).
-pub fn shell_line(argv: &[String]) -> String {
-    argv.iter()
-        .map(|a| {
-            if !a.is_empty()
-                && a.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
-            {
-                a.clone()
-            } else {
-                format!("'{}'", a.replace('\'', "'\\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[cfg(test)]
@@ -517,6 +546,64 @@ mod tests {
         assert!(matches!(
             judge_sweep(&hold, Some(1), "not json", "boom", &mut result()),
             Outcome::Error(_)
+        ));
+    }
+
+    /// A variant that leaves the checks nothing to judge is caught only by
+    /// the absence it names: a coverage counter at zero (sweeps), or a
+    /// `sometimes` example not found (slices). Any other "nothing proved"
+    /// is not a catch.
+    #[test]
+    fn a_variant_is_caught_by_a_missing_example_only_when_it_names_it() {
+        let catch = |name: &str| {
+            stage(Expect::Catch {
+                variant: "v".into(),
+                breaks: "DUR-1".into(),
+                names: vec![name.into()],
+            })
+        };
+        let sweep = |restores: u64| {
+            format!(
+                r#"{{"seeds_run": 20, "failures": [], "interrupted": false, "coverage": {{"restores done": {restores}, "logins done": 0}}}}"#
+            )
+        };
+        let mut r = result();
+        let restores = catch("restores done");
+        assert_eq!(
+            judge_sweep(&restores, Some(7), &sweep(0), "", &mut r),
+            Outcome::Proved
+        );
+        assert_eq!(r.findings[0].invariant, "restores done");
+        assert!(matches!(
+            judge_sweep(&restores, Some(7), &sweep(3), "", &mut result()),
+            Outcome::Escaped(_)
+        ));
+        let interrupted = r#"{"seeds_run": 1, "failures": [], "interrupted": true, "coverage": {"restores done": 0}}"#;
+        assert!(matches!(
+            judge_sweep(&restores, Some(7), interrupted, "", &mut result()),
+            Outcome::Inconclusive(_)
+        ));
+
+        let slice = |status: &str| {
+            format!(
+                r#"{{"slices": [{{"name": "delete", "unique": 9, "properties": [{{"name": "sometimes a delete removes a staged registration", "status": "{status}", "depth": 4}}]}}]}}"#
+            )
+        };
+        let staged = catch("sometimes a delete removes a staged");
+        let mut r = result();
+        assert_eq!(
+            judge_slice(&staged, Some(7), &slice("no_example"), "", &mut r),
+            Outcome::Proved
+        );
+        assert!(r.findings[0].message.contains("no example of delete"));
+        let active = catch("sometimes a delete removes the active");
+        assert!(matches!(
+            judge_slice(&active, Some(7), &slice("no_example"), "", &mut result()),
+            Outcome::Escaped(_)
+        ));
+        assert!(matches!(
+            judge_slice(&staged, Some(0), &slice("found"), "", &mut result()),
+            Outcome::Escaped(_)
         ));
     }
 
