@@ -257,6 +257,11 @@ pub enum ClientFlaw {
     /// substance; the sweep's coverage bar catches it: no restore done).
     #[cfg(feature = "flaws")]
     IgnoresCloudAnswers,
+    /// Every resend waits as long as the first send: the backoff never
+    /// doubles, so clients that lost a leader come back at the same pace
+    /// however long it stays away (breaks LIVE-4).
+    #[cfg(feature = "flaws")]
+    FlatBackoff,
 }
 
 /// Every vault flaw, for command lines and sweeps.
@@ -349,6 +354,8 @@ pub const CLIENT_FLAWS: &[ClientFlaw] = &[
     ClientFlaw::NeverArmsTimeout,
     #[cfg(feature = "flaws")]
     ClientFlaw::IgnoresCloudAnswers,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::FlatBackoff,
 ];
 
 /// Whether `flaw` (an `Option<VaultFlaw>` or `Option<ClientFlaw>`) is the
@@ -464,6 +471,8 @@ impl ClientFlaw {
             ClientFlaw::NeverArmsTimeout => "never-arms-timeout",
             #[cfg(feature = "flaws")]
             ClientFlaw::IgnoresCloudAnswers => "ignores-cloud-answers",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::FlatBackoff => "flat-backoff",
         }
     }
 }

@@ -358,7 +358,12 @@ impl Client {
             return;
         }
         pending.sends += 1;
-        pending.deadline = self.config.backoff.deadline(pending.sends, now, rng);
+        let send = if flaw_on!(self.config.flaw, ClientFlaw::FlatBackoff) {
+            1 // Broken: every resend waits the first wait.
+        } else {
+            pending.sends
+        };
+        pending.deadline = self.config.backoff.deadline(send, now, rng);
         let request = pending.request.clone();
         let call = CallId(self.next_call);
         self.next_call += 1;

@@ -14,6 +14,7 @@
 //!   with its own key and password (which must never buy guesses against
 //!   the user's real key).
 
+use super::check::conduct::{Reply, Sent};
 use super::check::secrets::SecretKind;
 use super::scenario::FaultKind;
 use super::trace::Party;
@@ -252,7 +253,12 @@ fn wake_honest(world: &mut World, a: usize) {
         let key = new_key(world, user);
         world.actors[a].saved.key = Some(key);
         let saved = world.actors[a].saved.clone();
-        world.actors[a].client = Some(Client::from_state(saved, world.client_config));
+        // A new client, whose call numbers start again: a new epoch, so no
+        // late reply to the old client's calls reaches it.
+        let actor = &mut world.actors[a];
+        actor.epoch += 1;
+        actor.calls = 0;
+        actor.client = Some(Client::from_state(saved, world.client_config));
     }
     let mode = world.actors[a].saved.mode;
     let roll = world.below(100);
@@ -436,6 +442,7 @@ fn start_prepared(world: &mut World, a: usize, op: Operation) {
         .take()
         .expect("an actor that starts has a client");
     let now = world.now();
+    world.conduct.started(a, world.actors[a].epoch);
     client.start(op, now, world.cluster.rng());
     world.actors[a].client = Some(client);
     pump(world, a);
@@ -448,9 +455,22 @@ fn pump(world: &mut World, a: usize) {
             return;
         }
         let Some(out) = world.actors[a].client.as_mut().and_then(Client::poll) else {
+            let deadline = world.actors[a]
+                .client
+                .as_ref()
+                .and_then(Client::poll_timeout);
+            let (epoch, user) = (world.actors[a].epoch, world.actors[a].user);
+            if let Err(v) = world.conduct.waiting(a, epoch, user, deadline) {
+                world.fail(v);
+                return;
+            }
             arm_timeout(world, a);
             return;
         };
+        if let Err(v) = judge_output(world, a, &out) {
+            world.fail(v);
+            return;
+        }
         match out {
             Output::Vault { call, to, request } => {
                 let honest = world.actors[a].role == Role::Honest;
@@ -487,6 +507,28 @@ fn pump(world: &mut World, a: usize) {
             Output::Done(done) => finish(world, a, Ok(done)),
             Output::Failed(error) => finish(world, a, Err(error)),
         }
+    }
+}
+
+/// LIVE-4: what the client sends and how it ends, against its policy.
+fn judge_output(world: &mut World, a: usize, out: &Output) -> Result<(), super::Violation> {
+    let (epoch, user, now) = (world.actors[a].epoch, world.actors[a].user, world.now());
+    let c = &mut world.conduct;
+    match out {
+        Output::Vault { call, to, request } => c.sent(
+            a,
+            epoch,
+            user,
+            *call,
+            Sent::Vault(request.clone()),
+            Some(*to),
+            now,
+        ),
+        Output::Cloud { call, op } => {
+            c.sent(a, epoch, user, *call, Sent::Cloud(op.clone()), None, now)
+        }
+        Output::Done(_) => c.finished(a, epoch, user, Ok(())),
+        Output::Failed(e) => c.finished(a, epoch, user, Err(e)),
     }
 }
 
@@ -585,8 +627,10 @@ fn capture(world: &mut World, request: &ClientRequest<OpaqueCrypto>) {
 /// an older captured registration of the user under the proof of K the
 /// device made for a new one (the change-revert attack), forge the answer
 /// the device waits for (a staging, an activation, a released key, or "not
-/// registered" to a delete), and drop the real request. Returns what
-/// reaches the vault, if anything.
+/// registered" to a delete), answer a login start with "not the leader"
+/// naming a node outside the cluster and with a "retry" for a call not made
+/// yet, and drop the real request. Returns what reaches the vault, if
+/// anything.
 fn intercept(
     world: &mut World,
     a: usize,
@@ -597,7 +641,6 @@ fn intercept(
     if level == 0 || world.below(1000) >= level {
         return Some(request);
     }
-    let user = request.user();
     match request {
         ClientRequest::RegistrationStart {
             request: ref blinded,
@@ -676,10 +719,22 @@ fn intercept(
             // Half the time the real delete never reaches the vault.
             (world.below(2) == 0).then_some(request)
         }
-        other => {
-            let _ = user;
-            Some(other)
+        ClientRequest::LoginStart { .. } if world.phase == Phase::Faults => {
+            // "Not the leader: ask node N", for a node outside the cluster,
+            // and a "retry" answering the call the device will make next
+            // (call numbers are sequential): a device believes neither.
+            // Not in the final restores: a "retry" that arrives once the
+            // next call is made is one the device must obey, and a stream of
+            // them spends its budget (an in-path adversary can always deny
+            // service; LIVE-1 judges the vault, not that).
+            let nodes = u64::from(world.scenario.nodes);
+            let nowhere = NodeId(u8::try_from(nodes + world.below(3)).unwrap_or(u8::MAX));
+            let leader = Some(nowhere);
+            forge(world, a, call, ClientResponse::NotLeader { leader });
+            forge(world, a, CallId(call.0 + 1), ClientResponse::Retry);
+            Some(request)
         }
+        other => Some(other),
     }
 }
 
@@ -808,6 +863,13 @@ pub(super) fn on_vault_reply(world: &mut World, a: usize, d: Delivered<OpaqueCry
         return;
     };
     let now = world.now();
+    let reply = match &response {
+        ClientResponse::Retry => Reply::Retry,
+        ClientResponse::NotLeader { leader } => Reply::NotLeader(*leader),
+        _ => Reply::Other,
+    };
+    let epoch = world.actors[a].epoch;
+    world.conduct.answer(a, epoch, CallId(d.request.0), reply);
     client.on_vault(CallId(d.request.0), response, now, world.cluster.rng());
     world.actors[a].client = Some(client);
     pump(world, a);
@@ -821,6 +883,7 @@ pub(super) fn timeout(world: &mut World, a: usize) {
         return;
     };
     let now = world.now();
+    world.conduct.woken(a, world.actors[a].epoch, now);
     client.handle_timeout(now, world.cluster.rng());
     world.actors[a].client = Some(client);
     pump(world, a);
@@ -857,6 +920,12 @@ pub(super) fn cloud_done(
         return;
     };
     let now = world.now();
+    let reply = if matches!(result, Err(StoreError::Unavailable)) {
+        Reply::Unavailable
+    } else {
+        Reply::Other
+    };
+    world.conduct.answer(a, world.actors[a].epoch, call, reply);
     client.on_cloud(call, result, now, world.cluster.rng());
     world.actors[a].client = Some(client);
     pump(world, a);

@@ -53,6 +53,7 @@ use backup_vault::vault::raft::Timing;
 use backup_vault::vault::records::Command;
 use check::answers::Asked;
 use check::backups::Backups;
+use check::conduct::Conduct;
 use check::consensus::Consensus;
 use check::consensus::Kind;
 use check::convergence::CatchUp;
@@ -247,6 +248,8 @@ pub(crate) struct World {
     consensus: Consensus<OpaqueCrypto>,
     lockout: Lockout,
     exhaustion: Exhaustion,
+    /// LIVE-4: every client's retries against its policy.
+    conduct: Conduct,
     elections: Elections,
     oracle: Oracle,
     secrets: Secrets,
@@ -395,6 +398,7 @@ impl World {
             consensus: Consensus::new(scenario.nodes, scenario.guess_limit),
             lockout: Lockout::new(scenario.nodes, scenario.rollback_tolerance),
             exhaustion: Exhaustion::new(node.login_ttl_ms),
+            conduct: Conduct::new(&client_config),
             elections: Elections::new(
                 scenario.nodes,
                 scenario.rollback_tolerance,

@@ -4,6 +4,7 @@
 
 pub mod answers;
 pub mod backups;
+pub mod conduct;
 pub mod consensus;
 pub mod convergence;
 pub mod elections;
