@@ -303,6 +303,9 @@ def main():
     ap.add_argument("--fresh", action="store_true", help="forget earlier results in --out")
     ap.add_argument("--in-diff", metavar="FILE",
                     help="only mutants on lines a unified diff changes (e.g. git diff BASE -- impl/src)")
+    ap.add_argument("--names", metavar="FILE",
+                    help="only the mutants named in FILE, one per line (e.g. the survivors of an"
+                         " earlier run, judged again after a check was added)")
     ap.add_argument("--skip", action="append", default=[], metavar="STAGE",
                     help="leave out a stage of the profile (repeatable); mutants it would have"
                          " judged stay 'missed' until a run with the stage judges them")
@@ -353,6 +356,13 @@ def main():
     globs = args.file or DEFAULT_FILES
     mutants = list_mutants(tree, globs, args.in_diff, args.package)
     mutants = [m for i, m in enumerate(mutants) if i % n == k - 1]
+    if args.names:
+        wanted = {line.strip() for line in Path(args.names).read_text().splitlines() if line.strip()}
+        unknown = wanted - {m["name"] for m in mutants}
+        if unknown:
+            sys.exit("mutants.py: --names lists mutants that do not exist (any more):\n  "
+                     + "\n  ".join(sorted(unknown)))
+        mutants = [m for m in mutants if m["name"] in wanted]
     equivalent = load_equivalent()
     done = {}
     if results_path.exists():
