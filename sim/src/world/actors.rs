@@ -626,8 +626,8 @@ fn capture(world: &mut World, request: &ClientRequest<OpaqueCrypto>) {
 /// evaluation under its own key beside the vault's genuine ticket, splice
 /// an older captured registration of the user under the proof of K the
 /// device made for a new one (the change-revert attack), forge the answer
-/// the device waits for (a staging, an activation, a released key, or "not
-/// registered" to a delete), answer a login start with "not the leader"
+/// the device waits for (a staging, an activation, a released key, "not
+/// registered" or "deleted" to a delete), answer a login start with "not the leader"
 /// naming a node outside the cluster and with a "retry" for a call not made
 /// yet, and drop the real request. Returns what reaches the vault, if
 /// anything.
@@ -714,15 +714,21 @@ fn intercept(
             }
             Some(request)
         }
-        ClientRequest::Delete { .. } => {
+        ClientRequest::Delete { registration, .. } => {
             forge(world, a, call, ClientResponse::NotRegistered);
+            // And "deleted", naming the registration, under a tag the chat
+            // server cannot make.
+            let tag = random_tag(world);
+            forge(world, a, call, ClientResponse::Deleted { registration, tag });
             // Half the time the real delete never reaches the vault.
             (world.below(2) == 0).then_some(request)
         }
         ClientRequest::LoginStart { .. } if world.phase == Phase::Faults => {
             // "Not the leader: ask node N", for a node outside the cluster,
             // and a "retry" answering the call the device will make next
-            // (call numbers are sequential): a device believes neither.
+            // (call numbers are sequential): a device follows neither (the
+            // "retry" only if the call was made before it arrives, when it
+            // is one the device must obey).
             // Not in the final restores: a "retry" that arrives once the
             // next call is made is one the device must obey, and a stream of
             // them spends its budget (an in-path adversary can always deny
