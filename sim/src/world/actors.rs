@@ -576,13 +576,28 @@ fn cloud_exec(world: &mut World, a: usize, op: CloudOp) -> Result<CloudReply, St
 }
 
 /// A cloud that serves a backup cut short at a chunk boundary (the cut a
-/// format without a last-chunk flag cannot see).
+/// format without a last-chunk flag cannot see), or a small object (a
+/// manifest) cut anywhere: a partial read that every parser must refuse
+/// without panicking.
 fn maybe_truncate(
     world: &mut World,
     mut object: backup_vault::cloud::Object,
 ) -> backup_vault::cloud::Object {
     let record = SIM_CHUNK as usize + TAG_LEN;
     let len = object.data.len();
+    if len <= HEADER_LEN && len > 0 && world.cloud.hook_mut().truncate() {
+        let cut = (world.cloud.hook_mut().draw() % len as u64) as usize;
+        object.data = object.data.slice(..cut);
+        world.record(
+            "fault",
+            Party::Cloud,
+            None,
+            "serve-truncated-object",
+            None,
+            cut as u64,
+        );
+        return object;
+    }
     if len > HEADER_LEN + 2 * record && world.cloud.hook_mut().truncate() {
         let chunks = (len - HEADER_LEN) / record;
         let keep = 1 + (world.cloud.hook_mut().draw() as usize) % chunks.max(1);
