@@ -734,7 +734,12 @@ fn intercept(
             // And "deleted", naming the registration, under a tag the chat
             // server cannot make.
             let tag = random_tag(world);
-            forge(world, a, call, ClientResponse::Deleted { registration, tag });
+            forge(
+                world,
+                a,
+                call,
+                ClientResponse::Deleted { registration, tag },
+            );
             // Half the time the real delete never reaches the vault.
             (world.below(2) == 0).then_some(request)
         }
