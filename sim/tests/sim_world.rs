@@ -282,8 +282,15 @@ fn double_vote_is_caught_by_cons_1() {
 #[test]
 fn registration_oracle_is_caught_by_lock_1() {
     // The guesser's registration requests, evaluated under the record's
-    // key, are password tests the checker finds by recomputing them.
-    caught_within(&with_flaw(short(), "registration-oracle"), &["LOCK-1"], 20);
+    // key, are password tests the checker finds by recomputing them. At a
+    // limit of 3 a few of them between two logins of the owner pass it; at
+    // 10, whether a 30 s run gathers enough is a matter of the trajectory
+    // (3 of 100 seeds).
+    let scenario = Scenario {
+        guess_limit: 3,
+        ..short()
+    };
+    caught_within(&with_flaw(scenario, "registration-oracle"), &["LOCK-1"], 20);
 }
 
 #[test]
