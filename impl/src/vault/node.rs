@@ -1279,14 +1279,18 @@ impl<C: VaultCrypto> VaultNode<C> {
     /// Broken variants `DeleteSparesStaged` and `DeleteSparesActive` (see
     /// [`crate::flaws`]): whether a delete naming `registration` misses it.
     fn flaw_delete_spared(&self, user: UserId, registration: RegistrationId) -> bool {
+        let staged = flaw_on!(self.config.flaw, VaultFlaw::DeleteSparesStaged);
+        let active = flaw_on!(self.config.flaw, VaultFlaw::DeleteSparesActive);
+        // The correct code reads nothing: this sits on every delete's apply.
+        if !(staged || active) {
+            return false;
+        }
         let Some(rec) = self.store.get(user) else {
             return false;
         };
         let names = |r: Option<RegistrationId>| r == Some(registration);
-        (flaw_on!(self.config.flaw, VaultFlaw::DeleteSparesStaged)
-            && names(rec.staged.as_ref().map(|s| s.registration)))
-            || (flaw_on!(self.config.flaw, VaultFlaw::DeleteSparesActive)
-                && names(rec.active.as_ref().map(|a| a.registration)))
+        (staged && names(rec.staged.as_ref().map(|s| s.registration)))
+            || (active && names(rec.active.as_ref().map(|a| a.registration)))
     }
 
     /// Leadership is lost: pending logins, held requests and answers, and
