@@ -262,6 +262,17 @@ pub enum ClientFlaw {
     /// however long it stays away (breaks LIVE-4).
     #[cfg(feature = "flaws")]
     FlatBackoff,
+    /// A restore with the 64 digits sets key mode even on a device in
+    /// password mode: the device stops using the vault that still keeps its
+    /// key (breaks DEV-1).
+    #[cfg(feature = "flaws")]
+    KeyRestoreDropsPasswordMode,
+    /// A backup that finds the manifest naming an older generation than its
+    /// own re-encrypts as the generation after that one: it writes a
+    /// generation it already wrote, with other bytes, or goes back (breaks
+    /// DEV-1).
+    #[cfg(feature = "flaws")]
+    BackupRewritesGeneration,
 }
 
 /// Every vault flaw, for command lines and sweeps.
@@ -356,6 +367,10 @@ pub const CLIENT_FLAWS: &[ClientFlaw] = &[
     ClientFlaw::IgnoresCloudAnswers,
     #[cfg(feature = "flaws")]
     ClientFlaw::FlatBackoff,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::KeyRestoreDropsPasswordMode,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::BackupRewritesGeneration,
 ];
 
 /// Whether `flaw` (an `Option<VaultFlaw>` or `Option<ClientFlaw>`) is the
@@ -473,6 +488,10 @@ impl ClientFlaw {
             ClientFlaw::IgnoresCloudAnswers => "ignores-cloud-answers",
             #[cfg(feature = "flaws")]
             ClientFlaw::FlatBackoff => "flat-backoff",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::KeyRestoreDropsPasswordMode => "key-restore-drops-password-mode",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::BackupRewritesGeneration => "backup-rewrites-generation",
         }
     }
 }

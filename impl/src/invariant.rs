@@ -41,6 +41,8 @@ pub enum Invariant {
     Fmt2,
     /// DUR-1: a backup the client was told is stored is restorable with the right secret after faults heal, unless its record was destroyed by the guess limit.
     Dur1,
+    /// DEV-1: a device keeps what its operations did: its mode changes only when backups are turned on or off or a restore sets up a device not in password mode, its key only when backups are turned on or off, its registration only by a password set, changed or logged into or backups turned off, its acknowledged generation never goes back and covers every backup acknowledged or restored on it, and a backup writes generations that never go back, each with one content.
+    Dev1,
     /// LIVE-1: with a majority of nodes up and connected, a login with the right password eventually succeeds.
     Live1,
     /// LIVE-2: a node helps another start an election (grants it a pre-vote) only for a later term, while it hears no leader, and for a log at least as up to date as its own, and a leader steps down in its own term only when a quorum stopped answering it, and a node records its vote only for a candidate at least as up to date as its log, and puts it off for the others' word only when they can clear it (the candidate is behind its counter, not its log): neither a rejoining or lagging node nor the leader itself deposes a leader that a quorum follows.
@@ -57,7 +59,7 @@ pub enum Invariant {
 
 impl Invariant {
     /// Every invariant, in the catalogue's order.
-    pub const ALL: [Invariant; 22] = [
+    pub const ALL: [Invariant; 23] = [
         Invariant::Lock1,
         Invariant::Lock2,
         Invariant::Lock3,
@@ -74,6 +76,7 @@ impl Invariant {
         Invariant::Fmt1,
         Invariant::Fmt2,
         Invariant::Dur1,
+        Invariant::Dev1,
         Invariant::Live1,
         Invariant::Live2,
         Invariant::Live3,
@@ -101,6 +104,7 @@ impl Invariant {
             Invariant::Fmt1 => "FMT-1",
             Invariant::Fmt2 => "FMT-2",
             Invariant::Dur1 => "DUR-1",
+            Invariant::Dev1 => "DEV-1",
             Invariant::Live1 => "LIVE-1",
             Invariant::Live2 => "LIVE-2",
             Invariant::Live3 => "LIVE-3",
@@ -129,6 +133,7 @@ impl Invariant {
             Invariant::Fmt1 => "a backup decrypts only under its own key; any change to header, chunk, order or length is an error, never wrong plaintext",
             Invariant::Fmt2 => "the decoder never panics and never allocates beyond its bound, whatever the bytes",
             Invariant::Dur1 => "a backup the client was told is stored is restorable with the right secret after faults heal, unless its record was destroyed by the guess limit",
+            Invariant::Dev1 => "a device keeps what its operations did: its mode changes only when backups are turned on or off or a restore sets up a device not in password mode, its key only when backups are turned on or off, its registration only by a password set, changed or logged into or backups turned off, its acknowledged generation never goes back and covers every backup acknowledged or restored on it, and a backup writes generations that never go back, each with one content",
             Invariant::Live1 => "with a majority of nodes up and connected, a login with the right password eventually succeeds",
             Invariant::Live2 => "a node helps another start an election (grants it a pre-vote) only for a later term, while it hears no leader, and for a log at least as up to date as its own, and a leader steps down in its own term only when a quorum stopped answering it, and a node records its vote only for a candidate at least as up to date as its log, and puts it off for the others' word only when they can clear it (the candidate is behind its counter, not its log): neither a rejoining or lagging node nor the leader itself deposes a leader that a quorum follows",
             Invariant::Live3 => "once every fault has healed and a majority is up and connected, every node catches up: within a bounded time each node has applied every entry committed before, a lagging, restarted or rolled-back node included",

@@ -15,12 +15,14 @@
 //!   the user's real key).
 
 use super::check::conduct::{Reply, Sent};
+use super::check::device::{self, Kind, Writes};
 use super::check::secrets::SecretKind;
 use super::scenario::FaultKind;
 use super::trace::Party;
 use super::{Ev, Phase, World, FINAL_MS, SIM_CHUNK};
 use crate::cluster::Delivered;
 use backup_vault::archive::{self, ArchiveSpec};
+use backup_vault::client::layout::parse_backup_key;
 use backup_vault::client::{
     CallId, Client, ClientError, CloudOp, CloudReply, Completed, DeviceState, Mode, Operation,
     Output, Password,
@@ -71,6 +73,11 @@ struct Op {
     registration: Option<RegistrationId>,
     plaintext: Option<Bytes>,
     final_check: Option<FinalCheck>,
+    /// DEV-1: what the user asked, the device's state when it began (set
+    /// when it starts), and the backup objects it wrote.
+    kind: Kind,
+    before: Option<DeviceState>,
+    writes: Writes,
     /// Begun before every fault healed and still running when the final
     /// restores began: it must end within their time too (LIVE-1), or a
     /// client that waits forever would be exempt from every final check.
@@ -292,6 +299,9 @@ fn wake_honest(world: &mut World, a: usize) {
                 registration: world.actors[a].saved.registration,
                 plaintext: Some(plaintext.clone()),
                 final_check: None,
+                kind: Kind::Backup,
+                before: None,
+                writes: Writes::default(),
                 must_finish: false,
             });
             return start_prepared(world, a, Operation::Backup { plaintext });
@@ -416,6 +426,9 @@ fn start(
         registration: world.actors[a].saved.registration,
         plaintext: None,
         final_check,
+        kind: Kind::of(&op),
+        before: None,
+        writes: Writes::default(),
         must_finish: false,
     });
     start_prepared(world, a, op);
@@ -443,6 +456,9 @@ fn start_prepared(world: &mut World, a: usize, op: Operation) {
         .expect("an actor that starts has a client");
     let now = world.now();
     world.conduct.started(a, world.actors[a].epoch);
+    if let Some(op) = world.actors[a].op.as_mut() {
+        op.before = Some(client.state().clone());
+    }
     client.start(op, now, world.cluster.rng());
     world.actors[a].client = Some(client);
     pump(world, a);
@@ -510,9 +526,22 @@ fn pump(world: &mut World, a: usize) {
     }
 }
 
-/// LIVE-4: what the client sends and how it ends, against its policy.
+/// LIVE-4: what the client sends and how it ends, against its policy; and
+/// DEV-1's rule for the backup objects one backup writes.
 fn judge_output(world: &mut World, a: usize, out: &Output) -> Result<(), super::Violation> {
     let (epoch, user, now) = (world.actors[a].epoch, world.actors[a].user, world.now());
+    if let (
+        Output::Cloud {
+            op: CloudOp::Put { key, data, .. },
+            ..
+        },
+        Some(current),
+    ) = (out, world.actors[a].op.as_mut())
+    {
+        if let Some(generation) = parse_backup_key(user, key) {
+            current.writes.put(user, generation, data)?;
+        }
+    }
     let c = &mut world.conduct;
     match out {
         Output::Vault { call, to, request } => c.sent(
@@ -1007,7 +1036,14 @@ fn finish(world: &mut World, a: usize, result: Result<Completed, ClientError>) {
     let role = world.actors[a].role;
     if role == Role::Honest {
         if let Some(client) = world.actors[a].client.as_ref() {
-            world.actors[a].saved = client.state().clone();
+            let after = client.state().clone();
+            if let Some(before) = &op.before {
+                if let Err(v) = device::judge(user, op.kind, before, &after, result.as_ref()) {
+                    world.fail(v);
+                    return;
+                }
+            }
+            world.actors[a].saved = after;
         }
     }
     let what = match &result {

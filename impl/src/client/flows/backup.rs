@@ -211,7 +211,15 @@ impl Backup {
                 }
                 ctx.device.manifest_version = Some(object.version);
                 match found {
-                    Some(newer) if newer > self.generation => self.encrypt_as(newer, ctx),
+                    Some(newer)
+                        if newer > self.generation
+                            || crate::flaws::flaw_on!(
+                                ctx.config.flaw,
+                                ClientFlaw::BackupRewritesGeneration
+                            ) =>
+                    {
+                        self.encrypt_as(newer, ctx)
+                    }
                     _ => self.put_manifest(ctx),
                 }
             }

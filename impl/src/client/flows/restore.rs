@@ -188,7 +188,14 @@ impl Restore {
                 }
                 let device = &mut *ctx.device;
                 device.key = Some(self.key.clone());
-                if device.mode != Mode::Password {
+                // A restore sets up a device not in password mode; one in
+                // password mode stays so (the vault still keeps K).
+                if device.mode != Mode::Password
+                    || crate::flaws::flaw_on!(
+                        ctx.config.flaw,
+                        ClientFlaw::KeyRestoreDropsPasswordMode
+                    )
+                {
                     device.mode = self.mode;
                 }
                 device.acknowledge(header.generation);

@@ -7,6 +7,7 @@ pub mod backups;
 pub mod conduct;
 pub mod consensus;
 pub mod convergence;
+pub mod device;
 pub mod elections;
 pub mod erasure;
 pub mod exhaustion;

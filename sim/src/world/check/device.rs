@@ -1,0 +1,374 @@
+//! DEV-1: a device keeps what its operations did.
+//!
+//! The device's saved state ([`DeviceState`]) is what the app resumes from
+//! after every operation; the user's choices live in it. The rules are
+//! restated from the design (`client::state`, the flows' documentation),
+//! not taken from the client's code:
+//! - the mode: turning backups on sets it (key or password mode), turning
+//!   them off clears it, a password set, changed or logged into means
+//!   password mode, and a restore with the 64 digits sets key mode only on a
+//!   device not in password mode (the vault still keeps K for one that is);
+//!   a backup changes nothing; an operation that fails leaves the mode as it
+//!   was or where the operation was taking it;
+//! - the key: only turning backups on (a new K) or off (forgotten), or a
+//!   restore by password on a device without one, change it; a backup, a
+//!   restore with the digits the device keeps and a password change keep it;
+//! - the registration: only a password set or changed, a login, or backups
+//!   turned off change it;
+//! - the acknowledged generation never goes back; a backup acknowledged as
+//!   generation `g` is above every generation acknowledged on the device
+//!   before, and the device's count covers it, as it covers a restored one;
+//! - within one backup, the generations of the backup objects written never
+//!   go back, and one generation is written with one content only (a write
+//!   the read-back found lost is put again as it was; a name another writer
+//!   holds moves the backup to a later generation).
+//!
+//! The world judges the honest devices, whose saved state it keeps.
+
+use super::Violation;
+use backup_vault::client::{ClientError, Completed, DeviceState, Mode, Operation};
+use backup_vault::format::Generation;
+use backup_vault::invariant::Invariant;
+use backup_vault::vault::ids::UserId;
+use bytes::Bytes;
+
+/// What the user asked the device to do, as far as its state cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Turn backups on in key mode.
+    EnableKey,
+    /// Turn backups on in password mode.
+    EnablePassword,
+    /// Back up.
+    Backup,
+    /// Restore with the 64 digits.
+    RestoreWithKey,
+    /// Restore with the password (a login).
+    RestoreWithPassword,
+    /// Change the password.
+    ChangePassword,
+    /// Turn backups off.
+    Disable,
+}
+
+impl Kind {
+    /// The kind of `op`.
+    pub fn of(op: &Operation) -> Kind {
+        match op {
+            Operation::EnableKeyMode => Kind::EnableKey,
+            Operation::EnablePasswordMode { .. } => Kind::EnablePassword,
+            Operation::Backup { .. } => Kind::Backup,
+            Operation::RestoreWithKey { .. } => Kind::RestoreWithKey,
+            Operation::RestoreWithPassword { .. } => Kind::RestoreWithPassword,
+            Operation::ChangePassword { .. } => Kind::ChangePassword,
+            Operation::Disable => Kind::Disable,
+        }
+    }
+
+    /// The mode the operation leaves a device in that was in `before`, when
+    /// it completes.
+    fn mode_after(self, before: Mode) -> Mode {
+        match self {
+            Kind::EnableKey => Mode::Key,
+            Kind::EnablePassword | Kind::ChangePassword | Kind::RestoreWithPassword => {
+                Mode::Password
+            }
+            Kind::Disable => Mode::Off,
+            Kind::RestoreWithKey if before == Mode::Password => Mode::Password,
+            Kind::RestoreWithKey => Mode::Key,
+            Kind::Backup => before,
+        }
+    }
+
+    /// Whether the operation may change the device's key.
+    fn may_change_key(self, before: &DeviceState) -> bool {
+        match self {
+            Kind::EnableKey | Kind::EnablePassword | Kind::Disable => true,
+            // A device that lost K gets it back from the vault.
+            Kind::RestoreWithPassword => before.key.is_none(),
+            // The digits typed are the device's own (the world types them
+            // from its saved key); with none, the restore fails.
+            Kind::RestoreWithKey => before.key.is_none(),
+            Kind::Backup | Kind::ChangePassword => false,
+        }
+    }
+
+    /// Whether the operation may change the device's registration.
+    fn may_change_registration(self) -> bool {
+        matches!(
+            self,
+            Kind::EnablePassword | Kind::ChangePassword | Kind::RestoreWithPassword | Kind::Disable
+        )
+    }
+}
+
+/// The backup objects one backup operation wrote: the last generation and
+/// its content (generations never go back, so the last is all a later
+/// write needs to be judged against).
+#[derive(Clone, Debug, Default)]
+pub struct Writes {
+    last: Option<(Generation, Bytes)>,
+}
+
+impl Writes {
+    /// The backup writes `data` as generation `generation`.
+    ///
+    /// # Errors
+    /// The generation is below one it wrote before, or equal to it with
+    /// other bytes.
+    pub fn put(
+        &mut self,
+        user: UserId,
+        generation: Generation,
+        data: &Bytes,
+    ) -> Result<(), Violation> {
+        if let Some((last, bytes)) = &self.last {
+            if generation < *last {
+                return Err(Violation::user(
+                    Invariant::Dev1,
+                    user,
+                    None,
+                    format!(
+                        "user {}'s backup wrote generation {} after generation {}: a backup's generations never go back",
+                        user.0, generation.0, last.0
+                    ),
+                ));
+            }
+            if generation == *last && bytes != data {
+                return Err(Violation::user(
+                    Invariant::Dev1,
+                    user,
+                    None,
+                    format!(
+                        "user {}'s backup wrote generation {} a second time with other bytes ({} and {} bytes)",
+                        user.0,
+                        generation.0,
+                        bytes.len(),
+                        data.len()
+                    ),
+                ));
+            }
+        }
+        self.last = Some((generation, data.clone()));
+        Ok(())
+    }
+}
+
+/// Judges a device's saved state after an operation of kind `kind` that
+/// ended with `result`, against the state it began with.
+///
+/// # Errors
+/// The state moved where the operation does not take it (see the module
+/// documentation).
+pub fn judge(
+    user: UserId,
+    kind: Kind,
+    before: &DeviceState,
+    after: &DeviceState,
+    result: Result<&Completed, &ClientError>,
+) -> Result<(), Violation> {
+    let fail = |why: String| {
+        Err(Violation::user(
+            Invariant::Dev1,
+            user,
+            None,
+            format!("user {}'s device, after {kind:?}: {why}", user.0),
+        ))
+    };
+    let target = kind.mode_after(before.mode);
+    let mode_ok = match result {
+        Ok(_) => after.mode == target,
+        Err(_) => after.mode == before.mode || after.mode == target,
+    };
+    if !mode_ok {
+        return fail(format!(
+            "its mode went from {:?} to {:?} (the operation {} {target:?})",
+            before.mode,
+            after.mode,
+            if result.is_ok() {
+                "completed leaves it"
+            } else {
+                "failed may leave it as it was or"
+            }
+        ));
+    }
+    if !kind.may_change_key(before) && after.key != before.key {
+        return fail(format!(
+            "its key changed (from {} to {})",
+            fingerprint(before),
+            fingerprint(after)
+        ));
+    }
+    if !kind.may_change_registration() && after.registration != before.registration {
+        return fail(format!(
+            "its registration changed from {:?} to {:?}",
+            before.registration.map(|r| r.0),
+            after.registration.map(|r| r.0)
+        ));
+    }
+    if after.acknowledged < before.acknowledged {
+        return fail(format!(
+            "its acknowledged generation went back from {} to {}",
+            before.acknowledged.0, after.acknowledged.0
+        ));
+    }
+    match result {
+        Ok(Completed::BackedUp { generation }) => {
+            if *generation <= before.acknowledged {
+                return fail(format!(
+                    "a backup was acknowledged as generation {}, not above the {} acknowledged before",
+                    generation.0, before.acknowledged.0
+                ));
+            }
+            if after.acknowledged < *generation {
+                return fail(format!(
+                    "a backup was acknowledged as generation {} and the device counts {}",
+                    generation.0, after.acknowledged.0
+                ));
+            }
+        }
+        Ok(Completed::Restored { generation, .. }) if after.acknowledged < *generation => {
+            return fail(format!(
+                "a restore returned generation {} and the device counts {}",
+                generation.0, after.acknowledged.0
+            ));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// A key's public fingerprint, or "none" (never the key).
+fn fingerprint(state: &DeviceState) -> String {
+    state
+        .key
+        .as_ref()
+        .map_or_else(|| "none".to_owned(), |k| format!("{k:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use backup_vault::key::BackupKey;
+    use backup_vault::vault::crypto::RegistrationId;
+    use rand_chacha::rand_core::SeedableRng;
+
+    fn device(mode: Mode) -> DeviceState {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+        let mut d = DeviceState::new(UserId(1));
+        d.mode = mode;
+        d.key = Some(BackupKey::generate(&mut rng));
+        d.registration = Some(RegistrationId(9));
+        d.acknowledged = Generation(3);
+        d
+    }
+
+    fn restored(g: u64) -> Completed {
+        Completed::Restored {
+            plaintext: Bytes::new(),
+            generation: Generation(g),
+        }
+    }
+
+    #[test]
+    fn a_key_restore_keeps_password_mode_and_sets_up_any_other() {
+        let before = device(Mode::Password);
+        let mut after = before.clone();
+        let done = restored(3);
+        assert!(judge(UserId(1), Kind::RestoreWithKey, &before, &after, Ok(&done)).is_ok());
+        after.mode = Mode::Key;
+        let v = judge(UserId(1), Kind::RestoreWithKey, &before, &after, Ok(&done))
+            .expect_err("password mode dropped");
+        assert_eq!(v.invariant, "DEV-1");
+        let off = device(Mode::Off);
+        let mut set = off.clone();
+        set.mode = Mode::Key;
+        assert!(judge(UserId(1), Kind::RestoreWithKey, &off, &set, Ok(&done)).is_ok());
+        assert!(judge(UserId(1), Kind::RestoreWithKey, &off, &off, Ok(&done)).is_err());
+    }
+
+    #[test]
+    fn a_failed_operation_may_stop_half_way_but_nowhere_else() {
+        let before = device(Mode::Password);
+        let mut after = before.clone();
+        after.mode = Mode::Off;
+        let e = ClientError::CloudUnavailable;
+        assert!(judge(UserId(1), Kind::Disable, &before, &after, Err(&e)).is_ok());
+        assert!(judge(UserId(1), Kind::Backup, &before, &after, Err(&e)).is_err());
+        assert!(judge(UserId(1), Kind::Disable, &before, &before, Err(&e)).is_ok());
+    }
+
+    #[test]
+    fn key_registration_and_generations_move_only_as_the_operation_says() {
+        let before = device(Mode::Key);
+        let up = Completed::BackedUp {
+            generation: Generation(4),
+        };
+        let mut after = before.clone();
+        after.acknowledged = Generation(4);
+        assert!(judge(UserId(1), Kind::Backup, &before, &after, Ok(&up)).is_ok());
+        // The device does not count what it acknowledged.
+        assert!(judge(UserId(1), Kind::Backup, &before, &before, Ok(&up)).is_err());
+        // A backup acknowledged at or below the device's count.
+        let old = Completed::BackedUp {
+            generation: Generation(3),
+        };
+        assert!(judge(UserId(1), Kind::Backup, &before, &before, Ok(&old)).is_err());
+        // The count going back.
+        let mut back = before.clone();
+        back.acknowledged = Generation(2);
+        assert!(judge(
+            UserId(1),
+            Kind::RestoreWithKey,
+            &before,
+            &back,
+            Ok(&restored(3))
+        )
+        .is_err());
+        // A restored generation the device does not count.
+        assert!(judge(
+            UserId(1),
+            Kind::RestoreWithKey,
+            &before,
+            &before,
+            Ok(&restored(5))
+        )
+        .is_err());
+        // The key or the registration changed by a backup.
+        let mut rekeyed = after.clone();
+        rekeyed.key = None;
+        assert!(judge(UserId(1), Kind::Backup, &before, &rekeyed, Ok(&up)).is_err());
+        let mut moved = after.clone();
+        moved.registration = Some(RegistrationId(10));
+        assert!(judge(UserId(1), Kind::Backup, &before, &moved, Ok(&up)).is_err());
+        assert!(judge(
+            UserId(1),
+            Kind::ChangePassword,
+            &device(Mode::Password),
+            &{
+                let mut d = device(Mode::Password);
+                d.registration = Some(RegistrationId(10));
+                d
+            },
+            Ok(&Completed::PasswordChanged)
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn a_backup_writes_each_generation_once_and_never_goes_back() {
+        let (a, b) = (Bytes::from_static(b"one"), Bytes::from_static(b"two"));
+        let mut w = Writes::default();
+        w.put(UserId(1), Generation(4), &a).expect("first");
+        w.put(UserId(1), Generation(4), &a)
+            .expect("a lost write put again as it was");
+        w.put(UserId(1), Generation(5), &b).expect("moved up");
+        let v = w
+            .put(UserId(1), Generation(5), &a)
+            .expect_err("other bytes");
+        assert_eq!(v.invariant, "DEV-1");
+        let mut w = Writes::default();
+        w.put(UserId(1), Generation(6), &a).expect("first");
+        assert!(w.put(UserId(1), Generation(5), &b).is_err());
+    }
+}
