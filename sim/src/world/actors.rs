@@ -93,8 +93,10 @@ pub(super) struct Actor {
     /// The node the actor last sent to (its client's leader hint, or the
     /// replayer's pick).
     pub(super) leader: NodeId,
-    /// The client deadline a timeout event is queued for.
-    timeout_at: Option<Millis>,
+    /// The client deadline a timeout event is queued for, with the epoch
+    /// of the client it wakes (an event for an earlier epoch is dropped
+    /// when it fires, so it wakes no later client).
+    timeout_at: Option<(u32, Millis)>,
     client: Option<Client>,
     saved: DeviceState,
     password: Option<Password>,
@@ -954,11 +956,11 @@ fn arm_timeout(world: &mut World, a: usize) {
     else {
         return;
     };
-    if world.actors[a].timeout_at == Some(deadline) {
+    let epoch = world.actors[a].epoch;
+    if world.actors[a].timeout_at == Some((epoch, deadline)) {
         return;
     }
-    world.actors[a].timeout_at = Some(deadline);
-    let epoch = world.actors[a].epoch;
+    world.actors[a].timeout_at = Some((epoch, deadline));
     world
         .cluster
         .schedule(deadline, Ev::Timeout { actor: a, epoch });
