@@ -190,8 +190,18 @@ fn fresh_client(world: &mut World, a: usize, user: UserId) {
     actor.client = Some(Client::new(user, world.client_config));
 }
 
+/// Whether actor `a`'s client runs an operation, by its own word, which the
+/// world schedules on (crashes, final restores). Asserted against the
+/// world's record: an operation started and no `Done` or `Failed` since.
 fn busy(world: &World, a: usize) -> bool {
-    world.actors[a].client.as_ref().is_some_and(Client::is_busy)
+    let running = world.actors[a].client.as_ref().is_some_and(Client::is_busy);
+    assert_eq!(
+        running,
+        world.actors[a].op.is_some(),
+        "actor {a}'s client says it is busy: {running}; the world saw an operation start and not end: {}",
+        world.actors[a].op.is_some()
+    );
+    running
 }
 
 fn schedule_wake(world: &mut World, a: usize, min: u64, spread: u64) {
