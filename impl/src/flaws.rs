@@ -273,6 +273,12 @@ pub enum ClientFlaw {
     /// DEV-1).
     #[cfg(feature = "flaws")]
     BackupRewritesGeneration,
+    /// A backup's manifest names the generation before the one it wrote:
+    /// the hint lags, and restores that trust it find an older backup
+    /// first (breaks DEV-1; no restore fails, since the listing still
+    /// finds the newest).
+    #[cfg(feature = "flaws")]
+    ManifestLags,
 }
 
 /// Every vault flaw, for command lines and sweeps.
@@ -371,6 +377,8 @@ pub const CLIENT_FLAWS: &[ClientFlaw] = &[
     ClientFlaw::KeyRestoreDropsPasswordMode,
     #[cfg(feature = "flaws")]
     ClientFlaw::BackupRewritesGeneration,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::ManifestLags,
 ];
 
 /// Whether `flaw` (an `Option<VaultFlaw>` or `Option<ClientFlaw>`) is the
@@ -492,6 +500,8 @@ impl ClientFlaw {
             ClientFlaw::KeyRestoreDropsPasswordMode => "key-restore-drops-password-mode",
             #[cfg(feature = "flaws")]
             ClientFlaw::BackupRewritesGeneration => "backup-rewrites-generation",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::ManifestLags => "manifest-lags",
         }
     }
 }

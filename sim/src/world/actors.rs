@@ -22,7 +22,7 @@ use super::trace::Party;
 use super::{Ev, Phase, World, FINAL_MS, SIM_CHUNK};
 use crate::cluster::Delivered;
 use backup_vault::archive::{self, ArchiveSpec};
-use backup_vault::client::layout::parse_backup_key;
+use backup_vault::client::layout::{manifest_key, parse_backup_key};
 use backup_vault::client::{
     CallId, Client, ClientError, CloudOp, CloudReply, Completed, DeviceState, Mode, Operation,
     Output, Password,
@@ -579,6 +579,21 @@ fn cloud_exec(world: &mut World, a: usize, op: CloudOp) -> Result<CloudReply, St
         CloudOp::Put { key, data, cond } => {
             if let Some(found) = world.secrets.scan(&data) {
                 world.fail(super::leak(found, "a cloud object", None));
+            }
+            // DEV-1: a backup's manifest names what it wrote (judged after
+            // the scan, so a manifest that leaks K is KEY-1's first).
+            if key == manifest_key(UserId(user)) {
+                if let Some(Op {
+                    kind: Kind::Backup,
+                    before: Some(DeviceState { key: Some(k), .. }),
+                    writes,
+                    ..
+                }) = world.actors[a].op.as_ref()
+                {
+                    if let Err(v) = writes.manifest(UserId(user), k, &data) {
+                        world.fail(v);
+                    }
+                }
             }
             (
                 "put",

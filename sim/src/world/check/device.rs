@@ -21,14 +21,17 @@
 //! - within one backup, the generations of the backup objects written never
 //!   go back, and one generation is written with one content only (a write
 //!   the read-back found lost is put again as it was; a name another writer
-//!   holds moves the backup to a later generation).
+//!   holds moves the backup to a later generation); the manifest it puts
+//!   names, under the device's key, the generation it wrote last.
 //!
 //! The world judges the honest devices, whose saved state it keeps.
 
 use super::Violation;
+use backup_vault::client::layout::decode_manifest;
 use backup_vault::client::{ClientError, Completed, DeviceState, Mode, Operation};
 use backup_vault::format::Generation;
 use backup_vault::invariant::Invariant;
+use backup_vault::key::BackupKey;
 use backup_vault::vault::ids::UserId;
 use bytes::Bytes;
 
@@ -111,6 +114,33 @@ pub struct Writes {
 }
 
 impl Writes {
+    /// The backup puts `data` as the user's manifest: it must name, under
+    /// the device's key `key`, the generation the backup wrote last (the
+    /// manifest is a hint restores may skip, so a wrong one fails no restore
+    /// and needs its own rule).
+    ///
+    /// # Errors
+    /// The bytes are not a manifest of `user` under `key`, or name another
+    /// generation, or the backup wrote no backup object before.
+    pub fn manifest(&self, user: UserId, key: &BackupKey, data: &[u8]) -> Result<(), Violation> {
+        let wrote = self.last.as_ref().map(|(g, _)| *g);
+        let names = decode_manifest(key, user, data);
+        if wrote.is_some() && names == wrote {
+            return Ok(());
+        }
+        Err(Violation::user(
+            Invariant::Dev1,
+            user,
+            None,
+            format!(
+                "user {}'s backup put a manifest that names generation {:?} under its key, after writing generation {:?}",
+                user.0,
+                names.map(|g| g.0),
+                wrote.map(|g| g.0)
+            ),
+        ))
+    }
+
     /// The backup writes `data` as generation `generation`.
     ///
     /// # Errors
@@ -249,7 +279,7 @@ fn fingerprint(state: &DeviceState) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use backup_vault::key::BackupKey;
+    use backup_vault::client::layout::encode_manifest;
     use backup_vault::vault::crypto::RegistrationId;
     use rand_chacha::rand_core::SeedableRng;
 
@@ -370,5 +400,31 @@ mod tests {
         let mut w = Writes::default();
         w.put(UserId(1), Generation(6), &a).expect("first");
         assert!(w.put(UserId(1), Generation(5), &b).is_err());
+    }
+
+    #[test]
+    fn the_manifest_names_the_generation_written_under_the_key() {
+        let key = device(Mode::Key).key.expect("a key");
+        let other = {
+            let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(8);
+            BackupKey::generate(&mut rng)
+        };
+        let u = UserId(1);
+        let mut w = Writes::default();
+        let named = encode_manifest(&key, u, Generation(4));
+        assert!(
+            w.manifest(u, &key, &named).is_err(),
+            "no backup written yet"
+        );
+        w.put(u, Generation(4), &Bytes::from_static(b"x"))
+            .expect("first");
+        w.manifest(u, &key, &named).expect("the generation written");
+        assert!(w
+            .manifest(u, &key, &encode_manifest(&key, u, Generation(3)))
+            .is_err());
+        assert!(w
+            .manifest(u, &key, &encode_manifest(&other, u, Generation(4)))
+            .is_err());
+        assert!(w.manifest(u, &key, &[0u8; 32]).is_err());
     }
 }
