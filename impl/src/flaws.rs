@@ -279,6 +279,13 @@ pub enum ClientFlaw {
     /// finds the newest).
     #[cfg(feature = "flaws")]
     ManifestLags,
+    /// A backup fails at its first conflict (a lost write, a generation
+    /// another writer or an earlier interrupted backup holds, a manifest
+    /// moved on) instead of spending its budget: a device whose interrupted
+    /// backup left its next generation taken can never back up again
+    /// (breaks LIVE-5).
+    #[cfg(feature = "flaws")]
+    GivesUpAtFirstConflict,
 }
 
 /// Every vault flaw, for command lines and sweeps.
@@ -379,6 +386,8 @@ pub const CLIENT_FLAWS: &[ClientFlaw] = &[
     ClientFlaw::BackupRewritesGeneration,
     #[cfg(feature = "flaws")]
     ClientFlaw::ManifestLags,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::GivesUpAtFirstConflict,
 ];
 
 /// Whether `flaw` (an `Option<VaultFlaw>` or `Option<ClientFlaw>`) is the
@@ -502,6 +511,8 @@ impl ClientFlaw {
             ClientFlaw::BackupRewritesGeneration => "backup-rewrites-generation",
             #[cfg(feature = "flaws")]
             ClientFlaw::ManifestLags => "manifest-lags",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::GivesUpAtFirstConflict => "gives-up-at-first-conflict",
         }
     }
 }

@@ -55,9 +55,12 @@ pub(super) enum Role {
     Reregistrar,
 }
 
-/// What the final phase checks with an actor's restore.
+/// What the final phase checks with an actor's operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum FinalCheck {
+    /// LIVE-5: a backup on a device that keeps its key succeeds; the
+    /// device's final restore follows it.
+    Backup,
     /// LIVE-1 (login with the right password) and DUR-1.
     Login,
     /// DUR-1 with the 64-digit key.
@@ -297,27 +300,7 @@ fn wake_honest(world: &mut World, a: usize) {
             world.actors[a].next_password = Some(password.clone());
             (Operation::EnablePasswordMode { password }, Some("register"))
         }
-        _ if roll < 50 => {
-            let spec = ArchiveSpec::with_target(world.scenario.archive_bytes);
-            let archive = archive::generate(world.rng(), &spec);
-            let bytes = archive::encode(&archive).expect("generated archives encode");
-            let plaintext = Bytes::from(bytes);
-            let user = world.actors[a].user;
-            world.backups.started(user, &plaintext);
-            world.actors[a].op = Some(Op {
-                name: "backup",
-                f: None,
-                acknowledged: world.actors[a].saved.acknowledged,
-                registration: world.actors[a].saved.registration,
-                plaintext: Some(plaintext.clone()),
-                final_check: None,
-                kind: Kind::Backup,
-                before: None,
-                writes: Writes::default(),
-                must_finish: false,
-            });
-            return start_prepared(world, a, Operation::Backup { plaintext });
-        }
+        _ if roll < 50 => return start_backup(world, a, None),
         Mode::Password if roll < 75 => match world.actors[a].password.clone() {
             Some(password) => (Operation::RestoreWithPassword { password }, Some("login")),
             None => (restore_with_key(world, a), None),
@@ -343,6 +326,29 @@ fn wake_honest(world: &mut World, a: usize) {
         }
     };
     start(world, a, op.0, op.1, None);
+}
+
+/// Actor `a` backs up a new archive (a final check's, if `final_check`).
+fn start_backup(world: &mut World, a: usize, final_check: Option<FinalCheck>) {
+    let spec = ArchiveSpec::with_target(world.scenario.archive_bytes);
+    let archive = archive::generate(world.rng(), &spec);
+    let bytes = archive::encode(&archive).expect("generated archives encode");
+    let plaintext = Bytes::from(bytes);
+    let user = world.actors[a].user;
+    world.backups.started(user, &plaintext);
+    world.actors[a].op = Some(Op {
+        name: "backup",
+        f: None,
+        acknowledged: world.actors[a].saved.acknowledged,
+        registration: world.actors[a].saved.registration,
+        plaintext: Some(plaintext.clone()),
+        final_check,
+        kind: Kind::Backup,
+        before: None,
+        writes: Writes::default(),
+        must_finish: false,
+    });
+    start_prepared(world, a, Operation::Backup { plaintext });
 }
 
 fn restore_with_key(world: &World, a: usize) -> Operation {
@@ -1089,6 +1095,9 @@ fn finish(world: &mut World, a: usize, result: Result<Completed, ClientError>) {
         world.fail(v);
         return;
     }
+    if op.final_check == Some(FinalCheck::Backup) {
+        start_final_restore(world, a);
+    }
     if op.final_check.is_some() || op.must_finish {
         world.finals_pending = world.finals_pending.saturating_sub(1);
         if world.finals_pending == 0 {
@@ -1195,6 +1204,19 @@ fn on_failed(world: &mut World, a: usize, op: &Op, e: ClientError) -> Result<(),
         // See `HostAdversary::liveness_voided`.
         return Ok(());
     }
+    if check == FinalCheck::Backup {
+        // The cloud is healed and the device keeps its key: nothing may
+        // stop a backup now.
+        return Err(super::Violation::user(
+            Invariant::Live5,
+            user,
+            None,
+            format!(
+                "after every fault healed, user {}'s backup failed: {e}",
+                user.0
+            ),
+        ));
+    }
     let login_failed = matches!(
         e,
         ClientError::VaultUnavailable
@@ -1222,12 +1244,12 @@ fn on_failed(world: &mut World, a: usize, op: &Op, e: ClientError) -> Result<(),
         }
         // Nothing was promised: a leftover backup of an earlier key, or
         // none at all, is not a broken promise.
-        (FinalCheck::Key, true, _) | (_, false, None) => Ok(()),
+        (FinalCheck::Key | FinalCheck::Backup, true, _) | (_, false, None) => Ok(()),
     }
 }
 
-/// The settle time is over: every honest device restores, to check LIVE-1
-/// and DUR-1. A device still busy with an operation begun before must
+/// The settle time is over: every honest device that keeps its key backs up
+/// (LIVE-5), then restores, to check LIVE-1 and DUR-1. A device still busy with an operation begun before must
 /// finish it within the same time instead (LIVE-1): a client that waits
 /// forever for a lost answer is a liveness failure, not an exemption.
 pub(super) fn start_finals(world: &mut World) {
@@ -1247,40 +1269,17 @@ pub(super) fn start_finals(world: &mut World) {
             }
             continue;
         }
-        let user = world.actors[a].user;
+        // Each final operation runs on a fresh app process with the saved
+        // state: a backup first where the device keeps its key (LIVE-5),
+        // then its restore (when the backup is done, `finish`).
         let saved = &world.actors[a].saved;
-        let active = world
-            .consensus
-            .reference()
-            .get(user)
-            .and_then(|r| r.active.as_ref())
-            .map(|r| (r.registration, r.attempts.remaining()));
-        let login_possible = saved.mode == Mode::Password
-            && active.is_some_and(|(reg, left)| Some(reg) == saved.registration && left > 0)
-            && world.actors[a].password.is_some();
-        let check = if login_possible {
-            FinalCheck::Login
-        } else if saved.key.is_some() && world.backups.latest(user).is_some() {
-            FinalCheck::Key
+        if saved.mode != Mode::Off && saved.key.is_some() {
+            restart_app(world, a);
+            world.finals_pending += 1;
+            start_backup(world, a, Some(FinalCheck::Backup));
         } else {
-            continue;
-        };
-        let op = match check {
-            FinalCheck::Login => Operation::RestoreWithPassword {
-                password: world.actors[a].password.clone().expect("checked above"),
-            },
-            FinalCheck::Key => restore_with_key(world, a),
-        };
-        // Each final restore runs on a fresh app process with the saved state.
-        world.actors[a].epoch += 1;
-        world.actors[a].calls = 0;
-        world.actors[a].client = Some(Client::from_state(
-            world.actors[a].saved.clone(),
-            world.client_config,
-        ));
-        world.finals_pending += 1;
-        let f = (check == FinalCheck::Login).then_some("login");
-        start(world, a, op, f, Some(check));
+            start_final_restore(world, a);
+        }
         if world.phase == Phase::Done {
             return;
         }
@@ -1291,6 +1290,49 @@ pub(super) fn start_finals(world: &mut World) {
     }
     let at = world.now().plus(FINAL_MS);
     world.cluster.schedule(at, Ev::End);
+}
+
+/// Actor `a`'s app process starts again from its saved state.
+fn restart_app(world: &mut World, a: usize) {
+    world.actors[a].epoch += 1;
+    world.actors[a].calls = 0;
+    world.actors[a].client = Some(Client::from_state(
+        world.actors[a].saved.clone(),
+        world.client_config,
+    ));
+}
+
+/// Actor `a`'s final restore: a login where its password should work (LIVE-1
+/// and DUR-1), else with its key where a backup was promised (DUR-1).
+fn start_final_restore(world: &mut World, a: usize) {
+    let user = world.actors[a].user;
+    let saved = &world.actors[a].saved;
+    let active = world
+        .consensus
+        .reference()
+        .get(user)
+        .and_then(|r| r.active.as_ref())
+        .map(|r| (r.registration, r.attempts.remaining()));
+    let login_possible = saved.mode == Mode::Password
+        && active.is_some_and(|(reg, left)| Some(reg) == saved.registration && left > 0)
+        && world.actors[a].password.is_some();
+    let check = if login_possible {
+        FinalCheck::Login
+    } else if saved.key.is_some() && world.backups.latest(user).is_some() {
+        FinalCheck::Key
+    } else {
+        return;
+    };
+    let op = match check {
+        FinalCheck::Login => Operation::RestoreWithPassword {
+            password: world.actors[a].password.clone().expect("checked above"),
+        },
+        _ => restore_with_key(world, a),
+    };
+    restart_app(world, a);
+    world.finals_pending += 1;
+    let f = (check == FinalCheck::Login).then_some("login");
+    start(world, a, op, f, Some(check));
 }
 
 /// The final restores ran out of time.
@@ -1305,10 +1347,21 @@ pub(super) fn end_finals(world: &mut World) {
             x.op.as_ref()
                 .is_some_and(|o| o.final_check.is_some() || o.must_finish)
         })
-        .map(|x| (x.user, x.op.as_ref().map_or("", |o| o.name)));
-    if let Some((user, name)) = stuck.filter(|_| !world.host.liveness_voided) {
+        .map(|x| {
+            (
+                x.user,
+                x.op.as_ref().map_or("", |o| o.name),
+                x.op.as_ref().and_then(|o| o.final_check),
+            )
+        });
+    if let Some((user, name, check)) = stuck.filter(|_| !world.host.liveness_voided) {
+        let invariant = if check == Some(FinalCheck::Backup) {
+            Invariant::Live5
+        } else {
+            Invariant::Live1
+        };
         world.fail(super::Violation::user(
-            Invariant::Live1,
+            invariant,
             user,
             None,
             format!(

@@ -74,7 +74,7 @@ use trace::{Party, Record, Trace};
 
 /// How long the world settles after the heal before the final checks.
 const SETTLE_MS: u64 = 8_000;
-/// How long the final restores may take.
+/// How long the final backups and restores may take.
 const FINAL_MS: u64 = 30_000;
 /// Plaintext bytes per chunk of the simulated devices' backups: small, so
 /// that every backup has several chunks to cut, swap and truncate.
@@ -205,9 +205,9 @@ enum Ev {
     HealPartition(u64),
     /// Faults end: heal everything and let the world settle.
     Heal,
-    /// The settle time is over: start the final restores.
+    /// The settle time is over: start the final backups and restores.
     Final,
-    /// The final restores ran out of time.
+    /// The final backups and restores ran out of time.
     End,
     /// Look again whether every node has caught up (LIVE-3).
     CatchUp,
@@ -283,7 +283,7 @@ pub(crate) struct World {
     forced_rollback: BTreeSet<NodeId>,
     /// The partition in force, by id, for healing.
     partition_id: u64,
-    /// Final restores still running.
+    /// Final backups and restores still running.
     finals_pending: usize,
     /// What every node must apply, and by when (LIVE-3).
     catch_up: Option<CatchUp>,

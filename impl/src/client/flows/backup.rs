@@ -142,9 +142,11 @@ impl Backup {
     }
 
     /// Counts one conflict; fails the backup when there were too many.
-    fn conflict(&mut self) -> Result<(), Step> {
+    fn conflict(&mut self, ctx: &Ctx<'_>) -> Result<(), Step> {
         self.conflicts += 1;
-        if self.conflicts > MAX_CONFLICTS {
+        if self.conflicts > MAX_CONFLICTS
+            || crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::GivesUpAtFirstConflict)
+        {
             Err(Step::Failed(ClientError::CloudUnavailable))
         } else {
             Ok(())
@@ -186,14 +188,14 @@ impl Backup {
             )
             | (Phase::CheckTaken, Err(StoreError::NotFound | StoreError::Corrupt { .. })) => {
                 // Lost, or read back damaged: put it again.
-                if let Err(step) = self.conflict() {
+                if let Err(step) = self.conflict(ctx) {
                     return step;
                 }
                 self.put_backup(ctx)
             }
             (Phase::CheckTaken, Ok(CloudReply::Got(_))) => {
                 // Another writer holds this generation: take the next one.
-                if let Err(step) = self.conflict() {
+                if let Err(step) = self.conflict(ctx) {
                     return step;
                 }
                 self.encrypt_as(self.generation, ctx)
@@ -211,7 +213,7 @@ impl Backup {
                     // An earlier send of our manifest put succeeded.
                     return self.acknowledge(object.version, ctx);
                 }
-                if let Err(step) = self.conflict() {
+                if let Err(step) = self.conflict(ctx) {
                     return step;
                 }
                 ctx.device.manifest_version = Some(object.version);
@@ -229,7 +231,7 @@ impl Backup {
                 }
             }
             (Phase::ReadManifest, Err(StoreError::NotFound)) => {
-                if let Err(step) = self.conflict() {
+                if let Err(step) = self.conflict(ctx) {
                     return step;
                 }
                 ctx.device.manifest_version = None;
