@@ -159,9 +159,10 @@ def claim_target(tree: Path, target: Path):
 def list_mutants(tree: Path, globs, in_diff=None, package="backup-vault"):
     # Functions named flaw_* are the broken variants' own code (compiled with
     # the `flaws` feature only, never in a release): mutating them tests the
-    # broken-variant matrix, not the vault, so they are not in the population.
+    # broken-variant matrix, not the vault, so they are not in the population
+    # (methods and free functions alike).
     cmd = ["cargo", "mutants", "--list", "--json", "--diff", "-p", package,
-           "--exclude-re", "::flaw_"]
+           "--exclude-re", "::flaw_|replace flaw_"]
     for g in globs:
         cmd += ["-f", g]
     if in_diff:

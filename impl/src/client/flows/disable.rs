@@ -97,7 +97,7 @@ impl Disable {
             ClientResponse::Refused(Refusal::UnknownRegistration)
             | ClientResponse::NotRegistered
             | ClientResponse::KeyDestroyed
-                if unauthenticated_delete(ctx) =>
+                if flaw_unauthenticated_delete(ctx) =>
             {
                 // Broken: forgets K on the vault's unauthenticated word.
                 ctx.device.registration = None;
@@ -171,6 +171,6 @@ impl Disable {
 }
 
 /// Broken variant `UnauthenticatedDelete` (see [`crate::flaws`]).
-fn unauthenticated_delete(ctx: &Ctx<'_>) -> bool {
+fn flaw_unauthenticated_delete(ctx: &Ctx<'_>) -> bool {
     crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::UnauthenticatedDelete)
 }
