@@ -286,6 +286,12 @@ pub enum ClientFlaw {
     /// (breaks LIVE-5).
     #[cfg(feature = "flaws")]
     GivesUpAtFirstConflict,
+    /// Turning password mode on again fails "not registered" when the vault
+    /// refuses the registration the device names to replace (destroyed, or
+    /// replaced by another), instead of registering afresh: a device whose
+    /// record is gone can never set a password up again (breaks LIVE-5).
+    #[cfg(feature = "flaws")]
+    EnableGivesUpOnStaleRegistration,
 }
 
 /// Every vault flaw, for command lines and sweeps.
@@ -388,6 +394,8 @@ pub const CLIENT_FLAWS: &[ClientFlaw] = &[
     ClientFlaw::ManifestLags,
     #[cfg(feature = "flaws")]
     ClientFlaw::GivesUpAtFirstConflict,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::EnableGivesUpOnStaleRegistration,
 ];
 
 /// Whether `flaw` (an `Option<VaultFlaw>` or `Option<ClientFlaw>`) is the
@@ -513,6 +521,8 @@ impl ClientFlaw {
             ClientFlaw::ManifestLags => "manifest-lags",
             #[cfg(feature = "flaws")]
             ClientFlaw::GivesUpAtFirstConflict => "gives-up-at-first-conflict",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::EnableGivesUpOnStaleRegistration => "enable-gives-up-on-stale-registration",
         }
     }
 }

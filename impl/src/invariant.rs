@@ -51,7 +51,7 @@ pub enum Invariant {
     Live3,
     /// LIVE-4: a client keeps to its retry policy: it sends one request at most its budget of times, waits after each send as its backoff states (doubling from the first wait to the cap, plus at most a quarter), sends again only after that wait or on an answer that asks for it, moves past a request only on an answer to it or when its budget is spent, reports the vault or the cloud unavailable only then, sends vault requests only to nodes of its cluster and, after a timeout, to another node, and never acts on an answer to a request it has moved past or not made yet.
     Live4,
-    /// LIVE-5: once every fault has healed, a backup on a device that keeps its key succeeds (within the final phase's time), and the device's final restore returns it or a later one.
+    /// LIVE-5: once every fault has healed, a device that keeps its key can use it: a backup succeeds and the device's final restore returns it or a later one, and a device in password mode whose record is gone (destroyed, or replaced by another registration) sets its password up again and logs in with it (within the final phase's time).
     Live5,
     /// SIM-1: one seed replays to the identical trace.
     Sim1,
@@ -142,7 +142,7 @@ impl Invariant {
             Invariant::Live2 => "a node helps another start an election (grants it a pre-vote) only for a later term, while it hears no leader, and for a log at least as up to date as its own, and a leader steps down in its own term only when a quorum stopped answering it, and a node records its vote only for a candidate at least as up to date as its log, and puts it off for the others' word only when they can clear it (the candidate is behind its counter, not its log): neither a rejoining or lagging node nor the leader itself deposes a leader that a quorum follows",
             Invariant::Live3 => "once every fault has healed and a majority is up and connected, every node catches up: within a bounded time each node has applied every entry committed before, a lagging, restarted or rolled-back node included",
             Invariant::Live4 => "a client keeps to its retry policy: it sends one request at most its budget of times, waits after each send as its backoff states (doubling from the first wait to the cap, plus at most a quarter), sends again only after that wait or on an answer that asks for it, moves past a request only on an answer to it or when its budget is spent, reports the vault or the cloud unavailable only then, sends vault requests only to nodes of its cluster and, after a timeout, to another node, and never acts on an answer to a request it has moved past or not made yet",
-            Invariant::Live5 => "once every fault has healed, a backup on a device that keeps its key succeeds (within the final phase's time), and the device's final restore returns it or a later one",
+            Invariant::Live5 => "once every fault has healed, a device that keeps its key can use it: a backup succeeds and the device's final restore returns it or a later one, and a device in password mode whose record is gone (destroyed, or replaced by another registration) sets its password up again and logs in with it (within the final phase's time)",
             Invariant::Sim1 => "one seed replays to the identical trace",
             Invariant::Host1 => "nothing a node's host can read or write (its disk, its peer traffic) lets it learn a secret or change a record outside the protocol",
         }

@@ -61,6 +61,10 @@ enum FinalCheck {
     /// LIVE-5: a backup on a device that keeps its key succeeds; the
     /// device's final restore follows it.
     Backup,
+    /// LIVE-5: a device in password mode whose record is gone (destroyed,
+    /// or replaced by another registration) sets its password up again;
+    /// its final login follows.
+    Reenable,
     /// LIVE-1 (login with the right password) and DUR-1.
     Login,
     /// DUR-1 with the 64-digit key.
@@ -1095,8 +1099,10 @@ fn finish(world: &mut World, a: usize, result: Result<Completed, ClientError>) {
         world.fail(v);
         return;
     }
-    if op.final_check == Some(FinalCheck::Backup) {
-        start_final_restore(world, a);
+    match op.final_check {
+        Some(FinalCheck::Backup) => start_final_restore(world, a, true),
+        Some(FinalCheck::Reenable) => start_final_restore(world, a, false),
+        _ => {}
     }
     if op.final_check.is_some() || op.must_finish {
         world.finals_pending = world.finals_pending.saturating_sub(1);
@@ -1204,16 +1210,16 @@ fn on_failed(world: &mut World, a: usize, op: &Op, e: ClientError) -> Result<(),
         // See `HostAdversary::liveness_voided`.
         return Ok(());
     }
-    if check == FinalCheck::Backup {
-        // The cloud is healed and the device keeps its key: nothing may
-        // stop a backup now.
+    if matches!(check, FinalCheck::Backup | FinalCheck::Reenable) {
+        // The cloud and the cluster are healed and the device keeps its
+        // key: nothing may stop a backup or a new password now.
         return Err(super::Violation::user(
             Invariant::Live5,
             user,
             None,
             format!(
-                "after every fault healed, user {}'s backup failed: {e}",
-                user.0
+                "after every fault healed, user {}'s {} failed: {e}",
+                user.0, op.name
             ),
         ));
     }
@@ -1244,12 +1250,14 @@ fn on_failed(world: &mut World, a: usize, op: &Op, e: ClientError) -> Result<(),
         }
         // Nothing was promised: a leftover backup of an earlier key, or
         // none at all, is not a broken promise.
-        (FinalCheck::Key | FinalCheck::Backup, true, _) | (_, false, None) => Ok(()),
+        (FinalCheck::Key | FinalCheck::Backup | FinalCheck::Reenable, true, _)
+        | (_, false, None) => Ok(()),
     }
 }
 
 /// The settle time is over: every honest device that keeps its key backs up
-/// (LIVE-5), then restores, to check LIVE-1 and DUR-1. A device still busy with an operation begun before must
+/// (LIVE-5), sets its password up again if its record is gone (LIVE-5),
+/// then restores, to check LIVE-1 and DUR-1. A device still busy with an operation begun before must
 /// finish it within the same time instead (LIVE-1): a client that waits
 /// forever for a lost answer is a liveness failure, not an exemption.
 pub(super) fn start_finals(world: &mut World) {
@@ -1278,7 +1286,7 @@ pub(super) fn start_finals(world: &mut World) {
             world.finals_pending += 1;
             start_backup(world, a, Some(FinalCheck::Backup));
         } else {
-            start_final_restore(world, a);
+            start_final_restore(world, a, true);
         }
         if world.phase == Phase::Done {
             return;
@@ -1303,8 +1311,10 @@ fn restart_app(world: &mut World, a: usize) {
 }
 
 /// Actor `a`'s final restore: a login where its password should work (LIVE-1
-/// and DUR-1), else with its key where a backup was promised (DUR-1).
-fn start_final_restore(world: &mut World, a: usize) {
+/// and DUR-1), else with its key where a backup was promised (DUR-1). A
+/// device in password mode whose record is gone first sets its password up
+/// again, if `may_reenable` (LIVE-5), and logs in after.
+fn start_final_restore(world: &mut World, a: usize, may_reenable: bool) {
     let user = world.actors[a].user;
     let saved = &world.actors[a].saved;
     let active = world
@@ -1316,6 +1326,28 @@ fn start_final_restore(world: &mut World, a: usize) {
     let login_possible = saved.mode == Mode::Password
         && active.is_some_and(|(reg, left)| Some(reg) == saved.registration && left > 0)
         && world.actors[a].password.is_some();
+    // An in-path chat server (`intercept`) stays in the path after the
+    // heal and can always deny a registration service (a substituted
+    // evaluation at every restart); the re-enable is judged without it.
+    if may_reenable
+        && !login_possible
+        && saved.mode == Mode::Password
+        && saved.key.is_some()
+        && !world.mix.has(FaultKind::Intercept)
+    {
+        let password = new_password(world, a);
+        world.actors[a].next_password = Some(password.clone());
+        restart_app(world, a);
+        world.finals_pending += 1;
+        start(
+            world,
+            a,
+            Operation::EnablePasswordMode { password },
+            Some("register"),
+            Some(FinalCheck::Reenable),
+        );
+        return;
+    }
     let check = if login_possible {
         FinalCheck::Login
     } else if saved.key.is_some() && world.backups.latest(user).is_some() {
@@ -1355,7 +1387,7 @@ pub(super) fn end_finals(world: &mut World) {
             )
         });
     if let Some((user, name, check)) = stuck.filter(|_| !world.host.liveness_voided) {
-        let invariant = if check == Some(FinalCheck::Backup) {
+        let invariant = if matches!(check, Some(FinalCheck::Backup | FinalCheck::Reenable)) {
             Invariant::Live5
         } else {
             Invariant::Live1

@@ -221,7 +221,13 @@ impl Register {
                 // The registration named in `replacing` is not active (any
                 // more), or is not ours: try the next choice.
                 self.candidates.remove(0);
-                if self.candidates.is_empty() && !self.allow_fresh {
+                if self.candidates.is_empty()
+                    && (!self.allow_fresh
+                        || crate::flaws::flaw_on!(
+                            ctx.config.flaw,
+                            ClientFlaw::EnableGivesUpOnStaleRegistration
+                        ))
+                {
                     return Step::Failed(ClientError::NotRegistered);
                 }
                 self.stage(ctx)
