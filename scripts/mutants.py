@@ -92,6 +92,11 @@ PROFILES = {
         # mistakes a stale message for a current one.
         ("sim late old-term messages", ["sim", "sweep", "--seeds", "0..200", "--faults", "all",
                                         "--nemesis", "late-old-term-messages"]),
+        # A cloud that serves stale versions and loses objects, and nothing
+        # else: where a restore must refuse a generation older than the
+        # device was told is stored (the swarm rarely stacks these two).
+        ("sim stale cloud", ["sim", "sweep", "--seeds", "0..100", "--duration-ms", "30000",
+                             "--faults", "cloud-stale,cloud-missing"]),
         ("model slice", ["check", "slice"]),
         ("sim attacks", ["cargo-test", "attacks"]),
     ],

@@ -136,7 +136,7 @@ impl Restore {
     fn next(&mut self, ctx: &mut Ctx<'_>) -> Step {
         let acknowledged = ctx.device.acknowledged;
         match self.candidates.pop() {
-            Some(generation) if generation >= acknowledged || accept_older(ctx) => {
+            Some(generation) if generation >= acknowledged || flaw_accept_older(ctx) => {
                 self.phase = Phase::Fetch(generation);
                 Step::cloud(CloudOp::Get {
                     key: backup_key(ctx.device.user, generation),
@@ -170,7 +170,7 @@ impl Restore {
         }
         match format::decrypt_with(&self.key, file, &options) {
             Ok((header, plaintext)) => {
-                if header.generation < acknowledged && !accept_older(ctx) {
+                if header.generation < acknowledged && !flaw_accept_older(ctx) {
                     return Step::Failed(ClientError::StaleBackup {
                         found: header.generation,
                         expected_at_least: acknowledged,
@@ -220,6 +220,6 @@ impl Restore {
 }
 
 /// Broken variant `AcceptOlderGeneration` (see [`crate::flaws`]).
-fn accept_older(ctx: &Ctx<'_>) -> bool {
+fn flaw_accept_older(ctx: &Ctx<'_>) -> bool {
     crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::AcceptOlderGeneration)
 }
