@@ -1257,9 +1257,10 @@ fn on_failed(world: &mut World, a: usize, op: &Op, e: ClientError) -> Result<(),
 
 /// The settle time is over: every honest device that keeps its key backs up
 /// (LIVE-5), sets its password up again if its record is gone (LIVE-5),
-/// then restores, to check LIVE-1 and DUR-1. A device still busy with an operation begun before must
-/// finish it within the same time instead (LIVE-1): a client that waits
-/// forever for a lost answer is a liveness failure, not an exemption.
+/// then restores, to check LIVE-1 and DUR-1. A device still busy with an
+/// operation begun before must finish it within the same time instead
+/// (LIVE-1): a client that waits forever for a lost answer is a liveness
+/// failure, not an exemption.
 pub(super) fn start_finals(world: &mut World) {
     if world.phase == Phase::Done {
         return;

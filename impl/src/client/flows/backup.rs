@@ -119,12 +119,12 @@ impl Backup {
 
     fn put_manifest(&mut self, ctx: &mut Ctx<'_>) -> Step {
         self.phase = Phase::PutManifest;
-        #[allow(unused_mut)]
         let named = if crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::ManifestLags) {
             Generation(self.generation.0.saturating_sub(1))
         } else {
             self.generation
         };
+        #[allow(unused_mut)]
         let mut manifest = encode_manifest(&self.key, ctx.device.user, named).to_vec();
         #[cfg(feature = "flaws")]
         if ctx.config.flaw == Some(crate::flaws::ClientFlaw::KeyInManifest) {
