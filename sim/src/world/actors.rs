@@ -29,7 +29,7 @@ use backup_vault::client::{
 };
 use backup_vault::cloud::{ObjectStore, StoreError};
 use backup_vault::format::header::HEADER_LEN;
-use backup_vault::format::{Generation, TAG_LEN};
+use backup_vault::format::TAG_LEN;
 use backup_vault::invariant::Invariant;
 use backup_vault::key::BackupKey;
 use backup_vault::opaque::messages::REGISTRATION_REQUEST_LEN;
@@ -75,15 +75,15 @@ enum FinalCheck {
 struct Op {
     name: &'static str,
     f: Option<&'static str>,
-    acknowledged: Generation,
-    /// The vault registration the device held when the operation started.
-    registration: Option<RegistrationId>,
     plaintext: Option<Bytes>,
     final_check: Option<FinalCheck>,
-    /// DEV-1: what the user asked, the device's state when it began (set
-    /// when it starts), and the backup objects it wrote.
+    /// What the user asked (DEV-1).
     kind: Kind,
-    before: Option<DeviceState>,
+    /// The device's saved state when the operation began: the generation
+    /// it had acknowledged (DUR-1), the registration it held (REG-2), and
+    /// what DEV-1 judges the state after against.
+    before: DeviceState,
+    /// The backup objects it wrote (DEV-1).
     writes: Writes,
     /// Begun before every fault healed and still running when the final
     /// restores began: it must end within their time too (LIVE-1), or a
@@ -340,19 +340,7 @@ fn start_backup(world: &mut World, a: usize, final_check: Option<FinalCheck>) {
     let plaintext = Bytes::from(bytes);
     let user = world.actors[a].user;
     world.backups.started(user, &plaintext);
-    world.actors[a].op = Some(Op {
-        name: "backup",
-        f: None,
-        acknowledged: world.actors[a].saved.acknowledged,
-        registration: world.actors[a].saved.registration,
-        plaintext: Some(plaintext.clone()),
-        final_check,
-        kind: Kind::Backup,
-        before: None,
-        writes: Writes::default(),
-        must_finish: false,
-    });
-    start_prepared(world, a, Operation::Backup { plaintext });
+    start(world, a, Operation::Backup { plaintext }, None, final_check);
 }
 
 fn restore_with_key(world: &World, a: usize) -> Operation {
@@ -441,22 +429,20 @@ fn start(
     f: Option<&'static str>,
     final_check: Option<FinalCheck>,
 ) {
+    let plaintext = match &op {
+        Operation::Backup { plaintext } => Some(plaintext.clone()),
+        _ => None,
+    };
     world.actors[a].op = Some(Op {
         name: op.name(),
         f,
-        acknowledged: world.actors[a].saved.acknowledged,
-        registration: world.actors[a].saved.registration,
-        plaintext: None,
+        plaintext,
         final_check,
         kind: Kind::of(&op),
-        before: None,
+        before: world.actors[a].saved.clone(),
         writes: Writes::default(),
         must_finish: false,
     });
-    start_prepared(world, a, op);
-}
-
-fn start_prepared(world: &mut World, a: usize, op: Operation) {
     world.actors[a].ops += 1;
     let name = op.name();
     let user = world.actors[a].user;
@@ -478,8 +464,14 @@ fn start_prepared(world: &mut World, a: usize, op: Operation) {
         .expect("an actor that starts has a client");
     let now = world.now();
     world.conduct.started(a, world.actors[a].epoch);
-    if let Some(op) = world.actors[a].op.as_mut() {
-        op.before = Some(client.state().clone());
+    // An honest device's client resumes from what the app saved (DEV-1
+    // judges the state after against it).
+    if world.actors[a].role == Role::Honest {
+        assert_eq!(
+            Some(client.state()),
+            world.actors[a].op.as_ref().map(|o| &o.before),
+            "actor {a}'s client begins from a state other than the one its app saved"
+        );
     }
     client.start(op, now, world.cluster.rng());
     world.actors[a].client = Some(client);
@@ -595,7 +587,7 @@ fn cloud_exec(world: &mut World, a: usize, op: CloudOp) -> Result<CloudReply, St
             if key == manifest_key(UserId(user)) {
                 if let Some(Op {
                     kind: Kind::Backup,
-                    before: Some(DeviceState { key: Some(k), .. }),
+                    before: DeviceState { key: Some(k), .. },
                     writes,
                     ..
                 }) = world.actors[a].op.as_ref()
@@ -1074,11 +1066,9 @@ fn finish(world: &mut World, a: usize, result: Result<Completed, ClientError>) {
     if role == Role::Honest {
         if let Some(client) = world.actors[a].client.as_ref() {
             let after = client.state().clone();
-            if let Some(before) = &op.before {
-                if let Err(v) = device::judge(user, op.kind, before, &after, result.as_ref()) {
-                    world.fail(v);
-                    return;
-                }
+            if let Err(v) = device::judge(user, op.kind, &op.before, &after, result.as_ref()) {
+                world.fail(v);
+                return;
             }
             world.actors[a].saved = after;
         }
@@ -1148,7 +1138,7 @@ fn on_completed(
             }
             world
                 .backups
-                .restored(user, generation, &plaintext, op.acknowledged)?;
+                .restored(user, generation, &plaintext, op.before.acknowledged)?;
             if op.final_check.is_some() {
                 if let Some((g, _)) = world.backups.latest(user) {
                     if generation < *g {
@@ -1170,7 +1160,7 @@ fn on_completed(
             world.actors[a].password = None;
             // REG-2, the delete path: the device has forgotten K, so no
             // guessable record of its registration may remain.
-            if let Some(r) = op.registration {
+            if let Some(r) = op.before.registration {
                 let rec = world.consensus.reference().get(user);
                 let live = rec.is_some_and(|rec| {
                     rec.active.as_ref().is_some_and(|x| x.registration == r)
