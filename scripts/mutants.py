@@ -97,6 +97,12 @@ PROFILES = {
         # device was told is stored (the swarm rarely stacks these two).
         ("sim stale cloud", ["sim", "sweep", "--seeds", "0..100", "--duration-ms", "30000",
                              "--faults", "cloud-stale,cloud-missing"]),
+        # Every other honest device sent back to the start of its login,
+        # registration or backup for as long as faults are on: where an
+        # operation's restart budget is spent, and LIVE-4 counts it.
+        ("sim obstructed clients", ["sim", "sweep", "--seeds", "0..60", "--duration-ms", "30000",
+                                    "--faults", "intercept,cloud-missing",
+                                    "--nemesis", "obstruct-clients"]),
         ("model slice", ["check", "slice"]),
         ("sim attacks", ["cargo-test", "attacks"]),
     ],

@@ -292,6 +292,12 @@ pub enum ClientFlaw {
     /// record is gone can never set a password up again (breaks LIVE-5).
     #[cfg(feature = "flaws")]
     EnableGivesUpOnStaleRegistration,
+    /// Every restart budget ignored: a login restarts on every
+    /// `LoginExpired`, a registration on every refusal that calls for a new
+    /// one, a backup never runs out of conflicts. Against a peer that keeps
+    /// sending it back, the operation never ends (breaks LIVE-4's budgets).
+    #[cfg(feature = "flaws")]
+    RestartsPastBudget,
 }
 
 /// Every vault flaw, for command lines and sweeps.
@@ -396,6 +402,8 @@ pub const CLIENT_FLAWS: &[ClientFlaw] = &[
     ClientFlaw::GivesUpAtFirstConflict,
     #[cfg(feature = "flaws")]
     ClientFlaw::EnableGivesUpOnStaleRegistration,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::RestartsPastBudget,
 ];
 
 /// Whether `flaw` (an `Option<VaultFlaw>` or `Option<ClientFlaw>`) is the
@@ -523,6 +531,8 @@ impl ClientFlaw {
             ClientFlaw::GivesUpAtFirstConflict => "gives-up-at-first-conflict",
             #[cfg(feature = "flaws")]
             ClientFlaw::EnableGivesUpOnStaleRegistration => "enable-gives-up-on-stale-registration",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::RestartsPastBudget => "restarts-past-budget",
         }
     }
 }

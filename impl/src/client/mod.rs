@@ -77,7 +77,7 @@ pub mod retry;
 pub mod state;
 
 pub use api::{CallId, CloudOp, CloudReply, Completed, Operation, Output, Password};
-pub use config::ClientConfig;
+pub use config::{ClientConfig, Restarts};
 pub use error::ClientError;
 pub use state::{DeviceState, Mode};
 

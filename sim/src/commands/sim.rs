@@ -128,8 +128,8 @@ pub struct ScenarioArgs {
     /// Aim every seed at one nemesis schedule (isolate-leader-after-append,
     /// crash-mid-election, flapping-partition, rollback-after-commit,
     /// stale-log-leader, late-old-term-messages, crash-leader-after-append,
-    /// crash-after-vote) instead of the swarm's pick; a seed whose fault
-    /// kinds do not allow it runs none.
+    /// crash-after-vote, obstruct-clients) instead of the swarm's pick; a
+    /// seed whose fault kinds do not allow it runs none.
     #[arg(long, value_name = "NAME", value_parser = Nemesis::parse)]
     pub nemesis: Option<Nemesis>,
 }

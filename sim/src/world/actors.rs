@@ -89,6 +89,8 @@ struct Op {
     /// restores began: it must end within their time too (LIVE-1), or a
     /// client that waits forever would be exempt from every final check.
     must_finish: bool,
+    /// `obstruct-clients` stands in its way while faults are on.
+    obstructed: bool,
 }
 
 /// One actor. See the module documentation.
@@ -433,6 +435,7 @@ fn start(
         Operation::Backup { plaintext } => Some(plaintext.clone()),
         _ => None,
     };
+    let obstructed = super::nemesis::obstructs(world, a);
     world.actors[a].op = Some(Op {
         name: op.name(),
         f,
@@ -442,6 +445,7 @@ fn start(
         before: world.actors[a].saved.clone(),
         writes: Writes::default(),
         must_finish: false,
+        obstructed,
     });
     world.actors[a].ops += 1;
     let name = op.name();
@@ -464,6 +468,7 @@ fn start(
         .expect("an actor that starts has a client");
     let now = world.now();
     world.conduct.started(a, world.actors[a].epoch);
+    world.budgets.started(a, world.actors[a].epoch);
     // An honest device's client resumes from what the app saved (DEV-1
     // judges the state after against it).
     if world.actors[a].role == Role::Honest {
@@ -494,6 +499,7 @@ fn pump(world: &mut World, a: usize) {
                 world.fail(v);
                 return;
             }
+            world.budgets.waiting(a, epoch);
             arm_timeout(world, a);
             return;
         };
@@ -556,22 +562,30 @@ fn judge_output(world: &mut World, a: usize, out: &Output) -> Result<(), super::
             current.writes.put(user, generation, data)?;
         }
     }
-    let c = &mut world.conduct;
+    let (c, b) = (&mut world.conduct, &mut world.budgets);
     match out {
-        Output::Vault { call, to, request } => c.sent(
-            a,
-            epoch,
-            user,
-            *call,
-            Sent::Vault(request.clone()),
-            Some(*to),
-            now,
-        ),
-        Output::Cloud { call, op } => {
-            c.sent(a, epoch, user, *call, Sent::Cloud(op.clone()), None, now)
+        Output::Vault { call, to, request } => {
+            let sent = Sent::Vault(request.clone());
+            b.sent(a, epoch, user, &sent)?;
+            c.sent(a, epoch, user, *call, sent, Some(*to), now)
         }
-        Output::Done(_) => c.finished(a, epoch, user, Ok(())),
-        Output::Failed(e) => c.finished(a, epoch, user, Err(e)),
+        Output::Cloud { call, op } => {
+            let sent = Sent::Cloud(op.clone());
+            b.sent(a, epoch, user, &sent)?;
+            c.sent(a, epoch, user, *call, sent, None, now)
+        }
+        Output::Done(_) => {
+            b.finished(a, epoch, user, Ok(()))?;
+            c.finished(a, epoch, user, Ok(()))
+        }
+        Output::Failed(e) => {
+            let spent = b.finished(a, epoch, user, Err(e))?;
+            c.finished(a, epoch, user, Err(e))?;
+            if let Some(spent) = spent {
+                world.coverage.budget_spent(spent);
+            }
+            Ok(())
+        }
     }
 }
 
@@ -602,6 +616,12 @@ fn cloud_exec(world: &mut World, a: usize, op: CloudOp) -> Result<CloudReply, St
                 world.cloud.put(&key, data, cond).map(CloudReply::Put),
             )
         }
+        CloudOp::Get { ref key } | CloudOp::GetVersion { ref key, .. }
+            if obstructs_read(world, a, key) =>
+        {
+            super::nemesis::note_obstruction(world, a, "obstruct-cloud-read", user);
+            ("get", Err(StoreError::NotFound))
+        }
         CloudOp::Get { key } => {
             let got = world.cloud.get(&key);
             (
@@ -631,6 +651,26 @@ fn cloud_exec(world: &mut World, a: usize, op: CloudOp) -> Result<CloudReply, St
         u64::from(result.is_ok()),
     );
     result
+}
+
+/// Whether `obstruct-clients` stands in the way of actor `a`'s operation
+/// now (`nemesis::obstructs` drew it at the start; faults still on).
+fn obstructed(world: &World, a: usize) -> bool {
+    world.phase == Phase::Faults && world.actors[a].op.as_ref().is_some_and(|op| op.obstructed)
+}
+
+/// Whether `obstruct-clients` answers actor `a`'s read of `key` "not
+/// found": a backup object of its user, read during an obstructed backup.
+fn obstructs_read(world: &World, a: usize, key: &backup_vault::cloud::ObjectKey) -> bool {
+    obstructed(world, a)
+        && matches!(
+            world.actors[a].op.as_ref(),
+            Some(Op {
+                kind: Kind::Backup,
+                ..
+            })
+        )
+        && parse_backup_key(world.actors[a].user, key).is_some()
 }
 
 /// A cloud that serves a backup cut short at a chunk boundary (the cut a
@@ -710,6 +750,24 @@ fn intercept(
     call: CallId,
     request: ClientRequest<OpaqueCrypto>,
 ) -> Option<ClientRequest<OpaqueCrypto>> {
+    if obstructed(world, a) {
+        // `obstruct-clients`: the answers that send a device back to the
+        // start of its login or registration, each time, and the real
+        // request dropped.
+        let forged = match &request {
+            ClientRequest::LoginFinish { .. } => Some(ClientResponse::LoginExpired),
+            ClientRequest::Stage { .. } => Some(ClientResponse::Refused(
+                backup_vault::vault::protocol::Refusal::StaleTicket,
+            )),
+            _ => None,
+        };
+        if let Some(forged) = forged {
+            let user = world.actors[a].user.0;
+            super::nemesis::note_obstruction(world, a, "obstruct-vault-answer", user);
+            forge(world, a, call, forged);
+            return None;
+        }
+    }
     let level = u64::from(world.mix.level(FaultKind::Intercept));
     if level == 0 || world.below(1000) >= level {
         return Some(request);
@@ -953,7 +1011,9 @@ pub(super) fn on_vault_reply(world: &mut World, a: usize, d: Delivered<OpaqueCry
         _ => Reply::Other,
     };
     let epoch = world.actors[a].epoch;
-    world.conduct.answer(a, epoch, CallId(d.request.0), reply);
+    if world.conduct.answer(a, epoch, CallId(d.request.0), reply) {
+        world.budgets.vault_answer(a, epoch, &response);
+    }
     client.on_vault(CallId(d.request.0), response, now, world.cluster.rng());
     world.actors[a].client = Some(client);
     pump(world, a);
@@ -1009,7 +1069,10 @@ pub(super) fn cloud_done(
     } else {
         Reply::Other
     };
-    world.conduct.answer(a, world.actors[a].epoch, call, reply);
+    let epoch = world.actors[a].epoch;
+    if world.conduct.answer(a, epoch, call, reply) {
+        world.budgets.cloud_answer(a, epoch, &result);
+    }
     client.on_cloud(call, result, now, world.cluster.rng());
     world.actors[a].client = Some(client);
     pump(world, a);

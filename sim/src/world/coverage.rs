@@ -8,6 +8,7 @@
 //! commit indices as the checkers read them), never reported by the code
 //! under test.
 
+use super::check::budgets::Restart;
 use backup_vault::vault::ids::{LogIndex, Term};
 use backup_vault::vault::protocol::LoginId;
 use std::collections::BTreeSet;
@@ -56,11 +57,19 @@ pub struct Coverage {
     /// answers ignored, say) backs up and restores nothing, and every
     /// durability check then holds vacuously.
     pub restores_done: u64,
+    /// Logins that gave up because their restart budget was spent
+    /// (`check/budgets.rs`): without one, LIVE-4 never saw the budget's
+    /// edge, where a login restarts once too often or gives up too soon.
+    pub login_budgets_spent: u64,
+    /// Registrations that gave up with their restart budget spent.
+    pub registration_budgets_spent: u64,
+    /// Backups that gave up with their conflict budget spent.
+    pub conflict_budgets_spent: u64,
 }
 
 impl Coverage {
     /// Every counter, with its name as reports print it.
-    pub fn named(&self) -> [(&'static str, u64); 11] {
+    pub fn named(&self) -> [(&'static str, u64); 14] {
         [
             ("leader changes", self.leader_changes),
             (
@@ -91,6 +100,12 @@ impl Coverage {
             ),
             ("password registrations done", self.registrations_done),
             ("restores done", self.restores_done),
+            ("login restart budgets spent", self.login_budgets_spent),
+            (
+                "registration restart budgets spent",
+                self.registration_budgets_spent,
+            ),
+            ("backup conflict budgets spent", self.conflict_budgets_spent),
         ]
     }
 
@@ -107,6 +122,9 @@ impl Coverage {
         self.nodes_behind_at_the_end += other.nodes_behind_at_the_end;
         self.registrations_done += other.registrations_done;
         self.restores_done += other.restores_done;
+        self.login_budgets_spent += other.login_budgets_spent;
+        self.registration_budgets_spent += other.registration_budgets_spent;
+        self.conflict_budgets_spent += other.conflict_budgets_spent;
     }
 
     /// The names of the counters still at zero.
@@ -181,6 +199,17 @@ impl Observer {
         self.counts.restores_done += 1;
     }
 
+    /// An operation gave up with the restart budget `spent` spent
+    /// (`check/budgets.rs` saw it from outside the client).
+    pub fn budget_spent(&mut self, spent: Restart) {
+        let count = match spent {
+            Restart::Login => &mut self.counts.login_budgets_spent,
+            Restart::Registration => &mut self.counts.registration_budgets_spent,
+            Restart::Conflict => &mut self.counts.conflict_budgets_spent,
+        };
+        *count += 1;
+    }
+
     /// A node voted for a candidate whose log is behind its counter.
     pub fn vote_past_lost_tail(&mut self) {
         self.counts.votes_past_a_lost_tail += 1;
@@ -248,7 +277,19 @@ mod tests {
         assert_eq!(o.counts.nodes_behind_at_the_end, 2);
         o.restore_done();
         assert_eq!(o.counts.restores_done, 1);
+        o.budget_spent(Restart::Login);
+        o.budget_spent(Restart::Registration);
+        o.budget_spent(Restart::Conflict);
+        o.budget_spent(Restart::Conflict);
+        assert_eq!(
+            (
+                o.counts.login_budgets_spent,
+                o.counts.registration_budgets_spent,
+                o.counts.conflict_budgets_spent
+            ),
+            (1, 1, 2)
+        );
         assert_eq!(o.counts.zeros(), ["nemesis acts"]);
-        assert_eq!(Coverage::default().zeros().len(), 11);
+        assert_eq!(Coverage::default().zeros().len(), 14);
     }
 }

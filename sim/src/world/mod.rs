@@ -53,6 +53,7 @@ use backup_vault::vault::raft::Timing;
 use backup_vault::vault::records::Command;
 use check::answers::Asked;
 use check::backups::Backups;
+use check::budgets::Budgets;
 use check::conduct::Conduct;
 use check::consensus::Consensus;
 use check::consensus::Kind;
@@ -250,6 +251,8 @@ pub(crate) struct World {
     exhaustion: Exhaustion,
     /// LIVE-4: every client's retries against its policy.
     conduct: Conduct,
+    /// LIVE-4's restart budgets, judged from outside each client.
+    budgets: Budgets,
     elections: Elections,
     oracle: Oracle,
     secrets: Secrets,
@@ -399,6 +402,7 @@ impl World {
             lockout: Lockout::new(scenario.nodes, scenario.rollback_tolerance),
             exhaustion: Exhaustion::new(node.login_ttl_ms),
             conduct: Conduct::new(&client_config),
+            budgets: Budgets::new(&client_config),
             elections: Elections::new(
                 scenario.nodes,
                 scenario.rollback_tolerance,

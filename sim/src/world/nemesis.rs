@@ -63,11 +63,20 @@ pub enum Nemesis {
     /// vote that left before it was durable is forgotten, and the node
     /// grants it again to a rival of the same term, who wins it too.
     CrashAfterVote,
+    /// The chat server and the cloud stand in the way of every other
+    /// honest device's operations for as long as faults are on: a login's
+    /// finish is answered "expired", a registration's staging "stale
+    /// ticket", and during a backup the cloud answers every read of a
+    /// backup object "not found". A client starts over as its budgets
+    /// allow and then gives up (failures under faults are allowed); one
+    /// whose budgets are wrong loops until the heal or gives up early, which
+    /// LIVE-4 counts (`check/budgets.rs`). Aimed at clients, not consensus.
+    ObstructClients,
 }
 
 impl Nemesis {
     /// Every schedule.
-    pub const ALL: [Nemesis; 8] = [
+    pub const ALL: [Nemesis; 9] = [
         Nemesis::IsolateLeaderAfterAppend,
         Nemesis::CrashMidElection,
         Nemesis::FlappingPartition,
@@ -76,6 +85,7 @@ impl Nemesis {
         Nemesis::LateOldTermMessages,
         Nemesis::CrashLeaderAfterAppend,
         Nemesis::CrashAfterVote,
+        Nemesis::ObstructClients,
     ];
 
     /// Its name in fault mixes and traces.
@@ -89,6 +99,7 @@ impl Nemesis {
             Nemesis::LateOldTermMessages => "late-old-term-messages",
             Nemesis::CrashLeaderAfterAppend => "crash-leader-after-append",
             Nemesis::CrashAfterVote => "crash-after-vote",
+            Nemesis::ObstructClients => "obstruct-clients",
         }
     }
 
@@ -120,6 +131,9 @@ impl Nemesis {
             // A late copy of a genuine message: what a network that
             // duplicates and delays delivers.
             Nemesis::LateOldTermMessages => has(FaultKind::Duplicate) && has(FaultKind::Delay),
+            // The in-path chat server's forgeries and a cloud that loses
+            // objects, aimed.
+            Nemesis::ObstructClients => has(FaultKind::Intercept) && has(FaultKind::CloudMissing),
         }
     }
 }
@@ -289,8 +303,9 @@ pub(super) fn watch(world: &mut World, id: NodeId) {
             let stale = world.late.held.iter().any(|(t, ..)| *t < term);
             (newer && stale).then_some(Act::DeliverLate(term))
         }
-        // Driven by the fault tick (`flap`), not by node steps.
-        Nemesis::FlappingPartition => None,
+        // Driven by the fault tick (`flap`), or by the devices' requests
+        // (`obstructs`), not by node steps.
+        Nemesis::FlappingPartition | Nemesis::ObstructClients => None,
     };
     let Some(act) = act else {
         return;
@@ -431,6 +446,33 @@ fn cut_off(world: &mut World, id: NodeId, ms: u64) {
     world.stats.partitions += 1;
     world.partition_id += 1;
     note(world, id, ms);
+}
+
+/// Whether `obstruct-clients` stands in the way of the operation actor `a`
+/// starts now (for as long as faults stay on): one honest operation in two
+/// begun while faults are on, so that a device registers in one and is
+/// sent back in its logins later, and the unobstructed show that the same
+/// faults leave room to work. Drawn only under this schedule, so that no
+/// other seed's draws move.
+pub(super) fn obstructs(world: &mut World, a: usize) -> bool {
+    world.mix.nemesis == Some(Nemesis::ObstructClients)
+        && world.phase == Phase::Faults
+        && world.actors[a].role == super::actors::Role::Honest
+        && world.below(2) == 0
+}
+
+/// Counts an act of `obstruct-clients` against user `user` and puts it in
+/// the trace (`what`: which answer it forged).
+pub(super) fn note_obstruction(world: &mut World, a: usize, what: &'static str, user: u64) {
+    world.coverage.counts.nemesis_acts += 1;
+    world.record(
+        "nemesis",
+        Party::World,
+        Some(Party::Actor(a as u32)),
+        what,
+        Some(user),
+        0,
+    );
 }
 
 /// Counts an act and puts it in the trace.

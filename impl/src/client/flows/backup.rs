@@ -27,7 +27,7 @@
 //!   the generation in each backup's authenticated header), so its own
 //!   lost writes are not read back.
 //! - A cloud that keeps refusing or contradicting itself exhausts
-//!   [`MAX_CONFLICTS`] and the backup fails with `CloudUnavailable`, never
+//!   its conflict budget ([`Restarts::backup_conflicts`](crate::client::Restarts)) and the backup fails with `CloudUnavailable`, never
 //!   with a false acknowledgement.
 
 use super::{cloud_error, CloudResult, Ctx, Step};
@@ -38,9 +38,6 @@ use crate::cloud::{Precondition, StoreError, Version};
 use crate::format::{self, BackupParams, Generation};
 use crate::key::BackupKey;
 use bytes::Bytes;
-
-/// Re-puts, generation bumps and manifest retries allowed in one backup.
-pub(crate) const MAX_CONFLICTS: u32 = 8;
 
 #[derive(Clone, Copy, Debug)]
 enum Phase {
@@ -144,7 +141,8 @@ impl Backup {
     /// Counts one conflict; fails the backup when there were too many.
     fn conflict(&mut self, ctx: &Ctx<'_>) -> Result<(), Step> {
         self.conflicts += 1;
-        if self.conflicts > MAX_CONFLICTS
+        if (self.conflicts > ctx.config.restarts.backup_conflicts
+            && !crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::RestartsPastBudget))
             || crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::GivesUpAtFirstConflict)
         {
             Err(Step::Failed(ClientError::CloudUnavailable))

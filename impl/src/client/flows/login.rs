@@ -32,9 +32,6 @@ use crate::vault::binding::user_bytes;
 use crate::vault::crypto::RegistrationId;
 use crate::vault::protocol::{ClientRequest, ClientResponse};
 
-/// How many times a login restarts after `LoginExpired` (free: same KE1).
-pub(crate) const MAX_LOGIN_RESTARTS: u32 = 3;
-
 enum Phase {
     /// `LoginStart` sent.
     Started,
@@ -142,7 +139,8 @@ impl Login {
                 step
             }
             (Phase::Finishing { .. }, ClientResponse::LoginExpired)
-                if self.restarts < MAX_LOGIN_RESTARTS =>
+                if self.restarts < ctx.config.restarts.login
+                    || crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::RestartsPastBudget) =>
             {
                 // The same KE1 again: the vault already counted it.
                 self.restarts += 1;

@@ -35,7 +35,7 @@
 //!   was replaced in transit, so the password file was not made under the
 //!   vault's key) and an `Activate` refused because the staging was
 //!   displaced restart the registration from `RegistrationStart`, at most
-//!   [`MAX_RESTARTS`] times.
+//!   [`Restarts::registration`](crate::client::Restarts) times.
 
 use super::{vault_error, Ctx, Step, VaultResponse};
 use crate::client::api::{Completed, Password};
@@ -50,9 +50,6 @@ use crate::vault::binding::{
 };
 use crate::vault::crypto::{ContentDigest, ProofStatement, RegistrationId, ReplyStatement};
 use crate::vault::protocol::{ClientRequest, ClientResponse, Refusal, Replacing};
-
-/// How many times a registration starts over from `RegistrationStart`.
-pub(crate) const MAX_RESTARTS: u32 = 2;
 
 /// Which operation this registration serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -239,7 +236,9 @@ impl Register {
             | (
                 Phase::Activating(_),
                 ClientResponse::Refused(Refusal::UnknownRegistration | Refusal::BadProof),
-            ) if self.restarts < MAX_RESTARTS => {
+            ) if self.restarts < ctx.config.restarts.registration
+                || crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::RestartsPastBudget) =>
+            {
                 // Another registration of this account overtook ours (our
                 // ticket is used up, or our staging was displaced), or our
                 // registration response was replaced in transit: start over.

@@ -268,6 +268,25 @@ fn sweeps(scale: u64) -> Vec<Stage> {
                 "crash-after-vote",
             ],
         ),
+        sweep(
+            "sim-obstruct-clients",
+            "aimed: honest operations sent back to their start until their restart budgets are spent (LIVE-4)",
+            s(60),
+            &[
+                "--duration-ms",
+                "30000",
+                "--faults",
+                "intercept,cloud-missing",
+                "--nemesis",
+                "obstruct-clients",
+                "--require",
+                "login restart budgets spent",
+                "--require",
+                "registration restart budgets spent",
+                "--require",
+                "backup conflict budgets spent",
+            ],
+        ),
     ]
 }
 

@@ -185,11 +185,13 @@ impl Conduct {
     }
 
     /// `reply`, an answer to call `call`, is about to reach the client.
-    pub fn answer(&mut self, actor: usize, epoch: u32, call: CallId, reply: Reply) {
+    /// Returns whether it is an answer to the request the client waits on
+    /// that the client may act on (not one that asks for the request again).
+    pub fn answer(&mut self, actor: usize, epoch: u32, call: CallId, reply: Reply) -> bool {
         let nodes = self.nodes;
         let d = self.device(actor, epoch);
         let Some(cur) = d.current.as_ref() else {
-            return;
+            return false;
         };
         d.cause = if call.0 < cur.first_call {
             Cause::Stale(call.0)
@@ -214,6 +216,7 @@ impl Conduct {
                 }
             }
         }
+        d.cause == Cause::Answer
     }
 
     /// The client is woken at `now`.
@@ -421,6 +424,17 @@ impl Conduct {
     }
 }
 
+/// A vault request of user `user` for the checkers' unit tests (a delete:
+/// the one request whose fields a test can make without a protocol run).
+#[cfg(test)]
+pub(super) fn a_vault_request(user: UserId) -> Sent {
+    Sent::Vault(ClientRequest::Delete {
+        user,
+        registration: backup_vault::vault::crypto::RegistrationId(7),
+        proof: backup_vault::opaque::KeyProof::from_bytes(&[7; 32]).expect("32 bytes"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -521,11 +535,7 @@ mod tests {
     }
 
     fn login() -> Sent {
-        Sent::Vault(ClientRequest::Delete {
-            user: U,
-            registration: backup_vault::vault::crypto::RegistrationId(7),
-            proof: backup_vault::opaque::KeyProof::from_bytes(&[7; 32]).expect("32 bytes"),
-        })
+        a_vault_request(U)
     }
 
     #[test]

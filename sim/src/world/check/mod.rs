@@ -4,6 +4,7 @@
 
 pub mod answers;
 pub mod backups;
+pub mod budgets;
 pub mod conduct;
 pub mod consensus;
 pub mod convergence;
