@@ -753,12 +753,17 @@ fn intercept(
     if obstructed(world, a) {
         // `obstruct-clients`: the answers that send a device back to the
         // start of its login or registration, each time, and the real
-        // request dropped.
+        // request dropped; one staging in four is told instead that the
+        // registration it replaces is not the active one (a device then
+        // tries its next choice, or fails: no restart).
+        use backup_vault::vault::protocol::Refusal;
         let forged = match &request {
             ClientRequest::LoginFinish { .. } => Some(ClientResponse::LoginExpired),
-            ClientRequest::Stage { .. } => Some(ClientResponse::Refused(
-                backup_vault::vault::protocol::Refusal::StaleTicket,
-            )),
+            ClientRequest::Stage { .. } => Some(ClientResponse::Refused(if world.below(4) == 0 {
+                Refusal::UnknownRegistration
+            } else {
+                Refusal::StaleTicket
+            })),
             _ => None,
         };
         if let Some(forged) = forged {

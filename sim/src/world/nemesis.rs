@@ -66,7 +66,7 @@ pub enum Nemesis {
     /// The chat server and the cloud stand in the way of every other
     /// honest device's operations for as long as faults are on: a login's
     /// finish is answered "expired", a registration's staging "stale
-    /// ticket", and during a backup the cloud answers every read of a
+    /// ticket" (one in four "unknown registration"), and during a backup the cloud answers every read of a
     /// backup object "not found". A client starts over as its budgets
     /// allow and then gives up (failures under faults are allowed); one
     /// whose budgets are wrong loops until the heal or gives up early, which
