@@ -63,14 +63,15 @@ pub enum Nemesis {
     /// vote that left before it was durable is forgotten, and the node
     /// grants it again to a rival of the same term, who wins it too.
     CrashAfterVote,
-    /// The chat server and the cloud stand in the way of every other
-    /// honest device's operations for as long as faults are on: a login's
-    /// finish is answered "expired", a registration's staging "stale
-    /// ticket" (one in four "unknown registration"), and during a backup the cloud answers every read of a
-    /// backup object "not found". A client starts over as its budgets
-    /// allow and then gives up (failures under faults are allowed); one
-    /// whose budgets are wrong loops until the heal or gives up early, which
-    /// LIVE-4 counts (`check/budgets.rs`). Aimed at clients, not consensus.
+    /// The chat server and the cloud stand in the way of one honest
+    /// operation in two begun while faults are on, until the heal: a
+    /// login's finish is answered "expired", a registration's staging
+    /// "stale ticket" (one in four "unknown registration"), and during a
+    /// backup the cloud answers every read of a backup object "not found".
+    /// A client starts over as its budgets allow and then gives up
+    /// (failures under faults are allowed); one whose budgets are wrong
+    /// loops until the heal or gives up early, which LIVE-4 counts
+    /// (`check/budgets.rs`). Aimed at clients, not consensus.
     ObstructClients,
 }
 
