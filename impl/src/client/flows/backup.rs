@@ -26,9 +26,10 @@
 //! - The manifest is only a hint (restores also list the folder, and check
 //!   the generation in each backup's authenticated header), so its own
 //!   lost writes are not read back.
-//! - A cloud that keeps refusing or contradicting itself exhausts
-//!   its conflict budget ([`Restarts::backup_conflicts`](crate::client::Restarts)) and the backup fails with `CloudUnavailable`, never
-//!   with a false acknowledgement.
+//! - A cloud that keeps refusing or contradicting itself exhausts the
+//!   conflict budget ([`Restarts::backup_conflicts`](crate::client::Restarts))
+//!   and the backup fails with `CloudUnavailable`, never with a false
+//!   acknowledgement.
 
 use super::{cloud_error, CloudResult, Ctx, Step};
 use crate::client::api::{CloudOp, CloudReply, Completed};
