@@ -57,12 +57,40 @@ impl Restart {
     }
 }
 
+/// The request a client waits on, as far as its budgets care (kept instead
+/// of the request, which the retry checker already copies).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+enum Awaits {
+    #[default]
+    Nothing,
+    LoginFinish,
+    Stage,
+    Activate,
+    /// A read of the object named.
+    Read(ObjectKey),
+    Other,
+}
+
+impl Awaits {
+    fn of(sent: &Sent) -> Awaits {
+        match sent {
+            Sent::Vault(ClientRequest::LoginFinish { .. }) => Awaits::LoginFinish,
+            Sent::Vault(ClientRequest::Stage { .. }) => Awaits::Stage,
+            Sent::Vault(ClientRequest::Activate { .. }) => Awaits::Activate,
+            Sent::Cloud(CloudOp::Get { key } | CloudOp::GetVersion { key, .. }) => {
+                Awaits::Read(key.clone())
+            }
+            _ => Awaits::Other,
+        }
+    }
+}
+
 /// One device's current operation, as the checker counts it.
 #[derive(Clone, Debug, Default)]
 struct Device {
     epoch: u32,
     /// The request the client is waiting on.
-    current: Option<Sent>,
+    current: Awaits,
     /// What this operation last put under each name it put (a backup puts
     /// at most a backup object per generation and its manifest).
     puts: Vec<(ObjectKey, Bytes)>,
@@ -129,16 +157,13 @@ impl Budgets {
     ) {
         let d = self.device(actor, epoch);
         let restart = match (&d.current, response) {
+            (Awaits::LoginFinish, ClientResponse::LoginExpired) => Some(Restart::Login),
             (
-                Some(Sent::Vault(ClientRequest::LoginFinish { .. })),
-                ClientResponse::LoginExpired,
-            ) => Some(Restart::Login),
-            (
-                Some(Sent::Vault(ClientRequest::Stage { .. })),
+                Awaits::Stage,
                 ClientResponse::Refused(Refusal::StaleTicket | Refusal::ForeignEvaluation),
             )
             | (
-                Some(Sent::Vault(ClientRequest::Activate { .. })),
+                Awaits::Activate,
                 ClientResponse::Refused(Refusal::UnknownRegistration | Refusal::BadProof),
             ) => Some(Restart::Registration),
             _ => None,
@@ -163,7 +188,7 @@ impl Budgets {
     ) {
         let d = self.device(actor, epoch);
         let read = match &d.current {
-            Some(Sent::Cloud(CloudOp::Get { key } | CloudOp::GetVersion { key, .. })) => key,
+            Awaits::Read(key) => key,
             _ => {
                 d.due = None;
                 return;
@@ -204,7 +229,7 @@ impl Budgets {
             d.puts.retain(|(k, _)| k != key);
             d.puts.push((key.clone(), data.clone()));
         }
-        d.current = Some(sent.clone());
+        d.current = Awaits::of(sent);
         let fail = |why: String| Err(Violation::user(Invariant::Live4, user, None, why));
         let Some(restart) = due else {
             return Ok(());
