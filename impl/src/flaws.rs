@@ -298,6 +298,16 @@ pub enum ClientFlaw {
     /// sending it back, the operation never ends (breaks LIVE-4's budgets).
     #[cfg(feature = "flaws")]
     RestartsPastBudget,
+    /// A password change whose registration is gone (destroyed by
+    /// guessing, or displaced) registers the key afresh and reports the
+    /// password changed: the user never learns the record was destroyed
+    /// (breaks DEV-2).
+    #[cfg(feature = "flaws")]
+    ChangeRegistersAfresh,
+    /// A restore that finds no backup at all says the key is wrong: the
+    /// user is sent to check digits that were right (breaks DEV-2).
+    #[cfg(feature = "flaws")]
+    NothingFoundIsWrongKey,
 }
 
 /// Every vault flaw, for command lines and sweeps.
@@ -404,6 +414,10 @@ pub const CLIENT_FLAWS: &[ClientFlaw] = &[
     ClientFlaw::EnableGivesUpOnStaleRegistration,
     #[cfg(feature = "flaws")]
     ClientFlaw::RestartsPastBudget,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::ChangeRegistersAfresh,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::NothingFoundIsWrongKey,
 ];
 
 /// Whether `flaw` (an `Option<VaultFlaw>` or `Option<ClientFlaw>`) is the
@@ -533,6 +547,10 @@ impl ClientFlaw {
             ClientFlaw::EnableGivesUpOnStaleRegistration => "enable-gives-up-on-stale-registration",
             #[cfg(feature = "flaws")]
             ClientFlaw::RestartsPastBudget => "restarts-past-budget",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::ChangeRegistersAfresh => "change-registers-afresh",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::NothingFoundIsWrongKey => "nothing-found-is-wrong-key",
         }
     }
 }

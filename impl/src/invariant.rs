@@ -43,6 +43,8 @@ pub enum Invariant {
     Dur1,
     /// DEV-1: a device keeps what its operations did: its mode changes only when backups are turned on or off or a restore sets up a device not in password mode, its key only when backups are turned on or off, its registration only by a password set, changed or logged into or backups turned off, its acknowledged generation never goes back and covers every backup acknowledged or restored on it, and a backup writes generations that never go back, each with one content, and names the last in its manifest.
     Dev1,
+    /// DEV-2: a device tells its user what it found: a restore answers 'wrong key' only when it found a backup made under another key, and a password change replaces the registration the device holds, failing 'not registered' when that is gone, and never hides a destroyed or displaced record behind a registration the user did not ask for.
+    Dev2,
     /// LIVE-1: with a majority of nodes up and connected, a login with the right password eventually succeeds.
     Live1,
     /// LIVE-2: a node helps another start an election (grants it a pre-vote) only for a later term, while it hears no leader, and for a log at least as up to date as its own, and a leader steps down in its own term only when a quorum stopped answering it, and a node records its vote only for a candidate at least as up to date as its log, and puts it off for the others' word only when they can clear it (the candidate is behind its counter, not its log): neither a rejoining or lagging node nor the leader itself deposes a leader that a quorum follows.
@@ -61,7 +63,7 @@ pub enum Invariant {
 
 impl Invariant {
     /// Every invariant, in the catalogue's order.
-    pub const ALL: [Invariant; 24] = [
+    pub const ALL: [Invariant; 25] = [
         Invariant::Lock1,
         Invariant::Lock2,
         Invariant::Lock3,
@@ -79,6 +81,7 @@ impl Invariant {
         Invariant::Fmt2,
         Invariant::Dur1,
         Invariant::Dev1,
+        Invariant::Dev2,
         Invariant::Live1,
         Invariant::Live2,
         Invariant::Live3,
@@ -108,6 +111,7 @@ impl Invariant {
             Invariant::Fmt2 => "FMT-2",
             Invariant::Dur1 => "DUR-1",
             Invariant::Dev1 => "DEV-1",
+            Invariant::Dev2 => "DEV-2",
             Invariant::Live1 => "LIVE-1",
             Invariant::Live2 => "LIVE-2",
             Invariant::Live3 => "LIVE-3",
@@ -138,6 +142,7 @@ impl Invariant {
             Invariant::Fmt2 => "the decoder never panics and never allocates beyond its bound, whatever the bytes",
             Invariant::Dur1 => "a backup the client was told is stored is restorable with the right secret after faults heal, unless its record was destroyed by the guess limit",
             Invariant::Dev1 => "a device keeps what its operations did: its mode changes only when backups are turned on or off or a restore sets up a device not in password mode, its key only when backups are turned on or off, its registration only by a password set, changed or logged into or backups turned off, its acknowledged generation never goes back and covers every backup acknowledged or restored on it, and a backup writes generations that never go back, each with one content, and names the last in its manifest",
+            Invariant::Dev2 => "a device tells its user what it found: a restore answers 'wrong key' only when it found a backup made under another key, and a password change replaces the registration the device holds, failing 'not registered' when that is gone, and never hides a destroyed or displaced record behind a registration the user did not ask for",
             Invariant::Live1 => "with a majority of nodes up and connected, a login with the right password eventually succeeds",
             Invariant::Live2 => "a node helps another start an election (grants it a pre-vote) only for a later term, while it hears no leader, and for a log at least as up to date as its own, and a leader steps down in its own term only when a quorum stopped answering it, and a node records its vote only for a candidate at least as up to date as its log, and puts it off for the others' word only when they can clear it (the candidate is behind its counter, not its log): neither a rejoining or lagging node nor the leader itself deposes a leader that a quorum follows",
             Invariant::Live3 => "once every fault has healed and a majority is up and connected, every node catches up: within a bounded time each node has applied every entry committed before, a lagging, restarted or rolled-back node included",

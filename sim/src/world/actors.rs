@@ -17,6 +17,7 @@
 use super::check::conduct::{Reply, Sent};
 use super::check::device::{self, Kind, Writes};
 use super::check::secrets::SecretKind;
+use super::check::told;
 use super::scenario::FaultKind;
 use super::trace::Party;
 use super::{Ev, Phase, World, FINAL_MS, SIM_CHUNK};
@@ -562,6 +563,23 @@ fn judge_output(world: &mut World, a: usize, out: &Output) -> Result<(), super::
             current.writes.put(user, generation, data)?;
         }
     }
+    if let (
+        Output::Vault {
+            request: ClientRequest::Stage { replacing, .. },
+            ..
+        },
+        Some(current),
+        Role::Honest,
+    ) = (out, world.actors[a].op.as_ref(), world.actors[a].role)
+    {
+        if current.kind == Kind::ChangePassword {
+            told::change_staged(
+                user,
+                current.before.registration,
+                replacing.as_ref().map(|r| r.registration),
+            )?;
+        }
+    }
     let (c, b) = (&mut world.conduct, &mut world.budgets);
     match out {
         Output::Vault { call, to, request } => {
@@ -595,6 +613,13 @@ fn cloud_exec(world: &mut World, a: usize, op: CloudOp) -> Result<CloudReply, St
         CloudOp::Put { key, data, cond } => {
             if let Some(found) = world.secrets.scan(&data) {
                 world.fail(super::leak(found, "a cloud object", None));
+            }
+            if parse_backup_key(UserId(user), &key).is_some() {
+                let writer = world.actors[a]
+                    .op
+                    .as_ref()
+                    .and_then(|op| op.before.key.as_ref());
+                world.told.backup_put(UserId(user), writer);
             }
             // DEV-1: a backup's manifest names what it wrote (judged after
             // the scan, so a manifest that leaks K is KEY-1's first).
@@ -1256,6 +1281,24 @@ fn on_failed(world: &mut World, a: usize, op: &Op, e: ClientError) -> Result<(),
     let user = world.actors[a].user;
     world.stats.ops_failed += 1;
     if world.actors[a].role == Role::Honest {
+        match (op.kind, &e) {
+            (Kind::RestoreWithKey, _) => {
+                world
+                    .told
+                    .restore_failed(user, op.before.key.as_ref(), &e)?;
+            }
+            (Kind::RestoreWithPassword, _) => world.told.restore_failed(user, None, &e)?,
+            _ => {}
+        }
+        match (op.kind, &e) {
+            (Kind::RestoreWithKey | Kind::RestoreWithPassword, ClientError::NoBackup) => {
+                world.coverage.found_no_backup();
+            }
+            (Kind::ChangePassword, ClientError::NotRegistered) => {
+                world.coverage.change_found_record_gone();
+            }
+            _ => {}
+        }
         if matches!(e, ClientError::KeyDestroyed | ClientError::NotRegistered) {
             world.actors[a].reenable = true;
         }

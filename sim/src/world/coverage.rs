@@ -65,11 +65,18 @@ pub struct Coverage {
     pub registration_budgets_spent: u64,
     /// Backups that gave up with their conflict budget spent.
     pub conflict_budgets_spent: u64,
+    /// Restores of an honest device that found no backup: where DEV-2
+    /// judges that the answer is "no backup" and not "wrong key".
+    pub restores_that_found_no_backup: u64,
+    /// Password changes of an honest device that failed "not registered"
+    /// (the record destroyed or displaced, or the chat server said so):
+    /// where DEV-2 judges that a change does not register afresh.
+    pub changes_that_found_no_record: u64,
 }
 
 impl Coverage {
     /// Every counter, with its name as reports print it.
-    pub fn named(&self) -> [(&'static str, u64); 14] {
+    pub fn named(&self) -> [(&'static str, u64); 16] {
         [
             ("leader changes", self.leader_changes),
             (
@@ -106,6 +113,14 @@ impl Coverage {
                 self.registration_budgets_spent,
             ),
             ("backup conflict budgets spent", self.conflict_budgets_spent),
+            (
+                "restores that found no backup",
+                self.restores_that_found_no_backup,
+            ),
+            (
+                "password changes that found no record",
+                self.changes_that_found_no_record,
+            ),
         ]
     }
 
@@ -125,6 +140,8 @@ impl Coverage {
         self.login_budgets_spent += other.login_budgets_spent;
         self.registration_budgets_spent += other.registration_budgets_spent;
         self.conflict_budgets_spent += other.conflict_budgets_spent;
+        self.restores_that_found_no_backup += other.restores_that_found_no_backup;
+        self.changes_that_found_no_record += other.changes_that_found_no_record;
     }
 
     /// The names of the counters still at zero.
@@ -210,6 +227,16 @@ impl Observer {
         *count += 1;
     }
 
+    /// An honest restore found no backup.
+    pub fn found_no_backup(&mut self) {
+        self.counts.restores_that_found_no_backup += 1;
+    }
+
+    /// An honest password change failed "not registered".
+    pub fn change_found_record_gone(&mut self) {
+        self.counts.changes_that_found_no_record += 1;
+    }
+
     /// A node voted for a candidate whose log is behind its counter.
     pub fn vote_past_lost_tail(&mut self) {
         self.counts.votes_past_a_lost_tail += 1;
@@ -289,7 +316,17 @@ mod tests {
             ),
             (1, 1, 2)
         );
+        o.found_no_backup();
+        o.change_found_record_gone();
+        o.change_found_record_gone();
+        assert_eq!(
+            (
+                o.counts.restores_that_found_no_backup,
+                o.counts.changes_that_found_no_record
+            ),
+            (1, 2)
+        );
         assert_eq!(o.counts.zeros(), ["nemesis acts"]);
-        assert_eq!(Coverage::default().zeros().len(), 14);
+        assert_eq!(Coverage::default().zeros().len(), 16);
     }
 }

@@ -64,6 +64,7 @@ use check::exhaustion::Exhaustion;
 use check::lockout::Lockout;
 use check::oracle::Oracle;
 use check::secrets::{SecretKind, Secrets};
+use check::told::Told;
 use check::{OprfInput, RequestInfo};
 use cloud::SwarmHook;
 use history::History;
@@ -253,6 +254,8 @@ pub(crate) struct World {
     conduct: Conduct,
     /// LIVE-4's restart budgets, judged from outside each client.
     budgets: Budgets,
+    /// DEV-2: under which keys each folder's backups were put.
+    told: Told,
     elections: Elections,
     oracle: Oracle,
     secrets: Secrets,
@@ -403,6 +406,7 @@ impl World {
             exhaustion: Exhaustion::new(node.login_ttl_ms),
             conduct: Conduct::new(&client_config),
             budgets: Budgets::new(&client_config),
+            told: Told::default(),
             elections: Elections::new(
                 scenario.nodes,
                 scenario.rollback_tolerance,

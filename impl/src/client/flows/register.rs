@@ -218,8 +218,13 @@ impl Register {
                 // The registration named in `replacing` is not active (any
                 // more), or is not ours: try the next choice.
                 self.candidates.remove(0);
+                // A change never registers afresh: its registration gone
+                // (destroyed by guessing, or displaced) is news the user
+                // must hear, not paper over (DEV-2).
+                let fresh = self.allow_fresh
+                    || crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::ChangeRegistersAfresh);
                 if self.candidates.is_empty()
-                    && (!self.allow_fresh
+                    && (!fresh
                         || crate::flaws::flaw_on!(
                             ctx.config.flaw,
                             ClientFlaw::EnableGivesUpOnStaleRegistration

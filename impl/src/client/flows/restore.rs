@@ -148,7 +148,15 @@ impl Restore {
                     found,
                     expected_at_least: acknowledged,
                 },
-                (None, None) if self.wrong_key => ClientError::WrongKey,
+                (None, None)
+                    if self.wrong_key
+                        || crate::flaws::flaw_on!(
+                            ctx.config.flaw,
+                            ClientFlaw::NothingFoundIsWrongKey
+                        ) =>
+                {
+                    ClientError::WrongKey
+                }
                 (None, None) => ClientError::NoBackup,
             }),
         }

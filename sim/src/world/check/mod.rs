@@ -15,6 +15,7 @@ pub mod exhaustion;
 pub mod lockout;
 pub mod oracle;
 pub mod secrets;
+pub mod told;
 
 use backup_vault::invariant::Invariant;
 use backup_vault::vault::ids::{NodeId, UserId};

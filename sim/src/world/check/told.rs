@@ -1,0 +1,181 @@
+//! DEV-2: a device tells its user what it found.
+//!
+//! Two of a client's answers decide what the user does next, and a wrong
+//! one sends them the wrong way. The rules, restated from the design (the
+//! documentation of `ClientError` and `Operation::ChangePassword`):
+//! - **"Wrong key"** sends the user to check 64 digits that may be right.
+//!   A restore may say it only when it found a backup made under another
+//!   key. The world knows under which key every backup object was put (the
+//!   key of the device whose backup put it), so it judges the answer
+//!   against the history of the user's folder: a restore with digits says
+//!   "wrong key" only if some backup object put there was made under other
+//!   digits; a restore by password (whose key the vault returns, unknown
+//!   here before the restore ends) only if some backup object was put there
+//!   at all. A cloud fault cannot make a right key look wrong: a flipped
+//!   bit in a header fails its checksum before the key is consulted.
+//! - **"Password changed"** tells the user their record stands. A change
+//!   proves knowledge of K and replaces the registration the device holds:
+//!   every staging it sends names that registration in `replacing`, and
+//!   when the vault no longer has it (destroyed by guessing, or displaced)
+//!   the change fails "not registered", and the app sets the password up
+//!   again with the user told. A change that staged without `replacing`
+//!   would register afresh and report success: an attacker's ten guesses,
+//!   and the destruction they caused, would go unnoticed.
+//!
+//! The world judges the honest devices only.
+
+use super::Violation;
+use backup_vault::client::ClientError;
+use backup_vault::invariant::Invariant;
+use backup_vault::key::{BackupKey, KeyFingerprint};
+use backup_vault::vault::crypto::RegistrationId;
+use backup_vault::vault::ids::UserId;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Under which keys each user's backup objects were put.
+#[derive(Debug, Default)]
+pub struct Told {
+    folders: BTreeMap<UserId, Folder>,
+}
+
+/// The keys one user's folder has held backup objects under.
+#[derive(Debug, Default)]
+struct Folder {
+    keys: BTreeSet<KeyFingerprint>,
+    /// A backup object was put by a writer whose key the world did not know
+    /// (none in the simulator; kept so that such a writer would make every
+    /// "wrong key" plausible rather than a false alarm).
+    unknown: bool,
+}
+
+impl Told {
+    /// A backup object was put into `user`'s folder by a backup under
+    /// `key` (`None`: a writer whose key is not known).
+    pub fn backup_put(&mut self, user: UserId, key: Option<&BackupKey>) {
+        let folder = self.folders.entry(user).or_default();
+        match key {
+            Some(key) => {
+                folder.keys.insert(key.fingerprint());
+            }
+            None => folder.unknown = true,
+        }
+    }
+
+    /// An honest restore of `user` ended with `error`; `key` is the key it
+    /// was given (`None`: a restore by password).
+    ///
+    /// # Errors
+    /// DEV-2 when it says "wrong key" with no backup under another key put
+    /// in the folder.
+    pub fn restore_failed(
+        &self,
+        user: UserId,
+        key: Option<&BackupKey>,
+        error: &ClientError,
+    ) -> Result<(), Violation> {
+        if !matches!(error, ClientError::WrongKey) {
+            return Ok(());
+        }
+        let found_other = self.folders.get(&user).is_some_and(|folder| {
+            folder.unknown
+                || match key {
+                    Some(key) => {
+                        let given = key.fingerprint();
+                        folder.keys.iter().any(|k| *k != given)
+                    }
+                    None => !folder.keys.is_empty(),
+                }
+        });
+        if found_other {
+            return Ok(());
+        }
+        let under = if key.is_some() {
+            "no backup under other digits was ever put in its folder"
+        } else {
+            "no backup was ever put in its folder"
+        };
+        Err(Violation::user(
+            Invariant::Dev2,
+            user,
+            None,
+            format!(
+                "user {}'s restore answered \"wrong key\", but {under}",
+                user.0
+            ),
+        ))
+    }
+}
+
+/// An honest password change of `user`, on a device holding the
+/// registration `held`, sent a staging that names `replacing`.
+///
+/// # Errors
+/// DEV-2 when the staging does not name the registration the device holds:
+/// the change would register afresh.
+pub fn change_staged(
+    user: UserId,
+    held: Option<RegistrationId>,
+    replacing: Option<RegistrationId>,
+) -> Result<(), Violation> {
+    if held.is_some() && replacing == held {
+        return Ok(());
+    }
+    let named = match replacing {
+        Some(r) => format!("registration {:x}", r.0),
+        None => "no registration (a fresh one)".to_owned(),
+    };
+    let held = match held {
+        Some(r) => format!("registration {:x}", r.0),
+        None => "none".to_owned(),
+    };
+    Err(Violation::user(
+        Invariant::Dev2,
+        user,
+        None,
+        format!(
+            "user {}'s password change staged replacing {named}; the device holds {held}: a change replaces the registration it holds or fails \"not registered\"",
+            user.0
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(b: u8) -> BackupKey {
+        BackupKey::from_bytes(&[b; 32])
+    }
+
+    #[test]
+    fn wrong_key_needs_a_backup_under_another_key() {
+        let mut told = Told::default();
+        let u = UserId(1);
+        let wrong = ClientError::WrongKey;
+        assert!(told.restore_failed(u, Some(&key(1)), &wrong).is_err());
+        assert!(told.restore_failed(u, None, &wrong).is_err());
+        told.backup_put(u, Some(&key(1)));
+        assert!(told.restore_failed(u, Some(&key(1)), &wrong).is_err());
+        assert!(told.restore_failed(u, None, &wrong).is_ok());
+        assert!(told.restore_failed(UserId(2), None, &wrong).is_err());
+        told.backup_put(u, Some(&key(2)));
+        assert!(told.restore_failed(u, Some(&key(1)), &wrong).is_ok());
+        let nothing = ClientError::NoBackup;
+        assert!(told
+            .restore_failed(UserId(3), Some(&key(1)), &nothing)
+            .is_ok());
+        told.backup_put(UserId(3), None);
+        assert!(told
+            .restore_failed(UserId(3), Some(&key(1)), &wrong)
+            .is_ok());
+    }
+
+    #[test]
+    fn a_change_replaces_the_registration_it_holds() {
+        let (u, r1, r2) = (UserId(1), RegistrationId(1), RegistrationId(2));
+        assert!(change_staged(u, Some(r1), Some(r1)).is_ok());
+        assert!(change_staged(u, Some(r1), None).is_err());
+        assert!(change_staged(u, Some(r1), Some(r2)).is_err());
+        assert!(change_staged(u, None, None).is_err());
+    }
+}
