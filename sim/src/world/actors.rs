@@ -1463,6 +1463,20 @@ fn start_final_restore(world: &mut World, a: usize, may_reenable: bool) {
         },
         _ => restore_with_key(world, a),
     };
+    if world.below(2) == 0 {
+        // The phone is lost: the user restores onto a new one, with the
+        // password or the 64 digits they kept, which is what backups are
+        // for. DEV-1 then judges a restore that sets a device up.
+        world.actors[a].saved = DeviceState::new(user);
+        world.record(
+            "fault",
+            Party::World,
+            Some(Party::Actor(a as u32)),
+            "device-lost",
+            Some(user.0),
+            0,
+        );
+    }
     restart_app(world, a);
     world.finals_pending += 1;
     let f = (check == FinalCheck::Login).then_some("login");
