@@ -308,6 +308,11 @@ pub enum ClientFlaw {
     /// user is sent to check digits that were right (breaks DEV-2).
     #[cfg(feature = "flaws")]
     NothingFoundIsWrongKey,
+    /// A restore that finds only backups made under another key says there
+    /// is no backup: the user is told there is nothing to restore when
+    /// there is, under the key they had before (breaks DEV-2).
+    #[cfg(feature = "flaws")]
+    OtherKeyIsNoBackup,
 }
 
 /// Every vault flaw, for command lines and sweeps.
@@ -418,6 +423,8 @@ pub const CLIENT_FLAWS: &[ClientFlaw] = &[
     ClientFlaw::ChangeRegistersAfresh,
     #[cfg(feature = "flaws")]
     ClientFlaw::NothingFoundIsWrongKey,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::OtherKeyIsNoBackup,
 ];
 
 /// Whether `flaw` (an `Option<VaultFlaw>` or `Option<ClientFlaw>`) is the
@@ -551,6 +558,8 @@ impl ClientFlaw {
             ClientFlaw::ChangeRegistersAfresh => "change-registers-afresh",
             #[cfg(feature = "flaws")]
             ClientFlaw::NothingFoundIsWrongKey => "nothing-found-is-wrong-key",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::OtherKeyIsNoBackup => "other-key-is-no-backup",
         }
     }
 }

@@ -92,6 +92,9 @@ struct Op {
     must_finish: bool,
     /// `obstruct-clients` stands in its way while faults are on.
     obstructed: bool,
+    /// A restore with digits acted on an answer that held a backup object
+    /// put under other digits (DEV-2).
+    received_other_key: bool,
 }
 
 /// One actor. See the module documentation.
@@ -447,6 +450,7 @@ fn start(
         writes: Writes::default(),
         must_finish: false,
         obstructed,
+        received_other_key: false,
     });
     world.actors[a].ops += 1;
     let name = op.name();
@@ -619,7 +623,7 @@ fn cloud_exec(world: &mut World, a: usize, op: CloudOp) -> Result<CloudReply, St
                     .op
                     .as_ref()
                     .and_then(|op| op.before.key.as_ref());
-                world.told.backup_put(UserId(user), writer);
+                world.told.backup_put(UserId(user), &key, &data, writer);
             }
             // DEV-1: a backup's manifest names what it wrote (judged after
             // the scan, so a manifest that leaks K is KEY-1's first).
@@ -1102,10 +1106,28 @@ pub(super) fn cloud_done(
     let epoch = world.actors[a].epoch;
     if world.conduct.answer(a, epoch, call, reply) {
         world.budgets.cloud_answer(a, epoch, &result);
+        note_other_key(world, a, &result);
     }
     client.on_cloud(call, result, now, world.cluster.rng());
     world.actors[a].client = Some(client);
     pump(world, a);
+}
+
+/// DEV-2: whether the answer honest device `a`'s restore with digits acts on
+/// holds a backup object put under other digits.
+fn note_other_key(world: &mut World, a: usize, result: &Result<CloudReply, StoreError>) {
+    let (Ok(CloudReply::Got(object)), Role::Honest) = (result, world.actors[a].role) else {
+        return;
+    };
+    let user = world.actors[a].user;
+    let told = &world.told;
+    if let Some(op) = world.actors[a].op.as_mut() {
+        if let (Kind::RestoreWithKey, Some(key)) = (op.kind, op.before.key.as_ref()) {
+            if told.made_under_other_key(user, object, key) {
+                op.received_other_key = true;
+            }
+        }
+    }
 }
 
 /// Device `a` crashes mid-flow and comes back from its saved state.
@@ -1281,13 +1303,17 @@ fn on_failed(world: &mut World, a: usize, op: &Op, e: ClientError) -> Result<(),
     let user = world.actors[a].user;
     world.stats.ops_failed += 1;
     if world.actors[a].role == Role::Honest {
-        match (op.kind, &e) {
-            (Kind::RestoreWithKey, _) => {
-                world
-                    .told
-                    .restore_failed(user, op.before.key.as_ref(), &e)?;
-            }
-            (Kind::RestoreWithPassword, _) => world.told.restore_failed(user, None, &e)?,
+        if op.received_other_key {
+            world.coverage.met_other_digits();
+        }
+        match op.kind {
+            Kind::RestoreWithKey => world.told.restore_failed(
+                user,
+                op.before.key.as_ref(),
+                &e,
+                op.received_other_key,
+            )?,
+            Kind::RestoreWithPassword => world.told.restore_failed(user, None, &e, false)?,
             _ => {}
         }
         match (op.kind, &e) {

@@ -72,11 +72,16 @@ pub struct Coverage {
     /// (the record destroyed or displaced, or the chat server said so):
     /// where DEV-2 judges that a change does not register afresh.
     pub changes_that_found_no_record: u64,
+    /// Restores with digits of an honest device that failed after
+    /// receiving, intact, a backup made under other digits (left by a
+    /// disable that a crash or a lost delete cut short): where DEV-2 judges
+    /// that the answer is not "no backup".
+    pub restores_that_met_other_digits: u64,
 }
 
 impl Coverage {
     /// Every counter, with its name as reports print it.
-    pub fn named(&self) -> [(&'static str, u64); 16] {
+    pub fn named(&self) -> [(&'static str, u64); 17] {
         [
             ("leader changes", self.leader_changes),
             (
@@ -121,6 +126,10 @@ impl Coverage {
                 "password changes that found no record",
                 self.changes_that_found_no_record,
             ),
+            (
+                "failed restores that met other digits",
+                self.restores_that_met_other_digits,
+            ),
         ]
     }
 
@@ -142,6 +151,7 @@ impl Coverage {
         self.conflict_budgets_spent += other.conflict_budgets_spent;
         self.restores_that_found_no_backup += other.restores_that_found_no_backup;
         self.changes_that_found_no_record += other.changes_that_found_no_record;
+        self.restores_that_met_other_digits += other.restores_that_met_other_digits;
     }
 
     /// The names of the counters still at zero.
@@ -237,6 +247,12 @@ impl Observer {
         self.counts.changes_that_found_no_record += 1;
     }
 
+    /// An honest restore with digits failed after receiving a backup made
+    /// under other digits.
+    pub fn met_other_digits(&mut self) {
+        self.counts.restores_that_met_other_digits += 1;
+    }
+
     /// A node voted for a candidate whose log is behind its counter.
     pub fn vote_past_lost_tail(&mut self) {
         self.counts.votes_past_a_lost_tail += 1;
@@ -319,14 +335,16 @@ mod tests {
         o.found_no_backup();
         o.change_found_record_gone();
         o.change_found_record_gone();
+        o.met_other_digits();
         assert_eq!(
             (
                 o.counts.restores_that_found_no_backup,
-                o.counts.changes_that_found_no_record
+                o.counts.changes_that_found_no_record,
+                o.counts.restores_that_met_other_digits
             ),
-            (1, 2)
+            (1, 2, 1)
         );
         assert_eq!(o.counts.zeros(), ["nemesis acts"]);
-        assert_eq!(Coverage::default().zeros().len(), 16);
+        assert_eq!(Coverage::default().zeros().len(), 17);
     }
 }

@@ -216,7 +216,8 @@ impl Restore {
                 })
             }
             Err(BackupError::WrongKey { .. }) => {
-                self.wrong_key = true;
+                self.wrong_key =
+                    !crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::OtherKeyIsNoBackup);
                 self.next(ctx)
             }
             Err(err) => {

@@ -13,6 +13,11 @@
 //!   here before the restore ends) only if some backup object was put there
 //!   at all. A cloud fault cannot make a right key look wrong: a flipped
 //!   bit in a header fails its checksum before the key is consulted.
+//!   Conversely, a restore with digits that received, intact, a backup
+//!   object put under other digits (the very bytes put, in the answer it
+//!   acted on) found a backup: it never answers "no backup", which would
+//!   tell the user there is nothing to restore when there is, under the
+//!   key they had before.
 //! - **"Password changed"** tells the user their record stands. A change
 //!   proves knowledge of K and replaces the registration the device holds:
 //!   every staging it sends names that registration in `replacing`, and
@@ -26,10 +31,12 @@
 
 use super::Violation;
 use backup_vault::client::ClientError;
+use backup_vault::cloud::{Object, ObjectKey};
 use backup_vault::invariant::Invariant;
 use backup_vault::key::{BackupKey, KeyFingerprint};
 use backup_vault::vault::crypto::RegistrationId;
 use backup_vault::vault::ids::UserId;
+use bytes::Bytes;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Under which keys each user's backup objects were put.
@@ -42,6 +49,9 @@ pub struct Told {
 #[derive(Debug, Default)]
 struct Folder {
     keys: BTreeSet<KeyFingerprint>,
+    /// Every backup object put, by name: its bytes (shared with the cloud's
+    /// copy, not copied) and the key it was made under.
+    objects: BTreeMap<ObjectKey, Vec<(Bytes, Option<KeyFingerprint>)>>,
     /// A backup object was put by a writer whose key the world did not know
     /// (none in the simulator; kept so that such a writer would make every
     /// "wrong key" plausible rather than a false alarm).
@@ -49,30 +59,69 @@ struct Folder {
 }
 
 impl Told {
-    /// A backup object was put into `user`'s folder by a backup under
-    /// `key` (`None`: a writer whose key is not known).
-    pub fn backup_put(&mut self, user: UserId, key: Option<&BackupKey>) {
+    /// The backup object `name` with `data` was put into `user`'s folder by
+    /// a backup under `key` (`None`: a writer whose key is not known).
+    pub fn backup_put(
+        &mut self,
+        user: UserId,
+        name: &ObjectKey,
+        data: &Bytes,
+        key: Option<&BackupKey>,
+    ) {
         let folder = self.folders.entry(user).or_default();
-        match key {
-            Some(key) => {
-                folder.keys.insert(key.fingerprint());
+        let fingerprint = key.map(BackupKey::fingerprint);
+        match fingerprint {
+            Some(f) => {
+                folder.keys.insert(f);
             }
             None => folder.unknown = true,
         }
+        folder
+            .objects
+            .entry(name.clone())
+            .or_default()
+            .push((data.clone(), fingerprint));
+    }
+
+    /// Whether `object`, as a restore of `user` with `key` received it, is
+    /// a backup object put under another known key, byte for byte.
+    pub fn made_under_other_key(&self, user: UserId, object: &Object, key: &BackupKey) -> bool {
+        let given = key.fingerprint();
+        self.folders
+            .get(&user)
+            .and_then(|folder| folder.objects.get(&object.key))
+            .is_some_and(|puts| {
+                puts.iter()
+                    .any(|(data, f)| *data == object.data && f.is_some_and(|f| f != given))
+            })
     }
 
     /// An honest restore of `user` ended with `error`; `key` is the key it
-    /// was given (`None`: a restore by password).
+    /// was given (`None`: a restore by password), and `received_other_key`
+    /// whether it acted on an answer that held a backup object put under
+    /// another key ([`Told::made_under_other_key`]).
     ///
     /// # Errors
     /// DEV-2 when it says "wrong key" with no backup under another key put
-    /// in the folder.
+    /// in the folder, or "no backup" after receiving one.
     pub fn restore_failed(
         &self,
         user: UserId,
         key: Option<&BackupKey>,
         error: &ClientError,
+        received_other_key: bool,
     ) -> Result<(), Violation> {
+        if received_other_key && matches!(error, ClientError::NoBackup) {
+            return Err(Violation::user(
+                Invariant::Dev2,
+                user,
+                None,
+                format!(
+                    "user {}'s restore answered \"no backup\" after it received, intact, a backup made under other digits",
+                    user.0
+                ),
+            ));
+        }
         if !matches!(error, ClientError::WrongKey) {
             return Ok(());
         }
@@ -147,26 +196,63 @@ mod tests {
         BackupKey::from_bytes(&[b; 32])
     }
 
+    fn name(g: u64) -> ObjectKey {
+        ObjectKey::new(&format!("users/1/backups/{g}")).expect("a valid name")
+    }
+
+    fn object(g: u64, data: &'static [u8]) -> Object {
+        Object {
+            key: name(g),
+            version: backup_vault::cloud::Version(1),
+            data: Bytes::from_static(data),
+        }
+    }
+
     #[test]
     fn wrong_key_needs_a_backup_under_another_key() {
         let mut told = Told::default();
         let u = UserId(1);
         let wrong = ClientError::WrongKey;
-        assert!(told.restore_failed(u, Some(&key(1)), &wrong).is_err());
-        assert!(told.restore_failed(u, None, &wrong).is_err());
-        told.backup_put(u, Some(&key(1)));
-        assert!(told.restore_failed(u, Some(&key(1)), &wrong).is_err());
-        assert!(told.restore_failed(u, None, &wrong).is_ok());
-        assert!(told.restore_failed(UserId(2), None, &wrong).is_err());
-        told.backup_put(u, Some(&key(2)));
-        assert!(told.restore_failed(u, Some(&key(1)), &wrong).is_ok());
+        let b = Bytes::from_static(b"a backup");
+        assert!(told
+            .restore_failed(u, Some(&key(1)), &wrong, false)
+            .is_err());
+        assert!(told.restore_failed(u, None, &wrong, false).is_err());
+        told.backup_put(u, &name(1), &b, Some(&key(1)));
+        assert!(told
+            .restore_failed(u, Some(&key(1)), &wrong, false)
+            .is_err());
+        assert!(told.restore_failed(u, None, &wrong, false).is_ok());
+        assert!(told.restore_failed(UserId(2), None, &wrong, false).is_err());
+        told.backup_put(u, &name(2), &b, Some(&key(2)));
+        assert!(told.restore_failed(u, Some(&key(1)), &wrong, false).is_ok());
         let nothing = ClientError::NoBackup;
         assert!(told
-            .restore_failed(UserId(3), Some(&key(1)), &nothing)
+            .restore_failed(UserId(3), Some(&key(1)), &nothing, false)
             .is_ok());
-        told.backup_put(UserId(3), None);
+        told.backup_put(UserId(3), &name(1), &b, None);
         assert!(told
-            .restore_failed(UserId(3), Some(&key(1)), &wrong)
+            .restore_failed(UserId(3), Some(&key(1)), &wrong, false)
+            .is_ok());
+    }
+
+    #[test]
+    fn no_backup_after_receiving_one_under_other_digits_is_caught() {
+        let mut told = Told::default();
+        let u = UserId(1);
+        told.backup_put(u, &name(1), &Bytes::from_static(b"old"), Some(&key(2)));
+        told.backup_put(u, &name(2), &Bytes::from_static(b"new"), Some(&key(1)));
+        assert!(told.made_under_other_key(u, &object(1, b"old"), &key(1)));
+        assert!(!told.made_under_other_key(u, &object(1, b"olD"), &key(1)));
+        assert!(!told.made_under_other_key(u, &object(2, b"new"), &key(1)));
+        assert!(!told.made_under_other_key(u, &object(1, b"old"), &key(2)));
+        assert!(!told.made_under_other_key(UserId(2), &object(1, b"old"), &key(1)));
+        let nothing = ClientError::NoBackup;
+        assert!(told
+            .restore_failed(u, Some(&key(1)), &nothing, true)
+            .is_err());
+        assert!(told
+            .restore_failed(u, Some(&key(1)), &nothing, false)
             .is_ok());
     }
 
