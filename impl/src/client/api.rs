@@ -66,7 +66,11 @@ pub enum Operation {
         /// The password.
         password: Password,
     },
-    /// Set a new password, proving knowledge of K (the old password is not needed).
+    /// Set a new password, proving knowledge of K (the old password is not
+    /// needed). It replaces the registration the device holds; when the
+    /// vault no longer has it (destroyed by guessing, or displaced) the
+    /// change fails with [`ClientError::NotRegistered`](crate::client::ClientError::NotRegistered)
+    /// and registers nothing, so the user learns of it (DEV-2).
     ChangePassword {
         /// The new password.
         new_password: Password,

@@ -25,7 +25,9 @@ pub enum ClientError {
     #[error("too many wrong passwords: the backup key was destroyed; restore with the 64-digit key if you have it, or start new backups")]
     KeyDestroyed,
     /// The vault holds no password-protected key for this account (never set
-    /// up, turned off, or replaced from another device).
+    /// up, turned off, replaced from another device, or destroyed): a
+    /// password change whose registration is gone ends so, never by
+    /// registering afresh (DEV-2).
     #[error("no password-protected backup key is set up for this account; turn on encrypted backups again, or restore with the 64-digit key")]
     NotRegistered,
     /// The vault did not answer after the client's retry budget.
@@ -41,7 +43,9 @@ pub enum ClientError {
         /// What is wrong (from the backup format's error).
         detail: String,
     },
-    /// The backup was made with another key than the one given.
+    /// The backup was made with another key than the one given: said only
+    /// when the restore found a backup under another key and none it could
+    /// open (DEV-2).
     #[error("this 64-digit key does not fit the backup: check the digits")]
     WrongKey,
     /// The cloud served a backup older than one this device already stored:
@@ -53,7 +57,8 @@ pub enum ClientError {
         /// The generation this device acknowledged.
         expected_at_least: Generation,
     },
-    /// No backup was found in the cloud.
+    /// No backup was found in the cloud: said only when the restore found
+    /// no backup under any key (one under another key is [`WrongKey`](Self::WrongKey), DEV-2).
     #[error("no backup was found in the cloud for this account")]
     NoBackup,
     /// The 64-digit key text does not parse.
