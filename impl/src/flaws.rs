@@ -313,6 +313,11 @@ pub enum ClientFlaw {
     /// there is, under the key they had before (breaks DEV-2).
     #[cfg(feature = "flaws")]
     OtherKeyIsNoBackup,
+    /// A disable takes the vault's authenticated `Deleted` for its own
+    /// registration as one about another and waits on: turning backups
+    /// off never finishes, even with every fault healed (breaks LIVE-5).
+    #[cfg(feature = "flaws")]
+    IgnoresOwnDeletion,
 }
 
 /// Every vault flaw, for command lines and sweeps.
@@ -425,6 +430,8 @@ pub const CLIENT_FLAWS: &[ClientFlaw] = &[
     ClientFlaw::NothingFoundIsWrongKey,
     #[cfg(feature = "flaws")]
     ClientFlaw::OtherKeyIsNoBackup,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::IgnoresOwnDeletion,
 ];
 
 /// Whether `flaw` (an `Option<VaultFlaw>` or `Option<ClientFlaw>`) is the
@@ -560,6 +567,8 @@ impl ClientFlaw {
             ClientFlaw::NothingFoundIsWrongKey => "nothing-found-is-wrong-key",
             #[cfg(feature = "flaws")]
             ClientFlaw::OtherKeyIsNoBackup => "other-key-is-no-backup",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::IgnoresOwnDeletion => "ignores-own-deletion",
         }
     }
 }

@@ -70,6 +70,9 @@ enum FinalCheck {
     Login,
     /// DUR-1 with the 64-digit key.
     Key,
+    /// LIVE-5: a device that restored turns encrypted backups off; the
+    /// vault's authenticated `Deleted` must come and the flow must finish.
+    Disable,
 }
 
 /// The operation an actor is running.
@@ -95,6 +98,10 @@ struct Op {
     /// A restore with digits acted on an answer that held a backup object
     /// put under other digits (DEV-2).
     received_other_key: bool,
+    /// An answer the chat server forged reached the device (`intercept`):
+    /// a disable then may end "not confirmed", as it must on the vault's
+    /// unauthenticated word (LIVE-5 excuses only that).
+    received_forgery: bool,
 }
 
 /// One actor. See the module documentation.
@@ -451,6 +458,7 @@ fn start(
         must_finish: false,
         obstructed,
         received_other_key: false,
+        received_forgery: false,
     });
     world.actors[a].ops += 1;
     let name = op.name();
@@ -982,6 +990,9 @@ pub(super) fn forged(
     call: CallId,
     response: ClientResponse<OpaqueCrypto>,
 ) {
+    if let Some(op) = world.actors[a].op.as_mut() {
+        op.received_forgery = true;
+    }
     let d = Delivered {
         at: world.now(),
         client: world.actors[a].client_id(),
@@ -1196,6 +1207,7 @@ fn finish(world: &mut World, a: usize, result: Result<Completed, ClientError>) {
     if matches!(result, Err(ClientError::WrongPassword { .. })) {
         world.stats.wrong_passwords += 1;
     }
+    let restored = matches!(result, Ok(Completed::Restored { .. }));
     let outcome = match result {
         Ok(done) => on_completed(world, a, &op, done),
         Err(e) => on_failed(world, a, &op, e),
@@ -1207,6 +1219,7 @@ fn finish(world: &mut World, a: usize, result: Result<Completed, ClientError>) {
     match op.final_check {
         Some(FinalCheck::Backup) => start_final_restore(world, a, true),
         Some(FinalCheck::Reenable) => start_final_restore(world, a, false),
+        Some(FinalCheck::Login | FinalCheck::Key) if restored => start_final_disable(world, a),
         _ => {}
     }
     if op.final_check.is_some() || op.must_finish {
@@ -1271,6 +1284,9 @@ fn on_completed(
             }
         }
         Completed::Disabled { .. } if honest => {
+            if op.final_check == Some(FinalCheck::Disable) && op.before.registration.is_some() {
+                world.coverage.final_disable_done();
+            }
             world.backups.disabled(user);
             world.actors[a].password = None;
             // REG-2, the delete path: the device has forgotten K, so no
@@ -1337,9 +1353,22 @@ fn on_failed(world: &mut World, a: usize, op: &Op, e: ClientError) -> Result<(),
         // See `HostAdversary::liveness_voided`.
         return Ok(());
     }
-    if matches!(check, FinalCheck::Backup | FinalCheck::Reenable) {
+    if check == FinalCheck::Disable
+        && op.received_forgery
+        && matches!(e, ClientError::DeleteUnconfirmed)
+    {
+        // The chat server answered "not registered" in the vault's name:
+        // the device rightly kept its key (REG-2), and the in-path server
+        // can always deny this service.
+        return Ok(());
+    }
+    if matches!(
+        check,
+        FinalCheck::Backup | FinalCheck::Reenable | FinalCheck::Disable
+    ) {
         // The cloud and the cluster are healed and the device keeps its
-        // key: nothing may stop a backup or a new password now.
+        // key: nothing may stop a backup, a new password or turning
+        // backups off now.
         return Err(super::Violation::user(
             Invariant::Live5,
             user,
@@ -1377,7 +1406,11 @@ fn on_failed(world: &mut World, a: usize, op: &Op, e: ClientError) -> Result<(),
         }
         // Nothing was promised: a leftover backup of an earlier key, or
         // none at all, is not a broken promise.
-        (FinalCheck::Key | FinalCheck::Backup | FinalCheck::Reenable, true, _)
+        (
+            FinalCheck::Key | FinalCheck::Backup | FinalCheck::Reenable | FinalCheck::Disable,
+            true,
+            _,
+        )
         | (_, false, None) => Ok(()),
     }
 }
@@ -1509,6 +1542,40 @@ fn start_final_restore(world: &mut World, a: usize, may_reenable: bool) {
     start(world, a, op, f, Some(check));
 }
 
+/// After its final restore, one device in four turns encrypted backups
+/// off (LIVE-5), in the same app: with every fault healed the vault's
+/// authenticated `Deleted` (or its word that the registration is already
+/// gone) must come, and the flow must finish. An in-path chat server
+/// (`intercept`) stays in the path after the heal: a disable that received
+/// its forged "not registered" may end "not confirmed" (see `on_failed`).
+/// A device whose registration the vault no longer knows (a host forged a
+/// reset, or another registration went since) cannot have its deletion
+/// confirmed, and rightly keeps its key: it is not asked.
+fn start_final_disable(world: &mut World, a: usize) {
+    let user = world.actors[a].user;
+    let confirmable = match world.actors[a].saved.registration {
+        None => true,
+        Some(r) => world.consensus.reference().get(user).is_some_and(|rec| {
+            rec.active.as_ref().is_some_and(|x| x.registration == r)
+                || rec.staged.as_ref().is_some_and(|x| x.registration == r)
+                || rec.gone.as_ref().is_some_and(|g| g.why.registration() == r)
+        }),
+    };
+    if !confirmable || world.below(4) != 0 {
+        return;
+    }
+    // As for any disable: from the request on, nothing is promised.
+    world.backups.disabled(user);
+    world.finals_pending += 1;
+    start(
+        world,
+        a,
+        Operation::Disable,
+        Some("delete"),
+        Some(FinalCheck::Disable),
+    );
+}
+
 /// The final restores ran out of time.
 pub(super) fn end_finals(world: &mut World) {
     if world.phase != Phase::Final {
@@ -1529,7 +1596,10 @@ pub(super) fn end_finals(world: &mut World) {
             )
         });
     if let Some((user, name, check)) = stuck.filter(|_| !world.host.liveness_voided) {
-        let invariant = if matches!(check, Some(FinalCheck::Backup | FinalCheck::Reenable)) {
+        let invariant = if matches!(
+            check,
+            Some(FinalCheck::Backup | FinalCheck::Reenable | FinalCheck::Disable)
+        ) {
             Invariant::Live5
         } else {
             Invariant::Live1

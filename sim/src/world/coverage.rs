@@ -77,11 +77,15 @@ pub struct Coverage {
     /// disable that a crash or a lost delete cut short): where DEV-2 judges
     /// that the answer is not "no backup".
     pub restores_that_met_other_digits: u64,
+    /// Disables after the heal that deleted the device's vault record and
+    /// finished: where LIVE-5 judges that the vault's authenticated
+    /// `Deleted` is believed and turning backups off completes.
+    pub final_disables_done: u64,
 }
 
 impl Coverage {
     /// Every counter, with its name as reports print it.
-    pub fn named(&self) -> [(&'static str, u64); 17] {
+    pub fn named(&self) -> [(&'static str, u64); 18] {
         [
             ("leader changes", self.leader_changes),
             (
@@ -130,6 +134,10 @@ impl Coverage {
                 "failed restores that met other digits",
                 self.restores_that_met_other_digits,
             ),
+            (
+                "vault records deleted after the heal",
+                self.final_disables_done,
+            ),
         ]
     }
 
@@ -152,6 +160,7 @@ impl Coverage {
         self.restores_that_found_no_backup += other.restores_that_found_no_backup;
         self.changes_that_found_no_record += other.changes_that_found_no_record;
         self.restores_that_met_other_digits += other.restores_that_met_other_digits;
+        self.final_disables_done += other.final_disables_done;
     }
 
     /// The names of the counters still at zero.
@@ -253,6 +262,12 @@ impl Observer {
         self.counts.restores_that_met_other_digits += 1;
     }
 
+    /// A device turned backups off after the heal, its vault record
+    /// deleted.
+    pub fn final_disable_done(&mut self) {
+        self.counts.final_disables_done += 1;
+    }
+
     /// A node voted for a candidate whose log is behind its counter.
     pub fn vote_past_lost_tail(&mut self) {
         self.counts.votes_past_a_lost_tail += 1;
@@ -344,7 +359,9 @@ mod tests {
             ),
             (1, 2, 1)
         );
+        o.final_disable_done();
+        assert_eq!(o.counts.final_disables_done, 1);
         assert_eq!(o.counts.zeros(), ["nemesis acts"]);
-        assert_eq!(Coverage::default().zeros().len(), 17);
+        assert_eq!(Coverage::default().zeros().len(), 18);
     }
 }

@@ -88,7 +88,9 @@ impl Disable {
         match response {
             ClientResponse::Deleted { registration, tag } => {
                 let gone = ReplyStatement::Gone { user, registration };
-                if registration != expected || !verify_reply(key, &gone, &tag) {
+                // Broken variant: its own registration taken for another's.
+                let ours = (registration == expected) != flaw_ignores_own_deletion(ctx);
+                if !ours || !verify_reply(key, &gone, &tag) {
                     return Step::Wait;
                 }
                 ctx.device.registration = None;
@@ -168,6 +170,11 @@ impl Disable {
             }
         }
     }
+}
+
+/// Broken variant `IgnoresOwnDeletion` (see [`crate::flaws`]).
+fn flaw_ignores_own_deletion(ctx: &Ctx<'_>) -> bool {
+    crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::IgnoresOwnDeletion)
 }
 
 /// Broken variant `UnauthenticatedDelete` (see [`crate::flaws`]).
