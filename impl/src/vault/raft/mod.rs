@@ -692,6 +692,15 @@ impl<E: Value, S: Value> Raft<E, S> {
         now: Millis,
         rng: &mut R,
     ) {
+        // Terms only go forward: every caller steps down for a message of
+        // its own term or a later one, never an earlier one (an older
+        // term's message is stale, and changes nothing).
+        assert!(
+            term >= self.term,
+            "a node at term {} stepped down to the earlier term {}",
+            self.term.0,
+            term.0
+        );
         let was_leader = matches!(self.role, RoleState::Leader { .. });
         if term > self.term {
             self.term = term;
@@ -1007,7 +1016,14 @@ impl<E: Value, S: Value> Raft<E, S> {
             self.send(from, vote);
             return;
         }
-        // From here on the request is of our term.
+        // From here on the request is of our term: a vote is only ever
+        // given, or deferred, for the term the candidate asked in.
+        assert!(
+            term == self.term,
+            "a vote request of term {} reached the vote rule at term {}",
+            term.0,
+            self.term.0
+        );
         self.attestations.record(term, from, reached);
         let double_vote = flaw_on!(self.flaw, VaultFlaw::DoubleVote);
         let granted = (self.voted_for.is_none_or(|v| v == from) || double_vote)
@@ -1220,6 +1236,12 @@ impl<E: Value, S: Value> Raft<E, S> {
 
     /// Accepts `from` as the leader of `term` (which is at least ours).
     fn follow<R: RngCore>(&mut self, from: NodeId, term: Term, now: Millis, rng: &mut R) {
+        assert!(
+            term >= self.term,
+            "a node at term {} followed a leader of the earlier term {}",
+            self.term.0,
+            term.0
+        );
         if term > self.term || !matches!(self.role, RoleState::Follower) {
             self.step_down(term, Some(from), now, rng);
         }
