@@ -26,6 +26,13 @@ scripts/mutants-equivalent.txt; they are reported but left out of the score.
 Exit codes: 0 every viable, non-equivalent mutant caught; 1 some missed;
 2 usage error or the oracle fails on the unmutated code (nothing measured);
 7 interrupted (SIGINT/SIGTERM): the table covers what ran.
+
+An entry of scripts/mutants-equivalent.txt names its mutant by file, line
+and column, which move when code above it changes: an entry that names no
+mutant any more is stale, and its mutant is judged again as if never
+argued. `--check-equivalents` lists the package's mutants (no build) and
+exits 1 naming each stale entry, with the mutants of the same text at
+other positions (where the entry moved to, if it did); CI runs it.
 """
 
 import argparse
@@ -202,6 +209,33 @@ def load_equivalent():
     return eq
 
 
+def position_free(name: str) -> str:
+    """A mutant's name without its line and column."""
+    path, sep, rest = name.partition(":")
+    parts = rest.split(":", 2)
+    return path + sep + parts[2] if len(parts) == 3 else name
+
+
+def check_equivalents(package: str) -> int:
+    """Every entry of the equivalents list names a mutant of the working
+    tree (the files every run mutates by default)."""
+    names = [m["name"] for m in list_mutants(ROOT, DEFAULT_FILES + ["impl/src/**/*.rs"],
+                                             package=package)]
+    current = set(names)
+    by_text = {}
+    for name in names:
+        by_text.setdefault(position_free(name), []).append(name)
+    stale = [e for e in load_equivalent() if e not in current]
+    for entry in stale:
+        moved = by_text.get(position_free(entry), [])
+        print(f"stale: {entry}", file=sys.stderr)
+        for m in moved:
+            print(f"  same text now at: {m}", file=sys.stderr)
+    print(f"{len(load_equivalent())} entries in {EQUIVALENT_LIST.relative_to(ROOT)}, "
+          f"{len(stale)} stale (among {len(current)} mutants of {package})")
+    return 1 if stale else 0
+
+
 # The cargo profile the suite is built with, and its folder under the target
 # directory: `mutants` unless `--cargo-profile` names another (measured: the
 # test profile, reusing `cargo test`'s target directory, was slower over a
@@ -324,10 +358,15 @@ def main():
     ap.add_argument("--names", metavar="FILE",
                     help="only the mutants named in FILE, one per line (e.g. the survivors of an"
                          " earlier run, judged again after a check was added)")
+    ap.add_argument("--check-equivalents", action="store_true",
+                    help="check that every entry of scripts/mutants-equivalent.txt names a"
+                         " mutant that exists (no build); exit 1 naming the stale ones")
     ap.add_argument("--skip", action="append", default=[], metavar="STAGE",
                     help="leave out a stage of the profile (repeatable); mutants it would have"
                          " judged stay 'missed' until a run with the stage judges them")
     args = ap.parse_args()
+    if args.check_equivalents:
+        return check_equivalents(args.package)
     try:
         k, n = (int(x) for x in args.shard.split("/"))
         assert 1 <= k <= n
@@ -354,6 +393,20 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
 
     copy_tree(tree)
+    # The mutants first, so that a bad --names fails before the build and
+    # the baselines (minutes), not after.
+    globs = args.file or DEFAULT_FILES
+    mutants = list_mutants(tree, globs, args.in_diff, args.package)
+    mutants = [m for i, m in enumerate(mutants) if i % n == k - 1]
+    if args.names:
+        wanted = {line.strip() for line in Path(args.names).read_text().splitlines() if line.strip()}
+        unknown = wanted - {m["name"] for m in mutants}
+        if unknown:
+            print("mutants.py: --names lists mutants that do not exist (any more), or that"
+                  " --file, --shard or --in-diff leave out:\n  " + "\n  ".join(sorted(unknown)),
+                  file=sys.stderr)
+            return 2
+        mutants = [m for m in mutants if m["name"] in wanted]
     claim_target(tree, target)
     binary = target / profile_dir(CARGO_PROFILE) / "bvault-suite"
     print(f"building the unmutated suite (profile {CARGO_PROFILE})...", flush=True)
@@ -371,16 +424,6 @@ def main():
             return 2
         baseline[stage[0]] = took
 
-    globs = args.file or DEFAULT_FILES
-    mutants = list_mutants(tree, globs, args.in_diff, args.package)
-    mutants = [m for i, m in enumerate(mutants) if i % n == k - 1]
-    if args.names:
-        wanted = {line.strip() for line in Path(args.names).read_text().splitlines() if line.strip()}
-        unknown = wanted - {m["name"] for m in mutants}
-        if unknown:
-            sys.exit("mutants.py: --names lists mutants that do not exist (any more):\n  "
-                     + "\n  ".join(sorted(unknown)))
-        mutants = [m for m in mutants if m["name"] in wanted]
     equivalent = load_equivalent()
     done = {}
     if results_path.exists():
