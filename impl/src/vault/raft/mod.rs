@@ -475,6 +475,19 @@ impl<E: Value, S: Value> Raft<E, S> {
     }
 
     fn persist_hard_state(&mut self) {
+        // One vote per term (CONS-1): within a term, a vote once written
+        // is never taken back or changed; only a later term clears it.
+        let (queued_term, queued_vote) = self.queued_hard_state;
+        assert!(
+            self.term > queued_term
+                || (self.term == queued_term
+                    && (queued_vote.is_none() || self.voted_for == queued_vote)),
+            "hard state ({}, {:?}) written over ({}, {:?}): a term went back or a vote changed",
+            self.term.0,
+            self.voted_for,
+            queued_term.0,
+            queued_vote
+        );
         self.queued_hard_state = (self.term, self.voted_for);
         self.write(DiskWrite::HardState {
             term: self.term,
