@@ -1542,8 +1542,8 @@ fn start_final_restore(world: &mut World, a: usize, may_reenable: bool) {
     start(world, a, op, f, Some(check));
 }
 
-/// After its final restore, one device in four turns encrypted backups
-/// off (LIVE-5), in the same app: with every fault healed the vault's
+/// In one run in four (`World::final_disables`), every device turns
+/// encrypted backups off after its final restore (LIVE-5), in the same app: with every fault healed the vault's
 /// authenticated `Deleted` (or its word that the registration is already
 /// gone) must come, and the flow must finish. An in-path chat server
 /// (`intercept`) stays in the path after the heal: a disable that received
@@ -1561,7 +1561,7 @@ fn start_final_disable(world: &mut World, a: usize) {
                 || rec.gone.as_ref().is_some_and(|g| g.why.registration() == r)
         }),
     };
-    if !confirmable || world.below(4) != 0 {
+    if !world.final_disables || !confirmable {
         return;
     }
     // As for any disable: from the request on, nothing is promised.

@@ -291,6 +291,14 @@ pub(crate) struct World {
     partition_id: u64,
     /// Final backups and restores still running.
     finals_pending: usize,
+    /// One run in four: every device that finishes its final restore
+    /// turns backups off after it (LIVE-5, `actors::start_final_disable`).
+    /// Whole runs, not devices, so that three runs in four end as they
+    /// did without: a disable erases, and an erasure writes and sends a
+    /// snapshot of the whole store, which catches up a lagging follower
+    /// and would hide, at the end of most runs, a leader that never moves
+    /// one on from snapshots (LIVE-3's check).
+    final_disables: bool,
     /// What every node must apply, and by when (LIVE-3).
     catch_up: Option<CatchUp>,
     /// Messages captured from honest devices, for the replaying adversary.
@@ -443,6 +451,10 @@ impl World {
             rollback_nodes: BTreeSet::new(),
             partition_id: 0,
             finals_pending: 0,
+            // A stream of its own, drawn from the seed, so that no other
+            // draw of the run moves.
+            final_disables: ChaCha8Rng::seed_from_u64(seed ^ 0x4469_7361_626c_6500).next_u32() % 4
+                == 0,
             catch_up: None,
             captured: std::collections::VecDeque::new(),
             // A stream of its own, so that the fleet's and the run's
