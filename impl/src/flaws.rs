@@ -171,6 +171,18 @@ pub enum VaultFlaw {
     /// holds).
     #[cfg(feature = "flaws")]
     RefusalRecordedAsVote,
+    /// A pre-candidate gives up on the first refusal of its own term, as
+    /// if the refuser were in a later term: the grants still to come
+    /// would have made a quorum, and the election waits a timeout more
+    /// (breaks LIVE-2's election clause; safety holds).
+    #[cfg(feature = "flaws")]
+    PreVoteGivesUpOnRefusal,
+    /// A leader counts a follower's answer of an earlier term as one of its
+    /// own: a late "matches up to i" from when another log was at those
+    /// indices counts the follower as holding entries it does not (breaks
+    /// CONS-3's ground, and then CONS-3).
+    #[cfg(feature = "flaws")]
+    StaleAnswerCounted,
     /// A record whose budget is spent keeps its key until the next login
     /// start, however long that takes: the leader never proposes `Exhaust`
     /// (breaks LOCK-4's bound: the key is not gone from storage one login
@@ -379,6 +391,10 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::RefusalRecordedAsVote,
     #[cfg(feature = "flaws")]
+    VaultFlaw::PreVoteGivesUpOnRefusal,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::StaleAnswerCounted,
+    #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustionWaits,
     #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustDuringLogin,
@@ -511,6 +527,10 @@ impl VaultFlaw {
             VaultFlaw::DeferBehindCandidate => "defer-behind-candidate",
             #[cfg(feature = "flaws")]
             VaultFlaw::RefusalRecordedAsVote => "refusal-recorded-as-vote",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::PreVoteGivesUpOnRefusal => "pre-vote-gives-up-on-refusal",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::StaleAnswerCounted => "stale-answer-counted",
             #[cfg(feature = "flaws")]
             VaultFlaw::ExhaustionWaits => "exhaustion-waits",
             #[cfg(feature = "flaws")]

@@ -147,6 +147,17 @@ pub enum Peek {
 }
 
 impl Peek {
+    /// What kind of message it is, for a violation's message.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Peek::PreVote { .. } => "pre-vote request",
+            Peek::RequestVote { .. } => "vote request",
+            Peek::Leader { .. } => "leader's message",
+            Peek::Answer { .. } => "follower's answer",
+            Peek::Other => "message (a reply, vote or attestation)",
+        }
+    }
+
     fn of<C: VaultCrypto>(message: &VaultPeerMessage<C>) -> Self {
         match message {
             PeerMessage::PreVote {

@@ -51,6 +51,7 @@ use backup_vault::vault::quorum::ClusterConfig;
 use backup_vault::vault::raft::message::PeerMessage;
 use backup_vault::vault::raft::Timing;
 use backup_vault::vault::records::Command;
+use check::acks::Acks;
 use check::answers::Asked;
 use check::backups::Backups;
 use check::budgets::Budgets;
@@ -257,6 +258,8 @@ pub(crate) struct World {
     /// DEV-2: under which keys each folder's backups were put.
     told: Told,
     elections: Elections,
+    /// CONS-3's ground: what each follower answered in each term.
+    acks: Acks,
     oracle: Oracle,
     secrets: Secrets,
     /// Everything only HSMs may hold, K and passwords included: what the
@@ -421,6 +424,7 @@ impl World {
                 node.timing.election_min_ms,
                 node.timing.election_max_ms,
             ),
+            acks: Acks::default(),
             oracle: Oracle::new(crypto.clone(), scenario.guess_limit),
             crypto: crypto.clone(),
             cluster,
@@ -895,6 +899,7 @@ impl World {
         if refused_under_a_leader {
             self.coverage.pre_vote_refused_under_a_leader();
         }
+        self.acks.after_step(id, node, &effects.messages)?;
         let clock = self.cluster.clock_of(id).0;
         let finishing = self.cluster.effects().finishing;
         let now = self.now().0;

@@ -20,7 +20,7 @@ use backup_vault::vault::raft::message::PeerMessage;
 use backup_vault::vault::raft::Role;
 use backup_vault::vault::sealed::SealedMessage;
 use rand_chacha::rand_core::RngCore;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 
 /// A schedule the swarm can pick.
@@ -46,10 +46,12 @@ pub enum Nemesis {
     /// longer log from an older term against shorter, newer ones, which
     /// Raft's up-to-date rule (last term first) must decide for the newer.
     StaleLogLeader,
-    /// Keep copies of what nodes send, and when a leader of a newer term
-    /// takes over, deliver the copies from older terms late to the nodes
-    /// they were for: vote requests and votes, appends, snapshots and their
-    /// answers, which a node must recognise as stale by their term alone.
+    /// Keep copies of the last messages sent to each node, and when a
+    /// leader of a newer term takes over, deliver the copies from older
+    /// terms late to the nodes they were for: vote requests and votes,
+    /// appends, snapshots and their answers, which a node must recognise as
+    /// stale by their term alone (a node that leads again gets the answers
+    /// of its earlier leadership).
     LateOldTermMessages,
     /// Crash the leader just after it sends new entries, before they can
     /// reach a quorum: logs diverge at their tails across terms, the ground
@@ -179,8 +181,8 @@ pub(super) enum Act {
     DeliverLate(Term),
 }
 
-/// How many message copies `late-old-term-messages` and `crash-after-vote`
-/// each hold.
+/// How many message copies `late-old-term-messages` holds for each
+/// receiver, and `crash-after-vote` holds in all.
 const LATE_HELD: usize = 32;
 
 /// A held copy of a genuine sealed message: its term, sender, receiver.
@@ -189,8 +191,11 @@ type Held = (Term, NodeId, NodeId, SealedMessage<OpaqueCrypto>);
 /// The message copies the schedules hold back to deliver late.
 #[derive(Default)]
 pub(super) struct Late {
-    /// `late-old-term-messages`: what nodes sent.
-    held: VecDeque<Held>,
+    /// `late-old-term-messages`: what nodes sent, by receiver, so that a
+    /// node that leads again terms later still gets the answers of its
+    /// earlier leadership late (one queue for all, the last leader's
+    /// messages push them out).
+    held: BTreeMap<NodeId, VecDeque<Held>>,
     /// `late-old-term-messages`: the newest term seen with a leader.
     leader_term: Term,
     /// `crash-after-vote`: the vote requests candidates sent.
@@ -230,7 +235,7 @@ pub(super) fn watch(world: &mut World, id: NodeId) {
             let copy = (m.term(), *from, *to, sealed.clone());
             match nemesis {
                 Nemesis::LateOldTermMessages if *from == id => {
-                    hold(&mut world.late.held, copy);
+                    hold(world.late.held.entry(*to).or_default(), copy);
                 }
                 Nemesis::CrashAfterVote
                     if *from == id && matches!(m, PeerMessage::RequestVote { .. }) =>
@@ -301,7 +306,7 @@ pub(super) fn watch(world: &mut World, id: NodeId) {
             if newer {
                 world.late.leader_term = term;
             }
-            let stale = world.late.held.iter().any(|(t, ..)| *t < term);
+            let stale = world.late.held.values().flatten().any(|(t, ..)| *t < term);
             (newer && stale).then_some(Act::DeliverLate(term))
         }
         // Driven by the fault tick (`flap`), or by the devices' requests
@@ -340,10 +345,14 @@ pub(super) fn act(world: &mut World, act: Act) {
             }
         }
         Act::DeliverLate(term) => {
-            let (old, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut world.late.held)
-                .into_iter()
-                .partition(|(t, ..)| *t < term);
-            world.late.held = kept.into();
+            let mut old = Vec::new();
+            for queue in world.late.held.values_mut() {
+                let (late, kept): (Vec<_>, Vec<_>) = std::mem::take(queue)
+                    .into_iter()
+                    .partition(|(t, ..)| *t < term);
+                *queue = kept.into();
+                old.extend(late);
+            }
             for (t, from, to, m) in old {
                 note(world, to, t.0);
                 world.cluster.inject(from, to, m);

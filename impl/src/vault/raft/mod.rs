@@ -392,6 +392,18 @@ impl<E: Value, S: Value> Raft<E, S> {
         }
     }
 
+    /// While leading: how far each follower's log is known to match ours,
+    /// by its answers of this term (the figures the commit rule counts).
+    /// Empty unless leader.
+    pub fn matched(&self) -> Vec<(NodeId, LogIndex)> {
+        match &self.role {
+            RoleState::Leader { progress, .. } => {
+                progress.iter().map(|(id, p)| (*id, p.matched)).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// The leader this node follows (itself if leader).
     pub fn leader(&self) -> Option<NodeId> {
         self.leader
@@ -989,6 +1001,14 @@ impl<E: Value, S: Value> Raft<E, S> {
             self.step_down(term, None, now, rng);
             return;
         }
+        if !granted
+            && term == self.term
+            && matches!(self.role, RoleState::PreCandidate { .. })
+            && flaw_on!(self.flaw, VaultFlaw::PreVoteGivesUpOnRefusal)
+        {
+            self.step_down(term, None, now, rng);
+            return;
+        }
         let quorum = {
             let RoleState::PreCandidate { granted: votes } = &mut self.role else {
                 return;
@@ -1118,7 +1138,7 @@ impl<E: Value, S: Value> Raft<E, S> {
             self.step_down(term, None, now, rng);
             return false;
         }
-        term == self.term
+        term == self.term || flaw_on!(self.flaw, VaultFlaw::StaleAnswerCounted)
     }
 
     /// Another node asks how far our durable log ever reached. The answer

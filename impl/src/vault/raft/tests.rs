@@ -643,6 +643,113 @@ fn pre_vote_keeps_a_rejoining_node_from_disrupting_the_leader() {
     assert_eq!(c.raft(l).term(), term);
 }
 
+/// How far a leader counts a follower after a late "matches up to the
+/// end" answer of an earlier term reaches it, before the follower answered
+/// in the leader's term.
+fn counted_after_a_stale_answer(flaw: Option<VaultFlaw>) -> (LogIndex, LogIndex) {
+    let mut c = Cluster::new(3, 0, 11);
+    c.run(2000);
+    let l = c.leader().unwrap();
+    let f = (l + 1) % 3;
+    c.nodes[l].raft = c.nodes[l].raft.take().map(|r| r.with_flaw(flaw));
+    assert!(c.propose(7));
+    c.net.clear();
+    let term = c.raft(l).term();
+    assert!(term > Term(0), "the election raised the term");
+    let last = c.raft(l).log().last_index();
+    let stale = Msg::AppendReply {
+        term: Term(term.0 - 1),
+        index: last,
+        success: true,
+    };
+    let now = c.now;
+    c.nodes[l]
+        .raft
+        .as_mut()
+        .unwrap()
+        .step(NodeId(f as u8), stale, now, &mut c.rng);
+    c.flush(l);
+    let counted = c
+        .raft(l)
+        .matched()
+        .into_iter()
+        .find(|(id, _)| usize::from(id.0) == f)
+        .map(|(_, m)| m)
+        .unwrap();
+    (counted, last)
+}
+
+/// An answer of an earlier term describes a log another leader shaped:
+/// the leader does not count it (CONS-3's ground).
+#[test]
+fn a_leader_does_not_count_an_earlier_terms_answer() {
+    let (counted, last) = counted_after_a_stale_answer(None);
+    assert!(counted < last, "counted up to {counted:?} of {last:?}");
+}
+
+/// The broken variant counts it as an answer of its own term.
+#[test]
+fn a_leader_counting_stale_answers_counts_what_the_follower_never_said() {
+    let (counted, last) = counted_after_a_stale_answer(Some(VaultFlaw::StaleAnswerCounted));
+    assert_eq!(counted, last);
+}
+
+/// A node of a 3-node cluster asks for pre-votes, is refused by one peer
+/// in its own term, then granted by the other: its role after each answer.
+fn pre_vote_through_a_refusal(flaw: Option<VaultFlaw>) -> (Role, Role) {
+    let mut c = Cluster::new(3, 0, 3);
+    c.nodes[0].raft = c.nodes[0].raft.take().map(|r| r.with_flaw(flaw));
+    // No messages delivered: every node times out and asks for pre-votes.
+    c.advance(Timing::DEFAULT.election_max_ms + 10);
+    c.net.clear();
+    assert_eq!(c.raft(0).role(), Role::PreCandidate);
+    let term = c.raft(0).term();
+    let now = c.now;
+    let answer = |c: &mut Cluster, from: u8, msg: Msg| {
+        let raft = c.nodes[0].raft.as_mut().unwrap();
+        raft.step(NodeId(from), msg, now, &mut c.rng);
+        c.flush(0);
+        c.raft(0).role()
+    };
+    let refused = answer(
+        &mut c,
+        1,
+        Msg::PreVoteReply {
+            term,
+            granted: false,
+        },
+    );
+    let granted = answer(
+        &mut c,
+        2,
+        Msg::PreVoteReply {
+            term: term.next(),
+            granted: true,
+        },
+    );
+    (refused, granted)
+}
+
+/// A refusal of the pre-candidate's own term ends nothing: the next grant
+/// makes the quorum and the election starts (LIVE-2).
+#[test]
+fn a_pre_vote_goes_on_through_a_refusal_of_its_own_term() {
+    assert_eq!(
+        pre_vote_through_a_refusal(None),
+        (Role::PreCandidate, Role::Candidate)
+    );
+}
+
+/// The broken variant gives up at the refusal, and the grant that would
+/// have made the quorum finds it following.
+#[test]
+fn a_pre_vote_given_up_on_a_refusal_misses_the_quorum() {
+    assert_eq!(
+        pre_vote_through_a_refusal(Some(VaultFlaw::PreVoteGivesUpOnRefusal)),
+        (Role::Follower, Role::Follower)
+    );
+}
+
 /// `steps` random steps: delivery in any order, drops, duplicates, disk
 /// syncs, clock ticks, proposals, crashes losing unsynced writes, restarts.
 /// The cluster checks the invariants after every step.

@@ -17,6 +17,12 @@
 //!   but not its log: the vote rule grants or refuses every other request
 //!   at once, and a needless deferral replaces one pending for a candidate
 //!   the others' word would elect.
+//! - LIVE-2, an election's end: a pre-candidate or candidate goes back to
+//!   following within its own term only for a leader of that term (its
+//!   `Append` or `InstallSnapshot`). A refusal, or another candidate's
+//!   request, of the same term ends nothing: the grants still to come may
+//!   make a quorum, and an election given up for them waits a whole timeout
+//!   more (with every node alike, no leader at all).
 //!
 //! The pre-vote (Raft thesis §9.6) is what keeps a node that rejoins after
 //! a partition, or lags behind, from raising terms and deposing a leader
@@ -59,6 +65,9 @@ pub struct Elections {
     recorded: BTreeMap<NodeId, (Term, Option<NodeId>)>,
     /// Node → (incarnation, term) while it leads.
     leading: BTreeMap<NodeId, (u32, Term)>,
+    /// Node → (incarnation, term, role) while it is a pre-candidate or a
+    /// candidate.
+    seeking: BTreeMap<NodeId, (u32, Term, Role)>,
     /// Leader → follower → its clock when it last handled that follower's
     /// answer (`AppendReply`, `SnapshotReply`) of its term, this leadership.
     answers: BTreeMap<NodeId, BTreeMap<NodeId, Millis>>,
@@ -104,6 +113,7 @@ impl Elections {
             deferred: BTreeMap::new(),
             recorded: BTreeMap::new(),
             leading: BTreeMap::new(),
+            seeking: BTreeMap::new(),
             answers: BTreeMap::new(),
             election_min_ms,
             election_max_ms,
@@ -153,6 +163,43 @@ impl Elections {
             self.answers.remove(&step.id);
         }
         Ok(())
+    }
+
+    /// LIVE-2, an election's end: a pre-candidate or candidate that goes
+    /// back to following in its own term (same incarnation) did so for a
+    /// leader's message of that term. Every other way back to following
+    /// moves to a later term, or starts over from a crash.
+    fn gave_up<C: VaultCrypto>(&mut self, step: &Step<'_, C>) -> Result<(), Violation> {
+        let raft = step.node.raft();
+        let was = self.seeking.remove(&step.id);
+        let role = raft.role();
+        if matches!(role, Role::PreCandidate | Role::Candidate) {
+            self.seeking
+                .insert(step.id, (step.incarnation, raft.term(), role));
+        }
+        let Some((incarnation, term, seeking)) = was else {
+            return Ok(());
+        };
+        if role != Role::Follower || incarnation != step.incarnation || raft.term() != term {
+            return Ok(());
+        }
+        let why = match step.handled {
+            Some((_, Peek::Leader { term: t })) if t == term => return Ok(()),
+            Some((from, peek)) => format!("on handling n{}'s {}", from.0, peek.name()),
+            None => "on a step that handled no peer message".to_string(),
+        };
+        let what = match seeking {
+            Role::PreCandidate => "pre-vote",
+            _ => "candidacy",
+        };
+        Err(Violation::node(
+            Invariant::Live2,
+            step.id,
+            format!(
+                "n{} gave up its {what} in term {} {why}: only a leader of its term ends an election there",
+                step.id.0, term.0
+            ),
+        ))
     }
 
     /// Node `id`'s disk may have lost synced writes (a rollback, bit rot,
@@ -305,6 +352,7 @@ impl Elections {
         self.deferral(&step)?;
         self.recorded_vote(&step)?;
         self.abdication(&step)?;
+        self.gave_up(&step)?;
         let raft = step.node.raft();
         let Some((from, peek)) = step.handled else {
             return Ok(false);

@@ -2,6 +2,7 @@
 //! holds the checks of one group of invariants (DESIGN.md section 3); the
 //! world calls them and stops at the first [`Violation`].
 
+pub mod acks;
 pub mod answers;
 pub mod backups;
 pub mod budgets;
