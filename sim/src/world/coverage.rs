@@ -81,11 +81,16 @@ pub struct Coverage {
     /// finished: where LIVE-5 judges that the vault's authenticated
     /// `Deleted` is believed and turning backups off completes.
     pub final_disables_done: u64,
+    /// Answers (`AppendReply`, `SnapshotReply`) of an earlier term handled
+    /// by a leader: the case where a leader must not count what the answer
+    /// says (`check/acks.rs`, CONS-3's ground), so that check is not
+    /// vacuous.
+    pub stale_answers_to_a_leader: u64,
 }
 
 impl Coverage {
     /// Every counter, with its name as reports print it.
-    pub fn named(&self) -> [(&'static str, u64); 18] {
+    pub fn named(&self) -> [(&'static str, u64); 19] {
         [
             ("leader changes", self.leader_changes),
             (
@@ -138,6 +143,10 @@ impl Coverage {
                 "vault records deleted after the heal",
                 self.final_disables_done,
             ),
+            (
+                "earlier-term answers reaching a leader",
+                self.stale_answers_to_a_leader,
+            ),
         ]
     }
 
@@ -161,6 +170,7 @@ impl Coverage {
         self.changes_that_found_no_record += other.changes_that_found_no_record;
         self.restores_that_met_other_digits += other.restores_that_met_other_digits;
         self.final_disables_done += other.final_disables_done;
+        self.stale_answers_to_a_leader += other.stale_answers_to_a_leader;
     }
 
     /// The names of the counters still at zero.
@@ -268,6 +278,11 @@ impl Observer {
         self.counts.final_disables_done += 1;
     }
 
+    /// A leader handled a follower's answer of an earlier term.
+    pub fn stale_answer_to_a_leader(&mut self) {
+        self.counts.stale_answers_to_a_leader += 1;
+    }
+
     /// A node voted for a candidate whose log is behind its counter.
     pub fn vote_past_lost_tail(&mut self) {
         self.counts.votes_past_a_lost_tail += 1;
@@ -361,7 +376,9 @@ mod tests {
         );
         o.final_disable_done();
         assert_eq!(o.counts.final_disables_done, 1);
+        o.stale_answer_to_a_leader();
+        assert_eq!(o.counts.stale_answers_to_a_leader, 1);
         assert_eq!(o.counts.zeros(), ["nemesis acts"]);
-        assert_eq!(Coverage::default().zeros().len(), 18);
+        assert_eq!(Coverage::default().zeros().len(), 19);
     }
 }

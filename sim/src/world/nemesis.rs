@@ -46,12 +46,12 @@ pub enum Nemesis {
     /// longer log from an older term against shorter, newer ones, which
     /// Raft's up-to-date rule (last term first) must decide for the newer.
     StaleLogLeader,
-    /// Keep copies of the last messages sent to each node, and when a
-    /// leader of a newer term takes over, deliver the copies from older
-    /// terms late to the nodes they were for: vote requests and votes,
-    /// appends, snapshots and their answers, which a node must recognise as
-    /// stale by their term alone (a node that leads again gets the answers
-    /// of its earlier leadership).
+    /// Keep copies of the last messages sent to each node (the followers'
+    /// answers apart from the rest), and when a leader of a newer term
+    /// takes over, deliver the copies from older terms late to the nodes
+    /// they were for: vote requests and votes, appends, snapshots and their
+    /// answers, which a node must recognise as stale by their term alone (a
+    /// node that leads again gets the answers of its earlier leadership).
     LateOldTermMessages,
     /// Crash the leader just after it sends new entries, before they can
     /// reach a quorum: logs diverge at their tails across terms, the ground
@@ -191,11 +191,12 @@ type Held = (Term, NodeId, NodeId, SealedMessage<OpaqueCrypto>);
 /// The message copies the schedules hold back to deliver late.
 #[derive(Default)]
 pub(super) struct Late {
-    /// `late-old-term-messages`: what nodes sent, by receiver, so that a
-    /// node that leads again terms later still gets the answers of its
-    /// earlier leadership late (one queue for all, the last leader's
-    /// messages push them out).
-    held: BTreeMap<NodeId, VecDeque<Held>>,
+    /// `late-old-term-messages`: what nodes sent, by receiver, with the
+    /// followers' answers (`AppendReply`, `SnapshotReply`) apart from the
+    /// rest, so that a node that leads again terms later still gets the
+    /// answers of its earlier leadership late (in one queue, the next
+    /// leaders' appends to it push them out within a second).
+    held: BTreeMap<(NodeId, bool), VecDeque<Held>>,
     /// `late-old-term-messages`: the newest term seen with a leader.
     leader_term: Term,
     /// `crash-after-vote`: the vote requests candidates sent.
@@ -235,7 +236,11 @@ pub(super) fn watch(world: &mut World, id: NodeId) {
             let copy = (m.term(), *from, *to, sealed.clone());
             match nemesis {
                 Nemesis::LateOldTermMessages if *from == id => {
-                    hold(world.late.held.entry(*to).or_default(), copy);
+                    let answer = matches!(
+                        m,
+                        PeerMessage::AppendReply { .. } | PeerMessage::SnapshotReply { .. }
+                    );
+                    hold(world.late.held.entry((*to, answer)).or_default(), copy);
                 }
                 Nemesis::CrashAfterVote
                     if *from == id && matches!(m, PeerMessage::RequestVote { .. }) =>
