@@ -899,12 +899,11 @@ impl World {
         if refused_under_a_leader {
             self.coverage.pre_vote_refused_under_a_leader();
         }
-        self.acks.after_step(id, node, &effects.messages)?;
-        if let Some((_, crate::cluster::Peek::Answer { term })) = effects.handled {
-            let raft = node.raft();
-            if raft.role() == backup_vault::vault::raft::Role::Leader && term < raft.term() {
-                self.coverage.stale_answer_to_a_leader();
-            }
+        if self
+            .acks
+            .after_step(id, node, effects.handled, &effects.messages)?
+        {
+            self.coverage.stale_answer_to_a_leader();
         }
         let clock = self.cluster.clock_of(id).0;
         let finishing = self.cluster.effects().finishing;

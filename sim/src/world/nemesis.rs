@@ -188,6 +188,16 @@ const LATE_HELD: usize = 32;
 /// A held copy of a genuine sealed message: its term, sender, receiver.
 type Held = (Term, NodeId, NodeId, SealedMessage<OpaqueCrypto>);
 
+/// Which of a receiver's two queues a held copy is in. The order of the
+/// variants is the order in which a late delivery sends them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Kept {
+    /// Anything else: appends, snapshots, vote requests, votes.
+    Other,
+    /// A follower's answer (`AppendReply`, `SnapshotReply`).
+    Answer,
+}
+
 /// The message copies the schedules hold back to deliver late.
 #[derive(Default)]
 pub(super) struct Late {
@@ -196,7 +206,7 @@ pub(super) struct Late {
     /// rest, so that a node that leads again terms later still gets the
     /// answers of its earlier leadership late (in one queue, the next
     /// leaders' appends to it push them out within a second).
-    held: BTreeMap<(NodeId, bool), VecDeque<Held>>,
+    held: BTreeMap<(NodeId, Kept), VecDeque<Held>>,
     /// `late-old-term-messages`: the newest term seen with a leader.
     leader_term: Term,
     /// `crash-after-vote`: the vote requests candidates sent.
@@ -236,11 +246,13 @@ pub(super) fn watch(world: &mut World, id: NodeId) {
             let copy = (m.term(), *from, *to, sealed.clone());
             match nemesis {
                 Nemesis::LateOldTermMessages if *from == id => {
-                    let answer = matches!(
-                        m,
-                        PeerMessage::AppendReply { .. } | PeerMessage::SnapshotReply { .. }
-                    );
-                    hold(world.late.held.entry((*to, answer)).or_default(), copy);
+                    let kept = match m {
+                        PeerMessage::AppendReply { .. } | PeerMessage::SnapshotReply { .. } => {
+                            Kept::Answer
+                        }
+                        _ => Kept::Other,
+                    };
+                    hold(world.late.held.entry((*to, kept)).or_default(), copy);
                 }
                 Nemesis::CrashAfterVote
                     if *from == id && matches!(m, PeerMessage::RequestVote { .. }) =>

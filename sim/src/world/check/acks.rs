@@ -12,6 +12,7 @@
 //! leader's bookkeeping of them.
 
 use super::Violation;
+use crate::cluster::Peek;
 use backup_vault::invariant::Invariant;
 use backup_vault::vault::crypto::VaultCrypto;
 use backup_vault::vault::ids::{LogIndex, NodeId, Term};
@@ -29,7 +30,9 @@ pub struct Acks {
 
 impl Acks {
     /// Records the answers node `id` sent in a step, then judges, if it
-    /// leads, how far it counts each follower.
+    /// leads, how far it counts each follower. Returns whether the step
+    /// had the leader handle an answer of an earlier term (a coverage
+    /// counter: the case this check is for).
     ///
     /// # Errors
     /// A CONS-3 violation naming a follower counted beyond what it answered
@@ -38,8 +41,9 @@ impl Acks {
         &mut self,
         id: NodeId,
         node: &VaultNode<C>,
+        handled: Option<(NodeId, Peek)>,
         sent: &[(NodeId, NodeId, VaultPeerMessage<C>)],
-    ) -> Result<(), Violation> {
+    ) -> Result<bool, Violation> {
         for (from, _, m) in sent {
             let (term, index) = match m {
                 PeerMessage::AppendReply {
@@ -55,7 +59,7 @@ impl Acks {
         }
         let raft = node.raft();
         if raft.role() != Role::Leader {
-            return Ok(());
+            return Ok(false);
         }
         let term = raft.term();
         for (follower, matched) in raft.matched() {
@@ -75,6 +79,6 @@ impl Acks {
                 ));
             }
         }
-        Ok(())
+        Ok(matches!(handled, Some((_, Peek::Answer { term: t })) if t < term))
     }
 }
