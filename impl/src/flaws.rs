@@ -217,6 +217,14 @@ pub enum VaultFlaw {
     /// ordered before it replaced removes the new one (breaks CONS-4).
     #[cfg(feature = "flaws")]
     DeleteIgnoresId,
+    /// A delete takes the user's staged registration, whichever one it
+    /// names, once the one it names is no longer active: a delete decided
+    /// after a stage it was not checked against (someone's registration,
+    /// ordered between the delete's check and its commit, that displaced
+    /// the one it names) removes that stage, and the active registration
+    /// if there is one, where the rules answer "stale" (breaks CONS-4).
+    #[cfg(feature = "flaws")]
+    DeleteTakesStaged,
     /// A delete matches only the user's active registration, as if a
     /// staged one were not yet the user's: a delete naming the staged
     /// registration is stale, answered "retry", and the client's "turn
@@ -407,6 +415,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::DeleteIgnoresId,
     #[cfg(feature = "flaws")]
+    VaultFlaw::DeleteTakesStaged,
+    #[cfg(feature = "flaws")]
     VaultFlaw::DeleteSparesStaged,
     #[cfg(feature = "flaws")]
     VaultFlaw::DeleteSparesActive,
@@ -543,6 +553,8 @@ impl VaultFlaw {
             VaultFlaw::CompactionDropsTail => "compaction-drops-tail",
             #[cfg(feature = "flaws")]
             VaultFlaw::DeleteIgnoresId => "delete-ignores-id",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::DeleteTakesStaged => "delete-takes-staged",
             #[cfg(feature = "flaws")]
             VaultFlaw::DeleteSparesStaged => "delete-spares-staged",
             #[cfg(feature = "flaws")]

@@ -1260,6 +1260,24 @@ impl<C: VaultCrypto> VaultNode<C> {
                     None => command,
                 }
             }
+            // Broken: the delete takes the staged registration once the one
+            // it names is not active, whichever one it names.
+            Command::Delete { user, registration }
+                if flaw_on!(self.config.flaw, VaultFlaw::DeleteTakesStaged) =>
+            {
+                let rec = self.store.get(*user);
+                let active = rec.and_then(|r| r.active.as_ref()).map(|a| a.registration);
+                match rec.and_then(|r| r.staged.as_ref()) {
+                    Some(s) if active != Some(*registration) => {
+                        renamed = Command::Delete {
+                            user: *user,
+                            registration: s.registration,
+                        };
+                        &renamed
+                    }
+                    _ => command,
+                }
+            }
             // Broken: a delete matches one of the two registrations only.
             Command::Delete { user, registration }
                 if self.flaw_delete_spared(*user, *registration) =>

@@ -113,15 +113,18 @@ pub fn slices() -> Vec<Slice> {
         },
         Slice {
             name: "delete",
-            purpose: "the owner changes its password and deletes, at one node: the delete names \
-                      the active or the staged registration, and may be decided before or after \
-                      the activation in flight; a delete that takes the wrong registration breaks \
-                      CONS-4, and one that takes neither leaves a delete property without an \
-                      example",
+            purpose: "the owner changes its password and deletes, at one node, and an attacker \
+                      stages a registration of its own: the delete names the active or the \
+                      staged registration, and may be decided before or after the activation in \
+                      flight or the attacker's stage; a delete that takes the wrong \
+                      registration (one it does not name, or one staged after it was checked) \
+                      breaks CONS-4, and one that takes neither leaves a delete property without \
+                      an example",
             bounds: VaultBounds {
                 nodes: 1,
                 changes: 1,
                 deletes: 1,
+                reregistrations: 1,
                 rollback_tolerance: 0,
                 ..VaultBounds::quiet()
             },
