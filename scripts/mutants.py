@@ -77,8 +77,12 @@ PROFILES = {
         ("sim default", ["sim", "sweep", "--seeds", "0..300"]),
         ("sim 3 nodes R1 limit 2", ["sim", "sweep", "--seeds", "0..200", "--nodes", "3",
                                     "--rollback-tolerance", "1", "--guess-limit", "2", "--faults", "all"]),
+        # With the coverage bar: a mutant that keeps a path from ever
+        # running (a request never held, a fault that never bites) leaves a
+        # counter at zero, and the sweep proves nothing (exit 7).
         ("sim limit 3 all faults", ["sim", "sweep", "--seeds", "0..200", "--guess-limit", "3",
-                                    "--faults", "all", "--check-history"]),
+                                    "--faults", "all", "--check-history",
+                                    "--require-coverage"]),
         ("sim 7 nodes R2", ["sim", "sweep", "--seeds", "0..100", "--nodes", "7",
                             "--rollback-tolerance", "2", "--faults", "all"]),
         ("sim stale-log leader", ["sim", "sweep", "--seeds", "0..200", "--nodes", "3",

@@ -245,6 +245,8 @@ pub struct Effects<C: VaultCrypto> {
     pub node: Option<NodeId>,
     /// If the step was a client request: its user and kind.
     pub request: Option<(UserId, &'static str)>,
+    /// If the step was a client request: who sent it, and its id.
+    pub request_id: Option<(ClientId, RequestId)>,
     /// If the step was a `LoginFinish`: the login its KE3 is for.
     pub finishing: Option<LoginId>,
     /// Messages sent: (from, to, message as an auditor holding the
@@ -271,6 +273,7 @@ impl<C: VaultCrypto> Default for Effects<C> {
         Effects {
             node: None,
             request: None,
+            request_id: None,
             finishing: None,
             messages: Vec::new(),
             sealed: Vec::new(),
@@ -717,6 +720,7 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
         self.events_processed += 1;
         self.effects.node = None;
         self.effects.request = None;
+        self.effects.request_id = None;
         self.effects.messages.clear();
         self.effects.sealed.clear();
         self.effects.synced.clear();
@@ -732,8 +736,15 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
         };
         self.effects.node = Some(node_id);
         self.effects.finishing = None;
-        if let Event::Request { req, .. } = &event {
+        if let Event::Request {
+            req,
+            client,
+            request,
+            ..
+        } = &event
+        {
             self.effects.request = Some((req.user(), request_kind(req)));
+            self.effects.request_id = Some((*client, *request));
             if let ClientRequest::LoginFinish { login, .. } = &**req {
                 self.effects.finishing = Some(*login);
             }

@@ -9,9 +9,13 @@
 //! under test.
 
 use super::check::budgets::Restart;
+use backup_vault::vault::crypto::VaultCrypto;
+use backup_vault::vault::ids::NodeId;
 use backup_vault::vault::ids::{LogIndex, Term};
+use backup_vault::vault::node::{ClientId, RequestId};
+use backup_vault::vault::protocol::ClientResponse;
 use backup_vault::vault::protocol::LoginId;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The counters of one run (or, summed, of a sweep).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -86,11 +90,18 @@ pub struct Coverage {
     /// says (`check/acks.rs`, CONS-3's ground), so that check is not
     /// vacuous.
     pub stale_answers_to_a_leader: u64,
+    /// Client requests that reached a leader before it had committed an
+    /// entry of its own term, and that the same leader answered later, in
+    /// the same term, with something other than "retry" or "not leader":
+    /// the window after an election where a leader holds requests until
+    /// it can answer from a store it knows is current, so that the code
+    /// that holds them runs.
+    pub requests_held_then_served: u64,
 }
 
 impl Coverage {
     /// Every counter, with its name as reports print it.
-    pub fn named(&self) -> [(&'static str, u64); 19] {
+    pub fn named(&self) -> [(&'static str, u64); 20] {
         [
             ("leader changes", self.leader_changes),
             (
@@ -147,6 +158,10 @@ impl Coverage {
                 "earlier-term answers reaching a leader",
                 self.stale_answers_to_a_leader,
             ),
+            (
+                "requests held by a new leader, then served",
+                self.requests_held_then_served,
+            ),
         ]
     }
 
@@ -171,6 +186,7 @@ impl Coverage {
         self.restores_that_met_other_digits += other.restores_that_met_other_digits;
         self.final_disables_done += other.final_disables_done;
         self.stale_answers_to_a_leader += other.stale_answers_to_a_leader;
+        self.requests_held_then_served += other.requests_held_then_served;
     }
 
     /// The names of the counters still at zero.
@@ -192,6 +208,9 @@ pub struct Observer {
     /// Logins whose KE2 a leader sent for an attempt consumed in an
     /// earlier term.
     resumed: BTreeSet<LoginId>,
+    /// Requests that reached a leader of a term before it committed an
+    /// entry of that term: which leader, and its term.
+    held: BTreeMap<(ClientId, RequestId), (NodeId, Term)>,
 }
 
 impl Observer {
@@ -283,6 +302,37 @@ impl Observer {
         self.counts.stale_answers_to_a_leader += 1;
     }
 
+    /// `request` reached `node`, leader of `term`, before it had committed
+    /// an entry of `term`.
+    pub fn request_before_term_opened(
+        &mut self,
+        request: (ClientId, RequestId),
+        node: NodeId,
+        term: Term,
+    ) {
+        self.held.insert(request, (node, term));
+    }
+
+    /// `node`, now in `term`, answered `request` with `response`.
+    pub fn replied<C: VaultCrypto>(
+        &mut self,
+        request: (ClientId, RequestId),
+        node: NodeId,
+        term: Term,
+        response: &ClientResponse<C>,
+    ) {
+        let Some(held) = self.held.remove(&request) else {
+            return;
+        };
+        let served = !matches!(
+            response,
+            ClientResponse::Retry | ClientResponse::NotLeader { .. }
+        );
+        if held == (node, term) && served {
+            self.counts.requests_held_then_served += 1;
+        }
+    }
+
     /// A node voted for a candidate whose log is behind its counter.
     pub fn vote_past_lost_tail(&mut self) {
         self.counts.votes_past_a_lost_tail += 1;
@@ -311,6 +361,7 @@ impl Observer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use backup_vault::vault::opaque_crypto::OpaqueCrypto;
 
     #[test]
     fn each_counter_counts_only_its_event() {
@@ -378,7 +429,28 @@ mod tests {
         assert_eq!(o.counts.final_disables_done, 1);
         o.stale_answer_to_a_leader();
         assert_eq!(o.counts.stale_answers_to_a_leader, 1);
+        type Answer = ClientResponse<OpaqueCrypto>;
+        let (a, b, c) = (
+            (ClientId(1), RequestId(1)),
+            (ClientId(1), RequestId(2)),
+            (ClientId(2), RequestId(1)),
+        );
+        // Held, then refused ("retry"): not served.
+        o.request_before_term_opened(a, NodeId(0), Term(4));
+        o.replied(a, NodeId(0), Term(4), &Answer::Retry);
+        // Held, then served by another leader, or in a later term.
+        o.request_before_term_opened(b, NodeId(0), Term(4));
+        o.replied(b, NodeId(1), Term(4), &Answer::KeyDestroyed);
+        o.request_before_term_opened(c, NodeId(0), Term(4));
+        o.replied(c, NodeId(0), Term(5), &Answer::KeyDestroyed);
+        // Never held.
+        o.replied(a, NodeId(0), Term(4), &Answer::KeyDestroyed);
+        assert_eq!(o.counts.requests_held_then_served, 0);
+        o.request_before_term_opened(a, NodeId(0), Term(4));
+        o.replied(a, NodeId(0), Term(4), &Answer::KeyDestroyed);
+        o.replied(a, NodeId(0), Term(4), &Answer::KeyDestroyed);
+        assert_eq!(o.counts.requests_held_then_served, 1);
         assert_eq!(o.counts.zeros(), ["nemesis acts"]);
-        assert_eq!(Coverage::default().zeros().len(), 19);
+        assert_eq!(Coverage::default().zeros().len(), 20);
     }
 }

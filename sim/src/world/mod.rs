@@ -963,6 +963,18 @@ impl World {
             for (_, c, _) in &added {
                 self.coverage.committed_by_leader(c.term, raft.term());
             }
+            // Read from the log, not from the node's own "serving": the
+            // term is open once its first entry (the no-op) is committed,
+            // and terms only grow along a log.
+            let opened = raft.log().term_at(raft.commit_index()) == Some(raft.term());
+            if let (Some(request), false) = (self.cluster.effects().request_id, opened) {
+                self.coverage
+                    .request_before_term_opened(request, id, raft.term());
+            }
+        }
+        for (_, reply) in &self.cluster.effects().replies {
+            self.coverage
+                .replied((reply.to, reply.request), id, raft.term(), &reply.response);
         }
         self.lockout.on_commits(&added)?;
         self.exhaustion
