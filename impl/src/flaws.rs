@@ -225,6 +225,13 @@ pub enum VaultFlaw {
     /// if there is one, where the rules answer "stale" (breaks CONS-4).
     #[cfg(feature = "flaws")]
     DeleteTakesStaged,
+    /// An activation of the staged registration is taken on its content
+    /// alone, its proof unchecked: whoever saw the stage go by (the chat
+    /// server) activates it, and the count is reset without an
+    /// authenticated change (breaks LOCK-3; the history check sees
+    /// `Activated` where the rules refuse the proof, CONS-4).
+    #[cfg(feature = "flaws")]
+    ActivateWithoutProof,
     /// A delete matches only the user's active registration, as if a
     /// staged one were not yet the user's: a delete naming the staged
     /// registration is stale, answered "retry", and the client's "turn
@@ -417,6 +424,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::DeleteTakesStaged,
     #[cfg(feature = "flaws")]
+    VaultFlaw::ActivateWithoutProof,
+    #[cfg(feature = "flaws")]
     VaultFlaw::DeleteSparesStaged,
     #[cfg(feature = "flaws")]
     VaultFlaw::DeleteSparesActive,
@@ -555,6 +564,8 @@ impl VaultFlaw {
             VaultFlaw::DeleteIgnoresId => "delete-ignores-id",
             #[cfg(feature = "flaws")]
             VaultFlaw::DeleteTakesStaged => "delete-takes-staged",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::ActivateWithoutProof => "activate-without-proof",
             #[cfg(feature = "flaws")]
             VaultFlaw::DeleteSparesStaged => "delete-spares-staged",
             #[cfg(feature = "flaws")]

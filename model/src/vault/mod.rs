@@ -210,6 +210,10 @@ pub struct VaultBounds {
     pub forgeries: u8,
     /// Attacker replays of requests the owner sent.
     pub replays: u8,
+    /// Attacker activations of the owner's staged registration under a
+    /// proof of the attacker's own key (it saw the stage go by, so it
+    /// knows the registration and its content, not the owner's key).
+    pub forged_activations: u8,
     /// Attacker registration requests for Alice with a guess: OPRF
     /// evaluations it asks for outside a login (LOCK-1).
     pub probes: u8,
@@ -281,6 +285,7 @@ impl Default for VaultBounds {
             reregistrations: 1,
             forgeries: 1,
             replays: 1,
+            forged_activations: 1,
             probes: 1,
             splices: 1,
             foreign_evaluations: 1,
@@ -311,6 +316,7 @@ impl VaultBounds {
             reregistrations: 0,
             forgeries: 0,
             replays: 0,
+            forged_activations: 0,
             probes: 0,
             splices: 0,
             foreign_evaluations: 0,
@@ -465,6 +471,8 @@ pub struct Budgets {
     pub forgeries: u8,
     /// Attacker replays left.
     pub replays: u8,
+    /// Attacker forged activations left.
+    pub forged_activations: u8,
     /// Attacker registration probes left.
     pub probes: u8,
     /// Attacker splices left.
@@ -685,6 +693,9 @@ pub enum ClientOp {
     Forge(LoginId),
     /// The attacker replays the owner's k-th request.
     Replay(u8),
+    /// The attacker activates the owner's staged registration with a
+    /// proof under its own key.
+    ActivateForged(RegistrationId),
 }
 
 /// One step. See the module documentation.
@@ -908,6 +919,7 @@ impl VaultModel {
             reregistrations: b.reregistrations,
             forgeries: b.forgeries,
             replays: b.replays,
+            forged_activations: b.forged_activations,
             probes: b.probes,
             splices: b.splices,
             foreign_evaluations: b.foreign_evaluations,
@@ -1686,6 +1698,30 @@ impl VaultModel {
                     },
                 )
             }
+            ClientOp::ActivateForged(registration) => {
+                b.forged_activations -= 1;
+                let (sealed, _) = s
+                    .owner
+                    .changing
+                    .expect("a forged activation needs a change");
+                let content = sealed.content();
+                (
+                    ATTACKER,
+                    Req::Activate {
+                        user: ALICE,
+                        registration,
+                        content,
+                        proof: proof(
+                            ATTACKER_KEY,
+                            ProofStatement::Activate {
+                                user: ALICE,
+                                registration,
+                                content,
+                            },
+                        ),
+                    },
+                )
+            }
             ClientOp::Forge(login) => {
                 b.forgeries -= 1;
                 (
@@ -2227,6 +2263,9 @@ impl VaultModel {
         }
         if let Some((_, Some(r))) = s.owner.changing {
             push(ClientOp::ActivateOwn(r));
+            if b.forged_activations > 0 {
+                push(ClientOp::ActivateForged(r));
+            }
         }
         if b.deletes > 0 {
             if let Some((r, _)) = s.owner.known {
@@ -2382,6 +2421,7 @@ impl VaultState {
                 reregistrations: 0,
                 forgeries: 0,
                 replays: 0,
+                forged_activations: 0,
                 probes: 0,
                 splices: 0,
                 foreign_evaluations: 0,
