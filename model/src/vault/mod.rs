@@ -208,7 +208,8 @@ pub struct VaultBounds {
     pub reregistrations: u8,
     /// Attacker KE3s naming Bob for one of Alice's logins (REG-1).
     pub forgeries: u8,
-    /// Attacker replays of requests the owner sent.
+    /// Attacker replays of requests the owner sent, or resends of its own
+    /// stage requests.
     pub replays: u8,
     /// Attacker activations of the owner's staged registration under a
     /// proof of the attacker's own key (it saw the stage go by, so it
@@ -444,6 +445,8 @@ pub struct AttackerView {
     pub seen_logins: Vec<LoginId>,
     /// The ticket of the last registration response it got.
     pub ticket: Option<TicketClaims>,
+    /// Its own stage requests, as it sent them (it may send one again).
+    pub sent: Vec<Req>,
 }
 
 /// What remains of each budget.
@@ -693,6 +696,9 @@ pub enum ClientOp {
     Forge(LoginId),
     /// The attacker replays the owner's k-th request.
     Replay(u8),
+    /// The attacker sends its own k-th stage request again, as a client
+    /// does after a timeout (from the replays' budget).
+    ResendStage(u8),
     /// The attacker activates the owner's staged registration with a
     /// proof under its own key.
     ActivateForged(RegistrationId),
@@ -1737,12 +1743,19 @@ impl VaultModel {
                 b.replays -= 1;
                 (ATTACKER, s.owner.sent[usize::from(k)].clone())
             }
+            ClientOp::ResendStage(k) => {
+                b.replays -= 1;
+                (ATTACKER, s.attacker.sent[usize::from(k)].clone())
+            }
         };
         if let Some(t) = trace.as_deref_mut() {
             t.push(format!("   {client:?} -> {to:?}: {}", show_request(&req)));
         }
         if client == OWNER && !matches!(op, ClientOp::Change { .. }) {
             s.owner.sent.push(req.clone());
+        }
+        if *op == ClientOp::Reregister {
+            s.attacker.sent.push(req.clone());
         }
         self.request(s, to, client, req, trace.as_deref_mut());
     }
@@ -2289,6 +2302,9 @@ impl VaultModel {
         if b.replays > 0 {
             for k in 0..s.owner.sent.len().min(usize::from(u8::MAX)) {
                 push(ClientOp::Replay(k as u8));
+            }
+            for k in 0..s.attacker.sent.len().min(usize::from(u8::MAX)) {
+                push(ClientOp::ResendStage(k as u8));
             }
         }
     }

@@ -133,15 +133,18 @@ pub fn slices() -> Vec<Slice> {
         Slice {
             name: "activation",
             purpose: "the owner changes its password at one node, and the chat server, which saw \
-                      the stage go by, activates it with a proof under its own key, and replays \
-                      the owner's requests: an activation the node takes without the staged \
+                      the stage go by, activates it with a proof under its own key, replays the \
+                      owner's requests, and stages a registration of its own and sends that \
+                      stage again: an activation the node takes without the staged \
                       registration's own proof is answered Activated where the rules refuse it \
-                      (CONS-4), and resets the count without an authenticated change (LOCK-3)",
+                      (CONS-4), and resets the count without an authenticated change (LOCK-3); a \
+                      resent stage must get the answer the first one got",
             bounds: VaultBounds {
                 nodes: 1,
                 changes: 1,
                 forged_activations: 1,
                 replays: 1,
+                reregistrations: 1,
                 rollback_tolerance: 0,
                 ..VaultBounds::quiet()
             },
