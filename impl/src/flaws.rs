@@ -232,6 +232,14 @@ pub enum VaultFlaw {
     /// `Activated` where the rules refuse the proof, CONS-4).
     #[cfg(feature = "flaws")]
     ActivateWithoutProof,
+    /// A login finishes against whatever registration is active when its
+    /// KE3 arrives, even one that replaced the registration its KE2 was
+    /// made for: a proof for the old password releases the key under the
+    /// new one and resets the new registration's count (breaks LOCK-3;
+    /// the history check sees `LoginOk` where the rules answer "expired",
+    /// CONS-4).
+    #[cfg(feature = "flaws")]
+    LoginAcrossChange,
     /// A delete matches only the user's active registration, as if a
     /// staged one were not yet the user's: a delete naming the staged
     /// registration is stale, answered "retry", and the client's "turn
@@ -426,6 +434,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::ActivateWithoutProof,
     #[cfg(feature = "flaws")]
+    VaultFlaw::LoginAcrossChange,
+    #[cfg(feature = "flaws")]
     VaultFlaw::DeleteSparesStaged,
     #[cfg(feature = "flaws")]
     VaultFlaw::DeleteSparesActive,
@@ -566,6 +576,8 @@ impl VaultFlaw {
             VaultFlaw::DeleteTakesStaged => "delete-takes-staged",
             #[cfg(feature = "flaws")]
             VaultFlaw::ActivateWithoutProof => "activate-without-proof",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::LoginAcrossChange => "login-across-change",
             #[cfg(feature = "flaws")]
             VaultFlaw::DeleteSparesStaged => "delete-spares-staged",
             #[cfg(feature = "flaws")]

@@ -1029,7 +1029,8 @@ impl<C: VaultCrypto> VaultNode<C> {
         let Some(active) = record.and_then(|r| r.active.as_ref()) else {
             return Err(Answer::FromState(Self::no_active_record(record)));
         };
-        if !by_id_only && active.registration != pending.registration {
+        let across = flaw_on!(self.config.flaw, VaultFlaw::LoginAcrossChange);
+        if !(by_id_only || across) && active.registration != pending.registration {
             // The login was against a registration that has been replaced
             // since: it cannot finish; a new login can.
             return Err(Answer::FromState(ClientResponse::LoginExpired));

@@ -150,5 +150,21 @@ pub fn slices() -> Vec<Slice> {
             },
             depth: 8,
         },
+        Slice {
+            name: "login and change",
+            purpose: "the owner logs in at one node and changes its password before it sends \
+                      KE3: a login against a registration replaced since it began must not \
+                      finish (it would reset the new registration's count on a proof made for \
+                      the old one, LOCK-3; the history check sees LoginOk where the rules \
+                      answer LoginExpired, CONS-4)",
+            bounds: VaultBounds {
+                nodes: 1,
+                logins: 1,
+                changes: 1,
+                rollback_tolerance: 0,
+                ..VaultBounds::quiet()
+            },
+            depth: 8,
+        },
     ]
 }

@@ -523,8 +523,8 @@ fn the_correct_code_passes_at_the_full_bounds_to_depth_4() {
 // reaches its `sometimes` properties) and its named broken variants
 // (`limit-off-by-one`, `ignore-rollback-tolerance`, `ke2-before-commit`,
 // `delete-ignores-id`, `delete-takes-staged`, `delete-spares-staged`,
-// `delete-spares-active`, `activate-without-proof`, each caught in its
-// slice) are checked by `bvault-suite verify`'s stages `model-slice` and
+// `delete-spares-active`, `activate-without-proof`, `login-across-change`,
+// each caught in its slice) are checked by `bvault-suite verify`'s stages `model-slice` and
 // `variant-model-*`, in the release build that CI runs: unit tests here
 // would search the same spaces a second time, unoptimised.
 
