@@ -1086,19 +1086,7 @@ impl VaultModel {
                         .or(r.active.as_ref().map(|a| a.registration))
                 })
                 .expect("bootstrap: the registration is staged");
-            let activate = Req::Activate {
-                user,
-                registration,
-                content,
-                proof: proof(
-                    key,
-                    ProofStatement::Activate {
-                        user,
-                        registration,
-                        content,
-                    },
-                ),
-            };
+            let activate = activation(user, registration, content, key);
             self.request(&mut s, NodeId(0), client, activate, None);
             self.quiesce(&mut s);
             if user == ALICE {
@@ -1617,22 +1605,7 @@ impl VaultModel {
             ClientOp::ActivateOwn(registration) => {
                 let (sealed, _) = s.owner.changing.expect("an activation needs a change");
                 let content = sealed.content();
-                (
-                    OWNER,
-                    Req::Activate {
-                        user: ALICE,
-                        registration,
-                        content,
-                        proof: proof(
-                            OWNER_KEY,
-                            ProofStatement::Activate {
-                                user: ALICE,
-                                registration,
-                                content,
-                            },
-                        ),
-                    },
-                )
+                (OWNER, activation(ALICE, registration, content, OWNER_KEY))
             }
             ClientOp::DeleteOwn(registration) => {
                 b.deletes -= 1;
@@ -1689,19 +1662,7 @@ impl VaultModel {
                 s.attacker.staged.retain(|(r, _)| *r != registration);
                 (
                     ATTACKER,
-                    Req::Activate {
-                        user: ALICE,
-                        registration,
-                        content,
-                        proof: proof(
-                            ATTACKER_KEY,
-                            ProofStatement::Activate {
-                                user: ALICE,
-                                registration,
-                                content,
-                            },
-                        ),
-                    },
+                    activation(ALICE, registration, content, ATTACKER_KEY),
                 )
             }
             ClientOp::ActivateForged(registration) => {
@@ -1713,19 +1674,7 @@ impl VaultModel {
                 let content = sealed.content();
                 (
                     ATTACKER,
-                    Req::Activate {
-                        user: ALICE,
-                        registration,
-                        content,
-                        proof: proof(
-                            ATTACKER_KEY,
-                            ProofStatement::Activate {
-                                user: ALICE,
-                                registration,
-                                content,
-                            },
-                        ),
-                    },
+                    activation(ALICE, registration, content, ATTACKER_KEY),
                 )
             }
             ClientOp::Forge(login) => {
@@ -2470,6 +2419,29 @@ impl VaultState {
                 history: LinearizabilityTester::new(RecordSpec::new(1)),
             },
         }
+    }
+}
+
+/// An activation of `registration` with its content, proved under `key`
+/// (the staged registration's own key if the sender holds it).
+fn activation(
+    user: UserId,
+    registration: RegistrationId,
+    content: ContentDigest,
+    key: SymKey,
+) -> Req {
+    Req::Activate {
+        user,
+        registration,
+        content,
+        proof: proof(
+            key,
+            ProofStatement::Activate {
+                user,
+                registration,
+                content,
+            },
+        ),
     }
 }
 
