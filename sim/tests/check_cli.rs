@@ -11,6 +11,17 @@ fn bvault(args: &[&str]) -> Output {
         .expect("bvault-suite runs")
 }
 
+/// A vault check that the broken variant `ke2-before-commit` fails at depth 1.
+const EARLY_KE2: &[&str] = &[
+    "check",
+    "run",
+    "vault",
+    "--flaw",
+    "ke2-before-commit",
+    "--depth",
+    "1",
+];
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -73,16 +84,7 @@ fn json_reports_the_verdict_and_every_property() {
         .any(|p| p["kind"] == "always" && p["status"] == "holds"));
     assert!(props.iter().all(|p| p["status"] != "violated"));
     // A violation: its counterexample path, exit 6.
-    let o = bvault(&[
-        "check",
-        "run",
-        "vault",
-        "--flaw",
-        "ke2-before-commit",
-        "--depth",
-        "1",
-        "--json",
-    ]);
+    let o = bvault(&[EARLY_KE2, &["--json"]].concat());
     assert_eq!(o.status.code(), Some(6));
     let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(doc["verdict"], "violated");
@@ -137,15 +139,7 @@ fn a_bound_with_every_example_is_proved_and_exits_0() {
 
 #[test]
 fn a_flaw_exits_6_with_the_path_as_a_message_sequence() {
-    let o = bvault(&[
-        "check",
-        "run",
-        "vault",
-        "--flaw",
-        "ke2-before-commit",
-        "--depth",
-        "1",
-    ]);
+    let o = bvault(EARLY_KE2);
     let text = stdout(&o);
     assert_eq!(o.status.code(), Some(6), "{text}");
     assert!(text.contains("FAIL LOCK-2"), "{text}");
@@ -157,6 +151,36 @@ fn a_flaw_exits_6_with_the_path_as_a_message_sequence() {
         text.contains("replies to") && text.contains("KE2"),
         "{text}"
     );
+}
+
+/// Runs `bvault-suite` with its standard output a pipe whose reader has
+/// already gone, as `bvault-suite ... | head` leaves it once `head` has
+/// read its lines.
+fn with_closed_stdout(args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    Command::new(env!("CARGO_BIN_EXE_bvault-suite"))
+        .args(args)
+        .stdout(writer)
+        .output()
+        .expect("bvault-suite runs")
+}
+
+#[test]
+fn a_closed_pipe_neither_panics_nor_changes_the_verdict() {
+    for (args, want) in [
+        (&["check", "list"][..], 0),
+        (&["sim", "sweep", "--seeds", "0..2"][..], 0),
+        (&["verify", "catalogue"][..], 0),
+        (&["check", "run", "vault", "--depth", "2"][..], 7),
+        (EARLY_KE2, 6),
+    ] {
+        let o = with_closed_stdout(args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(want), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(!err.contains("cannot write"), "{args:?}: {err}");
+    }
 }
 
 #[test]

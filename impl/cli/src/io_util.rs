@@ -350,11 +350,28 @@ impl Write for Output {
 
 /// Writes `text` to stdout and flushes it; a closed stdout is an error, not a panic.
 pub fn print_stdout(text: &str) -> Result<(), CliError> {
+    print_stdout_raw(text).map_err(|err| CliError::io("cannot write standard output", &err))
+}
+
+/// Writes a report of `bvault-suite` (a sweep's summary, a model check's
+/// verdict) to standard output. A reader that stops early (`| head`)
+/// closes the pipe: the rest of the report is dropped, and the command goes
+/// on to exit with its verdict (a violation stays 6), neither panicking nor
+/// turning the verdict into an I/O error.
+///
+/// # Errors
+/// Any other write error (a full disk under a redirect), as an I/O error.
+pub fn print_report(text: &str) -> Result<(), CliError> {
+    match print_stdout_raw(text) {
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(|err| CliError::io("cannot write standard output", &err)),
+    }
+}
+
+fn print_stdout_raw(text: &str) -> io::Result<()> {
     let mut stdout = io::stdout().lock();
-    stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-        .map_err(|err| CliError::io("cannot write standard output", &err))
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()
 }
 
 #[cfg(test)]

@@ -13,6 +13,15 @@ use stateright::{Expectation, Model};
 use std::fmt::Debug;
 use std::time::Duration;
 
+/// Prints one line of a report (`io_util::print_report`: a reader that
+/// closes the pipe early does not change the verdict), returning early on
+/// any other write error.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        crate::io_util::print_report(&format!("{}\n", format_args!($($arg)*)))?
+    };
+}
+
 const AFTER_HELP: &str = "\
 Models:
   protocol  the abstract protocol: replicated attempt counters at quorums
@@ -238,39 +247,38 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 /// Runs one `bvault-suite check` command.
 pub fn run(cmd: CheckCommand) -> Result<(), CliError> {
     match cmd {
-        CheckCommand::List => {
-            list();
-            Ok(())
-        }
+        CheckCommand::List => list(),
         CheckCommand::Run(args) => run_check(&args),
         CheckCommand::Slice(args) => run_slices(&args),
         CheckCommand::Explore(args) => explore(&args),
     }
 }
 
-fn list() {
+fn list() -> Result<(), CliError> {
     let vault = VaultModel::new(VaultBounds::quiet(), None);
-    println!("vault: the vault node's own code (VaultNode<SymbolicCrypto>) in the loop");
-    print_properties(&vault);
+    say!("vault: the vault node's own code (VaultNode<SymbolicCrypto>) in the loop");
+    print_properties(&vault)?;
     let flaws: Vec<_> = VAULT_FLAWS.iter().map(|f| f.name()).collect();
-    println!("  flaws: {}", flaws.join(", "));
-    println!();
+    say!("  flaws: {}", flaws.join(", "));
+    say!("");
     let protocol = ProtocolModel::new(ProtocolBounds::default(), None);
-    println!("protocol: the abstract protocol (replicated attempt counters at quorums)");
-    print_properties(&protocol);
+    say!("protocol: the abstract protocol (replicated attempt counters at quorums)");
+    print_properties(&protocol)?;
     let broken: Vec<_> = Broken::ALL.iter().map(|b| b.name()).collect();
-    println!("  flaws: {}", broken.join(", "));
+    say!("  flaws: {}", broken.join(", "));
+    Ok(())
 }
 
-fn print_properties<M: Model>(m: &M) {
+fn print_properties<M: Model>(m: &M) -> Result<(), CliError> {
     for p in m.properties() {
         let kind = match p.expectation {
             Expectation::Sometimes => "sometimes",
             Expectation::Always => "always",
             Expectation::Eventually => "eventually",
         };
-        println!("  {kind:<9} {}", p.name);
+        say!("  {kind:<9} {}", p.name);
     }
+    Ok(())
 }
 
 fn vault_flaw(name: Option<&str>) -> Result<Option<VaultFlaw>, CliError> {
@@ -423,7 +431,7 @@ fn run_check(args: &RunArgs) -> Result<(), CliError> {
                 bounds: format!("{:?}", m.bounds),
                 search,
             };
-            head.print(args.json);
+            head.print(args.json)?;
             let r = check(m.clone(), &budget);
             finish(&head, args, &r, |path| m.describe_path(path))
         }
@@ -436,7 +444,7 @@ fn run_check(args: &RunArgs) -> Result<(), CliError> {
                 bounds: format!("{:?}", m.bounds),
                 search,
             };
-            head.print(args.json);
+            head.print(args.json)?;
             let r = check(m, &budget);
             finish(&head, args, &r, |path| {
                 path.iter()
@@ -458,13 +466,14 @@ struct Head {
 }
 
 impl Head {
-    fn print(&self, json: bool) {
+    fn print(&self, json: bool) -> Result<(), CliError> {
         if json {
-            return;
+            return Ok(());
         }
-        println!("model: {}, {}", self.title, self.bounds);
-        println!("flaw: {}", self.flaw);
-        println!("search: {}", self.search);
+        say!("model: {}, {}", self.title, self.bounds);
+        say!("flaw: {}", self.flaw);
+        say!("search: {}", self.search);
+        Ok(())
     }
 }
 
@@ -478,9 +487,9 @@ fn finish<A: Debug>(
 ) -> Result<(), CliError> {
     let proved = r.proved();
     if args.json {
-        print_json(head, args, r, &proved, &describe);
+        print_json(head, args, r, &proved, &describe)?;
     } else {
-        print_report(r, &proved, &describe);
+        print_report(r, &proved, &describe)?;
     }
     match proved {
         Proved::Holds => Ok(()),
@@ -518,8 +527,12 @@ fn inconclusive_reason(stopped_by_budget: bool, missing: &[&str]) -> String {
     why.join(", and ")
 }
 
-fn print_report<A: Debug>(r: &Report<A>, proved: &Proved, describe: impl Fn(&[A]) -> Vec<String>) {
-    println!(
+fn print_report<A: Debug>(
+    r: &Report<A>,
+    proved: &Proved,
+    describe: impl Fn(&[A]) -> Vec<String>,
+) -> Result<(), CliError> {
+    say!(
         "states generated: {}, unique: {}, depth reached: {}, time: {:.1}s, {:.0} states/s",
         r.states,
         r.unique,
@@ -527,7 +540,7 @@ fn print_report<A: Debug>(r: &Report<A>, proved: &Proved, describe: impl Fn(&[A]
         r.elapsed.as_secs_f64(),
         r.states_per_second()
     );
-    println!(
+    say!(
         "exhaustive within the bound: {}",
         if r.stopped_early {
             "no (a budget stopped the search)"
@@ -535,9 +548,9 @@ fn print_report<A: Debug>(r: &Report<A>, proved: &Proved, describe: impl Fn(&[A]
             "yes"
         }
     );
-    println!("properties:");
+    say!("properties:");
     for v in &r.verdicts {
-        println!(
+        say!(
             "  {:<4} {}: {}",
             tag(v),
             v.name,
@@ -545,13 +558,14 @@ fn print_report<A: Debug>(r: &Report<A>, proved: &Proved, describe: impl Fn(&[A]
         );
     }
     for v in r.verdicts.iter().filter(|v| v.is_violation()) {
-        println!();
-        println!("counterexample to \"{}\":", v.name);
+        say!("");
+        say!("counterexample to \"{}\":", v.name);
         for line in describe(v.path.as_deref().unwrap_or_default()) {
-            println!("  {line}");
+            say!("  {line}");
         }
     }
-    println!("verdict: {}", verdict_line(proved));
+    say!("verdict: {}", verdict_line(proved));
+    Ok(())
 }
 
 /// The verdict in words, with why nothing was proved when it was not.
@@ -587,7 +601,7 @@ fn print_json<A: Debug>(
     r: &Report<A>,
     proved: &Proved,
     describe: impl Fn(&[A]) -> Vec<String>,
-) {
+) -> Result<(), CliError> {
     let verdict = proved_word(proved);
     let missing = match proved {
         Proved::Inconclusive {
@@ -618,10 +632,11 @@ fn print_json<A: Debug>(
         "properties": properties,
         "exit_code": proved_exit(proved).code(),
     });
-    println!(
+    say!(
         "{}",
         serde_json::to_string_pretty(&doc).expect("a JSON value serializes")
     );
+    Ok(())
 }
 
 /// Each property of `r` as JSON: name, kind, status, and the path (its
@@ -728,7 +743,7 @@ fn run_slices(args: &SliceArgs) -> Result<(), CliError> {
                 "exit_code": proved_exit(&proved).code(),
             }));
         } else {
-            println!(
+            say!(
                 "slice {:<15} depth {:>2}: {:>9} unique states, {:>6.1}s: {}",
                 slice.name,
                 slice.depth,
@@ -737,9 +752,9 @@ fn run_slices(args: &SliceArgs) -> Result<(), CliError> {
                 verdict_line(&proved)
             );
             for v in r.verdicts.iter().filter(|v| v.is_violation()) {
-                println!("  counterexample to \"{}\":", v.name);
+                say!("  counterexample to \"{}\":", v.name);
                 for line in describe(v.path.as_deref().unwrap_or_default()) {
-                    println!("    {line}");
+                    say!("    {line}");
                 }
             }
         }
@@ -761,7 +776,7 @@ fn run_slices(args: &SliceArgs) -> Result<(), CliError> {
             "inconclusive": inconclusive,
             "exit_code": exit.code(),
         });
-        println!(
+        say!(
             "{}",
             serde_json::to_string_pretty(&doc).expect("a JSON value serializes")
         );
@@ -788,7 +803,7 @@ fn explore(args: &ExploreArgs) -> Result<(), CliError> {
             format!("cannot listen on {}: {e}", args.addr),
         )
     })?;
-    println!("Explorer: http://{}/ (Ctrl-C to stop)", args.addr);
+    say!("Explorer: http://{}/ (Ctrl-C to stop)", args.addr);
     match args.bounds.model {
         ModelName::Vault => {
             let m = vault_model(&args.bounds)?;

@@ -13,7 +13,7 @@
 //! the wall-clock figures (wall time, events/s, seeds/s, compression).
 
 use crate::exit::{CliError, Exit};
-use crate::io_util::{check_output, is_stdio, print_stdout, AtomicFile};
+use crate::io_util::{check_output, is_stdio, print_report, AtomicFile};
 use backup_vault::vault::quorum::ClusterConfig;
 use backup_vault_sim::world::coverage::Coverage;
 use backup_vault_sim::world::nemesis::Nemesis;
@@ -664,7 +664,7 @@ fn run_one(args: &SimRunArgs) -> Result<(), CliError> {
     }
 
     let Some(failure) = failure else {
-        return print_stdout(&text);
+        return print_report(&text);
     };
     let _ = writeln!(text, "  violated     {}", failure.headline());
     let _ = writeln!(text, "  message      {}", failure.message);
@@ -680,7 +680,7 @@ fn run_one(args: &SimRunArgs) -> Result<(), CliError> {
         "  with a trace {} --trace seed-{}.jsonl",
         failure.replay, failure.seed
     );
-    print_stdout(&text)?;
+    print_report(&text)?;
     Err(CliError::with_exit(
         Exit::Violation,
         format!("seed {} failed: {}", failure.seed, failure.headline()),
@@ -845,9 +845,9 @@ fn sweep(args: &SimSweepArgs) -> Result<(), CliError> {
             .unwrap_or_else(std::sync::PoisonError::into_inner),
     };
     if args.json {
-        print_stdout(&format!("{}\n", summary.json()))?;
+        print_report(&format!("{}\n", summary.json()))?;
     } else {
-        print_stdout(&summary.text())?;
+        print_report(&summary.text())?;
     }
     if failures.is_empty() {
         if summary.done < seeds.len {

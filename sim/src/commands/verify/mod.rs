@@ -145,8 +145,7 @@ fn run_catalogue(args: &CatalogueArgs) -> Result<(), CliError> {
     let catalogue =
         Catalogue::load().map_err(|e| CliError::with_exit(Exit::Failure, e.to_string()))?;
     let Some(path) = &args.write else {
-        println!("{}", catalogue.markdown());
-        return Ok(());
+        return crate::io_util::print_report(&format!("{}\n", catalogue.markdown()));
     };
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::io(format!("cannot read '{}'", path.display()), &e))?;
