@@ -21,5 +21,6 @@
 pub mod diagram;
 pub mod protocol;
 pub mod run;
+pub mod shortest;
 pub mod stream;
 pub mod vault;

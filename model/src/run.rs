@@ -309,7 +309,7 @@ type Found<A> = Vec<(&'static str, Vec<A>)>;
 fn collect<M, K>(checker: K) -> (usize, usize, usize, Found<M::Action>)
 where
     M: Model,
-    M::State: Clone + PartialEq,
+    M::State: Clone + PartialEq + Hash,
     M::Action: Clone + PartialEq,
     K: Checker<M>,
 {
@@ -339,12 +339,60 @@ where
             (name, actions[..len].to_vec())
         })
         .collect();
+    let discoveries = shorten(model, &properties, discoveries);
     (
         checker.state_count(),
         checker.unique_state_count(),
         checker.max_depth(),
         discoveries,
     )
+}
+
+/// The distinct states the search for shortest counterexamples may record
+/// before it gives up and leaves the paths as found (memory: the states of
+/// a breadth-first frontier, held whole).
+const SHORTEST_STATES: usize = 500_000;
+
+/// Replaces each `always` property's counterexample with a shortest one
+/// (`shortest::counterexamples`, no deeper than the path found), so that a
+/// report shows the violation without the detour a search thread happened
+/// to take to it. A path that search does not improve on is kept.
+fn shorten<M>(
+    model: &M,
+    properties: &[stateright::Property<M>],
+    mut found: Found<M::Action>,
+) -> Found<M::Action>
+where
+    M: Model,
+    M::State: Hash,
+    M::Action: Clone,
+{
+    let targets: Vec<_> = properties
+        .iter()
+        .filter(|p| p.expectation == Expectation::Always)
+        .filter(|p| found.iter().any(|(n, path)| *n == p.name && path.len() > 1))
+        .map(|p| (p.name, p.condition))
+        .collect();
+    let Some(depth) = found
+        .iter()
+        .filter(|(n, _)| targets.iter().any(|(t, _)| t == n))
+        .map(|(_, path)| path.len())
+        .max()
+    else {
+        return found;
+    };
+    let limits = crate::shortest::Limits {
+        depth,
+        states: SHORTEST_STATES,
+    };
+    for (name, shorter) in crate::shortest::counterexamples(model, &targets, limits) {
+        if let Some((_, path)) = found.iter_mut().find(|(n, _)| *n == name) {
+            if shorter.len() < path.len() {
+                *path = shorter;
+            }
+        }
+    }
+    found
 }
 
 #[cfg(test)]
