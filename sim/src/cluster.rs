@@ -308,6 +308,15 @@ struct SimNode<C: VaultCrypto> {
     timer_at: Option<Millis>,
     /// The node deadline (its own clock) that timer is for.
     timer_for: Option<Millis>,
+    /// The term and role the node last reported (`Effect::Role`), or had
+    /// when it started: what the driver contract's next report is judged
+    /// against.
+    reported: Option<(Term, Role)>,
+}
+
+/// A node's term and role, if it is up.
+fn role_of<C: VaultCrypto>(host: &NodeHost<C, SimDisk<C>>) -> Option<(Term, Role)> {
+    host.node().map(|n| (n.raft().term(), n.raft().role()))
 }
 
 /// A reply a client received.
@@ -378,6 +387,11 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
                 history: std::collections::VecDeque::from([(Vec::new(), VaultDisk::default())]),
                 timer_at: None,
                 timer_for: None,
+                reported: None,
+            })
+            .map(|mut sim| {
+                sim.reported = role_of(&sim.host);
+                sim
             })
             .collect();
         let mut cluster = Cluster {
@@ -588,6 +602,7 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
     /// arms its timer.
     fn collect(&mut self, i: usize, step: HostStep<C>) {
         let from = NodeId(i as u8);
+        self.check_role_report(i, &step.effects);
         // The sync is queued before anything the step sends.
         if let Some(up_to) = step.wrote.last() {
             self.queue_sync(i, *up_to);
@@ -614,6 +629,51 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
             }
         }
         self.schedule_timer(i);
+    }
+
+    /// The driver contract's `Effect::Role` (`vault/io.rs`), judged as the
+    /// driver sees it: a step reports the node's term and role, once and
+    /// last among its effects, exactly when they differ from before the
+    /// step. The real runtime relies on it: it rewrites a node's status
+    /// file, where `bvault cluster` looks for the leader, at once on a
+    /// report, and otherwise only now and then. The simulator, the driver
+    /// that runs every fault, checks it, and a broken report fails the
+    /// seed.
+    ///
+    /// # Panics
+    /// On a change not reported, a report of no change, a report that names
+    /// another term or role than the node's, two reports in one step, or a
+    /// report before another effect.
+    fn check_role_report(&mut self, i: usize, effects: &[Effect<C>]) {
+        let Some(now) = role_of(&self.nodes[i].host) else {
+            return;
+        };
+        let before = self.nodes[i].reported;
+        let reports: Vec<(usize, (Term, Role))> = effects
+            .iter()
+            .enumerate()
+            .filter_map(|(k, e)| match e {
+                Effect::Role { term, role } => Some((k, (*term, *role))),
+                _ => None,
+            })
+            .collect();
+        match reports.as_slice() {
+            [] => assert!(
+                before == Some(now),
+                "driver contract: node {i} went from {before:?} to {now:?} in a step that did not report it"
+            ),
+            [(k, said)] => assert!(
+                *said == now && before != Some(now) && *k + 1 == effects.len(),
+                "driver contract: node {i}, at {now:?} after {before:?}, reported {said:?} as effect {} of {}",
+                k + 1,
+                effects.len()
+            ),
+            _ => panic!(
+                "driver contract: node {i} reported its role {} times in one step",
+                reports.len()
+            ),
+        }
+        self.nodes[i].reported = Some(now);
     }
 
     /// Node `i`'s disk syncs every write up to `up_to` after the sync delay.
@@ -914,6 +974,7 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
             id.0
         );
         sim.view = audited.state;
+        sim.reported = role_of(&sim.host);
         if matches!(recovery, Recovery::Corrupt { .. } | Recovery::Forged { .. }) {
             // The restarted node holds an older state: remember it as such.
             sim.history.push_back((records, sim.view.clone()));
