@@ -257,6 +257,13 @@ pub enum VaultFlaw {
     /// example).
     #[cfg(feature = "flaws")]
     DeleteSparesActive,
+    /// A step that changes the node's term or role does not report it
+    /// (`Effect::Role`): a driver that records roles from the reports (the
+    /// runtime's status file, where `bvault cluster` looks for the leader)
+    /// keeps the old role until something else makes it look (breaks
+    /// DRV-1).
+    #[cfg(feature = "flaws")]
+    RoleChangeUnreported,
 }
 
 /// A deliberate defect in the client.
@@ -439,6 +446,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     VaultFlaw::DeleteSparesStaged,
     #[cfg(feature = "flaws")]
     VaultFlaw::DeleteSparesActive,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::RoleChangeUnreported,
 ];
 
 /// Every client flaw, for command lines and sweeps.
@@ -582,6 +591,8 @@ impl VaultFlaw {
             VaultFlaw::DeleteSparesStaged => "delete-spares-staged",
             #[cfg(feature = "flaws")]
             VaultFlaw::DeleteSparesActive => "delete-spares-active",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::RoleChangeUnreported => "role-change-unreported",
         }
     }
 }

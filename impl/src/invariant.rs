@@ -59,11 +59,13 @@ pub enum Invariant {
     Sim1,
     /// HOST-1: nothing a node's host can read or write (its disk, its peer traffic) lets it learn a secret or change a record outside the protocol.
     Host1,
+    /// DRV-1: each step of a node keeps the driver contract (`vault/io.rs`) as its driver sees it: the step reports the node's term and role, once and last among its effects, exactly when they differ from before the step.
+    Drv1,
 }
 
 impl Invariant {
     /// Every invariant, in the catalogue's order.
-    pub const ALL: [Invariant; 25] = [
+    pub const ALL: [Invariant; 26] = [
         Invariant::Lock1,
         Invariant::Lock2,
         Invariant::Lock3,
@@ -89,6 +91,7 @@ impl Invariant {
         Invariant::Live5,
         Invariant::Sim1,
         Invariant::Host1,
+        Invariant::Drv1,
     ];
 
     /// Its ID, as the catalogue writes it (`LOCK-1`).
@@ -119,6 +122,7 @@ impl Invariant {
             Invariant::Live5 => "LIVE-5",
             Invariant::Sim1 => "SIM-1",
             Invariant::Host1 => "HOST-1",
+            Invariant::Drv1 => "DRV-1",
         }
     }
 
@@ -150,6 +154,7 @@ impl Invariant {
             Invariant::Live5 => "once every fault has healed, a device that keeps its key can use it: a backup succeeds and the device's final restore returns it or a later one, and a device in password mode whose record is gone (destroyed, or replaced by another registration) sets its password up again and logs in with it, and a device that turns backups off afterwards has its vault record deleted on the vault's authenticated word and forgets its key (within the final phase's time)",
             Invariant::Sim1 => "one seed replays to the identical trace",
             Invariant::Host1 => "nothing a node's host can read or write (its disk, its peer traffic) lets it learn a secret or change a record outside the protocol",
+            Invariant::Drv1 => "each step of a node keeps the driver contract (`vault/io.rs`) as its driver sees it: the step reports the node's term and role, once and last among its effects, exactly when they differ from before the step",
         }
     }
 

@@ -266,6 +266,9 @@ pub struct Effects<C: VaultCrypto> {
     /// of it). `None` if the step delivered no peer message, or the node
     /// dropped it (a forgery, a message not sealed for it).
     pub handled: Option<(NodeId, Peek)>,
+    /// How the step broke the driver contract, as the driver saw it
+    /// (DRV-1), if it did.
+    pub contract_breach: Option<String>,
 }
 
 impl<C: VaultCrypto> Default for Effects<C> {
@@ -282,6 +285,7 @@ impl<C: VaultCrypto> Default for Effects<C> {
             applied: Vec::new(),
             restored: Vec::new(),
             handled: None,
+            contract_breach: None,
         }
     }
 }
@@ -312,6 +316,14 @@ struct SimNode<C: VaultCrypto> {
     /// when it started: what the driver contract's next report is judged
     /// against.
     reported: Option<(Term, Role)>,
+}
+
+/// A term and role as a breach report names them.
+fn show_role(r: Option<(Term, Role)>) -> String {
+    match r {
+        Some((term, role)) => format!("{role:?} of term {}", term.0),
+        None => "nothing".to_string(),
+    }
 }
 
 /// A node's term and role, if it is up.
@@ -632,23 +644,18 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
     }
 
     /// The driver contract's `Effect::Role` (`vault/io.rs`), judged as the
-    /// driver sees it: a step reports the node's term and role, once and
-    /// last among its effects, exactly when they differ from before the
-    /// step. The real runtime relies on it: it rewrites a node's status
-    /// file, where `bvault cluster` looks for the leader, at once on a
-    /// report, and otherwise only now and then. The simulator, the driver
-    /// that runs every fault, checks it, and a broken report fails the
-    /// seed.
-    ///
-    /// # Panics
-    /// On a change not reported, a report of no change, a report that names
-    /// another term or role than the node's, two reports in one step, or a
-    /// report before another effect.
+    /// driver sees it (DRV-1): a step reports the node's term and role,
+    /// once and last among its effects, exactly when they differ from
+    /// before the step. The real runtime relies on it: it rewrites a node's
+    /// status file, where `bvault cluster` looks for the leader, at once on
+    /// a report, and otherwise only now and then. A breach is recorded in
+    /// [`Effects::contract_breach`] for the world to report.
     fn check_role_report(&mut self, i: usize, effects: &[Effect<C>]) {
         let Some(now) = role_of(&self.nodes[i].host) else {
             return;
         };
         let before = self.nodes[i].reported;
+        self.nodes[i].reported = Some(now);
         let reports: Vec<(usize, (Term, Role))> = effects
             .iter()
             .enumerate()
@@ -657,23 +664,32 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
                 _ => None,
             })
             .collect();
-        match reports.as_slice() {
-            [] => assert!(
-                before == Some(now),
-                "driver contract: node {i} went from {before:?} to {now:?} in a step that did not report it"
-            ),
-            [(k, said)] => assert!(
-                *said == now && before != Some(now) && *k + 1 == effects.len(),
-                "driver contract: node {i}, at {now:?} after {before:?}, reported {said:?} as effect {} of {}",
-                k + 1,
-                effects.len()
-            ),
-            _ => panic!(
-                "driver contract: node {i} reported its role {} times in one step",
+        let breach = match reports.as_slice() {
+            [] if before != Some(now) => Some(format!(
+                "n{i} went from {} to {} in a step that did not report it",
+                show_role(before),
+                show_role(Some(now))
+            )),
+            [] => None,
+            [(k, said)] if *said != now || before == Some(now) || *k + 1 != effects.len() => {
+                Some(format!(
+                    "n{i}, at {} after {}, reported {} as effect {} of {}",
+                    show_role(Some(now)),
+                    show_role(before),
+                    show_role(Some(*said)),
+                    k + 1,
+                    effects.len()
+                ))
+            }
+            [_] => None,
+            _ => Some(format!(
+                "n{i} reported its role {} times in one step",
                 reports.len()
-            ),
+            )),
+        };
+        if breach.is_some() && self.effects.contract_breach.is_none() {
+            self.effects.contract_breach = breach;
         }
-        self.nodes[i].reported = Some(now);
     }
 
     /// Node `i`'s disk syncs every write up to `up_to` after the sync delay.
@@ -788,6 +804,7 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
         self.effects.applied.clear();
         self.effects.restored.clear();
         self.effects.handled = None;
+        self.effects.contract_breach = None;
         let node_id = match event {
             Event::Deliver { to, .. } | Event::Request { to, .. } => to,
             Event::Timer { node, .. } | Event::Sync { node, .. } => node,

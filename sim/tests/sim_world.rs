@@ -174,6 +174,12 @@ fn ke2_before_commit_is_caught_by_lock_2() {
 }
 
 #[test]
+fn an_unreported_role_change_is_caught_by_drv_1() {
+    // The first election of every seed changes roles.
+    caught_within(&with_flaw(short(), "role-change-unreported"), &["DRV-1"], 1);
+}
+
+#[test]
 fn reset_on_reregistration_is_caught_by_lock_3() {
     caught_within(
         &with_flaw(short(), "reset-on-reregistration"),

@@ -401,7 +401,7 @@ impl<C: VaultCrypto> VaultNode<C> {
         }
         effects.append(&mut self.effects);
         let role = (self.raft.term(), self.raft.role());
-        if role != role_before {
+        if role != role_before && !flaw_on!(self.config.flaw, VaultFlaw::RoleChangeUnreported) {
             effects.push(Effect::Role {
                 term: role.0,
                 role: role.1,

@@ -872,6 +872,13 @@ impl World {
         let Some(node) = self.cluster.node(id) else {
             return Ok(());
         };
+        if let Some(breach) = &self.cluster.effects().contract_breach {
+            return Err(Violation::node(
+                Invariant::Drv1,
+                id,
+                format!("driver contract: {breach}"),
+            ));
+        }
         // Lockout first: a broken lockout rule also makes a node's store
         // differ from the reference (CONS-4), but LOCK-n names the cause.
         let step = self.cluster.events_processed();
