@@ -351,7 +351,7 @@ where
 /// The distinct states the search for shortest counterexamples may record
 /// before it gives up and leaves the paths as found (memory: the states of
 /// a breadth-first frontier, held whole).
-const SHORTEST_STATES: usize = 500_000;
+const SHORTEST_STATES: usize = 100_000;
 
 /// Replaces each `always` property's counterexample with a shortest one
 /// (`shortest::counterexamples`, no deeper than the path found), so that a

@@ -61,7 +61,7 @@ that leads to it as a readable sequence of steps and messages.
 Depth is the number of steps (actions) on a path. Breadth-first search keeps
 whole states (memory is the limit); depth-first keeps fingerprints and goes
 further per GB. Either way a counterexample is reported shortest: a second,
-breadth-first search no deeper than the path found (up to 500,000 states).",
+breadth-first search no deeper than the path found (up to 100,000 states).",
         after_help = AFTER_HELP
     )]
     Run(RunArgs),
