@@ -264,6 +264,14 @@ pub enum VaultFlaw {
     /// DRV-1).
     #[cfg(feature = "flaws")]
     RoleChangeUnreported,
+    /// An activation naming the active registration is taken as a resend
+    /// of the one that activated it, whatever content it names: the chat
+    /// server's replay of the owner's activation with the content changed
+    /// is refused as a bad proof, and the owner's own is answered
+    /// `Activated` for a content it did not seal, where the rules know no
+    /// such registration (breaks CONS-4).
+    #[cfg(feature = "flaws")]
+    ResentActivationById,
 }
 
 /// A deliberate defect in the client.
@@ -448,6 +456,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     VaultFlaw::DeleteSparesActive,
     #[cfg(feature = "flaws")]
     VaultFlaw::RoleChangeUnreported,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::ResentActivationById,
 ];
 
 /// Every client flaw, for command lines and sweeps.
@@ -593,6 +603,8 @@ impl VaultFlaw {
             VaultFlaw::DeleteSparesActive => "delete-spares-active",
             #[cfg(feature = "flaws")]
             VaultFlaw::RoleChangeUnreported => "role-change-unreported",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::ResentActivationById => "resent-activation-by-id",
         }
     }
 }

@@ -941,8 +941,9 @@ impl<C: VaultCrypto> VaultNode<C> {
                 Then::Report,
             ));
         }
+        let by_id = flaw_on!(self.config.flaw, VaultFlaw::ResentActivationById);
         match record.and_then(|r| r.active.as_ref()) {
-            Some(a) if a.registration == registration && a.content == content => {
+            Some(a) if a.registration == registration && (a.content == content || by_id) => {
                 if !self.crypto.verify_proof(&a.verifier, &statement, proof) {
                     return refuse(Refusal::BadProof);
                 }

@@ -702,6 +702,12 @@ pub enum ClientOp {
     /// The attacker activates the owner's staged registration with a
     /// proof under its own key.
     ActivateForged(RegistrationId),
+    /// The attacker sends an activation of the owner's active
+    /// registration with a content the owner did not seal, under its own
+    /// key: an activation it relayed, replayed with its content changed
+    /// (from the forged activations' budget). The rules refuse it as naming
+    /// no registration they know.
+    ActivateAltered(RegistrationId),
 }
 
 /// One step. See the module documentation.
@@ -1677,6 +1683,13 @@ impl VaultModel {
                     activation(ALICE, registration, content, ATTACKER_KEY),
                 )
             }
+            ClientOp::ActivateAltered(registration) => {
+                b.forged_activations -= 1;
+                (
+                    ATTACKER,
+                    activation(ALICE, registration, ALTERED_CONTENT, ATTACKER_KEY),
+                )
+            }
             ClientOp::Forge(login) => {
                 b.forgeries -= 1;
                 (
@@ -2229,6 +2242,11 @@ impl VaultModel {
                 push(ClientOp::ActivateForged(r));
             }
         }
+        if b.forged_activations > 0 && b.changes == 0 {
+            if let Some((r, _)) = s.owner.known {
+                push(ClientOp::ActivateAltered(r));
+            }
+        }
         if b.deletes > 0 {
             if let Some((r, _)) = s.owner.known {
                 push(ClientOp::DeleteOwn(r));
@@ -2421,6 +2439,10 @@ impl VaultState {
         }
     }
 }
+
+/// A content no client sealed: what the chat server puts in an activation
+/// it alters.
+const ALTERED_CONTENT: ContentDigest = ContentDigest([0xa1; 32]);
 
 /// An activation of `registration` with its content, proved under `key`
 /// (the staged registration's own key if the sender holds it).
