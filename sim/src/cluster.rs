@@ -656,35 +656,37 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
         };
         let before = self.nodes[i].reported;
         self.nodes[i].reported = Some(now);
-        let reports: Vec<(usize, (Term, Role))> = effects
-            .iter()
-            .enumerate()
-            .filter_map(|(k, e)| match e {
-                Effect::Role { term, role } => Some((k, (*term, *role))),
-                _ => None,
-            })
-            .collect();
-        let breach = match reports.as_slice() {
-            [] if before != Some(now) => Some(format!(
+        // Every step runs this: count the reports and keep the first,
+        // without collecting them.
+        let mut reports = effects.iter().enumerate().filter_map(|(k, e)| match e {
+            Effect::Role { term, role } => Some((k, (*term, *role))),
+            _ => None,
+        });
+        let first = reports.next();
+        let more = reports.count();
+        let breach = match first {
+            None if before != Some(now) => Some(format!(
                 "n{i} went from {} to {} in a step that did not report it",
                 show_role(before),
                 show_role(Some(now))
             )),
-            [] => None,
-            [(k, said)] if *said != now || before == Some(now) || *k + 1 != effects.len() => {
+            None => None,
+            Some((k, said))
+                if more == 0 && (said != now || before == Some(now) || k + 1 != effects.len()) =>
+            {
                 Some(format!(
                     "n{i}, at {} after {}, reported {} as effect {} of {}",
                     show_role(Some(now)),
                     show_role(before),
-                    show_role(Some(*said)),
+                    show_role(Some(said)),
                     k + 1,
                     effects.len()
                 ))
             }
-            [_] => None,
-            _ => Some(format!(
+            Some(_) if more == 0 => None,
+            Some(_) => Some(format!(
                 "n{i} reported its role {} times in one step",
-                reports.len()
+                more + 1
             )),
         };
         if breach.is_some() && self.effects.contract_breach.is_none() {
