@@ -945,7 +945,7 @@ mod tests {
             r.states_per_second()
         );
         for v in &r.verdicts {
-            println!("  {}: {}", v.name, v.summary(!r.stopped_early));
+            println!("  {}: {}", v.name, v.summary(r.exhaustive()));
             if let Some(p) = &v.path {
                 for (k, a) in p.iter().enumerate() {
                     println!("      {:>2}. {a:?}", k + 1);

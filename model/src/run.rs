@@ -80,7 +80,7 @@ impl<A> Verdict<A> {
         let scope = if complete {
             "in every state within the bound"
         } else {
-            "in every state explored (search stopped early)"
+            "in every state explored (not the whole bound)"
         };
         match (&self.expectation, &self.path) {
             (Expectation::Sometimes, Some(p)) => format!("example found ({} steps)", p.len()),
@@ -102,9 +102,8 @@ pub struct Report<A> {
     pub max_depth: usize,
     /// Wall time.
     pub elapsed: Duration,
-    /// Whether the search stopped because of a budget (time or states) or a
-    /// discovery rather than by exhausting the bounded space.
-    pub stopped_early: bool,
+    /// How much of the bounded space the search covered.
+    pub coverage: Coverage,
     /// One verdict per property, in the model's order.
     pub verdicts: Vec<Verdict<A>>,
 }
@@ -147,14 +146,53 @@ impl<A> Report<A> {
             .filter(|v| matches!(v.expectation, Expectation::Sometimes) && v.path.is_none())
             .map(|v| v.name)
             .collect();
-        if self.stopped_early || !missing.is_empty() {
+        if self.coverage != Coverage::Exhaustive || !missing.is_empty() {
             missing.sort_unstable();
             return Proved::Inconclusive {
-                stopped_by_budget: self.stopped_early,
+                coverage: self.coverage,
                 missing_examples: missing,
             };
         }
         Proved::Holds
+    }
+
+    /// Whether every state within the bound was explored and checked.
+    pub fn exhaustive(&self) -> bool {
+        self.coverage == Coverage::Exhaustive
+    }
+}
+
+/// How much of the bounded space a search covered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Coverage {
+    /// Every state within the bound was explored and checked.
+    Exhaustive,
+    /// A budget (time or states) or a discovery asked for (`stop_on`)
+    /// ended the search first.
+    StoppedEarly,
+    /// The search ran to its end, but not in breadth-first order (depth
+    /// first, or several threads, each with its own queue), and its depth
+    /// cap cut states, or may have (several threads' deepest is not
+    /// reported reliably). Stateright marks a state seen when it first reaches
+    /// it: one first reached on a long path and cut there is not explored
+    /// again when a shorter path reaches it, so states within the bound may
+    /// never have been checked. Only breadth-first search on one thread
+    /// reaches every state first by a shortest path.
+    CutOutOfOrder,
+}
+
+impl Coverage {
+    /// Why a search with this coverage proved nothing; `None` if exhaustive.
+    pub fn shortfall(self) -> Option<&'static str> {
+        match self {
+            Coverage::Exhaustive => None,
+            Coverage::StoppedEarly => Some("a budget stopped the search before the bound"),
+            Coverage::CutOutOfOrder => Some(
+                "a depth-first or multi-threaded search was cut at its depth (a state \
+                 first reached on a longer path and cut there is never expanded from a \
+                 shorter one; breadth-first search on one thread proves the bound)",
+            ),
+        }
     }
 }
 
@@ -222,8 +260,9 @@ pub enum Proved {
     /// `sometimes` property has no example (the bound does not reach what
     /// it is about, so the `always` properties held vacuously there).
     Inconclusive {
-        /// A budget (time or states) stopped the search.
-        stopped_by_budget: bool,
+        /// How much of the bound the search covered: not exhaustive, or an
+        /// example is missing.
+        coverage: Coverage,
         /// The `sometimes` properties without an example, by name.
         missing_examples: Vec<&'static str>,
     },
@@ -260,7 +299,7 @@ where
         builder = builder.finish_when(HasDiscoveries::AnyOf(names.iter().copied().collect()));
     }
     let start = Instant::now();
-    let (states, unique, depth, discoveries) = match (budget.strategy, budget.progress) {
+    let (states, unique, raw_depth, discoveries) = match (budget.strategy, budget.progress) {
         (Strategy::Bfs, None) => collect(builder.spawn_bfs().join()),
         (Strategy::Dfs, None) => collect(builder.spawn_dfs().join()),
         (Strategy::Bfs, Some(every)) => {
@@ -279,6 +318,22 @@ where
     let stopped_early = found_stop
         || budget.time.is_some_and(|t| elapsed >= t)
         || budget.max_states.is_some_and(|n| states >= n);
+    // Stateright skips the states it reaches at the target depth (`depth +
+    // 2` in its count). On one thread the deepest it saw is there only if
+    // it cut one; several threads update that figure with a relaxed
+    // compare-and-swap that can lose a thread's deeper value, so it is no
+    // evidence that nothing was cut.
+    let may_have_cut = budget
+        .depth
+        .is_some_and(|d| budget.threads > 1 || raw_depth >= d + 2);
+    let breadth_first_order = budget.strategy == Strategy::Bfs && budget.threads <= 1;
+    let coverage = if stopped_early {
+        Coverage::StoppedEarly
+    } else if may_have_cut && !breadth_first_order {
+        Coverage::CutOutOfOrder
+    } else {
+        Coverage::Exhaustive
+    };
     let verdicts = properties
         .into_iter()
         .map(|(name, expectation)| Verdict {
@@ -295,11 +350,11 @@ where
         unique,
         // Stateright's depth counts states from 1; ours counts actions, and
         // states at the cap are generated but not checked.
-        max_depth: budget
-            .depth
-            .map_or(depth.saturating_sub(1), |d| depth.saturating_sub(1).min(d)),
+        max_depth: budget.depth.map_or(raw_depth.saturating_sub(1), |d| {
+            raw_depth.saturating_sub(1).min(d)
+        }),
         elapsed,
-        stopped_early,
+        coverage,
         verdicts,
     }
 }
@@ -413,7 +468,11 @@ mod tests {
             unique: 5,
             max_depth: 2,
             elapsed: Duration::from_millis(1),
-            stopped_early,
+            coverage: if stopped_early {
+                Coverage::StoppedEarly
+            } else {
+                Coverage::Exhaustive
+            },
             verdicts,
         }
     }
@@ -431,14 +490,14 @@ mod tests {
         assert_eq!(
             report(true, vec![holds.clone(), found.clone()]).proved(),
             Proved::Inconclusive {
-                stopped_by_budget: true,
+                coverage: Coverage::StoppedEarly,
                 missing_examples: vec![],
             }
         );
         assert_eq!(
             report(false, vec![holds.clone(), missing.clone()]).proved(),
             Proved::Inconclusive {
-                stopped_by_budget: false,
+                coverage: Coverage::Exhaustive,
                 missing_examples: vec!["M"],
             }
         );
@@ -447,5 +506,78 @@ mod tests {
             report(true, vec![missing, broken, holds]).proved(),
             Proved::Violated
         );
+    }
+
+    /// From 0, a detour (1, then 3) or a shortcut (2) to 4, and from 4 the
+    /// state 5 that breaks the property: three steps away by the shortcut,
+    /// four by the detour.
+    struct Detour;
+
+    impl Model for Detour {
+        type State = u8;
+        type Action = u8;
+        fn init_states(&self) -> Vec<u8> {
+            vec![0]
+        }
+        fn actions(&self, state: &u8, actions: &mut Vec<u8>) {
+            match state {
+                // Depth-first search expands the last successor first.
+                0 => actions.extend([2, 1]),
+                1 => actions.push(3),
+                2 | 3 => actions.push(4),
+                4 => actions.push(5),
+                _ => {}
+            }
+        }
+        fn next_state(&self, _: &u8, to: u8) -> Option<u8> {
+            Some(to)
+        }
+        fn properties(&self) -> Vec<stateright::Property<Self>> {
+            vec![stateright::Property::always("never 5", |_, s| *s != 5)]
+        }
+    }
+
+    #[test]
+    fn a_depth_capped_search_out_of_breadth_first_order_proves_nothing() {
+        // Breadth-first on one thread reaches 4 by the shortcut first and
+        // finds 5 within three steps.
+        let bfs = check(Detour, &Budget::bfs(3));
+        assert_eq!(bfs.proved(), Proved::Violated);
+        assert_eq!(bfs.path("never 5"), Some(&vec![2, 4, 5]));
+        // Depth-first takes the detour: it reaches 4 in three steps, cuts 5
+        // there, and never expands 4 again when the shortcut reaches it.
+        // Nothing is violated in what it saw, and that must not read as a
+        // proof.
+        let dfs = Budget {
+            strategy: Strategy::Dfs,
+            ..Budget::bfs(3)
+        };
+        let r = check(Detour, &dfs);
+        assert!(!r.has_violation(), "{:?}", r.verdicts);
+        assert_eq!(r.coverage, Coverage::CutOutOfOrder);
+        assert!(matches!(r.proved(), Proved::Inconclusive { .. }));
+        // With room to spare, depth-first on one thread cuts nothing and
+        // finds 5.
+        let deep = Budget {
+            strategy: Strategy::Dfs,
+            ..Budget::bfs(4)
+        };
+        assert_eq!(check(Detour, &deep).proved(), Proved::Violated);
+        // Several threads keep a queue each, so their order is not
+        // breadth-first either, and the deepest they report is unreliable:
+        // a depth cap makes any such search unproven.
+        let two = Budget {
+            threads: 2,
+            ..Budget::bfs(2)
+        };
+        assert_eq!(check(Detour, &two).coverage, Coverage::CutOutOfOrder);
+        // Without a depth cap, every order explores the whole space.
+        let uncapped = Budget {
+            strategy: Strategy::Dfs,
+            depth: None,
+            threads: 2,
+            ..Budget::bfs(0)
+        };
+        assert_eq!(check(Detour, &uncapped).proved(), Proved::Violated);
     }
 }

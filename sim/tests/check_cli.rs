@@ -98,43 +98,66 @@ fn json_reports_the_verdict_and_every_property() {
     assert!(failed[0]["path"].as_array().is_some_and(|p| !p.is_empty()));
 }
 
+/// The abstract model with one election, one owner login and two guesses
+/// against a limit of one, no crashes, no duplicates, to depth 8.
+const SMALL_PROTOCOL: &[&str] = &[
+    "check",
+    "run",
+    "protocol",
+    "--rollback-tolerance",
+    "0",
+    "--limit",
+    "1",
+    "--guesses",
+    "2",
+    "--crashes",
+    "0",
+    "--duplicates",
+    "0",
+    "--elections",
+    "1",
+    "--changes",
+    "0",
+    "--reregistrations",
+    "0",
+    "--logins",
+    "1",
+    "--depth",
+    "8",
+];
+
 #[test]
 fn a_bound_with_every_example_is_proved_and_exits_0() {
-    // The abstract model with one election, one owner login and two
-    // guesses against a limit of one, no crashes, no duplicates: depth 8
-    // is exhaustive and reaches a login, a destruction and a leader
-    // change (a rollback cannot happen with R = 0, so it is not asked for).
-    let o = bvault(&[
-        "check",
-        "run",
-        "protocol",
-        "--rollback-tolerance",
-        "0",
-        "--limit",
-        "1",
-        "--guesses",
-        "2",
-        "--crashes",
-        "0",
-        "--duplicates",
-        "0",
-        "--elections",
-        "1",
-        "--changes",
-        "0",
-        "--reregistrations",
-        "0",
-        "--logins",
-        "1",
-        "--depth",
-        "8",
-    ]);
+    // Depth 8 is exhaustive and reaches a login, a destruction and a
+    // leader change (a rollback cannot happen with R = 0, so it is not
+    // asked for).
+    let o = bvault(SMALL_PROTOCOL);
     let text = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{text}");
     assert!(text.contains("exhaustive within the bound: yes"), "{text}");
     assert!(text.contains("ok   sometimes a login succeeds"), "{text}");
     assert!(!text.contains("sometimes a disk is rolled back"), "{text}");
     assert!(text.contains("verdict: proved within the bound"), "{text}");
+}
+
+#[test]
+fn only_breadth_first_search_on_one_thread_proves_a_depth_bound() {
+    // The bound breadth-first search proves above, searched depth-first or
+    // on two threads: each cuts states at depth 8 that it may have reached
+    // first on a longer path (depth-first search misses the login that
+    // breadth-first search finds), so neither proves anything.
+    for how in ["--dfs", "--threads=2"] {
+        let o = bvault(&[SMALL_PROTOCOL, &[how, "--json"]].concat());
+        let text = stdout(&o);
+        assert_eq!(o.status.code(), Some(7), "{how}: {text}");
+        let doc: serde_json::Value = serde_json::from_str(&text).expect("one JSON document");
+        assert_eq!(doc["exhaustive"], false, "{how}");
+        assert_eq!(doc["verdict"], "inconclusive", "{how}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("multi-threaded search was cut"),
+            "{how}"
+        );
+    }
 }
 
 #[test]

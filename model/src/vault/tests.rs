@@ -27,7 +27,7 @@ fn report(m: &VaultModel, r: &Report<Action>) {
         r.elapsed
     );
     for v in &r.verdicts {
-        println!("  {}: {}", v.name, v.summary(!r.stopped_early));
+        println!("  {}: {}", v.name, v.summary(r.exhaustive()));
         if v.is_violation() {
             for line in m.describe_path(v.path.as_ref().unwrap()) {
                 println!("      {line}");
@@ -322,7 +322,7 @@ fn login_expires_at_once_makes_logins_impossible() {
     let m = VaultModel::new(bounds, Some(VaultFlaw::LoginExpiresAtOnce));
     let r = check(m.clone(), &Budget::bfs(depth));
     report(&m, &r);
-    assert!(!r.stopped_early);
+    assert!(r.exhaustive());
     assert!(
         r.path(SOME_LOGIN).is_none(),
         "a login succeeded despite the flaw"
@@ -505,7 +505,7 @@ fn passes(bounds: VaultBounds, depth: usize, examples: &[&'static str]) {
     let m = VaultModel::new(bounds, None);
     let r = check(m.clone(), &Budget::bfs(depth));
     report(&m, &r);
-    assert!(!r.stopped_early);
+    assert!(r.exhaustive());
     assert!(!r.has_violation());
     for name in examples {
         assert!(r.path(name).is_some(), "{name} never happens");
@@ -547,7 +547,7 @@ fn exhaustion_waits_never_destroys_a_spent_record() {
     let m = VaultModel::new(one_spent_guess(), Some(VaultFlaw::ExhaustionWaits));
     let r = check(m.clone(), &Budget::bfs(12));
     report(&m, &r);
-    assert!(!r.stopped_early);
+    assert!(r.exhaustive());
     assert!(r.path(SOME_EXHAUSTED).is_none());
 }
 
@@ -717,7 +717,7 @@ fn the_correct_code_passes_a_host_adversary() {
     );
     let r = check(m.clone(), &Budget::bfs(8));
     report(&m, &r);
-    assert!(!r.stopped_early);
+    assert!(r.exhaustive());
     assert!(!r.has_violation(), "{:?}", r.verdicts);
 }
 
@@ -893,7 +893,7 @@ fn the_correct_code_keeps_commits_when_disks_are_rolled_back() {
         let m = VaultModel::new(bounds, None).after(&every);
         let r = check(m.clone(), &Budget::bfs(16));
         report(&m, &r);
-        assert!(!r.stopped_early);
+        assert!(r.exhaustive());
         assert!(!r.has_violation(), "{:?}", r.verdicts);
         assert!(r.path(SOME_LEADER_CHANGE).is_none(), "nobody is elected");
     }
@@ -907,7 +907,7 @@ fn the_correct_code_keeps_commits_when_disks_are_rolled_back() {
         let m = VaultModel::new(bounds, None).after(&majority);
         let r = check(m.clone(), &Budget::bfs(10));
         report(&m, &r);
-        assert!(!r.stopped_early);
+        assert!(r.exhaustive());
         assert!(!r.has_violation(), "{:?}", r.verdicts);
         assert!(
             r.path(SOME_LEADER_CHANGE).is_some(),
@@ -922,7 +922,7 @@ fn the_correct_code_keeps_commits_when_disks_are_rolled_back() {
         let m = VaultModel::new(bounds, None).after(&GUESS_COMMITTED[..4]);
         let r = check(m.clone(), &Budget::bfs(6));
         report(&m, &r);
-        assert!(!r.stopped_early);
+        assert!(r.exhaustive());
         assert!(!r.has_violation(), "{:?}", r.verdicts);
     }
 }

@@ -5,7 +5,7 @@
 use crate::exit::{CliError, Exit};
 use backup_vault::flaws::{VaultFlaw, VAULT_FLAWS};
 use backup_vault_model::protocol::{Broken, ProtocolBounds, ProtocolModel};
-use backup_vault_model::run::{check, Budget, Proved, Report, Strategy, Verdict};
+use backup_vault_model::run::{check, Budget, Coverage, Proved, Report, Strategy, Verdict};
 use backup_vault_model::vault::slice::{slices, Slice};
 use backup_vault_model::vault::{Start, VaultBounds, VaultModel};
 use clap::{Args, Subcommand, ValueEnum};
@@ -41,7 +41,9 @@ Exit codes:
      every state of it, and every `sometimes` property has an example
   2  usage error (unknown model or flaw, impossible cluster)
   6  a property is violated: the counterexample is printed
-  7  nothing proved: a budget stopped the search before the bound, or a
+  7  nothing proved: a budget stopped the search before the bound, a
+     depth-first or multi-threaded search was cut at its depth (only
+     breadth-first search on one thread proves a depth bound), or a
      `sometimes` property has no example (the bound does not reach it)";
 
 /// `bvault-suite check ...`
@@ -61,7 +63,13 @@ that leads to it as a readable sequence of steps and messages.
 Depth is the number of steps (actions) on a path. Breadth-first search keeps
 whole states (memory is the limit); depth-first keeps fingerprints and goes
 further per GB. Either way a counterexample is reported shortest: a second,
-breadth-first search no deeper than the path found (up to 100,000 states).",
+breadth-first search no deeper than the path found (up to 100,000 states).
+
+Only breadth-first search on one thread proves a depth bound. The checker
+marks a state seen when it first reaches it; depth-first search, or several
+threads with a queue each, can first reach a state on a long path, cut it at
+the bound, and never expand it from a shorter one. Such a run finds
+counterexamples, but when its depth cut anything it proves nothing (exit 7).",
         after_help = AFTER_HELP
     )]
     Run(RunArgs),
@@ -207,9 +215,6 @@ pub struct SliceArgs {
     /// Run a deliberately broken variant (see `bvault-suite check list`).
     #[arg(long, value_name = "NAME")]
     pub flaw: Option<String>,
-    /// Checker threads per slice; 0 means one per CPU core.
-    #[arg(long, short = 'j', default_value_t = 1)]
-    pub threads: usize,
     /// Print one JSON document on stdout instead of text (schema
     /// `bvault-check-slice/1`, in docs/model-checking.md).
     #[arg(long)]
@@ -502,22 +507,22 @@ fn finish<A: Debug>(
             ))
         }
         Proved::Inconclusive {
-            stopped_by_budget,
+            coverage,
             missing_examples,
         } => Err(CliError::with_exit(
             Exit::Inconclusive,
             format!(
                 "nothing proved: {}",
-                inconclusive_reason(stopped_by_budget, &missing_examples)
+                inconclusive_reason(coverage, &missing_examples)
             ),
         )),
     }
 }
 
-fn inconclusive_reason(stopped_by_budget: bool, missing: &[&str]) -> String {
+fn inconclusive_reason(coverage: Coverage, missing: &[&str]) -> String {
     let mut why = Vec::new();
-    if stopped_by_budget {
-        why.push("a budget stopped the search before the bound".to_string());
+    if let Some(shortfall) = coverage.shortfall() {
+        why.push(shortfall.to_string());
     }
     if !missing.is_empty() {
         why.push(format!(
@@ -543,20 +548,16 @@ fn print_report<A: Debug>(
     );
     say!(
         "exhaustive within the bound: {}",
-        if r.stopped_early {
-            "no (a budget stopped the search)"
-        } else {
-            "yes"
+        match r.coverage {
+            Coverage::Exhaustive => "yes",
+            Coverage::StoppedEarly => "no (a budget stopped the search)",
+            Coverage::CutOutOfOrder =>
+                "no (the depth cap cut a search not breadth-first on one thread)",
         }
     );
     say!("properties:");
     for v in &r.verdicts {
-        say!(
-            "  {:<4} {}: {}",
-            tag(v),
-            v.name,
-            v.summary(!r.stopped_early)
-        );
+        say!("  {:<4} {}: {}", tag(v), v.name, v.summary(r.exhaustive()));
     }
     for v in r.verdicts.iter().filter(|v| v.is_violation()) {
         say!("");
@@ -575,11 +576,11 @@ fn verdict_line(proved: &Proved) -> String {
         Proved::Holds => "proved within the bound".to_string(),
         Proved::Violated => "violated".to_string(),
         Proved::Inconclusive {
-            stopped_by_budget,
+            coverage,
             missing_examples,
         } => format!(
             "nothing proved ({})",
-            inconclusive_reason(*stopped_by_budget, missing_examples)
+            inconclusive_reason(*coverage, missing_examples)
         ),
     }
 }
@@ -627,7 +628,7 @@ fn print_json<A: Debug>(
         "unique": r.unique,
         "max_depth": r.max_depth,
         "elapsed_s": r.elapsed.as_secs_f64(),
-        "exhaustive": !r.stopped_early,
+        "exhaustive": r.exhaustive(),
         "verdict": verdict,
         "missing_examples": missing,
         "properties": properties,
@@ -703,11 +704,10 @@ fn run_slices(args: &SliceArgs) -> Result<(), CliError> {
         .into_iter()
         .filter(|s| args.only.is_empty() || args.only.iter().any(|n| n == s.name))
         .collect();
-    let threads = if args.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        args.threads
-    };
+    // One thread: only breadth-first search on one thread reaches every
+    // state first by a shortest path, so only it proves a depth bound
+    // (`Coverage::CutOutOfOrder`).
+    let threads = 1;
     let mut docs = Vec::new();
     let (mut violated, mut inconclusive) = (Vec::new(), Vec::new());
     for slice in &chosen {
@@ -734,7 +734,7 @@ fn run_slices(args: &SliceArgs) -> Result<(), CliError> {
                 "unique": r.unique,
                 "max_depth": r.max_depth,
                 "elapsed_s": r.elapsed.as_secs_f64(),
-                "exhaustive": !r.stopped_early,
+                "exhaustive": r.exhaustive(),
                 "verdict": proved_word(&proved),
                 "missing_examples": match &proved {
                     Proved::Inconclusive { missing_examples, .. } => missing_examples.clone(),
