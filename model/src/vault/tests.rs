@@ -134,10 +134,9 @@ fn caught_after(
     depth: usize,
     property: &'static str,
 ) -> Vec<Action> {
-    // Steered searches are among the largest: one at a time with the
-    // exhaustive ones (the guard is dropped before the caller runs the
-    // correct code, which takes it again).
-    let _one_at_a_time = EXHAUSTIVE.lock().unwrap_or_else(|e| e.into_inner());
+    // Steered searches are among the largest (the slot is given back
+    // before the caller runs the correct code, which takes one again).
+    let _memory = large_search();
     let m = VaultModel::new(bounds, Some(flaw)).after(prefix);
     let r = check(m.clone(), &Budget::bfs(depth).stop_on(property));
     println!("{} under {bounds:?}, after {prefix:?}:", flaw.name());
@@ -153,16 +152,62 @@ fn caught_after(
     path
 }
 
-/// Serialises the exhaustive runs of the correct code and the steered
-/// searches: each keeps its whole BFS frontier in memory (up to about
-/// 13 GiB for the deepest), and two at once on the test harness's threads
-/// would not fit a 24 GiB machine.
-static EXHAUSTIVE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// Memory for the large searches, in slots: each keeps its whole BFS
+/// frontier in memory. A steered search or a run of the correct code from a
+/// prefix takes one slot (about 7 GiB at the most, `commit_on_minority_
+/// breaks_cons_3`'s), so two share a 24 GiB machine and the harness's two
+/// threads both work; a deep exploration (the `#[ignore]`d tests, up to
+/// about 13 GiB) takes both and runs alone.
+struct MemorySlots {
+    free: std::sync::Mutex<u8>,
+    freed: std::sync::Condvar,
+}
+
+const SLOTS: u8 = 2;
+
+static MEMORY: MemorySlots = MemorySlots {
+    free: std::sync::Mutex::new(SLOTS),
+    freed: std::sync::Condvar::new(),
+};
+
+/// Slots held until dropped.
+struct Held(u8);
+
+impl MemorySlots {
+    fn take(&'static self, slots: u8) -> Held {
+        // A test that panicked while holding slots gave them back on
+        // unwinding (Held's drop), so a poisoned count is still right.
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        while *free < slots {
+            free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
+        }
+        *free -= slots;
+        Held(slots)
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let mut free = MEMORY.free.lock().unwrap_or_else(|e| e.into_inner());
+        *free += self.0;
+        MEMORY.freed.notify_all();
+    }
+}
+
+/// One slot: a steered search or a run from a prefix.
+fn large_search() -> Held {
+    MEMORY.take(1)
+}
+
+/// Every slot: a deep exploration.
+fn deep_search() -> Held {
+    MEMORY.take(SLOTS)
+}
 
 /// The correct code, from the same prefix and to the same depth, keeps
 /// `property`: the prefix is harmless, the flaw is what breaks it.
 fn correct_code_holds(bounds: VaultBounds, prefix: &[&str], depth: usize, property: &'static str) {
-    let _one_at_a_time = EXHAUSTIVE.lock().unwrap_or_else(|e| e.into_inner());
+    let _memory = large_search();
     let m = VaultModel::new(bounds, None).after(prefix);
     let r = check(m, &Budget::bfs(depth));
     assert!(
@@ -501,7 +546,7 @@ fn stale_answers_break_linearizability() {
 /// Runs the correct code within `bounds` to `depth`: no property may be
 /// violated, and each of `examples` must happen.
 fn passes(bounds: VaultBounds, depth: usize, examples: &[&'static str]) {
-    let _one_at_a_time = EXHAUSTIVE.lock().unwrap_or_else(|e| e.into_inner());
+    let _memory = deep_search();
     let m = VaultModel::new(bounds, None);
     let r = check(m.clone(), &Budget::bfs(depth));
     report(&m, &r);
@@ -543,7 +588,7 @@ fn one_spent_guess() -> VaultBounds {
 /// `check/exhaustion.rs`.)
 #[test]
 fn exhaustion_waits_never_destroys_a_spent_record() {
-    let _one_at_a_time = EXHAUSTIVE.lock().unwrap_or_else(|e| e.into_inner());
+    let _memory = large_search();
     let m = VaultModel::new(one_spent_guess(), Some(VaultFlaw::ExhaustionWaits));
     let r = check(m.clone(), &Budget::bfs(12));
     report(&m, &r);
@@ -705,7 +750,7 @@ fn the_correct_code_passes_a_host_adversary() {
         "deliver n1->n0 AppendReply",
         "deliver n2->n0 AppendReply",
     ];
-    let _one_at_a_time = EXHAUSTIVE.lock().unwrap_or_else(|e| e.into_inner());
+    let _memory = deep_search();
     let m = VaultModel::new(bounds, None).after(&prefix);
     assert!(
         m.init
@@ -888,7 +933,7 @@ fn the_correct_code_keeps_commits_when_disks_are_rolled_back() {
     // or campaigns while behind it, so nobody is elected (the liveness
     // cost) and nothing is lost.
     {
-        let _one_at_a_time = EXHAUSTIVE.lock().unwrap_or_else(|e| e.into_inner());
+        let _memory = deep_search();
         let every = steps(&[&GUESS_COMMITTED, &EVERY_DISK_ROLLED_BACK]);
         let m = VaultModel::new(bounds, None).after(&every);
         let r = check(m.clone(), &Budget::bfs(16));
@@ -902,7 +947,7 @@ fn the_correct_code_keeps_commits_when_disks_are_rolled_back() {
     // on (a new leader is elected within the bound), or stops once the
     // leader's disk goes back too; nothing is lost.
     {
-        let _one_at_a_time = EXHAUSTIVE.lock().unwrap_or_else(|e| e.into_inner());
+        let _memory = deep_search();
         let majority = steps(&[&GUESS_COMMITTED, &FOLLOWERS_ROLLED_BACK]);
         let m = VaultModel::new(bounds, None).after(&majority);
         let r = check(m.clone(), &Budget::bfs(10));
@@ -918,7 +963,7 @@ fn the_correct_code_keeps_commits_when_disks_are_rolled_back() {
     // follower's disk may go back after it acknowledged and before the
     // KE2 leaves (its counter remembers the entry: LOCK-2 counts it).
     {
-        let _one_at_a_time = EXHAUSTIVE.lock().unwrap_or_else(|e| e.into_inner());
+        let _memory = deep_search();
         let m = VaultModel::new(bounds, None).after(&GUESS_COMMITTED[..4]);
         let r = check(m.clone(), &Budget::bfs(6));
         report(&m, &r);
