@@ -18,7 +18,7 @@
 //!
 //! # What a conforming store promises
 //! These are the promises of the [`ObjectStore`] methods when the cloud
-//! behaves. The shared conformance tests (`impl/tests/cloud_conformance.rs`)
+//! behaves. The shared conformance tests (`impl/tests/integration/cloud_conformance.rs`)
 //! check them against both backends.
 //!
 //! - Versions are assigned by the store, start at 1 and strictly increase per

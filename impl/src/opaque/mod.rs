@@ -39,7 +39,7 @@
 //!   registration and both sides put them in the login transcript, together
 //!   with the context [`LOGIN_CONTEXT`].
 //!
-//! Consequences, each checked by `impl/tests/opaque_*.rs`: a KE1 answered under
+//! Consequences, each checked by `impl/tests/integration/opaque_*.rs`: a KE1 answered under
 //! another user's id or record fails at the client (the envelope does not
 //! open); a record registered for one user and stored under another never
 //! completes a login (the envelope names the first user, the server's KE2 MAC

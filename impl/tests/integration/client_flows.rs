@@ -1,11 +1,9 @@
 //! The client's flows against a real vault node and a real in-memory cloud.
 
-mod client_common;
-
+use crate::client_common::*;
 use backup_vault::client::{ClientError, Completed, Mode, Operation};
 use backup_vault::cloud::ObjectKey;
 use backup_vault::vault::ids::UserId;
-use client_common::*;
 
 #[test]
 fn key_mode_backup_and_restore_round_trip() {

@@ -1,10 +1,8 @@
 //! `Debug` of a client, its state, its operations and its outputs never
 //! shows K, its digits or a password.
 
-mod client_common;
-
+use crate::client_common::*;
 use backup_vault::client::{Client, Operation, Output};
-use client_common::*;
 
 /// Every 8-digit window of the key's digits.
 fn key_windows(text: &str) -> Vec<String> {

@@ -22,7 +22,7 @@ fn unhex(s: &str) -> Vec<u8> {
 
 /// The `name value` lines of the vector block, and the file hex after `file`.
 fn read_vector() -> (BTreeMap<String, String>, Vec<u8>) {
-    let doc = include_str!("../../docs/format.md");
+    let doc = include_str!("../../../docs/format.md");
     let begin = doc
         .find("<!-- test-vector:begin -->")
         .expect("begin marker");

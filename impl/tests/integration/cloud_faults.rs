@@ -1,12 +1,10 @@
 //! Fault hooks of `MemoryStore`: each fault does what it says, what the hook
 //! is shown is right, and the stored original is intact afterwards.
 
-mod cloud_common;
-
 /// Wrapped so that `cargo test -p backup-vault cloud` selects these tests.
 mod cloud {
 
-    use super::cloud_common::key;
+    use crate::cloud_common::key;
     use backup_vault::cloud::{
         DeleteFault, FaultHook, GetFault, ListFault, MemoryStore, ObjectInfo, ObjectKey,
         ObjectStore, Precondition, PutFault, StoreError, Version, VersionInfo,

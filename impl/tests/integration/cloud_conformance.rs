@@ -1,12 +1,10 @@
 //! The conformance suite of `ObjectStore`: the promises documented on the
 //! trait, checked against every backend with the same code.
 
-mod cloud_common;
-
 /// Wrapped so that `cargo test -p backup-vault cloud` selects these tests.
 mod cloud {
 
-    use super::cloud_common::{key, TempDir};
+    use crate::cloud_common::{key, TempDir};
     use backup_vault::cloud::{
         DirectoryStore, MemoryStore, ObjectInfo, ObjectStore, Precondition, StoreError, Version,
     };

@@ -1,13 +1,11 @@
 //! The client against a faulty cloud and a lossy network to the vault: what
 //! it refuses, what it never acknowledges, and that its resends are safe.
 
-mod client_common;
-
+use crate::client_common::*;
 use backup_vault::client::{ClientError, CloudOp, Completed};
 use backup_vault::cloud::{GetFault, ListFault, ObjectKey, Precondition, PutFault};
 use backup_vault::format::Generation;
 use backup_vault::key::BackupKey;
-use client_common::*;
 use std::cell::Cell;
 use std::rc::Rc;
 

@@ -16,7 +16,7 @@ mod archive {
     use sha2::{Digest, Sha256};
     use std::collections::BTreeMap;
 
-    const DOC: &str = include_str!("../../docs/archive.md");
+    const DOC: &str = include_str!("../../../docs/archive.md");
 
     fn unhex(s: &str) -> Vec<u8> {
         let digits: String = s.split_whitespace().collect();

@@ -2,12 +2,10 @@
 //! backend and against a plain reference model (a `BTreeMap` of histories)
 //! must give the same result at every step.
 
-mod cloud_common;
-
 /// Wrapped so that `cargo test -p backup-vault cloud` selects these tests.
 mod cloud {
 
-    use super::cloud_common::TempDir;
+    use crate::cloud_common::TempDir;
     use backup_vault::cloud::{
         DirectoryStore, MemoryStore, ObjectKey, ObjectStore, Precondition, StoreError, Version,
     };

@@ -1,12 +1,10 @@
 //! `DirectoryStore` on disk: damage is reported as `Corrupt`, leftovers of a
 //! crashed write are ignored, and reopening keeps objects and numbering.
 
-mod cloud_common;
-
 /// Wrapped so that `cargo test -p backup-vault cloud` selects these tests.
 mod cloud {
 
-    use super::cloud_common::{key, TempDir};
+    use crate::cloud_common::{key, TempDir};
     use backup_vault::cloud::{
         DirectoryStore, ObjectKey, ObjectStore, Precondition, StoreError, Version,
     };
