@@ -548,12 +548,9 @@ fn print_report<A: Debug>(
     );
     say!(
         "exhaustive within the bound: {}",
-        match r.coverage {
-            Coverage::Exhaustive => "yes",
-            Coverage::StoppedEarly => "no (a budget stopped the search)",
-            Coverage::CutOutOfOrder =>
-                "no (the depth cap cut a search not breadth-first on one thread)",
-        }
+        r.coverage
+            .shortfall()
+            .map_or("yes".to_string(), |why| format!("no ({why})"))
     );
     say!("properties:");
     for v in &r.verdicts {
