@@ -272,6 +272,14 @@ pub enum VaultFlaw {
     /// such registration (breaks CONS-4).
     #[cfg(feature = "flaws")]
     ResentActivationById,
+    /// The read barrier releases an answer read from the record store
+    /// once the commit index reaches the log's last index at the read,
+    /// rather than passes it: a leader whose log was all committed answers
+    /// at once, with no entry of its own committed since, so a leader cut
+    /// off from the others answers from its store after a new leader has
+    /// changed the record (breaks CONS-4: an answer from a stale state).
+    #[cfg(feature = "flaws")]
+    ReadBarrierAtCommit,
 }
 
 /// A deliberate defect in the client.
@@ -458,6 +466,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     VaultFlaw::RoleChangeUnreported,
     #[cfg(feature = "flaws")]
     VaultFlaw::ResentActivationById,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::ReadBarrierAtCommit,
 ];
 
 /// Every client flaw, for command lines and sweeps.
@@ -605,6 +615,8 @@ impl VaultFlaw {
             VaultFlaw::RoleChangeUnreported => "role-change-unreported",
             #[cfg(feature = "flaws")]
             VaultFlaw::ResentActivationById => "resent-activation-by-id",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::ReadBarrierAtCommit => "read-barrier-at-commit",
         }
     }
 }

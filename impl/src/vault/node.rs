@@ -1220,9 +1220,10 @@ impl<C: VaultCrypto> VaultNode<C> {
     /// term that has now committed.
     fn release_deferred(&mut self) {
         let commit = self.raft.commit_index();
+        let at_commit = flaw_on!(self.config.flaw, VaultFlaw::ReadBarrierAtCommit);
         let (ready, held): (Vec<_>, Vec<_>) = std::mem::take(&mut self.deferred)
             .into_iter()
-            .partition(|d| d.after < commit);
+            .partition(|d| d.after < commit || (at_commit && d.after == commit));
         self.deferred = held;
         self.effects
             .extend(ready.into_iter().map(|d| Effect::Reply(d.reply)));

@@ -860,26 +860,37 @@ impl VaultModel {
     /// action whose description ([`show_action`]) contains the pattern.
     ///
     /// # Panics
-    /// If a pattern matches no enabled action.
-    pub fn after(mut self, patterns: &[&str]) -> Self {
+    /// If a pattern matches no enabled action (see [`Self::try_after`]).
+    pub fn after(self, patterns: &[&str]) -> Self {
+        self.try_after(patterns).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Self::after`], for steering paths a run must not panic on (the
+    /// slices, judging code that may take another path).
+    ///
+    /// # Errors
+    /// The first pattern no enabled action matches, and the state it was
+    /// looked for in.
+    pub fn try_after(mut self, patterns: &[&str]) -> Result<Self, String> {
         let mut s = self.init.clone();
-        for pattern in patterns {
+        for (i, pattern) in patterns.iter().enumerate() {
             let mut actions = Vec::new();
             self.enabled(&s, &mut actions);
-            let action = actions
+            let Some(action) = actions
                 .into_iter()
                 .find(|a| show_action(a).contains(pattern))
-                .unwrap_or_else(|| {
-                    panic!(
-                        "no enabled action matches {pattern:?} in {}",
-                        self.describe_state(&s)
-                    )
-                });
+            else {
+                return Err(format!(
+                    "step {} of the steering path: no enabled action matches {pattern:?} in {}",
+                    i + 1,
+                    self.describe_state(&s)
+                ));
+            };
             s = self.step(&s, &action, None);
             self.prefix.push(action);
         }
         self.init = s;
-        self
+        Ok(self)
     }
 
     /// Switches the linearizability observer off, so that a search can
@@ -2283,7 +2294,7 @@ impl VaultModel {
         let mut s = self.origin.clone();
         if !self.prefix.is_empty() {
             lines.push(format!(
-                "(the first {} steps are the test's steering prefix)",
+                "(the first {} steps are the steering path)",
                 self.prefix.len()
             ));
         }

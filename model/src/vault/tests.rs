@@ -529,18 +529,76 @@ fn stale_answers_break_linearizability() {
     // n1 now leads, with the staging in its log but not yet known committed.
     let path = caught_after(VaultFlaw::StaleAnswers, bounds, &prefix, 3, CONS_4_LIN);
     assert!(
-        matches!(
-            path.last(),
-            Some(Action::Client {
-                op: ClientOp::ActivateOwn(_),
-                ..
-            })
-        ),
+        ends_in_own_activation(&path),
         "the activation gets a stale answer"
     );
     // The correct leader holds the request until its term's no-op applies,
     // and then answers from the state that includes the staging.
     correct_code_holds(bounds, &prefix, 5, CONS_4_LIN);
+}
+
+/// Whether `path`'s last step is the owner's activation of its change.
+fn ends_in_own_activation(path: &[Action]) -> bool {
+    matches!(
+        path.last(),
+        Some(Action::Client {
+            op: ClientOp::ActivateOwn(_),
+            ..
+        })
+    )
+}
+
+#[test]
+fn a_read_barrier_released_at_commit_breaks_linearizability() {
+    // n0 leads with its log all committed. n1 and n2 stop hearing from it
+    // (their clocks pass their election deadlines), elect n1, and commit a
+    // password change there: the owner is told the change is staged. n0
+    // has heard of none of it and still takes itself for the leader. Asked
+    // to activate the staged registration, it finds none; that answer,
+    // read from its store, must wait for an entry of its own term to
+    // commit after the read. Released once its commit index merely
+    // reaches the read point (its log was all committed), it goes out at
+    // once: "unknown registration" about a registration the owner was
+    // told is staged.
+    // The `read barrier` slice's bounds and steering path.
+    let slice = super::slice::slices()
+        .into_iter()
+        .find(|s| s.name == "read barrier")
+        .expect("the read barrier slice");
+    let (bounds, prefix) = (slice.bounds, slice.prefix);
+    let path = caught_after(
+        VaultFlaw::ReadBarrierAtCommit,
+        bounds,
+        prefix,
+        2,
+        CONS_4_LIN,
+    );
+    assert!(
+        ends_in_own_activation(&path),
+        "the activation gets a stale answer"
+    );
+    // The correct n0 holds the answer for a no-op of its term, which
+    // cannot commit: n1 and n2 have moved to a later term.
+    correct_code_holds(bounds, prefix, 4, CONS_4_LIN);
+}
+
+#[test]
+fn a_steering_path_that_does_not_apply_is_an_error_not_a_search() {
+    // A slice whose path the code under test does not take must prove
+    // nothing (`check slice` exits 7), not search from somewhere else.
+    let timers = VaultBounds {
+        timers: true,
+        ..VaultBounds::quiet()
+    };
+    let e = VaultModel::new(timers, None)
+        .try_after(&["n1 timer fires", "deliver n0->n1 Vote"])
+        .expect_err("no vote is in flight");
+    assert!(e.starts_with("step 2 of the steering path"), "{e}");
+    let quiet = VaultModel::new(VaultBounds::quiet(), None);
+    assert!(
+        quiet.try_after(&["n1 timer fires"]).is_err(),
+        "timers are off"
+    );
 }
 
 /// Runs the correct code within `bounds` to `depth`: no property may be

@@ -708,7 +708,32 @@ fn run_slices(args: &SliceArgs) -> Result<(), CliError> {
     let mut docs = Vec::new();
     let (mut violated, mut inconclusive) = (Vec::new(), Vec::new());
     for slice in &chosen {
-        let m = VaultModel::new(slice.bounds, flaw);
+        let m = match VaultModel::new(slice.bounds, flaw).try_after(slice.prefix) {
+            Ok(m) => m,
+            Err(why) => {
+                // The code under test took another path than the slice's
+                // steering path: the scenario is never reached, and the
+                // slice proves nothing (as a missing example).
+                inconclusive.push(slice.name);
+                if args.json {
+                    docs.push(slice_json(
+                        slice,
+                        serde_json::json!({
+                            "verdict": "inconclusive",
+                            "steering_path_failed": why,
+                            "exit_code": Exit::Inconclusive.code(),
+                        }),
+                    ));
+                } else {
+                    say!(
+                        "slice {:<15} depth {:>2}: nothing proved: {why}",
+                        slice.name,
+                        slice.depth
+                    );
+                }
+                continue;
+            }
+        };
         let budget = Budget {
             threads,
             ..Budget::bfs(slice.depth)
@@ -722,11 +747,9 @@ fn run_slices(args: &SliceArgs) -> Result<(), CliError> {
             Proved::Inconclusive { .. } => inconclusive.push(slice.name),
         }
         if args.json {
-            docs.push(serde_json::json!({
-                "name": slice.name,
-                "purpose": slice.purpose,
-                "bounds": format!("{:?}", slice.bounds),
-                "depth": slice.depth,
+            docs.push(slice_json(
+                slice,
+                serde_json::json!({
                 "states": r.states,
                 "unique": r.unique,
                 "max_depth": r.max_depth,
@@ -739,7 +762,8 @@ fn run_slices(args: &SliceArgs) -> Result<(), CliError> {
                 },
                 "properties": properties_json(&r, describe),
                 "exit_code": proved_exit(&proved).code(),
-            }));
+                }),
+            ));
         } else {
             say!(
                 "slice {:<15} depth {:>2}: {:>9} unique states, {:>6.1}s: {}",
@@ -790,6 +814,22 @@ fn run_slices(args: &SliceArgs) -> Result<(), CliError> {
             format!("nothing proved in slice(s): {}", inconclusive.join(", ")),
         )),
     }
+}
+
+/// A slice's entry in `check slice --json`: what the slice is, then
+/// `outcome`'s fields (an object).
+fn slice_json(slice: &Slice, outcome: serde_json::Value) -> serde_json::Value {
+    let mut doc = serde_json::json!({
+        "name": slice.name,
+        "purpose": slice.purpose,
+        "bounds": format!("{:?}", slice.bounds),
+        "depth": slice.depth,
+        "steering_path": slice.prefix,
+    });
+    if let (Some(doc), serde_json::Value::Object(outcome)) = (doc.as_object_mut(), outcome) {
+        doc.extend(outcome);
+    }
+    doc
 }
 
 fn explore(args: &ExploreArgs) -> Result<(), CliError> {
