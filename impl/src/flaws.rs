@@ -280,6 +280,11 @@ pub enum VaultFlaw {
     /// changed the record (breaks CONS-4: an answer from a stale state).
     #[cfg(feature = "flaws")]
     ReadBarrierAtCommit,
+    /// Check-quorum never steps a leader down: one cut off from the others
+    /// leads on, taking requests it can never answer, until it hears a
+    /// later term (breaks LIVE-2's leader clause; safety holds).
+    #[cfg(feature = "flaws")]
+    CheckQuorumSkipped,
 }
 
 /// A deliberate defect in the client.
@@ -468,6 +473,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     VaultFlaw::ResentActivationById,
     #[cfg(feature = "flaws")]
     VaultFlaw::ReadBarrierAtCommit,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::CheckQuorumSkipped,
 ];
 
 /// Every client flaw, for command lines and sweeps.
@@ -617,6 +624,8 @@ impl VaultFlaw {
             VaultFlaw::ResentActivationById => "resent-activation-by-id",
             #[cfg(feature = "flaws")]
             VaultFlaw::ReadBarrierAtCommit => "read-barrier-at-commit",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::CheckQuorumSkipped => "check-quorum-skipped",
         }
     }
 }

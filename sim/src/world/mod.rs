@@ -423,6 +423,13 @@ impl World {
                 scenario.rollback_tolerance,
                 node.timing.election_min_ms,
                 node.timing.election_max_ms,
+                // A timer fires up to the jitter late in simulated time,
+                // which a node's clock, drifting, reads as up to that much
+                // more (rounded up).
+                node.timing.heartbeat_ms
+                    + config.max_timer_jitter_ms
+                    + (config.max_timer_jitter_ms * u64::from(config.max_drift_ppm))
+                        .div_ceil(1_000_000),
             ),
             acks: Acks::default(),
             oracle: Oracle::new(crypto.clone(), scenario.guess_limit),

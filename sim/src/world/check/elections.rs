@@ -8,7 +8,10 @@
 //! - LIVE-2: a node helps another start an election only when that
 //!   election is needed and winnable; and, from the leader's side, a
 //!   leader steps down in its own term only by check-quorum, when fewer
-//!   than a quorum answered it within the longest election timeout.
+//!   than a quorum answered it within the longest election timeout; and
+//!   it does step down then, by its next heartbeat: a leader cut off from
+//!   the others goes on taking requests it can never answer, while the
+//!   others elect a new one.
 //! - LIVE-2, the vote's bookkeeping: a node records its vote only for a
 //!   candidate at least as up to date as its log (a refused candidate
 //!   recorded as the vote leaves the term's other candidates refused), and
@@ -63,8 +66,9 @@ pub struct Elections {
     deferred: BTreeMap<NodeId, (Term, NodeId)>,
     /// Node → (its term, the vote it recorded in it) after its last step.
     recorded: BTreeMap<NodeId, (Term, Option<NodeId>)>,
-    /// Node → (incarnation, term) while it leads.
-    leading: BTreeMap<NodeId, (u32, Term)>,
+    /// Node → (incarnation, term, its clock when it took the lead) while
+    /// it leads.
+    leading: BTreeMap<NodeId, (u32, Term, Millis)>,
     /// Node → (incarnation, term, role) while it is a pre-candidate or a
     /// candidate.
     seeking: BTreeMap<NodeId, (u32, Term, Role)>,
@@ -75,6 +79,9 @@ pub struct Elections {
     election_min_ms: u64,
     /// The longest election timeout, ms: check-quorum's horizon.
     election_max_ms: u64,
+    /// How late a leader's check-quorum may come after its horizon passed:
+    /// one heartbeat interval and the timers' largest jitter, ms.
+    check_slack_ms: u64,
     /// The smallest quorum ([`super::independent_quorum`]), not asked of
     /// the code under test.
     quorum: usize,
@@ -99,12 +106,15 @@ pub struct Step<'a, C: VaultCrypto> {
 impl Elections {
     /// A checker for `nodes` nodes tolerating `rollback_tolerance` rolled
     /// back disks, whose election timeouts are drawn from
-    /// `election_min_ms..=election_max_ms`.
+    /// `election_min_ms..=election_max_ms`, and whose leaders check their
+    /// quorum every heartbeat, at most `check_slack_ms` apart (the
+    /// heartbeat interval and the timers' largest jitter).
     pub fn new(
         nodes: u8,
         rollback_tolerance: u8,
         election_min_ms: u64,
         election_max_ms: u64,
+        check_slack_ms: u64,
     ) -> Self {
         let quorum = super::independent_quorum(nodes, rollback_tolerance);
         Elections {
@@ -117,6 +127,7 @@ impl Elections {
             answers: BTreeMap::new(),
             election_min_ms,
             election_max_ms,
+            check_slack_ms,
             quorum,
         }
     }
@@ -125,11 +136,14 @@ impl Elections {
     /// in its own term only by check-quorum, when fewer than a quorum
     /// (itself included) answered it within the longest election timeout.
     /// A leader that a quorum answers and steps down anyway costs an
-    /// election for nothing.
+    /// election for nothing; one that leads on when no quorum answered it
+    /// within that timeout, past its next heartbeat, was not stepped down
+    /// by check-quorum.
     fn abdication<C: VaultCrypto>(&mut self, step: &Step<'_, C>) -> Result<(), Violation> {
         let raft = step.node.raft();
         let was = self.leading.get(&step.id).copied();
-        if let (Some((from, Peek::Answer { term })), Some((incarnation, led))) = (step.handled, was)
+        if let (Some((from, Peek::Answer { term })), Some((incarnation, led, _))) =
+            (step.handled, was)
         {
             if term == led && incarnation == step.incarnation {
                 self.answers
@@ -139,7 +153,7 @@ impl Elections {
             }
         }
         let leads = raft.role() == Role::Leader;
-        if let Some((incarnation, term)) = was.filter(|_| !leads) {
+        if let Some((incarnation, term, _)) = was.filter(|_| !leads) {
             self.leading.remove(&step.id);
             let answers = self.answers.remove(&step.id).unwrap_or_default();
             if incarnation == step.incarnation && raft.term() == term {
@@ -157,10 +171,56 @@ impl Elections {
                 }
             }
         }
-        if leads && was != Some((step.incarnation, raft.term())) {
-            self.leading
-                .insert(step.id, (step.incarnation, raft.term()));
-            self.answers.remove(&step.id);
+        let same = |w: &(u32, Term, Millis)| (w.0, w.1) == (step.incarnation, raft.term());
+        match was.filter(same) {
+            Some((_, term, since)) if leads => {
+                self.still_leading(step.id, term, since, step.clock)?
+            }
+            _ if leads => {
+                self.leading
+                    .insert(step.id, (step.incarnation, raft.term(), step.clock));
+                self.answers.remove(&step.id);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Check-quorum's other half: leader `id`, leading `term` since its
+    /// clock read `since`, still leads at `now`. Its followers' answers
+    /// keep it for the longest election timeout each; once fewer than a
+    /// quorum (itself included) are that fresh, its next heartbeat must
+    /// step it down.
+    fn still_leading(
+        &self,
+        id: NodeId,
+        term: Term,
+        since: Millis,
+        now: Millis,
+    ) -> Result<(), Violation> {
+        let needed = self.quorum.saturating_sub(1);
+        if needed == 0 {
+            return Ok(());
+        }
+        let mut heard: Vec<Millis> = self
+            .answers
+            .get(&id)
+            .map(|a| a.values().copied().collect())
+            .unwrap_or_default();
+        heard.sort_unstable_by(|a, b| b.cmp(a));
+        // The last moment a quorum had answered (taking the lead counts as
+        // every follower's answer: the leader starts with them all fresh).
+        let quorum_at = heard.get(needed - 1).copied().unwrap_or(since).max(since);
+        let due = quorum_at.0 + self.election_max_ms + self.check_slack_ms;
+        if now.0 > due {
+            return Err(Violation::node(
+                Invariant::Live2,
+                id,
+                format!(
+                    "n{} still leads term {} at {} ms, though fewer than {needed} followers answered it after {} ms: check-quorum should have stepped it down by {due} ms",
+                    id.0, term.0, now.0, quorum_at.0
+                ),
+            ));
         }
         Ok(())
     }
