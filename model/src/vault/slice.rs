@@ -33,8 +33,8 @@ pub struct Slice {
     /// exhaustive from where it leads. Code that takes another path than
     /// the one written here leaves the slice unable to start, which proves
     /// nothing (as a missing example does).
-    pub prefix: &'static [&'static str],
-    /// Longest path after the prefix, in steps (breadth-first, so
+    pub steering_path: &'static [&'static str],
+    /// Longest path after the steering path, in steps (breadth-first, so
     /// exhaustive to it).
     pub depth: usize,
 }
@@ -51,7 +51,7 @@ pub fn slices() -> Vec<Slice> {
                 rollback_tolerance: 0,
                 ..VaultBounds::quiet()
             },
-            prefix: &[],
+            steering_path: &[],
             depth: 12,
         },
         Slice {
@@ -65,7 +65,7 @@ pub fn slices() -> Vec<Slice> {
                 rollback_tolerance: 0,
                 ..VaultBounds::quiet()
             },
-            prefix: &[],
+            steering_path: &[],
             depth: 11,
         },
         Slice {
@@ -79,7 +79,7 @@ pub fn slices() -> Vec<Slice> {
                 rollback_tolerance: 1,
                 ..VaultBounds::quiet()
             },
-            prefix: &[],
+            steering_path: &[],
             depth: 11,
         },
         Slice {
@@ -94,7 +94,7 @@ pub fn slices() -> Vec<Slice> {
                 timers: true,
                 ..VaultBounds::quiet()
             },
-            prefix: &[],
+            steering_path: &[],
             depth: 12,
         },
         Slice {
@@ -108,7 +108,7 @@ pub fn slices() -> Vec<Slice> {
                 rollback_tolerance: 0,
                 ..VaultBounds::quiet()
             },
-            prefix: &[],
+            steering_path: &[],
             depth: 8,
         },
         Slice {
@@ -123,7 +123,7 @@ pub fn slices() -> Vec<Slice> {
                 rollback_tolerance: 0,
                 ..VaultBounds::quiet()
             },
-            prefix: &[],
+            steering_path: &[],
             depth: 12,
         },
         Slice {
@@ -143,7 +143,7 @@ pub fn slices() -> Vec<Slice> {
                 rollback_tolerance: 0,
                 ..VaultBounds::quiet()
             },
-            prefix: &[],
+            steering_path: &[],
             depth: 10,
         },
         Slice {
@@ -164,7 +164,7 @@ pub fn slices() -> Vec<Slice> {
                 rollback_tolerance: 0,
                 ..VaultBounds::quiet()
             },
-            prefix: &[],
+            steering_path: &[],
             depth: 8,
         },
         Slice {
@@ -181,7 +181,7 @@ pub fn slices() -> Vec<Slice> {
                 rollback_tolerance: 0,
                 ..VaultBounds::quiet()
             },
-            prefix: &[],
+            steering_path: &[],
             depth: 8,
         },
         Slice {
@@ -198,7 +198,7 @@ pub fn slices() -> Vec<Slice> {
                 rollback_tolerance: 0,
                 ..VaultBounds::quiet()
             },
-            prefix: &READ_BARRIER_PREFIX,
+            steering_path: &READ_BARRIER_PATH,
             depth: 4,
         },
     ]
@@ -207,7 +207,7 @@ pub fn slices() -> Vec<Slice> {
 /// The read barrier slice's steering path: n1 elected by n2's votes while
 /// n0 still leads, its term's no-op committed, then the owner's change
 /// staged and committed at n1 and n2.
-const READ_BARRIER_PREFIX: [&str; 17] = [
+const READ_BARRIER_PATH: [&str; 17] = [
     "n2 timer fires",
     "n1 timer fires",
     "deliver n1->n2 PreVote",

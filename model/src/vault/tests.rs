@@ -565,7 +565,7 @@ fn a_read_barrier_released_at_commit_breaks_linearizability() {
         .into_iter()
         .find(|s| s.name == "read barrier")
         .expect("the read barrier slice");
-    let (bounds, prefix) = (slice.bounds, slice.prefix);
+    let (bounds, prefix) = (slice.bounds, slice.steering_path);
     let path = caught_after(
         VaultFlaw::ReadBarrierAtCommit,
         bounds,

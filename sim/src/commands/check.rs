@@ -708,7 +708,7 @@ fn run_slices(args: &SliceArgs) -> Result<(), CliError> {
     let mut docs = Vec::new();
     let (mut violated, mut inconclusive) = (Vec::new(), Vec::new());
     for slice in &chosen {
-        let m = match VaultModel::new(slice.bounds, flaw).try_after(slice.prefix) {
+        let m = match VaultModel::new(slice.bounds, flaw).try_after(slice.steering_path) {
             Ok(m) => m,
             Err(why) => {
                 // The code under test took another path than the slice's
@@ -824,7 +824,7 @@ fn slice_json(slice: &Slice, outcome: serde_json::Value) -> serde_json::Value {
         "purpose": slice.purpose,
         "bounds": format!("{:?}", slice.bounds),
         "depth": slice.depth,
-        "steering_path": slice.prefix,
+        "steering_path": slice.steering_path,
     });
     if let (Some(doc), serde_json::Value::Object(outcome)) = (doc.as_object_mut(), outcome) {
         doc.extend(outcome);

@@ -80,7 +80,8 @@ pub struct Elections {
     /// The longest election timeout, ms: check-quorum's horizon.
     election_max_ms: u64,
     /// How late a leader's check-quorum may come after its horizon passed:
-    /// one heartbeat interval and the timers' largest jitter, ms.
+    /// one heartbeat interval and the timers' largest jitter as the node's
+    /// drifting clock reads it, ms.
     check_slack_ms: u64,
     /// The smallest quorum ([`super::independent_quorum`]), not asked of
     /// the code under test.
@@ -108,7 +109,8 @@ impl Elections {
     /// back disks, whose election timeouts are drawn from
     /// `election_min_ms..=election_max_ms`, and whose leaders check their
     /// quorum every heartbeat, at most `check_slack_ms` apart (the
-    /// heartbeat interval and the timers' largest jitter).
+    /// heartbeat interval and the timers' largest jitter, by the node's
+    /// clock).
     pub fn new(
         nodes: u8,
         rollback_tolerance: u8,
