@@ -165,6 +165,45 @@ pub enum VaultFlaw {
     /// others' word would elect (breaks LIVE-2; safety holds).
     #[cfg(feature = "flaws")]
     DeferBehindCandidate,
+    /// A node refuses at once a candidate behind only its HSM counter, as
+    /// if its lost tail had been committed, and never asks the others'
+    /// word: where the rolled-back node's vote is needed, no leader is
+    /// elected until a holder of the lost entries comes back (breaks
+    /// LIVE-2; safety holds).
+    #[cfg(feature = "flaws")]
+    LostTailRefused,
+    /// A node takes the others' word in on a deferred vote and never gives
+    /// the vote, however many rule a commit out: the deferral stands until
+    /// the term ends (breaks LIVE-2; safety holds).
+    #[cfg(feature = "flaws")]
+    DeferredVoteNeverGiven,
+    /// A node drops its deferred vote on the first word of its term, as if
+    /// the term had moved on: the words that follow clear nothing (breaks
+    /// LIVE-2; safety holds).
+    #[cfg(feature = "flaws")]
+    DeferralDroppedOnWord,
+    /// A pre-candidate or candidate that accepts a leader's message of its
+    /// own term follows it but keeps its candidacy, and counts the grants
+    /// still to come (breaks LIVE-2; safety holds).
+    #[cfg(feature = "flaws")]
+    CandidacyOutlivesLeader,
+    /// A node refuses the pre-vote of a candidate behind only its HSM
+    /// counter, whatever the candidate says of its own counter: where that
+    /// pre-vote is needed, the lost-tail election never starts (breaks
+    /// LIVE-2; safety holds).
+    #[cfg(feature = "flaws")]
+    PreVoteOwnWordIgnored,
+    /// A node asked for its word by a node that deferred its vote never
+    /// answers: the deferral waits for words that never come (breaks
+    /// LIVE-2; safety holds).
+    #[cfg(feature = "flaws")]
+    AttestUnanswered,
+    /// A pre-candidate counts a grant whatever term it was for: a late
+    /// grant from an earlier pre-vote counts toward this one, and an
+    /// election starts that no quorum allowed (breaks LIVE-2; safety
+    /// holds).
+    #[cfg(feature = "flaws")]
+    PreVoteStaleGrantsCounted,
     /// A node records its vote for a candidate it refused (one whose log
     /// is behind its own), and so refuses every other candidate of the
     /// term: one vote fewer for the term's election (breaks LIVE-2; safety
@@ -440,6 +479,20 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::DeferBehindCandidate,
     #[cfg(feature = "flaws")]
+    VaultFlaw::LostTailRefused,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::DeferredVoteNeverGiven,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::DeferralDroppedOnWord,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::CandidacyOutlivesLeader,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::PreVoteOwnWordIgnored,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::AttestUnanswered,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::PreVoteStaleGrantsCounted,
+    #[cfg(feature = "flaws")]
     VaultFlaw::RefusalRecordedAsVote,
     #[cfg(feature = "flaws")]
     VaultFlaw::PreVoteGivesUpOnRefusal,
@@ -590,6 +643,20 @@ impl VaultFlaw {
             VaultFlaw::AbdicateOnSnapshotAnswer => "abdicate-on-snapshot-answer",
             #[cfg(feature = "flaws")]
             VaultFlaw::DeferBehindCandidate => "defer-behind-candidate",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::LostTailRefused => "lost-tail-refused",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::DeferredVoteNeverGiven => "deferred-vote-never-given",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::DeferralDroppedOnWord => "deferral-dropped-on-word",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::CandidacyOutlivesLeader => "candidacy-outlives-leader",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::PreVoteOwnWordIgnored => "pre-vote-own-word-ignored",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::AttestUnanswered => "attest-unanswered",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::PreVoteStaleGrantsCounted => "pre-vote-stale-grants-counted",
             #[cfg(feature = "flaws")]
             VaultFlaw::RefusalRecordedAsVote => "refusal-recorded-as-vote",
             #[cfg(feature = "flaws")]

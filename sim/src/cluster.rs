@@ -123,7 +123,8 @@ pub enum Peek {
         /// The candidate's counter: (last term, last index).
         reached: (Term, LogIndex),
     },
-    /// A vote request: the candidate's term and where its log ends.
+    /// A vote request: the candidate's term, where its log ends, and how
+    /// far its counter reached (its word, see `raft/watermark.rs`).
     RequestVote {
         /// The candidate's term.
         term: Term,
@@ -131,6 +132,29 @@ pub enum Peek {
         last_index: LogIndex,
         /// The candidate's last log term.
         last_term: Term,
+        /// The candidate's counter: (last term, last index).
+        reached: (Term, LogIndex),
+    },
+    /// A node that deferred its vote asks for this node's word, in `term`.
+    Attest {
+        /// The asker's term.
+        term: Term,
+    },
+    /// An answer to a pre-vote: granted for the term asked about, or
+    /// refused with the answerer's term.
+    PreVoteReply {
+        /// The term asked about if granted, else the answerer's term.
+        term: Term,
+        /// Whether it was granted.
+        granted: bool,
+    },
+    /// A node's word, asked for by a node that deferred its vote: how far
+    /// its counter reached, in `term`.
+    Attested {
+        /// The sender's term.
+        term: Term,
+        /// Its counter: (last term, last index).
+        reached: (Term, LogIndex),
     },
     /// An `Append` or `InstallSnapshot`: a leader's message of `term`.
     Leader {
@@ -152,9 +176,26 @@ impl Peek {
         match self {
             Peek::PreVote { .. } => "pre-vote request",
             Peek::RequestVote { .. } => "vote request",
+            Peek::Attested { .. } => "attestation",
+            Peek::PreVoteReply { .. } => "pre-vote answer",
+            Peek::Attest { .. } => "request for a word",
             Peek::Leader { .. } => "leader's message",
             Peek::Answer { .. } => "follower's answer",
-            Peek::Other => "message (a reply, vote or attestation)",
+            Peek::Other => "message (a vote or a reply)",
+        }
+    }
+
+    /// A vote request's term and where the candidate's log ends, (last
+    /// term, last index); None for any other message.
+    pub fn vote_request(&self) -> Option<(Term, (Term, LogIndex))> {
+        match *self {
+            Peek::RequestVote {
+                term,
+                last_index,
+                last_term,
+                ..
+            } => Some((term, (last_term, last_index))),
+            _ => None,
         }
     }
 
@@ -175,11 +216,21 @@ impl Peek {
                 term,
                 last_index,
                 last_term,
-                ..
+                reached,
             } => Peek::RequestVote {
                 term: *term,
                 last_index: *last_index,
                 last_term: *last_term,
+                reached: *reached,
+            },
+            PeerMessage::Attest { term } => Peek::Attest { term: *term },
+            PeerMessage::PreVoteReply { term, granted } => Peek::PreVoteReply {
+                term: *term,
+                granted: *granted,
+            },
+            PeerMessage::Attested { term, reached } => Peek::Attested {
+                term: *term,
+                reached: *reached,
             },
             PeerMessage::Append { term, .. } | PeerMessage::InstallSnapshot { term, .. } => {
                 Peek::Leader { term: *term }

@@ -36,9 +36,13 @@ pub struct Coverage {
     /// A record destroyed (by a guess or by `Exhaust`) while some node was
     /// down: the destruction must reach it when it comes back.
     pub destroyed_while_node_down: u64,
-    /// A vote granted by a node whose HSM's counter is ahead of the
-    /// candidate's log: a rolled-back node voted past entries it had lost,
-    /// on the others' word that no quorum ever held them (`watermark.rs`).
+    /// A vote recorded by a node whose HSM's counter is ahead of the
+    /// candidate's log as its request stated it: a rolled-back node voted
+    /// past entries it had lost, on the others' word that no quorum ever
+    /// held them (`watermark.rs`). Counted where the vote is decided (the
+    /// deferrals checker), not where it leaves: a vote leaves once durable,
+    /// and by then the voter's counter may have moved past the candidate's
+    /// log for entries it took in since, which is no lost tail.
     pub votes_past_a_lost_tail: u64,
     /// A pre-vote refused by a node that had accepted a leader's message
     /// within the shortest election timeout: the case pre-votes are for (a

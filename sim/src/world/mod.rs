@@ -48,7 +48,6 @@ use backup_vault::vault::opaque_crypto::user_bytes;
 use backup_vault::vault::opaque_crypto::{OpaqueCrypto, TICKET_KEY_LABEL};
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
 use backup_vault::vault::quorum::ClusterConfig;
-use backup_vault::vault::raft::message::PeerMessage;
 use backup_vault::vault::raft::Timing;
 use backup_vault::vault::records::Command;
 use check::acks::Acks;
@@ -766,13 +765,7 @@ impl World {
         let mut records: Vec<Record> = Vec::new();
         let step = self.cluster.events_processed();
         let at = self.cluster.now().0;
-        let mut lost_tail_votes = 0;
         for (from, to, msg) in &effects.messages {
-            if let PeerMessage::Vote { granted: true, .. } = msg {
-                if vote_past_lost_tail(&self.cluster, *from, *to) {
-                    lost_tail_votes += 1;
-                }
-            }
             records.push(Record {
                 step,
                 at,
@@ -807,9 +800,6 @@ impl World {
                 user: request.map(|r| r.0 .0),
                 arg: 0,
             });
-        }
-        for _ in 0..lost_tail_votes {
-            self.coverage.vote_past_lost_tail();
         }
         for r in records {
             self.trace.push(r);
@@ -902,7 +892,7 @@ impl World {
             self.coverage.destroyed(destroyed as u64, down);
         }
         let effects = self.cluster.effects();
-        let refused_under_a_leader = self.elections.after_step(check::elections::Step {
+        let covered = self.elections.after_step(check::elections::Step {
             id,
             node,
             incarnation: self.cluster.incarnation(id),
@@ -910,8 +900,11 @@ impl World {
             handled: effects.handled,
             sent: &effects.messages,
         })?;
-        if refused_under_a_leader {
+        if covered.pre_vote_refused_under_a_leader {
             self.coverage.pre_vote_refused_under_a_leader();
+        }
+        if covered.vote_past_a_lost_tail {
+            self.coverage.vote_past_lost_tail();
         }
         if self
             .acks
@@ -1402,20 +1395,6 @@ fn carries_data(msg: &backup_vault::vault::node::VaultPeerMessage<OpaqueCrypto>)
         PeerMessage::InstallSnapshot { .. } => true,
         _ => false,
     }
-}
-
-/// Coverage: `voter`'s counter is ahead of `candidate`'s log as it votes
-/// for it (see `coverage.rs`).
-fn vote_past_lost_tail<Ev>(
-    cluster: &Cluster<OpaqueCrypto, Ev>,
-    voter: NodeId,
-    candidate: NodeId,
-) -> bool {
-    let (Some(v), Some(c)) = (cluster.node(voter), cluster.node(candidate)) else {
-        return false;
-    };
-    let log = c.raft().log();
-    v.raft().watermark().log > (log.last_term(), log.last_index())
 }
 
 fn message_kind(msg: &backup_vault::vault::node::VaultPeerMessage<OpaqueCrypto>) -> &'static str {

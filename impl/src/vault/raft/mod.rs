@@ -192,7 +192,8 @@ pub struct Raft<E, S> {
     attestations: Attestations,
     /// A vote request this node could grant once enough others give their
     /// word (see [`watermark`]): (term, candidate, candidate's last index,
-    /// its term).
+    /// its term). Only ever of the current term with no vote cast in it:
+    /// every vote and every move to a later term clears it.
     deferred_vote: Option<(Term, NodeId, LogIndex, Term)>,
     /// The last log index known durable on this node.
     durable_index: LogIndex,
@@ -345,6 +346,57 @@ impl<E: Value, S: Value> Raft<E, S> {
         last_index >= self.log.last_index() && last_index >= self.watermark.log.1
     }
 
+    /// Broken variant `LostTailRefused` (see [`crate::flaws`]): a vote
+    /// the others' word could clear is refused at once. True: refused.
+    fn flaw_refuses_lost_tail(&mut self, candidate: NodeId) -> bool {
+        if !flaw_on!(self.flaw, VaultFlaw::LostTailRefused) {
+            return false;
+        }
+        let vote = PeerMessage::Vote {
+            term: self.term,
+            granted: false,
+        };
+        self.send(candidate, vote);
+        true
+    }
+
+    /// Broken variants `DeferralDroppedOnWord` and `DeferredVoteNeverGiven`
+    /// (see [`crate::flaws`]): a word of the term drops the deferred vote,
+    /// or leaves it standing whatever the words say. True: done with it.
+    fn flaw_drops_or_keeps_deferral(&mut self) -> bool {
+        if flaw_on!(self.flaw, VaultFlaw::DeferralDroppedOnWord) {
+            self.deferred_vote = None;
+            return true;
+        }
+        flaw_on!(self.flaw, VaultFlaw::DeferredVoteNeverGiven)
+    }
+
+    /// Broken variant `AttestUnanswered` (see [`crate::flaws`]).
+    fn flaw_ignores_attest(&self) -> bool {
+        flaw_on!(self.flaw, VaultFlaw::AttestUnanswered)
+    }
+
+    /// Broken variant `PreVoteOwnWordIgnored` (see [`crate::flaws`]).
+    fn flaw_ignores_own_word(&self) -> bool {
+        flaw_on!(self.flaw, VaultFlaw::PreVoteOwnWordIgnored)
+    }
+
+    /// Broken variant `PreVoteStaleGrantsCounted` (see [`crate::flaws`]).
+    fn flaw_counts_stale_grants(&self) -> bool {
+        flaw_on!(self.flaw, VaultFlaw::PreVoteStaleGrantsCounted)
+    }
+
+    /// Broken variant `CandidacyOutlivesLeader` (see [`crate::flaws`]): a
+    /// pre-candidate or candidate of `term` stays one as it follows.
+    fn flaw_keeps_candidacy(&self, term: Term) -> bool {
+        flaw_on!(self.flaw, VaultFlaw::CandidacyOutlivesLeader)
+            && term == self.term
+            && matches!(
+                self.role,
+                RoleState::PreCandidate { .. } | RoleState::Candidate { .. }
+            )
+    }
+
     /// The quorum size. The one call site of the quorum rule inside
     /// consensus, so the broken variant that ignores R lives here too.
     fn quorum(&self) -> usize {
@@ -434,11 +486,6 @@ impl<E: Value, S: Value> Raft<E, S> {
         self.snapshot.as_ref()
     }
 
-    /// The cluster configuration.
-    pub fn config(&self) -> ClusterConfig {
-        self.config
-    }
-
     /// The next time [`Raft::tick`] has work to do.
     pub fn next_deadline(&self) -> Millis {
         match self.role {
@@ -455,6 +502,13 @@ impl<E: Value, S: Value> Raft<E, S> {
             writes: std::mem::take(&mut self.outbox.writes),
             messages: std::mem::take(&mut self.outbox.messages),
         }
+    }
+
+    /// The messages waiting for a write to become durable, each with its
+    /// receiver, in the order they will leave (for observers: the
+    /// simulator judges that an answer owed has left or waits here).
+    pub fn held_messages(&self) -> impl Iterator<Item = (NodeId, &PeerMessage<E, S>)> {
+        self.outbox.held.iter().map(|(_, to, m)| (*to, m))
     }
 
     /// Takes the events produced so far.
@@ -563,10 +617,14 @@ impl<E: Value, S: Value> Raft<E, S> {
     // ----- time ------------------------------------------------------------
 
     fn reset_election_timer<R: RngCore>(&mut self, now: Millis, rng: &mut R) {
-        let t = random_between(
-            rng,
-            self.timing.election_min_ms,
-            self.timing.election_max_ms,
+        let (min, max) = (self.timing.election_min_ms, self.timing.election_max_ms);
+        let t = random_between(rng, min, max);
+        // Every liveness bound leans on this window: check-quorum's horizon
+        // is the longest timeout, and a follower that hears no leader
+        // starts an election within it.
+        assert!(
+            (min..=max).contains(&t),
+            "an election timeout of {t} ms outside [{min}, {max}] ms"
         );
         self.election_deadline = now.plus(t);
     }
@@ -662,6 +720,7 @@ impl<E: Value, S: Value> Raft<E, S> {
         self.reset_election_timer(now, rng);
         self.term = self.term.next();
         self.voted_for = Some(self.id);
+        self.deferred_vote = None;
         self.leader = None;
         self.persist_hard_state();
         let mut granted = BTreeSet::new();
@@ -733,6 +792,7 @@ impl<E: Value, S: Value> Raft<E, S> {
         if term > self.term {
             self.term = term;
             self.voted_for = None;
+            self.deferred_vote = None;
             self.persist_hard_state();
         }
         self.role = RoleState::Follower;
@@ -971,6 +1031,7 @@ impl<E: Value, S: Value> Raft<E, S> {
         let own_word = || {
             self.behind_only_the_counter(last_index, last_term)
                 && reached <= (last_term, last_index)
+                && !self.flaw_ignores_own_word()
         };
         let sticky = !flaw_on!(self.flaw, VaultFlaw::PreVoteIgnoresLeader);
         let granted = term > self.term
@@ -1012,11 +1073,12 @@ impl<E: Value, S: Value> Raft<E, S> {
             self.step_down(term, None, now, rng);
             return;
         }
+        let any_term = self.flaw_counts_stale_grants();
         let quorum = {
             let RoleState::PreCandidate { granted: votes } = &mut self.role else {
                 return;
             };
-            if term != self.term.next() || !granted {
+            if !(term == self.term.next() || any_term) || !granted {
                 return;
             }
             votes.insert(from);
@@ -1070,6 +1132,9 @@ impl<E: Value, S: Value> Raft<E, S> {
             && (self.behind_only_the_counter(last_index, last_term)
                 || flaw_on!(self.flaw, VaultFlaw::DeferBehindCandidate))
         {
+            if self.flaw_refuses_lost_tail(from) {
+                return;
+            }
             // Ask the others how far their logs reached; the vote (or
             // nothing) follows their answers (`on_attested`).
             assert!(
@@ -1089,6 +1154,7 @@ impl<E: Value, S: Value> Raft<E, S> {
             && flaw_on!(self.flaw, VaultFlaw::VoteWithoutPersisting)
         {
             self.voted_for = Some(from);
+            self.deferred_vote = None;
             self.reset_election_timer(now, rng);
             let vote = PeerMessage::Vote {
                 term: self.term,
@@ -1100,6 +1166,7 @@ impl<E: Value, S: Value> Raft<E, S> {
         let record = granted || flaw_on!(self.flaw, VaultFlaw::RefusalRecordedAsVote);
         if record && self.voted_for.is_none() {
             self.voted_for = Some(from);
+            self.deferred_vote = None;
             self.persist_hard_state();
             self.reset_election_timer(now, rng);
         }
@@ -1151,6 +1218,9 @@ impl<E: Value, S: Value> Raft<E, S> {
         if !self.move_up_for_candidate(term, now, rng) {
             return;
         }
+        if self.flaw_ignores_attest() {
+            return;
+        }
         let reached = self.watermark.log;
         self.send(
             from,
@@ -1178,8 +1248,13 @@ impl<E: Value, S: Value> Raft<E, S> {
         let Some((t, candidate, last_index, last_term)) = self.deferred_vote else {
             return;
         };
-        if t != self.term || self.voted_for.is_some() {
-            self.deferred_vote = None;
+        // A deferral lives in its term while no vote is cast: a vote, and a
+        // move to a later term, clear it.
+        assert!(
+            t == self.term && self.voted_for.is_none(),
+            "a deferred vote outlived its term or a vote in it"
+        );
+        if self.flaw_drops_or_keeps_deferral() {
             return;
         }
         if self.lost_tail_ruled_out(t, last_index, last_term) {
@@ -1278,7 +1353,9 @@ impl<E: Value, S: Value> Raft<E, S> {
             self.term.0,
             term.0
         );
-        if term > self.term || !matches!(self.role, RoleState::Follower) {
+        if self.flaw_keeps_candidacy(term) {
+            // Broken: the candidacy goes on beside the leader it follows.
+        } else if term > self.term || !matches!(self.role, RoleState::Follower) {
             self.step_down(term, Some(from), now, rng);
         }
         self.leader = Some(from);

@@ -14,18 +14,18 @@
 //!   others elect a new one.
 //! - LIVE-2, the vote's bookkeeping: a node records its vote only for a
 //!   candidate at least as up to date as its log (a refused candidate
-//!   recorded as the vote leaves the term's other candidates refused), and
-//!   puts its vote off for the others' word (`raft/watermark.rs`) only when
-//!   it has not voted in the term and the candidate is behind its counter
-//!   but not its log: the vote rule grants or refuses every other request
-//!   at once, and a needless deferral replaces one pending for a candidate
-//!   the others' word would elect.
+//!   recorded as the vote leaves the term's other candidates refused). Its
+//!   deferred votes, put off for the others' word, have their own rules
+//!   (`deferrals.rs`).
 //! - LIVE-2, an election's end: a pre-candidate or candidate goes back to
 //!   following within its own term only for a leader of that term (its
-//!   `Append` or `InstallSnapshot`). A refusal, or another candidate's
-//!   request, of the same term ends nothing: the grants still to come may
-//!   make a quorum, and an election given up for them waits a whole timeout
-//!   more (with every node alike, no leader at all).
+//!   `Append` or `InstallSnapshot`), and always for one. A refusal, or
+//!   another candidate's request, of the same term ends nothing: the grants
+//!   still to come may make a quorum, and an election given up for them
+//!   waits a whole timeout more (with every node alike, no leader at all).
+//!   A leader's message accepted and the candidacy kept leaves the node
+//!   counting the grants still to come: a pre-candidate's late pre-vote
+//!   grants start an election that deposes the leader it follows.
 //!
 //! The pre-vote (Raft thesis §9.6) is what keeps a node that rejoins after
 //! a partition, or lags behind, from raising terms and deposing a leader
@@ -44,7 +44,15 @@
 //!   counter and says its own counter never passed its log (the lost-tail
 //!   case of `raft/watermark.rs`, where the real vote waits for others'
 //!   word).
+//!
+//! and conversely, a pre-vote that meets all three is granted: a refusal
+//! there (the lost-tail candidate's own word ignored, say) leaves an
+//! election a quorum would allow unstarted. A node becomes a candidate only
+//! once a quorum (itself included) granted its pre-vote for that term: an
+//! election started on refusals raises the term past a leader a quorum
+//! still follows.
 
+use super::deferrals::{DeferralStep, Deferrals};
 use super::Violation;
 use crate::cluster::Peek;
 use backup_vault::invariant::Invariant;
@@ -53,7 +61,16 @@ use backup_vault::vault::ids::{Millis, NodeId, Term};
 use backup_vault::vault::node::{VaultNode, VaultPeerMessage};
 use backup_vault::vault::raft::message::PeerMessage;
 use backup_vault::vault::raft::Role;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What a step covered, for the coverage counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Covered {
+    /// The step recorded a vote for a candidate behind the node's counter.
+    pub vote_past_a_lost_tail: bool,
+    /// The step refused a pre-vote while its node heard a leader.
+    pub pre_vote_refused_under_a_leader: bool,
+}
 
 /// When each node last accepted a leader's message, and whom it voted for.
 pub struct Elections {
@@ -62,8 +79,8 @@ pub struct Elections {
     /// (voter, term) → the candidate it granted its vote, since its disk
     /// last lost synced writes.
     votes: BTreeMap<(NodeId, Term), NodeId>,
-    /// Node → the vote it deferred, (term, candidate), after its last step.
-    deferred: BTreeMap<NodeId, (Term, NodeId)>,
+    /// The deferred votes' rules.
+    deferrals: Deferrals,
     /// Node → (its term, the vote it recorded in it) after its last step.
     recorded: BTreeMap<NodeId, (Term, Option<NodeId>)>,
     /// Node → (incarnation, term, its clock when it took the lead) while
@@ -72,6 +89,9 @@ pub struct Elections {
     /// Node → (incarnation, term, role) while it is a pre-candidate or a
     /// candidate.
     seeking: BTreeMap<NodeId, (u32, Term, Role)>,
+    /// Pre-candidate → (incarnation, the term it asks about, the peers
+    /// whose grant it handled while a pre-candidate).
+    pre_votes: BTreeMap<NodeId, (u32, Term, BTreeSet<NodeId>)>,
     /// Leader → follower → its clock when it last handled that follower's
     /// answer (`AppendReply`, `SnapshotReply`) of its term, this leadership.
     answers: BTreeMap<NodeId, BTreeMap<NodeId, Millis>>,
@@ -122,10 +142,11 @@ impl Elections {
         Elections {
             contact: BTreeMap::new(),
             votes: BTreeMap::new(),
-            deferred: BTreeMap::new(),
+            deferrals: Deferrals::new(nodes, rollback_tolerance),
             recorded: BTreeMap::new(),
             leading: BTreeMap::new(),
             seeking: BTreeMap::new(),
+            pre_votes: BTreeMap::new(),
             answers: BTreeMap::new(),
             election_min_ms,
             election_max_ms,
@@ -264,6 +285,68 @@ impl Elections {
         ))
     }
 
+    /// LIVE-2, an election's start: a node becomes a candidate only once
+    /// a quorum (itself included, the quorum computed here) granted its
+    /// pre-vote for that term, counting the grants it handled while a
+    /// pre-candidate in the same incarnation. An election started without
+    /// them raises the term past a leader a quorum still follows.
+    fn pre_vote_quorum<C: VaultCrypto>(
+        &mut self,
+        step: &Step<'_, C>,
+        was: Option<(u32, Term, Role)>,
+    ) -> Result<(), Violation> {
+        let raft = step.node.raft();
+        let was = was.filter(|(incarnation, _, _)| *incarnation == step.incarnation);
+        if let (
+            Some((
+                from,
+                Peek::PreVoteReply {
+                    term,
+                    granted: true,
+                },
+            )),
+            Some((_, seeking, Role::PreCandidate)),
+        ) = (step.handled, was)
+        {
+            if term == seeking.next() {
+                let entry = self.pre_votes.entry(step.id).or_insert((
+                    step.incarnation,
+                    term,
+                    BTreeSet::new(),
+                ));
+                if (entry.0, entry.1) != (step.incarnation, term) {
+                    *entry = (step.incarnation, term, BTreeSet::new());
+                }
+                entry.2.insert(from);
+            }
+        }
+        let term = raft.term();
+        let new_candidacy = raft.role() == Role::Candidate
+            && was != Some((step.incarnation, term, Role::Candidate));
+        if !new_candidacy {
+            return Ok(());
+        }
+        let grants = self
+            .pre_votes
+            .get(&step.id)
+            .filter(|(incarnation, asked, _)| *incarnation == step.incarnation && *asked == term)
+            .map_or(0, |(_, _, from)| from.len());
+        if grants + 1 < self.quorum {
+            return Err(Violation::node(
+                Invariant::Live2,
+                step.id,
+                format!(
+                    "n{} started an election for term {} with {} pre-vote grants, itself included: a quorum is {}",
+                    step.id.0,
+                    term.0,
+                    grants + 1,
+                    self.quorum
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Node `id`'s disk may have lost synced writes (a rollback, bit rot,
     /// a host's edit or a disk put back): it may have forgotten its votes,
     /// which the rollback tolerance R covers, so they are forgotten here too.
@@ -273,7 +356,8 @@ impl Elections {
 
     /// CONS-1's ground: a node grants its vote in a term to one candidate
     /// only, across crashes, unless its disk lost synced writes since (a
-    /// vote leaves only once it is durable).
+    /// vote leaves only once it is durable, on the disk and in the HSM's
+    /// counter).
     fn one_vote_per_term<C: VaultCrypto>(&mut self, step: &Step<'_, C>) -> Result<(), Violation> {
         for (_, to, m) in step.sent {
             let PeerMessage::Vote {
@@ -283,6 +367,23 @@ impl Elections {
             else {
                 continue;
             };
+            // The HSM's counter holds the vote before it leaves: a host
+            // that rolls the disk back cannot make the node vote again.
+            let counter = step.node.raft().watermark();
+            if counter.term < *term || (counter.term == *term && counter.voted_for != Some(*to)) {
+                return Err(Violation::node(
+                    Invariant::Cons1,
+                    step.id,
+                    format!(
+                        "n{} sent its vote in term {} to n{} while its HSM's counter held term {} and vote {:?}: a disk rolled back would let it vote again",
+                        step.id.0,
+                        term.0,
+                        to.0,
+                        counter.term.0,
+                        counter.voted_for.map(|v| v.0)
+                    ),
+                ));
+            }
             match self.votes.get(&(step.id, *term)) {
                 Some(first) if first != to => {
                     return Err(Violation::node(
@@ -303,59 +404,6 @@ impl Elections {
         Ok(())
     }
 
-    /// LIVE-2: a node defers its vote only when it has not voted in the
-    /// term and the candidate is behind its counter but not its log (the
-    /// lost-tail case the others' word can clear); the vote rule grants or
-    /// refuses every other request at once.
-    fn deferral<C: VaultCrypto>(&mut self, step: &Step<'_, C>) -> Result<(), Violation> {
-        let raft = step.node.raft();
-        let now = raft.deferred_vote();
-        let before = match now {
-            Some(deferred) => self.deferred.insert(step.id, deferred),
-            None => self.deferred.remove(&step.id),
-        };
-        let (
-            Some((term, candidate)),
-            Some((
-                from,
-                Peek::RequestVote {
-                    term: asked,
-                    last_index,
-                    last_term,
-                },
-            )),
-        ) = (now, step.handled)
-        else {
-            return Ok(());
-        };
-        if before == now || from != candidate || asked != term {
-            return Ok(());
-        }
-        let theirs = (last_term, last_index);
-        let log = raft.log();
-        let own = (log.last_term(), log.last_index());
-        let counter = raft.watermark().log;
-        let why = if let Some(voted) = raft.voted_for() {
-            format!("it had voted for n{} in that term", voted.0)
-        } else if theirs < own {
-            format!(
-                "the candidate's log ends at {theirs:?}, behind its own {own:?}: a refusal was due"
-            )
-        } else if theirs >= counter {
-            format!("the candidate's log ends at {theirs:?}, as far as its counter {counter:?}: the vote was due")
-        } else {
-            return Ok(());
-        };
-        Err(Violation::node(
-            Invariant::Live2,
-            step.id,
-            format!(
-                "n{} deferred its vote in term {} for n{} until the others' word: {why}",
-                step.id.0, term.0, candidate.0
-            ),
-        ))
-    }
-
     /// LIVE-2: the vote a node records in the step that handles a
     /// candidate's request goes to a candidate whose log, as the request
     /// states it, is at least as up to date as the node's own (the vote
@@ -367,24 +415,15 @@ impl Elections {
         let raft = step.node.raft();
         let now = (raft.term(), raft.voted_for());
         let before = self.recorded.insert(step.id, now);
-        let (
-            Some(candidate),
-            Some((
-                from,
-                Peek::RequestVote {
-                    term,
-                    last_index,
-                    last_term,
-                },
-            )),
-        ) = (now.1, step.handled)
-        else {
+        let asked = step
+            .handled
+            .and_then(|(from, peek)| Some((from, peek.vote_request()?)));
+        let (Some(candidate), Some((from, (term, theirs)))) = (now.1, asked) else {
             return Ok(());
         };
         if before == Some(now) || from != candidate || term != now.0 {
             return Ok(());
         }
-        let theirs = (last_term, last_index);
         let log = raft.log();
         let own = (log.last_term(), log.last_index());
         if theirs < own {
@@ -401,20 +440,39 @@ impl Elections {
     }
 
     /// Judges one step of node `step.id`: the votes it granted, deferred
-    /// and recorded, the pre-votes it granted, and a leader's step down.
-    /// Returns whether the step refused a pre-vote while its node heard a
-    /// leader (a coverage counter).
+    /// and recorded, the pre-votes it granted, an election's end and a
+    /// leader's step down. Returns what the step covered.
     ///
     /// # Errors
     /// A CONS-1 violation for a second vote in a term; a LIVE-2 violation
-    /// naming the clause a deferral, a recorded vote, a pre-vote grant or
-    /// a step down broke.
-    pub fn after_step<C: VaultCrypto>(&mut self, step: Step<'_, C>) -> Result<bool, Violation> {
+    /// naming the clause a deferral, a recorded vote, a pre-vote grant, an
+    /// election's end or a step down broke.
+    pub fn after_step<C: VaultCrypto>(&mut self, step: Step<'_, C>) -> Result<Covered, Violation> {
         self.one_vote_per_term(&step)?;
-        self.deferral(&step)?;
+        let vote_past_a_lost_tail = self.deferrals.after_step(&DeferralStep {
+            id: step.id,
+            node: step.node,
+            incarnation: step.incarnation,
+            handled: step.handled,
+            sent: step.sent,
+        })?;
         self.recorded_vote(&step)?;
         self.abdication(&step)?;
+        let was = self.seeking.get(&step.id).copied();
         self.gave_up(&step)?;
+        self.pre_vote_quorum(&step, was)?;
+        let pre_vote_refused_under_a_leader = self.handled(&step)?;
+        Ok(Covered {
+            vote_past_a_lost_tail,
+            pre_vote_refused_under_a_leader,
+        })
+    }
+
+    /// The rules judged on the peer message the step handled: a leader's
+    /// message accepted ends any election, and a pre-vote is granted only
+    /// as LIVE-2 says. Returns whether the step refused a pre-vote while
+    /// its node heard a leader.
+    fn handled<C: VaultCrypto>(&mut self, step: &Step<'_, C>) -> Result<bool, Violation> {
         let raft = step.node.raft();
         let Some((from, peek)) = step.handled else {
             return Ok(false);
@@ -422,7 +480,22 @@ impl Elections {
         match peek {
             Peek::Leader { term } if term == raft.term() => {
                 // Of our term after the step: accepted (an older term's
-                // message leaves ours above it).
+                // message leaves ours above it). Accepting it ends an
+                // election of that term (see the module's comment).
+                if raft.role() != Role::Follower {
+                    return Err(Violation::node(
+                        Invariant::Live2,
+                        step.id,
+                        format!(
+                            "n{} accepted n{}'s {} of term {} and went on as {:?}: a leader of its term ends its election",
+                            step.id.0,
+                            from.0,
+                            peek.name(),
+                            term.0,
+                            raft.role()
+                        ),
+                    ));
+                }
                 self.contact.insert(step.id, (step.incarnation, step.clock));
                 Ok(false)
             }
@@ -440,6 +513,30 @@ impl Elections {
                         .then(|| step.clock.0 - at.0)
                 });
                 if !granted {
+                    let candidate = (last_term, last_index);
+                    let log = raft.log();
+                    let own = (log.last_term(), log.last_index());
+                    let counter = raft.watermark().log;
+                    let due = term > raft.term()
+                        && raft.role() != Role::Leader
+                        && heard.is_none()
+                        && candidate >= own
+                        && (candidate >= counter || reached <= candidate);
+                    if due {
+                        let counted = if candidate >= counter {
+                            format!("and its counter {counter:?}")
+                        } else {
+                            format!("and behind only its counter {counter:?}, on the candidate's word that its own counter reached no further ({reached:?})")
+                        };
+                        return Err(Violation::node(
+                            Invariant::Live2,
+                            step.id,
+                            format!(
+                                "node {} refused node {} a pre-vote for term {} that was due: a later term than its own {}, no leader heard, and the candidate's log {candidate:?} at least its own {own:?} {counted}",
+                                step.id.0, from.0, term.0, raft.term().0
+                            ),
+                        ));
+                    }
                     return Ok(heard.is_some());
                 }
                 let refuse = |why: String| {

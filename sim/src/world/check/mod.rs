@@ -9,6 +9,7 @@ pub mod budgets;
 pub mod conduct;
 pub mod consensus;
 pub mod convergence;
+pub mod deferrals;
 pub mod device;
 pub mod elections;
 pub mod erasure;
