@@ -25,6 +25,11 @@
 //!   budget of evaluations under the victim's key: with one KE2 of the
 //!   victim's record, the dictionary falls offline.
 //!
+//! And one the correct vault must refuse with no broken variant to open
+//! it: a delete under a proof of K the chat server made with a key of its
+//! own (the real proof check is the only thing in its way; a vault that
+//! accepted every proof was missed by every other engine of the suite).
+//!
 //! The device is the real client state machine (`backup_vault::client`).
 
 use backup_vault::client::crypto::{prove, seal_registration, verifier};
@@ -695,4 +700,55 @@ fn a_forged_ticket_is_refused_by_the_correct_vault() {
     let f = run_ticket_forgery(None);
     assert_eq!(f.forged_stages, 0, "{f:?}");
     assert_eq!(f.found, None, "{f:?}");
+}
+
+/// The chat server, which holds the account but never K, deletes the
+/// user's record under a proof it made with a key of its own: the vault
+/// checks every proof of K against the verifier the registration stored
+/// (`VaultCrypto::verify_proof`: an HMAC under that verifier, which only
+/// K derives), so the delete is refused and the password still releases
+/// K. No other
+/// engine of the suite hands the real verifier a proof made without K:
+/// the simulator's devices prove with their own keys, and the model's
+/// crypto is symbolic.
+#[test]
+fn a_delete_proved_without_k_is_refused_by_the_correct_vault() {
+    let mut w = world(13, None);
+    let mut device = Client::new(USER, w.config);
+    let mut active = None;
+    let done = w.run(
+        &mut device,
+        Operation::EnablePasswordMode {
+            password: "a password".into(),
+        },
+        &mut |r| {
+            if let Req::Activate { registration, .. } = &r {
+                active = Some(*registration);
+            }
+            r
+        },
+    );
+    assert!(done.is_ok(), "{done:?}");
+    let registration = active.expect("the activation was seen");
+    let own_key = BackupKey::generate(&mut w.rng);
+    let proof = prove(
+        &own_key,
+        &ProofStatement::Delete {
+            user: USER,
+            registration,
+        },
+    );
+    let answer = w.call(Req::Delete {
+        user: USER,
+        registration,
+        proof,
+    });
+    assert!(
+        !matches!(answer, Resp::Deleted { .. }),
+        "a delete without K was carried out: {answer:?}"
+    );
+    assert!(
+        w.login("a password").1.is_some(),
+        "the record is gone after a delete without K"
+    );
 }
