@@ -198,6 +198,11 @@ pub enum VaultFlaw {
     /// LIVE-2; safety holds).
     #[cfg(feature = "flaws")]
     AttestUnanswered,
+    /// A delete is carried out whatever its proof of K: the chat server,
+    /// which holds the account but never K, deletes the user's record
+    /// (breaks LOCK-3: a change without proof of K).
+    #[cfg(feature = "flaws")]
+    DeleteProofUnchecked,
     /// A pre-candidate counts a grant whatever term it was for: a late
     /// grant from an earlier pre-vote counts toward this one, and an
     /// election starts that no quorum allowed (breaks LIVE-2; safety
@@ -491,6 +496,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::AttestUnanswered,
     #[cfg(feature = "flaws")]
+    VaultFlaw::DeleteProofUnchecked,
+    #[cfg(feature = "flaws")]
     VaultFlaw::PreVoteStaleGrantsCounted,
     #[cfg(feature = "flaws")]
     VaultFlaw::RefusalRecordedAsVote,
@@ -655,6 +662,8 @@ impl VaultFlaw {
             VaultFlaw::PreVoteOwnWordIgnored => "pre-vote-own-word-ignored",
             #[cfg(feature = "flaws")]
             VaultFlaw::AttestUnanswered => "attest-unanswered",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::DeleteProofUnchecked => "delete-proof-unchecked",
             #[cfg(feature = "flaws")]
             VaultFlaw::PreVoteStaleGrantsCounted => "pre-vote-stale-grants-counted",
             #[cfg(feature = "flaws")]

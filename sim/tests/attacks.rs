@@ -25,10 +25,10 @@
 //!   budget of evaluations under the victim's key: with one KE2 of the
 //!   victim's record, the dictionary falls offline.
 //!
-//! And one the correct vault must refuse with no broken variant to open
-//! it: a delete under a proof of K the chat server made with a key of its
-//! own (the real proof check is the only thing in its way; a vault that
-//! accepted every proof was missed by every other engine of the suite).
+//! - the unproved delete (`delete-proof-unchecked`): the chat server
+//!   deletes the user's record under a proof of K it made with a key of
+//!   its own; the real proof check is the only thing in its way (a vault
+//!   that accepted every proof passed every other engine of the suite).
 //!
 //! The device is the real client state machine (`backup_vault::client`).
 
@@ -702,18 +702,24 @@ fn a_forged_ticket_is_refused_by_the_correct_vault() {
     assert_eq!(f.found, None, "{f:?}");
 }
 
+/// What the chat server's delete without K achieved.
+#[derive(Debug)]
+struct UnprovedDelete {
+    /// The vault's answer to the delete.
+    answer: Resp,
+    /// Whether the user's password still releases K afterwards.
+    password_releases_k: bool,
+}
+
 /// The chat server, which holds the account but never K, deletes the
-/// user's record under a proof it made with a key of its own: the vault
+/// user's record under a proof it made with a key of its own. The vault
 /// checks every proof of K against the verifier the registration stored
 /// (`VaultCrypto::verify_proof`: an HMAC under that verifier, which only
-/// K derives), so the delete is refused and the password still releases
-/// K. No other
-/// engine of the suite hands the real verifier a proof made without K:
-/// the simulator's devices prove with their own keys, and the model's
-/// crypto is symbolic.
-#[test]
-fn a_delete_proved_without_k_is_refused_by_the_correct_vault() {
-    let mut w = world(13, None);
+/// K derives). No other engine of the suite hands the real verifier a
+/// proof made without K: the simulator's devices prove with their own
+/// keys, and the model's crypto is symbolic.
+fn run_unproved_delete(flaw: Option<VaultFlaw>) -> UnprovedDelete {
+    let mut w = world(13, flaw);
     let mut device = Client::new(USER, w.config);
     let mut active = None;
     let done = w.run(
@@ -743,12 +749,28 @@ fn a_delete_proved_without_k_is_refused_by_the_correct_vault() {
         registration,
         proof,
     });
+    UnprovedDelete {
+        answer,
+        password_releases_k: w.login("a password").1.is_some(),
+    }
+}
+
+#[test]
+fn a_delete_proved_without_k_destroys_the_record_on_the_broken_variant() {
+    let d = run_unproved_delete(Some(VaultFlaw::DeleteProofUnchecked));
+    assert!(matches!(d.answer, Resp::Deleted { .. }), "{d:?}");
+    assert!(!d.password_releases_k, "{d:?}");
+}
+
+#[test]
+fn a_delete_proved_without_k_is_refused_by_the_correct_vault() {
+    let d = run_unproved_delete(None);
     assert!(
-        !matches!(answer, Resp::Deleted { .. }),
-        "a delete without K was carried out: {answer:?}"
+        !matches!(d.answer, Resp::Deleted { .. }),
+        "a delete without K was carried out: {d:?}"
     );
     assert!(
-        w.login("a password").1.is_some(),
-        "the record is gone after a delete without K"
+        d.password_releases_k,
+        "the record is gone after a delete without K: {d:?}"
     );
 }

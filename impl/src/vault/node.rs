@@ -1000,7 +1000,9 @@ impl<C: VaultCrypto> VaultNode<C> {
             }
         };
         let statement = ProofStatement::Delete { user, registration };
-        if !self.crypto.verify_proof(verifier, &statement, proof) {
+        if !(self.crypto.verify_proof(verifier, &statement, proof)
+            || self.flaw_skips_delete_proof())
+        {
             return Err(Answer::FromState(ClientResponse::Refused(
                 Refusal::BadProof,
             )));
@@ -1298,6 +1300,11 @@ impl<C: VaultCrypto> VaultNode<C> {
             self.store.flaw_restore_active(command.user(), before);
         }
         outcome
+    }
+
+    /// Broken variant `DeleteProofUnchecked` (see [`crate::flaws`]).
+    fn flaw_skips_delete_proof(&self) -> bool {
+        flaw_on!(self.config.flaw, VaultFlaw::DeleteProofUnchecked)
     }
 
     /// Broken variants `DeleteSparesStaged` and `DeleteSparesActive` (see
