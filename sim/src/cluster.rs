@@ -185,16 +185,22 @@ impl Peek {
         }
     }
 
-    /// A vote request's term and where the candidate's log ends, (last
-    /// term, last index); None for any other message.
-    pub fn vote_request(&self) -> Option<(Term, (Term, LogIndex))> {
-        match *self {
-            Peek::RequestVote {
-                term,
-                last_index,
-                last_term,
-                ..
-            } => Some((term, (last_term, last_index))),
+    /// The vote request a step handled, `handled` as in
+    /// [`Effects::handled`]: (the candidate, the term it asks in, where
+    /// its log ends as (last term, last index)); None for anything else.
+    pub fn vote_request(
+        handled: Option<(NodeId, Peek)>,
+    ) -> Option<(NodeId, Term, (Term, LogIndex))> {
+        match handled? {
+            (
+                from,
+                Peek::RequestVote {
+                    term,
+                    last_index,
+                    last_term,
+                    ..
+                },
+            ) => Some((from, term, (last_term, last_index))),
             _ => None,
         }
     }

@@ -128,6 +128,8 @@ impl Deferrals {
             pending: BTreeMap::new(),
             words: BTreeMap::new(),
             state: BTreeMap::new(),
+            // N - quorum + 1 + R, ordered so that no quorum (N + 1) cannot
+            // underflow.
             needed: (usize::from(nodes) + 1 + usize::from(rollback_tolerance))
                 .saturating_sub(quorum),
         }
@@ -212,11 +214,8 @@ impl Deferrals {
         if before.is_some_and(|(_, t, v)| t == term && v == Some(candidate)) {
             return false;
         }
-        let asked = step
-            .handled
-            .and_then(|(from, peek)| Some((from, peek.vote_request()?)));
-        let log = match asked {
-            Some((from, (asked, log))) if from == candidate && asked == term => log,
+        let log = match Peek::vote_request(step.handled) {
+            Some((from, asked, log)) if from == candidate && asked == term => log,
             _ => match pending {
                 Some(d) if d.term == term && d.candidate == candidate => d.log,
                 _ => return false,
@@ -287,9 +286,7 @@ impl Deferrals {
             Some(deferred) => self.deferred.insert(step.id, deferred),
             None => self.deferred.remove(&step.id),
         };
-        let asked = step
-            .handled
-            .and_then(|(from, peek)| peek.vote_request().map(|(term, log)| (from, term, log)));
+        let asked = Peek::vote_request(step.handled);
         match (now, asked) {
             (None, _) => {
                 self.pending.remove(&step.id);
@@ -381,10 +378,7 @@ impl Deferrals {
     /// has not voted in the term, is deferred (or granted).
     fn when_due<C: VaultCrypto>(&self, step: &DeferralStep<'_, C>) -> Result<(), Violation> {
         let raft = step.node.raft();
-        let Some((from, (term, theirs))) = step
-            .handled
-            .and_then(|(from, peek)| Some((from, peek.vote_request()?)))
-        else {
+        let Some((from, term, theirs)) = Peek::vote_request(step.handled) else {
             return Ok(());
         };
         if term != raft.term() || raft.voted_for().is_some() {

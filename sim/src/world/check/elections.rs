@@ -309,11 +309,7 @@ impl Elections {
         ) = (step.handled, was)
         {
             if term == seeking.next() {
-                let entry = self.pre_votes.entry(step.id).or_insert((
-                    step.incarnation,
-                    term,
-                    BTreeSet::new(),
-                ));
+                let entry = self.pre_votes.entry(step.id).or_default();
                 if (entry.0, entry.1) != (step.incarnation, term) {
                     *entry = (step.incarnation, term, BTreeSet::new());
                 }
@@ -415,10 +411,8 @@ impl Elections {
         let raft = step.node.raft();
         let now = (raft.term(), raft.voted_for());
         let before = self.recorded.insert(step.id, now);
-        let asked = step
-            .handled
-            .and_then(|(from, peek)| Some((from, peek.vote_request()?)));
-        let (Some(candidate), Some((from, (term, theirs)))) = (now.1, asked) else {
+        let asked = Peek::vote_request(step.handled);
+        let (Some(candidate), Some((from, term, theirs))) = (now.1, asked) else {
             return Ok(());
         };
         if before == Some(now) || from != candidate || term != now.0 {
