@@ -203,6 +203,12 @@ pub enum VaultFlaw {
     /// (breaks LOCK-3: a change without proof of K).
     #[cfg(feature = "flaws")]
     DeleteProofUnchecked,
+    /// A delete is also carried out under the proof of K that activated
+    /// the registration: the proof's key is checked, not what it says, so
+    /// the chat server deletes the record with a proof it relayed for
+    /// another purpose (breaks LOCK-3: a change without a proof for it).
+    #[cfg(feature = "flaws")]
+    DeleteTakesActivationProof,
     /// A pre-candidate counts a grant whatever term it was for: a late
     /// grant from an earlier pre-vote counts toward this one, and an
     /// election starts that no quorum allowed (breaks LIVE-2; safety
@@ -351,6 +357,13 @@ pub enum ClientFlaw {
     /// believes it is unregistered while its record can be guessed against).
     #[cfg(feature = "flaws")]
     UnauthenticatedDelete,
+    /// Registration takes an "activated" answer carrying the tag it already
+    /// checked on the "staged" answer for the same registration: the tag is
+    /// the vault's, under the device's K, but about another statement, so a
+    /// chat server that replays it makes the device report password mode on
+    /// for a record that was never activated (breaks REG-2).
+    #[cfg(feature = "flaws")]
+    StagedTagTakenForActivation,
     /// The client never asks to be woken: its answer deadline is not
     /// reported to the driver, so a lost request or answer leaves it
     /// waiting for ever (breaks LIVE-1: a device busy when the final
@@ -498,6 +511,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::DeleteProofUnchecked,
     #[cfg(feature = "flaws")]
+    VaultFlaw::DeleteTakesActivationProof,
+    #[cfg(feature = "flaws")]
     VaultFlaw::PreVoteStaleGrantsCounted,
     #[cfg(feature = "flaws")]
     VaultFlaw::RefusalRecordedAsVote,
@@ -547,6 +562,8 @@ pub const CLIENT_FLAWS: &[ClientFlaw] = &[
     ClientFlaw::AcceptOlderGeneration,
     #[cfg(feature = "flaws")]
     ClientFlaw::UnauthenticatedDelete,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::StagedTagTakenForActivation,
     #[cfg(feature = "flaws")]
     ClientFlaw::NeverArmsTimeout,
     #[cfg(feature = "flaws")]
@@ -665,6 +682,8 @@ impl VaultFlaw {
             #[cfg(feature = "flaws")]
             VaultFlaw::DeleteProofUnchecked => "delete-proof-unchecked",
             #[cfg(feature = "flaws")]
+            VaultFlaw::DeleteTakesActivationProof => "delete-takes-activation-proof",
+            #[cfg(feature = "flaws")]
             VaultFlaw::PreVoteStaleGrantsCounted => "pre-vote-stale-grants-counted",
             #[cfg(feature = "flaws")]
             VaultFlaw::RefusalRecordedAsVote => "refusal-recorded-as-vote",
@@ -718,6 +737,8 @@ impl ClientFlaw {
             ClientFlaw::AcceptOlderGeneration => "accept-older-generation",
             #[cfg(feature = "flaws")]
             ClientFlaw::UnauthenticatedDelete => "unauthenticated-delete",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::StagedTagTakenForActivation => "staged-tag-taken-for-activation",
             #[cfg(feature = "flaws")]
             ClientFlaw::NeverArmsTimeout => "never-arms-timeout",
             #[cfg(feature = "flaws")]

@@ -1037,8 +1037,20 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
         let i = usize::from(id.0);
         let local = self.local(i, self.now);
         let sim = &mut self.nodes[i];
+        let written = sim.host.disk().records().len();
         let recovery = sim.host.restart(local, &mut self.rng);
         let records = sim.host.disk().records().to_vec();
+        // What the host reports is what the restart kept: records lost
+        // (corrupt, or not authentic) exactly when it reports an older
+        // state. The report tells the operator, and the checks, that the
+        // node came back rolled back.
+        assert_eq!(
+            records.len() < written,
+            matches!(recovery, Recovery::Corrupt { .. } | Recovery::Forged { .. }),
+            "node {}'s restart kept {} of its {written} records and reported {recovery:?}",
+            id.0,
+            records.len()
+        );
         let audited = audit_disk(&self.crypto, id, &records);
         // The host cut the disk where the node stopped reading: what it
         // appends next follows records that open (else every write of this
@@ -1069,6 +1081,14 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
             "replace a node's HSM only while it is down"
         );
         sim.host.replace_hsm();
+        // The fault must bite: a counter that survived would turn the
+        // rollback it comes with into one the HSM sees, and R's case would
+        // never be exercised.
+        assert_eq!(
+            sim.host.nvram(),
+            Watermark::default(),
+            "a new HSM's counter starts from nothing"
+        );
     }
 
     /// What node `id`'s HSM's counter holds, up or down.

@@ -1001,7 +1001,8 @@ impl<C: VaultCrypto> VaultNode<C> {
         };
         let statement = ProofStatement::Delete { user, registration };
         if !(self.crypto.verify_proof(verifier, &statement, proof)
-            || self.flaw_skips_delete_proof())
+            || self.flaw_skips_delete_proof()
+            || self.flaw_takes_activation_proof(user, registration, proof))
         {
             return Err(Answer::FromState(ClientResponse::Refused(
                 Refusal::BadProof,
@@ -1305,6 +1306,39 @@ impl<C: VaultCrypto> VaultNode<C> {
     /// Broken variant `DeleteProofUnchecked` (see [`crate::flaws`]).
     fn flaw_skips_delete_proof(&self) -> bool {
         flaw_on!(self.config.flaw, VaultFlaw::DeleteProofUnchecked)
+    }
+
+    /// Broken variant `DeleteTakesActivationProof` (see [`crate::flaws`]):
+    /// whether `proof` is the proof that activated the registration a
+    /// delete names.
+    fn flaw_takes_activation_proof(
+        &self,
+        user: UserId,
+        registration: RegistrationId,
+        proof: &C::KeyProof,
+    ) -> bool {
+        if !flaw_on!(self.config.flaw, VaultFlaw::DeleteTakesActivationProof) {
+            return false;
+        }
+        let record = self.store.get(user);
+        let named = record
+            .and_then(|r| r.active.as_ref())
+            .filter(|a| a.registration == registration)
+            .map(|a| (&a.verifier, a.content))
+            .or_else(|| {
+                record
+                    .and_then(|r| r.staged.as_ref())
+                    .filter(|s| s.registration == registration)
+                    .map(|s| (&s.verifier, s.content))
+            });
+        named.is_some_and(|(verifier, content)| {
+            let activation = ProofStatement::Activate {
+                user,
+                registration,
+                content,
+            };
+            self.crypto.verify_proof(verifier, &activation, proof)
+        })
     }
 
     /// Broken variants `DeleteSparesStaged` and `DeleteSparesActive` (see

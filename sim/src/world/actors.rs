@@ -864,7 +864,7 @@ fn intercept(
             let forged = ClientResponse::Staged {
                 registration: RegistrationId(world.rng().next_u64()),
                 displaced: false,
-                tag: random_tag(world),
+                tag: forged_tag(world, a),
             };
             forge(world, a, call, forged);
             Some(request)
@@ -873,10 +873,13 @@ fn intercept(
             let forged = ClientResponse::Activated {
                 registration,
                 remaining: world.scenario.guess_limit,
-                tag: random_tag(world),
+                tag: forged_tag(world, a),
             };
             forge(world, a, call, forged);
-            Some(request)
+            // Half the time the real activation never reaches the vault: a
+            // device that believed the forgery reports a record that is not
+            // there.
+            (world.below(2) == 0).then_some(request)
         }
         ClientRequest::LoginFinish { .. } => {
             let mut bytes = [0u8; SESSION_SEALED_KEY_LEN];
@@ -890,8 +893,8 @@ fn intercept(
         ClientRequest::Delete { registration, .. } => {
             forge(world, a, call, ClientResponse::NotRegistered);
             // And "deleted", naming the registration, under a tag the chat
-            // server cannot make.
-            let tag = random_tag(world);
+            // server cannot make for it.
+            let tag = forged_tag(world, a);
             forge(
                 world,
                 a,
@@ -953,10 +956,20 @@ fn substitute_evaluation(
     }
 }
 
-fn random_tag(world: &mut World) -> ReplyTag {
+/// The tag on an answer the chat server forges for actor `a`: the genuine
+/// tag of the last authenticated answer it relayed to `a` (made with the
+/// device's own key, about another statement: a staging for an
+/// activation, an activation for a deletion), or random bytes before it
+/// relayed one. A device that checks a tag's key but not its statement
+/// takes the first for genuine.
+fn forged_tag(world: &mut World, a: usize) -> ReplyTag {
     let mut bytes = [0u8; 32];
+    // Drawn either way, so the run's other draws stay where they were.
     world.rng().fill_bytes(&mut bytes);
-    ReplyTag::from_bytes(&bytes).expect("32 bytes make a tag")
+    match world.relayed_tags.get(&a) {
+        Some(tag) => tag.clone(),
+        None => ReplyTag::from_bytes(&bytes).expect("32 bytes make a tag"),
+    }
 }
 
 /// Delivers `response` to actor `a` as if the vault had answered `call`.
@@ -1023,10 +1036,44 @@ fn replay_one(world: &mut World, a: usize) {
     }
     let i = world.below(world.captured.len() as u64) as usize;
     let mut request = world.captured[i].clone();
-    if world.below(100) < 30 {
+    let draw = world.below(100);
+    if draw < 30 {
         rewrite_user(world, &mut request);
+    } else if draw >= 70 {
+        request = reuse_proof(request);
     }
     send_replay(world, a, request);
+}
+
+/// A captured request's proof of K, sent again as the proof of a delete of
+/// the registration it named: an activation's (`Activate { registration }`)
+/// or a change's (`Replace { active }`). A proof authorises only the
+/// statement it was made for, so the vault must refuse the delete; the
+/// checks see any delete committed without the key holder's own request
+/// (`check::lockout`, LOCK-3). Other requests are replayed as they were.
+fn reuse_proof(request: ClientRequest<OpaqueCrypto>) -> ClientRequest<OpaqueCrypto> {
+    match request {
+        ClientRequest::Activate {
+            user,
+            registration,
+            proof,
+            ..
+        }
+        | ClientRequest::Stage {
+            user,
+            replacing:
+                Some(backup_vault::vault::protocol::Replacing {
+                    registration,
+                    proof,
+                }),
+            ..
+        } => ClientRequest::Delete {
+            user,
+            registration,
+            proof,
+        },
+        other => other,
+    }
 }
 
 fn send_replay(world: &mut World, a: usize, request: ClientRequest<OpaqueCrypto>) {
@@ -1247,6 +1294,8 @@ fn on_completed(
     let honest = world.actors[a].role == Role::Honest;
     match done {
         Completed::Registered { .. } | Completed::PasswordChanged if honest => {
+            let held = world.actors[a].saved.registration;
+            told::registered(user, held, |r| world.lockout.activated(r))?;
             world.actors[a].password = world.actors[a].next_password.take();
             world.coverage.registration_done();
         }

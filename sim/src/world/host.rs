@@ -7,7 +7,8 @@
 //!   `World::check_node` searches them for every HSM secret);
 //! - inject forged peer messages: an `Append` from a made-up leader of a
 //!   higher term carrying a `Reset` of a user's guess budget, in the only
-//!   form it can make (in the clear), and random bytes;
+//!   form it can make (in the clear), random bytes, and genuine messages
+//!   cut short;
 //! - replay captured sealed messages: to their link, to their receiver as
 //!   if another node sent them (vote stuffing), or to any link;
 //! - roll back every disk at once, and later put the newer disks back;
@@ -305,12 +306,24 @@ fn replay(world: &mut World) {
     );
 }
 
-/// Random bytes, presented as a sealed message.
+/// Random bytes, presented as a sealed message; or, half the time, the
+/// first bytes of a genuine sealed message (a write to the network cut
+/// short): it carries the sealed form's marker, and at under 41 bytes it is
+/// too short to hold a nonce and a tag, which the node must refuse by its
+/// length before it reads either.
 fn garbage(world: &mut World) {
     let len = 1 + world.below(200) as usize;
-    let bytes: Vec<u8> = (0..len).map(|_| world.below(256) as u8).collect();
+    let mut bytes: Vec<u8> = (0..len).map(|_| world.below(256) as u8).collect();
+    // Decided by a byte already drawn, so the run's other draws stay where
+    // they were.
+    if bytes[0].is_multiple_of(2) {
+        if let Some((_, _, genuine)) = world.host.captured.back() {
+            bytes = genuine.as_bytes()[..len.min(genuine.as_bytes().len())].to_vec();
+        }
+    }
     let n = u64::from(world.scenario.nodes);
     let (from, to) = (NodeId(world.below(n) as u8), NodeId(world.below(n) as u8));
+    let len = bytes.len();
     world
         .cluster
         .inject(from, to, SealedBytes::from_bytes(bytes));

@@ -311,6 +311,12 @@ pub(crate) struct World {
     /// Registration requests (actor, call) whose answer the chat server
     /// will substitute on the way back, with the blinded element sent.
     substitute: BTreeMap<(usize, u64), RegistrationRequest>,
+    /// The last authenticated answer (a staging, an activation, a
+    /// deletion) the chat server relayed to each actor: the tag it puts on
+    /// the answers it forges, a genuine tag of the device's own key about
+    /// another statement, which the device must refuse as it refuses a
+    /// random one.
+    relayed_tags: BTreeMap<usize, backup_vault::opaque::ReplyTag>,
     /// Whether to check the history when the run ends.
     check_history: bool,
     /// What the committed log did, for telling `info` operations that
@@ -473,6 +479,7 @@ impl World {
                 seed ^ 0xc4a7_5e7e_0000_0000,
             ))),
             substitute: BTreeMap::new(),
+            relayed_tags: BTreeMap::new(),
         };
         world.populate();
         faults::choose_rollback_nodes(&mut world);
@@ -1181,6 +1188,13 @@ impl World {
         let client = self.actors[a].client_id();
         let restore = self.actors[a].restore();
         let mut info = self.request_info(&request, restore);
+        if let ClientRequest::Delete { registration, .. } = &request {
+            // Only an honest device holds the K of the registration it
+            // deletes; the adversaries' deletes are judged by LOCK-3.
+            if self.actors[a].role == actors::Role::Honest {
+                self.lockout.delete_requested(*registration);
+            }
+        }
         if let ClientRequest::Stage {
             user,
             sealed,
@@ -1244,6 +1258,12 @@ impl World {
             Some(self.actors[a].user.0),
             d.request.0,
         );
+        if let ClientResponse::Staged { tag, .. }
+        | ClientResponse::Activated { tag, .. }
+        | ClientResponse::Deleted { tag, .. } = &d.response
+        {
+            self.relayed_tags.insert(a, tag.clone());
+        }
         actors::on_vault_reply(self, a, d);
     }
 

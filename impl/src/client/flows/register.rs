@@ -79,6 +79,9 @@ pub(crate) struct Register {
     /// Whether staging without `replacing` is allowed once candidates run out.
     allow_fresh: bool,
     restarts: u32,
+    /// The tag of the "staged" answer this flow trusted (read only by a
+    /// broken variant: a tag vouches for its own statement only).
+    staged_tag: Option<crate::opaque::ReplyTag>,
 }
 
 impl Register {
@@ -99,6 +102,7 @@ impl Register {
             candidates,
             allow_fresh: purpose == Purpose::Enable,
             restarts: 0,
+            staged_tag: None,
         };
         let step = flow.registration_start(ctx);
         (flow, step)
@@ -196,6 +200,7 @@ impl Register {
                 if !self.trusts(&statement, &tag) {
                     return Step::Wait;
                 }
+                self.staged_tag = Some(tag);
                 self.phase = Phase::Activating(registration);
                 Step::vault(ClientRequest::Activate {
                     user,
@@ -268,7 +273,9 @@ impl Register {
                     content,
                     remaining,
                 };
-                if registration != expected || !self.trusts(&statement, &tag) {
+                if registration != expected
+                    || !(self.trusts(&statement, &tag) || self.flaw_takes_staged_tag(ctx, &tag))
+                {
                     return Step::Wait;
                 }
                 let device = &mut *ctx.device;
@@ -295,6 +302,12 @@ impl Register {
     /// Whether `tag` authenticates `statement` under this flow's K.
     fn trusts(&self, statement: &ReplyStatement, tag: &crate::opaque::ReplyTag) -> bool {
         verify_reply(&self.key, statement, tag)
+    }
+
+    /// Broken variant `StagedTagTakenForActivation` (see [`crate::flaws`]).
+    fn flaw_takes_staged_tag(&self, ctx: &Ctx<'_>, tag: &crate::opaque::ReplyTag) -> bool {
+        crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::StagedTagTakenForActivation)
+            && self.staged_tag.as_ref() == Some(tag)
     }
 
     fn stage(&mut self, ctx: &mut Ctx<'_>) -> Step {

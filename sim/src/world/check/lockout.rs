@@ -5,10 +5,13 @@
 //!   of at least a quorum of nodes. The quorum size is computed here, from
 //!   N and R, not taken from the code under test.
 //! - LOCK-3: a leader proposes `Reset` only while handling a `LoginFinish`
-//!   of that user (whose KE3 it then verified); and a committed `Stage`
+//!   of that user (whose KE3 it then verified); a committed `Stage`
 //!   names the content it stages (the digest of a sealed registration whose
 //!   password file it holds), so a proof of K made for one registration
-//!   never stages another (`content`).
+//!   never stages another (`content`); and a committed `Delete` of a
+//!   registration follows a delete of it that a device holding its K
+//!   asked for, so a proof made for another statement (an activation, a
+//!   change) deletes nothing.
 //! - LOCK-4: no `LoginOk` for a destroyed registration; no node keeps the
 //!   key material of a registration next to its `Destroyed` tombstone.
 //! - REG-1: the command a reply reports is about the requesting user, and a
@@ -34,6 +37,10 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct Lockout {
     quorum: usize,
     activation_requested: BTreeSet<RegistrationId>,
+    /// The registrations a device holding their K asked to delete.
+    delete_requested: BTreeSet<RegistrationId>,
+    /// The registrations whose activation was committed.
+    activated: BTreeSet<RegistrationId>,
     /// The password file each submitted sealed registration carries, by its
     /// content digest.
     contents: BTreeMap<ContentDigest, Vec<u8>>,
@@ -66,15 +73,43 @@ impl Lockout {
         self.activation_requested.insert(registration);
     }
 
+    /// A device holding the K of `registration` asked to delete it.
+    pub fn delete_requested(&mut self, registration: RegistrationId) {
+        self.delete_requested.insert(registration);
+    }
+
+    /// Whether the activation of `registration` was committed.
+    pub fn activated(&self, registration: RegistrationId) -> bool {
+        self.activated.contains(&registration)
+    }
+
     /// A sealed registration with digest `content`, carrying
     /// `password_file`, was submitted (or made by a device).
     pub fn sealed(&mut self, content: ContentDigest, password_file: Vec<u8>) {
         self.contents.insert(content, password_file);
     }
 
-    /// LOCK-3 on newly committed entries: a `Stage` names its own content.
+    /// LOCK-3 on newly committed entries: a `Stage` names its own content,
+    /// and a `Delete` was asked for by the key holder.
     pub fn on_commits(&mut self, added: &[Added<OpaqueCrypto>]) -> Result<(), Violation> {
         for (index, _, command) in added {
+            if let Some(&Command::Activate { registration, .. }) = command.as_ref() {
+                self.activated.insert(registration);
+            }
+            if let Some(&Command::Delete { user, registration }) = command.as_ref() {
+                if !self.delete_requested.contains(&registration) {
+                    return Err(Violation::user(
+                        Invariant::Lock3,
+                        user,
+                        None,
+                        format!(
+                            "committed delete of user {}'s registration {:x} (index {}), which no device holding its K asked to delete: a proof of K made for another statement deleted it",
+                            user.0, registration.0, index.0
+                        ),
+                    ));
+                }
+                continue;
+            }
             let Some(&Command::Stage {
                 user,
                 registration,

@@ -1,6 +1,6 @@
 //! DEV-2: a device tells its user what it found.
 //!
-//! Two of a client's answers decide what the user does next, and a wrong
+//! Three of a client's answers decide what the user does next, and a wrong
 //! one sends them the wrong way. The rules, restated from the design (the
 //! documentation of `ClientError` and `Operation::ChangePassword`):
 //! - **"Wrong key"** sends the user to check 64 digits that may be right.
@@ -18,6 +18,11 @@
 //!   acted on) found a backup: it never answers "no backup", which would
 //!   tell the user there is nothing to restore when there is, under the
 //!   key they had before.
+//! - **"Password set"** and **"password changed"** tell the user the vault
+//!   keeps K behind the new password: the registration the device then
+//!   holds was activated (a committed `Activate` of it), so a forged
+//!   "activated", under a tag the chat server made or replayed from
+//!   another answer, never ends a registration.
 //! - **"Password changed"** tells the user their record stands. A change
 //!   proves knowledge of K and replaces the registration the device holds:
 //!   every staging it sends names that registration in `replacing`, and
@@ -188,6 +193,35 @@ pub fn change_staged(
     ))
 }
 
+/// An honest device of `user` reported a password set or changed, and now
+/// holds `held`; `activated` says whether the vault committed the
+/// activation of that registration.
+///
+/// # Errors
+/// DEV-2 when it holds none, or one the vault never activated.
+pub fn registered(
+    user: UserId,
+    held: Option<RegistrationId>,
+    activated: impl Fn(RegistrationId) -> bool,
+) -> Result<(), Violation> {
+    if held.is_some_and(&activated) {
+        return Ok(());
+    }
+    let held = match held {
+        Some(r) => format!("registration {:x}, which the vault never activated", r.0),
+        None => "no registration".to_owned(),
+    };
+    Err(Violation::user(
+        Invariant::Dev2,
+        user,
+        None,
+        format!(
+            "user {}'s device reported the password set, holding {held}: it believed an activation the vault did not make",
+            user.0
+        ),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,5 +297,14 @@ mod tests {
         assert!(change_staged(u, Some(r1), None).is_err());
         assert!(change_staged(u, Some(r1), Some(r2)).is_err());
         assert!(change_staged(u, None, None).is_err());
+    }
+
+    #[test]
+    fn a_password_is_set_only_on_an_activated_registration() {
+        let (u, r1, r2) = (UserId(1), RegistrationId(1), RegistrationId(2));
+        let activated = |r: RegistrationId| r == r1;
+        assert!(registered(u, Some(r1), activated).is_ok());
+        assert!(registered(u, Some(r2), activated).is_err());
+        assert!(registered(u, None, activated).is_err());
     }
 }
