@@ -38,7 +38,7 @@ use backup_vault::vault::raft::message::PeerMessage;
 use backup_vault::vault::raft::watermark::Watermark;
 use backup_vault::vault::raft::Role;
 use backup_vault::vault::sealed::{
-    audit_disk, audit_message, audit_record, DiskRecord, SealedMessage, StoredRecord,
+    audit_disk, audit_message, audit_record, DiskOp, DiskRecord, SealedMessage, StoredRecord,
 };
 use backup_vault::vault::storage::{RecordLog, Recovery};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
@@ -1014,7 +1014,29 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
         let sim = &mut self.nodes[usize::from(id.0)];
         if let (Some(keep), Some((_, w))) = (keep, sim.host.unsynced().first()) {
             let w = w.clone();
+            let before = sim.host.disk().bytes().len();
             sim.host.disk_mut().tear(&w, keep);
+            // The fault must bite as it says: an append leaves a prefix of
+            // its record's frame, `keep` bytes of it (modulo the frame's
+            // length, so never the whole record); a replace leaves the old
+            // file as it was.
+            let torn = match &w {
+                DiskOp::Append(record) => {
+                    let frame = backup_vault::wire::disk::encode_record(
+                        record,
+                        &backup_vault::wire::disk::DiskLimits::DEFAULT,
+                    )
+                    .expect("every disk record encodes");
+                    keep % frame.len().max(1)
+                }
+                DiskOp::Replace(_) => 0,
+            };
+            assert_eq!(
+                sim.host.disk().bytes().len(),
+                before + torn,
+                "a torn write of {keep} bytes left the wrong number on node {}'s disk",
+                id.0
+            );
         }
         sim.host.crash();
         sim.incarnation += 1;
@@ -1025,10 +1047,20 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
     /// Flips one bit of node `id`'s synced records (bit rot); recovery will
     /// find the record corrupt and start from the valid prefix before it.
     pub fn rot(&mut self, id: NodeId, offset: usize, bit: u8) {
-        self.nodes[usize::from(id.0)]
-            .host
-            .disk_mut()
-            .flip_bit(offset, bit);
+        let disk = self.nodes[usize::from(id.0)].host.disk_mut();
+        let len = disk.bytes().len();
+        let old = (len > 0).then(|| disk.bytes()[offset % len]);
+        disk.flip_bit(offset, bit);
+        // The fault must bite: exactly the bit asked for, at the offset
+        // asked for (modulo the disk's length), is flipped.
+        if let Some(old) = old {
+            assert_eq!(
+                disk.bytes()[offset % len] ^ old,
+                1 << (bit % 8),
+                "bit rot at {offset} did not flip bit {bit} of node {}'s disk",
+                id.0
+            );
+        }
     }
 
     /// Node `id` restarts from its disk, recovering it from its bytes.
@@ -1171,7 +1203,17 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
             !sim.host.is_up(),
             "edit a node's disk only while it is down"
         );
-        sim.host.disk_mut().splice(at, records);
+        let disk = sim.host.disk_mut();
+        let mut edited = disk.records()[..at.min(disk.records().len())].to_vec();
+        edited.extend(records.iter().cloned());
+        disk.splice(at, records);
+        // The fault must bite: the disk holds the edit, framed intact.
+        let framed = RecordLog::from_records(edited);
+        assert!(
+            disk.records() == framed.records() && disk.bytes() == framed.bytes(),
+            "node {}'s disk does not hold the host's edit",
+            id.0
+        );
     }
 
     /// Clients cannot reach node `id` (or, with `false`, can again).
