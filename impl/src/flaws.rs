@@ -360,8 +360,8 @@ pub enum ClientFlaw {
     /// Registration takes an "activated" answer carrying the tag it already
     /// checked on the "staged" answer for the same registration: the tag is
     /// the vault's, under the device's K, but about another statement, so a
-    /// chat server that replays it makes the device report password mode on
-    /// for a record that was never activated (breaks REG-2).
+    /// chat server that replays it makes the device report the password
+    /// set for a record that was never activated (breaks DEV-2).
     #[cfg(feature = "flaws")]
     StagedTagTakenForActivation,
     /// The client never asks to be woken: its answer deadline is not
