@@ -43,7 +43,8 @@ use backup_vault::vault::sealed::{
 use backup_vault::vault::storage::{RecordLog, Recovery};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 /// How many earlier durable states a disk remembers for rollbacks.
 pub const DISK_HISTORY: usize = 64;
@@ -362,10 +363,16 @@ struct SimNode<C: VaultCrypto> {
     /// What the disk's durable records hold, as an auditor holding the
     /// fleet's keys reads them (for checkers; the host cannot).
     view: VaultDisk<C>,
-    /// The last [`DISK_HISTORY`] durable disks, with their views, for
-    /// rollback faults (one per sync). Bounded: a full copy per sync would
-    /// make long runs quadratic.
-    history: std::collections::VecDeque<(Vec<StoredRecord<C>>, VaultDisk<C>)>,
+    /// The records of the durable disk, each shared with the
+    /// [`SimNode::history`] entries that hold it: written once, when its
+    /// write syncs.
+    durable: Vec<Arc<StoredRecord<C>>>,
+    /// The last [`DISK_HISTORY`] durable disks, for rollback faults (one
+    /// per sync). An entry shares its records with the disk and the other
+    /// entries, and its view is read again only when a rollback puts it
+    /// back: a deep copy of the records and of the store they hold at
+    /// every sync made a step's cost grow with the number of users.
+    history: VecDeque<Vec<Arc<StoredRecord<C>>>>,
     timer_at: Option<Millis>,
     /// The node deadline (its own clock) that timer is for.
     timer_for: Option<Millis>,
@@ -373,6 +380,11 @@ struct SimNode<C: VaultCrypto> {
     /// when it started: what the driver contract's next report is judged
     /// against.
     reported: Option<(Term, Role)>,
+}
+
+/// Records, each shared (see [`SimNode::durable`]).
+fn shared<C: VaultCrypto>(records: Vec<StoredRecord<C>>) -> Vec<Arc<StoredRecord<C>>> {
+    records.into_iter().map(Arc::new).collect()
 }
 
 /// A term and role as a breach report names them.
@@ -453,7 +465,8 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
                 incarnation: 0,
                 drift_ppm: 0,
                 view: VaultDisk::default(),
-                history: std::collections::VecDeque::from([(Vec::new(), VaultDisk::default())]),
+                durable: Vec::new(),
+                history: VecDeque::from([Vec::new()]),
                 timer_at: None,
                 timer_for: None,
                 reported: None,
@@ -954,21 +967,31 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
                     let synced = &mut self.effects.synced;
                     let crypto = &self.crypto;
                     let view = &mut sim.view;
+                    let durable = &mut sim.durable;
                     let step = sim.host.sync(up_to, now, &mut self.rng, |op, range| {
                         match audit_record(crypto, node, op.record()) {
                             Some(DiskRecord::Image(image)) => *view = image,
                             Some(DiskRecord::Write(w)) => view.apply(&w),
                             None => unreachable!("a node writes records it can read"),
                         }
+                        if let DiskOp::Replace(_) = op {
+                            durable.clear();
+                        }
+                        durable.push(Arc::new(op.record().clone()));
                         if observe {
                             synced.push((node, range));
                         }
                     });
+                    assert_eq!(
+                        sim.durable.len(),
+                        sim.host.disk().records().len(),
+                        "node {}'s shared records follow its disk",
+                        node.0
+                    );
                     if sim.history.len() == DISK_HISTORY {
                         sim.history.pop_front();
                     }
-                    let records = sim.host.disk().records().to_vec();
-                    sim.history.push_back((records, sim.view.clone()));
+                    sim.history.push_back(sim.durable.clone());
                     self.collect(i, step);
                 }
             }
@@ -1095,9 +1118,10 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
         );
         sim.view = audited.state;
         sim.reported = role_of(&sim.host);
+        sim.durable = shared(records);
         if matches!(recovery, Recovery::Corrupt { .. } | Recovery::Forged { .. }) {
             // The restarted node holds an older state: remember it as such.
-            sim.history.push_back((records, sim.view.clone()));
+            sim.history.push_back(sim.durable.clone());
         }
         self.schedule_timer(i);
         recovery
@@ -1144,8 +1168,9 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
             "replace a node's disk only while it is down"
         );
         *sim.host.disk_mut() = SimDisk::from_records(disk.0.clone());
-        sim.view = disk.1.clone();
-        sim.history.push_back(disk);
+        sim.view = disk.1;
+        sim.durable = shared(disk.0);
+        sim.history.push_back(sim.durable.clone());
     }
 
     /// Node `id`'s disk goes back `syncs_back` syncs (it must be down), or
@@ -1157,9 +1182,19 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
             "roll back a node's disk only while it is down"
         );
         let k = sim.history.len().saturating_sub(1 + syncs_back);
-        let (records, view) = sim.history[k].clone();
+        let records: Vec<StoredRecord<C>> = sim.history[k].iter().map(|r| (**r).clone()).collect();
+        let audited = audit_disk(&self.crypto, id, &records);
+        // Every record of a remembered disk was synced by the node, so it
+        // opens: the view is the one the disk had at that sync.
+        assert_eq!(
+            audited.authentic,
+            records.len(),
+            "node {}'s remembered disk holds records it could not read",
+            id.0
+        );
+        sim.view = audited.state;
+        sim.durable = sim.history[k].clone();
         *sim.host.disk_mut() = SimDisk::from_records(records);
-        sim.view = view;
         sim.history.truncate(k + 1);
     }
 

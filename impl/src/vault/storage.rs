@@ -139,7 +139,10 @@ fn frame<C: VaultCrypto>(record: &StoredRecord<C>) -> Vec<u8> {
 impl<C: VaultCrypto> RecordLog<C> {
     /// The disk holding exactly `records`.
     pub fn from_records(records: Vec<StoredRecord<C>>) -> Self {
-        let bytes = records.iter().flat_map(frame::<C>).collect();
+        let mut bytes = Vec::new();
+        for record in &records {
+            bytes.extend_from_slice(&frame::<C>(record));
+        }
         RecordLog {
             bytes,
             records,

@@ -5,15 +5,20 @@
 //! keys, the fleet's secrets and its derived keys (HOST-1).
 //!
 //! Every secret is at least [`PREFIX`] bytes long, so the scanner indexes
-//! secrets by their first [`PREFIX`] bytes: a scan slides a window over the
-//! bytes, tests each window against a bit filter of the indexed prefixes
-//! (one multiply and one bit test), and looks a window up only when its bit
-//! is set. Adding a secret costs the same whatever the number of secrets
-//! (an automaton over all of them had to be rebuilt at every new password,
-//! which made a step's cost grow with the number of users), and a scan is
-//! one pass over the bytes whatever the number of secrets; the filter's
-//! false positives stay rare while the secrets number far fewer than its
-//! bits.
+//! secrets by their 8-byte grams: each secret by its grams at the first
+//! offsets `0..=min(len - PREFIX, STRIDE - 1)`, so that a scan needs to
+//! test only every `s`-th window of the bytes, `s` the smallest such count
+//! over the secrets held (an occurrence of a secret covers at least `s`
+//! consecutive windows from its start, so one of them is at a multiple of
+//! `s`, at one of the offsets indexed). A window is tested against a bit
+//! filter of the indexed grams (one multiply and one bit test), and looked
+//! up only when its bit is set. Adding a secret costs the same whatever the
+//! number of secrets (an automaton over all of them had to be rebuilt at
+//! every new password, which made a step's cost grow with the number of
+//! users), and a scan is one pass over every `s`-th window whatever the
+//! number of secrets (the simulator's secrets are at least 22 bytes long,
+//! so `s` is [`STRIDE`]); the filter's false positives stay rare while the
+//! indexed grams number far fewer than its bits.
 
 use backup_vault::vault::ids::UserId;
 use std::collections::BTreeMap;
@@ -31,11 +36,15 @@ pub enum SecretKind {
     FleetSecret,
 }
 
-/// The length of the prefix secrets are indexed by; shorter byte strings
+/// The length of the grams secrets are indexed by; shorter byte strings
 /// are not taken as secrets (they would match by chance).
 pub const PREFIX: usize = 8;
 
-/// Bits in the prefix filter (a power of two): 128 KiB.
+/// The most windows a scan steps over at once: a secret of at least
+/// `PREFIX + STRIDE - 1` bytes is indexed by its first `STRIDE` grams.
+pub const STRIDE: usize = 16;
+
+/// Bits in the gram filter (a power of two): 128 KiB.
 const FILTER_BITS: usize = 1 << 20;
 
 /// The filter bit of a window.
@@ -49,11 +58,15 @@ fn bit(window: u64) -> usize {
 pub struct Secrets {
     patterns: Vec<Vec<u8>>,
     owners: Vec<(UserId, SecretKind)>,
-    /// Each indexed prefix → the secrets that start with it, in the order
-    /// they were added (looked up, never iterated: no order leaks).
-    by_prefix: BTreeMap<u64, Vec<usize>>,
-    /// One bit per prefix hash: set if some secret's prefix has it.
+    /// Each indexed gram → the secrets holding it, each with the offset it
+    /// is at, in the order they were added (looked up, never iterated: no
+    /// order leaks).
+    by_gram: BTreeMap<u64, Vec<(usize, usize)>>,
+    /// One bit per gram hash: set if some indexed gram has it.
     filter: Vec<u64>,
+    /// The windows a scan steps over: the fewest grams any secret held is
+    /// indexed by.
+    stride: usize,
     /// Bytes scanned (a figure for the run report).
     pub scanned: u64,
 }
@@ -63,14 +76,15 @@ impl Default for Secrets {
         Secrets {
             patterns: Vec::new(),
             owners: Vec::new(),
-            by_prefix: BTreeMap::new(),
+            by_gram: BTreeMap::new(),
             filter: vec![0; FILTER_BITS / 64],
+            stride: STRIDE,
             scanned: 0,
         }
     }
 }
 
-fn prefix(bytes: &[u8]) -> u64 {
+fn gram(bytes: &[u8]) -> u64 {
     let mut w = [0u8; PREFIX];
     w.copy_from_slice(&bytes[..PREFIX]);
     u64::from_le_bytes(w)
@@ -83,16 +97,24 @@ impl Secrets {
         if bytes.len() < PREFIX {
             return;
         }
-        let key = prefix(bytes);
-        let ids = self.by_prefix.entry(key).or_default();
-        if ids.iter().any(|&i| self.patterns[i] == bytes) {
+        let first = gram(bytes);
+        if self.by_gram.get(&first).is_some_and(|ids| {
+            ids.iter()
+                .any(|&(i, at)| at == 0 && self.patterns[i] == bytes)
+        }) {
             return;
         }
-        ids.push(self.patterns.len());
+        let id = self.patterns.len();
+        let grams = (bytes.len() - PREFIX + 1).min(STRIDE);
+        for at in 0..grams {
+            let key = gram(&bytes[at..]);
+            self.by_gram.entry(key).or_default().push((id, at));
+            let b = bit(key);
+            self.filter[b / 64] |= 1 << (b % 64);
+        }
+        self.stride = self.stride.min(grams);
         self.patterns.push(bytes.to_vec());
         self.owners.push((user, kind));
-        let b = bit(key);
-        self.filter[b / 64] |= 1 << (b % 64);
     }
 
     /// The secret that starts first in `bytes` (the first added, if several
@@ -102,21 +124,30 @@ impl Secrets {
             return None;
         }
         self.scanned += bytes.len() as u64;
-        for (at, window) in bytes.windows(PREFIX).enumerate() {
-            let key = prefix(window);
+        // The occurrence that starts first is seen at the first window
+        // tested that meets any occurrence (windows are tested in order,
+        // and each occurrence is met at the first tested window inside
+        // it); among those met there, the earliest start wins, then the
+        // secret added first.
+        let mut window = 0;
+        while window + PREFIX <= bytes.len() {
+            let key = gram(&bytes[window..]);
             let b = bit(key);
-            if self.filter[b / 64] & (1 << (b % 64)) == 0 {
-                continue;
+            if self.filter[b / 64] & (1 << (b % 64)) != 0 {
+                if let Some(ids) = self.by_gram.get(&key) {
+                    let found = ids
+                        .iter()
+                        .filter(|&&(i, at)| {
+                            at <= window && bytes[window - at..].starts_with(&self.patterns[i])
+                        })
+                        .map(|&(i, at)| (window - at, i))
+                        .min();
+                    if let Some((_, i)) = found {
+                        return Some(self.owners[i]);
+                    }
+                }
             }
-            let Some(ids) = self.by_prefix.get(&key) else {
-                continue;
-            };
-            if let Some(&i) = ids
-                .iter()
-                .find(|&&i| bytes[at..].starts_with(&self.patterns[i]))
-            {
-                return Some(self.owners[i]);
-            }
+            window += self.stride;
         }
         None
     }
@@ -180,5 +211,45 @@ mod tests {
         );
         assert_eq!(s.scan(b"xprefix00-thr"), None);
         assert_eq!(s.patterns.len(), 2, "a secret added twice is held once");
+    }
+
+    /// The secret a plain search finds: the earliest start, then the
+    /// first added.
+    fn plain(secrets: &[&[u8]], bytes: &[u8]) -> Option<usize> {
+        (0..bytes.len()).find_map(|at| secrets.iter().position(|p| bytes[at..].starts_with(p)))
+    }
+
+    #[test]
+    fn the_strided_scan_finds_what_a_plain_search_finds() {
+        let long: &[u8] = b"a secret long enough for every gram: 0123456789";
+        let other: &[u8] = b"another secret, also long";
+        let short: &[u8] = b"tiny-one";
+        for with_short in [false, true] {
+            let mut s = Secrets::default();
+            s.add(UserId(1), SecretKind::Key, long);
+            s.add(UserId(2), SecretKind::Password, other);
+            let mut held = vec![long, other];
+            if with_short {
+                // One gram only: the scan steps window by window again.
+                s.add(UserId(3), SecretKind::Password, short);
+                held.push(short);
+            }
+            for first in 0..40 {
+                for second in [None, Some(first + 3), Some(first + 30)] {
+                    let mut bytes = vec![b'.'; 120];
+                    bytes[first..first + other.len()].copy_from_slice(other);
+                    if let Some(at) = second {
+                        let which = if with_short { short } else { long };
+                        let end = (at + which.len()).min(bytes.len());
+                        bytes[at..end].copy_from_slice(&which[..end - at]);
+                    }
+                    let want = plain(&held, &bytes).map(|i| [1, 2, 3][i]);
+                    let got = s.scan(&bytes).map(|(u, _)| u.0);
+                    assert_eq!(got, want, "other at {first}, then at {second:?}");
+                }
+            }
+            let cut = &long[..long.len() - 1];
+            assert_eq!(s.scan(cut), None, "a secret cut short is not found");
+        }
     }
 }
