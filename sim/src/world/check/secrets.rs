@@ -44,13 +44,18 @@ pub const PREFIX: usize = 8;
 /// `PREFIX + STRIDE - 1` bytes is indexed by its first `STRIDE` grams.
 pub const STRIDE: usize = 16;
 
-/// Bits in the gram filter (a power of two): 128 KiB.
-const FILTER_BITS: usize = 1 << 20;
+/// Bits in the gram filter of a run's scanner (2^20, 128 KiB): room for
+/// the grams of thousands of secrets.
+const RUN_FILTER_LOG2: u32 = 20;
 
-/// The filter bit of a window.
-fn bit(window: u64) -> usize {
+/// Bits in the gram filter of a scanner for a few secrets (2^12, 512
+/// bytes): cheap to make for one search.
+const FEW_FILTER_LOG2: u32 = 12;
+
+/// The filter bit of a window, in a filter of `2^log2` bits.
+fn bit(window: u64, log2: u32) -> usize {
     // Fibonacci hashing: the top bits of the product mix every input bit.
-    (window.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - FILTER_BITS.trailing_zeros())) as usize
+    (window.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - log2)) as usize
 }
 
 /// The scanner. Holds the secrets themselves (it must, to find them); it
@@ -64,6 +69,8 @@ pub struct Secrets {
     by_gram: BTreeMap<u64, Vec<(usize, usize)>>,
     /// One bit per gram hash: set if some indexed gram has it.
     filter: Vec<u64>,
+    /// The filter holds `2^filter_log2` bits.
+    filter_log2: u32,
     /// The windows a scan steps over: the fewest grams any secret held is
     /// indexed by.
     stride: usize,
@@ -72,15 +79,9 @@ pub struct Secrets {
 }
 
 impl Default for Secrets {
+    /// A scanner for a run's secrets.
     fn default() -> Self {
-        Secrets {
-            patterns: Vec::new(),
-            owners: Vec::new(),
-            by_gram: BTreeMap::new(),
-            filter: vec![0; FILTER_BITS / 64],
-            stride: STRIDE,
-            scanned: 0,
-        }
+        Secrets::with_filter(RUN_FILTER_LOG2)
     }
 }
 
@@ -91,35 +92,62 @@ fn gram(bytes: &[u8]) -> u64 {
 }
 
 impl Secrets {
-    /// Adds a secret of `user`. Byte strings shorter than [`PREFIX`] are
-    /// ignored, and so is a secret already held.
-    pub fn add(&mut self, user: UserId, kind: SecretKind, bytes: &[u8]) {
+    fn with_filter(log2: u32) -> Self {
+        Secrets {
+            patterns: Vec::new(),
+            owners: Vec::new(),
+            by_gram: BTreeMap::new(),
+            filter: vec![0; (1 << log2) / 64],
+            filter_log2: log2,
+            stride: STRIDE,
+            scanned: 0,
+        }
+    }
+
+    /// A scanner for a few secrets (tens), made for one search: its filter
+    /// is small, so making it costs little.
+    pub fn few() -> Self {
+        Secrets::with_filter(FEW_FILTER_LOG2)
+    }
+
+    /// Adds a secret of `user`, and returns its number (secrets are
+    /// numbered from 0 in the order they were first added). Byte strings
+    /// shorter than [`PREFIX`] are ignored (`None`); a secret already held
+    /// keeps its number.
+    pub fn add(&mut self, user: UserId, kind: SecretKind, bytes: &[u8]) -> Option<usize> {
         if bytes.len() < PREFIX {
-            return;
+            return None;
         }
         let first = gram(bytes);
-        if self.by_gram.get(&first).is_some_and(|ids| {
+        if let Some(&(held, _)) = self.by_gram.get(&first).and_then(|ids| {
             ids.iter()
-                .any(|&(i, at)| at == 0 && self.patterns[i] == bytes)
+                .find(|&&(i, at)| at == 0 && self.patterns[i] == bytes)
         }) {
-            return;
+            return Some(held);
         }
         let id = self.patterns.len();
         let grams = (bytes.len() - PREFIX + 1).min(STRIDE);
         for at in 0..grams {
             let key = gram(&bytes[at..]);
             self.by_gram.entry(key).or_default().push((id, at));
-            let b = bit(key);
+            let b = bit(key, self.filter_log2);
             self.filter[b / 64] |= 1 << (b % 64);
         }
         self.stride = self.stride.min(grams);
         self.patterns.push(bytes.to_vec());
         self.owners.push((user, kind));
+        Some(id)
     }
 
     /// The secret that starts first in `bytes` (the first added, if several
     /// start there): its owner and kind.
     pub fn scan(&mut self, bytes: &[u8]) -> Option<(UserId, SecretKind)> {
+        self.find(bytes).map(|i| self.owners[i])
+    }
+
+    /// The secret that starts first in `bytes` (the first added, if several
+    /// start there): its number (see [`Secrets::add`]).
+    pub fn find(&mut self, bytes: &[u8]) -> Option<usize> {
         if self.patterns.is_empty() || bytes.len() < PREFIX {
             return None;
         }
@@ -132,7 +160,7 @@ impl Secrets {
         let mut window = 0;
         while window + PREFIX <= bytes.len() {
             let key = gram(&bytes[window..]);
-            let b = bit(key);
+            let b = bit(key, self.filter_log2);
             if self.filter[b / 64] & (1 << (b % 64)) != 0 {
                 if let Some(ids) = self.by_gram.get(&key) {
                     let found = ids
@@ -143,7 +171,7 @@ impl Secrets {
                         .map(|&(i, at)| (window - at, i))
                         .min();
                     if let Some((_, i)) = found {
-                        return Some(self.owners[i]);
+                        return Some(i);
                     }
                 }
             }
