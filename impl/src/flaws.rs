@@ -399,6 +399,12 @@ pub enum ClientFlaw {
     /// finds the newest).
     #[cfg(feature = "flaws")]
     ManifestLags,
+    /// A backup whose manifest put is refused acknowledges once it has
+    /// read the manifest, whatever that names, instead of putting its own
+    /// again: the hint keeps naming an older backup (breaks DEV-1; no
+    /// restore fails, since the listing still finds the newest).
+    #[cfg(feature = "flaws")]
+    AcknowledgedPastManifestConflict,
     /// A backup fails at its first conflict (a lost write, a generation
     /// another writer or an earlier interrupted backup holds, a manifest
     /// moved on) instead of spending its budget: a device whose interrupted
@@ -577,6 +583,8 @@ pub const CLIENT_FLAWS: &[ClientFlaw] = &[
     #[cfg(feature = "flaws")]
     ClientFlaw::ManifestLags,
     #[cfg(feature = "flaws")]
+    ClientFlaw::AcknowledgedPastManifestConflict,
+    #[cfg(feature = "flaws")]
     ClientFlaw::GivesUpAtFirstConflict,
     #[cfg(feature = "flaws")]
     ClientFlaw::EnableGivesUpOnStaleRegistration,
@@ -751,6 +759,8 @@ impl ClientFlaw {
             ClientFlaw::BackupRewritesGeneration => "backup-rewrites-generation",
             #[cfg(feature = "flaws")]
             ClientFlaw::ManifestLags => "manifest-lags",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::AcknowledgedPastManifestConflict => "acknowledged-past-manifest-conflict",
             #[cfg(feature = "flaws")]
             ClientFlaw::GivesUpAtFirstConflict => "gives-up-at-first-conflict",
             #[cfg(feature = "flaws")]

@@ -575,6 +575,13 @@ fn judge_output(world: &mut World, a: usize, out: &Output) -> Result<(), super::
             current.writes.put(user, generation, data)?;
         }
     }
+    if let (Output::Done(Completed::BackedUp { generation }), Some(current), Role::Honest) =
+        (out, world.actors[a].op.as_ref(), world.actors[a].role)
+    {
+        if current.kind == Kind::Backup {
+            current.writes.acknowledged(user, *generation)?;
+        }
+    }
     if let (
         Output::Vault {
             request: ClientRequest::Stage { replacing, .. },
@@ -621,6 +628,18 @@ fn judge_output(world: &mut World, a: usize, out: &Output) -> Result<(), super::
 
 fn cloud_exec(world: &mut World, a: usize, op: CloudOp) -> Result<CloudReply, StoreError> {
     let user = world.actors[a].user.0;
+    // DEV-1: what the answer about the manifest tells a backup (below).
+    let manifest = match &op {
+        CloudOp::Put { key, data, .. } if *key == manifest_key(UserId(user)) => {
+            Some(Some(data.clone()))
+        }
+        CloudOp::Get { key } | CloudOp::GetVersion { key, .. }
+            if *key == manifest_key(UserId(user)) =>
+        {
+            Some(None)
+        }
+        _ => None,
+    };
     let (what, result) = match op {
         CloudOp::Put { key, data, cond } => {
             if let Some(found) = world.secrets.scan(&data) {
@@ -679,6 +698,25 @@ fn cloud_exec(world: &mut World, a: usize, op: CloudOp) -> Result<CloudReply, St
             world.cloud.delete(&key, cond).map(|()| CloudReply::Deleted),
         ),
     };
+    if let (
+        Some(put),
+        Some(Op {
+            kind: Kind::Backup,
+            before: DeviceState { key: Some(k), .. },
+            writes,
+            ..
+        }),
+    ) = (manifest, world.actors[a].op.as_mut())
+    {
+        // The manifest the answer shows the device: the one it put, if
+        // the put was answered Ok; the one read; or none.
+        let named = match (&put, &result) {
+            (Some(data), Ok(CloudReply::Put(_))) => Some(&data[..]),
+            (None, Ok(CloudReply::Got(object))) => Some(&object.data[..]),
+            _ => None,
+        };
+        writes.manifest_answer(UserId(user), k, named);
+    }
     world.record(
         "cloud",
         Party::Actor(a as u32),

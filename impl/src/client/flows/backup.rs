@@ -208,7 +208,7 @@ impl Backup {
             }
             (Phase::ReadManifest, Ok(CloudReply::Got(object))) => {
                 let found = decode_manifest(&self.key, user, &object.data);
-                if found == Some(self.generation) {
+                if found == Some(self.generation) || flaw_acknowledged_past_conflict(ctx) {
                     // An earlier send of our manifest put succeeded.
                     return self.acknowledge(object.version, ctx);
                 }
@@ -254,6 +254,14 @@ impl Backup {
             generation: self.generation,
         })
     }
+}
+
+/// Broken variant `AcknowledgedPastManifestConflict` (see [`crate::flaws`]).
+fn flaw_acknowledged_past_conflict(ctx: &Ctx<'_>) -> bool {
+    crate::flaws::flaw_on!(
+        ctx.config.flaw,
+        ClientFlaw::AcknowledgedPastManifestConflict
+    )
 }
 
 /// A short name of a cloud reply.

@@ -22,7 +22,12 @@
 //!   go back, and one generation is written with one content only (a write
 //!   the read-back found lost is put again as it was; a name another writer
 //!   holds moves the backup to a later generation); the manifest it puts
-//!   names, under the device's key, the generation it wrote last.
+//!   names, under the device's key, the generation it wrote last; and it is
+//!   acknowledged as generation `g` only on an answer that shows the
+//!   manifest naming `g`: its put of it answered Ok, or a read of the
+//!   manifest (a put refused is read again, and put again unless what was
+//!   read names `g`: an earlier put of it that was stored, its answer
+//!   lost).
 //!
 //! The world judges the honest devices, whose saved state it keeps.
 
@@ -111,6 +116,14 @@ impl Kind {
 #[derive(Clone, Debug, Default)]
 pub struct Writes {
     last: Option<(Generation, Bytes)>,
+    /// The generation the last answer about the manifest showed this
+    /// backup (see [`Writes::manifest_answer`]).
+    shown: Option<Generation>,
+}
+
+/// A DEV-1 violation of `user`'s backup.
+fn dev1(user: UserId, why: String) -> Violation {
+    Violation::user(Invariant::Dev1, user, None, why)
 }
 
 impl Writes {
@@ -128,15 +141,41 @@ impl Writes {
         if wrote.is_some() && names == wrote {
             return Ok(());
         }
-        Err(Violation::user(
-            Invariant::Dev1,
+        Err(dev1(
             user,
-            None,
             format!(
                 "user {}'s backup put a manifest that names generation {:?} under its key, after writing generation {:?}",
                 user.0,
                 names.map(|g| g.0),
                 wrote.map(|g| g.0)
+            ),
+        ))
+    }
+
+    /// The cloud answered the backup about its user's manifest: `shown`
+    /// is the manifest the answer shows (the one put, if the put was
+    /// answered Ok; the one read), or `None` (refused, lost, not found).
+    pub fn manifest_answer(&mut self, user: UserId, key: &BackupKey, shown: Option<&[u8]>) {
+        self.shown = shown.and_then(|data| decode_manifest(key, user, data));
+    }
+
+    /// The backup is acknowledged as `generation`.
+    ///
+    /// # Errors
+    /// The last answer about the manifest did not show one naming
+    /// `generation`: a restore that goes by the manifest (while the
+    /// folder's listing lags) does not find the acknowledged backup.
+    pub fn acknowledged(&self, user: UserId, generation: Generation) -> Result<(), Violation> {
+        if self.shown == Some(generation) {
+            return Ok(());
+        }
+        Err(dev1(
+            user,
+            format!(
+                "user {}'s backup was acknowledged as generation {} on an answer showing a manifest that names {:?}",
+                user.0,
+                generation.0,
+                self.shown.map(|g| g.0)
             ),
         ))
     }
@@ -154,10 +193,8 @@ impl Writes {
     ) -> Result<(), Violation> {
         if let Some((last, bytes)) = &self.last {
             if generation < *last {
-                return Err(Violation::user(
-                    Invariant::Dev1,
+                return Err(dev1(
                     user,
-                    None,
                     format!(
                         "user {}'s backup wrote generation {} after generation {}: a backup's generations never go back",
                         user.0, generation.0, last.0
@@ -165,10 +202,8 @@ impl Writes {
                 ));
             }
             if generation == *last && bytes != data {
-                return Err(Violation::user(
-                    Invariant::Dev1,
+                return Err(dev1(
                     user,
-                    None,
                     format!(
                         "user {}'s backup wrote generation {} a second time with other bytes ({} and {} bytes)",
                         user.0,
@@ -426,5 +461,30 @@ mod tests {
             .manifest(u, &key, &encode_manifest(&other, u, Generation(4)))
             .is_err());
         assert!(w.manifest(u, &key, &[0u8; 32]).is_err());
+    }
+
+    #[test]
+    fn a_backup_is_acknowledged_only_on_an_answer_showing_its_manifest() {
+        let key = device(Mode::Key).key.expect("a key");
+        let u = UserId(1);
+        let mut w = Writes::default();
+        assert!(w.acknowledged(u, Generation(4)).is_err(), "no answer yet");
+        let ours = encode_manifest(&key, u, Generation(4));
+        w.manifest_answer(u, &key, Some(&ours));
+        w.acknowledged(u, Generation(4))
+            .expect("its put answered Ok");
+        w.manifest_answer(u, &key, None);
+        assert!(
+            w.acknowledged(u, Generation(4)).is_err(),
+            "a refused put shows nothing"
+        );
+        w.manifest_answer(u, &key, Some(&encode_manifest(&key, u, Generation(5))));
+        assert!(
+            w.acknowledged(u, Generation(4)).is_err(),
+            "a read naming another generation"
+        );
+        w.manifest_answer(u, &key, Some(&ours));
+        w.acknowledged(u, Generation(4))
+            .expect("a read showing an earlier put of it that was stored");
     }
 }
