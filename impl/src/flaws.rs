@@ -405,6 +405,11 @@ pub enum ClientFlaw {
     /// restore fails, since the listing still finds the newest).
     #[cfg(feature = "flaws")]
     AcknowledgedPastManifestConflict,
+    /// A restore that found only damaged backups says there is no backup:
+    /// the user is told there is nothing to restore when what is there was
+    /// damaged on the way (breaks DEV-2).
+    #[cfg(feature = "flaws")]
+    DamageIsNoBackup,
     /// A backup fails at its first conflict (a lost write, a generation
     /// another writer or an earlier interrupted backup holds, a manifest
     /// moved on) instead of spending its budget: a device whose interrupted
@@ -585,6 +590,8 @@ pub const CLIENT_FLAWS: &[ClientFlaw] = &[
     #[cfg(feature = "flaws")]
     ClientFlaw::AcknowledgedPastManifestConflict,
     #[cfg(feature = "flaws")]
+    ClientFlaw::DamageIsNoBackup,
+    #[cfg(feature = "flaws")]
     ClientFlaw::GivesUpAtFirstConflict,
     #[cfg(feature = "flaws")]
     ClientFlaw::EnableGivesUpOnStaleRegistration,
@@ -761,6 +768,8 @@ impl ClientFlaw {
             ClientFlaw::ManifestLags => "manifest-lags",
             #[cfg(feature = "flaws")]
             ClientFlaw::AcknowledgedPastManifestConflict => "acknowledged-past-manifest-conflict",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::DamageIsNoBackup => "damage-is-no-backup",
             #[cfg(feature = "flaws")]
             ClientFlaw::GivesUpAtFirstConflict => "gives-up-at-first-conflict",
             #[cfg(feature = "flaws")]

@@ -98,6 +98,9 @@ struct Op {
     /// A restore with digits acted on an answer that held a backup object
     /// put under other digits (DEV-2).
     received_other_key: bool,
+    /// A restore acted on an answer that held a backup object of its
+    /// folder damaged on the way (DEV-2).
+    received_damaged: bool,
     /// An answer the chat server forged reached the device (`intercept`):
     /// a disable then may end "not confirmed", as it must on the vault's
     /// unauthenticated word (LIVE-5 excuses only that).
@@ -458,6 +461,7 @@ fn start(
         must_finish: false,
         obstructed,
         received_other_key: false,
+        received_damaged: false,
         received_forgery: false,
     });
     world.actors[a].ops += 1;
@@ -1203,6 +1207,7 @@ pub(super) fn cloud_done(
     if world.conduct.answer(a, epoch, call, reply) {
         world.budgets.cloud_answer(a, epoch, &result);
         note_other_key(world, a, &result);
+        note_damaged(world, a, &result);
     }
     client.on_cloud(call, result, now, world.cluster.rng());
     world.actors[a].client = Some(client);
@@ -1222,6 +1227,20 @@ fn note_other_key(world: &mut World, a: usize, result: &Result<CloudReply, Store
             if told.made_under_other_key(user, object, key) {
                 op.received_other_key = true;
             }
+        }
+    }
+}
+
+/// DEV-2: whether the answer honest device `a`'s restore acts on holds a
+/// backup object of its folder damaged on the way.
+fn note_damaged(world: &mut World, a: usize, result: &Result<CloudReply, StoreError>) {
+    if world.actors[a].role != Role::Honest {
+        return;
+    }
+    let damaged = world.told.damaged_backup(world.actors[a].user, result);
+    if let Some(op) = world.actors[a].op.as_mut() {
+        if matches!(op.kind, Kind::RestoreWithKey | Kind::RestoreWithPassword) && damaged {
+            op.received_damaged = true;
         }
     }
 }
@@ -1415,8 +1434,13 @@ fn on_failed(world: &mut World, a: usize, op: &Op, e: ClientError) -> Result<(),
                 op.before.key.as_ref(),
                 &e,
                 op.received_other_key,
+                op.received_damaged,
             )?,
-            Kind::RestoreWithPassword => world.told.restore_failed(user, None, &e, false)?,
+            Kind::RestoreWithPassword => {
+                world
+                    .told
+                    .restore_failed(user, None, &e, false, op.received_damaged)?;
+            }
             _ => {}
         }
         match (op.kind, &e) {

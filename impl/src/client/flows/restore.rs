@@ -143,6 +143,7 @@ impl Restore {
                 })
             }
             found => Step::Failed(match (self.damage.take(), found) {
+                (Some(_), _) if flaw_damage_is_no_backup(ctx) => ClientError::NoBackup,
                 (Some(detail), _) => ClientError::BackupDamaged { detail },
                 (None, Some(found)) => ClientError::StaleBackup {
                     found,
@@ -226,6 +227,11 @@ impl Restore {
             }
         }
     }
+}
+
+/// Broken variant `DamageIsNoBackup` (see [`crate::flaws`]).
+fn flaw_damage_is_no_backup(ctx: &Ctx<'_>) -> bool {
+    crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::DamageIsNoBackup)
 }
 
 /// Broken variant `AcceptOlderGeneration` (see [`crate::flaws`]).

@@ -35,8 +35,8 @@
 //! The world judges the honest devices only.
 
 use super::Violation;
-use backup_vault::client::ClientError;
-use backup_vault::cloud::{Object, ObjectKey};
+use backup_vault::client::{ClientError, CloudReply};
+use backup_vault::cloud::{Object, ObjectKey, StoreError};
 use backup_vault::invariant::Invariant;
 use backup_vault::key::{BackupKey, KeyFingerprint};
 use backup_vault::vault::crypto::RegistrationId;
@@ -101,28 +101,54 @@ impl Told {
             })
     }
 
+    /// Whether the answer `result`, as a restore of `user` received it,
+    /// is a backup object of `user`'s folder damaged on the way: bytes no
+    /// put under its name holds, or the cloud's report of a damaged copy.
+    pub fn damaged_backup(&self, user: UserId, result: &Result<CloudReply, StoreError>) -> bool {
+        let puts = |name: &ObjectKey| {
+            self.folders
+                .get(&user)
+                .and_then(|folder| folder.objects.get(name))
+        };
+        match result {
+            Ok(CloudReply::Got(object)) => puts(&object.key)
+                .is_some_and(|puts| puts.iter().all(|(data, _)| *data != object.data)),
+            Err(StoreError::Corrupt { key, .. }) => puts(key).is_some(),
+            _ => false,
+        }
+    }
+
     /// An honest restore of `user` ended with `error`; `key` is the key it
-    /// was given (`None`: a restore by password), and `received_other_key`
+    /// was given (`None`: a restore by password), `received_other_key`
     /// whether it acted on an answer that held a backup object put under
-    /// another key ([`Told::made_under_other_key`]).
+    /// another key ([`Told::made_under_other_key`]), and `received_damaged`
+    /// whether it acted on one that held a damaged backup object of the
+    /// user ([`Told::damaged_backup`]).
     ///
     /// # Errors
     /// DEV-2 when it says "wrong key" with no backup under another key put
-    /// in the folder, or "no backup" after receiving one.
+    /// in the folder, or "no backup" after receiving one, intact under
+    /// other digits or damaged.
     pub fn restore_failed(
         &self,
         user: UserId,
         key: Option<&BackupKey>,
         error: &ClientError,
         received_other_key: bool,
+        received_damaged: bool,
     ) -> Result<(), Violation> {
-        if received_other_key && matches!(error, ClientError::NoBackup) {
+        if (received_other_key || received_damaged) && matches!(error, ClientError::NoBackup) {
+            let what = if received_other_key {
+                "intact, a backup made under other digits"
+            } else {
+                "a backup of its folder damaged on the way"
+            };
             return Err(Violation::user(
                 Invariant::Dev2,
                 user,
                 None,
                 format!(
-                    "user {}'s restore answered \"no backup\" after it received, intact, a backup made under other digits",
+                    "user {}'s restore answered \"no backup\" after it received {what}",
                     user.0
                 ),
             ));
@@ -249,24 +275,28 @@ mod tests {
         let wrong = ClientError::WrongKey;
         let b = Bytes::from_static(b"a backup");
         assert!(told
-            .restore_failed(u, Some(&key(1)), &wrong, false)
+            .restore_failed(u, Some(&key(1)), &wrong, false, false)
             .is_err());
-        assert!(told.restore_failed(u, None, &wrong, false).is_err());
+        assert!(told.restore_failed(u, None, &wrong, false, false).is_err());
         told.backup_put(u, &name(1), &b, Some(&key(1)));
         assert!(told
-            .restore_failed(u, Some(&key(1)), &wrong, false)
+            .restore_failed(u, Some(&key(1)), &wrong, false, false)
             .is_err());
-        assert!(told.restore_failed(u, None, &wrong, false).is_ok());
-        assert!(told.restore_failed(UserId(2), None, &wrong, false).is_err());
+        assert!(told.restore_failed(u, None, &wrong, false, false).is_ok());
+        assert!(told
+            .restore_failed(UserId(2), None, &wrong, false, false)
+            .is_err());
         told.backup_put(u, &name(2), &b, Some(&key(2)));
-        assert!(told.restore_failed(u, Some(&key(1)), &wrong, false).is_ok());
+        assert!(told
+            .restore_failed(u, Some(&key(1)), &wrong, false, false)
+            .is_ok());
         let nothing = ClientError::NoBackup;
         assert!(told
-            .restore_failed(UserId(3), Some(&key(1)), &nothing, false)
+            .restore_failed(UserId(3), Some(&key(1)), &nothing, false, false)
             .is_ok());
         told.backup_put(UserId(3), &name(1), &b, None);
         assert!(told
-            .restore_failed(UserId(3), Some(&key(1)), &wrong, false)
+            .restore_failed(UserId(3), Some(&key(1)), &wrong, false, false)
             .is_ok());
     }
 
@@ -283,11 +313,40 @@ mod tests {
         assert!(!told.made_under_other_key(UserId(2), &object(1, b"old"), &key(1)));
         let nothing = ClientError::NoBackup;
         assert!(told
-            .restore_failed(u, Some(&key(1)), &nothing, true)
+            .restore_failed(u, Some(&key(1)), &nothing, true, false)
             .is_err());
         assert!(told
-            .restore_failed(u, Some(&key(1)), &nothing, false)
+            .restore_failed(u, Some(&key(1)), &nothing, false, false)
             .is_ok());
+    }
+
+    #[test]
+    fn no_backup_after_receiving_a_damaged_one_is_caught() {
+        let mut told = Told::default();
+        let u = UserId(1);
+        told.backup_put(u, &name(1), &Bytes::from_static(b"intact"), Some(&key(1)));
+        let got = |data: &'static [u8]| Ok(CloudReply::Got(object(1, data)));
+        assert!(told.damaged_backup(u, &got(b"intacT")));
+        assert!(!told.damaged_backup(u, &got(b"intact")));
+        assert!(
+            !told.damaged_backup(UserId(2), &got(b"intacT")),
+            "another folder"
+        );
+        let corrupt = Err(StoreError::Corrupt {
+            key: name(1),
+            version: object(1, b"x").version,
+            reason: "checksum",
+        });
+        assert!(told.damaged_backup(u, &corrupt));
+        let nothing = ClientError::NoBackup;
+        assert!(told
+            .restore_failed(u, Some(&key(1)), &nothing, false, true)
+            .is_err());
+        assert!(
+            told.restore_failed(u, Some(&key(1)), &ClientError::WrongKey, false, true)
+                .is_err(),
+            "the wrong-key rule still applies"
+        );
     }
 
     #[test]
