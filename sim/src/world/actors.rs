@@ -529,6 +529,13 @@ fn pump(world: &mut World, a: usize) {
                 let honest = world.actors[a].role == Role::Honest;
                 world.ke3_made(&request);
                 if honest {
+                    // Only an honest device holds the K of the registration
+                    // it deletes: LOCK-3 lets the vault carry out a delete it
+                    // asked for, whoever delivers it (the chat server may
+                    // hold it back and send it later), and no other.
+                    if let ClientRequest::Delete { registration, .. } = &request {
+                        world.lockout.delete_requested(*registration);
+                    }
                     capture(world, &request);
                 }
                 world.actors[a].calls += 1;

@@ -1188,13 +1188,6 @@ impl World {
         let client = self.actors[a].client_id();
         let restore = self.actors[a].restore();
         let mut info = self.request_info(&request, restore);
-        if let ClientRequest::Delete { registration, .. } = &request {
-            // Only an honest device holds the K of the registration it
-            // deletes; the adversaries' deletes are judged by LOCK-3.
-            if self.actors[a].role == actors::Role::Honest {
-                self.lockout.delete_requested(*registration);
-            }
-        }
         if let ClientRequest::Stage {
             user,
             sealed,
