@@ -111,6 +111,12 @@ PROFILES = {
         # Every other honest device sent back to the start of its login,
         # registration or backup for as long as faults are on: where an
         # operation's restart budget is spent, and LIVE-4 counts it.
+        # A cloud that damages, serves stale and loses objects while the
+        # chat server intercepts: where a restore must say what it met,
+        # and a delete held back and sent later by the chat server is
+        # still the device's own (a false LOCK-3 alarm hid here).
+        ("sim cloud damage and intercept", ["sim", "sweep", "--seeds", "0..200", "--duration-ms", "30000",
+                                            "--faults", "cloud-corrupt,cloud-stale,cloud-missing,intercept"]),
         ("sim obstructed clients", ["sim", "sweep", "--seeds", "0..60", "--duration-ms", "30000",
                                     "--faults", "intercept,cloud-missing",
                                     "--nemesis", "obstruct-clients"]),

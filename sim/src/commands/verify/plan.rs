@@ -269,6 +269,17 @@ fn sweeps(scale: u64) -> Vec<Stage> {
             ],
         ),
         sweep(
+            "sim-cloud-damage-and-intercept",
+            "aimed: a cloud that damages, serves stale and loses objects while the chat server intercepts (DEV-1, DEV-2, LOCK-3)",
+            s(60),
+            &[
+                "--duration-ms",
+                "30000",
+                "--faults",
+                "cloud-corrupt,cloud-stale,cloud-missing,intercept",
+            ],
+        ),
+        sweep(
             "sim-obstruct-clients",
             "aimed: honest operations sent back to their start until their restart budgets are spent (LIVE-4)",
             s(60),
