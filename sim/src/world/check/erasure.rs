@@ -119,7 +119,7 @@ impl Erasure {
             for part in material.iter().filter(|p| !kept.contains(p.as_slice())) {
                 assert!(
                     part.len() >= crate::world::check::secrets::PREFIX,
-                    "key material is longer than the scanner's grams"
+                    "every part of key material is at least one of the scanner's grams long"
                 );
                 if scanner.add(*u, SecretKind::RecordSecret, part) == Some(owners.len()) {
                     owners.push((*r, *u));

@@ -16,8 +16,9 @@
 //! number of secrets (an automaton over all of them had to be rebuilt at
 //! every new password, which made a step's cost grow with the number of
 //! users), and a scan is one pass over every `s`-th window whatever the
-//! number of secrets (the simulator's secrets are at least 22 bytes long,
-//! so `s` is [`STRIDE`]); the filter's false positives stay rare while the
+//! number of secrets (the simulator's secrets are at least 23 bytes long,
+//! the shortest a password, `pw-`, two numbers and 16 hex digits, so `s`
+//! is [`STRIDE`]); the filter's false positives stay rare while the
 //! indexed grams number far fewer than its bits.
 
 use backup_vault::vault::ids::UserId;
