@@ -63,6 +63,11 @@ struct Folder {
     unknown: bool,
 }
 
+/// A DEV-2 violation of `user`'s device.
+fn dev2(user: UserId, why: String) -> Violation {
+    Violation::user(Invariant::Dev2, user, None, why)
+}
+
 impl Told {
     /// The backup object `name` with `data` was put into `user`'s folder by
     /// a backup under `key` (`None`: a writer whose key is not known).
@@ -143,10 +148,8 @@ impl Told {
             } else {
                 "a backup of its folder damaged on the way"
             };
-            return Err(Violation::user(
-                Invariant::Dev2,
+            return Err(dev2(
                 user,
-                None,
                 format!(
                     "user {}'s restore answered \"no backup\" after it received {what}",
                     user.0
@@ -174,10 +177,8 @@ impl Told {
         } else {
             "no backup was ever put in its folder"
         };
-        Err(Violation::user(
-            Invariant::Dev2,
+        Err(dev2(
             user,
-            None,
             format!(
                 "user {}'s restore answered \"wrong key\", but {under}",
                 user.0
@@ -208,10 +209,8 @@ pub fn change_staged(
         Some(r) => format!("registration {:x}", r.0),
         None => "none".to_owned(),
     };
-    Err(Violation::user(
-        Invariant::Dev2,
+    Err(dev2(
         user,
-        None,
         format!(
             "user {}'s password change staged replacing {named}; the device holds {held}: a change replaces the registration it holds or fails \"not registered\"",
             user.0
@@ -237,10 +236,8 @@ pub fn registered(
         Some(r) => format!("registration {:x}, which the vault never activated", r.0),
         None => "no registration".to_owned(),
     };
-    Err(Violation::user(
-        Invariant::Dev2,
+    Err(dev2(
         user,
-        None,
         format!(
             "user {}'s device reported the password set, holding {held}: it believed an activation the vault did not make",
             user.0
