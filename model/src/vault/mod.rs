@@ -170,6 +170,45 @@ pub enum Start {
     Registered,
 }
 
+/// Whether nodes' timers fire, and how many times in all.
+///
+/// Every action of the model but a timer's firing and the owner's
+/// activation of its staged registration (sent again until it is answered,
+/// [`VaultBounds::activations`]) is budgeted or consumes something (a
+/// message, an unsynced write, a crash), so bounds on these two are what
+/// make the model's state space finite: with
+/// [`Timers::Unbounded`] leaders send heartbeats, followers campaign and
+/// clocks advance without end, and only a depth bound ends a search. With
+/// [`Timers::AtMost`] a search without a depth bound ends when the space
+/// does, and proves the whole bound in any order and on any number of
+/// threads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Timers {
+    /// No timer fires: no election, heartbeat or login expiry.
+    Off,
+    /// At most this many firings, over all nodes together.
+    AtMost(u8),
+    /// Timers fire whenever a node is up.
+    Unbounded,
+}
+
+impl Timers {
+    /// Whether a timer can fire at all.
+    pub fn fire(self) -> bool {
+        !matches!(self, Timers::Off | Timers::AtMost(0))
+    }
+
+    /// The firings a search starts with (`u16::MAX` stands for no limit
+    /// and is never spent).
+    fn budget(self) -> u16 {
+        match self {
+            Timers::Off => 0,
+            Timers::AtMost(n) => u16::from(n),
+            Timers::Unbounded => u16::MAX,
+        }
+    }
+}
+
 /// The bounds of a search: cluster shape and budgets of faults and client
 /// actions. Depth is the checker's bound, not the model's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -200,6 +239,11 @@ pub struct VaultBounds {
     pub logins: u8,
     /// Owner password changes (stage with proof of K, then activate).
     pub changes: u8,
+    /// How many times in all the owner sends the activation of a
+    /// registration its change staged (`None`: as often as it likes, until
+    /// the activation is answered). A number makes the space finite (see
+    /// [`Timers`]).
+    pub activations: Option<u8>,
     /// Owner deletes (disable): a `Delete` with proof of K naming the
     /// registration it knows is active, or the one its change staged,
     /// possibly while its activation is still in flight.
@@ -254,8 +298,9 @@ pub struct VaultBounds {
     /// behind it). Rolling back every disk may stop elections (liveness),
     /// never lose a committed entry.
     pub host_rollbacks: u8,
-    /// Whether timers fire (elections, heartbeats, login expiry).
-    pub timers: bool,
+    /// Whether timers fire (elections, heartbeats, login expiry), and how
+    /// often.
+    pub timers: Timers,
     /// Applied entries between routine compactions (the node's
     /// `snapshot_every`). The default, 1000, never compacts within any
     /// bound explored; a small value makes nodes compact and leaders send
@@ -282,6 +327,7 @@ impl Default for VaultBounds {
             guesses: 4,
             logins: 1,
             changes: 1,
+            activations: None,
             deletes: 0,
             reregistrations: 1,
             forgeries: 1,
@@ -295,7 +341,7 @@ impl Default for VaultBounds {
             misdirections: 0,
             disk_edits: 0,
             host_rollbacks: 0,
-            timers: true,
+            timers: Timers::Unbounded,
             snapshot_every: 1_000,
             start: Start::Registered,
         }
@@ -322,7 +368,7 @@ impl VaultBounds {
             splices: 0,
             foreign_evaluations: 0,
             resends: 0,
-            timers: false,
+            timers: Timers::Off,
             ..VaultBounds::default()
         }
     }
@@ -495,6 +541,10 @@ pub struct Budgets {
     /// Nodes whose disk a host rolled back under the same HSM (a bit per
     /// node), for LOCK-2's observer; not limited by R.
     pub host_rolled: u16,
+    /// Timer firings left (`u16::MAX`: [`Timers::Unbounded`], never spent).
+    pub ticks: u16,
+    /// Owner activation sends left (`u16::MAX`: no limit, never spent).
+    pub activations: u16,
 }
 
 /// What the chat server does to an owner's password change it relays.
@@ -958,6 +1008,8 @@ impl VaultModel {
             // The HSM's counter covers these, whatever R.
             host_rollbacks: b.host_rollbacks,
             host_rolled: 0,
+            ticks: b.timers.budget(),
+            activations: b.activations.map_or(u16::MAX, u16::from),
         }
     }
 
@@ -1058,7 +1110,9 @@ impl VaultModel {
         }
         // Bootstrap, fault-free: node 0 is elected, then Alice and Bob
         // register. Every step goes through `step`, so the ghost observers
-        // see the bootstrap like any other run.
+        // see the bootstrap like any other run. The bootstrap's election
+        // is not one of the search's timer firings.
+        s.budgets.ticks = s.budgets.ticks.saturating_add(1);
         s = self.step(&s, &Action::Tick(NodeId(0)), None);
         self.quiesce(&mut s);
         for user in [ALICE, BOB] {
@@ -1357,6 +1411,13 @@ impl VaultModel {
     /// every relative timing of the nodes' timers is explored. Durations do
     /// not matter beyond the order of one node's own deadlines.
     fn tick(&self, s: &mut VaultState, id: NodeId, trace: &mut Option<&mut Vec<String>>) {
+        if self.bounds.timers != Timers::Unbounded {
+            s.budgets.ticks = s
+                .budgets
+                .ticks
+                .checked_sub(1)
+                .expect("a timer fired with none left");
+        }
         let slot = &mut s.slots[usize::from(id.0)];
         let Some(node) = slot.node() else {
             return;
@@ -1620,6 +1681,9 @@ impl VaultModel {
                 }
             }
             ClientOp::ActivateOwn(registration) => {
+                if self.bounds.activations.is_some() {
+                    b.activations -= 1;
+                }
                 let (sealed, _) = s.owner.changing.expect("an activation needs a change");
                 let content = sealed.content();
                 (OWNER, activation(ALICE, registration, content, OWNER_KEY))
@@ -2139,7 +2203,7 @@ impl VaultModel {
                     if !slot.host.unsynced().is_empty() {
                         actions.push(Action::Sync(id));
                     }
-                    if self.bounds.timers {
+                    if b.ticks > 0 {
                         actions.push(Action::Tick(id));
                     }
                     if b.crashes > 0 {
@@ -2248,7 +2312,9 @@ impl VaultModel {
             }
         }
         if let Some((_, Some(r))) = s.owner.changing {
-            push(ClientOp::ActivateOwn(r));
+            if b.activations > 0 {
+                push(ClientOp::ActivateOwn(r));
+            }
             if b.forged_activations > 0 {
                 push(ClientOp::ActivateForged(r));
             }
@@ -2425,6 +2491,8 @@ impl VaultState {
                 disk_edits: 0,
                 host_rollbacks: 0,
                 host_rolled: 0,
+                ticks: 0,
+                activations: 0,
             },
             last_ticket: None,
             ghost: Ghost {

@@ -82,9 +82,9 @@ pub fn sometimes_applies(name: &str, b: &super::VaultBounds) -> bool {
     let spends = b.guesses >= b.guess_limit;
     match name {
         SOME_LOGIN => b.logins > 0,
-        SOME_DESTROYED => b.guesses > b.guess_limit || (spends && b.timers),
-        SOME_EXHAUSTED => spends && b.timers,
-        SOME_LEADER_CHANGE => b.timers && (b.nodes > 1 || b.crashes > 0),
+        SOME_DESTROYED => b.guesses > b.guess_limit || (spends && b.timers.fire()),
+        SOME_EXHAUSTED => spends && b.timers.fire(),
+        SOME_LEADER_CHANGE => b.timers.fire() && (b.nodes > 1 || b.crashes > 0),
         // Routine compaction within a bound needs a small `snapshot_every`
         // (the default, 1000, never compacts); a store is then replaced at
         // a restart from a compacted disk or by a leader's snapshot.

@@ -15,7 +15,7 @@
 //! The slice is the model checker's part of the mutation oracle
 //! (`scripts/mutants.py`) and of CI (`bvault-suite check slice`).
 
-use super::VaultBounds;
+use super::{Timers, VaultBounds};
 
 /// One slice: bounds, a depth, and what it is for.
 #[derive(Clone, Debug)]
@@ -35,8 +35,10 @@ pub struct Slice {
     /// nothing (as a missing example does).
     pub steering_path: &'static [&'static str],
     /// Longest path after the steering path, in steps (breadth-first, so
-    /// exhaustive to it).
-    pub depth: usize,
+    /// exhaustive to it), or `None`: the whole space, every path of any
+    /// length. A slice searched whole bounds its timers and the owner's
+    /// activations ([`super::Timers`]), so that its space ends.
+    pub depth: Option<usize>,
 }
 
 /// Every slice, cheapest first.
@@ -52,7 +54,7 @@ pub fn slices() -> Vec<Slice> {
                 ..VaultBounds::quiet()
             },
             steering_path: &[],
-            depth: 12,
+            depth: None,
         },
         Slice {
             name: "destruction",
@@ -66,7 +68,7 @@ pub fn slices() -> Vec<Slice> {
                 ..VaultBounds::quiet()
             },
             steering_path: &[],
-            depth: 11,
+            depth: None,
         },
         Slice {
             name: "destruction R1",
@@ -80,7 +82,7 @@ pub fn slices() -> Vec<Slice> {
                 ..VaultBounds::quiet()
             },
             steering_path: &[],
-            depth: 11,
+            depth: None,
         },
         Slice {
             name: "exhaustion",
@@ -91,11 +93,11 @@ pub fn slices() -> Vec<Slice> {
                 guess_limit: 1,
                 guesses: 1,
                 rollback_tolerance: 0,
-                timers: true,
+                timers: Timers::Unbounded,
                 ..VaultBounds::quiet()
             },
             steering_path: &[],
-            depth: 12,
+            depth: Some(12),
         },
         Slice {
             name: "election",
@@ -103,13 +105,13 @@ pub fn slices() -> Vec<Slice> {
                       leader is elected; vote, term and log-matching mistakes break CONS-1, \
                       CONS-2 or CONS-3",
             bounds: VaultBounds {
-                timers: true,
+                timers: Timers::Unbounded,
                 crashes: 1,
                 rollback_tolerance: 0,
                 ..VaultBounds::quiet()
             },
             steering_path: &[],
-            depth: 8,
+            depth: Some(8),
         },
         Slice {
             name: "snapshot",
@@ -124,7 +126,7 @@ pub fn slices() -> Vec<Slice> {
                 ..VaultBounds::quiet()
             },
             steering_path: &[],
-            depth: 12,
+            depth: None,
         },
         Slice {
             name: "delete",
@@ -141,10 +143,11 @@ pub fn slices() -> Vec<Slice> {
                 deletes: 1,
                 reregistrations: 1,
                 rollback_tolerance: 0,
+                activations: Some(2),
                 ..VaultBounds::quiet()
             },
             steering_path: &[],
-            depth: 10,
+            depth: None,
         },
         Slice {
             name: "activation",
@@ -162,10 +165,11 @@ pub fn slices() -> Vec<Slice> {
                 replays: 1,
                 reregistrations: 1,
                 rollback_tolerance: 0,
+                activations: Some(2),
                 ..VaultBounds::quiet()
             },
             steering_path: &[],
-            depth: 8,
+            depth: None,
         },
         Slice {
             name: "login and change",
@@ -179,10 +183,11 @@ pub fn slices() -> Vec<Slice> {
                 logins: 1,
                 changes: 1,
                 rollback_tolerance: 0,
+                activations: Some(2),
                 ..VaultBounds::quiet()
             },
             steering_path: &[],
-            depth: 8,
+            depth: None,
         },
         Slice {
             name: "read barrier",
@@ -194,12 +199,12 @@ pub fn slices() -> Vec<Slice> {
                       stale (CONS-4)",
             bounds: VaultBounds {
                 changes: 1,
-                timers: true,
+                timers: Timers::Unbounded,
                 rollback_tolerance: 0,
                 ..VaultBounds::quiet()
             },
             steering_path: &READ_BARRIER_PATH,
-            depth: 4,
+            depth: Some(4),
         },
     ]
 }

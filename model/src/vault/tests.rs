@@ -224,7 +224,7 @@ fn commit_on_minority_breaks_cons_3() {
     // of them, which lacks the committed entry.
     let bounds = VaultBounds {
         reregistrations: 1,
-        timers: true,
+        timers: Timers::Unbounded,
         rollback_tolerance: 0,
         ..VaultBounds::quiet()
     };
@@ -255,7 +255,7 @@ fn vote_without_persisting_breaks_cons_1() {
     // A first election in a fresh cluster, up to the vote request.
     let bounds = VaultBounds {
         crashes: 1,
-        timers: true,
+        timers: Timers::Unbounded,
         rollback_tolerance: 0,
         start: Start::Fresh,
         ..VaultBounds::quiet()
@@ -286,7 +286,7 @@ fn ignore_rollback_tolerance_breaks_cons_3() {
         reregistrations: 1,
         crashes: 1,
         rollbacks: 1,
-        timers: true,
+        timers: Timers::Unbounded,
         ..VaultBounds::quiet()
     };
     let prefix = [
@@ -319,7 +319,7 @@ fn skip_prev_term_check_breaks_cons_2() {
     let bounds = VaultBounds {
         reregistrations: 1,
         crashes: 2,
-        timers: true,
+        timers: Timers::Unbounded,
         rollback_tolerance: 0,
         ..VaultBounds::quiet()
     };
@@ -506,7 +506,7 @@ fn stale_answers_break_linearizability() {
     let bounds = VaultBounds {
         changes: 1,
         crashes: 1,
-        timers: true,
+        timers: Timers::Unbounded,
         rollback_tolerance: 0,
         ..VaultBounds::quiet()
     };
@@ -587,7 +587,7 @@ fn a_steering_path_that_does_not_apply_is_an_error_not_a_search() {
     // A slice whose path the code under test does not take must prove
     // nothing (`check slice` exits 7), not search from somewhere else.
     let timers = VaultBounds {
-        timers: true,
+        timers: Timers::Unbounded,
         ..VaultBounds::quiet()
     };
     let e = VaultModel::new(timers, None)
@@ -599,6 +599,89 @@ fn a_steering_path_that_does_not_apply_is_an_error_not_a_search() {
         quiet.try_after(&["n1 timer fires"]).is_err(),
         "timers are off"
     );
+}
+
+/// Two guesses against a limit of one, no faults and no timer: the
+/// smallest space in which a record is spent and destroyed.
+fn two_guesses_no_timer() -> VaultBounds {
+    VaultBounds {
+        guess_limit: 1,
+        guesses: 2,
+        timers: Timers::AtMost(0),
+        ..VaultBounds::quiet()
+    }
+}
+
+/// Depth-first on two threads, no depth bound: proves only where the space
+/// ends.
+fn whole_space() -> Budget {
+    Budget {
+        strategy: crate::run::Strategy::Dfs,
+        threads: 2,
+        depth: None,
+        ..Budget::bfs(0)
+    }
+}
+
+/// With its timers bounded the model's space is finite: a search without a
+/// depth bound ends, and proves its bound in any order, on any number of
+/// threads.
+#[test]
+fn bounded_timers_make_the_whole_space_searchable() {
+    let m = VaultModel::new(two_guesses_no_timer(), None);
+    let r = check(m.clone(), &whole_space());
+    report(&m, &r);
+    assert!(r.exhaustive(), "{:?}", r.coverage);
+    assert!(!r.has_violation());
+    assert!(r.path(SOME_DESTROYED).is_some(), "the record is destroyed");
+    // The same space, whole, holds the lockout off-by-one's counterexample.
+    let m = VaultModel::new(two_guesses_no_timer(), Some(VaultFlaw::LimitOffByOne));
+    let r = check(m.clone(), &whole_space());
+    report(&m, &r);
+    assert!(
+        r.path(LOCK_1).is_some_and(|p| !p.is_empty()),
+        "LOCK-1 holds"
+    );
+}
+
+/// A slice searched whole must end: its timers and the owner's
+/// activations are bounded.
+#[test]
+fn every_slice_searched_whole_has_an_end() {
+    for slice in slices().into_iter().filter(|s| s.depth.is_none()) {
+        let b = slice.bounds;
+        assert!(b.timers != Timers::Unbounded, "{}: timers", slice.name);
+        assert!(
+            b.changes == 0 || b.activations.is_some(),
+            "{}: activations",
+            slice.name
+        );
+    }
+}
+
+/// A timer fires at most as often as the bound says, over all nodes.
+#[test]
+fn the_timer_budget_is_spent_across_nodes() {
+    let once = VaultBounds {
+        timers: Timers::AtMost(1),
+        ..VaultBounds::quiet()
+    };
+    let m = VaultModel::new(once, None);
+    assert!(m.clone().try_after(&["n1 timer fires"]).is_ok());
+    let e = m
+        .try_after(&["n1 timer fires", "n2 timer fires"])
+        .expect_err("one firing in all");
+    assert!(e.starts_with("step 2 of the steering path"), "{e}");
+    let unbounded = VaultModel::new(
+        VaultBounds {
+            timers: Timers::Unbounded,
+            ..VaultBounds::quiet()
+        },
+        None,
+    );
+    assert!(unbounded
+        .try_after(&["n1 timer fires", "n2 timer fires", "n1 timer fires"])
+        .is_ok());
 }
 
 /// Runs the correct code within `bounds` to `depth`: no property may be
@@ -836,7 +919,7 @@ fn unauthenticated_peers_let_a_forged_reset_break_lock_1() {
         guess_limit: 1,
         guesses: 2,
         forged_appends: 1,
-        timers: true,
+        timers: Timers::Unbounded,
         rollback_tolerance: 0,
         ..VaultBounds::quiet()
     };
@@ -917,7 +1000,7 @@ fn host_rollback_bounds() -> VaultBounds {
         guesses: 1,
         crashes: 3,
         host_rollbacks: 3,
-        timers: true,
+        timers: Timers::Unbounded,
         rollback_tolerance: 0,
         ..VaultBounds::quiet()
     }

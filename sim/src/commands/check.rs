@@ -7,7 +7,7 @@ use backup_vault::flaws::{VaultFlaw, VAULT_FLAWS};
 use backup_vault_model::protocol::{Broken, ProtocolBounds, ProtocolModel};
 use backup_vault_model::run::{check, Budget, Coverage, Proved, Report, Strategy, Verdict};
 use backup_vault_model::vault::slice::{slices, Slice};
-use backup_vault_model::vault::{Start, VaultBounds, VaultModel};
+use backup_vault_model::vault::{Start, Timers, VaultBounds, VaultModel};
 use clap::{Args, Subcommand, ValueEnum};
 use stateright::{Expectation, Model};
 use std::fmt::Debug;
@@ -174,6 +174,41 @@ pub struct BoundArgs {
     /// the same HSM (its counter kept), on any node, R or not.
     #[arg(long, default_value_t = 0)]
     pub host_rollbacks: u8,
+    /// Vault model: timer firings (elections, heartbeats, login expiry)
+    /// over all nodes: a number, `off` or `unbounded` (the default). A
+    /// number makes the state space finite, so that `--depth none` can
+    /// explore all of it.
+    #[arg(long, value_name = "N|off|unbounded", value_parser = parse_timers)]
+    pub timers: Option<Timers>,
+    /// Vault model: the owner's sends of its staged registration's
+    /// activation, in all (default: as many as it likes, until one is
+    /// answered). A number makes the space finite with `--timers N`.
+    #[arg(long)]
+    pub activations: Option<u8>,
+    /// Vault model: owner deletes of a registration it knows (default: 0).
+    #[arg(long)]
+    pub deletes: Option<u8>,
+    /// Vault model: attacker KE3s naming another user for one of the owner's logins (default: 1).
+    #[arg(long)]
+    pub forgeries: Option<u8>,
+    /// Vault model: attacker replays of the owner's requests (default: 1).
+    #[arg(long)]
+    pub replays: Option<u8>,
+    /// Vault model: attacker activations of the owner's staged registration under its own key (default: 1).
+    #[arg(long)]
+    pub forged_activations: Option<u8>,
+    /// Vault model: attacker registration requests for the owner with a guess, outside a login (default: 1).
+    #[arg(long)]
+    pub probes: Option<u8>,
+    /// Vault model: attacker stages splicing the owner's older registration into its change (default: 1).
+    #[arg(long)]
+    pub splices: Option<u8>,
+    /// Vault model: owner changes whose OPRF evaluation the chat server substitutes (default: 1).
+    #[arg(long)]
+    pub foreign_evaluations: Option<u8>,
+    /// Vault model: owner resends of its pending KE1 (default: 1).
+    #[arg(long)]
+    pub resends: Option<u8>,
 }
 
 /// Arguments of `bvault-suite check run`.
@@ -182,9 +217,12 @@ pub struct RunArgs {
     /// Model and bounds.
     #[command(flatten)]
     pub bounds: BoundArgs,
-    /// Longest path, in steps.
-    #[arg(long, default_value_t = 4)]
-    pub depth: usize,
+    /// Longest path, in steps, or `none`: search until the space ends,
+    /// which it does only when every action is bounded (the vault model
+    /// with `--timers N`); a search without a depth bound is exhaustive
+    /// in any order and on any number of threads once it ends.
+    #[arg(long, default_value = "4", value_name = "N|none", value_parser = parse_depth)]
+    pub depth: Depth,
     /// Breadth-first search (the default).
     #[arg(long, conflicts_with = "dfs")]
     pub bfs: bool,
@@ -230,6 +268,38 @@ pub struct ExploreArgs {
     /// Address to serve on.
     #[arg(long, default_value = "localhost:3000")]
     pub addr: String,
+}
+
+/// A search's depth bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Depth(pub Option<usize>);
+
+impl std::fmt::Display for Depth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(d) => write!(f, "{d}"),
+            None => f.write_str("none"),
+        }
+    }
+}
+
+fn parse_depth(text: &str) -> Result<Depth, String> {
+    if text == "none" {
+        return Ok(Depth(None));
+    }
+    text.parse::<usize>()
+        .map(|d| Depth(Some(d)))
+        .map_err(|_| format!("{text:?} is neither a number of steps nor `none`"))
+}
+
+fn parse_timers(text: &str) -> Result<Timers, String> {
+    match text {
+        "off" => Ok(Timers::Off),
+        "unbounded" => Ok(Timers::Unbounded),
+        n => n.parse::<u8>().map(Timers::AtMost).map_err(|_| {
+            format!("{text:?} is neither `off`, `unbounded` nor a number of firings (0 to 255)")
+        }),
+    }
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -325,6 +395,19 @@ fn vault_model(b: &BoundArgs) -> Result<VaultModel, CliError> {
         misdirections: b.misdirections,
         disk_edits: b.disk_edits,
         host_rollbacks: b.host_rollbacks,
+        timers: b.timers.unwrap_or(defaults.timers),
+        activations: b.activations.or(defaults.activations),
+        deletes: b.deletes.unwrap_or(defaults.deletes),
+        forgeries: b.forgeries.unwrap_or(defaults.forgeries),
+        replays: b.replays.unwrap_or(defaults.replays),
+        forged_activations: b.forged_activations.unwrap_or(defaults.forged_activations),
+        probes: b.probes.unwrap_or(defaults.probes),
+        splices: b.splices.unwrap_or(defaults.splices),
+        foreign_evaluations: b
+            .foreign_evaluations
+            .unwrap_or(defaults.foreign_evaluations),
+        resends: b.resends.unwrap_or(defaults.resends),
+
         start: if b.fresh {
             Start::Fresh
         } else {
@@ -357,9 +440,23 @@ fn protocol_model(b: &BoundArgs) -> Result<ProtocolModel, CliError> {
     ]
     .iter()
     .any(|n| *n > 0)
+        || b.timers.is_some()
+        || b.activations.is_some()
+        || [
+            b.deletes,
+            b.forgeries,
+            b.replays,
+            b.forged_activations,
+            b.probes,
+            b.splices,
+            b.foreign_evaluations,
+            b.resends,
+        ]
+        .iter()
+        .any(Option::is_some)
     {
         return Err(CliError::usage(
-            "--forged-appends, --misdirections, --disk-edits and --host-rollbacks are the vault model's host adversary; the protocol model has no host",
+            "--forged-appends, --misdirections, --disk-edits, --host-rollbacks, --timers and the client actions beyond logins, guesses, changes and re-registrations are the vault model's; the protocol model has none of them",
         ));
     }
     let limit = b.limit.unwrap_or(2).max(1);
@@ -401,7 +498,7 @@ fn budget(args: &RunArgs) -> Budget {
             Strategy::Bfs
         },
         threads,
-        depth: Some(args.depth),
+        depth: args.depth.0,
         max_states: args.max_states,
         time: args.time_budget,
         stop_on: None,
@@ -414,14 +511,17 @@ fn budget(args: &RunArgs) -> Budget {
 fn run_check(args: &RunArgs) -> Result<(), CliError> {
     let budget = budget(args);
     let search = format!(
-        "{}, {} thread(s), paths of up to {} steps{}{}",
+        "{}, {} thread(s), {}{}{}",
         if budget.strategy == Strategy::Dfs {
             "depth-first"
         } else {
             "breadth-first"
         },
         budget.threads,
-        args.depth,
+        match args.depth.0 {
+            Some(d) => format!("paths of up to {d} steps"),
+            None => "paths of any length".to_string(),
+        },
         args.max_states
             .map_or(String::new(), |n| format!(", at most ~{n} states")),
         args.time_budget
@@ -430,6 +530,20 @@ fn run_check(args: &RunArgs) -> Result<(), CliError> {
     match args.bounds.model {
         ModelName::Vault => {
             let m = vault_model(&args.bounds)?;
+            let endless = m.bounds.timers == Timers::Unbounded
+                || (m.bounds.changes > 0 && m.bounds.activations.is_none());
+            if args.depth.0.is_none()
+                && endless
+                && args.max_states.is_none()
+                && args.time_budget.is_none()
+            {
+                // Without a bound on its timers (and, with a change, on the
+                // owner's activations) the vault model's space has no end:
+                // such a search would never stop.
+                return Err(CliError::usage(
+                    "--depth none searches until the space ends, and the vault model's ends only with its timers bounded (--timers N or off) and, with a change, the owner's activations (--activations N); or give a --time-budget or --max-states",
+                ));
+            }
             let head = Head {
                 model: "vault",
                 title: "vault (implementation in the loop)",
@@ -617,7 +731,7 @@ fn print_json<A: Debug>(
         "search": {
             "strategy": if args.dfs { "dfs" } else { "bfs" },
             "threads": budget(args).threads,
-            "depth": args.depth,
+            "depth": args.depth.0,
             "max_states": args.max_states,
             "time_budget_s": args.time_budget.map(|t| t.as_secs()),
         },
@@ -682,6 +796,14 @@ fn proved_exit(proved: &Proved) -> Exit {
     }
 }
 
+/// How far a slice searches, as `check slice` prints it.
+fn slice_reach(slice: &Slice) -> String {
+    match slice.depth {
+        Some(d) => format!("depth {d:>2}"),
+        None => "whole   ".to_string(),
+    }
+}
+
 /// `check slice`: every slice (or the named ones) exhaustively, one after
 /// another; the exit status is the worst verdict (a violation before
 /// nothing proved before proved).
@@ -726,9 +848,9 @@ fn run_slices(args: &SliceArgs) -> Result<(), CliError> {
                     ));
                 } else {
                     say!(
-                        "slice {:<15} depth {:>2}: nothing proved: {why}",
+                        "slice {:<15} {}: nothing proved: {why}",
                         slice.name,
-                        slice.depth
+                        slice_reach(slice)
                     );
                 }
                 continue;
@@ -736,7 +858,8 @@ fn run_slices(args: &SliceArgs) -> Result<(), CliError> {
         };
         let budget = Budget {
             threads,
-            ..Budget::bfs(slice.depth)
+            depth: slice.depth,
+            ..Budget::bfs(0)
         };
         let r = check(m.clone(), &budget);
         let proved = r.proved();
@@ -766,9 +889,9 @@ fn run_slices(args: &SliceArgs) -> Result<(), CliError> {
             ));
         } else {
             say!(
-                "slice {:<15} depth {:>2}: {:>9} unique states, {:>6.1}s: {}",
+                "slice {:<15} {}: {:>9} unique states, {:>6.1}s: {}",
                 slice.name,
-                slice.depth,
+                slice_reach(slice),
                 r.unique,
                 r.elapsed.as_secs_f64(),
                 verdict_line(&proved)
@@ -873,6 +996,19 @@ mod tests {
     }
 
     #[test]
+    fn depths_and_timers_parse() {
+        assert_eq!(parse_depth("7").unwrap(), Depth(Some(7)));
+        assert_eq!(parse_depth("none").unwrap(), Depth(None));
+        assert!(parse_depth("-1").is_err());
+        assert!(parse_depth("all").is_err());
+        assert_eq!(parse_timers("3").unwrap(), Timers::AtMost(3));
+        assert_eq!(parse_timers("off").unwrap(), Timers::Off);
+        assert_eq!(parse_timers("unbounded").unwrap(), Timers::Unbounded);
+        assert!(parse_timers("256").is_err());
+        assert!(parse_timers("many").is_err());
+    }
+
+    #[test]
     fn every_flaw_name_resolves() {
         for f in VAULT_FLAWS {
             let b = BoundArgs {
@@ -894,6 +1030,16 @@ mod tests {
                 misdirections: 0,
                 disk_edits: 0,
                 host_rollbacks: 0,
+                timers: None,
+                activations: None,
+                deletes: None,
+                forgeries: None,
+                replays: None,
+                forged_activations: None,
+                probes: None,
+                splices: None,
+                foreign_evaluations: None,
+                resends: None,
             };
             assert_eq!(vault_model(&b).unwrap().flaw, Some(*f));
         }
