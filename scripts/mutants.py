@@ -121,6 +121,17 @@ PROFILES = {
                                     "--faults", "intercept,cloud-missing",
                                     "--nemesis", "obstruct-clients"]),
         ("model slice", ["check", "slice"]),
+        # The vault model's whole space with elections and a crash at R = 1
+        # (every path of any length; verify's stage model-whole-timers-3):
+        # where a vote, term or log-matching mistake needs a path longer
+        # than the slice's election depth.
+        ("model whole timers 3", ["check", "run", "vault", "--timers", "3", "--crashes", "1",
+                                  "--rollbacks", "0", "--duplicates", "0", "--guesses", "0",
+                                  "--logins", "0", "--changes", "0", "--reregistrations", "0",
+                                  "--forgeries", "0", "--replays", "0",
+                                  "--forged-activations", "0", "--probes", "0", "--splices", "0",
+                                  "--foreign-evaluations", "0", "--resends", "0",
+                                  "--depth", "none", "--dfs", "-j", "2"]),
         ("sim attacks", ["cargo-test", "attacks"]),
     ],
 }
@@ -298,6 +309,12 @@ def first_failure(stdout):
                 p = bad[0]
                 where = f" at depth {p['depth']}" if p.get("depth") is not None else ""
                 return f"slice {sl['name']}: {p['name']}: {p['status']}{where}"
+    if doc.get("schema") == "bvault-check-run/1":
+        bad = [p for p in doc.get("properties", []) if p.get("status") in ("violated", "no_example")]
+        if bad:
+            p = bad[0]
+            where = f" at depth {p['depth']}" if p.get("depth") is not None else ""
+            return f"{doc['model']}: {p['name']}: {p['status']}{where}"
     return None
 
 
