@@ -349,6 +349,14 @@ impl Default for VaultBounds {
 }
 
 impl VaultBounds {
+    /// Whether the state space within these bounds is finite, so that a
+    /// search without a depth bound ends: the timers are bounded and, if
+    /// the owner changes its password, so are its activation sends (every
+    /// other action is budgeted or consumes something; see [`Timers`]).
+    pub fn space_ends(&self) -> bool {
+        self.timers != Timers::Unbounded && (self.changes == 0 || self.activations.is_some())
+    }
+
     /// No faults and no client actions: a base for tests that switch on
     /// only what a scenario needs (swarm style).
     pub fn quiet() -> Self {

@@ -33,6 +33,10 @@ Examples:
   bvault-suite check run vault --flaw ke2-before-commit --depth 3
   bvault-suite check run vault --forged-appends 1 --disk-edits 1 --host-rollbacks 1 --depth 4
   bvault-suite check run vault --dfs --threads 2 --depth 12 --time-budget 10m
+  bvault-suite check run vault --timers 2 --crashes 1 --rollbacks 0 --duplicates 0 \\
+      --guesses 0 --logins 0 --changes 0 --reregistrations 0 --forgeries 0 --replays 0 \\
+      --forged-activations 0 --probes 0 --splices 0 --foreign-evaluations 0 --resends 0 \\
+      --depth none --dfs -j 2
   bvault-suite check run protocol --depth 9 --threads 2
   bvault-suite check explore vault --addr localhost:3000
 
@@ -188,22 +192,27 @@ pub struct BoundArgs {
     /// Vault model: owner deletes of a registration it knows (default: 0).
     #[arg(long)]
     pub deletes: Option<u8>,
-    /// Vault model: attacker KE3s naming another user for one of the owner's logins (default: 1).
+    /// Vault model: attacker KE3s naming another user for one of the
+    /// owner's logins (default: 1).
     #[arg(long)]
     pub forgeries: Option<u8>,
     /// Vault model: attacker replays of the owner's requests (default: 1).
     #[arg(long)]
     pub replays: Option<u8>,
-    /// Vault model: attacker activations of the owner's staged registration under its own key (default: 1).
+    /// Vault model: attacker activations of the owner's staged
+    /// registration under its own key (default: 1).
     #[arg(long)]
     pub forged_activations: Option<u8>,
-    /// Vault model: attacker registration requests for the owner with a guess, outside a login (default: 1).
+    /// Vault model: attacker registration requests for the owner with a
+    /// guess, outside a login (default: 1).
     #[arg(long)]
     pub probes: Option<u8>,
-    /// Vault model: attacker stages splicing the owner's older registration into its change (default: 1).
+    /// Vault model: attacker stages splicing the owner's older
+    /// registration into its change (default: 1).
     #[arg(long)]
     pub splices: Option<u8>,
-    /// Vault model: owner changes whose OPRF evaluation the chat server substitutes (default: 1).
+    /// Vault model: owner changes whose OPRF evaluation the chat server
+    /// substitutes (default: 1).
     #[arg(long)]
     pub foreign_evaluations: Option<u8>,
     /// Vault model: owner resends of its pending KE1 (default: 1).
@@ -219,8 +228,9 @@ pub struct RunArgs {
     pub bounds: BoundArgs,
     /// Longest path, in steps, or `none`: search until the space ends,
     /// which it does only when every action is bounded (the vault model
-    /// with `--timers N`); a search without a depth bound is exhaustive
-    /// in any order and on any number of threads once it ends.
+    /// with `--timers N`, and `--activations N` if the owner changes its
+    /// password); a search without a depth bound is exhaustive in any
+    /// order and on any number of threads once it ends.
     #[arg(long, default_value = "4", value_name = "N|none", value_parser = parse_depth)]
     pub depth: Depth,
     /// Breadth-first search (the default).
@@ -273,15 +283,6 @@ pub struct ExploreArgs {
 /// A search's depth bound.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Depth(pub Option<usize>);
-
-impl std::fmt::Display for Depth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            Some(d) => write!(f, "{d}"),
-            None => f.write_str("none"),
-        }
-    }
-}
 
 fn parse_depth(text: &str) -> Result<Depth, String> {
     if text == "none" {
@@ -407,7 +408,6 @@ fn vault_model(b: &BoundArgs) -> Result<VaultModel, CliError> {
             .foreign_evaluations
             .unwrap_or(defaults.foreign_evaluations),
         resends: b.resends.unwrap_or(defaults.resends),
-
         start: if b.fresh {
             Start::Fresh
         } else {
@@ -530,10 +530,8 @@ fn run_check(args: &RunArgs) -> Result<(), CliError> {
     match args.bounds.model {
         ModelName::Vault => {
             let m = vault_model(&args.bounds)?;
-            let endless = m.bounds.timers == Timers::Unbounded
-                || (m.bounds.changes > 0 && m.bounds.activations.is_none());
             if args.depth.0.is_none()
-                && endless
+                && !m.bounds.space_ends()
                 && args.max_states.is_none()
                 && args.time_budget.is_none()
             {
