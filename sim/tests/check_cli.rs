@@ -307,3 +307,84 @@ fn usage_errors_exit_2() {
     let o = bvault(&["check", "run", "nothing"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// The vault model with two timer firings, a crash at R = 1 and no client
+/// action: a finite space.
+const WHOLE_VAULT: &[&str] = &[
+    "check",
+    "run",
+    "vault",
+    "--timers",
+    "2",
+    "--crashes",
+    "1",
+    "--rollbacks",
+    "0",
+    "--duplicates",
+    "0",
+    "--guesses",
+    "0",
+    "--logins",
+    "0",
+    "--changes",
+    "0",
+    "--reregistrations",
+    "0",
+    "--forgeries",
+    "0",
+    "--replays",
+    "0",
+    "--forged-activations",
+    "0",
+    "--probes",
+    "0",
+    "--splices",
+    "0",
+    "--foreign-evaluations",
+    "0",
+    "--resends",
+    "0",
+    "--depth",
+    "none",
+];
+
+#[test]
+fn a_whole_space_is_proved_in_any_order() {
+    // Without a depth bound nothing is cut: depth-first on two threads
+    // proves as breadth-first on one does, and a leader change is reached.
+    for how in [&["--dfs", "-j", "2"][..], &["--bfs"][..]] {
+        let o = bvault(&[WHOLE_VAULT, how, &["--json"]].concat());
+        let text = stdout(&o);
+        assert_eq!(o.status.code(), Some(0), "{how:?}: {text}");
+        let doc: serde_json::Value = serde_json::from_str(&text).expect("one JSON document");
+        assert_eq!(doc["exhaustive"], true, "{how:?}");
+        assert_eq!(doc["search"]["depth"], serde_json::Value::Null, "{how:?}");
+        assert!(
+            doc["max_depth"].as_u64().unwrap() > 8,
+            "{how:?}: paths longer than a slice's"
+        );
+    }
+}
+
+#[test]
+fn a_search_without_end_is_refused_unless_a_budget_ends_it() {
+    // Unbounded timers: the space has no end.
+    let endless = bvault(&["check", "run", "vault", "--depth", "none"]);
+    assert_eq!(endless.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&endless.stderr).contains("--timers N"));
+    // A change with unbounded activation sends: no end either.
+    let o = bvault(&["check", "run", "vault", "--timers", "0", "--depth", "none"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--activations N"));
+    // With a budget it runs, and proves nothing when the budget ends it.
+    let o = bvault(&[
+        "check",
+        "run",
+        "vault",
+        "--depth",
+        "none",
+        "--max-states",
+        "2000",
+    ]);
+    assert_eq!(o.status.code(), Some(7), "{}", stdout(&o));
+}
