@@ -653,6 +653,59 @@ fn every_slice_searched_whole_has_an_end() {
     }
 }
 
+/// Which bounds fire timers, and which have a space that ends.
+#[test]
+fn timers_and_activations_decide_whether_the_space_ends() {
+    assert!(!Timers::Off.fire() && !Timers::AtMost(0).fire());
+    assert!(Timers::AtMost(1).fire() && Timers::Unbounded.fire());
+    let quiet = VaultBounds::quiet();
+    assert!(quiet.space_ends(), "timers off, no change");
+    let endless = VaultBounds {
+        timers: Timers::Unbounded,
+        ..quiet
+    };
+    assert!(!endless.space_ends(), "unbounded timers");
+    let change = VaultBounds {
+        changes: 1,
+        ..quiet
+    };
+    assert!(!change.space_ends(), "a change resent without limit");
+    let bounded = VaultBounds {
+        activations: Some(1),
+        ..change
+    };
+    assert!(bounded.space_ends());
+}
+
+/// The owner sends its activation at most as often as the bound says.
+#[test]
+fn the_activation_budget_is_spent() {
+    let path = [
+        "Change { relay: Honest }",
+        "n0 disk syncs",
+        "ActivateOwn",
+        "ActivateOwn",
+    ];
+    let bounds = |activations| VaultBounds {
+        nodes: 1,
+        rollback_tolerance: 0,
+        changes: 1,
+        activations,
+        ..VaultBounds::quiet()
+    };
+    assert!(VaultModel::new(bounds(None), None).try_after(&path).is_ok());
+    assert!(VaultModel::new(bounds(Some(2)), None)
+        .try_after(&path)
+        .is_ok());
+    let e = VaultModel::new(bounds(Some(1)), None)
+        .try_after(&path)
+        .expect_err("one activation in all");
+    assert!(e.starts_with("step 4 of the steering path"), "{e}");
+    assert!(VaultModel::new(bounds(Some(0)), None)
+        .try_after(&path[..3])
+        .is_err());
+}
+
 /// A timer fires at most as often as the bound says, over all nodes.
 #[test]
 fn the_timer_budget_is_spent_across_nodes() {
