@@ -582,6 +582,10 @@ struct Outstanding {
     req: Req,
     /// The operation recorded in the linearizability tester, if any.
     op: Option<RecordOp>,
+    /// What the node it was sent to had applied when it arrived: an answer
+    /// read from the store (the read barrier's, with no log index of its
+    /// own) was read at this point or later.
+    applied_at_arrival: LogIndex,
 }
 
 /// Violations observed during a transition (rather than visible in a state).
@@ -1853,12 +1857,16 @@ impl VaultModel {
             // requests is what the tester checks.
             let _ = s.ghost.history.on_invoke(request.0, op);
         }
+        let applied_at_arrival = s.slots[usize::from(to.0)]
+            .node()
+            .map_or(LogIndex(0), |n| n.applied());
         s.ghost.requests.insert(
             request,
             Outstanding {
                 client,
                 req: req.clone(),
                 op,
+                applied_at_arrival,
             },
         );
         self.on_node(s, to, request.0, &mut trace, |host, now, rng| {
@@ -2119,8 +2127,15 @@ impl VaultModel {
                 // after the activation (a delete in the same batch): a
                 // registration no longer active there is judged only if
                 // nothing applied after the activation could have removed it.
+                // An answer read from the store (a resend of an activation
+                // already applied) was read when its request arrived or
+                // later, and held until the read barrier's commit; what
+                // applied meanwhile may have removed the registration since
+                // (seen on a random walk: the attacker's guesses destroyed
+                // it, then a registration without proof staged anew).
                 let applied_after = match (node, reply.index) {
                     (Some(n), Some(at)) => n.applied() > at,
+                    (Some(n), None) => n.applied() > out.applied_at_arrival,
                     _ => false,
                 };
                 let active_password = node

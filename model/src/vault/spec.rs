@@ -20,6 +20,13 @@ use backup_vault::vault::protocol::{ClientResponse, Refusal};
 use stateright::semantics::SequentialSpec;
 use std::collections::BTreeSet;
 
+/// The id of a registration staged by an operation that never returned:
+/// the vault chose one at random, and no client knows it until an answer
+/// to a resend of the same content names it (then the spec adopts that
+/// id). Real ids are random 64-bit values: one the vault drew as 0 (a
+/// chance of one in 2^64) would be taken for an unknown one.
+pub const UNKNOWN_ID: RegistrationId = RegistrationId(0);
+
 /// An operation on one user's record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RecordOp {
@@ -248,7 +255,7 @@ impl RecordState {
             (RecordOp::Stage { .. }, RecordRet::Staged { registration, .. }) => {
                 self.apply(op, *registration) == *ret
             }
-            _ => self.apply(op, RegistrationId(0)) == *ret,
+            _ => self.apply(op, UNKNOWN_ID) == *ret,
         }
     }
 
@@ -401,10 +408,16 @@ impl RecordState {
         if claimed != actual {
             return RecordRet::Refused(Refusal::Malformed);
         }
-        if let Some((s, displaced)) = self.staged.filter(|(s, _)| s.content == actual) {
+        if let Some((s, displaced)) = self.staged.as_mut().filter(|(s, _)| s.content == actual) {
+            // A resend of the same content is answered with the staged
+            // registration. If the stage that made it never returned, its
+            // id was unknown until this answer names it.
+            if s.registration == UNKNOWN_ID {
+                s.registration = chosen;
+            }
             return RecordRet::Staged {
                 registration: s.registration,
-                displaced,
+                displaced: *displaced,
             };
         }
         let mut displaced = false;
@@ -509,7 +522,7 @@ impl SequentialSpec for RecordSpec {
         let mut next = self.candidates();
         let mut first = None;
         for s in &mut next {
-            let ret = s.apply(op, RegistrationId(0));
+            let ret = s.apply(op, UNKNOWN_ID);
             first.get_or_insert(ret);
         }
         self.keep(next);
@@ -646,5 +659,48 @@ mod tests {
             proof_key: SymKey(1),
         };
         assert!(s.is_valid_step(&other, &RecordRet::Refused(Refusal::UnknownRegistration)));
+    }
+
+    /// Found by a random walk (`check walk vault --flaw delete-ignores-id
+    /// --seeds 1060..1061`, the flaw inert on that path): a stage whose
+    /// leader lost its term answers `NotLeader` and stays in flight; the
+    /// new leader commits it; a resend of the same content is answered with
+    /// the id the vault chose. The spec had given the lost stage a made-up
+    /// id and judged the true answer not linearizable.
+    #[test]
+    fn a_lost_stage_is_named_by_the_answer_to_its_resend() {
+        let stage = RecordOp::Stage {
+            password: SymPassword(8),
+            key: SymKey(2),
+            claimed: ContentDigest([8; 32]),
+            actual: ContentDigest([8; 32]),
+            seq: 1,
+            own_evaluation: true,
+            replacing: None,
+        };
+        let mut t = LinearizabilityTester::new(spec());
+        t.on_invoke(7u64, stage).unwrap();
+        t.on_invret(11u64, guess(1), RecordRet::NotRegistered)
+            .unwrap();
+        t.on_invret(
+            12u64,
+            stage,
+            RecordRet::Staged {
+                registration: RegistrationId(3247),
+                displaced: true,
+            },
+        )
+        .unwrap();
+        assert!(t.is_consistent());
+        // A resend answered with an id other than the one a returned stage
+        // named is still caught.
+        let mut t = LinearizabilityTester::new(spec());
+        let staged = |id| RecordRet::Staged {
+            registration: RegistrationId(id),
+            displaced: true,
+        };
+        t.on_invret(7u64, stage, staged(3247)).unwrap();
+        t.on_invret(12u64, stage, staged(3248)).unwrap();
+        assert!(!t.is_consistent());
     }
 }
