@@ -10,6 +10,9 @@
 //!   interleaving of message deliveries, duplicates, timers, disk syncs,
 //!   crashes, restarts, rollbacks and client requests within a bound.
 //!
+//! - [`walk`]: seeded random walks through a model, far longer than an
+//!   exhaustive search reaches, judged by the same properties: with the
+//!   vault model, the suite's symbolic-cryptography sweep.
 //! - [`diagram`]: counterexamples drawn as sequence diagrams (Mermaid and
 //!   SVG), from a model path or a simulator trace; the Explorer and
 //!   `bvault-suite verify` draw them.
@@ -24,3 +27,4 @@ pub mod run;
 pub mod shortest;
 pub mod stream;
 pub mod vault;
+pub mod walk;

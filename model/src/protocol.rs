@@ -721,6 +721,19 @@ impl ProtocolModel {
     }
 }
 
+/// The abstract model's walks choose uniformly: its actions are already
+/// whole protocol steps (an election, a send, a delivery), with no timer
+/// that could crowd the others out.
+impl crate::walk::ActionKinds for ProtocolModel {
+    fn kinds(&self) -> usize {
+        1
+    }
+
+    fn kind(&self, _: &AAction) -> usize {
+        0
+    }
+}
+
 impl Model for ProtocolModel {
     type State = AState;
     type Action = AAction;

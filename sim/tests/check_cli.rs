@@ -388,3 +388,74 @@ fn a_search_without_end_is_refused_unless_a_budget_ends_it() {
     ]);
     assert_eq!(o.status.code(), Some(7), "{}", stdout(&o));
 }
+
+#[test]
+fn walks_report_a_flaw_with_its_seed_a_shorter_path_and_a_replay_command() {
+    let o = bvault(&[
+        "check",
+        "walk",
+        "vault",
+        "--flaw",
+        "ke2-before-commit",
+        "--seeds",
+        "0..20",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(6), "{}", stdout(&o));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("one JSON document");
+    assert_eq!(doc["schema"], "bvault-check-walk/1");
+    assert_eq!(doc["verdict"], "violated");
+    let v = &doc["violation"];
+    assert!(v["property"].as_str().unwrap().starts_with("LOCK-2"), "{v}");
+    assert!(v["shrunk_steps"].as_u64() <= v["steps"].as_u64());
+    let replay = v["replay"].as_str().unwrap();
+    let seed = v["seed"].as_u64().unwrap();
+    assert!(
+        replay.ends_with(&format!("--seeds {seed}..{}", seed + 1)),
+        "{replay}"
+    );
+    assert!(!replay.contains("--json"), "{replay}");
+    // The replay command finds the same violation on its one seed.
+    let words: Vec<&str> = replay.split(' ').skip(1).collect();
+    let again = bvault(&words);
+    assert_eq!(again.status.code(), Some(6));
+    assert!(stdout(&again).contains(&format!("on the walk of seed {seed}")));
+}
+
+#[test]
+fn walks_that_reach_no_example_show_nothing_and_exit_7() {
+    // Walks of five steps: no login can finish, no record be destroyed.
+    let o = bvault(&["check", "walk", "vault", "--seeds", "0..10", "--steps", "5"]);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(7), "{text}");
+    assert!(
+        text.contains("none sometimes a record is destroyed"),
+        "{text}"
+    );
+    assert!(text.contains("verdict: nothing shown"), "{text}");
+}
+
+#[test]
+fn walks_of_the_correct_code_reach_every_example_and_exit_0() {
+    let o = bvault(&[
+        "check", "walk", "vault", "--seeds", "0..1000", "--steps", "300", "-j", "2",
+    ]);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(text.contains("walks: 1000 of 1000"), "{text}");
+    assert!(text.contains("a sweep, not a proof"), "{text}");
+}
+
+#[test]
+fn walk_usage_errors_exit_2() {
+    for args in [
+        &["check", "walk", "vault", "--steps", "0"][..],
+        &["check", "walk", "vault", "--seeds", "5..5"],
+        &["check", "walk", "vault", "--snapshot-every", "0"],
+        &["check", "walk", "protocol", "--snapshot-every", "2"],
+        &["check", "walk", "vault", "--flaw", "no-such-flaw"],
+    ] {
+        let o = bvault(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+    }
+}

@@ -2611,6 +2611,29 @@ impl Model for VaultModel {
     }
 }
 
+/// The kinds a walk weighs apart (`crate::walk`): each timer is its own
+/// kind, so that some walks let the leader's timer fire far more often than
+/// its followers' (a leader that keeps its term for a login's lifetime).
+impl crate::walk::ActionKinds for VaultModel {
+    fn kinds(&self) -> usize {
+        8 + usize::from(self.bounds.nodes)
+    }
+
+    fn kind(&self, action: &Action) -> usize {
+        match action {
+            Action::Deliver(_) => 0,
+            Action::Duplicate(_) => 1,
+            Action::Sync(_) => 2,
+            Action::Crash(_) => 3,
+            Action::Restart(_) => 4,
+            Action::Rollback { .. } | Action::HostRollback { .. } => 5,
+            Action::Client { .. } => 6,
+            Action::ForgeAppend | Action::Misdirect { .. } | Action::EditDisk { .. } => 7,
+            Action::Tick(node) => 8 + usize::from(node.0),
+        }
+    }
+}
+
 // ----- readable output ------------------------------------------------------
 
 /// An action as one line.

@@ -102,6 +102,34 @@ Exit codes: 0 every slice proved; 6 a property is violated in some slice;
 7 no violation, but some slice proved nothing (an example is missing)."
     )]
     Slice(SliceArgs),
+    /// Walk a model at random: one seeded schedule per seed, far longer
+    /// than a search reaches, every state checked (a sweep, not a proof).
+    #[command(
+        long_about = "\
+Walk a model at random: for each seed, start at the initial state and take
+one enabled action after another, chosen by a generator seeded with the
+seed, until --steps actions or no action is enabled; check every property
+in every state on the way. With the vault model this sweeps the node's own
+code with symbolic cryptography under every fault the bounds allow, on
+schedules of hundreds of steps where an exhaustive search stops at a few
+dozen.
+
+A sweep proves nothing about the schedules it did not draw. The same model,
+bounds, seed and --steps give the same walk on any number of threads; a
+violation is reported for the smallest failing seed, with the command that
+replays it and a shorter path to the same violation.",
+        after_help = "\
+Examples:
+  bvault-suite check walk vault --seeds 0..1000 --steps 300 -j 2
+  bvault-suite check walk vault --crashes 6 --rollbacks 1 --duplicates 20 --seeds 0..500
+  bvault-suite check walk vault --flaw ke2-before-commit --seeds 0..200 --json
+
+Exit codes: 0 every seed walked, no violation, every `sometimes` property
+reached by some walk; 6 a property is violated; 7 nothing shown: a signal or
+--time-budget stopped the sweep before every seed ran, or some `sometimes`
+property was never reached; 2 usage error."
+    )]
+    Walk(super::walk::WalkArgs),
     /// Serve stateright's Explorer for a model on localhost.
     #[command(after_help = AFTER_HELP)]
     Explore(ExploreArgs),
@@ -218,6 +246,11 @@ pub struct BoundArgs {
     /// Vault model: owner resends of its pending KE1 (default: 1).
     #[arg(long)]
     pub resends: Option<u8>,
+    /// Vault model: a node compacts its log into a snapshot every this
+    /// many applied entries (default: 1000, which no bound reaches; 1 to 3
+    /// make snapshots, their installs and their restarts part of the space).
+    #[arg(long, value_name = "N")]
+    pub snapshot_every: Option<u64>,
 }
 
 /// Arguments of `bvault-suite check run`.
@@ -303,7 +336,7 @@ fn parse_timers(text: &str) -> Result<Timers, String> {
     }
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (digits, unit) = text.split_at(
         text.find(|c: char| !c.is_ascii_digit())
@@ -327,6 +360,7 @@ pub fn run(cmd: CheckCommand) -> Result<(), CliError> {
         CheckCommand::List => list(),
         CheckCommand::Run(args) => run_check(&args),
         CheckCommand::Slice(args) => run_slices(&args),
+        CheckCommand::Walk(args) => super::walk::run_walk(&args),
         CheckCommand::Explore(args) => explore(&args),
     }
 }
@@ -370,7 +404,7 @@ fn vault_flaw(name: Option<&str>) -> Result<Option<VaultFlaw>, CliError> {
     }
 }
 
-fn vault_model(b: &BoundArgs) -> Result<VaultModel, CliError> {
+pub(crate) fn vault_model(b: &BoundArgs) -> Result<VaultModel, CliError> {
     let flaw = vault_flaw(b.flaw.as_deref())?;
     backup_vault::vault::quorum::ClusterConfig::new(b.nodes, b.rollback_tolerance)
         .map_err(|e| CliError::usage(format!("--nodes/--rollback-tolerance: {e}")))?;
@@ -408,6 +442,15 @@ fn vault_model(b: &BoundArgs) -> Result<VaultModel, CliError> {
             .foreign_evaluations
             .unwrap_or(defaults.foreign_evaluations),
         resends: b.resends.unwrap_or(defaults.resends),
+        snapshot_every: match b.snapshot_every {
+            Some(0) => {
+                return Err(CliError::usage(
+                    "--snapshot-every 0: give 1 or more entries",
+                ))
+            }
+            Some(n) => n,
+            None => defaults.snapshot_every,
+        },
         start: if b.fresh {
             Start::Fresh
         } else {
@@ -418,7 +461,7 @@ fn vault_model(b: &BoundArgs) -> Result<VaultModel, CliError> {
     Ok(VaultModel::new(bounds, flaw))
 }
 
-fn protocol_model(b: &BoundArgs) -> Result<ProtocolModel, CliError> {
+pub(crate) fn protocol_model(b: &BoundArgs) -> Result<ProtocolModel, CliError> {
     let broken = match &b.flaw {
         None => None,
         Some(name) => Some(
@@ -454,9 +497,10 @@ fn protocol_model(b: &BoundArgs) -> Result<ProtocolModel, CliError> {
         ]
         .iter()
         .any(Option::is_some)
+        || b.snapshot_every.is_some()
     {
         return Err(CliError::usage(
-            "--forged-appends, --misdirections, --disk-edits, --host-rollbacks, --timers and the client actions beyond logins, guesses, changes and re-registrations are the vault model's; the protocol model has none of them",
+            "--forged-appends, --misdirections, --disk-edits, --host-rollbacks, --timers, --snapshot-every and the client actions beyond logins, guesses, changes and re-registrations are the vault model's; the protocol model has none of them",
         ));
     }
     let limit = b.limit.unwrap_or(2).max(1);
@@ -1038,8 +1082,11 @@ mod tests {
                 splices: None,
                 foreign_evaluations: None,
                 resends: None,
+                snapshot_every: Some(2),
             };
-            assert_eq!(vault_model(&b).unwrap().flaw, Some(*f));
+            let m = vault_model(&b).unwrap();
+            assert_eq!(m.flaw, Some(*f));
+            assert_eq!(m.bounds.snapshot_every, 2);
         }
     }
 }

@@ -3,3 +3,4 @@
 pub mod check;
 pub mod sim;
 pub mod verify;
+pub mod walk;
