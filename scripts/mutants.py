@@ -70,6 +70,10 @@ PROFILES = {
         ("sim 3 nodes R1 limit 2", ["sim", "sweep", "--seeds", "0..60", "--nodes", "3",
                                     "--rollback-tolerance", "1", "--guess-limit", "2", "--faults", "all"]),
         ("model slice", ["check", "slice"]),
+        # Seeded random walks through the vault model, 300 steps each: the
+        # node's code with symbolic crypto where the slices' searches end.
+        ("model walk", ["check", "walk", "vault", "--seeds", "0..1000", "--steps", "300",
+                        "-j", "2"]),
         ("sim attacks", ["cargo-test", "attacks"]),
     ],
     "nightly": [
@@ -132,6 +136,15 @@ PROFILES = {
                                   "--forged-activations", "0", "--probes", "0", "--splices", "0",
                                   "--foreign-evaluations", "0", "--resends", "0",
                                   "--depth", "none", "--dfs", "-j", "2"]),
+        ("model walk", ["check", "walk", "vault", "--seeds", "0..5000", "--steps", "300",
+                        "-j", "2"]),
+        # The host adversary, six crashes and a snapshot every two entries
+        # (verify's stage model-walk-faults).
+        ("model walk faults", ["check", "walk", "vault", "--seeds", "0..5000", "--steps", "300",
+                               "-j", "2", "--crashes", "6", "--duplicates", "8",
+                               "--host-rollbacks", "1", "--forged-appends", "1",
+                               "--misdirections", "2", "--disk-edits", "1",
+                               "--snapshot-every", "2"]),
         ("sim attacks", ["cargo-test", "attacks"]),
     ],
 }
@@ -315,6 +328,13 @@ def first_failure(stdout):
             p = bad[0]
             where = f" at depth {p['depth']}" if p.get("depth") is not None else ""
             return f"{doc['model']}: {p['name']}: {p['status']}{where}"
+    if doc.get("schema") == "bvault-check-walk/1":
+        v = doc.get("violation")
+        if v:
+            return f"walk of seed {v['seed']}: {v['property']} after {v['steps']} steps ({v['replay']})"
+        missing = [e["name"] for e in doc.get("examples", []) if e.get("first_seed") is None]
+        if missing:
+            return "no walk reached: " + "; ".join(missing)
     return None
 
 

@@ -431,6 +431,78 @@ fn model_whole(firings: u8) -> Stage {
     }
 }
 
+/// Seeded random walks through the vault model (`check walk`): the node's
+/// own code with symbolic cryptography on schedules of `steps` actions,
+/// each walk weighing the kinds of action its own way. `faults` adds fault
+/// budgets to the model's defaults. Not a proof: "these seeds, no
+/// violation, every `sometimes` property reached by some walk".
+fn model_walk(id: &str, title: &str, seeds: u64, steps: usize, faults: &[&str]) -> Stage {
+    let mut args = strings(&[
+        "check",
+        "walk",
+        "vault",
+        "--seeds",
+        &format!("0..{seeds}"),
+        "--steps",
+        &steps.to_string(),
+        "-j",
+        "2",
+    ]);
+    args.extend(strings(faults));
+    let extra = if faults.is_empty() {
+        String::new()
+    } else {
+        format!(", {}", faults.join(" "))
+    };
+    Stage {
+        id: id.to_owned(),
+        title: title.to_owned(),
+        evidence: Evidence::Model,
+        run: Run::Suite(args),
+        expect: Expect::Hold,
+        bound: format!("seeds 0..{seeds}, {steps} steps each{extra}"),
+        sharded: false,
+    }
+}
+
+/// The host adversary and more crashes, duplicates and snapshots than the
+/// exhaustive bounds afford, for walks.
+const WALK_FAULTS: &[&str] = &[
+    "--crashes",
+    "6",
+    "--duplicates",
+    "8",
+    "--host-rollbacks",
+    "1",
+    "--forged-appends",
+    "1",
+    "--misdirections",
+    "2",
+    "--disk-edits",
+    "1",
+    "--snapshot-every",
+    "2",
+];
+
+fn model_walks(seeds: u64) -> Vec<Stage> {
+    vec![
+        model_walk(
+            "model-walk",
+            "random walks through the vault model: the node's code, symbolic crypto, 300 steps",
+            seeds,
+            300,
+            &[],
+        ),
+        model_walk(
+            "model-walk-faults",
+            "random walks with the host adversary, six crashes and a snapshot every two entries",
+            seeds,
+            300,
+            WALK_FAULTS,
+        ),
+    ]
+}
+
 fn replay() -> Stage {
     Stage {
         id: "replay-seed-7".to_owned(),
@@ -525,6 +597,7 @@ pub fn stages(profile: Profile, catalogue: &Catalogue) -> Vec<Stage> {
             out.extend(sweeps(1));
             out.push(model_slice());
             out.push(model_whole(2));
+            out.extend(model_walks(1_000));
             out.push(replay());
             out.extend(variants(catalogue, &[Engine::Sim, Engine::Model]));
         }
@@ -532,6 +605,7 @@ pub fn stages(profile: Profile, catalogue: &Catalogue) -> Vec<Stage> {
             out.extend(sweeps(2));
             out.push(model_slice());
             out.push(model_whole(3));
+            out.extend(model_walks(5_000));
             out.push(replay());
             out.extend(source_tree_stages());
             out.extend(variants(
@@ -549,6 +623,7 @@ pub fn stages(profile: Profile, catalogue: &Catalogue) -> Vec<Stage> {
             ));
             out.push(model_slice());
             out.push(model_whole(3));
+            out.extend(model_walks(200_000));
             out.push(replay());
             out.extend(source_tree_stages());
             out.push(tool(

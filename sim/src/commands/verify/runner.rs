@@ -143,6 +143,9 @@ impl Runner<'_> {
             Run::Suite(args) if args[0] == "sim" => {
                 judge_sweep(stage, code, &out, &err_tail, &mut result)
             }
+            Run::Suite(args) if args.get(1).is_some_and(|a| a == "walk") => {
+                judge_walk(stage, code, &out, &err_tail, &mut result)
+            }
             Run::Suite(_) => judge_slice(stage, code, &out, &err_tail, &mut result),
             _ => judge_tool(
                 stage,
@@ -358,6 +361,39 @@ fn judge_sweep(
     }
 }
 
+/// A model path as the JSON reports give it (one readable line per step),
+/// as one text.
+fn path_text(lines: &Value) -> String {
+    lines
+        .as_array()
+        .map(|lines| {
+            lines
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+/// A broken variant's model stage that found a violation: caught if one
+/// finding names a property that starts with one of `names`.
+fn caught_as_named(names: &[String], findings: &[Finding]) -> Outcome {
+    if findings
+        .iter()
+        .any(|f| names.iter().any(|n| f.invariant.starts_with(n.as_str())))
+    {
+        Outcome::Proved
+    } else {
+        let got: Vec<_> = findings.iter().map(|f| f.invariant.as_str()).collect();
+        Outcome::Escaped(format!(
+            "violated {}, expected {}",
+            got.join(", "),
+            names.join(", ")
+        ))
+    }
+}
+
 /// `check slice --json`: per slice, each property's status.
 fn judge_slice(
     stage: &Stage,
@@ -381,16 +417,7 @@ fn judge_slice(
                     invariant: prop.to_owned(),
                     seed: None,
                     place: format!("slice {name}, depth {}", p["depth"]),
-                    message: p["path"]
-                        .as_array()
-                        .map(|lines| {
-                            lines
-                                .iter()
-                                .filter_map(Value::as_str)
-                                .collect::<Vec<_>>()
-                                .join("\n")
-                        })
-                        .unwrap_or_default(),
+                    message: path_text(&p["path"]),
                     bundle: None,
                     faults: Vec::new(),
                 }),
@@ -406,21 +433,7 @@ fn judge_slice(
         (Expect::Hold, Some(7)) => {
             Outcome::Inconclusive(format!("no example of {}", missing.join("; ")))
         }
-        (Expect::Catch { names, .. }, Some(6)) => {
-            if r.findings
-                .iter()
-                .any(|f| names.iter().any(|n| f.invariant.starts_with(n.as_str())))
-            {
-                Outcome::Proved
-            } else {
-                let got: Vec<_> = r.findings.iter().map(|f| f.invariant.as_str()).collect();
-                Outcome::Escaped(format!(
-                    "violated {}, expected {}",
-                    got.join(", "),
-                    names.join(", ")
-                ))
-            }
-        }
+        (Expect::Catch { names, .. }, Some(6)) => caught_as_named(names, &r.findings),
         // A `sometimes` property the correct code reaches (its own stage
         // proves it) that the variant never reaches: caught as that example
         // missing. Named by prefix, as violations are.
@@ -443,6 +456,61 @@ fn judge_slice(
         (Expect::Catch { .. }, Some(0 | 7)) => {
             Outcome::Escaped("not caught within the slice".into())
         }
+        _ => Outcome::Error(format!("exit {code:?}: {err_tail}")),
+    }
+}
+
+/// `check walk --json` (schema `bvault-check-walk/1`): the smallest failing
+/// seed's violation, or the examples no walk reached.
+fn judge_walk(
+    stage: &Stage,
+    code: Option<i32>,
+    out: &str,
+    err_tail: &str,
+    r: &mut StageResult,
+) -> Outcome {
+    let Ok(doc) = serde_json::from_str::<Value>(out) else {
+        return Outcome::Error(format!("exit {code:?}, no JSON report: {err_tail}"));
+    };
+    let v = &doc["violation"];
+    if let Some(property) = v["property"].as_str() {
+        r.findings.push(Finding {
+            invariant: property.to_owned(),
+            seed: v["seed"].as_u64(),
+            place: format!(
+                "walk of seed {}, step {} (a path of {} steps to it: `{}`)",
+                v["seed"],
+                v["steps"],
+                v["shrunk_steps"],
+                v["replay"].as_str().unwrap_or("")
+            ),
+            message: path_text(&v["path"]),
+            bundle: None,
+            faults: Vec::new(),
+        });
+    }
+    let missing: Vec<&str> = doc["examples"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["first_seed"].is_null())
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    r.figures = serde_json::json!({
+        "walks": doc["walks"],
+        "steps": doc["steps"],
+        "steps_per_s": doc["steps_per_s"],
+    });
+    match (&stage.expect, code) {
+        (Expect::Hold, Some(0)) => Outcome::Proved,
+        (Expect::Hold, Some(6)) => Outcome::Violated,
+        (Expect::Hold, Some(7)) => Outcome::Inconclusive(if missing.is_empty() {
+            format!("stopped before every seed ran: {err_tail}")
+        } else {
+            format!("no walk reached {}", missing.join("; "))
+        }),
+        (Expect::Catch { names, .. }, Some(6)) => caught_as_named(names, &r.findings),
+        (Expect::Catch { .. }, Some(0 | 7)) => Outcome::Escaped("no walk caught it".into()),
         _ => Outcome::Error(format!("exit {code:?}: {err_tail}")),
     }
 }
