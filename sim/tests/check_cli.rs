@@ -438,11 +438,11 @@ fn walks_that_reach_no_example_show_nothing_and_exit_7() {
 #[test]
 fn walks_of_the_correct_code_reach_every_example_and_exit_0() {
     let o = bvault(&[
-        "check", "walk", "vault", "--seeds", "0..1000", "--steps", "300", "-j", "2",
+        "check", "walk", "vault", "--seeds", "0..2000", "--steps", "300", "-j", "2",
     ]);
     let text = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{text}");
-    assert!(text.contains("walks: 1000 of 1000"), "{text}");
+    assert!(text.contains("walks: 2000 of 2000"), "{text}");
     assert!(text.contains("a sweep, not a proof"), "{text}");
 }
 

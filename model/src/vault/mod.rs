@@ -2613,10 +2613,12 @@ impl Model for VaultModel {
 
 /// The kinds a walk weighs apart (`crate::walk`): each timer is its own
 /// kind, so that some walks let the leader's timer fire far more often than
-/// its followers' (a leader that keeps its term for a login's lifetime).
+/// its followers' (a leader that keeps its term for a login's lifetime),
+/// and the owner's requests are apart from the attacker's, which outnumber
+/// them.
 impl crate::walk::ActionKinds for VaultModel {
     fn kinds(&self) -> usize {
-        8 + usize::from(self.bounds.nodes)
+        9 + usize::from(self.bounds.nodes)
     }
 
     fn kind(&self, action: &Action) -> usize {
@@ -2627,9 +2629,25 @@ impl crate::walk::ActionKinds for VaultModel {
             Action::Crash(_) => 3,
             Action::Restart(_) => 4,
             Action::Rollback { .. } | Action::HostRollback { .. } => 5,
-            Action::Client { .. } => 6,
-            Action::ForgeAppend | Action::Misdirect { .. } | Action::EditDisk { .. } => 7,
-            Action::Tick(node) => 8 + usize::from(node.0),
+            Action::Client { op, .. } => match op {
+                ClientOp::Login
+                | ClientOp::Resend
+                | ClientOp::Finish(_)
+                | ClientOp::Change { .. }
+                | ClientOp::ActivateOwn(_)
+                | ClientOp::DeleteOwn(_) => 6,
+                ClientOp::Guess
+                | ClientOp::Probe
+                | ClientOp::Reregister
+                | ClientOp::ActivateAttacker(_)
+                | ClientOp::Forge(_)
+                | ClientOp::Replay(_)
+                | ClientOp::ResendStage(_)
+                | ClientOp::ActivateForged(_)
+                | ClientOp::ActivateAltered(_) => 7,
+            },
+            Action::ForgeAppend | Action::Misdirect { .. } | Action::EditDisk { .. } => 8,
+            Action::Tick(node) => 9 + usize::from(node.0),
         }
     }
 }

@@ -185,8 +185,8 @@ fn finish<A: Debug>(
             "elapsed_s": r.elapsed.as_secs_f64(),
             "steps_per_s": r.steps_per_second(),
             "stopped": r.stopped,
-            "examples": r.examples.iter().map(|(name, seed)| serde_json::json!({
-                "name": name, "first_seed": seed,
+            "examples": r.examples.iter().map(|e| serde_json::json!({
+                "name": e.name, "first_seed": e.first_seed, "walks": e.walks,
             })).collect::<Vec<_>>(),
             "violation": r.violation.as_ref().map(|f| serde_json::json!({
                 "seed": f.seed,
@@ -218,10 +218,14 @@ fn finish<A: Debug>(
             r.steps_per_second()
         );
         say!("sometimes properties:");
-        for (name, seed) in &r.examples {
-            match seed {
-                Some(s) => say!("  ok   {name}: first reached by seed {s}"),
-                None => say!("  none {name}: no walk reached it"),
+        for e in &r.examples {
+            match e.first_seed {
+                Some(s) => say!(
+                    "  ok   {}: reached by {} walk(s), first by seed {s}",
+                    e.name,
+                    e.walks
+                ),
+                None => say!("  none {}: no walk reached it", e.name),
             }
         }
         if let Some(f) = &r.violation {
