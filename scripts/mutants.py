@@ -72,7 +72,10 @@ PROFILES = {
         ("model slice", ["check", "slice"]),
         # Seeded random walks through the vault model, 300 steps each: the
         # node's code with symbolic crypto where the slices' searches end.
-        ("model walk", ["check", "walk", "vault", "--seeds", "0..2000", "--steps", "300",
+        # Enough seeds that the rarest example (Exhaust, about 1 walk in
+        # 800) is expected a dozen times: a mutant that only moves the walks
+        # must not be counted caught for an example it happened to miss.
+        ("model walk", ["check", "walk", "vault", "--seeds", "0..10000", "--steps", "300",
                         "-j", "2"]),
         ("sim attacks", ["cargo-test", "attacks"]),
     ],
@@ -136,11 +139,11 @@ PROFILES = {
                                   "--forged-activations", "0", "--probes", "0", "--splices", "0",
                                   "--foreign-evaluations", "0", "--resends", "0",
                                   "--depth", "none", "--dfs", "-j", "2"]),
-        ("model walk", ["check", "walk", "vault", "--seeds", "0..8000", "--steps", "300",
+        ("model walk", ["check", "walk", "vault", "--seeds", "0..20000", "--steps", "300",
                         "-j", "2"]),
         # The host adversary, six crashes and a snapshot every two entries
         # (verify's stage model-walk-faults).
-        ("model walk faults", ["check", "walk", "vault", "--seeds", "0..10000", "--steps", "300",
+        ("model walk faults", ["check", "walk", "vault", "--seeds", "0..15000", "--steps", "300",
                                "-j", "2", "--crashes", "6", "--duplicates", "8",
                                "--host-rollbacks", "1", "--forged-appends", "1",
                                "--misdirections", "2", "--disk-edits", "1",
