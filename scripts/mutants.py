@@ -141,9 +141,9 @@ PROFILES = {
                                   "--depth", "none", "--dfs", "-j", "2"]),
         ("model walk", ["check", "walk", "vault", "--seeds", "0..20000", "--steps", "300",
                         "-j", "2"]),
-        # The host adversary, six crashes and a snapshot every two entries
-        # (verify's stage model-walk-faults).
-        ("model walk faults", ["check", "walk", "vault", "--seeds", "0..15000", "--steps", "300",
+        # The host adversary, six crashes and a snapshot every two entries,
+        # on walks of 1,000 steps (verify's stage model-walk-faults).
+        ("model walk faults", ["check", "walk", "vault", "--seeds", "0..5000", "--steps", "1000",
                                "-j", "2", "--crashes", "6", "--duplicates", "8",
                                "--host-rollbacks", "1", "--forged-appends", "1",
                                "--misdirections", "2", "--disk-edits", "1",

@@ -484,13 +484,16 @@ const WALK_FAULTS: &[&str] = &[
     "2",
 ];
 
-/// The two walk stages, `scale` times the quick profile's seeds. The
+/// The two walk stages, `scale` times the quick profile's seeds: short
+/// walks with the default bounds, long ones with the faults (deeper
+/// states: several crashes, elections and compactions in one walk). The
 /// rarest example sets the numbers: `Exhaust` (a spent record destroyed
 /// once its last login expired, which needs a leader that keeps its term
-/// for a login's lifetime) is reached by 61 walks in 50,000 with the
-/// default bounds and 40 in 50,000 with the faults, so the quick profile's
-/// 10,000 and 15,000 seeds expect 12 walks each to reach it (none would be
-/// a chance of about one in 100,000 on unchanged code).
+/// for a login's lifetime) is reached by 61 walks of 300 steps in 50,000
+/// with the default bounds, and by 167 walks of 1,000 steps in 20,000 with
+/// the faults, so the quick profile's 10,000 and 5,000 seeds expect 12 and
+/// 42 walks to reach it (none would be a chance of about one in 100,000 on
+/// unchanged code).
 fn model_walks(scale: u64) -> Vec<Stage> {
     vec![
         model_walk(
@@ -502,9 +505,9 @@ fn model_walks(scale: u64) -> Vec<Stage> {
         ),
         model_walk(
             "model-walk-faults",
-            "random walks with the host adversary, six crashes and a snapshot every two entries",
-            15_000 * scale,
-            300,
+            "random walks of 1,000 steps with the host adversary, six crashes and a snapshot every two entries",
+            5_000 * scale,
+            1_000,
             WALK_FAULTS,
         ),
     ]
