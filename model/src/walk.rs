@@ -73,6 +73,9 @@ pub struct WalkBudget {
 pub struct WalkFailure<A> {
     /// The walk's seed.
     pub seed: u64,
+    /// Which of the model's initial states the walk started from (an index
+    /// into `init_states()`).
+    pub init: usize,
     /// The property.
     pub property: &'static str,
     /// The walk's actions up to the first state that violates it.
@@ -175,6 +178,8 @@ struct Walked<A> {
     /// A signal or the time budget stopped the walk before its end: it
     /// counts as not run.
     abandoned: bool,
+    /// The initial state it started from (an index into `init_states()`).
+    init: usize,
     steps: usize,
     ended: bool,
     /// For each property in the model's order: whether it held in some
@@ -227,7 +232,8 @@ where
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut inits = model.init_states();
     assert!(!inits.is_empty(), "a model has at least one initial state");
-    let mut state = inits.swap_remove(choose(&mut rng, inits.len()));
+    let init = choose(&mut rng, inits.len());
+    let mut state = inits.swap_remove(init);
     let weights: Vec<u64> = (0..model.kinds())
         .map(|_| WEIGHTS[choose(&mut rng, WEIGHTS.len())])
         .collect();
@@ -241,6 +247,7 @@ where
             if !holds && p.expectation == Expectation::Always {
                 return Walked {
                     abandoned: false,
+                    init,
                     steps: path.len(),
                     ended: false,
                     held,
@@ -251,6 +258,7 @@ where
         if path.len() >= steps || halt() {
             return Walked {
                 abandoned: path.len() < steps,
+                init,
                 steps: path.len(),
                 ended: false,
                 held,
@@ -279,6 +287,7 @@ where
             None => {
                 return Walked {
                     abandoned: false,
+                    init,
                     steps: path.len(),
                     ended: true,
                     held,
@@ -289,14 +298,20 @@ where
     }
 }
 
-/// Where `path` first violates `property` when replayed on `model`: the
-/// number of actions before that state. `None` if some action of `path` is
-/// not enabled where it is taken, or the property holds all along.
-pub fn replay<M: Model>(model: &M, property: &Property<M>, path: &[M::Action]) -> Option<usize>
+/// Where `path` first violates `property` when replayed on `model` from
+/// its initial state number `init`: the number of actions before that
+/// state. `None` if there is no such initial state, some action of `path`
+/// is not enabled where it is taken, or the property holds all along.
+pub fn replay<M: Model>(
+    model: &M,
+    init: usize,
+    property: &Property<M>,
+    path: &[M::Action],
+) -> Option<usize>
 where
     M::Action: Clone + PartialEq,
 {
-    let mut state = model.init_states().into_iter().next()?;
+    let mut state = model.init_states().into_iter().nth(init)?;
     let mut enabled = Vec::new();
     for (k, action) in path.iter().enumerate() {
         if !(property.condition)(model, &state) {
@@ -320,11 +335,16 @@ pub const SHRINK_REPLAYS: usize = 1_000;
 /// remaining steps are still enabled in turn and still reach a violation
 /// (cut there). At most [`SHRINK_REPLAYS`] replays; the result is never
 /// longer than `path` and always replays to a violation if `path` does.
-pub fn shrink<M: Model>(model: &M, property: &Property<M>, path: &[M::Action]) -> Vec<M::Action>
+pub fn shrink<M: Model>(
+    model: &M,
+    init: usize,
+    property: &Property<M>,
+    path: &[M::Action],
+) -> Vec<M::Action>
 where
     M::Action: Clone + PartialEq,
 {
-    let Some(end) = replay(model, property, path) else {
+    let Some(end) = replay(model, init, property, path) else {
         return path.to_vec();
     };
     let mut best = path[..end].to_vec();
@@ -337,7 +357,7 @@ where
             let candidate: Vec<M::Action> =
                 best[..start].iter().chain(&best[stop..]).cloned().collect();
             replays += 1;
-            match replay(model, property, &candidate) {
+            match replay(model, init, property, &candidate) {
                 Some(end) => best = candidate[..end].to_vec(),
                 None => start = stop,
             }
@@ -370,7 +390,7 @@ where
         ended: u64,
         examples: Vec<Option<u64>>,
         reached: Vec<u64>,
-        failure: Option<(u64, &'static str, Vec<A>)>,
+        failure: Option<(u64, usize, &'static str, Vec<A>)>,
         printed: Duration,
     }
     let totals = Mutex::new(Totals {
@@ -408,8 +428,8 @@ where
                 }
                 if let Some((name, path)) = walked.violation {
                     first_failure.fetch_min(seed, Ordering::Relaxed);
-                    if t.failure.as_ref().is_none_or(|(s, _, _)| seed < *s) {
-                        t.failure = Some((seed, name, path));
+                    if t.failure.as_ref().is_none_or(|(s, ..)| seed < *s) {
+                        t.failure = Some((seed, walked.init, name, path));
                     }
                 }
                 if let Some(every) = budget.progress {
@@ -429,15 +449,16 @@ where
         }
     });
     let t = totals.into_inner().unwrap_or_else(|e| e.into_inner());
-    let violation = t.failure.map(|(seed, name, path)| {
+    let violation = t.failure.map(|(seed, init, name, path)| {
         let property = properties
             .iter()
             .find(|p| p.name == name)
             .expect("a violation names one of the model's properties");
         WalkFailure {
             seed,
+            init,
             property: name,
-            shrunk: shrink(model, property, &path),
+            shrunk: shrink(model, init, property, &path),
             path,
         }
     });
@@ -523,7 +544,10 @@ mod tests {
         let stop = AtomicBool::new(false);
         let one = sweep(&m, &budget(0..50, 300, 1), &stop);
         let two = sweep(&m, &budget(0..50, 300, 2), &stop);
-        let (a, b) = (one.violation.clone().unwrap(), two.violation.clone().unwrap());
+        let (a, b) = (
+            one.violation.clone().unwrap(),
+            two.violation.clone().unwrap(),
+        );
         assert_eq!((a.seed, a.property), (b.seed, b.property));
         assert_eq!(a.path, b.path);
         assert_eq!(a.shrunk, b.shrunk);
@@ -546,8 +570,12 @@ mod tests {
             .find(|p| p.name == f.property)
             .unwrap();
         // Both paths replay, from the start, to a violation at their end.
-        assert_eq!(replay(&m, &property, &f.path), Some(f.path.len()));
-        assert_eq!(replay(&m, &property, &f.shrunk), Some(f.shrunk.len()));
+        assert_eq!(replay(&m, f.init, &property, &f.path), Some(f.path.len()));
+        assert_eq!(
+            replay(&m, f.init, &property, &f.shrunk),
+            Some(f.shrunk.len())
+        );
+        assert_eq!(replay(&m, 1, &property, &f.path), None, "one initial state");
         // The same seed alone gives the same walk.
         let alone = sweep(
             &m,

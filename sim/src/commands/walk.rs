@@ -130,28 +130,32 @@ impl WalkHead {
     }
 }
 
-/// The command that replays the walk of `seed` alone: the same flags with
-/// one seed.
+/// The command that replays the walk of `seed` alone: the same model,
+/// bounds and `--steps`, with one seed, and without what changes only how
+/// the sweep runs (threads, time budget, JSON).
 fn replay_command(seed: u64) -> String {
-    let mut words: Vec<String> = std::env::args().collect();
+    replay_words(std::env::args().collect(), seed).join(" ")
+}
+
+fn replay_words(words: Vec<String>, seed: u64) -> Vec<String> {
+    const WITH_VALUE: [&str; 4] = ["--seeds", "-j", "--threads", "--time-budget"];
     let mut out = Vec::new();
-    let mut k = 0;
-    while k < words.len() {
-        let w = std::mem::take(&mut words[k]);
-        if w == "--seeds" || w == "-j" || w == "--threads" {
-            k += 2;
+    let mut words = words.into_iter();
+    while let Some(w) = words.next() {
+        if WITH_VALUE.contains(&w.as_str()) {
+            words.next();
             continue;
         }
-        if w.starts_with("--seeds=") || w.starts_with("--threads=") || w == "--json" {
-            k += 1;
+        let joined = WITH_VALUE.iter().any(|f| w.starts_with(&format!("{f}=")))
+            || (w.starts_with("-j") && !w.starts_with("--"));
+        if joined || w == "--json" {
             continue;
         }
         out.push(w);
-        k += 1;
     }
     out.push("--seeds".to_string());
     out.push(format!("{seed}..{}", seed + 1));
-    out.join(" ")
+    out
 }
 
 fn finish<A: Debug>(
@@ -276,4 +280,28 @@ fn finish<A: Debug>(
         say!("verdict: {message}");
     }
     Err(CliError::with_exit(exit, message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replay_keeps_the_bounds_and_drops_how_the_sweep_ran() {
+        let words = |s: &str| s.split(' ').map(str::to_owned).collect::<Vec<_>>();
+        let got = replay_words(
+            words(
+                "bvault-suite check walk vault --crashes 6 --seeds 0..900 -j 2 --json \
+                 --time-budget 5m --steps 1000 -j2 --threads=3 --seeds=1..2 --flaw double-vote",
+            )
+            .into_iter()
+            .filter(|w| !w.is_empty())
+            .collect(),
+            17,
+        );
+        assert_eq!(
+            got.join(" "),
+            "bvault-suite check walk vault --crashes 6 --steps 1000 --flaw double-vote --seeds 17..18"
+        );
+    }
 }
