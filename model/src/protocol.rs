@@ -187,6 +187,13 @@ pub enum AMsg {
 pub struct AGhost {
     /// KE2s per registration since its last proof.
     pub ke2: BTreeMap<u8, u8>,
+    /// Every attempt (log index and entry) whose KE2 some leader released.
+    /// A later leader commits the same entries again from its own commit
+    /// point; that is not a new KE2 (the real node answers only requests
+    /// it holds). Random walks found the ghost counting such re-releases:
+    /// false LOCK-1 and LOCK-4 alarms (`check walk protocol`, seeds 84 and
+    /// 574, 23 and 28 steps).
+    pub released: BTreeSet<(usize, Entry)>,
     /// KE3s sent (the only thing that may reset).
     pub ke3_sent: u8,
     /// Committed entries, with the term of the leader that committed them.
@@ -456,6 +463,9 @@ impl ProtocolModel {
 
     fn release_ke2(&self, s: &mut AState, leader: usize, index: usize, reg: u8, by: Who) {
         let entry = s.nodes[leader].log[index];
+        if !s.ghost.released.insert((index, entry)) {
+            return;
+        }
         let holders = s
             .nodes
             .iter()
