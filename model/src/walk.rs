@@ -627,4 +627,15 @@ mod tests {
         );
         assert_eq!(choose(&mut rng, 1), 0);
     }
+
+    #[test]
+    fn the_abstract_protocol_walks_without_a_violation() {
+        // Before its ghost counted an attempt once however many leaders
+        // committed it, seeds 84 and 574 of these failed LOCK-1 and LOCK-4.
+        let m =
+            crate::protocol::ProtocolModel::new(crate::protocol::ProtocolBounds::default(), None);
+        let r = sweep(&m, &budget(0..2_000, 300, 2), &AtomicBool::new(false));
+        assert!(r.violation.is_none(), "{:?}", r.violation);
+        assert_eq!(r.verdict(), WalkVerdict::NoneFound);
+    }
 }

@@ -436,11 +436,18 @@ fn model_whole(firings: u8) -> Stage {
 /// each walk weighing the kinds of action its own way. `faults` adds fault
 /// budgets to the model's defaults. Not a proof: "these seeds, no
 /// violation, every `sometimes` property reached by some walk".
-fn model_walk(id: &str, title: &str, seeds: u64, steps: usize, faults: &[&str]) -> Stage {
+fn model_walk(
+    id: &str,
+    title: &str,
+    model: &str,
+    seeds: u64,
+    steps: usize,
+    faults: &[&str],
+) -> Stage {
     let mut args = strings(&[
         "check",
         "walk",
-        "vault",
+        model,
         "--seeds",
         &format!("0..{seeds}"),
         "--steps",
@@ -496,9 +503,20 @@ const WALK_FAULTS: &[&str] = &[
 /// unchanged code).
 fn model_walks(scale: u64) -> Vec<Stage> {
     vec![
+        // About 4 million steps a second: a step of the abstract model is
+        // a few field updates.
+        model_walk(
+            "model-walk-protocol",
+            "random walks through the abstract protocol model",
+            "protocol",
+            100_000 * scale,
+            300,
+            &[],
+        ),
         model_walk(
             "model-walk",
             "random walks through the vault model: the node's code, symbolic crypto, 300 steps",
+            "vault",
             10_000 * scale,
             300,
             &[],
@@ -506,6 +524,7 @@ fn model_walks(scale: u64) -> Vec<Stage> {
         model_walk(
             "model-walk-faults",
             "random walks of 1,000 steps with the host adversary, six crashes and a snapshot every two entries",
+            "vault",
             5_000 * scale,
             1_000,
             WALK_FAULTS,
@@ -643,6 +662,7 @@ pub fn stages(profile: Profile, catalogue: &Catalogue) -> Vec<Stage> {
             out.push(model_walk(
                 "model-walk-deletes",
                 "random walks with the owner's deletes",
+                "vault",
                 100_000,
                 300,
                 &["--deletes", "1"],
