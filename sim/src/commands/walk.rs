@@ -40,8 +40,8 @@ pub struct WalkArgs {
     /// Worker threads; 0 means one per CPU core.
     #[arg(long, short = 'j', default_value_t = 1)]
     pub threads: usize,
-    /// Stop starting walks after this long: seconds, or a number with s, m
-    /// or h.
+    /// Stop after this long: seconds, or a number with s, m or h (a walk
+    /// cut short counts as not run, and the sweep shows nothing: exit 7).
     #[arg(long, value_name = "TIME", value_parser = super::check::parse_duration)]
     pub time_budget: Option<Duration>,
     /// Print one JSON document on stdout instead of text (schema
@@ -65,7 +65,9 @@ pub fn run_walk(args: &WalkArgs) -> Result<(), CliError> {
         steps: args.steps,
         threads,
         time: args.time_budget,
-        progress: (!args.json).then_some(Duration::from_secs(5)),
+        // On standard error, as `check run`'s: `--json` output on standard
+        // output stays one document.
+        progress: Some(Duration::from_secs(5)),
     };
     let stop = interrupt_flag()?;
     match args.bounds.model {
