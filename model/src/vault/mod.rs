@@ -772,6 +772,29 @@ pub enum ClientOp {
     ActivateAltered(RegistrationId),
 }
 
+impl ClientOp {
+    /// Whether the owner's device sends it (otherwise the attacker does).
+    pub fn by_owner(&self) -> bool {
+        match self {
+            ClientOp::Login
+            | ClientOp::Resend
+            | ClientOp::Finish(_)
+            | ClientOp::Change { .. }
+            | ClientOp::ActivateOwn(_)
+            | ClientOp::DeleteOwn(_) => true,
+            ClientOp::Guess
+            | ClientOp::Probe
+            | ClientOp::Reregister
+            | ClientOp::ActivateAttacker(_)
+            | ClientOp::Forge(_)
+            | ClientOp::Replay(_)
+            | ClientOp::ResendStage(_)
+            | ClientOp::ActivateForged(_)
+            | ClientOp::ActivateAltered(_) => false,
+        }
+    }
+}
+
 /// One step. See the module documentation.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -1797,6 +1820,9 @@ impl VaultModel {
                 (ATTACKER, s.attacker.sent[usize::from(k)].clone())
             }
         };
+        // The walks weigh the owner's requests apart from the attacker's by
+        // `ClientOp::by_owner`: it must say who sends what.
+        assert_eq!(client == OWNER, op.by_owner(), "{op:?} sent by {client:?}");
         if let Some(t) = trace.as_deref_mut() {
             t.push(format!("   {client:?} -> {to:?}: {}", show_request(&req)));
         }
@@ -2629,23 +2655,8 @@ impl crate::walk::ActionKinds for VaultModel {
             Action::Crash(_) => 3,
             Action::Restart(_) => 4,
             Action::Rollback { .. } | Action::HostRollback { .. } => 5,
-            Action::Client { op, .. } => match op {
-                ClientOp::Login
-                | ClientOp::Resend
-                | ClientOp::Finish(_)
-                | ClientOp::Change { .. }
-                | ClientOp::ActivateOwn(_)
-                | ClientOp::DeleteOwn(_) => 6,
-                ClientOp::Guess
-                | ClientOp::Probe
-                | ClientOp::Reregister
-                | ClientOp::ActivateAttacker(_)
-                | ClientOp::Forge(_)
-                | ClientOp::Replay(_)
-                | ClientOp::ResendStage(_)
-                | ClientOp::ActivateForged(_)
-                | ClientOp::ActivateAltered(_) => 7,
-            },
+            Action::Client { op, .. } if op.by_owner() => 6,
+            Action::Client { .. } => 7,
             Action::ForgeAppend | Action::Misdirect { .. } | Action::EditDisk { .. } => 8,
             Action::Tick(node) => 9 + usize::from(node.0),
         }

@@ -273,6 +273,13 @@ impl Runner<'_> {
     }
 }
 
+/// A suite stage's one JSON document, or the error outcome when it printed
+/// none (it crashed, or was killed).
+fn report(code: Option<i32>, out: &str, err_tail: &str) -> Result<Value, Outcome> {
+    serde_json::from_str::<Value>(out)
+        .map_err(|_| Outcome::Error(format!("exit {code:?}, no JSON report: {err_tail}")))
+}
+
 /// A sweep's JSON: seeds, failures, coverage.
 fn judge_sweep(
     stage: &Stage,
@@ -281,8 +288,9 @@ fn judge_sweep(
     err_tail: &str,
     r: &mut StageResult,
 ) -> Outcome {
-    let Ok(doc) = serde_json::from_str::<Value>(out) else {
-        return Outcome::Error(format!("exit {code:?}, no JSON report: {err_tail}"));
+    let doc = match report(code, out, err_tail) {
+        Ok(doc) => doc,
+        Err(outcome) => return outcome,
     };
     r.figures = serde_json::json!({
         "seeds_run": doc["seeds_run"],
@@ -402,8 +410,9 @@ fn judge_slice(
     err_tail: &str,
     r: &mut StageResult,
 ) -> Outcome {
-    let Ok(doc) = serde_json::from_str::<Value>(out) else {
-        return Outcome::Error(format!("exit {code:?}, no JSON report: {err_tail}"));
+    let doc = match report(code, out, err_tail) {
+        Ok(doc) => doc,
+        Err(outcome) => return outcome,
     };
     let mut unique = 0;
     let mut missing = Vec::new();
@@ -469,8 +478,9 @@ fn judge_walk(
     err_tail: &str,
     r: &mut StageResult,
 ) -> Outcome {
-    let Ok(doc) = serde_json::from_str::<Value>(out) else {
-        return Outcome::Error(format!("exit {code:?}, no JSON report: {err_tail}"));
+    let doc = match report(code, out, err_tail) {
+        Ok(doc) => doc,
+        Err(outcome) => return outcome,
     };
     let v = &doc["violation"];
     if let Some(property) = v["property"].as_str() {
@@ -682,5 +692,72 @@ mod tests {
             .map(|s| (*s).to_owned())
             .collect();
         assert_eq!(shell_line(&argv), "a 'b c' 'it'\\''s' --x=1 ''");
+    }
+
+    #[test]
+    fn a_walk_is_judged_by_its_violation_and_its_missing_examples() {
+        let walk = |expect| Stage {
+            run: Run::Suite(vec!["check".into(), "walk".into(), "vault".into()]),
+            ..stage(expect)
+        };
+        let catch = Expect::Catch {
+            variant: "v".into(),
+            breaks: "LOCK-1".into(),
+            names: vec!["LOCK-1".into()],
+        };
+        let violated = |prop: &str| {
+            format!(
+                r#"{{"walks": 3, "steps": 900, "examples": [], "violation": {{"seed": 2, "property": "{prop}", "steps": 40, "shrunk_steps": 12, "path": ["a", "b"], "replay": "r"}}}}"#
+            )
+        };
+        let mut r = result();
+        assert_eq!(
+            judge_walk(
+                &walk(Expect::Hold),
+                Some(6),
+                &violated("LOCK-1 x"),
+                "",
+                &mut r
+            ),
+            Outcome::Violated
+        );
+        assert_eq!(r.findings[0].seed, Some(2));
+        assert_eq!(r.findings[0].message, "a\nb");
+        assert_eq!(
+            judge_walk(
+                &walk(catch.clone()),
+                Some(6),
+                &violated("LOCK-1 x"),
+                "",
+                &mut result()
+            ),
+            Outcome::Proved
+        );
+        assert!(matches!(
+            judge_walk(
+                &walk(catch.clone()),
+                Some(6),
+                &violated("CONS-4 y"),
+                "",
+                &mut result()
+            ),
+            Outcome::Escaped(_)
+        ));
+        let missing = r#"{"walks": 10, "steps": 3000, "violation": null, "examples": [{"name": "sometimes e", "first_seed": null, "walks": 0}, {"name": "sometimes f", "first_seed": 1, "walks": 4}]}"#;
+        match judge_walk(&walk(Expect::Hold), Some(7), missing, "", &mut result()) {
+            Outcome::Inconclusive(why) => assert!(
+                why.contains("sometimes e") && !why.contains("sometimes f"),
+                "{why}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            judge_walk(&walk(catch), Some(0), missing, "", &mut result()),
+            Outcome::Escaped(_)
+        ));
+        assert!(matches!(
+            judge_walk(&walk(Expect::Hold), Some(6), "killed", "", &mut result()),
+            Outcome::Error(_)
+        ));
     }
 }
