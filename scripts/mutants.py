@@ -127,6 +127,12 @@ PROFILES = {
         ("sim obstructed clients", ["sim", "sweep", "--seeds", "0..60", "--duration-ms", "30000",
                                     "--faults", "intercept,cloud-missing",
                                     "--nemesis", "obstruct-clients"]),
+        # A new leader cut off before it opens its term and flooded past
+        # what it may hold: where the queue's bound is met (LOAD-1, and the
+        # node's own assertion).
+        ("sim flooded new leader", ["sim", "sweep", "--seeds", "0..40", "--duration-ms", "30000",
+                                    "--faults", "partition", "--nemesis", "flood-new-leader",
+                                    "--require", "leader queues filled to their bound"]),
         ("model slice", ["check", "slice"]),
         # The vault model's whole space with elections and a crash at R = 1
         # (every path of any length; verify's stage model-whole-timers-3):

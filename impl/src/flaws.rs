@@ -335,6 +335,12 @@ pub enum VaultFlaw {
     /// later term (breaks LIVE-2's leader clause; safety holds).
     #[cfg(feature = "flaws")]
     CheckQuorumSkipped,
+    /// A leader that cannot serve yet queues every request it gets, without
+    /// bound, where it should answer `Retry` beyond its queue's size: a
+    /// flood of requests after an election grows its memory without limit
+    /// (breaks LOAD-1).
+    #[cfg(feature = "flaws")]
+    UnboundedQueue,
 }
 
 /// A deliberate defect in the client.
@@ -561,6 +567,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     VaultFlaw::ReadBarrierAtCommit,
     #[cfg(feature = "flaws")]
     VaultFlaw::CheckQuorumSkipped,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::UnboundedQueue,
 ];
 
 /// Every client flaw, for command lines and sweeps.
@@ -736,6 +744,8 @@ impl VaultFlaw {
             VaultFlaw::ReadBarrierAtCommit => "read-barrier-at-commit",
             #[cfg(feature = "flaws")]
             VaultFlaw::CheckQuorumSkipped => "check-quorum-skipped",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::UnboundedQueue => "unbounded-queue",
         }
     }
 }

@@ -61,11 +61,13 @@ pub enum Invariant {
     Host1,
     /// DRV-1: each step of a node keeps the driver contract (`vault/io.rs`) as its driver sees it: the step reports the node's term and role, once and last among its effects, exactly when they differ from before the step.
     Drv1,
+    /// LOAD-1: a leader that cannot answer yet (no entry of its own term applied) holds at most 256 client requests without an answer and answers `Retry` to every request beyond them, so that a flood of requests after an election cannot grow its memory.
+    Load1,
 }
 
 impl Invariant {
     /// Every invariant, in the catalogue's order.
-    pub const ALL: [Invariant; 26] = [
+    pub const ALL: [Invariant; 27] = [
         Invariant::Lock1,
         Invariant::Lock2,
         Invariant::Lock3,
@@ -92,6 +94,7 @@ impl Invariant {
         Invariant::Sim1,
         Invariant::Host1,
         Invariant::Drv1,
+        Invariant::Load1,
     ];
 
     /// Its ID, as the catalogue writes it (`LOCK-1`).
@@ -123,6 +126,7 @@ impl Invariant {
             Invariant::Sim1 => "SIM-1",
             Invariant::Host1 => "HOST-1",
             Invariant::Drv1 => "DRV-1",
+            Invariant::Load1 => "LOAD-1",
         }
     }
 
@@ -155,6 +159,7 @@ impl Invariant {
             Invariant::Sim1 => "one seed replays to the identical trace",
             Invariant::Host1 => "nothing a node's host can read or write (its disk, its peer traffic) lets it learn a secret or change a record outside the protocol",
             Invariant::Drv1 => "each step of a node keeps the driver contract (`vault/io.rs`) as its driver sees it: the step reports the node's term and role, once and last among its effects, exactly when they differ from before the step",
+            Invariant::Load1 => "a leader that cannot answer yet (no entry of its own term applied) holds at most 256 client requests without an answer and answers `Retry` to every request beyond them, so that a flood of requests after an election cannot grow its memory",
         }
     }
 

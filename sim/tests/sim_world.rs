@@ -179,6 +179,42 @@ fn an_unreported_role_change_is_caught_by_drv_1() {
     caught_within(&with_flaw(short(), "role-change-unreported"), &["DRV-1"], 1);
 }
 
+/// A new leader cut off from its peers cannot open its term, and the
+/// replayer sends it more requests than it may hold meanwhile.
+fn flooded(scenario: Scenario) -> Scenario {
+    Scenario {
+        faults: FaultSelection::Only(vec![FaultKind::Partition]),
+        nemesis: Some(Nemesis::FloodNewLeader),
+        ..scenario
+    }
+}
+
+#[test]
+fn an_unbounded_queue_is_caught_by_load_1() {
+    caught_within(
+        &flooded(with_flaw(short(), "unbounded-queue")),
+        &["LOAD-1"],
+        20,
+    );
+}
+
+#[test]
+fn a_flooded_new_leader_holds_its_bound_and_answers_retry_beyond_it() {
+    let scenario = flooded(short());
+    let mut filled = 0;
+    for seed in 0..10 {
+        let r = run(&scenario, seed, &RunOptions::default());
+        if let Some(v) = &r.violation {
+            panic!("{v}\nreplay: {}", scenario.replay_command(seed));
+        }
+        filled += r.stats.coverage.leader_queues_filled;
+    }
+    assert!(
+        filled > 0,
+        "the flood reaches the bound (LOAD-1 is not vacuous)"
+    );
+}
+
 #[test]
 fn reset_on_reregistration_is_caught_by_lock_3() {
     caught_within(

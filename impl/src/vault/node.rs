@@ -486,8 +486,18 @@ impl<C: VaultCrypto> VaultNode<C> {
         }
         if self.serving() {
             self.serve(client, request, req, now, rng);
-        } else if self.queued.len() < MAX_QUEUED_REQUESTS {
+        } else if self.queued.len() < MAX_QUEUED_REQUESTS
+            || flaw_on!(self.config.flaw, VaultFlaw::UnboundedQueue)
+        {
             self.queued.push_back((client, request, req));
+            // A flood after an election must not grow the node's memory:
+            // beyond the bound, requests are answered `Retry`.
+            assert!(
+                self.queued.len() <= MAX_QUEUED_REQUESTS
+                    || flaw_on!(self.config.flaw, VaultFlaw::UnboundedQueue),
+                "a leader holds {} requests, past its bound of {MAX_QUEUED_REQUESTS}",
+                self.queued.len()
+            );
         } else {
             self.reply(client, request, ClientResponse::Retry);
         }

@@ -1134,6 +1134,24 @@ fn send_replay(world: &mut World, a: usize, request: ClientRequest<OpaqueCrypto>
     world.submit(a, to, call, request);
 }
 
+/// The replayer sends `n` of the requests the devices sent, round the
+/// captured list, to node `to` at once (`flood-new-leader`); nothing if
+/// none was captured.
+pub(super) fn flood(world: &mut World, to: NodeId, n: usize) {
+    let Some(r) = world.actors.iter().position(|x| x.role == Role::Replayer) else {
+        return;
+    };
+    for k in 0..n {
+        let Some(request) = world.captured.get(k % world.captured.len().max(1)).cloned() else {
+            return;
+        };
+        world.actors[r].leader = to;
+        world.actors[r].calls += 1;
+        let call = world.actors[r].calls;
+        world.submit(r, to, call, request);
+    }
+}
+
 /// A reply reached actor `a`.
 pub(super) fn on_vault_reply(world: &mut World, a: usize, d: Delivered<OpaqueCrypto>) {
     let mut response = d.response;

@@ -101,11 +101,15 @@ pub struct Coverage {
     /// it can answer from a store it knows is current, so that the code
     /// that holds them runs.
     pub requests_held_then_served: u64,
+    /// A leader that could not answer yet came to hold as many requests
+    /// as LOAD-1 allows (`check/load.rs`): where a flood meets the bound,
+    /// so that the check of what lies past it is not vacuous.
+    pub leader_queues_filled: u64,
 }
 
 impl Coverage {
     /// Every counter, with its name as reports print it.
-    pub fn named(&self) -> [(&'static str, u64); 20] {
+    pub fn named(&self) -> [(&'static str, u64); 21] {
         [
             ("leader changes", self.leader_changes),
             (
@@ -166,6 +170,10 @@ impl Coverage {
                 "requests held by a new leader, then served",
                 self.requests_held_then_served,
             ),
+            (
+                "leader queues filled to their bound",
+                self.leader_queues_filled,
+            ),
         ]
     }
 
@@ -191,6 +199,7 @@ impl Coverage {
         self.final_disables_done += other.final_disables_done;
         self.stale_answers_to_a_leader += other.stale_answers_to_a_leader;
         self.requests_held_then_served += other.requests_held_then_served;
+        self.leader_queues_filled += other.leader_queues_filled;
     }
 
     /// The names of the counters still at zero.
@@ -304,6 +313,12 @@ impl Observer {
     /// A leader handled a follower's answer of an earlier term.
     pub fn stale_answer_to_a_leader(&mut self) {
         self.counts.stale_answers_to_a_leader += 1;
+    }
+
+    /// A leader that could not answer yet came to hold the bound's worth
+    /// of requests.
+    pub fn leader_queue_filled(&mut self) {
+        self.counts.leader_queues_filled += 1;
     }
 
     /// `request` reached `node`, leader of `term`, before it had committed
@@ -454,7 +469,9 @@ mod tests {
         o.replied(a, NodeId(0), Term(4), &Answer::KeyDestroyed);
         o.replied(a, NodeId(0), Term(4), &Answer::KeyDestroyed);
         assert_eq!(o.counts.requests_held_then_served, 1);
+        o.leader_queue_filled();
+        assert_eq!(o.counts.leader_queues_filled, 1);
         assert_eq!(o.counts.zeros(), ["nemesis acts"]);
-        assert_eq!(Coverage::default().zeros().len(), 20);
+        assert_eq!(Coverage::default().zeros().len(), 21);
     }
 }

@@ -61,6 +61,7 @@ use check::convergence::CatchUp;
 use check::elections::Elections;
 use check::erasure::Erasure;
 use check::exhaustion::Exhaustion;
+use check::load::Load;
 use check::lockout::Lockout;
 use check::oracle::Oracle;
 use check::secrets::{SecretKind, Secrets};
@@ -259,6 +260,7 @@ pub(crate) struct World {
     elections: Elections,
     /// CONS-3's ground: what each follower answered in each term.
     acks: Acks,
+    load: Load,
     oracle: Oracle,
     secrets: Secrets,
     /// Everything only HSMs may hold, K and passwords included: what the
@@ -437,6 +439,7 @@ impl World {
                         .div_ceil(1_000_000),
             ),
             acks: Acks::default(),
+            load: Load::default(),
             oracle: Oracle::new(crypto.clone(), scenario.guess_limit),
             crypto: crypto.clone(),
             cluster,
@@ -918,6 +921,16 @@ impl World {
             .after_step(id, node, effects.handled, &effects.messages)?
         {
             self.coverage.stale_answer_to_a_leader();
+        }
+        // LOAD-1: what a leader that cannot answer yet holds.
+        if self.load.after_step(
+            id,
+            self.cluster.incarnation(id),
+            node,
+            effects.request_id,
+            &effects.replies,
+        )? {
+            self.coverage.leader_queue_filled();
         }
         let clock = self.cluster.clock_of(id).0;
         let finishing = self.cluster.effects().finishing;

@@ -75,11 +75,19 @@ pub enum Nemesis {
     /// loops until the heal or gives up early, which LIVE-4 counts
     /// (`check/budgets.rs`). Aimed at clients, not consensus.
     ObstructClients,
+    /// Cut a new leader off from its peers before it can open its term (it
+    /// cannot commit its first entry without them), and have the replayer
+    /// send it more requests than a leader may hold until then: a flood of
+    /// what the devices sent, as a client, a retrying crowd or the chat
+    /// server can send it. The leader must answer `Retry` beyond its bound
+    /// (LOAD-1) and, once check-quorum steps it down, `NotLeader` to what
+    /// it held.
+    FloodNewLeader,
 }
 
 impl Nemesis {
     /// Every schedule.
-    pub const ALL: [Nemesis; 9] = [
+    pub const ALL: [Nemesis; 10] = [
         Nemesis::IsolateLeaderAfterAppend,
         Nemesis::CrashMidElection,
         Nemesis::FlappingPartition,
@@ -89,6 +97,7 @@ impl Nemesis {
         Nemesis::CrashLeaderAfterAppend,
         Nemesis::CrashAfterVote,
         Nemesis::ObstructClients,
+        Nemesis::FloodNewLeader,
     ];
 
     /// Its name in fault mixes and traces.
@@ -103,6 +112,7 @@ impl Nemesis {
             Nemesis::CrashLeaderAfterAppend => "crash-leader-after-append",
             Nemesis::CrashAfterVote => "crash-after-vote",
             Nemesis::ObstructClients => "obstruct-clients",
+            Nemesis::FloodNewLeader => "flood-new-leader",
         }
     }
 
@@ -137,6 +147,9 @@ impl Nemesis {
             // The in-path chat server's forgeries and a cloud that loses
             // objects, aimed.
             Nemesis::ObstructClients => has(FaultKind::Intercept) && has(FaultKind::CloudMissing),
+            // The cut uses the partition primitive; the replayer, who
+            // floods, is in every world.
+            Nemesis::FloodNewLeader => has(FaultKind::Partition),
         }
     }
 }
@@ -179,7 +192,15 @@ pub(super) enum Act {
     CrashLeaderExcept(NodeId),
     /// Deliver the held copies of messages from terms before this one.
     DeliverLate(Term),
+    /// Cut `NodeId` off from its peers for the given milliseconds and send
+    /// it [`FLOOD`] requests at once.
+    Flood(NodeId, u64),
 }
+
+/// How many requests `flood-new-leader` sends: past the bound a leader
+/// that cannot answer yet may hold (`check/load.rs`), with room for the
+/// ones the network loses.
+pub(super) const FLOOD: usize = super::check::load::HELD_BOUND + 64;
 
 /// How many message copies `late-old-term-messages` holds for each
 /// receiver, and `crash-after-vote` holds in all.
@@ -211,6 +232,8 @@ pub(super) struct Late {
     leader_term: Term,
     /// `crash-after-vote`: the vote requests candidates sent.
     requests: VecDeque<Held>,
+    /// `flood-new-leader`: the newest term whose new leader was considered.
+    flooded_term: Term,
 }
 
 /// Keeps a copy in `queue`, forgetting the oldest beyond [`LATE_HELD`].
@@ -326,6 +349,18 @@ pub(super) fn watch(world: &mut World, id: NodeId) {
             let stale = world.late.held.values().flatten().any(|(t, ..)| *t < term);
             (newer && stale).then_some(Act::DeliverLate(term))
         }
+        Nemesis::FloodNewLeader => {
+            let term = raft.term();
+            let applied = world.cluster.node(id).map(|n| n.applied());
+            // Its term is open once the entry at its applied index is of it.
+            let open = applied.and_then(|a| raft.log().term_at(a)) == Some(term);
+            let fresh = raft.role() == Role::Leader && !open && term > world.late.flooded_term;
+            if fresh {
+                world.late.flooded_term = term;
+            }
+            (fresh && !world.captured.is_empty())
+                .then(|| Act::Flood(id, 1_000 + world.below(2_000)))
+        }
         // Driven by the fault tick (`flap`), or by the devices' requests
         // (`obstructs`), not by node steps.
         Nemesis::FlappingPartition | Nemesis::ObstructClients => None,
@@ -360,6 +395,17 @@ pub(super) fn act(world: &mut World, act: Act) {
                     .cluster
                     .schedule(at, Ev::Nemesis(Act::CrashLeaderExcept(id)));
             }
+        }
+        Act::Flood(id, ms) => {
+            if !world.cluster.is_up(id) {
+                return;
+            }
+            cut_off(world, id, ms);
+            let pid = world.partition_id;
+            world
+                .cluster
+                .schedule(world.now().plus(ms), Ev::HealPartition(pid));
+            super::actors::flood(world, id, FLOOD);
         }
         Act::DeliverLate(term) => {
             let mut old = Vec::new();

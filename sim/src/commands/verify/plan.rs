@@ -280,6 +280,21 @@ fn sweeps(scale: u64) -> Vec<Stage> {
             ],
         ),
         sweep(
+            "sim-flood-new-leader",
+            "aimed: a new leader cut off before it opens its term and flooded past what it may hold (LOAD-1)",
+            s(40),
+            &[
+                "--duration-ms",
+                "30000",
+                "--faults",
+                "partition",
+                "--nemesis",
+                "flood-new-leader",
+                "--require",
+                "leader queues filled to their bound",
+            ],
+        ),
+        sweep(
             "sim-obstruct-clients",
             "aimed: honest operations sent back to their start until their restart budgets are spent (LIVE-4)",
             s(60),

@@ -1,0 +1,140 @@
+//! LOAD-1: a leader that cannot answer yet holds a bounded number of
+//! requests.
+//!
+//! A new leader answers from its store only once an entry of its own term
+//! is applied (the term-start no-op), so until then it holds the requests
+//! it gets; past a bound it answers `Retry` (`docs/protocol.md`: "wait in a
+//! bounded queue (256); beyond that, `Retry`"). Without the bound, whoever
+//! can send requests (any client, the chat server replaying what it
+//! relayed) grows a node's memory without limit while an election settles,
+//! or for as long as a cut-off leader takes to step down.
+//!
+//! Judged from outside the node: the requests delivered to it and the
+//! answers it gave in the same step, and whether its term is open, read
+//! from its log (the term at its applied index), never from its queue or
+//! its own idea of serving. The bound is restated here from the protocol
+//! text, not taken from the node's constant.
+
+use super::Violation;
+use backup_vault::invariant::Invariant;
+use backup_vault::vault::crypto::VaultCrypto;
+use backup_vault::vault::ids::{NodeId, Term};
+use backup_vault::vault::node::{ClientId, Reply, RequestId, VaultNode};
+use backup_vault::vault::raft::Role;
+use std::collections::BTreeMap;
+
+/// How many requests a leader that cannot answer yet may hold, as
+/// `docs/protocol.md` states it.
+pub const HELD_BOUND: usize = 256;
+
+/// What one leader holds in the term it has not opened yet.
+struct Leadership {
+    term: Term,
+    incarnation: u32,
+    /// Each request delivered and not answered, with its copies (a
+    /// duplicating network delivers one request twice, and both are held).
+    held: BTreeMap<(ClientId, RequestId), u32>,
+    /// How many copies that is.
+    copies: usize,
+    /// Whether it held the bound's worth at some point.
+    filled: bool,
+}
+
+/// The requests held by each leader whose term is not open yet.
+#[derive(Default)]
+pub struct Load {
+    leaders: BTreeMap<NodeId, Leadership>,
+}
+
+impl Load {
+    /// After a step of node `id` (its `incarnation`-th run since the start):
+    /// `delivered` is the request the step handled, if any, and `replies`
+    /// what the node answered in it. Returns whether the node came to hold
+    /// the bound's worth, the first time in this leadership (a coverage
+    /// counter: the bound reached).
+    ///
+    /// # Errors
+    /// A LOAD-1 violation once a leader that cannot answer yet holds more
+    /// than [`HELD_BOUND`] requests.
+    pub fn after_step<C: VaultCrypto>(
+        &mut self,
+        id: NodeId,
+        incarnation: u32,
+        node: &VaultNode<C>,
+        delivered: Option<(ClientId, RequestId)>,
+        replies: &[(NodeId, Reply<C>)],
+    ) -> Result<bool, Violation> {
+        let raft = node.raft();
+        let term = raft.term();
+        // Terms only grow along a log: the term is open once the entry at
+        // the applied index is of it.
+        let open = raft.log().term_at(node.applied()) == Some(term);
+        if raft.role() != Role::Leader || open {
+            self.leaders.remove(&id);
+            return Ok(false);
+        }
+        let leadership = self.leaders.entry(id).or_insert(Leadership {
+            term,
+            incarnation,
+            held: BTreeMap::new(),
+            copies: 0,
+            filled: false,
+        });
+        if leadership.term != term || leadership.incarnation != incarnation {
+            *leadership = Leadership {
+                term,
+                incarnation,
+                held: BTreeMap::new(),
+                copies: 0,
+                filled: false,
+            };
+        }
+        if let Some(request) = delivered {
+            *leadership.held.entry(request).or_insert(0) += 1;
+            leadership.copies += 1;
+        }
+        for (from, reply) in replies {
+            if *from != id {
+                continue;
+            }
+            let key = (reply.to, reply.request);
+            if let Some(n) = leadership.held.get_mut(&key) {
+                *n -= 1;
+                leadership.copies -= 1;
+                if *n == 0 {
+                    leadership.held.remove(&key);
+                }
+            }
+        }
+        if leadership.copies > HELD_BOUND {
+            return Err(Violation::node(
+                Invariant::Load1,
+                id,
+                format!(
+                    "n{}, leader of term {} with no entry of its term applied (applied index {}), holds {} requests without an answer: past the bound of {HELD_BOUND}, beyond which it must answer Retry",
+                    id.0,
+                    term.0,
+                    node.applied().0,
+                    leadership.copies
+                ),
+            ));
+        }
+        let filled = leadership.copies == HELD_BOUND && !leadership.filled;
+        leadership.filled |= filled;
+        Ok(filled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bound_is_the_protocols() {
+        let text = include_str!("../../../../docs/protocol.md");
+        assert!(
+            text.contains(&format!("bounded queue ({HELD_BOUND})")),
+            "docs/protocol.md states the bound LOAD-1 checks"
+        );
+    }
+}
