@@ -219,7 +219,8 @@ enum Kept {
     Answer,
 }
 
-/// The message copies the schedules hold back to deliver late.
+/// What the schedules keep between their moments: the message copies they
+/// hold back to deliver late, and the terms they have acted on.
 #[derive(Default)]
 pub(super) struct Late {
     /// `late-old-term-messages`: what nodes sent, by receiver, with the
@@ -351,9 +352,10 @@ pub(super) fn watch(world: &mut World, id: NodeId) {
         }
         Nemesis::FloodNewLeader => {
             let term = raft.term();
-            let applied = world.cluster.node(id).map(|n| n.applied());
-            // Its term is open once the entry at its applied index is of it.
-            let open = applied.and_then(|a| raft.log().term_at(a)) == Some(term);
+            let open = world
+                .cluster
+                .node(id)
+                .is_some_and(super::check::load::term_open);
             let fresh = raft.role() == Role::Leader && !open && term > world.late.flooded_term;
             if fresh {
                 world.late.flooded_term = term;

@@ -27,6 +27,14 @@ use std::collections::BTreeMap;
 /// `docs/protocol.md` states it.
 pub const HELD_BOUND: usize = 256;
 
+/// Whether node `node` has applied an entry of its current term, read from
+/// its log: terms only grow along a log, so the term is open once the
+/// entry at the applied index is of it.
+pub fn term_open<C: VaultCrypto>(node: &VaultNode<C>) -> bool {
+    let raft = node.raft();
+    raft.log().term_at(node.applied()) == Some(raft.term())
+}
+
 /// What one leader holds in the term it has not opened yet.
 struct Leadership {
     term: Term,
@@ -66,10 +74,7 @@ impl Load {
     ) -> Result<bool, Violation> {
         let raft = node.raft();
         let term = raft.term();
-        // Terms only grow along a log: the term is open once the entry at
-        // the applied index is of it.
-        let open = raft.log().term_at(node.applied()) == Some(term);
-        if raft.role() != Role::Leader || open {
+        if raft.role() != Role::Leader || term_open(node) {
             self.leaders.remove(&id);
             return Ok(false);
         }
