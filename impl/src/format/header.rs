@@ -97,7 +97,7 @@ pub struct BackupId(pub [u8; 16]);
 pub struct NoncePrefix(pub [u8; 7]);
 
 fn hex(bytes: &[u8], f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    bytes.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    f.write_str(&::hex::encode(bytes))
 }
 
 impl fmt::Display for BackupId {

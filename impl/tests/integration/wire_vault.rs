@@ -523,7 +523,7 @@ mod wire {
     }
 
     fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
+        ::hex::encode(bytes)
     }
 
     #[test]
