@@ -846,6 +846,23 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
             return 0;
         }
         let copies = self.client_copies();
+        self.submit_copies(to, client, request, req, copies)
+    }
+
+    /// Delivers `copies` copies of a client request to node `to`, each
+    /// after its own network delay (a flood of one request, sent again and
+    /// again). Returns how many copies the network delivers.
+    pub fn submit_copies(
+        &mut self,
+        to: NodeId,
+        client: ClientId,
+        request: RequestId,
+        req: ClientRequest<C>,
+        copies: u32,
+    ) -> u32 {
+        if self.unreachable.contains(&to) {
+            return 0;
+        }
         for _ in 0..copies {
             let at = self.now.plus(self.random_delay());
             self.push(

@@ -180,7 +180,8 @@ fn an_unreported_role_change_is_caught_by_drv_1() {
 }
 
 /// A new leader cut off from its peers cannot open its term, and the
-/// replayer sends it more requests than it may hold meanwhile.
+/// replayer sends it one request more times than it may hold requests
+/// meanwhile.
 fn flooded(scenario: Scenario) -> Scenario {
     Scenario {
         faults: FaultSelection::Only(vec![FaultKind::Partition]),

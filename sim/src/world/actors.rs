@@ -1134,22 +1134,25 @@ fn send_replay(world: &mut World, a: usize, request: ClientRequest<OpaqueCrypto>
     world.submit(a, to, call, request);
 }
 
-/// The replayer sends `n` of the requests the devices sent, round the
-/// captured list, to node `to` at once (`flood-new-leader`); nothing if
-/// none was captured.
-pub(super) fn flood(world: &mut World, to: NodeId, n: usize) {
+/// The replayer sends one of the requests the devices sent, drawn from
+/// the captured list, to node `to`, `n` times at once (`flood-new-leader`):
+/// one request, so that the vault history sees one operation delivered `n`
+/// times (a resend, as the history knows them), not `n` operations at once
+/// from one process, whose interleavings no linearizability search could
+/// get through. Nothing if none was captured.
+pub(super) fn flood(world: &mut World, to: NodeId, n: u32) {
     let Some(r) = world.actors.iter().position(|x| x.role == Role::Replayer) else {
         return;
     };
-    for k in 0..n {
-        let Some(request) = world.captured.get(k % world.captured.len().max(1)).cloned() else {
-            return;
-        };
-        world.actors[r].leader = to;
-        world.actors[r].calls += 1;
-        let call = world.actors[r].calls;
-        world.submit(r, to, call, request);
+    if world.captured.is_empty() {
+        return;
     }
+    let i = world.below(world.captured.len() as u64) as usize;
+    let request = world.captured[i].clone();
+    world.actors[r].leader = to;
+    world.actors[r].calls += 1;
+    let call = world.actors[r].calls;
+    world.send(r, to, call, request, Some(n));
 }
 
 /// A reply reached actor `a`.

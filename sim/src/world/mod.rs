@@ -1198,6 +1198,19 @@ impl World {
 
     /// Sends a vault request for actor `a`.
     fn submit(&mut self, a: usize, to: NodeId, call: u64, request: ClientRequest<OpaqueCrypto>) {
+        self.send(a, to, call, request, None);
+    }
+
+    /// Sends a vault request for actor `a`, as the network delivers it or,
+    /// with `copies`, that many times.
+    fn send(
+        &mut self,
+        a: usize,
+        to: NodeId,
+        call: u64,
+        request: ClientRequest<OpaqueCrypto>,
+        copies: Option<u32>,
+    ) {
         let client = self.actors[a].client_id();
         let restore = self.actors[a].restore();
         let mut info = self.request_info(&request, restore);
@@ -1232,7 +1245,12 @@ impl World {
             Some(info.user.0),
             call,
         );
-        info.copies = self.cluster.submit(to, client, RequestId(call), request);
+        info.copies = match copies {
+            None => self.cluster.submit(to, client, RequestId(call), request),
+            Some(n) => self
+                .cluster
+                .submit_copies(to, client, RequestId(call), request, n),
+        };
         if let (Some(process), Some(h)) = (info.process, self.history.as_mut()) {
             h.delivered(process, info.copies);
         }

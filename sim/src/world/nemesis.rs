@@ -77,9 +77,9 @@ pub enum Nemesis {
     ObstructClients,
     /// Cut a new leader off from its peers before it can open its term (it
     /// cannot commit its first entry without them), and have the replayer
-    /// send it more requests than a leader may hold until then: a flood of
-    /// what the devices sent, as a client, a retrying crowd or the chat
-    /// server can send it. The leader must answer `Retry` beyond its bound
+    /// send it one of the devices' requests more times than a leader may
+    /// hold requests until then, as a client that resends without pause or
+    /// the chat server can. The leader must answer `Retry` beyond its bound
     /// (LOAD-1) and, once check-quorum steps it down, `NotLeader` to what
     /// it held.
     FloodNewLeader,
@@ -193,14 +193,13 @@ pub(super) enum Act {
     /// Deliver the held copies of messages from terms before this one.
     DeliverLate(Term),
     /// Cut `NodeId` off from its peers for the given milliseconds and send
-    /// it [`FLOOD`] requests at once.
+    /// it [`FLOOD`] copies of one request at once.
     Flood(NodeId, u64),
 }
 
-/// How many requests `flood-new-leader` sends: past the bound a leader
-/// that cannot answer yet may hold (`check/load.rs`), with room for the
-/// ones the network loses.
-pub(super) const FLOOD: usize = super::check::load::HELD_BOUND + 64;
+/// How many copies of one request `flood-new-leader` sends: past the
+/// bound a leader that cannot answer yet may hold (`check/load.rs`).
+pub(super) const FLOOD: u32 = super::check::load::HELD_BOUND as u32 + 64;
 
 /// How many message copies `late-old-term-messages` holds for each
 /// receiver, and `crash-after-vote` holds in all.
