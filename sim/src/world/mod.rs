@@ -260,6 +260,7 @@ pub(crate) struct World {
     elections: Elections,
     /// CONS-3's ground: what each follower answered in each term.
     acks: Acks,
+    /// LOAD-1: what each leader that cannot answer yet holds.
     load: Load,
     oracle: Oracle,
     secrets: Secrets,

@@ -48,6 +48,18 @@ struct Leadership {
     filled: bool,
 }
 
+impl Leadership {
+    fn new(term: Term, incarnation: u32) -> Self {
+        Leadership {
+            term,
+            incarnation,
+            held: BTreeMap::new(),
+            copies: 0,
+            filled: false,
+        }
+    }
+}
+
 /// The requests held by each leader whose term is not open yet.
 #[derive(Default)]
 pub struct Load {
@@ -78,22 +90,16 @@ impl Load {
             self.leaders.remove(&id);
             return Ok(false);
         }
-        let leadership = self.leaders.entry(id).or_insert(Leadership {
-            term,
-            incarnation,
-            held: BTreeMap::new(),
-            copies: 0,
-            filled: false,
-        });
-        if leadership.term != term || leadership.incarnation != incarnation {
-            *leadership = Leadership {
-                term,
-                incarnation,
-                held: BTreeMap::new(),
-                copies: 0,
-                filled: false,
-            };
-        }
+        // A new term, or the node restarted: a new leadership.
+        let leadership = self
+            .leaders
+            .entry(id)
+            .and_modify(|l| {
+                if l.term != term || l.incarnation != incarnation {
+                    *l = Leadership::new(term, incarnation);
+                }
+            })
+            .or_insert_with(|| Leadership::new(term, incarnation));
         if let Some(request) = delivered {
             *leadership.held.entry(request).or_insert(0) += 1;
             leadership.copies += 1;
