@@ -85,11 +85,43 @@ impl Load {
         replies: &[(NodeId, Reply<C>)],
     ) -> Result<bool, Violation> {
         let raft = node.raft();
-        let term = raft.term();
-        if raft.role() != Role::Leader || term_open(node) {
+        let waiting = (raft.role() == Role::Leader && !term_open(node)).then(|| raft.term());
+        let answered = replies
+            .iter()
+            .filter(|(from, _)| *from == id)
+            .map(|(_, r)| (r.to, r.request));
+        self.observe(id, incarnation, waiting, delivered, answered)
+            .map_err(|held| {
+                Violation::node(
+                    Invariant::Load1,
+                    id,
+                    format!(
+                        "n{}, leader of term {} with no entry of its term applied (applied index {}), holds {held} requests without an answer: past the bound of {HELD_BOUND}, beyond which it must answer Retry",
+                        id.0,
+                        raft.term().0,
+                        node.applied().0,
+                    ),
+                )
+            })
+    }
+
+    /// The counting behind [`Load::after_step`]: `waiting` is the term node
+    /// `id` leads without having opened it, or `None` if it does not (it
+    /// follows, or its term is open). Returns whether the bound was reached
+    /// for the first time in this leadership; `Err` with the number held
+    /// once it is past the bound.
+    fn observe(
+        &mut self,
+        id: NodeId,
+        incarnation: u32,
+        waiting: Option<Term>,
+        delivered: Option<(ClientId, RequestId)>,
+        answered: impl Iterator<Item = (ClientId, RequestId)>,
+    ) -> Result<bool, usize> {
+        let Some(term) = waiting else {
             self.leaders.remove(&id);
             return Ok(false);
-        }
+        };
         // A new term, or the node restarted: a new leadership.
         let leadership = self
             .leaders
@@ -104,11 +136,7 @@ impl Load {
             *leadership.held.entry(request).or_insert(0) += 1;
             leadership.copies += 1;
         }
-        for (from, reply) in replies {
-            if *from != id {
-                continue;
-            }
-            let key = (reply.to, reply.request);
+        for key in answered {
             if let Some(n) = leadership.held.get_mut(&key) {
                 *n -= 1;
                 leadership.copies -= 1;
@@ -118,17 +146,7 @@ impl Load {
             }
         }
         if leadership.copies > HELD_BOUND {
-            return Err(Violation::node(
-                Invariant::Load1,
-                id,
-                format!(
-                    "n{}, leader of term {} with no entry of its term applied (applied index {}), holds {} requests without an answer: past the bound of {HELD_BOUND}, beyond which it must answer Retry",
-                    id.0,
-                    term.0,
-                    node.applied().0,
-                    leadership.copies
-                ),
-            ));
+            return Err(leadership.copies);
         }
         let filled = leadership.copies == HELD_BOUND && !leadership.filled;
         leadership.filled |= filled;
@@ -139,6 +157,79 @@ impl Load {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const N: NodeId = NodeId(1);
+
+    fn req(client: u64, request: u64) -> (ClientId, RequestId) {
+        (ClientId(client), RequestId(request))
+    }
+
+    /// Delivers `n` requests (distinct ids from `first`) to N, leading
+    /// `term` unopened, none answered; returns the last outcome.
+    fn deliver(load: &mut Load, term: u64, first: u64, n: u64) -> Result<bool, usize> {
+        let mut last = Ok(false);
+        for i in first..first + n {
+            last = load.observe(N, 0, Some(Term(term)), Some(req(7, i)), std::iter::empty());
+        }
+        last
+    }
+
+    #[test]
+    fn the_bound_held_is_allowed_and_one_more_is_not() {
+        let mut load = Load::default();
+        assert_eq!(deliver(&mut load, 3, 0, 255), Ok(false));
+        assert_eq!(deliver(&mut load, 3, 255, 1), Ok(true), "the bound reached");
+        // Answered at once (Retry), the next one is not held.
+        let answered = load.observe(
+            N,
+            0,
+            Some(Term(3)),
+            Some(req(7, 900)),
+            [req(7, 900)].into_iter(),
+        );
+        assert_eq!(answered, Ok(false), "counted once");
+        assert_eq!(deliver(&mut load, 3, 256, 1), Err(257));
+    }
+
+    #[test]
+    fn copies_of_one_request_each_count_and_each_answer_frees_one() {
+        let mut load = Load::default();
+        for _ in 0..256 {
+            assert!(load
+                .observe(N, 0, Some(Term(2)), Some(req(1, 1)), std::iter::empty())
+                .is_ok());
+        }
+        assert_eq!(
+            load.observe(N, 0, Some(Term(2)), None, [req(1, 1)].into_iter()),
+            Ok(false)
+        );
+        assert!(load
+            .observe(N, 0, Some(Term(2)), Some(req(1, 1)), std::iter::empty())
+            .is_ok());
+        assert_eq!(
+            load.observe(N, 0, Some(Term(2)), Some(req(1, 1)), std::iter::empty()),
+            Err(257)
+        );
+    }
+
+    #[test]
+    fn an_opened_term_a_new_term_or_a_restart_starts_over() {
+        for reset in [
+            |l: &mut Load| l.observe(N, 0, None, None, std::iter::empty()),
+            |l: &mut Load| l.observe(N, 0, Some(Term(4)), None, std::iter::empty()),
+            |l: &mut Load| l.observe(N, 1, Some(Term(3)), None, std::iter::empty()),
+        ] {
+            let mut load = Load::default();
+            assert_eq!(deliver(&mut load, 3, 0, 256), Ok(true));
+            assert_eq!(reset(&mut load), Ok(false));
+            let term = load.leaders.get(&N).map_or(3, |l| l.term.0);
+            assert_eq!(
+                deliver(&mut load, term, 1_000, 256),
+                Ok(true),
+                "counted afresh"
+            );
+        }
+    }
 
     #[test]
     fn the_bound_is_the_protocols() {
