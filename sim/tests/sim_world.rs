@@ -200,7 +200,7 @@ fn an_unbounded_queue_is_caught_by_load_1() {
 }
 
 #[test]
-fn a_flooded_new_leader_holds_its_bound_and_answers_retry_beyond_it() {
+fn a_flooded_new_leader_holds_no_more_than_its_bound() {
     let scenario = flooded(short());
     let mut filled = 0;
     for seed in 0..10 {
