@@ -375,6 +375,22 @@ mod tests {
     use rand_chacha::rand_core::SeedableRng;
     use rand_chacha::ChaCha20Rng;
 
+    #[test]
+    fn ids_show_as_lowercase_hex() {
+        let id = BackupId([
+            0x00, 0x01, 0xab, 0xcd, 0xef, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x80, 0x90,
+            0xa0, 0xff,
+        ]);
+        assert_eq!(id.to_string(), "0001abcdef102030405060708090a0ff");
+        assert_eq!(
+            format!("{id:?}"),
+            "BackupId(0001abcdef102030405060708090a0ff)"
+        );
+        let prefix = NoncePrefix([0xde, 0xad, 0xbe, 0xef, 0x00, 0x0a, 0x7f]);
+        assert_eq!(prefix.to_string(), "deadbeef000a7f");
+        assert_eq!(format!("{prefix:?}"), "NoncePrefix(deadbeef000a7f)");
+    }
+
     fn sample() -> (BackupKey, Header) {
         let mut rng = ChaCha20Rng::seed_from_u64(1);
         let key = BackupKey::generate(&mut rng);
