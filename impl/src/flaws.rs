@@ -797,3 +797,32 @@ impl ClientFlaw {
         }
     }
 }
+
+#[cfg(all(test, feature = "flaws"))]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// Command lines, the catalogue and replay commands name flaws by
+    /// these names: each must be its own, in kebab case.
+    #[test]
+    fn every_flaw_has_its_own_kebab_case_name() {
+        let names: Vec<&str> = VAULT_FLAWS
+            .iter()
+            .map(|f| f.name())
+            .chain(CLIENT_FLAWS.iter().map(|f| f.name()))
+            .collect();
+        let distinct: BTreeSet<&str> = names.iter().copied().collect();
+        assert_eq!(distinct.len(), names.len(), "two flaws share a name");
+        for name in names {
+            assert!(
+                !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{name:?} is not a kebab-case name"
+            );
+        }
+        assert_eq!(VaultFlaw::UnboundedQueue.name(), "unbounded-queue");
+    }
+}
