@@ -10,6 +10,14 @@ the oracle: they are written with the code and run separately (`cargo test`).
     scripts/mutants.py [--profile quick|nightly] [--package CRATE] [--file GLOB]... [--shard k/n]
                        [--out DIR] [--jobs T] [--limit N] [--fresh] [--in-diff FILE]
                        [--cargo-profile NAME] [--target-dir DIR]
+    scripts/mutants.py --patches DIR [--patches DIR]... [the same options]
+
+`--patches` judges hand-written bugs instead of cargo-mutants' mutants:
+every `*.patch` under DIR (a `git diff` from the tree's root, applied with
+`patch -p1`; text before its first `diff --git` line is a header whose
+`Bug:` line describes it) is one mutant, named `patch:PATH`. These are the
+bugs from outside: planted by someone who did not write the checks
+(scripts/outside-bugs/README.md).
 
 Writes, into DIR (default target/mutants-oracle):
   results.jsonl  one line per mutant, appended as each finishes (a rerun with
@@ -240,6 +248,50 @@ def list_mutants(tree: Path, globs, in_diff=None, package="backup-vault"):
     return json.loads(out.stdout)
 
 
+def list_patches(dirs):
+    """The hand-written bugs under `dirs`: one mutant per `*.patch` file,
+    with the files it touches (from its `+++ b/...` lines) and its `Bug:`
+    line."""
+    mutants = []
+    for d in dirs:
+        files = sorted(Path(d).rglob("*.patch"))
+        if not files:
+            raise SystemExit(f"mutants.py: --patches {d}: no *.patch file there")
+        for f in files:
+            text = f.read_text()
+            touched = sorted({line[6:].strip() for line in text.splitlines()
+                              if line.startswith("+++ b/")})
+            bug = next((line[4:].strip() for line in text.splitlines()
+                        if line.startswith("Bug:")), "")
+            if not touched:
+                raise SystemExit(f"mutants.py: {f}: no `+++ b/PATH` line: not a git diff")
+            rel = f.resolve().relative_to(ROOT) if f.resolve().is_relative_to(ROOT) else f
+            mutants.append({"name": f"patch:{rel}", "file": touched[0], "files": touched,
+                            "diff": text, "patch": True, "bug": bug})
+    return mutants
+
+
+def apply_mutant(tree: Path, m):
+    """Applies mutant `m` to `tree`. Returns (applied, originals): the bytes
+    of every file it touches (None for a file it creates), to put back."""
+    files = m.get("files") or [m["file"]]
+    originals = {f: ((tree / f).read_bytes() if (tree / f).exists() else None) for f in files}
+    if m.get("patch"):
+        cmd = ["patch", "-s", "-p1", "-d", str(tree), "--no-backup-if-mismatch"]
+    else:
+        cmd = ["patch", "-s", "-p0", str(tree / m["file"])]
+    p = subprocess.run(cmd, input=m["diff"], text=True, capture_output=True)
+    return p.returncode == 0, originals
+
+
+def restore(tree: Path, originals):
+    for f, data in originals.items():
+        if data is None:
+            (tree / f).unlink(missing_ok=True)
+        else:
+            (tree / f).write_bytes(data)
+
+
 def load_equivalent():
     """name -> one-line argument, from scripts/mutants-equivalent.txt."""
     eq = {}
@@ -417,6 +469,9 @@ def main():
     ap.add_argument("--check-equivalents", action="store_true",
                     help="check that every entry of scripts/mutants-equivalent.txt names a"
                          " mutant that exists (no build); exit 1 naming the stale ones")
+    ap.add_argument("--patches", action="append", metavar="DIR",
+                    help="judge the hand-written bugs under DIR (every *.patch, a git diff"
+                         " from the tree's root) instead of cargo-mutants' mutants (repeatable)")
     ap.add_argument("--skip", action="append", default=[], metavar="STAGE",
                     help="leave out a stage of the profile (repeatable); mutants it would have"
                          " judged stay 'missed' until a run with the stage judges them")
@@ -452,7 +507,15 @@ def main():
     # The mutants first, so that a bad --names fails before the build and
     # the baselines (minutes), not after.
     globs = args.file or DEFAULT_FILES
-    mutants = list_mutants(tree, globs, args.in_diff, args.package)
+    if args.patches:
+        if args.file or args.in_diff:
+            print("mutants.py: --patches judges the patches alone; --file and --in-diff"
+                  " select cargo-mutants' mutants", file=sys.stderr)
+            return 2
+        globs = args.patches
+        mutants = list_patches(args.patches)
+    else:
+        mutants = list_mutants(tree, globs, args.in_diff, args.package)
     mutants = [m for i, m in enumerate(mutants) if i % n == k - 1]
     if args.names:
         wanted = {line.strip() for line in Path(args.names).read_text().splitlines() if line.strip()}
@@ -503,14 +566,14 @@ def main():
         for i, m in enumerate(todo, 1):
             if interrupted:
                 break
-            path = tree / m["file"]
-            original = path.read_bytes()
             rec = {"name": m["name"], "file": m["file"], "profile": args.profile}
+            if m.get("bug"):
+                rec["bug"] = m["bug"]
             started = time.monotonic()
+            originals = {}
             try:
-                p = subprocess.run(["patch", "-s", "-p0", str(path)], input=m["diff"],
-                                   text=True, capture_output=True)
-                if p.returncode != 0:
+                applied, originals = apply_mutant(tree, m)
+                if not applied:
                     rec.update(outcome="unviable", detail="the diff does not apply")
                 else:
                     ok, err = build(tree, target)
@@ -534,7 +597,7 @@ def main():
                                            how=verdict, detail=detail)
                                 break
             finally:
-                path.write_bytes(original)
+                restore(tree, originals)
             if rec["outcome"] == "missed" and m["name"] in equivalent:
                 rec.update(outcome="equivalent", detail=equivalent[m["name"]])
             rec["seconds"] = round(time.monotonic() - started, 1)
@@ -579,7 +642,8 @@ def main():
                 + (f" = {100 * score:.1f}%" if score is not None else "") + "\n\n")
         t.write("| mutant | outcome | caught by | first failing seed or depth |\n|---|---|---|---|\n")
         for rec in judged:
-            t.write(f"| `{rec['name']}` | {rec['outcome']} | {rec.get('caught_by', '')} | "
+            name = f"`{rec['name']}`" + (f": {rec['bug']}" if rec.get("bug") else "")
+            t.write(f"| {name} | {rec['outcome']} | {rec.get('caught_by', '')} | "
                     f"{(rec.get('detail') or '').replace('|', '/')} |\n")
     print(json.dumps(summary, indent=1))
     if interrupted or len(judged) < len(mutants):
