@@ -341,6 +341,12 @@ pub enum VaultFlaw {
     /// (breaks LOAD-1).
     #[cfg(feature = "flaws")]
     UnboundedQueue,
+    /// A peer message that does not open as sealed for its link is opened
+    /// as if sealed for another receiver: a seal that binds the sender but
+    /// not the receiver, so the host can hand node B a vote node A was
+    /// given (breaks HOST-1; a misdirected vote elects two leaders).
+    #[cfg(feature = "flaws")]
+    MisdirectedPeers,
 }
 
 /// A deliberate defect in the client.
@@ -569,6 +575,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     VaultFlaw::CheckQuorumSkipped,
     #[cfg(feature = "flaws")]
     VaultFlaw::UnboundedQueue,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::MisdirectedPeers,
 ];
 
 /// Every client flaw, for command lines and sweeps.
@@ -746,6 +754,8 @@ impl VaultFlaw {
             VaultFlaw::CheckQuorumSkipped => "check-quorum-skipped",
             #[cfg(feature = "flaws")]
             VaultFlaw::UnboundedQueue => "unbounded-queue",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::MisdirectedPeers => "misdirected-peers",
         }
     }
 }

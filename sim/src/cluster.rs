@@ -258,6 +258,9 @@ enum Event<C: VaultCrypto, X> {
         msg: SealedMessage<C>,
         /// When observing: what the checkers learn of it.
         peek: Option<Peek>,
+        /// The link it was sealed for, when the host put it on another
+        /// ([`Cluster::inject`]): the receiver must drop it (HOST-1).
+        sealed_for: Option<(NodeId, NodeId)>,
     },
     Request {
         to: NodeId,
@@ -327,6 +330,11 @@ pub struct Effects<C: VaultCrypto> {
     /// How the step broke the driver contract, as the driver saw it
     /// (DRV-1), if it did.
     pub contract_breach: Option<String>,
+    /// A message the host moved off the link it was sealed for, which the
+    /// node took instead of dropping: (the link it was sealed for, the link
+    /// it came on). Known from where the host captured it, not from the
+    /// seal, so a seal that binds too little cannot blind it (HOST-1).
+    pub misdirected_taken: Option<((NodeId, NodeId), (NodeId, NodeId))>,
 }
 
 impl<C: VaultCrypto> Default for Effects<C> {
@@ -344,6 +352,7 @@ impl<C: VaultCrypto> Default for Effects<C> {
             restored: Vec::new(),
             handled: None,
             contract_breach: None,
+            misdirected_taken: None,
         }
     }
 }
@@ -829,7 +838,7 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
             1
         };
         for _ in 0..copies {
-            self.deliver_later(from, to, msg.clone(), peek);
+            self.deliver_later(from, to, msg.clone(), peek, None);
         }
     }
 
@@ -894,6 +903,7 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
         self.effects.restored.clear();
         self.effects.handled = None;
         self.effects.contract_breach = None;
+        self.effects.misdirected_taken = None;
         let node_id = match event {
             Event::Deliver { to, .. } | Event::Request { to, .. } => to,
             Event::Timer { node, .. } | Event::Sync { node, .. } => node,
@@ -924,6 +934,7 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
                 to,
                 msg,
                 peek,
+                sealed_for,
             } => {
                 let i = usize::from(to.0);
                 if self.nodes[i].host.is_up() {
@@ -933,6 +944,9 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
                     self.collect(i, step);
                     if self.dropped == dropped {
                         self.effects.handled = peek.map(|p| (from, p));
+                        self.effects.misdirected_taken = sealed_for
+                            .filter(|link| *link != (from, to))
+                            .map(|link| (link, (from, to)));
                     }
                 }
             }
@@ -1217,13 +1231,23 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
 
     /// Puts `message` on the wire to `to` as if `from` sent it: what a host
     /// that carries every node's traffic can do (forge, replay, misdirect).
-    pub fn inject(&mut self, from: NodeId, to: NodeId, message: SealedMessage<C>) {
+    ///
+    /// `sealed_for` is the link a captured message was sealed for (`None`
+    /// for bytes the host made): delivered on another, the receiver must
+    /// drop it, and [`Effects::misdirected_taken`] reports it if it does not.
+    pub fn inject(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        message: SealedMessage<C>,
+        sealed_for: Option<(NodeId, NodeId)>,
+    ) {
         let peek = if self.observe {
             audit_message(&self.crypto, from, to, &message).map(|m| Peek::of(&m))
         } else {
             None
         };
-        self.deliver_later(from, to, message, peek);
+        self.deliver_later(from, to, message, peek, sealed_for);
     }
 
     fn deliver_later(
@@ -1232,6 +1256,7 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
         to: NodeId,
         msg: SealedMessage<C>,
         peek: Option<Peek>,
+        sealed_for: Option<(NodeId, NodeId)>,
     ) {
         let at = self.now.plus(self.random_delay());
         self.push(
@@ -1241,6 +1266,7 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
                 to,
                 msg,
                 peek,
+                sealed_for,
             },
         );
     }

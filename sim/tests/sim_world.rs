@@ -445,6 +445,19 @@ fn unauthenticated_peers_are_caught_by_host_1() {
 }
 
 #[test]
+fn misdirected_peers_are_caught_by_host_1() {
+    // A node opens a message sealed for another receiver: the host's
+    // replay to another link is taken (a vote handed to a rival candidate
+    // would count for it). Judged from where the host captured the message,
+    // not from the seal.
+    let scenario = Scenario {
+        faults: FaultSelection::Only(vec![FaultKind::Host]),
+        ..short()
+    };
+    caught_within(&with_flaw(scenario, "misdirected-peers"), &["HOST-1"], 20);
+}
+
+#[test]
 fn erasure_skipped_is_caught_by_lock_4_on_disk() {
     // A deleted, displaced or destroyed registration's password file and
     // wrapped key stay in the log on disk after the node applied the entry

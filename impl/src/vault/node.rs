@@ -441,6 +441,8 @@ impl<C: VaultCrypto> VaultNode<C> {
         };
         let opened = if flaw_on!(self.config.flaw, VaultFlaw::UnauthenticatedPeers) {
             C::read_clear(&sealed).ok_or(super::crypto::CryptoError::Seal)
+        } else if flaw_on!(self.config.flaw, VaultFlaw::MisdirectedPeers) {
+            self.flaw_open_for_anyone(from, &sealed)
         } else {
             self.crypto.open(&place, &sealed)
         };
@@ -1311,6 +1313,22 @@ impl<C: VaultCrypto> VaultNode<C> {
             self.store.flaw_restore_active(command.user(), before);
         }
         outcome
+    }
+
+    /// Broken variant `MisdirectedPeers` (see [`crate::flaws`]): opens a
+    /// message from `from` as sealed for whichever node it was sealed for.
+    fn flaw_open_for_anyone(
+        &self,
+        from: NodeId,
+        sealed: &SealedMessage<C>,
+    ) -> Result<VaultPeerMessage<C>, super::crypto::CryptoError> {
+        (0..self.config.cluster.nodes())
+            .map(|to| SealPlace::Wire {
+                from,
+                to: NodeId(to),
+            })
+            .find_map(|place| self.crypto.open(&place, sealed).ok())
+            .ok_or(super::crypto::CryptoError::Seal)
     }
 
     /// Broken variant `DeleteProofUnchecked` (see [`crate::flaws`]).

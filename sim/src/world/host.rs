@@ -252,7 +252,7 @@ fn forge_reset(world: &mut World) {
     let claimed = ids[world.below(ids.len() as u64) as usize];
     for &to in &ids {
         if to != claimed {
-            world.cluster.inject(claimed, to, sealed.clone());
+            world.cluster.inject(claimed, to, sealed.clone(), None);
         }
     }
     world.host.forged += 1;
@@ -287,14 +287,16 @@ fn replay(world: &mut World) {
     } else {
         world.below(len) as usize
     };
-    let (from, to, m) = world.host.captured[k].clone();
+    let (sealed_from, sealed_to, m) = world.host.captured[k].clone();
     let n = u64::from(world.scenario.nodes);
     let (from, to) = match mode {
-        0 => (from, to),
-        1 => (NodeId(world.below(n) as u8), to),
+        0 => (sealed_from, sealed_to),
+        1 => (NodeId(world.below(n) as u8), sealed_to),
         _ => (NodeId(world.below(n) as u8), NodeId(world.below(n) as u8)),
     };
-    world.cluster.inject(from, to, m);
+    world
+        .cluster
+        .inject(from, to, m, Some((sealed_from, sealed_to)));
     world.host.replayed += 1;
     world.record(
         "fault",
@@ -326,7 +328,7 @@ fn garbage(world: &mut World) {
     let len = bytes.len();
     world
         .cluster
-        .inject(from, to, SealedBytes::from_bytes(bytes));
+        .inject(from, to, SealedBytes::from_bytes(bytes), None);
     world.host.forged += 1;
     world.record(
         "fault",

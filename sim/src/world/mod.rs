@@ -877,6 +877,20 @@ impl World {
                 return Err(leak(found, "a vault reply", Some(id)));
             }
         }
+        // HOST-1: a message the host moved to another link is dropped. The
+        // link it was sealed for is where the host captured it; the node's
+        // seal must bind both ends, or the host can hand a vote or an append
+        // to a node it was not meant for.
+        if let Some((sealed_for, came_on)) = self.cluster.effects().misdirected_taken {
+            return Err(Violation::node(
+                Invariant::Host1,
+                id,
+                format!(
+                    "n{} took a peer message sealed for the link n{}->n{} that the host delivered as n{}->n{}",
+                    id.0, sealed_for.0 .0, sealed_for.1 .0, came_on.0 .0, came_on.1 .0
+                ),
+            ));
+        }
         let Some(node) = self.cluster.node(id) else {
             return Ok(());
         };

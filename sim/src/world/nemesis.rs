@@ -419,7 +419,7 @@ pub(super) fn act(world: &mut World, act: Act) {
             }
             for (t, from, to, m) in old {
                 note(world, to, t.0);
-                world.cluster.inject(from, to, m);
+                world.cluster.inject(from, to, m, Some((from, to)));
             }
         }
         Act::CrashLeaderExcept(stale) => {
@@ -496,7 +496,7 @@ pub(super) fn act(world: &mut World, act: Act) {
             world.late.requests = kept.into();
             for (t, from, to, m) in rivals {
                 note(world, to, t.0);
-                world.cluster.inject(from, to, m);
+                world.cluster.inject(from, to, m, Some((from, to)));
             }
         }
     }
