@@ -461,6 +461,12 @@ pub enum ClientFlaw {
     /// off never finishes, even with every fault healed (breaks LIVE-5).
     #[cfg(feature = "flaws")]
     IgnoresOwnDeletion,
+    /// A backup that moves to another generation (its name taken, or the
+    /// manifest ahead) keeps the backup id and nonce prefix it drew first:
+    /// two files under one key then share their payload key and nonces,
+    /// and the two tags of a chunk give its GHASH key away (breaks FMT-3).
+    #[cfg(feature = "flaws")]
+    BackupIdReused,
 }
 
 /// Every vault flaw, for command lines and sweeps.
@@ -605,6 +611,8 @@ pub const CLIENT_FLAWS: &[ClientFlaw] = &[
     ClientFlaw::ManifestLags,
     #[cfg(feature = "flaws")]
     ClientFlaw::AcknowledgedPastManifestConflict,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::BackupIdReused,
     #[cfg(feature = "flaws")]
     ClientFlaw::DamageIsNoBackup,
     #[cfg(feature = "flaws")]
@@ -788,6 +796,8 @@ impl ClientFlaw {
             ClientFlaw::ManifestLags => "manifest-lags",
             #[cfg(feature = "flaws")]
             ClientFlaw::AcknowledgedPastManifestConflict => "acknowledged-past-manifest-conflict",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::BackupIdReused => "backup-id-reused",
             #[cfg(feature = "flaws")]
             ClientFlaw::DamageIsNoBackup => "damage-is-no-backup",
             #[cfg(feature = "flaws")]

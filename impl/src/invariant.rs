@@ -39,6 +39,8 @@ pub enum Invariant {
     Fmt1,
     /// FMT-2: the decoder never panics and never allocates beyond its bound, whatever the bytes.
     Fmt2,
+    /// FMT-3: every backup file a client writes has a backup id of its own: no two different files made under one key share one, so no AES-GCM key and nonce ever seal two plaintexts.
+    Fmt3,
     /// DUR-1: a backup the client was told is stored is restorable with the right secret after faults heal, unless its record was destroyed by the guess limit.
     Dur1,
     /// DEV-1: a device keeps what its operations did: its mode changes only when backups are turned on or off or a restore sets up a device not in password mode, its key only when backups are turned on or off, its registration only by a password set, changed or logged into or backups turned off, its acknowledged generation never goes back and covers every backup acknowledged or restored on it, and a backup writes generations that never go back, each with one content, names the last in its manifest, and is acknowledged only on an answer that shows its manifest naming it.
@@ -67,7 +69,7 @@ pub enum Invariant {
 
 impl Invariant {
     /// Every invariant, in the catalogue's order.
-    pub const ALL: [Invariant; 27] = [
+    pub const ALL: [Invariant; 28] = [
         Invariant::Lock1,
         Invariant::Lock2,
         Invariant::Lock3,
@@ -83,6 +85,7 @@ impl Invariant {
         Invariant::Reg2,
         Invariant::Fmt1,
         Invariant::Fmt2,
+        Invariant::Fmt3,
         Invariant::Dur1,
         Invariant::Dev1,
         Invariant::Dev2,
@@ -115,6 +118,7 @@ impl Invariant {
             Invariant::Reg2 => "REG-2",
             Invariant::Fmt1 => "FMT-1",
             Invariant::Fmt2 => "FMT-2",
+            Invariant::Fmt3 => "FMT-3",
             Invariant::Dur1 => "DUR-1",
             Invariant::Dev1 => "DEV-1",
             Invariant::Dev2 => "DEV-2",
@@ -148,6 +152,7 @@ impl Invariant {
             Invariant::Reg2 => "an interrupted or retried registration never leaves a record that can be guessed against while the client believes it is unregistered",
             Invariant::Fmt1 => "a backup decrypts only under its own key; any change to header, chunk, order or length is an error, never wrong plaintext",
             Invariant::Fmt2 => "the decoder never panics and never allocates beyond its bound, whatever the bytes",
+            Invariant::Fmt3 => "every backup file a client writes has a backup id of its own: no two different files made under one key share one, so no AES-GCM key and nonce ever seal two plaintexts",
             Invariant::Dur1 => "a backup the client was told is stored is restorable with the right secret after faults heal, unless its record was destroyed by the guess limit",
             Invariant::Dev1 => "a device keeps what its operations did: its mode changes only when backups are turned on or off or a restore sets up a device not in password mode, its key only when backups are turned on or off, its registration only by a password set, changed or logged into or backups turned off, its acknowledged generation never goes back and covers every backup acknowledged or restored on it, and a backup writes generations that never go back, each with one content, names the last in its manifest, and is acknowledged only on an answer that shows its manifest naming it",
             Invariant::Dev2 => "a device tells its user what it found: a restore answers 'wrong key' only when it found a backup made under another key and 'no backup' only when it received none, under other digits or damaged, and a password change replaces the registration the device holds, failing 'not registered' when that is gone, and never hides a destroyed or displaced record behind a registration the user did not ask for, and a password is reported set or changed only once the vault activated it",

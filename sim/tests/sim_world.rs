@@ -445,6 +445,19 @@ fn unauthenticated_peers_are_caught_by_host_1() {
 }
 
 #[test]
+fn a_reused_backup_id_is_caught_by_fmt_3() {
+    // A backup moved to the next generation by a conflict in the cloud
+    // keeps its first backup id and nonce prefix: two files under one key
+    // share their payload key and nonces. FMT-1's decoder cannot see it;
+    // FMT-3 judges the ids of every file put.
+    let scenario = Scenario {
+        faults: FaultSelection::All,
+        ..short()
+    };
+    caught_within(&with_flaw(scenario, "backup-id-reused"), &["FMT-3"], 40);
+}
+
+#[test]
 fn misdirected_peers_are_caught_by_host_1() {
     // A node opens a message sealed for another receiver: the host's
     // replay to another link is taken (a vote handed to a rival candidate

@@ -657,6 +657,9 @@ fn cloud_exec(world: &mut World, a: usize, op: CloudOp) -> Result<CloudReply, St
                 world.fail(super::leak(found, "a cloud object", None));
             }
             if parse_backup_key(UserId(user), &key).is_some() {
+                if let Err(v) = world.file_ids.put(UserId(user), &data) {
+                    world.fail(v);
+                }
                 let writer = world.actors[a]
                     .op
                     .as_ref()

@@ -257,6 +257,8 @@ pub(crate) struct World {
     budgets: Budgets,
     /// DEV-2: under which keys each folder's backups were put.
     told: Told,
+    /// FMT-3: the backup ids of the files the devices put.
+    file_ids: check::file_ids::FileIds,
     elections: Elections,
     /// CONS-3's ground: what each follower answered in each term.
     acks: Acks,
@@ -426,6 +428,7 @@ impl World {
             conduct: Conduct::new(&client_config),
             budgets: Budgets::new(&client_config),
             told: Told::default(),
+            file_ids: check::file_ids::FileIds::default(),
             elections: Elections::new(
                 scenario.nodes,
                 scenario.rollback_tolerance,

@@ -66,6 +66,9 @@ pub(crate) struct Backup {
     file: Bytes,
     phase: Phase,
     conflicts: u32,
+    /// Broken variant `BackupIdReused`: the id and nonce prefix drawn first.
+    #[cfg(feature = "flaws")]
+    flaw_first: Option<(format::BackupId, format::NoncePrefix)>,
 }
 
 impl Backup {
@@ -78,6 +81,8 @@ impl Backup {
             file: Bytes::new(),
             phase: Phase::Discover,
             conflicts: 0,
+            #[cfg(feature = "flaws")]
+            flaw_first: None,
         };
         let step = if ctx.device.manifest_version.is_none() {
             Step::cloud(CloudOp::Get {
@@ -96,6 +101,15 @@ impl Backup {
         };
         self.generation = Generation(next);
         let params = BackupParams::new(&mut ctx.rng, self.generation, ctx.config.chunk_size);
+        #[cfg(feature = "flaws")]
+        let params = if ctx.config.flaw == Some(crate::flaws::ClientFlaw::BackupIdReused) {
+            let (id, prefix) = *self
+                .flaw_first
+                .get_or_insert((params.backup_id, params.nonce_prefix));
+            BackupParams::from_parts(self.generation, params.chunk_size, id, prefix)
+        } else {
+            params
+        };
         #[cfg(feature = "flaws")]
         let params = if ctx.config.flaw == Some(crate::flaws::ClientFlaw::SkipLastChunkFlag) {
             params.with_flaw(crate::flaws::FormatFlaw::SkipLastChunkFlag)

@@ -14,6 +14,7 @@ pub mod device;
 pub mod elections;
 pub mod erasure;
 pub mod exhaustion;
+pub mod file_ids;
 pub mod load;
 pub mod lockout;
 pub mod oracle;
