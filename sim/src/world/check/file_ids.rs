@@ -28,11 +28,14 @@ const BACKUP_ID: std::ops::Range<usize> = 24..40;
 /// Where the key fingerprint lies.
 const KEY_FINGERPRINT: std::ops::Range<usize> = 48..64;
 
-/// The files seen, by (key fingerprint, backup id): the digest of the
-/// first file put with them, and the user who put it.
+/// A file's (key fingerprint, backup id).
+type FileId = ([u8; 16], [u8; 16]);
+
+/// The files seen, by their [`FileId`]: the digest of the first file put
+/// with it, and the user who put it.
 #[derive(Default)]
 pub struct FileIds {
-    seen: BTreeMap<([u8; 16], [u8; 16]), ([u8; 32], UserId)>,
+    seen: BTreeMap<FileId, ([u8; 32], UserId)>,
     /// Files judged (a figure for tests).
     pub files: u64,
 }
