@@ -225,6 +225,11 @@ impl<C: VaultCrypto> Disk<C> for RecordLog<C> {
                 Recovery::Corrupt { offset: *valid_len }
             }
             Tail::Torn { .. } => Recovery::TornTail,
+            // Damage past every record the log held is what a crash left
+            // of its last write, rotted too (a flipped length can make it
+            // look like a whole record with bytes after it): dropping it
+            // loses nothing, so it is a torn write, not a rollback.
+            Tail::Corrupt(_) if records == self.records => Recovery::TornTail,
             Tail::Corrupt(c) => Recovery::Corrupt { offset: c.offset },
         };
         if !self.damaged {
@@ -342,6 +347,32 @@ mod tests {
             log.bytes(),
             "the new file never replaced the old"
         );
+    }
+
+    #[test]
+    fn rot_in_a_torn_write_is_still_a_torn_write() {
+        // Seen at seed 442 of `sim sweep --nodes 3 --faults all --nemesis
+        // crash-leader-after-append`: a torn write's remains, rotted, read
+        // as a corrupt record with bytes after it, and the restart reported
+        // a rollback though every record it held was kept.
+        let ops = sealed(vec![hard(1), noops(1, 3, 1), noops(4, 2, 1)]);
+        let log = written(&ops[..2]);
+        let whole = written(&ops).bytes().len() - log.bytes().len();
+        for keep in [whole / 2, whole - 1] {
+            let mut torn = log.clone();
+            torn.tear(&ops[2], keep);
+            for at in log.bytes().len()..torn.bytes().len() {
+                for bit in 0..8 {
+                    let mut rotted = torn.clone();
+                    rotted.flip_bit(at, bit);
+                    assert_eq!(
+                        rotted.read(),
+                        (records(&ops[..2]), Recovery::TornTail),
+                        "keep {keep}, bit {bit} of byte {at}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
