@@ -347,6 +347,11 @@ pub enum VaultFlaw {
     /// given (breaks HOST-1; a misdirected vote elects two leaders).
     #[cfg(feature = "flaws")]
     MisdirectedPeers,
+    /// A leader commits an entry of an earlier term once a quorum holds
+    /// it, without an entry of its own term above it: Raft's figure 8, a
+    /// "committed" entry a later leader may overwrite (breaks CONS-3).
+    #[cfg(feature = "flaws")]
+    CommitEarlierTermByCount,
 }
 
 /// A deliberate defect in the client.
@@ -583,6 +588,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     VaultFlaw::UnboundedQueue,
     #[cfg(feature = "flaws")]
     VaultFlaw::MisdirectedPeers,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::CommitEarlierTermByCount,
 ];
 
 /// Every client flaw, for command lines and sweeps.
@@ -764,6 +771,8 @@ impl VaultFlaw {
             VaultFlaw::UnboundedQueue => "unbounded-queue",
             #[cfg(feature = "flaws")]
             VaultFlaw::MisdirectedPeers => "misdirected-peers",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::CommitEarlierTermByCount => "commit-earlier-term-by-count",
         }
     }
 }

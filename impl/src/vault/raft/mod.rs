@@ -951,7 +951,9 @@ impl<E: Value, S: Value> Raft<E, S> {
         } else {
             matched[self.quorum() - 1]
         };
-        if candidate > self.commit && self.log.term_at(candidate) == Some(self.term) {
+        // Broken: an earlier term's entry commits once a quorum holds it.
+        let by_count = flaw_on!(self.flaw, VaultFlaw::CommitEarlierTermByCount);
+        if candidate > self.commit && (by_count || self.log.term_at(candidate) == Some(self.term)) {
             self.commit_to(candidate);
         }
     }

@@ -10,6 +10,15 @@
 //! that loss shows in CONS-3 only when a later election needs the missing
 //! copy. Judged here from the answers each node sent, never from the
 //! leader's bookkeeping of them.
+//!
+//! And the commit rule itself (Raft §5.4.2, `docs/protocol.md`): a leader
+//! moves its commit index only to an entry of its own term. An entry of an
+//! earlier term that a quorum holds may still be overwritten by a leader
+//! whose log has a later term at that index (Raft's figure 8); it commits
+//! only under an entry of the leader's term. Judged on each leader's
+//! commit index as it moves, so a leader that commits by counting an old
+//! entry's replicas is seen at once, not only in the rare run where that
+//! entry is later lost.
 
 use super::Violation;
 use crate::cluster::Peek;
@@ -26,6 +35,8 @@ use std::collections::BTreeMap;
 pub struct Acks {
     /// (follower, term) → the highest index it answered as matching.
     acked: BTreeMap<(NodeId, Term), LogIndex>,
+    /// Each leader's commit index as last seen, with the term it leads.
+    commits: BTreeMap<NodeId, (Term, LogIndex)>,
 }
 
 impl Acks {
@@ -36,7 +47,8 @@ impl Acks {
     ///
     /// # Errors
     /// A CONS-3 violation naming a follower counted beyond what it answered
-    /// in the leader's term.
+    /// in the leader's term, or a leader whose commit index moved to an
+    /// entry of an earlier term.
     pub fn after_step<C: VaultCrypto>(
         &mut self,
         id: NodeId,
@@ -59,9 +71,32 @@ impl Acks {
         }
         let raft = node.raft();
         if raft.role() != Role::Leader {
+            self.commits.remove(&id);
             return Ok(false);
         }
         let term = raft.term();
+        let commit = raft.commit_index();
+        let before = self.commits.insert(id, (term, commit));
+        let moved = match before {
+            Some((t, c)) if t == term => commit > c,
+            // A new leadership: its commit index is what it had as a
+            // follower, and moves from there.
+            _ => false,
+        };
+        let at = raft.log().term_at(commit);
+        if moved && at != Some(term) {
+            return Err(Violation::node(
+                Invariant::Cons3,
+                id,
+                format!(
+                    "n{}, leading term {}, moved its commit index to {}, an entry of term {}: an entry of an earlier term commits only under one of the leader's term (a quorum holding it does not protect it from a later leader, Raft's figure 8)",
+                    id.0,
+                    term.0,
+                    commit.0,
+                    at.map_or_else(|| "unknown".to_owned(), |t| t.0.to_string())
+                ),
+            ));
+        }
         for (follower, matched) in raft.matched() {
             let acked = self
                 .acked
