@@ -352,6 +352,12 @@ pub enum VaultFlaw {
     /// "committed" entry a later leader may overwrite (breaks CONS-3).
     #[cfg(feature = "flaws")]
     CommitEarlierTermByCount,
+    /// After a snapshot replaced the store, the index of spent budgets is
+    /// only pruned, never added to: a node that caught up by snapshot while
+    /// a budget was spent never destroys that record when it leads (breaks
+    /// LOCK-4's timing).
+    #[cfg(feature = "flaws")]
+    SnapshotPrunesSpentIndex,
 }
 
 /// A deliberate defect in the client.
@@ -590,6 +596,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     VaultFlaw::MisdirectedPeers,
     #[cfg(feature = "flaws")]
     VaultFlaw::CommitEarlierTermByCount,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::SnapshotPrunesSpentIndex,
 ];
 
 /// Every client flaw, for command lines and sweeps.
@@ -773,6 +781,8 @@ impl VaultFlaw {
             VaultFlaw::MisdirectedPeers => "misdirected-peers",
             #[cfg(feature = "flaws")]
             VaultFlaw::CommitEarlierTermByCount => "commit-earlier-term-by-count",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::SnapshotPrunesSpentIndex => "snapshot-prunes-spent-index",
         }
     }
 }

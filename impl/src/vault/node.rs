@@ -311,6 +311,13 @@ impl<C: VaultCrypto> VaultNode<C> {
         &self.raft
     }
 
+    /// The users whose active budget this node holds as spent: an index
+    /// derived from its store, which the exhaustion rule reads instead of
+    /// the whole store. Exposed so that a checker can hold it to the store.
+    pub fn spent_index(&self) -> &BTreeSet<UserId> {
+        &self.spent
+    }
+
     /// The applied record store, for checkers.
     pub fn store(&self) -> &RecordStore<C> {
         &self.store
@@ -1087,7 +1094,11 @@ impl<C: VaultCrypto> VaultNode<C> {
                     assert!(index > self.applied, "a snapshot restore goes forward");
                     self.store = state;
                     self.applied = index;
-                    self.reindex_spent();
+                    if flaw_on!(self.config.flaw, VaultFlaw::SnapshotPrunesSpentIndex) {
+                        self.flaw_prune_spent();
+                    } else {
+                        self.reindex_spent();
+                    }
                     self.effects.push(Effect::Restored { index });
                 }
                 RaftEvent::SteppedDown => self.drop_leader_memory(),
@@ -1329,6 +1340,19 @@ impl<C: VaultCrypto> VaultNode<C> {
             })
             .find_map(|place| self.crypto.open(&place, sealed).ok())
             .ok_or(super::crypto::CryptoError::Seal)
+    }
+
+    /// Broken variant `SnapshotPrunesSpentIndex` (see [`crate::flaws`]):
+    /// the users the new store holds no spent budget for leave the index;
+    /// none joins it.
+    fn flaw_prune_spent(&mut self) {
+        let store = &self.store;
+        self.spent.retain(|u| {
+            store
+                .get(*u)
+                .and_then(|r| r.active.as_ref())
+                .is_some_and(|a| a.attempts.spent())
+        });
     }
 
     /// Broken variant `DeleteProofUnchecked` (see [`crate::flaws`]).

@@ -904,6 +904,16 @@ impl World {
                 format!("driver contract: {breach}"),
             ));
         }
+        // The exhaustion rule's index of spent budgets, where the store
+        // changed in this step.
+        let effects = self.cluster.effects();
+        let applied = effects
+            .applied
+            .iter()
+            .filter(|(n, _)| *n == id)
+            .filter_map(|(_, a)| a.command.as_ref().map(|c| c.user()));
+        let restored = effects.restored.iter().any(|(n, _)| *n == id);
+        check::exhaustion::index_matches_store(id, node, applied, restored)?;
         // Lockout first: a broken lockout rule also makes a node's store
         // differ from the reference (CONS-4), but LOCK-n names the cause.
         let step = self.cluster.events_processed();

@@ -34,6 +34,58 @@ use backup_vault::vault::records::Command;
 use backup_vault::vault::records::RecordStore;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// The exhaustion rule reads a node's index of spent budgets
+/// ([`VaultNode::spent_index`]), not its store: a user missing from it is
+/// never destroyed by that node's leadership, however long its budget has
+/// been spent. Held to the store wherever the store changes: for the users
+/// of the entries `applied` in a step, and whole after a snapshot replaced
+/// the store (`restored`). The store's own rule says what is spent.
+///
+/// # Errors
+/// LOCK-4 if the index and the store disagree about a user.
+pub fn index_matches_store<C: VaultCrypto>(
+    id: NodeId,
+    node: &VaultNode<C>,
+    applied: impl Iterator<Item = UserId>,
+    restored: bool,
+) -> Result<(), Violation> {
+    let index = node.spent_index();
+    let spent_in_store = |user: UserId| {
+        node.store()
+            .get(user)
+            .and_then(|r| r.active.as_ref())
+            .is_some_and(|a| a.attempts.spent())
+    };
+    let mut users: BTreeSet<UserId> = applied.collect();
+    if restored {
+        users.extend(node.store().iter().map(|(u, _)| *u));
+        users.extend(index.iter().copied());
+    }
+    for user in users {
+        let (indexed, spent) = (index.contains(&user), spent_in_store(user));
+        if indexed != spent {
+            return Err(Violation::user(
+                Invariant::Lock4,
+                user,
+                Some(id),
+                format!(
+                    "n{}'s index of spent budgets {} user {}, whose budget its store holds as {}: {}",
+                    id.0,
+                    if indexed { "names" } else { "lacks" },
+                    user.0,
+                    if spent { "spent" } else { "not spent" },
+                    if spent {
+                        "its leadership would never destroy the record"
+                    } else {
+                        "its leadership would destroy a record with guesses left"
+                    }
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// How long an `Exhaust` may take to commit once it is due, with the
 /// network healed: a timer, an append and an acknowledgement round, and
 /// the simulated disks' sync latency, with a wide margin.
