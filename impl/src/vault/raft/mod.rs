@@ -616,6 +616,21 @@ impl<E: Value, S: Value> Raft<E, S> {
                 self.write_marks.push((id, index, term));
             }
         }
+        // Every write durable: the durable log is the log. The commit rule
+        // counts a leader at `durable_index` and the HSM's counter takes
+        // `durable_log`, so a log changed without a write, or a mark
+        // skipped, would let a leader count entries it may lose.
+        if self.write_marks.is_empty() {
+            let log_end = (self.log.last_term(), self.log.last_index());
+            assert!(
+                self.durable_index == log_end.1 && durable_log.is_none_or(|l| l == log_end),
+                "n{}: every write durable, but the durable log ends at {:?} ({:?}) and the log at {:?}",
+                self.id.0,
+                self.durable_index,
+                durable_log,
+                log_end
+            );
+        }
         // The HSM's counter moves before anything that depends on these
         // writes leaves (the held messages above go out after this step).
         let durable = self.durable_write;
