@@ -691,6 +691,23 @@ pub fn stages(profile: Profile, catalogue: &Catalogue) -> Vec<Stage> {
                 "scripts/mutants.py",
                 &["--profile", "nightly", "--out", "target/mutants-nightly"],
             ));
+            // Held only when every bug from outside is caught: one that
+            // passes every stage is a miss, reported until a check catches
+            // it (scripts/outside-bugs/README.md).
+            out.push(tool(
+                "outside-bugs",
+                "bugs written by reviewers who did not read the checks (scripts/outside-bugs), judged by the simulator and the model checker",
+                Evidence::Tests,
+                "scripts/mutants.py",
+                &[
+                    "--profile",
+                    "nightly",
+                    "--patches",
+                    "scripts/outside-bugs",
+                    "--out",
+                    "target/outside-bugs-nightly",
+                ],
+            ));
             out.extend(variants(
                 catalogue,
                 &[Engine::Sim, Engine::Model, Engine::Test],
