@@ -358,6 +358,12 @@ pub enum VaultFlaw {
     /// LOCK-4's timing).
     #[cfg(feature = "flaws")]
     SnapshotPrunesSpentIndex,
+    /// The durable log end is taken to only grow: after a truncation the
+    /// marks behind it are skipped, so the HSM's counter and the commit
+    /// rule read a durable log the node no longer has (breaks the
+    /// assertion in `Raft::persisted`, CONS-3's ground).
+    #[cfg(feature = "flaws")]
+    DurableIndexOnlyGrows,
 }
 
 /// A deliberate defect in the client.
@@ -598,6 +604,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     VaultFlaw::CommitEarlierTermByCount,
     #[cfg(feature = "flaws")]
     VaultFlaw::SnapshotPrunesSpentIndex,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::DurableIndexOnlyGrows,
 ];
 
 /// Every client flaw, for command lines and sweeps.
@@ -783,6 +791,8 @@ impl VaultFlaw {
             VaultFlaw::CommitEarlierTermByCount => "commit-earlier-term-by-count",
             #[cfg(feature = "flaws")]
             VaultFlaw::SnapshotPrunesSpentIndex => "snapshot-prunes-spent-index",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::DurableIndexOnlyGrows => "durable-index-only-grows",
         }
     }
 }

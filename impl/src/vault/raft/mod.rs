@@ -587,8 +587,13 @@ impl<E: Value, S: Value> Raft<E, S> {
         }
         let marks = std::mem::take(&mut self.write_marks);
         let mut durable_log = None;
+        // Broken: a mark behind the durable index is taken as covered.
+        let monotone = flaw_on!(self.flaw, VaultFlaw::DurableIndexOnlyGrows);
         for (id, index, term) in marks {
             if id <= self.durable_write {
+                if monotone && index < self.durable_index {
+                    continue;
+                }
                 self.durable_index = index;
                 durable_log = Some((term, index));
             } else {
