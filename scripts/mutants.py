@@ -100,6 +100,12 @@ PROFILES = {
                                     "--require-coverage"]),
         ("sim 7 nodes R2", ["sim", "sweep", "--seeds", "0..100", "--nodes", "7",
                             "--rollback-tolerance", "2", "--faults", "all"]),
+        # A cut-off leader whose disk loses the last entry of a tail no
+        # other node holds, its HSM kept: where it must run, and lead on
+        # the others' word (seed 590's case; LIVE-3 and LIVE-1).
+        ("sim lone-tail rollback", ["sim", "sweep", "--seeds", "0..200", "--nodes", "3",
+                                    "--faults", "all", "--nemesis", "lone-tail-rollback",
+                                    "--require", "leaders behind their own counter"]),
         ("sim stale-log leader", ["sim", "sweep", "--seeds", "0..200", "--nodes", "3",
                                   "--rollback-tolerance", "0", "--faults", "partition,crash",
                                   "--nemesis", "stale-log-leader"]),

@@ -198,6 +198,13 @@ pub enum VaultFlaw {
     /// LIVE-2; safety holds).
     #[cfg(feature = "flaws")]
     AttestUnanswered,
+    /// A node whose log is behind only its own HSM counter never runs for
+    /// election (the rule before seed 590): where it lost part of a tail
+    /// no other node held, its log is still ahead of every other, so it
+    /// refuses them all, and where the quorum needs its vote no leader is
+    /// ever elected (breaks LIVE-3 and LIVE-1; safety holds).
+    #[cfg(feature = "flaws")]
+    LostTailCandidacyWithheld,
     /// A delete is carried out whatever its proof of K: the chat server,
     /// which holds the account but never K, deletes the user's record
     /// (breaks LOCK-3: a change without proof of K).
@@ -555,6 +562,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::AttestUnanswered,
     #[cfg(feature = "flaws")]
+    VaultFlaw::LostTailCandidacyWithheld,
+    #[cfg(feature = "flaws")]
     VaultFlaw::DeleteProofUnchecked,
     #[cfg(feature = "flaws")]
     VaultFlaw::DeleteTakesActivationProof,
@@ -741,6 +750,8 @@ impl VaultFlaw {
             VaultFlaw::PreVoteOwnWordIgnored => "pre-vote-own-word-ignored",
             #[cfg(feature = "flaws")]
             VaultFlaw::AttestUnanswered => "attest-unanswered",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::LostTailCandidacyWithheld => "lost-tail-candidacy-withheld",
             #[cfg(feature = "flaws")]
             VaultFlaw::DeleteProofUnchecked => "delete-proof-unchecked",
             #[cfg(feature = "flaws")]

@@ -1204,6 +1204,23 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
         sim.history.push_back(sim.durable.clone());
     }
 
+    /// How many syncs back node `id`'s disk last ended its log before the
+    /// entry it ends with now: the rollback that loses its last entry (and
+    /// any written in the same sync or after). `None` if the disks it
+    /// remembers all end there.
+    pub fn syncs_back_to_lose_last_entry(&self, id: NodeId) -> Option<usize> {
+        let sim = &self.nodes[usize::from(id.0)];
+        let last = |disk: &Vec<Arc<StoredRecord<C>>>| {
+            let records: Vec<StoredRecord<C>> = disk.iter().map(|r| (**r).clone()).collect();
+            audit_disk(&self.crypto, id, &records)
+                .state
+                .log
+                .last_index()
+        };
+        let now = last(sim.history.back()?);
+        sim.history.iter().rev().position(|d| last(d) < now)
+    }
+
     /// Node `id`'s disk goes back `syncs_back` syncs (it must be down), or
     /// to the oldest state it remembers ([`DISK_HISTORY`] syncs back).
     pub fn roll_back(&mut self, id: NodeId, syncs_back: usize) {

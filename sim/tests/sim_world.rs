@@ -655,7 +655,9 @@ fn the_history_linearizability_search_catches_stale_answers_alone() {
         nemesis: Some(Nemesis::IsolateLeaderAfterAppend),
         ..with_flaw(short(), "stale-answers")
     };
-    history_check_catches(&scenario, "CONS-4", "does not linearize", 100);
+    // Rare alone: 8 of 600 seeds, first at 138 (the per-step checks catch
+    // this variant far sooner; this test shows the history search can).
+    history_check_catches(&scenario, "CONS-4", "does not linearize", 250);
 }
 
 #[test]

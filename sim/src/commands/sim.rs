@@ -732,6 +732,12 @@ fn summarize(text: &mut String, r: &RunReport) {
             "  liveness     not checked: a rollback of every disk left a node on its older disk (the counter stops elections rather than lose a commit)"
         );
     }
+    if s.liveness_waived_lost_tail {
+        let _ = writeln!(
+            text,
+            "  liveness     waived: a tail an HSM acknowledged is on no disk and too few counters prove it uncommitted, so the cluster waits for it (by design; sim/src/world/check/unprovable_tail.rs)"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -754,6 +760,11 @@ struct Totals {
     failures: Mutex<Vec<Failure>>,
     /// The coverage counters, summed over the seeds that finished.
     coverage: Mutex<Coverage>,
+    /// Seeds whose final liveness checks were void (a rollback of every
+    /// disk) and seeds where they were waived (an unprovable lost tail):
+    /// they proved safety only.
+    liveness_voided: AtomicU64,
+    liveness_waived: AtomicU64,
 }
 
 /// Stops a sweep (or a verify run) on SIGINT or SIGTERM: seeds already
@@ -843,6 +854,8 @@ fn sweep(args: &SimSweepArgs) -> Result<(), CliError> {
             .coverage
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner),
+        liveness_voided: totals.liveness_voided.into_inner(),
+        liveness_waived: totals.liveness_waived.into_inner(),
     };
     if args.json {
         print_report(&format!("{}\n", summary.json()))?;
@@ -925,6 +938,11 @@ fn worker(
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .add(&report.stats.coverage);
+                if report.stats.liveness_voided {
+                    totals.liveness_voided.fetch_add(1, Ordering::Relaxed);
+                } else if report.stats.liveness_waived_lost_tail {
+                    totals.liveness_waived.fetch_add(1, Ordering::Relaxed);
+                }
                 Failure::from_report(scenario, &report)
             }
             Err(message) => Some(Failure::panic(scenario, seed, message)),
@@ -995,6 +1013,9 @@ struct SweepSummary<'a> {
     interrupted: bool,
     /// The coverage counters, summed.
     coverage: Coverage,
+    /// Seeds whose final liveness checks were void, and waived.
+    liveness_voided: u64,
+    liveness_waived: u64,
 }
 
 impl SweepSummary<'_> {
@@ -1054,6 +1075,15 @@ impl SweepSummary<'_> {
             grouped(per_second(self.virtual_ms, self.run_wall) / 1000.0),
         );
         let _ = writeln!(out, "  coverage     {}", coverage_text(&self.coverage));
+        if self.liveness_voided + self.liveness_waived > 0 {
+            let _ = writeln!(
+                out,
+                "  liveness     not judged in {} of the seeds run: {} void (a rollback of every disk), {} waived (a lost tail no counter can prove uncommitted); safety only, `sim run` a seed to see which",
+                self.liveness_voided + self.liveness_waived,
+                self.liveness_voided,
+                self.liveness_waived
+            );
+        }
         for f in self.failures {
             let _ = writeln!(out, "FAILED seed {}: {}", f.seed, f.headline());
             let _ = writeln!(out, "  message      {}", f.message);
@@ -1092,6 +1122,10 @@ impl SweepSummary<'_> {
             "speed": figures(self.wall),
             "per_core": figures(self.run_wall),
             "coverage": coverage_json(&self.coverage),
+            "liveness_not_judged": {
+                "void_every_disk_rolled_back": self.liveness_voided,
+                "waived_unprovable_lost_tail": self.liveness_waived,
+            },
             "failures": self.failures.iter().map(Failure::to_json).collect::<Vec<_>>(),
         })
     }

@@ -105,11 +105,22 @@ pub struct Coverage {
     /// as LOAD-1 allows (`check/load.rs`): where a flood meets the bound,
     /// so that the check of what lies past it is not vacuous.
     pub leader_queues_filled: u64,
+    /// A node took the lead with its log behind its own HSM's counter (its
+    /// disk lost a tail it had acknowledged), on the others' word that no
+    /// quorum held that tail (`raft/watermark.rs`): where the lost-tail
+    /// waiver of the final liveness checks (`check/unprovable_tail.rs`)
+    /// does not apply and the node itself must lead.
+    pub leads_past_own_lost_tail: u64,
+    /// A committed login start naming a KE1 already tested in its
+    /// registration's budget (a resend, a duplicate, a retry at another
+    /// leader): where `check/resends.rs` judges that it is answered from
+    /// its first test and never destroys the record.
+    pub resent_login_starts: u64,
 }
 
 impl Coverage {
     /// Every counter, with its name as reports print it.
-    pub fn named(&self) -> [(&'static str, u64); 21] {
+    pub fn named(&self) -> [(&'static str, u64); 23] {
         [
             ("leader changes", self.leader_changes),
             (
@@ -174,6 +185,11 @@ impl Coverage {
                 "leader queues filled to their bound",
                 self.leader_queues_filled,
             ),
+            (
+                "leaders behind their own counter",
+                self.leads_past_own_lost_tail,
+            ),
+            ("login starts committed again", self.resent_login_starts),
         ]
     }
 
@@ -200,6 +216,8 @@ impl Coverage {
         self.stale_answers_to_a_leader += other.stale_answers_to_a_leader;
         self.requests_held_then_served += other.requests_held_then_served;
         self.leader_queues_filled += other.leader_queues_filled;
+        self.leads_past_own_lost_tail += other.leads_past_own_lost_tail;
+        self.resent_login_starts += other.resent_login_starts;
     }
 
     /// The names of the counters still at zero.
@@ -227,6 +245,23 @@ pub struct Observer {
 }
 
 impl Observer {
+    /// Whether `term` is later than every term a leader was seen in.
+    pub fn is_new_leader_term(&self, term: Term) -> bool {
+        self.highest_leader_term.is_none_or(|t| term > t)
+    }
+
+    /// A node leads a new term with its log, before its term's first
+    /// entry, behind its own HSM's counter.
+    pub fn led_behind_own_counter(&mut self) {
+        self.counts.leads_past_own_lost_tail += 1;
+    }
+
+    /// A login start naming a KE1 already tested in its budget was
+    /// committed (and judged by `check/resends.rs`).
+    pub fn resent_login_start(&mut self) {
+        self.counts.resent_login_starts += 1;
+    }
+
     /// A node is leader of `term`.
     pub fn leader(&mut self, term: Term) {
         if self.highest_leader_term.is_none_or(|t| term > t) {
@@ -471,7 +506,12 @@ mod tests {
         assert_eq!(o.counts.requests_held_then_served, 1);
         o.leader_queue_filled();
         assert_eq!(o.counts.leader_queues_filled, 1);
+        assert!(o.is_new_leader_term(Term(9)) && !o.is_new_leader_term(Term(2)));
+        o.led_behind_own_counter();
+        assert_eq!(o.counts.leads_past_own_lost_tail, 1);
+        o.resent_login_start();
+        assert_eq!(o.counts.resent_login_starts, 1);
         assert_eq!(o.counts.zeros(), ["nemesis acts"]);
-        assert_eq!(Coverage::default().zeros().len(), 21);
+        assert_eq!(Coverage::default().zeros().len(), 23);
     }
 }

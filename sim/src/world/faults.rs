@@ -8,7 +8,7 @@
 
 use super::scenario::{FaultKind, FaultMix};
 use super::trace::Party;
-use super::{Ev, Phase, World};
+use super::{Ev, ForcedRollback, Phase, World};
 use crate::cluster::NetConfig;
 use backup_vault::vault::ids::NodeId;
 use backup_vault::vault::storage::Recovery;
@@ -32,7 +32,12 @@ pub(super) fn net_config(mix: &FaultMix) -> NetConfig {
 
 /// Picks the (at most R) nodes whose disks may come back older.
 pub(super) fn choose_rollback_nodes(world: &mut World) {
-    let r = world.scenario.rollback_tolerance;
+    // `lone-tail-rollback` keeps a place for the leader it acts on.
+    let kept = world.mix.nemesis == Some(super::nemesis::Nemesis::LoneTailRollback);
+    let r = world
+        .scenario
+        .rollback_tolerance
+        .saturating_sub(u8::from(kept));
     if !(world.mix.has(FaultKind::Rollback)
         || world.mix.has(FaultKind::CorruptWrite)
         || world.mix.has(FaultKind::Host))
@@ -122,12 +127,22 @@ pub(super) fn restart(world: &mut World, id: NodeId) {
         world.elections.disk_lost(id);
     }
     let forced = world.forced_rollback.remove(&id);
-    if may_roll_back && (forced || strikes(world, FaultKind::Rollback)) {
-        let back = world.below(8) as usize;
+    if may_roll_back && (forced.is_some() || strikes(world, FaultKind::Rollback)) {
+        let (back, replace_hsm) = match forced {
+            Some(ForcedRollback::LastEntryHsmKept) => {
+                let back = world.cluster.syncs_back_to_lose_last_entry(id);
+                (back.unwrap_or(1), false)
+            }
+            Some(ForcedRollback::Drawn) | None => {
+                // Half the time the HSM goes too (replaced hardware): its
+                // counter is lost and only R covers the rollback; else the
+                // counter sees it.
+                let back = world.below(8) as usize;
+                (back, world.below(2) == 0)
+            }
+        };
         world.cluster.roll_back(id, back);
-        // Half the time the HSM goes too (replaced hardware): its counter
-        // is lost and only R covers the rollback; else the counter sees it.
-        if world.below(2) == 0 {
+        if replace_hsm {
             world.cluster.replace_hsm(id);
         }
         world.stats.rollbacks += 1;

@@ -42,7 +42,7 @@ use backup_vault::opaque::{FleetSecrets, KsfParams, RegistrationRequest, SealedT
 use backup_vault::vault::crypto::ContentDigest;
 use backup_vault::vault::crypto::VaultCrypto;
 use backup_vault::vault::hsm_seal::{STORAGE_KEY_LABEL, WIRE_KEY_LABEL};
-use backup_vault::vault::ids::{Millis, NodeId, UserId};
+use backup_vault::vault::ids::{LogIndex, Millis, NodeId, Term, UserId};
 use backup_vault::vault::node::{ClientId, NodeConfig, Reply, RequestId, VaultNode};
 use backup_vault::vault::opaque_crypto::user_bytes;
 use backup_vault::vault::opaque_crypto::{OpaqueCrypto, TICKET_KEY_LABEL};
@@ -135,6 +135,11 @@ pub struct Stats {
     /// Whether such a rollback voided the final liveness checks (see
     /// `host::HostAdversary::liveness_voided`).
     pub liveness_voided: bool,
+    /// Whether the final liveness checks were waived because a tail some
+    /// HSM acknowledged is held by no log and too few counters can prove
+    /// it uncommitted (`check::unprovable_tail`): the cluster rightly waits
+    /// for a disk that holds it.
+    pub liveness_waived_lost_tail: bool,
     /// Peer messages nodes dropped because they did not open.
     pub dropped_messages: u64,
     /// Disk audits for erased key material (LOCK-4 on disk).
@@ -250,6 +255,8 @@ pub(crate) struct World {
     crypto: OpaqueCrypto,
     consensus: Consensus<OpaqueCrypto>,
     lockout: Lockout,
+    /// LOCK-5 on the committed log: a resent login start never destroys.
+    resends: check::resends::Resends,
     exhaustion: Exhaustion,
     /// LIVE-4: every client's retries against its policy.
     conduct: Conduct,
@@ -292,8 +299,8 @@ pub(crate) struct World {
     /// What the `late-old-term-messages` and `crash-after-vote` schedules
     /// hold back (`nemesis.rs`).
     late: nemesis::Late,
-    /// Nodes a nemesis crashed to restart from a rolled-back disk.
-    forced_rollback: BTreeSet<NodeId>,
+    /// Nodes a nemesis crashed to restart from a rolled-back disk, and how.
+    forced_rollback: BTreeMap<NodeId, ForcedRollback>,
     /// The partition in force, by id, for healing.
     partition_id: u64,
     /// Final backups and restores still running.
@@ -424,6 +431,7 @@ impl World {
             mix,
             consensus: Consensus::new(scenario.nodes, scenario.guess_limit),
             lockout: Lockout::new(scenario.nodes, scenario.rollback_tolerance),
+            resends: check::resends::Resends::default(),
             exhaustion: Exhaustion::new(node.login_ttl_ms),
             conduct: Conduct::new(&client_config),
             budgets: Budgets::new(&client_config),
@@ -465,7 +473,7 @@ impl World {
             coverage: coverage::Observer::default(),
             nemesis_busy: false,
             late: nemesis::Late::default(),
-            forced_rollback: BTreeSet::new(),
+            forced_rollback: BTreeMap::new(),
             phase: Phase::Faults,
             violation: None,
             held_back: None,
@@ -675,8 +683,42 @@ impl World {
                 let at = now.plus(check::convergence::POLL_MS);
                 self.cluster.schedule(at, Ev::CatchUp);
             }
+            Err(_) if self.waive_liveness_for_lost_tail() => self.phase = Phase::Done,
             Err(v) => self.fail(v),
         }
+    }
+
+    /// Whether a tail some HSM acknowledged is held by no log and too few
+    /// counters can prove it uncommitted, so the cluster rightly waits for
+    /// a disk that holds it and the final liveness checks are waived
+    /// (`check::unprovable_tail`). Read from the simulator's ground truth:
+    /// the logs it holds and the HSMs' counters.
+    /// Whether a final liveness check that just failed is waived for an
+    /// unprovable lost tail ([`Self::lost_tail_unprovable`]); the run's
+    /// report says so.
+    pub(super) fn waive_liveness_for_lost_tail(&mut self) -> bool {
+        let waive = self.lost_tail_unprovable();
+        self.stats.liveness_waived_lost_tail |= waive;
+        waive
+    }
+
+    fn lost_tail_unprovable(&self) -> bool {
+        let marks: Vec<_> = self
+            .cluster
+            .ids()
+            .map(|id| check::unprovable_tail::NodeMarks {
+                log: self.cluster.node(id).map(|n| {
+                    let log = n.raft().log();
+                    (log.last_term(), log.last_index())
+                }),
+                counter: self.cluster.nvram(id).log,
+            })
+            .collect();
+        check::unprovable_tail::unprovable_lost_tail(
+            &marks,
+            self.scenario.nodes,
+            self.scenario.rollback_tolerance,
+        )
     }
 
     /// LOCK-4's timing at the end of a run: no leader keeps a spent record
@@ -1014,6 +1056,11 @@ impl World {
         }
         let raft = node.raft();
         if raft.role() == backup_vault::vault::raft::Role::Leader {
+            if self.coverage.is_new_leader_term(raft.term())
+                && led_behind_own_counter(raft, self.cluster.nvram(id).log)
+            {
+                self.coverage.led_behind_own_counter();
+            }
             self.coverage.leader(raft.term());
             for (_, c, _) in &added {
                 self.coverage.committed_by_leader(c.term, raft.term());
@@ -1030,6 +1077,11 @@ impl World {
         for (_, reply) in &self.cluster.effects().replies {
             self.coverage
                 .replied((reply.to, reply.request), id, raft.term(), &reply.response);
+        }
+        for (index, command, outcome) in self.consensus.take_budget_entries() {
+            if self.resends.applied(index, &command, &outcome)? {
+                self.coverage.resent_login_start();
+            }
         }
         self.lockout.on_commits(&added)?;
         self.exhaustion
@@ -1519,4 +1571,34 @@ fn oracle_check(
         }
         _ => Ok(()),
     }
+}
+
+/// How a nemesis wants a node's disk rolled back at its next restart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum ForcedRollback {
+    /// As the random injector draws it: up to 7 syncs back, the HSM
+    /// replaced half the time.
+    Drawn,
+    /// Back to before the last entry on its disk, the HSM kept: the
+    /// counter sees the loss.
+    LastEntryHsmKept,
+}
+
+/// Whether a leader's log, before the first entry of its term, ends
+/// behind `counter`, its HSM's mark of the log it acknowledged: it leads
+/// past a tail its own disk lost (coverage). Scans back only over its own
+/// term's entries, once per new leader term.
+fn led_behind_own_counter<
+    E: backup_vault::vault::crypto::Value,
+    S: backup_vault::vault::crypto::Value,
+>(
+    raft: &backup_vault::vault::raft::Raft<E, S>,
+    counter: (Term, LogIndex),
+) -> bool {
+    let log = raft.log();
+    let mut i = log.last_index();
+    while i > log.base_index() && log.term_at(i) == Some(raft.term()) {
+        i = LogIndex(i.0 - 1);
+    }
+    log.term_at(i).is_some_and(|t| (t, i) < counter)
 }

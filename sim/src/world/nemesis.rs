@@ -83,11 +83,23 @@ pub enum Nemesis {
     /// (LOAD-1) and, once check-quorum steps it down, `NotLeader` to what
     /// it held.
     FloodNewLeader,
+    /// Cut a leader whose disk may roll back off from its peers just after
+    /// it sends new entries, so that what it appends next stays on its own
+    /// disk; then crash it and restart it from its disk as it was before
+    /// its last entry, its HSM kept: it lost part of a tail no other node holds,
+    /// so its log may still be ahead of every other (it refuses them all)
+    /// and behind its own counter. Where the quorum needs its vote (3
+    /// nodes, R = 1) only it can be elected, on the others' word that no
+    /// quorum held what it lost (seed 590's case, `raft/watermark.rs`).
+    /// The schedule keeps one of the R places of nodes whose disks may go
+    /// back for the first leader it acts on. Aimed only: not among the
+    /// swarm's picks ([`Nemesis::SWARM`]).
+    LoneTailRollback,
 }
 
 impl Nemesis {
     /// Every schedule.
-    pub const ALL: [Nemesis; 10] = [
+    pub const ALL: [Nemesis; 11] = [
         Nemesis::IsolateLeaderAfterAppend,
         Nemesis::CrashMidElection,
         Nemesis::FlappingPartition,
@@ -98,7 +110,13 @@ impl Nemesis {
         Nemesis::CrashAfterVote,
         Nemesis::ObstructClients,
         Nemesis::FloodNewLeader,
+        Nemesis::LoneTailRollback,
     ];
+
+    /// The schedules the swarm picks from: the first ten. A schedule added
+    /// later is aimed only (`--nemesis`), so that a recorded seed keeps the
+    /// schedule it drew, and with it its trajectory.
+    pub const SWARM: &'static [Nemesis] = Nemesis::ALL.split_at(10).0;
 
     /// Its name in fault mixes and traces.
     pub fn name(self) -> &'static str {
@@ -113,6 +131,7 @@ impl Nemesis {
             Nemesis::CrashAfterVote => "crash-after-vote",
             Nemesis::ObstructClients => "obstruct-clients",
             Nemesis::FloodNewLeader => "flood-new-leader",
+            Nemesis::LoneTailRollback => "lone-tail-rollback",
         }
     }
 
@@ -150,6 +169,9 @@ impl Nemesis {
             // The cut uses the partition primitive; the replayer, who
             // floods, is in every world.
             Nemesis::FloodNewLeader => has(FaultKind::Partition),
+            Nemesis::LoneTailRollback => {
+                has(FaultKind::Partition) && has(FaultKind::Crash) && has(FaultKind::Rollback)
+            }
         }
     }
 }
@@ -195,6 +217,13 @@ pub(super) enum Act {
     /// Cut `NodeId` off from its peers for the given milliseconds and send
     /// it [`FLOOD`] copies of one request at once.
     Flood(NodeId, u64),
+    /// Cut `NodeId` off from its peers for the given milliseconds, then
+    /// crash it to restart from its disk without its last entry, its HSM
+    /// kept.
+    IsolateThenRollBack(NodeId, u64),
+    /// Crash a node to restart from its disk without its last entry, its
+    /// HSM kept.
+    CrashLosingLastEntry(NodeId),
 }
 
 /// How many copies of one request `flood-new-leader` sends: past the
@@ -294,7 +323,8 @@ pub(super) fn watch(world: &mut World, id: NodeId) {
     let act = match nemesis {
         Nemesis::IsolateLeaderAfterAppend
         | Nemesis::StaleLogLeader
-        | Nemesis::CrashLeaderAfterAppend => {
+        | Nemesis::CrashLeaderAfterAppend
+        | Nemesis::LoneTailRollback => {
             let appended = world.cluster.effects().messages.iter().any(|(from, _, m)| {
                 *from == id
                     && matches!(m, PeerMessage::Append { entries, .. } if !entries.is_empty())
@@ -305,6 +335,14 @@ pub(super) fn watch(world: &mut World, id: NodeId) {
                     leads.then(|| Act::IsolateThenCrashSuccessor(id, 1_000 + world.below(2_000)))
                 }
                 Nemesis::CrashLeaderAfterAppend => leads.then_some(Act::Crash(id)),
+                Nemesis::LoneTailRollback => {
+                    // One of the R nodes whose disks may go back, or the
+                    // leader that fills the place the schedule kept open.
+                    let may = world.rollback_nodes.contains(&id)
+                        || world.rollback_nodes.len()
+                            < usize::from(world.scenario.rollback_tolerance);
+                    (leads && may).then(|| Act::IsolateThenRollBack(id, 300 + world.below(1_500)))
+                }
                 _ => leads.then(|| Act::Isolate(id, 300 + world.below(3_000))),
             }
         }
@@ -436,12 +474,35 @@ pub(super) fn act(world: &mut World, act: Act) {
                 super::faults::crash(world, id, false);
             }
         }
-        Act::Crash(id) | Act::CrashAndRollBack(id) => {
+        Act::IsolateThenRollBack(id, ms) => {
+            world.rollback_nodes.insert(id);
+            cut_off(world, id, ms);
+            let at = world.now().plus(ms);
+            let pid = world.partition_id;
+            // Busy until the crash, which comes before the heal, so that
+            // what it appended cut off never leaves it.
+            world.nemesis_busy = true;
+            world
+                .cluster
+                .schedule(at, Ev::Nemesis(Act::CrashLosingLastEntry(id)));
+            world.cluster.schedule(at.plus(1), Ev::HealPartition(pid));
+        }
+        Act::Crash(id) | Act::CrashAndRollBack(id) | Act::CrashLosingLastEntry(id) => {
             if !world.cluster.is_up(id) {
                 return;
             }
-            if let Act::CrashAndRollBack(id) = act {
-                world.forced_rollback.insert(id);
+            match act {
+                Act::CrashAndRollBack(_) => {
+                    world
+                        .forced_rollback
+                        .insert(id, super::ForcedRollback::Drawn);
+                }
+                Act::CrashLosingLastEntry(_) => {
+                    world
+                        .forced_rollback
+                        .insert(id, super::ForcedRollback::LastEntryHsmKept);
+                }
+                _ => {}
             }
             note(world, id, 0);
             super::faults::crash(world, id, false);

@@ -255,8 +255,9 @@ impl FaultMix {
         // Its own stream too: half the seeds with faults get one schedule
         // among those their fault kinds allow.
         let mut nemesis_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x4e65_6d65_7369_7300);
-        let fitting: Vec<Nemesis> = Nemesis::ALL
-            .into_iter()
+        let fitting: Vec<Nemesis> = Nemesis::SWARM
+            .iter()
+            .copied()
             .filter(|n| n.fits(|k| on.contains_key(&k)))
             .collect();
         let picked = if fitting.is_empty() || nemesis_rng.next_u32() % 2 == 0 {
@@ -265,7 +266,7 @@ impl FaultMix {
             Some(fitting[(nemesis_rng.next_u32() as usize) % fitting.len()])
         };
         let nemesis = match aim {
-            Some(n) if fitting.contains(&n) => Some(n),
+            Some(n) if n.fits(|k| on.contains_key(&k)) => Some(n),
             Some(_) => None,
             None => picked,
         };

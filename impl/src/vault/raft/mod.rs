@@ -333,6 +333,28 @@ impl<E: Value, S: Value> Raft<E, S> {
                 .rule_out_past(term, (last_term, last_index), needed)
     }
 
+    /// Whether this node, its own log behind only its counter (its disk
+    /// lost a tail it had acknowledged), may campaign: the others' word can
+    /// clear its lost tail, as for any candidate behind only its counter
+    /// (see [`watermark`]). It must: where its log is still ahead of the
+    /// others' (it lost only part of a tail they never held), it refuses
+    /// them all, and if the quorum needs its vote no one else can win.
+    fn lost_tail_may_be_ruled_out(&self) -> bool {
+        !flaw_on!(self.flaw, VaultFlaw::LostTailCandidacyWithheld)
+            && self.behind_only_the_counter(self.log.last_index(), self.log.last_term())
+            && self.config.never_held_to_rule_out_a_commit() < usize::from(self.config.nodes())
+    }
+
+    /// Whether this node, as a candidate of `term`, may lead on its log:
+    /// it is at least its counter, or enough others said in `term` that
+    /// they never reached past it (its vote for itself is then one for a
+    /// candidate behind only its counter, and takes the same words).
+    fn may_lead(&self, term: Term) -> bool {
+        let (last_index, last_term) = (self.log.last_index(), self.log.last_term());
+        self.candidate_up_to_date(last_index, last_term)
+            || self.lost_tail_ruled_out(term, last_index, last_term)
+    }
+
     /// Broken variant `LostTailWithoutRollbackMargin` (see
     /// [`crate::flaws`]): `N - quorum + 1` words, as if every counter were
     /// intact, forgetting that a replaced HSM's word says nothing.
@@ -669,12 +691,15 @@ impl<E: Value, S: Value> Raft<E, S> {
             }
             _ => {
                 if now >= self.election_deadline {
-                    if self.candidate_up_to_date(self.log.last_index(), self.log.last_term()) {
+                    if self.candidate_up_to_date(self.log.last_index(), self.log.last_term())
+                        || self.lost_tail_may_be_ruled_out()
+                    {
                         self.start_pre_vote(now, rng);
                     } else {
                         // Our log is behind what we acknowledged (our disk
-                        // was rolled back): we cannot lead without entries
-                        // we may have helped commit. Wait to catch up.
+                        // was rolled back) and no word can clear it: we
+                        // cannot lead without entries we may have helped
+                        // commit. Wait to catch up.
                         self.reset_election_timer(now, rng);
                     }
                 }
@@ -746,7 +771,7 @@ impl<E: Value, S: Value> Raft<E, S> {
         let mut granted = BTreeSet::new();
         granted.insert(self.id);
         self.role = RoleState::Candidate { granted };
-        if self.is_quorum(1) {
+        if self.is_quorum(1) && self.may_lead(self.term) {
             self.become_leader(now);
             return;
         }
@@ -756,8 +781,14 @@ impl<E: Value, S: Value> Raft<E, S> {
             last_term: self.log.last_term(),
             reached: self.watermark.log,
         };
+        // Behind our own counter: we lead only once the others' word,
+        // given in this term, clears our lost tail (see [`watermark`]).
+        let ask = !self.candidate_up_to_date(self.log.last_index(), self.log.last_term());
         for p in self.peers() {
             self.send(p, msg.clone());
+            if ask {
+                self.send(p, PeerMessage::Attest { term: self.term });
+            }
         }
     }
 
@@ -1267,6 +1298,14 @@ impl<E: Value, S: Value> Raft<E, S> {
             return;
         }
         self.attestations.record(term, from, reached);
+        if let RoleState::Candidate { granted } = &self.role {
+            // A candidate behind its own counter with a quorum of votes
+            // waits for these words (see `start_election`).
+            if self.is_quorum(granted.len()) && self.may_lead(self.term) {
+                self.become_leader(now);
+            }
+            return;
+        }
         let Some((t, candidate, last_index, last_term)) = self.deferred_vote else {
             return;
         };
@@ -1329,7 +1368,7 @@ impl<E: Value, S: Value> Raft<E, S> {
             votes.insert(from);
             votes.len()
         };
-        if self.is_quorum(quorum) {
+        if self.is_quorum(quorum) && self.may_lead(term) {
             self.become_leader(now);
         }
     }

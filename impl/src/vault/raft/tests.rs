@@ -1057,7 +1057,7 @@ fn every_disk_rolled_back_loses_a_commit_when_the_counter_is_ignored() {
 /// but no follower ever receives it. L crashes and its disk comes back as it
 /// was before command 7. Command 7 exists nowhere now and was never
 /// committed, yet L's counter is ahead of every log: L refuses every
-/// candidate and, behind its own counter, does not campaign.
+/// candidate, and behind its own counter cannot lead on its own word.
 fn lone_tail_rolled_back(seed: u64) -> (Cluster, usize) {
     let mut c = Cluster::new(3, 1, seed);
     c.hsm_counter = true;
@@ -1077,16 +1077,58 @@ fn lone_tail_rolled_back(seed: u64) -> (Cluster, usize) {
 #[test]
 fn a_rolled_back_tail_held_nowhere_else_does_not_block_elections() {
     for seed in 0..8 {
-        let (mut c, l) = lone_tail_rolled_back(seed);
+        let (mut c, _) = lone_tail_rolled_back(seed);
         // The two others prove to L's HSM, in the new term, that their
         // counters never reached past their logs: with L, at most 1 < 3
         // nodes ever held command 7, so it cannot have been committed.
+        // Their word lets L vote for one of them, or lead itself (its log
+        // is theirs): either way command 7 is gone (only 8 is committed).
         c.run(10_000);
-        let leader = c.leader().expect("a leader after the rolled-back tail");
-        assert_ne!(leader, l, "seed {seed}: L's log is behind its counter");
+        c.leader().expect("a leader after the rolled-back tail");
         assert!(c.propose(8));
         c.run(500);
         assert_eq!(c.committed_commands(), vec![8], "seed {seed}");
+    }
+}
+
+/// As [`lone_tail_rolled_back`], but L appends commands 7 and 8, neither
+/// of which leaves it, and its disk comes back with 7 and without 8: L's
+/// log is still ahead of every other (it alone holds 7), so it refuses
+/// every other candidate, yet behind its own counter (8).
+fn lone_tail_partly_rolled_back(seed: u64) -> (Cluster, usize) {
+    let mut c = Cluster::new(3, 1, seed);
+    c.hsm_counter = true;
+    c.run(2000);
+    let l = c.leader().expect("a leader within 2 s");
+    let from_l = |f: usize, _: usize, _: &Msg| f == l;
+    assert!(c.propose(7));
+    deliver_all_except(&mut c, &from_l);
+    assert!(c.propose(8));
+    deliver_all_except(&mut c, &from_l);
+    let before = c.last_disk_without(l, 8);
+    c.crash(l);
+    c.roll_back(l, before);
+    c.restart(l);
+    let (own, counter) = (c.raft(l).log(), c.raft(l).watermark().log);
+    assert!((own.last_term(), own.last_index()) < counter);
+    for i in (0..3).filter(|&i| i != l) {
+        assert!(c.raft(i).log().last_index() < own.last_index());
+    }
+    (c, l)
+}
+
+#[test]
+fn a_partly_rolled_back_lone_tail_does_not_block_elections() {
+    for seed in 0..8 {
+        let (mut c, l) = lone_tail_partly_rolled_back(seed);
+        // Only L can win (the others are behind its log), and it may lead
+        // behind its counter once both others said, in the new term, that
+        // they never reached past its log: command 8 was never committed.
+        c.run(10_000);
+        assert_eq!(c.leader(), Some(l), "seed {seed}: L holds the longest log");
+        assert!(c.propose(9));
+        c.run(500);
+        assert_eq!(c.committed_commands(), vec![7, 9], "seed {seed}");
     }
 }
 

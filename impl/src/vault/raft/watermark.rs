@@ -54,6 +54,14 @@
 //!   lacks at or before its last entry are covered by Raft's usual argument.
 //!
 //! A pre-vote, which grants nothing, takes the candidate's own word.
+//!
+//! A node's own candidacy behind its counter is the same case (a vote for
+//! a candidate behind only its counter) and takes the same words: it
+//! campaigns, asks the others for their word (`Attest`) in its election's
+//! term, and takes the lead on a quorum of votes only once they are in.
+//! It must: if its disk lost only part of a tail no other node held, its
+//! log is still ahead of every other, it refuses every other candidate,
+//! and where the quorum needs its vote only it can be elected.
 
 use crate::vault::ids::{LogIndex, NodeId, Term};
 use serde::{Deserialize, Serialize};

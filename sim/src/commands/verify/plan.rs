@@ -269,6 +269,21 @@ fn sweeps(scale: u64) -> Vec<Stage> {
             ],
         ),
         sweep(
+            "sim-lone-tail-rollback",
+            "aimed: a cut-off leader's disk loses the last entry of a tail no other node holds, its HSM kept (3 nodes, R 1)",
+            s(60),
+            &[
+                "--nodes",
+                "3",
+                "--faults",
+                "all",
+                "--nemesis",
+                "lone-tail-rollback",
+                "--require",
+                "leaders behind their own counter",
+            ],
+        ),
+        sweep(
             "sim-cloud-damage-and-intercept",
             "aimed: a cloud that damages, serves stale and loses objects while the chat server intercepts (DEV-1, DEV-2, LOCK-3)",
             s(60),

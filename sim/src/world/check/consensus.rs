@@ -30,7 +30,7 @@ use backup_vault::vault::ids::{LogIndex, NodeId, Term, UserId};
 use backup_vault::vault::io::Applied;
 use backup_vault::vault::node::{VaultDisk, VaultNode};
 use backup_vault::vault::raft::Role;
-use backup_vault::vault::records::{Command, RecordStore, Tombstone, UserRecord};
+use backup_vault::vault::records::{Command, Outcome, RecordStore, Tombstone, UserRecord};
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
@@ -235,6 +235,10 @@ pub struct Consensus<C: VaultCrypto> {
     timeline: BTreeMap<UserId, Vec<(u64, UserView)>>,
     /// The step being checked.
     step: u64,
+    /// The budget's entries (activations, login starts, resets) the
+    /// reference applied since the last [`Consensus::take_budget_entries`],
+    /// in log order, each with its outcome.
+    budget_entries: Vec<(LogIndex, Command<C>, Outcome)>,
 }
 
 impl<C: VaultCrypto> Consensus<C> {
@@ -256,6 +260,7 @@ impl<C: VaultCrypto> Consensus<C> {
             nodes: vec![NodeSeen::default(); usize::from(nodes)],
             timeline: BTreeMap::new(),
             step: 0,
+            budget_entries: Vec::new(),
         }
     }
 
@@ -493,6 +498,13 @@ impl<C: VaultCrypto> Consensus<C> {
         self.compare(id, node.applied(), Some(Prints::of(store).of_store(store)))
     }
 
+    /// The activations, login starts and resets the reference applied
+    /// since the last call, in log order, each with the outcome the code's
+    /// record rules gave it (judged by `resends.rs`).
+    pub fn take_budget_entries(&mut self) -> Vec<(LogIndex, Command<C>, Outcome)> {
+        std::mem::take(&mut self.budget_entries)
+    }
+
     /// Applies ledger entries to the reference store in order.
     fn advance_reference(&mut self) {
         loop {
@@ -500,10 +512,18 @@ impl<C: VaultCrypto> Consensus<C> {
             let Some(command) = self.commands.remove(&next) else {
                 break;
             };
-            if let Some(c) = command.as_ref() {
-                self.reference.apply(next, c);
+            if let Some(c) = command {
+                let outcome = self.reference.apply(next, &c);
                 self.ref_prints.update(&self.reference, c.user());
                 self.note(c.user());
+                if matches!(
+                    c,
+                    Command::Activate { .. }
+                        | Command::ConsumeAttempt { .. }
+                        | Command::Reset { .. }
+                ) {
+                    self.budget_entries.push((next, c, outcome));
+                }
             }
             self.ref_applied = next;
             self.ref_hashes.insert(next, self.ref_prints.print());

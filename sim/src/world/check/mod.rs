@@ -18,8 +18,10 @@ pub mod file_ids;
 pub mod load;
 pub mod lockout;
 pub mod oracle;
+pub mod resends;
 pub mod secrets;
 pub mod told;
+pub mod unprovable_tail;
 
 use backup_vault::invariant::Invariant;
 use backup_vault::vault::ids::{NodeId, UserId};
