@@ -185,8 +185,9 @@ pub struct SimRunArgs {
     pub seed: u64,
     /// Write the event trace to FILE as JSON lines (one object per step), and
     /// a readable timeline of messages between parties to FILE.timeline.txt.
-    /// On a failure, both are trimmed to the events that matter. Existing
-    /// files are replaced.
+    /// Both hold every event, of every party, on a failure too (the report
+    /// prints the events that led to it); a run that panics writes them up
+    /// to the panic. Existing files are replaced.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
     /// Write the vault history (every request any party sent, and the first
@@ -593,12 +594,16 @@ fn run_one(args: &SimRunArgs) -> Result<(), CliError> {
     let outcome = run_caught(&scenario, args.seed, &options);
     let wall = started.elapsed();
 
-    let (report, failure) = match outcome {
+    let (report, failure, panicked) = match outcome {
         Ok(report) => {
             let failure = Failure::from_report(&scenario, &report);
-            (Some(report), failure)
+            (Some(report), failure, None)
         }
-        Err(message) => (None, Some(Failure::panic(&scenario, args.seed, message))),
+        Err(message) => (
+            None,
+            Some(Failure::panic(&scenario, args.seed, message)),
+            world::take_panicked_trace(),
+        ),
     };
 
     let mut text = String::new();
@@ -624,10 +629,10 @@ fn run_one(args: &SimRunArgs) -> Result<(), CliError> {
     }
 
     let mut written = Vec::new();
-    if let (Some(report), Some((path, mut file, timeline, mut timeline_file))) =
-        (&report, trace_files)
+    let trace = report.as_ref().map(|r| &r.trace).or(panicked.as_ref());
+    if let (Some(trace), Some((path, mut file, timeline, mut timeline_file))) = (trace, trace_files)
     {
-        let records = report.trace.records().unwrap_or(&[]);
+        let records = trace.records().unwrap_or(&[]);
         world::trace::write_jsonl(records, &mut file)
             .map_err(|err| CliError::io(format!("cannot write '{}'", path.display()), &err))?;
         file.commit()?;
@@ -639,8 +644,8 @@ fn run_one(args: &SimRunArgs) -> Result<(), CliError> {
             records.len(),
             path.display(),
             timeline.display(),
-            if failure.is_some() {
-                " (trimmed to the events that matter)"
+            if report.is_none() {
+                " (up to the panic)"
             } else {
                 ""
             }

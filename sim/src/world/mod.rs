@@ -339,13 +339,31 @@ pub(crate) struct World {
     ke3_made: BTreeSet<(u64, u64, Vec<u8>)>,
 }
 
+thread_local! {
+    /// The trace of this thread's last run that panicked (see [`run`]).
+    static PANICKED_TRACE: std::cell::RefCell<Option<Trace>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The trace of the last run on this thread that panicked, up to the
+/// panic: what `sim run --trace` writes for a seed whose run did not end.
+pub fn take_panicked_trace() -> Option<Trace> {
+    PANICKED_TRACE.with(|t| t.borrow_mut().take())
+}
+
 /// Runs `scenario` with `seed`. Never panics on a violation: it is returned
 /// in the report (a panic inside the implementation still unwinds; the
-/// sweep catches it).
+/// sweep catches it, and [`take_panicked_trace`] gives its trace).
 pub fn run(scenario: &Scenario, seed: u64, options: &RunOptions) -> RunReport {
     let started = Instant::now();
     let mut world = World::new(scenario, seed, options);
-    world.run();
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| world.run()));
+    if let Err(panic) = ran {
+        // An assertion inside the implementation (or the simulator): the
+        // trace up to it is the bug report, so it outlives the world.
+        let trace = std::mem::replace(&mut world.trace, Trace::new(false));
+        PANICKED_TRACE.with(|t| *t.borrow_mut() = Some(trace));
+        std::panic::resume_unwind(panic);
+    }
     if world.violation.is_none() {
         world.violation = world.held_back.take();
     }
@@ -364,10 +382,7 @@ pub fn run(scenario: &Scenario, seed: u64, options: &RunOptions) -> RunReport {
     stats.erasure_audits = world.erasure.audits;
     stats.cloud_faults = world.cloud.hook().injected;
     stats.coverage = world.coverage.counts;
-    let mut trace = world.trace;
-    if let Some(v) = &world.violation {
-        trace.trim(v.user, v.node);
-    }
+    let trace = world.trace;
     RunReport {
         seed,
         mix: world.mix,

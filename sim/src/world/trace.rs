@@ -145,14 +145,6 @@ impl Trace {
     pub fn records(&self) -> Option<&[Record]> {
         self.all.as_deref()
     }
-
-    /// Keeps only the records that matter for a violation about `user`
-    /// and `node`: faults, and events that involve either.
-    pub fn trim(&mut self, user: Option<u64>, node: Option<u8>) {
-        if let Some(all) = self.all.as_mut() {
-            all.retain(|r| relevant(r, user, node));
-        }
-    }
 }
 
 fn relevant(r: &Record, user: Option<u64>, node: Option<u8>) -> bool {

@@ -101,7 +101,7 @@ pub fn write(
 
     let sequence = if is_sweep && finding.seed.is_some() {
         // Run the seed again with its trace and history: the same seed
-        // gives the same run (SIM-1), trimmed to the events that matter.
+        // gives the same run (SIM-1), every event of it.
         let trace = dir.join("trace.jsonl");
         let history = dir.join("history.jsonl");
         let mut cmd_argv = replay.clone();
