@@ -205,6 +205,12 @@ pub enum VaultFlaw {
     /// ever elected (breaks LIVE-3 and LIVE-1; safety holds).
     #[cfg(feature = "flaws")]
     LostTailCandidacyWithheld,
+    /// A restarting node takes the HSM's hard state only when the HSM's
+    /// term is newer than its disk's: a vote whose write the disk lost,
+    /// the term's own write kept, is forgotten, and the node votes again
+    /// in that term (breaks CONS-1; outside bug consensus/04).
+    #[cfg(feature = "flaws")]
+    SameTermVoteForgotten,
     /// A delete is carried out whatever its proof of K: the chat server,
     /// which holds the account but never K, deletes the user's record
     /// (breaks LOCK-3: a change without proof of K).
@@ -564,6 +570,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::LostTailCandidacyWithheld,
     #[cfg(feature = "flaws")]
+    VaultFlaw::SameTermVoteForgotten,
+    #[cfg(feature = "flaws")]
     VaultFlaw::DeleteProofUnchecked,
     #[cfg(feature = "flaws")]
     VaultFlaw::DeleteTakesActivationProof,
@@ -752,6 +760,8 @@ impl VaultFlaw {
             VaultFlaw::AttestUnanswered => "attest-unanswered",
             #[cfg(feature = "flaws")]
             VaultFlaw::LostTailCandidacyWithheld => "lost-tail-candidacy-withheld",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::SameTermVoteForgotten => "same-term-vote-forgotten",
             #[cfg(feature = "flaws")]
             VaultFlaw::DeleteProofUnchecked => "delete-proof-unchecked",
             #[cfg(feature = "flaws")]

@@ -1221,6 +1221,35 @@ impl<C: VaultCrypto, X> Cluster<C, X> {
         sim.history.iter().rev().position(|d| last(d) < now)
     }
 
+    /// Node `id`'s disk loses its last record (it must be down), as a
+    /// disk that loses a synced write's last block does, when that record
+    /// continues a segment; false (nothing done) when it starts one, whose
+    /// loss would take the whole image it begins.
+    pub fn drop_last_record(&mut self, id: NodeId) -> bool {
+        let sim = &mut self.nodes[usize::from(id.0)];
+        assert!(!sim.host.is_up(), "cut a node's disk only while it is down");
+        let Some((last, kept)) = sim.durable.split_last() else {
+            return false;
+        };
+        if last.position == 0 {
+            return false;
+        }
+        let records: Vec<StoredRecord<C>> = kept.iter().map(|r| (**r).clone()).collect();
+        let audited = audit_disk(&self.crypto, id, &records);
+        assert_eq!(
+            audited.authentic,
+            records.len(),
+            "node {}'s synced records did not open",
+            id.0
+        );
+        sim.view = audited.state;
+        sim.durable = kept.to_vec();
+        *sim.host.disk_mut() = SimDisk::from_records(records);
+        sim.history.pop_back();
+        sim.history.push_back(sim.durable.clone());
+        true
+    }
+
     /// Node `id`'s disk goes back `syncs_back` syncs (it must be down), or
     /// to the oldest state it remembers ([`DISK_HISTORY`] syncs back).
     pub fn roll_back(&mut self, id: NodeId, syncs_back: usize) {

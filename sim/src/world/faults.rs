@@ -32,8 +32,13 @@ pub(super) fn net_config(mix: &FaultMix) -> NetConfig {
 
 /// Picks the (at most R) nodes whose disks may come back older.
 pub(super) fn choose_rollback_nodes(world: &mut World) {
-    // `lone-tail-rollback` keeps a place for the leader it acts on.
-    let kept = world.mix.nemesis == Some(super::nemesis::Nemesis::LoneTailRollback);
+    // `lone-tail-rollback` and `rolled-back-vote` keep a place for the
+    // node they act on.
+    use super::nemesis::Nemesis;
+    let kept = matches!(
+        world.mix.nemesis,
+        Some(Nemesis::LoneTailRollback | Nemesis::RolledBackVote)
+    );
     let r = world
         .scenario
         .rollback_tolerance
@@ -133,6 +138,8 @@ pub(super) fn restart(world: &mut World, id: NodeId) {
                 let back = world.cluster.syncs_back_to_lose_last_entry(id);
                 (back.unwrap_or(1), false)
             }
+            // Nothing to roll back by syncs (the record is cut below).
+            Some(ForcedRollback::LastRecordHsmKept) => (0, false),
             Some(ForcedRollback::Drawn) | None => {
                 // Half the time the HSM goes too (replaced hardware): its
                 // counter is lost and only R covers the rollback; else the
@@ -141,7 +148,13 @@ pub(super) fn restart(world: &mut World, id: NodeId) {
                 (back, world.below(2) == 0)
             }
         };
-        world.cluster.roll_back(id, back);
+        if forced == Some(ForcedRollback::LastRecordHsmKept) {
+            if !world.cluster.drop_last_record(id) {
+                world.cluster.roll_back(id, 1);
+            }
+        } else {
+            world.cluster.roll_back(id, back);
+        }
         if replace_hsm {
             world.cluster.replace_hsm(id);
         }

@@ -1597,6 +1597,8 @@ pub(super) enum ForcedRollback {
     /// Back to before the last entry on its disk, the HSM kept: the
     /// counter sees the loss.
     LastEntryHsmKept,
+    /// The disk's last record lost (a sync's last write), the HSM kept.
+    LastRecordHsmKept,
 }
 
 /// Whether a leader's log, before the first entry of its term, ends

@@ -95,11 +95,19 @@ pub enum Nemesis {
     /// back for the first leader it acts on. Aimed only: not among the
     /// swarm's picks ([`Nemesis::SWARM`]).
     LoneTailRollback,
+    /// As `crash-after-vote`, but the voter (one of the R nodes whose
+    /// disks may go back, or the first voter it acts on, for which the
+    /// schedule keeps a place) comes back with its disk's last record lost,
+    /// its HSM kept: the vote's own write, after the one that moved it to
+    /// the term. Its disk then says "this term, no vote", and only the
+    /// HSM's counter remembers the vote when the rival's request of that
+    /// term comes late. Aimed only ([`Nemesis::SWARM`]).
+    RolledBackVote,
 }
 
 impl Nemesis {
     /// Every schedule.
-    pub const ALL: [Nemesis; 11] = [
+    pub const ALL: [Nemesis; 12] = [
         Nemesis::IsolateLeaderAfterAppend,
         Nemesis::CrashMidElection,
         Nemesis::FlappingPartition,
@@ -111,6 +119,7 @@ impl Nemesis {
         Nemesis::ObstructClients,
         Nemesis::FloodNewLeader,
         Nemesis::LoneTailRollback,
+        Nemesis::RolledBackVote,
     ];
 
     /// The schedules the swarm picks from: the first ten. A schedule added
@@ -132,6 +141,7 @@ impl Nemesis {
             Nemesis::ObstructClients => "obstruct-clients",
             Nemesis::FloodNewLeader => "flood-new-leader",
             Nemesis::LoneTailRollback => "lone-tail-rollback",
+            Nemesis::RolledBackVote => "rolled-back-vote",
         }
     }
 
@@ -169,7 +179,7 @@ impl Nemesis {
             // The cut uses the partition primitive; the replayer, who
             // floods, is in every world.
             Nemesis::FloodNewLeader => has(FaultKind::Partition),
-            Nemesis::LoneTailRollback => {
+            Nemesis::LoneTailRollback | Nemesis::RolledBackVote => {
                 has(FaultKind::Partition) && has(FaultKind::Crash) && has(FaultKind::Rollback)
             }
         }
@@ -197,6 +207,8 @@ pub(super) enum Act {
         voter: NodeId,
         term: Term,
         candidate: NodeId,
+        /// The voter's disk loses its last record, its HSM kept.
+        lose_vote: bool,
     },
     /// Deliver to `voter` the held vote requests of `term` from candidates
     /// other than `except`.
@@ -289,7 +301,7 @@ pub(super) fn watch(world: &mut World, id: NodeId) {
     }
     if matches!(
         nemesis,
-        Nemesis::LateOldTermMessages | Nemesis::CrashAfterVote
+        Nemesis::LateOldTermMessages | Nemesis::CrashAfterVote | Nemesis::RolledBackVote
     ) {
         // Copies of what this node sent (leaders' appends, followers'
         // answers, votes), or of this candidate's requests.
@@ -335,14 +347,8 @@ pub(super) fn watch(world: &mut World, id: NodeId) {
                     leads.then(|| Act::IsolateThenCrashSuccessor(id, 1_000 + world.below(2_000)))
                 }
                 Nemesis::CrashLeaderAfterAppend => leads.then_some(Act::Crash(id)),
-                Nemesis::LoneTailRollback => {
-                    // One of the R nodes whose disks may go back, or the
-                    // leader that fills the place the schedule kept open.
-                    let may = world.rollback_nodes.contains(&id)
-                        || world.rollback_nodes.len()
-                            < usize::from(world.scenario.rollback_tolerance);
-                    (leads && may).then(|| Act::IsolateThenRollBack(id, 300 + world.below(1_500)))
-                }
+                Nemesis::LoneTailRollback => (leads && may_roll_back(world, id))
+                    .then(|| Act::IsolateThenRollBack(id, 300 + world.below(1_500))),
                 _ => leads.then(|| Act::Isolate(id, 300 + world.below(3_000))),
             }
         }
@@ -351,7 +357,9 @@ pub(super) fn watch(world: &mut World, id: NodeId) {
             let n = u64::from(world.scenario.nodes);
             Act::Crash(NodeId(world.below(n) as u8))
         }),
-        Nemesis::CrashAfterVote => {
+        Nemesis::CrashAfterVote | Nemesis::RolledBackVote => {
+            let lose_vote = nemesis == Nemesis::RolledBackVote;
+            let may = !lose_vote || may_roll_back(world, id);
             world
                 .cluster
                 .effects()
@@ -361,10 +369,11 @@ pub(super) fn watch(world: &mut World, id: NodeId) {
                     PeerMessage::Vote {
                         term,
                         granted: true,
-                    } if *from == id => Some(Act::CrashVoter {
+                    } if *from == id && may => Some(Act::CrashVoter {
                         voter: id,
                         term: *term,
                         candidate: *to,
+                        lose_vote,
                     }),
                     _ => None,
                 })
@@ -511,9 +520,16 @@ pub(super) fn act(world: &mut World, act: Act) {
             voter,
             term,
             candidate,
+            lose_vote,
         } => {
             if !world.cluster.is_up(voter) {
                 return;
+            }
+            if lose_vote {
+                world.rollback_nodes.insert(voter);
+                world
+                    .forced_rollback
+                    .insert(voter, super::ForcedRollback::LastRecordHsmKept);
             }
             note(world, voter, term.0);
             super::faults::crash(world, voter, true);
@@ -573,6 +589,14 @@ pub(super) fn flap(world: &mut World) {
     let n = u64::from(world.scenario.nodes);
     let id = NodeId(world.below(n) as u8);
     cut_off(world, id, 0);
+}
+
+/// Whether node `id`'s disk may go back: one of the R nodes, or the first
+/// a schedule that keeps a place for its own acts on (`lone-tail-rollback`,
+/// `rolled-back-vote`).
+fn may_roll_back(world: &World, id: NodeId) -> bool {
+    world.rollback_nodes.contains(&id)
+        || world.rollback_nodes.len() < usize::from(world.scenario.rollback_tolerance)
 }
 
 /// Cuts node `id` off from its peers, as a partition of its own.

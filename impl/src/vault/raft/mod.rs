@@ -279,7 +279,9 @@ impl<E: Value, S: Value> Raft<E, S> {
         let disk = (self.term, self.voted_for);
         let mut merged = watermark;
         merged.raise_hard_state(disk.0, disk.1);
-        if (merged.term, merged.voted_for) != disk {
+        let same_term_forgotten =
+            flaw_on!(self.flaw, VaultFlaw::SameTermVoteForgotten) && merged.term == disk.0;
+        if (merged.term, merged.voted_for) != disk && !same_term_forgotten {
             // The disk lost a term or a vote the HSM remembers: the node
             // keeps them (in memory; its next hard-state write stores them).
             self.term = merged.term;

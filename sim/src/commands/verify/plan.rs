@@ -269,6 +269,19 @@ fn sweeps(scale: u64) -> Vec<Stage> {
             ],
         ),
         sweep(
+            "sim-rolled-back-vote",
+            "aimed: a voter crashed just after its vote leaves comes back without the vote's record, its HSM kept, and is asked by a rival of the term (3 nodes, R 1)",
+            s(60),
+            &[
+                "--nodes",
+                "3",
+                "--faults",
+                "all",
+                "--nemesis",
+                "rolled-back-vote",
+            ],
+        ),
+        sweep(
             "sim-lone-tail-rollback",
             "aimed: a cut-off leader's disk loses the last entry of a tail no other node holds, its HSM kept (3 nodes, R 1)",
             s(60),
