@@ -795,6 +795,14 @@ impl<E: Value, S: Value> Raft<E, S> {
     }
 
     fn become_leader(&mut self, now: Millis) {
+        // Leader completeness across rollbacks: a log behind what this
+        // node's HSM says it acknowledged leads only on the others' word
+        // (see [`watermark`]).
+        assert!(
+            self.may_lead(self.term),
+            "a leader of term {} behind its own counter without the others' word",
+            self.term.0
+        );
         let next = self.log.last_index().next();
         let progress = self
             .peers()
