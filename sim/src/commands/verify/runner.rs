@@ -300,6 +300,9 @@ fn judge_sweep(
         "seeds_per_s": doc["speed"]["seeds_per_s"],
         "compression": doc["speed"]["compression"],
         "coverage": doc["coverage"],
+        // Seeds whose final liveness checks were void or waived: they
+        // proved safety only.
+        "liveness_not_judged": doc["liveness_not_judged"],
     });
     for f in doc["failures"].as_array().into_iter().flatten() {
         let step = f["step"].as_u64();
