@@ -703,11 +703,6 @@ impl World {
         }
     }
 
-    /// Whether a tail some HSM acknowledged is held by no log and too few
-    /// counters can prove it uncommitted, so the cluster rightly waits for
-    /// a disk that holds it and the final liveness checks are waived
-    /// (`check::unprovable_tail`). Read from the simulator's ground truth:
-    /// the logs it holds and the HSMs' counters.
     /// Whether a final liveness check that just failed is waived for an
     /// unprovable lost tail ([`Self::lost_tail_unprovable`]); the run's
     /// report says so.
@@ -717,6 +712,11 @@ impl World {
         waive
     }
 
+    /// Whether a tail some HSM acknowledged is held by no log and too few
+    /// counters can prove it uncommitted, so the cluster rightly waits for
+    /// a disk that holds it and the final liveness checks are waived
+    /// (`check::unprovable_tail`). Read from the simulator's ground truth:
+    /// the logs it holds and the HSMs' counters.
     fn lost_tail_unprovable(&self) -> bool {
         let marks: Vec<_> = self
             .cluster
