@@ -113,6 +113,15 @@ PROFILES = {
         # node that lost acknowledged entries votes on the others' word.
         ("sim 3 nodes host rollbacks", ["sim", "sweep", "--seeds", "0..200", "--nodes", "3",
                                         "--faults", "host,crash"]),
+        # The same at R = 0 (quorum 2 of 3): two quorums share one node, so
+        # after a rollback of every disk a candidate behind its own counter
+        # wins with the one node that never held its lost tail, and only
+        # the others' word about that tail keeps it from leading (a
+        # candidacy that leads without it lost commits here, and nowhere
+        # else the oracle looks).
+        ("sim 3 nodes R0 host rollbacks", ["sim", "sweep", "--seeds", "0..300", "--nodes", "3",
+                                           "--rollback-tolerance", "0",
+                                           "--faults", "host,crash"]),
         # A voter crashed just after its vote leaves and asked again by a
         # rival: where a vote sent before it is durable becomes a double
         # vote (a mutant that skipped the write was missed without it).
