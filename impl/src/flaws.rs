@@ -211,6 +211,12 @@ pub enum VaultFlaw {
     /// in that term (breaks CONS-1; outside bug consensus/04).
     #[cfg(feature = "flaws")]
     SameTermVoteForgotten,
+    /// A node behind its own HSM counter leads on a quorum of votes
+    /// without the others' word that no quorum held its lost tail: after a
+    /// rollback of every disk at R = 0, it wins with the one node that
+    /// never held that tail, and a commit is lost (breaks CONS-3).
+    #[cfg(feature = "flaws")]
+    LostTailLeadsWithoutWord,
     /// A delete is carried out whatever its proof of K: the chat server,
     /// which holds the account but never K, deletes the user's record
     /// (breaks LOCK-3: a change without proof of K).
@@ -572,6 +578,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::SameTermVoteForgotten,
     #[cfg(feature = "flaws")]
+    VaultFlaw::LostTailLeadsWithoutWord,
+    #[cfg(feature = "flaws")]
     VaultFlaw::DeleteProofUnchecked,
     #[cfg(feature = "flaws")]
     VaultFlaw::DeleteTakesActivationProof,
@@ -762,6 +770,8 @@ impl VaultFlaw {
             VaultFlaw::LostTailCandidacyWithheld => "lost-tail-candidacy-withheld",
             #[cfg(feature = "flaws")]
             VaultFlaw::SameTermVoteForgotten => "same-term-vote-forgotten",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::LostTailLeadsWithoutWord => "lost-tail-leads-without-word",
             #[cfg(feature = "flaws")]
             VaultFlaw::DeleteProofUnchecked => "delete-proof-unchecked",
             #[cfg(feature = "flaws")]

@@ -355,6 +355,7 @@ impl<E: Value, S: Value> Raft<E, S> {
         let (last_index, last_term) = (self.log.last_index(), self.log.last_term());
         self.candidate_up_to_date(last_index, last_term)
             || self.lost_tail_ruled_out(term, last_index, last_term)
+            || flaw_on!(self.flaw, VaultFlaw::LostTailLeadsWithoutWord)
     }
 
     /// Broken variant `LostTailWithoutRollbackMargin` (see
