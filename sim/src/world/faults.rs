@@ -133,31 +133,33 @@ pub(super) fn restart(world: &mut World, id: NodeId) {
     }
     let forced = world.forced_rollback.remove(&id);
     if may_roll_back && (forced.is_some() || strikes(world, FaultKind::Rollback)) {
-        let (back, replace_hsm) = match forced {
+        // How many syncs back (0: the last record cut), for the trace.
+        let back = match forced {
             Some(ForcedRollback::LastEntryHsmKept) => {
-                let back = world.cluster.syncs_back_to_lose_last_entry(id);
-                (back.unwrap_or(1), false)
+                let back = world.cluster.syncs_back_to_lose_last_entry(id).unwrap_or(1);
+                world.cluster.roll_back(id, back);
+                back
             }
-            // Nothing to roll back by syncs (the record is cut below).
-            Some(ForcedRollback::LastRecordHsmKept) => (0, false),
+            Some(ForcedRollback::LastRecordHsmKept) => {
+                if world.cluster.drop_last_record(id) {
+                    0
+                } else {
+                    world.cluster.roll_back(id, 1);
+                    1
+                }
+            }
             Some(ForcedRollback::Drawn) | None => {
+                let back = world.below(8) as usize;
+                world.cluster.roll_back(id, back);
                 // Half the time the HSM goes too (replaced hardware): its
                 // counter is lost and only R covers the rollback; else the
                 // counter sees it.
-                let back = world.below(8) as usize;
-                (back, world.below(2) == 0)
+                if world.below(2) == 0 {
+                    world.cluster.replace_hsm(id);
+                }
+                back
             }
         };
-        if forced == Some(ForcedRollback::LastRecordHsmKept) {
-            if !world.cluster.drop_last_record(id) {
-                world.cluster.roll_back(id, 1);
-            }
-        } else {
-            world.cluster.roll_back(id, back);
-        }
-        if replace_hsm {
-            world.cluster.replace_hsm(id);
-        }
         world.stats.rollbacks += 1;
         let step = world.cluster.events_processed();
         world.lockout.rolled_back(id, step);
