@@ -217,6 +217,11 @@ pub enum VaultFlaw {
     /// never held that tail, and a commit is lost (breaks CONS-3).
     #[cfg(feature = "flaws")]
     LostTailLeadsWithoutWord,
+    /// A candidate behind its own HSM counter that holds a quorum of votes
+    /// leads on the first word that reaches it, however few (trips the
+    /// assertion in `become_leader`: PANIC).
+    #[cfg(feature = "flaws")]
+    LeadsOnFirstWord,
     /// A delete is carried out whatever its proof of K: the chat server,
     /// which holds the account but never K, deletes the user's record
     /// (breaks LOCK-3: a change without proof of K).
@@ -580,6 +585,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::LostTailLeadsWithoutWord,
     #[cfg(feature = "flaws")]
+    VaultFlaw::LeadsOnFirstWord,
+    #[cfg(feature = "flaws")]
     VaultFlaw::DeleteProofUnchecked,
     #[cfg(feature = "flaws")]
     VaultFlaw::DeleteTakesActivationProof,
@@ -772,6 +779,8 @@ impl VaultFlaw {
             VaultFlaw::SameTermVoteForgotten => "same-term-vote-forgotten",
             #[cfg(feature = "flaws")]
             VaultFlaw::LostTailLeadsWithoutWord => "lost-tail-leads-without-word",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::LeadsOnFirstWord => "leads-on-first-word",
             #[cfg(feature = "flaws")]
             VaultFlaw::DeleteProofUnchecked => "delete-proof-unchecked",
             #[cfg(feature = "flaws")]
