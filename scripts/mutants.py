@@ -161,6 +161,14 @@ PROFILES = {
         ("sim flooded new leader", ["sim", "sweep", "--seeds", "0..40", "--duration-ms", "30000",
                                     "--faults", "partition", "--nemesis", "flood-new-leader",
                                     "--require", "leader queues filled to their bound"]),
+        # A leader cut off just after it answered an activation, sent a
+        # copy of it once a newer leader has changed the record: where an
+        # answer read from a replaced leader's store must wait for the read
+        # barrier (outside bug vault-client/03 was otherwise never reached).
+        ("sim resend to deposed leader", ["sim", "sweep", "--seeds", "0..100",
+                                          "--faults", "partition",
+                                          "--nemesis", "resend-to-deposed-leader",
+                                          "--require", "requests reaching a deposed leader"]),
         ("model slice", ["check", "slice"]),
         # The vault model's whole space with elections and a crash at R = 1
         # (every path of any length; verify's stage model-whole-timers-3):

@@ -222,6 +222,13 @@ pub enum VaultFlaw {
     /// assertion in `become_leader`: PANIC).
     #[cfg(feature = "flaws")]
     LeadsOnFirstWord,
+    /// A resent `Activate` of the registration already active is answered
+    /// at once from the record store, without the read barrier (reasoned
+    /// "it was committed when first answered"): a leader replaced by
+    /// another and cut off answers it after the record changed (breaks
+    /// CONS-4: an answer from a stale state; outside bug vault-client/03).
+    #[cfg(feature = "flaws")]
+    ResentActivationUnbarriered,
     /// A delete is carried out whatever its proof of K: the chat server,
     /// which holds the account but never K, deletes the user's record
     /// (breaks LOCK-3: a change without proof of K).
@@ -587,6 +594,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::LeadsOnFirstWord,
     #[cfg(feature = "flaws")]
+    VaultFlaw::ResentActivationUnbarriered,
+    #[cfg(feature = "flaws")]
     VaultFlaw::DeleteProofUnchecked,
     #[cfg(feature = "flaws")]
     VaultFlaw::DeleteTakesActivationProof,
@@ -781,6 +790,8 @@ impl VaultFlaw {
             VaultFlaw::LostTailLeadsWithoutWord => "lost-tail-leads-without-word",
             #[cfg(feature = "flaws")]
             VaultFlaw::LeadsOnFirstWord => "leads-on-first-word",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::ResentActivationUnbarriered => "resent-activation-unbarriered",
             #[cfg(feature = "flaws")]
             VaultFlaw::DeleteProofUnchecked => "delete-proof-unchecked",
             #[cfg(feature = "flaws")]

@@ -217,6 +217,42 @@ fn a_flooded_new_leader_holds_no_more_than_its_bound() {
     );
 }
 
+/// A leader cut off just after it answers an activation is sent a copy of
+/// it once a newer leader has committed a guess at the record.
+fn deposed(scenario: Scenario) -> Scenario {
+    Scenario {
+        faults: FaultSelection::Only(vec![FaultKind::Partition]),
+        nemesis: Some(Nemesis::ResendToDeposedLeader),
+        ..scenario
+    }
+}
+
+#[test]
+fn a_resent_activation_answered_without_the_read_barrier_is_caught_by_cons_4() {
+    caught_within(
+        &deposed(with_flaw(short(), "resent-activation-unbarriered")),
+        &["CONS-4"],
+        20,
+    );
+}
+
+#[test]
+fn a_deposed_leader_asked_again_holds_its_answer_for_the_read_barrier() {
+    let scenario = deposed(short());
+    let mut reached = 0;
+    for seed in 0..10 {
+        let r = run(&scenario, seed, &RunOptions::default());
+        if let Some(v) = &r.violation {
+            panic!("{v}\nreplay: {}", scenario.replay_command(seed));
+        }
+        reached += r.stats.coverage.requests_at_deposed_leaders;
+    }
+    assert!(
+        reached > 0,
+        "requests reach a deposed leader (the read barrier's case is not vacuous)"
+    );
+}
+
 #[test]
 fn reset_on_reregistration_is_caught_by_lock_3() {
     caught_within(

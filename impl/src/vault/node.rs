@@ -977,11 +977,15 @@ impl<C: VaultCrypto> VaultNode<C> {
                         remaining,
                     },
                 );
-                Err(Answer::FromState(ClientResponse::Activated {
+                let response = ClientResponse::Activated {
                     registration,
                     remaining,
                     tag,
-                }))
+                };
+                if flaw_on!(self.config.flaw, VaultFlaw::ResentActivationUnbarriered) {
+                    return Err(Answer::Now(response));
+                }
+                Err(Answer::FromState(response))
             }
             _ => refuse(Refusal::UnknownRegistration),
         }

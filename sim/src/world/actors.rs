@@ -38,7 +38,7 @@ use backup_vault::opaque::wrap::{SEAL_VERSION, SESSION_SEALED_KEY_LEN};
 use backup_vault::opaque::{RegistrationRequest, RegistrationResponse, ReplyTag, SessionSealedKey};
 use backup_vault::vault::crypto::RegistrationId;
 use backup_vault::vault::ids::{Millis, NodeId, UserId};
-use backup_vault::vault::node::ClientId;
+use backup_vault::vault::node::{ClientId, RequestId};
 use backup_vault::vault::opaque_crypto::{
     credential_id, user_bytes, OpaqueCrypto, VaultRegistrationResponse,
 };
@@ -1061,7 +1061,7 @@ pub(super) fn forged(
     let d = Delivered {
         at: world.now(),
         client: world.actors[a].client_id(),
-        request: backup_vault::vault::node::RequestId(call.0),
+        request: RequestId(call.0),
         response,
         from: world.actors[a].leader,
         index: None,
@@ -1135,6 +1135,49 @@ fn send_replay(world: &mut World, a: usize, request: ClientRequest<OpaqueCrypto>
     world.actors[a].calls += 1;
     let call = world.actors[a].calls;
     world.submit(a, to, call, request);
+}
+
+/// The guesser starts a login of `user` at node `to` with a wrong password
+/// (`resend-to-deposed-leader`), outside the client it holds, numbered as
+/// its probes are. Returns the sender and request id the answer will
+/// carry; `None` if there is no guesser.
+pub(super) fn guess_login(
+    world: &mut World,
+    to: NodeId,
+    user: UserId,
+) -> Option<(ClientId, RequestId)> {
+    let g = world.actors.iter().position(|x| x.role == Role::Guesser)?;
+    let password = format!("guess-{}", world.below(1 << 40));
+    let started = backup_vault::opaque::client::login_start(
+        world.cluster.rng(),
+        &user_bytes(user),
+        password.as_bytes(),
+    )
+    .ok()?;
+    world.actors[g].calls += 1;
+    let call = PROBE_CALLS | world.actors[g].calls;
+    let client = world.actors[g].client_id();
+    world.submit(
+        g,
+        to,
+        call,
+        ClientRequest::LoginStart {
+            user,
+            ke1: started.ke1,
+        },
+    );
+    Some((client, RequestId(call)))
+}
+
+/// The replayer sends `request` (a copy of a device's) to node `to`.
+pub(super) fn replay_to(world: &mut World, to: NodeId, request: ClientRequest<OpaqueCrypto>) {
+    let Some(r) = world.actors.iter().position(|x| x.role == Role::Replayer) else {
+        return;
+    };
+    world.actors[r].leader = to;
+    world.actors[r].calls += 1;
+    let call = world.actors[r].calls;
+    world.submit(r, to, call, request);
 }
 
 /// The replayer sends one of the requests the devices sent, drawn from

@@ -116,11 +116,16 @@ pub struct Coverage {
     /// leader): where `check/resends.rs` judges that it is answered from
     /// its first test and never destroys the record.
     pub resent_login_starts: u64,
+    /// Client requests that reached a node leading a term older than the
+    /// newest term a leader was seen in: a leader replaced without knowing
+    /// it yet, which must answer nothing from its store (the read barrier:
+    /// `check/answers.rs` judges what it answers).
+    pub requests_at_deposed_leaders: u64,
 }
 
 impl Coverage {
     /// Every counter, with its name as reports print it.
-    pub fn named(&self) -> [(&'static str, u64); 23] {
+    pub fn named(&self) -> [(&'static str, u64); 24] {
         [
             ("leader changes", self.leader_changes),
             (
@@ -190,6 +195,10 @@ impl Coverage {
                 self.leads_past_own_lost_tail,
             ),
             ("login starts committed again", self.resent_login_starts),
+            (
+                "requests reaching a deposed leader",
+                self.requests_at_deposed_leaders,
+            ),
         ]
     }
 
@@ -218,6 +227,7 @@ impl Coverage {
         self.leader_queues_filled += other.leader_queues_filled;
         self.leads_past_own_lost_tail += other.leads_past_own_lost_tail;
         self.resent_login_starts += other.resent_login_starts;
+        self.requests_at_deposed_leaders += other.requests_at_deposed_leaders;
     }
 
     /// The names of the counters still at zero.
@@ -260,6 +270,13 @@ impl Observer {
     /// committed (and judged by `check/resends.rs`).
     pub fn resent_login_start(&mut self) {
         self.counts.resent_login_starts += 1;
+    }
+
+    /// A client request reached a node that leads `term`.
+    pub fn request_at_leader(&mut self, term: Term) {
+        if self.highest_leader_term.is_some_and(|t| term < t) {
+            self.counts.requests_at_deposed_leaders += 1;
+        }
     }
 
     /// A node is leader of `term`.

@@ -1077,6 +1077,9 @@ impl World {
                 self.coverage.led_behind_own_counter();
             }
             self.coverage.leader(raft.term());
+            if self.cluster.effects().request_id.is_some() {
+                self.coverage.request_at_leader(raft.term());
+            }
             for (_, c, _) in &added {
                 self.coverage.committed_by_leader(c.term, raft.term());
             }

@@ -14,8 +14,11 @@
 use super::scenario::FaultKind;
 use super::trace::Party;
 use super::{Ev, Phase, World};
+use backup_vault::vault::crypto::RegistrationId;
 use backup_vault::vault::ids::{NodeId, Term};
+use backup_vault::vault::node::{ClientId, RequestId};
 use backup_vault::vault::opaque_crypto::OpaqueCrypto;
+use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
 use backup_vault::vault::raft::message::PeerMessage;
 use backup_vault::vault::raft::Role;
 use backup_vault::vault::sealed::SealedMessage;
@@ -103,11 +106,24 @@ pub enum Nemesis {
     /// HSM's counter remembers the vote when the rival's request of that
     /// term comes late. Aimed only ([`Nemesis::SWARM`]).
     RolledBackVote,
+    /// Cut a leader off from its peers just after it answers an
+    /// activation, its links to the clients kept: in its own eyes it leads
+    /// until check-quorum steps it down, up to the longest election
+    /// timeout later, while the others may elect a leader sooner. Once a
+    /// newer leader has opened its term, the guesser starts a login of the
+    /// activation's user there with a wrong password (an attempt consumed:
+    /// the record changed), and once that is committed and answered the
+    /// chat server sends the leader cut off a copy of the activation. A
+    /// leader that has been replaced and has not noticed must not answer
+    /// it from its store (CONS-4's stale answers, `check/answers.rs`): it
+    /// answers a read only through the read barrier, which it cannot pass
+    /// cut off. Aimed only ([`Nemesis::SWARM`]).
+    ResendToDeposedLeader,
 }
 
 impl Nemesis {
     /// Every schedule.
-    pub const ALL: [Nemesis; 12] = [
+    pub const ALL: [Nemesis; 13] = [
         Nemesis::IsolateLeaderAfterAppend,
         Nemesis::CrashMidElection,
         Nemesis::FlappingPartition,
@@ -120,6 +136,7 @@ impl Nemesis {
         Nemesis::FloodNewLeader,
         Nemesis::LoneTailRollback,
         Nemesis::RolledBackVote,
+        Nemesis::ResendToDeposedLeader,
     ];
 
     /// The schedules the swarm picks from: the first ten. A schedule added
@@ -142,6 +159,7 @@ impl Nemesis {
             Nemesis::FloodNewLeader => "flood-new-leader",
             Nemesis::LoneTailRollback => "lone-tail-rollback",
             Nemesis::RolledBackVote => "rolled-back-vote",
+            Nemesis::ResendToDeposedLeader => "resend-to-deposed-leader",
         }
     }
 
@@ -179,6 +197,10 @@ impl Nemesis {
             // The cut uses the partition primitive; the replayer, who
             // floods, is in every world.
             Nemesis::FloodNewLeader => has(FaultKind::Partition),
+            // The cut uses the partition primitive; the guesser and the
+            // chat server, who send the guess and the copy, are in every
+            // world.
+            Nemesis::ResendToDeposedLeader => has(FaultKind::Partition),
             Nemesis::LoneTailRollback | Nemesis::RolledBackVote => {
                 has(FaultKind::Partition) && has(FaultKind::Crash) && has(FaultKind::Rollback)
             }
@@ -236,6 +258,21 @@ pub(super) enum Act {
     /// Crash a node to restart from its disk without its last entry, its
     /// HSM kept.
     CrashLosingLastEntry(NodeId),
+    /// Cut `leader` off from its peers for `ms` milliseconds, just after it
+    /// answered the activation of `registration`, and follow it
+    /// ([`Deposed`]) until the heal.
+    CutOffAfterActivation {
+        leader: NodeId,
+        registration: RegistrationId,
+        ms: u64,
+    },
+    /// The guesser starts a login of the deposed leader's activation's
+    /// user, with a wrong password, at the newer leader `NodeId`.
+    GuessAtNewLeader(NodeId),
+    /// The chat server sends the deposed leader a copy of the activation.
+    ResendToDeposed,
+    /// The partition of `resend-to-deposed-leader` healed: forget it.
+    EndDeposed,
 }
 
 /// How many copies of one request `flood-new-leader` sends: past the
@@ -275,6 +312,33 @@ pub(super) struct Late {
     requests: VecDeque<Held>,
     /// `flood-new-leader`: the newest term whose new leader was considered.
     flooded_term: Term,
+    /// `resend-to-deposed-leader`: the leader cut off, until the heal.
+    deposed: Option<Deposed>,
+}
+
+/// `resend-to-deposed-leader`'s leader cut off after an activation, and how
+/// far the schedule has gone with it.
+pub(super) struct Deposed {
+    leader: NodeId,
+    /// Its term when it was cut off: a leader of a later term replaced it.
+    term: Term,
+    /// The activation it answered, as the chat server captured it.
+    activation: ClientRequest<OpaqueCrypto>,
+    stage: DeposedStage,
+}
+
+/// Where `resend-to-deposed-leader` is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DeposedStage {
+    /// Waiting for a newer leader to open its term.
+    AwaitingNewLeader,
+    /// The guess is queued.
+    Guessing,
+    /// The guess was sent, by this client with this request id: waiting
+    /// for the newer leader to answer it (after its commit).
+    Guessed(ClientId, RequestId),
+    /// The copy of the activation is queued or sent.
+    Resent,
 }
 
 /// Keeps a copy in `queue`, forgetting the oldest beyond [`LATE_HELD`].
@@ -293,10 +357,14 @@ pub(super) fn watch(world: &mut World, id: NodeId) {
     let Some(nemesis) = world.mix.nemesis else {
         return;
     };
-    if world.phase != Phase::Faults || world.nemesis_busy {
+    if world.phase != Phase::Faults {
         return;
     }
-    if world.cluster.node(id).is_none() {
+    if world.late.deposed.is_some() {
+        follow_deposed(world, id);
+        return;
+    }
+    if world.nemesis_busy || world.cluster.node(id).is_none() {
         return;
     }
     if matches!(
@@ -408,6 +476,29 @@ pub(super) fn watch(world: &mut World, id: NodeId) {
             }
             (fresh && !world.captured.is_empty())
                 .then(|| Act::Flood(id, 1_000 + world.below(2_000)))
+        }
+        Nemesis::ResendToDeposedLeader => {
+            let activated = world
+                .cluster
+                .effects()
+                .replies
+                .iter()
+                .find_map(|(from, reply)| match &reply.response {
+                    ClientResponse::Activated { registration, .. } if *from == id => {
+                        Some(*registration)
+                    }
+                    _ => None,
+                });
+            match activated {
+                Some(registration) if raft.role() == Role::Leader => {
+                    Some(Act::CutOffAfterActivation {
+                        leader: id,
+                        registration,
+                        ms: 1_500 + world.below(1_500),
+                    })
+                }
+                _ => None,
+            }
         }
         // Driven by the fault tick (`flap`), or by the devices' requests
         // (`obstructs`), not by node steps.
@@ -562,6 +653,60 @@ pub(super) fn act(world: &mut World, act: Act) {
             };
             world.cluster.schedule(at, Ev::Nemesis(again));
         }
+        Act::CutOffAfterActivation {
+            leader,
+            registration,
+            ms,
+        } => {
+            let Some(term) = world.cluster.node(leader).map(|n| n.raft().term()) else {
+                return;
+            };
+            let activation = world.captured.iter().rev().find(|r| {
+                matches!(r, ClientRequest::Activate { registration: named, .. } if *named == registration)
+            });
+            let Some(activation) = activation.cloned() else {
+                return;
+            };
+            cut_off(world, leader, ms);
+            let at = world.now().plus(ms);
+            let pid = world.partition_id;
+            world.cluster.schedule(at, Ev::HealPartition(pid));
+            world.cluster.schedule(at, Ev::Nemesis(Act::EndDeposed));
+            world.late.deposed = Some(Deposed {
+                leader,
+                term,
+                activation,
+                stage: DeposedStage::AwaitingNewLeader,
+            });
+            // Busy until the heal, so that no other act cuts in.
+            world.nemesis_busy = true;
+        }
+        Act::GuessAtNewLeader(to) => {
+            world.nemesis_busy = true;
+            let Some(user) = world.late.deposed.as_ref().map(|d| d.activation.user()) else {
+                return;
+            };
+            if let Some(sent) = super::actors::guess_login(world, to, user) {
+                note(world, to, user.0);
+                if let Some(d) = world.late.deposed.as_mut() {
+                    d.stage = DeposedStage::Guessed(sent.0, sent.1);
+                }
+            }
+        }
+        Act::ResendToDeposed => {
+            world.nemesis_busy = true;
+            let Some((leader, request)) = world
+                .late
+                .deposed
+                .as_ref()
+                .map(|d| (d.leader, d.activation.clone()))
+            else {
+                return;
+            };
+            note(world, leader, request.user().0);
+            super::actors::replay_to(world, leader, request);
+        }
+        Act::EndDeposed => world.late.deposed = None,
         Act::AskAgain {
             voter,
             term,
@@ -576,6 +721,42 @@ pub(super) fn act(world: &mut World, act: Act) {
                 world.cluster.inject(from, to, m, Some((from, to)));
             }
         }
+    }
+}
+
+/// `resend-to-deposed-leader` after node `id`'s step: queue the guess once
+/// `id` leads a term newer than the deposed leader's and has opened it (it
+/// can commit the guess at once), then the copy of the activation once `id`
+/// answered the guess.
+fn follow_deposed(world: &mut World, id: NodeId) {
+    let Some(d) = world.late.deposed.as_ref() else {
+        return;
+    };
+    let Some(node) = world.cluster.node(id) else {
+        return;
+    };
+    let raft = node.raft();
+    let next = match d.stage {
+        DeposedStage::AwaitingNewLeader => (id != d.leader
+            && raft.role() == Role::Leader
+            && raft.term() > d.term
+            && super::check::load::term_open(node))
+        .then_some((Act::GuessAtNewLeader(id), DeposedStage::Guessing)),
+        DeposedStage::Guessed(client, request) => world
+            .cluster
+            .effects()
+            .replies
+            .iter()
+            .any(|(from, r)| *from == id && r.to == client && r.request == request)
+            .then_some((Act::ResendToDeposed, DeposedStage::Resent)),
+        DeposedStage::Guessing | DeposedStage::Resent => None,
+    };
+    if let Some((act, stage)) = next {
+        if let Some(d) = world.late.deposed.as_mut() {
+            d.stage = stage;
+        }
+        let now = world.now();
+        world.cluster.schedule(now, Ev::Nemesis(act));
     }
 }
 

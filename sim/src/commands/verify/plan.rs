@@ -297,6 +297,19 @@ fn sweeps(scale: u64) -> Vec<Stage> {
             ],
         ),
         sweep(
+            "sim-resend-to-deposed-leader",
+            "aimed: a leader cut off just after it answered an activation is sent a copy of it once a newer leader has changed the record (5 nodes, R 1, partitions)",
+            s(100),
+            &[
+                "--faults",
+                "partition",
+                "--nemesis",
+                "resend-to-deposed-leader",
+                "--require",
+                "requests reaching a deposed leader",
+            ],
+        ),
+        sweep(
             "sim-cloud-damage-and-intercept",
             "aimed: a cloud that damages, serves stale and loses objects while the chat server intercepts (DEV-1, DEV-2, LOCK-3)",
             s(60),
