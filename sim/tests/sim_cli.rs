@@ -548,6 +548,13 @@ fn a_sweep_without_coverage_is_not_a_pass() {
     let out = sweep(&["--require-coverage"]);
     assert_eq!(code(&out), 7, "{}\n{}", stdout(&out), stderr(&out));
     assert!(stderr(&out).contains("nemesis acts"), "{}", stderr(&out));
+    // A counter only an aimed schedule reaches often is left to
+    // `--require`: the bar does not name it, a requirement does.
+    let aimed = "requests reaching a deposed leader";
+    assert!(!stderr(&out).contains(aimed), "{}", stderr(&out));
+    let required = sweep(&["--require-coverage", "--require", aimed]);
+    assert_eq!(code(&required), 7, "{}", stderr(&required));
+    assert!(stderr(&required).contains(aimed), "{}", stderr(&required));
     let plain = sweep(&[]);
     assert_eq!(code(&plain), 0, "{}", stderr(&plain));
     // One counter required: only it counts.

@@ -1170,14 +1170,20 @@ pub(super) fn guess_login(
 }
 
 /// The replayer sends `request` (a copy of a device's) to node `to`.
-pub(super) fn replay_to(world: &mut World, to: NodeId, request: ClientRequest<OpaqueCrypto>) {
-    let Some(r) = world.actors.iter().position(|x| x.role == Role::Replayer) else {
-        return;
-    };
+/// Returns the sender and request id the node will see; `None` if there is
+/// no replayer.
+pub(super) fn replay_to(
+    world: &mut World,
+    to: NodeId,
+    request: ClientRequest<OpaqueCrypto>,
+) -> Option<(ClientId, RequestId)> {
+    let r = world.actors.iter().position(|x| x.role == Role::Replayer)?;
     world.actors[r].leader = to;
     world.actors[r].calls += 1;
     let call = world.actors[r].calls;
+    let client = world.actors[r].client_id();
     world.submit(r, to, call, request);
+    Some((client, RequestId(call)))
 }
 
 /// The replayer sends one of the requests the devices sent, drawn from

@@ -106,18 +106,22 @@ pub enum Nemesis {
     /// HSM's counter remembers the vote when the rival's request of that
     /// term comes late. Aimed only ([`Nemesis::SWARM`]).
     RolledBackVote,
-    /// Cut a leader off from its peers just after it answers an
-    /// activation, its links to the clients kept: in its own eyes it leads
-    /// until check-quorum steps it down, up to the longest election
-    /// timeout later, while the others may elect a leader sooner. Once a
-    /// newer leader has opened its term, the guesser starts a login of the
-    /// activation's user there with a wrong password (an attempt consumed:
-    /// the record changed), and once that is committed and answered the
-    /// chat server sends the leader cut off a copy of the activation. A
-    /// leader that has been replaced and has not noticed must not answer
-    /// it from its store (CONS-4's stale answers, `check/answers.rs`): it
-    /// answers a read only through the read barrier, which it cannot pass
-    /// cut off. Aimed only ([`Nemesis::SWARM`]).
+    /// Cut a leader off from its peers when it sends new entries after it
+    /// answered an activation, its links to the clients kept: in its own
+    /// eyes it leads until check-quorum steps it down, up to the longest
+    /// election timeout later, while the others may elect a leader sooner.
+    /// The followers' acknowledgements of those last entries are held
+    /// back, as a slow network would. Once a newer leader has opened its
+    /// term, the guesser starts a login of the activation's user there with
+    /// a wrong password (an attempt consumed: the record changed), and once
+    /// that is answered the chat server sends the leader cut off a copy of
+    /// the activation; when the copy reaches it, the held acknowledgements
+    /// are delivered, so that entries it proposed before the read commit.
+    /// A leader that has been replaced and has not noticed must not answer
+    /// the copy from its store (CONS-4's stale answers,
+    /// `check/answers.rs`): only once an entry proposed after the read
+    /// commits (the read barrier), which cut off it cannot reach. Aimed
+    /// only ([`Nemesis::SWARM`]).
     ResendToDeposedLeader,
 }
 
@@ -271,6 +275,8 @@ pub(super) enum Act {
     GuessAtNewLeader(NodeId),
     /// The chat server sends the deposed leader a copy of the activation.
     ResendToDeposed,
+    /// Deliver the deposed leader the acknowledgements held back.
+    DeliverHeldAcks,
     /// The partition of `resend-to-deposed-leader` healed: forget it.
     EndDeposed,
 }
@@ -312,6 +318,9 @@ pub(super) struct Late {
     requests: VecDeque<Held>,
     /// `flood-new-leader`: the newest term whose new leader was considered.
     flooded_term: Term,
+    /// `resend-to-deposed-leader`: the leader that last answered an
+    /// activation, its term, and the registration.
+    activated: Option<(NodeId, Term, RegistrationId)>,
     /// `resend-to-deposed-leader`: the leader cut off, until the heal.
     deposed: Option<Deposed>,
 }
@@ -324,6 +333,8 @@ pub(super) struct Deposed {
     term: Term,
     /// The activation it answered, as the chat server captured it.
     activation: ClientRequest<OpaqueCrypto>,
+    /// The followers' acknowledgements to it in its term, held back.
+    acks: VecDeque<Held>,
     stage: DeposedStage,
 }
 
@@ -337,8 +348,13 @@ enum DeposedStage {
     /// The guess was sent, by this client with this request id: waiting
     /// for the newer leader to answer it (after its commit).
     Guessed(ClientId, RequestId),
-    /// The copy of the activation is queued or sent.
-    Resent,
+    /// The copy of the activation is queued.
+    Resending,
+    /// The copy was sent, by this client with this request id: waiting for
+    /// the deposed leader to take it.
+    Resent(ClientId, RequestId),
+    /// The held acknowledgements are delivered.
+    Done,
 }
 
 /// Keeps a copy in `queue`, forgetting the oldest beyond [`LATE_HELD`].
@@ -478,19 +494,29 @@ pub(super) fn watch(world: &mut World, id: NodeId) {
                 .then(|| Act::Flood(id, 1_000 + world.below(2_000)))
         }
         Nemesis::ResendToDeposedLeader => {
-            let activated = world
-                .cluster
-                .effects()
-                .replies
-                .iter()
-                .find_map(|(from, reply)| match &reply.response {
-                    ClientResponse::Activated { registration, .. } if *from == id => {
-                        Some(*registration)
-                    }
-                    _ => None,
-                });
-            match activated {
-                Some(registration) if raft.role() == Role::Leader => {
+            let effects = world.cluster.effects();
+            let activated =
+                effects
+                    .replies
+                    .iter()
+                    .find_map(|(from, reply)| match &reply.response {
+                        ClientResponse::Activated { registration, .. } if *from == id => {
+                            Some(*registration)
+                        }
+                        _ => None,
+                    });
+            let appended = effects.messages.iter().any(|(from, _, m)| {
+                *from == id
+                    && matches!(m, PeerMessage::Append { entries, .. } if !entries.is_empty())
+            });
+            let (leads, term) = (raft.role() == Role::Leader, raft.term());
+            if let (Some(registration), true) = (activated, leads) {
+                world.late.activated = Some((id, term, registration));
+            }
+            match world.late.activated {
+                Some((leader, t, registration))
+                    if leader == id && t == term && leads && appended =>
+                {
                     Some(Act::CutOffAfterActivation {
                         leader: id,
                         registration,
@@ -672,10 +698,12 @@ pub(super) fn act(world: &mut World, act: Act) {
             let pid = world.partition_id;
             world.cluster.schedule(at, Ev::HealPartition(pid));
             world.cluster.schedule(at, Ev::Nemesis(Act::EndDeposed));
+            world.late.activated = None;
             world.late.deposed = Some(Deposed {
                 leader,
                 term,
                 activation,
+                acks: VecDeque::new(),
                 stage: DeposedStage::AwaitingNewLeader,
             });
             // Busy until the heal, so that no other act cuts in.
@@ -704,7 +732,24 @@ pub(super) fn act(world: &mut World, act: Act) {
                 return;
             };
             note(world, leader, request.user().0);
-            super::actors::replay_to(world, leader, request);
+            if let Some(sent) = super::actors::replay_to(world, leader, request) {
+                if let Some(d) = world.late.deposed.as_mut() {
+                    d.stage = DeposedStage::Resent(sent.0, sent.1);
+                }
+            }
+        }
+        Act::DeliverHeldAcks => {
+            world.nemesis_busy = true;
+            let acks = world
+                .late
+                .deposed
+                .as_mut()
+                .map(|d| std::mem::take(&mut d.acks))
+                .unwrap_or_default();
+            for (t, from, to, m) in acks {
+                note(world, to, t.0);
+                world.cluster.inject(from, to, m, Some((from, to)));
+            }
         }
         Act::EndDeposed => world.late.deposed = None,
         Act::AskAgain {
@@ -724,11 +769,23 @@ pub(super) fn act(world: &mut World, act: Act) {
     }
 }
 
-/// `resend-to-deposed-leader` after node `id`'s step: queue the guess once
-/// `id` leads a term newer than the deposed leader's and has opened it (it
-/// can commit the guess at once), then the copy of the activation once `id`
-/// answered the guess.
+/// `resend-to-deposed-leader` after node `id`'s step: hold back the
+/// acknowledgements sent to the deposed leader in its term; queue the guess
+/// once `id` leads a term newer than the deposed leader's and has opened it
+/// (it can commit the guess at once), then the copy of the activation once
+/// `id` answered the guess, then the held acknowledgements once the
+/// deposed leader took the copy.
 fn follow_deposed(world: &mut World, id: NodeId) {
+    let Some(d) = world.late.deposed.as_mut() else {
+        return;
+    };
+    let effects = world.cluster.effects();
+    for ((from, to, m), (_, _, sealed)) in effects.messages.iter().zip(&effects.sealed) {
+        let ack = matches!(m, PeerMessage::AppendReply { term, .. } if *term == d.term);
+        if ack && *to == d.leader && d.stage != DeposedStage::Done {
+            hold(&mut d.acks, (d.term, *from, *to, sealed.clone()));
+        }
+    }
     let Some(d) = world.late.deposed.as_ref() else {
         return;
     };
@@ -748,8 +805,11 @@ fn follow_deposed(world: &mut World, id: NodeId) {
             .replies
             .iter()
             .any(|(from, r)| *from == id && r.to == client && r.request == request)
-            .then_some((Act::ResendToDeposed, DeposedStage::Resent)),
-        DeposedStage::Guessing | DeposedStage::Resent => None,
+            .then_some((Act::ResendToDeposed, DeposedStage::Resending)),
+        DeposedStage::Resent(client, request) => (id == d.leader
+            && world.cluster.effects().request_id == Some((client, request)))
+        .then_some((Act::DeliverHeldAcks, DeposedStage::Done)),
+        DeposedStage::Guessing | DeposedStage::Resending | DeposedStage::Done => None,
     };
     if let Some((act, stage)) = next {
         if let Some(d) = world.late.deposed.as_mut() {
