@@ -509,6 +509,12 @@ pub enum ClientFlaw {
     /// off never finishes, even with every fault healed (breaks LIVE-5).
     #[cfg(feature = "flaws")]
     IgnoresOwnDeletion,
+    /// A backup whose read-back finds its object missing takes that for
+    /// the cloud's read-after-write lag and goes on to the manifest: a
+    /// write the cloud lost is acknowledged (breaks DUR-1; outside bug
+    /// vault-client/15).
+    #[cfg(feature = "flaws")]
+    ReadbackMissingTakenAsLag,
     /// A backup that moves to another generation (its name taken, or the
     /// manifest ahead) keeps the backup id and nonce prefix it drew first:
     /// two files under one key then share their payload key and nonces,
@@ -693,6 +699,8 @@ pub const CLIENT_FLAWS: &[ClientFlaw] = &[
     ClientFlaw::OtherKeyIsNoBackup,
     #[cfg(feature = "flaws")]
     ClientFlaw::IgnoresOwnDeletion,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::ReadbackMissingTakenAsLag,
 ];
 
 /// Whether `flaw` (an `Option<VaultFlaw>` or `Option<ClientFlaw>`) is the
@@ -894,6 +902,8 @@ impl ClientFlaw {
             ClientFlaw::OtherKeyIsNoBackup => "other-key-is-no-backup",
             #[cfg(feature = "flaws")]
             ClientFlaw::IgnoresOwnDeletion => "ignores-own-deletion",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::ReadbackMissingTakenAsLag => "readback-missing-taken-as-lag",
         }
     }
 }

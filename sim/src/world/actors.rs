@@ -23,7 +23,7 @@ use super::trace::Party;
 use super::{Ev, Phase, World, FINAL_MS, SIM_CHUNK};
 use crate::cluster::Delivered;
 use backup_vault::archive::{self, ArchiveSpec};
-use backup_vault::client::layout::{manifest_key, parse_backup_key};
+use backup_vault::client::layout::{backup_key, manifest_key, parse_backup_key};
 use backup_vault::client::{
     CallId, Client, ClientError, CloudOp, CloudReply, Completed, DeviceState, Mode, Operation,
     Output, Password,
@@ -591,6 +591,10 @@ fn judge_output(world: &mut World, a: usize, out: &Output) -> Result<(), super::
     {
         if current.kind == Kind::Backup {
             current.writes.acknowledged(user, *generation)?;
+            let stored = world.cloud.peek(&backup_key(user, *generation));
+            current
+                .writes
+                .stored(user, *generation, stored.as_ref().map(|o| &o.data))?;
         }
     }
     if let (

@@ -195,6 +195,14 @@ impl Backup {
             {
                 self.put_manifest(ctx)
             }
+            (Phase::Verify, Err(StoreError::NotFound))
+                if crate::flaws::flaw_on!(
+                    ctx.config.flaw,
+                    ClientFlaw::ReadbackMissingTakenAsLag
+                ) =>
+            {
+                self.put_manifest(ctx)
+            }
             (
                 Phase::Verify,
                 Ok(CloudReply::Got(_)) | Err(StoreError::NotFound | StoreError::Corrupt { .. }),

@@ -6,6 +6,8 @@
 //!   than the newest one that device was told is stored.
 //! - DUR-1 (at the end, after healing): every user's newest acknowledged
 //!   backup restores byte for byte; see `World::final_checks`.
+//! - DUR-1 (at each acknowledgement): the cloud holds what was
+//!   acknowledged; see `device::Writes::stored`.
 
 use super::{hash_of, Violation};
 use backup_vault::format::Generation;

@@ -180,6 +180,43 @@ impl Writes {
         ))
     }
 
+    /// DUR-1 at the acknowledgement: the backup was acknowledged as
+    /// `generation`, and `stored` is that generation's backup object as the
+    /// cloud holds it (read from its store, not through its answers). It
+    /// must hold the bytes this backup put last: the cloud of the fault
+    /// model loses a write only as it is put (it may answer "not found",
+    /// stale or damaged later, but keeps what it stored), and the
+    /// client's read-back is there to see a lost one and put it again.
+    ///
+    /// # Errors
+    /// The object is not stored, or holds other bytes.
+    pub fn stored(
+        &self,
+        user: UserId,
+        generation: Generation,
+        stored: Option<&Bytes>,
+    ) -> Result<(), Violation> {
+        let put = self.last.as_ref().filter(|(g, _)| *g == generation);
+        if put.is_some_and(|(_, data)| stored == Some(data)) {
+            return Ok(());
+        }
+        Err(Violation::user(
+            Invariant::Dur1,
+            user,
+            None,
+            format!(
+                "user {}'s backup was acknowledged as generation {}, but the cloud holds {} for it: a write the cloud lost, acknowledged",
+                user.0,
+                generation.0,
+                match stored {
+                    None => "no object",
+                    Some(_) if put.is_none() => "an object this backup did not put",
+                    Some(_) => "other bytes",
+                }
+            ),
+        ))
+    }
+
     /// The backup writes `data` as generation `generation`.
     ///
     /// # Errors
