@@ -161,6 +161,10 @@ PROFILES = {
         ("sim flooded new leader", ["sim", "sweep", "--seeds", "0..40", "--duration-ms", "30000",
                                     "--faults", "partition", "--nemesis", "flood-new-leader",
                                     "--require", "leader queues filled to their bound"]),
+        # Devices that switch from password to key mode: where a disable
+        # must still delete the vault record the device holds (REG-2;
+        # outside bug vault-client/16 was otherwise never reached).
+        ("sim mode switches", ["sim", "sweep", "--seeds", "0..100", "--mode-switches"]),
         # A leader cut off just after it answered an activation, sent a
         # copy of it once a newer leader has changed the record: where an
         # answer read from a replaced leader's store must wait for the read

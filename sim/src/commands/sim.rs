@@ -128,10 +128,18 @@ pub struct ScenarioArgs {
     /// Aim every seed at one nemesis schedule (isolate-leader-after-append,
     /// crash-mid-election, flapping-partition, rollback-after-commit,
     /// stale-log-leader, late-old-term-messages, crash-leader-after-append,
-    /// crash-after-vote, obstruct-clients) instead of the swarm's pick; a
-    /// seed whose fault kinds do not allow it runs none.
+    /// crash-after-vote, obstruct-clients, flood-new-leader; aimed only:
+    /// lone-tail-rollback, rolled-back-vote, resend-to-deposed-leader)
+    /// instead of the swarm's pick; a seed whose fault kinds do not allow
+    /// it runs none.
     #[arg(long, value_name = "NAME", value_parser = Nemesis::parse)]
     pub nemesis: Option<Nemesis>,
+    /// Honest devices in password mode sometimes switch to key mode (their
+    /// vault record stays until backups are turned off), a path the
+    /// default users never take; off by default so that recorded seeds
+    /// keep their runs.
+    #[arg(long)]
+    pub mode_switches: bool,
 }
 
 impl ScenarioArgs {
@@ -158,6 +166,7 @@ impl ScenarioArgs {
             archive_bytes: self.archive_bytes,
             check_history: self.check_history,
             nemesis: self.nemesis,
+            mode_switches: self.mode_switches,
             ..Scenario::default()
         };
         for flaw in &self.flaws {

@@ -320,6 +320,11 @@ fn wake_honest(world: &mut World, a: usize) {
             world.actors[a].next_password = Some(password.clone());
             (Operation::EnablePasswordMode { password }, Some("register"))
         }
+        // Drawn only with `--mode-switches`, so that no other seed's draws
+        // move: the user switches to key mode, the vault record kept.
+        Mode::Password if world.scenario.mode_switches && world.below(100) < 15 => {
+            (Operation::EnableKeyMode, None)
+        }
         _ if roll < 50 => return start_backup(world, a, None),
         Mode::Password if roll < 75 => match world.actors[a].password.clone() {
             Some(password) => (Operation::RestoreWithPassword { password }, Some("login")),

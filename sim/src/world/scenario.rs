@@ -350,6 +350,10 @@ pub struct Scenario {
     /// instead of the one (or none) the swarm picks: aim a sweep at one
     /// moment.
     pub nemesis: Option<Nemesis>,
+    /// Honest devices in password mode sometimes switch to key mode, their
+    /// vault record kept until they turn backups off (`--mode-switches`).
+    /// Off by default: its draws would move every recorded seed's run.
+    pub mode_switches: bool,
 }
 
 impl Default for Scenario {
@@ -368,6 +372,7 @@ impl Default for Scenario {
             client_flaw: None,
             check_history: false,
             nemesis: None,
+            mode_switches: false,
         }
     }
 }
@@ -401,6 +406,9 @@ impl Scenario {
         }
         if self.check_history {
             out.push_str(" --check-history");
+        }
+        if self.mode_switches {
+            out.push_str(" --mode-switches");
         }
         if self.archive_bytes != d.archive_bytes {
             out.push_str(&format!(" --archive-bytes {}", self.archive_bytes));

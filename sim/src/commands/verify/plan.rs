@@ -297,6 +297,12 @@ fn sweeps(scale: u64) -> Vec<Stage> {
             ],
         ),
         sweep(
+            "sim-mode-switches",
+            "devices in password mode that switch to key mode, their vault record kept until they turn backups off",
+            s(100),
+            &["--mode-switches"],
+        ),
+        sweep(
             "sim-resend-to-deposed-leader",
             "aimed: a leader cut off just after it answered an activation is sent a copy of it once a newer leader has changed the record (5 nodes, R 1, partitions)",
             s(100),
