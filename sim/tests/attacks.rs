@@ -774,3 +774,58 @@ fn a_delete_proved_without_k_is_refused_by_the_correct_vault() {
         "the record is gone after a delete without K: {d:?}"
     );
 }
+
+/// The chat server keeps a captured KE1's key-exchange half (its client
+/// nonce and ephemeral key) and puts its own guess's blinded element in
+/// front: a new password test under the record's OPRF key, which must cost
+/// a guess like any other. A vault that named a login by its key-exchange
+/// half alone would take the splice for a free resend of the first login
+/// and evaluate the guess for nothing, again and again. Returns the
+/// remaining guesses the two answers reported.
+fn run_spliced_ke1() -> (u8, Option<u8>) {
+    let mut w = world(11, None);
+    let mut device = Client::new(USER, w.config);
+    let done = w.run(
+        &mut device,
+        Operation::EnablePasswordMode {
+            password: PASSWORD.into(),
+        },
+        &mut |r| r,
+    );
+    assert!(
+        matches!(done, Ok(Completed::Registered { remaining: 10 })),
+        "{done:?}"
+    );
+    let first =
+        opaque_client::login_start(&mut w.rng, &user_bytes(USER), b"a first guess").unwrap();
+    let Resp::Ke2 { remaining, .. } = w.call(Req::LoginStart {
+        user: USER,
+        ke1: first.ke1.clone(),
+    }) else {
+        panic!("the first guess gets KE2");
+    };
+    let guess =
+        opaque_client::login_start(&mut w.rng, &user_bytes(USER), b"a second guess").unwrap();
+    let mut spliced = *first.ke1.as_bytes();
+    spliced[..32].copy_from_slice(&guess.ke1.as_bytes()[..32]);
+    assert_eq!(spliced.len(), KE1_LEN);
+    let spliced = Ke1::from_bytes(&spliced).expect("a blinded element and a key-exchange half");
+    match w.call(Req::LoginStart {
+        user: USER,
+        ke1: spliced,
+    }) {
+        Resp::Ke2 { remaining: r, .. } => (remaining, Some(r)),
+        // Refused outright: no evaluation, no guess.
+        _ => (remaining, None),
+    }
+}
+
+#[test]
+fn a_spliced_ke1_costs_a_guess_like_any_other() {
+    let (first, second) = run_spliced_ke1();
+    assert_eq!(first, 9, "the first guess costs one");
+    assert!(
+        second.is_none_or(|r| r == 8),
+        "the spliced KE1 was evaluated without costing a guess: {second:?} left"
+    );
+}
