@@ -163,7 +163,7 @@ PROFILES = {
                                     "--require", "leader queues filled to their bound"]),
         # Devices that switch from password to key mode: where a disable
         # must still delete the vault record the device holds (REG-2;
-        # outside bug vault-client/16 was otherwise never reached).
+        # outside bug vault-client/15 was otherwise never reached).
         ("sim mode switches", ["sim", "sweep", "--seeds", "0..100", "--mode-switches"]),
         # A leader cut off just after it answered an activation, sent a
         # copy of it once a newer leader has changed the record: where an

@@ -512,7 +512,7 @@ pub enum ClientFlaw {
     /// A backup whose read-back finds its object missing takes that for
     /// the cloud's read-after-write lag and goes on to the manifest: a
     /// write the cloud lost is acknowledged (breaks DUR-1; outside bug
-    /// vault-client/15).
+    /// vault-client/14).
     #[cfg(feature = "flaws")]
     ReadbackMissingTakenAsLag,
     /// A backup that moves to another generation (its name taken, or the
