@@ -299,7 +299,8 @@ pub(crate) struct World {
     /// What the `late-old-term-messages` and `crash-after-vote` schedules
     /// hold back (`nemesis.rs`).
     late: nemesis::Late,
-    /// Each node's HSM log mark after its last step (`check_hsm_mark`).
+    /// Each node's HSM log mark after its last step
+    /// (`check::consensus::hsm_mark_within_disk`).
     hsm_marks: BTreeMap<NodeId, (Term, LogIndex)>,
     /// Nodes a nemesis crashed to restart from a rolled-back disk, and how.
     forced_rollback: BTreeMap<NodeId, ForcedRollback>,
@@ -885,7 +886,11 @@ impl World {
     }
 
     fn check_node(&mut self, id: NodeId) -> Result<(), Violation> {
-        self.check_hsm_mark(id)?;
+        // CONS-3's ground under rollbacks: an HSM's log mark rises only to
+        // what its node's synced disk holds.
+        let mark = self.cluster.nvram(id).log;
+        let before = self.hsm_marks.insert(id, mark);
+        check::consensus::hsm_mark_within_disk(id, mark, before, &self.cluster.disk(id).log)?;
         // HOST-1: what the host sees (every sealed message, every synced
         // disk byte) holds no HSM secret, K or password.
         let effects = self.cluster.effects();
@@ -1612,36 +1617,6 @@ pub(super) enum ForcedRollback {
 /// behind `counter`, its HSM's mark of the log it acknowledged: it leads
 /// past a tail its own disk lost (coverage). Scans back only over its own
 /// term's entries, once per new leader term.
-impl World {
-    /// CONS-3's ground under rollbacks: node `id`'s HSM log mark rises
-    /// only to what its disk has made durable, for the mark stands for
-    /// entries the node acknowledged and may never lose. Read from the
-    /// synced disk as the simulator holds it, not from the node: when the
-    /// mark rises, the synced log's last (term, index) is at or past it.
-    /// (A mark above its disk is what a rolled-back disk shows, but then
-    /// the mark did not rise: the disk went back.)
-    fn check_hsm_mark(&mut self, id: NodeId) -> Result<(), Violation> {
-        let mark = self.cluster.nvram(id).log;
-        let before = self.hsm_marks.insert(id, mark);
-        if before.is_none_or(|b| mark <= b) {
-            return Ok(());
-        }
-        let log = &self.cluster.disk(id).log;
-        let durable = (log.last_term(), log.last_index());
-        if mark <= durable {
-            return Ok(());
-        }
-        Err(Violation::node(
-            Invariant::Cons3,
-            id,
-            format!(
-                "n{}'s HSM raised its log mark to (term {}, index {}), past what its synced disk holds (last term {}, index {}): it would vouch for entries the node has not made durable",
-                id.0, mark.0 .0, mark.1 .0, durable.0 .0, durable.1 .0
-            ),
-        ))
-    }
-}
-
 fn led_behind_own_counter<
     E: backup_vault::vault::crypto::Value,
     S: backup_vault::vault::crypto::Value,

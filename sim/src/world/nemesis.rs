@@ -262,9 +262,9 @@ pub(super) enum Act {
     /// Crash a node to restart from its disk without its last entry, its
     /// HSM kept.
     CrashLosingLastEntry(NodeId),
-    /// Cut `leader` off from its peers for `ms` milliseconds, just after it
-    /// answered the activation of `registration`, and follow it
-    /// ([`Deposed`]) until the heal.
+    /// Cut `leader` off from its peers for `ms` milliseconds, as it sends
+    /// new entries after it answered the activation of `registration`, and
+    /// follow it ([`Deposed`]) until the heal.
     CutOffAfterActivation {
         leader: NodeId,
         registration: RegistrationId,

@@ -25,10 +25,11 @@
 use super::{hash_of, Violation};
 use backup_vault::invariant::Invariant;
 use backup_vault::vault::crypto::ContentDigest;
-use backup_vault::vault::crypto::{RegistrationId, VaultCrypto};
+use backup_vault::vault::crypto::{RegistrationId, Value, VaultCrypto};
 use backup_vault::vault::ids::{LogIndex, NodeId, Term, UserId};
 use backup_vault::vault::io::Applied;
 use backup_vault::vault::node::{VaultDisk, VaultNode};
+use backup_vault::vault::raft::log::Log;
 use backup_vault::vault::raft::Role;
 use backup_vault::vault::records::{Command, Outcome, RecordStore, Tombstone, UserRecord};
 use std::collections::BTreeMap;
@@ -531,6 +532,38 @@ impl<C: VaultCrypto> Consensus<C> {
     }
 }
 
+/// CONS-3's ground under rollbacks: node `id`'s HSM log mark rises only to
+/// what its disk has made durable, for the mark stands for entries the
+/// node acknowledged and may never lose (the rollback rules of
+/// `raft/watermark.rs` and the final liveness waiver, `unprovable_tail.rs`,
+/// rely on it). `mark` is the HSM's mark after a step, `before` the one
+/// after the node's previous step, `disk` the log of its synced disk as
+/// the simulator holds it (not as the node says): when the mark rises, the
+/// disk's last (term, index) is at or past it. A mark above its disk is
+/// also what a rolled-back disk shows, but then the mark did not rise.
+///
+/// # Errors
+/// CONS-3 if the mark rose past the synced disk.
+pub fn hsm_mark_within_disk<E: Value>(
+    id: NodeId,
+    mark: (Term, LogIndex),
+    before: Option<(Term, LogIndex)>,
+    disk: &Log<E>,
+) -> Result<(), Violation> {
+    let durable = (disk.last_term(), disk.last_index());
+    if before.is_none_or(|b| mark <= b) || mark <= durable {
+        return Ok(());
+    }
+    Err(Violation::node(
+        Invariant::Cons3,
+        id,
+        format!(
+            "n{}'s HSM raised its log mark to (term {}, index {}), past what its synced disk holds (last term {}, index {}): it would vouch for entries the node has not made durable",
+            id.0, mark.0 .0, mark.1 .0, durable.0 .0, durable.1 .0
+        ),
+    ))
+}
+
 /// CONS-3 at the disk: with no write of node `id` in flight, its disk (as
 /// the auditor replays it, `Durable::apply` over the records) holds the log
 /// and snapshot point the node holds in memory. Two implementations of one
@@ -590,6 +623,30 @@ mod tests {
     use backup_vault::vault::crypto::{OprfKeyId, SymKey, SymPassword, SymbolicCrypto};
 
     type Store = RecordStore<SymbolicCrypto>;
+
+    #[test]
+    fn an_hsm_mark_rises_only_within_the_synced_disk() {
+        use backup_vault::vault::raft::log::Entry;
+        let mut disk: Log<u8> = Log::default();
+        for term in [1, 1, 2] {
+            disk.push(Entry {
+                term: Term(term),
+                command: None,
+            });
+        }
+        let n = NodeId(0);
+        let at = |t, i| (Term(t), LogIndex(i));
+        // Rising to the disk's end, or below it: fine.
+        assert!(hsm_mark_within_disk(n, at(2, 3), Some(at(1, 2)), &disk).is_ok());
+        assert!(hsm_mark_within_disk(n, at(1, 2), Some(at(1, 1)), &disk).is_ok());
+        // Rising past it: the HSM vouches for what no disk holds.
+        let past = hsm_mark_within_disk(n, at(2, 4), Some(at(2, 3)), &disk);
+        assert!(past.is_err_and(|v| v.invariant == "CONS-3"));
+        // Not rising (a disk rolled back under its mark, or the first step
+        // seen): nothing to judge.
+        assert!(hsm_mark_within_disk(n, at(3, 9), Some(at(3, 9)), &disk).is_ok());
+        assert!(hsm_mark_within_disk(n, at(3, 9), None, &disk).is_ok());
+    }
 
     fn stage(user: u64, pw: u8) -> Command<SymbolicCrypto> {
         Command::Stage {
