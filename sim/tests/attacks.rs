@@ -155,6 +155,24 @@ impl World {
         }
     }
 
+    /// The victim's device turns password backups on with [`PASSWORD`],
+    /// unhindered: the record is active with its whole budget.
+    fn register_victim(&mut self) -> Client {
+        let mut device = Client::new(USER, self.config);
+        let done = self.run(
+            &mut device,
+            Operation::EnablePasswordMode {
+                password: PASSWORD.into(),
+            },
+            &mut |r| r,
+        );
+        assert!(
+            matches!(done, Ok(Completed::Registered { remaining: 10 })),
+            "{done:?}"
+        );
+        device
+    }
+
     /// One login attempt by the chat server with `password`: the KE2 it got
     /// (one guess spent) and, if the password was right, the released K.
     fn login(&mut self, password: &str) -> (Resp, Option<BackupKey>) {
@@ -273,18 +291,7 @@ fn run_dictionary_attack(
     flaw: Option<VaultFlaw>,
 ) -> (Option<String>, Option<BackupKey>, BackupKey) {
     let mut w = world(7, flaw);
-    let mut device = Client::new(USER, w.config);
-    let done = w.run(
-        &mut device,
-        Operation::EnablePasswordMode {
-            password: PASSWORD.into(),
-        },
-        &mut |r| r,
-    );
-    assert!(
-        matches!(done, Ok(Completed::Registered { remaining: 10 })),
-        "{done:?}"
-    );
+    let device = w.register_victim();
     let k = device.state().key.clone().expect("the device has K");
     let (Resp::Ke2 { ke2, remaining, .. }, _) = w.login("a first guess") else {
         panic!("the first guess gets KE2");
@@ -784,18 +791,7 @@ fn a_delete_proved_without_k_is_refused_by_the_correct_vault() {
 /// remaining guesses the two answers reported.
 fn run_spliced_ke1() -> (u8, Option<u8>) {
     let mut w = world(11, None);
-    let mut device = Client::new(USER, w.config);
-    let done = w.run(
-        &mut device,
-        Operation::EnablePasswordMode {
-            password: PASSWORD.into(),
-        },
-        &mut |r| r,
-    );
-    assert!(
-        matches!(done, Ok(Completed::Registered { remaining: 10 })),
-        "{done:?}"
-    );
+    w.register_victim();
     let first =
         opaque_client::login_start(&mut w.rng, &user_bytes(USER), b"a first guess").unwrap();
     let Resp::Ke2 { remaining, .. } = w.call(Req::LoginStart {
