@@ -304,7 +304,7 @@ fn sweeps(scale: u64) -> Vec<Stage> {
         ),
         sweep(
             "sim-resend-to-deposed-leader",
-            "aimed: a leader cut off just after it answered an activation is sent a copy of it once a newer leader has changed the record (5 nodes, R 1, partitions)",
+            "aimed: a leader that answered an activation, cut off as it next sends entries, is sent a copy of it once a newer leader has changed the record, then its held acknowledgements (5 nodes, R 1, partitions)",
             s(100),
             &[
                 "--faults",
