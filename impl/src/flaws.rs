@@ -112,6 +112,16 @@ pub enum VaultFlaw {
     /// evaluations under it each time (breaks LOCK-1).
     #[cfg(feature = "flaws")]
     ForgeableTickets,
+    /// A registration staged with a proof of K (a password change) may use
+    /// any genuine ticket of the user, not only one issued at the current
+    /// stage count: whoever holds the current K, such as the chat server
+    /// once it displaced the user's record and activated its own, stages a
+    /// registration under the OPRF key of one of the user's earlier
+    /// registrations again and again, each with a fresh budget of
+    /// evaluations under that key (breaks LOCK-1: the key serves a second
+    /// registration).
+    #[cfg(feature = "flaws")]
+    ProofStageReusesTicket,
     /// Disk records are written and read in the clear, not sealed: the host
     /// reads password files, verifiers and wrapped keys off the disk, and
     /// can edit records (breaks HOST-1).
@@ -562,6 +572,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::ForgeableTickets,
     #[cfg(feature = "flaws")]
+    VaultFlaw::ProofStageReusesTicket,
+    #[cfg(feature = "flaws")]
     VaultFlaw::UnsealedStorage,
     #[cfg(feature = "flaws")]
     VaultFlaw::UnauthenticatedPeers,
@@ -760,6 +772,8 @@ impl VaultFlaw {
             VaultFlaw::UncheckedRegistrationTranscript => "unchecked-registration-transcript",
             #[cfg(feature = "flaws")]
             VaultFlaw::ForgeableTickets => "forgeable-tickets",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::ProofStageReusesTicket => "proof-stage-reuses-ticket",
             #[cfg(feature = "flaws")]
             VaultFlaw::UnsealedStorage => "unsealed-storage",
             #[cfg(feature = "flaws")]

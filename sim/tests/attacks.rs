@@ -15,10 +15,21 @@
 //!   and public key, which the device checks), so the password file the
 //!   device makes is keyed by the chat server; after one login attempt it
 //!   searches the dictionary offline with its own key;
-//! - the change revert (`content-free-proofs`): the user's password change
-//!   is replaced in flight by the user's own old registration, under the
-//!   proof of K the device made for the new one, which gives the old
-//!   password a fresh guess budget while the device reports the change done;
+//! - the change revert: the user's password change is replaced in flight
+//!   by the user's own old registration, under the proof of K the device
+//!   made for the new one, which would give the old password a fresh guess
+//!   budget while the device reports the change done (refused twice: the
+//!   proof names other content, and the old registration's ticket is spent);
+//! - the change hijack (`content-free-proofs`): the chat server forwards a
+//!   registration of its own, made under the ticket of the device's change,
+//!   under the proof the device made, and so replaces the user's record
+//!   without the displacement that tells the device;
+//! - the ticket reuse (`proof-stage-reuses-ticket`): the chat server
+//!   displaces the user's record with one of its own, and as the holder of
+//!   that record's K stages, again and again, a registration under the
+//!   user's spent ticket, each a fresh budget of evaluations under the
+//!   user's old OPRF key: with one KE2 of the user's record, the dictionary
+//!   falls offline;
 //! - the ticket forgery (`forgeable-tickets`): the chat server registers
 //!   for the account under a genuine ticket whose OPRF key it changed to
 //!   the victim's, again and again, and each registration buys a fresh
@@ -41,16 +52,18 @@ use backup_vault::opaque::messages::{KE1_LEN, KE2_LEN, REGISTRATION_REQUEST_LEN}
 use backup_vault::opaque::wrap::WrappedKey;
 use backup_vault::opaque::{
     open_from_session, unwrap_backup_key, wrap_backup_key, Direction, FleetPublicKey, FleetSecrets,
-    Ke1, KsfParams, RegistrationRequest, RegistrationResponse, RegistrationUpload,
+    Ke1, KsfParams, RegistrationRequest, RegistrationResponse, RegistrationUpload, SealedToFleet,
 };
 use backup_vault::vault::binding::{
     content_digest, RegistrationPayload, RegistrationTicket, RegistrationTranscript,
 };
-use backup_vault::vault::crypto::{OprfKeyId, ProofStatement, TicketClaims};
+use backup_vault::vault::crypto::{
+    ContentDigest, OprfKeyId, ProofStatement, RegistrationId, TicketClaims,
+};
 use backup_vault::vault::ids::UserId;
 use backup_vault::vault::node::{ClientId, NodeConfig};
 use backup_vault::vault::opaque_crypto::{credential_id, user_bytes, OpaqueCrypto};
-use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
+use backup_vault::vault::protocol::{ClientRequest, ClientResponse, Replacing};
 use backup_vault_sim::cluster::{Cluster, SimConfig};
 use hkdf::Hkdf;
 use rand_chacha::rand_core::SeedableRng;
@@ -132,7 +145,15 @@ impl World {
     ) -> Result<Completed, ClientError> {
         device.start(op, self.cluster.now(), &mut self.rng);
         loop {
-            match device.poll().expect("a running operation has output") {
+            let Some(output) = device.poll() else {
+                // An answer the device ignored (one that did not check
+                // out): it waits for its deadline, then sends again.
+                let deadline = device.poll_timeout().expect("a running operation waits");
+                let now = self.cluster.now().max(deadline);
+                device.handle_timeout(now, &mut self.rng);
+                continue;
+            };
+            match output {
                 // The scripted cluster finds the leader itself.
                 Output::Vault { call, request, .. } => {
                     let request = relay(request);
@@ -332,9 +353,7 @@ struct Revert {
     /// The chat server's guesses left against the old password after the
     /// change, measured by one more wrong guess (9: a fresh budget).
     remaining_after_one_more_guess: u8,
-    /// Whether the old password still releases K.
-    old_password_releases_k: bool,
-    /// Whether the new password does.
+    /// Whether the new password releases K.
     new_password_releases_k: bool,
 }
 
@@ -391,24 +410,197 @@ fn run_change_revert(flaw: Option<VaultFlaw>) -> Revert {
     Revert {
         device_says_changed: matches!(changed, Ok(Completed::PasswordChanged)),
         remaining_after_one_more_guess,
-        old_password_releases_k: w.login("old password").1.is_some(),
         new_password_releases_k: w.login("new password").1.is_some(),
     }
 }
 
 #[test]
-fn a_spliced_change_reverts_the_password_with_a_fresh_budget_on_the_broken_variant() {
+fn the_change_revert_fails_even_where_proofs_do_not_name_their_content() {
+    // The old registration's ticket was spent when it was staged: a change
+    // needs an unspent ticket too, so the splice is refused as stale even
+    // by a vault that takes the content from the request.
     let r = run_change_revert(Some(VaultFlaw::ContentFreeProofs));
-    assert!(r.device_says_changed, "{r:?}");
-    assert_eq!(r.remaining_after_one_more_guess, 9, "a fresh budget: {r:?}");
-    assert!(r.old_password_releases_k, "{r:?}");
+    assert!(!r.device_says_changed, "the device is not fooled: {r:?}");
     assert!(!r.new_password_releases_k, "{r:?}");
+    assert_eq!(
+        r.remaining_after_one_more_guess, 0,
+        "no refill: the 10th guess of the old budget: {r:?}"
+    );
+}
+
+/// What the change hijack achieved.
+#[derive(Debug)]
+struct Hijack {
+    /// The vault staged the chat server's registration under the device's
+    /// proof of K, the user's active record kept, as for a change.
+    staged_under_users_proof: bool,
+    /// The chat server then activated it with its own K.
+    activated: bool,
+    /// Whether the user's password still releases K afterwards.
+    password_releases_k: bool,
+}
+
+/// The user changes its password; the chat server keeps the ticket and the
+/// transcript of the registration answer it relays, makes a registration
+/// of its own under them (a password and a K of its own), and forwards it
+/// instead of the device's, under the proof of K the device made for its
+/// own content. The ticket is unspent and genuine and the transcript the
+/// vault's: only the content the proof names stands in the way. Staged as
+/// a change, the user's record is kept until the chat server activates its
+/// own with its own K: the user's record replaced without the displacement
+/// that tells the device its record is gone.
+fn run_change_hijack(flaw: Option<VaultFlaw>) -> Hijack {
+    use backup_vault::vault::binding::RegistrationTicket;
+    use std::cell::RefCell;
+    let mut w = world(23, flaw);
+    let mut device = w.register_victim();
+    let fleet_key = w.fleet_key;
+    let mut rng = ChaCha20Rng::seed_from_u64(23);
+    let own_key = BackupKey::generate(&mut rng);
+    let last_request: RefCell<Option<RegistrationRequest>> = RefCell::new(None);
+    let relayed: RefCell<Option<(RegistrationTranscript, RegistrationTicket)>> = RefCell::new(None);
+    let spliced: RefCell<Option<ContentDigest>> = RefCell::new(None);
+    let spliced_request: RefCell<Option<Req>> = RefCell::new(None);
+    let staged: RefCell<Option<(RegistrationId, ContentDigest)>> = RefCell::new(None);
+    let config = backup_vault::opaque::client::ClientConfig {
+        fleet_key,
+        ksf: KsfParams::CHEAP,
+    };
+    let _ = w.run_relayed(
+        &mut device,
+        Operation::ChangePassword {
+            new_password: "new password".into(),
+        },
+        &mut |r| match r {
+            Req::RegistrationStart { ref request, .. } => {
+                *last_request.borrow_mut() = Some(request.clone());
+                r
+            }
+            // Every resend of the device's stage gets the same splice.
+            Req::Stage { .. } if spliced_request.borrow().is_some() => {
+                spliced_request.borrow().clone().expect("checked above")
+            }
+            Req::Stage {
+                user,
+                content,
+                replacing: Some(replacing),
+                ..
+            } if relayed.borrow().is_some() => {
+                let (transcript, ticket) = relayed.borrow().clone().expect("checked above");
+                let start =
+                    opaque_client::registration_start(&mut rng, &user_bytes(USER), OWN_PASSWORD)
+                        .unwrap();
+                let done = opaque_client::registration_finish(
+                    &mut rng,
+                    start.state,
+                    OWN_PASSWORD,
+                    &transcript.response,
+                    &config,
+                )
+                .unwrap();
+                let wrapped =
+                    wrap_backup_key(&done.export_key, &user_bytes(USER), &own_key, &mut rng);
+                let sealed = seal_registration(
+                    &mut rng,
+                    &fleet_key,
+                    USER,
+                    RegistrationPayload {
+                        upload: done.upload,
+                        wrapped_key: wrapped,
+                        verifier: verifier(&own_key, USER),
+                        ticket,
+                        transcript,
+                    },
+                );
+                // The content the stage names is the device's: what the
+                // staged record holds, for a vault that takes it as said.
+                *spliced.borrow_mut() = Some(content);
+                let request = Req::Stage {
+                    user,
+                    sealed,
+                    content,
+                    replacing: Some(replacing),
+                };
+                *spliced_request.borrow_mut() = Some(request.clone());
+                request
+            }
+            other => other,
+        },
+        &mut |request, response| {
+            match (request, &response) {
+                (Req::RegistrationStart { .. }, Resp::RegistrationResponse(answer)) => {
+                    let request = last_request.borrow().clone().expect("relayed above");
+                    *relayed.borrow_mut() = Some((
+                        RegistrationTranscript {
+                            request,
+                            response: answer.response.clone(),
+                        },
+                        answer.ticket.clone(),
+                    ));
+                }
+                (
+                    Req::Stage { .. },
+                    Resp::Staged {
+                        registration,
+                        displaced: false,
+                        ..
+                    },
+                ) => {
+                    if let Some(own) = *spliced.borrow() {
+                        *staged.borrow_mut() = Some((*registration, own));
+                    }
+                }
+                _ => {}
+            }
+            response
+        },
+    );
+    let staged = staged.into_inner();
+    let activated = staged.is_some_and(|(registration, content)| {
+        let proof = prove(
+            &own_key,
+            &ProofStatement::Activate {
+                user: USER,
+                registration,
+                content,
+            },
+        );
+        matches!(
+            w.call(Req::Activate {
+                user: USER,
+                registration,
+                content,
+                proof,
+            }),
+            Resp::Activated { .. }
+        )
+    });
+    Hijack {
+        staged_under_users_proof: staged.is_some(),
+        activated,
+        password_releases_k: w.login(PASSWORD).1.is_some(),
+    }
+}
+
+#[test]
+fn a_spliced_change_replaces_the_record_under_the_users_proof_on_the_broken_variant() {
+    let h = run_change_hijack(Some(VaultFlaw::ContentFreeProofs));
+    assert!(h.staged_under_users_proof && h.activated, "{h:?}");
+    assert!(!h.password_releases_k, "{h:?}");
+}
+
+#[test]
+fn a_spliced_change_is_refused_by_the_correct_vault() {
+    let h = run_change_hijack(None);
+    assert!(!h.staged_under_users_proof && !h.activated, "{h:?}");
+    assert!(h.password_releases_k, "the user's record is intact: {h:?}");
 }
 
 #[test]
 fn the_change_revert_fails_on_the_correct_vault() {
     let r = run_change_revert(None);
     assert!(!r.device_says_changed, "the device is not fooled: {r:?}");
+    assert!(!r.new_password_releases_k, "{r:?}");
     assert_eq!(
         r.remaining_after_one_more_guess, 0,
         "no refill: the 10th guess of the old budget: {r:?}"
@@ -503,38 +695,135 @@ struct Forgery {
     found: Option<String>,
 }
 
+/// One OPRF evaluation of `request` under the key of the user's active
+/// registration, bought with a login attempt whose KE1 carries the request
+/// as its blinded element: the bytes of the registration response it makes
+/// (the evaluation, then the fleet's public key). `None` when no login is
+/// possible.
+fn evaluate_by_login(w: &mut World, request: &RegistrationRequest) -> Option<Vec<u8>> {
+    let start = opaque_client::login_start(&mut w.rng, &user_bytes(USER), b"any password").unwrap();
+    let mut ke1 = [0u8; KE1_LEN];
+    ke1.copy_from_slice(start.ke1.as_bytes());
+    ke1[..REGISTRATION_REQUEST_LEN].copy_from_slice(request.as_bytes());
+    let Resp::Ke2 { ke2, .. } = w.call(Req::LoginStart {
+        user: USER,
+        ke1: Ke1::from_bytes(&ke1).unwrap(),
+    }) else {
+        return None;
+    };
+    let mut bytes = ke2.as_bytes()[..REGISTRATION_REQUEST_LEN].to_vec();
+    bytes.extend_from_slice(w.fleet_key.as_bytes());
+    Some(bytes)
+}
+
+/// The chat server's own registration for the account: its password file,
+/// its own K and K wrapped for that password file, and the transcript of
+/// the evaluation it was made from.
+#[derive(Clone)]
+struct OwnRegistration {
+    upload: RegistrationUpload,
+    key: BackupKey,
+    wrapped: WrappedKey,
+    transcript: RegistrationTranscript,
+}
+
+/// The chat server's own password (it knows it: the record is its own).
+const OWN_PASSWORD: &[u8] = b"the chat server's own";
+
+/// Makes the chat server's own registration from the evaluation `evaluate`
+/// gives its registration request; `None` if it gives none.
+fn own_registration(
+    w: &mut World,
+    evaluate: &mut dyn FnMut(&mut World, &RegistrationRequest) -> Option<RegistrationResponse>,
+) -> Option<OwnRegistration> {
+    let start =
+        opaque_client::registration_start(&mut w.rng, &user_bytes(USER), OWN_PASSWORD).unwrap();
+    let response = evaluate(w, &start.request)?;
+    let config = backup_vault::opaque::client::ClientConfig {
+        fleet_key: w.fleet_key,
+        ksf: KsfParams::CHEAP,
+    };
+    let done = opaque_client::registration_finish(
+        &mut w.rng,
+        start.state,
+        OWN_PASSWORD,
+        &response,
+        &config,
+    )
+    .unwrap();
+    let key = BackupKey::generate(&mut w.rng);
+    let wrapped = wrap_backup_key(&done.export_key, &user_bytes(USER), &key, &mut w.rng);
+    Some(OwnRegistration {
+        upload: done.upload,
+        key,
+        wrapped,
+        transcript: RegistrationTranscript {
+            request: start.request,
+            response,
+        },
+    })
+}
+
+impl OwnRegistration {
+    /// Sealed to the fleet under `ticket`: the request's content.
+    fn seal(&self, w: &mut World, ticket: RegistrationTicket) -> (SealedToFleet, ContentDigest) {
+        let sealed = seal_registration(
+            &mut w.rng,
+            &w.fleet_key,
+            USER,
+            RegistrationPayload {
+                upload: self.upload.clone(),
+                wrapped_key: self.wrapped.clone(),
+                verifier: verifier(&self.key, USER),
+                ticket,
+                transcript: self.transcript.clone(),
+            },
+        );
+        let content = content_digest(&sealed);
+        (sealed, content)
+    }
+
+    /// Activates `registration` of `content` with a proof of its own K.
+    fn activate(
+        &self,
+        w: &mut World,
+        registration: RegistrationId,
+        content: ContentDigest,
+    ) -> bool {
+        let proof = prove(
+            &self.key,
+            &ProofStatement::Activate {
+                user: USER,
+                registration,
+                content,
+            },
+        );
+        matches!(
+            w.call(Req::Activate {
+                user: USER,
+                registration,
+                content,
+                proof,
+            }),
+            Resp::Activated { .. }
+        )
+    }
+}
+
 /// The chat server's state in the ticket forgery: the victim's OPRF key id,
 /// and its own registration made from an evaluation under that key.
 struct Forger {
     victim_key: OprfKeyId,
-    /// Its own registration request, and the response under the victim's
-    /// key that it finished its registration from.
-    transcript: Option<RegistrationTranscript>,
-    /// Its password file, its own K and K wrapped for that password file.
-    made: Option<(RegistrationUpload, BackupKey, WrappedKey)>,
+    made: Option<OwnRegistration>,
     forged_stages: usize,
     evaluations: usize,
 }
 
 impl Forger {
-    /// One OPRF evaluation of `request` under the key of the user's active
-    /// registration, bought with a login attempt whose KE1 carries the
-    /// request as its blinded element. `None` when no login is possible.
+    /// An evaluation under the active registration's key, counted.
     fn evaluate(&mut self, w: &mut World, request: &RegistrationRequest) -> Option<Vec<u8>> {
-        let start =
-            opaque_client::login_start(&mut w.rng, &user_bytes(USER), b"any password").unwrap();
-        let mut ke1 = [0u8; KE1_LEN];
-        ke1.copy_from_slice(start.ke1.as_bytes());
-        ke1[..REGISTRATION_REQUEST_LEN].copy_from_slice(request.as_bytes());
-        let Resp::Ke2 { ke2, .. } = w.call(Req::LoginStart {
-            user: USER,
-            ke1: Ke1::from_bytes(&ke1).unwrap(),
-        }) else {
-            return None;
-        };
+        let bytes = evaluate_by_login(w, request)?;
         self.evaluations += 1;
-        let mut bytes = ke2.as_bytes()[..REGISTRATION_REQUEST_LEN].to_vec();
-        bytes.extend_from_slice(w.fleet_key.as_bytes());
         Some(bytes)
     }
 
@@ -542,36 +831,14 @@ impl Forger {
     /// changed to the victim's (the MAC kept), from its own password file
     /// made from an evaluation under that key. Whether the vault activated it.
     fn reregister(&mut self, w: &mut World) -> bool {
-        if self.transcript.is_none() {
-            let start = opaque_client::registration_start(
-                &mut w.rng,
-                &user_bytes(USER),
-                b"the chat server's own",
-            )
-            .unwrap();
-            let Some(bytes) = self.evaluate(w, &start.request) else {
-                return false;
-            };
-            let response = RegistrationResponse::from_bytes(&bytes).unwrap();
-            let config = backup_vault::opaque::client::ClientConfig {
-                fleet_key: w.fleet_key,
-                ksf: KsfParams::CHEAP,
-            };
-            let done = opaque_client::registration_finish(
-                &mut w.rng,
-                start.state,
-                b"the chat server's own",
-                &response,
-                &config,
-            )
-            .unwrap();
-            let key = BackupKey::generate(&mut w.rng);
-            let wrapped = wrap_backup_key(&done.export_key, &user_bytes(USER), &key, &mut w.rng);
-            self.made = Some((done.upload, key, wrapped));
-            self.transcript = Some(RegistrationTranscript {
-                request: start.request,
-                response,
+        if self.made.is_none() {
+            self.made = own_registration(w, &mut |w, request| {
+                let bytes = self.evaluate(w, request)?;
+                Some(RegistrationResponse::from_bytes(&bytes).unwrap())
             });
+            if self.made.is_none() {
+                return false;
+            }
         }
         // A genuine ticket, for the sequence number and a MAC.
         let own = opaque_client::registration_start(&mut w.rng, &user_bytes(USER), b"x").unwrap();
@@ -588,20 +855,8 @@ impl Forger {
             },
             mac: answer.ticket.mac,
         };
-        let (upload, key, wrapped) = self.made.clone().expect("made above");
-        let sealed = seal_registration(
-            &mut w.rng,
-            &w.fleet_key,
-            USER,
-            RegistrationPayload {
-                upload,
-                wrapped_key: wrapped,
-                verifier: verifier(&key, USER),
-                ticket,
-                transcript: self.transcript.clone().unwrap(),
-            },
-        );
-        let content = content_digest(&sealed);
+        let made = self.made.clone().expect("made above");
+        let (sealed, content) = made.seal(w, ticket);
         let Resp::Staged { registration, .. } = w.call(Req::Stage {
             user: USER,
             sealed,
@@ -611,23 +866,7 @@ impl Forger {
             return false;
         };
         self.forged_stages += 1;
-        let proof = prove(
-            &key,
-            &ProofStatement::Activate {
-                user: USER,
-                registration,
-                content,
-            },
-        );
-        matches!(
-            w.call(Req::Activate {
-                user: USER,
-                registration,
-                content,
-                proof,
-            }),
-            Resp::Activated { .. }
-        )
+        made.activate(w, registration, content)
     }
 }
 
@@ -660,7 +899,6 @@ fn run_ticket_forgery(flaw: Option<VaultFlaw>) -> Forgery {
     };
     let mut forger = Forger {
         victim_key: victim_key.expect("the device registered"),
-        transcript: None,
         made: None,
         forged_stages: 0,
         evaluations: 0,
@@ -707,6 +945,161 @@ fn a_forged_ticket_is_refused_by_the_correct_vault() {
     let f = run_ticket_forgery(None);
     assert_eq!(f.forged_stages, 0, "{f:?}");
     assert_eq!(f.found, None, "{f:?}");
+}
+
+/// What the ticket reuse achieved.
+#[derive(Debug)]
+struct TicketReuse {
+    /// Registrations the vault staged under the victim's spent ticket.
+    restages: usize,
+    /// Evaluations under the victim's OPRF key the chat server got after it
+    /// displaced the victim's record.
+    evaluations: usize,
+    /// The password the offline search found.
+    found: Option<String>,
+}
+
+/// The victim enables password backups, and the chat server, which relays
+/// the answer, keeps the ticket (genuine, MACed, naming the victim's OPRF
+/// key). It spends one guess to capture a KE2 and a second to have its own
+/// registration request evaluated under the victim's key; then it registers
+/// for the account under a fresh ticket of its own (no proof: the victim's
+/// record is displaced) and activates it, so that it holds the current K.
+/// As that K's holder it stages, with a proof of K, its registration made
+/// from the victim-key evaluation under the victim's spent ticket, and
+/// activates it: a record under the victim's key with a fresh budget, and
+/// each login against it evaluates a candidate under that key. Whenever the
+/// budget runs low it stages again (a new seal, a new content) and the
+/// dictionary falls offline.
+fn run_ticket_reuse(flaw: Option<VaultFlaw>) -> TicketReuse {
+    let mut w = world(19, flaw);
+    let mut device = Client::new(USER, w.config);
+    let mut victim_ticket = None;
+    let done = w.run_relayed(
+        &mut device,
+        Operation::EnablePasswordMode {
+            password: PASSWORD.into(),
+        },
+        &mut |r| r,
+        &mut |_, response| {
+            if let Resp::RegistrationResponse(answer) = &response {
+                victim_ticket = Some(answer.ticket.clone());
+            }
+            response
+        },
+    );
+    assert!(matches!(done, Ok(Completed::Registered { .. })), "{done:?}");
+    let victim_ticket = victim_ticket.expect("the device registered");
+    let (Resp::Ke2 { ke2, .. }, _) = w.login("a first guess") else {
+        panic!("the first guess gets KE2");
+    };
+    let under_victim_key = own_registration(&mut w, &mut |w, request| {
+        evaluate_by_login(w, request).map(|b| RegistrationResponse::from_bytes(&b).unwrap())
+    })
+    .expect("the second guess gets KE2");
+    // The chat server's first registration, under a fresh ticket: it
+    // displaces the victim's record, and makes the chat server K's holder.
+    let mut fresh_ticket = None;
+    let fresh = own_registration(
+        &mut w,
+        &mut |w, request| match w.call(Req::RegistrationStart {
+            user: USER,
+            request: request.clone(),
+        }) {
+            Resp::RegistrationResponse(answer) => {
+                fresh_ticket = Some(answer.ticket);
+                Some(answer.response)
+            }
+            _ => None,
+        },
+    )
+    .expect("registration requests are answered");
+    let (sealed, content) = fresh.seal(&mut w, fresh_ticket.expect("answered above"));
+    let Resp::Staged {
+        registration: mut active,
+        ..
+    } = w.call(Req::Stage {
+        user: USER,
+        sealed,
+        content,
+        replacing: None,
+    })
+    else {
+        panic!("the chat server's own registration is staged");
+    };
+    assert!(fresh.activate(&mut w, active, content));
+    let mut holder = fresh;
+    let mut reuse = TicketReuse {
+        restages: 0,
+        evaluations: 0,
+        found: None,
+    };
+    let mut left = 0u8;
+    reuse.found = offline_search(&mut w, ke2.as_bytes(), &mut |w, request| {
+        if left <= 1 {
+            // Stage under the victim's spent ticket, proving the current K.
+            let (sealed, content) = under_victim_key.seal(w, victim_ticket.clone());
+            let proof = prove(
+                &holder.key,
+                &ProofStatement::Replace {
+                    user: USER,
+                    active,
+                    content,
+                },
+            );
+            if let Resp::Staged { registration, .. } = w.call(Req::Stage {
+                user: USER,
+                sealed,
+                content,
+                replacing: Some(Replacing {
+                    registration: active,
+                    proof,
+                }),
+            }) {
+                reuse.restages += 1;
+                if under_victim_key.activate(w, registration, content) {
+                    active = registration;
+                    holder = under_victim_key.clone();
+                    left = 10;
+                }
+            }
+        }
+        if left > 1 {
+            if let Some(bytes) = evaluate_by_login(w, request) {
+                left -= 1;
+                reuse.evaluations += 1;
+                return RegistrationResponse::from_bytes(&bytes).unwrap();
+            }
+        }
+        // No evaluation under the victim's key to be had: the candidate is
+        // evaluated under a fresh key, which tests nothing.
+        let Resp::RegistrationResponse(answer) = w.call(Req::RegistrationStart {
+            user: USER,
+            request: request.clone(),
+        }) else {
+            panic!("registration requests are answered");
+        };
+        answer.response
+    });
+    reuse
+}
+
+#[test]
+fn a_reused_ticket_gives_an_offline_dictionary_attack_on_the_broken_variant() {
+    let r = run_ticket_reuse(Some(VaultFlaw::ProofStageReusesTicket));
+    assert_eq!(r.found.as_deref(), Some(PASSWORD), "{r:?}");
+    assert!(
+        r.evaluations > 10 && r.restages > 1,
+        "more evaluations under the victim's key than its budget: {r:?}"
+    );
+}
+
+#[test]
+fn a_reused_ticket_is_refused_by_the_correct_vault() {
+    let r = run_ticket_reuse(None);
+    assert_eq!(r.restages, 0, "{r:?}");
+    assert_eq!(r.evaluations, 0, "{r:?}");
+    assert_eq!(r.found, None, "{r:?}");
 }
 
 /// What the chat server's delete without K achieved.

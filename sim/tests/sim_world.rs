@@ -389,13 +389,24 @@ fn unchecked_registration_transcripts_are_caught_by_lock_1() {
 
 #[test]
 fn content_free_proofs_are_caught_by_lock_3() {
-    // The chat server splices an older registration under the proof of a
-    // password change; the vault stages it.
+    // The chat server splices a registration of its own, made under the
+    // ticket of a password change, under the device's proof for that
+    // change; the vault stages it as the device's content.
     let scenario = Scenario {
         faults: FaultSelection::Only(vec![FaultKind::Intercept]),
         ..with_flaw(short(), "content-free-proofs")
     };
     caught_within(&scenario, &["LOCK-3"], 20);
+}
+
+#[test]
+fn proof_stage_reusing_a_ticket_is_caught_by_lock_1() {
+    // The re-registrar, holding the K of the record it registered, stages
+    // under a proof of it a registration made under a ticket the chat
+    // server relayed to the user's device: a second registration under one
+    // OPRF key, in every store that applies it.
+    let scenario = with_flaw(Scenario::default(), "proof-stage-reuses-ticket");
+    caught_within(&scenario, &["LOCK-1"], 60);
 }
 
 #[test]

@@ -790,8 +790,9 @@ impl<C: VaultCrypto> VaultNode<C> {
 
     /// The stage rule at the leader: the registration opens, was made from
     /// the vault's own evaluation and is what the request claims; a resent
-    /// one gets its answer again; and it either replaces the active record
-    /// with the key holder's proof, or uses an unspent ticket.
+    /// one gets its answer again; it uses an unspent ticket; and it either
+    /// replaces the active record with the key holder's proof, or displaces
+    /// it.
     fn validate_stage<R: RngCore>(
         &self,
         user: UserId,
@@ -806,11 +807,18 @@ impl<C: VaultCrypto> VaultNode<C> {
             return Err(answer);
         }
         let keep_active = self.replaced(user, opened.ticket.seq, content, replacing)?;
+        let ticket_seq = match keep_active {
+            // Broken: the change is staged as if its ticket were unspent.
+            Some(_) if flaw_on!(self.config.flaw, VaultFlaw::ProofStageReusesTicket) => {
+                self.store.get(user).map_or(0, |r| r.stages)
+            }
+            _ => opened.ticket.seq,
+        };
         let command = Command::Stage {
             user,
             registration: RegistrationId(rng.next_u64()),
             oprf_key: opened.ticket.key,
-            ticket_seq: opened.ticket.seq,
+            ticket_seq,
             content,
             password_file: opened.password_file,
             wrapped_key: opened.wrapped_key,
@@ -882,7 +890,9 @@ impl<C: VaultCrypto> VaultNode<C> {
 
     /// Which active registration a stage keeps until it is activated: the
     /// one the key holder proved it replaces, or none for a registration
-    /// on an unspent ticket (without proof, a ticket stages once).
+    /// without proof. Either way its ticket must be unspent (the stage
+    /// rule, `records.rs`): a proof of K shows who holds the current K,
+    /// not whose registration the ticket was issued for.
     fn replaced(
         &self,
         user: UserId,
@@ -892,14 +902,11 @@ impl<C: VaultCrypto> VaultNode<C> {
     ) -> Result<Option<RegistrationId>, Answer<C>> {
         let record = self.store.get(user);
         let active = record.and_then(|r| r.active.as_ref());
-        match replacing {
+        let keep = match replacing {
             None if flaw_on!(self.config.flaw, VaultFlaw::ResetOnReregistration) => {
-                Ok(active.map(|a| a.registration))
+                return Ok(active.map(|a| a.registration));
             }
-            None if ticket_seq != record.map_or(0, |r| r.stages) => Err(Answer::FromState(
-                ClientResponse::Refused(Refusal::StaleTicket),
-            )),
-            None => Ok(None),
+            None => None,
             Some(Replacing {
                 registration,
                 proof,
@@ -922,9 +929,18 @@ impl<C: VaultCrypto> VaultNode<C> {
                         Refusal::BadProof,
                     )));
                 }
-                Ok(Some(registration))
+                Some(registration)
             }
+        };
+        // Broken: a change is taken to need no unspent ticket.
+        let any_ticket =
+            keep.is_some() && flaw_on!(self.config.flaw, VaultFlaw::ProofStageReusesTicket);
+        if ticket_seq != record.map_or(0, |r| r.stages) && !any_ticket {
+            return Err(Answer::FromState(ClientResponse::Refused(
+                Refusal::StaleTicket,
+            )));
         }
+        Ok(keep)
     }
 
     fn validate_activate(

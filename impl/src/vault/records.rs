@@ -17,16 +17,20 @@
 //! vault tell the key holder so (a MAC key for that statement only).
 //!
 //! # The stage rule (one place)
-//! A `Stage` command either carries `keep_active`, the active registration
-//! a proof of K named together with the staged content (a password change
-//! by the key holder), or it does not, and then:
-//! - its ticket must have been issued at the user's current stage count
-//!   ([`UserRecord::stages`]), so that each ticket, and so each OPRF key,
-//!   serves at most one registration ever: nobody can build a second record
-//!   under the key of a record that was destroyed and test guesses against
-//!   it through logins of their own;
-//! - the active record, if any, is destroyed first (LOCK-3): without a
-//!   proof of K, a new registration never inherits a guess budget.
+//! Every `Stage` needs a ticket issued at the user's current stage count
+//! ([`UserRecord::stages`]), which every staging raises, so that each
+//! ticket, and so each OPRF key, serves at most one registration ever:
+//! nobody can build a second record under the key of an earlier one and
+//! test guesses against that key through logins of their own. This holds
+//! for a stage with a proof of K too: the proof shows who holds the
+//! *current* K (the chat server, once it has displaced the user's record
+//! and activated its own), not whose registration the ticket was issued
+//! for. Then a `Stage` either carries `keep_active`, the active
+//! registration a proof of K named together with the staged content (a
+//! password change by the key holder), which stays until the new one is
+//! activated, or it does not, and then the active record, if any, is
+//! destroyed first (LOCK-3): without a proof of K, a new registration
+//! never inherits a guess budget.
 //!
 //! Staging content that is already staged changes nothing (a resent Stage).
 
@@ -124,7 +128,7 @@ pub struct UserRecord<C: VaultCrypto> {
     /// What happened to the last record that went away.
     pub gone: Option<Gone<C>>,
     /// How many registrations were ever staged for the user: the sequence
-    /// number a ticket without proof of K must carry (the stage rule).
+    /// number the ticket of the next staging must carry (the stage rule).
     pub stages: u64,
 }
 
@@ -507,25 +511,24 @@ impl<C: VaultCrypto> RecordStore<C> {
                 displaced: s.displaced,
             };
         }
-        let mut displaced = false;
-        match keep_active {
-            Some(id) if rec.active.as_ref().map(|a| a.registration) != Some(*id) => {
-                return Outcome::Stale
+        if let Some(id) = keep_active {
+            if rec.active.as_ref().map(|a| a.registration) != Some(*id) {
+                return Outcome::Stale;
             }
-            Some(_) => {}
-            None => {
-                if *ticket_seq != rec.stages {
-                    return Outcome::StaleTicket;
-                }
-                // LOCK-3: no proof of K, so the old record is destroyed
-                // before anything new can be guessed at.
-                if let Some(old) = rec.active.take() {
-                    rec.gone = Some(Gone {
-                        why: Tombstone::Displaced(old.registration),
-                        reply_key: old.reply_key,
-                    });
-                    displaced = true;
-                }
+        }
+        if *ticket_seq != rec.stages {
+            return Outcome::StaleTicket;
+        }
+        let mut displaced = false;
+        if keep_active.is_none() {
+            // LOCK-3: no proof of K, so the old record is destroyed before
+            // anything new can be guessed at.
+            if let Some(old) = rec.active.take() {
+                rec.gone = Some(Gone {
+                    why: Tombstone::Displaced(old.registration),
+                    reply_key: old.reply_key,
+                });
+                displaced = true;
             }
         }
         rec.stages += 1;
@@ -713,7 +716,7 @@ mod tests {
         s.apply(LogIndex(1), &stage(1, 5, 0, None));
         s.apply(LogIndex(2), &activate(1));
         assert_eq!(
-            s.apply(LogIndex(3), &stage(2, 6, 0, Some(1))),
+            s.apply(LogIndex(3), &stage(2, 6, 1, Some(1))),
             Outcome::Staged {
                 registration: RegistrationId(2),
                 displaced: false
@@ -760,6 +763,31 @@ mod tests {
             s.apply(LogIndex(6), &stage(4, 6, 1, None)),
             Outcome::StaleTicket
         );
+        assert_eq!(s.get(U).unwrap().stages, 2);
+    }
+
+    #[test]
+    fn a_change_needs_an_unspent_ticket_too() {
+        let mut s = Store::new(3);
+        s.apply(LogIndex(1), &stage(1, 5, 0, None));
+        s.apply(LogIndex(2), &activate(1));
+        // Whoever holds registration 1's K (its proof names it) stages under
+        // the spent ticket of seq 0, whose OPRF key is registration 1's own:
+        // refused, so no second record is ever made under that key.
+        assert_eq!(
+            s.apply(LogIndex(3), &stage(2, 6, 0, Some(1))),
+            Outcome::StaleTicket
+        );
+        assert!(s.get(U).unwrap().staged.is_none());
+        // With the ticket of seq 1 the change is staged, the active record kept.
+        assert_eq!(
+            s.apply(LogIndex(4), &stage(3, 6, 1, Some(1))),
+            Outcome::Staged {
+                registration: RegistrationId(3),
+                displaced: false
+            }
+        );
+        assert_eq!(remaining(&s), 3);
         assert_eq!(s.get(U).unwrap().stages, 2);
     }
 

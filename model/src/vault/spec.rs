@@ -420,25 +420,26 @@ impl RecordState {
                 displaced: *displaced,
             };
         }
-        let mut displaced = false;
-        match replacing {
-            Some((r, proof_key, proof_content)) => match &self.active {
+        if let Some((r, proof_key, proof_content)) = replacing {
+            match &self.active {
                 Some(a) if a.reg.registration == r => {
                     if a.reg.key != proof_key || proof_content != actual {
                         return RecordRet::Refused(Refusal::BadProof);
                     }
                 }
                 _ => return RecordRet::Refused(Refusal::UnknownRegistration),
-            },
-            None => {
-                if seq != self.stages {
-                    return RecordRet::Refused(Refusal::StaleTicket);
-                }
-                if let Some(old) = self.active.take() {
-                    displaced = true;
-                    self.destroyed = false;
-                    self.gone = Some(old.reg.registration);
-                }
+            }
+        }
+        // A ticket stages one registration ever, with or without a proof.
+        if seq != self.stages {
+            return RecordRet::Refused(Refusal::StaleTicket);
+        }
+        let mut displaced = false;
+        if replacing.is_none() {
+            if let Some(old) = self.active.take() {
+                displaced = true;
+                self.destroyed = false;
+                self.gone = Some(old.reg.registration);
             }
         }
         self.stages += 1;

@@ -23,6 +23,7 @@ use super::trace::Party;
 use super::{Ev, Phase, World, FINAL_MS, SIM_CHUNK};
 use crate::cluster::Delivered;
 use backup_vault::archive::{self, ArchiveSpec};
+use backup_vault::client::crypto::{prove, seal_registration, verifier};
 use backup_vault::client::layout::{backup_key, manifest_key, parse_backup_key};
 use backup_vault::client::{
     CallId, Client, ClientError, CloudOp, CloudReply, Completed, DeviceState, Mode, Operation,
@@ -35,14 +36,20 @@ use backup_vault::invariant::Invariant;
 use backup_vault::key::BackupKey;
 use backup_vault::opaque::messages::REGISTRATION_REQUEST_LEN;
 use backup_vault::opaque::wrap::{SEAL_VERSION, SESSION_SEALED_KEY_LEN};
-use backup_vault::opaque::{RegistrationRequest, RegistrationResponse, ReplyTag, SessionSealedKey};
-use backup_vault::vault::crypto::RegistrationId;
+use backup_vault::opaque::{
+    wrap_backup_key, RegistrationRequest, RegistrationResponse, ReplyTag, SealedToFleet,
+    SessionSealedKey,
+};
+use backup_vault::vault::binding::{
+    content_digest, RegistrationPayload, RegistrationTicket, RegistrationTranscript,
+};
+use backup_vault::vault::crypto::{ProofStatement, RegistrationId};
 use backup_vault::vault::ids::{Millis, NodeId, UserId};
 use backup_vault::vault::node::{ClientId, RequestId};
 use backup_vault::vault::opaque_crypto::{
     credential_id, user_bytes, OpaqueCrypto, VaultRegistrationResponse,
 };
-use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
+use backup_vault::vault::protocol::{ClientRequest, ClientResponse, Replacing};
 use bytes::Bytes;
 use rand_chacha::rand_core::RngCore;
 use zeroize::Zeroizing;
@@ -281,6 +288,7 @@ pub(super) fn wake(world: &mut World, a: usize) {
                     None,
                 );
             } else {
+                reuse_ticket(world, a);
                 schedule_wake(world, a, 3_000, 10_000);
             }
         }
@@ -872,6 +880,9 @@ fn intercept(
         }
     }
     let level = u64::from(world.mix.level(FaultKind::Intercept));
+    if let ClientRequest::RegistrationStart { request, .. } = &request {
+        world.relayed_starts.insert((a, call.0), request.clone());
+    }
     if level == 0 || world.below(1000) >= level {
         return Some(request);
     }
@@ -891,17 +902,24 @@ fn intercept(
             content,
             replacing: Some(replacing),
         } => {
-            let old = world.captured.iter().find_map(|r| match r {
-                ClientRequest::Stage {
-                    user: u,
-                    sealed: old,
-                    content: c,
-                    ..
-                } if *u == user && *c != content => Some(old.clone()),
-                _ => None,
-            });
-            let sealed = match old {
-                Some(old) => {
+            // Half the time a registration of its own, made under the
+            // ticket of the device's change; else the device's oldest
+            // registration it captured (its ticket is spent).
+            let spliced = if world.below(2) == 0 {
+                own_registration(world, a, user)
+            } else {
+                world.captured.iter().find_map(|r| match r {
+                    ClientRequest::Stage {
+                        user: u,
+                        sealed: old,
+                        content: c,
+                        ..
+                    } if *u == user && *c != content => Some(old.clone()),
+                    _ => None,
+                })
+            };
+            let sealed = match spliced {
+                Some(spliced) => {
                     world.record(
                         "fault",
                         Party::World,
@@ -910,7 +928,7 @@ fn intercept(
                         Some(user.0),
                         call.0,
                     );
-                    old
+                    spliced
                 }
                 None => sealed,
             };
@@ -984,6 +1002,124 @@ fn intercept(
         }
         other => Some(other),
     }
+}
+
+/// A registration the chat server makes for `user` with a password and a
+/// K of its own, under the ticket and transcript of the last registration
+/// answer it relayed to device `a`: genuine, and unspent while the
+/// device's registration is not staged. Only the content a proof of K
+/// names keeps it from riding on the device's proof. `None` before it
+/// relayed one.
+fn own_registration(world: &mut World, a: usize, user: UserId) -> Option<SealedToFleet> {
+    let (transcript, ticket) = world.relayed_tickets.get(&a)?.clone();
+    let key = BackupKey::generate(world.cluster.rng());
+    sealed_registration(world, user, transcript, ticket, &key)
+}
+
+/// A registration for `user` sealed to the fleet with the chat server's own
+/// password and K `key`, under `ticket`, its password file finished from
+/// the evaluation in `transcript` (not of the chat server's request: a
+/// password file the vault cannot tell from a genuine one). `None` if
+/// OPAQUE refuses the evaluation.
+fn sealed_registration(
+    world: &mut World,
+    user: UserId,
+    transcript: RegistrationTranscript,
+    ticket: RegistrationTicket,
+    key: &BackupKey,
+) -> Option<SealedToFleet> {
+    const OWN_PASSWORD: &[u8] = b"the chat server's own";
+    let config = world.client_config.opaque();
+    let fleet_key = world.client_config.fleet_key;
+    let rng = world.cluster.rng();
+    let start =
+        backup_vault::opaque::client::registration_start(rng, &user_bytes(user), OWN_PASSWORD)
+            .ok()?;
+    let done = backup_vault::opaque::client::registration_finish(
+        rng,
+        start.state,
+        OWN_PASSWORD,
+        &transcript.response,
+        &config,
+    )
+    .ok()?;
+    let wrapped_key = wrap_backup_key(&done.export_key, &user_bytes(user), key, rng);
+    let payload = RegistrationPayload {
+        upload: done.upload,
+        wrapped_key,
+        verifier: verifier(key, user),
+        ticket,
+        transcript,
+    };
+    Some(seal_registration(rng, &fleet_key, user, payload))
+}
+
+/// The re-registrar, which holds the K of the record it registered for a
+/// user (displacing the user's), stages under a proof of that K a
+/// registration made under one of the tickets the chat server relayed to
+/// that user's devices: a second registration under the OPRF key of one of
+/// the user's own, whose password each login against it would test, with
+/// a fresh budget after every proof of its own. The stage rule refuses it
+/// (the ticket is spent, or is spent by the user's own staging first);
+/// LOCK-1 judges every store for a key serving two registrations. Half the
+/// wake-ups that can, do. Whether it sent one.
+fn reuse_ticket(world: &mut World, a: usize) -> bool {
+    let Some(state) = world.actors[a].client.as_ref().map(|c| c.state().clone()) else {
+        return false;
+    };
+    let (Some(key), Some(registration)) = (state.key, state.registration) else {
+        return false;
+    };
+    let user = state.user;
+    let relayed = world
+        .relayed_tickets
+        .iter()
+        .find(|(v, _)| world.actors[**v].user == user)
+        .map(|(_, t)| t.clone());
+    let Some((transcript, ticket)) = relayed else {
+        return false;
+    };
+    if world.below(2) == 0 {
+        return false;
+    }
+    let Some(sealed) = sealed_registration(world, user, transcript, ticket, &key) else {
+        return false;
+    };
+    let content = content_digest(&sealed);
+    let proof = prove(
+        &key,
+        &ProofStatement::Replace {
+            user,
+            active: registration,
+            content,
+        },
+    );
+    world.actors[a].calls += 1;
+    let call = PROBE_CALLS | world.actors[a].calls;
+    world.record(
+        "fault",
+        Party::World,
+        Some(Party::Actor(a as u32)),
+        "reuse-ticket",
+        Some(user.0),
+        call,
+    );
+    let to = world.actors[a].leader;
+    world.submit(
+        a,
+        to,
+        call,
+        ClientRequest::Stage {
+            user,
+            sealed,
+            content,
+            replacing: Some(Replacing {
+                registration,
+                proof,
+            }),
+        },
+    );
+    true
 }
 
 /// The chat server replaces the OPRF evaluation in a registration answer
@@ -1219,6 +1355,17 @@ pub(super) fn flood(world: &mut World, to: NodeId, n: u32) {
 /// A reply reached actor `a`.
 pub(super) fn on_vault_reply(world: &mut World, a: usize, d: Delivered<OpaqueCrypto>) {
     let mut response = d.response;
+    if let Some(request) = world.relayed_starts.remove(&(a, d.request.0)) {
+        if let ClientResponse::RegistrationResponse(answer) = &response {
+            let transcript = RegistrationTranscript {
+                request,
+                response: answer.response.clone(),
+            };
+            world
+                .relayed_tickets
+                .insert(a, (transcript, answer.ticket.clone()));
+        }
+    }
     if let Some(blinded) = world.substitute.remove(&(a, d.request.0)) {
         if let ClientResponse::RegistrationResponse(answer) = &mut response {
             substitute_evaluation(world, a, d.request.0, &blinded, answer);

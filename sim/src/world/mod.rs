@@ -39,6 +39,7 @@ use backup_vault::format::ChunkSize;
 use backup_vault::invariant::Invariant;
 use backup_vault::opaque::client as opaque_client;
 use backup_vault::opaque::{FleetSecrets, KsfParams, RegistrationRequest, SealedToFleet};
+use backup_vault::vault::binding::{RegistrationTicket, RegistrationTranscript};
 use backup_vault::vault::crypto::ContentDigest;
 use backup_vault::vault::crypto::VaultCrypto;
 use backup_vault::vault::hsm_seal::{STORAGE_KEY_LABEL, WIRE_KEY_LABEL};
@@ -326,6 +327,13 @@ pub(crate) struct World {
     /// Registration requests (actor, call) whose answer the chat server
     /// will substitute on the way back, with the blinded element sent.
     substitute: BTreeMap<(usize, u64), RegistrationRequest>,
+    /// Registration requests (actor, call) the chat server relayed while it
+    /// intercepts, with the blinded element sent: their answers' tickets
+    /// are what it splices a registration of its own under.
+    relayed_starts: BTreeMap<(usize, u64), RegistrationRequest>,
+    /// The last registration answer the chat server relayed to each actor,
+    /// as the vault made it: the transcript and the ticket.
+    relayed_tickets: BTreeMap<usize, (RegistrationTranscript, RegistrationTicket)>,
     /// The last authenticated answer (a staging, an activation, a
     /// deletion) the chat server relayed to each actor: the tag it puts on
     /// the answers it forges, a genuine tag of the device's own key about
@@ -513,6 +521,8 @@ impl World {
                 seed ^ 0xc4a7_5e7e_0000_0000,
             ))),
             substitute: BTreeMap::new(),
+            relayed_starts: BTreeMap::new(),
+            relayed_tickets: BTreeMap::new(),
             relayed_tags: BTreeMap::new(),
         };
         world.populate();

@@ -25,8 +25,8 @@ use backup_vault::vault::records::Tombstone;
 pub enum Asked {
     /// A registration request.
     RegistrationStart,
-    /// A stage: the registration it would replace (with a proof of K), or
-    /// the stage count its ticket was issued at (without).
+    /// A stage: the registration it would replace (with a proof of K), and
+    /// the stage count its ticket was issued at.
     Stage {
         /// The active registration named in `replacing`.
         replacing: Option<RegistrationId>,
@@ -71,14 +71,9 @@ fn agrees<C: VaultCrypto>(asked: &Asked, answer: &ClientResponse<C>, v: &UserVie
             },
             ClientResponse::Refused(Refusal::UnknownRegistration),
         ) => !active_is(*r),
-        (
-            Asked::Stage {
-                replacing: None,
-                seq: Some(seq),
-                ..
-            },
-            ClientResponse::Refused(Refusal::StaleTicket),
-        ) => v.stages != *seq,
+        (Asked::Stage { seq: Some(seq), .. }, ClientResponse::Refused(Refusal::StaleTicket)) => {
+            v.stages != *seq
+        }
         (Asked::Stage { content, .. }, ClientResponse::Staged { registration, .. }) => {
             v.staged == Some((*registration, *content))
         }

@@ -14,6 +14,14 @@
 //!   change) deletes nothing.
 //! - LOCK-4: no `LoginOk` for a destroyed registration; no node keeps the
 //!   key material of a registration next to its `Destroyed` tombstone.
+//! - LOCK-1, one registration per key: no OPRF key is ever the key of two
+//!   registrations, staged or active, in any node's store. Logins evaluate
+//!   under the record's key, and a proof of K about a record starts a new
+//!   count of tests under that key; a second registration under a key
+//!   whose first one protects another password (one of the user's earlier
+//!   registrations, made under a ticket the chat server kept) would buy its
+//!   holder, with proofs of its own, budget after budget of tests of that
+//!   password. Judged on the stores, whoever staged it and however.
 //! - REG-1: the command a reply reports is about the requesting user, and a
 //!   `LoginFinish` only finishes a login whose KE2 went to that same user.
 //! - REG-2: a KE2 is only ever released for a registration that some
@@ -23,7 +31,7 @@
 use super::consensus::{Added, Consensus};
 use super::{RequestInfo, Violation};
 use backup_vault::invariant::Invariant;
-use backup_vault::vault::crypto::{ContentDigest, RegistrationId, VaultCrypto};
+use backup_vault::vault::crypto::{ContentDigest, OprfKeyId, RegistrationId, VaultCrypto};
 use backup_vault::vault::ids::{LogIndex, NodeId, UserId};
 use backup_vault::vault::node::{ClientId, Reply, RequestId, VaultDisk, VaultNode};
 use backup_vault::vault::opaque_crypto::OpaqueCrypto;
@@ -49,6 +57,8 @@ pub struct Lockout {
     /// The last step at which each node came back with an older disk.
     rolled_back_at: BTreeMap<NodeId, u64>,
     destroyed: BTreeSet<RegistrationId>,
+    /// The registration each OPRF key was first seen serving, in any store.
+    key_served: BTreeMap<OprfKeyId, RegistrationId>,
     logins: BTreeMap<LoginId, UserId>,
     last_index: BTreeMap<NodeId, LogIndex>,
     applied: BTreeMap<NodeId, LogIndex>,
@@ -204,6 +214,26 @@ impl Lockout {
         let applied = node.applied();
         if self.applied.insert(id, applied) != Some(applied) {
             for (user, rec) in node.store().iter() {
+                let served = rec
+                    .active
+                    .as_ref()
+                    .map(|a| (a.oprf_key, a.registration))
+                    .into_iter()
+                    .chain(rec.staged.as_ref().map(|s| (s.oprf_key, s.registration)));
+                for (key, registration) in served {
+                    let first = *self.key_served.entry(key).or_insert(registration);
+                    if first != registration {
+                        return Err(Violation::user(
+                            Invariant::Lock1,
+                            *user,
+                            Some(id),
+                            format!(
+                                "n{} holds user {}'s registration {:x} under OPRF key {:?}, the key of registration {:x}: a key serves a second registration, and proofs about it refill tests of the first one's password",
+                                id.0, user.0, registration.0, key, first.0
+                            ),
+                        ));
+                    }
+                }
                 if let Some(Tombstone::Destroyed(reg)) = rec.tombstone() {
                     // Destroyed by a login start or by `Exhaust`: no key
                     // for it may be released from now on.
