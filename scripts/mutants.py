@@ -195,6 +195,11 @@ PROFILES = {
                                "--misdirections", "2", "--disk-edits", "1",
                                "--snapshot-every", "2"]),
         ("sim attacks", ["cargo-test", "attacks"]),
+        # The backup format's property tests (FMT-1): the simulator's
+        # devices encrypt whole archives in memory and never use the
+        # streaming encryptor the command line does, so a bug there (outside
+        # bug vault-client/26, an encryptor that seals on drop) is theirs.
+        ("format properties", ["cargo-test", "integration", "backup-vault", "format_props"]),
     ],
 }
 
@@ -375,15 +380,15 @@ def profile_dir(profile: str) -> str:
     return {"dev": "debug", "test": "debug", "release": "release", "bench": "release"}.get(profile, profile)
 
 
-def cargo_selection(test: str):
+def cargo_selection(test: str, package: str = "backup-vault-sim"):
     """What cargo builds: in the test profile, the whole workspace's feature
     set, as `cargo test --workspace` resolved it, through one integration
     test that needs the suite's binary (`-p backup-vault-sim` alone resolves
     fewer features, and rebuilt about a hundred dependencies beside the
-    test step's: 6 of the CI slice's 8 minutes); else the simulator alone."""
+    test step's: 6 of the CI slice's 8 minutes); else `package` alone."""
     if CARGO_PROFILE == "test":
         return ["--workspace", "--test", test]
-    return ["-p", "backup-vault-sim", "--test", test]
+    return ["-p", package, "--test", test]
 
 
 def build(tree: Path, target: Path):
@@ -435,7 +440,9 @@ def run_stage(binary: Path, tree: Path, target: Path, stage, timeout, threads):
     name, args = stage
     if args[0] == "cargo-test":
         env = dict(os.environ, CARGO_TARGET_DIR=str(target))
-        cmd = ["cargo", "test", "-q", "--profile", CARGO_PROFILE] + cargo_selection(args[1])
+        # ["cargo-test", TEST] or ["cargo-test", TEST, PACKAGE, FILTER].
+        cmd = (["cargo", "test", "-q", "--profile", CARGO_PROFILE]
+               + cargo_selection(*args[1:3]) + args[3:4])
     else:
         env = None
         cmd = [str(binary)] + args + ["--json"]

@@ -122,6 +122,20 @@ pub enum VaultFlaw {
     /// registration).
     #[cfg(feature = "flaws")]
     ProofStageReusesTicket,
+    /// The OPRF key id a registration ticket names is derived from the user
+    /// and the stage count, not drawn fresh for every `RegistrationStart`:
+    /// every request at one count is evaluated under the key the user's next
+    /// registration will be stored under, so the chat server's probes made
+    /// before it are tests of its password (breaks LOCK-1; outside bug
+    /// vault-client/21).
+    #[cfg(feature = "flaws")]
+    TicketKeyPerStage,
+    /// A candidate sends its vote requests at once, before the hard state
+    /// holding its new term and its vote for itself is durable: a crash
+    /// then makes it forget the vote it may have won on (breaks CONS-1;
+    /// outside bug consensus/16).
+    #[cfg(feature = "flaws")]
+    VoteRequestBeforeDurable,
     /// Disk records are written and read in the clear, not sealed: the host
     /// reads password files, verifiers and wrapped keys off the disk, and
     /// can edit records (breaks HOST-1).
@@ -525,6 +539,18 @@ pub enum ClientFlaw {
     /// vault-client/14).
     #[cfg(feature = "flaws")]
     ReadbackMissingTakenAsLag,
+    /// A password change leaves the device on the registration it
+    /// replaced: its disable then deletes a registration that is gone and
+    /// never the one that holds K (breaks DEV-1; outside bug
+    /// vault-client/23).
+    #[cfg(feature = "flaws")]
+    ChangeKeepsOldRegistration,
+    /// A restore tries the generation the manifest names before every
+    /// listed one: a manifest left behind (a lost or stale put) sets a new
+    /// device up from an older backup while a newer one is listed (breaks
+    /// DUR-1; outside bug vault-client/22).
+    #[cfg(feature = "flaws")]
+    RestoreTriesManifestFirst,
     /// A backup that moves to another generation (its name taken, or the
     /// manifest ahead) keeps the backup id and nonce prefix it drew first:
     /// two files under one key then share their payload key and nonces,
@@ -573,6 +599,10 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     VaultFlaw::ForgeableTickets,
     #[cfg(feature = "flaws")]
     VaultFlaw::ProofStageReusesTicket,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::TicketKeyPerStage,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::VoteRequestBeforeDurable,
     #[cfg(feature = "flaws")]
     VaultFlaw::UnsealedStorage,
     #[cfg(feature = "flaws")]
@@ -713,6 +743,10 @@ pub const CLIENT_FLAWS: &[ClientFlaw] = &[
     ClientFlaw::IgnoresOwnDeletion,
     #[cfg(feature = "flaws")]
     ClientFlaw::ReadbackMissingTakenAsLag,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::ChangeKeepsOldRegistration,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::RestoreTriesManifestFirst,
 ];
 
 /// Whether `flaw` (an `Option<VaultFlaw>` or `Option<ClientFlaw>`) is the
@@ -774,6 +808,10 @@ impl VaultFlaw {
             VaultFlaw::ForgeableTickets => "forgeable-tickets",
             #[cfg(feature = "flaws")]
             VaultFlaw::ProofStageReusesTicket => "proof-stage-reuses-ticket",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::TicketKeyPerStage => "ticket-key-per-stage",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::VoteRequestBeforeDurable => "vote-request-before-durable",
             #[cfg(feature = "flaws")]
             VaultFlaw::UnsealedStorage => "unsealed-storage",
             #[cfg(feature = "flaws")]
@@ -918,6 +956,10 @@ impl ClientFlaw {
             ClientFlaw::IgnoresOwnDeletion => "ignores-own-deletion",
             #[cfg(feature = "flaws")]
             ClientFlaw::ReadbackMissingTakenAsLag => "readback-missing-taken-as-lag",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::ChangeKeepsOldRegistration => "change-keeps-old-registration",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::RestoreTriesManifestFirst => "restore-tries-manifest-first",
         }
     }
 }

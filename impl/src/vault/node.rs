@@ -779,6 +779,9 @@ impl<C: VaultCrypto> VaultNode<C> {
             Some(active) if flaw_on!(self.config.flaw, VaultFlaw::RegistrationOracle) => {
                 active.oprf_key
             }
+            _ if flaw_on!(self.config.flaw, VaultFlaw::TicketKeyPerStage) => {
+                Self::flaw_stage_key(user, record.map_or(0, |r| r.stages))
+            }
             _ => OprfKeyId::random(rng),
         };
         TicketClaims {
@@ -1373,6 +1376,22 @@ impl<C: VaultCrypto> VaultNode<C> {
                 .and_then(|r| r.active.as_ref())
                 .is_some_and(|a| a.attempts.spent())
         });
+    }
+
+    /// Broken variant `TicketKeyPerStage` (see [`crate::flaws`]): the key id
+    /// of `user`'s registration at stage count `seq`, the same for every
+    /// request at that count.
+    fn flaw_stage_key(user: UserId, seq: u64) -> OprfKeyId {
+        use sha2::{Digest as _, Sha256};
+        let digest: [u8; 32] = Sha256::new()
+            .chain_update(b"ticket key per stage")
+            .chain_update(user.0.to_be_bytes())
+            .chain_update(seq.to_be_bytes())
+            .finalize()
+            .into();
+        let mut id = [0u8; super::ids::OPRF_KEY_ID_LEN];
+        id.copy_from_slice(&digest[..super::ids::OPRF_KEY_ID_LEN]);
+        OprfKeyId(id)
     }
 
     /// Broken variant `DeleteProofUnchecked` (see [`crate::flaws`]).

@@ -256,6 +256,32 @@ fn every_truncation_point_is_an_error_naming_where() {
     }
 }
 
+/// An encryption cut off before `finish` (the source failed mid-read, a
+/// panic unwound, a task was cancelled) leaves, in whatever reached the
+/// writer, no file that decrypts: no final chunk vouches for its end. (The
+/// outside bug vault-client/26 sealed the buffered data as the final chunk
+/// on drop, as `BufWriter` flushes: an authentic file of a prefix.)
+#[test]
+fn an_encryptor_dropped_unfinished_leaves_nothing_that_decrypts() {
+    for cs in [1usize, 7, 64] {
+        for len in lengths_around(cs) {
+            let (k, p) = (key(len as u64), params(len as u64, cs as u32));
+            let pt = plaintext(len as u64, len);
+            let mut out = Vec::new();
+            {
+                let mut enc = Encryptor::new(&k, &p, &mut out).unwrap();
+                enc.write_all(&pt).unwrap();
+                // Dropped here, unfinished.
+            }
+            assert!(
+                format::decrypt(&k, &out).is_err(),
+                "cs {cs} len {len}: an unfinished stream of {} bytes decrypts",
+                out.len()
+            );
+        }
+    }
+}
+
 #[test]
 fn skipping_the_last_chunk_flag_makes_truncation_undetectable() {
     // The check above bites: with the flag switched off on both sides, a file

@@ -31,6 +31,7 @@ use backup_vault::client::{
 };
 use backup_vault::cloud::{ObjectStore, StoreError};
 use backup_vault::format::header::HEADER_LEN;
+use backup_vault::format::Generation;
 use backup_vault::format::TAG_LEN;
 use backup_vault::invariant::Invariant;
 use backup_vault::key::BackupKey;
@@ -52,6 +53,7 @@ use backup_vault::vault::opaque_crypto::{
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse, Replacing};
 use bytes::Bytes;
 use rand_chacha::rand_core::RngCore;
+use std::collections::BTreeSet;
 use zeroize::Zeroizing;
 
 /// What an actor is.
@@ -112,6 +114,10 @@ struct Op {
     /// a disable then may end "not confirmed", as it must on the vault's
     /// unauthenticated word (LIVE-5 excuses only that).
     received_forgery: bool,
+    /// A restore: the generations the last listing it was served named,
+    /// and those it fetched (DUR-1: it skips no newer one it was shown).
+    listed: BTreeSet<Generation>,
+    fetched: BTreeSet<Generation>,
 }
 
 /// One actor. See the module documentation.
@@ -476,6 +482,8 @@ fn start(
         received_other_key: false,
         received_damaged: false,
         received_forgery: false,
+        listed: BTreeSet::new(),
+        fetched: BTreeSet::new(),
     });
     world.actors[a].ops += 1;
     let name = op.name();
@@ -668,6 +676,13 @@ fn cloud_exec(world: &mut World, a: usize, op: CloudOp) -> Result<CloudReply, St
         }
         _ => None,
     };
+    // DUR-1: the backup a restore fetches.
+    let fetch = match &op {
+        CloudOp::Get { key } | CloudOp::GetVersion { key, .. } => {
+            parse_backup_key(UserId(user), key)
+        }
+        _ => None,
+    };
     let (what, result) = match op {
         CloudOp::Put { key, data, cond } => {
             if let Some(found) = world.secrets.scan(&data) {
@@ -747,6 +762,24 @@ fn cloud_exec(world: &mut World, a: usize, op: CloudOp) -> Result<CloudReply, St
             _ => None,
         };
         writes.manifest_answer(UserId(user), k, named);
+    }
+    if let Some(op) = world.actors[a]
+        .op
+        .as_mut()
+        .filter(|op| matches!(op.kind, Kind::RestoreWithKey | Kind::RestoreWithPassword))
+    {
+        match (&fetch, &result) {
+            (Some(g), _) => {
+                op.fetched.insert(*g);
+            }
+            (None, Ok(CloudReply::Listed(infos))) => {
+                op.listed = infos
+                    .iter()
+                    .filter_map(|info| parse_backup_key(UserId(user), &info.key))
+                    .collect();
+            }
+            _ => {}
+        }
     }
     world.record(
         "cloud",
@@ -1609,6 +1642,24 @@ fn on_completed(
             world
                 .backups
                 .restored(user, generation, &plaintext, op.before.acknowledged)?;
+            // DUR-1: the newest backup it can find. A newer generation the
+            // listing it was served named, never fetched, was skipped: a new
+            // device set up from an older backup than the cloud showed it.
+            if let Some(skipped) = op
+                .listed
+                .range(Generation(generation.0 + 1)..)
+                .find(|g| !op.fetched.contains(g))
+            {
+                return Err(super::Violation::user(
+                    Invariant::Dur1,
+                    user,
+                    None,
+                    format!(
+                        "user {}'s restore returned generation {} without fetching generation {}, which the listing it was served named: a newer backup skipped",
+                        user.0, generation.0, skipped.0
+                    ),
+                ));
+            }
             if op.final_check.is_some() {
                 if let Some((g, _)) = world.backups.latest(user) {
                     if generation < *g {

@@ -278,9 +278,17 @@ impl Register {
                 {
                     return Step::Wait;
                 }
+                // Broken: a change keeps the registration it replaced.
+                let keep = self.purpose == Purpose::Change
+                    && crate::flaws::flaw_on!(
+                        ctx.config.flaw,
+                        ClientFlaw::ChangeKeepsOldRegistration
+                    );
                 let device = &mut *ctx.device;
                 device.key = Some(self.key.clone());
-                device.registration = Some(registration);
+                if !keep {
+                    device.registration = Some(registration);
+                }
                 device.mode = Mode::Password;
                 Step::Done(match self.purpose {
                     Purpose::Enable => Completed::Registered { remaining },

@@ -106,6 +106,13 @@ impl Restore {
                     .collect();
                 found.sort_unstable();
                 found.dedup();
+                if let Some((named, _)) = self.manifest.filter(|_| {
+                    crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::RestoreTriesManifestFirst)
+                }) {
+                    // Broken: the manifest's generation is tried first.
+                    found.retain(|g| *g != named);
+                    found.push(named);
+                }
                 self.candidates = found;
                 self.next(ctx)
             }

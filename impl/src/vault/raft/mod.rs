@@ -788,7 +788,12 @@ impl<E: Value, S: Value> Raft<E, S> {
         // given in this term, clears our lost tail (see [`watermark`]).
         let ask = !self.candidate_up_to_date(self.log.last_index(), self.log.last_term());
         for p in self.peers() {
-            self.send(p, msg.clone());
+            if flaw_on!(self.flaw, VaultFlaw::VoteRequestBeforeDurable) {
+                // Broken: asks before its own vote is durable.
+                self.outbox.messages.push((p, msg.clone()));
+            } else {
+                self.send(p, msg.clone());
+            }
             if ask {
                 self.send(p, PeerMessage::Attest { term: self.term });
             }

@@ -14,7 +14,8 @@
 //!   restore by password on a device without one, change it; a backup, a
 //!   restore with the digits the device keeps and a password change keep it;
 //! - the registration: only a password set or changed, a login, or backups
-//!   turned off change it;
+//!   turned off change it, and a password set or changed moves it to the
+//!   new registration;
 //! - the acknowledged generation never goes back; a backup acknowledged as
 //!   generation `g` is above every generation acknowledged on the device
 //!   before, and the device's count covers it, as it covers a restored one;
@@ -335,6 +336,18 @@ pub fn judge(
                 generation.0, after.acknowledged.0
             ));
         }
+        // A password set or changed is a registration the vault activated
+        // anew (its id is the leader's fresh choice): the device names it
+        // from then on, else its disable deletes the registration that
+        // went and leaves the one that holds K.
+        Ok(Completed::Registered { .. } | Completed::PasswordChanged)
+            if after.registration.is_none() || after.registration == before.registration =>
+        {
+            return fail(format!(
+                "a password was set or changed and its registration is {:?}, as before",
+                after.registration.map(|r| r.0)
+            ));
+        }
         _ => {}
     }
     Ok(())
@@ -455,6 +468,16 @@ mod tests {
             Ok(&Completed::PasswordChanged)
         )
         .is_ok());
+        // A password change that leaves the device on the registration it
+        // replaced (outside bug vault-client/23).
+        assert!(judge(
+            UserId(1),
+            Kind::ChangePassword,
+            &device(Mode::Password),
+            &device(Mode::Password),
+            Ok(&Completed::PasswordChanged)
+        )
+        .is_err());
     }
 
     #[test]

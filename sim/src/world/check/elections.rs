@@ -1,7 +1,8 @@
 //! The elections' rules, judged on every vote and pre-vote a node grants:
 //!
-//! - CONS-1's ground: a node grants its vote in a term to one candidate,
-//!   across crashes (a vote leaves only once it is durable), unless its
+//! - CONS-1's ground: a node grants its vote in a term to one candidate
+//!   (a candidate's request for votes is its vote for itself), across
+//!   crashes (a vote leaves only once it is durable), unless its
 //!   disk lost synced writes since, which the rollback tolerance R covers.
 //!   Two leaders in a term need a double vote; this names it when it is
 //!   cast, whether or not the second candidate goes on to win.
@@ -351,17 +352,23 @@ impl Elections {
     }
 
     /// CONS-1's ground: a node grants its vote in a term to one candidate
-    /// only, across crashes, unless its disk lost synced writes since (a
+    /// only (its own request for votes is its vote for itself), across
+    /// crashes, unless its disk lost synced writes since (a
     /// vote leaves only once it is durable, on the disk and in the HSM's
     /// counter).
     fn one_vote_per_term<C: VaultCrypto>(&mut self, step: &Step<'_, C>) -> Result<(), Violation> {
         for (_, to, m) in step.sent {
-            let PeerMessage::Vote {
-                term,
-                granted: true,
-            } = m
-            else {
-                continue;
+            // A vote request is the candidate's vote for itself: it asks
+            // for votes on that claim, and may win on them. Like any vote,
+            // it leaves only once durable, else a crash makes the candidate
+            // forget it and vote again in the term it may have won.
+            let (term, to) = match m {
+                PeerMessage::Vote {
+                    term,
+                    granted: true,
+                } => (term, to),
+                PeerMessage::RequestVote { term, .. } => (term, &step.id),
+                _ => continue,
             };
             // The HSM's counter holds the vote before it leaves: a host
             // that rolls the disk back cannot make the node vote again.
@@ -371,7 +378,7 @@ impl Elections {
                     Invariant::Cons1,
                     step.id,
                     format!(
-                        "n{} sent its vote in term {} to n{} while its HSM's counter held term {} and vote {:?}: a disk rolled back would let it vote again",
+                        "n{} sent its vote in term {} for n{} (a vote, or its own request for votes) while its HSM's counter held term {} and vote {:?}: a crash or a disk rolled back would let it vote again",
                         step.id.0,
                         term.0,
                         to.0,

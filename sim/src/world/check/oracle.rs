@@ -11,6 +11,10 @@
 //!   it and whatever the node's own bookkeeping says. Per key, the distinct
 //!   inputs first evaluated between two proofs of knowledge about that
 //!   record (its activation, a committed reset) must not exceed the limit.
+//!   A registration response's evaluation under the key its ticket names,
+//!   made before any registration holds that key, counts against the
+//!   registration staged under it later: fresh keys make that the
+//!   registering device's own request, and nothing else.
 //!   Positions are log indices: a KE2 stands at the entry that consumed its
 //!   attempt, a registration response just after the answering node's
 //!   applied index, a proof at its entry.
@@ -70,6 +74,11 @@ pub struct Oracle {
     first: BTreeMap<OprfKeyId, BTreeMap<Input, Position>>,
     /// Per key, the indices of proofs of knowledge about its record.
     proofs: BTreeMap<OprfKeyId, BTreeSet<LogIndex>>,
+    /// Evaluations under keys no registration was staged under yet (a
+    /// registration response's, under the key its ticket names), with the
+    /// node that answered and where they stand: tests of the password of
+    /// whatever registration is staged under that key later, counted then.
+    pending: BTreeMap<OprfKeyId, Vec<(NodeId, UserId, RegistrationRequest, Position)>>,
     /// Per honest restore, registration and budget period (the last proof
     /// before), the entries its KE2s reported.
     restores: BTreeMap<(RestoreId, RegistrationId, Option<LogIndex>), BTreeSet<LogIndex>>,
@@ -93,6 +102,7 @@ impl Oracle {
             keys: BTreeMap::new(),
             first: BTreeMap::new(),
             proofs: BTreeMap::new(),
+            pending: BTreeMap::new(),
             restores: BTreeMap::new(),
             foreign: BTreeSet::new(),
             checked: BTreeSet::new(),
@@ -144,6 +154,13 @@ impl Oracle {
                     .entry(*user)
                     .or_default()
                     .insert(*registration, *oprf_key);
+                // Evaluations under this key made before it served a
+                // registration test this registration's password: a key
+                // that was not fresh (one named by an earlier ticket)
+                // lets whoever asked then test guesses now.
+                for (from, user, input, at) in self.pending.remove(oprf_key).unwrap_or_default() {
+                    self.tested(from, user, *oprf_key, &input, at)?;
+                }
             }
             if let (Kind::Activate | Kind::Reset, Some(user), Some(reg)) =
                 (c.kind, c.user, c.registration)
@@ -210,6 +227,14 @@ impl Oracle {
                 r.as_bytes()[..REGISTRATION_REQUEST_LEN] == evaluated[..REGISTRATION_REQUEST_LEN]
             });
         let key = if under_claimed {
+            if !self.is_record_key(user, &claimed) {
+                self.pending.entry(claimed).or_default().push((
+                    from,
+                    user,
+                    request.clone(),
+                    (applied, true),
+                ));
+            }
             Some(claimed).filter(|k| self.is_record_key(user, k))
         } else {
             let found = self.key_of(user, request, evaluated, None);
