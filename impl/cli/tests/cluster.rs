@@ -8,6 +8,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+/// Each test runs a real cluster, whose ports are picked free when it is
+/// made (`runtime::cluster::free_ports`) and bound only when its nodes
+/// start: two clusters made at once by tests running in parallel can be
+/// given one port, and a node then cannot listen (seen: "Address already
+/// in use", a cluster with no leader, and `cluster up` waiting on). One at
+/// a time.
+static REAL_CLUSTERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_cluster_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    REAL_CLUSTERS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn bvault() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_bvault"))
 }
@@ -18,6 +30,7 @@ fn text(out: &[u8]) -> String {
 
 #[test]
 fn the_demo_tells_the_whole_story_on_real_processes() {
+    let _one = one_cluster_at_a_time();
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path().join("demo");
     let out = Command::new(bvault())
@@ -64,6 +77,7 @@ fn the_demo_tells_the_whole_story_on_real_processes() {
 
 #[test]
 fn cluster_up_shows_the_leader_and_stops_every_node_on_sigterm() {
+    let _one = one_cluster_at_a_time();
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path().join("up");
     let mut up = Command::new(bvault())
@@ -85,6 +99,8 @@ fn cluster_up_shows_the_leader_and_stops_every_node_on_sigterm() {
         if line.contains("leads") {
             break;
         }
+        // `cluster up` runs on without a leader: fail, do not wait forever.
+        assert!(!line.contains("no leader yet"), "{seen}");
     }
     assert!(file.exists());
     let pids: Vec<String> = (0..3)
@@ -130,6 +146,7 @@ fn client(file: &Path, user: &str, args: &[&str]) -> Output {
 
 #[test]
 fn client_commands_run_password_mode_and_say_what_went_wrong() {
+    let _one = one_cluster_at_a_time();
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path().join("vault");
     init(
