@@ -462,10 +462,6 @@ fn run_change_hijack(flaw: Option<VaultFlaw>) -> Hijack {
     let spliced: RefCell<Option<ContentDigest>> = RefCell::new(None);
     let spliced_request: RefCell<Option<Req>> = RefCell::new(None);
     let staged: RefCell<Option<(RegistrationId, ContentDigest)>> = RefCell::new(None);
-    let config = backup_vault::opaque::client::ClientConfig {
-        fleet_key,
-        ksf: KsfParams::CHEAP,
-    };
     let _ = w.run_relayed(
         &mut device,
         Operation::ChangePassword {
@@ -487,31 +483,20 @@ fn run_change_hijack(flaw: Option<VaultFlaw>) -> Hijack {
                 ..
             } if relayed.borrow().is_some() => {
                 let (transcript, ticket) = relayed.borrow().clone().expect("checked above");
+                // Its own password file, finished from the device's
+                // evaluation (not of its request), under the device's
+                // transcript: the vault cannot tell it from a genuine one.
                 let start =
                     opaque_client::registration_start(&mut rng, &user_bytes(USER), OWN_PASSWORD)
                         .unwrap();
-                let done = opaque_client::registration_finish(
+                let own = OwnRegistration::finish(
                     &mut rng,
+                    fleet_key,
                     start.state,
-                    OWN_PASSWORD,
-                    &transcript.response,
-                    &config,
-                )
-                .unwrap();
-                let wrapped =
-                    wrap_backup_key(&done.export_key, &user_bytes(USER), &own_key, &mut rng);
-                let sealed = seal_registration(
-                    &mut rng,
-                    &fleet_key,
-                    USER,
-                    RegistrationPayload {
-                        upload: done.upload,
-                        wrapped_key: wrapped,
-                        verifier: verifier(&own_key, USER),
-                        ticket,
-                        transcript,
-                    },
+                    transcript,
+                    own_key.clone(),
                 );
+                let (sealed, _) = own.seal_with(&mut rng, &fleet_key, ticket);
                 // The content the stage names is the device's: what the
                 // staged record holds, for a vault that takes it as said.
                 *spliced.borrow_mut() = Some(content);
@@ -739,37 +724,69 @@ fn own_registration(
     let start =
         opaque_client::registration_start(&mut w.rng, &user_bytes(USER), OWN_PASSWORD).unwrap();
     let response = evaluate(w, &start.request)?;
-    let config = backup_vault::opaque::client::ClientConfig {
-        fleet_key: w.fleet_key,
-        ksf: KsfParams::CHEAP,
-    };
-    let done = opaque_client::registration_finish(
-        &mut w.rng,
-        start.state,
-        OWN_PASSWORD,
-        &response,
-        &config,
-    )
-    .unwrap();
     let key = BackupKey::generate(&mut w.rng);
-    let wrapped = wrap_backup_key(&done.export_key, &user_bytes(USER), &key, &mut w.rng);
-    Some(OwnRegistration {
-        upload: done.upload,
+    let transcript = RegistrationTranscript {
+        request: start.request,
+        response,
+    };
+    let fleet_key = w.fleet_key;
+    Some(OwnRegistration::finish(
+        &mut w.rng,
+        fleet_key,
+        start.state,
+        transcript,
         key,
-        wrapped,
-        transcript: RegistrationTranscript {
-            request: start.request,
-            response,
-        },
-    })
+    ))
 }
 
 impl OwnRegistration {
+    /// The chat server's registration with K `key`, its password file
+    /// finished (from the registration `state` began) with the response of
+    /// `transcript`, which it carries.
+    fn finish(
+        rng: &mut ChaCha20Rng,
+        fleet_key: FleetPublicKey,
+        state: opaque_client::ClientRegistrationState,
+        transcript: RegistrationTranscript,
+        key: BackupKey,
+    ) -> OwnRegistration {
+        let config = backup_vault::opaque::client::ClientConfig {
+            fleet_key,
+            ksf: KsfParams::CHEAP,
+        };
+        let done = opaque_client::registration_finish(
+            rng,
+            state,
+            OWN_PASSWORD,
+            &transcript.response,
+            &config,
+        )
+        .unwrap();
+        let wrapped = wrap_backup_key(&done.export_key, &user_bytes(USER), &key, rng);
+        OwnRegistration {
+            upload: done.upload,
+            key,
+            wrapped,
+            transcript,
+        }
+    }
+
     /// Sealed to the fleet under `ticket`: the request's content.
     fn seal(&self, w: &mut World, ticket: RegistrationTicket) -> (SealedToFleet, ContentDigest) {
+        let fleet_key = w.fleet_key;
+        self.seal_with(&mut w.rng, &fleet_key, ticket)
+    }
+
+    /// As [`OwnRegistration::seal`], with an RNG and fleet key of its own.
+    fn seal_with(
+        &self,
+        rng: &mut ChaCha20Rng,
+        fleet_key: &FleetPublicKey,
+        ticket: RegistrationTicket,
+    ) -> (SealedToFleet, ContentDigest) {
         let sealed = seal_registration(
-            &mut w.rng,
-            &w.fleet_key,
+            rng,
+            fleet_key,
             USER,
             RegistrationPayload {
                 upload: self.upload.clone(),
