@@ -268,6 +268,12 @@ pub struct VaultBounds {
     /// Owner password changes whose registration response the chat server
     /// answers with an OPRF evaluation under a key of its own (LOCK-1).
     pub foreign_evaluations: u8,
+    /// Attacker stages, under a proof of the K of a registration of its own
+    /// that it activated, of a registration made under one of the owner's
+    /// tickets (the chat server relays them in the clear): a ticket serves
+    /// one registration, whoever proves K (LOCK-1, one key per
+    /// registration).
+    pub ticket_reuses: u8,
     /// Owner resends of its pending KE1, as a client does after a timeout
     /// (LOCK-5).
     pub resends: u8,
@@ -336,6 +342,7 @@ impl Default for VaultBounds {
             probes: 1,
             splices: 1,
             foreign_evaluations: 1,
+            ticket_reuses: 1,
             resends: 1,
             forged_appends: 0,
             misdirections: 0,
@@ -375,6 +382,7 @@ impl VaultBounds {
             probes: 0,
             splices: 0,
             foreign_evaluations: 0,
+            ticket_reuses: 0,
             resends: 0,
             timers: Timers::Off,
             ..VaultBounds::default()
@@ -501,6 +509,9 @@ pub struct AttackerView {
     pub ticket: Option<TicketClaims>,
     /// Its own stage requests, as it sent them (it may send one again).
     pub sent: Vec<Req>,
+    /// Registrations of Alice it activated (an authentic `Activated` under
+    /// its own key said so): it holds their K, and may prove it in a change.
+    pub holds: Vec<RegistrationId>,
 }
 
 /// What remains of each budget.
@@ -536,6 +547,8 @@ pub struct Budgets {
     pub splices: u8,
     /// Attacker substituted evaluations left.
     pub foreign_evaluations: u8,
+    /// Attacker ticket reuses left.
+    pub ticket_reuses: u8,
     /// Owner resends left.
     pub resends: u8,
     /// Host-forged `Append`s left.
@@ -606,6 +619,9 @@ pub struct Flags {
     /// The owner was told, authentically, that its password change is
     /// active, while the record holds another registration's password.
     pub change_reverted: bool,
+    /// A node's store held a registration under an OPRF key that another
+    /// registration was held under before (in any node's store).
+    pub key_serves_two: bool,
 }
 
 /// A login answered with KE2, as the observers saw it.
@@ -629,8 +645,13 @@ pub struct Ghost {
     /// registration response just after the answering node's applied
     /// index) and the input.
     pub evals: BTreeMap<OprfKeyId, BTreeSet<(LogIndex, bool, SymBlinded)>>,
-    /// The OPRF key of each registration, from committed stages.
+    /// The OPRF key of each registration, from committed stages (a stage
+    /// the rules then refuse, a resend committed twice, is here too).
     pub record_keys: BTreeMap<RegistrationId, OprfKeyId>,
+    /// The first registration any node's store held, staged or active,
+    /// under each OPRF key (LOCK-1, one key per registration): judged on
+    /// the stores, so only registrations the rules took count.
+    pub served: BTreeMap<OprfKeyId, RegistrationId>,
     /// Indices of committed proofs of knowledge (activations, and resets of
     /// registrations a right KE3 was sent for), per OPRF key: each starts a
     /// fresh budget. A reset nobody proved for is no proof (LOCK-3's to
@@ -770,6 +791,20 @@ pub enum ClientOp {
     /// (from the forged activations' budget). The rules refuse it as naming
     /// no registration they know.
     ActivateAltered(RegistrationId),
+    /// The attacker, as the holder of the K of `active` (a registration of
+    /// its own it activated), stages a registration made under the ticket
+    /// of the owner's `ticket`-th sealed registration, which the chat server
+    /// relayed to the owner's device and kept. The ticket is spent, so the
+    /// rules refuse it; a vault that took it would hold a second
+    /// registration under the OPRF key of one of the owner's, and the
+    /// attacker's proofs about it would refill tests of the owner's
+    /// password (LOCK-1, one key per registration).
+    ReuseTicket {
+        /// The attacker's active registration, which the stage replaces.
+        active: RegistrationId,
+        /// Which of the owner's sealed registrations' ticket it reuses.
+        ticket: u8,
+    },
 }
 
 impl ClientOp {
@@ -790,7 +825,8 @@ impl ClientOp {
             | ClientOp::Replay(_)
             | ClientOp::ResendStage(_)
             | ClientOp::ActivateForged(_)
-            | ClientOp::ActivateAltered(_) => false,
+            | ClientOp::ActivateAltered(_)
+            | ClientOp::ReuseTicket { .. } => false,
         }
     }
 }
@@ -1031,6 +1067,7 @@ impl VaultModel {
             probes: b.probes,
             splices: b.splices,
             foreign_evaluations: b.foreign_evaluations,
+            ticket_reuses: b.ticket_reuses,
             resends: b.resends,
             forged_appends: b.forged_appends,
             misdirections: b.misdirections,
@@ -1077,6 +1114,7 @@ impl VaultModel {
             ghost: Ghost {
                 evals: BTreeMap::new(),
                 record_keys: BTreeMap::new(),
+                served: BTreeMap::new(),
                 proofs: BTreeMap::new(),
                 proved_for: BTreeSet::new(),
                 owner_attempts: BTreeMap::new(),
@@ -1767,6 +1805,37 @@ impl VaultModel {
                     },
                 )
             }
+            ClientOp::ReuseTicket { active, ticket } => {
+                b.ticket_reuses -= 1;
+                let ticket = s.owner.sealed[usize::from(ticket)].ticket;
+                let sealed = SymRegistration {
+                    user: ALICE,
+                    password: ATTACKER_PASSWORD,
+                    key: ATTACKER_KEY,
+                    ticket,
+                    evaluated_under: ticket.key,
+                };
+                let content = sealed.content();
+                (
+                    ATTACKER,
+                    Req::Stage {
+                        user: ALICE,
+                        sealed,
+                        content,
+                        replacing: Some(Replacing {
+                            registration: active,
+                            proof: proof(
+                                ATTACKER_KEY,
+                                ProofStatement::Replace {
+                                    user: ALICE,
+                                    active,
+                                    content,
+                                },
+                            ),
+                        }),
+                    },
+                )
+            }
             ClientOp::ActivateAttacker(registration) => {
                 let content = s
                     .attacker
@@ -2130,6 +2199,15 @@ impl VaultModel {
                 remaining,
                 tag,
             } => {
+                if out.client == ATTACKER {
+                    // Its own activation: it holds that registration's K.
+                    // (A replayed activation of the owner's is answered
+                    // under the owner's key, which it lacks.)
+                    if tag.key == ATTACKER_KEY && !s.attacker.holds.contains(&registration) {
+                        s.attacker.holds.push(registration);
+                    }
+                    return;
+                }
                 let Some((sealed, Some(staged))) = s.owner.changing else {
                     return;
                 };
@@ -2210,6 +2288,17 @@ impl VaultModel {
             for (_, rec) in node.store().iter() {
                 if let Some(Tombstone::Destroyed(r)) = rec.tombstone() {
                     s.ghost.destroyed.insert(r);
+                }
+                let held = rec
+                    .active
+                    .as_ref()
+                    .map(|a| (a.oprf_key, a.registration))
+                    .into_iter()
+                    .chain(rec.staged.as_ref().map(|st| (st.oprf_key, st.registration)));
+                for (key, registration) in held {
+                    if *s.ghost.served.entry(key).or_insert(registration) != registration {
+                        s.ghost.flags.key_serves_two = true;
+                    }
                 }
             }
         }
@@ -2387,6 +2476,16 @@ impl VaultModel {
         for (r, _) in &s.attacker.staged {
             push(ClientOp::ActivateAttacker(*r));
         }
+        if b.ticket_reuses > 0 {
+            for active in &s.attacker.holds {
+                for k in 0..s.owner.sealed.len().min(usize::from(u8::MAX)) {
+                    push(ClientOp::ReuseTicket {
+                        active: *active,
+                        ticket: k as u8,
+                    });
+                }
+            }
+        }
         if b.forgeries > 0 {
             for login in &s.attacker.seen_logins {
                 push(ClientOp::Forge(*login));
@@ -2534,6 +2633,7 @@ impl VaultState {
                 probes: 0,
                 splices: 0,
                 foreign_evaluations: 0,
+                ticket_reuses: 0,
                 resends: 0,
                 forged_appends: 0,
                 misdirections: 0,
@@ -2547,6 +2647,7 @@ impl VaultState {
             ghost: Ghost {
                 evals: BTreeMap::new(),
                 record_keys: BTreeMap::new(),
+                served: BTreeMap::new(),
                 proofs: BTreeMap::new(),
                 proved_for: BTreeSet::new(),
                 owner_attempts: BTreeMap::new(),

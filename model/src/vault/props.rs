@@ -17,6 +17,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// LOCK-1.
 pub const LOCK_1: &str = "LOCK-1 at most limit password tests per key between two proofs";
+/// LOCK-1, one registration per OPRF key.
+pub const LOCK_1_ONE_KEY: &str = "LOCK-1 an OPRF key serves one registration";
 /// LOCK-2.
 pub const LOCK_2: &str = "LOCK-2 the attempt is durable at a quorum before KE2";
 /// LOCK-3.
@@ -108,6 +110,17 @@ pub(super) fn properties(bounds: &super::VaultBounds) -> Vec<Property<VaultModel
 fn every_property() -> Vec<Property<VaultModel>> {
     vec![
         Property::always(LOCK_1, lock_1),
+        // No OPRF key is the key of two registrations in the stores over a
+        // run. Logins evaluate under the record's key, and a proof of K
+        // about a record starts a new count of tests under it (`lock_1`
+        // counts between proofs): a second registration under the key of
+        // one of the owner's, staged by a holder of another K with a ticket
+        // the chat server kept, would buy that holder, with proofs of its
+        // own, budget after budget of tests of the owner's password, which
+        // `lock_1` alone counts as fresh budgets.
+        Property::always(LOCK_1_ONE_KEY, |_, s: &VaultState| {
+            !s.ghost.flags.key_serves_two
+        }),
         Property::always(LOCK_2, |_, s: &VaultState| !s.ghost.flags.ke2_before_quorum),
         Property::always(LOCK_3, lock_3),
         Property::always(LOCK_3_CONTENT, |_, s: &VaultState| {

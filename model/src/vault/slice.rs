@@ -172,6 +172,26 @@ pub fn slices() -> Vec<Slice> {
             depth: None,
         },
         Slice {
+            name: "ticket reuse",
+            purpose: "the chat server re-registers the owner's account at one node, activates \
+                      its registration, and as the holder of that K stages a registration made \
+                      under a ticket of the owner's that it relayed and kept (the first \
+                      registration's, or a password change's): a stage with a proof of K whose \
+                      ticket is spent is answered Staged where the rules refuse it (CONS-4), \
+                      and puts a second registration under the owner's OPRF key (LOCK-1)",
+            bounds: VaultBounds {
+                nodes: 1,
+                changes: 1,
+                activations: Some(2),
+                reregistrations: 1,
+                ticket_reuses: 1,
+                rollback_tolerance: 0,
+                ..VaultBounds::quiet()
+            },
+            steering_path: &[],
+            depth: None,
+        },
+        Slice {
             name: "login and change",
             purpose: "the owner logs in at one node and changes its password before it sends \
                       KE3: a login against a registration replaced since it began must not \

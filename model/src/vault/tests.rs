@@ -481,6 +481,49 @@ fn unchecked_registration_transcripts_break_lock_1() {
 }
 
 #[test]
+fn a_ticket_reused_under_a_proof_of_k_breaks_lock_1() {
+    // One node. The chat server re-registers Alice without proof, activates
+    // its registration (it now holds that K), and stages, under a proof of
+    // it, a registration made under the ticket of the owner's own first
+    // registration, spent long ago. A vault that checks a proof-carrying
+    // stage's ticket only for its MAC stages it: the answer is `Staged`
+    // where the rules refuse a spent ticket (the history check ends the
+    // path there), and, without the history check, Alice's old OPRF key
+    // serves a second registration.
+    let bounds = VaultBounds {
+        nodes: 1,
+        reregistrations: 1,
+        ticket_reuses: 1,
+        rollback_tolerance: 0,
+        ..VaultBounds::quiet()
+    };
+    let reused = |path: &[Action]| {
+        path.iter().any(|a| {
+            matches!(
+                a,
+                Action::Client {
+                    op: ClientOp::ReuseTicket { .. },
+                    ..
+                }
+            )
+        })
+    };
+    let path = caught(VaultFlaw::ProofStageReusesTicket, bounds, 8, CONS_4_LIN);
+    assert!(reused(&path), "{path:?}");
+    let m = VaultModel::new(bounds, Some(VaultFlaw::ProofStageReusesTicket)).without_history();
+    let r = check(m.clone(), &Budget::bfs(8).stop_on(LOCK_1_ONE_KEY));
+    report(&m, &r);
+    let path = r.path(LOCK_1_ONE_KEY).expect("LOCK-1 (one key) bites");
+    assert!(reused(path), "{path:?}");
+    // The correct code refuses the reused ticket: the whole space holds.
+    let m = VaultModel::new(bounds, None);
+    let r = check(m.clone(), &whole_space());
+    report(&m, &r);
+    assert!(r.exhaustive(), "{:?}", r.coverage);
+    assert!(!r.has_violation(), "{:?}", r.verdicts);
+}
+
+#[test]
 fn retried_login_costs_attempt_breaks_lock_5() {
     // The owner's KE1, sent twice: two attempts for one test.
     let bounds = VaultBounds {

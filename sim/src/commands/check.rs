@@ -243,6 +243,10 @@ pub struct BoundArgs {
     /// substitutes (default: 1).
     #[arg(long)]
     pub foreign_evaluations: Option<u8>,
+    /// Vault model: attacker stages, as the holder of a K of its own, under
+    /// a ticket of the owner's that the chat server kept (default: 1).
+    #[arg(long)]
+    pub ticket_reuses: Option<u8>,
     /// Vault model: owner resends of its pending KE1 (default: 1).
     #[arg(long)]
     pub resends: Option<u8>,
@@ -441,6 +445,7 @@ pub(crate) fn vault_model(b: &BoundArgs) -> Result<VaultModel, CliError> {
         foreign_evaluations: b
             .foreign_evaluations
             .unwrap_or(defaults.foreign_evaluations),
+        ticket_reuses: b.ticket_reuses.unwrap_or(defaults.ticket_reuses),
         resends: b.resends.unwrap_or(defaults.resends),
         snapshot_every: match b.snapshot_every {
             Some(0) => {
@@ -493,6 +498,7 @@ pub(crate) fn protocol_model(b: &BoundArgs) -> Result<ProtocolModel, CliError> {
             b.probes,
             b.splices,
             b.foreign_evaluations,
+            b.ticket_reuses,
             b.resends,
         ]
         .iter()
@@ -1081,6 +1087,7 @@ mod tests {
                 probes: None,
                 splices: None,
                 foreign_evaluations: None,
+                ticket_reuses: None,
                 resends: None,
                 snapshot_every: Some(2),
             };
