@@ -1095,7 +1095,11 @@ fn sealed_registration(
 /// a fresh budget after every proof of its own. The stage rule refuses it
 /// (the ticket is spent, or is spent by the user's own staging first);
 /// LOCK-1 judges every store for a key serving two registrations. Half the
-/// wake-ups that can, do. Whether it sent one.
+/// wake-ups that can, do. Every other one also rewrites the ticket's stage
+/// count to the one an unspent ticket would carry (one past the re-registrar's
+/// own ticket's), keeping the ticket's key and MAC:
+/// the MAC must cover the count, or a spent ticket becomes a fresh one.
+/// Whether it sent one.
 fn reuse_ticket(world: &mut World, a: usize) -> bool {
     let Some(state) = world.actors[a].client.as_ref().map(|c| c.state().clone()) else {
         return false;
@@ -1109,11 +1113,24 @@ fn reuse_ticket(world: &mut World, a: usize) -> bool {
         .iter()
         .find(|(v, _)| world.actors[**v].user == user)
         .map(|(_, t)| t.clone());
-    let Some((transcript, ticket)) = relayed else {
+    let Some((transcript, mut ticket)) = relayed else {
         return false;
     };
     if world.below(2) == 0 {
         return false;
+    }
+    // Chosen by the call count, not drawn, so that no run moves for it. The
+    // proof holds only while the re-registrar's own registration is the
+    // user's latest staging, so the count is then one past its own ticket's.
+    if world.actors[a].calls % 2 == 1 {
+        let own = world
+            .own_tickets
+            .get(&a)
+            .filter(|t| t.user == user)
+            .map(|t| t.seq);
+        if let Some(own) = own {
+            ticket.claims.seq = own + 1;
+        }
     }
     let Some(sealed) = sealed_registration(world, user, transcript, ticket, &key) else {
         return false;
@@ -1397,6 +1414,11 @@ pub(super) fn on_vault_reply(world: &mut World, a: usize, d: Delivered<OpaqueCry
             world
                 .relayed_tickets
                 .insert(a, (transcript, answer.ticket.clone()));
+        }
+    }
+    if world.actors[a].role == Role::Reregistrar {
+        if let ClientResponse::RegistrationResponse(answer) = &response {
+            world.own_tickets.insert(a, answer.ticket.claims);
         }
     }
     if let Some(blinded) = world.substitute.remove(&(a, d.request.0)) {

@@ -334,6 +334,9 @@ pub(crate) struct World {
     /// The last registration answer the chat server relayed to each actor,
     /// as the vault made it: the transcript and the ticket.
     relayed_tickets: BTreeMap<usize, (RegistrationTranscript, RegistrationTicket)>,
+    /// The ticket claims of the last registration answer each adversary
+    /// (the re-registrar) got for itself: its own stage count.
+    own_tickets: BTreeMap<usize, backup_vault::vault::crypto::TicketClaims>,
     /// The last authenticated answer (a staging, an activation, a
     /// deletion) the chat server relayed to each actor: the tag it puts on
     /// the answers it forges, a genuine tag of the device's own key about
@@ -522,6 +525,7 @@ impl World {
             ))),
             substitute: BTreeMap::new(),
             relayed_starts: BTreeMap::new(),
+            own_tickets: BTreeMap::new(),
             relayed_tickets: BTreeMap::new(),
             relayed_tags: BTreeMap::new(),
         };
