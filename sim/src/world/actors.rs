@@ -24,7 +24,7 @@ use super::{Ev, Phase, World, FINAL_MS, SIM_CHUNK};
 use crate::cluster::Delivered;
 use backup_vault::archive::{self, ArchiveSpec};
 use backup_vault::client::crypto::{prove, seal_registration, verifier};
-use backup_vault::client::layout::{backup_key, manifest_key, parse_backup_key};
+use backup_vault::client::layout::{backup_key, decode_manifest, manifest_key, parse_backup_key};
 use backup_vault::client::{
     CallId, Client, ClientError, CloudOp, CloudReply, Completed, DeviceState, Mode, Operation,
     Output, Password,
@@ -118,6 +118,9 @@ struct Op {
     /// and those it fetched (DUR-1: it skips no newer one it was shown).
     listed: BTreeSet<Generation>,
     fetched: BTreeSet<Generation>,
+    /// A restore: the manifest it was served, as bytes (DUR-1: it skips no
+    /// newer generation its own manifest names, whatever the listing).
+    manifest_read: Option<Vec<u8>>,
 }
 
 /// One actor. See the module documentation.
@@ -484,6 +487,7 @@ fn start(
         received_forgery: false,
         listed: BTreeSet::new(),
         fetched: BTreeSet::new(),
+        manifest_read: None,
     });
     world.actors[a].ops += 1;
     let name = op.name();
@@ -683,6 +687,7 @@ fn cloud_exec(world: &mut World, a: usize, op: CloudOp) -> Result<CloudReply, St
         }
         _ => None,
     };
+    let manifest_get = matches!(manifest, Some(None));
     let (what, result) = match op {
         CloudOp::Put { key, data, cond } => {
             if let Some(found) = world.secrets.scan(&data) {
@@ -771,6 +776,9 @@ fn cloud_exec(world: &mut World, a: usize, op: CloudOp) -> Result<CloudReply, St
         match (&fetch, &result) {
             (Some(g), _) => {
                 op.fetched.insert(*g);
+            }
+            (None, Ok(CloudReply::Got(object))) if manifest_get => {
+                op.manifest_read = Some(object.data.to_vec());
             }
             (None, Ok(CloudReply::Listed(infos))) => {
                 op.listed = infos
@@ -1667,6 +1675,30 @@ fn on_completed(
             // DUR-1: the newest backup it can find. A newer generation the
             // listing it was served named, never fetched, was skipped: a new
             // device set up from an older backup than the cloud showed it.
+            // Nor one the manifest it was served names, if that manifest is
+            // the device's own (it opens under the key the restore used): a
+            // listing may leave out the newest backup, the manifest may not.
+            let key = world.actors[a]
+                .client
+                .as_ref()
+                .and_then(|c| c.state().key.clone());
+            if let Some(named) = op
+                .manifest_read
+                .as_deref()
+                .zip(key.as_ref())
+                .and_then(|(bytes, key)| decode_manifest(key, user, bytes))
+                .filter(|g| *g > generation && !op.fetched.contains(g))
+            {
+                return Err(super::Violation::user(
+                    Invariant::Dur1,
+                    user,
+                    None,
+                    format!(
+                        "user {}'s restore returned generation {} without fetching generation {}, which its own manifest named: a newer backup skipped",
+                        user.0, generation.0, named.0
+                    ),
+                ));
+            }
             if let Some(skipped) = op
                 .listed
                 .range(Generation(generation.0 + 1)..)
