@@ -167,8 +167,14 @@ pub enum Peek {
         /// Its term.
         term: Term,
     },
-    /// Any other message.
-    Other,
+    /// An answer to a vote request: the voter's term, and whether it
+    /// granted its vote.
+    Vote {
+        /// The voter's term.
+        term: Term,
+        /// Whether it was granted.
+        granted: bool,
+    },
 }
 
 impl Peek {
@@ -182,7 +188,7 @@ impl Peek {
             Peek::Attest { .. } => "request for a word",
             Peek::Leader { .. } => "leader's message",
             Peek::Answer { .. } => "follower's answer",
-            Peek::Other => "message (a vote or a reply)",
+            Peek::Vote { .. } => "vote",
         }
     }
 
@@ -235,6 +241,10 @@ impl Peek {
                 term: *term,
                 granted: *granted,
             },
+            PeerMessage::Vote { term, granted } => Peek::Vote {
+                term: *term,
+                granted: *granted,
+            },
             PeerMessage::Attested { term, reached } => Peek::Attested {
                 term: *term,
                 reached: *reached,
@@ -245,7 +255,6 @@ impl Peek {
             PeerMessage::AppendReply { term, .. } | PeerMessage::SnapshotReply { term, .. } => {
                 Peek::Answer { term: *term }
             }
-            _ => Peek::Other,
         }
     }
 }

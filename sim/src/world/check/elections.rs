@@ -93,6 +93,9 @@ pub struct Elections {
     /// Pre-candidate → (incarnation, the term it asks about, the peers
     /// whose grant it handled while a pre-candidate).
     pre_votes: BTreeMap<NodeId, (u32, Term, BTreeSet<NodeId>)>,
+    /// Candidate → (incarnation, its term, the peers whose vote of that
+    /// term it handled while a candidate in it).
+    grants: BTreeMap<NodeId, (u32, Term, BTreeSet<NodeId>)>,
     /// Leader → follower → its clock when it last handled that follower's
     /// answer (`AppendReply`, `SnapshotReply`) of its term, this leadership.
     answers: BTreeMap<NodeId, BTreeMap<NodeId, Millis>>,
@@ -148,6 +151,7 @@ impl Elections {
             leading: BTreeMap::new(),
             seeking: BTreeMap::new(),
             pre_votes: BTreeMap::new(),
+            grants: BTreeMap::new(),
             answers: BTreeMap::new(),
             election_min_ms,
             election_max_ms,
@@ -344,6 +348,62 @@ impl Elections {
         Ok(())
     }
 
+    /// CONS-1's count: a node takes the lead in a term only once a quorum
+    /// (itself included) granted it their votes *of that term*, as the
+    /// grants it handled while a candidate in it show. A grant from an
+    /// earlier candidacy, arriving late or twice, is no vote in this one:
+    /// the voter may have voted for a rival since, and two leaders of one
+    /// term follow.
+    fn vote_quorum<C: VaultCrypto>(
+        &mut self,
+        step: &Step<'_, C>,
+        was: Option<(u32, Term, Role)>,
+    ) -> Result<(), Violation> {
+        let raft = step.node.raft();
+        let was = was.filter(|(incarnation, _, _)| *incarnation == step.incarnation);
+        let Some((_, seeking, Role::Candidate)) = was else {
+            return Ok(());
+        };
+        if let Some((
+            from,
+            Peek::Vote {
+                term,
+                granted: true,
+            },
+        )) = step.handled
+        {
+            if term == seeking {
+                let entry = self.grants.entry(step.id).or_default();
+                if (entry.0, entry.1) != (step.incarnation, term) {
+                    *entry = (step.incarnation, term, BTreeSet::new());
+                }
+                entry.2.insert(from);
+            }
+        }
+        if raft.role() != Role::Leader || raft.term() != seeking {
+            return Ok(());
+        }
+        let grants = self
+            .grants
+            .get(&step.id)
+            .filter(|(incarnation, term, _)| *incarnation == step.incarnation && *term == seeking)
+            .map_or(0, |(_, _, from)| from.len());
+        if grants + 1 < self.quorum {
+            return Err(Violation::node(
+                Invariant::Cons1,
+                step.id,
+                format!(
+                    "n{} took the lead in term {} with {} votes of that term, itself included: a quorum is {}",
+                    step.id.0,
+                    seeking.0,
+                    grants + 1,
+                    self.quorum
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Node `id`'s disk may have lost synced writes (a rollback, bit rot,
     /// a host's edit or a disk put back): it may have forgotten its votes,
     /// which the rollback tolerance R covers, so they are forgotten here too.
@@ -462,6 +522,7 @@ impl Elections {
         let was = self.seeking.get(&step.id).copied();
         self.gave_up(&step)?;
         self.pre_vote_quorum(&step, was)?;
+        self.vote_quorum(&step, was)?;
         let pre_vote_refused_under_a_leader = self.handled(&step)?;
         Ok(Covered {
             vote_past_a_lost_tail,
