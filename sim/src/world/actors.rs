@@ -1669,6 +1669,28 @@ fn on_completed(
             if honest {
                 world.coverage.restore_done();
             }
+            // DEV-1: a login moves the device to the registration whose key
+            // the vault released, whatever it held before (its own change
+            // whose answer was lost, another device's change).
+            if honest && op.kind == Kind::RestoreWithPassword {
+                let client = world.actors[a].client_id();
+                let held = world.actors[a].saved.registration;
+                if let Some(released) = world.lockout.released_to(client) {
+                    if held != Some(released) {
+                        return Err(super::Violation::user(
+                            Invariant::Dev1,
+                            user,
+                            None,
+                            format!(
+                                "user {}'s password restore was released the key of registration {:x}, and the device holds {}",
+                                user.0,
+                                released.0,
+                                held.map_or("none".to_string(), |r| format!("registration {:x}", r.0))
+                            ),
+                        ));
+                    }
+                }
+            }
             world
                 .backups
                 .restored(user, generation, &plaintext, op.before.acknowledged)?;

@@ -60,6 +60,9 @@ pub struct Lockout {
     /// The registration each OPRF key was first seen serving, in any store.
     key_served: BTreeMap<OprfKeyId, RegistrationId>,
     logins: BTreeMap<LoginId, UserId>,
+    /// The registration whose key the last `LoginOk` to each client
+    /// released (DEV-1: a login moves the device to it).
+    released: BTreeMap<ClientId, RegistrationId>,
     last_index: BTreeMap<NodeId, LogIndex>,
     applied: BTreeMap<NodeId, LogIndex>,
     /// KE2s released (a figure for the run report).
@@ -86,6 +89,12 @@ impl Lockout {
     /// A device holding the K of `registration` asked to delete it.
     pub fn delete_requested(&mut self, registration: RegistrationId) {
         self.delete_requested.insert(registration);
+    }
+
+    /// The registration whose key the last `LoginOk` a node sent to
+    /// `client` released, if any.
+    pub fn released_to(&self, client: ClientId) -> Option<RegistrationId> {
+        self.released.get(&client).copied()
     }
 
     /// Whether the activation of `registration` was committed.
@@ -365,6 +374,7 @@ impl Lockout {
                 let Some(registration) = registration else {
                     return Ok(());
                 };
+                self.released.insert(reply.to, registration);
                 if self.destroyed.contains(&registration) {
                     return Err(Violation::user(
                         Invariant::Lock4,
