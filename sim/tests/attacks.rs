@@ -45,6 +45,7 @@
 
 use backup_vault::client::crypto::{prove, seal_registration, verifier};
 use backup_vault::client::{Client, ClientConfig, ClientError, Completed, Operation, Output};
+use backup_vault::cloud::StoreError;
 use backup_vault::flaws::VaultFlaw;
 use backup_vault::key::BackupKey;
 use backup_vault::opaque::client as opaque_client;
@@ -169,7 +170,16 @@ impl World {
                         }
                     }
                 }
-                Output::Cloud { .. } => panic!("these operations do not touch the cloud"),
+                // Only a disable touches the cloud (it deletes the
+                // backups): there are none.
+                Output::Cloud { call, .. } => {
+                    device.on_cloud(
+                        call,
+                        Err(StoreError::NotFound),
+                        self.cluster.now(),
+                        &mut self.rng,
+                    );
+                }
                 Output::Done(done) => return Ok(done),
                 Output::Failed(error) => return Err(error),
             }
@@ -1190,6 +1200,125 @@ fn a_delete_proved_without_k_is_refused_by_the_correct_vault() {
         d.password_releases_k,
         "the record is gone after a delete without K: {d:?}"
     );
+}
+
+/// How a disable ended when the chat server answered it with a genuine
+/// "deleted" tag of another registration.
+#[derive(Debug)]
+struct GoneTag {
+    /// How the device's disable ended.
+    disable: Result<Completed, ClientError>,
+    /// Whether the user's password still releases K afterwards.
+    password_releases_k: bool,
+}
+
+/// Every registration a device makes with one K has the same reply key (it
+/// is derived from K's verifier), so a "deleted" answer's tag must name the
+/// registration it says is gone. The chat server displaces the device's
+/// registration with one of its own, then deletes the displaced one (a gone
+/// registration's delete needs no proof: it is a resend's answer) and keeps
+/// the genuine "deleted" tag it gets. The device sets its password up again,
+/// with the same K. When it turns backups off, the chat server holds its
+/// delete back and answers "deleted" for the new registration with the kept
+/// tag. A tag that did not name the registration would pass: the device
+/// forgets K while its record stays guessable. Neither the simulator's
+/// forger (it puts on a forged answer the last genuine tag it relayed,
+/// whatever its statement) nor the model (its tags are symbolic) makes this
+/// forgery.
+fn run_gone_tag() -> GoneTag {
+    let mut w = world(23, None);
+    let mut device = w.register_victim();
+    let first = device.state().registration.expect("the device registered");
+    let mut fresh_ticket = None;
+    let fresh = own_registration(
+        &mut w,
+        &mut |w, request| match w.call(Req::RegistrationStart {
+            user: USER,
+            request: request.clone(),
+        }) {
+            Resp::RegistrationResponse(answer) => {
+                fresh_ticket = Some(answer.ticket);
+                Some(answer.response)
+            }
+            _ => None,
+        },
+    )
+    .expect("registration requests are answered");
+    let (sealed, content) = fresh.seal(&mut w, fresh_ticket.expect("answered above"));
+    let Resp::Staged { registration, .. } = w.call(Req::Stage {
+        user: USER,
+        sealed,
+        content,
+        replacing: None,
+    }) else {
+        panic!("the chat server's own registration is staged");
+    };
+    assert!(fresh.activate(&mut w, registration, content));
+    let no_proof = prove(
+        &BackupKey::generate(&mut w.rng),
+        &ProofStatement::Delete {
+            user: USER,
+            registration: first,
+        },
+    );
+    let kept = match w.call(Req::Delete {
+        user: USER,
+        registration: first,
+        proof: no_proof.clone(),
+    }) {
+        Resp::Deleted { tag, .. } => tag,
+        other => panic!("a displaced registration's delete is answered: {other:?}"),
+    };
+    let again = w.run(
+        &mut device,
+        Operation::EnablePasswordMode {
+            password: PASSWORD.into(),
+        },
+        &mut |r| r,
+    );
+    assert!(
+        matches!(again, Ok(Completed::Registered { .. })),
+        "{again:?}"
+    );
+    let second = device
+        .state()
+        .registration
+        .expect("the device registered again");
+    assert_ne!(first, second);
+    let disable = w.run_relayed(
+        &mut device,
+        Operation::Disable,
+        &mut |r| match r {
+            // Held back: the vault sees the old registration's delete.
+            Req::Delete { .. } => Req::Delete {
+                user: USER,
+                registration: first,
+                proof: no_proof.clone(),
+            },
+            other => other,
+        },
+        &mut |request, response| match request {
+            Req::Delete { .. } => Resp::Deleted {
+                registration: second,
+                tag: kept.clone(),
+            },
+            _ => response,
+        },
+    );
+    GoneTag {
+        disable,
+        password_releases_k: w.login(PASSWORD).1.is_some(),
+    }
+}
+
+#[test]
+fn a_deleted_tag_of_another_registration_ends_no_disable() {
+    let g = run_gone_tag();
+    assert!(
+        !matches!(g.disable, Ok(Completed::Disabled { .. })),
+        "the device took another registration's tag for its delete: {g:?}"
+    );
+    assert!(g.password_releases_k, "the record stays: {g:?}");
 }
 
 /// The chat server keeps a captured KE1's key-exchange half (its client
