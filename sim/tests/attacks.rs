@@ -252,6 +252,41 @@ impl World {
     }
 }
 
+impl World {
+    /// The chat server registers for the account under a fresh ticket,
+    /// without proof of K, and activates its registration: the user's
+    /// record is displaced, and the chat server holds the current K.
+    /// Returns its registration and the id the vault gave it.
+    fn displace(&mut self) -> (OwnRegistration, RegistrationId) {
+        let mut fresh_ticket = None;
+        let fresh = own_registration(
+            self,
+            &mut |w, request| match w.call(Req::RegistrationStart {
+                user: USER,
+                request: request.clone(),
+            }) {
+                Resp::RegistrationResponse(answer) => {
+                    fresh_ticket = Some(answer.ticket);
+                    Some(answer.response)
+                }
+                _ => None,
+            },
+        )
+        .expect("registration requests are answered");
+        let (sealed, content) = fresh.seal(self, fresh_ticket.expect("answered above"));
+        let Resp::Staged { registration, .. } = self.call(Req::Stage {
+            user: USER,
+            sealed,
+            content,
+            replacing: None,
+        }) else {
+            panic!("the chat server's own registration is staged");
+        };
+        assert!(fresh.activate(self, registration, content));
+        (fresh, registration)
+    }
+}
+
 /// What the attacker recovers offline from one KE2 and free registration
 /// requests: for each candidate, the OPRF evaluation a registration
 /// request gets, the masking key a client would derive from it, and the
@@ -1026,35 +1061,7 @@ fn run_ticket_reuse(flaw: Option<VaultFlaw>) -> TicketReuse {
     .expect("the second guess gets KE2");
     // The chat server's first registration, under a fresh ticket: it
     // displaces the victim's record, and makes the chat server K's holder.
-    let mut fresh_ticket = None;
-    let fresh = own_registration(
-        &mut w,
-        &mut |w, request| match w.call(Req::RegistrationStart {
-            user: USER,
-            request: request.clone(),
-        }) {
-            Resp::RegistrationResponse(answer) => {
-                fresh_ticket = Some(answer.ticket);
-                Some(answer.response)
-            }
-            _ => None,
-        },
-    )
-    .expect("registration requests are answered");
-    let (sealed, content) = fresh.seal(&mut w, fresh_ticket.expect("answered above"));
-    let Resp::Staged {
-        registration: mut active,
-        ..
-    } = w.call(Req::Stage {
-        user: USER,
-        sealed,
-        content,
-        replacing: None,
-    })
-    else {
-        panic!("the chat server's own registration is staged");
-    };
-    assert!(fresh.activate(&mut w, active, content));
+    let (fresh, mut active) = w.displace();
     let mut holder = fresh;
     let mut reuse = TicketReuse {
         restages: 0,
@@ -1229,31 +1236,7 @@ fn run_gone_tag() -> GoneTag {
     let mut w = world(23, None);
     let mut device = w.register_victim();
     let first = device.state().registration.expect("the device registered");
-    let mut fresh_ticket = None;
-    let fresh = own_registration(
-        &mut w,
-        &mut |w, request| match w.call(Req::RegistrationStart {
-            user: USER,
-            request: request.clone(),
-        }) {
-            Resp::RegistrationResponse(answer) => {
-                fresh_ticket = Some(answer.ticket);
-                Some(answer.response)
-            }
-            _ => None,
-        },
-    )
-    .expect("registration requests are answered");
-    let (sealed, content) = fresh.seal(&mut w, fresh_ticket.expect("answered above"));
-    let Resp::Staged { registration, .. } = w.call(Req::Stage {
-        user: USER,
-        sealed,
-        content,
-        replacing: None,
-    }) else {
-        panic!("the chat server's own registration is staged");
-    };
-    assert!(fresh.activate(&mut w, registration, content));
+    w.displace();
     let no_proof = prove(
         &BackupKey::generate(&mut w.rng),
         &ProofStatement::Delete {

@@ -583,6 +583,19 @@ pub enum Relay {
     ForeignEvaluation,
 }
 
+/// The attacker's own registration of Alice under `ticket`: its password
+/// and its key, the password file made from the vault's evaluation under
+/// the ticket's key.
+fn attacker_registration(ticket: TicketClaims) -> SymRegistration {
+    SymRegistration {
+        user: ALICE,
+        password: ATTACKER_PASSWORD,
+        key: ATTACKER_KEY,
+        ticket,
+        evaluated_under: ticket.key,
+    }
+}
+
 /// The OPRF key the chat server evaluates under when it substitutes an
 /// evaluation. Vault keys are drawn at random per registration request, so
 /// one equals it with probability 2^-128.
@@ -1788,13 +1801,7 @@ impl VaultModel {
                 else {
                     return;
                 };
-                let sealed = SymRegistration {
-                    user: ALICE,
-                    password: ATTACKER_PASSWORD,
-                    key: ATTACKER_KEY,
-                    ticket,
-                    evaluated_under: ticket.key,
-                };
+                let sealed = attacker_registration(ticket);
                 (
                     ATTACKER,
                     Req::Stage {
@@ -1807,14 +1814,7 @@ impl VaultModel {
             }
             ClientOp::ReuseTicket { active, ticket } => {
                 b.ticket_reuses -= 1;
-                let ticket = s.owner.sealed[usize::from(ticket)].ticket;
-                let sealed = SymRegistration {
-                    user: ALICE,
-                    password: ATTACKER_PASSWORD,
-                    key: ATTACKER_KEY,
-                    ticket,
-                    evaluated_under: ticket.key,
-                };
+                let sealed = attacker_registration(s.owner.sealed[usize::from(ticket)].ticket);
                 let content = sealed.content();
                 (
                     ATTACKER,

@@ -90,12 +90,11 @@ pub struct Elections {
     /// Node → (incarnation, term, role) while it is a pre-candidate or a
     /// candidate.
     seeking: BTreeMap<NodeId, (u32, Term, Role)>,
-    /// Pre-candidate → (incarnation, the term it asks about, the peers
-    /// whose grant it handled while a pre-candidate).
-    pre_votes: BTreeMap<NodeId, (u32, Term, BTreeSet<NodeId>)>,
-    /// Candidate → (incarnation, its term, the peers whose vote of that
-    /// term it handled while a candidate in it).
-    grants: BTreeMap<NodeId, (u32, Term, BTreeSet<NodeId>)>,
+    /// The pre-vote grants each pre-candidate handled for the term it asks
+    /// about.
+    pre_votes: Tally,
+    /// The votes each candidate handled of its own term.
+    grants: Tally,
     /// Leader → follower → its clock when it last handled that follower's
     /// answer (`AppendReply`, `SnapshotReply`) of its term, this leadership.
     answers: BTreeMap<NodeId, BTreeMap<NodeId, Millis>>,
@@ -110,6 +109,31 @@ pub struct Elections {
     /// The smallest quorum ([`super::independent_quorum`]), not asked of
     /// the code under test.
     quorum: usize,
+}
+
+/// The grants (of pre-votes, or of votes) each node handled while seeking
+/// one term in one incarnation: node → (incarnation, term, the granters).
+/// A node that seeks another term, or comes back, starts a new count.
+#[derive(Default)]
+struct Tally(BTreeMap<NodeId, (u32, Term, BTreeSet<NodeId>)>);
+
+impl Tally {
+    /// `from` granted node `id` (in `incarnation`) what it seeks in `term`.
+    fn grant(&mut self, id: NodeId, incarnation: u32, term: Term, from: NodeId) {
+        let entry = self.0.entry(id).or_default();
+        if (entry.0, entry.1) != (incarnation, term) {
+            *entry = (incarnation, term, BTreeSet::new());
+        }
+        entry.2.insert(from);
+    }
+
+    /// How many granted node `id` (in `incarnation`) what it seeks in `term`.
+    fn count(&self, id: NodeId, incarnation: u32, term: Term) -> usize {
+        self.0
+            .get(&id)
+            .filter(|(i, t, _)| *i == incarnation && *t == term)
+            .map_or(0, |(_, _, from)| from.len())
+    }
 }
 
 /// What the checker needs of the step a node just took.
@@ -150,8 +174,8 @@ impl Elections {
             recorded: BTreeMap::new(),
             leading: BTreeMap::new(),
             seeking: BTreeMap::new(),
-            pre_votes: BTreeMap::new(),
-            grants: BTreeMap::new(),
+            pre_votes: Tally::default(),
+            grants: Tally::default(),
             answers: BTreeMap::new(),
             election_min_ms,
             election_max_ms,
@@ -314,11 +338,7 @@ impl Elections {
         ) = (step.handled, was)
         {
             if term == seeking.next() {
-                let entry = self.pre_votes.entry(step.id).or_default();
-                if (entry.0, entry.1) != (step.incarnation, term) {
-                    *entry = (step.incarnation, term, BTreeSet::new());
-                }
-                entry.2.insert(from);
+                self.pre_votes.grant(step.id, step.incarnation, term, from);
             }
         }
         let term = raft.term();
@@ -327,11 +347,7 @@ impl Elections {
         if !new_candidacy {
             return Ok(());
         }
-        let grants = self
-            .pre_votes
-            .get(&step.id)
-            .filter(|(incarnation, asked, _)| *incarnation == step.incarnation && *asked == term)
-            .map_or(0, |(_, _, from)| from.len());
+        let grants = self.pre_votes.count(step.id, step.incarnation, term);
         if grants + 1 < self.quorum {
             return Err(Violation::node(
                 Invariant::Live2,
@@ -373,21 +389,13 @@ impl Elections {
         )) = step.handled
         {
             if term == seeking {
-                let entry = self.grants.entry(step.id).or_default();
-                if (entry.0, entry.1) != (step.incarnation, term) {
-                    *entry = (step.incarnation, term, BTreeSet::new());
-                }
-                entry.2.insert(from);
+                self.grants.grant(step.id, step.incarnation, term, from);
             }
         }
         if raft.role() != Role::Leader || raft.term() != seeking {
             return Ok(());
         }
-        let grants = self
-            .grants
-            .get(&step.id)
-            .filter(|(incarnation, term, _)| *incarnation == step.incarnation && *term == seeking)
-            .map_or(0, |(_, _, from)| from.len());
+        let grants = self.grants.count(step.id, step.incarnation, seeking);
         if grants + 1 < self.quorum {
             return Err(Violation::node(
                 Invariant::Cons1,
