@@ -1104,10 +1104,10 @@ fn sealed_registration(
 /// (the ticket is spent, or is spent by the user's own staging first);
 /// LOCK-1 judges every store for a key serving two registrations. Half the
 /// wake-ups that can, do. Every other one also rewrites the ticket's stage
-/// count to the one an unspent ticket would carry (one past the re-registrar's
-/// own ticket's), keeping the ticket's key and MAC:
-/// the MAC must cover the count, or a spent ticket becomes a fresh one.
-/// Whether it sent one.
+/// count to the one an unspent ticket would carry (one past the
+/// re-registrar's own ticket's), keeping the ticket's key and MAC: the MAC
+/// must cover the count, or a spent ticket becomes a fresh one. Whether it
+/// sent one.
 fn reuse_ticket(world: &mut World, a: usize) -> bool {
     let Some(state) = world.actors[a].client.as_ref().map(|c| c.state().clone()) else {
         return false;

@@ -5,7 +5,9 @@
 //!   crashes (a vote leaves only once it is durable), unless its
 //!   disk lost synced writes since, which the rollback tolerance R covers.
 //!   Two leaders in a term need a double vote; this names it when it is
-//!   cast, whether or not the second candidate goes on to win.
+//!   cast, whether or not the second candidate goes on to win. And a node
+//!   takes the lead in a term only with a quorum of votes of that term (a
+//!   late grant of an earlier candidacy counted is two leaders in waiting).
 //! - LIVE-2: a node helps another start an election only when that
 //!   election is needed and winnable; and, from the leader's side, a
 //!   leader steps down in its own term only by check-quorum, when fewer
