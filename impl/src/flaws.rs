@@ -419,6 +419,12 @@ pub enum VaultFlaw {
     /// assertion in `Raft::persisted`, CONS-3's ground).
     #[cfg(feature = "flaws")]
     DurableIndexOnlyGrows,
+    /// A candidate counts every granted vote it handles, whatever term it
+    /// was granted in: a late grant of its earlier candidacy counts in the
+    /// current one, though its voter may have voted for a rival since
+    /// (breaks CONS-1; outside bug consensus/26).
+    #[cfg(feature = "flaws")]
+    StaleVotesCounted,
 }
 
 /// A deliberate defect in the client.
@@ -551,6 +557,12 @@ pub enum ClientFlaw {
     /// DUR-1; outside bug vault-client/22).
     #[cfg(feature = "flaws")]
     RestoreTriesManifestFirst,
+    /// A restore adds the generation the manifest names to its candidates
+    /// only when the listing finds no backup at all: a listing that leaves
+    /// out the newest backup hides the generation the device's own
+    /// manifest names (breaks DUR-1; outside bug vault-client/33).
+    #[cfg(feature = "flaws")]
+    ManifestOnlyIfListingEmpty,
     /// A backup that moves to another generation (its name taken, or the
     /// manifest ahead) keeps the backup id and nonce prefix it drew first:
     /// two files under one key then share their payload key and nonces,
@@ -695,6 +707,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     VaultFlaw::SnapshotPrunesSpentIndex,
     #[cfg(feature = "flaws")]
     VaultFlaw::DurableIndexOnlyGrows,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::StaleVotesCounted,
 ];
 
 /// Every client flaw, for command lines and sweeps.
@@ -747,6 +761,8 @@ pub const CLIENT_FLAWS: &[ClientFlaw] = &[
     ClientFlaw::ChangeKeepsOldRegistration,
     #[cfg(feature = "flaws")]
     ClientFlaw::RestoreTriesManifestFirst,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::ManifestOnlyIfListingEmpty,
 ];
 
 /// Whether `flaw` (an `Option<VaultFlaw>` or `Option<ClientFlaw>`) is the
@@ -904,6 +920,8 @@ impl VaultFlaw {
             VaultFlaw::SnapshotPrunesSpentIndex => "snapshot-prunes-spent-index",
             #[cfg(feature = "flaws")]
             VaultFlaw::DurableIndexOnlyGrows => "durable-index-only-grows",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::StaleVotesCounted => "stale-votes-counted",
         }
     }
 }
@@ -960,6 +978,8 @@ impl ClientFlaw {
             ClientFlaw::ChangeKeepsOldRegistration => "change-keeps-old-registration",
             #[cfg(feature = "flaws")]
             ClientFlaw::RestoreTriesManifestFirst => "restore-tries-manifest-first",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::ManifestOnlyIfListingEmpty => "manifest-only-if-listing-empty",
         }
     }
 }

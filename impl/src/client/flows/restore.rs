@@ -113,6 +113,20 @@ impl Restore {
                     found.retain(|g| *g != named);
                     found.push(named);
                 }
+                if let Some((named, _)) = self.manifest.filter(|_| {
+                    crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::ManifestOnlyIfListingEmpty)
+                }) {
+                    // Broken: the manifest's generation only when the
+                    // listing names no backup at all.
+                    let listed: Vec<Generation> = infos
+                        .iter()
+                        .filter_map(|info| parse_backup_key(user, &info.key))
+                        .filter(|g| g.0 > 0)
+                        .collect();
+                    if !listed.is_empty() && !listed.contains(&named) {
+                        found.retain(|g| *g != named);
+                    }
+                }
                 self.candidates = found;
                 self.next(ctx)
             }

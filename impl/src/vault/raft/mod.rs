@@ -1375,6 +1375,18 @@ impl<E: Value, S: Value> Raft<E, S> {
         now: Millis,
         rng: &mut R,
     ) {
+        if granted && term < self.term && flaw_on!(self.flaw, VaultFlaw::StaleVotesCounted) {
+            // Broken: a grant of an earlier candidacy counts in this one.
+            let RoleState::Candidate { granted: votes } = &mut self.role else {
+                return;
+            };
+            votes.insert(from);
+            let count = votes.len();
+            if self.is_quorum(count) && self.may_lead(self.term) {
+                self.become_leader(now);
+            }
+            return;
+        }
         if term > self.term {
             self.step_down(term, None, now, rng);
             return;
