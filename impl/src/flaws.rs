@@ -563,6 +563,12 @@ pub enum ClientFlaw {
     /// manifest names (breaks DUR-1; outside bug vault-client/33).
     #[cfg(feature = "flaws")]
     ManifestOnlyIfListingEmpty,
+    /// A password login leaves the device on the registration it held,
+    /// not the one the vault released K for: after the device's own change
+    /// whose answer was lost, its later changes and disables name a
+    /// replaced registration (breaks DEV-1; outside bug vault-client/37).
+    #[cfg(feature = "flaws")]
+    LoginKeepsRegistration,
     /// A backup that moves to another generation (its name taken, or the
     /// manifest ahead) keeps the backup id and nonce prefix it drew first:
     /// two files under one key then share their payload key and nonces,
@@ -763,6 +769,8 @@ pub const CLIENT_FLAWS: &[ClientFlaw] = &[
     ClientFlaw::RestoreTriesManifestFirst,
     #[cfg(feature = "flaws")]
     ClientFlaw::ManifestOnlyIfListingEmpty,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::LoginKeepsRegistration,
 ];
 
 /// Whether `flaw` (an `Option<VaultFlaw>` or `Option<ClientFlaw>`) is the
@@ -980,6 +988,8 @@ impl ClientFlaw {
             ClientFlaw::RestoreTriesManifestFirst => "restore-tries-manifest-first",
             #[cfg(feature = "flaws")]
             ClientFlaw::ManifestOnlyIfListingEmpty => "manifest-only-if-listing-empty",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::LoginKeepsRegistration => "login-keeps-registration",
         }
     }
 }

@@ -4,7 +4,9 @@
 //!
 //! - An honest device enables key or password mode, backs up generated
 //!   chat archives, restores, changes its password and disables, at random
-//!   times; it may crash mid-flow and resume from its saved state.
+//!   times; it may crash mid-flow and resume from its saved state. Its
+//!   user remembers the password typed into a set-up or change whose end
+//!   the device never saw, and logs in with it once the vault holds it.
 //! - The guesser acts as a user's account (the chat server): it runs logins
 //!   with wrong passwords, and now and then with the right one.
 //! - The replayer captures honest devices' vault requests and sends them
@@ -123,6 +125,31 @@ struct Op {
     manifest_read: Option<Vec<u8>>,
 }
 
+/// How many typed passwords of unseen outcome a user remembers.
+const TYPED_KEPT: usize = 4;
+
+/// The password honest actor `a`'s user logs in with: the one they know
+/// works, or, when the vault's active registration is one the device asked
+/// to activate in a set-up or change it never saw end, the password they
+/// typed there (which the user now knows works). `None` if the user knows
+/// no password.
+fn login_password(world: &mut World, a: usize) -> Option<Password> {
+    let user = world.actors[a].user;
+    let active = world
+        .consensus
+        .reference()
+        .get(user)
+        .and_then(|r| r.active.as_ref())
+        .map(|r| r.registration);
+    let actor = &mut world.actors[a];
+    if let Some(at) = active.and_then(|reg| actor.typed.iter().position(|(r, _)| *r == reg)) {
+        let (_, password) = actor.typed.swap_remove(at);
+        actor.typed.clear();
+        actor.password = Some(password);
+    }
+    actor.password.clone()
+}
+
 /// One actor. See the module documentation.
 pub(super) struct Actor {
     pub(super) role: Role,
@@ -140,6 +167,14 @@ pub(super) struct Actor {
     saved: DeviceState,
     password: Option<Password>,
     next_password: Option<Password>,
+    /// The passwords the user typed into a set-up or a change whose end
+    /// the device never saw, by the registration the device asked the
+    /// vault to activate with each (newest last, at most [`TYPED_KEPT`]).
+    /// Its activation may have committed with the answer lost: then the
+    /// vault holds that password and the device its earlier registration,
+    /// and the user, who remembers what they typed, logs in with it (DEV-1:
+    /// the login must move the device to the vault's registration).
+    typed: Vec<(RegistrationId, Password)>,
     calls: u64,
     op: Option<Op>,
     reenable: bool,
@@ -169,6 +204,7 @@ impl Actor {
             saved,
             password: None,
             next_password: None,
+            typed: Vec::new(),
             calls: 0,
             op: None,
             reenable: false,
@@ -191,6 +227,7 @@ impl Actor {
             saved: DeviceState::new(UserId(1)),
             password: None,
             next_password: None,
+            typed: Vec::new(),
             calls: 0,
             op: None,
             reenable: false,
@@ -210,6 +247,22 @@ impl Actor {
         (self.role == Role::Honest)
             .then_some(self.next_password.as_ref())
             .flatten()
+    }
+
+    /// Actor `a` asked the vault to activate `registration` for the
+    /// password it is registering (if it is): remembered until the set-up
+    /// or change ends in the device's sight.
+    pub(super) fn activating(&mut self, registration: RegistrationId) {
+        let Some(password) = self.registering().cloned() else {
+            return;
+        };
+        if self.typed.iter().any(|(r, _)| *r == registration) {
+            return;
+        }
+        if self.typed.len() == TYPED_KEPT {
+            self.typed.remove(0);
+        }
+        self.typed.push((registration, password));
     }
 
     /// The connection id of this actor's current incarnation.
@@ -343,7 +396,7 @@ fn wake_honest(world: &mut World, a: usize) {
             (Operation::EnableKeyMode, None)
         }
         _ if roll < 50 => return start_backup(world, a, None),
-        Mode::Password if roll < 75 => match world.actors[a].password.clone() {
+        Mode::Password if roll < 75 => match login_password(world, a) {
             Some(password) => (Operation::RestoreWithPassword { password }, Some("login")),
             None => (restore_with_key(world, a), None),
         },
@@ -1653,6 +1706,7 @@ fn on_completed(
             let held = world.actors[a].saved.registration;
             told::registered(user, held, |r| world.lockout.activated(r))?;
             world.actors[a].password = world.actors[a].next_password.take();
+            world.actors[a].typed.clear();
             world.coverage.registration_done();
         }
         Completed::BackedUp { generation } if honest => {
@@ -1676,6 +1730,9 @@ fn on_completed(
                 let client = world.actors[a].client_id();
                 let held = world.actors[a].saved.registration;
                 if let Some(released) = world.lockout.released_to(client) {
+                    if op.before.registration.is_some_and(|r| r != released) {
+                        world.coverage.login_onto_another_registration();
+                    }
                     if held != Some(released) {
                         return Err(super::Violation::user(
                             Invariant::Dev1,
@@ -1758,6 +1815,7 @@ fn on_completed(
             }
             world.backups.disabled(user);
             world.actors[a].password = None;
+            world.actors[a].typed.clear();
             // REG-2, the delete path: the device has forgotten K, so no
             // guessable record of its registration may remain.
             if let Some(r) = op.before.registration {
@@ -1957,16 +2015,20 @@ fn restart_app(world: &mut World, a: usize) {
 /// again, if `may_reenable` (LIVE-5), and logs in after.
 fn start_final_restore(world: &mut World, a: usize, may_reenable: bool) {
     let user = world.actors[a].user;
-    let saved = &world.actors[a].saved;
     let active = world
         .consensus
         .reference()
         .get(user)
         .and_then(|r| r.active.as_ref())
         .map(|r| (r.registration, r.attempts.remaining()));
+    let typed = active.is_some_and(|(reg, _)| world.actors[a].typed.iter().any(|(r, _)| *r == reg));
+    let password = login_password(world, a);
+    let saved = &world.actors[a].saved;
+    // The device's own registration, or one whose activation it asked for
+    // and never saw answered: the user knows the password of either.
     let login_possible = saved.mode == Mode::Password
-        && active.is_some_and(|(reg, left)| Some(reg) == saved.registration && left > 0)
-        && world.actors[a].password.is_some();
+        && active.is_some_and(|(reg, left)| (Some(reg) == saved.registration || typed) && left > 0)
+        && password.is_some();
     // An in-path chat server (`intercept`) stays in the path after the
     // heal and can always deny a registration service (a substituted
     // evaluation at every restart); the re-enable is judged without it.
@@ -1998,7 +2060,7 @@ fn start_final_restore(world: &mut World, a: usize, may_reenable: bool) {
     };
     let op = match check {
         FinalCheck::Login => Operation::RestoreWithPassword {
-            password: world.actors[a].password.clone().expect("checked above"),
+            password: password.expect("checked above"),
         },
         _ => restore_with_key(world, a),
     };

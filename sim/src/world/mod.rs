@@ -1346,6 +1346,9 @@ impl World {
                 self.check_registration_key(*user, sealed, *content, &password);
             }
         }
+        if let ClientRequest::Activate { registration, .. } = &request {
+            self.actors[a].activating(*registration);
+        }
         if self.history.is_some() {
             let call = self.history_call(&request);
             let now = self.now().0;

@@ -117,6 +117,11 @@ impl Login {
                 },
                 ClientResponse::LoginOk { sealed_key },
             ) => {
+                // Broken variant: the registration the device held, kept.
+                let held =
+                    crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::LoginKeepsRegistration)
+                        .then_some(ctx.device.registration)
+                        .flatten();
                 let user_id = user_bytes(user);
                 let opened =
                     open_from_session(session_key, Direction::VaultToClient, &user_id, &sealed_key)
@@ -136,6 +141,9 @@ impl Login {
                 device.mode = Mode::Password;
                 let (restore, step) = Restore::start(key, Mode::Password, ctx);
                 self.phase = Phase::Restoring(restore);
+                if let Some(held) = held {
+                    ctx.device.registration = Some(held);
+                }
                 step
             }
             (Phase::Finishing { .. }, ClientResponse::LoginExpired)

@@ -126,9 +126,13 @@ fn sweeps(scale: u64) -> Vec<Stage> {
     vec![
         sweep(
             "sim-default",
-            "default swarm, history checked",
+            "default swarm, history checked, a login onto another registration required",
             s(200),
-            &["--check-history"],
+            &[
+                "--check-history",
+                "--require",
+                "logins onto another registration",
+            ],
         ),
         sweep(
             "sim-coverage",
