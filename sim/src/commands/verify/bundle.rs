@@ -15,12 +15,13 @@ use std::process::{Command, Stdio};
 
 /// The sweep-only flags a replay of one seed leaves out, with whether each
 /// takes a value.
-const SWEEP_ONLY: [(&str, bool); 7] = [
+const SWEEP_ONLY: [(&str, bool); 8] = [
     ("--seeds", true),
     ("--shard", true),
     ("--threads", true),
     ("--fail-fast", false),
     ("--require-coverage", false),
+    ("--require", true),
     ("--json", false),
     ("-q", false),
 ];
@@ -166,6 +167,8 @@ mod tests {
             "2/4",
             "-q",
             "--fail-fast",
+            "--require",
+            "nemesis acts",
             "--flaw",
             "double-vote",
             "--json",
