@@ -425,6 +425,12 @@ pub enum VaultFlaw {
     /// (breaks CONS-1; outside bug consensus/26).
     #[cfg(feature = "flaws")]
     StaleVotesCounted,
+    /// A login opened for a KE1 resent against a spent budget lives a
+    /// whole login TTL from the resend, as any other: a party that resends
+    /// the last KE1 faster than the TTL keeps the spent record alive for
+    /// ever (breaks LOCK-4).
+    #[cfg(feature = "flaws")]
+    ResentLoginRenewsExpiry,
 }
 
 /// A deliberate defect in the client.
@@ -715,6 +721,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     VaultFlaw::DurableIndexOnlyGrows,
     #[cfg(feature = "flaws")]
     VaultFlaw::StaleVotesCounted,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::ResentLoginRenewsExpiry,
 ];
 
 /// Every client flaw, for command lines and sweeps.
@@ -930,6 +938,8 @@ impl VaultFlaw {
             VaultFlaw::DurableIndexOnlyGrows => "durable-index-only-grows",
             #[cfg(feature = "flaws")]
             VaultFlaw::StaleVotesCounted => "stale-votes-counted",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::ResentLoginRenewsExpiry => "resent-login-renews-expiry",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The vault's rules end to end on a simulated 5-node cluster, with the
 //! symbolic cryptography (the real OPAQUE flows are in `vault_opaque.rs`).
 
+use backup_vault::flaws::VaultFlaw;
 use backup_vault::vault::crypto::{
     ContentDigest, ProofStatement, RegistrationId, SymBlinded, SymKey, SymPassword, SymProof,
     SymRegistration, SymRelease, SymbolicCrypto,
@@ -161,6 +162,73 @@ fn ten_wrong_guesses_destroy_the_record_on_every_node() {
             "LOCK-4 on {id:?}"
         );
     }
+}
+
+/// The chat server relays every KE1, so it holds the last one of a spent
+/// budget. It leaves that login unfinished and resends the KE1 every 20 s
+/// (a resend costs nothing: LOCK-5) for two minutes. Returns the answers
+/// to the resends and whether some node still holds ALICE's active record
+/// at the end.
+fn resend_the_last_ke1_of_a_spent_budget(flaw: Option<VaultFlaw>) -> (Vec<Resp>, bool) {
+    let mut config = SimConfig::default();
+    config.node.flaw = flaw;
+    let mut c = Cluster::new(config, SymbolicCrypto, 12);
+    c.run_for(2_000);
+    register(&mut c);
+    for k in 1..=9u8 {
+        login(&mut c, SymPassword(100), k);
+    }
+    let last = ke1(SymPassword(100), 10);
+    assert!(matches!(
+        c.call(CLIENT, last.clone(), T),
+        Some(Resp::Ke2 { remaining: 0, .. })
+    ));
+    let mut answers = Vec::new();
+    for _ in 0..6 {
+        c.run_for(20_000);
+        answers.push(c.call(CLIENT, last.clone(), T).expect("answer"));
+    }
+    let alive = c.ids().collect::<Vec<_>>().into_iter().any(|id| {
+        c.node(id)
+            .and_then(|n| n.store().get(ALICE))
+            .is_some_and(|r| r.active.is_some())
+    });
+    (answers, alive)
+}
+
+#[test]
+fn a_resent_last_ke1_keeps_no_spent_record_alive() {
+    // LOCK-4: a login against a spent budget lives no longer than one TTL
+    // (30 s) past the budget's last test, however often its KE1 comes
+    // again; the record is destroyed then, on every node.
+    let (answers, alive) = resend_the_last_ke1_of_a_spent_budget(None);
+    assert!(
+        matches!(answers[0], Resp::Ke2 { remaining: 0, .. }),
+        "{answers:?}"
+    );
+    assert!(
+        answers[1..].iter().all(|a| *a == Resp::KeyDestroyed),
+        "{answers:?}"
+    );
+    assert!(
+        !alive,
+        "LOCK-4: the spent record outlived its last test by two minutes"
+    );
+}
+
+#[test]
+fn a_resent_last_ke1_keeps_the_spent_record_alive_on_the_broken_variant() {
+    // resent-login-renews-expiry: each resend opens a login for a whole
+    // TTL, so the record is never destroyed while the resends go on.
+    let (answers, alive) =
+        resend_the_last_ke1_of_a_spent_budget(Some(VaultFlaw::ResentLoginRenewsExpiry));
+    assert!(
+        answers
+            .iter()
+            .all(|a| matches!(a, Resp::Ke2 { remaining: 0, .. })),
+        "{answers:?}"
+    );
+    assert!(alive);
 }
 
 #[test]

@@ -26,7 +26,10 @@
 //!   `Exhaust` once the logins it holds against the record failed (a KE3
 //!   that did not verify) or expired, and, after a leader change, once one
 //!   login TTL has passed since it took over (every login a former leader
-//!   opened has expired by then). So "after `limit` wrong guesses the key is
+//!   opened has expired by then). A login opened against a spent budget
+//!   (a resent KE1) ends no later than one TTL after the leader learned the
+//!   budget was spent or took the lead (`VaultNode::login_expiry`), so no
+//!   stream of resends holds the record open. So "after `limit` wrong guesses the key is
 //!   gone" holds in the storage within one login TTL and one commit, not
 //!   only in the answers (LOCK-4; `node.rs`, `VaultNode::exhaust_spent`).
 //!   The vault cannot tell an owner whose last login stalled past the TTL

@@ -183,11 +183,15 @@ pub struct VaultNode<C: VaultCrypto> {
     /// store: compact through it before this input's effects leave.
     erase: bool,
     /// Users whose active record's budget is spent (derived from `store`,
-    /// kept so that the exhaustion rule costs nothing per idle user).
-    spent: BTreeSet<UserId>,
+    /// kept so that the exhaustion rule costs nothing per idle user), each
+    /// with when this node learned it (by its clock; `Millis(0)` for what
+    /// it found spent at its start).
+    spent: BTreeMap<UserId, Millis>,
     /// Until when a new leader leaves spent records alone: logins a former
     /// leader opened may still finish (at a retry) until then.
     grace_until: Option<Millis>,
+    /// When this node last took the lead, by its clock.
+    led_since: Millis,
 }
 
 impl<C: VaultCrypto> VaultNode<C> {
@@ -278,8 +282,9 @@ impl<C: VaultCrypto> VaultNode<C> {
             cursor,
             dropped: 0,
             erase: false,
-            spent: BTreeSet::new(),
+            spent: BTreeMap::new(),
             grace_until: None,
+            led_since: Millis(0),
         }
         .with_spent_index()
     }
@@ -287,16 +292,19 @@ impl<C: VaultCrypto> VaultNode<C> {
     /// Rebuilds the index of spent budgets from the whole store (at start
     /// and after a snapshot replaced the store).
     fn with_spent_index(mut self) -> Self {
-        self.reindex_spent();
+        self.reindex_spent(Millis(0));
         self
     }
 
-    fn reindex_spent(&mut self) {
+    /// Rebuilds the index; a user already in it keeps when it was learned,
+    /// one new to it is learned `now`.
+    fn reindex_spent(&mut self, now: Millis) {
+        let before = std::mem::take(&mut self.spent);
         self.spent = self
             .store
             .iter()
             .filter(|(_, r)| r.active.as_ref().is_some_and(|a| a.attempts.spent()))
-            .map(|(u, _)| *u)
+            .map(|(u, _)| (*u, before.get(u).copied().unwrap_or(now)))
             .collect();
     }
 
@@ -314,8 +322,8 @@ impl<C: VaultCrypto> VaultNode<C> {
     /// The users whose active budget this node holds as spent: an index
     /// derived from its store, which the exhaustion rule reads instead of
     /// the whole store. Exposed so that a checker can hold it to the store.
-    pub fn spent_index(&self) -> &BTreeSet<UserId> {
-        &self.spent
+    pub fn spent_index(&self) -> BTreeSet<UserId> {
+        self.spent.keys().copied().collect()
     }
 
     /// The applied record store, for checkers.
@@ -1120,13 +1128,14 @@ impl<C: VaultCrypto> VaultNode<C> {
                     if flaw_on!(self.config.flaw, VaultFlaw::SnapshotPrunesSpentIndex) {
                         self.flaw_prune_spent();
                     } else {
-                        self.reindex_spent();
+                        self.reindex_spent(now);
                     }
                     self.effects.push(Effect::Restored { index });
                 }
                 RaftEvent::SteppedDown => self.drop_leader_memory(),
                 RaftEvent::BecameLeader => {
                     self.grace_until = Some(now.plus(self.config.login_ttl_ms));
+                    self.led_since = now;
                 }
             }
         }
@@ -1138,7 +1147,7 @@ impl<C: VaultCrypto> VaultNode<C> {
                 .as_ref()
                 .map(|c| (c.user(), self.apply(index, c)));
             if let Some(command) = &entry.command {
-                self.note_spent(command);
+                self.note_spent(command, now);
             }
             if let (Some(before), Some((user, _))) = (held_before, outcome.as_ref()) {
                 let after = self.held(*user);
@@ -1192,8 +1201,9 @@ impl<C: VaultCrypto> VaultNode<C> {
         }
     }
 
-    /// Keeps the index of spent budgets up to date after `command` applied.
-    fn note_spent(&mut self, command: &Command<C>) {
+    /// Keeps the index of spent budgets up to date after `command` applied
+    /// at `now`.
+    fn note_spent(&mut self, command: &Command<C>, now: Millis) {
         let user = command.user();
         let spent = self
             .store
@@ -1201,9 +1211,30 @@ impl<C: VaultCrypto> VaultNode<C> {
             .and_then(|r| r.active.as_ref())
             .is_some_and(|a| a.attempts.spent());
         if spent {
-            self.spent.insert(user);
+            self.spent.entry(user).or_insert(now);
         } else {
             self.spent.remove(&user);
+        }
+    }
+
+    /// When a login this leader opens at `now` for `user` expires: one
+    /// login TTL later, but against a spent budget no later than one TTL
+    /// after this node learned the budget was spent or took the lead,
+    /// whichever came last. Every login against a spent budget answers a
+    /// KE1 already tested (a new one destroys the record instead), and a
+    /// resend costs nothing; if each opened a login for a whole TTL, a
+    /// party that resends the last KE1 faster than the TTL (the chat
+    /// server, which relays it) would keep a login open, and so the spent
+    /// record alive, for ever (LOCK-4: the key is gone within one login
+    /// TTL and one commit of its last test, `lockout.rs`).
+    fn login_expiry(&self, user: UserId, now: Millis) -> Millis {
+        let ttl = self.config.login_ttl_ms;
+        let full = now.plus(ttl);
+        match self.spent.get(&user) {
+            Some(learned) if !flaw_on!(self.config.flaw, VaultFlaw::ResentLoginRenewsExpiry) => {
+                full.min((*learned).max(self.led_since).plus(ttl))
+            }
+            _ => full,
         }
     }
 
@@ -1237,7 +1268,7 @@ impl<C: VaultCrypto> VaultNode<C> {
             .collect();
         let due: Vec<(UserId, RegistrationId)> = self
             .spent
-            .iter()
+            .keys()
             .filter(|user| !in_flight.contains(user))
             .filter_map(|user| {
                 let active = self.store.get(*user)?.active.as_ref()?;
@@ -1370,7 +1401,7 @@ impl<C: VaultCrypto> VaultNode<C> {
     /// none joins it.
     fn flaw_prune_spent(&mut self) {
         let store = &self.store;
-        self.spent.retain(|u| {
+        self.spent.retain(|u, _| {
             store
                 .get(*u)
                 .and_then(|r| r.active.as_ref())
@@ -1595,7 +1626,7 @@ impl<C: VaultCrypto> VaultNode<C> {
                         expires: if flaw_on!(self.config.flaw, VaultFlaw::LoginExpiresAtOnce) {
                             now
                         } else {
-                            now.plus(self.config.login_ttl_ms)
+                            self.login_expiry(user, now)
                         },
                     },
                 );

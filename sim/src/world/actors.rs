@@ -453,6 +453,22 @@ fn wake_guesser(world: &mut World, a: usize) {
         UserId(1 + world.below(u64::from(users)))
     };
     let victim = (user.0 - 1) as usize;
+    // A spent budget: a new guess would destroy the record, so the chat
+    // server resends the last login start it relayed for the user instead
+    // (it costs nothing), to keep a login open against the record and the
+    // record alive (LOCK-4 says for at most one login TTL).
+    let spent = world
+        .consensus
+        .reference()
+        .get(user)
+        .and_then(|r| r.active.as_ref())
+        .is_some_and(|r| r.attempts.spent());
+    if let (true, Some(ke1)) = (spent, world.last_ke1.get(&user).cloned()) {
+        let to = world.actors[a].leader;
+        super::actors::replay_to(world, to, ke1);
+        schedule_wake(world, a, 500, 2_500);
+        return;
+    }
     let guess = |world: &mut World| {
         let right = world.below(100) < 5;
         match (

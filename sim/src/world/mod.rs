@@ -321,6 +321,9 @@ pub(crate) struct World {
     catch_up: Option<CatchUp>,
     /// Messages captured from honest devices, for the replaying adversary.
     captured: std::collections::VecDeque<ClientRequest<OpaqueCrypto>>,
+    /// The last login start the chat server relayed for each user, from
+    /// anyone: the guesser resends it to keep a spent record alive.
+    last_ke1: BTreeMap<UserId, ClientRequest<OpaqueCrypto>>,
     /// The chat server's own OPAQUE fleet: the key it evaluates under when
     /// it substitutes the evaluation in a registration answer.
     chat_server: OpaqueCrypto,
@@ -518,6 +521,7 @@ impl World {
                 == 0,
             catch_up: None,
             captured: std::collections::VecDeque::new(),
+            last_ke1: BTreeMap::new(),
             // A stream of its own, so that the fleet's and the run's
             // randomness do not depend on it.
             chat_server: OpaqueCrypto::new(FleetSecrets::generate(&mut ChaCha8Rng::seed_from_u64(
@@ -1346,8 +1350,14 @@ impl World {
                 self.check_registration_key(*user, sealed, *content, &password);
             }
         }
-        if let ClientRequest::Activate { registration, .. } = &request {
-            self.actors[a].activating(*registration);
+        match &request {
+            ClientRequest::Activate { registration, .. } => {
+                self.actors[a].activating(*registration);
+            }
+            ClientRequest::LoginStart { user, .. } => {
+                self.last_ke1.insert(*user, request.clone());
+            }
+            _ => {}
         }
         if self.history.is_some() {
             let call = self.history_call(&request);

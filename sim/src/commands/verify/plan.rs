@@ -213,9 +213,17 @@ fn sweeps(scale: u64) -> Vec<Stage> {
         ),
         sweep(
             "sim-limit-1",
-            "guess limit 1, history checked",
+            "guess limit 1, history checked, a record destroyed while a node was down required",
             s(60),
-            &["--guess-limit", "1", "--faults", "all", "--check-history"],
+            &[
+                "--guess-limit",
+                "1",
+                "--faults",
+                "all",
+                "--check-history",
+                "--require",
+                "records destroyed while a node was down",
+            ],
         ),
         sweep(
             "sim-limit-10",

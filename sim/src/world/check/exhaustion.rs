@@ -102,7 +102,8 @@ struct Open {
     user: UserId,
     registration: RegistrationId,
     term: Term,
-    at: u64,
+    /// Until when it may still finish, by its node's clock.
+    until: u64,
 }
 
 /// The exhaustion checks' memory.
@@ -116,8 +117,14 @@ pub struct Exhaustion {
     /// When some node last took over as leader.
     last_takeover: u64,
     open: BTreeMap<(NodeId, LoginId), Open>,
-    /// Per registration, when a KE2 for it was last released.
-    last_ke2: BTreeMap<(UserId, RegistrationId), u64>,
+    /// Per registration, until when (virtual time) the last login a KE2
+    /// opened against it may finish.
+    login_ends: BTreeMap<(UserId, RegistrationId), u64>,
+    /// Per node and user, since when the node's store has held the user's
+    /// budget spent, as its index of spent budgets shows it (held to the
+    /// store by [`index_matches_store`]): by the node's clock and by the
+    /// virtual clock.
+    learned: BTreeMap<(NodeId, UserId), (u64, u64)>,
     /// Registrations whose budget is spent in the reference store, and
     /// since when.
     spent: BTreeMap<(UserId, RegistrationId), u64>,
@@ -136,7 +143,8 @@ impl Exhaustion {
             leading: BTreeMap::new(),
             last_takeover: 0,
             open: BTreeMap::new(),
-            last_ke2: BTreeMap::new(),
+            login_ends: BTreeMap::new(),
+            learned: BTreeMap::new(),
             spent: BTreeMap::new(),
             proposed: BTreeSet::new(),
             exhaust_commits: 0,
@@ -158,6 +166,12 @@ impl Exhaustion {
     ) -> Result<(), Violation> {
         if let Some(login) = finishing {
             self.open.remove(&(id, login));
+        }
+        let index = node.spent_index();
+        self.learned
+            .retain(|(n, u), _| *n != id || index.contains(u));
+        for user in index {
+            self.learned.entry((id, user)).or_insert((clock, now));
         }
         let raft = node.raft();
         let last = raft.log().last_index();
@@ -221,7 +235,7 @@ impl Exhaustion {
                 && o.user == user
                 && o.registration == registration
                 && o.term == term
-                && o.at + self.ttl > clock
+                && o.until > clock
         });
         if let Some(((_, login), o)) = open {
             return Err(Violation::user(
@@ -229,25 +243,50 @@ impl Exhaustion {
                 user,
                 Some(id),
                 format!(
-                    "n{} proposed to destroy user {}'s registration {:x} while login {:x} (KE2 {} ms before, login TTL {} ms) could still finish",
-                    id.0, user.0, registration.0, login.0, clock - o.at, self.ttl
+                    "n{} proposed to destroy user {}'s registration {:x} while login {:x} could still finish for {} ms (login TTL {} ms)",
+                    id.0, user.0, registration.0, login.0, o.until - clock, self.ttl
                 ),
             ));
         }
         Ok(())
     }
 
-    /// When the `Exhaust` of `key` falls due, by the virtual clock, for a
-    /// leader that took over at `since`.
-    fn due(&self, key: (UserId, RegistrationId), spent_at: u64, since: u64) -> u64 {
+    /// When the `Exhaust` of `key` falls due, by the virtual clock, for
+    /// leader `id` that took over at `since`: once no login opened against
+    /// it may finish, and one login TTL after the leader took over and
+    /// after it learned the budget was spent (a login a resent KE1 opens
+    /// against a spent budget ends by then, however late it came).
+    fn due(&self, id: NodeId, key: (UserId, RegistrationId), spent_at: u64, since: u64) -> u64 {
+        let learned = self
+            .learned
+            .get(&(id, key.0))
+            .map_or(spent_at, |(_, at)| *at);
         [
             spent_at,
-            self.last_ke2.get(&key).map_or(0, |t| t + self.ttl),
-            since + self.ttl,
+            self.login_ends.get(&key).copied().unwrap_or(0),
+            since.max(learned) + self.ttl,
         ]
         .into_iter()
         .max()
         .unwrap_or(0)
+    }
+
+    /// Until when a login node `from` opens at `at` may finish, by the
+    /// node's clock (`on_node_clock`) or by the virtual clock: one TTL, but
+    /// against a spent budget no later than one TTL after the node learned
+    /// the budget was spent or took the lead, whichever came last
+    /// (`VaultNode`'s login expiry).
+    fn login_end(&self, from: NodeId, user: UserId, at: u64, on_node_clock: bool) -> u64 {
+        let pick = |(clock, now): (u64, u64)| if on_node_clock { clock } else { now };
+        let full = at + self.ttl;
+        let Some(&learned) = self.learned.get(&(from, user)) else {
+            return full;
+        };
+        let took_over = self
+            .leading
+            .get(&from)
+            .map_or(0, |(_, since, since_now)| pick((*since, *since_now)));
+        full.min(pick(learned).max(took_over) + self.ttl)
     }
 
     /// Leader `id` appended commands about `users` at `now` (virtual
@@ -269,7 +308,7 @@ impl Exhaustion {
             if users.contains(&user) || self.proposed.contains(&(id, term, user, registration)) {
                 continue;
             }
-            let due = self.due((user, registration), spent_at, since);
+            let due = self.due(id, (user, registration), spent_at, since);
             if now <= due + LATE_MARGIN_MS {
                 continue;
             }
@@ -318,21 +357,22 @@ impl Exhaustion {
         if let (ClientResponse::Ke2 { login, .. }, Some((user, registration))) =
             (response, registration)
         {
+            let until = self.login_end(from, user, clock, true);
+            let end = self.login_end(from, user, now, false);
             self.open.insert(
                 (from, *login),
                 Open {
                     user,
                     registration,
                     term,
-                    at: clock,
+                    until,
                 },
             );
-            self.last_ke2.insert((user, registration), now);
+            let ends = self.login_ends.entry((user, registration)).or_insert(0);
+            *ends = (*ends).max(end);
         }
         // Logins their node can no longer finish are forgotten.
-        let ttl = self.ttl;
-        self.open
-            .retain(|(n, _), o| *n != from || o.at + ttl > clock);
+        self.open.retain(|(n, _), o| *n != from || o.until > clock);
     }
 
     /// Entries newly committed at `now`, and the reference store after
@@ -375,7 +415,7 @@ impl Exhaustion {
             return Ok(());
         };
         for (&(user, registration), &spent_at) in &self.spent {
-            let due = self.due((user, registration), spent_at, self.last_takeover);
+            let due = self.due(*id, (user, registration), spent_at, self.last_takeover);
             if now > due + COMMIT_SLACK_MS {
                 return Err(Violation::user(
                     Invariant::Lock4,
