@@ -945,6 +945,11 @@ impl World {
                     .check(id, node, self.cluster.disk(id), unsynced)?;
                 if unsynced == 0 {
                     check::consensus::disk_holds_the_log(id, node, self.cluster.disk(id))?;
+                    check::consensus::restart_term_covers_the_disk(
+                        id,
+                        node,
+                        self.cluster.disk(id),
+                    )?;
                 }
             }
         }

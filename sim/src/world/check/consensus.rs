@@ -617,6 +617,42 @@ pub fn disk_holds_the_log<C: VaultCrypto>(
     Ok(())
 }
 
+/// CONS-3's ground at a restart: with no write of node `id` in flight, a
+/// restart now would put the node in a term at least that of every entry
+/// and snapshot its disk holds. It restarts in the later of its disk's hard
+/// state and the HSM's (`Raft::with_watermark`); a node that took entries
+/// of a term into its log without either recording the term would come
+/// back in an earlier one and follow a leader of that earlier term, which
+/// overwrites entries a later leader may have committed with its
+/// acknowledgement. Shown at the sync that makes the entries durable, not
+/// at a crash that may never come.
+///
+/// # Errors
+/// CONS-3 if the disk holds an entry or snapshot of a later term than the
+/// node would restart in.
+pub fn restart_term_covers_the_disk<C: VaultCrypto>(
+    id: NodeId,
+    node: &VaultNode<C>,
+    disk: &VaultDisk<C>,
+) -> Result<(), Violation> {
+    let restart = disk.term.max(node.raft().watermark().term);
+    let latest = disk
+        .log
+        .last_term()
+        .max(disk.snapshot.as_ref().map_or(Term(0), |(_, t, _)| *t));
+    if latest <= restart {
+        return Ok(());
+    }
+    Err(Violation::node(
+        Invariant::Cons3,
+        id,
+        format!(
+            "n{}'s synced disk holds entries of term {} but would restart it in term {} (its disk's hard state and its HSM's): it took a term's entries without recording the term, and back from a crash it would follow a leader of an earlier term",
+            id.0, latest.0, restart.0
+        ),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
