@@ -431,6 +431,13 @@ pub enum VaultFlaw {
     /// ever (breaks LOCK-4).
     #[cfg(feature = "flaws")]
     ResentLoginRenewsExpiry,
+    /// A hard state with no vote (a term learned from a leader's append,
+    /// an Attest or a refusal) is kept in memory only: the node takes the
+    /// term's entries onto its disk and, back from a crash, would follow a
+    /// leader of an earlier term (breaks CONS-3's ground at a restart;
+    /// outside bug consensus/31).
+    #[cfg(feature = "flaws")]
+    TermWrittenOnlyWithVote,
 }
 
 /// A deliberate defect in the client.
@@ -723,6 +730,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     VaultFlaw::StaleVotesCounted,
     #[cfg(feature = "flaws")]
     VaultFlaw::ResentLoginRenewsExpiry,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::TermWrittenOnlyWithVote,
 ];
 
 /// Every client flaw, for command lines and sweeps.
@@ -940,6 +949,8 @@ impl VaultFlaw {
             VaultFlaw::StaleVotesCounted => "stale-votes-counted",
             #[cfg(feature = "flaws")]
             VaultFlaw::ResentLoginRenewsExpiry => "resent-login-renews-expiry",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::TermWrittenOnlyWithVote => "term-written-only-with-vote",
         }
     }
 }

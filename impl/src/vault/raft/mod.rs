@@ -566,6 +566,10 @@ impl<E: Value, S: Value> Raft<E, S> {
     }
 
     fn persist_hard_state(&mut self) {
+        if self.voted_for.is_none() && flaw_on!(self.flaw, VaultFlaw::TermWrittenOnlyWithVote) {
+            // Broken: a term with no vote is kept in memory only.
+            return;
+        }
         // One vote per term (CONS-1): within a term, a vote once written
         // is never taken back or changed; only a later term clears it.
         let (queued_term, queued_vote) = self.queued_hard_state;
