@@ -1347,3 +1347,66 @@ fn a_spliced_ke1_costs_a_guess_like_any_other() {
         "the spliced KE1 was evaluated without costing a guess: {second:?} left"
     );
 }
+
+/// The chat server relays the owner's successful login and keeps its KE1
+/// and KE3. Later, with guesses of its own spent, it resends that KE1 (the
+/// proven one, which stays answerable so that a restore whose `LoginOk`
+/// was lost can finish) and puts the kept KE3 on the new login. A KE3
+/// proves the password only for the KE2 it answers, and the vault makes
+/// each KE2 with fresh randomness: the replay must not verify, or it would
+/// refill the budget without a proof, again and again, and the guesses
+/// would never run out. Returns the answer to the replayed KE3 and the
+/// guesses the next wrong guess reports left.
+fn run_replayed_login() -> (Resp, u8) {
+    let mut w = world(13, None);
+    let mut device = w.register_victim();
+    let (mut start, mut finish) = (None, None);
+    let _ = w.run(
+        &mut device,
+        Operation::RestoreWithPassword {
+            password: PASSWORD.into(),
+        },
+        &mut |r| {
+            match &r {
+                Req::LoginStart { ke1, .. } => start = Some(ke1.clone()),
+                Req::LoginFinish { ke3, .. } => finish = Some(ke3.clone()),
+                _ => {}
+            }
+            r
+        },
+    );
+    let (ke1, ke3) = (start.expect("a KE1"), finish.expect("a KE3"));
+    for k in 0..3 {
+        let (answer, key) = w.login(&format!("a guess {k}"));
+        assert!(
+            matches!(answer, Resp::Ke2 { .. }) && key.is_none(),
+            "{answer:?}"
+        );
+    }
+    let Resp::Ke2 { login, .. } = w.call(Req::LoginStart { user: USER, ke1 }) else {
+        panic!("the proven KE1 stays answerable");
+    };
+    let replayed = w.call(Req::LoginFinish {
+        user: USER,
+        login,
+        ke3,
+    });
+    let (next, _) = w.login("one more guess");
+    let Resp::Ke2 { remaining, .. } = next else {
+        panic!("a new guess gets KE2: {next:?}");
+    };
+    (replayed, remaining)
+}
+
+#[test]
+fn a_replayed_login_transcript_proves_nothing() {
+    let (replayed, remaining) = run_replayed_login();
+    assert!(
+        !matches!(replayed, Resp::LoginOk { .. }),
+        "a replayed KE3 verified: {replayed:?}"
+    );
+    assert_eq!(
+        remaining, 6,
+        "the budget was refilled without a proof (10, 3 guesses, the replay, one more)"
+    );
+}
