@@ -582,6 +582,13 @@ pub enum ClientFlaw {
     /// replaced registration (breaks DEV-1; outside bug vault-client/37).
     #[cfg(feature = "flaws")]
     LoginKeepsRegistration,
+    /// A password change whose staging is refused "unknown registration"
+    /// or "bad proof" (unauthenticated answers, which the chat server can
+    /// forge) fails and forgets the device's registration: its later
+    /// disable skips the vault and forgets K while the record stays
+    /// (breaks DEV-1; outside bug vault-client/44).
+    #[cfg(feature = "flaws")]
+    RefusedChangeForgetsRegistration,
     /// A backup that moves to another generation (its name taken, or the
     /// manifest ahead) keeps the backup id and nonce prefix it drew first:
     /// two files under one key then share their payload key and nonces,
@@ -788,6 +795,8 @@ pub const CLIENT_FLAWS: &[ClientFlaw] = &[
     ClientFlaw::ManifestOnlyIfListingEmpty,
     #[cfg(feature = "flaws")]
     ClientFlaw::LoginKeepsRegistration,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::RefusedChangeForgetsRegistration,
 ];
 
 /// Whether `flaw` (an `Option<VaultFlaw>` or `Option<ClientFlaw>`) is the
@@ -1011,6 +1020,8 @@ impl ClientFlaw {
             ClientFlaw::ManifestOnlyIfListingEmpty => "manifest-only-if-listing-empty",
             #[cfg(feature = "flaws")]
             ClientFlaw::LoginKeepsRegistration => "login-keeps-registration",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::RefusedChangeForgetsRegistration => "refused-change-forgets-registration",
         }
     }
 }

@@ -235,6 +235,13 @@ impl Register {
                             ClientFlaw::EnableGivesUpOnStaleRegistration
                         ))
                 {
+                    if crate::flaws::flaw_on!(
+                        ctx.config.flaw,
+                        ClientFlaw::RefusedChangeForgetsRegistration
+                    ) {
+                        // Broken: the refused registration is forgotten.
+                        ctx.device.registration = None;
+                    }
                     return Step::Failed(ClientError::NotRegistered);
                 }
                 self.stage(ctx)

@@ -15,7 +15,7 @@
 //!   restore with the digits the device keeps and a password change keep it;
 //! - the registration: only a password set or changed, a login, or backups
 //!   turned off change it, and a password set or changed moves it to the
-//!   new registration;
+//!   new registration; a set-up or change that failed leaves it as it was;
 //! - the acknowledged generation never goes back; a backup acknowledged as
 //!   generation `g` is above every generation acknowledged on the device
 //!   before, and the device's count covers it, as it covers a restored one;
@@ -102,12 +102,18 @@ impl Kind {
         }
     }
 
-    /// Whether the operation may change the device's registration.
-    fn may_change_registration(self) -> bool {
-        matches!(
-            self,
-            Kind::EnablePassword | Kind::ChangePassword | Kind::RestoreWithPassword | Kind::Disable
-        )
+    /// Whether the operation may change the device's registration, having
+    /// completed (`done`) or failed. A set-up or change moves it only when
+    /// the vault's authenticated `Activated` completes the operation: one
+    /// that failed never reached it, so it leaves the registration as it
+    /// was, whatever refusals it met (an unauthenticated refusal, which the
+    /// chat server can forge, is no news about the registration held).
+    fn may_change_registration(self, done: bool) -> bool {
+        match self {
+            Kind::EnablePassword | Kind::ChangePassword => done,
+            Kind::RestoreWithPassword | Kind::Disable => true,
+            _ => false,
+        }
     }
 }
 
@@ -302,7 +308,7 @@ pub fn judge(
             fingerprint(after)
         ));
     }
-    if !kind.may_change_registration() && after.registration != before.registration {
+    if !kind.may_change_registration(result.is_ok()) && after.registration != before.registration {
         return fail(format!(
             "its registration changed from {:?} to {:?}",
             before.registration.map(|r| r.0),
