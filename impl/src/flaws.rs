@@ -589,6 +589,12 @@ pub enum ClientFlaw {
     /// (breaks DEV-1; outside bug vault-client/44).
     #[cfg(feature = "flaws")]
     RefusedChangeForgetsRegistration,
+    /// A `NotLeader` that names no leader (an election is on) sends the
+    /// request again at once, to the next node, instead of waiting for the
+    /// deadline: the retry budget is spent within milliseconds (breaks
+    /// LIVE-4; outside bug vault-client/46).
+    #[cfg(feature = "flaws")]
+    HintlessNotLeaderResends,
     /// A backup that moves to another generation (its name taken, or the
     /// manifest ahead) keeps the backup id and nonce prefix it drew first:
     /// two files under one key then share their payload key and nonces,
@@ -797,6 +803,8 @@ pub const CLIENT_FLAWS: &[ClientFlaw] = &[
     ClientFlaw::LoginKeepsRegistration,
     #[cfg(feature = "flaws")]
     ClientFlaw::RefusedChangeForgetsRegistration,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::HintlessNotLeaderResends,
 ];
 
 /// Whether `flaw` (an `Option<VaultFlaw>` or `Option<ClientFlaw>`) is the
@@ -1022,6 +1030,8 @@ impl ClientFlaw {
             ClientFlaw::LoginKeepsRegistration => "login-keeps-registration",
             #[cfg(feature = "flaws")]
             ClientFlaw::RefusedChangeForgetsRegistration => "refused-change-forgets-registration",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::HintlessNotLeaderResends => "hintless-not-leader-resends",
         }
     }
 }

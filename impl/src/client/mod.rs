@@ -264,6 +264,8 @@ impl Client {
         now: Millis,
         rng: &mut (impl RngCore + CryptoRng),
     ) {
+        let hasty = matches!(response, ClientResponse::NotLeader { leader: None })
+            && flaw_on!(self.config.flaw, ClientFlaw::HintlessNotLeaderResends);
         if !self.awaits(call, |r| matches!(r, Request::Vault(_))) {
             return;
         }
@@ -275,6 +277,10 @@ impl Client {
             }
             ClientResponse::Retry => self.resend(now, rng),
             response => self.dispatch(now, rng, |flow, ctx| flow.on_vault(response, ctx)),
+        }
+        if hasty {
+            // Broken: no leader named, and sent again at once.
+            self.resend(now, rng);
         }
     }
 

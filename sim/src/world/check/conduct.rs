@@ -7,8 +7,11 @@
 //!   max(max, first))` plus at most a quarter of it, so its deadline lies in
 //!   `[t + w(n), t + w(n) + w(n) / 4]` where `t` is the time of the send;
 //! - a request is sent again only on a timeout at or after that deadline,
-//!   or at once on an answer that asks for it (`Retry`, `NotLeader`, the
-//!   cloud's `Unavailable`), and at most `max_attempts` times in all;
+//!   or at once on an answer that asks for it (`Retry`, a `NotLeader` that
+//!   names a leader in the cluster, the cloud's `Unavailable`), and at most
+//!   `max_attempts` times in all; a `NotLeader` that names none (an
+//!   election is on) asks for nothing at once: the resend waits for the
+//!   deadline, so that the budget is not spent within milliseconds;
 //! - a client moves past a request only on an answer to it, or when the
 //!   budget is spent (then it fails with the vault or the cloud unavailable,
 //!   or, for a cleanup that goes on, sends its next request);
@@ -213,6 +216,8 @@ impl Conduct {
                 None => {
                     route.named = None;
                     route.moves += 1;
+                    // No leader to go to: wait out the deadline.
+                    d.cause = Cause::Nothing;
                 }
             }
         }
@@ -536,6 +541,26 @@ mod tests {
 
     fn login() -> Sent {
         a_vault_request(U)
+    }
+
+    #[test]
+    fn a_not_leader_that_names_none_is_no_cause_to_send_at_once() {
+        // An election is on: sending again at once, to the next node, would
+        // spend the budget within milliseconds.
+        let mut c = first(login(), Some(NodeId(1)));
+        c.answer(0, 1, CallId(0), Reply::NotLeader(None));
+        assert!(c
+            .sent(0, 1, U, CallId(1), login(), Some(NodeId(2)), Millis(10))
+            .is_err());
+        // At its deadline it goes to the next node but one: the refusal
+        // moved it on once, the timeout once more.
+        let mut c = first(login(), Some(NodeId(1)));
+        c.answer(0, 1, CallId(0), Reply::NotLeader(None));
+        c.waiting(0, 1, U, Some(Millis(1_000))).unwrap();
+        c.woken(0, 1, Millis(1_000));
+        assert!(c
+            .sent(0, 1, U, CallId(1), login(), Some(NodeId(0)), Millis(1_000))
+            .is_ok());
     }
 
     #[test]
