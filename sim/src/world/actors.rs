@@ -53,6 +53,7 @@ use backup_vault::vault::opaque_crypto::{
     credential_id, user_bytes, OpaqueCrypto, VaultRegistrationResponse,
 };
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse, Replacing};
+use backup_vault::vault::records::ActiveRecord;
 use bytes::Bytes;
 use rand_chacha::rand_core::RngCore;
 use std::collections::BTreeSet;
@@ -134,13 +135,7 @@ const TYPED_KEPT: usize = 4;
 /// typed there (which the user now knows works). `None` if the user knows
 /// no password.
 fn login_password(world: &mut World, a: usize) -> Option<Password> {
-    let user = world.actors[a].user;
-    let active = world
-        .consensus
-        .reference()
-        .get(user)
-        .and_then(|r| r.active.as_ref())
-        .map(|r| r.registration);
+    let active = reference_active(world, world.actors[a].user).map(|r| r.registration);
     let actor = &mut world.actors[a];
     if let Some(at) = active.and_then(|reg| actor.typed.iter().position(|(r, _)| *r == reg)) {
         let (_, password) = actor.typed.swap_remove(at);
@@ -148,6 +143,16 @@ fn login_password(world: &mut World, a: usize) -> Option<Password> {
         actor.password = Some(password);
     }
     actor.password.clone()
+}
+
+/// `user`'s active registration as the committed log left it (the
+/// checkers' reference store), if any.
+fn reference_active(world: &World, user: UserId) -> Option<&ActiveRecord<OpaqueCrypto>> {
+    world
+        .consensus
+        .reference()
+        .get(user)
+        .and_then(|r| r.active.as_ref())
 }
 
 /// One actor. See the module documentation.
@@ -457,12 +462,7 @@ fn wake_guesser(world: &mut World, a: usize) {
     // server resends the last login start it relayed for the user instead
     // (it costs nothing), to keep a login open against the record and the
     // record alive (LOCK-4 says for at most one login TTL).
-    let spent = world
-        .consensus
-        .reference()
-        .get(user)
-        .and_then(|r| r.active.as_ref())
-        .is_some_and(|r| r.attempts.spent());
+    let spent = reference_active(world, user).is_some_and(|r| r.attempts.spent());
     if let (true, Some(ke1)) = (spent, world.last_ke1.get(&user).cloned()) {
         let to = world.actors[a].leader;
         super::actors::replay_to(world, to, ke1);
@@ -2031,12 +2031,7 @@ fn restart_app(world: &mut World, a: usize) {
 /// again, if `may_reenable` (LIVE-5), and logs in after.
 fn start_final_restore(world: &mut World, a: usize, may_reenable: bool) {
     let user = world.actors[a].user;
-    let active = world
-        .consensus
-        .reference()
-        .get(user)
-        .and_then(|r| r.active.as_ref())
-        .map(|r| (r.registration, r.attempts.remaining()));
+    let active = reference_active(world, user).map(|r| (r.registration, r.attempts.remaining()));
     let typed = active.is_some_and(|(reg, _)| world.actors[a].typed.iter().any(|(r, _)| *r == reg));
     let password = login_password(world, a);
     let saved = &world.actors[a].saved;
