@@ -4,13 +4,17 @@
 //! as no login against it can still prove knowledge. These checks time it
 //! from what they see, not from the node's own bookkeeping of logins:
 //! - **never too early**: a leader proposes `Exhaust` for a registration
-//!   neither while a KE2 it released for that registration in its term is
-//!   younger than the login TTL without an answer to that login's KE3
-//!   (`LoginOk`, `WrongPassword`, ...), nor within one login TTL of taking
-//!   over (logins a former leader opened may still be finished at a retry);
+//!   neither while a login it opened for that registration in its term may
+//!   still finish (a KE2 younger than the login TTL without an answer to
+//!   that login's KE3, `LoginOk`, `WrongPassword`, ...; against a spent
+//!   budget, only until one TTL after the leader's store showed the budget
+//!   spent or it took over, whichever came last), nor within one login TTL
+//!   of taking over (logins a former leader opened may still be finished at
+//!   a retry);
 //! - **never too late**: once a budget is spent (in the reference store
-//!   the consensus checks apply the ledger to), its last KE2's login has
-//!   expired and the leader has led for one login TTL, that leader proposes
+//!   the consensus checks apply the ledger to), every login opened against
+//!   it has ended, and the leader has led, and held the budget spent, for
+//!   one login TTL, that leader proposes
 //!   `Exhaust` before anything else: a serving leader that appends a
 //!   command more than [`LATE_MARGIN_MS`] after that moment, without having
 //!   proposed it in its term, is late (unless a command about the same user
