@@ -138,9 +138,7 @@ fn login_password(world: &mut World, a: usize) -> Option<Password> {
     let active = reference_active(world, world.actors[a].user).map(|r| r.registration);
     let actor = &mut world.actors[a];
     if let Some(at) = active.and_then(|reg| actor.typed.iter().position(|(r, _)| *r == reg)) {
-        let (_, password) = actor.typed.swap_remove(at);
-        actor.typed.clear();
-        actor.password = Some(password);
+        actor.password = Some(std::mem::take(&mut actor.typed).swap_remove(at).1);
     }
     actor.password.clone()
 }
@@ -465,7 +463,7 @@ fn wake_guesser(world: &mut World, a: usize) {
     let spent = reference_active(world, user).is_some_and(|r| r.attempts.spent());
     if let (true, Some(ke1)) = (spent, world.last_ke1.get(&user).cloned()) {
         let to = world.actors[a].leader;
-        super::actors::replay_to(world, to, ke1);
+        replay_to(world, to, ke1);
         schedule_wake(world, a, 500, 2_500);
         return;
     }
