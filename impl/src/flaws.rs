@@ -288,6 +288,12 @@ pub enum VaultFlaw {
     /// CONS-3's ground, and then CONS-3).
     #[cfg(feature = "flaws")]
     StaleAnswerCounted,
+    /// A node answers a snapshot of an earlier term with its log's last
+    /// index, in its own term: a leader of that term counts it as matching
+    /// up to there, though the tail may be another leader's entries
+    /// (breaks CONS-3's ground, and then CONS-3).
+    #[cfg(feature = "flaws")]
+    StaleSnapshotAnswerClaimsLog,
     /// A record whose budget is spent keeps its key until the next login
     /// start, however long that takes: the leader never proposes `Exhaust`
     /// (breaks LOCK-4's bound: the key is not gone from storage one login
@@ -700,6 +706,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::StaleAnswerCounted,
     #[cfg(feature = "flaws")]
+    VaultFlaw::StaleSnapshotAnswerClaimsLog,
+    #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustionWaits,
     #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustDuringLogin,
@@ -922,6 +930,8 @@ impl VaultFlaw {
             VaultFlaw::PreVoteGivesUpOnRefusal => "pre-vote-gives-up-on-refusal",
             #[cfg(feature = "flaws")]
             VaultFlaw::StaleAnswerCounted => "stale-answer-counted",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::StaleSnapshotAnswerClaimsLog => "stale-snapshot-answer-claims-log",
             #[cfg(feature = "flaws")]
             VaultFlaw::ExhaustionWaits => "exhaustion-waits",
             #[cfg(feature = "flaws")]

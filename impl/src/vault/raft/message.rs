@@ -87,7 +87,11 @@ pub enum PeerMessage<E, S> {
     SnapshotReply {
         /// The follower's term.
         term: Term,
-        /// The last index the follower now holds.
+        /// How far the follower's log matches the leader's of `term`: the
+        /// snapshot's index once installed, or the follower's commit index
+        /// (it held the snapshot already, or the snapshot is of an earlier
+        /// term than the follower's). Never an index the follower merely
+        /// holds: a leader counts it towards commits.
         index: LogIndex,
     },
     /// How far did your durable log ever reach? Asked in `term` by a node

@@ -1646,9 +1646,18 @@ impl<E: Value, S: Value> Raft<E, S> {
         rng: &mut R,
     ) {
         if term < self.term {
+            // The answer carries our term, so a leader of that term counts
+            // it as its own: it may claim only what every leader of our
+            // term holds, the committed prefix, and not our whole log,
+            // whose tail may be another leader's.
+            let index = if flaw_on!(self.flaw, VaultFlaw::StaleSnapshotAnswerClaimsLog) {
+                self.log.last_index()
+            } else {
+                self.commit
+            };
             let reply = PeerMessage::SnapshotReply {
                 term: self.term,
-                index: self.log.last_index(),
+                index,
             };
             self.outbox.messages.push((from, reply));
             return;

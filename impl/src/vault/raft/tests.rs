@@ -694,6 +694,75 @@ fn a_leader_counting_stale_answers_counts_what_the_follower_never_said() {
     assert_eq!(counted, last);
 }
 
+/// A follower holding an entry past its commit index is sent a snapshot
+/// of an earlier term: the index its answer (in its own term) gives, the
+/// follower's commit index, and its last index.
+fn answer_to_a_stale_snapshot(flaw: Option<VaultFlaw>) -> (LogIndex, LogIndex, LogIndex) {
+    let mut c = Cluster::new(3, 0, 11);
+    c.run(2000);
+    let l = c.leader().unwrap();
+    let f = (l + 1) % 3;
+    c.nodes[f].raft = c.nodes[f].raft.take().map(|r| r.with_flaw(flaw));
+    assert!(c.propose(7));
+    // Only the append reaches the follower: it holds the entry, uncommitted.
+    let k = c
+        .net
+        .iter()
+        .position(|(_, to, m)| usize::from(to.0) == f && matches!(m, Msg::Append { .. }))
+        .expect("the leader sent the follower the entry");
+    c.deliver(k);
+    c.net.clear();
+    let (commit, last) = (c.raft(f).commit_index(), c.raft(f).log().last_index());
+    assert!(last > commit, "the follower holds an uncommitted entry");
+    let term = c.raft(f).term();
+    let stale = Msg::InstallSnapshot {
+        term: Term(term.0 - 1),
+        index: LogIndex(1),
+        index_term: Term(term.0 - 1),
+        snapshot: Vec::new(),
+    };
+    let now = c.now;
+    c.nodes[f]
+        .raft
+        .as_mut()
+        .unwrap()
+        .step(NodeId(l as u8), stale, now, &mut c.rng);
+    let answer = c.nodes[f]
+        .raft
+        .as_mut()
+        .unwrap()
+        .take_outbox()
+        .messages
+        .into_iter()
+        .find_map(|(_, m)| match m {
+            Msg::SnapshotReply { term: t, index } => {
+                assert_eq!(t, term, "the answer carries the follower's term");
+                Some(index)
+            }
+            _ => None,
+        })
+        .expect("a snapshot of an earlier term is answered");
+    (answer, commit, last)
+}
+
+/// The answer carries the follower's term, so a leader of that term counts
+/// it: it claims only the committed prefix, which every such leader holds
+/// (CONS-3's ground; the simulator's `check/acks.rs` judges the claim).
+#[test]
+fn a_stale_snapshot_is_answered_with_the_commit_index() {
+    let (answer, commit, _) = answer_to_a_stale_snapshot(None);
+    assert_eq!(answer, commit);
+}
+
+/// The broken variant claims the whole log, whose tail may be another
+/// leader's entries.
+#[test]
+fn a_stale_snapshot_answered_with_the_log_claims_the_tail() {
+    let (answer, _, last) =
+        answer_to_a_stale_snapshot(Some(VaultFlaw::StaleSnapshotAnswerClaimsLog));
+    assert_eq!(answer, last);
+}
+
 /// A node of a 3-node cluster asks for pre-votes, is refused by one peer
 /// in its own term, then granted by the other: its role after each answer.
 fn pre_vote_through_a_refusal(flaw: Option<VaultFlaw>) -> (Role, Role) {

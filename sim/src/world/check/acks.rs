@@ -11,6 +11,15 @@
 //! copy. Judged here from the answers each node sent, never from the
 //! leader's bookkeeping of them.
 //!
+//! An answer of the leader's own term must also be true: the follower's
+//! log, as it answered, held the leader's entry at the index it counted.
+//! A follower answers a message of an earlier term with its own term, so
+//! an answer about some other log (its whole tail, say, to a late snapshot
+//! of a leader it no longer follows) reaches the leader as one of its own
+//! term; counted, it commits the leader's entries on the strength of a
+//! follower that holds others at those indices. Judged from the term the
+//! follower held at the answered index when it sent the answer.
+//!
 //! And the commit rule itself (Raft §5.4.2, `docs/protocol.md`): a leader
 //! moves its commit index only to an entry of its own term. An entry of an
 //! earlier term that a quorum holds may still be overwritten by a leader
@@ -28,13 +37,17 @@ use backup_vault::vault::ids::{LogIndex, NodeId, Term};
 use backup_vault::vault::node::{VaultNode, VaultPeerMessage};
 use backup_vault::vault::raft::message::PeerMessage;
 use backup_vault::vault::raft::Role;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The furthest index each follower acknowledged in each term.
 #[derive(Default)]
 pub struct Acks {
     /// (follower, term) → the highest index it answered as matching.
     acked: BTreeMap<(NodeId, Term), LogIndex>,
+    /// (follower, term, index) → the terms of the entries the follower
+    /// held at that index each time it answered so in that term (`None`:
+    /// it held none there).
+    claims: BTreeMap<(NodeId, Term, LogIndex), BTreeSet<Option<Term>>>,
     /// Each leader's commit index as last seen, with the term it leads.
     commits: BTreeMap<NodeId, (Term, LogIndex)>,
 }
@@ -68,6 +81,12 @@ impl Acks {
             };
             let acked = self.acked.entry((*from, term)).or_insert(LogIndex(0));
             *acked = (*acked).max(index);
+            // The sender is the node that stepped: its log is as it answered.
+            let held = node.raft().log().term_at(index);
+            self.claims
+                .entry((*from, term, index))
+                .or_default()
+                .insert(held);
         }
         let raft = node.raft();
         if raft.role() != Role::Leader {
@@ -113,7 +132,48 @@ impl Acks {
                     ),
                 ));
             }
+            self.judge_claim(id, raft.log(), term, follower, matched)?;
         }
         Ok(matches!(handled, Some((_, Peek::Answer { term: t })) if t < term))
+    }
+
+    /// Whether `follower`, counted by the leader `id` of `term` as matching
+    /// up to `matched`, held the leader's entry there when it answered so.
+    /// An index the leader has compacted is committed, and held alike.
+    fn judge_claim<E: Clone>(
+        &self,
+        id: NodeId,
+        log: &backup_vault::vault::raft::log::Log<E>,
+        term: Term,
+        follower: NodeId,
+        matched: LogIndex,
+    ) -> Result<(), Violation> {
+        if matched == LogIndex(0) || matched < log.base_index() {
+            return Ok(());
+        }
+        let Some(held) = self.claims.get(&(follower, term, matched)) else {
+            return Ok(());
+        };
+        let ours = log.term_at(matched);
+        if ours.is_some() && held.contains(&ours) {
+            return Ok(());
+        }
+        let show = |t: Option<Term>| t.map_or_else(|| "none".to_owned(), |t| t.0.to_string());
+        let theirs: Vec<String> = held.iter().map(|t| show(*t)).collect();
+        Err(Violation::node(
+            Invariant::Cons3,
+            id,
+            format!(
+                "n{}, leading term {}, counts n{} as holding its log up to index {} (the leader's entry there: term {}), on n{}'s answer of term {} that held an entry of term {} there: an answer about another log was counted",
+                id.0,
+                term.0,
+                follower.0,
+                matched.0,
+                show(ours),
+                follower.0,
+                term.0,
+                theirs.join(" or ")
+            ),
+        ))
     }
 }
