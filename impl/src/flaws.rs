@@ -294,6 +294,13 @@ pub enum VaultFlaw {
     /// (breaks CONS-3's ground, and then CONS-3).
     #[cfg(feature = "flaws")]
     StaleSnapshotAnswerClaimsLog,
+    /// A leader sends its snapshot labelled with its current term instead
+    /// of the term of the entry at the snapshot point: a follower that
+    /// installs it takes a wrong term at its log's base, looks as up to
+    /// date as a later term's log and refuses the leader's appends there
+    /// (breaks CONS-3 at the snapshot point).
+    #[cfg(feature = "flaws")]
+    SnapshotSentWithCurrentTerm,
     /// A record whose budget is spent keeps its key until the next login
     /// start, however long that takes: the leader never proposes `Exhaust`
     /// (breaks LOCK-4's bound: the key is not gone from storage one login
@@ -708,6 +715,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::StaleSnapshotAnswerClaimsLog,
     #[cfg(feature = "flaws")]
+    VaultFlaw::SnapshotSentWithCurrentTerm,
+    #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustionWaits,
     #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustDuringLogin,
@@ -932,6 +941,8 @@ impl VaultFlaw {
             VaultFlaw::StaleAnswerCounted => "stale-answer-counted",
             #[cfg(feature = "flaws")]
             VaultFlaw::StaleSnapshotAnswerClaimsLog => "stale-snapshot-answer-claims-log",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::SnapshotSentWithCurrentTerm => "snapshot-sent-with-current-term",
             #[cfg(feature = "flaws")]
             VaultFlaw::ExhaustionWaits => "exhaustion-waits",
             #[cfg(feature = "flaws")]

@@ -943,10 +943,15 @@ impl<E: Value, S: Value> Raft<E, S> {
             let Some((index, index_term, state)) = &self.snapshot else {
                 return;
             };
+            let index_term = if flaw_on!(self.flaw, VaultFlaw::SnapshotSentWithCurrentTerm) {
+                self.term
+            } else {
+                *index_term
+            };
             let msg = PeerMessage::InstallSnapshot {
                 term: self.term,
                 index: *index,
-                index_term: *index_term,
+                index_term,
                 snapshot: state.clone(),
             };
             if let RoleState::Leader { progress, .. } = &mut self.role {

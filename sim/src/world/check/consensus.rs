@@ -8,6 +8,8 @@
 //!   a node applying a different entry at a ledger index is a committed
 //!   entry lost or changed. A node applies what it commits in the same step,
 //!   so the ledger has every committed index, with no gap.
+//!   A node's snapshot, and its log's base, name the committed entry at
+//!   their index by its term.
 //! - CONS-4: a reference record store applies the ledger in order; every
 //!   node's store must equal the reference at the node's applied index.
 //!   Stores are compared by [`Fingerprint`], kept per user, so that a step
@@ -424,6 +426,7 @@ impl<C: VaultCrypto> Consensus<C> {
                 }
             }
         }
+        self.snapshot_point_is_committed(id, node)?;
         self.nodes[i].commit = commit;
         self.advance_reference();
         // CONS-4: the node's store equals the reference at its applied index.
@@ -453,6 +456,52 @@ impl<C: VaultCrypto> Consensus<C> {
             self.compare(id, applied, print)?;
         }
         Ok(added)
+    }
+
+    /// CONS-3 at the snapshot point: a snapshot covers committed entries,
+    /// so the term it records for its last index, and the term the node's
+    /// log takes at its base, is the term of the entry committed there.
+    /// A wrong one makes the node's log look as up to date as a later
+    /// term's (it wins votes it must lose) and refuse the leader's appends
+    /// at that point for ever. Judged against the ledger, which holds every
+    /// index some node applied.
+    fn snapshot_point_is_committed(
+        &self,
+        id: NodeId,
+        node: &VaultNode<C>,
+    ) -> Result<(), Violation> {
+        let raft = node.raft();
+        let log = raft.log();
+        let base = log.base_index();
+        let points = [
+            (base, log.term_at(base), "log's base"),
+            match raft.snapshot() {
+                Some((index, term, _)) => (*index, Some(*term), "snapshot"),
+                None => (LogIndex(0), None, "snapshot"),
+            },
+        ];
+        for (index, term, what) in points {
+            if index == LogIndex(0) {
+                continue;
+            }
+            let Some(c) = self.ledger.get(&index) else {
+                continue;
+            };
+            if term != Some(c.term) {
+                return Err(Violation::node(
+                    Invariant::Cons3,
+                    id,
+                    format!(
+                        "n{}'s {what} names index {} with term {}, where the committed entry is of term {}",
+                        id.0,
+                        index.0,
+                        term.map_or_else(|| "none".to_owned(), |t| t.0.to_string()),
+                        c.term.0
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// CONS-4: `print`, node `id`'s store at applied index `applied`, is
