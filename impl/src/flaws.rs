@@ -301,6 +301,14 @@ pub enum VaultFlaw {
     /// (breaks CONS-3 at the snapshot point).
     #[cfg(feature = "flaws")]
     SnapshotSentWithCurrentTerm,
+    /// A node's word on how far its durable log reached (in a vote request
+    /// or an `Attested`) is read from its HSM's counter alone, leaving out
+    /// the writes queued before it, whose acknowledgements of an earlier
+    /// term leave with the word once the disk syncs: a candidate behind its
+    /// counter then leads without an entry that was committed (breaks
+    /// CONS-3; found by an outside reviewer in the product).
+    #[cfg(feature = "flaws")]
+    WordOmitsQueuedWrites,
     /// A record whose budget is spent keeps its key until the next login
     /// start, however long that takes: the leader never proposes `Exhaust`
     /// (breaks LOCK-4's bound: the key is not gone from storage one login
@@ -717,6 +725,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::SnapshotSentWithCurrentTerm,
     #[cfg(feature = "flaws")]
+    VaultFlaw::WordOmitsQueuedWrites,
+    #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustionWaits,
     #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustDuringLogin,
@@ -943,6 +953,8 @@ impl VaultFlaw {
             VaultFlaw::StaleSnapshotAnswerClaimsLog => "stale-snapshot-answer-claims-log",
             #[cfg(feature = "flaws")]
             VaultFlaw::SnapshotSentWithCurrentTerm => "snapshot-sent-with-current-term",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::WordOmitsQueuedWrites => "word-omits-queued-writes",
             #[cfg(feature = "flaws")]
             VaultFlaw::ExhaustionWaits => "exhaustion-waits",
             #[cfg(feature = "flaws")]

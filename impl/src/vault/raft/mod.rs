@@ -293,6 +293,22 @@ impl<E: Value, S: Value> Raft<E, S> {
         self
     }
 
+    /// This node's word on how far its durable log ever reached, as it will
+    /// stand when a message sent now leaves: [`Raft::send`] holds it until
+    /// every write queued so far is durable, and those writes may hold
+    /// entries of an earlier term whose acknowledgements leave with it. The
+    /// counter alone would leave them out, and a candidate would count a
+    /// word below an entry this node acknowledged (see [`watermark`]).
+    fn word_when_sent(&self) -> (Term, LogIndex) {
+        if flaw_on!(self.flaw, VaultFlaw::WordOmitsQueuedWrites) {
+            return self.watermark.log;
+        }
+        self.write_marks
+            .iter()
+            .map(|(_, index, term)| (*term, *index))
+            .fold(self.watermark.log, std::cmp::max)
+    }
+
     /// What the HSM must remember beyond the disk: raised as writes become
     /// durable; a driver keeps it across restarts (see [`watermark`]).
     pub fn watermark(&self) -> Watermark {
@@ -786,7 +802,7 @@ impl<E: Value, S: Value> Raft<E, S> {
             term: self.term,
             last_index: self.log.last_index(),
             last_term: self.log.last_term(),
-            reached: self.watermark.log,
+            reached: self.word_when_sent(),
         };
         // Behind our own counter: we lead only once the others' word,
         // given in this term, clears our lost tail (see [`watermark`]).
@@ -1299,7 +1315,7 @@ impl<E: Value, S: Value> Raft<E, S> {
         if self.flaw_ignores_attest() {
             return;
         }
-        let reached = self.watermark.log;
+        let reached = self.word_when_sent();
         self.send(
             from,
             PeerMessage::Attested {

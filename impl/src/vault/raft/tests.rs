@@ -763,6 +763,103 @@ fn a_stale_snapshot_answered_with_the_log_claims_the_tail() {
     assert_eq!(answer, last);
 }
 
+/// Takes out of the network every message `pick` names.
+fn take_messages(c: &mut Cluster, pick: &dyn Fn(usize, usize, &Msg) -> bool) {
+    c.net
+        .retain(|(f, t, m)| !pick(usize::from(f.0), usize::from(t.0), m));
+}
+
+/// Delivers, one by one, every message `pick` names, including those the
+/// deliveries send.
+fn deliver_where(c: &mut Cluster, pick: &dyn Fn(usize, usize, &Msg) -> bool) {
+    while let Some(k) = c
+        .net
+        .iter()
+        .position(|(f, t, m)| pick(usize::from(f.0), usize::from(t.0), m))
+    {
+        c.deliver(k);
+    }
+}
+
+/// Five nodes, R = 0, leader A in term t. An entry e (command 2) reaches
+/// A, C and B, but B's disk is slow: its write and its acknowledgement
+/// wait. C's disk is rolled back behind its counter and C campaigns for
+/// t + 1, asking for words. B moves to t + 1 and gives its word before its
+/// disk syncs; the sync then sends B's acknowledgement of e (term t) and
+/// its word together, A commits e, and C counts B's word. Returns whether
+/// e was committed, and whether C then leads (without e).
+fn word_behind_a_held_acknowledgement(flaw: Option<VaultFlaw>) -> (bool, bool) {
+    let mut c = Cluster::new(5, 0, 1);
+    c.hsm_counter = true;
+    c.run(2000);
+    let a = c.leader().expect("a leader");
+    let (b, cc, d, e) = ((a + 1) % 5, (a + 2) % 5, (a + 3) % 5, (a + 4) % 5);
+    c.nodes[b].raft = c.nodes[b].raft.take().map(|r| r.with_flaw(flaw));
+    assert!(c.propose(1));
+    c.run(300);
+    let t = c.raft(a).term();
+    let k = c.raft(a).log().last_index();
+    c.net.clear();
+    c.lazy_disk = true;
+    assert!(c.propose(2));
+    c.sync(a);
+    take_messages(&mut c, &|f, to, _| f == a && (to == d || to == e));
+    deliver_where(&mut c, &|f, to, _| f == a && to == cc);
+    c.sync(cc);
+    deliver_where(&mut c, &|f, to, _| f == cc && to == a);
+    assert_eq!(c.raft(a).commit_index(), k, "2 of 5 is no quorum");
+    // B appends e; its write and its answer wait for its disk.
+    deliver_where(&mut c, &|f, to, _| f == a && to == b);
+    assert!(!c.nodes[b].unsynced.is_empty());
+    c.net.clear();
+    // C comes back from a disk without e, behind its counter.
+    let before = c.last_disk_without(cc, 2);
+    c.crash(cc);
+    c.roll_back(cc, before);
+    c.restart(cc);
+    assert_eq!(c.raft(cc).watermark().log, (t, k.next()));
+    c.now = c.now.plus(700);
+    c.nodes[cc].raft.as_mut().unwrap().tick(c.now, &mut c.rng);
+    c.flush(cc);
+    take_messages(&mut c, &|f, to, _| f == cc && (to == a || to == b));
+    deliver_where(&mut c, &|f, to, _| f == cc && (to == d || to == e));
+    deliver_where(&mut c, &|f, to, _| to == cc && (f == d || f == e));
+    assert_eq!(c.raft(cc).role(), Role::Candidate);
+    c.sync(cc);
+    take_messages(&mut c, &|_, to, _| to == a);
+    deliver_where(&mut c, &|f, to, _| f == cc && (to == d || to == e));
+    c.sync(d);
+    c.sync(e);
+    // B moves to t + 1, refuses the vote (it holds e) and gives its word.
+    deliver_where(&mut c, &|f, to, _| f == cc && to == b);
+    c.sync(b);
+    deliver_where(&mut c, &|f, to, m| {
+        f == b && to == a && matches!(m, PeerMessage::AppendReply { .. })
+    });
+    let committed = c.committed_commands().contains(&2);
+    deliver_where(&mut c, &|_, to, _| to == cc);
+    (committed, c.raft(cc).role() == Role::Leader)
+}
+
+/// A word covers the writes queued before it: B's says it reached e, and
+/// C, which lacks e, does not lead on it (CONS-3; found by an outside
+/// reviewer in the product).
+#[test]
+fn a_word_covers_the_acknowledgements_that_leave_with_it() {
+    let (committed, c_leads) = word_behind_a_held_acknowledgement(None);
+    assert!(committed, "A committed e on B's acknowledgement");
+    assert!(!c_leads, "C leads without the committed e");
+}
+
+/// The broken variant reads the word from the counter alone: C leads
+/// without the committed e, whose index its no-op then takes.
+#[test]
+fn a_word_from_the_counter_alone_lets_a_leader_lose_a_commit() {
+    let (committed, c_leads) =
+        word_behind_a_held_acknowledgement(Some(VaultFlaw::WordOmitsQueuedWrites));
+    assert!(committed && c_leads);
+}
+
 /// A node of a 3-node cluster asks for pre-votes, is refused by one peer
 /// in its own term, then granted by the other: its role after each answer.
 fn pre_vote_through_a_refusal(flaw: Option<VaultFlaw>) -> (Role, Role) {

@@ -44,8 +44,12 @@
 //!   past the entry first;
 //! - a node that gives its word in the election's term has a durable term at
 //!   least that (the word leaves only once it is), so it acknowledges no
-//!   entry of an earlier term afterwards, and its counter shows it had
-//!   acknowledged none past the candidate's log before;
+//!   entry of an earlier term afterwards, and its word shows it had
+//!   acknowledged none past the candidate's log before. The word leaves
+//!   held behind every write queued before it, and with the
+//!   acknowledgements of an earlier term those writes earned, so it covers
+//!   them: it is the counter raised by every queued write's log, not the
+//!   counter as it stood when the word was given;
 //! - so at least `N - quorum + 1` honest words (R more allow for nodes whose
 //!   HSM was replaced and whose word is worth nothing) leave fewer than a
 //!   quorum of possible holders of any entry past the candidate's log: none
