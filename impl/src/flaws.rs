@@ -309,6 +309,13 @@ pub enum VaultFlaw {
     /// CONS-3; found by an outside reviewer in the product).
     #[cfg(feature = "flaws")]
     WordOmitsQueuedWrites,
+    /// A node's word in answer to an `Attest` leaves at once, before the
+    /// hard state of the term it gives it in is durable: a crash forgets
+    /// the term, and the node may acknowledge an earlier term's entry past
+    /// its word (breaks CONS-3's ground; the outside bug consensus/33 as a
+    /// variant).
+    #[cfg(feature = "flaws")]
+    WordBeforeDurable,
     /// A record whose budget is spent keeps its key until the next login
     /// start, however long that takes: the leader never proposes `Exhaust`
     /// (breaks LOCK-4's bound: the key is not gone from storage one login
@@ -727,6 +734,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::WordOmitsQueuedWrites,
     #[cfg(feature = "flaws")]
+    VaultFlaw::WordBeforeDurable,
+    #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustionWaits,
     #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustDuringLogin,
@@ -955,6 +964,8 @@ impl VaultFlaw {
             VaultFlaw::SnapshotSentWithCurrentTerm => "snapshot-sent-with-current-term",
             #[cfg(feature = "flaws")]
             VaultFlaw::WordOmitsQueuedWrites => "word-omits-queued-writes",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::WordBeforeDurable => "word-before-durable",
             #[cfg(feature = "flaws")]
             VaultFlaw::ExhaustionWaits => "exhaustion-waits",
             #[cfg(feature = "flaws")]

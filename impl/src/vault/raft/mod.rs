@@ -610,7 +610,10 @@ impl<E: Value, S: Value> Raft<E, S> {
 
     /// Sends `msg` once every write issued so far is durable.
     fn send(&mut self, to: NodeId, msg: PeerMessage<E, S>) {
-        if self.durable_write >= self.last_write {
+        let word = matches!(msg, PeerMessage::Attested { .. });
+        if self.durable_write >= self.last_write
+            || (word && flaw_on!(self.flaw, VaultFlaw::WordBeforeDurable))
+        {
             self.outbox.messages.push((to, msg));
         } else {
             self.outbox.held.push((self.last_write, to, msg));

@@ -520,6 +520,7 @@ impl Elections {
     /// election's end or a step down broke.
     pub fn after_step<C: VaultCrypto>(&mut self, step: Step<'_, C>) -> Result<Covered, Violation> {
         self.one_vote_per_term(&step)?;
+        words_leave_durable(&step)?;
         let vote_past_a_lost_tail = self.deferrals.after_step(&DeferralStep {
             id: step.id,
             node: step.node,
@@ -652,4 +653,33 @@ impl Elections {
             _ => Ok(false),
         }
     }
+}
+
+/// CONS-3's ground, the words of `raft/watermark.rs`: a node's word on how
+/// far its durable log reached, given in a term in answer to an `Attest`,
+/// leaves only once its HSM's counter holds that term. A word that leaves
+/// before its term is durable is forgotten by a crash or a rolled-back
+/// disk, and the node may then acknowledge an entry of an earlier term
+/// past what it said, which the candidate that counted the word has not
+/// got. (A candidate's word rides on its request for votes, which
+/// `one_vote_per_term` holds to the same counter.) Judged from the counter
+/// as the step leaves it, the moment the word leaves.
+fn words_leave_durable<C: VaultCrypto>(step: &Step<'_, C>) -> Result<(), Violation> {
+    let counter = step.node.raft().watermark();
+    for (_, to, m) in step.sent {
+        let PeerMessage::Attested { term, reached } = m else {
+            continue;
+        };
+        if counter.term < *term {
+            return Err(Violation::node(
+                Invariant::Cons3,
+                step.id,
+                format!(
+                    "n{} gave n{} its word in term {} that its durable log never reached past {:?}, while its HSM's counter held term {}: a word leaves only once its term is durable, else a crash makes the node forget it and acknowledge earlier entries past it",
+                    step.id.0, to.0, term.0, reached, counter.term.0
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
