@@ -316,6 +316,13 @@ pub enum VaultFlaw {
     /// variant).
     #[cfg(feature = "flaws")]
     WordBeforeDurable,
+    /// The exhaustion rule waits for every in-flight command of the user,
+    /// login starts included: the chat server resends the last KE1 of a
+    /// spent budget faster than commits, and the record is never destroyed
+    /// (breaks LOCK-4's bound; found by an outside reviewer in the
+    /// product).
+    #[cfg(feature = "flaws")]
+    ResendsHoldExhaustion,
     /// A record whose budget is spent keeps its key until the next login
     /// start, however long that takes: the leader never proposes `Exhaust`
     /// (breaks LOCK-4's bound: the key is not gone from storage one login
@@ -736,6 +743,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::WordBeforeDurable,
     #[cfg(feature = "flaws")]
+    VaultFlaw::ResendsHoldExhaustion,
+    #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustionWaits,
     #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustDuringLogin,
@@ -966,6 +975,8 @@ impl VaultFlaw {
             VaultFlaw::WordOmitsQueuedWrites => "word-omits-queued-writes",
             #[cfg(feature = "flaws")]
             VaultFlaw::WordBeforeDurable => "word-before-durable",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::ResendsHoldExhaustion => "resends-hold-exhaustion",
             #[cfg(feature = "flaws")]
             VaultFlaw::ExhaustionWaits => "exhaustion-waits",
             #[cfg(feature = "flaws")]

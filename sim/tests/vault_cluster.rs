@@ -6,7 +6,7 @@ use backup_vault::vault::crypto::{
     ContentDigest, ProofStatement, RegistrationId, SymBlinded, SymKey, SymPassword, SymProof,
     SymRegistration, SymRelease, SymbolicCrypto,
 };
-use backup_vault::vault::ids::{NodeId, UserId};
+use backup_vault::vault::ids::{NodeId, RequestId, UserId};
 use backup_vault::vault::node::ClientId;
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse, Refusal, Replacing};
 use backup_vault_sim::cluster::{Cluster, SimConfig};
@@ -229,6 +229,66 @@ fn a_resent_last_ke1_keeps_the_spent_record_alive_on_the_broken_variant() {
         "{answers:?}"
     );
     assert!(alive);
+}
+
+/// The chat server streams the last KE1 of a spent budget: four copies
+/// every 5 ms for 60 s (two TTLs), faster than the cluster commits, so
+/// a login start of the user is always in flight. Returns, per node,
+/// whether it still holds ALICE's active record at the end.
+fn stream_the_last_ke1_of_a_spent_budget(flaw: Option<VaultFlaw>) -> Vec<bool> {
+    let mut config = SimConfig::default();
+    config.node.flaw = flaw;
+    let mut c = Cluster::new(config, SymbolicCrypto, 12);
+    c.run_for(2_000);
+    register(&mut c);
+    for k in 1..=9u8 {
+        login(&mut c, SymPassword(100), k);
+    }
+    let last = ke1(SymPassword(100), 10);
+    assert!(matches!(
+        c.call(CLIENT, last.clone(), T),
+        Some(Resp::Ke2 { remaining: 0, .. })
+    ));
+    let start = c.now();
+    let mut n = 0u64;
+    while c.now().0 < start.0 + 60_000 {
+        if let Some(l) = c.leader() {
+            n += 1;
+            c.submit_copies(l, ClientId(99), RequestId(n), last.clone(), 4);
+        }
+        c.run_for(5);
+        let _ = c.take_replies();
+    }
+    c.ids()
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|id| {
+            c.node(id)
+                .and_then(|n| n.store().get(ALICE))
+                .is_some_and(|r| r.active.is_some())
+        })
+        .collect()
+}
+
+#[test]
+fn a_stream_of_resends_keeps_no_spent_record_alive() {
+    // LOCK-4: a login start in flight is no reason to wait: a resend of a
+    // counted KE1 changes nothing, so the record goes one TTL after its
+    // last test however fast the resends come (found by an outside
+    // reviewer in the product).
+    let alive = stream_the_last_ke1_of_a_spent_budget(None);
+    assert!(
+        !alive.iter().any(|a| *a),
+        "LOCK-4: the spent record outlived its last test by 60 s ({alive:?})"
+    );
+}
+
+#[test]
+fn a_stream_of_resends_keeps_the_spent_record_on_the_broken_variant() {
+    // resends-hold-exhaustion: every user with a login start in flight is
+    // skipped, and a stream keeps one in flight at every check.
+    let alive = stream_the_last_ke1_of_a_spent_budget(Some(VaultFlaw::ResendsHoldExhaustion));
+    assert!(alive.iter().all(|a| *a), "{alive:?}");
 }
 
 #[test]

@@ -1259,12 +1259,19 @@ impl<C: VaultCrypto> VaultNode<C> {
         if self.grace_until.is_some() && !hasty {
             return;
         }
-        // A user with a command in flight (a Reset about to refill the
-        // budget, a Delete, an Exhaust already proposed) is decided once it
-        // has applied.
+        // A user with a command in flight that may save or end the record
+        // (a Reset about to refill the budget, a Delete, a Stage or an
+        // Activate, an Exhaust already proposed) is decided once it has
+        // applied. A login start is not one: against a spent budget it is a
+        // resend of a counted KE1, which changes nothing, or a new test,
+        // which destroys the record. Counted, resends of the last KE1 that
+        // come faster than commits would keep the record for ever.
         let log = self.raft.log();
+        let resends_hold = flaw_on!(self.config.flaw, VaultFlaw::ResendsHoldExhaustion);
         let in_flight: BTreeSet<UserId> = (self.applied.0 + 1..=log.last_index().0)
-            .filter_map(|i| log.get(LogIndex(i))?.command.as_ref().map(Command::user))
+            .filter_map(|i| log.get(LogIndex(i))?.command.as_ref())
+            .filter(|c| resends_hold || !matches!(c, Command::ConsumeAttempt { .. }))
+            .map(Command::user)
             .collect();
         let due: Vec<(UserId, RegistrationId)> = self
             .spent
