@@ -18,7 +18,8 @@
 //!   `Exhaust` before anything else: a serving leader that appends a
 //!   command more than [`LATE_MARGIN_MS`] after that moment, without having
 //!   proposed it in its term, is late (unless a command about the same user
-//!   is still in flight in its log: the rule waits for it). And at the end
+//!   other than a login start is still in flight in its log: the rule waits
+//!   for it). And at the end
 //!   of a run no budget is still spent [`COMMIT_SLACK_MS`] after it was due.
 //!
 //! The login TTL is the scenario's node configuration, which the checks
@@ -316,10 +317,15 @@ impl Exhaustion {
             if now <= due + LATE_MARGIN_MS {
                 continue;
             }
+            // A login start in flight is no reason to wait: against a spent
+            // budget it is a resend, which changes nothing, or a new test,
+            // which destroys the record.
             let in_flight = (node.applied().0 + 1..=log.last_index().0).any(|i| {
                 log.get(LogIndex(i))
                     .and_then(|e| e.command.as_ref())
-                    .is_some_and(|c| c.user() == user)
+                    .is_some_and(|c| {
+                        c.user() == user && !matches!(c, Command::ConsumeAttempt { .. })
+                    })
             });
             if in_flight {
                 continue;
