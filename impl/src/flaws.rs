@@ -323,6 +323,13 @@ pub enum VaultFlaw {
     /// product).
     #[cfg(feature = "flaws")]
     ResendsHoldExhaustion,
+    /// A record destroyed by the guess limit leaves a change staged beside
+    /// it: the chat server holds back the change's activation, the owner's
+    /// delete is confirmed ("gone") and the device forgets K, and the
+    /// activation replayed then brings K back with a fresh budget (breaks
+    /// LOCK-4; found by an outside reviewer in the product).
+    #[cfg(feature = "flaws")]
+    DestroyKeepsStaged,
     /// A record whose budget is spent keeps its key until the next login
     /// start, however long that takes: the leader never proposes `Exhaust`
     /// (breaks LOCK-4's bound: the key is not gone from storage one login
@@ -745,6 +752,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::ResendsHoldExhaustion,
     #[cfg(feature = "flaws")]
+    VaultFlaw::DestroyKeepsStaged,
+    #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustionWaits,
     #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustDuringLogin,
@@ -977,6 +986,8 @@ impl VaultFlaw {
             VaultFlaw::WordBeforeDurable => "word-before-durable",
             #[cfg(feature = "flaws")]
             VaultFlaw::ResendsHoldExhaustion => "resends-hold-exhaustion",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::DestroyKeepsStaged => "destroy-keeps-staged",
             #[cfg(feature = "flaws")]
             VaultFlaw::ExhaustionWaits => "exhaustion-waits",
             #[cfg(feature = "flaws")]

@@ -291,6 +291,69 @@ fn a_stream_of_resends_keeps_the_spent_record_on_the_broken_variant() {
     assert!(alive.iter().all(|a| *a), "{alive:?}");
 }
 
+/// ALICE changes her password: the stage of S (with proof of K, replacing
+/// A) is answered, but the chat server keeps S's activation. It then spends
+/// A's budget, and A is destroyed; ALICE deletes A ("gone", so her device
+/// forgets K); the chat server replays the kept activation and logs in
+/// with the new password. Returns the delete's answer, the replayed
+/// activation's and the login's.
+fn withheld_activation_after_a_confirmed_delete(flaw: Option<VaultFlaw>) -> (Resp, Resp, Resp) {
+    let mut config = SimConfig::default();
+    config.node.flaw = flaw;
+    let mut c = Cluster::new(config, SymbolicCrypto, 13);
+    c.run_for(2_000);
+    let (a, _, _) = register(&mut c);
+    let new_pw = SymPassword(8);
+    let s = sealed(&mut c, new_pw);
+    let content = s.content();
+    let Some(Resp::Staged { registration, .. }) = c.call(CLIENT, stage(s, Some(a)), T) else {
+        panic!("the change was not staged");
+    };
+    let withheld = activate(registration, content);
+    for k in 1..=10u8 {
+        login(&mut c, SymPassword(100), k);
+    }
+    assert_eq!(login(&mut c, SymPassword(100), 11), Resp::KeyDestroyed);
+    let delete = Req::Delete {
+        user: ALICE,
+        registration: a,
+        proof: proof(ProofStatement::Delete {
+            user: ALICE,
+            registration: a,
+        }),
+    };
+    let deleted = c.call(CLIENT, delete, T).expect("an answer to the delete");
+    let replayed = c
+        .call(CLIENT, withheld, T)
+        .expect("an answer to the activation");
+    (deleted, replayed, login(&mut c, new_pw, 50))
+}
+
+#[test]
+fn a_destroyed_record_takes_a_staged_change_with_it() {
+    // LOCK-4: the key is gone from the store, not only the registration
+    // guessed against; a change staged beside it holds K too (found by an
+    // outside reviewer in the product).
+    let (deleted, replayed, login) = withheld_activation_after_a_confirmed_delete(None);
+    assert!(matches!(deleted, Resp::Deleted { .. }), "{deleted:?}");
+    assert!(!matches!(replayed, Resp::Activated { .. }), "{replayed:?}");
+    assert!(!matches!(login, Resp::LoginOk { .. }), "{login:?}");
+}
+
+#[test]
+fn a_destroyed_record_leaves_the_staged_change_on_the_broken_variant() {
+    // destroy-keeps-staged: the delete is confirmed, then the replayed
+    // activation brings K back with a fresh budget.
+    let (deleted, replayed, login) =
+        withheld_activation_after_a_confirmed_delete(Some(VaultFlaw::DestroyKeepsStaged));
+    assert!(matches!(deleted, Resp::Deleted { .. }), "{deleted:?}");
+    assert!(
+        matches!(replayed, Resp::Activated { remaining: 10, .. }),
+        "{replayed:?}"
+    );
+    assert!(matches!(login, Resp::LoginOk { .. }), "{login:?}");
+}
+
 #[test]
 fn a_right_guess_resets_the_budget() {
     let mut c = cluster(3);

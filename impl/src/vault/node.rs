@@ -1379,7 +1379,18 @@ impl<C: VaultCrypto> VaultNode<C> {
             }
             _ => command,
         };
+        let staged = flaw_on!(self.config.flaw, VaultFlaw::DestroyKeepsStaged)
+            .then(|| {
+                self.store
+                    .get(command.user())
+                    .and_then(|r| r.staged.clone())
+            })
+            .flatten();
         let outcome = self.store.apply(index, command);
+        if outcome == Outcome::Destroyed {
+            // Broken: a change staged beside the record outlives it.
+            self.store.flaw_restore_staged(command.user(), staged);
+        }
         if keep_key && outcome == Outcome::Destroyed {
             // Broken: the tombstone is written but the secrets stay.
             self.store.flaw_restore_active(command.user(), before);

@@ -336,6 +336,14 @@ impl<C: VaultCrypto> RecordStore<C> {
         self.users.len()
     }
 
+    /// Broken variant `DestroyKeepsStaged` (see [`crate::flaws`]): puts a
+    /// change staged beside a destroyed record back.
+    pub(crate) fn flaw_restore_staged(&mut self, user: UserId, staged: Option<StagedRecord<C>>) {
+        if let Some(staged) = staged {
+            self.users.entry(user).or_default().staged = Some(staged);
+        }
+    }
+
     /// Broken variant `KeepKeyOnDestroy` (see [`crate::flaws`]): puts a
     /// destroyed record's secrets back next to its tombstone.
     pub(crate) fn flaw_restore_active(&mut self, user: UserId, active: Option<ActiveRecord<C>>) {
@@ -461,6 +469,11 @@ impl<C: VaultCrypto> RecordStore<C> {
             unreachable!("destroy() is called with an active record")
         };
         assert!(old.attempts.spent(), "LOCK-4: destroyed with guesses left");
+        // A change staged beside the record holds K too: kept, an
+        // activation held back until after a delete confirmed the record
+        // gone would bring K back, with a fresh budget (LOCK-4: the key is
+        // gone from the store, not only the record guessed against).
+        rec.staged = None;
         rec.gone = Some(Gone {
             why: Tombstone::Destroyed(old.registration),
             reply_key: old.reply_key,

@@ -242,6 +242,8 @@ impl RecordState {
         }
         let mut s = self.clone();
         s.gone = s.active.take().map(|a| a.reg.registration);
+        // A change staged beside it goes too: it holds K.
+        s.staged = None;
         s.destroyed = true;
         Some(s)
     }
@@ -292,6 +294,7 @@ impl RecordState {
                     };
                 }
                 self.gone = self.active.take().map(|a| a.reg.registration);
+                self.staged = None;
                 self.destroyed = true;
                 RecordRet::KeyDestroyed
             }
