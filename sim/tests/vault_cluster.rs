@@ -164,12 +164,10 @@ fn ten_wrong_guesses_destroy_the_record_on_every_node() {
     }
 }
 
-/// The chat server relays every KE1, so it holds the last one of a spent
-/// budget. It leaves that login unfinished and resends the KE1 every 20 s
-/// (a resend costs nothing: LOCK-5) for two minutes. Returns the answers
-/// to the resends and whether some node still holds ALICE's active record
-/// at the end.
-fn resend_the_last_ke1_of_a_spent_budget(flaw: Option<VaultFlaw>) -> (Vec<Resp>, bool) {
+/// A 5-node cluster (with `flaw`) where ALICE's budget was spent by nine
+/// wrong logins and a tenth KE1 whose login is left unfinished; returns
+/// it with that last KE1, which the chat server, relaying it, holds.
+fn spent_to_the_last_ke1(flaw: Option<VaultFlaw>) -> (Cluster<SymbolicCrypto>, Req) {
     let mut config = SimConfig::default();
     config.node.flaw = flaw;
     let mut c = Cluster::new(config, SymbolicCrypto, 12);
@@ -183,6 +181,16 @@ fn resend_the_last_ke1_of_a_spent_budget(flaw: Option<VaultFlaw>) -> (Vec<Resp>,
         c.call(CLIENT, last.clone(), T),
         Some(Resp::Ke2 { remaining: 0, .. })
     ));
+    (c, last)
+}
+
+/// The chat server relays every KE1, so it holds the last one of a spent
+/// budget. It leaves that login unfinished and resends the KE1 every 20 s
+/// (a resend costs nothing: LOCK-5) for two minutes. Returns the answers
+/// to the resends and whether some node still holds ALICE's active record
+/// at the end.
+fn resend_the_last_ke1_of_a_spent_budget(flaw: Option<VaultFlaw>) -> (Vec<Resp>, bool) {
+    let (mut c, last) = spent_to_the_last_ke1(flaw);
     let mut answers = Vec::new();
     for _ in 0..6 {
         c.run_for(20_000);
@@ -236,19 +244,7 @@ fn a_resent_last_ke1_keeps_the_spent_record_alive_on_the_broken_variant() {
 /// a login start of the user is always in flight. Returns, per node,
 /// whether it still holds ALICE's active record at the end.
 fn stream_the_last_ke1_of_a_spent_budget(flaw: Option<VaultFlaw>) -> Vec<bool> {
-    let mut config = SimConfig::default();
-    config.node.flaw = flaw;
-    let mut c = Cluster::new(config, SymbolicCrypto, 12);
-    c.run_for(2_000);
-    register(&mut c);
-    for k in 1..=9u8 {
-        login(&mut c, SymPassword(100), k);
-    }
-    let last = ke1(SymPassword(100), 10);
-    assert!(matches!(
-        c.call(CLIENT, last.clone(), T),
-        Some(Resp::Ke2 { remaining: 0, .. })
-    ));
+    let (mut c, last) = spent_to_the_last_ke1(flaw);
     let start = c.now();
     let mut n = 0u64;
     while c.now().0 < start.0 + 60_000 {

@@ -169,6 +169,14 @@ impl Cluster {
         }
     }
 
+    /// Hands node `i` a message from `from` now, as the network would,
+    /// without moving its outputs.
+    fn step_now(&mut self, i: usize, from: usize, msg: Msg) {
+        let now = self.now;
+        let raft = self.nodes[i].raft.as_mut().expect("node is up");
+        raft.step(NodeId(from as u8), msg, now, &mut self.rng);
+    }
+
     fn deliver(&mut self, k: usize) {
         let (from, to, msg) = self.net.remove(k);
         let i = usize::from(to.0);
@@ -643,16 +651,26 @@ fn pre_vote_keeps_a_rejoining_node_from_disrupting_the_leader() {
     assert_eq!(c.raft(l).term(), term);
 }
 
-/// How far a leader counts a follower after a late "matches up to the
-/// end" answer of an earlier term reaches it, before the follower answered
-/// in the leader's term.
-fn counted_after_a_stale_answer(flaw: Option<VaultFlaw>) -> (LogIndex, LogIndex) {
+/// Three nodes, R = 0, after an election: `flaw` switched on at the leader
+/// (`at_leader`) or at one follower, and the leader has proposed command
+/// 7, its messages still in the network. Returns the cluster, the
+/// leader and that follower.
+fn three_nodes_proposing(flaw: Option<VaultFlaw>, at_leader: bool) -> (Cluster, usize, usize) {
     let mut c = Cluster::new(3, 0, 11);
     c.run(2000);
     let l = c.leader().unwrap();
     let f = (l + 1) % 3;
-    c.nodes[l].raft = c.nodes[l].raft.take().map(|r| r.with_flaw(flaw));
+    let n = if at_leader { l } else { f };
+    c.nodes[n].raft = c.nodes[n].raft.take().map(|r| r.with_flaw(flaw));
     assert!(c.propose(7));
+    (c, l, f)
+}
+
+/// How far a leader counts a follower after a late "matches up to the
+/// end" answer of an earlier term reaches it, before the follower answered
+/// in the leader's term.
+fn counted_after_a_stale_answer(flaw: Option<VaultFlaw>) -> (LogIndex, LogIndex) {
+    let (mut c, l, f) = three_nodes_proposing(flaw, true);
     c.net.clear();
     let term = c.raft(l).term();
     assert!(term > Term(0), "the election raised the term");
@@ -662,12 +680,7 @@ fn counted_after_a_stale_answer(flaw: Option<VaultFlaw>) -> (LogIndex, LogIndex)
         index: last,
         success: true,
     };
-    let now = c.now;
-    c.nodes[l]
-        .raft
-        .as_mut()
-        .unwrap()
-        .step(NodeId(f as u8), stale, now, &mut c.rng);
+    c.step_now(l, f, stale);
     c.flush(l);
     let counted = c
         .raft(l)
@@ -698,12 +711,7 @@ fn a_leader_counting_stale_answers_counts_what_the_follower_never_said() {
 /// of an earlier term: the index its answer (in its own term) gives, the
 /// follower's commit index, and its last index.
 fn answer_to_a_stale_snapshot(flaw: Option<VaultFlaw>) -> (LogIndex, LogIndex, LogIndex) {
-    let mut c = Cluster::new(3, 0, 11);
-    c.run(2000);
-    let l = c.leader().unwrap();
-    let f = (l + 1) % 3;
-    c.nodes[f].raft = c.nodes[f].raft.take().map(|r| r.with_flaw(flaw));
-    assert!(c.propose(7));
+    let (mut c, l, f) = three_nodes_proposing(flaw, false);
     // Only the append reaches the follower: it holds the entry, uncommitted.
     let k = c
         .net
@@ -721,12 +729,7 @@ fn answer_to_a_stale_snapshot(flaw: Option<VaultFlaw>) -> (LogIndex, LogIndex, L
         index_term: Term(term.0 - 1),
         snapshot: Vec::new(),
     };
-    let now = c.now;
-    c.nodes[f]
-        .raft
-        .as_mut()
-        .unwrap()
-        .step(NodeId(l as u8), stale, now, &mut c.rng);
+    c.step_now(f, l, stale);
     let answer = c.nodes[f]
         .raft
         .as_mut()
