@@ -350,6 +350,49 @@ fn a_destroyed_record_leaves_the_staged_change_on_the_broken_variant() {
     assert!(matches!(login, Resp::LoginOk { .. }), "{login:?}");
 }
 
+/// ALICE's budget is spent by ten wrong logins; she then stages a
+/// password change (with proof of K), which is the last entry to apply,
+/// and the cluster goes quiet for two TTLs. Returns whether some node
+/// still holds her active or staged record.
+fn spent_then_a_change_applies_last(flaw: Option<VaultFlaw>) -> bool {
+    let mut config = SimConfig::default();
+    config.node.flaw = flaw;
+    let mut c = Cluster::new(config, SymbolicCrypto, 14);
+    c.run_for(2_000);
+    let (a, _, _) = register(&mut c);
+    for k in 1..=10u8 {
+        login(&mut c, SymPassword(100), k);
+    }
+    let s = sealed(&mut c, SymPassword(8));
+    assert!(matches!(
+        c.call(CLIENT, stage(s, Some(a)), T),
+        Some(Resp::Staged { .. })
+    ));
+    c.run_for(60_000);
+    c.ids().collect::<Vec<_>>().into_iter().any(|id| {
+        c.node(id)
+            .and_then(|n| n.store().get(ALICE))
+            .is_some_and(|r| r.active.is_some() || r.staged.is_some())
+    })
+}
+
+#[test]
+fn a_spent_record_goes_when_its_users_command_applied_last() {
+    // LOCK-4: a command of the user that has applied is no longer in
+    // flight; the rule waits only for what has not (the range of entries
+    // after the applied index: two mutants of its start survived the
+    // sweeps, which never go quiet right after such a command).
+    assert!(!spent_then_a_change_applies_last(None));
+}
+
+#[test]
+fn a_spent_record_stays_when_exhaustion_waits() {
+    // exhaustion-waits: no Exhaust until the next new guess.
+    assert!(spent_then_a_change_applies_last(Some(
+        VaultFlaw::ExhaustionWaits
+    )));
+}
+
 #[test]
 fn a_right_guess_resets_the_budget() {
     let mut c = cluster(3);
