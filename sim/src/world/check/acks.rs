@@ -35,6 +35,7 @@ use backup_vault::invariant::Invariant;
 use backup_vault::vault::crypto::VaultCrypto;
 use backup_vault::vault::ids::{LogIndex, NodeId, Term};
 use backup_vault::vault::node::{VaultNode, VaultPeerMessage};
+use backup_vault::vault::raft::log::Log;
 use backup_vault::vault::raft::message::PeerMessage;
 use backup_vault::vault::raft::Role;
 use std::collections::{BTreeMap, BTreeSet};
@@ -143,7 +144,7 @@ impl Acks {
     fn judge_claim<E: Clone>(
         &self,
         id: NodeId,
-        log: &backup_vault::vault::raft::log::Log<E>,
+        log: &Log<E>,
         term: Term,
         follower: NodeId,
         matched: LogIndex,
