@@ -330,6 +330,13 @@ pub enum VaultFlaw {
     /// LOCK-4; found by an outside reviewer in the product).
     #[cfg(feature = "flaws")]
     DestroyKeepsStaged,
+    /// A leader drops a user's open logins whenever an entry of the user
+    /// applies while the budget is spent, so a login opened for the
+    /// owner's last test ends at a resend of its KE1 and cannot finish:
+    /// the restart's KE1 is a new test, which destroys the record (breaks
+    /// LOCK-5).
+    #[cfg(feature = "flaws")]
+    SpentDropsOpenLogins,
     /// A record whose budget is spent keeps its key until the next login
     /// start, however long that takes: the leader never proposes `Exhaust`
     /// (breaks LOCK-4's bound: the key is not gone from storage one login
@@ -754,6 +761,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::DestroyKeepsStaged,
     #[cfg(feature = "flaws")]
+    VaultFlaw::SpentDropsOpenLogins,
+    #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustionWaits,
     #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustDuringLogin,
@@ -988,6 +997,8 @@ impl VaultFlaw {
             VaultFlaw::ResendsHoldExhaustion => "resends-hold-exhaustion",
             #[cfg(feature = "flaws")]
             VaultFlaw::DestroyKeepsStaged => "destroy-keeps-staged",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::SpentDropsOpenLogins => "spent-drops-open-logins",
             #[cfg(feature = "flaws")]
             VaultFlaw::ExhaustionWaits => "exhaustion-waits",
             #[cfg(feature = "flaws")]

@@ -1212,6 +1212,7 @@ impl<C: VaultCrypto> VaultNode<C> {
             .is_some_and(|a| a.attempts.spent());
         if spent {
             self.spent.entry(user).or_insert(now);
+            self.flaw_drop_logins(user);
         } else {
             self.spent.remove(&user);
         }
@@ -1412,6 +1413,15 @@ impl<C: VaultCrypto> VaultNode<C> {
             })
             .find_map(|place| self.crypto.open(&place, sealed).ok())
             .ok_or(super::crypto::CryptoError::Seal)
+    }
+
+    /// Broken variant `SpentDropsOpenLogins` (see [`crate::flaws`]): drops
+    /// `user`'s open logins as an entry of theirs applies against a spent
+    /// budget.
+    fn flaw_drop_logins(&mut self, user: UserId) {
+        if flaw_on!(self.config.flaw, VaultFlaw::SpentDropsOpenLogins) {
+            self.logins.retain(|(u, _), _| *u != user);
+        }
     }
 
     /// Broken variant `SnapshotPrunesSpentIndex` (see [`crate::flaws`]):

@@ -1050,10 +1050,18 @@ impl World {
             self.coverage.leader_queue_filled();
         }
         let clock = self.cluster.clock_of(id).0;
-        let finishing = self.cluster.effects().finishing;
+        let effects = self.cluster.effects();
+        let finishing = effects.finishing.zip(effects.request.map(|(user, _)| user));
+        let expired_now = effects.request_id.is_some_and(|(client, request)| {
+            effects.replies.iter().any(|(from, reply)| {
+                *from == id
+                    && (reply.to, reply.request) == (client, request)
+                    && matches!(reply.response, ClientResponse::LoginExpired)
+            })
+        });
         let now = self.now().0;
         self.exhaustion
-            .after_step(id, node, finishing, clock, now)?;
+            .after_step(id, node, finishing, expired_now, clock, now)?;
         let applied = self.cluster.effects().applied.iter();
         let applied = applied.filter(|(from, _)| *from == id).map(|(_, a)| a);
         let added = self.consensus.after_step(id, node, step, applied)?;
@@ -1162,7 +1170,7 @@ impl World {
             self.exhaustion.on_reply(
                 *from,
                 &reply.response,
-                request.and_then(|r| r.login),
+                request.and_then(|r| r.login.map(|login| (login, r.user))),
                 consumed,
                 node.raft().term(),
                 self.cluster.clock_of(*from).0,

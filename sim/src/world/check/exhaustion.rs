@@ -1,4 +1,5 @@
-//! LOCK-4's timing: when a record whose budget is spent is destroyed.
+//! LOCK-4's timing: when a record whose budget is spent is destroyed; and
+//! LOCK-5's side of the same clock: a login is not ended before its time.
 //!
 //! The rule (`vault::lockout`): a spent budget destroys its record as soon
 //! as no login against it can still prove knowledge. These checks time it
@@ -20,7 +21,10 @@
 //!   proposed it in its term, is late (unless a command about the same user
 //!   other than a login start is still in flight in its log: the rule waits
 //!   for it). And at the end
-//!   of a run no budget is still spent [`COMMIT_SLACK_MS`] after it was due.
+//!   of a run no budget is still spent [`COMMIT_SLACK_MS`] after it was due;
+//! - **never ended early**: a leader answers the first KE3 of a login it
+//!   opened in its term `LoginExpired` only once the login's end by the
+//!   same rule has passed, or its registration was replaced.
 //!
 //! The login TTL is the scenario's node configuration, which the checks
 //! are given. "Early" is timed by the proposing node's own clock (both
@@ -157,20 +161,25 @@ impl Exhaustion {
     }
 
     /// After node `id` handled an input at `now` (virtual time), its own
-    /// clock reading `clock` (a KE3 for login `finishing`, if that was the
+    /// clock reading `clock` (a KE3 for login `finishing` of its user, if that was the
     /// input: the login is over, whatever the answer, which a read barrier
-    /// may hold back): note a takeover, check each `Exhaust` it just
-    /// proposed is not early, and that none is late.
+    /// may hold back; `expired_now` if the node answered it `LoginExpired`
+    /// in this step): check the login had ended, note a takeover, check
+    /// each `Exhaust` it just proposed is not early, and that none is late.
     pub fn after_step<C: VaultCrypto>(
         &mut self,
         id: NodeId,
         node: &VaultNode<C>,
-        finishing: Option<LoginId>,
+        finishing: Option<(LoginId, UserId)>,
+        expired_now: bool,
         clock: u64,
         now: u64,
     ) -> Result<(), Violation> {
         if let Some(login) = finishing {
-            self.open.remove(&(id, login));
+            let open = self.close(id, login);
+            if let (Some(open), true) = (open, expired_now) {
+                self.not_expired_early(id, node, login.0, open, clock)?;
+            }
         }
         let index = node.spent_index();
         self.learned
@@ -209,6 +218,56 @@ impl Exhaustion {
         }
         if !commands.is_empty() {
             self.late(id, node, term, since_now, &commands, now)?;
+        }
+        Ok(())
+    }
+
+    /// A KE3 for `login` of `user` reached node `id`: the login it names is
+    /// over, whatever the answer. A KE3 naming another user's login id
+    /// (an adversary's) leaves that login open: the node finds logins by
+    /// user and id.
+    fn close(&mut self, id: NodeId, (login, user): (LoginId, UserId)) -> Option<Open> {
+        match self.open.get(&(id, login)) {
+            Some(open) if open.user == user => self.open.remove(&(id, login)),
+            _ => None,
+        }
+    }
+
+    /// Leader `id` answered the first KE3 of `login`, which it opened in
+    /// this term, `LoginExpired` at `clock` (its own clock): the login must
+    /// have ended by the rule ([`Exhaustion::login_end`]), or its
+    /// registration been replaced since. A login that ends early costs an
+    /// honest restore a new test, and against a spent budget the record
+    /// itself: every restart opens a login that has ended already, and the
+    /// record is destroyed once the leader's grace ends (LOCK-5).
+    fn not_expired_early<C: VaultCrypto>(
+        &self,
+        id: NodeId,
+        node: &VaultNode<C>,
+        login: LoginId,
+        open: Open,
+        clock: u64,
+    ) -> Result<(), Violation> {
+        let raft = node.raft();
+        let same_leadership = raft.role() == Role::Leader && raft.term() == open.term;
+        let active = node
+            .store()
+            .get(open.user)
+            .and_then(|r| r.active.as_ref())
+            .map(|a| a.registration);
+        if same_leadership && active == Some(open.registration) && clock < open.until {
+            return Err(Violation::user(
+                Invariant::Lock5,
+                open.user,
+                Some(id),
+                format!(
+                    "n{} answered login {:x}'s KE3 LoginExpired at {clock} ms by its clock, {} ms before the login's end by the rule (one login TTL of {} ms, and against a spent budget one TTL after the leader learned it spent or took over, whichever came last)",
+                    id.0,
+                    login.0,
+                    open.until - clock,
+                    self.ttl
+                ),
+            ));
         }
         Ok(())
     }
@@ -355,14 +414,14 @@ impl Exhaustion {
         &mut self,
         from: NodeId,
         response: &ClientResponse<C>,
-        finishing: Option<LoginId>,
+        finishing: Option<(LoginId, UserId)>,
         registration: Option<(UserId, RegistrationId)>,
         term: Term,
         clock: u64,
         now: u64,
     ) {
         if let Some(login) = finishing {
-            self.open.remove(&(from, login));
+            self.close(from, login);
         }
         if let (ClientResponse::Ke2 { login, .. }, Some((user, registration))) =
             (response, registration)
