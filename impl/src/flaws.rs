@@ -337,6 +337,14 @@ pub enum VaultFlaw {
     /// LOCK-5).
     #[cfg(feature = "flaws")]
     SpentDropsOpenLogins,
+    /// A node restarted from a rolled-back disk keeps the term and vote
+    /// its HSM restored in memory only, until its next change of term or
+    /// vote; a node that rejoins its leader's term makes none, so its
+    /// synced disk stays behind, and a new HSM on that disk brings back
+    /// the earlier term and a second vote in the later one (breaks CONS-1;
+    /// found by an outside reviewer in the product).
+    #[cfg(feature = "flaws")]
+    RestoredHardStateUnwritten,
     /// A record whose budget is spent keeps its key until the next login
     /// start, however long that takes: the leader never proposes `Exhaust`
     /// (breaks LOCK-4's bound: the key is not gone from storage one login
@@ -763,6 +771,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::SpentDropsOpenLogins,
     #[cfg(feature = "flaws")]
+    VaultFlaw::RestoredHardStateUnwritten,
+    #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustionWaits,
     #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustDuringLogin,
@@ -999,6 +1009,8 @@ impl VaultFlaw {
             VaultFlaw::DestroyKeepsStaged => "destroy-keeps-staged",
             #[cfg(feature = "flaws")]
             VaultFlaw::SpentDropsOpenLogins => "spent-drops-open-logins",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::RestoredHardStateUnwritten => "restored-hard-state-unwritten",
             #[cfg(feature = "flaws")]
             VaultFlaw::ExhaustionWaits => "exhaustion-waits",
             #[cfg(feature = "flaws")]

@@ -283,10 +283,15 @@ impl<E: Value, S: Value> Raft<E, S> {
             flaw_on!(self.flaw, VaultFlaw::SameTermVoteForgotten) && merged.term == disk.0;
         if (merged.term, merged.voted_for) != disk && !same_term_forgotten {
             // The disk lost a term or a vote the HSM remembers: the node
-            // keeps them (in memory; its next hard-state write stores them).
+            // keeps them, and writes them back at once. A disk left behind
+            // until the next change of term or vote (a node that rejoins
+            // its leader's term makes none) stays a rollback the HSM alone
+            // hides: a new HSM on that disk, a fault the design takes on
+            // any number of nodes, would bring back the earlier term and
+            // the vote given in the later one.
             self.term = merged.term;
             self.voted_for = merged.voted_for;
-            self.queued_hard_state = (merged.term, merged.voted_for);
+            self.write_back_hard_state();
         }
         merged.raise_log(self.log.last_term(), self.log.last_index());
         self.watermark = merged;
@@ -579,6 +584,16 @@ impl<E: Value, S: Value> Raft<E, S> {
         self.write_marks
             .push((self.last_write, self.log.last_index(), self.log.last_term()));
         self.outbox.writes.push((self.last_write, write));
+    }
+
+    /// Writes the hard state the HSM restored over the disk's (the broken
+    /// variant `restored-hard-state-unwritten` keeps it in memory only).
+    fn write_back_hard_state(&mut self) {
+        if flaw_on!(self.flaw, VaultFlaw::RestoredHardStateUnwritten) {
+            self.queued_hard_state = (self.term, self.voted_for);
+            return;
+        }
+        self.persist_hard_state();
     }
 
     fn persist_hard_state(&mut self) {

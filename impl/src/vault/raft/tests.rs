@@ -52,6 +52,8 @@ struct Cluster {
     hsm_counter: bool,
     /// Restarted nodes run the `hsm-counter-ignored` broken variant.
     ignore_counter: bool,
+    /// Restarted nodes run this broken variant (if no other is asked).
+    restart_flaw: Option<VaultFlaw>,
 }
 
 impl Cluster {
@@ -90,6 +92,7 @@ impl Cluster {
             double_vote: false,
             hsm_counter: false,
             ignore_counter: false,
+            restart_flaw: None,
         }
     }
 
@@ -251,8 +254,10 @@ impl Cluster {
         );
         let flaw = if self.ignore_counter {
             Some(VaultFlaw::HsmCounterIgnored)
+        } else if self.double_vote {
+            Some(VaultFlaw::DoubleVote)
         } else {
-            self.double_vote.then_some(VaultFlaw::DoubleVote)
+            self.restart_flaw
         };
         let mut raft = raft.with_flaw(flaw);
         if self.hsm_counter {
@@ -1337,4 +1342,82 @@ fn a_lost_tail_ruled_out_without_the_rollback_margin_loses_a_commit() {
     c.run(5000);
     c.propose(8);
     c.run(1000);
+}
+
+/// Three nodes, R = 0. A follower that voted for the leader has its disk
+/// rolled back to before the term and restarts (its HSM restores the term
+/// and the vote), catches up under the same leader with every write
+/// synced, and then has only its HSM replaced, its disk left as it is (a
+/// fault the design takes on any number of nodes). Under `flaw` at its
+/// restarts: whether its disk had fallen behind the term and vote it acted
+/// on, and whether it then grants a rival's request in the term it had
+/// already voted in.
+fn second_vote_after_a_new_hsm(flaw: Option<VaultFlaw>) -> (bool, bool) {
+    let mut c = Cluster::new(3, 0, 11);
+    c.hsm_counter = true;
+    c.restart_flaw = flaw;
+    c.run(3000);
+    let l = c.leader().expect("a leader");
+    let term = c.raft(l).term();
+    let v = (0..3)
+        .find(|&i| {
+            i != l && c.raft(i).term() == term && c.raft(i).voted_for() == Some(NodeId(l as u8))
+        })
+        .expect("a voter for the leader in its term");
+    let k = c.nodes[v]
+        .disk_history
+        .iter()
+        .rposition(|d| d.term < term)
+        .expect("a disk state before the term");
+    c.crash(v);
+    c.roll_back(v, k);
+    c.restart(v);
+    assert_eq!(
+        (c.raft(v).term(), c.raft(v).voted_for()),
+        (term, Some(NodeId(l as u8))),
+        "the HSM restores the term and the vote"
+    );
+    for cmd in 1..=3 {
+        c.propose(cmd);
+        c.run(200);
+    }
+    assert_eq!(c.leader(), Some(l));
+    assert!(c.nodes[v].unsynced.is_empty(), "every write is synced");
+    let disk = &c.nodes[v].disk;
+    let behind = (disk.term, disk.voted_for) != (term, Some(NodeId(l as u8)));
+    c.crash(v);
+    c.nodes[v].nvram = Default::default();
+    c.restart(v);
+    let rival = 3 - l - v;
+    let (last_index, last_term) = (c.raft(v).log().last_index(), c.raft(v).log().last_term());
+    c.step_now(
+        v,
+        rival,
+        PeerMessage::RequestVote {
+            term,
+            last_index,
+            last_term,
+            reached: (last_term, last_index),
+        },
+    );
+    let granted = c.raft(v).term() == term && c.raft(v).voted_for() == Some(NodeId(rival as u8));
+    (behind, granted)
+}
+
+/// The restored hard state is written back at the restart, so the disk
+/// holds the vote once synced, and a new HSM on it changes nothing (CONS-1;
+/// the simulator's `disk_holds_the_log` checks the same at every sync).
+#[test]
+fn a_restored_hard_state_is_written_back() {
+    assert_eq!(second_vote_after_a_new_hsm(None), (false, false));
+}
+
+/// The broken variant keeps it in memory only: the disk stays behind, and
+/// after a new HSM the node votes a second time in the term.
+#[test]
+fn a_restored_hard_state_kept_in_memory_gives_a_second_vote() {
+    assert_eq!(
+        second_vote_after_a_new_hsm(Some(VaultFlaw::RestoredHardStateUnwritten)),
+        (true, true)
+    );
 }

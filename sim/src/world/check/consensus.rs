@@ -614,22 +614,36 @@ pub fn hsm_mark_within_disk<E: Value>(
 }
 
 /// CONS-3 at the disk: with no write of node `id` in flight, its disk (as
-/// the auditor replays it, `Durable::apply` over the records) holds the log
-/// and snapshot point the node holds in memory. Two implementations of one
-/// log meet here, so a compaction that drops entries it should keep, or a
-/// snapshot base recorded wrong, shows at the sync that made it durable,
-/// not at a restart that may never come. The hard state is left out: a node
-/// restarted from a rolled-back disk holds the HSM's newer term in memory
-/// until its next write.
+/// the auditor replays it, `Durable::apply` over the records) holds the
+/// hard state, log and snapshot point the node holds in memory. Two
+/// implementations of one log meet here, so a compaction that drops
+/// entries it should keep, or a snapshot base recorded wrong, shows at the
+/// sync that made it durable, not at a restart that may never come. The
+/// hard state too: a disk left behind the term and vote its node acts on
+/// is a rollback that only the HSM hides, and a new HSM (a fault the
+/// design takes on any number of nodes) would bring back the earlier term
+/// and a second vote in the later one (CONS-1).
 ///
 /// # Errors
-/// CONS-3 if they differ.
+/// CONS-1 if the hard states differ; CONS-3 if the logs or snapshot points
+/// do.
 pub fn disk_holds_the_log<C: VaultCrypto>(
     id: NodeId,
     node: &VaultNode<C>,
     disk: &VaultDisk<C>,
 ) -> Result<(), Violation> {
     let raft = node.raft();
+    let (memory, durable) = ((raft.term(), raft.voted_for()), (disk.term, disk.voted_for));
+    if memory != durable {
+        return Err(Violation::node(
+            Invariant::Cons1,
+            id,
+            format!(
+                "n{} has every write synced, but acts in term {} having voted for {:?} while its disk records term {} and a vote for {:?}: a new HSM on this disk would bring back the earlier term or vote",
+                id.0, memory.0 .0, memory.1, durable.0 .0, durable.1
+            ),
+        ));
+    }
     let point = |s: Option<&(LogIndex, Term, _)>| s.map(|(i, t, _)| (i.0, t.0));
     let memory = (
         point(raft.snapshot()),
