@@ -639,6 +639,13 @@ pub enum ClientFlaw {
     /// replaced registration (breaks DEV-1; outside bug vault-client/37).
     #[cfg(feature = "flaws")]
     LoginKeepsRegistration,
+    /// A password restore on a device that holds a key takes whatever key
+    /// the vault releases, another device's included, before the restore's
+    /// cloud half has run: the device forgets its own key, and with it the
+    /// backups only that key opens (breaks DEV-1; found by a reviewer in
+    /// the product).
+    #[cfg(feature = "flaws")]
+    RestoreReplacesOwnKey,
     /// A password change whose staging is refused "unknown registration"
     /// or "bad proof" (unauthenticated answers, which the chat server can
     /// forge) fails and forgets the device's registration: its later
@@ -874,6 +881,8 @@ pub const CLIENT_FLAWS: &[ClientFlaw] = &[
     ClientFlaw::ManifestOnlyIfListingEmpty,
     #[cfg(feature = "flaws")]
     ClientFlaw::LoginKeepsRegistration,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::RestoreReplacesOwnKey,
     #[cfg(feature = "flaws")]
     ClientFlaw::RefusedChangeForgetsRegistration,
     #[cfg(feature = "flaws")]
@@ -1117,6 +1126,8 @@ impl ClientFlaw {
             ClientFlaw::ManifestOnlyIfListingEmpty => "manifest-only-if-listing-empty",
             #[cfg(feature = "flaws")]
             ClientFlaw::LoginKeepsRegistration => "login-keeps-registration",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::RestoreReplacesOwnKey => "restore-replaces-own-key",
             #[cfg(feature = "flaws")]
             ClientFlaw::RefusedChangeForgetsRegistration => "refused-change-forgets-registration",
             #[cfg(feature = "flaws")]

@@ -69,6 +69,12 @@ pub enum ClientError {
     /// the key stays on the device.
     #[error("the key vault did not confirm that the password-protected key is deleted; the key stays on this device; try again later")]
     DeleteUnconfirmed,
+    /// A password restore on a device that holds a key found that the
+    /// vault keeps another key for the account (set up from another
+    /// device): taking it would lose this device's own key, and the
+    /// backups only that key opens, so nothing was changed.
+    #[error("the key vault keeps a different backup key for this account (set up on another device); this device keeps its own key and nothing was changed")]
+    KeyDiffers,
     /// Another operation is running; wait for its result.
     #[error("another backup operation is still running; wait for it to finish")]
     Busy,

@@ -1648,6 +1648,7 @@ fn error_name(e: &ClientError) -> &'static str {
         ClientError::BadKeyText(_) => "bad-key-text",
         ClientError::Busy => "busy",
         ClientError::NotEnabled => "not-enabled",
+        ClientError::KeyDiffers => "key-differs",
         _ => "error",
     }
 }

@@ -184,7 +184,8 @@ fn failure(op: &str, e: &ClientFailure) -> CliError {
         Some(
             ClientError::WrongPassword { .. }
             | ClientError::KeyDestroyed
-            | ClientError::NotRegistered,
+            | ClientError::NotRegistered
+            | ClientError::KeyDiffers,
         ) => Exit::Refused,
         Some(ClientError::NotEnabled | ClientError::BadKeyText(_)) => Exit::Usage,
         Some(ClientError::WrongKey) => Exit::WrongKey,
