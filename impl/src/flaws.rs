@@ -345,6 +345,13 @@ pub enum VaultFlaw {
     /// found by an outside reviewer in the product).
     #[cfg(feature = "flaws")]
     RestoredHardStateUnwritten,
+    /// A delete of a registration already gone is answered "gone"
+    /// (authenticated) even while a record of the same K lives beside the
+    /// tombstone: a device whose fresh staging's `Activated` was lost
+    /// forgets K at its disable while that record stays guessable (breaks
+    /// REG-2; found by a reviewer in the product).
+    #[cfg(feature = "flaws")]
+    GoneDespiteLiveKey,
     /// A record whose budget is spent keeps its key until the next login
     /// start, however long that takes: the leader never proposes `Exhaust`
     /// (breaks LOCK-4's bound: the key is not gone from storage one login
@@ -780,6 +787,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::RestoredHardStateUnwritten,
     #[cfg(feature = "flaws")]
+    VaultFlaw::GoneDespiteLiveKey,
+    #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustionWaits,
     #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustDuringLogin,
@@ -1020,6 +1029,8 @@ impl VaultFlaw {
             VaultFlaw::SpentDropsOpenLogins => "spent-drops-open-logins",
             #[cfg(feature = "flaws")]
             VaultFlaw::RestoredHardStateUnwritten => "restored-hard-state-unwritten",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::GoneDespiteLiveKey => "gone-despite-live-key",
             #[cfg(feature = "flaws")]
             VaultFlaw::ExhaustionWaits => "exhaustion-waits",
             #[cfg(feature = "flaws")]

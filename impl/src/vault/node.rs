@@ -1018,6 +1018,37 @@ impl<C: VaultCrypto> VaultNode<C> {
         }
     }
 
+    /// Whether a record of the key behind `proof` (a device's proof for
+    /// deleting `registration`, which is gone) is still active or staged
+    /// for `user`. "Gone" is the device's word to forget K, so it is not
+    /// said while such a record lives: a registration the device staged
+    /// afresh after `registration` went, whose `Activated` was lost or
+    /// whose activation the chat server holds back, keeps K guessable
+    /// (REG-2). The proof is made with K, and the verifier depends only on
+    /// K and the user, so it verifies exactly under such a record's
+    /// verifier. The device keeps K, and learns the live registration at
+    /// its next password login.
+    fn key_lives_on(
+        &self,
+        user: UserId,
+        registration: RegistrationId,
+        proof: &C::KeyProof,
+    ) -> bool {
+        if flaw_on!(self.config.flaw, VaultFlaw::GoneDespiteLiveKey) {
+            return false;
+        }
+        let Some(record) = self.store.get(user) else {
+            return false;
+        };
+        let statement = ProofStatement::Delete { user, registration };
+        let active = record.active.as_ref().map(|a| &a.verifier);
+        let staged = record.staged.as_ref().map(|s| &s.verifier);
+        active
+            .into_iter()
+            .chain(staged)
+            .any(|verifier| self.crypto.verify_proof(verifier, &statement, proof))
+    }
+
     fn validate_delete(
         &self,
         user: UserId,
@@ -1034,8 +1065,12 @@ impl<C: VaultCrypto> VaultNode<C> {
                 return Err(Answer::FromState(
                     match record.and_then(|r| r.gone.as_ref()) {
                         // Gone already: say so, authenticated (it is true and
-                        // stays true; registration ids are never reused).
-                        Some(g) if g.why.registration() == registration => {
+                        // stays true; registration ids are never reused),
+                        // unless a record of the same K lives on beside it.
+                        Some(g)
+                            if g.why.registration() == registration
+                                && !self.key_lives_on(user, registration, proof) =>
+                        {
                             ClientResponse::Deleted {
                                 registration,
                                 tag: self.crypto.reply_tag(

@@ -377,13 +377,25 @@ impl RecordState {
 
     /// The delete rule: the active or staged registration named goes, with
     /// everything else of the user's, on the key holder's proof; a delete
-    /// of the registration that went last is answered as done.
+    /// of the registration that went last is answered as done, unless a
+    /// record of the same key lives on.
     fn delete(&mut self, registration: RegistrationId, proof_key: SymKey) -> RecordRet {
         let key = match (&self.active, &self.staged) {
             (Some(a), _) if a.reg.registration == registration => a.reg.key,
             (_, Some((s, _))) if s.registration == registration => s.key,
+            // Gone already: said only while no record of the same K lives
+            // beside the tombstone (the node's `key_lives_on`, REG-2).
             _ if self.gone == Some(registration) => {
-                return RecordRet::Deleted { registration };
+                let lives = self.active.as_ref().is_some_and(|a| a.reg.key == proof_key)
+                    || self
+                        .staged
+                        .as_ref()
+                        .is_some_and(|(s, _)| s.key == proof_key);
+                return if lives {
+                    RecordRet::Refused(Refusal::UnknownRegistration)
+                } else {
+                    RecordRet::Deleted { registration }
+                };
             }
             _ => return RecordRet::Refused(Refusal::UnknownRegistration),
         };

@@ -46,7 +46,7 @@ use backup_vault::opaque::{
 use backup_vault::vault::binding::{
     content_digest, RegistrationPayload, RegistrationTicket, RegistrationTranscript,
 };
-use backup_vault::vault::crypto::{ProofStatement, RegistrationId};
+use backup_vault::vault::crypto::{ProofStatement, RegistrationId, VaultCrypto};
 use backup_vault::vault::ids::{Millis, NodeId, UserId};
 use backup_vault::vault::node::{ClientId, RequestId};
 use backup_vault::vault::opaque_crypto::{
@@ -1832,21 +1832,40 @@ fn on_completed(
             world.actors[a].password = None;
             world.actors[a].typed.clear();
             // REG-2, the delete path: the device has forgotten K, so no
-            // guessable record of its registration may remain.
+            // guessable record of its registration, nor of its key under
+            // another registration (one it staged afresh whose answer was
+            // lost), may remain. A record holds K when a proof made with
+            // K verifies under its verifier, as the vault would judge it.
             if let Some(r) = op.before.registration {
+                let statement = ProofStatement::Delete {
+                    user,
+                    registration: r,
+                };
+                let proof = op
+                    .before
+                    .key
+                    .as_ref()
+                    .map(|k| backup_vault::client::crypto::prove(k, &statement));
+                let holds = |registration: RegistrationId, verifier| {
+                    registration == r
+                        || proof
+                            .as_ref()
+                            .is_some_and(|p| world.crypto.verify_proof(verifier, &statement, p))
+                };
                 let rec = world.consensus.reference().get(user);
-                let live = rec.is_some_and(|rec| {
-                    rec.active.as_ref().is_some_and(|x| x.registration == r)
-                        || rec.staged.as_ref().is_some_and(|x| x.registration == r)
+                let live = rec.and_then(|rec| {
+                    let active = rec.active.as_ref().map(|x| (x.registration, &x.verifier));
+                    let staged = rec.staged.as_ref().map(|x| (x.registration, &x.verifier));
+                    active.into_iter().chain(staged).find(|(g, v)| holds(*g, v))
                 });
-                if live {
+                if let Some((live, _)) = live {
                     return Err(super::Violation::user(
                         Invariant::Reg2,
                         user,
                         None,
                         format!(
-                            "user {}'s device turned backups off and forgot its key while the vault still holds its registration {:x}",
-                            user.0, r.0
+                            "user {}'s device turned backups off (its registration {:x}) and forgot its key while the vault still holds a record of that key, registration {:x}",
+                            user.0, r.0, live.0
                         ),
                     ));
                 }

@@ -131,20 +131,23 @@ impl Login {
                                 .ok()
                                 .map(|key| (key, release.registration))
                         });
-                // Not sealed under this login's session: not ours to act on.
-                let Some((key, registration)) = opened else {
-                    return Step::Wait;
-                };
                 // A device that holds a key keeps it (DEV-1): a different key
                 // released for the account is another device's set-up, and
                 // taking it would lose the backups only this device's key
                 // opens. Compared in constant time (`BackupKey`'s `Eq`).
-                let replaces_own = ctx.device.key.as_ref().is_some_and(|own| *own != key);
+                let own = ctx.device.key.as_ref();
+                let replaces_own = opened
+                    .as_ref()
+                    .is_some_and(|(key, _)| own.is_some_and(|own| own != key));
                 if replaces_own
                     && !crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::RestoreReplacesOwnKey)
                 {
                     return Step::Failed(ClientError::KeyDiffers);
                 }
+                // Not sealed under this login's session: not ours to act on.
+                let Some((key, registration)) = opened else {
+                    return Step::Wait;
+                };
                 let device = &mut *ctx.device;
                 device.key = Some(key.clone());
                 device.registration = Some(RegistrationId(registration));
