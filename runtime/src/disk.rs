@@ -91,6 +91,7 @@ impl<C: VaultCrypto> FileDisk<C> {
 
     fn reopen(&mut self) -> Result<(), RuntimeError> {
         let path = self.path();
+        let existed = path.try_exists().map_err(RuntimeError::file(&path))?;
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -99,6 +100,12 @@ impl<C: VaultCrypto> FileDisk<C> {
             .mode(0o600)
             .open(&path)
             .map_err(RuntimeError::file(&path))?;
+        if !existed {
+            // A new file's name must be durable in its folder before any
+            // append to it is reported durable: `fdatasync` on the file
+            // does not make its directory entry durable.
+            fsutil::sync_dir(&self.dir)?;
+        }
         self.len = file.metadata().map_err(RuntimeError::file(&path))?.len();
         self.file = Some(file);
         Ok(())

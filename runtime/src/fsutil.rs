@@ -13,7 +13,11 @@ use std::path::Path;
 /// # Errors
 /// [`RuntimeError::File`] naming the file that failed.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), RuntimeError> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    // A bare file name's parent is `Some("")`, which cannot be opened.
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -49,9 +53,25 @@ pub fn sync_dir(dir: &Path) -> Result<(), RuntimeError> {
 /// [`RuntimeError::File`].
 pub fn create_private_dir(dir: &Path) -> Result<(), RuntimeError> {
     use std::os::unix::fs::DirBuilderExt;
+    // The folders this call creates, deepest first: each one's name must
+    // be made durable in its parent.
+    let mut created = Vec::new();
+    let mut at = Some(dir);
+    while let Some(d) = at.filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        created.push(d.to_path_buf());
+        at = d.parent();
+    }
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .map_err(RuntimeError::file(dir))
+        .map_err(RuntimeError::file(dir))?;
+    for d in &created {
+        sync_dir(
+            d.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new(".")),
+        )?;
+    }
+    Ok(())
 }

@@ -38,6 +38,8 @@ pub struct EmulatedHsm {
     dir: PathBuf,
     nvram: File,
     seq: u64,
+    /// Which slot (0 or 1) holds `stored`.
+    slot: usize,
     stored: Watermark,
 }
 
@@ -67,9 +69,14 @@ impl EmulatedHsm {
         }
         fsutil::create_private_dir(dir)?;
         fsutil::write_atomic(&Self::secret_path(dir), &fleet.to_bytes(), 0o600)?;
-        let mut empty = vec![0u8; 2 * SLOT];
-        empty[..SLOT].copy_from_slice(&encode_slot(1, &Watermark::default()));
-        fsutil::write_atomic(&Self::nvram_path(dir), &empty, 0o600)
+        // Sequence 1 goes in slot 1 (`seq % 2`, as `store` and
+        // `nvram_image` place it): the first store then writes slot 0 and a
+        // torn first write leaves this value.
+        fsutil::write_atomic(
+            &Self::nvram_path(dir),
+            &nvram_image(1, &Watermark::default()),
+            0o600,
+        )
     }
 
     /// Opens the HSM in `dir`: its secrets and its counter.
@@ -97,11 +104,17 @@ impl EmulatedHsm {
         nvram
             .read_exact_at(&mut bytes, 0)
             .map_err(|e| bad(format!("nvram is shorter than its two slots: {e}")))?;
-        let best = read_nvram(&bytes).ok_or_else(|| bad("neither nvram slot is valid".into()))?;
+        let best = [&bytes[..SLOT], &bytes[SLOT..]]
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, s)| decode_slot(s).map(|(seq, w)| (seq, w, i)))
+            .max_by_key(|(seq, _, _)| *seq)
+            .ok_or_else(|| bad("neither nvram slot is valid".into()))?;
         let hsm = EmulatedHsm {
             dir: dir.to_path_buf(),
             nvram,
             seq: best.0,
+            slot: best.2,
             stored: best.1,
         };
         Ok((hsm, fleet))
@@ -129,7 +142,10 @@ impl EmulatedHsm {
             self.stored
         );
         let seq = self.seq + 1;
-        let at = (seq % 2) * SLOT as u64;
+        // Never the slot that holds the stored value: a torn write must
+        // leave it (an HSM provisioned before this fix holds sequence 1 in
+        // slot 0).
+        let at = (1 - self.slot) as u64 * SLOT as u64;
         self.nvram
             .write_all_at(&encode_slot(seq, &w), at)
             .and_then(|()| self.nvram.sync_data())
@@ -138,6 +154,7 @@ impl EmulatedHsm {
                 why: format!("writing the counter failed: {e}"),
             })?;
         self.seq = seq;
+        self.slot = 1 - self.slot;
         self.stored = w;
         Ok(true)
     }
@@ -261,5 +278,44 @@ mod tests {
         }
         assert_eq!(decode_slot(&[0u8; SLOT]), None);
         assert_eq!(decode_slot(&good[..SLOT - 1]), None);
+    }
+
+    /// The first counter write after provisioning must not overwrite the
+    /// only valid slot: a crash tearing it must leave the previous value.
+    #[test]
+    fn a_torn_first_counter_write_leaves_the_provisioned_value() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dir = tmp.path().join("hsm");
+        let fleet = FleetSecrets::generate(&mut rand_chacha::ChaCha8Rng::seed_from_u64(1));
+        EmulatedHsm::provision(&dir, &fleet).expect("provision");
+        let path = EmulatedHsm::nvram_path(&dir);
+        let provisioned = std::fs::read(&path).expect("read");
+        let (mut hsm, _) = EmulatedHsm::open(&dir).expect("open");
+        let first = Watermark {
+            term: Term(1),
+            voted_for: Some(NodeId(0)),
+            log: (Term(0), LogIndex(0)),
+        };
+        hsm.store(first).expect("store");
+        drop(hsm);
+        let after = std::fs::read(&path).expect("read");
+        // Which slot did the first store write?
+        let written: Vec<usize> = (0..2)
+            .filter(|s| provisioned[s * SLOT..(s + 1) * SLOT] != after[s * SLOT..(s + 1) * SLOT])
+            .collect();
+        assert_eq!(written.len(), 1);
+        let s = written[0];
+        // A crash tears that write: the first half of the new slot reached
+        // the disk, the rest is still the old bytes.
+        let mut torn = provisioned.clone();
+        torn[s * SLOT..s * SLOT + SLOT / 2].copy_from_slice(&after[s * SLOT..s * SLOT + SLOT / 2]);
+        std::fs::write(&path, &torn).expect("write");
+        let reopened = EmulatedHsm::open(&dir);
+        assert!(
+            reopened.is_ok(),
+            "the node cannot start after a torn first counter write (slot {s} written): {:?}",
+            reopened.err()
+        );
+        assert_eq!(reopened.expect("open").0.watermark(), Watermark::default());
     }
 }
