@@ -66,7 +66,7 @@ FLAW_FUNCTIONS = (r"(replace ([A-Za-z0-9_<>, ]+::)?flaw_[a-z0-9_]+ (->|with))"
 # of bvault-suite that exits 0 only when it proved what it checks. The
 # simulator stages stop at their first failing seed; the model stage is the
 # checker's slice (`check slice`), which fails when a property is violated or
-# a `sometimes` example it must reach is missing. The last stage runs the
+# a `sometimes` example it must reach is missing. The test stages run the
 # attacks of sim/tests/attacks.rs: offline dictionary attacks with real OPAQUE
 # against a simulated cluster (the sweeps' adversaries never run an offline
 # search, and the model's crypto is symbolic, so a mutant that weakens a
@@ -86,6 +86,11 @@ PROFILES = {
         ("model walk", ["check", "walk", "vault", "--seeds", "0..10000", "--steps", "300",
                         "-j", "2"]),
         ("sim attacks", ["cargo-test", "attacks"]),
+        # Device scenarios no sweep reaches (one device per user; a
+        # re-enable after the registration went, with every Activated
+        # lost): sim/tests/lost_activation.rs and two_devices.rs.
+        ("sim lost activation", ["cargo-test", "lost_activation"]),
+        ("sim two devices", ["cargo-test", "two_devices"]),
     ],
     "nightly": [
         ("sim limit 1", ["sim", "sweep", "--seeds", "0..200", "--guess-limit", "1", "--check-history"]),
@@ -195,6 +200,8 @@ PROFILES = {
                                "--misdirections", "2", "--disk-edits", "1",
                                "--snapshot-every", "2"]),
         ("sim attacks", ["cargo-test", "attacks"]),
+        ("sim lost activation", ["cargo-test", "lost_activation"]),
+        ("sim two devices", ["cargo-test", "two_devices"]),
         # The backup format's property tests (FMT-1): the simulator's
         # devices encrypt whole archives in memory and never use the
         # streaming encryptor the command line does, so a bug there (outside
