@@ -23,15 +23,22 @@
 //!   the checker saw the node take in, which are never more than it holds.
 //! - **Kept until then.** Within its term and incarnation a deferral ends
 //!   only in a vote, or is replaced by a deferral for another candidate.
+//! - **A vote past a lost tail rests on its term's words.** A new vote
+//!   for a candidate behind the node's counter needs `N - quorum + 1 + R`
+//!   words of the vote's term, among those the checker saw the node take
+//!   in, that no counter passed the candidate's log (CONS-3's ground: a
+//!   word of an earlier election says nothing of what its sender
+//!   acknowledged since).
 //! - **Words are given.** A node asked for its word (`Attest`), and not
 //!   ignoring the asker (a live leader heard, the asker's term later), has
 //!   its answer (`Attested`) sent in that step or waiting for its term to
 //!   be durable: a node that keeps its word leaves every deferral that
 //!   needs it standing.
 //!
-//! Nothing else sees these rules broken: their faults cost elections after
-//! a host's rollback, never a committed entry, and once every fault heals
-//! a node with the lost entries comes back and is elected.
+//! Nothing else sees the liveness rules broken: their faults cost
+//! elections after a host's rollback, never a committed entry, and once
+//! every fault heals a node with the lost entries comes back and is
+//! elected.
 
 use super::Violation;
 use crate::cluster::Peek;
@@ -156,7 +163,7 @@ impl Deferrals {
             .copied()
             .filter(|d| d.incarnation == step.incarnation);
         self.take_words(step, before.map(|(_, term, _)| term));
-        let past_lost_tail = self.vote_past_lost_tail(step, before, pending);
+        let past_lost_tail = self.vote_past_lost_tail(step, before, pending)?;
         self.kept(step, pending)?;
         self.only_when_due(step)?;
         self.when_due(step)?;
@@ -199,29 +206,61 @@ impl Deferrals {
         }
     }
 
-    /// Coverage: the step recorded a new vote for a candidate whose log,
-    /// as its request stated it, is behind the node's counter.
+    /// Whether the step recorded a new vote for a candidate whose log, as
+    /// its request stated it, is behind the node's counter (a coverage
+    /// counter); such a vote must rest on the words of its term: at least
+    /// `N - quorum + 1 + R` senders, counted here among the words the
+    /// checker saw the node take in this term and incarnation, said their
+    /// counters never passed the candidate's log. A word of an earlier
+    /// election says nothing of what its sender acknowledged since.
+    ///
+    /// # Errors
+    /// CONS-3 (its ground: a commit in the lost tail) if the vote rests on
+    /// fewer words.
     fn vote_past_lost_tail<C: VaultCrypto>(
         &self,
         step: &DeferralStep<'_, C>,
         before: Option<(u32, Term, Option<NodeId>)>,
         pending: Option<Deferral>,
-    ) -> bool {
+    ) -> Result<bool, Violation> {
         let raft = step.node.raft();
         let (term, Some(candidate)) = (raft.term(), raft.voted_for()) else {
-            return false;
+            return Ok(false);
         };
-        if before.is_some_and(|(_, t, v)| t == term && v == Some(candidate)) {
-            return false;
+        // A vote held at the node's first step of an incarnation may be the
+        // one its HSM restored, not one given now.
+        let Some((_, term_before, vote_before)) = before else {
+            return Ok(false);
+        };
+        if term_before == term && vote_before == Some(candidate) {
+            return Ok(false);
         }
         let log = match Peek::vote_request(step.handled) {
             Some((from, asked, log)) if from == candidate && asked == term => log,
             _ => match pending {
                 Some(d) if d.term == term && d.candidate == candidate => d.log,
-                _ => return false,
+                _ => return Ok(false),
             },
         };
-        log < raft.watermark().log
+        let counter = raft.watermark().log;
+        if log >= counter {
+            return Ok(false);
+        }
+        let words = self
+            .words
+            .get(&step.id)
+            .map_or(0, |w| w.ruling_out(step.incarnation, term, log));
+        if words < self.needed {
+            return Err(Violation::node(
+                Invariant::Cons3,
+                step.id,
+                format!(
+                    "n{} voted in term {} for n{}, whose log {log:?} is behind its counter {counter:?}, on {words} words of the term that no counter passed that log, where {} rule a commit past it out",
+                    step.id.0, term.0, candidate.0, self.needed
+                ),
+            ));
+        }
+        Ok(true)
     }
 
     /// A deferral held before the step: kept until a vote, and given once
