@@ -345,6 +345,14 @@ pub enum VaultFlaw {
     /// found by an outside reviewer in the product).
     #[cfg(feature = "flaws")]
     RestoredHardStateUnwritten,
+    /// A copy of a `LoginFinish` (a network duplicate, a resend) that
+    /// arrives while the original's `Reset` is in flight is answered
+    /// `LoginExpired` at once, which usually reaches the device before the
+    /// original's `LoginOk`: after its restarts an honest restore with the
+    /// right password fails (breaks LIVE-1; found by a reviewer in the
+    /// product).
+    #[cfg(feature = "flaws")]
+    DuplicateFinishExpiresLogin,
     /// A delete of a registration already gone is answered "gone"
     /// (authenticated) even while a record of the same K lives beside the
     /// tombstone: a device whose fresh staging's `Activated` was lost
@@ -787,6 +795,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::RestoredHardStateUnwritten,
     #[cfg(feature = "flaws")]
+    VaultFlaw::DuplicateFinishExpiresLogin,
+    #[cfg(feature = "flaws")]
     VaultFlaw::GoneDespiteLiveKey,
     #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustionWaits,
@@ -1029,6 +1039,8 @@ impl VaultFlaw {
             VaultFlaw::SpentDropsOpenLogins => "spent-drops-open-logins",
             #[cfg(feature = "flaws")]
             VaultFlaw::RestoredHardStateUnwritten => "restored-hard-state-unwritten",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::DuplicateFinishExpiresLogin => "duplicate-finish-expires-login",
             #[cfg(feature = "flaws")]
             VaultFlaw::GoneDespiteLiveKey => "gone-despite-live-key",
             #[cfg(feature = "flaws")]

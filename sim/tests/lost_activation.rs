@@ -41,7 +41,7 @@ const NEW_PASSWORD: &str = "second-password-7";
 
 enum Intercept {
     Forward,
-    Answer(Resp),
+    Answer(Box<Resp>),
     Drop,
 }
 
@@ -105,7 +105,7 @@ impl World {
                             .cluster
                             .call(DEVICE, request.clone(), T)
                             .map(|r| answers(&request, r)),
-                        Intercept::Answer(r) => Some(r),
+                        Intercept::Answer(r) => Some(*r),
                         Intercept::Drop => None,
                     };
                     match got {
@@ -244,7 +244,7 @@ fn run_forgotten_live_record(how: How, flaw: Option<VaultFlaw>) -> bool {
             Req::Stage {
                 replacing: Some(_), ..
             } if how == How::ForgedRefusalActivatedLost => {
-                Intercept::Answer(Resp::Refused(Refusal::UnknownRegistration))
+                Intercept::Answer(Box::new(Resp::Refused(Refusal::UnknownRegistration)))
             }
             Req::Activate { .. } if how == How::DestroyedActivationHeldBack => {
                 held.get_or_insert(req.clone());

@@ -17,6 +17,7 @@
 //!   this term proposed after it commits (a read barrier), which proves the
 //!   node still led when it answered. Only answers that read no record
 //!   (a registration response, a malformed message, an unknown login) leave at once.
+//!   A copy of a KE3 whose `Reset` is in flight gets none: its original's does.
 //! - **No entry point is an oracle** ([`VaultNode::validate`]): a
 //!   registration request is evaluated under a fresh OPRF key, never a
 //!   record's; the only evaluations under a record's key are KE2s; and a
@@ -130,8 +131,13 @@ enum Then<C: VaultCrypto> {
     Report,
     /// LoginStart: compute KE2 from this KE1 if the attempt was consumed.
     SendKe2 { ke1: C::Ke1, digest: Ke1Digest },
-    /// LoginFinish: release the sealed key if the reset applied.
-    ReleaseKey { sealed_key: C::SealedKey },
+    /// LoginFinish: release the sealed key if the reset applied. The login
+    /// it finishes is kept so that a copy of its KE3 can be told apart.
+    ReleaseKey {
+        sealed_key: C::SealedKey,
+        user: UserId,
+        login: LoginId,
+    },
 }
 
 /// An answer read from the leader's state, held until an entry proposed
@@ -149,6 +155,9 @@ enum Answer<C: VaultCrypto> {
     Now(ClientResponse<C>),
     /// Read from the record store: after the read barrier.
     FromState(ClientResponse<C>),
+    /// Never: a copy of a request whose original will be answered (see
+    /// [`VaultNode::finishing`]).
+    Silent,
 }
 
 /// A login between KE2 and KE3, in the leader's memory.
@@ -537,6 +546,7 @@ impl<C: VaultCrypto> VaultNode<C> {
         match self.validate(req, now, rng) {
             Ok((command, then)) => self.propose(client, request, command, then, now, rng),
             Err(Answer::Now(response)) => self.reply(client, request, response),
+            Err(Answer::Silent) => {}
             Err(Answer::FromState(response)) => {
                 let reply = Reply {
                     to: client,
@@ -1111,6 +1121,20 @@ impl<C: VaultCrypto> VaultNode<C> {
         } else {
             self.logins.remove(&(user, login))
         };
+        if found.is_none()
+            && self.finishing(user, login)
+            && !flaw_on!(self.config.flaw, VaultFlaw::DuplicateFinishExpiresLogin)
+        {
+            // A copy of the KE3 that is finishing this login (a network
+            // duplicate, a resend): the original's `LoginOk` follows the
+            // commit. "Expired" now would usually reach the device first
+            // and send it back to a login start, and after its restarts an
+            // honest restore fails on duplication alone (LIVE-1). If that
+            // answer is lost, the device's next resend, after the entry
+            // applied, finds the login over and restarts it for free: the
+            // `Reset` keeps its KE1 counted.
+            return Err(Answer::Silent);
+        }
         let Some(pending) = found.filter(|p| p.expires > now) else {
             return Err(Answer::Now(ClientResponse::LoginExpired));
         };
@@ -1136,12 +1160,25 @@ impl<C: VaultCrypto> VaultNode<C> {
                     registration: active.registration,
                     ke1: pending.ke1,
                 },
-                Then::ReleaseKey { sealed_key },
+                Then::ReleaseKey {
+                    sealed_key,
+                    user,
+                    login,
+                },
             )),
             Err(_) => Err(Answer::FromState(ClientResponse::WrongPassword {
                 remaining: active.attempts.remaining(),
             })),
         }
+    }
+
+    /// Whether `user`'s `login` verified its KE3 here and its `Reset` waits
+    /// to apply: read from the requests waiting for their commands, so it
+    /// ends where they do, when the entry applies or the node stops leading.
+    fn finishing(&self, user: UserId, login: LoginId) -> bool {
+        self.waiting.values().any(|w| {
+            matches!(w.then, Then::ReleaseKey { user: u, login: l, .. } if (u, l) == (user, login))
+        })
     }
 
     fn no_active_record(record: Option<&UserRecord<C>>) -> ClientResponse<C> {
@@ -1596,7 +1633,7 @@ impl<C: VaultCrypto> VaultNode<C> {
                 at = consumed;
                 self.ke2(user, &ke1, digest, remaining, now, rng)
             }
-            (Then::ReleaseKey { sealed_key }, Outcome::Reset { .. }) => {
+            (Then::ReleaseKey { sealed_key, .. }, Outcome::Reset { .. }) => {
                 ClientResponse::LoginOk { sealed_key }
             }
             (Then::Report, outcome) => self.report(user, outcome),
