@@ -88,9 +88,11 @@ PROFILES = {
         ("sim attacks", ["cargo-test", "attacks"]),
         # Device scenarios no sweep reaches (one device per user; a
         # re-enable after the registration went, with every Activated
-        # lost): sim/tests/lost_activation.rs and two_devices.rs.
+        # lost; every LoginFinish duplicated): sim/tests/lost_activation.rs,
+        # two_devices.rs and duplicates.rs.
         ("sim lost activation", ["cargo-test", "lost_activation"]),
         ("sim two devices", ["cargo-test", "two_devices"]),
+        ("sim duplicates", ["cargo-test", "duplicates"]),
     ],
     "nightly": [
         ("sim limit 1", ["sim", "sweep", "--seeds", "0..200", "--guess-limit", "1", "--check-history"]),
@@ -202,6 +204,7 @@ PROFILES = {
         ("sim attacks", ["cargo-test", "attacks"]),
         ("sim lost activation", ["cargo-test", "lost_activation"]),
         ("sim two devices", ["cargo-test", "two_devices"]),
+        ("sim duplicates", ["cargo-test", "duplicates"]),
         # The backup format's property tests (FMT-1): the simulator's
         # devices encrypt whole archives in memory and never use the
         # streaming encryptor the command line does, so a bug there (outside
