@@ -43,8 +43,10 @@
 //!
 //! The device is the real client state machine (`backup_vault::client`).
 
+mod support;
+
 use backup_vault::client::crypto::{prove, seal_registration, verifier};
-use backup_vault::client::{Client, ClientConfig, ClientError, Completed, Operation, Output};
+use backup_vault::client::{Client, ClientError, Completed, Operation, Output};
 use backup_vault::cloud::StoreError;
 use backup_vault::flaws::VaultFlaw;
 use backup_vault::key::BackupKey;
@@ -52,8 +54,8 @@ use backup_vault::opaque::client as opaque_client;
 use backup_vault::opaque::messages::{KE1_LEN, KE2_LEN, REGISTRATION_REQUEST_LEN};
 use backup_vault::opaque::wrap::WrappedKey;
 use backup_vault::opaque::{
-    open_from_session, unwrap_backup_key, wrap_backup_key, Direction, FleetPublicKey, FleetSecrets,
-    Ke1, KsfParams, RegistrationRequest, RegistrationResponse, RegistrationUpload, SealedToFleet,
+    wrap_backup_key, FleetPublicKey, FleetSecrets, Ke1, KsfParams, RegistrationRequest,
+    RegistrationResponse, RegistrationUpload, SealedToFleet,
 };
 use backup_vault::vault::binding::{
     content_digest, RegistrationPayload, RegistrationTicket, RegistrationTranscript,
@@ -61,23 +63,18 @@ use backup_vault::vault::binding::{
 use backup_vault::vault::crypto::{
     ContentDigest, OprfKeyId, ProofStatement, RegistrationId, TicketClaims,
 };
-use backup_vault::vault::ids::UserId;
-use backup_vault::vault::node::{ClientId, NodeConfig};
 use backup_vault::vault::opaque_crypto::{credential_id, user_bytes, OpaqueCrypto};
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse, Replacing};
-use backup_vault_sim::cluster::{Cluster, SimConfig};
 use hkdf::Hkdf;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sha2::Sha512;
+use support::{world, World, DEVICE, USER};
 
 type Req = ClientRequest<OpaqueCrypto>;
 type Resp = ClientResponse<OpaqueCrypto>;
 
-const USER: UserId = UserId(42);
-const DEVICE: ClientId = ClientId(1);
-const CHAT_SERVER: ClientId = ClientId(2);
-const T: u64 = 5_000;
+const T: u64 = support::WAIT_MS;
 
 /// The victim's password, and the attacker's dictionary (90 words, the
 /// password among them, not first).
@@ -89,41 +86,7 @@ fn dictionary() -> Vec<String> {
     words
 }
 
-struct World {
-    cluster: Cluster<OpaqueCrypto>,
-    fleet_key: FleetPublicKey,
-    config: ClientConfig,
-    rng: ChaCha20Rng,
-}
-
-fn world(seed: u64, flaw: Option<VaultFlaw>) -> World {
-    let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let crypto = OpaqueCrypto::new(FleetSecrets::generate(&mut rng));
-    let fleet_key = crypto.public_key();
-    let sim = SimConfig {
-        node: NodeConfig {
-            flaw,
-            ..NodeConfig::default()
-        },
-        ..SimConfig::default()
-    };
-    let mut cluster = Cluster::new(sim, crypto, seed);
-    cluster.run_for(2_000);
-    let config = ClientConfig::new(fleet_key, KsfParams::CHEAP);
-    World {
-        cluster,
-        fleet_key,
-        config,
-        rng,
-    }
-}
-
 impl World {
-    /// The chat server's own request for the account.
-    fn call(&mut self, req: Req) -> Resp {
-        self.cluster.call(CHAT_SERVER, req, T).expect("an answer")
-    }
-
     /// Runs `op` on the device to its end. Every vault request passes
     /// through `relay` (the chat server), which may rewrite it.
     fn run(
@@ -202,53 +165,6 @@ impl World {
             "{done:?}"
         );
         device
-    }
-
-    /// One login attempt by the chat server with `password`: the KE2 it got
-    /// (one guess spent) and, if the password was right, the released K.
-    fn login(&mut self, password: &str) -> (Resp, Option<BackupKey>) {
-        let config = backup_vault::opaque::client::ClientConfig {
-            fleet_key: self.fleet_key,
-            ksf: KsfParams::CHEAP,
-        };
-        let start =
-            opaque_client::login_start(&mut self.rng, &user_bytes(USER), password.as_bytes())
-                .unwrap();
-        let ke2 = self.call(Req::LoginStart {
-            user: USER,
-            ke1: start.ke1,
-        });
-        let Resp::Ke2 {
-            login, ke2: bytes, ..
-        } = &ke2
-        else {
-            return (ke2, None);
-        };
-        let Ok(fin) = opaque_client::login_finish(
-            &mut self.rng,
-            start.state,
-            password.as_bytes(),
-            bytes,
-            &config,
-        ) else {
-            return (ke2, None);
-        };
-        let Resp::LoginOk { sealed_key } = self.call(Req::LoginFinish {
-            user: USER,
-            login: *login,
-            ke3: fin.ke3,
-        }) else {
-            return (ke2, None);
-        };
-        let release = open_from_session(
-            &fin.session_key,
-            Direction::VaultToClient,
-            &user_bytes(USER),
-            &sealed_key,
-        )
-        .unwrap();
-        let key = unwrap_backup_key(&fin.export_key, &release.wrapped, &user_bytes(USER)).unwrap();
-        (ke2, Some(key))
     }
 }
 

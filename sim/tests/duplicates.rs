@@ -2,113 +2,23 @@
 //! password must not fail on duplication alone (LIVE-1). Real crypto, the
 //! real client state machine, a simulated 5-node cluster.
 
-use backup_vault::client::{Client, ClientConfig, ClientError, Completed, Operation, Output};
-use backup_vault::cloud::StoreError;
+mod support;
+
+use backup_vault::client::{Client, ClientError, Completed, Operation};
 use backup_vault::flaws::VaultFlaw;
-use backup_vault::opaque::{FleetSecrets, KsfParams};
-use backup_vault::vault::ids::UserId;
-use backup_vault::vault::node::{ClientId, RequestId};
-use backup_vault::vault::opaque_crypto::OpaqueCrypto;
-use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
-use backup_vault_sim::cluster::{Cluster, SimConfig};
-use rand_chacha::rand_core::{RngCore, SeedableRng};
-use rand_chacha::ChaCha20Rng;
+use support::{world, Req, Route, USER};
 
-type Req = ClientRequest<OpaqueCrypto>;
-type Resp = ClientResponse<OpaqueCrypto>;
-
-const USER: UserId = UserId(42);
-const DEVICE: ClientId = ClientId(1);
-/// How long the device waits on one send, in virtual ms.
-const T: u64 = 5_000;
 const PASSWORD: &str = "tiger-lily-42";
 /// Seeds tried per scenario (each draws its own delays for the copies).
 const SEEDS: u64 = 20;
 
-struct World {
-    cluster: Cluster<OpaqueCrypto>,
-    config: ClientConfig,
-    rng: ChaCha20Rng,
-}
-
-fn world(seed: u64, flaw: Option<VaultFlaw>) -> World {
-    let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let crypto = OpaqueCrypto::new(FleetSecrets::generate(&mut rng));
-    let config = ClientConfig::new(crypto.public_key(), KsfParams::CHEAP);
-    let mut sim = SimConfig::default();
-    sim.node.flaw = flaw;
-    let mut cluster = Cluster::new(sim, crypto, seed);
-    cluster.run_for(2_000);
-    World {
-        cluster,
-        config,
-        rng,
-    }
-}
-
-impl World {
-    /// Runs `op` on `device` to its end. Every `LoginFinish` reaches the
-    /// leader twice under one request id (a duplicating network), and the
-    /// device acts on the first answer that arrives; every other vault
-    /// request goes once. The cloud holds nothing.
-    fn run(&mut self, device: &mut Client, op: Operation) -> Result<Completed, ClientError> {
-        device.start(op, self.cluster.now(), &mut self.rng);
-        for _ in 0..1_000 {
-            let Some(output) = device.poll() else {
-                self.wake(device);
-                continue;
-            };
-            match output {
-                Output::Vault { call, request, .. } => {
-                    let answer = match request {
-                        Req::LoginFinish { .. } => self.twice(request),
-                        _ => self.cluster.call(DEVICE, request, T),
-                    };
-                    match answer {
-                        Some(answer) => {
-                            device.on_vault(call, answer, self.cluster.now(), &mut self.rng);
-                        }
-                        None => self.wake(device),
-                    }
-                }
-                Output::Cloud { call, .. } => {
-                    let now = self.cluster.now();
-                    device.on_cloud(call, Err(StoreError::NotFound), now, &mut self.rng);
-                }
-                Output::Done(done) => return Ok(done),
-                Output::Failed(error) => return Err(error),
-            }
-        }
-        panic!("the device's operation did not end within 1,000 outputs");
-    }
-
-    /// Wakes the device at its deadline.
-    fn wake(&mut self, device: &mut Client) {
-        let deadline = device.poll_timeout().expect("a running operation waits");
-        let now = self.cluster.now().max(deadline);
-        device.handle_timeout(now, &mut self.rng);
-    }
-
-    /// Sends two copies of `req` to the leader under one request id; the
-    /// first answer to arrive, if one does within `T`.
-    fn twice(&mut self, req: Req) -> Option<Resp> {
-        let leader = self.cluster.leader()?;
-        let request = RequestId(self.rng.next_u64());
-        self.cluster.submit_copies(leader, DEVICE, request, req, 2);
-        let deadline = self.cluster.now().0 + T;
-        while self.cluster.now().0 < deadline {
-            self.cluster.run_for(5);
-            let first = self
-                .cluster
-                .take_replies()
-                .into_iter()
-                .filter(|d| d.client == DEVICE && d.request == request)
-                .min_by_key(|d| d.at);
-            if let Some(first) = first {
-                return Some(first.response);
-            }
-        }
-        None
+/// Every `LoginFinish` reaches the leader twice under one request id (a
+/// duplicating network), and the device acts on the first answer that
+/// arrives; every other vault request goes once.
+fn finishes_twice(req: &Req) -> Route {
+    match req {
+        Req::LoginFinish { .. } => Route::Twice,
+        _ => Route::Forward,
     }
 }
 
@@ -122,7 +32,7 @@ fn restore_with_duplicated_finishes(
 ) -> (Result<Completed, ClientError>, bool) {
     let mut w = world(seed, flaw);
     let mut first = Client::new(USER, w.config);
-    let done = w.run(
+    let done = w.run_plain(
         &mut first,
         Operation::EnablePasswordMode {
             password: PASSWORD.into(),
@@ -131,11 +41,13 @@ fn restore_with_duplicated_finishes(
     assert!(matches!(done, Ok(Completed::Registered { .. })), "{done:?}");
     let key = first.state().key.clone().expect("K");
     let mut fresh = Client::new(USER, w.config);
-    let restored = w.run(
+    let restored = w.run_routed(
         &mut fresh,
         Operation::RestoreWithPassword {
             password: PASSWORD.into(),
         },
+        &mut finishes_twice,
+        &mut |_, r| r,
     );
     let same_key = fresh
         .state()

@@ -13,177 +13,15 @@
 //! A reviewer looking for real bugs found the vault answering "gone";
 //! each scenario has its twin on the broken variant `gone-despite-live-key`.
 
-use backup_vault::client::{Client, ClientConfig, ClientError, Completed, Operation, Output};
-use backup_vault::cloud::StoreError;
+mod support;
+
+use backup_vault::client::{Client, ClientError, Completed, Operation};
 use backup_vault::flaws::VaultFlaw;
-use backup_vault::key::BackupKey;
-use backup_vault::opaque::client as opaque_client;
-use backup_vault::opaque::{
-    open_from_session, unwrap_backup_key, Direction, FleetPublicKey, FleetSecrets, KsfParams,
-};
-use backup_vault::vault::ids::UserId;
-use backup_vault::vault::node::{ClientId, NodeConfig};
-use backup_vault::vault::opaque_crypto::{user_bytes, OpaqueCrypto};
-use backup_vault::vault::protocol::{ClientRequest, ClientResponse, Refusal};
-use backup_vault_sim::cluster::{Cluster, SimConfig};
-use rand_chacha::rand_core::SeedableRng;
-use rand_chacha::ChaCha20Rng;
+use backup_vault::vault::protocol::Refusal;
+use support::{world, Req, Resp, Route, USER};
 
-type Req = ClientRequest<OpaqueCrypto>;
-type Resp = ClientResponse<OpaqueCrypto>;
-
-const USER: UserId = UserId(42);
-const DEVICE: ClientId = ClientId(1);
-const CHAT_SERVER: ClientId = ClientId(2);
-const T: u64 = 5_000;
 const PASSWORD: &str = "tiger-lily-42";
 const NEW_PASSWORD: &str = "second-password-7";
-
-enum Intercept {
-    Forward,
-    Answer(Box<Resp>),
-    Drop,
-}
-
-struct World {
-    cluster: Cluster<OpaqueCrypto>,
-    fleet_key: FleetPublicKey,
-    config: ClientConfig,
-    rng: ChaCha20Rng,
-}
-
-fn world(seed: u64, flaw: Option<VaultFlaw>) -> World {
-    let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let crypto = OpaqueCrypto::new(FleetSecrets::generate(&mut rng));
-    let fleet_key = crypto.public_key();
-    let sim = SimConfig {
-        node: NodeConfig {
-            flaw,
-            ..NodeConfig::default()
-        },
-        ..SimConfig::default()
-    };
-    let mut cluster = Cluster::new(sim, crypto, seed);
-    cluster.run_for(2_000);
-    let config = ClientConfig::new(fleet_key, KsfParams::CHEAP);
-    World {
-        cluster,
-        fleet_key,
-        config,
-        rng,
-    }
-}
-
-impl World {
-    fn call(&mut self, req: Req) -> Resp {
-        self.cluster.call(CHAT_SERVER, req, T).expect("an answer")
-    }
-
-    /// Runs `op` on the device to its end. Each vault request first goes
-    /// through `intercept` (the chat server): forwarded, answered by it
-    /// (not forwarded), or dropped; each answer from the vault then goes
-    /// through `answers`.
-    fn run_relayed(
-        &mut self,
-        device: &mut Client,
-        op: Operation,
-        intercept: &mut dyn FnMut(&Req) -> Intercept,
-        answers: &mut dyn FnMut(&Req, Resp) -> Resp,
-    ) -> Result<Completed, ClientError> {
-        device.start(op, self.cluster.now(), &mut self.rng);
-        loop {
-            let Some(output) = device.poll() else {
-                let deadline = device.poll_timeout().expect("a running operation waits");
-                let now = self.cluster.now().max(deadline);
-                device.handle_timeout(now, &mut self.rng);
-                continue;
-            };
-            match output {
-                Output::Vault { call, request, .. } => {
-                    let got = match intercept(&request) {
-                        Intercept::Forward => self
-                            .cluster
-                            .call(DEVICE, request.clone(), T)
-                            .map(|r| answers(&request, r)),
-                        Intercept::Answer(r) => Some(*r),
-                        Intercept::Drop => None,
-                    };
-                    match got {
-                        Some(response) => {
-                            device.on_vault(call, response, self.cluster.now(), &mut self.rng);
-                        }
-                        None => {
-                            let deadline = device.poll_timeout().expect("it waits");
-                            let now = self.cluster.now().max(deadline);
-                            device.handle_timeout(now, &mut self.rng);
-                        }
-                    }
-                }
-                Output::Cloud { call, .. } => {
-                    device.on_cloud(
-                        call,
-                        Err(StoreError::NotFound),
-                        self.cluster.now(),
-                        &mut self.rng,
-                    );
-                }
-                Output::Done(done) => return Ok(done),
-                Output::Failed(error) => return Err(error),
-            }
-        }
-    }
-
-    fn run_plain(&mut self, device: &mut Client, op: Operation) -> Result<Completed, ClientError> {
-        self.run_relayed(device, op, &mut |_| Intercept::Forward, &mut |_, r| r)
-    }
-
-    /// One login by the chat server with `password`: the answer to its
-    /// KE1, and the released K if the password was right.
-    fn login(&mut self, password: &str) -> (Resp, Option<BackupKey>) {
-        let config = backup_vault::opaque::client::ClientConfig {
-            fleet_key: self.fleet_key,
-            ksf: KsfParams::CHEAP,
-        };
-        let start =
-            opaque_client::login_start(&mut self.rng, &user_bytes(USER), password.as_bytes())
-                .unwrap();
-        let ke2 = self.call(Req::LoginStart {
-            user: USER,
-            ke1: start.ke1,
-        });
-        let Resp::Ke2 {
-            login, ke2: bytes, ..
-        } = &ke2
-        else {
-            return (ke2, None);
-        };
-        let Ok(fin) = opaque_client::login_finish(
-            &mut self.rng,
-            start.state,
-            password.as_bytes(),
-            bytes,
-            &config,
-        ) else {
-            return (ke2, None);
-        };
-        let Resp::LoginOk { sealed_key } = self.call(Req::LoginFinish {
-            user: USER,
-            login: *login,
-            ke3: fin.ke3,
-        }) else {
-            return (ke2, None);
-        };
-        let release = open_from_session(
-            &fin.session_key,
-            Direction::VaultToClient,
-            &user_bytes(USER),
-            &sealed_key,
-        )
-        .unwrap();
-        let key = unwrap_backup_key(&fin.export_key, &release.wrapped, &user_bytes(USER)).unwrap();
-        (ke2, Some(key))
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum How {
@@ -235,7 +73,7 @@ fn run_forgotten_live_record(how: How, flaw: Option<VaultFlaw>) -> bool {
     }
 
     let mut held: Option<Req> = None;
-    let res = w.run_relayed(
+    let res = w.run_routed(
         &mut device,
         Operation::EnablePasswordMode {
             password: NEW_PASSWORD.into(),
@@ -244,13 +82,13 @@ fn run_forgotten_live_record(how: How, flaw: Option<VaultFlaw>) -> bool {
             Req::Stage {
                 replacing: Some(_), ..
             } if how == How::ForgedRefusalActivatedLost => {
-                Intercept::Answer(Box::new(Resp::Refused(Refusal::UnknownRegistration)))
+                Route::Answer(Box::new(Resp::Refused(Refusal::UnknownRegistration)))
             }
             Req::Activate { .. } if how == How::DestroyedActivationHeldBack => {
                 held.get_or_insert(req.clone());
-                Intercept::Drop
+                Route::Drop
             }
-            _ => Intercept::Forward,
+            _ => Route::Forward,
         },
         &mut |_, resp| match resp {
             Resp::Activated { .. } => Resp::Retry,
