@@ -93,9 +93,16 @@ fn agrees<C: VaultCrypto>(asked: &Asked, answer: &ClientResponse<C>, v: &UserVie
             },
         ) => r == registration && v.active == Some((*registration, *remaining, *content)),
         (Asked::Delete { registration }, ClientResponse::Refused(Refusal::UnknownRegistration)) => {
+            // A registration gone is refused too while another record
+            // lives: the vault withholds "gone" while a record of the same
+            // key does (`VaultNode::key_lives_on`, REG-2). Which key a
+            // record holds is not in the view, so any live record allows
+            // the refusal here; `sim/tests/lost_activation.rs` judges the
+            // rule itself.
+            let live = v.active.is_some() || v.staged.is_some();
             !active_is(*registration)
                 && !staged_is(*registration)
-                && v.gone.map(Tombstone::registration) != Some(*registration)
+                && (v.gone.map(Tombstone::registration) != Some(*registration) || live)
         }
         (
             Asked::Delete { registration },
