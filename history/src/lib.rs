@@ -170,6 +170,13 @@ pub enum Answer {
         /// The registration.
         registration: RegistrationId,
     },
+    /// The registration is not live, and its key lives on in `live`.
+    KeyLivesOn {
+        /// The registration named.
+        registration: RegistrationId,
+        /// The live registration of the same key.
+        live: RegistrationId,
+    },
     /// Refused.
     Refused(Refusal),
     /// Not the leader.
@@ -273,6 +280,12 @@ impl Answer {
             ClientResponse::Deleted { registration, .. } => Answer::Deleted {
                 registration: *registration,
             },
+            ClientResponse::KeyLivesOn {
+                registration, live, ..
+            } => Answer::KeyLivesOn {
+                registration: *registration,
+                live: *live,
+            },
             ClientResponse::Refused(r) => Answer::Refused(*r),
             ClientResponse::NotLeader { .. } => Answer::NotLeader,
             ClientResponse::Retry => Answer::Retry,
@@ -310,6 +323,7 @@ impl Answer {
             Answer::NotRegistered => ResponseKind::NotRegistered,
             Answer::LoginExpired => ResponseKind::LoginExpired,
             Answer::Deleted { .. } => ResponseKind::Deleted,
+            Answer::KeyLivesOn { .. } => ResponseKind::KeyLivesOn,
             Answer::Refused(r) => ResponseKind::Refused(*r),
             Answer::NotLeader => ResponseKind::NotLeader,
             Answer::Retry => ResponseKind::Retry,
@@ -585,6 +599,13 @@ impl History {
                             "registration".into(),
                             format!("{:016x}", registration.0).into(),
                         );
+                    }
+                    Answer::KeyLivesOn { registration, live } => {
+                        r.insert(
+                            "registration".into(),
+                            format!("{:016x}", registration.0).into(),
+                        );
+                        r.insert("live".into(), format!("{:016x}", live.0).into());
                     }
                     _ => {}
                 }

@@ -247,6 +247,17 @@ impl Model {
                             m.gone.is_some_and(|(g, _)| g == registration).then_some(m)
                         }
                     }
+                    // Read from the state: the registration named is not
+                    // live, and the one named as living on is (which key a
+                    // record holds is not in the model).
+                    Some(Answer::KeyLivesOn {
+                        registration: r,
+                        live,
+                    }) if *r == registration => {
+                        let lives = m.active.as_ref().is_some_and(|a| a.reg == *live)
+                            || m.staged_may_be(*live);
+                        (!matches && lives).then_some(m)
+                    }
                     None => {
                         if matches {
                             m.active = None;

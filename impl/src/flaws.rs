@@ -360,6 +360,14 @@ pub enum VaultFlaw {
     /// REG-2; found by a reviewer in the product).
     #[cfg(feature = "flaws")]
     GoneDespiteLiveKey,
+    /// A delete naming a registration that is not live is refused while a
+    /// record of the same K lives, without naming that record: a device
+    /// whose fresh staging the chat server held back and delivered later
+    /// can never have its deletion confirmed, and keeps K for good (breaks
+    /// LIVE-5; the product's own first fix for `GoneDespiteLiveKey`, which
+    /// the simulator found at seed 296).
+    #[cfg(feature = "flaws")]
+    KeyLivesOnRefused,
     /// A record whose budget is spent keeps its key until the next login
     /// start, however long that takes: the leader never proposes `Exhaust`
     /// (breaks LOCK-4's bound: the key is not gone from storage one login
@@ -532,6 +540,11 @@ pub enum ClientFlaw {
     /// believes it is unregistered while its record can be guessed against).
     #[cfg(feature = "flaws")]
     UnauthenticatedDelete,
+    /// Disable takes the registration a `KeyLivesOn` answer names without
+    /// checking its tag, so a chat server's forgery makes the device name,
+    /// from then on, a registration the vault never made (breaks DEV-1).
+    #[cfg(feature = "flaws")]
+    UnverifiedKeyLivesOn,
     /// Registration takes an "activated" answer carrying the tag it already
     /// checked on the "staged" answer for the same registration: the tag is
     /// the vault's, under the device's K, but about another statement, so a
@@ -799,6 +812,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::GoneDespiteLiveKey,
     #[cfg(feature = "flaws")]
+    VaultFlaw::KeyLivesOnRefused,
+    #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustionWaits,
     #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustDuringLogin,
@@ -856,6 +871,8 @@ pub const CLIENT_FLAWS: &[ClientFlaw] = &[
     ClientFlaw::AcceptOlderGeneration,
     #[cfg(feature = "flaws")]
     ClientFlaw::UnauthenticatedDelete,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::UnverifiedKeyLivesOn,
     #[cfg(feature = "flaws")]
     ClientFlaw::StagedTagTakenForActivation,
     #[cfg(feature = "flaws")]
@@ -1044,6 +1061,8 @@ impl VaultFlaw {
             #[cfg(feature = "flaws")]
             VaultFlaw::GoneDespiteLiveKey => "gone-despite-live-key",
             #[cfg(feature = "flaws")]
+            VaultFlaw::KeyLivesOnRefused => "key-lives-on-refused",
+            #[cfg(feature = "flaws")]
             VaultFlaw::ExhaustionWaits => "exhaustion-waits",
             #[cfg(feature = "flaws")]
             VaultFlaw::ExhaustDuringLogin => "exhaust-during-login",
@@ -1105,6 +1124,8 @@ impl ClientFlaw {
             ClientFlaw::AcceptOlderGeneration => "accept-older-generation",
             #[cfg(feature = "flaws")]
             ClientFlaw::UnauthenticatedDelete => "unauthenticated-delete",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::UnverifiedKeyLivesOn => "unverified-key-lives-on",
             #[cfg(feature = "flaws")]
             ClientFlaw::StagedTagTakenForActivation => "staged-tag-taken-for-activation",
             #[cfg(feature = "flaws")]

@@ -12,6 +12,13 @@
 //!
 //! A reviewer looking for real bugs found the vault answering "gone";
 //! each scenario has its twin on the broken variant `gone-despite-live-key`.
+//!
+//! The first fix refused such a delete. The simulator then found (seed 296)
+//! a device whose fresh staging the chat server held back and delivered
+//! later: the live record was one the device never heard of, so its
+//! deletion could never be confirmed. The vault now names the live record
+//! of the proof's key (`KeyLivesOn`), and the device deletes it; the
+//! held-back-staging scenario has its twin on `key-lives-on-refused`.
 
 mod support;
 
@@ -169,4 +176,106 @@ fn a_held_back_activation_brings_the_key_back_on_the_broken_variant() {
         How::DestroyedActivationHeldBack,
         BROKEN
     ));
+}
+
+/// The device's registration r1 is live. It turns password mode on again
+/// with a new password: the chat server answers its staging with a proof
+/// of K by a forged "unknown registration", so it stages afresh (without a
+/// proof, which would displace r1), and holds that staging back; the
+/// device gives up, still naming r1. Later the chat server delivers the
+/// staging: r2, of the same K, displaces r1. The device never heard of
+/// r2. When the user turns backups off, the vault must point the delete
+/// of r1 at r2 (`KeyLivesOn`), so that the device deletes r2 and forgets
+/// K: saying "gone" would break REG-2, and a plain refusal leaves the
+/// device unable ever to turn backups off (LIVE-5). Returns the two
+/// disables' results, whether the device still holds K, and what a login
+/// with the new password then gets.
+fn run_held_back_staging(
+    flaw: Option<VaultFlaw>,
+) -> (
+    Result<Completed, ClientError>,
+    Result<Completed, ClientError>,
+    bool,
+    Resp,
+) {
+    let mut w = world(11, flaw);
+    let mut device = Client::new(USER, w.config);
+    let done = w.run_plain(
+        &mut device,
+        Operation::EnablePasswordMode {
+            password: PASSWORD.into(),
+        },
+    );
+    assert!(matches!(done, Ok(Completed::Registered { .. })), "{done:?}");
+    let r1 = device.state().registration.expect("r1");
+
+    let mut held: Option<Req> = None;
+    let res = w.run_routed(
+        &mut device,
+        Operation::EnablePasswordMode {
+            password: NEW_PASSWORD.into(),
+        },
+        &mut |req| match req {
+            Req::Stage {
+                replacing: Some(_), ..
+            } => Route::Answer(Box::new(Resp::Refused(Refusal::UnknownRegistration))),
+            Req::Stage {
+                replacing: None, ..
+            } => {
+                held.get_or_insert(req.clone());
+                Route::Drop
+            }
+            _ => Route::Forward,
+        },
+        &mut |_, resp| resp,
+    );
+    assert!(res.is_err(), "{res:?}");
+    assert_eq!(device.state().registration, Some(r1), "the device names r1");
+    let staged = w.call(held.expect("a staging held back"));
+    assert!(
+        matches!(
+            staged,
+            Resp::Staged {
+                displaced: true,
+                ..
+            }
+        ),
+        "{staged:?}"
+    );
+
+    // Faults heal; the user turns backups off, and once more if that
+    // failed.
+    let first = w.run_plain(&mut device, Operation::Disable);
+    let second = w.run_plain(&mut device, Operation::Disable);
+    let kept = device.state().key.is_some();
+    let (login, _) = w.login(NEW_PASSWORD);
+    (first, second, kept, login)
+}
+
+#[test]
+fn a_held_back_staging_of_the_key_is_deleted_by_the_disable() {
+    let (first, _, kept, login) = run_held_back_staging(None);
+    assert!(
+        matches!(first, Ok(Completed::Disabled { .. })),
+        "LIVE-5: the disable must be confirmed: {first:?}"
+    );
+    assert!(!kept, "the device forgot K");
+    assert!(
+        matches!(login, Resp::NotRegistered),
+        "REG-2: no record of K is left: {login:?}"
+    );
+}
+
+#[test]
+fn a_held_back_staging_blocks_every_disable_if_refused() {
+    let (first, second, kept, _) = run_held_back_staging(Some(VaultFlaw::KeyLivesOnRefused));
+    assert!(
+        matches!(first, Err(ClientError::DeleteUnconfirmed)),
+        "{first:?}"
+    );
+    assert!(
+        matches!(second, Err(ClientError::DeleteUnconfirmed)),
+        "{second:?}"
+    );
+    assert!(kept, "the device keeps K for good");
 }

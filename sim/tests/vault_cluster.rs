@@ -339,9 +339,9 @@ fn a_destroyed_record_takes_a_staged_change_with_it() {
 #[test]
 fn a_destroyed_record_leaves_the_staged_change_on_the_broken_variant() {
     // destroy-keeps-staged: the replayed activation brings K back with a
-    // fresh budget after the destruction. (The owner's delete is no longer
+    // fresh budget after the destruction. (The owner's delete is not
     // confirmed here: the vault does not say "gone" while the staged change,
-    // a record of the same K, lives, `VaultNode::key_lives_on`.)
+    // a record of the same K, lives; it names it, `KeyLivesOn`.)
     let (deleted, replayed, login) =
         withheld_activation_after_a_confirmed_delete(Some(VaultFlaw::DestroyKeepsStaged));
     assert!(!matches!(deleted, Resp::Deleted { .. }), "{deleted:?}");

@@ -56,7 +56,8 @@ pub fn verify_reply(key: &BackupKey, statement: &ReplyStatement, tag: &ReplyTag)
     let user = match statement {
         ReplyStatement::Staged { user, .. }
         | ReplyStatement::Activated { user, .. }
-        | ReplyStatement::Gone { user, .. } => *user,
+        | ReplyStatement::Gone { user, .. }
+        | ReplyStatement::KeyLivesOn { user, .. } => *user,
     };
     ReplyKey::derive(key, &user_bytes(user)).verify(&statement.to_bytes(), tag)
 }

@@ -212,6 +212,19 @@ pub enum ReplyStatement {
         /// The registration.
         registration: RegistrationId,
     },
+    /// `registration` is not a live record, and the key it was made with
+    /// lives on in the record `live` (active or staged): a registration of
+    /// the same K the client may never have heard of (its staging or its
+    /// activation answer lost or held back). The client deletes `live` to
+    /// forget K; a `Gone` is never said while it lives (REG-2).
+    KeyLivesOn {
+        /// The user.
+        user: UserId,
+        /// The registration the client named.
+        registration: RegistrationId,
+        /// The live registration of the same key.
+        live: RegistrationId,
+    },
 }
 
 impl ReplyStatement {
@@ -246,6 +259,16 @@ impl ReplyStatement {
                 b.push(3);
                 b.extend_from_slice(&user.0.to_be_bytes());
                 b.extend_from_slice(&registration.0.to_be_bytes());
+            }
+            ReplyStatement::KeyLivesOn {
+                user,
+                registration,
+                live,
+            } => {
+                b.push(4);
+                b.extend_from_slice(&user.0.to_be_bytes());
+                b.extend_from_slice(&registration.0.to_be_bytes());
+                b.extend_from_slice(&live.0.to_be_bytes());
             }
         }
         b

@@ -1028,37 +1028,49 @@ impl<C: VaultCrypto> VaultNode<C> {
         }
     }
 
-    /// Whether a record of the key behind `proof` (a device's proof for
-    /// deleting `registration`, which is gone) is still active or staged
-    /// for `user`. "Gone" is the device's word to forget K, so it is not
-    /// said while such a record lives: a registration the device staged
-    /// afresh after `registration` went, whose `Activated` was lost or
-    /// whose activation the chat server holds back, keeps K guessable
-    /// (REG-2). The proof is made with K, and the verifier depends only on
-    /// K and the user, so it verifies exactly under such a record's
-    /// verifier. The device keeps K, and learns the live registration at
-    /// its next password login.
-    fn key_lives_on(
+    /// The live record (active, else staged) of `user` made with the key
+    /// behind `proof`, a device's proof for deleting `registration`, which
+    /// is not live: its id and reply key. "Gone" is the device's word to
+    /// forget K, so it is not said while such a record lives: a
+    /// registration the device staged afresh after `registration` went,
+    /// whose `Activated` was lost or whose activation the chat server
+    /// holds back, or whose staging the chat server held back and
+    /// delivered later, keeps K guessable or lets it become so (REG-2).
+    /// The proof is made with K, and the verifier depends only on K and
+    /// the user, so it verifies exactly under such a record's verifier.
+    fn live_record_of_key(
         &self,
         user: UserId,
         registration: RegistrationId,
         proof: &C::KeyProof,
-    ) -> bool {
+    ) -> Option<(RegistrationId, &C::ReplyKey)> {
         if flaw_on!(self.config.flaw, VaultFlaw::GoneDespiteLiveKey) {
-            return false;
+            return None;
         }
-        let Some(record) = self.store.get(user) else {
-            return false;
-        };
+        let record = self.store.get(user)?;
         let statement = ProofStatement::Delete { user, registration };
-        let active = record.active.as_ref().map(|a| &a.verifier);
-        let staged = record.staged.as_ref().map(|s| &s.verifier);
+        let active = record
+            .active
+            .as_ref()
+            .map(|a| (a.registration, &a.verifier, &a.reply_key));
+        let staged = record
+            .staged
+            .as_ref()
+            .map(|s| (s.registration, &s.verifier, &s.reply_key));
         active
             .into_iter()
             .chain(staged)
-            .any(|verifier| self.crypto.verify_proof(verifier, &statement, proof))
+            .find(|(_, verifier, _)| self.crypto.verify_proof(verifier, &statement, proof))
+            .map(|(live, _, reply_key)| (live, reply_key))
     }
 
+    /// The delete rule's validation. A delete naming a live registration
+    /// needs the key holder's proof under that record. One naming a
+    /// registration that is not live is answered from the state: if a
+    /// record of the same key lives, with its id (`KeyLivesOn`), so that
+    /// the device deletes that one, even one it never heard of; else, if
+    /// the registration went last, "gone" (true and stays true:
+    /// registration ids are never reused); else refused.
     fn validate_delete(
         &self,
         user: UserId,
@@ -1072,15 +1084,27 @@ impl<C: VaultCrypto> VaultNode<C> {
             (Some(a), _) if a.registration == registration => &a.verifier,
             (_, Some(s)) if s.registration == registration => &s.verifier,
             _ => {
+                let found = self.live_record_of_key(user, registration, proof);
+                if found.is_some() && self.flaw_key_lives_on_refused() {
+                    return Err(Answer::FromState(ClientResponse::Refused(
+                        Refusal::UnknownRegistration,
+                    )));
+                }
+                if let Some((live, reply_key)) = found {
+                    let statement = ReplyStatement::KeyLivesOn {
+                        user,
+                        registration,
+                        live,
+                    };
+                    return Err(Answer::FromState(ClientResponse::KeyLivesOn {
+                        registration,
+                        live,
+                        tag: self.crypto.reply_tag(reply_key, &statement),
+                    }));
+                }
                 return Err(Answer::FromState(
                     match record.and_then(|r| r.gone.as_ref()) {
-                        // Gone already: say so, authenticated (it is true and
-                        // stays true; registration ids are never reused),
-                        // unless a record of the same K lives on beside it.
-                        Some(g)
-                            if g.why.registration() == registration
-                                && !self.key_lives_on(user, registration, proof) =>
-                        {
+                        Some(g) if g.why.registration() == registration => {
                             ClientResponse::Deleted {
                                 registration,
                                 tag: self.crypto.reply_tag(
@@ -1523,6 +1547,11 @@ impl<C: VaultCrypto> VaultNode<C> {
         let mut id = [0u8; super::ids::OPRF_KEY_ID_LEN];
         id.copy_from_slice(&digest[..super::ids::OPRF_KEY_ID_LEN]);
         OprfKeyId(id)
+    }
+
+    /// Broken variant `KeyLivesOnRefused` (see [`crate::flaws`]).
+    fn flaw_key_lives_on_refused(&self) -> bool {
+        flaw_on!(self.config.flaw, VaultFlaw::KeyLivesOnRefused)
     }
 
     /// Broken variant `DeleteProofUnchecked` (see [`crate::flaws`]).

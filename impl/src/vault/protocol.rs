@@ -1,9 +1,10 @@
 //! Client requests to the vault, and the vault's replies.
 //!
 //! Every request names its user (REG-1). Every reply a client acts on is
-//! authenticated to it: `Staged`, `Activated` and `Deleted` carry a tag made
-//! with a key derived from K ([`crate::vault::crypto::ReplyStatement`]), and
-//! `LoginOk` carries everything inside the session seal. The other replies
+//! authenticated to it: `Staged`, `Activated`, `Deleted` and `KeyLivesOn`
+//! carry a tag made with a key derived from K
+//! ([`crate::vault::crypto::ReplyStatement`]), and `LoginOk` carries
+//! everything inside the session seal. The other replies
 //! (remaining guesses, refusals, `NotLeader`) are advice: nothing a client
 //! does on them can lose its key or grant anyone a guess.
 
@@ -203,6 +204,18 @@ pub enum ClientResponse<C: VaultCrypto> {
     /// The vault changed under the request (a concurrent change, or a leader
     /// change before it committed), or is busy. Retrying is safe.
     Retry,
+    /// The registration a delete named is not a live record, and its key
+    /// lives on in the registration `live`: delete that one (the client
+    /// forgets K only on a `Deleted`, said while no record of K lives).
+    /// Last, so that the encodings of the kinds above stay as they were.
+    KeyLivesOn {
+        /// The registration the delete named.
+        registration: RegistrationId,
+        /// The live registration of the same key.
+        live: RegistrationId,
+        /// Authenticates `KeyLivesOn { user, registration, live }`.
+        tag: C::ReplyTag,
+    },
 }
 
 impl<C: VaultCrypto> ClientResponse<C> {
@@ -219,6 +232,7 @@ impl<C: VaultCrypto> ClientResponse<C> {
             ClientResponse::NotRegistered => ResponseKind::NotRegistered,
             ClientResponse::LoginExpired => ResponseKind::LoginExpired,
             ClientResponse::Deleted { .. } => ResponseKind::Deleted,
+            ClientResponse::KeyLivesOn { .. } => ResponseKind::KeyLivesOn,
             ClientResponse::Refused(r) => ResponseKind::Refused(*r),
             ClientResponse::NotLeader { .. } => ResponseKind::NotLeader,
             ClientResponse::Retry => ResponseKind::Retry,
@@ -254,6 +268,8 @@ pub enum ResponseKind {
     LoginExpired,
     /// `Deleted`.
     Deleted,
+    /// `KeyLivesOn`.
+    KeyLivesOn,
     /// `Refused`, with its reason.
     Refused(Refusal),
     /// `NotLeader`.
@@ -276,6 +292,7 @@ impl ResponseKind {
             ResponseKind::NotRegistered => "not-registered",
             ResponseKind::LoginExpired => "login-expired",
             ResponseKind::Deleted => "deleted",
+            ResponseKind::KeyLivesOn => "key-lives-on",
             ResponseKind::Refused(Refusal::BadProof) => "refused-bad-proof",
             ResponseKind::Refused(Refusal::Malformed) => "refused-malformed",
             ResponseKind::Refused(Refusal::UnknownRegistration) => "refused-unknown",

@@ -218,6 +218,13 @@ mod wire {
                 leader: l.map(NodeId)
             }),
             Just(ClientResponse::Retry),
+            (reg(), reg(), tag()).prop_map(|(registration, live, tag)| {
+                ClientResponse::KeyLivesOn {
+                    registration,
+                    live,
+                    tag,
+                }
+            }),
         ]
     }
 

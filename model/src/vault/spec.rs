@@ -125,6 +125,13 @@ pub enum RecordRet {
         /// The registration.
         registration: RegistrationId,
     },
+    /// The registration named is not live; the key lives on in `live`.
+    KeyLivesOn {
+        /// The registration named.
+        registration: RegistrationId,
+        /// The live registration of the same key.
+        live: RegistrationId,
+    },
     /// Refused without a state change.
     Refused(Refusal),
 }
@@ -164,6 +171,12 @@ impl RecordRet {
             },
             ClientResponse::Deleted { registration, .. } => RecordRet::Deleted {
                 registration: *registration,
+            },
+            ClientResponse::KeyLivesOn {
+                registration, live, ..
+            } => RecordRet::KeyLivesOn {
+                registration: *registration,
+                live: *live,
             },
             ClientResponse::Refused(r) => RecordRet::Refused(*r),
             ClientResponse::NotLeader { .. }
@@ -376,28 +389,32 @@ impl RecordState {
     }
 
     /// The delete rule: the active or staged registration named goes, with
-    /// everything else of the user's, on the key holder's proof; a delete
-    /// of the registration that went last is answered as done, unless a
-    /// record of the same key lives on.
+    /// everything else of the user's, on the key holder's proof. A delete
+    /// naming a registration that is not live is answered with the live
+    /// record (active first) of the proof's key, if one lives (the node's
+    /// `live_record_of_key`, REG-2 and LIVE-5), else as done if it names
+    /// the registration that went last, else refused.
     fn delete(&mut self, registration: RegistrationId, proof_key: SymKey) -> RecordRet {
         let key = match (&self.active, &self.staged) {
             (Some(a), _) if a.reg.registration == registration => a.reg.key,
             (_, Some((s, _))) if s.registration == registration => s.key,
-            // Gone already: said only while no record of the same K lives
-            // beside the tombstone (the node's `key_lives_on`, REG-2).
-            _ if self.gone == Some(registration) => {
-                let lives = self.active.as_ref().is_some_and(|a| a.reg.key == proof_key)
-                    || self
-                        .staged
-                        .as_ref()
-                        .is_some_and(|(s, _)| s.key == proof_key);
-                return if lives {
-                    RecordRet::Refused(Refusal::UnknownRegistration)
-                } else {
-                    RecordRet::Deleted { registration }
+            _ => {
+                let active = self
+                    .active
+                    .as_ref()
+                    .filter(|a| a.reg.key == proof_key)
+                    .map(|a| a.reg.registration);
+                let staged = self
+                    .staged
+                    .as_ref()
+                    .filter(|(s, _)| s.key == proof_key)
+                    .map(|(s, _)| s.registration);
+                return match active.or(staged) {
+                    Some(live) => RecordRet::KeyLivesOn { registration, live },
+                    None if self.gone == Some(registration) => RecordRet::Deleted { registration },
+                    None => RecordRet::Refused(Refusal::UnknownRegistration),
                 };
             }
-            _ => return RecordRet::Refused(Refusal::UnknownRegistration),
         };
         if key != proof_key {
             return RecordRet::Refused(Refusal::BadProof);

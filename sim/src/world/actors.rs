@@ -1086,7 +1086,23 @@ fn intercept(
                 world,
                 a,
                 call,
-                ClientResponse::Deleted { registration, tag },
+                ClientResponse::Deleted {
+                    registration,
+                    tag: tag.clone(),
+                },
+            );
+            // And "its key lives on" in a registration the vault never
+            // made: a device that took it would name it from then on.
+            let live = RegistrationId(registration.0 ^ 1);
+            forge(
+                world,
+                a,
+                call,
+                ClientResponse::KeyLivesOn {
+                    registration,
+                    live,
+                    tag,
+                },
             );
             // Half the time the real delete never reaches the vault.
             (world.below(2) == 0).then_some(request)
@@ -1665,6 +1681,23 @@ fn finish(world: &mut World, a: usize, result: Result<Completed, ClientError>) {
             let after = client.state().clone();
             if let Err(v) = device::judge(user, op.kind, &op.before, &after, result.as_ref()) {
                 world.fail(v);
+                return;
+            }
+            // The registration a device names is one the vault made for
+            // its user: anything else came from a forged answer, and the
+            // device would name it in every delete and password change.
+            if let Some(r) = after.registration.filter(|r| {
+                after.registration != op.before.registration && !world.erasure.was_staged(user, *r)
+            }) {
+                world.fail(super::Violation::user(
+                    Invariant::Dev1,
+                    user,
+                    None,
+                    format!(
+                        "user {}'s device took registration {:x}, which the vault never staged for it",
+                        user.0, r.0
+                    ),
+                ));
                 return;
             }
             world.actors[a].saved = after;

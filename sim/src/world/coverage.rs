@@ -127,6 +127,11 @@ pub struct Coverage {
     /// DEV-1 judges that the login moves the device to the vault's
     /// registration, so that its later changes and disables name it.
     pub logins_onto_another_registration: u64,
+    /// Deletes of an honest device answered by the vault with the live
+    /// record of the device's key (`KeyLivesOn`): a registration of its K
+    /// it never heard of, which its disable must delete too (REG-2,
+    /// LIVE-5), so that the path that follows it runs.
+    pub deletes_pointed_at_a_live_record: u64,
 }
 
 impl Coverage {
@@ -150,10 +155,11 @@ impl Coverage {
         "requests reaching a deposed leader",
         "logins onto another registration",
         "records destroyed while a node was down",
+        "deletes pointed at a live record of their key",
     ];
 
     /// Every counter, with its name as reports print it.
-    pub fn named(&self) -> [(&'static str, u64); 25] {
+    pub fn named(&self) -> [(&'static str, u64); 26] {
         [
             ("leader changes", self.leader_changes),
             (
@@ -231,6 +237,10 @@ impl Coverage {
                 "logins onto another registration",
                 self.logins_onto_another_registration,
             ),
+            (
+                "deletes pointed at a live record of their key",
+                self.deletes_pointed_at_a_live_record,
+            ),
         ]
     }
 
@@ -261,6 +271,7 @@ impl Coverage {
         self.resent_login_starts += other.resent_login_starts;
         self.requests_at_deposed_leaders += other.requests_at_deposed_leaders;
         self.logins_onto_another_registration += other.logins_onto_another_registration;
+        self.deletes_pointed_at_a_live_record += other.deletes_pointed_at_a_live_record;
     }
 
     /// The names of the counters still at zero.
@@ -309,6 +320,12 @@ impl Observer {
     /// registration other than the one it held.
     pub fn login_onto_another_registration(&mut self) {
         self.counts.logins_onto_another_registration += 1;
+    }
+
+    /// The vault answered an honest device's delete with the live record
+    /// of its key.
+    pub fn delete_pointed_at_a_live_record(&mut self) {
+        self.counts.deletes_pointed_at_a_live_record += 1;
     }
 
     /// A client request reached a node that leads `term`.
@@ -577,7 +594,9 @@ mod tests {
         assert_eq!(o.counts.requests_at_deposed_leaders, 1);
         o.login_onto_another_registration();
         assert_eq!(o.counts.logins_onto_another_registration, 1);
+        o.delete_pointed_at_a_live_record();
+        assert_eq!(o.counts.deletes_pointed_at_a_live_record, 1);
         assert_eq!(o.counts.zeros(), ["nemesis acts"]);
-        assert_eq!(Coverage::default().zeros().len(), 25);
+        assert_eq!(Coverage::default().zeros().len(), 26);
     }
 }

@@ -1431,9 +1431,15 @@ impl World {
         );
         if let ClientResponse::Staged { tag, .. }
         | ClientResponse::Activated { tag, .. }
-        | ClientResponse::Deleted { tag, .. } = &d.response
+        | ClientResponse::Deleted { tag, .. }
+        | ClientResponse::KeyLivesOn { tag, .. } = &d.response
         {
             self.relayed_tags.insert(a, tag.clone());
+        }
+        if matches!(d.response, ClientResponse::KeyLivesOn { .. })
+            && self.actors[a].role == actors::Role::Honest
+        {
+            self.coverage.delete_pointed_at_a_live_record();
         }
         actors::on_vault_reply(self, a, d);
     }

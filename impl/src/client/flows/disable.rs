@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! Delete{r, proof_K(Delete, r)}    -> Deleted            (skipped in key mode)
+//!                                  |  KeyLivesOn{r, r'}  -> Delete{r', ...}
 //! List users/<u>/backups/          -> keys
 //! Delete <each key>, Delete latest -> Deleted | NotFound
 //! ```
@@ -14,7 +15,19 @@
 //! other answer, "not registered" included, is unauthenticated and may be
 //! forged or stale: the operation fails with `DeleteUnconfirmed` and the
 //! device keeps K and its registration, so a client never forgets its key
-//! while the vault may still hold a guessable record of it (REG-2). Cloud
+//! while the vault may still hold a guessable record of it (REG-2).
+//!
+//! A `KeyLivesOn` whose tag verifies under K says that the registration is
+//! not live and that K lives on in another record, one the device may
+//! never have heard of (its staging held back by the chat server and
+//! delivered later, or its `Activated` lost). The device takes that
+//! registration as its own and deletes it: otherwise it could never have
+//! its deletion confirmed, and would keep K for good. It follows at most
+//! [`MAX_LIVE_HOPS`] such answers in one run. A crash after the vault
+//! applied the second delete but before the operation ended leaves the
+//! device naming the first registration, which the vault then no longer
+//! knows: that device keeps K, as any device whose registration the vault
+//! forgot does. Cloud
 //! deletions are best effort: what could not be deleted after the retry
 //! budget is reported in `Completed::Disabled`. Afterwards the device
 //! forgets K and its registration; it keeps its acknowledged generation, so
@@ -28,8 +41,16 @@ use crate::client::error::ClientError;
 use crate::client::layout::{backups_prefix, manifest_key};
 use crate::client::state::Mode;
 use crate::cloud::{ObjectKey, Precondition, StoreError};
-use crate::vault::crypto::{ProofStatement, ReplyStatement};
+use crate::key::BackupKey;
+use crate::vault::crypto::{ProofStatement, RegistrationId, ReplyStatement};
+use crate::vault::ids::UserId;
 use crate::vault::protocol::{ClientRequest, ClientResponse, Refusal};
+
+/// How many `KeyLivesOn` answers one disable follows. Registration ids are
+/// never reused, so a chain of them is no loop; a second hop needs a new
+/// staging of K between two answers, and a longer chain ends the run as
+/// not confirmed, to be tried again.
+pub(crate) const MAX_LIVE_HOPS: u32 = 3;
 
 #[derive(Clone, Copy, Debug)]
 enum Phase {
@@ -45,6 +66,8 @@ pub(crate) struct Disable {
     queue: Vec<ObjectKey>,
     not_deleted: Vec<ObjectKey>,
     listing_failed: bool,
+    /// `KeyLivesOn` answers followed in this run.
+    live_hops: u32,
 }
 
 impl Disable {
@@ -55,19 +78,10 @@ impl Disable {
             queue: Vec::new(),
             not_deleted: Vec::new(),
             listing_failed: false,
+            live_hops: 0,
         };
         let step = match (ctx.device.registration, &ctx.device.key) {
-            (Some(registration), Some(key)) => Step::vault(ClientRequest::Delete {
-                user: ctx.device.user,
-                registration,
-                proof: prove(
-                    key,
-                    &ProofStatement::Delete {
-                        user: ctx.device.user,
-                        registration,
-                    },
-                ),
-            }),
+            (Some(registration), Some(key)) => delete(ctx.device.user, registration, key),
             _ => flow.list(ctx),
         };
         (flow, step)
@@ -95,6 +109,29 @@ impl Disable {
                 }
                 ctx.device.registration = None;
                 self.list(ctx)
+            }
+            ClientResponse::KeyLivesOn {
+                registration,
+                live,
+                tag,
+            } => {
+                let statement = ReplyStatement::KeyLivesOn {
+                    user,
+                    registration,
+                    live,
+                };
+                let authentic =
+                    verify_reply(key, &statement, &tag) || flaw_unverified_key_lives_on(ctx);
+                if registration != expected || !authentic {
+                    return Step::Wait;
+                }
+                if self.live_hops == MAX_LIVE_HOPS {
+                    return Step::Failed(ClientError::DeleteUnconfirmed);
+                }
+                self.live_hops += 1;
+                let step = delete(user, live, key);
+                ctx.device.registration = Some(live);
+                step
             }
             ClientResponse::Refused(Refusal::UnknownRegistration)
             | ClientResponse::NotRegistered
@@ -172,9 +209,23 @@ impl Disable {
     }
 }
 
+/// The vault request deleting `registration`, with its proof of K.
+fn delete(user: UserId, registration: RegistrationId, key: &BackupKey) -> Step {
+    Step::vault(ClientRequest::Delete {
+        user,
+        registration,
+        proof: prove(key, &ProofStatement::Delete { user, registration }),
+    })
+}
+
 /// Broken variant `IgnoresOwnDeletion` (see [`crate::flaws`]).
 fn flaw_ignores_own_deletion(ctx: &Ctx<'_>) -> bool {
     crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::IgnoresOwnDeletion)
+}
+
+/// Broken variant `UnverifiedKeyLivesOn` (see [`crate::flaws`]).
+fn flaw_unverified_key_lives_on(ctx: &Ctx<'_>) -> bool {
+    crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::UnverifiedKeyLivesOn)
 }
 
 /// Broken variant `UnauthenticatedDelete` (see [`crate::flaws`]).

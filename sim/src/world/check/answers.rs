@@ -4,7 +4,7 @@
 //! index) is tied to that command and checked by the consensus and lockout
 //! checks. Every other answer that depends on the record store (a refusal,
 //! "not registered", "key destroyed", a repeated `Staged`, `Activated` or
-//! `Deleted`, a wrong password with its count) was read from some node's
+//! `Deleted`, a `KeyLivesOn`, a wrong password with its count) was read from some node's
 //! state. For the store to be linearizable as clients see it, that state
 //! must have been the committed one at some moment between the request
 //! leaving the client and the answer leaving the node. The checker keeps,
@@ -93,12 +93,13 @@ fn agrees<C: VaultCrypto>(asked: &Asked, answer: &ClientResponse<C>, v: &UserVie
             },
         ) => r == registration && v.active == Some((*registration, *remaining, *content)),
         (Asked::Delete { registration }, ClientResponse::Refused(Refusal::UnknownRegistration)) => {
-            // A registration gone is refused too while another record
-            // lives: the vault withholds "gone" while a record of the same
-            // key does (`VaultNode::key_lives_on`, REG-2). Which key a
-            // record holds is not in the view, so any live record allows
-            // the refusal here; `sim/tests/lost_activation.rs` judges the
-            // rule itself.
+            // A registration gone is refused too while a record of another
+            // key lives beside its tombstone... or, as far as this view
+            // can tell, of the same key: which key a record holds is not in
+            // the view, so any live record allows the refusal here, and
+            // `sim/tests/lost_activation.rs` judges the rule itself (the
+            // vault names a live record of the proof's key instead:
+            // `KeyLivesOn`).
             let live = v.active.is_some() || v.staged.is_some();
             !active_is(*registration)
                 && !staged_is(*registration)
@@ -110,6 +111,19 @@ fn agrees<C: VaultCrypto>(asked: &Asked, answer: &ClientResponse<C>, v: &UserVie
                 registration: r, ..
             },
         ) => r == registration && v.gone.map(Tombstone::registration) == Some(*registration),
+        (
+            Asked::Delete { registration },
+            ClientResponse::KeyLivesOn {
+                registration: r,
+                live,
+                ..
+            },
+        ) => {
+            r == registration
+                && !active_is(*registration)
+                && !staged_is(*registration)
+                && (active_is(*live) || staged_is(*live))
+        }
         _ => return None,
     })
 }
@@ -145,4 +159,61 @@ pub fn check<C: VaultCrypto>(
             user.0
         ),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use backup_vault::vault::crypto::{ReplyStatement, SymKey, SymTag, SymbolicCrypto};
+
+    const NAMED: RegistrationId = RegistrationId(1);
+    const LIVE: RegistrationId = RegistrationId(2);
+
+    fn lives_on(live: RegistrationId) -> ClientResponse<SymbolicCrypto> {
+        let statement = ReplyStatement::KeyLivesOn {
+            user: UserId(1),
+            registration: NAMED,
+            live,
+        };
+        ClientResponse::KeyLivesOn {
+            registration: NAMED,
+            live,
+            tag: SymTag {
+                key: SymKey(1),
+                statement,
+            },
+        }
+    }
+
+    fn view(active: Option<RegistrationId>, staged: Option<RegistrationId>) -> UserView {
+        UserView {
+            active: active.map(|r| (r, 3, ContentDigest([1; 32]))),
+            staged: staged.map(|r| (r, ContentDigest([2; 32]))),
+            gone: Some(Tombstone::Displaced(NAMED)),
+            stages: 2,
+        }
+    }
+
+    /// "Its key lives on in r'" is an answer some committed state gave
+    /// only if the registration named is not live and r' is.
+    #[test]
+    fn key_lives_on_needs_the_named_registration_dead_and_the_other_live() {
+        let asked = Asked::Delete {
+            registration: NAMED,
+        };
+        let agrees = |answer, v| agrees(&asked, &answer, &v);
+        assert_eq!(agrees(lives_on(LIVE), view(None, Some(LIVE))), Some(true));
+        assert_eq!(agrees(lives_on(LIVE), view(Some(LIVE), None)), Some(true));
+        // The record named as living on is not live.
+        assert_eq!(agrees(lives_on(LIVE), view(None, None)), Some(false));
+        assert_eq!(
+            agrees(lives_on(RegistrationId(3)), view(Some(LIVE), None)),
+            Some(false)
+        );
+        // The registration named is live: the delete was for it.
+        assert_eq!(
+            agrees(lives_on(LIVE), view(Some(NAMED), Some(LIVE))),
+            Some(false)
+        );
+    }
 }

@@ -14,8 +14,11 @@
 //!   restore by password on a device without one, change it; a backup, a
 //!   restore with the digits the device keeps and a password change keep it;
 //! - the registration: only a password set or changed, a login, or backups
-//!   turned off change it, and a password set or changed moves it to the
-//!   new registration; a set-up or change that failed leaves it as it was;
+//!   turned off change it (a disable to the live record of its key the
+//!   vault names), and a password set or changed moves it to the new
+//!   registration; a set-up or change that failed leaves it as it was; the
+//!   world checks that a registration a device takes is one the vault
+//!   staged for its user (`actors::finish`: a forged answer's is not);
 //! - the acknowledged generation never goes back; a backup acknowledged as
 //!   generation `g` is above every generation acknowledged on the device
 //!   before, and the device's count covers it, as it covers a restored one;

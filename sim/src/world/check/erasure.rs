@@ -50,6 +50,14 @@ impl Erasure {
             .or_insert((user, index, material));
     }
 
+    /// Whether some node applied a staging of `registration` for `user`:
+    /// whether it is a registration the vault made for that user.
+    pub fn was_staged(&self, user: UserId, registration: RegistrationId) -> bool {
+        self.staged
+            .get(&registration)
+            .is_some_and(|(u, _, _)| *u == user)
+    }
+
     /// Node `id` restarted, maybe from an older disk: audit it again.
     pub fn restarted(&mut self, id: NodeId) {
         self.audited[usize::from(id.0)].clear();
