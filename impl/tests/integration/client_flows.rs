@@ -261,3 +261,92 @@ fn the_same_seed_gives_the_same_cloud() {
     };
     assert_eq!(run(), run());
 }
+
+/// A disable follows the vault's authenticated word that its registration
+/// is not live and its key lives on in another (`KeyLivesOn`): it takes
+/// that registration and deletes it. It ignores such an answer under a tag
+/// it cannot check, and follows at most three in one run.
+#[test]
+fn a_disable_follows_at_most_three_authentic_key_lives_on_answers() {
+    use backup_vault::client::{Client, ClientConfig, DeviceState, Output};
+    use backup_vault::key::BackupKey;
+    use backup_vault::opaque::{FleetSecrets, KsfParams, ReplyKey, ReplyTag};
+    use backup_vault::vault::crypto::{RegistrationId, ReplyStatement};
+    use backup_vault::vault::ids::Millis;
+    use backup_vault::vault::opaque_crypto::user_bytes;
+    use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
+    use rand_chacha::rand_core::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let user = UserId(3);
+    let key = BackupKey::generate(&mut rng);
+    let fleet = FleetSecrets::generate(&mut rng);
+    let config = ClientConfig::new(fleet.public_key(), KsfParams::CHEAP);
+    let mut state = DeviceState::new(user);
+    state.key = Some(key.clone());
+    state.registration = Some(RegistrationId(100));
+    state.mode = Mode::Password;
+    let mut device = Client::from_state(state, config);
+    let now = Millis(0);
+    device.start(Operation::Disable, now, &mut rng);
+
+    // The delete the device sends next: its call and the registration named.
+    let next = |device: &mut Client| match device.poll() {
+        Some(Output::Vault {
+            call,
+            request: ClientRequest::Delete { registration, .. },
+            ..
+        }) => Some((call, registration)),
+        None => None,
+        Some(other) => panic!("unexpected output {other:?}"),
+    };
+    let lives_on = |registration, live, tag_key: &BackupKey| {
+        let statement = ReplyStatement::KeyLivesOn {
+            user,
+            registration,
+            live,
+        };
+        let tag: ReplyTag = ReplyKey::derive(tag_key, &user_bytes(user)).tag(&statement.to_bytes());
+        ClientResponse::KeyLivesOn {
+            registration,
+            live,
+            tag,
+        }
+    };
+    let (mut call, named) = next(&mut device).expect("a delete");
+    assert_eq!(named, RegistrationId(100));
+
+    // Under another key's tag: ignored, the device keeps waiting.
+    let other = BackupKey::generate(&mut rng);
+    device.on_vault(
+        call,
+        lives_on(RegistrationId(100), RegistrationId(7), &other),
+        now,
+        &mut rng,
+    );
+    assert_eq!(next(&mut device), None, "a forged pointer is not followed");
+
+    for hop in 1..=3u64 {
+        let (from, to) = (RegistrationId(99 + hop), RegistrationId(100 + hop));
+        device.on_vault(call, lives_on(from, to, &key), now, &mut rng);
+        let (c, named) = next(&mut device).expect("the live record's delete");
+        assert_eq!(named, to);
+        assert_eq!(device.state().registration, Some(to));
+        call = c;
+    }
+    device.on_vault(
+        call,
+        lives_on(RegistrationId(103), RegistrationId(104), &key),
+        now,
+        &mut rng,
+    );
+    assert!(
+        matches!(
+            device.poll(),
+            Some(Output::Failed(ClientError::DeleteUnconfirmed))
+        ),
+        "a fourth pointer ends the run unconfirmed"
+    );
+    assert!(device.state().key.is_some(), "K is kept");
+}
