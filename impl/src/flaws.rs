@@ -693,6 +693,14 @@ pub enum ClientFlaw {
     /// and the two tags of a chunk give its GHASH key away (breaks FMT-3).
     #[cfg(feature = "flaws")]
     BackupIdReused,
+    /// A backup takes its put of `backups/<g>` for a fresh name whatever
+    /// version answers it: after a disable cut short by a crash deleted a
+    /// generation written but never acknowledged, the device keeps K and
+    /// writes that generation again with other bytes, and a cloud serving
+    /// the deleted version hands a restore bytes the user never backed up
+    /// as that generation (breaks FMT-1).
+    #[cfg(feature = "flaws")]
+    BackupReusesDeletedGeneration,
 }
 
 /// Every vault flaw, for command lines and sweeps.
@@ -923,6 +931,8 @@ pub const CLIENT_FLAWS: &[ClientFlaw] = &[
     ClientFlaw::RefusedChangeForgetsRegistration,
     #[cfg(feature = "flaws")]
     ClientFlaw::HintlessNotLeaderResends,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::BackupReusesDeletedGeneration,
 ];
 
 /// Whether `flaw` (an `Option<VaultFlaw>` or `Option<ClientFlaw>`) is the
@@ -1176,6 +1186,8 @@ impl ClientFlaw {
             ClientFlaw::RefusedChangeForgetsRegistration => "refused-change-forgets-registration",
             #[cfg(feature = "flaws")]
             ClientFlaw::HintlessNotLeaderResends => "hintless-not-leader-resends",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::BackupReusesDeletedGeneration => "backup-reuses-deleted-generation",
         }
     }
 }

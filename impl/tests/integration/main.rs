@@ -13,6 +13,7 @@ mod archive_props;
 mod archive_vector;
 mod client_faults;
 mod client_flows;
+mod client_generations;
 mod client_redaction;
 mod cloud_conformance;
 mod cloud_directory;

@@ -4,10 +4,37 @@
 //! ```text
 //! [Get latest                        -> the newest generation  (first backup on a device)]
 //! g = max(acknowledged, manifest) + 1
-//! Put backups/<g> IfAbsent            -> Put(v)
+//! Put backups/<g> IfAbsent            -> Put(v)               (v the name's first version)
 //! GetVersion backups/<g> v            -> the same bytes       (catches a lost write)
 //! Put latest IfVersion(seen)|IfAbsent -> Put(v')              then BackedUp{g}
 //! ```
+//!
+//! # One generation, one plaintext
+//! A restore trusts only the generation in a backup's authenticated header
+//! (`flows/restore.rs`), and a cloud may serve any older version of an
+//! object, deleted ones included. That is safe only while a generation
+//! names one plaintext under K: every version of `backups/<g>` that holds
+//! data below the one acknowledged must be this backup's own bytes. A
+//! generation above the acknowledged one may have been written before,
+//! though: by a backup interrupted before its acknowledgement, or by
+//! another device with K; and a disable deletes backups while the device
+//! keeps K if it is cut short, or never reaches this device. `IfAbsent`
+//! sees only the current version, so a deleted name is free again. The
+//! store's versions are what tell (`crate::cloud`: they start at 1 and
+//! strictly increase per key across puts and deletes, and are never
+//! reused): a put of `backups/<g>` must be answered with the key's first
+//! version, or the one after this run's last answered put of it (its own
+//! lost write), and a read of it counts as ours only with our bytes at a
+//! version no later than that. Anything else is a history that is not
+//! ours, and the backup moves to the next generation. Its own bytes left
+//! on such a name are never acknowledged as that generation.
+//!
+//! One case stays open. The bytes a backup leaves on a name it moved on
+//! from stay servable. A device writes only above its own acknowledged
+//! generation, so they can lie on a name some device acknowledged only
+//! when a second device of the same K, behind the first, writes after a
+//! deletion; a restore on the first device may then be served them as
+//! that generation.
 //!
 //! # What the client assumes of the cloud, and checks
 //! - A put that answers `Ok` may still be lost: the backup is read back by
@@ -16,8 +43,16 @@
 //! - Conditional puts are atomic when the cloud behaves; they make resends
 //!   idempotent. `PreconditionFailed` on the backup means its name is taken:
 //!   the object is read and compared; if it holds our bytes (an earlier send
-//!   succeeded and its answer was lost) the flow goes on, otherwise another
-//!   writer has that generation and this backup moves to the next one.
+//!   succeeded and its answer was lost) at a version no later than the one
+//!   expected the flow goes on, otherwise another writer has that
+//!   generation, or ours lies on a deleted one, and this backup moves to
+//!   the next one.
+//! - Versions are never reused, so a put answered with a later version
+//!   than expected (see above) is a name with a history, and this backup
+//!   moves to the next generation too. One of our own sends whose answer
+//!   never came (a lost write, a resend's late twin) can also use a
+//!   version up, so a backup may move on needlessly: a conflict spent,
+//!   never a generation reused.
 //! - `PreconditionFailed` on the manifest: the manifest is read again. If it
 //!   names this generation, an earlier send succeeded; if it names a higher
 //!   one, another device is ahead and this backup is re-encrypted as the
@@ -66,6 +101,11 @@ pub(crate) struct Backup {
     file: Bytes,
     phase: Phase,
     conflicts: u32,
+    /// The version the next put of `generation` must be answered with: the
+    /// key's first, or the one after this run's last answered put of it.
+    /// Every version below it that holds data is this run's (see the
+    /// module documentation).
+    expect: Version,
     /// Broken variant `BackupIdReused`: the id and nonce prefix drawn first.
     #[cfg(feature = "flaws")]
     flaw_first: Option<(format::BackupId, format::NoncePrefix)>,
@@ -81,6 +121,7 @@ impl Backup {
             file: Bytes::new(),
             phase: Phase::Discover,
             conflicts: 0,
+            expect: Version::FIRST,
             #[cfg(feature = "flaws")]
             flaw_first: None,
         };
@@ -100,6 +141,7 @@ impl Backup {
             return Step::protocol("backup generation counter exhausted");
         };
         self.generation = Generation(next);
+        self.expect = Version::FIRST;
         let params = BackupParams::new(&mut ctx.rng, self.generation, ctx.config.chunk_size);
         #[cfg(feature = "flaws")]
         let params = if ctx.config.flaw == Some(crate::flaws::ClientFlaw::BackupIdReused) {
@@ -177,7 +219,23 @@ impl Backup {
             (Phase::Discover, Err(StoreError::NotFound | StoreError::Corrupt { .. })) => {
                 self.encrypt_as(ctx.device.acknowledged, ctx)
             }
+            (Phase::PutBackup, Ok(CloudReply::Put(version)))
+                if version != self.expect && !flaw_reuses_deleted_generation(ctx) =>
+            {
+                // The name was free but not fresh: a backup of this
+                // generation was put and deleted (by a disable, perhaps cut
+                // short by a crash so that K lives on), or a write we were
+                // never answered for used a version up. A deleted backup's
+                // bytes can still be served as an older version, and would
+                // open under K as this generation: take the next one, so
+                // that a generation never names two plaintexts.
+                if let Err(step) = self.conflict(ctx) {
+                    return step;
+                }
+                self.encrypt_as(self.generation, ctx)
+            }
             (Phase::PutBackup, Ok(CloudReply::Put(version))) => {
+                self.expect = version.next();
                 self.phase = Phase::Verify;
                 Step::cloud(CloudOp::GetVersion {
                     key: backup_key(user, self.generation),
@@ -190,8 +248,16 @@ impl Backup {
                     key: backup_key(user, self.generation),
                 })
             }
+            // Our bytes, at a version with nothing but ours below it: the
+            // version expected next (a put whose answer was lost) or one we
+            // were answered with. Found at a later version, they may sit
+            // on top of a deleted backup of this generation (a put answered
+            // `PreconditionFailed` never shows its version): below, a
+            // read-back puts them again, and a taken name is another
+            // writer's.
             (Phase::Verify | Phase::CheckTaken, Ok(CloudReply::Got(object)))
-                if object.data == self.file =>
+                if object.data == self.file
+                    && (object.version <= self.expect || flaw_reuses_deleted_generation(ctx)) =>
             {
                 self.put_manifest(ctx)
             }
@@ -215,7 +281,8 @@ impl Backup {
                 self.put_backup(ctx)
             }
             (Phase::CheckTaken, Ok(CloudReply::Got(_))) => {
-                // Another writer holds this generation: take the next one.
+                // Another writer holds this generation, or ours lies above
+                // a history that is not ours: take the next one.
                 if let Err(step) = self.conflict(ctx) {
                     return step;
                 }
@@ -284,6 +351,11 @@ fn flaw_acknowledged_past_conflict(ctx: &Ctx<'_>) -> bool {
         ctx.config.flaw,
         ClientFlaw::AcknowledgedPastManifestConflict
     )
+}
+
+/// Broken variant `BackupReusesDeletedGeneration` (see [`crate::flaws`]).
+fn flaw_reuses_deleted_generation(ctx: &Ctx<'_>) -> bool {
+    crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::BackupReusesDeletedGeneration)
 }
 
 /// A short name of a cloud reply.

@@ -32,6 +32,17 @@
 //! budget is reported in `Completed::Disabled`. Afterwards the device
 //! forgets K and its registration; it keeps its acknowledged generation, so
 //! generations stay increasing if backups are turned on again.
+//!
+//! A disable cut short (a crash after some deletions, before the end) leaves
+//! the device with K, in its mode, at its acknowledged generation, while
+//! the deleted names are free again. A generation written above the
+//! acknowledged one and never acknowledged (a backup interrupted after its
+//! put) may be among them, and its bytes stay servable as an older version
+//! of that name. Keeping the acknowledged generation does not stop the next
+//! backup from choosing that generation again; what does is the backup's
+//! rule that a name it writes has no history but its own: it moves on when
+//! the put's version says the name was used before (`flows/backup.rs`,
+//! "One generation, one plaintext").
 
 use super::backup::reply_name;
 use super::{vault_error, CloudResult, Ctx, Step, VaultResponse};

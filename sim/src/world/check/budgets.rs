@@ -14,6 +14,12 @@
 //!   writer's content; a re-read of its manifest that names another
 //!   generation), and gives up with `CloudUnavailable` at the conflict one
 //!   past `backup_conflicts`;
+//! - a backup object's name must have no history but this operation's: a
+//!   put of it answered with a version other than the one expected (the
+//!   key's first, or the one after this operation's last answered put of
+//!   that name), and a read of it that returns what was put at a version
+//!   later than the one expected, are conflicts too (a deleted backup of
+//!   that generation may lie below: the backup moves to the next one);
 //! - on such an answer the client starts over while its budget lasts (its
 //!   next send is the restart: any send for a backup, the operation's
 //!   first request for a login or a registration) and fails once it is
@@ -28,8 +34,9 @@
 
 use super::conduct::Sent;
 use super::Violation;
+use backup_vault::client::layout::parse_backup_key;
 use backup_vault::client::{ClientConfig, ClientError, CloudOp, CloudReply, Restarts};
-use backup_vault::cloud::{ObjectKey, StoreError};
+use backup_vault::cloud::{ObjectKey, StoreError, Version};
 use backup_vault::invariant::Invariant;
 use backup_vault::vault::ids::UserId;
 use backup_vault::vault::opaque_crypto::OpaqueCrypto;
@@ -68,6 +75,10 @@ enum Awaits {
     Activate,
     /// A read of the object named.
     Read(ObjectKey),
+    /// A put of the backup object named.
+    BackupPut(ObjectKey),
+    /// A read of the backup object named.
+    BackupRead(ObjectKey),
     Other,
 }
 
@@ -94,12 +105,27 @@ struct Device {
     /// What this operation last put under each name it put (a backup puts
     /// at most a backup object per generation and its manifest).
     puts: Vec<(ObjectKey, Bytes)>,
+    /// The version each backup object this operation put was last
+    /// answered with, where that answer was the one expected.
+    put_versions: Vec<(ObjectKey, Version)>,
     login: u32,
     registration: u32,
     conflicts: u32,
     /// An answer that calls for a restart reached the client: its next
     /// output is judged against the budget.
     due: Option<Restart>,
+}
+
+impl Device {
+    /// The version a put of backup object `key` must be answered with: the
+    /// key's first, or the one after this operation's last answered put of
+    /// it. Every version below it that holds data is this operation's.
+    fn expected(&self, key: &ObjectKey) -> Version {
+        self.put_versions
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or(Version::FIRST, |(_, v)| v.next())
+    }
 }
 
 /// The checker: one device record per actor.
@@ -187,8 +213,22 @@ impl Budgets {
         result: &Result<CloudReply, StoreError>,
     ) {
         let d = self.device(actor, epoch);
-        let read = match &d.current {
-            Awaits::Read(key) => key,
+        if let (Awaits::BackupPut(key), Ok(CloudReply::Put(version))) = (&d.current, result) {
+            let conflict = *version != d.expected(key);
+            if !conflict {
+                let key = key.clone();
+                d.put_versions.retain(|(k, _)| *k != key);
+                d.put_versions.push((key, *version));
+            }
+            d.due = conflict.then_some(Restart::Conflict);
+            if conflict {
+                d.conflicts += 1;
+            }
+            return;
+        }
+        let (read, backup) = match &d.current {
+            Awaits::Read(key) => (key, false),
+            Awaits::BackupRead(key) => (key, true),
             _ => {
                 d.due = None;
                 return;
@@ -200,7 +240,9 @@ impl Budgets {
             return;
         };
         let conflict = match result {
-            Ok(CloudReply::Got(object)) => object.data != *put,
+            Ok(CloudReply::Got(object)) => {
+                object.data != *put || (backup && object.version > d.expected(read))
+            }
             Err(StoreError::NotFound | StoreError::Corrupt { .. }) => true,
             _ => false,
         };
@@ -229,7 +271,14 @@ impl Budgets {
             d.puts.retain(|(k, _)| k != key);
             d.puts.push((key.clone(), data.clone()));
         }
-        d.current = Awaits::of(sent);
+        let backup = |key: &ObjectKey| parse_backup_key(user, key).is_some();
+        d.current = match sent {
+            Sent::Cloud(CloudOp::Put { key, .. }) if backup(key) => Awaits::BackupPut(key.clone()),
+            Sent::Cloud(CloudOp::Get { key } | CloudOp::GetVersion { key, .. }) if backup(key) => {
+                Awaits::BackupRead(key.clone())
+            }
+            _ => Awaits::of(sent),
+        };
         let fail = |why: String| Err(Violation::user(Invariant::Live4, user, None, why));
         let Some(restart) = due else {
             return Ok(());
@@ -320,7 +369,9 @@ impl Budgets {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use backup_vault::cloud::{Object, Precondition, Version};
+    use backup_vault::client::layout::backup_key;
+    use backup_vault::cloud::{Object, Precondition};
+    use backup_vault::format::Generation;
 
     const U: UserId = UserId(1);
 
@@ -379,6 +430,58 @@ mod tests {
         b.cloud_answer(0, 1, &Err(StoreError::NotFound));
         let mut going_on = b.clone();
         assert!(going_on.sent(0, 1, U, &put("b/1", b"one")).is_err());
+        b.finished(0, 1, U, Err(&ClientError::CloudUnavailable))
+            .unwrap();
+    }
+
+    /// A backup object's name must have no history but the operation's
+    /// own: a put answered past the version expected, or its bytes read at
+    /// a later version, is a conflict; the key's first version and the one
+    /// after the operation's own answered put are not.
+    #[test]
+    fn a_backup_name_with_a_history_is_a_conflict() {
+        let name = |g| backup_key(U, Generation(g));
+        let put_backup = |g, data: &'static [u8]| {
+            Sent::Cloud(CloudOp::Put {
+                key: name(g),
+                data: Bytes::from_static(data),
+                cond: Precondition::IfAbsent,
+            })
+        };
+        let put_at = |v| Ok(CloudReply::Put(Version(v)));
+        let got_at = |g, data: &'static [u8], v| {
+            Ok(CloudReply::Got(Object {
+                key: name(g),
+                data: Bytes::from_static(data),
+                version: Version(v),
+            }))
+        };
+        let mut b = budgets();
+        b.started(0, 1);
+        // Generation 1 was put and deleted before: conflict one.
+        b.sent(0, 1, U, &put_backup(1, b"one")).unwrap();
+        b.cloud_answer(0, 1, &put_at(3));
+        // Generation 2 is fresh; its lost write is put again at the next
+        // version, and read back from either of them.
+        b.sent(0, 1, U, &put_backup(2, b"two")).unwrap();
+        b.cloud_answer(0, 1, &put_at(1));
+        b.sent(0, 1, U, &put_backup(2, b"two")).unwrap();
+        b.cloud_answer(0, 1, &put_at(2));
+        b.sent(0, 1, U, &Sent::Cloud(CloudOp::Get { key: name(2) }))
+            .unwrap();
+        b.cloud_answer(0, 1, &got_at(2, b"two", 2));
+        b.sent(0, 1, U, &Sent::Cloud(CloudOp::Get { key: name(2) }))
+            .unwrap();
+        b.cloud_answer(0, 1, &got_at(2, b"two", 3));
+        // Its bytes above a version it cannot account for: conflict two.
+        b.sent(0, 1, U, &Sent::Cloud(CloudOp::Get { key: name(2) }))
+            .unwrap();
+        b.cloud_answer(0, 1, &got_at(2, b"two", 4));
+        b.sent(0, 1, U, &put_backup(3, b"three")).unwrap();
+        // Conflict three: past the budget of two.
+        b.cloud_answer(0, 1, &put_at(2));
+        let mut going_on = b.clone();
+        assert!(going_on.sent(0, 1, U, &put_backup(4, b"four")).is_err());
         b.finished(0, 1, U, Err(&ClientError::CloudUnavailable))
             .unwrap();
     }
