@@ -220,7 +220,7 @@ impl Backup {
                 self.encrypt_as(ctx.device.acknowledged, ctx)
             }
             (Phase::PutBackup, Ok(CloudReply::Put(version)))
-                if version != self.expect && !flaw_reuses_deleted_generation(ctx) =>
+                if !self.put_as_expected(version, ctx) =>
             {
                 // The name was free but not fresh: a backup of this
                 // generation was put and deleted (by a disable, perhaps cut
@@ -256,8 +256,7 @@ impl Backup {
             // read-back puts them again, and a taken name is another
             // writer's.
             (Phase::Verify | Phase::CheckTaken, Ok(CloudReply::Got(object)))
-                if object.data == self.file
-                    && (object.version <= self.expect || flaw_reuses_deleted_generation(ctx)) =>
+                if object.data == self.file && self.ours_up_to(object.version, ctx) =>
             {
                 self.put_manifest(ctx)
             }
@@ -334,6 +333,20 @@ impl Backup {
                 reply_name(&reply)
             )),
         }
+    }
+
+    /// Whether a put of `backups/<g>` answered with `version` found the
+    /// name fresh: the key's first version, or the one after this run's
+    /// last answered put of it (see the module documentation).
+    fn put_as_expected(&self, version: Version, ctx: &Ctx<'_>) -> bool {
+        version == self.expect || flaw_reuses_deleted_generation(ctx)
+    }
+
+    /// Whether our bytes read at `version` lie on nothing but this run's
+    /// own writes: at the version expected next (a put whose answer was
+    /// lost) or one this run was answered with.
+    fn ours_up_to(&self, version: Version, ctx: &Ctx<'_>) -> bool {
+        version <= self.expect || flaw_reuses_deleted_generation(ctx)
     }
 
     fn acknowledge(&mut self, manifest_version: Version, ctx: &mut Ctx<'_>) -> Step {
