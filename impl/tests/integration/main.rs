@@ -23,6 +23,7 @@ mod format_props;
 mod known_answer;
 mod opaque_decode;
 mod opaque_protocol;
+mod open_backup_liveness;
 mod wire_disk;
 mod wire_frame;
 mod wire_stream;

@@ -27,8 +27,17 @@
 //! applied the second delete but before the operation ended leaves the
 //! device naming the first registration, which the vault then no longer
 //! knows: that device keeps K, as any device whose registration the vault
-//! forgot does. Cloud
-//! deletions are best effort: what could not be deleted after the retry
+//! forgot does, and cannot turn backups off (an open LIVE-5 bug,
+//! `sim/tests/open_delete_bugs.rs`).
+//!
+//! Open, in the same file: the tag of "gone" names the registration and
+//! nothing fresh, so a chat server that withheld one can replay it at a
+//! later disable, after a new registration of the same K came to live
+//! (REG-2); and a device in key mode whose password set-up lost its
+//! `Activated` holds no registration, so its disable never asks the vault
+//! (REG-2).
+//!
+//! Cloud deletions are best effort: what could not be deleted after the retry
 //! budget is reported in `Completed::Disabled`. Afterwards the device
 //! forgets K and its registration; it keeps its acknowledged generation, so
 //! generations stay increasing if backups are turned on again.
