@@ -518,6 +518,14 @@ pub enum VaultFlaw {
     /// outside bug consensus/31).
     #[cfg(feature = "flaws")]
     TermWrittenOnlyWithVote,
+    /// A `LoginFinish` of a known, unexpired login proposes the `Reset` of
+    /// its budget before its KE3 is checked: a KE3 that proves nothing
+    /// (garbage, a forgery) is answered `WrongPassword` and still refills
+    /// the budget, so the chat server sends one after each wrong guess and
+    /// guesses for ever (breaks LOCK-3 and LOCK-1; outside bug
+    /// vault-client/19).
+    #[cfg(feature = "flaws")]
+    UnverifiedFinishResets,
 }
 
 /// A deliberate defect in the client.
@@ -867,6 +875,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     VaultFlaw::ResentLoginRenewsExpiry,
     #[cfg(feature = "flaws")]
     VaultFlaw::TermWrittenOnlyWithVote,
+    #[cfg(feature = "flaws")]
+    VaultFlaw::UnverifiedFinishResets,
 ];
 
 /// Every client flaw, for command lines and sweeps.
@@ -1118,6 +1128,8 @@ impl VaultFlaw {
             VaultFlaw::ResentLoginRenewsExpiry => "resent-login-renews-expiry",
             #[cfg(feature = "flaws")]
             VaultFlaw::TermWrittenOnlyWithVote => "term-written-only-with-vote",
+            #[cfg(feature = "flaws")]
+            VaultFlaw::UnverifiedFinishResets => "unverified-finish-resets",
         }
     }
 }

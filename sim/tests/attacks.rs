@@ -40,6 +40,10 @@
 //!   deletes the user's record under a proof of K it made with a key of
 //!   its own; the real proof check is the only thing in its way (a vault
 //!   that accepted every proof passed every other engine of the suite).
+//! - the unproven finish (`unverified-finish-resets`): after each wrong
+//!   guess's KE2 the chat server sends a KE3 of its own, which proves
+//!   nothing; a vault that refilled the budget before checking KE3 would
+//!   be guessed for ever.
 //!
 //! The device is the real client state machine (`backup_vault::client`).
 
@@ -51,10 +55,10 @@ use backup_vault::cloud::StoreError;
 use backup_vault::flaws::VaultFlaw;
 use backup_vault::key::BackupKey;
 use backup_vault::opaque::client as opaque_client;
-use backup_vault::opaque::messages::{KE1_LEN, KE2_LEN, REGISTRATION_REQUEST_LEN};
+use backup_vault::opaque::messages::{KE1_LEN, KE2_LEN, KE3_LEN, REGISTRATION_REQUEST_LEN};
 use backup_vault::opaque::wrap::WrappedKey;
 use backup_vault::opaque::{
-    wrap_backup_key, FleetPublicKey, FleetSecrets, Ke1, KsfParams, RegistrationRequest,
+    wrap_backup_key, FleetPublicKey, FleetSecrets, Ke1, Ke3, KsfParams, RegistrationRequest,
     RegistrationResponse, RegistrationUpload, SealedToFleet,
 };
 use backup_vault::vault::binding::{
@@ -66,7 +70,7 @@ use backup_vault::vault::crypto::{
 use backup_vault::vault::opaque_crypto::{credential_id, user_bytes, OpaqueCrypto};
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse, Replacing};
 use hkdf::Hkdf;
-use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use sha2::Sha512;
 use support::{world, World, DEVICE, USER};
@@ -1324,5 +1328,102 @@ fn a_replayed_login_transcript_proves_nothing() {
     assert_eq!(
         remaining, 6,
         "the budget was refilled without a proof (10, 3 guesses, the replay, one more)"
+    );
+}
+
+/// What the chat server's guesses, each finished with a KE3 of its own,
+/// achieved.
+#[derive(Debug)]
+struct UnprovenFinishes {
+    /// The wrong guesses the vault tested (each answered with a KE2).
+    tests: usize,
+    /// The vault's answers to the KE3s.
+    finishes: Vec<Resp>,
+    /// The answer that ended the guessing (a login start not answered
+    /// with a KE2), if one did.
+    end: Option<Resp>,
+    /// Whether the user's password still releases K afterwards.
+    password_releases_k: bool,
+}
+
+/// The chat server guesses the user's password, and after each wrong
+/// guess's KE2 it sends a KE3 of its own for that login: random bytes of a
+/// KE3's length, which prove nothing (its client cannot open the envelope
+/// with a wrong password, so it has no real KE3 to send). Only a verified
+/// KE3 may refill the budget (LOCK-3): after the limit's worth of guesses
+/// the next login start must destroy the record. A vault that proposed the
+/// `Reset` before checking KE3 would refill the budget on each of these
+/// finishes and be guessed for ever. No sweep's adversary sends such a
+/// KE3: the guesser's client gives up after a wrong guess's KE2, and the
+/// replayer's KE3s are copies of finished logins'. Three budgets' worth of
+/// guesses at most.
+fn run_unproven_finishes(flaw: Option<VaultFlaw>) -> UnprovenFinishes {
+    let mut w = world(29, flaw);
+    w.register_victim();
+    let limit = 10;
+    let (mut tests, mut finishes, mut end) = (0, Vec::new(), None);
+    for k in 0..3 * limit {
+        let guess = opaque_client::login_start(
+            &mut w.rng,
+            &user_bytes(USER),
+            format!("guess {k}").as_bytes(),
+        )
+        .unwrap();
+        let login = match w.call(Req::LoginStart {
+            user: USER,
+            ke1: guess.ke1,
+        }) {
+            Resp::Ke2 { login, .. } => login,
+            other => {
+                end = Some(other);
+                break;
+            }
+        };
+        tests += 1;
+        let mut garbage = [0u8; KE3_LEN];
+        w.rng.fill_bytes(&mut garbage);
+        let ke3 = Ke3::from_bytes(&garbage).expect("a KE3 is any 64 bytes");
+        finishes.push(w.call(Req::LoginFinish {
+            user: USER,
+            login,
+            ke3,
+        }));
+    }
+    UnprovenFinishes {
+        tests,
+        finishes,
+        end,
+        password_releases_k: w.login(PASSWORD).1.is_some(),
+    }
+}
+
+#[test]
+fn a_ke3_that_proves_nothing_refills_the_budget_on_the_broken_variant() {
+    let u = run_unproven_finishes(Some(VaultFlaw::UnverifiedFinishResets));
+    assert_eq!(u.tests, 30, "every guess was tested: {u:?}");
+    assert!(u.end.is_none(), "{u:?}");
+    assert!(u.password_releases_k, "the record lives on: {u:?}");
+}
+
+#[test]
+fn a_ke3_that_proves_nothing_leaves_the_budget_spent() {
+    let u = run_unproven_finishes(None);
+    assert!(
+        u.finishes
+            .iter()
+            .all(|f| matches!(f, Resp::WrongPassword { .. })),
+        "a KE3 that proves nothing was answered otherwise: {u:?}"
+    );
+    assert_eq!(
+        u.tests, 10,
+        "the chat server's own KE3s bought it guesses past the limit of 10: {u:?}"
+    );
+    assert!(
+        matches!(u.end, Some(Resp::KeyDestroyed)),
+        "the guess past the limit did not destroy the record: {u:?}"
+    );
+    assert!(
+        !u.password_releases_k,
+        "the record outlived its budget: {u:?}"
     );
 }

@@ -543,6 +543,9 @@ impl<C: VaultCrypto> VaultNode<C> {
         if flaw_on!(self.config.flaw, VaultFlaw::ResetOnReregistration) {
             self.flaw_reset_on_reregistration(&req);
         }
+        if flaw_on!(self.config.flaw, VaultFlaw::UnverifiedFinishResets) {
+            self.flaw_reset_before_ke3(&req, now);
+        }
         match self.validate(req, now, rng) {
             Ok((command, then)) => self.propose(client, request, command, then, now, rng),
             Err(Answer::Now(response)) => self.reply(client, request, response),
@@ -668,6 +671,30 @@ impl<C: VaultCrypto> VaultNode<C> {
             registration,
             ke1: Ke1Digest([0; 32]),
         });
+    }
+
+    /// Broken variant `UnverifiedFinishResets` (see [`crate::flaws`]): the
+    /// `Reset` of a known, unexpired login against the active registration
+    /// is proposed before its KE3 is checked, so whatever the KE3, the
+    /// budget is refilled; the finish is then validated as usual.
+    fn flaw_reset_before_ke3(&mut self, req: &ClientRequest<C>, now: Millis) {
+        let ClientRequest::LoginFinish { user, login, .. } = req else {
+            return;
+        };
+        let Some(pending) = self.logins.get(&(*user, *login)) else {
+            return;
+        };
+        let active = self.store.get(*user).and_then(|r| r.active.as_ref());
+        if pending.expires <= now || active.map(|a| a.registration) != Some(pending.registration) {
+            return;
+        }
+        let reset = Command::Reset {
+            user: *user,
+            registration: pending.registration,
+            ke1: pending.ke1,
+        };
+        // Ignoring a refusal is fine: this is the broken variant.
+        let _ = self.raft.propose(reset);
     }
 
     /// Broken: KE2 leaves as soon as the attempt is proposed.
