@@ -22,10 +22,10 @@
 
 mod support;
 
-use backup_vault::client::{Client, ClientError, Completed, Operation};
+use backup_vault::client::{ClientError, Completed, Operation};
 use backup_vault::flaws::VaultFlaw;
 use backup_vault::vault::protocol::Refusal;
-use support::{world, Req, Resp, Route, USER};
+use support::{world, Req, Resp, Route};
 
 const PASSWORD: &str = "tiger-lily-42";
 const NEW_PASSWORD: &str = "second-password-7";
@@ -56,17 +56,7 @@ enum How {
 /// device's K after the device forgot it.
 fn run_forgotten_live_record(how: How, flaw: Option<VaultFlaw>) -> bool {
     let mut w = world(7, flaw);
-    let mut device = Client::new(USER, w.config);
-    let done = w.run_plain(
-        &mut device,
-        Operation::EnablePasswordMode {
-            password: PASSWORD.into(),
-        },
-    );
-    assert!(
-        matches!(done, Ok(Completed::Registered { remaining: 10 })),
-        "{done:?}"
-    );
+    let mut device = w.registered_device(PASSWORD);
     let k = device.state().key.clone().expect("K");
     let r1 = device.state().registration.expect("r1");
 
@@ -199,14 +189,7 @@ fn run_held_back_staging(
     Resp,
 ) {
     let mut w = world(11, flaw);
-    let mut device = Client::new(USER, w.config);
-    let done = w.run_plain(
-        &mut device,
-        Operation::EnablePasswordMode {
-            password: PASSWORD.into(),
-        },
-    );
-    assert!(matches!(done, Ok(Completed::Registered { .. })), "{done:?}");
+    let mut device = w.registered_device(PASSWORD);
     let r1 = device.state().registration.expect("r1");
 
     let mut held: Option<Req> = None;

@@ -166,6 +166,24 @@ impl World {
             .expect("an answer")
     }
 
+    /// A new device of the account with password mode turned on under
+    /// `password`, every request delivered: it holds K and a registration
+    /// with the full guess budget.
+    pub fn registered_device(&mut self, password: &str) -> Client {
+        let mut device = Client::new(USER, self.config);
+        let done = self.run_plain(
+            &mut device,
+            Operation::EnablePasswordMode {
+                password: password.into(),
+            },
+        );
+        assert!(
+            matches!(done, Ok(Completed::Registered { remaining: 10 })),
+            "{done:?}"
+        );
+        device
+    }
+
     /// One login by the chat server with `password`: the answer to its
     /// KE1 (one guess spent), and the released K if the password was right.
     pub fn login(&mut self, password: &str) -> (Resp, Option<BackupKey>) {
