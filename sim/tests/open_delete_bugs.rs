@@ -21,8 +21,11 @@
 //!   staged a new registration of the same K whose `Activate` it holds
 //!   back: the tag names the registration and nothing fresh, so the device
 //!   forgets K, and the held activation makes the new record guessable
-//!   (REG-2). A fix needs a fresh value in the delete, bound into its proof
-//!   and into the "gone" tag.
+//!   (REG-2). Without a replay, the chat server earns the same answer at
+//!   that point with its own delete under a foreign proof: the vault
+//!   cannot check a proof against a tombstone, and no live record verifies
+//!   that one. A fix needs a fresh value in the delete, bound into its
+//!   proof, and the "gone" tag bound to that proof.
 
 mod support;
 
@@ -219,5 +222,78 @@ fn a_replayed_gone_answer_makes_the_device_forget_a_live_key() {
     assert!(
         !(forgot && released == Some(k)),
         "REG-2: the device forgot K on a replayed gone ({second:?}) while the vault releases K to the new password"
+    );
+}
+
+/// The same hole without a replay: the vault cannot check a proof against
+/// a tombstone, so it says "gone" for a gone registration to anyone. The
+/// device's r1 is displaced by its own fresh staging r2 (same K), whose
+/// `Activate` the chat server holds back; the chat server sends its own
+/// delete of r1 with a proof made under another key, gets the authentic
+/// "gone" (no record verifies that proof, so none counts as the key's),
+/// and answers the device's disable with it. The device forgets K; the
+/// held activation makes r2 guessable (REG-2).
+#[test]
+#[ignore = "open bug (REG-2): a chat server's own delete with a foreign proof earns the gone a device believes"]
+fn a_gone_earned_with_a_foreign_proof_makes_the_device_forget_a_live_key() {
+    use backup_vault::key::BackupKey;
+    use backup_vault::vault::crypto::ProofStatement;
+    use backup_vault::vault::protocol::Refusal;
+    use rand_chacha::rand_core::SeedableRng;
+
+    let new_password = "second-password-7";
+    let mut w = world(17, None);
+    let mut device = w.registered_device(PASSWORD);
+    let k = device.state().key.clone().expect("K");
+    let r1 = device.state().registration.expect("r1");
+
+    let mut held: Option<Req> = None;
+    let change = w.run_routed(
+        &mut device,
+        Operation::EnablePasswordMode {
+            password: new_password.into(),
+        },
+        &mut |req| match req {
+            Req::Stage {
+                replacing: Some(_), ..
+            } => Route::Answer(Box::new(Resp::Refused(Refusal::UnknownRegistration))),
+            Req::Activate { .. } => {
+                held.get_or_insert(req.clone());
+                Route::Drop
+            }
+            _ => Route::Forward,
+        },
+        &mut |_, resp| resp,
+    );
+    assert!(change.is_err(), "{change:?}");
+    assert_eq!(device.state().registration, Some(r1));
+
+    let other = BackupKey::generate(&mut rand_chacha::ChaCha20Rng::seed_from_u64(99));
+    let statement = ProofStatement::Delete {
+        user: support::USER,
+        registration: r1,
+    };
+    let earned = w.call(Req::Delete {
+        user: support::USER,
+        registration: r1,
+        proof: backup_vault::client::crypto::prove(&other, &statement),
+    });
+    let second = w.run_routed(
+        &mut device,
+        Operation::Disable,
+        &mut |req| match req {
+            Req::Delete { .. } => Route::Answer(Box::new(earned.clone())),
+            _ => Route::Forward,
+        },
+        &mut |_, resp| resp,
+    );
+    let forgot = device.state().key.is_none();
+    if let Some(activate) = held {
+        let _ = w.call(activate);
+    }
+    let (_, released) = w.login(new_password);
+    assert!(
+        !(forgot && released == Some(k)),
+        "REG-2: the device forgot K on a gone the chat server earned with a foreign proof ({second:?}) while the vault releases K to the new password"
     );
 }

@@ -32,8 +32,9 @@
 //!
 //! Open, in the same file: the tag of "gone" names the registration and
 //! nothing fresh, so a chat server that withheld one can replay it at a
-//! later disable, after a new registration of the same K came to live
-//! (REG-2); and a device in key mode whose password set-up lost its
+//! later disable, after a new registration of the same K came to live, or
+//! earn one then with its own delete under a foreign proof, which the
+//! vault cannot check against a tombstone (REG-2); and a device in key mode whose password set-up lost its
 //! `Activated` holds no registration, so its disable never asks the vault
 //! (REG-2).
 //!
