@@ -24,8 +24,7 @@ mod support;
 
 use backup_vault::client::{ClientError, Completed, Operation};
 use backup_vault::flaws::VaultFlaw;
-use backup_vault::vault::protocol::Refusal;
-use support::{world, Req, Resp, Route};
+use support::{world, Req, Resp};
 
 const PASSWORD: &str = "tiger-lily-42";
 const NEW_PASSWORD: &str = "second-password-7";
@@ -69,28 +68,12 @@ fn run_forgotten_live_record(how: How, flaw: Option<VaultFlaw>) -> bool {
         assert!(matches!(resp, Resp::KeyDestroyed), "{resp:?}");
     }
 
-    let mut held: Option<Req> = None;
-    let res = w.run_routed(
+    let (res, held) = w.enable_obstructed(
         &mut device,
-        Operation::EnablePasswordMode {
-            password: NEW_PASSWORD.into(),
-        },
-        &mut |req| match req {
-            Req::Stage {
-                replacing: Some(_), ..
-            } if how == How::ForgedRefusalActivatedLost => {
-                Route::Answer(Box::new(Resp::Refused(Refusal::UnknownRegistration)))
-            }
-            Req::Activate { .. } if how == How::DestroyedActivationHeldBack => {
-                held.get_or_insert(req.clone());
-                Route::Drop
-            }
-            _ => Route::Forward,
-        },
-        &mut |_, resp| match resp {
-            Resp::Activated { .. } => Resp::Retry,
-            other => other,
-        },
+        NEW_PASSWORD,
+        how == How::ForgedRefusalActivatedLost,
+        |req| how == How::DestroyedActivationHeldBack && matches!(req, Req::Activate { .. }),
+        true,
     );
     assert!(matches!(res, Err(ClientError::VaultUnavailable)), "{res:?}");
     assert_eq!(
@@ -192,25 +175,20 @@ fn run_held_back_staging(
     let mut device = w.registered_device(PASSWORD);
     let r1 = device.state().registration.expect("r1");
 
-    let mut held: Option<Req> = None;
-    let res = w.run_routed(
+    let (res, held) = w.enable_obstructed(
         &mut device,
-        Operation::EnablePasswordMode {
-            password: NEW_PASSWORD.into(),
+        NEW_PASSWORD,
+        true,
+        |req| {
+            matches!(
+                req,
+                Req::Stage {
+                    replacing: None,
+                    ..
+                }
+            )
         },
-        &mut |req| match req {
-            Req::Stage {
-                replacing: Some(_), ..
-            } => Route::Answer(Box::new(Resp::Refused(Refusal::UnknownRegistration))),
-            Req::Stage {
-                replacing: None, ..
-            } => {
-                held.get_or_insert(req.clone());
-                Route::Drop
-            }
-            _ => Route::Forward,
-        },
-        &mut |_, resp| resp,
+        false,
     );
     assert!(res.is_err(), "{res:?}");
     assert_eq!(device.state().registration, Some(r1), "the device names r1");

@@ -43,23 +43,12 @@ fn run(hold_back: bool) {
     assert!(matches!(shown, Ok(Completed::KeyShown { .. })), "{shown:?}");
     let k = device.state().key.clone().expect("K");
 
-    let mut held: Option<Req> = None;
-    let res = w.run_routed(
+    let (res, held) = w.enable_obstructed(
         &mut device,
-        Operation::EnablePasswordMode {
-            password: PASSWORD.into(),
-        },
-        &mut |req| match req {
-            Req::Activate { .. } if hold_back => {
-                held.get_or_insert(req.clone());
-                Route::Drop
-            }
-            _ => Route::Forward,
-        },
-        &mut |_, resp| match resp {
-            Resp::Activated { .. } => Resp::Retry,
-            other => other,
-        },
+        PASSWORD,
+        false,
+        |req| hold_back && matches!(req, Req::Activate { .. }),
+        true,
     );
     assert!(matches!(res, Err(ClientError::VaultUnavailable)), "{res:?}");
     assert_eq!(device.state().registration, None);
@@ -187,20 +176,12 @@ fn a_replayed_gone_answer_makes_the_device_forget_a_live_key() {
     assert_eq!(device.state().registration, Some(r1));
     let captured = captured.expect("an authentic gone for r1");
 
-    let mut held: Option<Req> = None;
-    let change = w.run_routed(
+    let (change, held) = w.enable_obstructed(
         &mut device,
-        Operation::EnablePasswordMode {
-            password: new_password.into(),
-        },
-        &mut |req| match req {
-            Req::Activate { .. } => {
-                held.get_or_insert(req.clone());
-                Route::Drop
-            }
-            _ => Route::Forward,
-        },
-        &mut |_, resp| resp,
+        new_password,
+        false,
+        |req| matches!(req, Req::Activate { .. }),
+        false,
     );
     assert!(change.is_err(), "{change:?}");
     assert_eq!(device.state().registration, Some(r1));
@@ -238,7 +219,6 @@ fn a_replayed_gone_answer_makes_the_device_forget_a_live_key() {
 fn a_gone_earned_with_a_foreign_proof_makes_the_device_forget_a_live_key() {
     use backup_vault::key::BackupKey;
     use backup_vault::vault::crypto::ProofStatement;
-    use backup_vault::vault::protocol::Refusal;
     use rand_chacha::rand_core::SeedableRng;
 
     let new_password = "second-password-7";
@@ -247,23 +227,12 @@ fn a_gone_earned_with_a_foreign_proof_makes_the_device_forget_a_live_key() {
     let k = device.state().key.clone().expect("K");
     let r1 = device.state().registration.expect("r1");
 
-    let mut held: Option<Req> = None;
-    let change = w.run_routed(
+    let (change, held) = w.enable_obstructed(
         &mut device,
-        Operation::EnablePasswordMode {
-            password: new_password.into(),
-        },
-        &mut |req| match req {
-            Req::Stage {
-                replacing: Some(_), ..
-            } => Route::Answer(Box::new(Resp::Refused(Refusal::UnknownRegistration))),
-            Req::Activate { .. } => {
-                held.get_or_insert(req.clone());
-                Route::Drop
-            }
-            _ => Route::Forward,
-        },
-        &mut |_, resp| resp,
+        new_password,
+        true,
+        |req| matches!(req, Req::Activate { .. }),
+        false,
     );
     assert!(change.is_err(), "{change:?}");
     assert_eq!(device.state().registration, Some(r1));

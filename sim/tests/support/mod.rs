@@ -16,7 +16,7 @@ use backup_vault::opaque::{
 use backup_vault::vault::ids::UserId;
 use backup_vault::vault::node::{ClientId, RequestId};
 use backup_vault::vault::opaque_crypto::{user_bytes, OpaqueCrypto};
-use backup_vault::vault::protocol::{ClientRequest, ClientResponse};
+use backup_vault::vault::protocol::{ClientRequest, ClientResponse, Refusal};
 use backup_vault_sim::cluster::{Cluster, SimConfig};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -182,6 +182,47 @@ impl World {
             "{done:?}"
         );
         device
+    }
+
+    /// Turns password mode on under `password` on `device` through a chat
+    /// server that, if `refuse_replacing`, answers a staging that replaces
+    /// the device's registration with a forged "unknown registration" (so
+    /// the device stages afresh), holds back (drops, keeping the first
+    /// copy) every request `hold` picks, and, if `lose_activated`, turns
+    /// every `Activated` into "retry". Returns the run's result and the
+    /// first request held back.
+    pub fn enable_obstructed(
+        &mut self,
+        device: &mut Client,
+        password: &str,
+        refuse_replacing: bool,
+        hold: impl Fn(&Req) -> bool,
+        lose_activated: bool,
+    ) -> (Result<Completed, ClientError>, Option<Req>) {
+        let mut held: Option<Req> = None;
+        let res = self.run_routed(
+            device,
+            Operation::EnablePasswordMode {
+                password: password.into(),
+            },
+            &mut |req| match req {
+                Req::Stage {
+                    replacing: Some(_), ..
+                } if refuse_replacing => {
+                    Route::Answer(Box::new(Resp::Refused(Refusal::UnknownRegistration)))
+                }
+                _ if hold(req) => {
+                    held.get_or_insert(req.clone());
+                    Route::Drop
+                }
+                _ => Route::Forward,
+            },
+            &mut |_, resp| match resp {
+                Resp::Activated { .. } if lose_activated => Resp::Retry,
+                other => other,
+            },
+        );
+        (res, held)
     }
 
     /// One login by the chat server with `password`: the answer to its
