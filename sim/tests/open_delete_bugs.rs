@@ -186,24 +186,7 @@ fn a_replayed_gone_answer_makes_the_device_forget_a_live_key() {
     assert!(change.is_err(), "{change:?}");
     assert_eq!(device.state().registration, Some(r1));
 
-    let second = w.run_routed(
-        &mut device,
-        Operation::Disable,
-        &mut |req| match req {
-            Req::Delete { .. } => Route::Answer(Box::new(captured.clone())),
-            _ => Route::Forward,
-        },
-        &mut |_, resp| resp,
-    );
-    let forgot = device.state().key.is_none();
-    if let Some(activate) = held {
-        let _ = w.call(activate);
-    }
-    let (_, released) = w.login(new_password);
-    assert!(
-        !(forgot && released == Some(k)),
-        "REG-2: the device forgot K on a replayed gone ({second:?}) while the vault releases K to the new password"
-    );
+    disable_answered_with(&mut w, &mut device, captured, held, new_password, &k);
 }
 
 /// The same hole without a replay: the vault cannot check a proof against
@@ -247,11 +230,26 @@ fn a_gone_earned_with_a_foreign_proof_makes_the_device_forget_a_live_key() {
         registration: r1,
         proof: backup_vault::client::crypto::prove(&other, &statement),
     });
-    let second = w.run_routed(
-        &mut device,
+    disable_answered_with(&mut w, &mut device, earned, held, new_password, &k);
+}
+
+/// The user turns backups off and the chat server answers the device's
+/// delete with `gone`; then it delivers the `Activate` it held back.
+/// Asserts REG-2: the device must not have forgotten `k` while a login
+/// with `new_password` releases it.
+fn disable_answered_with(
+    w: &mut support::World,
+    device: &mut Client,
+    gone: Resp,
+    held: Option<Req>,
+    new_password: &str,
+    k: &backup_vault::key::BackupKey,
+) {
+    let off = w.run_routed(
+        device,
         Operation::Disable,
         &mut |req| match req {
-            Req::Delete { .. } => Route::Answer(Box::new(earned.clone())),
+            Req::Delete { .. } => Route::Answer(Box::new(gone.clone())),
             _ => Route::Forward,
         },
         &mut |_, resp| resp,
@@ -262,7 +260,7 @@ fn a_gone_earned_with_a_foreign_proof_makes_the_device_forget_a_live_key() {
     }
     let (_, released) = w.login(new_password);
     assert!(
-        !(forgot && released == Some(k)),
-        "REG-2: the device forgot K on a gone the chat server earned with a foreign proof ({second:?}) while the vault releases K to the new password"
+        !(forgot && released.as_ref() == Some(k)),
+        "REG-2: the device forgot K on a gone it was answered with ({off:?}) while the vault releases K to the new password"
     );
 }
