@@ -17,8 +17,9 @@ use backup_vault::format::header::HEADER_LEN;
 use backup_vault::format::{self, BackupParams, ChunkSize, Generation, TAG_LEN};
 use backup_vault::key::BackupKey;
 use backup_vault::vault::crypto::{
-    ContentDigest, Ke1Digest, OprfKeyId, ProofStatement, RegistrationId, SymBlinded, SymEval,
-    SymKey, SymPassword, SymProof, SymRegistration, SymRelease, SymbolicCrypto, TicketClaims,
+    ContentDigest, DeleteNonce, Ke1Digest, OprfKeyId, ProofStatement, RegistrationId, SymBlinded,
+    SymEval, SymKey, SymPassword, SymProof, SymRegistration, SymRelease, SymbolicCrypto,
+    TicketClaims, DELETE_NONCE_LEN,
 };
 use backup_vault::vault::ids::{LogIndex, NodeId, Term, UserId};
 use backup_vault::vault::node::{VaultPeerMessage, VaultWrite};
@@ -708,9 +709,11 @@ pub fn wire_client_seeds() -> Vec<Seed> {
             ClientRequest::Delete {
                 user: UserId(1),
                 registration: RegistrationId(4),
+                nonce: DeleteNonce([7; DELETE_NONCE_LEN]),
                 proof: sym_proof(ProofStatement::Delete {
                     user: UserId(1),
                     registration: RegistrationId(4),
+                    nonce: DeleteNonce([7; DELETE_NONCE_LEN]),
                 }),
             },
         ),

@@ -20,8 +20,8 @@
 //!   segment chain of appends, restarts and compactions holds together).
 
 use backup_vault::vault::crypto::{
-    ContentDigest, OprfKeyId, ProofStatement, RegistrationId, SymBlinded, SymKey, SymPassword,
-    SymProof, SymRegistration, SymbolicCrypto, TicketClaims,
+    ContentDigest, DeleteNonce, OprfKeyId, ProofStatement, RegistrationId, SymBlinded, SymKey,
+    SymPassword, SymProof, SymRegistration, SymbolicCrypto, TicketClaims, DELETE_NONCE_LEN,
 };
 use backup_vault::vault::host::NodeHost;
 use backup_vault::vault::ids::{Millis, NodeId, UserId};
@@ -640,6 +640,7 @@ fn build(d: &Driver, user: UserId, request: &Request) -> Option<ClientRequest<Sy
                 ProofStatement::Delete {
                     user,
                     registration: r,
+                    nonce: DeleteNonce([0; DELETE_NONCE_LEN]),
                 }
             };
             ClientRequest::Activate {
@@ -678,14 +679,19 @@ fn build(d: &Driver, user: UserId, request: &Request) -> Option<ClientRequest<Sy
         }
         Request::Delete { registration, key } => {
             let r = pick(&mine, *registration)?;
+            // The fuzzer's device draws no nonces: each delete repeats
+            // one, as a resend does.
+            let nonce = DeleteNonce([0; DELETE_NONCE_LEN]);
             ClientRequest::Delete {
                 user,
                 registration: r,
+                nonce,
                 proof: proof(
                     key % 2,
                     ProofStatement::Delete {
                         user,
                         registration: r,
+                        nonce,
                     },
                 ),
             }

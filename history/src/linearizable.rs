@@ -244,7 +244,12 @@ impl Model {
                             m.gone = Some((registration, false));
                             Some(m)
                         } else {
-                            m.gone.is_some_and(|(g, _)| g == registration).then_some(m)
+                            // Read from the state: the registration named
+                            // is not live and the user has a tombstone,
+                            // whose reply key tags the answer (and no live
+                            // record holds the proof's key, which is not
+                            // in the model).
+                            m.gone.is_some().then_some(m)
                         }
                     }
                     // Read from the state: the registration named is not

@@ -368,6 +368,14 @@ pub enum VaultFlaw {
     /// the simulator found at seed 296).
     #[cfg(feature = "flaws")]
     KeyLivesOnRefused,
+    /// A delete naming a registration that is not live is answered "gone"
+    /// only if that registration went last, as before "gone" named the
+    /// delete's proof: a device that crashed after its disable followed
+    /// `KeyLivesOn` and the vault deleted the live record names the
+    /// earlier registration, and every later disable is refused, though no
+    /// record of K lives (breaks LIVE-5).
+    #[cfg(feature = "flaws")]
+    GoneOnlyForTheLastGone,
     /// A record whose budget is spent keeps its key until the next login
     /// start, however long that takes: the leader never proposes `Exhaust`
     /// (breaks LOCK-4's bound: the key is not gone from storage one login
@@ -553,6 +561,26 @@ pub enum ClientFlaw {
     /// from then on, a registration the vault never made (breaks DEV-1).
     #[cfg(feature = "flaws")]
     UnverifiedKeyLivesOn,
+    /// Disable takes an authentic `Deleted` about its registration without
+    /// checking that it names the proof of its own pending delete: one the
+    /// chat server earned with a proof of its own, which the vault cannot
+    /// check against a tombstone, or kept from an earlier delete, makes the
+    /// device forget K while a record of K lives (breaks REG-2).
+    #[cfg(feature = "flaws")]
+    GoneForAnyProof,
+    /// A device in key mode turning password mode on names the
+    /// registration only once its `Activated` arrives: with that answer
+    /// lost, the device names none, and its disable forgets K without
+    /// asking the vault while the record of K lives (breaks REG-2).
+    #[cfg(feature = "flaws")]
+    StagedLeftUnnamed,
+    /// A registration named mid-operation is not saved before the request
+    /// that acts on it goes out (no `Output::Persist`): a crash then
+    /// restores a device in key mode that names none, and its disable
+    /// forgets K without asking the vault while the record of K lives
+    /// (breaks REG-2).
+    #[cfg(feature = "flaws")]
+    NamedNotSaved,
     /// Registration takes an "activated" answer carrying the tag it already
     /// checked on the "staged" answer for the same registration: the tag is
     /// the vault's, under the device's K, but about another statement, so a
@@ -830,6 +858,8 @@ pub const VAULT_FLAWS: &[VaultFlaw] = &[
     #[cfg(feature = "flaws")]
     VaultFlaw::KeyLivesOnRefused,
     #[cfg(feature = "flaws")]
+    VaultFlaw::GoneOnlyForTheLastGone,
+    #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustionWaits,
     #[cfg(feature = "flaws")]
     VaultFlaw::ExhaustDuringLogin,
@@ -891,6 +921,12 @@ pub const CLIENT_FLAWS: &[ClientFlaw] = &[
     ClientFlaw::UnauthenticatedDelete,
     #[cfg(feature = "flaws")]
     ClientFlaw::UnverifiedKeyLivesOn,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::GoneForAnyProof,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::StagedLeftUnnamed,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::NamedNotSaved,
     #[cfg(feature = "flaws")]
     ClientFlaw::StagedTagTakenForActivation,
     #[cfg(feature = "flaws")]
@@ -1083,6 +1119,8 @@ impl VaultFlaw {
             #[cfg(feature = "flaws")]
             VaultFlaw::KeyLivesOnRefused => "key-lives-on-refused",
             #[cfg(feature = "flaws")]
+            VaultFlaw::GoneOnlyForTheLastGone => "gone-only-for-the-last-gone",
+            #[cfg(feature = "flaws")]
             VaultFlaw::ExhaustionWaits => "exhaustion-waits",
             #[cfg(feature = "flaws")]
             VaultFlaw::ExhaustDuringLogin => "exhaust-during-login",
@@ -1148,6 +1186,12 @@ impl ClientFlaw {
             ClientFlaw::UnauthenticatedDelete => "unauthenticated-delete",
             #[cfg(feature = "flaws")]
             ClientFlaw::UnverifiedKeyLivesOn => "unverified-key-lives-on",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::GoneForAnyProof => "gone-for-any-proof",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::StagedLeftUnnamed => "staged-left-unnamed",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::NamedNotSaved => "named-not-saved",
             #[cfg(feature = "flaws")]
             ClientFlaw::StagedTagTakenForActivation => "staged-tag-taken-for-activation",
             #[cfg(feature = "flaws")]

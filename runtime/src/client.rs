@@ -15,6 +15,7 @@ use crate::config::ClusterFile;
 use crate::error::RuntimeError;
 use crate::net::{Net, Tcp};
 use backup_vault::client::error::ClientError;
+use backup_vault::client::state::DeviceState;
 use backup_vault::client::{
     CallId, Client, ClientConfig, CloudOp, CloudReply, Completed, Operation, Output,
 };
@@ -58,6 +59,14 @@ pub enum Progress {
         what: &'static str,
         /// Whether it succeeded.
         ok: bool,
+    },
+    /// The client asked for its state to be saved now, mid-operation
+    /// ([`Output::Persist`]): a driver that keeps the device's state in a
+    /// file writes this before the operation goes on.
+    Save {
+        /// The state to save (it holds K: keep it where only the device's
+        /// owner reads it).
+        state: Box<DeviceState>,
     },
 }
 
@@ -284,6 +293,9 @@ impl<N: Net> Connection<N> {
                         client.on_cloud(call, result, now, &mut self.rng);
                         self.timings.client_code += t.elapsed();
                     }
+                    Output::Persist => progress(Progress::Save {
+                        state: Box::new(client.state().clone()),
+                    }),
                     Output::Done(done) => {
                         drop(calls);
                         return Ok(done);

@@ -65,7 +65,8 @@ use backup_vault::vault::binding::{
     content_digest, RegistrationPayload, RegistrationTicket, RegistrationTranscript,
 };
 use backup_vault::vault::crypto::{
-    ContentDigest, OprfKeyId, ProofStatement, RegistrationId, TicketClaims,
+    ContentDigest, DeleteNonce, OprfKeyId, ProofStatement, RegistrationId, TicketClaims,
+    DELETE_NONCE_LEN,
 };
 use backup_vault::vault::opaque_crypto::{credential_id, user_bytes, OpaqueCrypto};
 use backup_vault::vault::protocol::{ClientRequest, ClientResponse, Replacing};
@@ -147,6 +148,8 @@ impl World {
                         &mut self.rng,
                     );
                 }
+                // A crash here restores the state the test saved itself.
+                Output::Persist => {}
                 Output::Done(done) => return Ok(done),
                 Output::Failed(error) => return Err(error),
             }
@@ -1091,16 +1094,19 @@ fn run_unproved_delete(flaw: Option<VaultFlaw>) -> UnprovedDelete {
     assert!(done.is_ok(), "{done:?}");
     let registration = active.expect("the activation was seen");
     let own_key = BackupKey::generate(&mut w.rng);
+    let nonce = DeleteNonce([1; DELETE_NONCE_LEN]);
     let proof = prove(
         &own_key,
         &ProofStatement::Delete {
             user: USER,
             registration,
+            nonce,
         },
     );
     let answer = w.call(Req::Delete {
         user: USER,
         registration,
+        nonce,
         proof,
     });
     UnprovedDelete {
@@ -1157,19 +1163,22 @@ fn run_gone_tag() -> GoneTag {
     let mut device = w.register_victim();
     let first = device.state().registration.expect("the device registered");
     w.displace();
+    let nonce = DeleteNonce([2; DELETE_NONCE_LEN]);
     let no_proof = prove(
         &BackupKey::generate(&mut w.rng),
         &ProofStatement::Delete {
             user: USER,
             registration: first,
+            nonce,
         },
     );
-    let kept = match w.call(Req::Delete {
+    let (kept_proof, kept) = match w.call(Req::Delete {
         user: USER,
         registration: first,
+        nonce,
         proof: no_proof.clone(),
     }) {
-        Resp::Deleted { tag, .. } => tag,
+        Resp::Deleted { proof, tag, .. } => (proof, tag),
         other => panic!("a displaced registration's delete is answered: {other:?}"),
     };
     let again = w.run(
@@ -1196,6 +1205,7 @@ fn run_gone_tag() -> GoneTag {
             Req::Delete { .. } => Req::Delete {
                 user: USER,
                 registration: first,
+                nonce,
                 proof: no_proof.clone(),
             },
             other => other,
@@ -1203,6 +1213,7 @@ fn run_gone_tag() -> GoneTag {
         &mut |request, response| match request {
             Req::Delete { .. } => Resp::Deleted {
                 registration: second,
+                proof: kept_proof,
                 tag: kept.clone(),
             },
             _ => response,

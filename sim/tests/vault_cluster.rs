@@ -3,8 +3,8 @@
 
 use backup_vault::flaws::VaultFlaw;
 use backup_vault::vault::crypto::{
-    ContentDigest, ProofStatement, RegistrationId, SymBlinded, SymKey, SymPassword, SymProof,
-    SymRegistration, SymRelease, SymbolicCrypto,
+    ContentDigest, DeleteNonce, ProofStatement, RegistrationId, SymBlinded, SymKey, SymPassword,
+    SymProof, SymRegistration, SymRelease, SymbolicCrypto, DELETE_NONCE_LEN,
 };
 use backup_vault::vault::ids::{NodeId, RequestId, UserId};
 use backup_vault::vault::node::ClientId;
@@ -313,9 +313,11 @@ fn withheld_activation_after_a_confirmed_delete(flaw: Option<VaultFlaw>) -> (Res
     let delete = Req::Delete {
         user: ALICE,
         registration: a,
+        nonce: DeleteNonce([0; DELETE_NONCE_LEN]),
         proof: proof(ProofStatement::Delete {
             user: ALICE,
             registration: a,
+            nonce: DeleteNonce([0; DELETE_NONCE_LEN]),
         }),
     };
     let deleted = c.call(CLIENT, delete, T).expect("an answer to the delete");
@@ -544,6 +546,7 @@ fn delete_needs_proof_and_erases_the_record() {
     let bad = Req::Delete {
         user: ALICE,
         registration,
+        nonce: DeleteNonce([0; DELETE_NONCE_LEN]),
         proof: proof(ProofStatement::Activate {
             user: ALICE,
             registration,
@@ -557,9 +560,11 @@ fn delete_needs_proof_and_erases_the_record() {
     let good = Req::Delete {
         user: ALICE,
         registration,
+        nonce: DeleteNonce([0; DELETE_NONCE_LEN]),
         proof: proof(ProofStatement::Delete {
             user: ALICE,
             registration,
+            nonce: DeleteNonce([0; DELETE_NONCE_LEN]),
         }),
     };
     assert!(matches!(

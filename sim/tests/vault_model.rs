@@ -7,8 +7,8 @@
 //! spec the model checker's linearizability tester uses.
 
 use backup_vault::vault::crypto::{
-    ContentDigest, ProofStatement, RegistrationId, SymBlinded, SymKey, SymPassword, SymProof,
-    SymRegistration, SymbolicCrypto,
+    ContentDigest, DeleteNonce, ProofStatement, RegistrationId, SymBlinded, SymKey, SymPassword,
+    SymProof, SymRegistration, SymbolicCrypto, DELETE_NONCE_LEN,
 };
 use backup_vault::vault::ids::UserId;
 use backup_vault::vault::node::{ClientId, NodeConfig};
@@ -213,12 +213,15 @@ impl Harness {
                     return;
                 };
                 let id = UserId(u64::from(user));
+                let nonce = DeleteNonce([0; DELETE_NONCE_LEN]);
                 let resp = self.call(Req::Delete {
                     user: id,
                     registration: r,
+                    nonce,
                     proof: proof(ProofStatement::Delete {
                         user: id,
                         registration: r,
+                        nonce,
                     }),
                 });
                 let op = RecordOp::Delete {

@@ -8,7 +8,7 @@ use backup_vault::opaque::client::{self, ClientConfig};
 use backup_vault::opaque::{
     open_from_session, unwrap_backup_key, Direction, FleetSecrets, Ke3, KsfParams,
 };
-use backup_vault::vault::crypto::{ProofStatement, RegistrationId};
+use backup_vault::vault::crypto::{DeleteNonce, ProofStatement, RegistrationId, DELETE_NONCE_LEN};
 use backup_vault::vault::ids::UserId;
 use backup_vault::vault::node::ClientId;
 use backup_vault::vault::opaque_crypto::{
@@ -253,11 +253,13 @@ fn password_change_and_delete_work_with_real_proofs() {
     let delete = Req::Delete {
         user: U,
         registration: new,
+        nonce: DeleteNonce([0; DELETE_NONCE_LEN]),
         proof: prove(
             &w.key,
             &ProofStatement::Delete {
                 user: U,
                 registration: new,
+                nonce: DeleteNonce([0; DELETE_NONCE_LEN]),
             },
         ),
     };

@@ -256,6 +256,13 @@ pub enum Output {
         /// The operation.
         op: CloudOp,
     },
+    /// Save [`super::Client::state`] durably now, before acting on the
+    /// outputs that follow: the device named a registration mid-operation
+    /// (the one its set-up staged, or the live one a disable was pointed
+    /// at), and a crash that lost it would leave a record of K the device
+    /// never asks the vault to delete. Drivers that keep no state across
+    /// runs may ignore it.
+    Persist,
     /// The operation finished.
     Done(Completed),
     /// The operation failed; the device state is as before it, except where

@@ -9,7 +9,7 @@ use crate::opaque::{
     SealedToFleet,
 };
 use crate::vault::binding::{user_bytes, RegistrationPayload};
-use crate::vault::crypto::{ProofStatement, ReplyStatement};
+use crate::vault::crypto::{ProofDigest, ProofStatement, ReplyStatement};
 use crate::vault::ids::UserId;
 use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
@@ -43,6 +43,11 @@ pub fn prove(key: &BackupKey, statement: &ProofStatement) -> KeyProof {
         &statement.registration().0.to_be_bytes(),
         &statement.to_bytes(),
     )
+}
+
+/// The name of `proof` in the vault's "gone" (client side).
+pub fn proof_digest(proof: &KeyProof) -> ProofDigest {
+    crate::vault::binding::proof_digest(proof)
 }
 
 /// The verifier the vault stores for `key` and `user` (client side).

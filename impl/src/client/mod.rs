@@ -340,6 +340,7 @@ impl Client {
         let Some(mut flow) = self.flow.take() else {
             return;
         };
+        let named = self.device.registration;
         let mut ctx = Ctx {
             device: &mut self.device,
             config: &self.config,
@@ -347,6 +348,15 @@ impl Client {
         };
         let step = f(&mut flow, &mut ctx);
         self.flow = Some(flow);
+        // A registration named in the middle of an operation (a set-up's
+        // staging, a disable's `KeyLivesOn`) is saved before the request
+        // that acts on it goes out: a crash must not make the device
+        // forget a record of K it asked the vault about (REG-2).
+        let renamed = self.device.registration.is_some() && self.device.registration != named;
+        let saves = !flaw_on!(self.config.flaw, ClientFlaw::NamedNotSaved);
+        if renamed && saves && matches!(step, Step::Send(_)) {
+            self.outbox.push_back(Output::Persist);
+        }
         self.apply(step, now, rng);
     }
 

@@ -5,16 +5,17 @@
 //! how a user id becomes an OPAQUE identity ([`user_bytes`]), which OPRF key
 //! a registration is made under ([`credential_id`]), what a registration
 //! ticket's MAC covers ([`ticket_bytes`]), what a client seals to the fleet
-//! when it registers ([`RegistrationPayload`]) and what its content digest
-//! is ([`content_digest`]). The vault's side (opening, MACs under fleet
+//! when it registers ([`RegistrationPayload`]), what its content digest
+//! is ([`content_digest`]) and how a proof of K is named in the vault's
+//! "gone" ([`proof_digest`]). The vault's side (opening, MACs under fleet
 //! keys) is in [`super::opaque_crypto`]; the client's (sealing, proving,
 //! checking answers) in `crate::client::crypto`.
 
-use super::crypto::{ContentDigest, OprfKeyId, TicketClaims, OPRF_KEY_ID_LEN};
+use super::crypto::{ContentDigest, OprfKeyId, ProofDigest, TicketClaims, OPRF_KEY_ID_LEN};
 use super::ids::UserId;
 use crate::opaque::wrap::WrappedKey;
 use crate::opaque::{
-    ProofOfKeyVerifier, RegistrationRequest, RegistrationResponse, RegistrationUpload,
+    KeyProof, ProofOfKeyVerifier, RegistrationRequest, RegistrationResponse, RegistrationUpload,
     SealedToFleet,
 };
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,13 @@ use serde::{Deserialize, Serialize};
 pub const CONTENT_LABEL: &[u8] = b"bvault v1 sealed registration";
 /// Label of a KE1 digest.
 pub const KE1_LABEL: &[u8] = b"bvault v1 ke1";
+/// Label of a proof digest.
+pub const PROOF_DIGEST_LABEL: &[u8] = b"bvault v1 proof of key";
+
+/// The name of a proof of K in the vault's "gone": SHA-256 of its bytes.
+pub fn proof_digest(proof: &KeyProof) -> ProofDigest {
+    ProofDigest::of(PROOF_DIGEST_LABEL, proof.as_bytes())
+}
 
 /// A user id as an OPAQUE identity and proof input: 8 bytes, big-endian.
 pub fn user_bytes(user: UserId) -> [u8; 8] {

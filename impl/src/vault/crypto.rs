@@ -92,6 +92,31 @@ digest_type! {
     ContentDigest, "ContentDigest"
 }
 
+digest_type! {
+    /// Names one proof of K: a digest of its bytes
+    /// ([`VaultCrypto::proof_digest`]). The vault's "gone" names the proof
+    /// of the delete it answers, so that only the prover can take it as
+    /// the answer to its own fresh request.
+    ProofDigest, "ProofDigest"
+}
+
+/// Length of a [`DeleteNonce`].
+pub const DELETE_NONCE_LEN: usize = 16;
+
+/// A fresh random value a device puts in each delete it makes, under its
+/// proof of K. The answer "gone" names that proof, so an answer the chat
+/// server kept from an earlier delete of the same registration does not
+/// answer this one (REG-2: a replayed "gone" must not make a device forget
+/// a key a record of which came to live since).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DeleteNonce(pub [u8; DELETE_NONCE_LEN]);
+
+impl Debug for DeleteNonce {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DeleteNonce({})", hex::encode(&self.0[..6]))
+    }
+}
+
 /// What a registration ticket vouches for: the vault evaluated this user's
 /// registration request under `key`, when the user had staged `seq`
 /// registrations. A ticket without a proof of K stages at most one
@@ -129,12 +154,15 @@ pub enum ProofStatement {
         /// Its content.
         content: ContentDigest,
     },
-    /// Delete registration `registration` (disable backups).
+    /// Delete registration `registration` (disable backups), in the
+    /// request that carries `nonce`.
     Delete {
         /// The user.
         user: UserId,
         /// The registration.
         registration: RegistrationId,
+        /// The request's fresh nonce.
+        nonce: DeleteNonce,
     },
 }
 
@@ -159,21 +187,19 @@ impl ProofStatement {
 
     /// The canonical bytes a real proof MACs: `"bvproof"`, a purpose byte,
     /// the user and the registration (8 bytes big-endian each), then the
-    /// content digest where there is one.
+    /// content digest (replace, activate) or the nonce (delete).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let (purpose, content) = match self {
-            ProofStatement::Replace { content, .. } => (1u8, Some(content)),
-            ProofStatement::Activate { content, .. } => (2, Some(content)),
-            ProofStatement::Delete { .. } => (3, None),
+        let (purpose, tail): (u8, &[u8]) = match self {
+            ProofStatement::Replace { content, .. } => (1, &content.0),
+            ProofStatement::Activate { content, .. } => (2, &content.0),
+            ProofStatement::Delete { nonce, .. } => (3, &nonce.0),
         };
         let mut b = Vec::with_capacity(56);
         b.extend_from_slice(b"bvproof");
         b.push(purpose);
         b.extend_from_slice(&self.user().0.to_be_bytes());
         b.extend_from_slice(&self.registration().0.to_be_bytes());
-        if let Some(c) = content {
-            b.extend_from_slice(&c.0);
-        }
+        b.extend_from_slice(tail);
         b
     }
 }
@@ -203,14 +229,20 @@ pub enum ReplyStatement {
         /// Guesses available.
         remaining: u8,
     },
-    /// No guessable record of `registration` exists any more (deleted,
+    /// `registration` is not a live record (deleted, now or before,
     /// destroyed by the guess limit, or displaced by a registration without
-    /// proof of K). Only this lets a client forget K.
+    /// proof of K), and no live record of the user is one the delete's
+    /// proof, named by `proof`, verifies under: made with K, that proof
+    /// verifies under every record of K, so none of K lives. Only this lets
+    /// a client forget K, and only as the answer to its own delete: the
+    /// proof covers that request's fresh nonce (REG-2).
     Gone {
         /// The user.
         user: UserId,
         /// The registration.
         registration: RegistrationId,
+        /// The digest of the delete's proof.
+        proof: ProofDigest,
     },
     /// `registration` is not a live record, and the key it was made with
     /// lives on in the record `live` (active or staged): a registration of
@@ -255,10 +287,15 @@ impl ReplyStatement {
                 b.extend_from_slice(&content.0);
                 b.push(*remaining);
             }
-            ReplyStatement::Gone { user, registration } => {
+            ReplyStatement::Gone {
+                user,
+                registration,
+                proof,
+            } => {
                 b.push(3);
                 b.extend_from_slice(&user.0.to_be_bytes());
                 b.extend_from_slice(&registration.0.to_be_bytes());
+                b.extend_from_slice(&proof.0);
             }
             ReplyStatement::KeyLivesOn {
                 user,
@@ -533,6 +570,9 @@ pub trait VaultCrypto: Clone + Debug + PartialEq + Eq + Hash + Send + Sync + 'st
 
     /// Authenticates `statement` for the key holder.
     fn reply_tag(&self, key: &Self::ReplyKey, statement: &ReplyStatement) -> Self::ReplyTag;
+
+    /// Names `proof`: equal digests, equal proofs (collision resistance).
+    fn proof_digest(&self, proof: &Self::KeyProof) -> ProofDigest;
 }
 
 // ----- the symbolic stand-in ------------------------------------------------
@@ -763,6 +803,13 @@ impl VaultCrypto for SymbolicCrypto {
         }
     }
 
+    fn proof_digest(&self, proof: &SymProof) -> ProofDigest {
+        ProofDigest::of(
+            b"bvault sym proof",
+            &postcard::to_allocvec(proof).expect("a symbolic proof serializes"),
+        )
+    }
+
     type Sealed<T: Value> = SymSealed<T>;
 
     fn seal<T: Value, R: RngCore + CryptoRng>(
@@ -820,6 +867,12 @@ mod tests {
             ProofStatement::Delete {
                 user,
                 registration: r,
+                nonce: DeleteNonce([1; DELETE_NONCE_LEN]),
+            },
+            ProofStatement::Delete {
+                user,
+                registration: r,
+                nonce: DeleteNonce([2; DELETE_NONCE_LEN]),
             },
             ProofStatement::Activate {
                 user,

@@ -34,8 +34,8 @@
 // Defined with every other id in `vault::ids`.
 use super::crypto::SealPlace;
 use super::crypto::{
-    ContentDigest, Ke1Digest, OpenedRegistration, OprfKeyId, ProofStatement, RegistrationId,
-    Release, ReplyStatement, TicketClaims, VaultCrypto,
+    ContentDigest, DeleteNonce, Ke1Digest, OpenedRegistration, OprfKeyId, ProofStatement,
+    RegistrationId, Release, ReplyStatement, TicketClaims, VaultCrypto,
 };
 pub use super::ids::{ClientId, RequestId};
 use super::ids::{LogIndex, Millis, NodeId, Term, UserId};
@@ -47,7 +47,7 @@ use super::raft::durable::{DiskWrite, Durable, WriteId};
 use super::raft::message::PeerMessage;
 use super::raft::watermark::Watermark;
 use super::raft::{Drained, Raft, RaftEvent, Role, Timing};
-use super::records::{Command, Outcome, RecordStore, Tombstone, UserRecord};
+use super::records::{Command, Gone, Outcome, RecordStore, Tombstone, UserRecord};
 use super::sealed::{open_disk, DiskCursor, OpenedDisk, SealedMessage, StoredRecord};
 use crate::flaws::{flaw_on, VaultFlaw};
 use rand_core::{CryptoRng, RngCore};
@@ -127,8 +127,15 @@ struct Waiting<C: VaultCrypto> {
 /// What to do once the command is applied.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Then<C: VaultCrypto> {
-    /// Report the outcome (stage, activate, delete).
+    /// Report the outcome (stage, activate).
     Report,
+    /// Delete: answer from the state once it applied, about the proof it
+    /// carried ([`VaultNode::delete_answer`]).
+    AnswerDelete {
+        registration: RegistrationId,
+        nonce: DeleteNonce,
+        proof: C::KeyProof,
+    },
     /// LoginStart: compute KE2 from this KE1 if the attempt was consumed.
     SendKe2 { ke1: C::Ke1, digest: Ke1Digest },
     /// LoginFinish: release the sealed key if the reset applied. The login
@@ -780,9 +787,10 @@ impl<C: VaultCrypto> VaultNode<C> {
             } => self.validate_activate(user, registration, content, &proof),
             ClientRequest::Delete {
                 registration,
+                nonce,
                 proof,
                 ..
-            } => self.validate_delete(user, registration, &proof),
+            } => self.validate_delete(user, registration, nonce, proof),
             ClientRequest::LoginStart { ke1, .. } => {
                 let record = self.store.get(user);
                 let Some(active) = record.and_then(|r| r.active.as_ref()) else {
@@ -1067,15 +1075,13 @@ impl<C: VaultCrypto> VaultNode<C> {
     /// the user, so it verifies exactly under such a record's verifier.
     fn live_record_of_key(
         &self,
-        user: UserId,
-        registration: RegistrationId,
+        statement: &ProofStatement,
         proof: &C::KeyProof,
     ) -> Option<(RegistrationId, &C::ReplyKey)> {
         if flaw_on!(self.config.flaw, VaultFlaw::GoneDespiteLiveKey) {
             return None;
         }
-        let record = self.store.get(user)?;
-        let statement = ProofStatement::Delete { user, registration };
+        let record = self.store.get(statement.user())?;
         let active = record
             .active
             .as_ref()
@@ -1087,22 +1093,20 @@ impl<C: VaultCrypto> VaultNode<C> {
         active
             .into_iter()
             .chain(staged)
-            .find(|(_, verifier, _)| self.crypto.verify_proof(verifier, &statement, proof))
+            .find(|(_, verifier, _)| self.crypto.verify_proof(verifier, statement, proof))
             .map(|(live, _, reply_key)| (live, reply_key))
     }
 
     /// The delete rule's validation. A delete naming a live registration
-    /// needs the key holder's proof under that record. One naming a
-    /// registration that is not live is answered from the state: if a
-    /// record of the same key lives, with its id (`KeyLivesOn`), so that
-    /// the device deletes that one, even one it never heard of; else, if
-    /// the registration went last, "gone" (true and stays true:
-    /// registration ids are never reused); else refused.
+    /// needs the key holder's proof under that record, and is answered
+    /// once it committed. One naming a registration that is not live is
+    /// answered from the state at once ([`Self::delete_answer`]).
     fn validate_delete(
         &self,
         user: UserId,
         registration: RegistrationId,
-        proof: &C::KeyProof,
+        nonce: DeleteNonce,
+        proof: C::KeyProof,
     ) -> Result<(Command<C>, Then<C>), Answer<C>> {
         let record = self.store.get(user);
         let active = record.and_then(|r| r.active.as_ref());
@@ -1111,50 +1115,92 @@ impl<C: VaultCrypto> VaultNode<C> {
             (Some(a), _) if a.registration == registration => &a.verifier,
             (_, Some(s)) if s.registration == registration => &s.verifier,
             _ => {
-                let found = self.live_record_of_key(user, registration, proof);
-                if found.is_some() && self.flaw_key_lives_on_refused() {
-                    return Err(Answer::FromState(ClientResponse::Refused(
-                        Refusal::UnknownRegistration,
-                    )));
-                }
-                if let Some((live, reply_key)) = found {
-                    let statement = ReplyStatement::KeyLivesOn {
-                        user,
-                        registration,
-                        live,
-                    };
-                    return Err(Answer::FromState(ClientResponse::KeyLivesOn {
-                        registration,
-                        live,
-                        tag: self.crypto.reply_tag(reply_key, &statement),
-                    }));
-                }
-                return Err(Answer::FromState(
-                    match record.and_then(|r| r.gone.as_ref()) {
-                        Some(g) if g.why.registration() == registration => {
-                            ClientResponse::Deleted {
-                                registration,
-                                tag: self.crypto.reply_tag(
-                                    &g.reply_key,
-                                    &ReplyStatement::Gone { user, registration },
-                                ),
-                            }
-                        }
-                        _ => ClientResponse::Refused(Refusal::UnknownRegistration),
-                    },
-                ));
+                return Err(Answer::FromState(self.delete_answer(
+                    user,
+                    registration,
+                    nonce,
+                    &proof,
+                )))
             }
         };
-        let statement = ProofStatement::Delete { user, registration };
-        if !(self.crypto.verify_proof(verifier, &statement, proof)
+        let statement = ProofStatement::Delete {
+            user,
+            registration,
+            nonce,
+        };
+        if !(self.crypto.verify_proof(verifier, &statement, &proof)
             || self.flaw_skips_delete_proof()
-            || self.flaw_takes_activation_proof(user, registration, proof))
+            || self.flaw_takes_activation_proof(user, registration, &proof))
         {
             return Err(Answer::FromState(ClientResponse::Refused(
                 Refusal::BadProof,
             )));
         }
-        Ok((Command::Delete { user, registration }, Then::Report))
+        Ok((
+            Command::Delete { user, registration },
+            Then::AnswerDelete {
+                registration,
+                nonce,
+                proof,
+            },
+        ))
+    }
+
+    /// The answer to a delete of `registration` once it is not live (the
+    /// delete applied, or it named a registration that went before): if a
+    /// record of the key behind the proof lives, its id (`KeyLivesOn`), so
+    /// that the device deletes that one, even one it never heard of; else,
+    /// if the user has a tombstone, "gone", naming the proof and tagged
+    /// under the tombstone's reply key. That says only what the vault can
+    /// check now, whoever sent the proof: the registration is not live and
+    /// no live record verifies this proof. The device trusts it only with
+    /// its own fresh proof named, under its own key: a chat server that
+    /// sends a proof of its own, or replays a "gone" earned before, gets a
+    /// "gone" the device rejects (REG-2). A tombstone of another key gives
+    /// a tag the device cannot verify: its delete stays unconfirmed.
+    fn delete_answer(
+        &self,
+        user: UserId,
+        registration: RegistrationId,
+        nonce: DeleteNonce,
+        proof: &C::KeyProof,
+    ) -> ClientResponse<C> {
+        let statement = ProofStatement::Delete {
+            user,
+            registration,
+            nonce,
+        };
+        let found = self.live_record_of_key(&statement, proof);
+        if found.is_some() && self.flaw_key_lives_on_refused() {
+            return ClientResponse::Refused(Refusal::UnknownRegistration);
+        }
+        if let Some((live, reply_key)) = found {
+            let statement = ReplyStatement::KeyLivesOn {
+                user,
+                registration,
+                live,
+            };
+            return ClientResponse::KeyLivesOn {
+                registration,
+                live,
+                tag: self.crypto.reply_tag(reply_key, &statement),
+            };
+        }
+        let gone = self.store.get(user).and_then(|r| r.gone.as_ref());
+        let Some(gone) = gone.filter(|g| !self.flaw_gone_only_for_last(g, registration)) else {
+            return ClientResponse::Refused(Refusal::UnknownRegistration);
+        };
+        let proof = self.crypto.proof_digest(proof);
+        let statement = ReplyStatement::Gone {
+            user,
+            registration,
+            proof,
+        };
+        ClientResponse::Deleted {
+            registration,
+            proof,
+            tag: self.crypto.reply_tag(&gone.reply_key, &statement),
+        }
     }
 
     fn validate_login_finish<R: RngCore + CryptoRng>(
@@ -1581,6 +1627,13 @@ impl<C: VaultCrypto> VaultNode<C> {
         flaw_on!(self.config.flaw, VaultFlaw::KeyLivesOnRefused)
     }
 
+    /// Broken variant `GoneOnlyForTheLastGone` (see [`crate::flaws`]):
+    /// whether "gone" is withheld because `registration` did not go last.
+    fn flaw_gone_only_for_last(&self, gone: &Gone<C>, registration: RegistrationId) -> bool {
+        flaw_on!(self.config.flaw, VaultFlaw::GoneOnlyForTheLastGone)
+            && gone.why.registration() != registration
+    }
+
     /// Broken variant `DeleteProofUnchecked` (see [`crate::flaws`]).
     fn flaw_skips_delete_proof(&self) -> bool {
         flaw_on!(self.config.flaw, VaultFlaw::DeleteProofUnchecked)
@@ -1692,13 +1745,21 @@ impl<C: VaultCrypto> VaultNode<C> {
             (Then::ReleaseKey { sealed_key, .. }, Outcome::Reset { .. }) => {
                 ClientResponse::LoginOk { sealed_key }
             }
+            (
+                Then::AnswerDelete {
+                    registration,
+                    nonce,
+                    proof,
+                },
+                Outcome::Deleted,
+            ) => self.delete_answer(user, registration, nonce, &proof),
             (Then::Report, outcome) => self.report(user, outcome),
             (_, _) => ClientResponse::Retry,
         };
         self.reply_at(waiting.client, waiting.request, response, Some(at));
     }
 
-    /// The authenticated answer to a stage, activate or delete.
+    /// The authenticated answer to a stage or activate.
     fn report(&self, user: UserId, outcome: Outcome) -> ClientResponse<C> {
         let record = self.store.get(user);
         match outcome {
@@ -1737,18 +1798,6 @@ impl<C: VaultCrypto> VaultNode<C> {
                         },
                     ),
                 },
-                None => ClientResponse::Retry,
-            },
-            Outcome::Deleted => match record.and_then(|r| r.gone.as_ref()) {
-                Some(g) => {
-                    let registration = g.why.registration();
-                    ClientResponse::Deleted {
-                        registration,
-                        tag: self
-                            .crypto
-                            .reply_tag(&g.reply_key, &ReplyStatement::Gone { user, registration }),
-                    }
-                }
                 None => ClientResponse::Retry,
             },
             _ => ClientResponse::Retry,

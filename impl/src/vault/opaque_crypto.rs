@@ -42,8 +42,8 @@
 //! registration id (the challenge) and the [`ProofStatement`] bytes.
 
 use super::crypto::{
-    ContentDigest, CryptoError, Ke1Digest, OpenedRegistration, OprfKeyId, ProofStatement, Release,
-    ReplyStatement, SealPlace, TicketClaims, Value, VaultCrypto,
+    ContentDigest, CryptoError, Ke1Digest, OpenedRegistration, OprfKeyId, ProofDigest,
+    ProofStatement, Release, ReplyStatement, SealPlace, TicketClaims, Value, VaultCrypto,
 };
 use super::hsm_seal::{self, SealKeys, SealedBytes};
 use super::ids::UserId;
@@ -294,6 +294,10 @@ impl VaultCrypto for OpaqueCrypto {
 
     fn reply_tag(&self, key: &ReplyKey, statement: &ReplyStatement) -> ReplyTag {
         key.tag(&statement.to_bytes())
+    }
+
+    fn proof_digest(&self, proof: &KeyProof) -> ProofDigest {
+        super::binding::proof_digest(proof)
     }
 
     type Sealed<T: Value> = SealedBytes<T>;

@@ -9,7 +9,7 @@
 //! does on them can lose its key or grant anyone a guess.
 
 // Defined with every other id in `vault::ids`.
-use super::crypto::{ContentDigest, RegistrationId, VaultCrypto};
+use super::crypto::{ContentDigest, DeleteNonce, ProofDigest, RegistrationId, VaultCrypto};
 pub use super::ids::LoginId;
 use super::ids::{NodeId, UserId};
 use serde::{Deserialize, Serialize};
@@ -84,7 +84,9 @@ pub enum ClientRequest<C: VaultCrypto> {
         user: UserId,
         /// The registration the proof is about.
         registration: RegistrationId,
-        /// Proof of K for `Delete { user, registration }`.
+        /// Fresh for each delete the device makes (a resend repeats it).
+        nonce: DeleteNonce,
+        /// Proof of K for `Delete { user, registration, nonce }`.
         proof: C::KeyProof,
     },
 }
@@ -187,11 +189,15 @@ pub enum ClientResponse<C: VaultCrypto> {
     /// again (with the same KE1: it costs nothing).
     LoginExpired,
     /// The registration is gone: deleted now, or already (deleted,
-    /// destroyed or displaced).
+    /// destroyed or displaced); and no live record is one the delete's
+    /// proof verifies under.
     Deleted {
         /// The registration.
         registration: RegistrationId,
-        /// Authenticates `Gone { user, registration }`.
+        /// The digest of the delete's proof: the client takes the answer
+        /// only if it names the proof of its own pending delete.
+        proof: ProofDigest,
+        /// Authenticates `Gone { user, registration, proof }`.
         tag: C::ReplyTag,
     },
     /// Refused; nothing changed.

@@ -30,7 +30,7 @@ use serde::Serialize;
 /// The two magic bytes that open every frame.
 pub const MAGIC: [u8; 2] = [0x89, b'V'];
 /// The only wire version this build reads and writes.
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
 /// Length of the frame header in bytes.
 pub const HEADER_LEN: usize = 8;
 /// Default body limit for client frames: 4 MiB.

@@ -9,9 +9,10 @@
 /// Everything under `wire::` so that `cargo test wire` selects it.
 mod wire {
     use backup_vault::vault::crypto::{
-        ContentDigest, Ke1Digest, OprfKeyId, ProofStatement, RegistrationId, ReplyStatement,
-        SealPlace, SymBlinded, SymEval, SymKey, SymPassword, SymProof, SymRegistration,
-        SymRegistrationResponse, SymRelease, SymTag, SymbolicCrypto, TicketClaims, VaultCrypto,
+        ContentDigest, DeleteNonce, Ke1Digest, OprfKeyId, ProofDigest, ProofStatement,
+        RegistrationId, ReplyStatement, SealPlace, SymBlinded, SymEval, SymKey, SymPassword,
+        SymProof, SymRegistration, SymRegistrationResponse, SymRelease, SymTag, SymbolicCrypto,
+        TicketClaims, VaultCrypto,
     };
     use backup_vault::vault::ids::{LogIndex, NodeId, Term, UserId};
     use backup_vault::vault::node::{VaultDisk, VaultPeerMessage, VaultWrite};
@@ -56,6 +57,14 @@ mod wire {
         prop_oneof![Just([0u8; 32]), any::<[u8; 32]>()].prop_map(ContentDigest)
     }
 
+    fn nonce() -> impl Strategy<Value = DeleteNonce> {
+        any::<[u8; 16]>().prop_map(DeleteNonce)
+    }
+
+    fn proof_digest() -> impl Strategy<Value = ProofDigest> {
+        any::<[u8; 32]>().prop_map(ProofDigest)
+    }
+
     fn blinded() -> impl Strategy<Value = SymBlinded> {
         (password(), any::<u8>()).prop_map(|(password, blind)| SymBlinded { password, blind })
     }
@@ -88,8 +97,13 @@ mod wire {
                     content,
                 }
             }),
-            (user(), reg())
-                .prop_map(|(user, registration)| ProofStatement::Delete { user, registration }),
+            (user(), reg(), nonce()).prop_map(|(user, registration, nonce)| {
+                ProofStatement::Delete {
+                    user,
+                    registration,
+                    nonce,
+                }
+            }),
         ]
     }
 
@@ -153,10 +167,11 @@ mod wire {
                 login: LoginId(l),
                 ke3: ()
             }),
-            (user(), reg(), proof()).prop_map(|(user, registration, proof)| {
+            (user(), reg(), nonce(), proof()).prop_map(|(user, registration, nonce, proof)| {
                 ClientRequest::Delete {
                     user,
                     registration,
+                    nonce,
                     proof,
                 }
             }),
@@ -205,8 +220,13 @@ mod wire {
             Just(ClientResponse::KeyDestroyed),
             Just(ClientResponse::NotRegistered),
             Just(ClientResponse::LoginExpired),
-            (reg(), tag())
-                .prop_map(|(registration, tag)| ClientResponse::Deleted { registration, tag }),
+            (reg(), proof_digest(), tag()).prop_map(|(registration, proof, tag)| {
+                ClientResponse::Deleted {
+                    registration,
+                    proof,
+                    tag,
+                }
+            }),
             prop_oneof![
                 Just(Refusal::BadProof),
                 Just(Refusal::Malformed),
@@ -420,14 +440,17 @@ mod wire {
     // ----- pinned bytes ---------------------------------------------------------
 
     fn pinned_request() -> ClientRequest<S> {
+        let nonce = DeleteNonce([0x4E; 16]);
         ClientRequest::Delete {
             user: UserId(300),
             registration: RegistrationId(5),
+            nonce,
             proof: SymProof {
                 key: SymKey(0xAB),
                 statement: ProofStatement::Delete {
                     user: UserId(300),
                     registration: RegistrationId(5),
+                    nonce,
                 },
             },
         }
@@ -539,13 +562,15 @@ mod wire {
         assert_eq!(
             hex(&bytes),
             [
-                "8956 02 01 00000009", // magic, version 2, ClientRequest, 9 bytes
-                "05",                  // variant 5: Delete
-                "ac02",                // user 300 (varint)
-                "05",                  // registration 5
-                "ab",                  // proof.key
-                "02",                  // proof.statement: variant 2, Delete
-                "ac02 05",             // proof.statement.user, .registration
+                "8956 03 01 00000029",              // magic, version 3, ClientRequest, 41 bytes
+                "05",                               // variant 5: Delete
+                "ac02",                             // user 300 (varint)
+                "05",                               // registration 5
+                "4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e", // nonce: 16 bytes, no length
+                "ab",                               // proof.key
+                "02",                               // proof.statement: variant 2, Delete
+                "ac02 05",                          // proof.statement.user, .registration
+                "4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e", // proof.statement.nonce
             ]
             .concat()
             .replace(' ', "")
@@ -558,7 +583,7 @@ mod wire {
         assert_eq!(
             hex(&bytes),
             [
-                "8956 02 02 00000017", // magic, version 2, ClientResponse, 23 bytes
+                "8956 03 02 00000017", // magic, version 3, ClientResponse, 23 bytes
                 "03",                  // variant 3: Ke2
                 "808004",              // login 0x10000 (varint)
                 "11111111111111111111111111111111", // ke2.key: 16 bytes, no length
@@ -577,7 +602,7 @@ mod wire {
         assert_eq!(
             hex(&bytes),
             [
-                "8956 02 03 0000002d", // magic, version 2, PeerMessage, 45 bytes
+                "8956 03 03 0000002d", // magic, version 3, PeerMessage, 45 bytes
                 "04",                  // variant 4: Append
                 "02 01 01",            // term 2, prev_index 1, prev_term 1
                 "02",                  // 2 entries
@@ -598,7 +623,7 @@ mod wire {
         assert_eq!(
             hex(&bytes),
             [
-                "8956 02 03 00000064", // magic, version 2, PeerMessage, 100 bytes
+                "8956 03 03 00000064", // magic, version 3, PeerMessage, 100 bytes
                 "06",                  // variant 6: InstallSnapshot
                 "03 04 03",            // term 3, index 4, index_term 3
                 "01 01",               // store: 1 user; user 1

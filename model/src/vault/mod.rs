@@ -58,9 +58,9 @@ mod tests;
 
 use backup_vault::flaws::VaultFlaw;
 use backup_vault::vault::crypto::{
-    ContentDigest, Ke1Digest, OprfKeyId, ProofStatement, RegistrationId, ReplyStatement,
-    SymBlinded, SymKey, SymPassword, SymProof, SymRegistration, SymTag, SymbolicCrypto,
-    TicketClaims, VaultCrypto,
+    ContentDigest, DeleteNonce, Ke1Digest, OprfKeyId, ProofStatement, RegistrationId,
+    ReplyStatement, SymBlinded, SymKey, SymPassword, SymProof, SymRegistration, SymTag,
+    SymbolicCrypto, TicketClaims, VaultCrypto, DELETE_NONCE_LEN,
 };
 use backup_vault::vault::host::{HostStep, NodeHost};
 use backup_vault::vault::ids::{LogIndex, Millis, NodeId, Term, UserId};
@@ -1776,16 +1776,20 @@ impl VaultModel {
             }
             ClientOp::DeleteOwn(registration) => {
                 b.deletes -= 1;
+                // Fresh per delete: the budget left counts down.
+                let nonce = DeleteNonce([b.deletes; DELETE_NONCE_LEN]);
                 (
                     OWNER,
                     Req::Delete {
                         user: ALICE,
                         registration,
+                        nonce,
                         proof: proof(
                             OWNER_KEY,
                             ProofStatement::Delete {
                                 user: ALICE,
                                 registration,
+                                nonce,
                             },
                         ),
                     },
@@ -2022,6 +2026,7 @@ impl VaultModel {
                 user,
                 registration,
                 proof,
+                ..
             } if *user == ALICE => Some(RecordOp::Delete {
                 registration: *registration,
                 proof_key: proof.key,

@@ -392,8 +392,10 @@ impl RecordState {
     /// everything else of the user's, on the key holder's proof. A delete
     /// naming a registration that is not live is answered with the live
     /// record (active first) of the proof's key, if one lives (the node's
-    /// `live_record_of_key`, REG-2 and LIVE-5), else as done if it names
-    /// the registration that went last, else refused.
+    /// `live_record_of_key`, REG-2 and LIVE-5), else as done if the user
+    /// has a tombstone (the node's `delete_answer`: "gone" names the
+    /// delete's proof, so it says only that no live record holds the
+    /// proof's key), else refused.
     fn delete(&mut self, registration: RegistrationId, proof_key: SymKey) -> RecordRet {
         let key = match (&self.active, &self.staged) {
             (Some(a), _) if a.reg.registration == registration => a.reg.key,
@@ -411,7 +413,7 @@ impl RecordState {
                     .map(|(s, _)| s.registration);
                 return match active.or(staged) {
                     Some(live) => RecordRet::KeyLivesOn { registration, live },
-                    None if self.gone == Some(registration) => RecordRet::Deleted { registration },
+                    None if self.gone.is_some() => RecordRet::Deleted { registration },
                     None => RecordRet::Refused(Refusal::UnknownRegistration),
                 };
             }
@@ -691,7 +693,18 @@ mod tests {
             registration: RegistrationId(6),
             proof_key: SymKey(1),
         };
-        assert!(s.is_valid_step(&other, &RecordRet::Refused(Refusal::UnknownRegistration)));
+        // Another registration, not live, with a tombstone to tag the
+        // answer: "gone" too (it names the proof, not the registration's
+        // history); no refusal.
+        assert!(!s
+            .clone()
+            .is_valid_step(&other, &RecordRet::Refused(Refusal::UnknownRegistration)));
+        assert!(s.is_valid_step(
+            &other,
+            &RecordRet::Deleted {
+                registration: RegistrationId(6)
+            }
+        ));
     }
 
     /// Found by a random walk (`check walk vault --flaw delete-ignores-id

@@ -46,7 +46,9 @@ use backup_vault::opaque::{
 use backup_vault::vault::binding::{
     content_digest, RegistrationPayload, RegistrationTicket, RegistrationTranscript,
 };
-use backup_vault::vault::crypto::{ProofStatement, RegistrationId, VaultCrypto};
+use backup_vault::vault::crypto::{
+    DeleteNonce, ProofDigest, ProofStatement, RegistrationId, VaultCrypto, DELETE_NONCE_LEN,
+};
 use backup_vault::vault::ids::{Millis, NodeId, UserId};
 use backup_vault::vault::node::{ClientId, RequestId};
 use backup_vault::vault::opaque_crypto::{
@@ -628,6 +630,9 @@ fn pump(world: &mut World, a: usize) {
                     if let ClientRequest::Delete { registration, .. } = &request {
                         world.lockout.delete_requested(*registration);
                     }
+                    if let ClientRequest::Activate { registration, .. } = &request {
+                        world.activations_sent.insert((a, *registration));
+                    }
                     capture(world, &request);
                 }
                 world.actors[a].calls += 1;
@@ -656,10 +661,40 @@ fn pump(world: &mut World, a: usize) {
                     },
                 );
             }
+            Output::Persist => persist(world, a),
             Output::Done(done) => finish(world, a, Ok(done)),
             Output::Failed(error) => finish(world, a, Err(error)),
         }
     }
+}
+
+/// An honest device saves its state mid-operation: what a crash then
+/// restores. The registration it names must be one the vault staged for
+/// its user (DEV-1), as at the end of an operation.
+fn persist(world: &mut World, a: usize) {
+    if world.actors[a].role != Role::Honest {
+        return;
+    }
+    let Some(state) = world.actors[a].client.as_ref().map(|c| c.state().clone()) else {
+        return;
+    };
+    let user = world.actors[a].user;
+    if let Some(r) = state
+        .registration
+        .filter(|r| !world.erasure.was_staged(user, *r))
+    {
+        world.fail(super::Violation::user(
+            Invariant::Dev1,
+            user,
+            None,
+            format!(
+                "user {}'s device saved registration {:x}, which the vault never staged for it",
+                user.0, r.0
+            ),
+        ));
+        return;
+    }
+    world.actors[a].saved = state;
 }
 
 /// LIVE-4: what the client sends and how it ends, against its policy; and
@@ -718,6 +753,7 @@ fn judge_output(world: &mut World, a: usize, out: &Output) -> Result<(), super::
             b.sent(a, epoch, user, &sent)?;
             c.sent(a, epoch, user, *call, sent, None, now)
         }
+        Output::Persist => Ok(()),
         Output::Done(_) => {
             b.finished(a, epoch, user, Ok(()))?;
             c.finished(a, epoch, user, Ok(()))
@@ -1082,15 +1118,26 @@ fn intercept(
             // And "deleted", naming the registration, under a tag the chat
             // server cannot make for it.
             let tag = forged_tag(world, a);
+            let mut proof = ProofDigest([0; 32]);
+            world.rng().fill_bytes(&mut proof.0);
             forge(
                 world,
                 a,
                 call,
                 ClientResponse::Deleted {
                     registration,
+                    proof,
                     tag: tag.clone(),
                 },
             );
+            // And the vault's authentic "gone" of an earlier delete of the
+            // same registration, which names that delete's proof.
+            let kept = world.relayed_gone.get(&a).cloned();
+            if let Some(kept) = kept.filter(|k| {
+                matches!(k, ClientResponse::Deleted { registration: r, .. } if *r == registration)
+            }) {
+                forge(world, a, call, kept);
+            }
             // And "its key lives on" in a registration the vault never
             // made: a device that took it would name it from then on.
             let live = RegistrationId(registration.0 ^ 1);
@@ -1408,6 +1455,7 @@ fn reuse_proof(request: ClientRequest<OpaqueCrypto>) -> ClientRequest<OpaqueCryp
         } => ClientRequest::Delete {
             user,
             registration,
+            nonce: DeleteNonce([0; DELETE_NONCE_LEN]),
             proof,
         },
         other => other,
@@ -1867,12 +1915,23 @@ fn on_completed(
             // REG-2, the delete path: the device has forgotten K, so no
             // guessable record of its registration, nor of its key under
             // another registration (one it staged afresh whose answer was
-            // lost), may remain. A record holds K when a proof made with
-            // K verifies under its verifier, as the vault would judge it.
-            if let Some(r) = op.before.registration {
+            // lost), may remain, nor a staged one a device sent an
+            // activation for (held back, it makes the record guessable
+            // later; a staging whose id no device learned can never be
+            // activated: the activation's proof names it). A record holds
+            // K when a proof made with K verifies under its verifier, as
+            // the vault would judge it. A device that names no
+            // registration answers for the records of K it sent an
+            // activation for (a password set-up in key mode whose answer
+            // was lost, or cut short by a crash); one whose phone was lost
+            // and set up again from the digits knows of none, and asks
+            // nothing (docs/protocol.md, disable).
+            if op.before.registration.is_some() || op.before.key.is_some() {
+                let named = op.before.registration;
                 let statement = ProofStatement::Delete {
                     user,
-                    registration: r,
+                    registration: named.unwrap_or(RegistrationId(0)),
+                    nonce: DeleteNonce([0; DELETE_NONCE_LEN]),
                 };
                 let proof = op
                     .before
@@ -1880,15 +1939,27 @@ fn on_completed(
                     .as_ref()
                     .map(|k| backup_vault::client::crypto::prove(k, &statement));
                 let holds = |registration: RegistrationId, verifier| {
-                    registration == r
+                    Some(registration) == named
                         || proof
                             .as_ref()
                             .is_some_and(|p| world.crypto.verify_proof(verifier, &statement, p))
                 };
                 let rec = world.consensus.reference().get(user);
+                let by_this_device = |r: &RegistrationId| world.activations_sent.contains(&(a, *r));
+                let by_any =
+                    |r: &RegistrationId| world.activations_sent.iter().any(|(_, x)| x == r);
+                let known = |r: &RegistrationId| named.is_some() || by_this_device(r);
                 let live = rec.and_then(|rec| {
-                    let active = rec.active.as_ref().map(|x| (x.registration, &x.verifier));
-                    let staged = rec.staged.as_ref().map(|x| (x.registration, &x.verifier));
+                    let active = rec
+                        .active
+                        .as_ref()
+                        .filter(|x| known(&x.registration))
+                        .map(|x| (x.registration, &x.verifier));
+                    let staged = rec
+                        .staged
+                        .as_ref()
+                        .filter(|x| known(&x.registration) && by_any(&x.registration))
+                        .map(|x| (x.registration, &x.verifier));
                     active.into_iter().chain(staged).find(|(g, v)| holds(*g, v))
                 });
                 if let Some((live, _)) = live {
@@ -1897,8 +1968,10 @@ fn on_completed(
                         user,
                         None,
                         format!(
-                            "user {}'s device turned backups off (its registration {:x}) and forgot its key while the vault still holds a record of that key, registration {:x}",
-                            user.0, r.0, live.0
+                            "user {}'s device turned backups off (its registration {}) and forgot its key while the vault still holds a record of that key, registration {:x}",
+                            user.0,
+                            named.map_or("none".to_owned(), |r| format!("{:x}", r.0)),
+                            live.0
                         ),
                     ));
                 }
@@ -2131,6 +2204,7 @@ fn start_final_restore(world: &mut World, a: usize, may_reenable: bool) {
         // password or the 64 digits they kept, which is what backups are
         // for. DEV-1 then judges a restore that sets a device up.
         world.actors[a].saved = DeviceState::new(user);
+        world.activations_sent.retain(|(actor, _)| *actor != a);
         world.record(
             "fault",
             Party::World,

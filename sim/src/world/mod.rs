@@ -321,6 +321,12 @@ pub(crate) struct World {
     catch_up: Option<CatchUp>,
     /// Messages captured from honest devices, for the replaying adversary.
     captured: std::collections::VecDeque<ClientRequest<OpaqueCrypto>>,
+    /// The registrations each honest device (by actor, since its phone was
+    /// last lost) sent an activation for: a staged record of K becomes
+    /// guessable only through one, and a device that names no registration
+    /// can know of a record of K only through one (REG-2).
+    activations_sent:
+        std::collections::BTreeSet<(usize, backup_vault::vault::crypto::RegistrationId)>,
     /// The last login start the chat server relayed for each user, from
     /// anyone: the guesser resends it to keep a spent record alive.
     last_ke1: BTreeMap<UserId, ClientRequest<OpaqueCrypto>>,
@@ -346,6 +352,11 @@ pub(crate) struct World {
     /// another statement, which the device must refuse as it refuses a
     /// random one.
     relayed_tags: BTreeMap<usize, backup_vault::opaque::ReplyTag>,
+    /// The last authentic "gone" the chat server relayed to each actor,
+    /// which it replays as the answer to a later delete of the same
+    /// registration: the device must refuse it, since it names the proof
+    /// of an earlier delete (REG-2).
+    relayed_gone: BTreeMap<usize, ClientResponse<OpaqueCrypto>>,
     /// Whether to check the history when the run ends.
     check_history: bool,
     /// What the committed log did, for telling `info` operations that
@@ -521,6 +532,7 @@ impl World {
                 == 0,
             catch_up: None,
             captured: std::collections::VecDeque::new(),
+            activations_sent: std::collections::BTreeSet::new(),
             last_ke1: BTreeMap::new(),
             // A stream of its own, so that the fleet's and the run's
             // randomness do not depend on it.
@@ -532,6 +544,7 @@ impl World {
             own_tickets: BTreeMap::new(),
             relayed_tickets: BTreeMap::new(),
             relayed_tags: BTreeMap::new(),
+            relayed_gone: BTreeMap::new(),
         };
         world.populate();
         faults::choose_rollback_nodes(&mut world);
@@ -1435,6 +1448,9 @@ impl World {
         | ClientResponse::KeyLivesOn { tag, .. } = &d.response
         {
             self.relayed_tags.insert(a, tag.clone());
+        }
+        if matches!(d.response, ClientResponse::Deleted { .. }) {
+            self.relayed_gone.insert(a, d.response.clone());
         }
         if matches!(d.response, ClientResponse::KeyLivesOn { .. })
             && self.actors[a].role == actors::Role::Honest

@@ -123,6 +123,8 @@ impl World {
                     let now = self.cluster.now();
                     device.on_cloud(call, Err(StoreError::NotFound), now, &mut self.rng);
                 }
+                // A crash here restores the state the test saved itself.
+                Output::Persist => {}
                 Output::Done(done) => return Ok(done),
                 Output::Failed(error) => return Err(error),
             }

@@ -50,22 +50,29 @@ pub fn run(args: &ClientArgs) -> Result<(), CliError> {
     let verbose = args.verbose;
     let name = op.name();
     let rt = tokio_runtime()?;
-    let result = rt.block_on(conn.run(&mut client, op, |p| {
-        if verbose {
-            match p {
-                Progress::Vault { to, what } => eprintln!("bvault: {what} -> node {}", to.0),
-                Progress::Unreachable { node } => {
-                    eprintln!("bvault: node {} is not reachable", node.0)
-                }
-                Progress::Cloud { what, ok } => {
-                    eprintln!("bvault: cloud {what}: {}", if ok { "ok" } else { "failed" })
-                }
+    let mut save_failed = None;
+    let result = rt.block_on(conn.run(&mut client, op, |p| match p {
+        // Saved before the operation goes on, so that a crash keeps it.
+        Progress::Save { state } => {
+            if let Err(e) = device::save(&device_path, &state) {
+                save_failed.get_or_insert(e);
             }
+        }
+        _ if !verbose => {}
+        Progress::Vault { to, what } => eprintln!("bvault: {what} -> node {}", to.0),
+        Progress::Unreachable { node } => {
+            eprintln!("bvault: node {} is not reachable", node.0)
+        }
+        Progress::Cloud { what, ok } => {
+            eprintln!("bvault: cloud {what}: {}", if ok { "ok" } else { "failed" })
         }
     }));
     // The device's state after the operation, whatever its outcome: the
     // client's own record of what it knows.
     device::save(&device_path, client.state()).map_err(|e| runtime_error("device file", &e))?;
+    if let Some(e) = save_failed {
+        return Err(runtime_error("device file", &e));
+    }
     let done = result.map_err(|e| failure(name, &e))?;
     report(done, output.as_deref())
 }

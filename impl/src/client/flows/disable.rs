@@ -2,8 +2,8 @@
 //! registration), then, best effort, every backup and the manifest.
 //!
 //! ```text
-//! Delete{r, proof_K(Delete, r)}    -> Deleted            (skipped in key mode)
-//!                                  |  KeyLivesOn{r, r'}  -> Delete{r', ...}
+//! Delete{r, n, proof_K(Delete, r, n)} -> Deleted{r}          (skipped in key mode)
+//!                                     |  KeyLivesOn{r, r'}  -> Delete{r', n', ...}
 //! List users/<u>/backups/          -> keys
 //! Delete <each key>, Delete latest -> Deleted | NotFound
 //! ```
@@ -11,11 +11,18 @@
 //! The vault step must succeed for the operation to go on: the device
 //! forgets K only on a `Deleted` whose tag, under the reply key derived from
 //! K, says that its registration is gone (deleted now, or already deleted,
-//! destroyed or displaced; a resent `Delete` gets the same answer). Any
-//! other answer, "not registered" included, is unauthenticated and may be
-//! forged or stale: the operation fails with `DeleteUnconfirmed` and the
-//! device keeps K and its registration, so a client never forgets its key
-//! while the vault may still hold a guessable record of it (REG-2).
+//! destroyed or displaced) and that no live record verifies the proof this
+//! delete carried. Made with K, that proof verifies under every record of
+//! K, so the vault says that no record of K lives. The tag names the proof
+//! ([`ReplyStatement::Gone`]), and the proof covers a nonce drawn afresh for
+//! each delete: a "gone" the chat server earned with a proof of its own,
+//! or kept from an earlier delete of the same registration, does not
+//! verify (a resend of the same request repeats the nonce, and gets the
+//! same answer). Any other answer, "not registered" included, is
+//! unauthenticated and may be forged or stale: the operation fails with
+//! `DeleteUnconfirmed` and the device keeps K and its registration, so a
+//! client never forgets its key while the vault may still hold a
+//! guessable record of it (REG-2).
 //!
 //! A `KeyLivesOn` whose tag verifies under K says that the registration is
 //! not live and that K lives on in another record, one the device may
@@ -24,19 +31,13 @@
 //! registration as its own and deletes it: otherwise it could never have
 //! its deletion confirmed, and would keep K for good. It follows at most
 //! [`MAX_LIVE_HOPS`] such answers in one run. A crash after the vault
-//! applied the second delete but before the operation ended leaves the
-//! device naming the first registration, which the vault then no longer
-//! knows: that device keeps K, as any device whose registration the vault
-//! forgot does, and cannot turn backups off (an open LIVE-5 bug,
-//! `sim/tests/open_delete_bugs.rs`).
+//! applied a later delete but before the operation ended leaves the device
+//! naming an earlier registration: the vault answers that one "gone" too,
+//! under the reply key of K's tombstone, once no record of K lives.
 //!
-//! Open, in the same file: the tag of "gone" names the registration and
-//! nothing fresh, so a chat server that withheld one can replay it at a
-//! later disable, after a new registration of the same K came to live, or
-//! earn one then with its own delete under a foreign proof, which the
-//! vault cannot check against a tombstone (REG-2); and a device in key mode whose password set-up lost its
-//! `Activated` holds no registration, so its disable never asks the vault
-//! (REG-2).
+//! Open, in `sim/tests/open_delete_bugs.rs`: a device in key mode whose
+//! password set-up lost its `Activated` holds no registration, so its
+//! disable never asks the vault (REG-2).
 //!
 //! Cloud deletions are best effort: what could not be deleted after the retry
 //! budget is reported in `Completed::Disabled`. Afterwards the device
@@ -57,14 +58,15 @@
 use super::backup::reply_name;
 use super::{vault_error, CloudResult, Ctx, Step, VaultResponse};
 use crate::client::api::{CloudOp, CloudReply, Completed};
-use crate::client::crypto::{prove, verify_reply};
+use crate::client::crypto::{proof_digest, prove, verify_reply};
 use crate::client::error::ClientError;
 use crate::client::layout::{backups_prefix, manifest_key};
 use crate::client::state::Mode;
 use crate::cloud::{ObjectKey, Precondition, StoreError};
 use crate::key::BackupKey;
-use crate::vault::crypto::{ProofStatement, RegistrationId, ReplyStatement};
-use crate::vault::ids::UserId;
+use crate::vault::crypto::{
+    DeleteNonce, ProofDigest, ProofStatement, RegistrationId, ReplyStatement, DELETE_NONCE_LEN,
+};
 use crate::vault::protocol::{ClientRequest, ClientResponse, Refusal};
 
 /// How many `KeyLivesOn` answers one disable follows. Registration ids are
@@ -89,6 +91,9 @@ pub(crate) struct Disable {
     listing_failed: bool,
     /// `KeyLivesOn` answers followed in this run.
     live_hops: u32,
+    /// The digest of the proof the pending delete carries: the "gone"
+    /// that answers it names it.
+    proof: Option<ProofDigest>,
 }
 
 impl Disable {
@@ -100,9 +105,10 @@ impl Disable {
             not_deleted: Vec::new(),
             listing_failed: false,
             live_hops: 0,
+            proof: None,
         };
-        let step = match (ctx.device.registration, &ctx.device.key) {
-            (Some(registration), Some(key)) => delete(ctx.device.user, registration, key),
+        let step = match (ctx.device.registration, ctx.device.key.clone()) {
+            (Some(registration), Some(key)) => flow.delete(ctx, registration, &key),
             _ => flow.list(ctx),
         };
         (flow, step)
@@ -121,11 +127,21 @@ impl Disable {
         };
         let user = ctx.device.user;
         match response {
-            ClientResponse::Deleted { registration, tag } => {
-                let gone = ReplyStatement::Gone { user, registration };
-                // Broken variant: its own registration taken for another's.
+            ClientResponse::Deleted {
+                registration,
+                proof,
+                tag,
+            } => {
+                let gone = ReplyStatement::Gone {
+                    user,
+                    registration,
+                    proof,
+                };
+                // Broken variants: its own registration taken for another's;
+                // a "gone" about another proof taken as the answer to its own.
                 let ours = (registration == expected) != flaw_ignores_own_deletion(ctx);
-                if !ours || !verify_reply(key, &gone, &tag) {
+                let answers_ours = self.proof == Some(proof) || flaw_gone_for_any_proof(ctx);
+                if !ours || !answers_ours || !verify_reply(key, &gone, &tag) {
                     return Step::Wait;
                 }
                 ctx.device.registration = None;
@@ -150,7 +166,8 @@ impl Disable {
                     return Step::Failed(ClientError::DeleteUnconfirmed);
                 }
                 self.live_hops += 1;
-                let step = delete(user, live, key);
+                let key = key.clone();
+                let step = self.delete(ctx, live, &key);
                 ctx.device.registration = Some(live);
                 step
             }
@@ -230,13 +247,34 @@ impl Disable {
     }
 }
 
-/// The vault request deleting `registration`, with its proof of K.
-fn delete(user: UserId, registration: RegistrationId, key: &BackupKey) -> Step {
-    Step::vault(ClientRequest::Delete {
-        user,
-        registration,
-        proof: prove(key, &ProofStatement::Delete { user, registration }),
-    })
+impl Disable {
+    /// The vault request deleting `registration`, with a fresh nonce and
+    /// its proof of K; notes the proof the answer must name.
+    fn delete(&mut self, ctx: &mut Ctx<'_>, registration: RegistrationId, key: &BackupKey) -> Step {
+        let user = ctx.device.user;
+        let mut nonce = DeleteNonce([0; DELETE_NONCE_LEN]);
+        ctx.rng.fill_bytes(&mut nonce.0);
+        let proof = prove(
+            key,
+            &ProofStatement::Delete {
+                user,
+                registration,
+                nonce,
+            },
+        );
+        self.proof = Some(proof_digest(&proof));
+        Step::vault(ClientRequest::Delete {
+            user,
+            registration,
+            nonce,
+            proof,
+        })
+    }
+}
+
+/// Broken variant `GoneForAnyProof` (see [`crate::flaws`]).
+fn flaw_gone_for_any_proof(ctx: &Ctx<'_>) -> bool {
+    crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::GoneForAnyProof)
 }
 
 /// Broken variant `IgnoresOwnDeletion` (see [`crate::flaws`]).

@@ -26,6 +26,12 @@
 //! vault says, authentically, that this content is active. An answer that
 //! does not check out is ignored.
 //!
+//! # The registration a device names
+//! A device names the registration the vault activated for it. One that
+//! holds K and names none (key mode) names the staged one already, so
+//! that an `Activated` lost cannot leave a record of K its disable never
+//! asks about ([`Register::name_if_unnamed`]).
+//!
 //! # Resends
 //! - `RegistrationStart` is stateless at the vault: resending is free.
 //! - `Stage` and `Activate` resent after their first send took effect get the
@@ -201,6 +207,7 @@ impl Register {
                     return Step::Wait;
                 }
                 self.staged_tag = Some(tag);
+                self.name_if_unnamed(ctx, registration);
                 self.phase = Phase::Activating(registration);
                 Step::vault(ClientRequest::Activate {
                     user,
@@ -311,6 +318,26 @@ impl Register {
                 | ClientResponse::Activated { .. },
             ) => Step::Wait,
             (_, other) => Step::Failed(vault_error(&other)),
+        }
+    }
+
+    /// A device that holds this flow's K and names no registration (key
+    /// mode turning password mode on) names the one the vault staged, as
+    /// soon as the vault vouched for it. If the `Activated` is then lost,
+    /// or the chat server holds the `Activate` back to deliver it later,
+    /// a record of K lives or comes to live while the device stays in key
+    /// mode: naming it, the device's disable asks the vault to delete it
+    /// (directly, or through `KeyLivesOn` once it is replaced), where a
+    /// device naming nothing would forget K without asking (REG-2). A
+    /// device that names a registration keeps it: its disable finds this
+    /// one through `KeyLivesOn`.
+    fn name_if_unnamed(&self, ctx: &mut Ctx<'_>, registration: RegistrationId) {
+        let holds_key = ctx.device.key.as_ref() == Some(&self.key);
+        if holds_key
+            && ctx.device.registration.is_none()
+            && !crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::StagedLeftUnnamed)
+        {
+            ctx.device.registration = Some(registration);
         }
     }
 

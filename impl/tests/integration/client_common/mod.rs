@@ -218,6 +218,8 @@ impl World {
                     let result = self.cloud_op(op);
                     client.on_cloud(call, result, self.now, &mut self.rng);
                 }
+                // A crash here restores the state the test saved itself.
+                Output::Persist => {}
                 Output::Done(done) => return Ok(done),
                 Output::Failed(err) => return Err(err),
             }

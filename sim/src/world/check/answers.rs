@@ -93,24 +93,24 @@ fn agrees<C: VaultCrypto>(asked: &Asked, answer: &ClientResponse<C>, v: &UserVie
             },
         ) => r == registration && v.active == Some((*registration, *remaining, *content)),
         (Asked::Delete { registration }, ClientResponse::Refused(Refusal::UnknownRegistration)) => {
-            // A registration gone is refused too while a record of another
-            // key lives beside its tombstone... or, as far as this view
-            // can tell, of the same key: which key a record holds is not in
-            // the view, so any live record allows the refusal here, and
-            // `sim/tests/lost_activation.rs` judges the rule itself (the
-            // vault names a live record of the proof's key instead:
-            // `KeyLivesOn`).
-            let live = v.active.is_some() || v.staged.is_some();
-            !active_is(*registration)
-                && !staged_is(*registration)
-                && (v.gone.map(Tombstone::registration) != Some(*registration) || live)
+            // Refused only when the user has no tombstone to tag a "gone"
+            // with (and no record of the proof's key lives, which would be
+            // named: `KeyLivesOn`; which key a record holds is not in the
+            // view, and `sim/tests/lost_activation.rs` judges that rule).
+            !active_is(*registration) && !staged_is(*registration) && v.gone.is_none()
         }
         (
             Asked::Delete { registration },
             ClientResponse::Deleted {
                 registration: r, ..
             },
-        ) => r == registration && v.gone.map(Tombstone::registration) == Some(*registration),
+        ) => {
+            // Gone: not live, and a tombstone's reply key tags the answer.
+            r == registration
+                && !active_is(*registration)
+                && !staged_is(*registration)
+                && v.gone.is_some()
+        }
         (
             Asked::Delete { registration },
             ClientResponse::KeyLivesOn {
@@ -215,5 +215,40 @@ mod tests {
             agrees(lives_on(LIVE), view(Some(NAMED), Some(LIVE))),
             Some(false)
         );
+    }
+
+    /// "Gone" says the registration is not live and names the delete's
+    /// proof: any registration not live is answered so once a tombstone
+    /// can tag it, and refused only without one.
+    #[test]
+    fn gone_needs_the_named_registration_dead_and_a_tombstone() {
+        let asked = Asked::Delete { registration: LIVE };
+        let gone = ClientResponse::<SymbolicCrypto>::Deleted {
+            registration: LIVE,
+            proof: backup_vault::vault::crypto::ProofDigest([3; 32]),
+            tag: SymTag {
+                key: SymKey(1),
+                statement: ReplyStatement::Gone {
+                    user: UserId(1),
+                    registration: LIVE,
+                    proof: backup_vault::vault::crypto::ProofDigest([3; 32]),
+                },
+            },
+        };
+        let refused = ClientResponse::<SymbolicCrypto>::Refused(Refusal::UnknownRegistration);
+        let agrees = |answer: &ClientResponse<SymbolicCrypto>, v| agrees(&asked, answer, &v);
+        // The tombstone is another registration's: still "gone".
+        assert_eq!(agrees(&gone, view(None, None)), Some(true));
+        assert_eq!(agrees(&refused, view(None, None)), Some(false));
+        // The registration named is live.
+        assert_eq!(agrees(&gone, view(Some(LIVE), None)), Some(false));
+        assert_eq!(agrees(&gone, view(None, Some(LIVE))), Some(false));
+        // No tombstone: refused, not gone.
+        let bare = UserView {
+            gone: None,
+            ..view(None, None)
+        };
+        assert_eq!(agrees(&gone, bare), Some(false));
+        assert_eq!(agrees(&refused, bare), Some(true));
     }
 }

@@ -436,6 +436,7 @@ pub(super) fn a_vault_request(user: UserId) -> Sent {
     Sent::Vault(ClientRequest::Delete {
         user,
         registration: backup_vault::vault::crypto::RegistrationId(7),
+        nonce: backup_vault::vault::crypto::DeleteNonce([7; 16]),
         proof: backup_vault::opaque::KeyProof::from_bytes(&[7; 32]).expect("32 bytes"),
     })
 }

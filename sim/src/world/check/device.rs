@@ -311,7 +311,17 @@ pub fn judge(
             fingerprint(after)
         ));
     }
-    if !kind.may_change_registration(result.is_ok()) && after.registration != before.registration {
+    // A set-up by a device that holds K and names no registration names
+    // the one the vault staged for it, before it is activated: a failed
+    // one may leave it named (the finish check sees that the vault staged
+    // it).
+    let names_staged = matches!(kind, Kind::EnablePassword | Kind::ChangePassword)
+        && before.registration.is_none()
+        && before.key.is_some()
+        && after.key == before.key;
+    if !(kind.may_change_registration(result.is_ok()) || names_staged)
+        && after.registration != before.registration
+    {
         return fail(format!(
             "its registration changed from {:?} to {:?}",
             before.registration.map(|r| r.0),

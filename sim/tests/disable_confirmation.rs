@@ -1,43 +1,39 @@
-//! Open bugs in the delete path, each shown by a test that fails on the
-//! current code. They are `#[ignore]`d so that CI stays green while they
-//! are open; run them with
-//! `cargo test --release -p backup-vault-sim --test open_delete_bugs -- --ignored`.
-//! Each asserts the behaviour the invariant requires; a fix removes its
-//! `#[ignore]`. Found by a reviewer looking for real bugs (the first three)
-//! and while judging the reviewer's report (the replayed "gone").
+//! What confirms a disable, so that a device forgets K only once no record
+//! of K lives (REG-2), and always can once none does (LIVE-5). Each
+//! scenario was a bug found by a reviewer, or while judging that report,
+//! and each has a twin on the broken variant that reopens it.
 //!
 //! - A key-mode device turns password mode on; the vault activates the
 //!   registration but the `Activated` is lost (or the chat server holds the
-//!   `Activate` back). The device stays in key mode with no registration,
-//!   so its disable never asks the vault and forgets K while the vault
-//!   holds (or, at the held-back activation, brings back) a guessable
-//!   record of K (REG-2).
+//!   `Activate` back). The device names the registration from its
+//!   authentic `Staged` on, so its disable asks the vault to delete it.
+//!   Variant: `staged-left-unnamed`.
 //! - A crash after a `KeyLivesOn` hop, once the vault deleted the live
-//!   record, leaves the device naming a registration the vault no longer
-//!   knows: every later disable ends `DeleteUnconfirmed`, though no record
-//!   of K lives (LIVE-5).
-//! - The chat server withholds the vault's authentic "gone" for a deleted
-//!   registration and replays it at a later disable, after the device
-//!   staged a new registration of the same K whose `Activate` it holds
-//!   back: the tag names the registration and nothing fresh, so the device
-//!   forgets K, and the held activation makes the new record guessable
-//!   (REG-2). Without a replay, the chat server earns the same answer at
-//!   that point with its own delete under a foreign proof: the vault
-//!   cannot check a proof against a tombstone, and no live record verifies
-//!   that one. A fix needs a fresh value in the delete, bound into its
-//!   proof, and the "gone" tag bound to that proof.
+//!   record, leaves the device naming an earlier registration: the vault
+//!   answers "gone" for any registration that is not live once no record
+//!   of the proof's key lives. Variant: `gone-only-for-the-last-gone`.
+//! - The chat server withholds the vault's authentic "gone" and replays it
+//!   at a later disable, after the device staged a new registration of the
+//!   same K whose `Activate` it holds back; or it earns a "gone" then with
+//!   its own delete under a foreign proof, which the vault cannot check
+//!   against a tombstone. The "gone" names the delete's proof, which covers
+//!   a fresh nonce: the device takes only the answer to its own delete.
+//!   Variant: `gone-for-any-proof`.
 
 mod support;
 
 use backup_vault::client::{Client, ClientError, Completed, Operation};
+use backup_vault::flaws::{ClientFlaw, VaultFlaw};
 use support::{world, Req, Resp, Route};
 
 const PASSWORD: &str = "tiger-lily-42";
 
-/// Asserts REG-2 after the key-mode scenario: the device's disable must not
-/// end with K forgotten while a login with the password still releases it.
-fn run(hold_back: bool) {
+/// The key-mode scenario: returns whether REG-2 was broken, the device's
+/// disable ending with K forgotten while a login with the password
+/// releases it.
+fn key_mode_forgets_a_live_key(hold_back: bool, flaw: Option<ClientFlaw>) -> bool {
     let mut w = world(7, None);
+    w.config.flaw = flaw;
     let mut device = Client::new(support::USER, w.config);
     let shown = w.run_plain(&mut device, Operation::EnableKeyMode);
     assert!(matches!(shown, Ok(Completed::KeyShown { .. })), "{shown:?}");
@@ -51,7 +47,7 @@ fn run(hold_back: bool) {
         true,
     );
     assert!(matches!(res, Err(ClientError::VaultUnavailable)), "{res:?}");
-    assert_eq!(device.state().registration, None);
+    assert_eq!(device.state().registration.is_some(), flaw.is_none());
     assert_eq!(device.state().key.as_ref(), Some(&k));
 
     // Faults heal; the user turns backups off.
@@ -62,34 +58,47 @@ fn run(hold_back: bool) {
         let _ = w.call(activate);
     }
     let (_, released) = w.login(PASSWORD);
+    forgot && released == Some(k)
+}
+
+#[test]
+fn key_mode_disable_after_lost_activation_leaves_no_record_of_k() {
     assert!(
-        !(forgot && released == Some(k)),
-        "REG-2: the device forgot K (disable confirmed) while the vault releases K to the password (activation held back: {hold_back})"
+        !key_mode_forgets_a_live_key(false, None),
+        "REG-2: the device forgot K (disable confirmed) while the vault releases K to the password"
     );
 }
 
 #[test]
-#[ignore = "open bug (REG-2): a key-mode device whose activation answer was lost forgets K at its disable"]
-fn key_mode_disable_after_lost_activation_leaves_no_record_of_k() {
-    run(false);
+fn key_mode_disable_after_held_back_activation_leaves_no_record_of_k() {
+    assert!(
+        !key_mode_forgets_a_live_key(true, None),
+        "REG-2: the device forgot K (disable confirmed) while the vault releases K to the password (activation held back)"
+    );
 }
 
 #[test]
-#[ignore = "open bug (REG-2): a key-mode device whose activation was held back forgets K at its disable"]
-fn key_mode_disable_after_held_back_activation_leaves_no_record_of_k() {
-    run(true);
+fn a_key_mode_device_naming_no_staged_registration_forgets_a_live_key() {
+    let flaw = Some(ClientFlaw::StagedLeftUnnamed);
+    assert!(key_mode_forgets_a_live_key(false, flaw));
+    assert!(key_mode_forgets_a_live_key(true, flaw));
 }
 
 /// A password change whose `Activated` is lost leaves the device naming r1
 /// while r2 (same K) is active. The disable follows KeyLivesOn{r1, r2} and
 /// the vault deletes r2; the answer is lost and the device crashes (its
-/// state reverts to the operation's start: r1). Every later disable is
-/// refused "unknown registration", though no record of K lives and every
-/// fault has healed (LIVE-5).
-#[test]
-#[ignore = "open bug (LIVE-5): a crash after a KeyLivesOn hop blocks every later disable"]
-fn a_crash_after_the_second_hop_blocks_every_later_disable() {
-    let mut w = world(9, None);
+/// state reverts to the operation's start: r1). Every later disable
+/// names r1 again, which did not go last, though no record of K lives
+/// and every fault has healed. Returns how the two disables after the
+/// crash ended, and the answer to a login with the new password.
+fn disables_after_a_crash_past_the_hop(
+    flaw: Option<VaultFlaw>,
+) -> (
+    Result<Completed, ClientError>,
+    Result<Completed, ClientError>,
+    Resp,
+) {
+    let mut w = world(9, flaw);
     let mut device = w.registered_device(PASSWORD);
     let r1 = device.state().registration.expect("r1");
     let res = w.run_routed(
@@ -132,13 +141,31 @@ fn a_crash_after_the_second_hop_blocks_every_later_disable() {
     let first = w.run_plain(&mut device, Operation::Disable);
     let second = w.run_plain(&mut device, Operation::Disable);
     let (login, _) = w.login("second-password-7");
+    (first, second, login)
+}
+
+#[test]
+fn a_disable_after_a_crash_past_the_hop_is_confirmed() {
+    let (first, second, login) = disables_after_a_crash_past_the_hop(None);
     assert!(
         matches!(login, Resp::NotRegistered),
         "no record of K lives: {login:?}"
     );
     assert!(
-        matches!(second, Ok(Completed::Disabled { .. })),
-        "LIVE-5: no record of K lives, faults healed, and the disable still fails: {first:?} / {second:?}"
+        matches!(first, Ok(Completed::Disabled { .. })),
+        "LIVE-5: no record of K lives, faults healed, and the disable fails: {first:?} / {second:?}"
+    );
+}
+
+#[test]
+fn a_gone_said_only_for_the_last_gone_blocks_every_disable_after_the_crash() {
+    let (first, second, login) =
+        disables_after_a_crash_past_the_hop(Some(VaultFlaw::GoneOnlyForTheLastGone));
+    assert!(matches!(login, Resp::NotRegistered), "{login:?}");
+    assert!(
+        matches!(first, Err(ClientError::DeleteUnconfirmed))
+            && matches!(second, Err(ClientError::DeleteUnconfirmed)),
+        "{first:?} / {second:?}"
     );
 }
 
@@ -148,13 +175,13 @@ fn a_crash_after_the_second_hop_blocks_every_later_disable() {
 /// and r1 named. The user sets a new password: r1 is gone, so the device
 /// stages r2 (same K) afresh, and the chat server holds its `Activate`
 /// back. At the next disable the chat server answers with the old
-/// `Deleted` of r1, whose tag names r1 and nothing fresh; the device
-/// forgets K, and the held `Activate` then makes r2 guessable (REG-2).
-#[test]
-#[ignore = "open bug (REG-2): a replayed authentic gone makes the device forget a live key"]
-fn a_replayed_gone_answer_makes_the_device_forget_a_live_key() {
+/// `Deleted` of r1, authentic, but naming the proof of the first disable's
+/// delete. A device that took it would forget K, and the held `Activate`
+/// would then make r2 guessable (REG-2). Returns whether it did.
+fn a_replayed_gone_makes_the_device_forget_a_live_key(flaw: Option<ClientFlaw>) -> bool {
     let new_password = "second-password-7";
     let mut w = world(13, None);
+    w.config.flaw = flaw;
     let mut device = w.registered_device(PASSWORD);
     let k = device.state().key.clone().expect("K");
     let r1 = device.state().registration.expect("r1");
@@ -186,26 +213,41 @@ fn a_replayed_gone_answer_makes_the_device_forget_a_live_key() {
     assert!(change.is_err(), "{change:?}");
     assert_eq!(device.state().registration, Some(r1));
 
-    disable_answered_with(&mut w, &mut device, captured, held, new_password, &k);
+    disable_answered_with(&mut w, &mut device, captured, held, new_password, &k)
 }
 
-/// The same hole without a replay: the vault cannot check a proof against
-/// a tombstone, so it says "gone" for a gone registration to anyone. The
-/// device's r1 is displaced by its own fresh staging r2 (same K), whose
-/// `Activate` the chat server holds back; the chat server sends its own
-/// delete of r1 with a proof made under another key, gets the authentic
-/// "gone" (no record verifies that proof, so none counts as the key's),
-/// and answers the device's disable with it. The device forgets K; the
-/// held activation makes r2 guessable (REG-2).
 #[test]
-#[ignore = "open bug (REG-2): a chat server's own delete with a foreign proof earns the gone a device believes"]
-fn a_gone_earned_with_a_foreign_proof_makes_the_device_forget_a_live_key() {
+fn a_replayed_gone_answer_confirms_no_disable() {
+    assert!(
+        !a_replayed_gone_makes_the_device_forget_a_live_key(None),
+        "REG-2: the device forgot K on a replayed gone while the vault releases K to the new password"
+    );
+}
+
+#[test]
+fn a_device_taking_a_gone_for_any_proof_forgets_a_live_key_on_a_replay() {
+    assert!(a_replayed_gone_makes_the_device_forget_a_live_key(Some(
+        ClientFlaw::GoneForAnyProof
+    )));
+}
+
+/// The same attack without a replay: the vault cannot check a proof
+/// against a tombstone, so it says "gone" for a gone registration to
+/// anyone, naming the proof it was sent. The device's r1 is displaced by
+/// its own fresh staging r2 (same K), whose `Activate` the chat server
+/// holds back; the chat server sends its own delete of r1 with a proof
+/// made under another key, gets the authentic "gone" (no record verifies
+/// that proof, so none counts as the key's), and answers the device's
+/// disable with it. A device that took it would forget K, and the held
+/// activation would make r2 guessable (REG-2). Returns whether it did.
+fn a_foreign_proofs_gone_makes_the_device_forget_a_live_key(flaw: Option<ClientFlaw>) -> bool {
     use backup_vault::key::BackupKey;
-    use backup_vault::vault::crypto::ProofStatement;
+    use backup_vault::vault::crypto::{DeleteNonce, ProofStatement, DELETE_NONCE_LEN};
     use rand_chacha::rand_core::SeedableRng;
 
     let new_password = "second-password-7";
     let mut w = world(17, None);
+    w.config.flaw = flaw;
     let mut device = w.registered_device(PASSWORD);
     let k = device.state().key.clone().expect("K");
     let r1 = device.state().registration.expect("r1");
@@ -224,19 +266,37 @@ fn a_gone_earned_with_a_foreign_proof_makes_the_device_forget_a_live_key() {
     let statement = ProofStatement::Delete {
         user: support::USER,
         registration: r1,
+        nonce: DeleteNonce([0; DELETE_NONCE_LEN]),
     };
     let earned = w.call(Req::Delete {
         user: support::USER,
         registration: r1,
+        nonce: DeleteNonce([0; DELETE_NONCE_LEN]),
         proof: backup_vault::client::crypto::prove(&other, &statement),
     });
-    disable_answered_with(&mut w, &mut device, earned, held, new_password, &k);
+    assert!(matches!(earned, Resp::Deleted { .. }), "{earned:?}");
+    disable_answered_with(&mut w, &mut device, earned, held, new_password, &k)
+}
+
+#[test]
+fn a_gone_earned_with_a_foreign_proof_confirms_no_disable() {
+    assert!(
+        !a_foreign_proofs_gone_makes_the_device_forget_a_live_key(None),
+        "REG-2: the device forgot K on a gone earned with a foreign proof while the vault releases K to the new password"
+    );
+}
+
+#[test]
+fn a_device_taking_a_gone_for_any_proof_forgets_a_live_key_on_a_foreign_proofs_gone() {
+    assert!(a_foreign_proofs_gone_makes_the_device_forget_a_live_key(
+        Some(ClientFlaw::GoneForAnyProof)
+    ));
 }
 
 /// The user turns backups off and the chat server answers the device's
 /// delete with `gone`; then it delivers the `Activate` it held back.
-/// Asserts REG-2: the device must not have forgotten `k` while a login
-/// with `new_password` releases it.
+/// Returns whether REG-2 broke: the device forgot `k` while a login with
+/// `new_password` releases it.
 fn disable_answered_with(
     w: &mut support::World,
     device: &mut Client,
@@ -244,8 +304,8 @@ fn disable_answered_with(
     held: Option<Req>,
     new_password: &str,
     k: &backup_vault::key::BackupKey,
-) {
-    let off = w.run_routed(
+) -> bool {
+    let _ = w.run_routed(
         device,
         Operation::Disable,
         &mut |req| match req {
@@ -259,8 +319,5 @@ fn disable_answered_with(
         let _ = w.call(activate);
     }
     let (_, released) = w.login(new_password);
-    assert!(
-        !(forgot && released.as_ref() == Some(k)),
-        "REG-2: the device forgot K on a gone it was answered with ({off:?}) while the vault releases K to the new password"
-    );
+    forgot && released.as_ref() == Some(k)
 }
