@@ -119,6 +119,7 @@ pub fn runtime_inputs_seeds() -> Vec<Seed> {
     torn[128 + 20] ^= 1;
     let mut state = backup_vault::client::state::DeviceState::new(UserId(4));
     state.acknowledged = backup_vault::format::Generation(2);
+    state.written = backup_vault::format::Generation(3);
     let cluster = concat!(
         "[cluster]\nnodes = 3\nrollback_tolerance = 0\nguess_limit = 10\n",
         "fleet_public_key = \"e2f2ae0a6abc4e71a884a961c500515f58e30b6aa582dd8db6a65945e08d2d76\"\n",

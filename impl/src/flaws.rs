@@ -737,6 +737,12 @@ pub enum ClientFlaw {
     /// as that generation (breaks FMT-1).
     #[cfg(feature = "flaws")]
     BackupReusesDeletedGeneration,
+    /// A backup starts at the generation after the acknowledged one,
+    /// whatever names the device's failed backups left above it: each is a
+    /// conflict again, and once they outnumber the conflict budget no
+    /// backup succeeds, even with the cloud healed (breaks LIVE-5).
+    #[cfg(feature = "flaws")]
+    BackupStartsAtAcknowledged,
 }
 
 /// Every vault flaw, for command lines and sweeps.
@@ -979,6 +985,8 @@ pub const CLIENT_FLAWS: &[ClientFlaw] = &[
     ClientFlaw::HintlessNotLeaderResends,
     #[cfg(feature = "flaws")]
     ClientFlaw::BackupReusesDeletedGeneration,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::BackupStartsAtAcknowledged,
 ];
 
 /// Whether `flaw` (an `Option<VaultFlaw>` or `Option<ClientFlaw>`) is the
@@ -1244,6 +1252,8 @@ impl ClientFlaw {
             ClientFlaw::HintlessNotLeaderResends => "hintless-not-leader-resends",
             #[cfg(feature = "flaws")]
             ClientFlaw::BackupReusesDeletedGeneration => "backup-reuses-deleted-generation",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::BackupStartsAtAcknowledged => "backup-starts-at-acknowledged",
         }
     }
 }

@@ -8,8 +8,11 @@
 //!
 //! ```json
 //! {"user": 7, "mode": "password", "key": "64 hex digits or null",
-//!  "registration": 3, "acknowledged": 2, "manifest_version": 5}
+//!  "registration": 3, "acknowledged": 2, "written": 4, "manifest_version": 5}
 //! ```
+//!
+//! A file without `written` (from before the device kept it) reads it as 0:
+//! the device's next backup then starts above its acknowledged generation.
 
 use crate::error::RuntimeError;
 use crate::fsutil;
@@ -33,6 +36,8 @@ struct DeviceFile {
     key: Option<String>,
     registration: Option<u64>,
     acknowledged: u64,
+    #[serde(default)]
+    written: u64,
     manifest_version: Option<u64>,
 }
 
@@ -98,6 +103,7 @@ pub fn parse(bytes: &[u8]) -> Result<DeviceState, &'static str> {
     state.key = key;
     state.registration = file.registration.map(RegistrationId);
     state.acknowledged = Generation(file.acknowledged);
+    state.written = Generation(file.written);
     state.manifest_version = file.manifest_version.map(Version);
     Ok(state)
 }
@@ -115,6 +121,7 @@ pub fn encode(state: &DeviceState) -> Zeroizing<Vec<u8>> {
         key: state.key.as_ref().map(|k| k.to_text().to_string()),
         registration: state.registration.map(|r| r.0),
         acknowledged: state.acknowledged.0,
+        written: state.written.0,
         manifest_version: state.manifest_version.map(|v| v.0),
     };
     Zeroizing::new(serde_json::to_vec_pretty(&file).expect("a device file encodes"))
@@ -146,6 +153,7 @@ mod tests {
         ));
         state.registration = Some(RegistrationId(4));
         state.acknowledged = Generation(2);
+        state.written = Generation(5);
         state.manifest_version = Some(Version(6));
         save(&path, &state).expect("save");
         use std::os::unix::fs::PermissionsExt;
@@ -154,5 +162,17 @@ mod tests {
         assert_eq!(load(&path).expect("load"), Some(state));
         std::fs::write(&path, b"{\"user\": 1}").expect("write");
         assert!(load(&path).is_err());
+    }
+
+    /// A file from before the device kept the names it wrote still loads.
+    #[test]
+    fn a_device_file_without_written_reads_it_as_zero() {
+        let old = br#"{"user": 1, "mode": "key", "key": null, "registration": null, "acknowledged": 3, "manifest_version": 2}"#;
+        let state = parse(old).expect("parses");
+        assert_eq!(
+            (state.acknowledged, state.written),
+            (Generation(3), Generation(0))
+        );
+        assert_eq!(state.backup_floor(), Generation(3));
     }
 }

@@ -136,7 +136,8 @@ impl Client {
         }
     }
 
-    /// What the device keeps; save it after every completed operation.
+    /// What the device keeps; save it after every operation that ends,
+    /// failed ones included (see [`DeviceState`]).
     pub fn state(&self) -> &DeviceState {
         &self.device
     }

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! [Get latest                        -> the newest generation  (first backup on a device)]
-//! g = max(acknowledged, manifest) + 1
+//! g = max(acknowledged, written, manifest) + 1
 //! Put backups/<g> IfAbsent            -> Put(v)               (v the name's first version)
 //! GetVersion backups/<g> v            -> the same bytes       (catches a lost write)
 //! Put latest IfVersion(seen)|IfAbsent -> Put(v')              then BackedUp{g}
@@ -28,6 +28,18 @@
 //! version no later than that. Anything else is a history that is not
 //! ours, and the backup moves to the next generation. Its own bytes left
 //! on such a name are never acknowledged as that generation.
+//!
+//! # Where a backup starts
+//! Above every generation the device acknowledged and every one a backup of
+//! this device chose for its object
+//! ([`DeviceState::written`](crate::client::DeviceState::written)), which
+//! the state saved after a failed backup holds too. A backup that failed
+//! after its put (the manifest refused) leaves its bytes on its name; a
+//! later backup that started at the acknowledged generation again would
+//! spend a conflict on each such name, and enough of them would outnumber
+//! the budget for good (LIVE-5). Only the names of a run a crash cut short,
+//! before the state was saved, are met again, at one conflict each. A
+//! restore's floor stays the acknowledged generation alone.
 //!
 //! One case stays open. The bytes a backup leaves on a name it moved on
 //! from stay servable. A device writes only above its own acknowledged
@@ -130,7 +142,7 @@ impl Backup {
                 key: manifest_key(ctx.device.user),
             })
         } else {
-            flow.encrypt_as(ctx.device.acknowledged, ctx)
+            flow.encrypt_as(floor(ctx), ctx)
         };
         (flow, step)
     }
@@ -141,6 +153,9 @@ impl Backup {
             return Step::protocol("backup generation counter exhausted");
         };
         self.generation = Generation(next);
+        // Recorded before the put goes out: a backup that fails after it
+        // must not leave the name for the next backup to stumble on.
+        ctx.device.write(self.generation);
         self.expect = Version::FIRST;
         let params = BackupParams::new(&mut ctx.rng, self.generation, ctx.config.chunk_size);
         #[cfg(feature = "flaws")]
@@ -214,10 +229,10 @@ impl Backup {
             (Phase::Discover, Ok(CloudReply::Got(object))) => {
                 let newest = decode_manifest(&self.key, user, &object.data).unwrap_or_default();
                 ctx.device.manifest_version = Some(object.version);
-                self.encrypt_as(newest.max(ctx.device.acknowledged), ctx)
+                self.encrypt_as(newest.max(floor(ctx)), ctx)
             }
             (Phase::Discover, Err(StoreError::NotFound | StoreError::Corrupt { .. })) => {
-                self.encrypt_as(ctx.device.acknowledged, ctx)
+                self.encrypt_as(floor(ctx), ctx)
             }
             (Phase::PutBackup, Ok(CloudReply::Put(version)))
                 if !self.put_as_expected(version, ctx) =>
@@ -358,6 +373,15 @@ impl Backup {
     }
 }
 
+/// The generation a backup starts after, unless the manifest names a later
+/// one (see the module documentation).
+fn floor(ctx: &Ctx<'_>) -> Generation {
+    if flaw_starts_at_acknowledged(ctx) {
+        return ctx.device.acknowledged;
+    }
+    ctx.device.backup_floor()
+}
+
 /// Broken variant `AcknowledgedPastManifestConflict` (see [`crate::flaws`]).
 fn flaw_acknowledged_past_conflict(ctx: &Ctx<'_>) -> bool {
     crate::flaws::flaw_on!(
@@ -369,6 +393,11 @@ fn flaw_acknowledged_past_conflict(ctx: &Ctx<'_>) -> bool {
 /// Broken variant `BackupReusesDeletedGeneration` (see [`crate::flaws`]).
 fn flaw_reuses_deleted_generation(ctx: &Ctx<'_>) -> bool {
     crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::BackupReusesDeletedGeneration)
+}
+
+/// Broken variant `BackupStartsAtAcknowledged` (see [`crate::flaws`]).
+fn flaw_starts_at_acknowledged(ctx: &Ctx<'_>) -> bool {
+    crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::BackupStartsAtAcknowledged)
 }
 
 /// A short name of a cloud reply.

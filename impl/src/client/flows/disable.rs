@@ -41,7 +41,8 @@
 //!
 //! Cloud deletions are best effort: what could not be deleted after the retry
 //! budget is reported in `Completed::Disabled`. Afterwards the device
-//! forgets K and its registration; it keeps its acknowledged generation, so
+//! forgets K and its registration; it keeps its acknowledged generation and
+//! the highest one it wrote a name for (`DeviceState::written`), so
 //! generations stay increasing if backups are turned on again.
 //!
 //! A disable cut short (a crash after some deletions, before the end) leaves
@@ -49,11 +50,12 @@
 //! the deleted names are free again. A generation written above the
 //! acknowledged one and never acknowledged (a backup interrupted after its
 //! put) may be among them, and its bytes stay servable as an older version
-//! of that name. Keeping the acknowledged generation does not stop the next
-//! backup from choosing that generation again; what does is the backup's
-//! rule that a name it writes has no history but its own: it moves on when
-//! the put's version says the name was used before (`flows/backup.rs`,
-//! "One generation, one plaintext").
+//! of that name. Neither the acknowledged generation nor the names written
+//! keep the next backup off that generation (the crash lost the
+//! interrupted backup's names before its state was saved); what does is
+//! the backup's rule that a name it writes has no history but its own: it
+//! moves on when the put's version says the name was used before
+//! (`flows/backup.rs`, "One generation, one plaintext").
 
 use super::backup::reply_name;
 use super::{vault_error, CloudResult, Ctx, Step, VaultResponse};
