@@ -330,6 +330,10 @@ fn a_disable_follows_at_most_three_authentic_key_lives_on_answers() {
     for hop in 1..=3u64 {
         let (from, to) = (RegistrationId(99 + hop), RegistrationId(100 + hop));
         device.on_vault(call, lives_on(from, to, &key), now, &mut rng);
+        assert!(
+            matches!(device.poll(), Some(Output::Persist)),
+            "the registration taken is saved before its delete goes out"
+        );
         let (c, named) = next(&mut device).expect("the live record's delete");
         assert_eq!(named, to);
         assert_eq!(device.state().registration, Some(to));
