@@ -679,22 +679,34 @@ fn persist(world: &mut World, a: usize) {
         return;
     };
     let user = world.actors[a].user;
-    if let Some(r) = state
-        .registration
-        .filter(|r| !world.erasure.was_staged(user, *r))
-    {
-        world.fail(super::Violation::user(
+    if let Err(v) = staged_for(world, user, state.registration, "saved") {
+        world.fail(v);
+        return;
+    }
+    world.actors[a].saved = state;
+}
+
+/// DEV-1: the registration a device names (`did` it: took, saved) is one
+/// the vault staged for its user. Anything else came from a forged answer,
+/// and the device would name it in every delete and password change.
+fn staged_for(
+    world: &World,
+    user: UserId,
+    registration: Option<RegistrationId>,
+    did: &str,
+) -> Result<(), super::Violation> {
+    match registration.filter(|r| !world.erasure.was_staged(user, *r)) {
+        Some(r) => Err(super::Violation::user(
             Invariant::Dev1,
             user,
             None,
             format!(
-                "user {}'s device saved registration {:x}, which the vault never staged for it",
+                "user {}'s device {did} registration {:x}, which the vault never staged for it",
                 user.0, r.0
             ),
-        ));
-        return;
+        )),
+        None => Ok(()),
     }
-    world.actors[a].saved = state;
 }
 
 /// LIVE-4: what the client sends and how it ends, against its policy; and
@@ -1731,21 +1743,9 @@ fn finish(world: &mut World, a: usize, result: Result<Completed, ClientError>) {
                 world.fail(v);
                 return;
             }
-            // The registration a device names is one the vault made for
-            // its user: anything else came from a forged answer, and the
-            // device would name it in every delete and password change.
-            if let Some(r) = after.registration.filter(|r| {
-                after.registration != op.before.registration && !world.erasure.was_staged(user, *r)
-            }) {
-                world.fail(super::Violation::user(
-                    Invariant::Dev1,
-                    user,
-                    None,
-                    format!(
-                        "user {}'s device took registration {:x}, which the vault never staged for it",
-                        user.0, r.0
-                    ),
-                ));
+            let taken = Some(after.registration).filter(|r| *r != op.before.registration);
+            if let Err(v) = staged_for(world, user, taken.flatten(), "took") {
+                world.fail(v);
                 return;
             }
             world.actors[a].saved = after;
