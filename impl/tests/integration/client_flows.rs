@@ -354,3 +354,32 @@ fn a_disable_follows_at_most_three_authentic_key_lives_on_answers() {
     );
     assert!(device.state().key.is_some(), "K is kept");
 }
+
+/// A device asks to have its state saved mid-operation only when it names
+/// a registration there: a key-mode device's password set-up, once the
+/// vault vouched for the staging (in key mode still, before the
+/// activation goes out); never in a backup or a disable that names
+/// nothing new.
+#[test]
+fn the_state_is_saved_mid_operation_only_when_a_registration_is_named() {
+    let mut w = World::new(21);
+    let mut phone = w.client(ALICE);
+    let _ = key_text(&mut w, &mut phone);
+    assert!(w.persisted.is_empty(), "{:?}", w.persisted);
+    let set = w.run(&mut phone, enable_password("a password"));
+    assert!(matches!(set, Ok(Completed::Registered { .. })), "{set:?}");
+    let named = phone.state().registration;
+    assert!(named.is_some());
+    assert_eq!(w.persisted.len(), 1, "{:?}", w.persisted);
+    assert_eq!(w.persisted[0].registration, named);
+    assert_eq!(w.persisted[0].mode, Mode::Key);
+    assert_eq!(backed_up(w.run(&mut phone, backup(b"one"))), 1);
+    let off = w.run(&mut phone, Operation::Disable);
+    assert!(matches!(off, Ok(Completed::Disabled { .. })), "{off:?}");
+    assert_eq!(
+        w.persisted.len(),
+        1,
+        "nothing new was named: {:?}",
+        w.persisted
+    );
+}

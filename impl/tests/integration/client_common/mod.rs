@@ -5,7 +5,8 @@
 #![allow(dead_code)]
 
 use backup_vault::client::{
-    CallId, Client, ClientConfig, ClientError, CloudOp, CloudReply, Completed, Operation, Output,
+    CallId, Client, ClientConfig, ClientError, CloudOp, CloudReply, Completed, DeviceState,
+    Operation, Output,
 };
 use backup_vault::cloud::{
     DeleteFault, FaultHook, GetFault, ListFault, MemoryStore, ObjectInfo, ObjectKey, ObjectStore,
@@ -84,6 +85,9 @@ pub struct World {
     pub vault_log: Vec<Req>,
     /// Every cloud op the client sent, in order.
     pub cloud_log: Vec<CloudOp>,
+    /// Every state the client asked to have saved mid-operation
+    /// (`Output::Persist`), in order.
+    pub persisted: Vec<DeviceState>,
     request_seq: u64,
 }
 
@@ -115,6 +119,7 @@ impl World {
             vault_faults: VecDeque::new(),
             vault_log: Vec::new(),
             cloud_log: Vec::new(),
+            persisted: Vec::new(),
             request_seq: 0,
         };
         world.elect();
@@ -218,8 +223,7 @@ impl World {
                     let result = self.cloud_op(op);
                     client.on_cloud(call, result, self.now, &mut self.rng);
                 }
-                // A crash here restores the state the test saved itself.
-                Output::Persist => {}
+                Output::Persist => self.persisted.push(client.state().clone()),
                 Output::Done(done) => return Ok(done),
                 Output::Failed(err) => return Err(err),
             }
