@@ -2,8 +2,8 @@
 //! registration), then, best effort, every backup and the manifest.
 //!
 //! ```text
-//! Delete{r, n, proof_K(Delete, r, n)} -> Deleted{r}          (skipped in key mode)
-//!                                     |  KeyLivesOn{r, r'}  -> Delete{r', n', ...}
+//! Delete{r, n, p = proof_K(Delete, r, n)} -> Deleted{r, h(p)}  (skipped if no r)
+//!                                         |  KeyLivesOn{r, r'}  -> Delete{r', n', ...}
 //! List users/<u>/backups/          -> keys
 //! Delete <each key>, Delete latest -> Deleted | NotFound
 //! ```
@@ -35,9 +35,10 @@
 //! naming an earlier registration: the vault answers that one "gone" too,
 //! under the reply key of K's tombstone, once no record of K lives.
 //!
-//! Open, in `sim/tests/open_delete_bugs.rs`: a device in key mode whose
-//! password set-up lost its `Activated` holds no registration, so its
-//! disable never asks the vault (REG-2).
+//! A device that names no registration asks the vault nothing. A device
+//! in key mode whose password set-up lost its `Activated` names the staged
+//! registration all the same (`flows/register.rs`), so its disable asks
+//! about it; a phone set up again from the 64 digits names none.
 //!
 //! Cloud deletions are best effort: what could not be deleted after the retry
 //! budget is reported in `Completed::Disabled`. Afterwards the device
@@ -189,6 +190,29 @@ impl Disable {
         }
     }
 
+    /// The vault request deleting `registration`, with a fresh nonce and
+    /// its proof of K; notes the proof the answer must name.
+    fn delete(&mut self, ctx: &mut Ctx<'_>, registration: RegistrationId, key: &BackupKey) -> Step {
+        let user = ctx.device.user;
+        let mut nonce = DeleteNonce([0; DELETE_NONCE_LEN]);
+        ctx.rng.fill_bytes(&mut nonce.0);
+        let proof = prove(
+            key,
+            &ProofStatement::Delete {
+                user,
+                registration,
+                nonce,
+            },
+        );
+        self.proof = Some(proof_digest(&proof));
+        Step::vault(ClientRequest::Delete {
+            user,
+            registration,
+            nonce,
+            proof,
+        })
+    }
+
     pub(crate) fn on_cloud(&mut self, result: CloudResult, ctx: &mut Ctx<'_>) -> Step {
         match (self.phase, result) {
             (Phase::List, Ok(CloudReply::Listed(infos))) => {
@@ -246,31 +270,6 @@ impl Disable {
                 })
             }
         }
-    }
-}
-
-impl Disable {
-    /// The vault request deleting `registration`, with a fresh nonce and
-    /// its proof of K; notes the proof the answer must name.
-    fn delete(&mut self, ctx: &mut Ctx<'_>, registration: RegistrationId, key: &BackupKey) -> Step {
-        let user = ctx.device.user;
-        let mut nonce = DeleteNonce([0; DELETE_NONCE_LEN]);
-        ctx.rng.fill_bytes(&mut nonce.0);
-        let proof = prove(
-            key,
-            &ProofStatement::Delete {
-                user,
-                registration,
-                nonce,
-            },
-        );
-        self.proof = Some(proof_digest(&proof));
-        Step::vault(ClientRequest::Delete {
-            user,
-            registration,
-            nonce,
-            proof,
-        })
     }
 }
 
