@@ -47,7 +47,7 @@ use backup_vault::vault::binding::{
     content_digest, RegistrationPayload, RegistrationTicket, RegistrationTranscript,
 };
 use backup_vault::vault::crypto::{
-    DeleteNonce, ProofDigest, ProofStatement, RegistrationId, VaultCrypto, DELETE_NONCE_LEN,
+    DeleteNonce, ProofStatement, RegistrationId, VaultCrypto, DELETE_NONCE_LEN,
 };
 use backup_vault::vault::ids::{Millis, NodeId, UserId};
 use backup_vault::vault::node::{ClientId, RequestId};
@@ -1125,20 +1125,24 @@ fn intercept(
             }
             Some(request)
         }
-        ClientRequest::Delete { registration, .. } => {
+        ClientRequest::Delete {
+            user,
+            registration,
+            nonce,
+            ref proof,
+        } => {
             forge(world, a, call, ClientResponse::NotRegistered);
-            // And "deleted", naming the registration, under a tag the chat
-            // server cannot make for it.
+            // And "deleted", naming the registration and the proof the
+            // chat server saw go by (its digest is anyone's to compute),
+            // under a tag it cannot make for them.
             let tag = forged_tag(world, a);
-            let mut proof = ProofDigest([0; 32]);
-            world.rng().fill_bytes(&mut proof.0);
             forge(
                 world,
                 a,
                 call,
                 ClientResponse::Deleted {
                     registration,
-                    proof,
+                    proof: backup_vault::vault::binding::proof_digest(proof),
                     tag: tag.clone(),
                 },
             );
@@ -1163,8 +1167,34 @@ fn intercept(
                     tag,
                 },
             );
-            // Half the time the real delete never reaches the vault.
-            (world.below(2) == 0).then_some(request)
+            match world.below(4) {
+                // Half the time the real delete never reaches the vault.
+                0 | 1 => None,
+                // Once in four it reaches the vault renamed to the user's
+                // registration that went last, with the device's nonce and
+                // proof: the vault's authentic "gone" then names the
+                // device's proof, but another registration, and comes back
+                // as the answer to the device's delete.
+                2 => {
+                    let gone = world
+                        .consensus
+                        .reference()
+                        .get(user)
+                        .and_then(|r| r.tombstone())
+                        .map(|t| t.registration())
+                        .filter(|g| *g != registration);
+                    Some(match gone {
+                        Some(gone) => ClientRequest::Delete {
+                            user,
+                            registration: gone,
+                            nonce,
+                            proof: proof.clone(),
+                        },
+                        None => request,
+                    })
+                }
+                _ => Some(request),
+            }
         }
         ClientRequest::LoginStart { .. } if world.phase == Phase::Faults => {
             // "Not the leader: ask node N", for a node outside the cluster,
