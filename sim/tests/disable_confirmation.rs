@@ -18,7 +18,10 @@
 //!   its own delete under a foreign proof, which the vault cannot check
 //!   against a tombstone. The "gone" names the delete's proof, which covers
 //!   a fresh nonce: the device takes only the answer to its own delete.
-//!   Variant: `gone-for-any-proof`.
+//!   Variant: `gone-for-any-proof`. Nor does a "gone" that names its proof
+//!   but another registration: the chat server renames the device's delete
+//!   to a registration of K that went, and the vault, which checks the
+//!   proof against no live record under that name, answers "gone".
 
 mod support;
 
@@ -320,4 +323,60 @@ fn disable_answered_with(
     }
     let (_, released) = w.login(new_password);
     forgot && released.as_ref() == Some(k)
+}
+
+/// The chat server renames the device's delete: its r1 was displaced by
+/// its own fresh staging r2 (same K) after a forged refusal, and r2 was
+/// activated with the `Activated` lost, so the device names r1. Its
+/// disable follows `KeyLivesOn` to r2, and the chat server delivers the
+/// delete of r2, nonce and proof kept, as a delete of r1: no live record
+/// verifies a proof about r1, so the vault answers "gone" for r1, naming
+/// the device's proof, under K's tombstone key. The answer comes back as
+/// the answer to the delete of r2. A device that took it would forget K
+/// while r2 is active (REG-2). Returns whether it did.
+fn a_renamed_delete_makes_the_device_forget_a_live_key(flaw: Option<ClientFlaw>) -> bool {
+    let new_password = "second-password-7";
+    let mut w = world(19, None);
+    w.config.flaw = flaw;
+    let mut device = w.registered_device(PASSWORD);
+    let k = device.state().key.clone().expect("K");
+    let r1 = device.state().registration.expect("r1");
+    let (change, held) = w.enable_obstructed(&mut device, new_password, true, |_| false, true);
+    assert!(change.is_err(), "{change:?}");
+    assert!(held.is_none());
+    assert_eq!(device.state().registration, Some(r1));
+    let mut renamed = false;
+    let _ = w.run_routed(
+        &mut device,
+        Operation::Disable,
+        &mut |req| match req {
+            Req::Delete {
+                user,
+                registration,
+                nonce,
+                proof,
+            } if *registration != r1 => {
+                renamed = true;
+                Route::Instead(Box::new(Req::Delete {
+                    user: *user,
+                    registration: r1,
+                    nonce: *nonce,
+                    proof: proof.clone(),
+                }))
+            }
+            _ => Route::Forward,
+        },
+        &mut |_, resp| resp,
+    );
+    assert!(renamed, "the disable followed KeyLivesOn to r2");
+    let (_, released) = w.login(new_password);
+    device.state().key.is_none() && released == Some(k)
+}
+
+#[test]
+fn a_gone_naming_the_devices_proof_but_another_registration_confirms_no_disable() {
+    assert!(
+        !a_renamed_delete_makes_the_device_forget_a_live_key(None),
+        "REG-2: the device forgot K on a gone for another registration while the vault releases K to the new password"
+    );
 }

@@ -46,6 +46,9 @@ pub enum Route {
     /// Delivered twice under one request id (a duplicating network); the
     /// first answer to arrive comes back.
     Twice,
+    /// This request is delivered in its place (the chat server rewrote
+    /// it); its answer comes back as the answer to the device's.
+    Instead(Box<Req>),
 }
 
 pub struct World {
@@ -111,6 +114,7 @@ impl World {
                         Route::Answer(r) => Some(*r),
                         Route::Drop => None,
                         Route::Twice => self.twice(request),
+                        Route::Instead(other) => self.cluster.call(DEVICE, *other, WAIT_MS),
                     };
                     match answer {
                         Some(answer) => {
