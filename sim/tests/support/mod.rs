@@ -47,7 +47,8 @@ pub enum Route {
     /// first answer to arrive comes back.
     Twice,
     /// This request is delivered in its place (the chat server rewrote
-    /// it); its answer comes back as the answer to the device's.
+    /// it); its answer comes back, through `answers`, as the answer to the
+    /// device's.
     Instead(Box<Req>),
 }
 
@@ -114,7 +115,10 @@ impl World {
                         Route::Answer(r) => Some(*r),
                         Route::Drop => None,
                         Route::Twice => self.twice(request),
-                        Route::Instead(other) => self.cluster.call(DEVICE, *other, WAIT_MS),
+                        Route::Instead(other) => self
+                            .cluster
+                            .call(DEVICE, *other, WAIT_MS)
+                            .map(|r| answers(&request, r)),
                     };
                     match answer {
                         Some(answer) => {
