@@ -98,6 +98,10 @@ PROFILES = {
         # by hand (a leader crash between KE2 and KE3, a spent record whose
         # user's command applied last, a stream of resends).
         ("sim cluster scenarios", ["cargo-test", "vault_cluster"]),
+        # What confirms a disable (sim/tests/disable_confirmation.rs): a
+        # replayed, foreign-proof or renamed "gone", a key-mode set-up's
+        # lost activation, a crash past a KeyLivesOn hop, each aimed by hand.
+        ("sim disable confirmation", ["cargo-test", "disable_confirmation"]),
     ],
     "nightly": [
         ("sim limit 1", ["sim", "sweep", "--seeds", "0..200", "--guess-limit", "1", "--check-history"]),
@@ -211,6 +215,7 @@ PROFILES = {
         ("sim two devices", ["cargo-test", "two_devices"]),
         ("sim duplicates", ["cargo-test", "duplicates"]),
         ("sim cluster scenarios", ["cargo-test", "vault_cluster"]),
+        ("sim disable confirmation", ["cargo-test", "disable_confirmation"]),
         # The backup format's property tests (FMT-1): the simulator's
         # devices encrypt whole archives in memory and never use the
         # streaming encryptor the command line does, so a bug there (outside
