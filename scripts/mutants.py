@@ -102,6 +102,13 @@ PROFILES = {
         # replayed, foreign-proof or renamed "gone", a key-mode set-up's
         # lost activation, a crash past a KeyLivesOn hop, each aimed by hand.
         ("sim disable confirmation", ["cargo-test", "disable_confirmation"]),
+        # One device's backups failing after their puts, more in a row than
+        # its conflict budget (the cloud answers its manifest puts
+        # "unavailable"): where a backup must start above the names they
+        # left, or none succeeds after the heal (LIVE-5).
+        ("sim failed backups", ["sim", "sweep", "--seeds", "0..10", "--duration-ms", "30000",
+                                "--faults", "cloud-unavailable", "--nemesis", "failed-backups",
+                                "--require", "failed backups past the conflict budget"]),
     ],
     "nightly": [
         ("sim limit 1", ["sim", "sweep", "--seeds", "0..200", "--guess-limit", "1", "--check-history"]),
@@ -216,6 +223,9 @@ PROFILES = {
         ("sim duplicates", ["cargo-test", "duplicates"]),
         ("sim cluster scenarios", ["cargo-test", "vault_cluster"]),
         ("sim disable confirmation", ["cargo-test", "disable_confirmation"]),
+        ("sim failed backups", ["sim", "sweep", "--seeds", "0..40", "--duration-ms", "30000",
+                                "--faults", "cloud-unavailable", "--nemesis", "failed-backups",
+                                "--require", "failed backups past the conflict budget"]),
         # The backup format's property tests (FMT-1): the simulator's
         # devices encrypt whole archives in memory and never use the
         # streaming encryptor the command line does, so a bug there (outside

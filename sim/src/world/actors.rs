@@ -109,6 +109,8 @@ struct Op {
     must_finish: bool,
     /// `obstruct-clients` stands in its way while faults are on.
     obstructed: bool,
+    /// A backup that put its bytes on a name at least once.
+    put_backup_object: bool,
     /// A restore with digits acted on an answer that held a backup object
     /// put under other digits (DEV-2).
     received_other_key: bool,
@@ -186,6 +188,11 @@ pub(super) struct Actor {
     passwords_made: u32,
     /// Operations started, for naming each (LOCK-5 counts per restore).
     ops: u64,
+    /// Backups of this device that failed after putting their bytes on a
+    /// name, since its last acknowledged backup: names a later backup must
+    /// start above (the coverage counter `failed backups past the conflict
+    /// budget`).
+    failed_after_put: u32,
 }
 
 impl Actor {
@@ -215,6 +222,7 @@ impl Actor {
             reenable: false,
             passwords_made: 0,
             ops: 0,
+            failed_after_put: 0,
         }
     }
 
@@ -238,6 +246,7 @@ impl Actor {
             reenable: false,
             passwords_made: 0,
             ops: 0,
+            failed_after_put: 0,
         }
     }
 
@@ -400,7 +409,9 @@ fn wake_honest(world: &mut World, a: usize) {
         Mode::Password if world.scenario.mode_switches && world.below(100) < 15 => {
             (Operation::EnableKeyMode, None)
         }
-        _ if roll < 50 => return start_backup(world, a, None),
+        _ if roll < 50 || super::nemesis::aims_backups_at(world, a) => {
+            return start_backup(world, a, None)
+        }
         Mode::Password if roll < 75 => match login_password(world, a) {
             Some(password) => (Operation::RestoreWithPassword { password }, Some("login")),
             None => (restore_with_key(world, a), None),
@@ -551,6 +562,7 @@ fn start(
         writes: Writes::default(),
         must_finish: false,
         obstructed,
+        put_backup_object: false,
         received_other_key: false,
         received_damaged: false,
         received_forgery: false,
@@ -817,6 +829,9 @@ fn cloud_exec(world: &mut World, a: usize, op: CloudOp) -> Result<CloudReply, St
                     .as_ref()
                     .and_then(|op| op.before.key.as_ref());
                 world.told.backup_put(UserId(user), &key, &data, writer);
+                if let Some(op) = world.actors[a].op.as_mut() {
+                    op.put_backup_object = true;
+                }
             }
             // DEV-1: a backup's manifest names what it wrote (judged after
             // the scan, so a manifest that leaks K is KEY-1's first).
@@ -833,10 +848,15 @@ fn cloud_exec(world: &mut World, a: usize, op: CloudOp) -> Result<CloudReply, St
                     }
                 }
             }
-            (
-                "put",
-                world.cloud.put(&key, data, cond).map(CloudReply::Put),
-            )
+            if refuses_manifest(world, a, &key) {
+                super::nemesis::note_obstruction(world, a, "refuse-manifest-put", user);
+                ("put", Err(StoreError::Unavailable))
+            } else {
+                (
+                    "put",
+                    world.cloud.put(&key, data, cond).map(CloudReply::Put),
+                )
+            }
         }
         CloudOp::Get { ref key } | CloudOp::GetVersion { ref key, .. }
             if obstructs_read(world, a, key) =>
@@ -933,6 +953,20 @@ fn obstructs_read(world: &World, a: usize, key: &backup_vault::cloud::ObjectKey)
             })
         )
         && parse_backup_key(world.actors[a].user, key).is_some()
+}
+
+/// Whether `failed-backups` answers actor `a`'s put of `key` "unavailable",
+/// without storing it: a backup's manifest, put by the device it aims at.
+fn refuses_manifest(world: &World, a: usize, key: &backup_vault::cloud::ObjectKey) -> bool {
+    super::nemesis::aims_backups_at(world, a)
+        && *key == manifest_key(world.actors[a].user)
+        && matches!(
+            world.actors[a].op.as_ref(),
+            Some(Op {
+                kind: Kind::Backup,
+                ..
+            })
+        )
 }
 
 /// A cloud that serves a backup cut short at a chunk boundary (the cut a
@@ -1789,6 +1823,9 @@ fn finish(world: &mut World, a: usize, result: Result<Completed, ClientError>) {
     if matches!(result, Err(ClientError::WrongPassword { .. })) {
         world.stats.wrong_passwords += 1;
     }
+    if role == Role::Honest && op.kind == Kind::Backup {
+        count_failed_backup(world, a, &op, result.is_ok());
+    }
     let restored = matches!(result, Ok(Completed::Restored { .. }));
     let outcome = match result {
         Ok(done) => on_completed(world, a, &op, done),
@@ -1812,11 +1849,33 @@ fn finish(world: &mut World, a: usize, result: Result<Completed, ClientError>) {
         return;
     }
     let (min, spread) = match role {
+        // Soon, so that its failed backups outnumber the conflict budget
+        // well before the heal.
+        Role::Honest if super::nemesis::aims_backups_at(world, a) => (20, 200),
         Role::Honest => (300, 3_000),
         Role::Guesser => (500, 2_500),
         _ => (3_000, 10_000),
     };
     schedule_wake(world, a, min, spread);
+}
+
+/// Counts the backups of honest device `a` that failed after putting their
+/// bytes, since its last acknowledged one; one more than its conflict
+/// budget is the coverage counter's case: a backup that started at the
+/// acknowledged generation again would meet every name they left.
+fn count_failed_backup(world: &mut World, a: usize, op: &Op, acknowledged: bool) {
+    let actor = &mut world.actors[a];
+    if acknowledged {
+        actor.failed_after_put = 0;
+        return;
+    }
+    if !op.put_backup_object {
+        return;
+    }
+    actor.failed_after_put += 1;
+    if actor.failed_after_put == world.client_config.restarts.backup_conflicts + 1 {
+        world.coverage.failed_backups_past_the_budget();
+    }
 }
 
 fn on_completed(

@@ -132,6 +132,11 @@ pub struct Coverage {
     /// it never heard of, which its disable must delete too (REG-2,
     /// LIVE-5), so that the path that follows it runs.
     pub deletes_pointed_at_a_live_record: u64,
+    /// An honest device whose backups failed after putting their bytes
+    /// more times in a row than its conflict budget allows conflicts:
+    /// where a backup must start above the names they left
+    /// (`DeviceState::written`), or it can never succeed again (LIVE-5).
+    pub failed_backups_past_the_budget: u64,
 }
 
 impl Coverage {
@@ -150,16 +155,19 @@ impl Coverage {
     /// sweep (`verify`'s `sim-default`). And a record destroyed while a node
     /// was down needs a destruction while a crash lasts: the coverage bar's
     /// sweep brings 1 to 3 in 200 seeds, the guess limit 1 sweep 9 in 60
-    /// (`sim-limit-1` requires it).
+    /// (`sim-limit-1` requires it). Failed backups past the conflict budget
+    /// come only from the schedule aimed at them (`--nemesis
+    /// failed-backups`, verify's `sim-failed-backups`).
     pub const AIMED: &'static [&'static str] = &[
         "requests reaching a deposed leader",
         "logins onto another registration",
         "records destroyed while a node was down",
         "deletes pointed at a live record of their key",
+        "failed backups past the conflict budget",
     ];
 
     /// Every counter, with its name as reports print it.
-    pub fn named(&self) -> [(&'static str, u64); 26] {
+    pub fn named(&self) -> [(&'static str, u64); 27] {
         [
             ("leader changes", self.leader_changes),
             (
@@ -241,6 +249,10 @@ impl Coverage {
                 "deletes pointed at a live record of their key",
                 self.deletes_pointed_at_a_live_record,
             ),
+            (
+                "failed backups past the conflict budget",
+                self.failed_backups_past_the_budget,
+            ),
         ]
     }
 
@@ -272,6 +284,7 @@ impl Coverage {
         self.requests_at_deposed_leaders += other.requests_at_deposed_leaders;
         self.logins_onto_another_registration += other.logins_onto_another_registration;
         self.deletes_pointed_at_a_live_record += other.deletes_pointed_at_a_live_record;
+        self.failed_backups_past_the_budget += other.failed_backups_past_the_budget;
     }
 
     /// The names of the counters still at zero.
@@ -320,6 +333,12 @@ impl Observer {
     /// registration other than the one it held.
     pub fn login_onto_another_registration(&mut self) {
         self.counts.logins_onto_another_registration += 1;
+    }
+
+    /// An honest device's backups failed after their puts once more than
+    /// its conflict budget in a row.
+    pub fn failed_backups_past_the_budget(&mut self) {
+        self.counts.failed_backups_past_the_budget += 1;
     }
 
     /// The vault answered an honest device's delete with the live record
@@ -596,7 +615,9 @@ mod tests {
         assert_eq!(o.counts.logins_onto_another_registration, 1);
         o.delete_pointed_at_a_live_record();
         assert_eq!(o.counts.deletes_pointed_at_a_live_record, 1);
+        o.failed_backups_past_the_budget();
+        assert_eq!(o.counts.failed_backups_past_the_budget, 1);
         assert_eq!(o.counts.zeros(), ["nemesis acts"]);
-        assert_eq!(Coverage::default().zeros().len(), 26);
+        assert_eq!(Coverage::default().zeros().len(), 27);
     }
 }

@@ -123,11 +123,21 @@ pub enum Nemesis {
     /// commits (the read barrier), which cut off it cannot reach. Aimed
     /// only ([`Nemesis::SWARM`]).
     ResendToDeposedLeader,
+    /// While faults are on, the cloud answers every put of the manifest by
+    /// one honest device's backups "unavailable", and that device backs up
+    /// again soon after each failure: each backup fails after its bytes
+    /// are on their name, and the names left outnumber the conflict budget
+    /// long before the heal. A device that starts its next backup below
+    /// them (at its acknowledged generation) meets each as a conflict, and
+    /// once the cloud is healed still cannot back up (LIVE-5; the floor is
+    /// `DeviceState::written`, `impl/src/client/flows/backup.rs`). Aimed
+    /// only ([`Nemesis::SWARM`]).
+    FailedBackups,
 }
 
 impl Nemesis {
     /// Every schedule.
-    pub const ALL: [Nemesis; 13] = [
+    pub const ALL: [Nemesis; 14] = [
         Nemesis::IsolateLeaderAfterAppend,
         Nemesis::CrashMidElection,
         Nemesis::FlappingPartition,
@@ -141,6 +151,7 @@ impl Nemesis {
         Nemesis::LoneTailRollback,
         Nemesis::RolledBackVote,
         Nemesis::ResendToDeposedLeader,
+        Nemesis::FailedBackups,
     ];
 
     /// The schedules the swarm picks from: the first ten. A schedule added
@@ -164,6 +175,7 @@ impl Nemesis {
             Nemesis::LoneTailRollback => "lone-tail-rollback",
             Nemesis::RolledBackVote => "rolled-back-vote",
             Nemesis::ResendToDeposedLeader => "resend-to-deposed-leader",
+            Nemesis::FailedBackups => "failed-backups",
         }
     }
 
@@ -205,6 +217,8 @@ impl Nemesis {
             // chat server, who send the guess and the copy, are in every
             // world.
             Nemesis::ResendToDeposedLeader => has(FaultKind::Partition),
+            // A cloud that does not answer, aimed at one device's manifest.
+            Nemesis::FailedBackups => has(FaultKind::CloudUnavailable),
             Nemesis::LoneTailRollback | Nemesis::RolledBackVote => {
                 has(FaultKind::Partition) && has(FaultKind::Crash) && has(FaultKind::Rollback)
             }
@@ -527,8 +541,8 @@ pub(super) fn watch(world: &mut World, id: NodeId) {
             }
         }
         // Driven by the fault tick (`flap`), or by the devices' requests
-        // (`obstructs`), not by node steps.
-        Nemesis::FlappingPartition | Nemesis::ObstructClients => None,
+        // (`obstructs`, `refuses_manifest`), not by node steps.
+        Nemesis::FlappingPartition | Nemesis::ObstructClients | Nemesis::FailedBackups => None,
     };
     let Some(act) = act else {
         return;
@@ -859,6 +873,25 @@ pub(super) fn obstructs(world: &mut World, a: usize) -> bool {
         && world.phase == Phase::Faults
         && world.actors[a].role == super::actors::Role::Honest
         && world.below(2) == 0
+}
+
+/// The honest device `failed-backups` aims at: the first, so that the
+/// schedule draws nothing.
+fn streak_target(world: &World) -> Option<usize> {
+    if world.mix.nemesis != Some(Nemesis::FailedBackups) || world.phase != Phase::Faults {
+        return None;
+    }
+    world
+        .actors
+        .iter()
+        .position(|actor| actor.role == super::actors::Role::Honest)
+}
+
+/// Whether `failed-backups` aims at actor `a` now (faults still on): its
+/// backups' manifest puts are answered "unavailable", and it backs up
+/// again soon after each one ends.
+pub(super) fn aims_backups_at(world: &World, a: usize) -> bool {
+    streak_target(world) == Some(a)
 }
 
 /// Counts an act of `obstruct-clients` against user `user` and puts it in

@@ -372,6 +372,21 @@ fn sweeps(scale: u64) -> Vec<Stage> {
                 "backup conflict budgets spent",
             ],
         ),
+        sweep(
+            "sim-failed-backups",
+            "aimed: one device's backups fail after their puts (the cloud answers its manifest puts \"unavailable\"), more in a row than its conflict budget; after the heal a backup must still succeed (LIVE-5)",
+            s(20),
+            &[
+                "--duration-ms",
+                "30000",
+                "--faults",
+                "cloud-unavailable",
+                "--nemesis",
+                "failed-backups",
+                "--require",
+                "failed backups past the conflict budget",
+            ],
+        ),
     ]
 }
 
