@@ -320,6 +320,28 @@ impl<H: FaultHook> MemoryStore<H> {
         })
     }
 
+    /// Every stored version of `key` that holds data (not tombstones, not
+    /// lost writes), oldest first, without consulting the hook: what a
+    /// cloud that serves old versions may hand out under its name. For
+    /// checkers.
+    pub fn stored_versions<'a>(
+        &'a self,
+        key: &ObjectKey,
+    ) -> impl Iterator<Item = StoredObject<'a>> + 'a {
+        self.slots
+            .get_key_value(key)
+            .into_iter()
+            .flat_map(|(key, slot)| {
+                slot.history.iter().filter_map(move |(version, data)| {
+                    data.as_ref().map(|data| StoredObject {
+                        key,
+                        version: *version,
+                        data,
+                    })
+                })
+            })
+    }
+
     /// The current version and bytes of `key` as stored, without consulting
     /// the hook. For checkers.
     pub fn peek(&self, key: &ObjectKey) -> Option<Object> {

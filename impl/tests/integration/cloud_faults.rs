@@ -157,6 +157,24 @@ mod cloud {
     }
 
     #[test]
+    fn stored_versions_lists_every_version_with_data_deleted_ones_included() {
+        let mut s = store();
+        let (k, other) = (key("k"), key("other"));
+        s.put(&k, bytes("a"), Precondition::IfAbsent).unwrap();
+        s.put(&other, bytes("z"), Precondition::IfAbsent).unwrap();
+        s.delete(&k, Precondition::Any).unwrap();
+        s.hook_mut().puts.push_back(PutFault::LoseWrite);
+        s.put(&k, bytes("lost"), Precondition::IfAbsent).unwrap();
+        s.put(&k, bytes("b"), Precondition::IfAbsent).unwrap();
+        let seen: Vec<(Version, Bytes)> = s
+            .stored_versions(&k)
+            .map(|o| (o.version, o.data.clone()))
+            .collect();
+        assert_eq!(seen, [(Version(1), bytes("a")), (Version(4), bytes("b"))]);
+        assert!(s.stored_versions(&key("absent")).next().is_none());
+    }
+
+    #[test]
     fn put_with_lost_ack_is_stored() {
         let mut s = store();
         let k = key("k");

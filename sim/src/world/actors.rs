@@ -742,10 +742,14 @@ fn judge_output(world: &mut World, a: usize, out: &Output) -> Result<(), super::
     {
         if current.kind == Kind::Backup {
             current.writes.acknowledged(user, *generation)?;
-            let stored = world.cloud.peek(&backup_key(user, *generation));
-            current
-                .writes
-                .stored(user, *generation, stored.as_ref().map(|o| &o.data))?;
+            let name = backup_key(user, *generation);
+            let stored = world.cloud.peek(&name);
+            current.writes.stored(
+                user,
+                *generation,
+                stored.as_ref().map(|o| &o.data),
+                world.cloud.stored_versions(&name).map(|o| o.data),
+            )?;
         }
     }
     if let (

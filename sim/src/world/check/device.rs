@@ -198,17 +198,40 @@ impl Writes {
     /// stale or damaged later, but keeps what it stored), and the
     /// client's read-back is there to see a lost one and put it again.
     ///
+    /// `history` is every version of that object the cloud stores with
+    /// data, deleted ones included: each must hold the same bytes. A
+    /// restore trusts the generation in a backup's authenticated header,
+    /// and a cloud may serve any stored version, so an older version with
+    /// other bytes under this name (a backup put and deleted, or left by a
+    /// run that moved on) would be restored as this generation: one
+    /// generation naming two plaintexts. The client's version rule
+    /// (`impl/src/client/flows/backup.rs`) acknowledges a name only when
+    /// every version below its own is its own.
+    ///
     /// # Errors
-    /// The object is not stored, or holds other bytes.
-    pub fn stored(
+    /// The object is not stored, or holds other bytes, or an older version
+    /// of it does.
+    pub fn stored<'a>(
         &self,
         user: UserId,
         generation: Generation,
         stored: Option<&Bytes>,
+        mut history: impl Iterator<Item = &'a Bytes>,
     ) -> Result<(), Violation> {
         let put = self.last.as_ref().filter(|(g, _)| *g == generation);
-        if put.is_some_and(|(_, data)| stored == Some(data)) {
-            return Ok(());
+        if let Some((_, data)) = put.filter(|(_, data)| stored == Some(data)) {
+            if history.all(|version| version == data) {
+                return Ok(());
+            }
+            return Err(Violation::user(
+                Invariant::Dur1,
+                user,
+                None,
+                format!(
+                    "user {}'s backup was acknowledged as generation {}, but an older version of that name holds other bytes, which a restore served it would take for this generation",
+                    user.0, generation.0
+                ),
+            ));
         }
         Err(Violation::user(
             Invariant::Dur1,
@@ -565,5 +588,30 @@ mod tests {
         w.manifest_answer(u, &key, Some(&ours));
         w.acknowledged(u, Generation(4))
             .expect("a read showing an earlier put of it that was stored");
+    }
+
+    #[test]
+    fn an_acknowledged_generation_holds_its_bytes_in_every_stored_version() {
+        let u = UserId(1);
+        let (ours, theirs) = (Bytes::from_static(b"ours"), Bytes::from_static(b"old"));
+        let mut w = Writes::default();
+        w.put(u, Generation(4), &ours).expect("first");
+        w.stored(u, Generation(4), Some(&ours), [&ours].into_iter())
+            .expect("one version, ours");
+        w.stored(u, Generation(4), Some(&ours), [&ours, &ours].into_iter())
+            .expect("an earlier send of the same bytes");
+        let v = w
+            .stored(u, Generation(4), Some(&ours), [&theirs, &ours].into_iter())
+            .expect_err("an older version with other bytes (put, then deleted)");
+        assert_eq!(v.invariant, Invariant::Dur1.id());
+        assert!(w
+            .stored(u, Generation(4), Some(&theirs), [&theirs].into_iter())
+            .is_err());
+        assert!(w
+            .stored(u, Generation(5), Some(&ours), [&ours].into_iter())
+            .is_err());
+        assert!(w
+            .stored(u, Generation(4), None, std::iter::empty())
+            .is_err());
     }
 }
