@@ -20,6 +20,7 @@ use super::check::conduct::{Reply, Sent};
 use super::check::device::{self, Kind, Writes};
 use super::check::secrets::SecretKind;
 use super::check::told;
+use super::nemesis::Rewrite;
 use super::scenario::FaultKind;
 use super::trace::Party;
 use super::{Ev, Phase, World, FINAL_MS, SIM_CHUNK};
@@ -387,6 +388,17 @@ fn wake_honest(world: &mut World, a: usize) {
         actor.client = Some(Client::from_state(saved, world.client_config));
     }
     let mode = world.actors[a].saved.mode;
+    match super::nemesis::rewrite_at(world, a) {
+        Some(Rewrite::CrashDisable { .. }) if mode != Mode::Off => {
+            let user = world.actors[a].user;
+            world.backups.disabled(user);
+            return start(world, a, Operation::Disable, Some("delete"), None);
+        }
+        Some(Rewrite::WriteAgain { .. }) if mode != Mode::Off => {
+            return start_backup(world, a, None);
+        }
+        _ => {}
+    }
     let roll = world.below(100);
     let reenable = std::mem::take(&mut world.actors[a].reenable);
     let op = match mode {
@@ -856,10 +868,11 @@ fn cloud_exec(world: &mut World, a: usize, op: CloudOp) -> Result<CloudReply, St
                 super::nemesis::note_obstruction(world, a, "refuse-manifest-put", user);
                 ("put", Err(StoreError::Unavailable))
             } else {
-                (
-                    "put",
-                    world.cloud.put(&key, data, cond).map(CloudReply::Put),
-                )
+                if world.actors[a].role == Role::Honest && deleted_name(world, UserId(user), &key) {
+                    world.coverage.deleted_name_written_again();
+                }
+                let result = world.cloud.put(&key, data, cond).map(CloudReply::Put);
+                ("put", rewrite_after_put(world, a, &key, result))
             }
         }
         CloudOp::Get { ref key } | CloudOp::GetVersion { ref key, .. }
@@ -883,10 +896,11 @@ fn cloud_exec(world: &mut World, a: usize, op: CloudOp) -> Result<CloudReply, St
             )
         }
         CloudOp::List { prefix } => ("list", world.cloud.list(&prefix).map(CloudReply::Listed)),
-        CloudOp::Delete { key, cond } => (
-            "delete",
-            world.cloud.delete(&key, cond).map(|()| CloudReply::Deleted),
-        ),
+        CloudOp::Delete { key, cond } => {
+            let result = world.cloud.delete(&key, cond).map(|()| CloudReply::Deleted);
+            rewrite_after_delete(world, a, &key);
+            ("delete", result)
+        }
     };
     if let (
         Some(put),
@@ -957,6 +971,69 @@ fn obstructs_read(world: &World, a: usize, key: &backup_vault::cloud::ObjectKey)
             })
         )
         && parse_backup_key(world.actors[a].user, key).is_some()
+}
+
+/// Whether `key` is a backup object of `user` that the cloud stored and
+/// then deleted: a put now writes a name with a history.
+fn deleted_name(world: &World, user: UserId, key: &backup_vault::cloud::ObjectKey) -> bool {
+    parse_backup_key(user, key).is_some()
+        && world.cloud.peek(key).is_none()
+        && world.cloud.stored_versions(key).next().is_some()
+}
+
+/// `rewritten-name` after actor `a`'s put of `key` (answered `result`):
+/// a backup's first stored put crashes the device; the put of the name
+/// the crashed disable deleted is the last act, its answer lost if the
+/// schedule drew so (stored all the same).
+fn rewrite_after_put(
+    world: &mut World,
+    a: usize,
+    key: &backup_vault::cloud::ObjectKey,
+    result: Result<CloudReply, StoreError>,
+) -> Result<CloudReply, StoreError> {
+    let backup = parse_backup_key(world.actors[a].user, key).is_some()
+        && world.actors[a]
+            .op
+            .as_ref()
+            .is_some_and(|op| op.kind == Kind::Backup);
+    if !backup || result.is_err() {
+        return result;
+    }
+    match super::nemesis::rewrite_at(world, a) {
+        Some(Rewrite::CrashAfterPut) => {
+            let name = key.clone();
+            super::nemesis::rewrite_step(world, a, Rewrite::CrashDisable { name }, true);
+            result
+        }
+        Some(Rewrite::WriteAgain { name, lose }) if name == key => {
+            let lose = *lose;
+            super::nemesis::rewrite_step(world, a, Rewrite::Done, false);
+            if lose {
+                Err(StoreError::Unavailable)
+            } else {
+                result
+            }
+        }
+        _ => result,
+    }
+}
+
+/// `rewritten-name` after actor `a`'s delete of `key`: once the disable
+/// has deleted the name the crashed backup put, the device crashes too,
+/// keeping K.
+fn rewrite_after_delete(world: &mut World, a: usize, key: &backup_vault::cloud::ObjectKey) {
+    let disabling = world.actors[a]
+        .op
+        .as_ref()
+        .is_some_and(|op| op.kind == Kind::Disable);
+    let deleted = world.cloud.peek(key).is_none();
+    if let Some(Rewrite::CrashDisable { name }) = super::nemesis::rewrite_at(world, a) {
+        if disabling && deleted && name == key {
+            let lose = world.below(2) == 0;
+            let name = key.clone();
+            super::nemesis::rewrite_step(world, a, Rewrite::WriteAgain { name, lose }, true);
+        }
+    }
 }
 
 /// Whether `failed-backups` answers actor `a`'s put of `key` "unavailable",

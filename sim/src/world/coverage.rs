@@ -137,6 +137,11 @@ pub struct Coverage {
     /// where a backup must start above the names they left
     /// (`DeviceState::written`), or it can never succeed again (LIVE-5).
     pub failed_backups_past_the_budget: u64,
+    /// A backup of an honest device put a name the cloud had stored and
+    /// then deleted (a disable cut short by a crash, after a backup whose
+    /// crash lost its floor): where the backup's version rule must see
+    /// a history not its own and move on (`flows/backup.rs`).
+    pub deleted_names_written_again: u64,
 }
 
 impl Coverage {
@@ -157,17 +162,21 @@ impl Coverage {
     /// sweep brings 1 to 3 in 200 seeds, the guess limit 1 sweep 9 in 60
     /// (`sim-limit-1` requires it). Failed backups past the conflict budget
     /// come only from the schedule aimed at them (`--nemesis
-    /// failed-backups`, verify's `sim-failed-backups`).
+    /// failed-backups`, verify's `sim-failed-backups`), and a deleted name
+    /// written again needs a backup crashed after its put and a disable
+    /// crashed after deleting that name (`--nemesis rewritten-name`,
+    /// verify's `sim-rewritten-name`).
     pub const AIMED: &'static [&'static str] = &[
         "requests reaching a deposed leader",
         "logins onto another registration",
         "records destroyed while a node was down",
         "deletes pointed at a live record of their key",
         "failed backups past the conflict budget",
+        "deleted names written again",
     ];
 
     /// Every counter, with its name as reports print it.
-    pub fn named(&self) -> [(&'static str, u64); 27] {
+    pub fn named(&self) -> [(&'static str, u64); 28] {
         [
             ("leader changes", self.leader_changes),
             (
@@ -253,6 +262,10 @@ impl Coverage {
                 "failed backups past the conflict budget",
                 self.failed_backups_past_the_budget,
             ),
+            (
+                "deleted names written again",
+                self.deleted_names_written_again,
+            ),
         ]
     }
 
@@ -285,6 +298,7 @@ impl Coverage {
         self.logins_onto_another_registration += other.logins_onto_another_registration;
         self.deletes_pointed_at_a_live_record += other.deletes_pointed_at_a_live_record;
         self.failed_backups_past_the_budget += other.failed_backups_past_the_budget;
+        self.deleted_names_written_again += other.deleted_names_written_again;
     }
 
     /// The names of the counters still at zero.
@@ -339,6 +353,12 @@ impl Observer {
     /// its conflict budget in a row.
     pub fn failed_backups_past_the_budget(&mut self) {
         self.counts.failed_backups_past_the_budget += 1;
+    }
+
+    /// An honest device's backup put a name the cloud had stored and then
+    /// deleted.
+    pub fn deleted_name_written_again(&mut self) {
+        self.counts.deleted_names_written_again += 1;
     }
 
     /// The vault answered an honest device's delete with the live record
@@ -617,7 +637,9 @@ mod tests {
         assert_eq!(o.counts.deletes_pointed_at_a_live_record, 1);
         o.failed_backups_past_the_budget();
         assert_eq!(o.counts.failed_backups_past_the_budget, 1);
+        o.deleted_name_written_again();
+        assert_eq!(o.counts.deleted_names_written_again, 1);
         assert_eq!(o.counts.zeros(), ["nemesis acts"]);
-        assert_eq!(Coverage::default().zeros().len(), 27);
+        assert_eq!(Coverage::default().zeros().len(), 28);
     }
 }

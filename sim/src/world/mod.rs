@@ -300,6 +300,8 @@ pub(crate) struct World {
     /// What the `late-old-term-messages` and `crash-after-vote` schedules
     /// hold back (`nemesis.rs`).
     late: nemesis::Late,
+    /// Where `rewritten-name` is (`nemesis.rs`).
+    rewrite: nemesis::Rewrite,
     /// Each node's HSM log mark after its last step
     /// (`check::consensus::hsm_mark_within_disk`).
     hsm_marks: BTreeMap<NodeId, (Term, LogIndex)>,
@@ -516,6 +518,7 @@ impl World {
             coverage: coverage::Observer::default(),
             nemesis_busy: false,
             late: nemesis::Late::default(),
+            rewrite: nemesis::Rewrite::default(),
             hsm_marks: BTreeMap::new(),
             forced_rollback: BTreeMap::new(),
             phase: Phase::Faults,

@@ -133,11 +133,44 @@ pub enum Nemesis {
     /// `DeviceState::written`, `impl/src/client/flows/backup.rs`). Aimed
     /// only ([`Nemesis::SWARM`]).
     FailedBackups,
+    /// One honest device writes a name a disable deleted, with a history
+    /// not its own: it crashes just after a backup's put is stored (so the
+    /// name never reaches its saved floor), then its next operation is a
+    /// disable, crashed just after it deletes that name (the device keeps
+    /// K), and its next backup writes that name again; in one seed in two
+    /// that put's answer is lost (stored, answered "unavailable"), so the
+    /// device finds its own bytes above a version it cannot account for.
+    /// The backup must move on (`flows/backup.rs`, the version rule): an
+    /// acknowledgement of that name would leave the deleted bytes under it
+    /// as an older version, which DUR-1 judges at the acknowledgement.
+    /// Aimed only ([`Nemesis::SWARM`]).
+    RewrittenName,
+}
+
+/// Where `rewritten-name` is with its device (see [`Nemesis::RewrittenName`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) enum Rewrite {
+    /// Waiting for a backup's put to be stored, to crash the device.
+    #[default]
+    CrashAfterPut,
+    /// The device crashed after putting `name`; its next operation is a
+    /// disable, crashed once it has deleted `name`.
+    CrashDisable {
+        name: backup_vault::cloud::ObjectKey,
+    },
+    /// `name` is deleted and the device kept K: its next backup writes
+    /// `name` again, the put's answer lost if `lose`.
+    WriteAgain {
+        name: backup_vault::cloud::ObjectKey,
+        lose: bool,
+    },
+    /// Done: the run goes on as any other.
+    Done,
 }
 
 impl Nemesis {
     /// Every schedule.
-    pub const ALL: [Nemesis; 14] = [
+    pub const ALL: [Nemesis; 15] = [
         Nemesis::IsolateLeaderAfterAppend,
         Nemesis::CrashMidElection,
         Nemesis::FlappingPartition,
@@ -152,6 +185,7 @@ impl Nemesis {
         Nemesis::RolledBackVote,
         Nemesis::ResendToDeposedLeader,
         Nemesis::FailedBackups,
+        Nemesis::RewrittenName,
     ];
 
     /// The schedules the swarm picks from: the first ten. A schedule added
@@ -176,6 +210,7 @@ impl Nemesis {
             Nemesis::RolledBackVote => "rolled-back-vote",
             Nemesis::ResendToDeposedLeader => "resend-to-deposed-leader",
             Nemesis::FailedBackups => "failed-backups",
+            Nemesis::RewrittenName => "rewritten-name",
         }
     }
 
@@ -219,6 +254,10 @@ impl Nemesis {
             Nemesis::ResendToDeposedLeader => has(FaultKind::Partition),
             // A cloud that does not answer, aimed at one device's manifest.
             Nemesis::FailedBackups => has(FaultKind::CloudUnavailable),
+            // A device crash, aimed twice, and an answer the cloud loses.
+            Nemesis::RewrittenName => {
+                has(FaultKind::ClientCrash) && has(FaultKind::CloudUnavailable)
+            }
             Nemesis::LoneTailRollback | Nemesis::RolledBackVote => {
                 has(FaultKind::Partition) && has(FaultKind::Crash) && has(FaultKind::Rollback)
             }
@@ -542,7 +581,10 @@ pub(super) fn watch(world: &mut World, id: NodeId) {
         }
         // Driven by the fault tick (`flap`), or by the devices' requests
         // (`obstructs`, `refuses_manifest`), not by node steps.
-        Nemesis::FlappingPartition | Nemesis::ObstructClients | Nemesis::FailedBackups => None,
+        Nemesis::FlappingPartition
+        | Nemesis::ObstructClients
+        | Nemesis::FailedBackups
+        | Nemesis::RewrittenName => None,
     };
     let Some(act) = act else {
         return;
@@ -875,10 +917,10 @@ pub(super) fn obstructs(world: &mut World, a: usize) -> bool {
         && world.below(2) == 0
 }
 
-/// The honest device `failed-backups` aims at: the first, so that the
-/// schedule draws nothing.
-fn streak_target(world: &World) -> Option<usize> {
-    if world.mix.nemesis != Some(Nemesis::FailedBackups) || world.phase != Phase::Faults {
+/// The honest device `schedule` aims at while faults are on: the first,
+/// so that choosing it draws nothing.
+fn client_target(world: &World, schedule: Nemesis) -> Option<usize> {
+    if world.mix.nemesis != Some(schedule) || world.phase != Phase::Faults {
         return None;
     }
     world
@@ -891,7 +933,42 @@ fn streak_target(world: &World) -> Option<usize> {
 /// backups' manifest puts are answered "unavailable", and it backs up
 /// again soon after each one ends.
 pub(super) fn aims_backups_at(world: &World, a: usize) -> bool {
-    streak_target(world) == Some(a)
+    client_target(world, Nemesis::FailedBackups) == Some(a)
+}
+
+/// What `rewritten-name` does with actor `a` now, if it aims at it.
+pub(super) fn rewrite_at(world: &World, a: usize) -> Option<&Rewrite> {
+    (client_target(world, Nemesis::RewrittenName) == Some(a)).then_some(&world.rewrite)
+}
+
+/// `rewritten-name` moves on to `next` with actor `a`, crashing it first
+/// if `crash` (just after the cloud's step it reacts to, before its answer
+/// reaches the device).
+pub(super) fn rewrite_step(world: &mut World, a: usize, next: Rewrite, crash: bool) {
+    world.rewrite = next;
+    world.coverage.counts.nemesis_acts += 1;
+    let user = world.actors[a].user.0;
+    let what = match world.rewrite {
+        Rewrite::CrashAfterPut => "rewrite-wait",
+        Rewrite::CrashDisable { .. } => "rewrite-crash-after-put",
+        Rewrite::WriteAgain { .. } => "rewrite-crash-after-delete",
+        Rewrite::Done => "rewrite-written-again",
+    };
+    world.record(
+        "nemesis",
+        Party::World,
+        Some(Party::Actor(a as u32)),
+        what,
+        Some(user),
+        u64::from(crash),
+    );
+    if crash {
+        let at = world.now().plus(1);
+        let epoch = world.actors[a].epoch;
+        world
+            .cluster
+            .schedule(at, Ev::ClientCrash { actor: a, epoch });
+    }
 }
 
 /// Counts an act of `obstruct-clients` against user `user` and puts it in

@@ -387,6 +387,21 @@ fn sweeps(scale: u64) -> Vec<Stage> {
                 "failed backups past the conflict budget",
             ],
         ),
+        sweep(
+            "sim-rewritten-name",
+            "aimed: a device crashed after a backup's put, then its disable crashed after deleting that name, writes the name again, the put's answer lost in one seed in two; the backup must move on (DUR-1 over every stored version)",
+            s(20),
+            &[
+                "--duration-ms",
+                "30000",
+                "--faults",
+                "client-crash,cloud-unavailable",
+                "--nemesis",
+                "rewritten-name",
+                "--require",
+                "deleted names written again",
+            ],
+        ),
     ]
 }
 
