@@ -129,7 +129,8 @@ pub struct ScenarioArgs {
     /// crash-mid-election, flapping-partition, rollback-after-commit,
     /// stale-log-leader, late-old-term-messages, crash-leader-after-append,
     /// crash-after-vote, obstruct-clients, flood-new-leader; aimed only:
-    /// lone-tail-rollback, rolled-back-vote, resend-to-deposed-leader)
+    /// lone-tail-rollback, rolled-back-vote, resend-to-deposed-leader,
+    /// failed-backups, rewritten-name)
     /// instead of the swarm's pick; a seed whose fault kinds do not allow
     /// it runs none.
     #[arg(long, value_name = "NAME", value_parser = Nemesis::parse)]
