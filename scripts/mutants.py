@@ -71,6 +71,24 @@ FLAW_FUNCTIONS = (r"(replace ([A-Za-z0-9_<>, ]+::)?flaw_[a-z0-9_]+ (->|with))"
 # against a simulated cluster (the sweeps' adversaries never run an offline
 # search, and the model's crypto is symbolic, so a mutant that weakens a
 # binding of the real crypto is theirs to catch).
+def aimed_sweep(name, seeds, faults, nemesis, counter):
+    """A sweep of `seeds` seeds of 30 s at one aimed nemesis schedule,
+    which must bring its coverage counter (a schedule that never acts
+    judges nothing)."""
+    return (name, ["sim", "sweep", "--seeds", f"0..{seeds}", "--duration-ms", "30000",
+                   "--faults", faults, "--nemesis", nemesis, "--require", counter])
+
+
+def failed_backups(seeds):
+    return aimed_sweep("sim failed backups", seeds, "cloud-unavailable", "failed-backups",
+                       "failed backups past the conflict budget")
+
+
+def rewritten_name(seeds):
+    return aimed_sweep("sim rewritten name", seeds, "client-crash,cloud-unavailable",
+                       "rewritten-name", "deleted names written again")
+
+
 PROFILES = {
     "quick": [
         ("sim limit 1", ["sim", "sweep", "--seeds", "0..60", "--guess-limit", "1", "--check-history"]),
@@ -106,17 +124,12 @@ PROFILES = {
         # its conflict budget (the cloud answers its manifest puts
         # "unavailable"): where a backup must start above the names they
         # left, or none succeeds after the heal (LIVE-5).
-        ("sim failed backups", ["sim", "sweep", "--seeds", "0..10", "--duration-ms", "30000",
-                                "--faults", "cloud-unavailable", "--nemesis", "failed-backups",
-                                "--require", "failed backups past the conflict budget"]),
+        failed_backups(10),
         # A name a cut-short disable deleted, written again by a device
         # whose crash lost its floor, the put's answer lost in one seed in
         # two: where the backup's version rule must move on (DUR-1 at the
         # acknowledgement judges every stored version of the name).
-        ("sim rewritten name", ["sim", "sweep", "--seeds", "0..10", "--duration-ms", "30000",
-                                "--faults", "client-crash,cloud-unavailable",
-                                "--nemesis", "rewritten-name",
-                                "--require", "deleted names written again"]),
+        rewritten_name(10),
     ],
     "nightly": [
         ("sim limit 1", ["sim", "sweep", "--seeds", "0..200", "--guess-limit", "1", "--check-history"]),
@@ -231,13 +244,8 @@ PROFILES = {
         ("sim duplicates", ["cargo-test", "duplicates"]),
         ("sim cluster scenarios", ["cargo-test", "vault_cluster"]),
         ("sim disable confirmation", ["cargo-test", "disable_confirmation"]),
-        ("sim failed backups", ["sim", "sweep", "--seeds", "0..40", "--duration-ms", "30000",
-                                "--faults", "cloud-unavailable", "--nemesis", "failed-backups",
-                                "--require", "failed backups past the conflict budget"]),
-        ("sim rewritten name", ["sim", "sweep", "--seeds", "0..40", "--duration-ms", "30000",
-                                "--faults", "client-crash,cloud-unavailable",
-                                "--nemesis", "rewritten-name",
-                                "--require", "deleted names written again"]),
+        failed_backups(40),
+        rewritten_name(40),
         # The backup format's property tests (FMT-1): the simulator's
         # devices encrypt whole archives in memory and never use the
         # streaming encryptor the command line does, so a bug there (outside

@@ -865,7 +865,7 @@ fn cloud_exec(world: &mut World, a: usize, op: CloudOp) -> Result<CloudReply, St
                 }
             }
             if refuses_manifest(world, a, &key) {
-                super::nemesis::note_obstruction(world, a, "refuse-manifest-put", user);
+                super::nemesis::note_client_act(world, a, "refuse-manifest-put", 0);
                 ("put", Err(StoreError::Unavailable))
             } else {
                 if world.actors[a].role == Role::Honest && deleted_name(world, UserId(user), &key) {
@@ -878,7 +878,7 @@ fn cloud_exec(world: &mut World, a: usize, op: CloudOp) -> Result<CloudReply, St
         CloudOp::Get { ref key } | CloudOp::GetVersion { ref key, .. }
             if obstructs_read(world, a, key) =>
         {
-            super::nemesis::note_obstruction(world, a, "obstruct-cloud-read", user);
+            super::nemesis::note_client_act(world, a, "obstruct-cloud-read", 0);
             ("get", Err(StoreError::NotFound))
         }
         CloudOp::Get { key } => {
@@ -1144,8 +1144,7 @@ fn intercept(
             _ => None,
         };
         if let Some(forged) = forged {
-            let user = world.actors[a].user.0;
-            super::nemesis::note_obstruction(world, a, "obstruct-vault-answer", user);
+            super::nemesis::note_client_act(world, a, "obstruct-vault-answer", 0);
             forge(world, a, call, forged);
             return None;
         }

@@ -946,22 +946,13 @@ pub(super) fn rewrite_at(world: &World, a: usize) -> Option<&Rewrite> {
 /// reaches the device).
 pub(super) fn rewrite_step(world: &mut World, a: usize, next: Rewrite, crash: bool) {
     world.rewrite = next;
-    world.coverage.counts.nemesis_acts += 1;
-    let user = world.actors[a].user.0;
     let what = match world.rewrite {
         Rewrite::CrashAfterPut => "rewrite-wait",
         Rewrite::CrashDisable { .. } => "rewrite-crash-after-put",
         Rewrite::WriteAgain { .. } => "rewrite-crash-after-delete",
         Rewrite::Done => "rewrite-written-again",
     };
-    world.record(
-        "nemesis",
-        Party::World,
-        Some(Party::Actor(a as u32)),
-        what,
-        Some(user),
-        u64::from(crash),
-    );
+    note_client_act(world, a, what, u64::from(crash));
     if crash {
         let at = world.now().plus(1);
         let epoch = world.actors[a].epoch;
@@ -971,17 +962,18 @@ pub(super) fn rewrite_step(world: &mut World, a: usize, next: Rewrite, crash: bo
     }
 }
 
-/// Counts an act of `obstruct-clients` against user `user` and puts it in
-/// the trace (`what`: which answer it forged).
-pub(super) fn note_obstruction(world: &mut World, a: usize, what: &'static str, user: u64) {
+/// Counts an act of a schedule aimed at actor `a`'s operations and puts
+/// it in the trace (`what`: what it did; `arg`: the trace's number).
+pub(super) fn note_client_act(world: &mut World, a: usize, what: &'static str, arg: u64) {
     world.coverage.counts.nemesis_acts += 1;
+    let user = world.actors[a].user.0;
     world.record(
         "nemesis",
         Party::World,
         Some(Party::Actor(a as u32)),
         what,
         Some(user),
-        0,
+        arg,
     );
 }
 
