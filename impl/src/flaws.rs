@@ -743,6 +743,13 @@ pub enum ClientFlaw {
     /// backup succeeds, even with the cloud healed (breaks LIVE-5).
     #[cfg(feature = "flaws")]
     BackupStartsAtAcknowledged,
+    /// A backup whose manifest put is refused, and whose read of the
+    /// manifest then names a newer generation (another device of the same
+    /// key backed up meanwhile), puts its own manifest over it anyway: the
+    /// manifest goes back, and the newer backup, acknowledged to the other
+    /// device, is no longer the one it names (breaks DUR-1).
+    #[cfg(feature = "flaws")]
+    BackupIgnoresNewerManifest,
 }
 
 /// Every vault flaw, for command lines and sweeps.
@@ -987,6 +994,8 @@ pub const CLIENT_FLAWS: &[ClientFlaw] = &[
     ClientFlaw::BackupReusesDeletedGeneration,
     #[cfg(feature = "flaws")]
     ClientFlaw::BackupStartsAtAcknowledged,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::BackupIgnoresNewerManifest,
 ];
 
 /// Whether `flaw` (an `Option<VaultFlaw>` or `Option<ClientFlaw>`) is the
@@ -1254,6 +1263,8 @@ impl ClientFlaw {
             ClientFlaw::BackupReusesDeletedGeneration => "backup-reuses-deleted-generation",
             #[cfg(feature = "flaws")]
             ClientFlaw::BackupStartsAtAcknowledged => "backup-starts-at-acknowledged",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::BackupIgnoresNewerManifest => "backup-ignores-newer-manifest",
         }
     }
 }

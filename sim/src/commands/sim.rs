@@ -141,6 +141,13 @@ pub struct ScenarioArgs {
     /// keep their runs.
     #[arg(long)]
     pub mode_switches: bool,
+    /// Every honest user also has a second device of the same key, on a
+    /// slower network: it sets itself up from the first (a restore with the
+    /// digits or the password), then backs up and restores alongside it,
+    /// so that backups of one key race for the same names and manifest;
+    /// off by default so that recorded seeds keep their runs.
+    #[arg(long)]
+    pub second_devices: bool,
 }
 
 impl ScenarioArgs {
@@ -168,6 +175,7 @@ impl ScenarioArgs {
             check_history: self.check_history,
             nemesis: self.nemesis,
             mode_switches: self.mode_switches,
+            second_devices: self.second_devices,
             ..Scenario::default()
         };
         for flaw in &self.flaws {

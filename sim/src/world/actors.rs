@@ -194,6 +194,13 @@ pub(super) struct Actor {
     /// start above (the coverage counter `failed backups past the conflict
     /// budget`).
     failed_after_put: u32,
+    /// `--second-devices`: this user's second device (on the first).
+    pub(super) second: Option<usize>,
+    /// `--second-devices`: the user's first device (on the second).
+    pub(super) primary: Option<usize>,
+    /// A disable began under the key this device holds: a second device
+    /// sets itself up from it again only once it holds a new key.
+    key_disabled: bool,
 }
 
 impl Actor {
@@ -224,7 +231,25 @@ impl Actor {
             passwords_made: 0,
             ops: 0,
             failed_after_put: 0,
+            second: None,
+            primary: None,
+            key_disabled: false,
         }
+    }
+
+    /// The second device of the honest user whose first device is actor
+    /// `primary` (`--second-devices`): a new phone, with no key until it
+    /// sets itself up from the first.
+    pub(super) fn second_device(world: &mut World, primary: usize) -> Actor {
+        let user = world.actors[primary].user;
+        let saved = DeviceState::new(user);
+        let client = Client::from_state(saved.clone(), world.client_config);
+        let mut actor = Actor::adversary(world, Role::Honest);
+        actor.user = user;
+        actor.saved = saved;
+        actor.client = Some(client);
+        actor.primary = Some(primary);
+        actor
     }
 
     /// An adversary.
@@ -248,6 +273,9 @@ impl Actor {
             passwords_made: 0,
             ops: 0,
             failed_after_put: 0,
+            second: None,
+            primary: None,
+            key_disabled: false,
         }
     }
 
@@ -345,7 +373,10 @@ pub(super) fn wake(world: &mut World, a: usize) {
         return;
     }
     match world.actors[a].role {
-        Role::Honest => wake_honest(world, a),
+        Role::Honest => match world.actors[a].primary {
+            Some(primary) => wake_second(world, a, primary),
+            None => wake_honest(world, a),
+        },
         Role::Guesser => wake_guesser(world, a),
         Role::Replayer => {
             replay_one(world, a);
@@ -386,6 +417,7 @@ fn wake_honest(world: &mut World, a: usize) {
         actor.epoch += 1;
         actor.calls = 0;
         actor.client = Some(Client::from_state(saved, world.client_config));
+        actor.key_disabled = false;
     }
     let mode = world.actors[a].saved.mode;
     match super::nemesis::rewrite_at(world, a) {
@@ -449,6 +481,67 @@ fn wake_honest(world: &mut World, a: usize) {
         }
     };
     start(world, a, op.0, op.1, None);
+}
+
+/// Second device `s` of the user whose first device is `p` may start
+/// something (`--second-devices`). Without a key, it sets itself up from
+/// the first device, as a new phone does: a restore with the first's 64
+/// digits, or with the user's password where the first is in password mode
+/// and sets no password up now. Set up, it backs up and restores, and
+/// never turns backups on or off nor changes the password: those are the
+/// first device's. It keeps the first's key only while that key's backups
+/// stand: the first retires it before a disable ([`start`]).
+fn wake_second(world: &mut World, s: usize, p: usize) {
+    let first = &world.actors[p];
+    let joinable =
+        first.saved.mode != Mode::Off && first.saved.key.is_some() && !first.key_disabled;
+    let own = world.actors[s].saved.key.as_ref();
+    let (set_up, same_key) = (own.is_some(), own == first.saved.key.as_ref());
+    let by_password = first.saved.mode == Mode::Password && first.registering().is_none();
+    if set_up && !(joinable && same_key) {
+        retire_second(world, s);
+        return schedule_wake(world, s, 300, 3_000);
+    }
+    if !set_up && !joinable {
+        return schedule_wake(world, s, 300, 3_000);
+    }
+    let roll = world.below(100);
+    if set_up && roll < 70 {
+        return start_backup(world, s, None);
+    }
+    if by_password && (!set_up || roll >= 85) {
+        if let Some(password) = login_password(world, p) {
+            let op = Operation::RestoreWithPassword { password };
+            return start(world, s, op, Some("login"), None);
+        }
+    }
+    // The digits: the first device's, which are its own once set up.
+    let op = restore_with_key(world, p);
+    start(world, s, op, None, None);
+}
+
+/// The user stops using second device `s` (`--second-devices`): an
+/// operation it runs ends as in a crash, and it forgets what it held, as a
+/// phone wiped. Done before its first device turns backups off, so that
+/// no second device of a key writes after a deletion under it (the case
+/// `docs/protocol.md` leaves open), and at the heal, so that the final
+/// checks judge each user's first device alone.
+fn retire_second(world: &mut World, s: usize) {
+    let user = world.actors[s].user;
+    world.record(
+        "fault",
+        Party::World,
+        Some(Party::Actor(s as u32)),
+        "second-device-retired",
+        Some(user.0),
+        u64::from(world.actors[s].op.is_some()),
+    );
+    let actor = &mut world.actors[s];
+    actor.op = None;
+    actor.epoch += 1;
+    actor.calls = 0;
+    actor.saved = DeviceState::new(user);
+    actor.client = Some(Client::from_state(actor.saved.clone(), world.client_config));
 }
 
 /// Actor `a` backs up a new archive (a final check's, if `final_check`).
@@ -563,6 +656,10 @@ fn start(
         Operation::Backup { plaintext } => Some(plaintext.clone()),
         _ => None,
     };
+    if let (Operation::Disable, Some(s)) = (&op, world.actors[a].second) {
+        world.actors[a].key_disabled = true;
+        retire_second(world, s);
+    }
     let obstructed = super::nemesis::obstructs(world, a);
     world.actors[a].op = Some(Op {
         name: op.name(),
@@ -674,7 +771,13 @@ fn pump(world: &mut World, a: usize) {
                 world.actors[a].calls += 1;
                 let result = cloud_exec(world, a, op);
                 let epoch = world.actors[a].epoch;
-                let at = world.now().plus(5 + world.below(40));
+                // A second device is on a slower network: its backups
+                // overlap the first device's.
+                let (min, spread) = match world.actors[a].primary {
+                    Some(_) => (20, 280),
+                    None => (5, 40),
+                };
+                let at = world.now().plus(min + world.below(spread));
                 world.cluster.schedule(
                     at,
                     Ev::CloudDone {
@@ -871,7 +974,18 @@ fn cloud_exec(world: &mut World, a: usize, op: CloudOp) -> Result<CloudReply, St
                 if world.actors[a].role == Role::Honest && deleted_name(world, UserId(user), &key) {
                     world.coverage.deleted_name_written_again();
                 }
-                let result = world.cloud.put(&key, data, cond).map(CloudReply::Put);
+                let replaced = if key == manifest_key(UserId(user)) {
+                    world.cloud.peek(&key)
+                } else {
+                    None
+                };
+                let result = world
+                    .cloud
+                    .put(&key, data.clone(), cond)
+                    .map(CloudReply::Put);
+                if let (Some(replaced), Ok(_)) = (replaced, &result) {
+                    judge_manifest_order(world, a, &key, &replaced, &data);
+                }
                 ("put", rewrite_after_put(world, a, &key, result))
             }
         }
@@ -902,6 +1016,9 @@ fn cloud_exec(world: &mut World, a: usize, op: CloudOp) -> Result<CloudReply, St
             ("delete", result)
         }
     };
+    if manifest_get && newer_manifest(world, a, &result) {
+        world.coverage.newer_manifest_met();
+    }
     if let (
         Some(put),
         Some(Op {
@@ -951,6 +1068,57 @@ fn cloud_exec(world: &mut World, a: usize, op: CloudOp) -> Result<CloudReply, St
         u64::from(result.is_ok()),
     );
     result
+}
+
+/// DUR-1's order of backups (`device::manifest_moves_on`): actor `a`'s
+/// backup put `data` as its user's manifest `key`, over `replaced`, the
+/// version then current; judged if the put stored it.
+fn judge_manifest_order(
+    world: &mut World,
+    a: usize,
+    key: &backup_vault::cloud::ObjectKey,
+    replaced: &backup_vault::cloud::Object,
+    data: &Bytes,
+) {
+    let stored = world
+        .cloud
+        .peek(key)
+        .is_some_and(|now| now.version != replaced.version && now.data == *data);
+    let user = world.actors[a].user;
+    let judged = match world.actors[a].op.as_ref() {
+        Some(Op {
+            kind: Kind::Backup,
+            before: DeviceState { key: Some(k), .. },
+            ..
+        }) if stored => device::manifest_moves_on(user, k, &replaced.data, data),
+        _ => Ok(()),
+    };
+    if let Err(v) = judged {
+        world.fail(v);
+    }
+}
+
+/// Whether `result`, the answer to a read of the manifest by actor `a`'s
+/// backup after it wrote a backup object, names under the backup's key a
+/// generation above the one it wrote (the coverage counter `newer
+/// manifests met by a backup`).
+fn newer_manifest(world: &World, a: usize, result: &Result<CloudReply, StoreError>) -> bool {
+    let (
+        Ok(CloudReply::Got(object)),
+        Some(Op {
+            kind: Kind::Backup,
+            before: DeviceState { key: Some(k), .. },
+            writes,
+            ..
+        }),
+    ) = (result, world.actors[a].op.as_ref())
+    else {
+        return false;
+    };
+    let user = world.actors[a].user;
+    writes.last_generation().is_some_and(|wrote| {
+        decode_manifest(k, user, &object.data).is_some_and(|named| named > wrote)
+    })
 }
 
 /// Whether `obstruct-clients` stands in the way of actor `a`'s operation
@@ -2275,7 +2443,12 @@ pub(super) fn start_finals(world: &mut World) {
     world.phase = Phase::Final;
     world.finals_pending = 0;
     for a in 0..world.actors.len() {
-        if world.actors[a].role != Role::Honest {
+        if world.actors[a].primary.is_some() {
+            retire_second(world, a);
+        }
+    }
+    for a in 0..world.actors.len() {
+        if world.actors[a].role != Role::Honest || world.actors[a].primary.is_some() {
             continue;
         }
         if busy(world, a) {

@@ -142,6 +142,12 @@ pub struct Coverage {
     /// crash lost its floor): where the backup's version rule must see
     /// a history not its own and move on (`flows/backup.rs`).
     pub deleted_names_written_again: u64,
+    /// A backup of an honest device whose manifest put was refused read
+    /// the manifest again and found it naming a generation above the one
+    /// it wrote: another device of the same key backed up meanwhile
+    /// (`--second-devices`), and the backup must move above it rather
+    /// than put its manifest back over it (`flows/backup.rs`, DUR-1).
+    pub newer_manifests_met: u64,
 }
 
 impl Coverage {
@@ -165,7 +171,9 @@ impl Coverage {
     /// failed-backups`, verify's `sim-failed-backups`), and a deleted name
     /// written again needs a backup crashed after its put and a disable
     /// crashed after deleting that name (`--nemesis rewritten-name`,
-    /// verify's `sim-rewritten-name`).
+    /// verify's `sim-rewritten-name`). A newer manifest needs a second
+    /// device of the same key (`--second-devices`, verify's
+    /// `sim-second-devices`).
     pub const AIMED: &'static [&'static str] = &[
         "requests reaching a deposed leader",
         "logins onto another registration",
@@ -173,10 +181,11 @@ impl Coverage {
         "deletes pointed at a live record of their key",
         "failed backups past the conflict budget",
         "deleted names written again",
+        "newer manifests met by a backup",
     ];
 
     /// Every counter, with its name as reports print it.
-    pub fn named(&self) -> [(&'static str, u64); 28] {
+    pub fn named(&self) -> [(&'static str, u64); 29] {
         [
             ("leader changes", self.leader_changes),
             (
@@ -266,6 +275,7 @@ impl Coverage {
                 "deleted names written again",
                 self.deleted_names_written_again,
             ),
+            ("newer manifests met by a backup", self.newer_manifests_met),
         ]
     }
 
@@ -299,6 +309,7 @@ impl Coverage {
         self.deletes_pointed_at_a_live_record += other.deletes_pointed_at_a_live_record;
         self.failed_backups_past_the_budget += other.failed_backups_past_the_budget;
         self.deleted_names_written_again += other.deleted_names_written_again;
+        self.newer_manifests_met += other.newer_manifests_met;
     }
 
     /// The names of the counters still at zero.
@@ -359,6 +370,12 @@ impl Observer {
     /// deleted.
     pub fn deleted_name_written_again(&mut self) {
         self.counts.deleted_names_written_again += 1;
+    }
+
+    /// An honest device's backup read the manifest again after its put of
+    /// it was refused, and found a newer generation named.
+    pub fn newer_manifest_met(&mut self) {
+        self.counts.newer_manifests_met += 1;
     }
 
     /// The vault answered an honest device's delete with the live record
@@ -639,7 +656,9 @@ mod tests {
         assert_eq!(o.counts.failed_backups_past_the_budget, 1);
         o.deleted_name_written_again();
         assert_eq!(o.counts.deleted_names_written_again, 1);
+        o.newer_manifest_met();
+        assert_eq!(o.counts.newer_manifests_met, 1);
         assert_eq!(o.counts.zeros(), ["nemesis acts"]);
-        assert_eq!(Coverage::default().zeros().len(), 28);
+        assert_eq!(Coverage::default().zeros().len(), 29);
     }
 }

@@ -1512,7 +1512,8 @@ impl World {
         }
     }
 
-    /// Adds actors: one device per honest user, and the adversaries.
+    /// Adds actors: one device per honest user, the adversaries, and with
+    /// `--second-devices` a second device per honest user.
     fn populate(&mut self) {
         for u in 0..self.scenario.users {
             let actor = Actor::honest(self, u64::from(u) + 1);
@@ -1525,6 +1526,13 @@ impl World {
         ] {
             let actor = Actor::adversary(self, role);
             self.actors.push(actor);
+        }
+        if self.scenario.second_devices {
+            for first in 0..self.scenario.users as usize {
+                let second = Actor::second_device(self, first);
+                self.actors[first].second = Some(self.actors.len());
+                self.actors.push(second);
+            }
         }
         for a in 0..self.actors.len() {
             let at = Millis(1_000 + self.below(2_000));

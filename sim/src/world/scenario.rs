@@ -354,6 +354,12 @@ pub struct Scenario {
     /// vault record kept until they turn backups off (`--mode-switches`).
     /// Off by default: its draws would move every recorded seed's run.
     pub mode_switches: bool,
+    /// Every honest user also has a second device of the same key, on a
+    /// slower network, which sets itself up from the first (a restore with
+    /// its digits or the user's password) and then backs up and restores
+    /// alongside it (`--second-devices`). Off by default: its actors'
+    /// draws would move every recorded seed's run.
+    pub second_devices: bool,
 }
 
 impl Default for Scenario {
@@ -373,6 +379,7 @@ impl Default for Scenario {
             check_history: false,
             nemesis: None,
             mode_switches: false,
+            second_devices: false,
         }
     }
 }
@@ -409,6 +416,9 @@ impl Scenario {
         }
         if self.mode_switches {
             out.push_str(" --mode-switches");
+        }
+        if self.second_devices {
+            out.push_str(" --second-devices");
         }
         if self.archive_bytes != d.archive_bytes {
             out.push_str(&format!(" --archive-bytes {}", self.archive_bytes));

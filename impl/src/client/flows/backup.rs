@@ -319,6 +319,9 @@ impl Backup {
                     return step;
                 }
                 ctx.device.manifest_version = Some(object.version);
+                if flaw_ignores_newer_manifest(ctx) {
+                    return self.put_manifest(ctx);
+                }
                 match found {
                     Some(newer)
                         if newer > self.generation
@@ -393,6 +396,11 @@ fn flaw_acknowledged_past_conflict(ctx: &Ctx<'_>) -> bool {
 /// Broken variant `BackupReusesDeletedGeneration` (see [`crate::flaws`]).
 fn flaw_reuses_deleted_generation(ctx: &Ctx<'_>) -> bool {
     crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::BackupReusesDeletedGeneration)
+}
+
+/// Broken variant `BackupIgnoresNewerManifest` (see [`crate::flaws`]).
+fn flaw_ignores_newer_manifest(ctx: &Ctx<'_>) -> bool {
+    crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::BackupIgnoresNewerManifest)
 }
 
 /// Broken variant `BackupStartsAtAcknowledged` (see [`crate::flaws`]).

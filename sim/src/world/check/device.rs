@@ -131,6 +131,46 @@ pub struct Writes {
     shown: Option<Generation>,
 }
 
+/// DUR-1, the order of backups: a manifest a backup stored over another
+/// (`replaced`, the version just below it) names, under the backup's key
+/// `key`, a later generation than the one it replaced. The manifest is the
+/// record of the newest backup, and generations are the order a restore
+/// goes by: stored over a newer one (a second device of the key backed up
+/// meanwhile, its put first), it goes back, and the backup acknowledged
+/// with it, the user's latest, lies below the other device's older one,
+/// which every restore returns instead. A backup whose put of the manifest
+/// is refused reads it again and moves above a newer generation it finds
+/// (`impl/src/client/flows/backup.rs`). A replaced manifest that does not
+/// open under `key` (another key's) is not judged.
+///
+/// # Errors
+/// Both open under `key`, and `stored` names no later generation.
+pub fn manifest_moves_on(
+    user: UserId,
+    key: &BackupKey,
+    replaced: &[u8],
+    stored: &[u8],
+) -> Result<(), Violation> {
+    let (Some(before), Some(after)) = (
+        decode_manifest(key, user, replaced),
+        decode_manifest(key, user, stored),
+    ) else {
+        return Ok(());
+    };
+    if after > before {
+        return Ok(());
+    }
+    Err(Violation::user(
+        Invariant::Dur1,
+        user,
+        None,
+        format!(
+            "user {}'s backup stored a manifest naming generation {} over one naming {}: the manifest went back below another backup of its key",
+            user.0, after.0, before.0
+        ),
+    ))
+}
+
 /// A DEV-1 violation of `user`'s backup.
 fn dev1(user: UserId, why: String) -> Violation {
     Violation::user(Invariant::Dev1, user, None, why)
@@ -160,6 +200,11 @@ impl Writes {
                 wrote.map(|g| g.0)
             ),
         ))
+    }
+
+    /// The generation this backup wrote last, if it wrote one.
+    pub fn last_generation(&self) -> Option<Generation> {
+        self.last.as_ref().map(|(g, _)| *g)
     }
 
     /// The cloud answered the backup about its user's manifest: `shown`
@@ -613,5 +658,20 @@ mod tests {
         assert!(w
             .stored(u, Generation(4), None, std::iter::empty())
             .is_err());
+    }
+
+    #[test]
+    fn a_manifest_stored_over_another_must_name_a_later_generation() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(11);
+        let (key, other) = (BackupKey::generate(&mut rng), BackupKey::generate(&mut rng));
+        let u = UserId(2);
+        let named = |k: &BackupKey, g| encode_manifest(k, u, Generation(g)).to_vec();
+        assert!(manifest_moves_on(u, &key, &named(&key, 4), &named(&key, 5)).is_ok());
+        // Back, or in place: the newer backup is no longer the one named.
+        let back = manifest_moves_on(u, &key, &named(&key, 6), &named(&key, 5)).unwrap_err();
+        assert_eq!(back.invariant, "DUR-1");
+        assert!(manifest_moves_on(u, &key, &named(&key, 5), &named(&key, 5)).is_err());
+        // Another key's manifest replaced: not this key's order.
+        assert!(manifest_moves_on(u, &key, &named(&other, 9), &named(&key, 1)).is_ok());
     }
 }
