@@ -80,6 +80,10 @@ struct Model {
     stages: u64,
     /// Logins answered with KE2: their registration and KE1.
     logins: BTreeMap<LoginId, (RegistrationId, Ke1Digest)>,
+    /// Every registration the record has held (active, staged under a
+    /// known id, or gone): a staging of unknown id made since is none of
+    /// them, not only not the last that went (ids are never reused).
+    held: BTreeSet<RegistrationId>,
 }
 
 fn same(reg: Reg, r: RegistrationId) -> bool {
@@ -89,16 +93,26 @@ fn same(reg: Reg, r: RegistrationId) -> bool {
 impl Model {
     /// Whether the staged registration may be `r`: it is, or its id is
     /// unknown and `r` is not known to be another registration (ids are
-    /// never reused).
+    /// never reused): not one the record held before, active, staged or
+    /// gone. While a staging's id is unknown, the record holds no new id
+    /// (an activation or an answer naming it makes it known), so `held`
+    /// is what came before it.
     fn staged_may_be(&self, r: RegistrationId) -> bool {
         match self.staged {
             Some((Some(x), _, _)) => x == r,
-            Some((None, _, _)) => {
-                self.active.as_ref().is_none_or(|a| a.reg != r)
-                    && self.gone.is_none_or(|(g, _)| g != r)
-            }
+            Some((None, _, _)) => !self.held.contains(&r),
             None => false,
         }
+    }
+
+    /// `self` with every registration it holds noted in `held`.
+    fn noted(mut self) -> Model {
+        let active = self.active.as_ref().map(|a| a.reg);
+        let staged = self.staged.and_then(|(r, _, _)| r);
+        let gone = self.gone.map(|(g, _)| g);
+        self.held
+            .extend(active.into_iter().chain(staged).chain(gone));
+        self
     }
 
     fn remaining(&self, limit: u8, a: &Active) -> u8 {
@@ -127,6 +141,10 @@ impl Model {
     /// The state after `call` answered `answer` (`None`: an `info`
     /// operation taking effect, with valid proofs), if the model allows it.
     fn step(&self, call: &Call, answer: Option<&Answer>, limit: u8) -> Option<Model> {
+        self.step_unnoted(call, answer, limit).map(Model::noted)
+    }
+
+    fn step_unnoted(&self, call: &Call, answer: Option<&Answer>, limit: u8) -> Option<Model> {
         let mut m = self.clone();
         match (*call, answer) {
             (Call::RegistrationStart, _) => Some(m),
@@ -717,6 +735,45 @@ mod tests {
         };
         sequential(&mut h, stage, staged, 14);
         h.close(20, |_, _| true);
+        assert_eq!(check(&h, 3), Verdict::Linearizable);
+    }
+
+    #[test]
+    fn an_unnamed_staging_is_no_registration_that_went_before_the_last() {
+        // Seed 43, guess limit 1: R is displaced by another staging, R2,
+        // which goes too (here deleted; there, exhausted). R's owner
+        // stages afresh, its answer lost, then deletes R: the vault
+        // answers that R's key lives on in that staging, and the staging's
+        // delete is then answered `deleted`. The unnamed staging cannot be
+        // R, though R is not the last registration that went: ids are
+        // never reused.
+        let r2 = RegistrationId(8);
+        let r3 = RegistrationId(9);
+        let mut h = registered();
+        let stage = |n: u8, seq: u64| Call::Stage {
+            content: content(n),
+            genuine: true,
+            replacing: None,
+            seq: Some(seq),
+        };
+        let staged = |registration, displaced| Answer::Staged {
+            registration,
+            displaced,
+        };
+        sequential(&mut h, stage(2, 1), staged(r2, true), 10);
+        let deleted = |registration| Answer::Deleted { registration };
+        let delete = |registration| Call::Delete { registration };
+        sequential(&mut h, delete(r2), deleted(r2), 12);
+        let lost = h.invoke(USER, 0, stage(3, 2), 14);
+        h.delivered(lost, 1);
+        let lives_on = Answer::KeyLivesOn {
+            registration: R,
+            live: r3,
+        };
+        sequential(&mut h, delete(R), lives_on, 16);
+        sequential(&mut h, delete(r3), deleted(r3), 18);
+        sequential(&mut h, stage(4, 3), staged(RegistrationId(10), false), 20);
+        h.close(30, |_, _| true);
         assert_eq!(check(&h, 3), Verdict::Linearizable);
     }
 }

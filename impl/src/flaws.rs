@@ -750,6 +750,19 @@ pub enum ClientFlaw {
     /// device, is no longer the one it names (breaks DUR-1).
     #[cfg(feature = "flaws")]
     BackupIgnoresNewerManifest,
+    /// A backup that meets a name another writer holds moves to the next
+    /// generation without reading the manifest: a device idle while another
+    /// device of its key backed up more times than the conflict budget
+    /// meets their names one by one and fails, with the cloud healed
+    /// (breaks LIVE-5).
+    #[cfg(feature = "flaws")]
+    BackupWalksTakenNames,
+    /// A manifest that does not open under K, damaged on the way, is put
+    /// over: at discovery its version is taken, and after a refused put it
+    /// is overwritten at once. A damaged read hides a newer generation of
+    /// another device, and the manifest goes back below it (breaks DUR-1).
+    #[cfg(feature = "flaws")]
+    BackupPutsOverUnopenedManifest,
 }
 
 /// Every vault flaw, for command lines and sweeps.
@@ -996,6 +1009,10 @@ pub const CLIENT_FLAWS: &[ClientFlaw] = &[
     ClientFlaw::BackupStartsAtAcknowledged,
     #[cfg(feature = "flaws")]
     ClientFlaw::BackupIgnoresNewerManifest,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::BackupWalksTakenNames,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::BackupPutsOverUnopenedManifest,
 ];
 
 /// Whether `flaw` (an `Option<VaultFlaw>` or `Option<ClientFlaw>`) is the
@@ -1265,6 +1282,10 @@ impl ClientFlaw {
             ClientFlaw::BackupStartsAtAcknowledged => "backup-starts-at-acknowledged",
             #[cfg(feature = "flaws")]
             ClientFlaw::BackupIgnoresNewerManifest => "backup-ignores-newer-manifest",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::BackupWalksTakenNames => "backup-walks-taken-names",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::BackupPutsOverUnopenedManifest => "backup-puts-over-unopened-manifest",
         }
     }
 }

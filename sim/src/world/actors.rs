@@ -2100,6 +2100,11 @@ fn finish(world: &mut World, a: usize, result: Result<Completed, ClientError>) {
         // Soon, so that its failed backups outnumber the conflict budget
         // well before the heal.
         Role::Honest if super::nemesis::aims_backups_at(world, a) => (20, 200),
+        // A first device with a second one is now and then put away for a
+        // while, as phones are, and the second backs up meanwhile: the
+        // first comes back behind by more backups than its conflict
+        // budget (drawn only with `--second-devices`).
+        Role::Honest if world.actors[a].second.is_some() && world.below(6) == 0 => (15_000, 15_000),
         Role::Honest => (300, 3_000),
         Role::Guesser => (500, 2_500),
         _ => (3_000, 10_000),
@@ -2143,8 +2148,10 @@ fn on_completed(
             world.coverage.registration_done();
         }
         Completed::BackedUp { generation } if honest => {
-            if let Some(p) = &op.plaintext {
-                world.backups.backed_up(user, generation, p);
+            if let (Some(p), Some(key)) = (&op.plaintext, &op.before.key) {
+                world
+                    .backups
+                    .backed_up(user, key.fingerprint(), generation, p);
             }
             world.stats.backups += 1;
         }
@@ -2181,19 +2188,24 @@ fn on_completed(
                     }
                 }
             }
-            world
-                .backups
-                .restored(user, generation, &plaintext, op.before.acknowledged)?;
+            // The key the restore opened the backup with.
+            let key = world.actors[a]
+                .client
+                .as_ref()
+                .and_then(|c| c.state().key.clone());
+            world.backups.restored(
+                user,
+                key.as_ref().map(BackupKey::fingerprint),
+                generation,
+                &plaintext,
+                op.before.acknowledged,
+            )?;
             // DUR-1: the newest backup it can find. A newer generation the
             // listing it was served named, never fetched, was skipped: a new
             // device set up from an older backup than the cloud showed it.
             // Nor one the manifest it was served names, if that manifest is
             // the device's own (it opens under the key the restore used): a
             // listing may leave out the newest backup, the manifest may not.
-            let key = world.actors[a]
-                .client
-                .as_ref()
-                .and_then(|c| c.state().key.clone());
             if let Some(named) = op
                 .manifest_read
                 .as_deref()

@@ -5,6 +5,7 @@
 //! [Get latest                        -> the newest generation  (first backup on a device)]
 //! g = max(acknowledged, written, manifest) + 1
 //! Put backups/<g> IfAbsent            -> Put(v)               (v the name's first version)
+//!   [taken by another writer: Get latest, g = max(g, manifest) + 1, put again]
 //! GetVersion backups/<g> v            -> the same bytes       (catches a lost write)
 //! Put latest IfVersion(seen)|IfAbsent -> Put(v')              then BackedUp{g}
 //! ```
@@ -57,8 +58,11 @@
 //!   the object is read and compared; if it holds our bytes (an earlier send
 //!   succeeded and its answer was lost) at a version no later than the one
 //!   expected the flow goes on, otherwise another writer has that
-//!   generation, or ours lies on a deleted one, and this backup moves to
-//!   the next one.
+//!   generation, or ours lies on a deleted one, and this backup moves on:
+//!   it reads the manifest and takes the generation after the later of
+//!   this one and the one the manifest names. Another device of K may be
+//!   more backups ahead than the conflict budget lets a backup meet names
+//!   one by one; its manifest says how far.
 //! - Versions are never reused, so a put answered with a later version
 //!   than expected (see above) is a name with a history, and this backup
 //!   moves to the next generation too. One of our own sends whose answer
@@ -70,6 +74,12 @@
 //!   one, another device is ahead and this backup is re-encrypted as the
 //!   generation after it (a backup acknowledged as the newest must be the
 //!   newest); if lower, the put is retried on the version just read.
+//! - A manifest that does not open under K was damaged on the way, or is
+//!   another key's. Put over unseen, a damaged read could hide a newer
+//!   generation of K, and the manifest would go back below another
+//!   device's acknowledged backup; so a backup never takes the version of
+//!   a manifest that does not open, and after a refused put it puts over
+//!   one only when two reads return the same bytes at the same version.
 //! - The manifest is only a hint (restores also list the folder, and check
 //!   the generation in each backup's authenticated header), so its own
 //!   lost writes are not read back.
@@ -102,6 +112,9 @@ enum Phase {
     PutManifest,
     /// Manifest put refused: `Get latest` sent.
     ReadManifest,
+    /// A name was another writer's: `Get latest` sent, to move above the
+    /// generation it names rather than one name at a time.
+    ReadAhead,
 }
 
 /// A backup run.
@@ -118,6 +131,9 @@ pub(crate) struct Backup {
     /// Every version below it that holds data is this run's (see the
     /// module documentation).
     expect: Version,
+    /// A manifest read after a refused put that did not open under K: its
+    /// version and bytes. Put over only when read again the same.
+    unopened: Option<(Version, Bytes)>,
     /// Broken variant `BackupIdReused`: the id and nonce prefix drawn first.
     #[cfg(feature = "flaws")]
     flaw_first: Option<(format::BackupId, format::NoncePrefix)>,
@@ -134,6 +150,7 @@ impl Backup {
             phase: Phase::Discover,
             conflicts: 0,
             expect: Version::FIRST,
+            unopened: None,
             #[cfg(feature = "flaws")]
             flaw_first: None,
         };
@@ -227,9 +244,20 @@ impl Backup {
         let user = ctx.device.user;
         match (self.phase, result) {
             (Phase::Discover, Ok(CloudReply::Got(object))) => {
-                let newest = decode_manifest(&self.key, user, &object.data).unwrap_or_default();
-                ctx.device.manifest_version = Some(object.version);
-                self.encrypt_as(newest.max(floor(ctx)), ctx)
+                match decode_manifest(&self.key, user, &object.data) {
+                    Some(newest) => {
+                        ctx.device.manifest_version = Some(object.version);
+                        self.encrypt_as(newest.max(floor(ctx)), ctx)
+                    }
+                    // Damaged on the way, or another key's: not a version
+                    // to put ours over unseen (see `ReadManifest`).
+                    None => {
+                        if flaw_puts_over_unopened(ctx) {
+                            ctx.device.manifest_version = Some(object.version);
+                        }
+                        self.encrypt_as(floor(ctx), ctx)
+                    }
+                }
             }
             (Phase::Discover, Err(StoreError::NotFound | StoreError::Corrupt { .. })) => {
                 self.encrypt_as(floor(ctx), ctx)
@@ -296,12 +324,33 @@ impl Backup {
             }
             (Phase::CheckTaken, Ok(CloudReply::Got(_))) => {
                 // Another writer holds this generation, or ours lies above
-                // a history that is not ours: take the next one.
+                // a history that is not ours: take a later one. Another
+                // device of K may be many backups ahead, more than the
+                // conflict budget: the manifest says how far.
                 if let Err(step) = self.conflict(ctx) {
                     return step;
                 }
-                self.encrypt_as(self.generation, ctx)
+                if flaw_walks_taken_names(ctx) {
+                    return self.encrypt_as(self.generation, ctx);
+                }
+                self.phase = Phase::ReadAhead;
+                Step::cloud(CloudOp::Get {
+                    key: manifest_key(user),
+                })
             }
+            (Phase::ReadAhead, Ok(CloudReply::Got(object))) => {
+                match decode_manifest(&self.key, user, &object.data) {
+                    Some(named) => {
+                        ctx.device.manifest_version = Some(object.version);
+                        self.encrypt_as(named.max(self.generation), ctx)
+                    }
+                    None => self.encrypt_as(self.generation, ctx),
+                }
+            }
+            (
+                Phase::ReadAhead,
+                Err(StoreError::NotFound | StoreError::Corrupt { .. } | StoreError::Unavailable),
+            ) => self.encrypt_as(self.generation, ctx),
             (Phase::PutManifest, Ok(CloudReply::Put(version))) => self.acknowledge(version, ctx),
             (Phase::PutManifest, Err(StoreError::PreconditionFailed { .. })) => {
                 self.phase = Phase::ReadManifest;
@@ -317,6 +366,19 @@ impl Backup {
                 }
                 if let Err(step) = self.conflict(ctx) {
                     return step;
+                }
+                if found.is_none()
+                    && !self.read_twice(object.version, &object.data)
+                    && !flaw_puts_over_unopened(ctx)
+                {
+                    // It does not open under K: damaged on the way, or
+                    // another key's. Put over, a damaged read could hide a
+                    // newer generation of K, so only bytes read the same
+                    // twice at one version, another key's, are.
+                    self.unopened = Some((object.version, object.data));
+                    return Step::cloud(CloudOp::Get {
+                        key: manifest_key(user),
+                    });
                 }
                 ctx.device.manifest_version = Some(object.version);
                 if flaw_ignores_newer_manifest(ctx) {
@@ -360,6 +422,14 @@ impl Backup {
         version == self.expect || flaw_reuses_deleted_generation(ctx)
     }
 
+    /// Whether the manifest that did not open, read again, is the same
+    /// version with the same bytes as the last read that did not open.
+    fn read_twice(&self, version: Version, data: &Bytes) -> bool {
+        self.unopened
+            .as_ref()
+            .is_some_and(|(v, d)| *v == version && d == data)
+    }
+
     /// Whether our bytes read at `version` lie on nothing but this run's
     /// own writes: at the version expected next (a put whose answer was
     /// lost) or one this run was answered with.
@@ -396,6 +466,16 @@ fn flaw_acknowledged_past_conflict(ctx: &Ctx<'_>) -> bool {
 /// Broken variant `BackupReusesDeletedGeneration` (see [`crate::flaws`]).
 fn flaw_reuses_deleted_generation(ctx: &Ctx<'_>) -> bool {
     crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::BackupReusesDeletedGeneration)
+}
+
+/// Broken variant `BackupWalksTakenNames` (see [`crate::flaws`]).
+fn flaw_walks_taken_names(ctx: &Ctx<'_>) -> bool {
+    crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::BackupWalksTakenNames)
+}
+
+/// Broken variant `BackupPutsOverUnopenedManifest` (see [`crate::flaws`]).
+fn flaw_puts_over_unopened(ctx: &Ctx<'_>) -> bool {
+    crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::BackupPutsOverUnopenedManifest)
 }
 
 /// Broken variant `BackupIgnoresNewerManifest` (see [`crate::flaws`]).

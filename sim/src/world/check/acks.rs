@@ -83,7 +83,14 @@ impl Acks {
             let acked = self.acked.entry((*from, term)).or_insert(LogIndex(0));
             *acked = (*acked).max(index);
             // The sender is the node that stepped: its log is as it answered.
-            let held = node.raft().log().term_at(index);
+            let log = node.raft().log();
+            if index < log.base_index() {
+                // Compacted into its snapshot, so committed: the entry every
+                // log holds there, the leader's too (a late append answered
+                // after a snapshot passed it). Nothing to judge.
+                continue;
+            }
+            let held = log.term_at(index);
             self.claims
                 .entry((*from, term, index))
                 .or_default()

@@ -1,7 +1,11 @@
 //! FMT-1 and DUR-1, checked on what clients restore.
 //!
 //! - FMT-1: a restore returns a plaintext that its user really backed up,
-//!   and for an acknowledged generation exactly the acknowledged bytes.
+//!   and for a generation acknowledged under the key it restored with
+//!   exactly the acknowledged bytes. A generation names one plaintext under
+//!   one key: after a disable, a new key numbers its backups afresh, and a
+//!   device that never saw the old key's (another device of it wrote them)
+//!   may use a generation the old key acknowledged.
 //! - DUR-1 (during the run): a restore never returns a generation older
 //!   than the newest one that device was told is stored.
 //! - DUR-1 (at the end, after healing): every user's newest acknowledged
@@ -12,6 +16,7 @@
 use super::{hash_of, Violation};
 use backup_vault::format::Generation;
 use backup_vault::invariant::Invariant;
+use backup_vault::key::KeyFingerprint;
 use backup_vault::vault::ids::UserId;
 use bytes::Bytes;
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 #[derive(Default)]
 pub struct Backups {
     written: BTreeMap<UserId, BTreeSet<u64>>,
-    acked: BTreeMap<(UserId, Generation), Bytes>,
+    acked: BTreeMap<(UserId, KeyFingerprint, Generation), Bytes>,
     latest: BTreeMap<UserId, (Generation, Bytes)>,
 }
 
@@ -33,9 +38,17 @@ impl Backups {
             .insert(hash_of(&plaintext[..]));
     }
 
-    /// A device was told `generation` holding `plaintext` is stored.
-    pub fn backed_up(&mut self, user: UserId, generation: Generation, plaintext: &Bytes) {
-        self.acked.insert((user, generation), plaintext.clone());
+    /// A device was told `generation` holding `plaintext` is stored under
+    /// the key whose fingerprint is `key`.
+    pub fn backed_up(
+        &mut self,
+        user: UserId,
+        key: KeyFingerprint,
+        generation: Generation,
+        plaintext: &Bytes,
+    ) {
+        self.acked
+            .insert((user, key, generation), plaintext.clone());
         let newer = self.latest.get(&user).is_none_or(|(g, _)| *g <= generation);
         if newer {
             self.latest.insert(user, (generation, plaintext.clone()));
@@ -52,11 +65,14 @@ impl Backups {
         self.latest.get(&user)
     }
 
-    /// A restore of `user` returned `plaintext` as `generation`, on a
-    /// device that had acknowledged `acknowledged` when it started.
+    /// A restore of `user` with the key whose fingerprint is `key` (if the
+    /// device holds one after it: the exact bytes are judged per key) returned
+    /// `plaintext` as `generation`, on a device that had acknowledged
+    /// `acknowledged` when it started.
     pub fn restored(
         &self,
         user: UserId,
+        key: Option<KeyFingerprint>,
         generation: Generation,
         plaintext: &Bytes,
         acknowledged: Generation,
@@ -65,10 +81,11 @@ impl Backups {
             .written
             .get(&user)
             .is_some_and(|w| w.contains(&hash_of(&plaintext[..])));
-        let exact = self
-            .acked
-            .get(&(user, generation))
-            .is_none_or(|p| p == plaintext);
+        let exact = key.is_none_or(|key| {
+            self.acked
+                .get(&(user, key, generation))
+                .is_none_or(|p| p == plaintext)
+        });
         if !known || !exact {
             return Err(Violation::user(
                 Invariant::Fmt1,

@@ -20,6 +20,10 @@
 //!   that name), and a read of it that returns what was put at a version
 //!   later than the one expected, are conflicts too (a deleted backup of
 //!   that generation may lie below: the backup moves to the next one);
+//! - a read of the manifest sent just after a conflict on a read of a
+//!   backup object (a name another writer holds) is the backup learning
+//!   how far ahead that writer is, part of that conflict: what it returns
+//!   is no conflict of its own;
 //! - on such an answer the client starts over while its budget lasts (its
 //!   next send is the restart: any send for a backup, the operation's
 //!   first request for a login or a registration) and fails once it is
@@ -272,7 +276,10 @@ impl Budgets {
             d.puts.push((key.clone(), data.clone()));
         }
         let backup = |key: &ObjectKey| parse_backup_key(user, key).is_some();
+        let after_taken =
+            due == Some(Restart::Conflict) && matches!(d.current, Awaits::BackupRead(_));
         d.current = match sent {
+            Sent::Cloud(CloudOp::Get { key }) if after_taken && !backup(key) => Awaits::Other,
             Sent::Cloud(CloudOp::Put { key, .. }) if backup(key) => Awaits::BackupPut(key.clone()),
             Sent::Cloud(CloudOp::Get { key } | CloudOp::GetVersion { key, .. }) if backup(key) => {
                 Awaits::BackupRead(key.clone())
