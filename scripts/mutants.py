@@ -89,6 +89,14 @@ def rewritten_name(seeds):
                        "rewritten-name", "deleted names written again")
 
 
+def second_devices(seeds):
+    """Two devices per user, backing up alongside each other: where the
+    manifest puts their backups in order (DUR-1) and a device far behind
+    its twin must still back up (LIVE-5)."""
+    return ("sim second devices", ["sim", "sweep", "--seeds", f"0..{seeds}", "--second-devices",
+                                   "--require", "newer manifests met by a backup"])
+
+
 PROFILES = {
     "quick": [
         ("sim limit 1", ["sim", "sweep", "--seeds", "0..60", "--guess-limit", "1", "--check-history"]),
@@ -130,6 +138,11 @@ PROFILES = {
         # two: where the backup's version rule must move on (DUR-1 at the
         # acknowledgement judges every stored version of the name).
         rewritten_name(10),
+        # A second device per user, set up from the first: backups of one
+        # key racing for names and the manifest, and a device put away
+        # while its twin backed up (the newer-manifest branch of a backup
+        # is reached only here).
+        second_devices(20),
     ],
     "nightly": [
         ("sim limit 1", ["sim", "sweep", "--seeds", "0..200", "--guess-limit", "1", "--check-history"]),
@@ -246,6 +259,7 @@ PROFILES = {
         ("sim disable confirmation", ["cargo-test", "disable_confirmation"]),
         failed_backups(40),
         rewritten_name(40),
+        second_devices(80),
         # The backup format's property tests (FMT-1): the simulator's
         # devices encrypt whole archives in memory and never use the
         # streaming encryptor the command line does, so a bug there (outside

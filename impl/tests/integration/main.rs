@@ -16,6 +16,7 @@ mod client_faults;
 mod client_flows;
 mod client_generations;
 mod client_redaction;
+mod client_two_devices;
 mod cloud_conformance;
 mod cloud_directory;
 mod cloud_faults;

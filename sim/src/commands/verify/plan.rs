@@ -315,6 +315,16 @@ fn sweeps(scale: u64) -> Vec<Stage> {
             &["--mode-switches"],
         ),
         sweep(
+            "sim-second-devices",
+            "a second device per user, set up from the first, backing up and restoring alongside it: their backups race for names and the manifest, which must never go back (DUR-1), and a device put away while its twin backed up must back up after the heal (LIVE-5)",
+            s(60),
+            &[
+                "--second-devices",
+                "--require",
+                "newer manifests met by a backup",
+            ],
+        ),
+        sweep(
             "sim-resend-to-deposed-leader",
             "aimed: a leader that answered an activation, cut off as it next sends entries, is sent a copy of it once a newer leader has changed the record, then its held acknowledgements (5 nodes, R 1, partitions)",
             s(100),
