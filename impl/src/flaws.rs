@@ -763,6 +763,12 @@ pub enum ClientFlaw {
     /// another device, and the manifest goes back below it (breaks DUR-1).
     #[cfg(feature = "flaws")]
     BackupPutsOverUnopenedManifest,
+    /// A disable leaves the device's written floor where it was, below the
+    /// names another device of K wrote and it deleted: turned on again,
+    /// the device's backups meet those deleted names one by one, more than
+    /// the conflict budget, and fail with the cloud healed (breaks LIVE-5).
+    #[cfg(feature = "flaws")]
+    DisableForgetsDeletedNames,
 }
 
 /// Every vault flaw, for command lines and sweeps.
@@ -1013,6 +1019,8 @@ pub const CLIENT_FLAWS: &[ClientFlaw] = &[
     ClientFlaw::BackupWalksTakenNames,
     #[cfg(feature = "flaws")]
     ClientFlaw::BackupPutsOverUnopenedManifest,
+    #[cfg(feature = "flaws")]
+    ClientFlaw::DisableForgetsDeletedNames,
 ];
 
 /// Whether `flaw` (an `Option<VaultFlaw>` or `Option<ClientFlaw>`) is the
@@ -1286,6 +1294,8 @@ impl ClientFlaw {
             ClientFlaw::BackupWalksTakenNames => "backup-walks-taken-names",
             #[cfg(feature = "flaws")]
             ClientFlaw::BackupPutsOverUnopenedManifest => "backup-puts-over-unopened-manifest",
+            #[cfg(feature = "flaws")]
+            ClientFlaw::DisableForgetsDeletedNames => "disable-forgets-deleted-names",
         }
     }
 }

@@ -58,7 +58,10 @@ pub struct DeviceState {
     /// lost, the name deleted), so a restore never compares with it; only
     /// `acknowledged` bounds what a restore accepts. A disable keeps it, as
     /// it keeps `acknowledged`, so that names stay increasing if backups
-    /// are turned on again.
+    /// are turned on again, and raises it to the highest name it listed to
+    /// delete: another device of K may have written names above this one's,
+    /// and a deleted name has a history the next key's backups would meet
+    /// one by one, more of them than the conflict budget.
     pub written: Generation,
     /// The manifest version this device last wrote or read, for the next
     /// conditional manifest update.

@@ -10,15 +10,19 @@
 //! - a manifest that does not open under K is put over only when two reads
 //!   return the same bytes at one version: a read the cloud damaged, taken
 //!   for another key's manifest and put over, would send the manifest back
-//!   below the twin's newer backup.
+//!   below the twin's newer backup;
+//! - a disable raises the device's written floor to the highest name it
+//!   listed to delete: turned on again under a new key, its backups start
+//!   above the twin's deleted names, each with a history.
 //!
 //! Each has its twin on a broken variant (`backup-walks-taken-names`,
-//! `backup-puts-over-unopened-manifest`); the simulator runs both devices
-//! under every fault with `--second-devices`.
+//! `backup-puts-over-unopened-manifest`, `disable-forgets-deleted-names`);
+//! the simulator runs both devices under every fault with
+//! `--second-devices`.
 
 use crate::client_common::*;
 use backup_vault::client::layout::{decode_manifest, manifest_key};
-use backup_vault::client::{CallId, Client, ClientError, CloudOp, Output};
+use backup_vault::client::{CallId, Client, ClientError, CloudOp, Completed, Operation, Output};
 use backup_vault::cloud::GetFault;
 use backup_vault::flaws::ClientFlaw;
 use backup_vault::format::Generation;
@@ -133,4 +137,37 @@ fn a_damaged_manifest_read_is_put_over_on_the_broken_variant() {
         Some(Generation(2)),
         "the manifest went back below the second phone's backup"
     );
+}
+
+/// The second phone backs up one more time than the conflict budget; the
+/// first phone turns backups off (deleting every name, the second's too),
+/// then on again under a new key, and backs up: the generation it is told
+/// is stored.
+fn backed_up_after_disabling(flaw: Option<ClientFlaw>) -> Result<u64, ClientError> {
+    let (mut w, mut first, mut second, _) = two_phones(flaw);
+    let budget = u64::from(w.config.restarts.backup_conflicts);
+    for i in 0..=budget {
+        backed_up(w.run(&mut second, backup(format!("second, {i}").as_bytes())));
+    }
+    let disabled = w.run(&mut first, Operation::Disable);
+    assert!(
+        matches!(disabled, Ok(Completed::Disabled { .. })),
+        "{disabled:?}"
+    );
+    key_text(&mut w, &mut first);
+    w.run(&mut first, backup(b"first phone, new key"))
+        .map(|done| backed_up(Ok(done)))
+}
+
+#[test]
+fn a_disable_keeps_the_next_key_above_every_name_it_deleted() {
+    let budget = u64::from(World::new(9).config.restarts.backup_conflicts);
+    // Generation 1, then the second phone's 2 to budget + 2, all deleted.
+    assert_eq!(backed_up_after_disabling(None), Ok(budget + 3));
+}
+
+#[test]
+fn a_disable_that_forgets_the_names_it_deleted_fails_the_next_key_on_the_broken_variant() {
+    let r = backed_up_after_disabling(Some(ClientFlaw::DisableForgetsDeletedNames));
+    assert_eq!(r, Err(ClientError::CloudUnavailable));
 }

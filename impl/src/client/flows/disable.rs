@@ -43,8 +43,10 @@
 //! Cloud deletions are best effort: what could not be deleted after the retry
 //! budget is reported in `Completed::Disabled`. Afterwards the device
 //! forgets K and its registration; it keeps its acknowledged generation and
-//! the highest one it wrote a name for (`DeviceState::written`), so
-//! generations stay increasing if backups are turned on again.
+//! the highest one it wrote a name for (`DeviceState::written`), raised to
+//! the highest name it listed to delete (another device of K may have
+//! written above it), so generations stay increasing, above every deleted
+//! name, if backups are turned on again.
 //!
 //! A disable cut short (a crash after some deletions, before the end) leaves
 //! the device with K, in its mode, at its acknowledged generation, while
@@ -63,7 +65,7 @@ use super::{vault_error, CloudResult, Ctx, Step, VaultResponse};
 use crate::client::api::{CloudOp, CloudReply, Completed};
 use crate::client::crypto::{proof_digest, prove, verify_reply};
 use crate::client::error::ClientError;
-use crate::client::layout::{backups_prefix, manifest_key};
+use crate::client::layout::{backups_prefix, manifest_key, parse_backup_key};
 use crate::client::state::Mode;
 use crate::cloud::{ObjectKey, Precondition, StoreError};
 use crate::key::BackupKey;
@@ -216,6 +218,18 @@ impl Disable {
     pub(crate) fn on_cloud(&mut self, result: CloudResult, ctx: &mut Ctx<'_>) -> Step {
         match (self.phase, result) {
             (Phase::List, Ok(CloudReply::Listed(infos))) => {
+                // Every listed name gets a history: the next backups go
+                // above them, whoever wrote them (`DeviceState::written`).
+                let user = ctx.device.user;
+                if let Some(highest) = infos
+                    .iter()
+                    .filter_map(|info| parse_backup_key(user, &info.key))
+                    .max()
+                {
+                    if !flaw_forgets_deleted_names(ctx) {
+                        ctx.device.write(highest);
+                    }
+                }
                 self.queue.push(manifest_key(ctx.device.user));
                 self.queue.extend(infos.into_iter().rev().map(|i| i.key));
                 self.next(ctx)
@@ -271,6 +285,11 @@ impl Disable {
             }
         }
     }
+}
+
+/// Broken variant `DisableForgetsDeletedNames` (see [`crate::flaws`]).
+fn flaw_forgets_deleted_names(ctx: &Ctx<'_>) -> bool {
+    crate::flaws::flaw_on!(ctx.config.flaw, ClientFlaw::DisableForgetsDeletedNames)
 }
 
 /// Broken variant `GoneForAnyProof` (see [`crate::flaws`]).
