@@ -314,6 +314,19 @@ impl Actor {
     }
 }
 
+/// The world strikes actor `a` with `what`, about `user` (`arg`: the
+/// trace's number): a fault in the trace.
+fn fault_at(world: &mut World, a: usize, what: &'static str, user: UserId, arg: u64) {
+    world.record(
+        "fault",
+        Party::World,
+        Some(Party::Actor(a as u32)),
+        what,
+        Some(user.0),
+        arg,
+    );
+}
+
 /// Actor `a` starts a new client for `user`, as a new app process on a
 /// new connection: its call numbers start again from 0, so replies to the
 /// previous client's calls must not reach it (the epoch tells them apart).
@@ -528,14 +541,8 @@ fn wake_second(world: &mut World, s: usize, p: usize) {
 /// checks judge each user's first device alone.
 fn retire_second(world: &mut World, s: usize) {
     let user = world.actors[s].user;
-    world.record(
-        "fault",
-        Party::World,
-        Some(Party::Actor(s as u32)),
-        "second-device-retired",
-        Some(user.0),
-        u64::from(world.actors[s].op.is_some()),
-    );
+    let busy = u64::from(world.actors[s].op.is_some());
+    fault_at(world, s, "second-device-retired", user, busy);
     let actor = &mut world.actors[s];
     actor.op = None;
     actor.epoch += 1;
@@ -1608,14 +1615,7 @@ fn reuse_ticket(world: &mut World, a: usize) -> bool {
     );
     world.actors[a].calls += 1;
     let call = PROBE_CALLS | world.actors[a].calls;
-    world.record(
-        "fault",
-        Party::World,
-        Some(Party::Actor(a as u32)),
-        "reuse-ticket",
-        Some(user.0),
-        call,
-    );
+    fault_at(world, a, "reuse-ticket", user, call);
     let to = world.actors[a].leader;
     world.submit(
         a,
@@ -1654,14 +1654,7 @@ fn substitute_evaluation(
     bytes[..REGISTRATION_REQUEST_LEN].copy_from_slice(&own.as_bytes()[..REGISTRATION_REQUEST_LEN]);
     if let Ok(forged) = RegistrationResponse::from_bytes(&bytes) {
         answer.response = forged;
-        world.record(
-            "fault",
-            Party::World,
-            Some(Party::Actor(a as u32)),
-            "substitute-evaluation",
-            Some(user.0),
-            call,
-        );
+        fault_at(world, a, "substitute-evaluation", user, call);
     }
 }
 
@@ -1684,14 +1677,7 @@ fn forged_tag(world: &mut World, a: usize) -> ReplyTag {
 /// Delivers `response` to actor `a` as if the vault had answered `call`.
 fn forge(world: &mut World, a: usize, call: CallId, response: ClientResponse<OpaqueCrypto>) {
     let user = world.actors[a].user;
-    world.record(
-        "fault",
-        Party::World,
-        Some(Party::Actor(a as u32)),
-        "forged-reply",
-        Some(user.0),
-        call.0,
-    );
+    fault_at(world, a, "forged-reply", user, call.0);
     let epoch = world.actors[a].epoch;
     let at = world.now().plus(1 + world.below(20));
     world.cluster.schedule(
@@ -2005,14 +1991,7 @@ pub(super) fn crash(world: &mut World, a: usize) {
         return;
     }
     let user = world.actors[a].user;
-    world.record(
-        "fault",
-        Party::World,
-        Some(Party::Actor(a as u32)),
-        "device-crash",
-        Some(user.0),
-        0,
-    );
+    fault_at(world, a, "device-crash", user, 0);
     world.actors[a].op = None;
     let actor = &mut world.actors[a];
     actor.epoch += 1;
@@ -2559,14 +2538,7 @@ fn start_final_restore(world: &mut World, a: usize, may_reenable: bool) {
         // for. DEV-1 then judges a restore that sets a device up.
         world.actors[a].saved = DeviceState::new(user);
         world.activations_sent.retain(|(actor, _)| *actor != a);
-        world.record(
-            "fault",
-            Party::World,
-            Some(Party::Actor(a as u32)),
-            "device-lost",
-            Some(user.0),
-            0,
-        );
+        fault_at(world, a, "device-lost", user, 0);
     }
     restart_app(world, a);
     world.finals_pending += 1;
