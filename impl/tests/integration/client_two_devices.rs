@@ -50,18 +50,29 @@ fn manifest_names(w: &World, key: &BackupKey) -> Option<Generation> {
     decode_manifest(key, ALICE, &stored.data)
 }
 
-/// The first phone backs up after the second backed up one more time than
+/// The second phone backs up one more time than the conflict budget, at
+/// generations 2 to budget + 2.
+fn twin_gets_ahead(w: &mut World, second: &mut Client) {
+    let budget = u64::from(w.config.restarts.backup_conflicts);
+    for i in 0..=budget {
+        let g = backed_up(w.run(second, backup(format!("second, {i}").as_bytes())));
+        assert_eq!(g, 2 + i);
+    }
+}
+
+/// The generation `first` is told its next backup is stored as.
+fn next_backup(w: &mut World, first: &mut Client) -> Result<u64, ClientError> {
+    w.run(first, backup(b"first phone, again"))
+        .map(|done| backed_up(Ok(done)))
+}
+
+/// The first phone backs up after the second got ahead of it by more than
 /// the conflict budget: with the correct client, at the generation after
 /// the second's last, for one conflict.
 fn behind_by_more_than_the_budget(flaw: Option<ClientFlaw>) -> Result<u64, ClientError> {
     let (mut w, mut first, mut second, _) = two_phones(flaw);
-    let budget = u64::from(w.config.restarts.backup_conflicts);
-    for i in 0..=budget {
-        let g = backed_up(w.run(&mut second, backup(format!("second, {i}").as_bytes())));
-        assert_eq!(g, 2 + i);
-    }
-    w.run(&mut first, backup(b"first phone, back again"))
-        .map(|done| backed_up(Ok(done)))
+    twin_gets_ahead(&mut w, &mut second);
+    next_backup(&mut w, &mut first)
 }
 
 #[test]
@@ -145,18 +156,14 @@ fn a_damaged_manifest_read_is_put_over_on_the_broken_variant() {
 /// is stored.
 fn backed_up_after_disabling(flaw: Option<ClientFlaw>) -> Result<u64, ClientError> {
     let (mut w, mut first, mut second, _) = two_phones(flaw);
-    let budget = u64::from(w.config.restarts.backup_conflicts);
-    for i in 0..=budget {
-        backed_up(w.run(&mut second, backup(format!("second, {i}").as_bytes())));
-    }
+    twin_gets_ahead(&mut w, &mut second);
     let disabled = w.run(&mut first, Operation::Disable);
     assert!(
         matches!(disabled, Ok(Completed::Disabled { .. })),
         "{disabled:?}"
     );
     key_text(&mut w, &mut first);
-    w.run(&mut first, backup(b"first phone, new key"))
-        .map(|done| backed_up(Ok(done)))
+    next_backup(&mut w, &mut first)
 }
 
 #[test]
