@@ -112,7 +112,7 @@ PROFILES = {
         ("model walk", ["check", "walk", "vault", "--seeds", "0..10000", "--steps", "300",
                         "-j", "2"]),
         ("sim attacks", ["cargo-test", "attacks"]),
-        # Device scenarios no sweep reaches (one device per user; a
+        # Device scenarios no sweep reaches (a device meeting another's key; a
         # re-enable after the registration went, with every Activated
         # lost; every LoginFinish duplicated): sim/tests/lost_activation.rs,
         # two_devices.rs and duplicates.rs.

@@ -1,6 +1,8 @@
 //! Two devices of one account against a five-node simulated cluster, real
-//! OPAQUE and the real client state machine. The sweeps run one device per
-//! user, so what one device's set-up does to another's is judged here.
+//! OPAQUE and the real client state machine. The sweeps' second devices
+//! (`--second-devices`) share their first device's key and never set up
+//! one of their own, so what one device's set-up of a new key does to
+//! another is judged here.
 //!
 //! A device that holds a key keeps it through a password restore (DEV-1:
 //! `check/device.rs` allows a password restore to change the key only on a
