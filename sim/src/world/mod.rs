@@ -38,10 +38,10 @@ use backup_vault::cloud::MemoryStore;
 use backup_vault::format::ChunkSize;
 use backup_vault::invariant::Invariant;
 use backup_vault::opaque::client as opaque_client;
-use backup_vault::opaque::{FleetSecrets, KsfParams, RegistrationRequest, SealedToFleet};
+use backup_vault::opaque::{FleetSecrets, KsfParams, RegistrationRequest};
 use backup_vault::vault::binding::{RegistrationTicket, RegistrationTranscript};
-use backup_vault::vault::crypto::ContentDigest;
 use backup_vault::vault::crypto::VaultCrypto;
+use backup_vault::vault::crypto::{ContentDigest, OpenedRegistration};
 use backup_vault::vault::hsm_seal::{STORAGE_KEY_LABEL, WIRE_KEY_LABEL};
 use backup_vault::vault::ids::{LogIndex, Millis, NodeId, Term, UserId};
 use backup_vault::vault::node::{ClientId, NodeConfig, Reply, RequestId, VaultNode};
@@ -1227,13 +1227,10 @@ impl World {
     fn check_registration_key(
         &mut self,
         user: UserId,
-        sealed: &SealedToFleet,
+        opened: &OpenedRegistration<OpaqueCrypto>,
         content: ContentDigest,
         password: &Password,
     ) {
-        let Ok(opened) = self.crypto.open_registration(user, sealed) else {
-            return;
-        };
         self.record_material(
             user,
             material_of(
@@ -1276,9 +1273,13 @@ impl World {
     }
 
     /// What the checks need to know of a request.
+    ///
+    /// `opened` is the auditor's opening of a stage's sealed registration
+    /// (`None` for other requests, or if it did not open).
     fn request_info(
         &mut self,
         request: &ClientRequest<OpaqueCrypto>,
+        opened: Option<&OpenedRegistration<OpaqueCrypto>>,
         restore: Option<check::oracle::RestoreId>,
     ) -> RequestInfo {
         let user = request.user();
@@ -1288,15 +1289,9 @@ impl World {
                 Some(OprfInput::Registration(request.clone())),
             ),
             ClientRequest::Stage {
-                sealed,
-                content,
-                replacing,
-                ..
+                content, replacing, ..
             } => {
-                // The checks hold the fleet's secrets: they open what was
-                // sent, to know what a stage of this content must hold.
-                let opened = self.crypto.open_registration(user, sealed).ok();
-                if let Some(o) = &opened {
+                if let Some(o) = opened {
                     self.lockout
                         .sealed(o.content, o.password_file.as_bytes().to_vec());
                 }
@@ -1367,16 +1362,18 @@ impl World {
     ) {
         let client = self.actors[a].client_id();
         let restore = self.actors[a].restore();
-        let mut info = self.request_info(&request, restore);
-        if let ClientRequest::Stage {
-            user,
-            sealed,
-            content,
-            ..
-        } = &request
-        {
+        // The checks hold the fleet's secrets: they open a stage's sealed
+        // registration, once, to know what a stage of this content must hold.
+        let opened = match &request {
+            ClientRequest::Stage { user, sealed, .. } => {
+                self.crypto.open_registration(*user, sealed).ok()
+            }
+            _ => None,
+        };
+        let mut info = self.request_info(&request, opened.as_ref(), restore);
+        if let (ClientRequest::Stage { user, content, .. }, Some(opened)) = (&request, &opened) {
             if let Some(password) = self.actors[a].registering().cloned() {
-                self.check_registration_key(*user, sealed, *content, &password);
+                self.check_registration_key(*user, opened, *content, &password);
             }
         }
         match &request {
