@@ -262,9 +262,7 @@ fn temp_name(target_name: &std::ffi::OsStr) -> OsString {
     let mut name = OsString::from(".");
     name.push(target_name);
     name.push(".");
-    for b in random {
-        name.push(format!("{b:02x}"));
-    }
+    name.push(hex::encode(random));
     name.push(".bvault-tmp");
     name
 }

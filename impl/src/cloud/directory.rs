@@ -409,9 +409,7 @@ fn dir_name(key: &ObjectKey) -> String {
     let digest = Sha256::digest(text.as_bytes());
     let mut name = readable;
     name.push('-');
-    for byte in &digest[..16] {
-        name.push_str(&format!("{byte:02x}"));
-    }
+    name.push_str(&hex::encode(&digest[..16]));
     name
 }
 

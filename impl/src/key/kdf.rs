@@ -96,9 +96,8 @@ mod tests {
         Hkdf::<Sha256>::new(Some(&salt), &ikm)
             .expand(&info, &mut okm)
             .unwrap();
-        let hex: String = okm.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(
-            hex,
+            hex::encode(okm),
             "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"
         );
     }

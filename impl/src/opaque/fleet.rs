@@ -223,10 +223,7 @@ mod tests {
         let fleet = FleetSecrets::generate(&mut ChaCha20Rng::seed_from_u64(2));
         let shown = format!("{fleet:?}");
         assert!(shown.contains("redacted"));
-        let secret_hex: String = fleet.to_bytes()[..16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let secret_hex = hex::encode(&fleet.to_bytes()[..16]);
         assert!(!shown.contains(&secret_hex), "{shown}");
         assert!(shown.contains(&fleet.public_key().to_string()));
     }

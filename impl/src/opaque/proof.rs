@@ -384,10 +384,7 @@ mod tests {
             *a.expose_secret(),
             *k.derive(Purpose::BackupPayload, b"alice")
         );
-        let hex: String = a.expose_secret()[..4]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hex = hex::encode(&a.expose_secret()[..4]);
         assert!(!format!("{a:?}").contains(&hex));
     }
 }

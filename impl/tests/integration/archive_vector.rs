@@ -144,10 +144,7 @@ mod archive {
         assert_eq!(archive::decode(&bytes).unwrap(), archive);
 
         // The length and digest stated in the prose.
-        let digest: String = Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let digest = hex::encode(Sha256::digest(&bytes));
         let stated = format!("({} bytes, SHA-256\n`{digest}`)", bytes.len());
         assert!(DOC.contains(&stated), "docs/archive.md should say {stated}");
     }
