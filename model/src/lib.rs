@@ -21,6 +21,7 @@
 //! each is explored.
 #![forbid(unsafe_code)]
 
+pub mod deadline;
 pub mod diagram;
 pub mod protocol;
 pub mod run;

@@ -1,6 +1,7 @@
 //! Running a checker with bounds and budgets, and reporting what it found:
 //! the one place the command line and the tests start searches from.
 
+use crate::deadline::Deadlined;
 use stateright::{Checker, Expectation, HasDiscoveries, Model};
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -282,6 +283,10 @@ where
         .iter()
         .map(|p| (p.name, p.expectation.clone()))
         .collect();
+    let start = Instant::now();
+    // Stateright's own timeout (below) stops workers only between batches;
+    // the deadline stops a search on one thread too (`deadline.rs`).
+    let model = Deadlined::new(model, budget.time.map(|t| start + t));
     let mut builder = model.checker().threads(budget.threads.max(1));
     if let Some(depth) = budget.depth {
         // Stateright counts the initial state as depth 1 and neither checks
@@ -298,15 +303,14 @@ where
     if let Some(names) = &budget.stop_on {
         builder = builder.finish_when(HasDiscoveries::AnyOf(names.iter().copied().collect()));
     }
-    let start = Instant::now();
     let (states, unique, raw_depth, discoveries) = match (budget.strategy, budget.progress) {
-        (Strategy::Bfs, None) => collect(builder.spawn_bfs().join()),
-        (Strategy::Dfs, None) => collect(builder.spawn_dfs().join()),
+        (Strategy::Bfs, None) => finish(builder.spawn_bfs().join()),
+        (Strategy::Dfs, None) => finish(builder.spawn_dfs().join()),
         (Strategy::Bfs, Some(every)) => {
-            collect(builder.spawn_bfs().report(&mut Progress::new(every)).join())
+            finish(builder.spawn_bfs().report(&mut Progress::new(every)).join())
         }
         (Strategy::Dfs, Some(every)) => {
-            collect(builder.spawn_dfs().report(&mut Progress::new(every)).join())
+            finish(builder.spawn_dfs().report(&mut Progress::new(every)).join())
         }
     };
     let elapsed = start.elapsed();
@@ -360,6 +364,19 @@ where
 }
 
 type Found<A> = Vec<(&'static str, Vec<A>)>;
+
+/// What a finished search found, its paths replayed with every action
+/// whatever the deadline.
+fn finish<M, K>(checker: K) -> (usize, usize, usize, Found<M::Action>)
+where
+    M: Model,
+    M::State: Clone + PartialEq + Hash,
+    M::Action: Clone + PartialEq,
+    K: Checker<Deadlined<M>>,
+{
+    checker.model().replay();
+    collect(checker)
+}
 
 fn collect<M, K>(checker: K) -> (usize, usize, usize, Found<M::Action>)
 where
@@ -579,5 +596,56 @@ mod tests {
             ..Budget::bfs(0)
         };
         assert_eq!(check(Detour, &uncapped).proved(), Proved::Violated);
+    }
+
+    /// Counting up from 0 by one or two, for ever: a space without end.
+    struct Endless;
+
+    impl Model for Endless {
+        type State = u64;
+        type Action = u64;
+        fn init_states(&self) -> Vec<u64> {
+            vec![0]
+        }
+        fn actions(&self, _: &u64, actions: &mut Vec<u64>) {
+            actions.extend([1, 2]);
+        }
+        fn next_state(&self, s: &u64, a: u64) -> Option<u64> {
+            Some(s + a)
+        }
+        fn properties(&self) -> Vec<stateright::Property<Self>> {
+            vec![stateright::Property::always("counts", |_, _| true)]
+        }
+    }
+
+    /// A time budget ends a search whatever its order and threads. On one
+    /// thread, stateright's own timeout never did: its workers look at it
+    /// only when their queue is empty, which in a space without end is
+    /// never (`deadline.rs`). The search runs on its own thread here, so
+    /// that a search the budget does not stop fails the test instead of
+    /// hanging it.
+    #[test]
+    fn a_time_budget_ends_a_search_of_a_space_without_end() {
+        for (strategy, threads) in [(Strategy::Dfs, 1), (Strategy::Bfs, 1), (Strategy::Dfs, 2)] {
+            let budget = Budget {
+                strategy,
+                threads,
+                depth: None,
+                time: Some(Duration::from_millis(200)),
+                ..Budget::bfs(0)
+            };
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let _ = tx.send(check(Endless, &budget));
+            });
+            let r = rx
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| {
+                    panic!("a {strategy:?} search on {threads} thread(s) ran on past its budget")
+                });
+            assert_eq!(r.coverage, Coverage::StoppedEarly);
+            assert!(matches!(r.proved(), Proved::Inconclusive { .. }));
+            assert!(r.unique > 1);
+        }
     }
 }
