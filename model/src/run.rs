@@ -550,7 +550,11 @@ mod tests {
             Some(to)
         }
         fn properties(&self) -> Vec<stateright::Property<Self>> {
-            vec![stateright::Property::always("never 5", |_, s| *s != 5)]
+            vec![
+                stateright::Property::always("never 5", |_, s| *s != 5),
+                // Holds everywhere, so the search goes on after 5.
+                stateright::Property::always("counts", |_, _| true),
+            ]
         }
     }
 
@@ -598,7 +602,8 @@ mod tests {
         assert_eq!(check(Detour, &uncapped).proved(), Proved::Violated);
     }
 
-    /// Counting up from 0 by one or two, for ever: a space without end.
+    /// Counting up from 0 by one or two, for ever: a space without end,
+    /// where 5 breaks a property.
     struct Endless;
 
     impl Model for Endless {
@@ -614,7 +619,11 @@ mod tests {
             Some(s + a)
         }
         fn properties(&self) -> Vec<stateright::Property<Self>> {
-            vec![stateright::Property::always("counts", |_, _| true)]
+            vec![
+                stateright::Property::always("never 5", |_, s| *s != 5),
+                // Holds everywhere, so the search goes on after 5.
+                stateright::Property::always("counts", |_, _| true),
+            ]
         }
     }
 
@@ -644,8 +653,12 @@ mod tests {
                     panic!("a {strategy:?} search on {threads} thread(s) ran on past its budget")
                 });
             assert_eq!(r.coverage, Coverage::StoppedEarly);
-            assert!(matches!(r.proved(), Proved::Inconclusive { .. }));
-            assert!(r.unique > 1);
+            assert!(r.unique > 5);
+            // What it found before the budget ran out is reported, its path
+            // replayed with every action although the deadline has passed.
+            let path = r.verdicts[0].path.as_ref().expect("5 is reached");
+            assert_eq!(path.iter().sum::<u64>(), 5, "{path:?}");
+            assert_eq!(r.proved(), Proved::Violated);
         }
     }
 }
