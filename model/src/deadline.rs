@@ -115,20 +115,6 @@ impl<M: Model> Model for Deadlined<M> {
         self.inner.next_state(last, action)
     }
 
-    fn format_action(&self, action: &Self::Action) -> String
-    where
-        Self::Action: std::fmt::Debug,
-    {
-        self.inner.format_action(action)
-    }
-
-    fn format_step(&self, last: &Self::State, action: Self::Action) -> Option<String>
-    where
-        Self::State: std::fmt::Debug,
-    {
-        self.inner.format_step(last, action)
-    }
-
     fn properties(&self) -> Vec<Property<Self>> {
         let conditions = trampolines::<M>();
         self.properties
