@@ -138,8 +138,8 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    /// Counting up from 0 by one or two, for ever; "below 1000" always
-    /// holds, "reaches 7" sometimes.
+    /// Counting up from 0 by one or two, up to 10; "never 3" is violated,
+    /// "reaches 7" has an example.
     struct Count;
 
     impl Model for Count {
@@ -160,6 +160,9 @@ mod tests {
                 Property::sometimes("reaches 7", |_, s| *s == 7),
             ]
         }
+        fn within_boundary(&self, s: &u64) -> bool {
+            *s <= 10
+        }
     }
 
     #[test]
@@ -173,6 +176,8 @@ mod tests {
         let mut actions = Vec::new();
         m.actions(&0, &mut actions);
         assert_eq!(actions, vec![1, 2]);
+        assert!(m.within_boundary(&10));
+        assert!(!m.within_boundary(&11));
     }
 
     #[test]
