@@ -26,6 +26,11 @@
 //! contains key material.
 #![forbid(unsafe_code)]
 
+// The product never runs on the insecure toy group of the simulator's fast
+// sweeps (`impl/src/opaque/toy_group.rs`).
+#[cfg(bvault_toy_group)]
+compile_error!("bvault must not be built with --cfg bvault_toy_group: that group is insecure and for the simulator only");
+
 mod cli;
 mod commands;
 mod keyfile;

@@ -13,11 +13,11 @@
 
 use super::bytes::{self, Encoded};
 use super::error::DecodeError;
-use super::suite::Suite;
+use super::suite::{Group, Suite};
 use core::fmt;
 use core::str::FromStr;
 use opaque_ke::keypair::PublicKey;
-use opaque_ke::{Ristretto255, ServerSetup};
+use opaque_ke::ServerSetup;
 use rand_core::{CryptoRng, RngCore};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, Zeroizing};
@@ -136,7 +136,7 @@ impl FleetPublicKey {
         self.0.ct_eq(&other.0).into()
     }
 
-    pub(crate) fn from_opaque(pk: &PublicKey<Ristretto255>) -> Self {
+    pub(crate) fn from_opaque(pk: &PublicKey<Group>) -> Self {
         let mut out = [0u8; FLEET_PUBLIC_KEY_LEN];
         out.copy_from_slice(&pk.serialize());
         FleetPublicKey(out)
@@ -148,7 +148,7 @@ impl Encoded for FleetPublicKey {
 
     fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let array = bytes::fixed::<FLEET_PUBLIC_KEY_LEN>(Self::WHAT, bytes)?;
-        PublicKey::<Ristretto255>::deserialize(&array)
+        PublicKey::<Group>::deserialize(&array)
             .map_err(|_| DecodeError::Malformed { what: Self::WHAT })?;
         Ok(FleetPublicKey(array))
     }

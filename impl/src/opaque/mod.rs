@@ -15,6 +15,7 @@
 //! | [`wrap`] | K wrapped under the export key; the wrapped K sealed under the session key |
 //! | [`proof`] | proof of knowledge of K, to authorise replacing or deleting a record |
 //! | [`to_fleet`] | public-key encryption to the fleet key, for what a registration carries |
+//! | `toy_group` | **insecure**: a fast stand-in for ristretto255, only in tests and in simulator builds with `--cfg bvault_toy_group` |
 //!
 //! # Flows
 //! ```text
@@ -55,6 +56,8 @@ pub mod secrets;
 pub mod server;
 pub mod suite;
 pub mod to_fleet;
+#[cfg(any(test, bvault_toy_group))]
+pub mod toy_group;
 pub mod wrap;
 
 mod bytes;

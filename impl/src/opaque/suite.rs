@@ -15,15 +15,37 @@
 //! before spending memory on them.
 
 use argon2::{Algorithm, Argon2, Params, Version};
-use opaque_ke::{CipherSuite, Ristretto255, TripleDh};
+use opaque_ke::{CipherSuite, TripleDh};
 use serde::{Deserialize, Serialize};
+
+/// The prime-order group of the OPRF, the key exchange and the fleet seal
+/// ([`super::to_fleet`]): ristretto255.
+#[cfg(not(bvault_toy_group))]
+pub(crate) type Group = opaque_ke::Ristretto255;
+
+/// The prime-order group of the OPRF, the key exchange and the fleet seal:
+/// in a build with `--cfg bvault_toy_group`, the **insecure** toy group,
+/// for the simulator's fast sweeps ([`super::toy_group`]).
+#[cfg(bvault_toy_group)]
+pub(crate) type Group = super::toy_group::ToyGroup;
+
+/// The group's name, as reports print it.
+#[cfg(not(bvault_toy_group))]
+pub const GROUP_NAME: &str = "ristretto255";
+
+/// The group's name, as reports print it.
+#[cfg(bvault_toy_group)]
+pub const GROUP_NAME: &str = "toy group (INSECURE: integers mod 2^61-1, simulation only)";
+
+/// Whether this build runs on the insecure toy group (`--cfg bvault_toy_group`).
+pub const TOY_GROUP: bool = cfg!(bvault_toy_group);
 
 /// The cipher suite every client and vault node of this system uses.
 pub(crate) struct Suite;
 
 impl CipherSuite for Suite {
-    type OprfCs = Ristretto255;
-    type KeyExchange = TripleDh<Ristretto255, sha2::Sha512>;
+    type OprfCs = Group;
+    type KeyExchange = TripleDh<Group, sha2::Sha512>;
     type Ksf = Argon2<'static>;
 }
 

@@ -26,14 +26,14 @@
 use super::bytes::{self, Encoded};
 use super::error::{DecodeError, UnwrapError};
 use super::fleet::{FleetPublicKey, FleetSecrets, FLEET_PUBLIC_KEY_LEN};
+use super::suite::Group;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use core::fmt;
 use hkdf::Hkdf;
-use opaque_ke::key_exchange::group::Group;
+use opaque_ke::key_exchange::group::Group as KeGroup;
 use opaque_ke::key_exchange::tripledh::DiffieHellman;
 use opaque_ke::keypair::PublicKey;
-use opaque_ke::Ristretto255;
 use rand_core::{CryptoRng, RngCore};
 use sha2::Sha256;
 use zeroize::{Zeroize, Zeroizing};
@@ -78,8 +78,8 @@ pub fn seal_to_fleet(
             len: plaintext.len(),
         });
     }
-    let e = Ristretto255::random_sk(rng);
-    let mut ephemeral = Ristretto255::serialize_pk(&Ristretto255::public_key(&e));
+    let e = Group::random_sk(rng);
+    let mut ephemeral = Group::serialize_pk(&Group::public_key(&e));
     let fleet_pk = fleet_point(fleet_key);
     let dh = Zeroizing::new(e.diffie_hellman(&fleet_pk));
     let cipher = cipher(&dh, &ephemeral, fleet_key.as_bytes());
@@ -112,9 +112,9 @@ pub fn open_at_fleet(
     let (header, ciphertext) = sealed.0.split_at(HEADER_LEN);
     let ephemeral = &header[1..];
     // Valid by construction of `SealedToFleet` (checked in `decode`).
-    let e_pk = PublicKey::<Ristretto255>::deserialize(ephemeral).map_err(|_| UnwrapError)?;
+    let e_pk = PublicKey::<Group>::deserialize(ephemeral).map_err(|_| UnwrapError)?;
     let mut sk_bytes = fleet.setup().keypair().private().serialize();
-    let sk = Ristretto255::deserialize_take_sk(&mut &sk_bytes[..]);
+    let sk = Group::deserialize_take_sk(&mut &sk_bytes[..]);
     sk_bytes.as_mut_slice().zeroize();
     let sk = sk.map_err(|_| UnwrapError)?;
     let dh = Zeroizing::new(sk.diffie_hellman(e_pk.to_group_type()));
@@ -131,10 +131,10 @@ pub fn open_at_fleet(
         .map_err(|_| UnwrapError)
 }
 
-fn fleet_point(fleet_key: &FleetPublicKey) -> <Ristretto255 as Group>::Pk {
+fn fleet_point(fleet_key: &FleetPublicKey) -> <Group as KeGroup>::Pk {
     // A FleetPublicKey is a validated point by construction.
-    *PublicKey::<Ristretto255>::deserialize(fleet_key.as_bytes())
-        .expect("a FleetPublicKey is always a valid ristretto255 point")
+    *PublicKey::<Group>::deserialize(fleet_key.as_bytes())
+        .expect("a FleetPublicKey is always a valid point of the group")
         .to_group_type()
 }
 
@@ -189,7 +189,7 @@ impl Encoded for SealedToFleet {
         if bytes[0] != TO_FLEET_VERSION {
             return Err(malformed);
         }
-        PublicKey::<Ristretto255>::deserialize(&bytes[1..HEADER_LEN]).map_err(|_| malformed)?;
+        PublicKey::<Group>::deserialize(&bytes[1..HEADER_LEN]).map_err(|_| malformed)?;
         Ok(SealedToFleet(bytes.to_vec()))
     }
 

@@ -541,6 +541,9 @@ fn describe_scenario(s: &Scenario) -> String {
     if let Some(f) = s.client_flaw {
         let _ = write!(out, ", client flaw {}", f.name());
     }
+    if backup_vault::opaque::suite::TOY_GROUP {
+        let _ = write!(out, ", group {}", backup_vault::opaque::suite::GROUP_NAME);
+    }
     out
 }
 
@@ -556,6 +559,7 @@ fn scenario_json(s: &Scenario) -> serde_json::Value {
         "vault_flaw": s.vault_flaw.map(|f| f.name()),
         "client_flaw": s.client_flaw.map(|f| f.name()),
         "nemesis": s.nemesis.map(|n| n.name()),
+        "group": backup_vault::opaque::suite::GROUP_NAME,
     })
 }
 

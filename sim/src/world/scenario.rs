@@ -435,12 +435,15 @@ impl Scenario {
         out
     }
 
-    /// The exact command that replays `seed` of this scenario.
+    /// The exact command that replays `seed` of this scenario: in a build
+    /// on the toy group, through the script that makes that build.
     pub fn replay_command(&self, seed: u64) -> String {
-        format!(
-            "cargo run --release -- sim run --seed {seed}{}",
-            self.flags()
-        )
+        let runner = if backup_vault::opaque::suite::TOY_GROUP {
+            "scripts/toy-group.sh"
+        } else {
+            "cargo run --release --"
+        };
+        format!("{runner} sim run --seed {seed}{}", self.flags())
     }
 }
 
