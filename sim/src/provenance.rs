@@ -21,6 +21,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// `0.1.0 (commit 0123abcd…, clean tree, release build, rustc 1.95.0 …)`,
 /// what `bvault-suite --version` prints.
+#[cfg(not(bvault_toy_group))]
 pub const LONG_VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (commit ",
@@ -32,6 +33,22 @@ pub const LONG_VERSION: &str = concat!(
     " build, ",
     env!("BVAULT_RUSTC"),
     ")"
+);
+
+/// What `bvault-suite --version` prints in a build on the insecure toy
+/// group (`scripts/toy-group.sh`): the same, and the group named.
+#[cfg(bvault_toy_group)]
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("BVAULT_GIT_COMMIT"),
+    ", ",
+    env!("BVAULT_GIT_TREE"),
+    " tree, ",
+    env!("BVAULT_PROFILE"),
+    " build, ",
+    env!("BVAULT_RUSTC"),
+    ", INSECURE toy group for ristretto255: simulation only)"
 );
 
 /// What built the binary.
@@ -47,6 +64,9 @@ pub struct Build {
     pub profile: String,
     /// The compiler.
     pub rustc: String,
+    /// The OPAQUE group: "ristretto255", or the toy group of the fast
+    /// sweep mode (`backup_vault::opaque::suite::GROUP_NAME`).
+    pub group: String,
 }
 
 impl Build {
@@ -58,6 +78,7 @@ impl Build {
             tree: TREE.to_owned(),
             profile: PROFILE.to_owned(),
             rustc: RUSTC.to_owned(),
+            group: backup_vault::opaque::suite::GROUP_NAME.to_owned(),
         }
     }
 }
@@ -97,6 +118,9 @@ impl Provenance {
                 tree: s("tree"),
                 profile: s("profile"),
                 rustc: s("rustc"),
+                // Documents from before the field existed were all made
+                // on ristretto255.
+                group: v["group"].as_str().unwrap_or("ristretto255").to_owned(),
             },
             started: s("started"),
             binary: PathBuf::from(s("binary")),
@@ -111,6 +135,7 @@ impl Provenance {
             "tree": self.build.tree,
             "profile": self.build.profile,
             "rustc": self.build.rustc,
+            "group": self.build.group,
             "started": self.started,
             "binary": self.binary.display().to_string(),
         })
@@ -120,12 +145,17 @@ impl Provenance {
     pub fn line(&self) -> String {
         let b = &self.build;
         format!(
-            "bvault-suite {} (commit {}, {} tree, {} build, {}), started {}, binary {}",
+            "bvault-suite {} (commit {}, {} tree, {} build, {}{}), started {}, binary {}",
             b.version,
             b.commit,
             b.tree,
             b.profile,
             b.rustc,
+            if b.group == "ristretto255" {
+                String::new()
+            } else {
+                format!(", group {}", b.group)
+            },
             self.started,
             self.binary.display()
         )

@@ -144,6 +144,13 @@ fn a_passing_slice_writes_every_report_with_provenance() {
     assert_eq!(r["schema"], "bvault-verify/1");
     assert_eq!(r["verdict"], "proved");
     assert!(r["provenance"]["commit"].is_string() && r["provenance"]["rustc"].is_string());
+    // The default build runs on ristretto255; a report says which group
+    // made it (a `scripts/toy-group.sh` build names the toy group).
+    assert_eq!(
+        r["provenance"]["group"],
+        backup_vault::opaque::suite::GROUP_NAME
+    );
+    assert_eq!(backup_vault::opaque::suite::GROUP_NAME, "ristretto255");
     let stages = r["stages"].as_array().unwrap();
     assert_eq!(stages.len(), 3);
     assert!(
