@@ -62,7 +62,9 @@ const DERIVE_KEY_PAIR: &[u8] = b"OPAQUE-DeriveDiffieHellmanKeyPair";
 // ----- arithmetic mod q -----------------------------------------------------
 
 fn reduce(x: u128) -> u64 {
-    // 2^61 = 1 (mod q): fold the high bits onto the low ones, twice.
+    // 2^61 = 1 (mod q): fold the high bits onto the low ones, twice. Any
+    // u128 fits: the first fold leaves less than 2^68, the second less
+    // than 2^61 + 2^7, and one subtraction ends below q.
     let folded = (x as u64 & Q) as u128 + (x >> 61);
     let folded = (folded as u64 & Q) + (folded >> 61) as u64;
     if folded >= Q {
@@ -396,8 +398,15 @@ mod tests {
     }
 
     #[test]
+    fn the_generator_is_a_canonical_residue_other_than_0_and_1() {
+        assert!((2..Q).contains(&GENERATOR), "{GENERATOR:#x}");
+        assert_eq!(decode(&encode(GENERATOR)), Some(GENERATOR));
+    }
+
+    #[test]
     fn arithmetic_mod_q() {
         assert_eq!(reduce(Q as u128), 0);
+        assert_eq!(reduce(u128::MAX) as u128, u128::MAX % Q as u128);
         assert_eq!(reduce((Q as u128) * (Q as u128) - 1), Q - 1);
         assert_eq!(mul(Q - 1, Q - 1), 1, "(-1)^2 = 1");
         assert_eq!(add(Q - 1, 1), 0);
@@ -437,6 +446,27 @@ mod tests {
     }
 
     #[test]
+    fn random_scalars_are_canonical_and_spread() {
+        let mut rng = ChaCha20Rng::seed_from_u64(5);
+        let drawn: Vec<u64> = (0..200).map(|_| random_nonzero(&mut rng)).collect();
+        assert!(drawn.iter().all(|v| (1..Q).contains(v)));
+        let distinct: std::collections::BTreeSet<_> = drawn.iter().collect();
+        assert_eq!(distinct.len(), drawn.len(), "200 draws, no repeat");
+        // All of the 61 bits vary: each of them is set in some draw and
+        // clear in another.
+        for bit in 0..61 {
+            assert!(
+                drawn.iter().any(|v| v >> bit & 1 == 1),
+                "bit {bit} never set"
+            );
+            assert!(
+                drawn.iter().any(|v| v >> bit & 1 == 0),
+                "bit {bit} never clear"
+            );
+        }
+    }
+
+    #[test]
     fn diffie_hellman_agrees() {
         let mut rng = ChaCha20Rng::seed_from_u64(3);
         let a = <ToyGroup as KeGroup>::random_sk(&mut rng);
@@ -444,6 +474,22 @@ mod tests {
         let a_pk = ToyGroup::public_key(&a);
         let b_pk = ToyGroup::public_key(&b);
         assert_eq!(a.diffie_hellman(&b_pk), b.diffie_hellman(&a_pk));
+        assert_eq!(
+            a.diffie_hellman(&b_pk).as_slice(),
+            encode(mul(mul(GENERATOR, a.0), b.0)),
+            "the shared secret is a*b*G"
+        );
+        assert_ne!(
+            a.diffie_hellman(&b_pk),
+            a.diffie_hellman(&a_pk),
+            "another peer, another secret"
+        );
+        let sk_bytes = ToyGroup::serialize_sk(&a);
+        assert_eq!(sk_bytes.as_slice(), encode(a.0));
+        assert_eq!(
+            ToyGroup::deserialize_take_sk(&mut &sk_bytes[..]).unwrap(),
+            a
+        );
         assert_ne!(
             ToyGroup::serialize_pk(&a_pk).as_slice(),
             ToyGroup::serialize_sk(&a).as_slice(),
@@ -479,6 +525,8 @@ mod tests {
     fn opaque_runs_over_the_toy_group() {
         let mut rng = ChaCha20Rng::seed_from_u64(4);
         let setup = ServerSetup::<ToySuite>::new(&mut rng);
+        // The fleet's secrets, as `FleetSecrets` stores them, read back.
+        let setup = ServerSetup::<ToySuite>::deserialize(&setup.serialize()).expect("setup");
         let start = ClientRegistration::<ToySuite>::start(&mut rng, b"right").unwrap();
         let request =
             RegistrationRequest::deserialize(&start.message.serialize()).expect("request");
