@@ -19,37 +19,36 @@ pub const RUSTC: &str = env!("BVAULT_RUSTC");
 /// The crate version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// The `--version` text, with `$group` after the compiler: empty, or the
+/// toy group named.
+macro_rules! long_version {
+    ($group:literal) => {
+        concat!(
+            env!("CARGO_PKG_VERSION"),
+            " (commit ",
+            env!("BVAULT_GIT_COMMIT"),
+            ", ",
+            env!("BVAULT_GIT_TREE"),
+            " tree, ",
+            env!("BVAULT_PROFILE"),
+            " build, ",
+            env!("BVAULT_RUSTC"),
+            $group,
+            ")"
+        )
+    };
+}
+
 /// `0.1.0 (commit 0123abcd…, clean tree, release build, rustc 1.95.0 …)`,
 /// what `bvault-suite --version` prints.
 #[cfg(not(bvault_toy_group))]
-pub const LONG_VERSION: &str = concat!(
-    env!("CARGO_PKG_VERSION"),
-    " (commit ",
-    env!("BVAULT_GIT_COMMIT"),
-    ", ",
-    env!("BVAULT_GIT_TREE"),
-    " tree, ",
-    env!("BVAULT_PROFILE"),
-    " build, ",
-    env!("BVAULT_RUSTC"),
-    ")"
-);
+pub const LONG_VERSION: &str = long_version!("");
 
 /// What `bvault-suite --version` prints in a build on the insecure toy
 /// group (`scripts/toy-group.sh`): the same, and the group named.
 #[cfg(bvault_toy_group)]
-pub const LONG_VERSION: &str = concat!(
-    env!("CARGO_PKG_VERSION"),
-    " (commit ",
-    env!("BVAULT_GIT_COMMIT"),
-    ", ",
-    env!("BVAULT_GIT_TREE"),
-    " tree, ",
-    env!("BVAULT_PROFILE"),
-    " build, ",
-    env!("BVAULT_RUSTC"),
-    ", INSECURE toy group for ristretto255: simulation only)"
-);
+pub const LONG_VERSION: &str =
+    long_version!(", INSECURE toy group for ristretto255: simulation only");
 
 /// What built the binary.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -192,40 +192,23 @@ impl ConstantTimeEq for ToyScalar {
     }
 }
 
-impl<'a> core::ops::Add<&'a ToyElem> for ToyElem {
-    type Output = ToyElem;
-    fn add(self, other: &'a ToyElem) -> ToyElem {
-        ToyElem(add(self.0, other.0))
-    }
+/// `impl Op<&Rhs> for Lhs` by a function of the two residues.
+macro_rules! residue_op {
+    ($op:ident, $method:ident, $lhs:ident, $rhs:ident, $f:ident) => {
+        impl<'a> core::ops::$op<&'a $rhs> for $lhs {
+            type Output = $lhs;
+            fn $method(self, other: &'a $rhs) -> $lhs {
+                $lhs($f(self.0, other.0))
+            }
+        }
+    };
 }
 
-impl<'a> core::ops::Mul<&'a ToyScalar> for ToyElem {
-    type Output = ToyElem;
-    fn mul(self, scalar: &'a ToyScalar) -> ToyElem {
-        ToyElem(mul(self.0, scalar.0))
-    }
-}
-
-impl<'a> core::ops::Add<&'a ToyScalar> for ToyScalar {
-    type Output = ToyScalar;
-    fn add(self, other: &'a ToyScalar) -> ToyScalar {
-        ToyScalar(add(self.0, other.0))
-    }
-}
-
-impl<'a> core::ops::Sub<&'a ToyScalar> for ToyScalar {
-    type Output = ToyScalar;
-    fn sub(self, other: &'a ToyScalar) -> ToyScalar {
-        ToyScalar(sub(self.0, other.0))
-    }
-}
-
-impl<'a> core::ops::Mul<&'a ToyScalar> for ToyScalar {
-    type Output = ToyScalar;
-    fn mul(self, other: &'a ToyScalar) -> ToyScalar {
-        ToyScalar(mul(self.0, other.0))
-    }
-}
+residue_op!(Add, add, ToyElem, ToyElem, add);
+residue_op!(Mul, mul, ToyElem, ToyScalar, mul);
+residue_op!(Add, add, ToyScalar, ToyScalar, add);
+residue_op!(Sub, sub, ToyScalar, ToyScalar, sub);
+residue_op!(Mul, mul, ToyScalar, ToyScalar, mul);
 
 /// The toy group, as the OPRF's group (with SHA-512, the OPRF cipher suite)
 /// and as the key exchange's. See the module documentation.
