@@ -16,7 +16,11 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 target_dir=${BVAULT_TOY_TARGET_DIR:-"$root/target/toy-group"}
 host=$(rustc -vV | sed -n 's/^host: //p')
-cargo build --quiet --release --manifest-path "$root/Cargo.toml" -p backup-vault-sim \
-    --target-dir "$target_dir" \
-    --config "target.$host.rustflags=[\"--cfg\", \"bvault_toy_group\"]"
+# Built from the checkout, where cargo reads .cargo/config.toml; run from
+# where the caller stands, so that paths in the arguments mean what they say.
+(
+  cd "$root"
+  cargo build --quiet --release -p backup-vault-sim --target-dir "$target_dir" \
+      --config "target.$host.rustflags=[\"--cfg\", \"bvault_toy_group\"]"
+)
 exec "$target_dir/release/bvault-suite" "$@"

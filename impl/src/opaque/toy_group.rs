@@ -1,8 +1,8 @@
 //! **Insecure.** A stand-in for ristretto255 that computes the same protocol
 //! in microseconds instead of tens of microseconds, for the simulator's
 //! fast sweeps only. It is compiled only into tests and into builds made
-//! with `--cfg bvault_toy_group` (`scripts/toy-group.sh`), and every binary
-//! except the simulator refuses to compile under that flag.
+//! with `--cfg bvault_toy_group` (`scripts/toy-group.sh`); the product,
+//! `bvault`, and the benchmarks refuse to compile under that flag.
 //!
 //! # The group
 //! The additive group of integers modulo the Mersenne prime q = 2^61 - 1,
