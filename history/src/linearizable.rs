@@ -133,9 +133,18 @@ impl Model {
             return None;
         }
         let mut m = self.clone();
-        m.gone = Some((a.reg, true));
-        m.active = None;
+        m.destroy(a.reg);
         Some(m)
+    }
+
+    /// The record with active registration `reg` destroyed by the guess
+    /// limit. A change staged beside it goes with it: it holds the same K,
+    /// and activated later it would bring K back with a fresh budget
+    /// (`docs/protocol.md`, the lockout rule; the vault's `destroy`).
+    fn destroy(&mut self, reg: RegistrationId) {
+        self.active = None;
+        self.staged = None;
+        self.gone = Some((reg, true));
     }
 
     /// The state after `call` answered `answer` (`None`: an `info`
@@ -308,7 +317,7 @@ impl Model {
         if !known && a.tested.len() >= usize::from(limit) {
             // A new test with the budget spent: the record is destroyed.
             let gone = matches!(answer, None | Some(Answer::KeyDestroyed));
-            self.gone = Some((a.reg, true));
+            self.destroy(a.reg);
             return gone.then_some(self);
         }
         if !known {
@@ -668,6 +677,68 @@ mod tests {
         h.complete(dup, ke2(11, 1), false, 14);
         h.close(20, |_, _| true);
         assert_eq!(check(&h, 3), Verdict::Linearizable);
+    }
+
+    /// A password change staged beside the record (replacing it, with a
+    /// proof of K), then the record's budget spent by three guesses.
+    fn change_staged_then_budget_spent() -> History {
+        const S: RegistrationId = RegistrationId(8);
+        let mut h = registered();
+        let change = Call::Stage {
+            content: content(2),
+            genuine: true,
+            replacing: Some(R),
+            seq: Some(1),
+        };
+        let staged = Answer::Staged {
+            registration: S,
+            displaced: false,
+        };
+        sequential(&mut h, change, staged, 4);
+        sequential(&mut h, ke1(1), ke2(11, 2), 10);
+        sequential(&mut h, ke1(2), ke2(12, 1), 12);
+        sequential(&mut h, ke1(3), ke2(13, 0), 14);
+        h
+    }
+
+    #[test]
+    fn a_destruction_takes_the_change_staged_beside_the_record() {
+        const S: RegistrationId = RegistrationId(8);
+        // A new KE1 destroys the record, and the staged change with it: a
+        // delete naming the change is answered from the tombstone, and
+        // the record stays destroyed. (Found by the simulator on the toy
+        // group: `sim run --seed 315 --guess-limit 1 --faults all
+        // --check-history`, a model that kept the change judged the
+        // vault's `key-destroyed` impossible after the delete.)
+        let mut h = change_staged_then_budget_spent();
+        sequential(&mut h, ke1(4), Answer::KeyDestroyed, 16);
+        let delete = Call::Delete { registration: S };
+        sequential(&mut h, delete, Answer::Deleted { registration: S }, 18);
+        sequential(&mut h, ke1(5), Answer::KeyDestroyed, 20);
+        h.close(30, |_, _| true);
+        assert_eq!(check(&h, 3), Verdict::Linearizable);
+        // Nor can the change be activated after the destruction: that
+        // would bring K back with a fresh budget (LOCK-4).
+        for destroy in [ke1(4), ke1(1)] {
+            let mut h = change_staged_then_budget_spent();
+            // A new KE1 destroys it at once; a known one only lets Exhaust.
+            let answer = Answer::KeyDestroyed;
+            sequential(&mut h, destroy, answer, 16);
+            let activate = Call::Activate {
+                registration: S,
+                content: content(2),
+            };
+            let activated = Answer::Activated {
+                registration: S,
+                remaining: 3,
+            };
+            sequential(&mut h, activate, activated, 18);
+            h.close(30, |_, _| true);
+            assert!(
+                matches!(check(&h, 3), Verdict::NotLinearizable { .. }),
+                "an activation after the destruction was accepted"
+            );
+        }
     }
 
     #[test]
