@@ -54,6 +54,10 @@ const TAG_LEN: usize = 16;
 #[derive(Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct SealedBytes<T> {
+    // One byte string, not a sequence of bytes: the same postcard encoding
+    // (a length, then the bytes), framed and read in one copy rather than
+    // byte by byte (a whole-store image is tens of kilobytes).
+    #[serde(with = "serde_bytes")]
     bytes: Vec<u8>,
     #[serde(skip)]
     of: PhantomData<fn() -> T>,

@@ -39,6 +39,7 @@ use super::ids::{LogIndex, UserId};
 use super::lockout::{Attempts, LoginStart};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// A record logins can guess against.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -308,7 +309,10 @@ pub enum Outcome {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub struct RecordStore<C: VaultCrypto> {
-    users: BTreeMap<UserId, UserRecord<C>>,
+    // Each record shared, copied only when written (`Arc::make_mut`): the
+    // store is cloned whole at every compaction, snapshot and audit, and a
+    // clone then costs a pointer per user, not the user's password files.
+    users: BTreeMap<UserId, Arc<UserRecord<C>>>,
     guess_limit: u8,
 }
 
@@ -323,12 +327,12 @@ impl<C: VaultCrypto> RecordStore<C> {
 
     /// One user's records.
     pub fn get(&self, user: UserId) -> Option<&UserRecord<C>> {
-        self.users.get(&user)
+        self.users.get(&user).map(|r| &**r)
     }
 
     /// Every user's records, in user order.
     pub fn iter(&self) -> impl Iterator<Item = (&UserId, &UserRecord<C>)> {
-        self.users.iter()
+        self.users.iter().map(|(u, r)| (u, &**r))
     }
 
     /// How many users hold a record (or a tombstone).
@@ -340,7 +344,7 @@ impl<C: VaultCrypto> RecordStore<C> {
     /// change staged beside a destroyed record back.
     pub(crate) fn flaw_restore_staged(&mut self, user: UserId, staged: Option<StagedRecord<C>>) {
         if let Some(staged) = staged {
-            self.users.entry(user).or_default().staged = Some(staged);
+            Arc::make_mut(self.users.entry(user).or_default()).staged = Some(staged);
         }
     }
 
@@ -348,14 +352,14 @@ impl<C: VaultCrypto> RecordStore<C> {
     /// destroyed record's secrets back next to its tombstone.
     pub(crate) fn flaw_restore_active(&mut self, user: UserId, active: Option<ActiveRecord<C>>) {
         if let Some(active) = active {
-            self.users.entry(user).or_default().active = Some(active);
+            Arc::make_mut(self.users.entry(user).or_default()).active = Some(active);
         }
     }
 
     /// Applies the committed command at log index `index`. Deterministic.
     pub fn apply(&mut self, index: LogIndex, command: &Command<C>) -> Outcome {
         let limit = self.guess_limit;
-        let rec = self.users.entry(command.user()).or_default();
+        let rec = Arc::make_mut(self.users.entry(command.user()).or_default());
         let outcome = Self::apply_to(rec, index, command, limit);
         // Every record, and every tombstone, comes from a staging: a user
         // with none holds nothing, and the entry the lookup made goes.
