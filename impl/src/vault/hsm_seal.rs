@@ -244,6 +244,25 @@ mod tests {
     }
 
     #[test]
+    fn sealed_bytes_keep_the_encoding_of_a_sequence_of_bytes() {
+        // Disk files and peer messages written before the byte-string
+        // framing must read the same: postcard writes a byte string and a
+        // sequence of bytes alike (a length, then the bytes), and JSON as
+        // an array of numbers.
+        let bytes: Vec<u8> = (0..300u16).map(|i| (i * 7) as u8).collect();
+        let sealed = SealedBytes::<u64>::from_bytes(bytes.clone());
+        let framed = postcard::to_allocvec(&sealed).unwrap();
+        assert_eq!(framed, postcard::to_allocvec(&bytes).unwrap());
+        assert_eq!(framed[..2], [0xac, 0x02], "300 as a varint, then the bytes");
+        let read: SealedBytes<u64> = postcard::from_bytes(&framed).unwrap();
+        assert_eq!(read.as_bytes(), &bytes[..]);
+        let json = serde_json::to_string(&sealed).unwrap();
+        assert_eq!(json, serde_json::to_string(&bytes).unwrap());
+        let read: SealedBytes<u64> = serde_json::from_str(&json).unwrap();
+        assert_eq!(read.as_bytes(), &bytes[..]);
+    }
+
+    #[test]
     fn a_seal_opens_at_its_place_only() {
         let k = keys(1);
         let rng = &mut ChaCha20Rng::seed_from_u64(2);
