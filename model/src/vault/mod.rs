@@ -102,17 +102,85 @@ pub type SealedMsg = SealedMessage<C>;
 /// library's plain-data `SealedDisk`, but shared between states until one
 /// of them writes (copy on write): most successors of a state leave every
 /// disk as it was, and the search keeps its states whole.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+///
+/// The search hashes every state it reaches, and the disks (each node's,
+/// and the earlier ones a rollback may return to) were most of what it
+/// hashed. So a disk keeps, beside its records, the digest of each prefix
+/// of them, made as the record is written, and hashes as its length and
+/// its last digest: one word, not every record again. Equal records give
+/// equal digests, so equal disks hash alike; two different disks hash
+/// alike only by a 64-bit collision, the chance the search's fingerprints
+/// already take for whole states.
+#[derive(Clone, Debug, Default)]
 pub struct Disk {
+    records: Arc<Vec<StoredRecord<C>>>,
+    /// `prefix[i]`: the digest of `records[..=i]`.
+    prefix: Arc<Vec<u64>>,
+}
+
+impl Disk {
     /// The records, in order.
-    pub records: Arc<Vec<StoredRecord<C>>>,
+    pub fn records(&self) -> &[StoredRecord<C>] {
+        &self.records
+    }
+
+    /// The digest of the records (0 for none).
+    fn digest(&self) -> u64 {
+        debug_assert_eq!(self.records.len(), self.prefix.len(), "a digest per record");
+        self.prefix.last().copied().unwrap_or(0)
+    }
+
+    /// Appends `record`, and its prefix's digest.
+    fn push(&mut self, record: StoredRecord<C>) {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.digest().hash(&mut h);
+        record.hash(&mut h);
+        Arc::make_mut(&mut self.prefix).push(h.finish());
+        Arc::make_mut(&mut self.records).push(record);
+    }
+
+    /// Keeps the first `n` records.
+    fn truncate(&mut self, n: usize) {
+        if n < self.records.len() {
+            Arc::make_mut(&mut self.records).truncate(n);
+            Arc::make_mut(&mut self.prefix).truncate(n);
+        }
+    }
+
+    /// Puts `record` at `at` (a host's edit), the records after it kept.
+    fn set(&mut self, at: usize, record: StoredRecord<C>) {
+        let after = self.records[at + 1..].to_vec();
+        self.truncate(at);
+        self.push(record);
+        for r in after {
+            self.push(r);
+        }
+    }
+}
+
+impl PartialEq for Disk {
+    fn eq(&self, other: &Self) -> bool {
+        self.records == other.records
+    }
+}
+
+impl Eq for Disk {}
+
+impl Hash for Disk {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.records.len().hash(state);
+        self.digest().hash(state);
+    }
 }
 
 impl storage::Disk<C> for Disk {
     fn persist(&mut self, op: &DiskOp<C>) -> std::ops::Range<usize> {
         match op {
-            DiskOp::Append(r) => Arc::make_mut(&mut self.records).push(r.clone()),
-            DiskOp::Replace(r) => self.records = Arc::new(vec![r.clone()]),
+            DiskOp::Append(r) => self.push(r.clone()),
+            DiskOp::Replace(r) => {
+                *self = Disk::default();
+                self.push(r.clone());
+            }
         }
         0..0
     }
@@ -122,9 +190,7 @@ impl storage::Disk<C> for Disk {
     }
 
     fn keep(&mut self, n: usize) {
-        if n < self.records.len() {
-            Arc::make_mut(&mut self.records).truncate(n);
-        }
+        self.truncate(n);
     }
 }
 /// What a node's disk holds, opened: its term, vote, snapshot and log.
@@ -474,7 +540,7 @@ impl Slot {
     /// (`in_clear`: as the `UnsealedStorage` variant reads them). Computed
     /// on demand, so a state keeps the records only.
     pub fn durable(&self, id: NodeId, in_clear: bool) -> Durable {
-        open_disk(&SymbolicCrypto, id, &self.disk().records, in_clear).state
+        open_disk(&SymbolicCrypto, id, self.disk().records(), in_clear).state
     }
 }
 
@@ -1367,7 +1433,7 @@ impl VaultModel {
                     return s;
                 };
                 let slot = &mut s.slots[usize::from(node.0)];
-                Arc::make_mut(&mut slot.host.disk_mut().records)[usize::from(*at)] = record;
+                slot.host.disk_mut().set(usize::from(*at), record);
                 s.budgets.disk_edits -= 1;
                 s.budgets.rolled_back |= 1 << node.0;
             }
@@ -1452,14 +1518,14 @@ impl VaultModel {
         at: u8,
         edit: DiskEdit,
     ) -> Option<StoredRecord<C>> {
-        let records = &s.slots[usize::from(node.0)].disk().records;
+        let records = &s.slots[usize::from(node.0)].disk().records();
         let at = usize::from(at);
         let original = records.get(at)?;
         match edit {
             DiskEdit::Replay { from } => records.get(usize::from(from)).cloned(),
             DiskEdit::Foreign(other) => s.slots[usize::from(other.0)]
                 .disk()
-                .records
+                .records()
                 .get(at)
                 .cloned(),
             DiskEdit::Clear => {
@@ -2391,7 +2457,7 @@ impl VaultModel {
     fn disk_edits(&self, s: &VaultState, id: NodeId, actions: &mut Vec<Action>) {
         let len = s.slots[usize::from(id.0)]
             .disk()
-            .records
+            .records()
             .len()
             .min(usize::from(u8::MAX));
         for at in 0..len {
@@ -2409,7 +2475,7 @@ impl VaultModel {
                 push(DiskEdit::Replay { from: at as u8 + 1 });
             }
             for other in self.ids().filter(|o| *o != id) {
-                if s.slots[usize::from(other.0)].disk().records.len() > at {
+                if s.slots[usize::from(other.0)].disk().records().len() > at {
                     push(DiskEdit::Foreign(other));
                 }
             }
@@ -2534,7 +2600,7 @@ impl VaultModel {
             let part = match slot.node() {
                 None => format!(
                     "n{i} down (disk: {} records, log to {})",
-                    slot.disk().records.len(),
+                    slot.disk().records().len(),
                     self.durable(s, NodeId(i as u8)).log.last_index().0
                 ),
                 Some(n) => node_line(i, n),
@@ -2575,7 +2641,7 @@ impl fmt::Debug for VaultState {
                 None => writeln!(
                     f,
                     "n{i} down, disk {} records, clock {:?}",
-                    slot.disk().records.len(),
+                    slot.disk().records().len(),
                     slot.clock
                 )?,
                 Some(n) => writeln!(f, "{}, clock {:?}", node_line(i, n), slot.clock)?,

@@ -332,7 +332,7 @@ fn lock_4_disk(_: &VaultModel, s: &VaultState) -> bool {
             .map(|(_, _, r)| *r)
             .collect();
         gone.is_empty()
-            || slot.disk().records.iter().all(|record| {
+            || slot.disk().records().iter().all(|record| {
                 audit_record(&SymbolicCrypto, NodeId(k as u8), record)
                     .is_none_or(|opened| !record_holds_material_of(&opened, &gone))
             })
@@ -499,7 +499,7 @@ fn host_1(_: &VaultModel, s: &VaultState) -> bool {
     let disks = s.slots.iter().all(|slot| {
         let queued = slot.host.unsynced().iter().map(|(_, op)| op.record());
         slot.disk()
-            .records
+            .records()
             .iter()
             .chain(queued)
             .all(|r| r.sealed.place.is_some() || !record_holds_secrets(&r.sealed.value))
