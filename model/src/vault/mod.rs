@@ -475,8 +475,11 @@ pub struct VaultModel {
     history: bool,
 }
 
-/// A message in flight.
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// A message in flight. It hashes as its link and `key` (the message's
+/// own hash, made once when it is sent), not the message again: the
+/// search hashes every message in flight in every state it reaches, as it
+/// does a disk (see [`Disk`]).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Envelope {
     /// Sender.
     pub from: NodeId,
@@ -486,6 +489,12 @@ pub struct Envelope {
     key: u64,
     /// The message, sealed for the link `from` to `to`.
     pub msg: SealedMsg,
+}
+
+impl Hash for Envelope {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (self.from, self.to, self.key).hash(state);
+    }
 }
 
 impl Envelope {

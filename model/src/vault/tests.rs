@@ -61,6 +61,28 @@ fn a_disk_hashes_as_its_records_whatever_path_wrote_them() {
     assert_eq!(hash_of(&replaced), hash_of(&written(&records[..1])));
 }
 
+/// A message in flight hashes as its link and its message: two messages on
+/// one link hash apart, and the same message alike, so the search neither
+/// merges states whose networks differ nor splits equal ones.
+#[test]
+fn a_message_in_flight_hashes_as_its_message() {
+    let m = VaultModel::new(VaultBounds::default(), None);
+    let s = m.step(&m.init, &Action::Tick(NodeId(0)), None);
+    assert!(
+        s.net.len() >= 2,
+        "the leader's heartbeat goes to both followers"
+    );
+    let (a, b) = (&s.net[0], &s.net[1]);
+    assert_ne!(a.msg, b.msg);
+    let on_link = |msg: &SealedMsg| Envelope::new(NodeId(0), NodeId(1), msg.clone());
+    assert_ne!(hash_of(&on_link(&a.msg)), hash_of(&on_link(&b.msg)));
+    assert_eq!(hash_of(&on_link(&a.msg)), hash_of(&on_link(&a.msg.clone())));
+    assert_eq!(
+        hash_of(a),
+        hash_of(&Envelope::new(a.from, a.to, a.msg.clone()))
+    );
+}
+
 fn report(m: &VaultModel, r: &Report<Action>) {
     println!(
         "states {} unique {} depth {} {:.0}/s {:?}",
