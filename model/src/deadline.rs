@@ -22,6 +22,7 @@
 
 use stateright::{Expectation, Model, Property};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// The most properties a wrapped model may have (one trampoline each).
@@ -34,8 +35,23 @@ pub struct Deadlined<M: Model> {
     properties: Vec<Property<M>>,
     deadline: Option<Instant>,
     /// Set once the search is over: paths are then replayed (to build
-    /// counterexamples) with every action, whatever the time.
-    replaying: AtomicBool,
+    /// counterexamples) with every action, whatever the time. Shared with
+    /// whoever learns first that the search is over ([`Replay`]).
+    replaying: Arc<AtomicBool>,
+}
+
+/// A handle that switches a [`Deadlined`] model to replaying, for a party
+/// that learns the search is over before the model's owner does:
+/// stateright's `report` rebuilds every discovery's path as soon as the
+/// search ends, before it hands the checker back.
+#[derive(Clone, Debug)]
+pub struct Replay(Arc<AtomicBool>);
+
+impl Replay {
+    /// The search is over: from now on every state has its successors.
+    pub fn start(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 impl<M: Model> Deadlined<M> {
@@ -61,13 +77,18 @@ impl<M: Model> Deadlined<M> {
             inner,
             properties,
             deadline,
-            replaying: AtomicBool::new(false),
+            replaying: Arc::new(AtomicBool::new(false)),
         }
     }
 
     /// The search is over: from now on every state has its successors.
     pub fn replay(&self) {
         self.replaying.store(true, Ordering::Relaxed);
+    }
+
+    /// A handle that does what [`Deadlined::replay`] does, for a reporter.
+    pub fn replay_handle(&self) -> Replay {
+        Replay(Arc::clone(&self.replaying))
     }
 
     fn past_deadline(&self) -> bool {

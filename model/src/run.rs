@@ -1,7 +1,7 @@
 //! Running a checker with bounds and budgets, and reporting what it found:
 //! the one place the command line and the tests start searches from.
 
-use crate::deadline::Deadlined;
+use crate::deadline::{Deadlined, Replay};
 use stateright::{Checker, Expectation, HasDiscoveries, Model};
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -204,19 +204,28 @@ struct Progress {
     every: Duration,
     /// When the last "searching" line was printed (time since the start).
     printed: Duration,
+    /// Switched on at the search's end: stateright's `report` then rebuilds
+    /// each discovery's path, replaying actions that a passed deadline
+    /// would otherwise withhold (a run stopped by `--time-budget` that had
+    /// found an example panicked there).
+    replay: Replay,
 }
 
 impl Progress {
-    fn new(every: Duration) -> Self {
+    fn new(every: Duration, replay: Replay) -> Self {
         Progress {
             every,
             printed: Duration::ZERO,
+            replay,
         }
     }
 }
 
 impl<M: Model> stateright::report::Reporter<M> for Progress {
     fn report_checking(&mut self, data: stateright::report::ReportData) {
+        if data.done {
+            self.replay.start();
+        }
         if !data.done && data.duration < self.printed + self.every {
             return;
         }
@@ -287,6 +296,7 @@ where
     // Stateright's own timeout (below) stops workers only between batches;
     // the deadline stops a search on one thread too (`deadline.rs`).
     let model = Deadlined::new(model, budget.time.map(|t| start + t));
+    let replay = model.replay_handle();
     let mut builder = model.checker().threads(budget.threads.max(1));
     if let Some(depth) = budget.depth {
         // Stateright counts the initial state as depth 1 and neither checks
@@ -306,12 +316,18 @@ where
     let (states, unique, raw_depth, discoveries) = match (budget.strategy, budget.progress) {
         (Strategy::Bfs, None) => finish(builder.spawn_bfs().join()),
         (Strategy::Dfs, None) => finish(builder.spawn_dfs().join()),
-        (Strategy::Bfs, Some(every)) => {
-            finish(builder.spawn_bfs().report(&mut Progress::new(every)).join())
-        }
-        (Strategy::Dfs, Some(every)) => {
-            finish(builder.spawn_dfs().report(&mut Progress::new(every)).join())
-        }
+        (Strategy::Bfs, Some(every)) => finish(
+            builder
+                .spawn_bfs()
+                .report(&mut Progress::new(every, replay.clone()))
+                .join(),
+        ),
+        (Strategy::Dfs, Some(every)) => finish(
+            builder
+                .spawn_dfs()
+                .report(&mut Progress::new(every, replay.clone()))
+                .join(),
+        ),
     };
     let elapsed = start.elapsed();
     let found_stop = budget.stop_on.as_ref().is_some_and(|names| {
@@ -631,12 +647,19 @@ mod tests {
     /// hanging it.
     #[test]
     fn a_time_budget_ends_a_search_of_a_space_without_end() {
-        for (strategy, threads) in [(Strategy::Dfs, 1), (Strategy::Bfs, 1), (Strategy::Dfs, 2)] {
+        let runs = [(Strategy::Dfs, 1), (Strategy::Bfs, 1), (Strategy::Dfs, 2)];
+        // With progress lines too, as `check run` prints them: stateright's
+        // reporter rebuilds the paths itself as the search ends.
+        let progress = [None, Some(Duration::from_millis(50))];
+        for ((strategy, threads), progress) in
+            runs.into_iter().flat_map(|r| progress.map(|p| (r, p)))
+        {
             let budget = Budget {
                 strategy,
                 threads,
                 depth: None,
                 time: Some(Duration::from_millis(200)),
+                progress,
                 ..Budget::bfs(0)
             };
             let (tx, rx) = std::sync::mpsc::channel();
@@ -645,8 +668,8 @@ mod tests {
             });
             let r = rx
                 .recv_timeout(Duration::from_secs(60))
-                .unwrap_or_else(|_| {
-                    panic!("a {strategy:?} search on {threads} thread(s) ran on past its budget")
+                .unwrap_or_else(|e| {
+                    panic!("a {strategy:?} search on {threads} thread(s), progress {progress:?}: {e} (it panicked, or ran on past its budget)")
                 });
             assert_eq!(r.coverage, Coverage::StoppedEarly);
             assert!(r.unique > 5);
