@@ -159,6 +159,8 @@ fn free_ports(count: usize) -> Result<Vec<SocketAddr>, RuntimeError> {
 /// Node processes of one cluster. Dropping it kills them all.
 pub struct Supervisor {
     exe: PathBuf,
+    /// Appended to every `node serve` command line.
+    node_args: Vec<String>,
     config: PathBuf,
     file: ClusterFile,
     children: BTreeMap<u8, Child>,
@@ -174,11 +176,21 @@ impl Supervisor {
         let file = ClusterFile::load(&config)?;
         Ok(Supervisor {
             exe,
+            node_args: Vec::new(),
             config,
             file,
             children: BTreeMap::new(),
             cloud: None,
         })
+    }
+
+    /// Appends `args` to every `node serve` command line from now on: the
+    /// real-process suite starts the suite's own node host with a broken
+    /// variant this way (`bvault-suite node serve --flaw NAME`).
+    #[must_use]
+    pub fn with_node_args(mut self, args: Vec<String>) -> Self {
+        self.node_args = args;
+        self
     }
 
     /// The cluster file.
@@ -219,10 +231,10 @@ impl Supervisor {
         let paths = self.paths(id);
         // A stale status file would name a leader that is not running.
         let _ = std::fs::remove_file(paths.status());
-        let child = self.spawn(
-            &["node", "serve", "--id", &id.to_string()],
-            &paths.root.join("node.log"),
-        )?;
+        let id_text = id.to_string();
+        let mut args = vec!["node", "serve", "--id", &id_text];
+        args.extend(self.node_args.iter().map(String::as_str));
+        let child = self.spawn(&args, &paths.root.join("node.log"))?;
         self.children.insert(id, child);
         Ok(())
     }

@@ -157,8 +157,24 @@ pub async fn serve(
     id: NodeId,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), RuntimeError> {
-    let rng = ChaCha20Rng::from_rng(OsRng).map_err(|e| std::io::Error::other(e.to_string()))?;
     let config = file.node_config();
+    serve_config(file, id, config, shutdown).await
+}
+
+/// Runs node `id` of `file` over TCP with the rules of `config` instead of
+/// the file's, until `shutdown` completes or the node fails. The suite's
+/// own node host (`bvault-suite node serve`) runs a broken variant this
+/// way; `bvault` never does.
+///
+/// # Errors
+/// As [`serve`].
+pub async fn serve_config(
+    file: ClusterFile,
+    id: NodeId,
+    config: NodeConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), RuntimeError> {
+    let rng = ChaCha20Rng::from_rng(OsRng).map_err(|e| std::io::Error::other(e.to_string()))?;
     serve_with(Tcp, rng, file, id, config, shutdown).await
 }
 

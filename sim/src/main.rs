@@ -7,7 +7,10 @@
 //!   `backup-vault-model`;
 //! - `bvault-suite verify` runs the whole suite at a profile's budgets and
 //!   writes one report (HTML, Markdown, JSON, JUnit) with a verdict per
-//!   invariant.
+//!   invariant;
+//! - `bvault-suite node serve` and `bvault-suite cloud serve` run the real
+//!   runtime's node (optionally with a broken variant) and cloud service,
+//!   for the real-process fault suite.
 //!
 //! It carries the deliberately broken variants ("flaws") that show each
 //! check can fail; they are inert unless a run names one. The reference
@@ -64,6 +67,14 @@ enum Command {
     /// per invariant, failure bundles with replay scripts and diagrams.
     #[command(after_help = commands::verify::AFTER_HELP)]
     Verify(commands::verify::VerifyArgs),
+    /// The suite's own node host: a vault node as `bvault node serve` runs
+    /// it, optionally with a broken variant (for the real-process suite).
+    #[command(subcommand)]
+    Node(commands::node::NodeCommand),
+    /// The cloud service, as `bvault cloud serve` runs it (the suite's node
+    /// host's cluster needs one).
+    #[command(subcommand)]
+    Cloud(commands::node::CloudCommand),
 }
 
 fn main() -> ExitCode {
@@ -72,6 +83,8 @@ fn main() -> ExitCode {
         Command::Sim(cmd) => commands::sim::run(cmd),
         Command::Check(cmd) => commands::check::run(cmd),
         Command::Verify(args) => commands::verify::run(&args),
+        Command::Node(cmd) => commands::node::run(cmd),
+        Command::Cloud(cmd) => commands::node::run_cloud(cmd),
     };
     match result {
         Ok(()) => exit::Exit::Success.into(),

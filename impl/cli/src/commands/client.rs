@@ -1,6 +1,5 @@
 //! `bvault client ...`: password-mode backups against a running cluster.
 
-use super::runtime::{load_cluster, runtime_error, tokio_runtime};
 use crate::cli::{ClientArgs, ClientOp};
 use crate::exit::{CliError, Exit};
 use crate::keyfile;
@@ -9,6 +8,7 @@ use backup_vault::client::state::DeviceState;
 use backup_vault::client::{Client, Completed, Operation, Password};
 use backup_vault::vault::ids::UserId;
 use backup_vault_cli::io_util::{input_name, is_stdio, AtomicFile};
+use backup_vault_cli::runtime::{load_cluster, runtime_error, tokio_runtime};
 use backup_vault_runtime::client::{ClientFailure, Connection, Progress};
 use backup_vault_runtime::device;
 use std::io::{self, BufRead, Read, Write};

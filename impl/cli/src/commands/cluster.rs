@@ -1,8 +1,8 @@
 //! `bvault cluster init`, `up` and `demo`.
 
-use super::runtime::{runtime_error, tokio_runtime};
 use crate::cli::{ClusterBenchArgs, ClusterDemoArgs, ClusterInitArgs};
 use crate::exit::CliError;
+use backup_vault_cli::runtime::{runtime_error, tokio_runtime};
 use backup_vault_runtime::cluster::{self, InitOptions, Supervisor, CLUSTER_FILE};
 use backup_vault_runtime::config::KsfName;
 use backup_vault_runtime::demo::{self, DemoOptions};

@@ -7,7 +7,6 @@ mod cluster;
 mod inspect;
 mod key;
 mod node;
-mod runtime;
 
 use crate::cli::{BackupCommand, CloudCommand, ClusterCommand, Command, NodeCommand};
 use crate::exit::CliError;
