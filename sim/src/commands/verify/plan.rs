@@ -14,8 +14,8 @@ pub enum Profile {
     /// variant. What a new user runs first; no cargo, no servers.
     Quick,
     /// Quick, plus what needs the source tree and cargo: the real-crypto
-    /// attacks, the fuzz corpora, the independent decoder, and the broken
-    /// variants that tests catch.
+    /// attacks, the fuzz corpora, the independent decoder, the real-process
+    /// fault suite, and the broken variants that tests catch.
     Ci,
     /// The nightly bar: the ci stages with 10x to 100x the seeds, every
     /// scenario variation at 2,000 seeds, and the mutation score (hours).
@@ -692,6 +692,21 @@ fn source_tree_stages() -> Vec<Stage> {
                 "backup-vault-sim",
                 "--test",
                 "attacks",
+            ],
+        ),
+        tool(
+            "real-processes",
+            "bvault's node processes and cloud service under SIGKILL, cuts, a rollback and partitions, with real clients, judged by the history checks (its broken variants are the variant-test stages on runtime_faults_flawed)",
+            Evidence::Tests,
+            "cargo",
+            &[
+                "test",
+                "--release",
+                "-q",
+                "-p",
+                "backup-vault-cli",
+                "--test",
+                "runtime_faults",
             ],
         ),
         tool(
