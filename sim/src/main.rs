@@ -94,3 +94,17 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// clap checks a command line's definition only when it is built: a
+    /// clash (two argument groups of one name) would otherwise show as a
+    /// panic at the first use of the command it is in.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

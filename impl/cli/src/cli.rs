@@ -103,16 +103,7 @@ fails: a failed fsync is never retried.")]
     Inspect(NodeInspectArgs),
 }
 
-/// Which node of which cluster.
-#[derive(Debug, Args)]
-pub struct NodeArgs {
-    /// The cluster file (cluster.toml).
-    #[arg(long, value_name = "FILE")]
-    pub config: PathBuf,
-    /// The node's id, 0 to nodes - 1.
-    #[arg(long, value_name = "N")]
-    pub id: u8,
-}
+pub use backup_vault_cli::serve::NodeArgs;
 
 /// `bvault node inspect`
 #[derive(Debug, Args)]

@@ -10,7 +10,21 @@ use crate::runtime::{load_cluster, runtime_error, tokio_runtime};
 use backup_vault::vault::ids::NodeId;
 use backup_vault::vault::node::NodeConfig;
 use backup_vault_runtime::{cloud, node};
-use std::path::Path;
+use clap::Args;
+use std::path::{Path, PathBuf};
+
+/// Which node of which cluster: the arguments of `node serve` and `node
+/// inspect`, the same in both binaries, since the runtime's supervisor
+/// starts either with them.
+#[derive(Debug, Args)]
+pub struct NodeArgs {
+    /// The cluster file (cluster.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// The node's id, 0 to nodes - 1.
+    #[arg(long, value_name = "N")]
+    pub id: u8,
+}
 
 /// Runs node `id` of the cluster file at `config`, with the file's rules as
 /// `rules` changes them (`bvault` changes nothing), until SIGTERM or Ctrl-C.

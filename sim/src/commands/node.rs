@@ -19,18 +19,15 @@ use std::path::PathBuf;
 pub enum NodeCommand {
     /// Run node N of a cluster until SIGTERM or Ctrl-C, as `bvault node
     /// serve` does, optionally with a broken variant.
-    Serve(NodeArgs),
+    Serve(NodeServeArgs),
 }
 
 /// `bvault-suite node serve`
 #[derive(Debug, Args)]
-pub struct NodeArgs {
-    /// The cluster file (cluster.toml).
-    #[arg(long, value_name = "FILE")]
-    pub config: PathBuf,
-    /// The node's id, 0 to nodes - 1.
-    #[arg(long, value_name = "N")]
-    pub id: u8,
+pub struct NodeServeArgs {
+    /// Which node of which cluster, as for `bvault node serve`.
+    #[command(flatten)]
+    pub node: backup_vault_cli::serve::NodeArgs,
     /// A vault flaw (`bvault-suite sim run --help` lists them) for this
     /// node to run; none by default.
     #[arg(long, value_name = "NAME", value_parser = parse_vault_flaw)]
@@ -66,7 +63,7 @@ fn parse_vault_flaw(name: &str) -> Result<VaultFlaw, String> {
 pub fn run(cmd: NodeCommand) -> Result<(), CliError> {
     match cmd {
         NodeCommand::Serve(args) => {
-            backup_vault_cli::serve::node(&args.config, args.id, |mut rules| {
+            backup_vault_cli::serve::node(&args.node.config, args.node.id, |mut rules| {
                 rules.flaw = args.flaw;
                 rules
             })
