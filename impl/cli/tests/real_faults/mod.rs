@@ -656,6 +656,15 @@ pub fn run_once(seed: u64, seconds: u64, out: &Path, servers: &Servers) -> Resul
     if ops < 20 {
         problems.push(format!("only {ops} vault requests: the run proved little"));
     }
+    // No acknowledged backup, no test of DUR-1: a cloud service that never
+    // served (a mutant of `cloud serve` that returns at once) passed
+    // every other check.
+    if seen.acknowledged == Generation::default() {
+        problems.push(
+            "no backup was acknowledged: the run proved nothing of DUR-1 (did the cloud service serve?)"
+                .to_string(),
+        );
+    }
     if !problems.is_empty() {
         return Err(format!(
             "seed {seed}: {}\nthe run's files (history.jsonl, nemesis.txt, node logs, applied.jsonl): {}",
