@@ -146,29 +146,16 @@ pub fn provision(file: &ClusterFile, id: NodeId, fleet: &FleetSecrets) -> Result
     EmulatedHsm::provision(&paths.hsm(), fleet)
 }
 
-/// Runs node `id` of `file` over TCP, with randomness from the operating
-/// system, until `shutdown` completes or the node fails.
+/// Runs node `id` of `file` over TCP with the rules of `config`, with
+/// randomness from the operating system, until `shutdown` completes or the
+/// node fails. `bvault` passes [`ClusterFile::node_config`]; the suite's
+/// own node host (`bvault-suite node serve`) passes the same with a broken
+/// variant in it.
 ///
 /// # Errors
 /// As [`serve_with`]; [`RuntimeError::Io`] if the operating system's
 /// randomness fails.
 pub async fn serve(
-    file: ClusterFile,
-    id: NodeId,
-    shutdown: impl Future<Output = ()>,
-) -> Result<(), RuntimeError> {
-    let config = file.node_config();
-    serve_config(file, id, config, shutdown).await
-}
-
-/// Runs node `id` of `file` over TCP with the rules of `config` instead of
-/// the file's, until `shutdown` completes or the node fails. The suite's
-/// own node host (`bvault-suite node serve`) runs a broken variant this
-/// way; `bvault` never does.
-///
-/// # Errors
-/// As [`serve`].
-pub async fn serve_config(
     file: ClusterFile,
     id: NodeId,
     config: NodeConfig,

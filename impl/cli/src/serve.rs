@@ -41,13 +41,8 @@ pub fn node(
     init_logging();
     let rt = tokio_runtime()?;
     let node_config = rules(file.node_config());
-    rt.block_on(node::serve_config(
-        file,
-        NodeId(id),
-        node_config,
-        terminated(),
-    ))
-    .map_err(|e| runtime_error(&format!("node {id}"), &e))
+    rt.block_on(node::serve(file, NodeId(id), node_config, terminated()))
+        .map_err(|e| runtime_error(&format!("node {id}"), &e))
 }
 
 /// Runs the cloud service of the cluster file at `config` until SIGTERM or
