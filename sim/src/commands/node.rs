@@ -28,8 +28,8 @@ pub struct NodeServeArgs {
     /// Which node of which cluster, as for `bvault node serve`.
     #[command(flatten)]
     pub node: backup_vault_cli::serve::NodeArgs,
-    /// A vault flaw (`bvault-suite sim run --help` lists them) for this
-    /// node to run; none by default.
+    /// A vault flaw for this node to run (an unknown name is answered
+    /// with the list of known ones); none by default.
     #[arg(long, value_name = "NAME", value_parser = parse_vault_flaw)]
     pub flaw: Option<VaultFlaw>,
 }
