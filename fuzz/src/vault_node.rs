@@ -328,6 +328,9 @@ struct Driver {
     staged: BTreeMap<RegistrationId, (OprfKeyId, ContentDigest)>,
     /// The Stage requests sent, by request id: their key and content.
     stages_sent: BTreeMap<RequestId, (OprfKeyId, ContentDigest)>,
+    /// Per user, the last request sent when a proof (`Activated`,
+    /// `LoginOk`) was last answered.
+    proof_answered: BTreeMap<UserId, u64>,
     /// The Stage requests sent whose password file was made from a
     /// substituted evaluation.
     foreign_sent: BTreeSet<RequestId>,
@@ -375,6 +378,24 @@ impl Driver {
                 ClientResponse::Ke2 { login, .. } => self.logins.push((user, *login)),
                 ClientResponse::RegistrationResponse(r) => self.ticket = Some(r.ticket),
                 _ => {}
+            }
+            // A `KeyDestroyed` to a request sent before the user's latest
+            // proof was answered may take effect before that proof (the two
+            // were in flight together): it says nothing of the record the
+            // proof activated, so it does not mark the user destroyed.
+            let concurrent_with_proof = matches!(reply.response, ClientResponse::KeyDestroyed)
+                && self
+                    .proof_answered
+                    .get(&user)
+                    .is_some_and(|at| reply.request.0 <= *at);
+            if matches!(
+                reply.response,
+                ClientResponse::Activated { .. } | ClientResponse::LoginOk { .. }
+            ) {
+                self.proof_answered.insert(user, self.next_request);
+            }
+            if concurrent_with_proof {
+                continue;
             }
             let keys: BTreeMap<RegistrationId, OprfKeyId> =
                 self.staged.iter().map(|(r, (k, _))| (*r, *k)).collect();
@@ -472,6 +493,7 @@ pub fn run_with(script: &Script, flaw: Option<backup_vault::flaws::VaultFlaw>) -
         registrations: Vec::new(),
         staged: BTreeMap::new(),
         stages_sent: BTreeMap::new(),
+        proof_answered: BTreeMap::new(),
         foreign_sent: BTreeSet::new(),
         ticket: None,
         logins: Vec::new(),
